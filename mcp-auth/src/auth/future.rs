@@ -1,0 +1,108 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Request, Response};
+use mcp_core::Principal;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::rejection::Rejection;
+
+pub(super) type Authenticating =
+    Pin<Box<dyn Future<Output = (Result<Principal, Rejection>, Parts)> + Send>>;
+
+pin_project! {
+    /// Response future of [`Auth`](super::Auth): first the authentication, then the inner
+    /// service's call (or the rejection).
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Authenticating {
+            authenticating: Authenticating,
+            body: Option<ReqBody>,
+            inner: Option<S>,
+        },
+        Calling {
+            #[pin]
+            future: S::Future,
+        },
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(super) fn new(authenticating: Authenticating, body: ReqBody, inner: S) -> Self {
+        Self {
+            state: State::Authenticating {
+                authenticating,
+                body: Some(body),
+                inner: Some(inner),
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Authenticating {
+                    authenticating,
+                    body,
+                    inner,
+                } => {
+                    let (outcome, mut parts) = ready!(authenticating.as_mut().poll(cx));
+                    let principal = match outcome {
+                        Ok(principal) => principal,
+                        Err(rejection) => {
+                            tracing::debug!(status = %rejection.status(), message = rejection.message(), "request rejected");
+                            return Poll::Ready(Ok(rejection.into_response()));
+                        }
+                    };
+                    // Both are Some until this state is left, which happens right here.
+                    let (Some(body), Some(mut inner)) = (body.take(), inner.take()) else {
+                        return Poll::Pending;
+                    };
+                    parts.extensions.insert(principal);
+                    let future = inner.call(Request::from_parts(parts, body));
+                    this.state.set(State::Calling { future });
+                }
+                StateProj::Calling { future } => return future.poll(cx),
+            }
+        }
+    }
+}
+
+impl<S, ReqBody> fmt::Debug for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

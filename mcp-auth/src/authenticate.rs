@@ -1,0 +1,208 @@
+//! The pluggable authentication step: [`Authenticate`] and its outcomes.
+
+use std::future::Future;
+
+use http::request::Parts;
+use mcp_core::Principal;
+
+use crate::challenge::WwwAuthenticate;
+use crate::rejection::Rejection;
+
+/// Decides who is calling, from the request head alone.
+///
+/// This is the one trait to implement for your own authentication (API keys, mTLS headers
+/// set by a proxy, a session cookie, ...); [`JwtAuthenticator`](crate::JwtAuthenticator) is the
+/// built-in OAuth 2.1 implementation. [`AuthLayer`](crate::AuthLayer) runs it for every
+/// request and puts the returned [`Principal`] into the request extensions; a
+/// [`Rejection`] becomes a 401, 403 or 400 answer with a JSON-RPC error body.
+///
+/// Closures `Fn(&Parts) -> impl Future<Output = Result<Principal, Rejection>>` implement it.
+/// The future may not borrow the parts, so copy what you need out of them first:
+///
+/// ```
+/// use http::request::Parts;
+/// use mcp_auth::{AuthLayer, Rejection, WwwAuthenticate};
+/// use mcp_core::Principal;
+///
+/// let api_keys = AuthLayer::new(|parts: &Parts| {
+///     let key = parts.headers.get("x-api-key").cloned();
+///     async move {
+///         match key {
+///             Some(key) if key == "s3cret" => Ok(Principal::new("billing-service")),
+///             _ => Err(Rejection::unauthorized(WwwAuthenticate::new("ApiKey"))),
+///         }
+///     }
+/// });
+/// # let _ = api_keys;
+/// ```
+///
+/// A type can implement it with an `async fn`:
+///
+/// ```
+/// use http::request::Parts;
+/// use mcp_auth::{Authenticate, Rejection};
+/// use mcp_core::Principal;
+///
+/// struct FromProxy;
+///
+/// impl Authenticate for FromProxy {
+///     async fn authenticate(&self, parts: &Parts) -> Result<Principal, Rejection> {
+///         // A TLS-terminating proxy put the verified client certificate subject here.
+///         match parts.headers.get("x-client-cert-subject").and_then(|v| v.to_str().ok()) {
+///             Some(subject) => Ok(Principal::new(subject)),
+///             None => Err(Rejection::forbidden("client certificate required")),
+///         }
+///     }
+/// }
+/// ```
+pub trait Authenticate: Send + Sync + 'static {
+    /// Authenticates the request whose head is `parts`.
+    fn authenticate(
+        &self,
+        parts: &Parts,
+    ) -> impl Future<Output = Result<Principal, Rejection>> + Send;
+}
+
+impl<F, Fut> Authenticate for F
+where
+    F: Fn(&Parts) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Principal, Rejection>> + Send,
+{
+    fn authenticate(
+        &self,
+        parts: &Parts,
+    ) -> impl Future<Output = Result<Principal, Rejection>> + Send {
+        self(parts)
+    }
+}
+
+/// Where a bearer token was found, per RFC 6750 §2.
+///
+/// Only the `Authorization` header is accepted. Returns `Ok(None)` when the request carries
+/// no credentials at all, `Ok(Some(token))` for `Authorization: Bearer <token>`, and a 400
+/// `invalid_request` [`Rejection`] when the token is sent some other way (an `access_token`
+/// query parameter, which leaks into logs and caches), when the header is malformed, or when
+/// another scheme is used. `challenge` is the base challenge (e.g. with `resource_metadata`)
+/// the rejection extends.
+///
+/// ```
+/// use mcp_auth::{bearer_token, WwwAuthenticate};
+///
+/// let (parts, ()) = http::Request::get("/mcp")
+///     .header("authorization", "Bearer abc.def.ghi")
+///     .body(())
+///     .unwrap()
+///     .into_parts();
+/// assert_eq!(bearer_token(&parts, &WwwAuthenticate::bearer()).unwrap(), Some("abc.def.ghi"));
+///
+/// let (parts, ()) = http::Request::get("/mcp?access_token=abc").body(()).unwrap().into_parts();
+/// assert_eq!(bearer_token(&parts, &WwwAuthenticate::bearer()).unwrap_err().status(), 400);
+/// ```
+pub fn bearer_token<'a>(
+    parts: &'a Parts,
+    challenge: &WwwAuthenticate,
+) -> Result<Option<&'a str>, Rejection> {
+    let invalid = |why: &str| {
+        Rejection::bad_request(
+            challenge
+                .clone()
+                .error("invalid_request")
+                .error_description(why),
+        )
+    };
+    if query_has_access_token(parts.uri.query()) {
+        return Err(invalid(
+            "access tokens are accepted only in the Authorization header",
+        ));
+    }
+    let mut values = parts.headers.get_all(http::header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(invalid("more than one Authorization header"));
+    }
+    let Ok(value) = value.to_str() else {
+        return Err(invalid("malformed Authorization header"));
+    };
+    // The scheme is case-insensitive (RFC 7235 §2.1); exactly one space before the token.
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(invalid("the Authorization scheme must be Bearer"));
+    }
+    let token = token.trim_matches(' ');
+    if token.is_empty() || !token.bytes().all(is_b64token_char) {
+        return Err(invalid("malformed bearer token"));
+    }
+    Ok(Some(token))
+}
+
+/// RFC 6750 `b64token` characters.
+fn is_b64token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)
+}
+
+fn query_has_access_token(query: Option<&str>) -> bool {
+    query.is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("access_token"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, auth: &[&str]) -> Parts {
+        let mut builder = http::Request::get(uri);
+        for value in auth {
+            builder = builder.header("authorization", *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn description(rejection: Rejection) -> String {
+        rejection
+            .challenge()
+            .and_then(|c| c.get("error_description"))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[test]
+    fn extracts_bearer() {
+        let c = WwwAuthenticate::bearer();
+        assert_eq!(
+            bearer_token(&parts("/", &["Bearer a.b.c"]), &c).unwrap(),
+            Some("a.b.c")
+        );
+        assert_eq!(
+            bearer_token(&parts("/", &["bearer a.b.c"]), &c).unwrap(),
+            Some("a.b.c")
+        );
+        assert_eq!(bearer_token(&parts("/?x=1", &[]), &c).unwrap(), None);
+    }
+
+    #[test]
+    fn refuses_query_and_other_schemes() {
+        let c = WwwAuthenticate::bearer();
+        let r = bearer_token(&parts("/mcp?a=1&access_token=x", &[]), &c).unwrap_err();
+        assert_eq!(r.status(), http::StatusCode::BAD_REQUEST);
+        assert_eq!(
+            r.challenge().unwrap().render().unwrap(),
+            "Bearer error=\"invalid_request\", error_description=\"access tokens are accepted only in the Authorization header\""
+        );
+        let r = bearer_token(&parts("/", &["Basic dXNlcjpwYXNz"]), &c).unwrap_err();
+        assert_eq!(
+            description(r),
+            "the Authorization scheme must be Bearer"
+        );
+        let r = bearer_token(&parts("/", &["Bearer"]), &c).unwrap_err();
+        assert_eq!(description(r), "malformed bearer token");
+        let r = bearer_token(&parts("/", &["Bearer a b"]), &c).unwrap_err();
+        assert_eq!(description(r), "malformed bearer token");
+        let r = bearer_token(&parts("/", &["Bearer a", "Bearer b"]), &c).unwrap_err();
+        assert_eq!(description(r), "more than one Authorization header");
+    }
+}

@@ -1,0 +1,354 @@
+//! The JWKS cache: decoding keys built once per JWK, refreshed on an unknown `kid` with a
+//! minimum interval and single-flight fetching, bounded in size and time.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Uri;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+
+use super::fetch::{FetchError, JwksFetcher};
+
+/// Where the JWKS comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum JwksSource {
+    /// This JWKS URL.
+    Url(Uri),
+    /// The `jwks_uri` of this authorization server metadata document (RFC 8414 / OIDC).
+    Metadata(Uri),
+}
+
+/// Limits and timings of the cache.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    pub(crate) timeout: Duration,
+    pub(crate) max_bytes: usize,
+    pub(crate) max_keys: usize,
+    pub(crate) min_refresh_interval: Duration,
+    pub(crate) max_age: Duration,
+}
+
+/// A verified-ready key and the algorithms it may be used with.
+pub(crate) struct CachedKey {
+    pub(crate) key: DecodingKey,
+    pub(crate) algorithms: Vec<Algorithm>,
+}
+
+#[derive(Default)]
+struct KeySet {
+    by_kid: HashMap<String, Arc<CachedKey>>,
+    // Keys without a `kid`; used only for tokens without one, when it is the only key.
+    unnamed: Vec<Arc<CachedKey>>,
+    generation: u64,
+    fetched_at: Option<Instant>,
+}
+
+impl KeySet {
+    fn lookup(&self, kid: Option<&str>) -> Option<Arc<CachedKey>> {
+        match kid {
+            Some(kid) => self.by_kid.get(kid).cloned(),
+            // A token without `kid` is only unambiguous when the set holds a single key;
+            // trying every key would cost one signature check per key and request.
+            None => match (self.by_kid.len(), self.unnamed.len()) {
+                (1, 0) => self.by_kid.values().next().cloned(),
+                (0, 1) => self.unnamed.first().cloned(),
+                _ => None,
+            },
+        }
+    }
+}
+
+struct RefreshState {
+    last_attempt: Option<Instant>,
+    // Resolved from the metadata document; cleared when fetching it fails so that the next
+    // refresh discovers it again.
+    jwks_uri: Option<Uri>,
+}
+
+/// The cache.
+pub(crate) struct KeyStore {
+    fetcher: Arc<dyn JwksFetcher>,
+    source: JwksSource,
+    issuers: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    limits: Limits,
+    // Never held across an await: readers clone the `Arc` and go.
+    current: RwLock<Arc<KeySet>>,
+    // Serialises refreshes so that concurrent misses share one fetch.
+    refresh: tokio::sync::Mutex<RefreshState>,
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ServerMetadata {
+    issuer: String,
+    jwks_uri: String,
+}
+
+impl KeyStore {
+    pub(crate) fn new(
+        fetcher: Arc<dyn JwksFetcher>,
+        source: JwksSource,
+        issuers: Vec<String>,
+        algorithms: Vec<Algorithm>,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            fetcher,
+            source,
+            issuers,
+            algorithms,
+            limits,
+            current: RwLock::new(Arc::new(KeySet::default())),
+            refresh: tokio::sync::Mutex::new(RefreshState {
+                last_attempt: None,
+                jwks_uri: None,
+            }),
+        }
+    }
+
+    fn snapshot(&self) -> Arc<KeySet> {
+        // A poisoned lock only means a panic elsewhere; the data is a plain Arc swap.
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn store(&self, set: KeySet) {
+        let set = Arc::new(set);
+        match self.current.write() {
+            Ok(mut guard) => *guard = set,
+            Err(poisoned) => *poisoned.into_inner() = set,
+        }
+    }
+
+    /// The key for `kid`, refreshing the set at most once per minimum interval when it is
+    /// unknown (or when the set is older than the maximum age).
+    pub(crate) async fn find(&self, kid: Option<&str>) -> Option<Arc<CachedKey>> {
+        let mut set = self.snapshot();
+        if set
+            .fetched_at
+            .is_some_and(|at| at.elapsed() >= self.limits.max_age)
+        {
+            // Stale: one request refreshes, the others keep using the old keys meanwhile.
+            if let Ok(mut state) = self.refresh.try_lock() {
+                if self.snapshot().generation == set.generation && self.may_fetch(&state) {
+                    self.fetch_and_store(&mut state).await;
+                }
+                set = self.snapshot();
+            }
+        }
+        if let Some(key) = set.lookup(kid) {
+            return Some(key);
+        }
+        self.refresh_after_miss(set.generation).await.lookup(kid)
+    }
+
+    fn may_fetch(&self, state: &RefreshState) -> bool {
+        state
+            .last_attempt
+            .is_none_or(|at| at.elapsed() >= self.limits.min_refresh_interval)
+    }
+
+    async fn refresh_after_miss(&self, seen_generation: u64) -> Arc<KeySet> {
+        let mut state = self.refresh.lock().await;
+        let current = self.snapshot();
+        // Someone refreshed while this request waited: use their result, do not fetch again.
+        if current.generation != seen_generation || !self.may_fetch(&state) {
+            return current;
+        }
+        self.fetch_and_store(&mut state).await;
+        self.snapshot()
+    }
+
+    /// Fetches now, whatever the interval (used to warm the cache at start-up).
+    pub(crate) async fn refresh_now(&self) -> Result<(), FetchError> {
+        let mut state = self.refresh.lock().await;
+        self.try_fetch(&mut state).await
+    }
+
+    async fn fetch_and_store(&self, state: &mut RefreshState) {
+        if let Err(error) = self.try_fetch(state).await {
+            // Keep the old keys: an unreachable authorization server should not log
+            // everybody out.
+            tracing::warn!(%error, "JWKS refresh failed");
+        }
+    }
+
+    async fn try_fetch(&self, state: &mut RefreshState) -> Result<(), FetchError> {
+        state.last_attempt = Some(Instant::now());
+        let url = match &self.source {
+            JwksSource::Url(url) => url.clone(),
+            JwksSource::Metadata(metadata_url) => match &state.jwks_uri {
+                Some(url) => url.clone(),
+                None => {
+                    let url = self.discover(metadata_url.clone()).await?;
+                    state.jwks_uri = Some(url.clone());
+                    url
+                }
+            },
+        };
+        let body = match self.get(url).await {
+            Ok(body) => body,
+            Err(error) => {
+                state.jwks_uri = None;
+                return Err(error);
+            }
+        };
+        let set = self.parse(&body)?;
+        tracing::debug!(
+            keys = set.by_kid.len() + set.unnamed.len(),
+            "JWKS refreshed"
+        );
+        self.store(set);
+        Ok(())
+    }
+
+    async fn get(&self, url: Uri) -> Result<Bytes, FetchError> {
+        let max = self.limits.max_bytes;
+        let body = tokio::time::timeout(self.limits.timeout, self.fetcher.fetch(url, max))
+            .await
+            .map_err(|_| FetchError::new("timed out"))??;
+        if body.len() > max {
+            return Err(FetchError::new("document larger than the limit"));
+        }
+        Ok(body)
+    }
+
+    async fn discover(&self, metadata_url: Uri) -> Result<Uri, FetchError> {
+        let body = self.get(metadata_url).await?;
+        let metadata: ServerMetadata = serde_json::from_slice(&body)
+            .map_err(|e| FetchError::new(format!("bad authorization server metadata: {e}")))?;
+        // RFC 8414 §3.3: the document must be about an issuer we trust.
+        if !self.issuers.contains(&metadata.issuer) {
+            return Err(FetchError::new(
+                "authorization server metadata names an unexpected issuer",
+            ));
+        }
+        let url: Uri = metadata
+            .jwks_uri
+            .parse()
+            .map_err(|_| FetchError::new("bad jwks_uri"))?;
+        if !matches!(url.scheme_str(), Some("http" | "https")) || url.authority().is_none() {
+            return Err(FetchError::new("jwks_uri must be an absolute http(s) URL"));
+        }
+        Ok(url)
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<KeySet, FetchError> {
+        let raw: RawJwks =
+            serde_json::from_slice(body).map_err(|e| FetchError::new(format!("bad JWKS: {e}")))?;
+        let mut set = KeySet {
+            generation: self.snapshot().generation + 1,
+            fetched_at: Some(Instant::now()),
+            ..KeySet::default()
+        };
+        let mut usable = 0;
+        for value in raw.keys {
+            // One odd key (an encryption key, an unknown type) must not void the whole set.
+            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
+                continue;
+            };
+            let Some(key) = cached_key(&jwk, &self.algorithms) else {
+                continue;
+            };
+            if usable == self.limits.max_keys {
+                tracing::warn!(
+                    max_keys = self.limits.max_keys,
+                    "JWKS has more usable keys than allowed; ignoring the rest"
+                );
+                break;
+            }
+            usable += 1;
+            match jwk.common.key_id {
+                Some(kid) => {
+                    set.by_kid.entry(kid).or_insert_with(|| Arc::new(key));
+                }
+                None => set.unnamed.push(Arc::new(key)),
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// Builds the decoding key of `jwk` once, with the configured algorithms it may verify.
+/// `None` for keys that must not or cannot be used: encryption keys, symmetric (`oct`) keys
+/// (accepting those would let anyone who reads the JWKS forge tokens), unsupported curves,
+/// and keys whose declared `alg` is not allowed.
+pub(crate) fn cached_key(jwk: &Jwk, allowed: &[Algorithm]) -> Option<CachedKey> {
+    if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+        return None;
+    }
+    use Algorithm::*;
+    let family: &[Algorithm] = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => &[RS256, RS384, RS512, PS256, PS384, PS512],
+        AlgorithmParameters::EllipticCurve(p) => match p.curve {
+            EllipticCurve::P256 => &[ES256],
+            EllipticCurve::P384 => &[ES384],
+            _ => &[],
+        },
+        AlgorithmParameters::OctetKeyPair(p) => match p.curve {
+            EllipticCurve::Ed25519 => &[EdDSA],
+            _ => &[],
+        },
+        AlgorithmParameters::OctetKey(_) => &[],
+    };
+    let declared = match jwk.common.key_algorithm {
+        // Signature algorithms only; `RSA-OAEP` and friends fail to parse and the key is
+        // skipped.
+        Some(alg) => Some(Algorithm::from_str(&alg.to_string()).ok()?),
+        None => None,
+    };
+    let algorithms: Vec<Algorithm> = family
+        .iter()
+        .copied()
+        .filter(|alg| allowed.contains(alg) && declared.is_none_or(|d| d == *alg))
+        .collect();
+    if algorithms.is_empty() {
+        return None;
+    }
+    let key = DecodingKey::from_jwk(jwk).ok()?;
+    Some(CachedKey { key, algorithms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwk(json: serde_json::Value) -> Jwk {
+        serde_json::from_value(json).unwrap()
+    }
+
+    const X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+    #[test]
+    fn refuses_symmetric_and_encryption_keys() {
+        let all = [Algorithm::RS256, Algorithm::HS256, Algorithm::EdDSA];
+        let oct = jwk(serde_json::json!({"kty": "oct", "k": "c2VjcmV0", "kid": "h"}));
+        assert!(cached_key(&oct, &all).is_none());
+        let enc = jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X, "use": "enc"}));
+        assert!(cached_key(&enc, &all).is_none());
+        let ed = jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X}));
+        assert_eq!(cached_key(&ed, &all).unwrap().algorithms, [Algorithm::EdDSA]);
+        assert!(cached_key(&ed, &[Algorithm::RS256]).is_none());
+    }
+
+    #[test]
+    fn declared_alg_narrows() {
+        let allowed = [Algorithm::EdDSA];
+        let ed = jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X, "alg": "EdDSA"}));
+        assert!(cached_key(&ed, &allowed).is_some());
+        let wrong = jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X, "alg": "ES256"}));
+        assert!(cached_key(&wrong, &allowed).is_none());
+    }
+}

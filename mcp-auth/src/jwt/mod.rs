@@ -1,0 +1,199 @@
+//! [`JwtAuthenticator`]: OAuth 2.1 bearer tokens (JWT access tokens) checked against the
+//! authorization server's JWKS.
+
+mod builder;
+mod claims;
+mod fetch;
+mod keys;
+
+pub use builder::JwtAuthenticatorBuilder;
+pub use fetch::{BoxFuture, FetchError, HttpFetcher, JwksFetcher};
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::request::Parts;
+use jsonwebtoken::{Algorithm, Validation};
+use mcp_core::{AllowList, Principal};
+use serde_json::{Map, Value};
+
+use crate::authenticate::{Authenticate, bearer_token};
+use crate::challenge::WwwAuthenticate;
+use crate::rejection::Rejection;
+use crate::scope::check_scopes;
+use keys::KeyStore;
+
+/// Tokens longer than this are refused before any parsing.
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+type AllowListFn = dyn Fn(&Map<String, Value>) -> Option<AllowList> + Send + Sync;
+
+/// Validates JWT access tokens from `Authorization: Bearer`, as an MCP resource server must
+/// (MCP authorization spec, RFC 9068, RFC 8707).
+///
+/// - Signature: keys come from the authorization server's JWKS, fetched over HTTP (see
+///   [`JwksFetcher`]), cached with a [`DecodingKey`](jsonwebtoken::DecodingKey) built once per
+///   key, and refreshed when a token names an unknown `kid`, at most once per minimum interval;
+///   concurrent misses share one fetch. Symmetric (`oct`) keys are never used.
+/// - Algorithm: only the configured ones (default `RS256`), and only those that fit the key;
+///   `alg: none` and HMAC algorithms are refused.
+/// - Claims: `aud` must contain the resource's canonical URI, `iss` must be a configured
+///   authorization server, `exp` is required, `nbf` is checked when present, both with a small
+///   leeway; `sub` becomes the [`Principal`] subject; scopes come from `scope` or `scp`.
+///
+/// Failures answer `401` with `WWW-Authenticate: Bearer resource_metadata="...",
+/// scope="...", error="invalid_token", error_description="..."` (no `error` when no token was
+/// sent); a token in the query string gets a 400 `invalid_request`; a valid token without the
+/// [required scopes](JwtAuthenticatorBuilder::required_scopes) a 403 `insufficient_scope` that
+/// asks for the granted plus the missing scopes.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use jsonwebtoken::Algorithm;
+/// use mcp_auth::{AuthLayer, JwtAuthenticator};
+/// use mcp_core::AllowList;
+///
+/// let jwt = JwtAuthenticator::builder("https://mcp.example.com/mcp")
+///     .issuer("https://auth.example.com")
+///     .jwks_url("https://auth.example.com/.well-known/jwks.json")
+///     .algorithms([Algorithm::RS256, Algorithm::ES256])
+///     .leeway(Duration::from_secs(30))
+///     .required_scopes(["mcp"])
+///     .allow_list_from(|claims| match claims.get("plan").and_then(|p| p.as_str()) {
+///         Some("pro") => None,
+///         _ => Some(AllowList::new().tools(["search"])),
+///     })
+///     .build()
+///     .unwrap();
+/// assert_eq!(
+///     jwt.resource_metadata_url(),
+///     Some("https://mcp.example.com/.well-known/oauth-protected-resource/mcp")
+/// );
+/// let layer = AuthLayer::new(jwt);
+/// # let _ = layer;
+/// ```
+#[derive(Clone)]
+pub struct JwtAuthenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    resource: String,
+    keys: KeyStore,
+    algorithms: Vec<Algorithm>,
+    // One per configured algorithm, built once: `Validation` holds hash sets.
+    validations: Vec<(Algorithm, Validation)>,
+    resource_metadata: Option<String>,
+    required_scopes: Vec<String>,
+    // `resource_metadata` and `scope`: what every challenge starts with.
+    challenge: WwwAuthenticate,
+    allow_list_from: Option<Box<AllowListFn>>,
+}
+
+impl JwtAuthenticator {
+    /// Starts configuring an authenticator for the resource with canonical URI `resource`
+    /// (the `aud` tokens must carry, e.g. `https://mcp.example.com/mcp`).
+    pub fn builder(resource: impl Into<String>) -> JwtAuthenticatorBuilder {
+        JwtAuthenticatorBuilder::new(resource.into())
+    }
+
+    /// The canonical resource URI.
+    pub fn resource(&self) -> &str {
+        &self.inner.resource
+    }
+
+    /// The `resource_metadata` URL sent in challenges.
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.inner.resource_metadata.as_deref()
+    }
+
+    /// The challenge sent when no token is presented.
+    pub fn challenge(&self) -> &WwwAuthenticate {
+        &self.inner.challenge
+    }
+
+    /// Fetches the JWKS now (e.g. at start-up, so the first request does not wait), ignoring
+    /// the minimum refresh interval.
+    pub async fn refresh(&self) -> Result<(), FetchError> {
+        self.inner.keys.refresh_now().await
+    }
+
+    fn invalid_token(&self, description: &str) -> Rejection {
+        Rejection::unauthorized(
+            self.inner
+                .challenge
+                .clone()
+                .error("invalid_token")
+                .error_description(description),
+        )
+    }
+
+    /// Validates `token` and builds its principal (the scope policy included).
+    pub async fn verify(&self, token: &str) -> Result<Principal, Rejection> {
+        let inner = &self.inner;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(self.invalid_token("token too large"));
+        }
+        // `alg: none` (and any unknown algorithm) fails to parse here.
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Err(self.invalid_token("malformed token"));
+        };
+        // Checked before the key lookup so that a forged HS256 token cannot trigger a fetch.
+        if !inner.algorithms.contains(&header.alg) {
+            return Err(self.invalid_token("token algorithm not allowed"));
+        }
+        let Some(key) = inner.keys.find(header.kid.as_deref()).await else {
+            return Err(self.invalid_token("unknown signing key"));
+        };
+        if !key.algorithms.contains(&header.alg) {
+            return Err(self.invalid_token("token algorithm not allowed for its key"));
+        }
+        let Some((_, validation)) = inner.validations.iter().find(|(a, _)| *a == header.alg)
+        else {
+            return Err(self.invalid_token("token algorithm not allowed"));
+        };
+        let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation)
+        {
+            Ok(data) => data.claims,
+            Err(error) => {
+                let description = claims::describe(error.kind());
+                tracing::debug!(%error, "token refused");
+                return Err(self.invalid_token(description));
+            }
+        };
+        let Some(subject) = claims.get("sub").and_then(Value::as_str) else {
+            return Err(self.invalid_token("token lacks the sub claim"));
+        };
+        let mut principal = Principal::new(subject).with_scopes(claims::scopes(&claims));
+        if let Some(allow_list) = inner.allow_list_from.as_ref().and_then(|f| f(&claims)) {
+            principal = principal.with_allow_list(allow_list);
+        }
+        let principal = principal.with_claims(claims);
+        if let Err(missing) = check_scopes(&principal, inner.required_scopes.iter().map(String::as_str))
+        {
+            return Err(missing.into_rejection(inner.resource_metadata.as_deref()));
+        }
+        Ok(principal)
+    }
+}
+
+impl Authenticate for JwtAuthenticator {
+    async fn authenticate(&self, parts: &Parts) -> Result<Principal, Rejection> {
+        match bearer_token(parts, &self.inner.challenge)? {
+            Some(token) => self.verify(token).await,
+            // RFC 6750 §3.1: no error code when the request has no credentials at all.
+            None => Err(Rejection::unauthorized(self.inner.challenge.clone())),
+        }
+    }
+}
+
+impl fmt::Debug for JwtAuthenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthenticator")
+            .field("resource", &self.inner.resource)
+            .field("algorithms", &self.inner.algorithms)
+            .field("required_scopes", &self.inner.required_scopes)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,202 @@
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use tower_service::Service;
+
+use super::{ProtectedResourceMetadata, WELL_KNOWN_PATH, parse_resource, resource_metadata_url};
+use crate::error::ConfigError;
+
+/// Serves a [`ProtectedResourceMetadata`] document, without authentication, at
+/// `/.well-known/oauth-protected-resource<resource path>` and at
+/// `/.well-known/oauth-protected-resource`.
+///
+/// `GET` and `HEAD` get the JSON (with `Access-Control-Allow-Origin: *`, since browser-based
+/// clients fetch it cross-origin), `OPTIONS` a CORS preflight answer, other methods 405 and
+/// other paths 404. The document is validated and serialised once, when built.
+///
+/// Mount it beside the MCP service with [`MetadataLayer`](super::MetadataLayer) (or
+/// [`route`](Self::route)), or on its own in your router.
+#[derive(Debug, Clone)]
+pub struct MetadataService {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    document: ProtectedResourceMetadata,
+    json: Bytes,
+    paths: Vec<String>,
+    url: String,
+}
+
+impl MetadataService {
+    /// Checks `document.resource` (absolute http(s) URI without fragment) and serialises the
+    /// document.
+    pub fn new(document: ProtectedResourceMetadata) -> Result<Self, ConfigError> {
+        let parsed = parse_resource(&document.resource)?;
+        if document.bearer_methods_supported.iter().any(|m| m != "header") {
+            return Err(ConfigError::new(
+                "bearer_methods_supported: only \"header\" is supported",
+            ));
+        }
+        let mut paths = vec![WELL_KNOWN_PATH.to_owned()];
+        if !parsed.path.is_empty() {
+            paths.insert(0, format!("{WELL_KNOWN_PATH}{}", parsed.path));
+        }
+        let url = resource_metadata_url(&document.resource)?;
+        let json = serde_json::to_vec(&document)
+            .map_err(|e| ConfigError::new(format!("cannot serialise the metadata: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                document,
+                json: Bytes::from(json),
+                paths,
+                url,
+            }),
+        })
+    }
+
+    /// The document.
+    pub fn document(&self) -> &ProtectedResourceMetadata {
+        &self.inner.document
+    }
+
+    /// The absolute URL of the document, for the `resource_metadata` challenge parameter.
+    pub fn resource_metadata_url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// The paths answered (the resource-specific one first).
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.inner.paths.iter().map(String::as_str)
+    }
+
+    /// Whether `path` is one of the metadata paths.
+    pub fn matches(&self, path: &str) -> bool {
+        self.inner.paths.iter().any(|p| p == path)
+    }
+
+    /// Routes metadata requests here and everything else to `inner`.
+    pub fn route<S>(self, inner: S) -> super::WithMetadata<S> {
+        super::WithMetadata::new(inner, self)
+    }
+
+    /// The answer to `method` on `path`.
+    pub fn respond<B: From<Bytes>>(&self, method: &Method, path: &str) -> Response<B> {
+        let mut response = Response::new(B::from(Bytes::new()));
+        if !self.matches(path) {
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            return response;
+        }
+        let headers = response.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        match *method {
+            Method::GET | Method::HEAD => {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                if method == Method::GET {
+                    *response.body_mut() = B::from(self.inner.json.clone());
+                }
+            }
+            Method::OPTIONS => {
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                );
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("*"),
+                );
+            }
+            _ => {
+                *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+            }
+        }
+        response
+    }
+}
+
+impl<B, ResBody> Service<Request<B>> for MetadataService
+where
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<ResBody>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        ready(Ok(self.respond(request.method(), request.uri().path())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> MetadataService {
+        MetadataService::new(
+            ProtectedResourceMetadata::new("http://127.0.0.1:3000/mcp")
+                .authorization_server("http://127.0.0.1:4000"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn answers_both_paths() {
+        let s = service();
+        assert_eq!(
+            s.paths().collect::<Vec<_>>(),
+            [
+                "/.well-known/oauth-protected-resource/mcp",
+                "/.well-known/oauth-protected-resource"
+            ]
+        );
+        for path in s.paths() {
+            let r: Response<Bytes> = s.respond(&Method::GET, path);
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["content-type"], "application/json");
+            assert_eq!(r.headers()["access-control-allow-origin"], "*");
+            assert_eq!(
+                r.body(),
+                r#"{"resource":"http://127.0.0.1:3000/mcp","authorization_servers":["http://127.0.0.1:4000"],"bearer_methods_supported":["header"]}"#
+            );
+        }
+        let r: Response<Bytes> = s.respond(&Method::GET, "/.well-known/oauth-protected-resource/other");
+        assert_eq!(r.status(), 404);
+        let r: Response<Bytes> = s.respond(&Method::POST, "/.well-known/oauth-protected-resource");
+        assert_eq!(r.status(), 405);
+        let r: Response<Bytes> = s.respond(&Method::OPTIONS, "/.well-known/oauth-protected-resource");
+        assert_eq!(r.status(), 204);
+        let r: Response<Bytes> = s.respond(&Method::HEAD, "/.well-known/oauth-protected-resource");
+        assert_eq!((r.status(), r.body().len()), (StatusCode::OK, 0));
+    }
+
+    #[test]
+    fn refuses_bad_documents() {
+        assert!(MetadataService::new(ProtectedResourceMetadata::new("not a uri")).is_err());
+        let mut doc = ProtectedResourceMetadata::new("https://a.example");
+        doc.bearer_methods_supported.push("query".into());
+        assert!(MetadataService::new(doc).is_err());
+        let s = MetadataService::new(ProtectedResourceMetadata::new("https://a.example")).unwrap();
+        assert_eq!(s.paths().count(), 1);
+        assert_eq!(
+            s.resource_metadata_url(),
+            "https://a.example/.well-known/oauth-protected-resource"
+        );
+    }
+}

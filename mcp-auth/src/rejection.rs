@@ -1,0 +1,220 @@
+//! What an [`Authenticate`](crate::Authenticate) answers instead of a principal, and the
+//! HTTP response it becomes.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+
+use crate::challenge::WwwAuthenticate;
+
+/// JSON-RPC error codes used in rejection bodies.
+///
+/// The HTTP status is what clients act on; the body keeps JSON-RPC clients that only look at
+/// the payload informed. Codes sit in the JSON-RPC "server error" range and avoid the codes
+/// MCP itself assigns (`-32002` is "resource not found").
+pub mod codes {
+    /// 401, and 400 for a malformed authentication attempt (`invalid_request`): the request
+    /// did not authenticate.
+    pub const UNAUTHORIZED: i32 = -32001;
+    /// 403: the caller is known but not allowed (e.g. `insufficient_scope`).
+    pub const FORBIDDEN: i32 = -32003;
+}
+
+/// Why a request is refused.
+///
+/// ```
+/// use mcp_auth::{Rejection, WwwAuthenticate};
+///
+/// let r = Rejection::unauthorized(WwwAuthenticate::bearer().error("invalid_token"));
+/// assert_eq!(r.status(), 401);
+/// let r = Rejection::forbidden("this API key is suspended");
+/// assert_eq!(r.status(), 403);
+/// assert_eq!(r.message(), "this API key is suspended");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// 401 Unauthorized: no or bad credentials; the challenge tells how to authenticate.
+    Unauthorized(WwwAuthenticate),
+    /// 403 Forbidden: authenticated but not allowed.
+    Forbidden(Forbidden),
+    /// 400 Bad Request: credentials sent the wrong way (RFC 6750 `invalid_request`).
+    BadRequest(WwwAuthenticate),
+}
+
+/// The detail of a 403: a challenge (for `insufficient_scope` step-up) or a plain message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forbidden {
+    /// Sent as `WWW-Authenticate`; its `error_description`, if any, is the body message.
+    Challenge(WwwAuthenticate),
+    /// Sent only in the body.
+    Message(String),
+}
+
+impl From<WwwAuthenticate> for Forbidden {
+    fn from(challenge: WwwAuthenticate) -> Self {
+        Self::Challenge(challenge)
+    }
+}
+
+impl From<String> for Forbidden {
+    fn from(message: String) -> Self {
+        Self::Message(message)
+    }
+}
+
+impl From<&str> for Forbidden {
+    fn from(message: &str) -> Self {
+        Self::Message(message.to_owned())
+    }
+}
+
+impl Rejection {
+    /// 401 with `challenge`.
+    pub fn unauthorized(challenge: WwwAuthenticate) -> Self {
+        Self::Unauthorized(challenge)
+    }
+
+    /// 403 with a challenge or a message.
+    pub fn forbidden(detail: impl Into<Forbidden>) -> Self {
+        Self::Forbidden(detail.into())
+    }
+
+    /// 400 with `challenge` (which should carry `error="invalid_request"`).
+    pub fn bad_request(challenge: WwwAuthenticate) -> Self {
+        Self::BadRequest(challenge)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The JSON-RPC error code of the body (see [`codes`]).
+    pub fn code(&self) -> i32 {
+        match self {
+            Self::Forbidden(_) => codes::FORBIDDEN,
+            Self::Unauthorized(_) | Self::BadRequest(_) => codes::UNAUTHORIZED,
+        }
+    }
+
+    /// The challenge sent as `WWW-Authenticate`, if any.
+    pub fn challenge(&self) -> Option<&WwwAuthenticate> {
+        match self {
+            Self::Unauthorized(c) | Self::BadRequest(c) | Self::Forbidden(Forbidden::Challenge(c)) => {
+                Some(c)
+            }
+            Self::Forbidden(Forbidden::Message(_)) => None,
+        }
+    }
+
+    /// The body's error message: the challenge's `error_description`, the 403 message, or a
+    /// fixed text per status.
+    pub fn message(&self) -> &str {
+        if let Self::Forbidden(Forbidden::Message(message)) = self {
+            return message;
+        }
+        if let Some(description) = self.challenge().and_then(|c| c.get("error_description")) {
+            return description;
+        }
+        match self {
+            Self::Unauthorized(_) => "authentication required",
+            Self::BadRequest(_) => "invalid authentication request",
+            Self::Forbidden(_) => match self.challenge().and_then(|c| c.get("error")) {
+                Some("insufficient_scope") => "insufficient scope",
+                _ => "forbidden",
+            },
+        }
+    }
+
+    /// The JSON-RPC error body: `{"jsonrpc":"2.0","id":null,"error":{"code":..,"message":".."}}`.
+    pub fn body(&self) -> Bytes {
+        // Written by hand so the member order is fixed whatever serde_json features the
+        // workspace turns on; only the message needs escaping.
+        let message = serde_json::Value::from(self.message()).to_string();
+        Bytes::from(format!(
+            r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":{},"message":{message}}}}}"#,
+            self.code()
+        ))
+    }
+
+    /// The HTTP response: status, `Content-Type: application/json`, `WWW-Authenticate` when
+    /// there is a challenge, and the JSON-RPC error [`body`](Self::body).
+    pub fn into_response<B: From<Bytes>>(self) -> Response<B> {
+        let mut response = Response::new(B::from(self.body()));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(challenge) = self.challenge() {
+            match challenge.to_header_value() {
+                Ok(value) => {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+                Err(error) => {
+                    // A broken challenge is a bug in the authenticator; still answer with the
+                    // right status and the bare scheme rather than fail the request.
+                    tracing::warn!(%error, "dropping the parameters of an invalid challenge");
+                    if let Ok(value) = WwwAuthenticate::new(challenge.scheme()).to_header_value()
+                    {
+                        headers.insert(header::WWW_AUTHENTICATE, value);
+                    }
+                }
+            }
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status(), self.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unauthorized_response() {
+        let r = Rejection::unauthorized(
+            WwwAuthenticate::bearer()
+                .error("invalid_token")
+                .error_description("token expired"),
+        );
+        let response: Response<Bytes> = r.into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token", error_description="token expired""#
+        );
+        assert_eq!(
+            response.body(),
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"token expired"}}"#
+        );
+    }
+
+    #[test]
+    fn forbidden_message_has_no_challenge() {
+        let response: Response<Bytes> = Rejection::forbidden("nope").into_response();
+        assert_eq!(response.status(), 403);
+        assert!(response.headers().get("www-authenticate").is_none());
+        assert_eq!(
+            response.body(),
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32003,"message":"nope"}}"#
+        );
+    }
+
+    #[test]
+    fn invalid_challenge_falls_back_to_scheme() {
+        let r = Rejection::unauthorized(WwwAuthenticate::bearer().error_description("a\nb"));
+        let response: Response<Bytes> = r.into_response();
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+}

@@ -1,0 +1,293 @@
+//! Required scopes: which OAuth scopes a tool, prompt or resource needs, and the
+//! `insufficient_scope` step-up challenge when a principal lacks them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mcp_core::Principal;
+
+use crate::challenge::WwwAuthenticate;
+use crate::rejection::Rejection;
+
+/// What a request is about to touch, for [`RequiredScopes::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeTarget<'a> {
+    /// Only the global scopes apply (e.g. `tools/list`, `initialize`).
+    Any,
+    /// `tools/call` of this tool.
+    Tool(&'a str),
+    /// `prompts/get` of this prompt.
+    Prompt(&'a str),
+    /// `resources/read` (or subscribe) of this URI.
+    Resource(&'a str),
+}
+
+/// A scope policy: scopes every request needs, plus scopes per tool, prompt and resource.
+///
+/// The RPC tier consults it per call; [`JwtAuthenticator`](crate::JwtAuthenticator) enforces the
+/// global part on every HTTP request. Cheap to clone (the tables sit behind an `Arc`).
+///
+/// ```
+/// use mcp_auth::{RequiredScopes, ScopeTarget};
+/// use mcp_core::Principal;
+///
+/// let policy = RequiredScopes::new()
+///     .global(["mcp"])
+///     .tool("delete_repo", ["repo:admin"]);
+/// let alice = Principal::new("alice").with_scopes(["mcp", "repo:read"]);
+///
+/// assert!(policy.check(&alice, ScopeTarget::Tool("search")).is_ok());
+/// let missing = policy.check(&alice, ScopeTarget::Tool("delete_repo")).unwrap_err();
+/// assert_eq!(missing.missing(), ["repo:admin"]);
+/// // Step-up: ask for what the token already has plus what is missing.
+/// assert_eq!(missing.step_up_scopes(), ["mcp", "repo:read", "repo:admin"]);
+/// assert_eq!(
+///     missing.challenge(Some("https://mcp.example.com/.well-known/oauth-protected-resource/mcp"))
+///         .render()
+///         .unwrap(),
+///     "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\", \
+///      scope=\"mcp repo:read repo:admin\", error=\"insufficient_scope\""
+/// );
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RequiredScopes {
+    inner: Arc<Tables>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Tables {
+    global: Vec<String>,
+    tools: HashMap<String, Vec<String>>,
+    prompts: HashMap<String, Vec<String>>,
+    resources: HashMap<String, Vec<String>>,
+}
+
+fn collect<I, S>(scopes: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut out: Vec<String> = Vec::new();
+    for scope in scopes {
+        let scope = scope.into();
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    out
+}
+
+impl RequiredScopes {
+    /// A policy that requires nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn tables(&mut self) -> &mut Tables {
+        Arc::make_mut(&mut self.inner)
+    }
+
+    /// Scopes every request needs.
+    pub fn global<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.tables().global = collect(scopes);
+        self
+    }
+
+    /// Scopes calling the tool `name` needs (in addition to the global ones).
+    pub fn tool<I, S>(mut self, name: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tables().tools.insert(name.into(), collect(scopes));
+        self
+    }
+
+    /// Scopes getting the prompt `name` needs (in addition to the global ones).
+    pub fn prompt<I, S>(mut self, name: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tables().prompts.insert(name.into(), collect(scopes));
+        self
+    }
+
+    /// Scopes reading the resource `uri` needs (in addition to the global ones).
+    pub fn resource<I, S>(mut self, uri: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tables().resources.insert(uri.into(), collect(scopes));
+        self
+    }
+
+    /// Whether the policy requires nothing at all.
+    pub fn is_empty(&self) -> bool {
+        let t = &self.inner;
+        t.global.is_empty()
+            && t.tools.values().all(Vec::is_empty)
+            && t.prompts.values().all(Vec::is_empty)
+            && t.resources.values().all(Vec::is_empty)
+    }
+
+    /// The global scopes.
+    pub fn global_scopes(&self) -> &[String] {
+        &self.inner.global
+    }
+
+    /// Every scope `target` needs: the global ones, then the target's own.
+    pub fn required_for(&self, target: ScopeTarget<'_>) -> impl Iterator<Item = &str> {
+        let t = &self.inner;
+        let own = match target {
+            ScopeTarget::Any => None,
+            ScopeTarget::Tool(name) => t.tools.get(name),
+            ScopeTarget::Prompt(name) => t.prompts.get(name),
+            ScopeTarget::Resource(uri) => t.resources.get(uri),
+        };
+        t.global
+            .iter()
+            .chain(own.into_iter().flatten())
+            .map(String::as_str)
+    }
+
+    /// `Ok` when `principal` holds every scope `target` needs, else what is missing.
+    pub fn check(
+        &self,
+        principal: &Principal,
+        target: ScopeTarget<'_>,
+    ) -> Result<(), MissingScopes> {
+        check_scopes(principal, self.required_for(target))
+    }
+}
+
+/// `Ok` when `principal` holds every scope in `required`, else what is missing.
+pub fn check_scopes<'a>(
+    principal: &Principal,
+    required: impl IntoIterator<Item = &'a str>,
+) -> Result<(), MissingScopes> {
+    let mut missing: Vec<String> = Vec::new();
+    for scope in required {
+        if !principal.has_scope(scope) && !missing.iter().any(|m| m == scope) {
+            missing.push(scope.to_owned());
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(MissingScopes {
+            granted: principal.scopes().map(str::to_owned).collect(),
+            missing,
+        })
+    }
+}
+
+/// Scopes a principal lacks, and the step-up challenge that asks for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingScopes {
+    granted: Vec<String>,
+    missing: Vec<String>,
+}
+
+impl MissingScopes {
+    /// The scopes the principal lacks, in policy order.
+    pub fn missing(&self) -> &[String] {
+        &self.missing
+    }
+
+    /// The scopes the principal already holds (sorted).
+    pub fn granted(&self) -> &[String] {
+        &self.granted
+    }
+
+    /// The scopes to ask the authorization server for: the granted ones then the missing
+    /// ones, so that a step-up does not lose what the client already had.
+    pub fn step_up_scopes(&self) -> Vec<&str> {
+        self.granted
+            .iter()
+            .chain(&self.missing)
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The 403 challenge: `Bearer resource_metadata="..", scope="granted missing",
+    /// error="insufficient_scope"`.
+    pub fn challenge(&self, resource_metadata: Option<&str>) -> WwwAuthenticate {
+        insufficient_scope(self.step_up_scopes(), resource_metadata)
+    }
+
+    /// The 403 [`Rejection`] carrying [`challenge`](Self::challenge).
+    pub fn into_rejection(self, resource_metadata: Option<&str>) -> Rejection {
+        let description = self.to_string();
+        Rejection::forbidden(
+            self.challenge(resource_metadata)
+                .error_description(description),
+        )
+    }
+}
+
+impl std::fmt::Display for MissingScopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "missing scope: {}", self.missing.join(" "))
+    }
+}
+
+impl std::error::Error for MissingScopes {}
+
+/// The `insufficient_scope` challenge (RFC 6750 §3.1) asking for `scopes`, with
+/// `resource_metadata` when given.
+pub fn insufficient_scope<I, S>(scopes: I, resource_metadata: Option<&str>) -> WwwAuthenticate
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    // Parameter order shared by every challenge of this crate: resource_metadata, scope,
+    // error, error_description.
+    let mut challenge = WwwAuthenticate::bearer();
+    if let Some(url) = resource_metadata {
+        challenge = challenge.resource_metadata(url);
+    }
+    challenge.scope(scopes).error("insufficient_scope")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_and_per_name() {
+        let policy = RequiredScopes::new()
+            .global(["mcp"])
+            .tool("t", ["tools:t"])
+            .prompt("p", ["prompts:p"])
+            .resource("file:///r", ["res:r"]);
+        let p = Principal::new("a").with_scopes(["mcp"]);
+        assert!(policy.check(&p, ScopeTarget::Any).is_ok());
+        assert!(policy.check(&p, ScopeTarget::Tool("other")).is_ok());
+        for (target, scope) in [
+            (ScopeTarget::Tool("t"), "tools:t"),
+            (ScopeTarget::Prompt("p"), "prompts:p"),
+            (ScopeTarget::Resource("file:///r"), "res:r"),
+        ] {
+            assert_eq!(policy.check(&p, target).unwrap_err().missing(), [scope]);
+        }
+        let nobody = Principal::new("b");
+        let missing = policy.check(&nobody, ScopeTarget::Tool("t")).unwrap_err();
+        assert_eq!(missing.missing(), ["mcp", "tools:t"]);
+        assert!(!policy.is_empty());
+        assert!(RequiredScopes::new().is_empty());
+    }
+
+    #[test]
+    fn step_up_rejection() {
+        let p = Principal::new("a").with_scopes(["b", "a"]);
+        let missing = check_scopes(&p, ["a", "c", "c"]).unwrap_err();
+        let rejection = missing.into_rejection(None);
+        assert_eq!(rejection.status(), 403);
+        assert_eq!(
+            rejection.challenge().unwrap().render().unwrap(),
+            r#"Bearer scope="a b c", error="insufficient_scope", error_description="missing scope: c""#
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! What a handler can see and do while it runs: the request's extensions (principal, session,
+//! HTTP parts), progress and log notifications, cancellation, and server→client requests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
+
+use crate::input::{InputRound, InputWait};
+use crate::jsonrpc::{ErrorObject, RequestId, codes, to_raw};
+use crate::peer::ClientPeer;
+use crate::principal::Principal;
+use crate::protocol::{
+    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
+    ElicitResult, ListRootsResult, LoggingLevel, LoggingMessageNotificationParams,
+    ProgressNotificationParams, ProgressToken,
+};
+use crate::session::SessionHandle;
+use crate::version::ProtocolVersion;
+
+/// The context handed to every handler.
+///
+/// Cheap to clone. In the legacy era server→client requests travel on the request's SSE
+/// stream and await the client's POSTed answer; in the modern era they turn into an
+/// `input_required` result and the retried request carries the answers. Handler code is the
+/// same in both.
+///
+/// ```
+/// use mcp_core::{CallToolResult, Json, RequestContext, Router, Tool};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Args { steps: u32 }
+///
+/// let router = Router::builder()
+///     .tool(Tool::new("work").handler(|Json(args): Json<Args>, ctx: RequestContext| async move {
+///         for step in 0..args.steps {
+///             if ctx.is_cancelled() { break; }
+///             ctx.progress(f64::from(step), Some(f64::from(args.steps)), None).await;
+///         }
+///         let who = ctx.principal().map(|p| p.subject().to_owned());
+///         CallToolResult::text(format!("done for {}", who.as_deref().unwrap_or("anonymous")))
+///     }))
+///     .build();
+/// # let _ = router;
+/// ```
+#[derive(Clone)]
+pub struct RequestContext {
+    inner: Arc<ContextInner>,
+}
+
+struct ContextInner {
+    request_id: RequestId,
+    version: ProtocolVersion,
+    extensions: http::Extensions,
+    progress_token: Option<ProgressToken>,
+    log_level: Option<LoggingLevel>,
+    client_capabilities: Option<Arc<ClientCapabilities>>,
+    cancellation: CancellationToken,
+    peer: Option<ClientPeer>,
+    input: Option<Arc<InputRound>>,
+    input_sequence: AtomicUsize,
+    request_timeout: Duration,
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("request_id", &self.inner.request_id)
+            .field("version", &self.inner.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`RequestContext`]; used by the router and by tests of handlers.
+#[derive(Debug)]
+pub struct RequestContextBuilder {
+    request_id: RequestId,
+    version: ProtocolVersion,
+    extensions: http::Extensions,
+    progress_token: Option<ProgressToken>,
+    log_level: Option<LoggingLevel>,
+    client_capabilities: Option<Arc<ClientCapabilities>>,
+    input: Option<Arc<InputRound>>,
+    request_timeout: Duration,
+}
+
+impl RequestContextBuilder {
+    /// Sets the extensions (principal, session, HTTP parts, peer, cancellation token).
+    pub fn extensions(mut self, extensions: http::Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// Sets the progress token the client sent in `_meta.progressToken`.
+    pub fn progress_token(mut self, token: Option<ProgressToken>) -> Self {
+        self.progress_token = token;
+        self
+    }
+
+    /// Sets the minimum level of log notifications the client wants (none: no logs).
+    pub fn log_level(mut self, level: Option<LoggingLevel>) -> Self {
+        self.log_level = level;
+        self
+    }
+
+    /// Sets what the client declared it can do.
+    pub fn client_capabilities(mut self, capabilities: Option<Arc<ClientCapabilities>>) -> Self {
+        self.client_capabilities = capabilities;
+        self
+    }
+
+    /// Makes server→client requests become `input_required` rounds (modern era).
+    pub fn input_round(mut self, round: Option<Arc<InputRound>>) -> Self {
+        self.input = round;
+        self
+    }
+
+    /// How long a server→client request waits for the client's answer.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Finishes the context.
+    pub fn build(self) -> RequestContext {
+        let cancellation = self
+            .extensions
+            .get::<CancellationToken>()
+            .cloned()
+            .unwrap_or_default();
+        let peer = self.extensions.get::<ClientPeer>().cloned();
+        RequestContext {
+            inner: Arc::new(ContextInner {
+                request_id: self.request_id,
+                version: self.version,
+                extensions: self.extensions,
+                progress_token: self.progress_token,
+                log_level: self.log_level,
+                client_capabilities: self.client_capabilities,
+                cancellation,
+                peer,
+                input: self.input,
+                input_sequence: AtomicUsize::new(0),
+                request_timeout: self.request_timeout,
+            }),
+        }
+    }
+}
+
+/// The default time a server→client request waits for the client.
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl RequestContext {
+    /// Starts a context for the request `id` handled under `version`.
+    pub fn builder(id: RequestId, version: ProtocolVersion) -> RequestContextBuilder {
+        RequestContextBuilder {
+            request_id: id,
+            version,
+            extensions: http::Extensions::new(),
+            progress_token: None,
+            log_level: None,
+            client_capabilities: None,
+            input: None,
+            request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// The JSON-RPC id of the request being handled.
+    pub fn request_id(&self) -> &RequestId {
+        &self.inner.request_id
+    }
+
+    /// The protocol version of the request.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.inner.version
+    }
+
+    /// Everything the transport and the layers attached to the request.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.inner.extensions
+    }
+
+    /// The authenticated caller, when an auth layer ran.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.inner.extensions.get::<Principal>()
+    }
+
+    /// The legacy session of the request, when there is one.
+    pub fn session(&self) -> Option<&SessionHandle> {
+        self.inner.extensions.get::<SessionHandle>()
+    }
+
+    /// The HTTP request head, when the request came over HTTP.
+    pub fn http_parts(&self) -> Option<&http::request::Parts> {
+        self.inner.extensions.get::<http::request::Parts>()
+    }
+
+    /// What the client declared it can do (from the session or the request's `_meta`).
+    pub fn client_capabilities(&self) -> Option<&ClientCapabilities> {
+        self.inner.client_capabilities.as_deref()
+    }
+
+    /// The token that fires on `notifications/cancelled` or when the client goes away.
+    pub fn cancellation_token(&self) -> &CancellationToken {
+        &self.inner.cancellation
+    }
+
+    /// Whether the request was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancellation.is_cancelled()
+    }
+
+    /// Resolves when the request is cancelled.
+    pub async fn cancelled(&self) {
+        self.inner.cancellation.cancelled().await
+    }
+
+    /// Sends `notifications/progress` when the client asked for progress (sent a token).
+    /// Returns whether a notification was sent.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) -> bool {
+        let (Some(token), Some(peer)) = (&self.inner.progress_token, &self.inner.peer) else {
+            return false;
+        };
+        let mut params = ProgressNotificationParams::new(token.clone(), progress);
+        params.total = total;
+        params.message = message.map(str::to_owned);
+        peer.notify("notifications/progress", &params).await.is_ok()
+    }
+
+    /// Sends a `notifications/message` log entry when `level` is at or above the level the
+    /// client set (`logging/setLevel`, or `_meta` log level in the modern era).
+    pub async fn log(
+        &self,
+        level: LoggingLevel,
+        logger: Option<&str>,
+        data: impl Serialize,
+    ) -> bool {
+        let Some(peer) = &self.inner.peer else {
+            return false;
+        };
+        let threshold = self
+            .session()
+            .and_then(|session| session.log_level())
+            .or(self.inner.log_level);
+        match threshold {
+            Some(threshold) if level >= threshold => {}
+            // Legacy clients that never set a level still get logs: the spec lets the server
+            // choose a default. Modern clients opt in per request.
+            None if !self.inner.version.is_modern() => {}
+            _ => return false,
+        }
+        let Ok(data) = serde_json::to_value(data) else {
+            return false;
+        };
+        let mut params = LoggingMessageNotificationParams::new(level, data);
+        params.logger = logger.map(str::to_owned);
+        peer.notify("notifications/message", &params).await.is_ok()
+    }
+
+    /// Asks the client's LLM for a completion (`sampling/createMessage`).
+    pub async fn sample(
+        &self,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, ErrorObject> {
+        self.require_capability("sampling", |caps| caps.sampling.is_some())?;
+        self.request("sampling/createMessage", &params).await
+    }
+
+    /// Asks the user for input (`elicitation/create`, form or URL mode).
+    pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, ErrorObject> {
+        let url_mode = matches!(params, ElicitRequestParams::Url(_));
+        self.require_capability("elicitation", |caps| match &caps.elicitation {
+            None => false,
+            // An empty elicitation capability means form mode only (2025-11-25).
+            Some(elicitation) if url_mode => elicitation.url.is_some(),
+            Some(elicitation) => elicitation.url.is_none() || elicitation.form.is_some(),
+        })?;
+        self.request("elicitation/create", &params).await
+    }
+
+    /// Asks the client for its roots (`roots/list`).
+    pub async fn list_roots(&self) -> Result<ListRootsResult, ErrorObject> {
+        self.require_capability("roots", |caps| caps.roots.is_some())?;
+        self.request("roots/list", &serde_json::json!({})).await
+    }
+
+    fn require_capability(
+        &self,
+        name: &str,
+        declared: impl FnOnce(&ClientCapabilities) -> bool,
+    ) -> Result<(), ErrorObject> {
+        if self.client_capabilities().is_some_and(declared) {
+            return Ok(());
+        }
+        let code = if self.inner.version.is_modern() {
+            codes::MISSING_REQUIRED_CLIENT_CAPABILITY
+        } else {
+            codes::INVALID_REQUEST
+        };
+        Err(ErrorObject::new(
+            code,
+            format!("Client does not support {name}"),
+        )
+        .with_data(serde_json::json!({ "requiredCapabilities": { name: {} } })))
+    }
+
+    /// Sends any server→client request and decodes the answer.
+    pub async fn request<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: &P,
+    ) -> Result<R, ErrorObject> {
+        let params = to_raw(params)?;
+        let raw = self.request_raw(method, params).await?;
+        serde_json::from_str(raw.get()).map_err(|e| {
+            ErrorObject::invalid_params(format!("client answered {method} with bad result: {e}"))
+        })
+    }
+
+    async fn request_raw(
+        &self,
+        method: &'static str,
+        params: Box<RawValue>,
+    ) -> Result<Box<RawValue>, ErrorObject> {
+        if let Some(round) = &self.inner.input {
+            let sequence = self.inner.input_sequence.fetch_add(1, Ordering::Relaxed);
+            return match round.answer_or_ask(method, params, sequence) {
+                InputWait::Answered(raw) => Ok(raw),
+                InputWait::Asked => {
+                    // The router sees the round is waiting and answers `input_required`; this
+                    // future is dropped, so it never needs to resolve.
+                    std::future::pending().await
+                }
+            };
+        }
+        let Some(peer) = &self.inner.peer else {
+            return Err(ErrorObject::internal_error(format!(
+                "{method} needs a transport that carries server-to-client requests"
+            )));
+        };
+        let answer = peer.request(method, params);
+        tokio::select! {
+            answer = tokio::time::timeout(self.inner.request_timeout, answer) => {
+                answer.unwrap_or_else(|_| {
+                    Err(ErrorObject::internal_error(format!("client did not answer {method} in time")))
+                })
+            }
+            () = self.inner.cancellation.cancelled() => {
+                Err(ErrorObject::internal_error("request cancelled"))
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Prompts: definition, required-argument checks, completion of arguments.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use super::BoxFuture;
+use super::completion::Completions;
+use crate::context::RequestContext;
+use crate::jsonrpc::ErrorObject;
+use crate::protocol::{self, GetPromptResult, Icon, PromptArgument, PromptMessage};
+
+type GetFn = dyn Fn(BTreeMap<String, String>, RequestContext) -> BoxFuture<'static, Result<GetPromptResult, ErrorObject>>
+    + Send
+    + Sync;
+
+/// A prompt template. Build one with [`Prompt::new`].
+///
+/// ```
+/// use mcp_core::{Prompt, RequestContext};
+/// use mcp_core::protocol::PromptMessage;
+///
+/// let greet = Prompt::new("greet")
+///     .description("Greets someone")
+///     .argument("name", "Who to greet", true)
+///     .handler(|args, _ctx: RequestContext| async move {
+///         vec![PromptMessage::user_text(format!("Say hello to {}", args["name"]))]
+///     });
+/// assert_eq!(greet.name(), "greet");
+/// ```
+#[derive(Clone)]
+pub struct Prompt {
+    pub(crate) definition: Arc<protocol::Prompt>,
+    pub(crate) get: Arc<GetFn>,
+    pub(crate) completions: Completions,
+}
+
+impl std::fmt::Debug for Prompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prompt")
+            .field("name", &self.definition.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Prompt`].
+#[derive(Debug, Clone)]
+pub struct PromptBuilder {
+    definition: protocol::Prompt,
+    completions: Completions,
+}
+
+impl Prompt {
+    /// Starts a prompt named `name`.
+    pub fn new(name: impl Into<String>) -> PromptBuilder {
+        PromptBuilder {
+            definition: protocol::Prompt::new(name),
+            completions: Completions::default(),
+        }
+    }
+
+    /// The prompt's name.
+    pub fn name(&self) -> &str {
+        &self.definition.name
+    }
+
+    /// The definition advertised in `prompts/list`.
+    pub fn definition(&self) -> &protocol::Prompt {
+        &self.definition
+    }
+
+    /// Checks required arguments, then runs the handler.
+    pub(crate) async fn get(
+        &self,
+        arguments: BTreeMap<String, String>,
+        ctx: RequestContext,
+    ) -> Result<GetPromptResult, ErrorObject> {
+        let missing: Vec<&str> = self
+            .definition
+            .arguments
+            .iter()
+            .flatten()
+            .filter(|arg| arg.required == Some(true) && !arguments.contains_key(&arg.name))
+            .map(|arg| arg.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ErrorObject::invalid_params(format!(
+                "Prompt {} is missing required arguments: {}",
+                self.name(),
+                missing.join(", ")
+            )));
+        }
+        (self.get)(arguments, ctx).await
+    }
+}
+
+impl PromptBuilder {
+    /// A human-readable title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.definition.title = Some(title.into());
+        self
+    }
+
+    /// A description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.definition.description = Some(description.into());
+        self
+    }
+
+    /// Adds an icon.
+    pub fn icon(mut self, icon: Icon) -> Self {
+        self.definition.icons.get_or_insert_with(Vec::new).push(icon);
+        self
+    }
+
+    /// Declares an argument.
+    pub fn argument(
+        mut self,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        required: bool,
+    ) -> Self {
+        let mut argument = PromptArgument::new(name);
+        argument.description = Some(description.into());
+        argument.required = Some(required);
+        self.definition
+            .arguments
+            .get_or_insert_with(Vec::new)
+            .push(argument);
+        self
+    }
+
+    /// Completion for `argument`: `(partial, resolved arguments, ctx) → values`.
+    pub fn complete<F, Fut>(mut self, argument: impl Into<String>, complete: F) -> Self
+    where
+        F: Fn(String, BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<String>> + Send + 'static,
+    {
+        self.completions.add(argument, complete);
+        self
+    }
+
+    /// Attaches the handler; it gets the arguments by name.
+    pub fn handler<F, Fut, R>(self, handler: F) -> Prompt
+    where
+        F: Fn(BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoPromptResult,
+    {
+        Prompt {
+            definition: Arc::new(self.definition),
+            completions: self.completions,
+            get: Arc::new(move |arguments, ctx| {
+                let future = handler(arguments, ctx);
+                Box::pin(async move { future.await.into_prompt_result() })
+            }),
+        }
+    }
+}
+
+/// Anything a prompt handler may return.
+pub trait IntoPromptResult: Send {
+    /// Converts into the result (or a protocol error).
+    fn into_prompt_result(self) -> Result<GetPromptResult, ErrorObject>;
+}
+
+impl IntoPromptResult for GetPromptResult {
+    fn into_prompt_result(self) -> Result<GetPromptResult, ErrorObject> {
+        Ok(self)
+    }
+}
+
+impl IntoPromptResult for Vec<PromptMessage> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, ErrorObject> {
+        Ok(GetPromptResult::new(self))
+    }
+}
+
+impl<R: IntoPromptResult> IntoPromptResult for Result<R, ErrorObject> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, ErrorObject> {
+        self?.into_prompt_result()
+    }
+}

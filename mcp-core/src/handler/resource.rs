@@ -1,0 +1,314 @@
+//! Static resources and resource templates (RFC 6570).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use super::completion::Completions;
+use super::uri_template::UriTemplate;
+use super::BoxFuture;
+use crate::context::RequestContext;
+use crate::jsonrpc::ErrorObject;
+use crate::protocol::{self, Icon, ReadResourceResult, ResourceContents};
+
+type ReadFn = dyn Fn(String, RequestContext) -> BoxFuture<'static, Result<ReadResourceResult, ErrorObject>>
+    + Send
+    + Sync;
+
+type TemplateReadFn = dyn Fn(TemplateMatch, RequestContext) -> BoxFuture<'static, Result<ReadResourceResult, ErrorObject>>
+    + Send
+    + Sync;
+
+/// A resource at a fixed URI.
+///
+/// ```
+/// use mcp_core::{RequestContext, Resource};
+///
+/// let readme = Resource::new("file:///README.md", "readme")
+///     .mime_type("text/markdown")
+///     .handler(|_uri: String, _ctx: RequestContext| async { "# Hello" });
+/// assert_eq!(readme.uri(), "file:///README.md");
+/// ```
+#[derive(Clone)]
+pub struct Resource {
+    pub(crate) definition: Arc<protocol::Resource>,
+    pub(crate) read: Arc<ReadFn>,
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resource")
+            .field("uri", &self.definition.uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Resource`].
+#[derive(Debug, Clone)]
+pub struct ResourceBuilder {
+    definition: protocol::Resource,
+}
+
+impl Resource {
+    /// Starts a resource at `uri` named `name`.
+    pub fn new(uri: impl Into<String>, name: impl Into<String>) -> ResourceBuilder {
+        ResourceBuilder {
+            definition: protocol::Resource::new(uri, name),
+        }
+    }
+
+    /// The resource's URI.
+    pub fn uri(&self) -> &str {
+        &self.definition.uri
+    }
+
+    /// The definition advertised in `resources/list`.
+    pub fn definition(&self) -> &protocol::Resource {
+        &self.definition
+    }
+}
+
+impl ResourceBuilder {
+    /// A human-readable title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.definition.title = Some(title.into());
+        self
+    }
+
+    /// A description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.definition.description = Some(description.into());
+        self
+    }
+
+    /// The MIME type of the contents.
+    pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.definition.mime_type = Some(mime_type.into());
+        self
+    }
+
+    /// The size in bytes, if known.
+    pub fn size(mut self, size: u64) -> Self {
+        self.definition.size = Some(size);
+        self
+    }
+
+    /// Adds an icon.
+    pub fn icon(mut self, icon: Icon) -> Self {
+        self.definition.icons.get_or_insert_with(Vec::new).push(icon);
+        self
+    }
+
+    /// Attaches the read handler; it gets the URI read.
+    pub fn handler<F, Fut, R>(self, handler: F) -> Resource
+    where
+        F: Fn(String, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoReadResult,
+    {
+        let mime = self.definition.mime_type.clone();
+        Resource {
+            definition: Arc::new(self.definition),
+            read: Arc::new(move |uri, ctx| {
+                let future = handler(uri.clone(), ctx);
+                let mime = mime.clone();
+                Box::pin(async move { future.await.into_read_result(&uri, mime.as_deref()) })
+            }),
+        }
+    }
+}
+
+/// A concrete URI matched by a template, with its variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateMatch {
+    /// The URI read.
+    pub uri: String,
+    /// The template variables, by name.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// A family of resources described by an RFC 6570 URI template.
+///
+/// ```
+/// use mcp_core::{RequestContext, ResourceTemplate, TemplateMatch};
+///
+/// let data = ResourceTemplate::new("test://template/{id}/data", "data")
+///     .mime_type("application/json")
+///     .complete("id", |prefix, _resolved, _ctx| async move {
+///         ["1", "2", "10"].iter().filter(|v| v.starts_with(&prefix)).map(|v| v.to_string()).collect()
+///     })
+///     .handler(|m: TemplateMatch, _ctx: RequestContext| async move {
+///         format!(r#"{{"id":"{}"}}"#, m.variables["id"])
+///     });
+/// assert_eq!(data.uri_template(), "test://template/{id}/data");
+/// ```
+#[derive(Clone)]
+pub struct ResourceTemplate {
+    pub(crate) definition: Arc<protocol::ResourceTemplate>,
+    pub(crate) template: Arc<UriTemplate>,
+    pub(crate) read: Arc<TemplateReadFn>,
+    pub(crate) completions: Completions,
+}
+
+impl std::fmt::Debug for ResourceTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceTemplate")
+            .field("uri_template", &self.definition.uri_template)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`ResourceTemplate`].
+#[derive(Debug, Clone)]
+pub struct ResourceTemplateBuilder {
+    definition: protocol::ResourceTemplate,
+    completions: Completions,
+}
+
+impl ResourceTemplate {
+    /// Starts a template; panics at startup if `uri_template` is not a valid template.
+    pub fn new(uri_template: impl Into<String>, name: impl Into<String>) -> ResourceTemplateBuilder {
+        ResourceTemplateBuilder {
+            definition: protocol::ResourceTemplate::new(uri_template, name),
+            completions: Completions::default(),
+        }
+    }
+
+    /// The template text.
+    pub fn uri_template(&self) -> &str {
+        &self.definition.uri_template
+    }
+
+    /// The template's name.
+    pub fn name(&self) -> &str {
+        &self.definition.name
+    }
+
+    /// The definition advertised in `resources/templates/list`.
+    pub fn definition(&self) -> &protocol::ResourceTemplate {
+        &self.definition
+    }
+
+    /// Matches a concrete URI.
+    pub fn matches(&self, uri: &str) -> Option<TemplateMatch> {
+        self.template.matches(uri).map(|variables| TemplateMatch {
+            uri: uri.to_owned(),
+            variables,
+        })
+    }
+}
+
+impl ResourceTemplateBuilder {
+    /// A human-readable title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.definition.title = Some(title.into());
+        self
+    }
+
+    /// A description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.definition.description = Some(description.into());
+        self
+    }
+
+    /// The MIME type of the contents.
+    pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.definition.mime_type = Some(mime_type.into());
+        self
+    }
+
+    /// Completion for the template variable `variable`: `(partial, resolved, ctx) → values`.
+    pub fn complete<F, Fut>(mut self, variable: impl Into<String>, complete: F) -> Self
+    where
+        F: Fn(String, BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<String>> + Send + 'static,
+    {
+        self.completions.add(variable, complete);
+        self
+    }
+
+    /// Attaches the read handler; it gets the matched URI and variables.
+    pub fn handler<F, Fut, R>(self, handler: F) -> ResourceTemplate
+    where
+        F: Fn(TemplateMatch, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoReadResult,
+    {
+        let template = UriTemplate::parse(&self.definition.uri_template)
+            .unwrap_or_else(|e| panic!("resource template {}: {e}", self.definition.name));
+        let mime = self.definition.mime_type.clone();
+        ResourceTemplate {
+            definition: Arc::new(self.definition),
+            template: Arc::new(template),
+            completions: self.completions,
+            read: Arc::new(move |matched, ctx| {
+                let uri = matched.uri.clone();
+                let future = handler(matched, ctx);
+                let mime = mime.clone();
+                Box::pin(async move { future.await.into_read_result(&uri, mime.as_deref()) })
+            }),
+        }
+    }
+}
+
+/// Anything a read handler may return.
+pub trait IntoReadResult: Send {
+    /// Converts into the result, given the URI read and the declared MIME type.
+    fn into_read_result(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<ReadResourceResult, ErrorObject>;
+}
+
+impl IntoReadResult for ReadResourceResult {
+    fn into_read_result(self, _: &str, _: Option<&str>) -> Result<ReadResourceResult, ErrorObject> {
+        Ok(self)
+    }
+}
+
+impl IntoReadResult for ResourceContents {
+    fn into_read_result(self, _: &str, _: Option<&str>) -> Result<ReadResourceResult, ErrorObject> {
+        Ok(ReadResourceResult::new(vec![self]))
+    }
+}
+
+impl IntoReadResult for Vec<ResourceContents> {
+    fn into_read_result(self, _: &str, _: Option<&str>) -> Result<ReadResourceResult, ErrorObject> {
+        Ok(ReadResourceResult::new(self))
+    }
+}
+
+impl IntoReadResult for String {
+    fn into_read_result(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<ReadResourceResult, ErrorObject> {
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(
+            uri,
+            mime_type.map(str::to_owned),
+            self,
+        )]))
+    }
+}
+
+impl IntoReadResult for &'static str {
+    fn into_read_result(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<ReadResourceResult, ErrorObject> {
+        self.to_owned().into_read_result(uri, mime_type)
+    }
+}
+
+impl<R: IntoReadResult> IntoReadResult for Result<R, ErrorObject> {
+    fn into_read_result(
+        self,
+        uri: &str,
+        mime_type: Option<&str>,
+    ) -> Result<ReadResourceResult, ErrorObject> {
+        self?.into_read_result(uri, mime_type)
+    }
+}

@@ -1,0 +1,393 @@
+//! Tools: definition, argument validation, typed handlers.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{BoxFuture, Json};
+use crate::context::RequestContext;
+use crate::jsonrpc::ErrorObject;
+use crate::protocol::{self, CallToolResult, ContentBlock, Icon, ToolAnnotations};
+
+/// The erased handler every tool is stored as.
+type ToolFn =
+    dyn Fn(Value, RequestContext) -> BoxFuture<'static, Result<CallToolResult, ErrorObject>>
+        + Send
+        + Sync;
+
+/// A tool: its definition, compiled schemas and handler. Build one with [`Tool::new`].
+///
+/// ```
+/// use mcp_core::{Json, RequestContext, Tool};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct AddArgs { a: f64, b: f64 }
+///
+/// let add = Tool::new("add")
+///     .description("Adds two numbers")
+///     .handler(|Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
+///         (args.a + args.b).to_string()
+///     });
+/// assert_eq!(add.name(), "add");
+/// ```
+#[derive(Clone)]
+pub struct Tool {
+    pub(crate) inner: Arc<ToolInner>,
+}
+
+pub(crate) struct ToolInner {
+    pub(crate) definition: protocol::Tool,
+    pub(crate) input_validator: jsonschema::Validator,
+    pub(crate) output_validator: Option<jsonschema::Validator>,
+    pub(crate) handler: Box<ToolFn>,
+    pub(crate) required_scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tool")
+            .field("name", &self.inner.definition.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a tool before its handler is attached.
+#[derive(Debug, Clone)]
+pub struct ToolBuilder {
+    definition: protocol::Tool,
+    raw_input_schema: bool,
+    required_scopes: Vec<String>,
+}
+
+impl Tool {
+    /// Starts a tool named `name`.
+    pub fn new(name: impl Into<String>) -> ToolBuilder {
+        ToolBuilder {
+            definition: protocol::Tool::new(name, serde_json::json!({ "type": "object" })),
+            raw_input_schema: false,
+            required_scopes: Vec::new(),
+        }
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        &self.inner.definition.name
+    }
+
+    /// The definition advertised in `tools/list`.
+    pub fn definition(&self) -> &protocol::Tool {
+        &self.inner.definition
+    }
+
+    /// Scopes a caller must hold to call this tool (checked by an auth layer).
+    pub fn required_scopes(&self) -> &[String] {
+        &self.inner.required_scopes
+    }
+
+    /// Validates `arguments` and runs the handler.
+    pub(crate) async fn call(
+        &self,
+        arguments: Value,
+        ctx: RequestContext,
+    ) -> Result<CallToolResult, ErrorObject> {
+        if !self.inner.input_validator.is_valid(&arguments) {
+            return Ok(self.invalid_arguments(&arguments));
+        }
+        let mut result = (self.inner.handler)(arguments, ctx).await?;
+        if let (Some(validator), Some(structured)) =
+            (&self.inner.output_validator, &result.structured_content)
+        {
+            if result.is_error != Some(true) && !validator.is_valid(structured) {
+                let errors: Vec<String> = validator
+                    .iter_errors(structured)
+                    .map(|e| format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e))
+                    .collect();
+                return Err(ErrorObject::internal_error(format!(
+                    "Tool {} produced structured content that does not match its outputSchema: {}",
+                    self.name(),
+                    errors.join("; ")
+                )));
+            }
+        }
+        if result.structured_content.is_some() && result.content.is_empty() {
+            // Mirror structured output as text for clients that read only `content`.
+            let text = serde_json::to_string(&result.structured_content).unwrap_or_default();
+            result.content.push(ContentBlock::text(text));
+        }
+        Ok(result)
+    }
+
+    /// An `isError` result listing every schema violation with its JSON path (SEP-1303).
+    fn invalid_arguments(&self, arguments: &Value) -> CallToolResult {
+        let errors: Vec<String> = self
+            .inner
+            .input_validator
+            .iter_errors(arguments)
+            .map(|e| format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e))
+            .collect();
+        let mut text = format!("Invalid arguments for tool {}:", self.name());
+        for error in &errors {
+            text.push_str("\n- ");
+            text.push_str(error);
+        }
+        CallToolResult::error_text(text)
+    }
+}
+
+fn pointer_or_root(pointer: &str) -> &str {
+    if pointer.is_empty() { "/" } else { pointer }
+}
+
+impl ToolBuilder {
+    /// A human-readable title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.definition.title = Some(title.into());
+        self
+    }
+
+    /// What the tool does, for the model.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.definition.description = Some(description.into());
+        self
+    }
+
+    /// Behaviour hints (read-only, destructive, idempotent, open-world).
+    pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
+        self.definition.annotations = Some(annotations);
+        self
+    }
+
+    /// Adds an icon.
+    pub fn icon(mut self, icon: Icon) -> Self {
+        self.definition.icons.get_or_insert_with(Vec::new).push(icon);
+        self
+    }
+
+    /// Gives the input schema as raw JSON; it is advertised untouched (`$schema`, `$defs`,
+    /// `additionalProperties` included) and used for validation.
+    pub fn input_schema(mut self, schema: Value) -> Self {
+        self.definition.input_schema = schema;
+        self.raw_input_schema = true;
+        self
+    }
+
+    /// Declares the structured output's schema as raw JSON.
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.definition.output_schema = Some(schema);
+        self
+    }
+
+    /// Derives the structured output's schema from `T`.
+    pub fn output_schema_of<T: schemars::JsonSchema>(self) -> Self {
+        self.output_schema(schema_of::<T>())
+    }
+
+    /// Sets `_meta` on the definition.
+    pub fn meta(mut self, meta: serde_json::Map<String, Value>) -> Self {
+        self.definition.meta = Some(meta);
+        self
+    }
+
+    /// Sets the definition's `execution` (task support).
+    pub fn execution(mut self, execution: protocol::ToolExecution) -> Self {
+        self.definition.execution = Some(execution);
+        self
+    }
+
+    /// Requires an OAuth scope to call the tool.
+    pub fn required_scope(mut self, scope: impl Into<String>) -> Self {
+        self.required_scopes.push(scope.into());
+        self
+    }
+
+    /// Attaches a handler taking typed arguments; the input schema is derived from `A`
+    /// unless one was given with [`ToolBuilder::input_schema`].
+    pub fn handler<A, F, Fut, R>(mut self, handler: F) -> Tool
+    where
+        A: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        F: Fn(Json<A>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoToolResult,
+    {
+        if !self.raw_input_schema {
+            self.definition.input_schema = schema_of::<A>();
+        }
+        self.finish(Box::new(move |arguments, ctx| {
+            match A::deserialize(&arguments) {
+                Ok(args) => {
+                    let future = handler(Json(args), ctx);
+                    Box::pin(async move { future.await.into_tool_result() })
+                }
+                Err(e) => {
+                    let result = CallToolResult::error_text(format!("Invalid arguments: {e}"));
+                    Box::pin(async move { Ok(result) })
+                }
+            }
+        }))
+    }
+
+    /// Attaches a handler taking the raw arguments object (validated against the schema
+    /// given with [`ToolBuilder::input_schema`], `{"type":"object"}` by default).
+    pub fn raw_handler<F, Fut, R>(self, handler: F) -> Tool
+    where
+        F: Fn(serde_json::Map<String, Value>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoToolResult,
+    {
+        self.finish(Box::new(move |arguments, ctx| {
+            let arguments = match arguments {
+                Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            let future = handler(arguments, ctx);
+            Box::pin(async move { future.await.into_tool_result() })
+        }))
+    }
+
+    fn finish(self, handler: Box<ToolFn>) -> Tool {
+        let input_validator = compile(&self.definition.input_schema).unwrap_or_else(|e| {
+            panic!(
+                "tool {}: the input schema does not compile: {e}",
+                self.definition.name
+            )
+        });
+        let output_validator = self.definition.output_schema.as_ref().map(|schema| {
+            compile(schema).unwrap_or_else(|e| {
+                panic!(
+                    "tool {}: the output schema does not compile: {e}",
+                    self.definition.name
+                )
+            })
+        });
+        Tool {
+            inner: Arc::new(ToolInner {
+                definition: self.definition,
+                input_validator,
+                output_validator,
+                handler,
+                required_scopes: self.required_scopes,
+            }),
+        }
+    }
+}
+
+fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::validator_for(schema).map_err(|e| e.to_string())
+}
+
+/// The JSON schema of `T`, as MCP wants it (an object schema; `$schema` kept as derived).
+pub fn schema_of<T: schemars::JsonSchema>() -> Value {
+    let schema = schemars::schema_for!(T);
+    let mut value = serde_json::to_value(schema).unwrap_or_else(|_| serde_json::json!({}));
+    if let Value::Object(map) = &mut value {
+        // `title` is the Rust type name: noise for a model.
+        map.remove("title");
+        map.entry("type").or_insert_with(|| Value::from("object"));
+    }
+    value
+}
+
+/// Anything a tool handler may return.
+pub trait IntoToolResult: Send {
+    /// Converts into the result (or a protocol error).
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject>;
+}
+
+impl IntoToolResult for CallToolResult {
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
+        Ok(self)
+    }
+}
+
+impl IntoToolResult for String {
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
+        Ok(CallToolResult::text(self))
+    }
+}
+
+impl IntoToolResult for &'static str {
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
+        Ok(CallToolResult::text(self))
+    }
+}
+
+impl IntoToolResult for ContentBlock {
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
+        Ok(CallToolResult::new(vec![self]))
+    }
+}
+
+impl IntoToolResult for Vec<ContentBlock> {
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
+        Ok(CallToolResult::new(self))
+    }
+}
+
+impl<T: Serialize + Send> IntoToolResult for Json<T> {
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
+        let value = serde_json::to_value(&self.0).map_err(|e| {
+            ErrorObject::internal_error(format!("structured content could not be encoded: {e}"))
+        })?;
+        Ok(CallToolResult::structured(value))
+    }
+}
+
+impl IntoToolResult for ErrorObject {
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
+        Err(self)
+    }
+}
+
+/// A failed tool run becomes an `isError` result whose text is the error's `Display`
+/// (so the model can see it), except a protocol [`ErrorObject`], which stays a JSON-RPC error.
+impl<R: IntoToolResult, E: ToolFailure> IntoToolResult for Result<R, E> {
+    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
+        match self {
+            Ok(value) => value.into_tool_result(),
+            Err(error) => error.into_failure(),
+        }
+    }
+}
+
+/// How an error returned by a tool handler is reported.
+pub trait ToolFailure: Send {
+    /// An `isError` result, or a protocol error.
+    fn into_failure(self) -> Result<CallToolResult, ErrorObject>;
+}
+
+impl ToolFailure for ErrorObject {
+    fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
+        Err(self)
+    }
+}
+
+impl ToolFailure for String {
+    fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
+        Ok(CallToolResult::error_text(self))
+    }
+}
+
+impl ToolFailure for &'static str {
+    fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
+        Ok(CallToolResult::error_text(self))
+    }
+}
+
+/// Wraps any `std::error::Error` so handlers can use `?` and report it as a tool error.
+#[derive(Debug)]
+pub struct ToolError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for ToolError {
+    fn from(error: E) -> Self {
+        ToolError(error.into())
+    }
+}
+
+impl ToolFailure for ToolError {
+    fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
+        Ok(CallToolResult::error_text(self.0.to_string()))
+    }
+}

@@ -1,0 +1,482 @@
+//! JSON-RPC 2.0 wire types: what arrives (requests, notifications, client responses, batches)
+//! and what leaves (responses written straight to bytes).
+//!
+//! Parameters and results stay raw JSON ([`RawValue`]) until a handler deserialises them into
+//! its own type, so no `serde_json::Value` tree is built on the hot path.
+//!
+//! ```
+//! use mcp_core::jsonrpc::{Message, Payload};
+//!
+//! let payload = Payload::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
+//! let Payload::Single(Message::Request(request)) = payload else { unreachable!() };
+//! assert_eq!(request.method, "ping");
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// The standard JSON-RPC error codes and the MCP-specific ones.
+pub mod codes {
+    /// Invalid JSON was received.
+    pub const PARSE_ERROR: i32 = -32700;
+    /// The JSON sent is not a valid request object.
+    pub const INVALID_REQUEST: i32 = -32600;
+    /// The method does not exist or is not available in this protocol version.
+    pub const METHOD_NOT_FOUND: i32 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// Internal JSON-RPC error.
+    pub const INTERNAL_ERROR: i32 = -32603;
+    /// Resource not found (legacy era, 2025-03-26 up to 2025-11-25).
+    pub const RESOURCE_NOT_FOUND: i32 = -32002;
+    /// URL elicitation required (2025-11-25).
+    pub const URL_ELICITATION_REQUIRED: i32 = -32042;
+    /// An HTTP header does not match the body (2026-07-28).
+    pub const HEADER_MISMATCH: i32 = -32020;
+    /// The request needs a client capability the client did not declare (2026-07-28).
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+    /// The protocol version is not supported (2026-07-28).
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+    /// Generic server-defined error (used for rate limits and refusals at the RPC tier).
+    pub const SERVER_ERROR: i32 = -32000;
+}
+
+/// A request id: a string or an integer, never null.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RequestId {
+    /// An integer id.
+    Number(i64),
+    /// A string id.
+    String(Arc<str>),
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestId::Number(n) => write!(f, "{n}"),
+            RequestId::String(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<i64> for RequestId {
+    fn from(n: i64) -> Self {
+        RequestId::Number(n)
+    }
+}
+
+impl From<&str> for RequestId {
+    fn from(s: &str) -> Self {
+        RequestId::String(Arc::from(s))
+    }
+}
+
+impl Serialize for RequestId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RequestId::Number(n) => serializer.serialize_i64(*n),
+            RequestId::String(s) => serializer.serialize_str(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = RequestId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an integer request id")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RequestId, E> {
+                i64::try_from(v)
+                    .map(RequestId::Number)
+                    .map_err(|_| E::custom("request id out of range"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RequestId, E> {
+                Ok(RequestId::String(Arc::from(v)))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    /// The error code (see [`codes`]).
+    pub code: i32,
+    /// A short description.
+    pub message: Cow<'static, str>,
+    /// Extra machine-readable detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+impl ErrorObject {
+    /// An error with a code and a message.
+    pub fn new(code: i32, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Attaches `data`.
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// -32700: the body is not JSON.
+    pub fn parse_error(detail: impl fmt::Display) -> Self {
+        Self::new(codes::PARSE_ERROR, format!("Parse error: {detail}"))
+    }
+
+    /// -32600: the message is JSON but not a valid JSON-RPC message.
+    pub fn invalid_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(codes::INVALID_REQUEST, message)
+    }
+
+    /// -32601: the method does not exist (in this protocol version).
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(
+            codes::METHOD_NOT_FOUND,
+            format!("Method not found: {method}"),
+        )
+    }
+
+    /// -32602: the parameters are invalid.
+    pub fn invalid_params(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(codes::INVALID_PARAMS, message)
+    }
+
+    /// -32603: something failed inside the server. Say what, never how.
+    pub fn internal_error(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(codes::INTERNAL_ERROR, message)
+    }
+}
+
+impl fmt::Display for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for ErrorObject {}
+
+/// A request from the client: it expects exactly one response.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The id the response must carry.
+    pub id: RequestId,
+    /// The method name.
+    pub method: String,
+    /// The raw params object, if any.
+    pub params: Option<Box<RawValue>>,
+}
+
+/// A notification from the client: no response.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// The method name.
+    pub method: String,
+    /// The raw params object, if any.
+    pub params: Option<Box<RawValue>>,
+}
+
+/// The client's answer to a server→client request (sampling, elicitation, roots).
+#[derive(Debug, Clone)]
+pub struct ClientResponse {
+    /// The id of the server's request.
+    pub id: RequestId,
+    /// The raw result, or the client's error.
+    pub result: Result<Box<RawValue>, ErrorObject>,
+}
+
+/// One incoming JSON-RPC message.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// A request (has an id and a method).
+    Request(Request),
+    /// A notification (a method, no id).
+    Notification(Notification),
+    /// A response to one of the server's requests.
+    Response(ClientResponse),
+}
+
+impl Message {
+    /// The method name of a request or notification.
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            Message::Request(r) => Some(&r.method),
+            Message::Notification(n) => Some(&n.method),
+            Message::Response(_) => None,
+        }
+    }
+
+    /// The raw params of a request or notification.
+    pub fn params(&self) -> Option<&RawValue> {
+        match self {
+            Message::Request(r) => r.params.as_deref(),
+            Message::Notification(n) => n.params.as_deref(),
+            Message::Response(_) => None,
+        }
+    }
+
+    /// The id of a request or response.
+    pub fn id(&self) -> Option<&RequestId> {
+        match self {
+            Message::Request(r) => Some(&r.id),
+            Message::Notification(_) => None,
+            Message::Response(r) => Some(&r.id),
+        }
+    }
+
+    /// Parses one message from a JSON value already split out of a batch or a body.
+    /// A failure is the error response to send (with the id when it could be read).
+    pub fn from_raw(raw: &RawValue) -> Result<Message, Response> {
+        let envelope: Envelope<'_> = match serde_json::from_str(raw.get()) {
+            Ok(envelope) => envelope,
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                return Err(Response::error(None, ErrorObject::parse_error(e)));
+            }
+            Err(_) => {
+                return Err(Response::error(
+                    None,
+                    ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),
+                ));
+            }
+        };
+        envelope.into_message()
+    }
+}
+
+/// A body: one message or a batch (JSON array) of them.
+#[derive(Debug)]
+pub enum Payload {
+    /// One message.
+    Single(Message),
+    /// A batch; each item parsed on its own so one bad item does not spoil the rest.
+    Batch(Vec<Result<Message, Response>>),
+}
+
+impl Payload {
+    /// Parses an HTTP body or a stdio line.
+    ///
+    /// Not JSON gives -32700 and no id; JSON that is not a JSON-RPC message gives -32600 (with
+    /// the id when it is readable).
+    pub fn parse(bytes: &[u8]) -> Result<Payload, Response> {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first == Some(&b'[') {
+            let items: Vec<&RawValue> = serde_json::from_slice(bytes)
+                .map_err(|e| Response::error(None, ErrorObject::parse_error(e)))?;
+            return Ok(Payload::Batch(
+                items.into_iter().map(Message::from_raw).collect(),
+            ));
+        }
+        let envelope: Envelope<'_> = match serde_json::from_slice(bytes) {
+            Ok(envelope) => envelope,
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                return Err(Response::error(None, ErrorObject::parse_error(e)));
+            }
+            Err(_) => {
+                return Err(Response::error(
+                    None,
+                    ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),
+                ));
+            }
+        };
+        envelope.into_message().map(Payload::Single)
+    }
+}
+
+/// The shape every JSON-RPC object is read through; fields borrowed from the input.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+}
+
+impl Envelope<'_> {
+    fn into_message(self) -> Result<Message, Response> {
+        // The id first, so that every later error can carry it.
+        let id = match self.id {
+            None => None,
+            Some(raw) => match serde_json::from_str::<RequestId>(raw.get()) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    return Err(Response::error(
+                        None,
+                        ErrorObject::invalid_request(
+                            "Invalid Request: id must be a string or an integer",
+                        ),
+                    ));
+                }
+            },
+        };
+        let fail = |message: &'static str| -> Result<Message, Response> {
+            Err(Response::error(
+                id.clone(),
+                ErrorObject::invalid_request(message),
+            ))
+        };
+        if self.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+            return fail("Invalid Request: jsonrpc must be \"2.0\"");
+        }
+        if let Some(method) = self.method {
+            let Ok(method) = serde_json::from_str::<String>(method.get()) else {
+                return fail("Invalid Request: method must be a string");
+            };
+            if self.result.is_some() || self.error.is_some() {
+                return fail("Invalid Request: a request cannot carry result or error");
+            }
+            let params = match self.params {
+                None => None,
+                Some(raw) if raw.get() == "null" => None,
+                Some(raw) if raw.get().starts_with(['{', '[']) => Some(raw.to_owned()),
+                Some(_) => return fail("Invalid Request: params must be an object"),
+            };
+            return Ok(match id {
+                Some(id) => Message::Request(Request { id, method, params }),
+                None => Message::Notification(Notification { method, params }),
+            });
+        }
+        let Some(id) = id.clone() else {
+            return fail("Invalid Request: missing method");
+        };
+        let result = match (self.result, self.error) {
+            (Some(result), None) => Ok(result.to_owned()),
+            (None, Some(error)) => match serde_json::from_str::<ErrorObject>(error.get()) {
+                Ok(error) => Err(error),
+                Err(_) => return fail("Invalid Request: malformed error object"),
+            },
+            _ => return fail("Invalid Request: a response needs exactly one of result or error"),
+        };
+        Ok(Message::Response(ClientResponse { id, result }))
+    }
+}
+
+/// A response the server sends: a result or an error, for one request.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The id of the request; `None` only when the request's id could not be read.
+    pub id: Option<RequestId>,
+    /// The result (raw JSON) or the error.
+    pub body: Result<Box<RawValue>, ErrorObject>,
+}
+
+impl Response {
+    /// A successful response carrying an already-serialised result.
+    pub fn result(id: RequestId, result: Box<RawValue>) -> Self {
+        Self {
+            id: Some(id),
+            body: Ok(result),
+        }
+    }
+
+    /// An error response.
+    pub fn error(id: Option<RequestId>, error: ErrorObject) -> Self {
+        Self {
+            id,
+            body: Err(error),
+        }
+    }
+
+    /// Whether this is an error response.
+    pub fn is_error(&self) -> bool {
+        self.body.is_err()
+    }
+
+    /// The error, if this is an error response.
+    pub fn error_object(&self) -> Option<&ErrorObject> {
+        self.body.as_ref().err()
+    }
+
+    /// Appends the JSON encoding to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"jsonrpc":"2.0","#);
+        if let Some(id) = &self.id {
+            out.extend_from_slice(br#""id":"#);
+            write_id(id, out);
+            out.push(b',');
+        }
+        match &self.body {
+            Ok(result) => {
+                out.extend_from_slice(br#""result":"#);
+                out.extend_from_slice(result.get().as_bytes());
+            }
+            Err(error) => {
+                out.extend_from_slice(br#""error":"#);
+                // Writing into a Vec cannot fail and the error type is plain data.
+                serde_json::to_writer(&mut *out, error).expect("error objects serialise");
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// The JSON encoding as a new buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        self.write_json(&mut out);
+        out
+    }
+}
+
+fn write_id(id: &RequestId, out: &mut Vec<u8>) {
+    match id {
+        RequestId::Number(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        RequestId::String(s) => {
+            serde_json::to_writer(&mut *out, &**s).expect("strings serialise");
+        }
+    }
+}
+
+/// Serialises a server→client notification to bytes.
+pub fn notification_json(method: &str, params: &impl Serialize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
+    serde_json::to_writer(&mut out, method).expect("strings serialise");
+    out.extend_from_slice(br#","params":"#);
+    serde_json::to_writer(&mut out, params).expect("notification params serialise");
+    out.push(b'}');
+    out
+}
+
+/// Serialises a server→client request to bytes.
+pub fn request_json(id: &RequestId, method: &str, params: &RawValue) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + params.get().len());
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    write_id(id, &mut out);
+    out.extend_from_slice(br#","method":"#);
+    serde_json::to_writer(&mut out, method).expect("strings serialise");
+    out.extend_from_slice(br#","params":"#);
+    out.extend_from_slice(params.get().as_bytes());
+    out.push(b'}');
+    out
+}
+
+/// Serialises `value` to a raw JSON value.
+pub fn to_raw(value: &impl Serialize) -> Result<Box<RawValue>, ErrorObject> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| ErrorObject::internal_error(format!("result could not be encoded: {e}")))
+}

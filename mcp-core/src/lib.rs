@@ -1,0 +1,50 @@
+//! # mcp-core
+//!
+//! The transport-free heart of mcp-tower: JSON-RPC 2.0 wire types, the Model Context Protocol
+//! types of every supported version, the era rules ([`ProtocolVersion`]), the [`Router`]
+//! dispatch service and the handler API ([`Tool`], [`Resource`], [`ResourceTemplate`],
+//! [`Prompt`], [`RequestContext`]).
+//!
+//! ```
+//! use mcp_core::{Json, RequestContext, Router, Tool};
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Echo { message: String }
+//!
+//! let router = Router::builder()
+//!     .name("echo-server", "1.0.0")
+//!     .tool(Tool::new("echo").description("Echoes its input").handler(
+//!         |Json(args): Json<Echo>, _ctx: RequestContext| async move { args.message },
+//!     ))
+//!     .build();
+//! // `router` is a `tower::Service<McpRequest>`; mcp-tower serves it over HTTP or stdio.
+//! # let _ = router;
+//! ```
+
+pub mod jsonrpc;
+pub mod protocol;
+
+mod context;
+mod handler;
+mod input;
+mod peer;
+mod principal;
+mod request;
+mod router;
+mod session;
+mod version;
+
+pub use context::{DEFAULT_CLIENT_REQUEST_TIMEOUT, RequestContext, RequestContextBuilder};
+pub use handler::{
+    BoxFuture, CompletionFn, Completions, MAX_COMPLETION_VALUES, IntoReadResult, IntoToolResult, Json, Prompt,
+    PromptBuilder, Resource, ResourceBuilder, ResourceTemplate, ResourceTemplateBuilder,
+    TemplateMatch, Tool, ToolBuilder, ToolError, ToolFailure, UriTemplate, schema_of,
+};
+pub use input::{AskedInput, InputRound, RequestStateSealer, StateError};
+pub use peer::{ClientPeer, OutboundMessage};
+pub use principal::{AllowList, Principal};
+pub use request::{McpRequest, McpResponse};
+pub use router::{CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture, ServerEvent};
+pub use session::{Session, SessionHandle};
+pub use tokio_util::sync::CancellationToken;
+pub use version::{Era, ProtocolVersion, UnsupportedVersion};

@@ -1,0 +1,184 @@
+//! Who is calling: the authenticated identity the HTTP tier puts into the request extensions.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The authenticated caller of a request.
+///
+/// An authenticator (see the `mcp-auth` crate) builds one per request and inserts it into the
+/// request extensions; every RPC-tier layer and every handler can read it
+/// (`RequestContext::principal`). Cloning is cheap: the data sits behind an `Arc`.
+///
+/// ```
+/// use mcp_core::{AllowList, Principal};
+///
+/// let principal = Principal::new("alice")
+///     .with_scopes(["tools:read", "admin"])
+///     .with_allow_list(AllowList::new().tools(["add", "echo"]));
+/// assert!(principal.has_scope("admin"));
+/// assert!(principal.allow_list().unwrap().allows_tool("add"));
+/// assert!(!principal.allow_list().unwrap().allows_tool("delete_everything"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    inner: Arc<PrincipalInner>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct PrincipalInner {
+    subject: String,
+    scopes: BTreeSet<String>,
+    claims: serde_json::Map<String, serde_json::Value>,
+    allow_list: Option<AllowList>,
+}
+
+impl Principal {
+    /// A principal with this subject, no scopes, no claims and no allow-list.
+    pub fn new(subject: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(PrincipalInner {
+                subject: subject.into(),
+                scopes: BTreeSet::new(),
+                claims: serde_json::Map::new(),
+                allow_list: None,
+            }),
+        }
+    }
+
+    /// Adds scopes (OAuth `scope` / `scp` values).
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Arc::make_mut(&mut self.inner)
+            .scopes
+            .extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Attaches the token's claims (or any other attributes the authenticator knows).
+    pub fn with_claims(mut self, claims: serde_json::Map<String, serde_json::Value>) -> Self {
+        Arc::make_mut(&mut self.inner).claims = claims;
+        self
+    }
+
+    /// Restricts what this principal may see and call (per-plan tool sets).
+    pub fn with_allow_list(mut self, allow_list: AllowList) -> Self {
+        Arc::make_mut(&mut self.inner).allow_list = Some(allow_list);
+        self
+    }
+
+    /// The subject (`sub` claim, API key owner, ...). Sessions are bound to it.
+    pub fn subject(&self) -> &str {
+        &self.inner.subject
+    }
+
+    /// The granted scopes, sorted.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.inner.scopes.iter().map(String::as_str)
+    }
+
+    /// Whether the principal holds `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.inner.scopes.contains(scope)
+    }
+
+    /// The claims the authenticator attached.
+    pub fn claims(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.inner.claims
+    }
+
+    /// The allow-list, when the principal is restricted.
+    pub fn allow_list(&self) -> Option<&AllowList> {
+        self.inner.allow_list.as_ref()
+    }
+}
+
+/// Which tools, prompts, resources and resource templates a principal may see and use.
+///
+/// `None` for a kind means "everything of that kind"; an empty set means "nothing".
+/// This mirrors Phantom MCP's `allowed_tools` / `allowed_prompts` /
+/// `allowed_resource_templates`.
+///
+/// ```
+/// use mcp_core::AllowList;
+///
+/// let free_plan = AllowList::new().tools(["search"]).prompts(Vec::<String>::new());
+/// assert!(free_plan.allows_tool("search"));
+/// assert!(!free_plan.allows_prompt("summarise"));
+/// assert!(free_plan.allows_resource("file:///anything")); // resources not restricted
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowList {
+    tools: Option<BTreeSet<String>>,
+    prompts: Option<BTreeSet<String>>,
+    resources: Option<BTreeSet<String>>,
+    resource_templates: Option<BTreeSet<String>>,
+}
+
+fn to_set<I, S>(names: I) -> Option<BTreeSet<String>>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    Some(names.into_iter().map(Into::into).collect())
+}
+
+fn allows(set: &Option<BTreeSet<String>>, name: &str) -> bool {
+    set.as_ref().is_none_or(|set| set.contains(name))
+}
+
+impl AllowList {
+    /// An allow-list that restricts nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only these tools (by name) are visible and callable.
+    pub fn tools<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.tools = to_set(names);
+        self
+    }
+
+    /// Only these prompts (by name) are visible and gettable.
+    pub fn prompts<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.prompts = to_set(names);
+        self
+    }
+
+    /// Only these static resources (by URI) are visible and readable.
+    pub fn resources<I: IntoIterator<Item = S>, S: Into<String>>(mut self, uris: I) -> Self {
+        self.resources = to_set(uris);
+        self
+    }
+
+    /// Only these resource templates (by name) are visible and readable.
+    pub fn resource_templates<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        names: I,
+    ) -> Self {
+        self.resource_templates = to_set(names);
+        self
+    }
+
+    /// Whether the tool `name` is allowed.
+    pub fn allows_tool(&self, name: &str) -> bool {
+        allows(&self.tools, name)
+    }
+
+    /// Whether the prompt `name` is allowed.
+    pub fn allows_prompt(&self, name: &str) -> bool {
+        allows(&self.prompts, name)
+    }
+
+    /// Whether the static resource `uri` is allowed.
+    pub fn allows_resource(&self, uri: &str) -> bool {
+        allows(&self.resources, uri)
+    }
+
+    /// Whether the resource template `name` is allowed.
+    pub fn allows_resource_template(&self, name: &str) -> bool {
+        allows(&self.resource_templates, name)
+    }
+}

@@ -1,0 +1,104 @@
+//! The request and response types of the RPC tier: what every RPC-tier layer and the
+//! [`Router`](crate::Router) take and return.
+
+use crate::jsonrpc::{ErrorObject, Message, Response};
+use crate::version::ProtocolVersion;
+
+/// One JSON-RPC message on its way to the [`Router`](crate::Router), with what the transport
+/// learned about it.
+///
+/// `extensions` carries the HTTP tier's findings: the [`Principal`](crate::Principal), the
+/// session ([`SessionHandle`](crate::SessionHandle)), the `http::request::Parts`, the outbound
+/// channel ([`ClientPeer`](crate::ClientPeer)) and the cancellation token of this request.
+///
+/// ```
+/// use mcp_core::{McpRequest, ProtocolVersion};
+/// use mcp_core::jsonrpc::{Message, Request};
+///
+/// let request = McpRequest::new(
+///     Message::Request(Request { id: 1.into(), method: "ping".into(), params: None }),
+///     ProtocolVersion::V2025_11_25,
+/// );
+/// assert_eq!(request.message.method(), Some("ping"));
+/// ```
+#[derive(Debug)]
+pub struct McpRequest {
+    /// The message itself.
+    pub message: Message,
+    /// The protocol version this message is handled under.
+    pub version: ProtocolVersion,
+    /// What the transport and the outer layers attached.
+    pub extensions: http::Extensions,
+}
+
+impl McpRequest {
+    /// A request with empty extensions.
+    pub fn new(message: Message, version: ProtocolVersion) -> Self {
+        Self {
+            message,
+            version,
+            extensions: http::Extensions::new(),
+        }
+    }
+
+    /// The method name, for requests and notifications.
+    pub fn method(&self) -> Option<&str> {
+        self.message.method()
+    }
+}
+
+/// What the RPC tier answers: nothing (notifications, client responses, cancelled requests),
+/// one JSON-RPC response, or a batch of them.
+#[derive(Debug, Clone, Default)]
+pub enum McpResponse {
+    /// No response is sent (HTTP 202 for a POST).
+    #[default]
+    None,
+    /// One response.
+    Single(Response),
+    /// The responses of a batch, in the order of its requests.
+    Batch(Vec<Response>),
+}
+
+impl McpResponse {
+    /// An error response to `request` (or nothing when `request` is not a request).
+    pub fn error_for(message: &Message, error: ErrorObject) -> Self {
+        match message {
+            Message::Request(request) => {
+                McpResponse::Single(Response::error(Some(request.id.clone()), error))
+            }
+            _ => McpResponse::None,
+        }
+    }
+
+    /// Whether there is anything to send.
+    pub fn is_none(&self) -> bool {
+        matches!(self, McpResponse::None)
+    }
+
+    /// The single response, if this is one.
+    pub fn as_single(&self) -> Option<&Response> {
+        match self {
+            McpResponse::Single(response) => Some(response),
+            _ => None,
+        }
+    }
+
+    /// Appends the JSON encoding (an object, or an array for a batch) to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            McpResponse::None => {}
+            McpResponse::Single(response) => response.write_json(out),
+            McpResponse::Batch(responses) => {
+                out.push(b'[');
+                for (i, response) in responses.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    response.write_json(out);
+                }
+                out.push(b']');
+            }
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! One function per method. Each returns the encoded result or a JSON-RPC error.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::encode::{Extras, Scope, encode};
+use super::params::{self, RequestMeta};
+use super::registry::{decode_cursor, page, write_array};
+use super::RouterInner;
+use crate::context::RequestContext;
+use crate::handler::completion::cap;
+use crate::input::{InputRound, RequestStateSealer};
+use crate::jsonrpc::{ErrorObject, Message, RequestId, Response};
+use crate::principal::{AllowList, Principal};
+use crate::protocol::{
+    ClientCapabilities, InitializeRequestParams, InitializeResult,
+    PromptsCapability, ResourcesCapability, ServerCapabilities, ToolsCapability,
+};
+use crate::request::{McpRequest, McpResponse};
+use crate::session::SessionHandle;
+use crate::version::ProtocolVersion;
+
+type MethodResult = Result<Box<RawValue>, ErrorObject>;
+
+pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpResponse {
+    let McpRequest {
+        message,
+        version,
+        extensions,
+    } = request;
+    let Message::Request(request) = message else {
+        // Notifications and client responses are the transport's business; nothing to answer.
+        return McpResponse::None;
+    };
+    let call = Call {
+        inner,
+        version,
+        id: request.id.clone(),
+        extensions,
+    };
+    let params = request.params.as_deref();
+    let result = if !version.has_method(&request.method) {
+        Err(ErrorObject::method_not_found(&request.method))
+    } else {
+        match request.method.as_str() {
+            "initialize" => call.initialize(params),
+            "ping" => call.encode(&Empty {}, Extras::complete()),
+            "server/discover" => call.discover(),
+            "tools/list" => call.list_tools(params),
+            "tools/call" => call.call_tool(params).await,
+            "resources/list" => call.list_resources(params),
+            "resources/templates/list" => call.list_templates(params),
+            "resources/read" => call.read_resource(params).await,
+            "resources/subscribe" => call.subscribe(params, true),
+            "resources/unsubscribe" => call.subscribe(params, false),
+            "prompts/list" => call.list_prompts(params),
+            "prompts/get" => call.get_prompt(params).await,
+            "completion/complete" => call.complete(params).await,
+            "logging/setLevel" => call.set_level(params),
+            method => Err(ErrorObject::method_not_found(method)),
+        }
+    };
+    McpResponse::Single(match result {
+        Ok(result) => Response::result(request.id, result),
+        Err(error) => Response::error(Some(request.id), error),
+    })
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+/// One request being dispatched.
+struct Call<'a> {
+    inner: &'a RouterInner,
+    version: ProtocolVersion,
+    id: RequestId,
+    extensions: http::Extensions,
+}
+
+impl Call<'_> {
+    fn encode<T: Serialize>(&self, result: &T, extras: Extras) -> MethodResult {
+        encode(self.version, &self.inner.server_info_meta, result, extras)
+    }
+
+    fn allow_list(&self) -> Option<&AllowList> {
+        self.extensions
+            .get::<AllowList>()
+            .or_else(|| self.extensions.get::<Principal>().and_then(Principal::allow_list))
+    }
+
+    /// Lists are private when they depend on who asks.
+    fn list_scope(&self) -> Scope {
+        if self.allow_list().is_some() {
+            Scope::Private
+        } else {
+            Scope::Public
+        }
+    }
+
+    fn session(&self) -> Option<&SessionHandle> {
+        self.extensions.get::<SessionHandle>()
+    }
+
+    fn capabilities(&self) -> ServerCapabilities {
+        let allow = self.allow_list();
+        let tools = self.inner.tools.load();
+        let has_tools = tools
+            .values()
+            .any(|e| allow.is_none_or(|a| a.allows_tool(e.item.name())));
+        let prompts = self.inner.prompts.load();
+        let has_prompts = prompts
+            .values()
+            .any(|e| allow.is_none_or(|a| a.allows_prompt(e.item.name())));
+        let has_resources = !self.inner.resources.is_empty() || !self.inner.templates.is_empty();
+        let has_completions = prompts.values().any(|e| !e.item.completions.is_empty())
+            || self
+                .inner
+                .templates
+                .load()
+                .values()
+                .any(|e| !e.item.completions.is_empty());
+        ServerCapabilities {
+            logging: Some(Default::default()),
+            completions: has_completions.then(Default::default),
+            tools: has_tools.then(|| ToolsCapability {
+                list_changed: Some(true),
+            }),
+            prompts: has_prompts.then(|| PromptsCapability {
+                list_changed: Some(true),
+            }),
+            resources: has_resources.then(|| ResourcesCapability {
+                subscribe: Some(true),
+                list_changed: Some(true),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn initialize(&self, params: Option<&RawValue>) -> MethodResult {
+        let params: InitializeRequestParams = params::owned("initialize", params)?;
+        let version = ProtocolVersion::negotiate(&params.protocol_version);
+        let mut result = InitializeResult::new(
+            version.as_str(),
+            self.capabilities(),
+            self.inner.server_info.clone(),
+        );
+        result.instructions.clone_from(&self.inner.instructions);
+        self.encode(&result, Extras::complete())
+    }
+
+    fn discover(&self) -> MethodResult {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Discover<'a> {
+            supported_versions: Vec<&'static str>,
+            capabilities: ServerCapabilities,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            instructions: Option<&'a str>,
+        }
+        let result = Discover {
+            supported_versions: ProtocolVersion::supported_strings(None),
+            capabilities: self.capabilities(),
+            instructions: self.inner.instructions.as_deref(),
+        };
+        let scope = self.list_scope();
+        self.encode(&result, Extras::cached(self.inner.cache.discover_ttl_ms, scope))
+    }
+
+    /// Encodes `{"<field>":[...],"nextCursor":...}` from pre-serialised definitions.
+    fn list<T>(
+        &self,
+        method: &str,
+        field: &str,
+        registry: &super::registry::Registry<T>,
+        params: Option<&RawValue>,
+        visible: impl FnMut(&T) -> bool,
+    ) -> MethodResult {
+        let params: params::ListParams<'_> = params::optional(method, params)?;
+        let after = decode_cursor(params.cursor.as_deref())?;
+        let snapshot = registry.load();
+        let page = page(&snapshot, after.as_deref(), self.inner.page_size, visible);
+        let mut body = Vec::with_capacity(64 + page.entries.len() * 256);
+        body.push(b'{');
+        body.push(b'"');
+        body.extend_from_slice(field.as_bytes());
+        body.extend_from_slice(b"\":");
+        write_array(&mut body, &page.entries);
+        if let Some(cursor) = &page.next_cursor {
+            body.extend_from_slice(br#","nextCursor":"#);
+            serde_json::to_writer(&mut body, cursor).expect("strings serialise");
+        }
+        body.push(b'}');
+        let raw = RawValue::from_string(String::from_utf8(body).expect("JSON is UTF-8"))
+            .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
+        let extras = Extras::cached(self.inner.cache.list_ttl_ms, self.list_scope());
+        self.encode(&raw, extras)
+    }
+
+    fn list_tools(&self, params: Option<&RawValue>) -> MethodResult {
+        let allow = self.allow_list().cloned();
+        self.list("tools/list", "tools", &self.inner.tools, params, |tool| {
+            allow.as_ref().is_none_or(|a| a.allows_tool(tool.name()))
+        })
+    }
+
+    fn list_resources(&self, params: Option<&RawValue>) -> MethodResult {
+        let allow = self.allow_list().cloned();
+        self.list(
+            "resources/list",
+            "resources",
+            &self.inner.resources,
+            params,
+            |resource| allow.as_ref().is_none_or(|a| a.allows_resource(resource.uri())),
+        )
+    }
+
+    fn list_templates(&self, params: Option<&RawValue>) -> MethodResult {
+        let allow = self.allow_list().cloned();
+        self.list(
+            "resources/templates/list",
+            "resourceTemplates",
+            &self.inner.templates,
+            params,
+            |template| {
+                allow
+                    .as_ref()
+                    .is_none_or(|a| a.allows_resource_template(template.name()))
+            },
+        )
+    }
+
+    fn list_prompts(&self, params: Option<&RawValue>) -> MethodResult {
+        let allow = self.allow_list().cloned();
+        self.list("prompts/list", "prompts", &self.inner.prompts, params, |prompt| {
+            allow.as_ref().is_none_or(|a| a.allows_prompt(prompt.name()))
+        })
+    }
+
+    /// Builds the handler's context.
+    fn context(
+        &self,
+        meta: Option<RequestMeta>,
+        round: Option<Arc<InputRound>>,
+    ) -> RequestContext {
+        let meta = meta.unwrap_or_default();
+        let capabilities: Option<Arc<ClientCapabilities>> = if self.version.is_modern() {
+            Some(Arc::new(meta.client_capabilities.unwrap_or_default()))
+        } else {
+            self.session().map(|s| s.client_capabilities())
+        };
+        RequestContext::builder(self.id.clone(), self.version)
+            .extensions(self.extensions.clone())
+            .progress_token(meta.progress_token)
+            .log_level(meta.log_level)
+            .client_capabilities(capabilities)
+            .input_round(round)
+            .request_timeout(self.inner.client_request_timeout)
+            .build()
+    }
+
+    /// Runs a handler; in the modern era a handler that asks the client something ends the
+    /// round with an `input_required` result instead of waiting.
+    async fn run_with_inputs<T, F, Fut>(
+        &self,
+        binding: &[&str],
+        input_responses: Option<BTreeMap<String, Box<RawValue>>>,
+        request_state: Option<String>,
+        run: F,
+    ) -> Result<Outcome<T>, ErrorObject>
+    where
+        F: FnOnce(Option<Arc<InputRound>>) -> Fut,
+        Fut: Future<Output = Result<T, ErrorObject>>,
+    {
+        if !self.version.is_modern() {
+            return run(None).await.map(Outcome::Complete);
+        }
+        let subject = self
+            .extensions
+            .get::<Principal>()
+            .map_or("", Principal::subject);
+        let mut parts = vec![subject];
+        parts.extend_from_slice(binding);
+        let binding = RequestStateSealer::binding(&parts);
+        let mut answers = match &request_state {
+            Some(state) => self
+                .inner
+                .sealer
+                .open(state, &binding)
+                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
+            None => BTreeMap::new(),
+        };
+        answers.extend(input_responses.unwrap_or_default());
+        let round = Arc::new(InputRound::new(answers));
+        let handler = run(Some(Arc::clone(&round)));
+        tokio::select! {
+            biased;
+            result = handler => result.map(Outcome::Complete),
+            () = round.asked() => {
+                let asked = round.take_asked();
+                let state = self
+                    .inner
+                    .sealer
+                    .seal(&binding, round.answers())
+                    .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
+                let mut requests = serde_json::Map::new();
+                for input in asked {
+                    let params: serde_json::Value = serde_json::from_str(input.params.get())
+                        .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
+                    requests.insert(
+                        input.key,
+                        serde_json::json!({ "method": input.method, "params": params }),
+                    );
+                }
+                #[derive(Serialize)]
+                #[serde(rename_all = "camelCase")]
+                struct InputRequired {
+                    input_requests: serde_json::Map<String, serde_json::Value>,
+                    request_state: String,
+                }
+                let extras = Extras { result_type: "input_required", cache: None, has_meta: false };
+                self.encode(&InputRequired { input_requests: requests, request_state: state }, extras)
+                    .map(Outcome::InputRequired)
+            }
+        }
+    }
+
+    async fn call_tool(&self, params: Option<&RawValue>) -> MethodResult {
+        let params: params::CallToolParams<'_> = params::required("tools/call", params)?;
+        let allowed = self.allow_list().is_none_or(|a| a.allows_tool(&params.name));
+        let tool = self
+            .inner
+            .tools
+            .load()
+            .get(params.name.as_ref())
+            .filter(|_| allowed)
+            .map(|entry| entry.item.clone())
+            .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown tool: {}", params.name)))?;
+        let arguments = params
+            .arguments
+            .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+        let arguments_text = if self.version.is_modern() {
+            arguments.to_string()
+        } else {
+            String::new()
+        };
+        let meta = params.meta;
+        let outcome = self
+            .run_with_inputs(
+                &["tools/call", &params.name, &arguments_text],
+                params.input_responses,
+                params.request_state,
+                |round| {
+                    let ctx = self.context(meta, round);
+                    tool.call(arguments, ctx)
+                },
+            )
+            .await?;
+        match outcome {
+            Outcome::Complete(result) => {
+                let extras = Extras::complete().with_meta(result.meta.is_some());
+                self.encode(&result, extras)
+            }
+            Outcome::InputRequired(raw) => Ok(raw),
+        }
+    }
+
+    async fn read_resource(&self, params: Option<&RawValue>) -> MethodResult {
+        let params: params::ReadParams<'_> = params::required("resources/read", params)?;
+        let uri = params.uri.as_ref();
+        let allow = self.allow_list();
+        let not_found = || {
+            ErrorObject::new(self.version.resource_not_found_code(), "Resource not found")
+                .with_data(serde_json::json!({ "uri": uri }))
+        };
+        let resource = self
+            .inner
+            .resources
+            .load()
+            .get(uri)
+            .filter(|_| allow.is_none_or(|a| a.allows_resource(uri)))
+            .map(|e| e.item.clone());
+        let meta = params.meta;
+        let binding = ["resources/read", uri];
+        let outcome = if let Some(resource) = resource {
+            self.run_with_inputs(&binding, params.input_responses, params.request_state, |round| {
+                let ctx = self.context(meta, round);
+                (resource.read)(uri.to_owned(), ctx)
+            })
+            .await?
+        } else {
+            let matched = self.inner.templates.load().values().find_map(|e| {
+                let allowed = allow.is_none_or(|a| a.allows_resource_template(e.item.name()));
+                allowed
+                    .then(|| e.item.matches(uri).map(|m| (e.item.clone(), m)))
+                    .flatten()
+            });
+            let Some((template, matched)) = matched else {
+                return Err(not_found());
+            };
+            self.run_with_inputs(&binding, params.input_responses, params.request_state, |round| {
+                let ctx = self.context(meta, round);
+                (template.read)(matched, ctx)
+            })
+            .await?
+        };
+        match outcome {
+            Outcome::Complete(result) => {
+                let extras = Extras::cached(self.inner.cache.read_ttl_ms, self.list_scope())
+                    .with_meta(result.meta.is_some());
+                self.encode(&result, extras)
+            }
+            Outcome::InputRequired(raw) => Ok(raw),
+        }
+    }
+
+    fn subscribe(&self, params: Option<&RawValue>, subscribe: bool) -> MethodResult {
+        let method = if subscribe {
+            "resources/subscribe"
+        } else {
+            "resources/unsubscribe"
+        };
+        let params: params::UriParams = params::owned(method, params)?;
+        if let Some(session) = self.session() {
+            if subscribe {
+                session.subscribe(&params.uri)?;
+            } else {
+                session.unsubscribe(&params.uri);
+            }
+        }
+        self.encode(&Empty {}, Extras::complete())
+    }
+
+    async fn get_prompt(&self, params: Option<&RawValue>) -> MethodResult {
+        let params: params::GetPromptParams<'_> = params::required("prompts/get", params)?;
+        let allowed = self.allow_list().is_none_or(|a| a.allows_prompt(&params.name));
+        let prompt = self
+            .inner
+            .prompts
+            .load()
+            .get(params.name.as_ref())
+            .filter(|_| allowed)
+            .map(|e| e.item.clone())
+            .ok_or_else(|| {
+                ErrorObject::invalid_params(format!("Unknown prompt: {}", params.name))
+            })?;
+        let arguments = params.arguments.unwrap_or_default();
+        let arguments_text = serde_json::to_string(&arguments).unwrap_or_default();
+        let meta = params.meta;
+        let outcome = self
+            .run_with_inputs(
+                &["prompts/get", &params.name, &arguments_text],
+                params.input_responses,
+                params.request_state,
+                |round| {
+                    let ctx = self.context(meta, round);
+                    prompt.get(arguments, ctx)
+                },
+            )
+            .await?;
+        match outcome {
+            Outcome::Complete(result) => {
+                let extras = Extras::complete().with_meta(result.meta.is_some());
+                self.encode(&result, extras)
+            }
+            Outcome::InputRequired(raw) => Ok(raw),
+        }
+    }
+
+    async fn complete(&self, params: Option<&RawValue>) -> MethodResult {
+        let params: params::CompleteParams = params::owned("completion/complete", params)?;
+        let allow = self.allow_list();
+        let completions = match &params.reference {
+            params::CompleteReference::Prompt { name } => self
+                .inner
+                .prompts
+                .load()
+                .get(name.as_str())
+                .filter(|_| allow.is_none_or(|a| a.allows_prompt(name)))
+                .map(|e| e.item.completions.clone())
+                .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown prompt: {name}")))?,
+            params::CompleteReference::Resource { uri } => self
+                .inner
+                .templates
+                .load()
+                .get(uri.as_str())
+                .filter(|e| allow.is_none_or(|a| a.allows_resource_template(e.item.name())))
+                .map(|e| e.item.completions.clone())
+                .ok_or_else(|| {
+                    ErrorObject::invalid_params(format!("Unknown resource template: {uri}"))
+                })?,
+        };
+        let values = match completions.get(&params.argument.name) {
+            Some(complete) => {
+                let resolved = params.context.unwrap_or_default().arguments;
+                let ctx = self.context(None, None);
+                complete(params.argument.value, resolved, ctx).await
+            }
+            None => Vec::new(),
+        };
+        let (values, total, has_more) = cap(values);
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Completion {
+            values: Vec<String>,
+            total: usize,
+            has_more: bool,
+        }
+        #[derive(Serialize)]
+        struct CompleteResult {
+            completion: Completion,
+        }
+        let result = CompleteResult {
+            completion: Completion {
+                values,
+                total,
+                has_more,
+            },
+        };
+        self.encode(&result, Extras::complete())
+    }
+
+    fn set_level(&self, params: Option<&RawValue>) -> MethodResult {
+        let params: params::SetLevelParams = params::owned("logging/setLevel", params)?;
+        if let Some(session) = self.session() {
+            session.set_log_level(params.level);
+        }
+        self.encode(&Empty {}, Extras::complete())
+    }
+}
+
+/// What a handler run produced.
+enum Outcome<T> {
+    Complete(T),
+    InputRequired(Box<RawValue>),
+}

@@ -1,0 +1,396 @@
+//! The core dispatch service: JSON-RPC method → tools, resources, prompts, completion, ...
+
+mod dispatch;
+mod encode;
+mod params;
+mod registry;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::handler::{Prompt, Resource, ResourceTemplate, Tool};
+use crate::input::RequestStateSealer;
+use crate::protocol::Implementation;
+use crate::request::{McpRequest, McpResponse};
+use registry::Registry;
+
+pub use encode::CachePolicy;
+
+/// The default number of items per `*/list` page.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// Something the server tells clients without being asked; the transports deliver these to
+/// the right streams (GET streams in the legacy era, `subscriptions/listen` in the modern one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// `notifications/tools/list_changed`.
+    ToolsListChanged,
+    /// `notifications/prompts/list_changed`.
+    PromptsListChanged,
+    /// `notifications/resources/list_changed`.
+    ResourcesListChanged,
+    /// `notifications/resources/updated` for this URI.
+    ResourceUpdated(String),
+}
+
+impl ServerEvent {
+    /// The notification's method name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            ServerEvent::ToolsListChanged => "notifications/tools/list_changed",
+            ServerEvent::PromptsListChanged => "notifications/prompts/list_changed",
+            ServerEvent::ResourcesListChanged => "notifications/resources/list_changed",
+            ServerEvent::ResourceUpdated(_) => "notifications/resources/updated",
+        }
+    }
+}
+
+/// The method-dispatch [`tower::Service`](tower_service::Service) at the heart of a server.
+///
+/// Cheap to clone (an `Arc` inside), always ready, never fails: every problem is a JSON-RPC
+/// error response. Tools, resources and prompts can be added and removed at runtime; the
+/// change is announced on [`Router::events`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::{Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool};
+/// use mcp_core::jsonrpc::Payload;
+/// use tower::ServiceExt;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Add { a: i64, b: i64 }
+///
+/// let router = Router::builder()
+///     .name("calculator", "1.0.0")
+///     .tool(Tool::new("add").handler(|Json(x): Json<Add>, _: RequestContext| async move {
+///         (x.a + x.b).to_string()
+///     }))
+///     .build();
+///
+/// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
+/// let Ok(Payload::Single(message)) = Payload::parse(body) else { unreachable!() };
+/// let response = router.oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
+/// let McpResponse::Single(response) = response else { unreachable!() };
+/// assert_eq!(response.body.unwrap().get(), r#"{"content":[{"type":"text","text":"5"}]}"#);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<RouterInner>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("server_info", &self.inner.server_info)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct RouterInner {
+    pub(crate) server_info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) tools: Registry<Tool>,
+    pub(crate) resources: Registry<Resource>,
+    pub(crate) templates: Registry<ResourceTemplate>,
+    pub(crate) prompts: Registry<Prompt>,
+    pub(crate) page_size: usize,
+    pub(crate) cache: CachePolicy,
+    pub(crate) events: broadcast::Sender<ServerEvent>,
+    pub(crate) sealer: RequestStateSealer,
+    pub(crate) client_request_timeout: Duration,
+    /// `"_meta":{"io.modelcontextprotocol/serverInfo":{...}}`, encoded once.
+    pub(crate) server_info_meta: Vec<u8>,
+}
+
+/// Configures a [`Router`].
+pub struct RouterBuilder {
+    server_info: Implementation,
+    instructions: Option<String>,
+    tools: Vec<Tool>,
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<Prompt>,
+    page_size: usize,
+    cache: CachePolicy,
+    event_capacity: usize,
+    sealer: Option<RequestStateSealer>,
+    client_request_timeout: Duration,
+}
+
+impl std::fmt::Debug for RouterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterBuilder")
+            .field("server_info", &self.server_info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    /// Starts configuring a router.
+    pub fn builder() -> RouterBuilder {
+        RouterBuilder {
+            server_info: Implementation::new("mcp-tower", env!("CARGO_PKG_VERSION")),
+            instructions: None,
+            tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            prompts: Vec::new(),
+            page_size: DEFAULT_PAGE_SIZE,
+            cache: CachePolicy::default(),
+            event_capacity: 1024,
+            sealer: None,
+            client_request_timeout: crate::context::DEFAULT_CLIENT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Adds or replaces a tool at runtime and announces `tools/list_changed`.
+    pub fn add_tool(&self, tool: Tool) {
+        let definition = tool.definition().clone();
+        self.inner
+            .tools
+            .insert(definition.name.clone(), tool, &definition);
+        self.announce(ServerEvent::ToolsListChanged);
+    }
+
+    /// Removes a tool; announces `tools/list_changed` when it existed.
+    pub fn remove_tool(&self, name: &str) -> bool {
+        let removed = self.inner.tools.remove(name);
+        if removed {
+            self.announce(ServerEvent::ToolsListChanged);
+        }
+        removed
+    }
+
+    /// Adds or replaces a resource and announces `resources/list_changed`.
+    pub fn add_resource(&self, resource: Resource) {
+        self.inner.resources.insert(
+            resource.uri().to_owned(),
+            resource.clone(),
+            resource.definition(),
+        );
+        self.announce(ServerEvent::ResourcesListChanged);
+    }
+
+    /// Removes a resource; announces `resources/list_changed` when it existed.
+    pub fn remove_resource(&self, uri: &str) -> bool {
+        let removed = self.inner.resources.remove(uri);
+        if removed {
+            self.announce(ServerEvent::ResourcesListChanged);
+        }
+        removed
+    }
+
+    /// Adds or replaces a prompt and announces `prompts/list_changed`.
+    pub fn add_prompt(&self, prompt: Prompt) {
+        self.inner
+            .prompts
+            .insert(prompt.name().to_owned(), prompt.clone(), prompt.definition());
+        self.announce(ServerEvent::PromptsListChanged);
+    }
+
+    /// Removes a prompt; announces `prompts/list_changed` when it existed.
+    pub fn remove_prompt(&self, name: &str) -> bool {
+        let removed = self.inner.prompts.remove(name);
+        if removed {
+            self.announce(ServerEvent::PromptsListChanged);
+        }
+        removed
+    }
+
+    /// Announces that the resource at `uri` changed (`notifications/resources/updated`).
+    pub fn notify_resource_updated(&self, uri: impl Into<String>) {
+        self.announce(ServerEvent::ResourceUpdated(uri.into()));
+    }
+
+    /// Subscribes to list changes and resource updates.
+    pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The server's name and version.
+    pub fn server_info(&self) -> &Implementation {
+        &self.inner.server_info
+    }
+
+    /// Whether a tool with this name is registered (telemetry folds unknown names).
+    pub fn has_tool(&self, name: &str) -> bool {
+        self.inner.tools.load().contains_key(name)
+    }
+
+    /// The tool registered under `name`.
+    pub fn tool(&self, name: &str) -> Option<Tool> {
+        self.inner.tools.load().get(name).map(|e| e.item.clone())
+    }
+
+    /// Whether a prompt with this name is registered.
+    pub fn has_prompt(&self, name: &str) -> bool {
+        self.inner.prompts.load().contains_key(name)
+    }
+
+    fn announce(&self, event: ServerEvent) {
+        // No receiver is fine: nobody is listening yet.
+        let _ = self.inner.events.send(event);
+    }
+}
+
+impl RouterBuilder {
+    /// The `serverInfo` name and version.
+    pub fn name(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.server_info = Implementation::new(name, version);
+        self
+    }
+
+    /// The full `serverInfo` (title, icons, website...).
+    pub fn server_info(mut self, info: Implementation) -> Self {
+        self.server_info = info;
+        self
+    }
+
+    /// Instructions for the model, returned by `initialize` / `server/discover`.
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions = Some(instructions.into());
+        self
+    }
+
+    /// Registers a tool.
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Registers a static resource.
+    pub fn resource(mut self, resource: Resource) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    /// Registers a resource template.
+    pub fn resource_template(mut self, template: ResourceTemplate) -> Self {
+        self.templates.push(template);
+        self
+    }
+
+    /// Registers a prompt.
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        self.prompts.push(prompt);
+        self
+    }
+
+    /// Items per `*/list` page (default 100, at least 1).
+    pub fn page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// `ttlMs` / `cacheScope` of modern-era lists and reads.
+    pub fn cache_policy(mut self, cache: CachePolicy) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// How many undelivered events a slow listener may fall behind before it misses some.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// The key sealing `requestState` (modern era); set the same key on every node.
+    pub fn request_state_key(mut self, key: &[u8], max_age: Duration) -> Self {
+        self.sealer = Some(RequestStateSealer::new(key, max_age));
+        self
+    }
+
+    /// How long a server→client request waits for the client (default 60 s).
+    pub fn client_request_timeout(mut self, timeout: Duration) -> Self {
+        self.client_request_timeout = timeout;
+        self
+    }
+
+    /// Builds the router.
+    pub fn build(self) -> Router {
+        let (events, _) = broadcast::channel(self.event_capacity);
+        let server_info_meta = encode::server_info_meta(&self.server_info);
+        let inner = RouterInner {
+            server_info: self.server_info,
+            instructions: self.instructions,
+            tools: Registry::default(),
+            resources: Registry::default(),
+            templates: Registry::default(),
+            prompts: Registry::default(),
+            page_size: self.page_size,
+            cache: self.cache,
+            events,
+            sealer: self
+                .sealer
+                .unwrap_or_else(|| RequestStateSealer::random(Duration::from_secs(600))),
+            client_request_timeout: self.client_request_timeout,
+            server_info_meta,
+        };
+        for tool in self.tools {
+            let definition = tool.definition().clone();
+            inner.tools.insert(definition.name.clone(), tool, &definition);
+        }
+        for resource in self.resources {
+            let key = resource.uri().to_owned();
+            inner
+                .resources
+                .insert(key, resource.clone(), resource.definition());
+        }
+        for template in self.templates {
+            let key = template.uri_template().to_owned();
+            inner
+                .templates
+                .insert(key, template.clone(), template.definition());
+        }
+        for prompt in self.prompts {
+            let key = prompt.name().to_owned();
+            inner.prompts.insert(key, prompt.clone(), prompt.definition());
+        }
+        Router {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
+impl tower_service::Service<McpRequest> for Router {
+    type Response = McpResponse;
+    type Error = Infallible;
+    type Future = RouterFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: McpRequest) -> Self::Future {
+        let inner = Arc::clone(&self.inner);
+        RouterFuture {
+            inner: Box::pin(async move { Ok(dispatch::dispatch(&inner, request).await) }),
+        }
+    }
+}
+
+/// The response future of [`Router`].
+pub struct RouterFuture {
+    inner: Pin<Box<dyn Future<Output = Result<McpResponse, Infallible>> + Send>>,
+}
+
+impl std::fmt::Debug for RouterFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouterFuture")
+    }
+}
+
+impl Future for RouterFuture {
+    type Output = Result<McpResponse, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}

@@ -1,0 +1,144 @@
+//! The params the router reads, borrowed from the raw request where possible.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::jsonrpc::ErrorObject;
+use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
+
+/// The `_meta` fields of a request that the router uses.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RequestMeta {
+    #[serde(rename = "progressToken", default)]
+    pub(crate) progress_token: Option<ProgressToken>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
+    pub(crate) client_capabilities: Option<ClientCapabilities>,
+    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+    pub(crate) log_level: Option<LoggingLevel>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CallToolParams<'a> {
+    #[serde(borrow)]
+    pub(crate) name: Cow<'a, str>,
+    #[serde(default)]
+    pub(crate) arguments: Option<serde_json::Value>,
+    #[serde(rename = "_meta", default)]
+    pub(crate) meta: Option<RequestMeta>,
+    #[serde(default)]
+    pub(crate) input_responses: Option<BTreeMap<String, Box<RawValue>>>,
+    #[serde(default)]
+    pub(crate) request_state: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct ListParams<'a> {
+    #[serde(borrow, default)]
+    pub(crate) cursor: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReadParams<'a> {
+    #[serde(borrow)]
+    pub(crate) uri: Cow<'a, str>,
+    #[serde(rename = "_meta", default)]
+    pub(crate) meta: Option<RequestMeta>,
+    #[serde(default)]
+    pub(crate) input_responses: Option<BTreeMap<String, Box<RawValue>>>,
+    #[serde(default)]
+    pub(crate) request_state: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GetPromptParams<'a> {
+    #[serde(borrow)]
+    pub(crate) name: Cow<'a, str>,
+    #[serde(default)]
+    pub(crate) arguments: Option<BTreeMap<String, String>>,
+    #[serde(rename = "_meta", default)]
+    pub(crate) meta: Option<RequestMeta>,
+    #[serde(default)]
+    pub(crate) input_responses: Option<BTreeMap<String, Box<RawValue>>>,
+    #[serde(default)]
+    pub(crate) request_state: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UriParams {
+    pub(crate) uri: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SetLevelParams {
+    pub(crate) level: LoggingLevel,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CompleteParams {
+    #[serde(rename = "ref")]
+    pub(crate) reference: CompleteReference,
+    pub(crate) argument: CompleteArgument,
+    #[serde(default)]
+    pub(crate) context: Option<CompleteContext>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+pub(crate) enum CompleteReference {
+    #[serde(rename = "ref/prompt")]
+    Prompt { name: String },
+    #[serde(rename = "ref/resource")]
+    Resource { uri: String },
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CompleteArgument {
+    pub(crate) name: String,
+    pub(crate) value: String,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct CompleteContext {
+    #[serde(default)]
+    pub(crate) arguments: BTreeMap<String, String>,
+}
+
+/// Parses required params; a missing or malformed object is -32602.
+pub(crate) fn required<'a, T: Deserialize<'a>>(
+    method: &str,
+    params: Option<&'a RawValue>,
+) -> Result<T, ErrorObject> {
+    let Some(params) = params else {
+        return Err(ErrorObject::invalid_params(format!(
+            "Invalid params for {method}: params are required"
+        )));
+    };
+    serde_json::from_str(params.get())
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for {method}: {e}")))
+}
+
+/// Parses optional params (absent means defaults).
+pub(crate) fn optional<'a, T: Deserialize<'a> + Default>(
+    method: &str,
+    params: Option<&'a RawValue>,
+) -> Result<T, ErrorObject> {
+    match params {
+        None => Ok(T::default()),
+        Some(params) => required(method, Some(params)),
+    }
+}
+
+/// Parses owned params.
+pub(crate) fn owned<T: DeserializeOwned>(
+    method: &str,
+    params: Option<&RawValue>,
+) -> Result<T, ErrorObject> {
+    required(method, params)
+}

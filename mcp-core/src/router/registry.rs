@@ -1,0 +1,132 @@
+//! A registry of named items that can change at runtime, read without locks, listed in pages
+//! with opaque cursors and in a deterministic order (by key).
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::jsonrpc::ErrorObject;
+
+/// An item and its definition, serialised once at registration.
+#[derive(Debug)]
+pub(crate) struct Entry<T> {
+    pub(crate) item: T,
+    pub(crate) json: Box<RawValue>,
+}
+
+pub(crate) type Snapshot<T> = BTreeMap<String, Arc<Entry<T>>>;
+
+/// Readers load a snapshot (an `Arc`), writers copy-on-write under a mutex.
+pub(crate) struct Registry<T> {
+    snapshot: ArcSwap<Snapshot<T>>,
+    writer: Mutex<()>,
+}
+
+impl<T> Default for Registry<T> {
+    fn default() -> Self {
+        Self {
+            snapshot: ArcSwap::from_pointee(BTreeMap::new()),
+            writer: Mutex::new(()),
+        }
+    }
+}
+
+/// One page of a listing.
+pub(crate) struct Page<'a, T> {
+    pub(crate) entries: Vec<&'a Arc<Entry<T>>>,
+    pub(crate) next_cursor: Option<String>,
+}
+
+impl<T> Registry<T> {
+    pub(crate) fn load(&self) -> arc_swap::Guard<Arc<Snapshot<T>>> {
+        self.snapshot.load()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.snapshot.load().is_empty()
+    }
+
+    /// Inserts or replaces; returns whether the registry changed.
+    pub(crate) fn insert<D: Serialize>(&self, key: String, item: T, definition: &D) -> bool {
+        let json = serde_json::value::to_raw_value(definition)
+            .expect("protocol definitions always serialise");
+        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = Snapshot::clone(&self.snapshot.load());
+        next.insert(key, Arc::new(Entry { item, json }));
+        self.snapshot.store(Arc::new(next));
+        true
+    }
+
+    /// Removes by key; returns whether something was removed.
+    pub(crate) fn remove(&self, key: &str) -> bool {
+        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.snapshot.load();
+        if !current.contains_key(key) {
+            return false;
+        }
+        let mut next = Snapshot::clone(&current);
+        next.remove(key);
+        self.snapshot.store(Arc::new(next));
+        true
+    }
+}
+
+/// Decodes a cursor into the key after which the page starts.
+pub(crate) fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, ErrorObject> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .map(Some)
+        .ok_or_else(|| ErrorObject::invalid_params("Invalid cursor"))
+}
+
+/// Takes one page of `snapshot` after `after`, keeping items `visible` accepts.
+pub(crate) fn page<'a, T>(
+    snapshot: &'a Snapshot<T>,
+    after: Option<&str>,
+    page_size: usize,
+    mut visible: impl FnMut(&T) -> bool,
+) -> Page<'a, T> {
+    let range = match after {
+        Some(after) => snapshot.range::<str, _>((Bound::Excluded(after), Bound::Unbounded)),
+        None => snapshot.range::<str, _>(..),
+    };
+    let mut entries = Vec::with_capacity(page_size.min(snapshot.len()));
+    let mut last_key: Option<&String> = None;
+    let mut next_cursor = None;
+    for (key, entry) in range.filter(|(_, entry)| visible(&entry.item)) {
+        if entries.len() == page_size {
+            // At least one more visible item: the next page starts after the last one sent.
+            next_cursor = last_key.map(|k| URL_SAFE_NO_PAD.encode(k));
+            break;
+        }
+        last_key = Some(key);
+        entries.push(entry);
+    }
+    Page {
+        entries,
+        next_cursor,
+    }
+}
+
+/// Writes `[entry, entry, ...]` from pre-serialised definitions.
+pub(crate) fn write_array<T>(out: &mut Vec<u8>, entries: &[&Arc<Entry<T>>]) {
+    out.push(b'[');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(entry.json.get().as_bytes());
+    }
+    out.push(b']');
+}

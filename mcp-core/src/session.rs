@@ -1,0 +1,33 @@
+//! The view of a legacy session that the RPC tier needs. The HTTP tier's `SessionLayer` owns
+//! the storage (in memory or Redis) and puts a [`SessionHandle`] into the request extensions.
+
+use std::sync::Arc;
+
+use crate::jsonrpc::ErrorObject;
+use crate::protocol::{ClientCapabilities, LoggingLevel};
+use crate::version::ProtocolVersion;
+
+/// A legacy-era session as handlers and the router see it.
+///
+/// Implementations keep every collection bounded (e.g. the number of subscriptions).
+pub trait Session: Send + Sync + std::fmt::Debug + 'static {
+    /// The `Mcp-Session-Id`.
+    fn id(&self) -> &str;
+    /// The version negotiated by `initialize`.
+    fn protocol_version(&self) -> ProtocolVersion;
+    /// What the client declared in `initialize`.
+    fn client_capabilities(&self) -> Arc<ClientCapabilities>;
+    /// The level set by `logging/setLevel`, if any.
+    fn log_level(&self) -> Option<LoggingLevel>;
+    /// Records `logging/setLevel`.
+    fn set_log_level(&self, level: LoggingLevel);
+    /// Records `resources/subscribe`; fails when the subscription limit is reached.
+    fn subscribe(&self, uri: &str) -> Result<(), ErrorObject>;
+    /// Records `resources/unsubscribe`.
+    fn unsubscribe(&self, uri: &str);
+    /// Whether the session is subscribed to `uri`.
+    fn is_subscribed(&self, uri: &str) -> bool;
+}
+
+/// How a session travels in request extensions.
+pub type SessionHandle = Arc<dyn Session>;

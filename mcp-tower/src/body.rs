@@ -1,0 +1,112 @@
+//! The response body of the HTTP tier: empty, one buffer, or a stream of SSE frames.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tokio::sync::mpsc;
+
+/// The body of every response the mcp-tower HTTP tier produces.
+///
+/// ```
+/// use http_body::Body;
+/// use mcp_tower::McpBody;
+///
+/// let body = McpBody::from(bytes::Bytes::from_static(b"{}"));
+/// assert_eq!(body.size_hint().exact(), Some(2));
+/// assert!(McpBody::empty().is_end_stream());
+/// ```
+#[derive(Debug)]
+pub struct McpBody {
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Empty,
+    Full(Option<Bytes>),
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl McpBody {
+    /// No body (202, 204, most errors without content).
+    pub fn empty() -> Self {
+        Self { kind: Kind::Empty }
+    }
+
+    /// A body that yields whatever is sent on the channel, until the sender is dropped.
+    pub fn stream(receiver: mpsc::Receiver<Bytes>) -> Self {
+        Self {
+            kind: Kind::Stream(receiver),
+        }
+    }
+}
+
+impl Default for McpBody {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl From<Bytes> for McpBody {
+    fn from(bytes: Bytes) -> Self {
+        Self {
+            kind: Kind::Full(Some(bytes)),
+        }
+    }
+}
+
+impl From<Vec<u8>> for McpBody {
+    fn from(bytes: Vec<u8>) -> Self {
+        Bytes::from(bytes).into()
+    }
+}
+
+impl From<&'static str> for McpBody {
+    fn from(text: &'static str) -> Self {
+        Bytes::from_static(text.as_bytes()).into()
+    }
+}
+
+impl From<String> for McpBody {
+    fn from(text: String) -> Self {
+        Bytes::from(text).into()
+    }
+}
+
+impl Body for McpBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match &mut self.kind {
+            Kind::Empty => Poll::Ready(None),
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Stream(receiver) => receiver
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Empty => true,
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Stream(_) => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Empty => SizeHint::with_exact(0),
+            Kind::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
+            Kind::Full(None) => SizeHint::with_exact(0),
+            Kind::Stream(_) => SizeHint::default(),
+        }
+    }
+}

@@ -194,10 +194,7 @@ mod tests {
             "Bearer error=\"invalid_request\", error_description=\"access tokens are accepted only in the Authorization header\""
         );
         let r = bearer_token(&parts("/", &["Basic dXNlcjpwYXNz"]), &c).unwrap_err();
-        assert_eq!(
-            description(r),
-            "the Authorization scheme must be Bearer"
-        );
+        assert_eq!(description(r), "the Authorization scheme must be Bearer");
         let r = bearer_token(&parts("/", &["Bearer"]), &c).unwrap_err();
         assert_eq!(description(r), "malformed bearer token");
         let r = bearer_token(&parts("/", &["Bearer a b"]), &c).unwrap_err();

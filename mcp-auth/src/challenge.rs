@@ -273,7 +273,10 @@ mod tests {
     fn keeps_tab_and_non_ascii() {
         let c = WwwAuthenticate::new("Custom").param("note", "a\tb é");
         assert_eq!(c.render().unwrap(), "Custom note=\"a\tb é\"");
-        assert_eq!(c.to_header_value().unwrap().as_bytes(), "Custom note=\"a\tb é\"".as_bytes());
+        assert_eq!(
+            c.to_header_value().unwrap().as_bytes(),
+            "Custom note=\"a\tb é\"".as_bytes()
+        );
     }
 
     #[test]

@@ -103,9 +103,9 @@ impl Rejection {
     /// The challenge sent as `WWW-Authenticate`, if any.
     pub fn challenge(&self) -> Option<&WwwAuthenticate> {
         match self {
-            Self::Unauthorized(c) | Self::BadRequest(c) | Self::Forbidden(Forbidden::Challenge(c)) => {
-                Some(c)
-            }
+            Self::Unauthorized(c)
+            | Self::BadRequest(c)
+            | Self::Forbidden(Forbidden::Challenge(c)) => Some(c),
             Self::Forbidden(Forbidden::Message(_)) => None,
         }
     }
@@ -159,8 +159,7 @@ impl Rejection {
                     // A broken challenge is a bug in the authenticator; still answer with the
                     // right status and the bare scheme rather than fail the request.
                     tracing::warn!(%error, "dropping the parameters of an invalid challenge");
-                    if let Ok(value) = WwwAuthenticate::new(challenge.scheme()).to_header_value()
-                    {
+                    if let Ok(value) = WwwAuthenticate::new(challenge.scheme()).to_header_value() {
                         headers.insert(header::WWW_AUTHENTICATE, value);
                     }
                 }

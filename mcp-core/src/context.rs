@@ -261,6 +261,16 @@ impl RequestContext {
         peer.notify("notifications/message", &params).await.is_ok()
     }
 
+    /// Closes the request's SSE stream early (legacy SSE polling, 2025-11-25): the handler
+    /// keeps running, and the rest of its messages wait in the event store until the client
+    /// resumes with `Last-Event-ID`. Returns whether the transport supports it.
+    pub async fn close_sse_stream(&self) -> bool {
+        match &self.inner.peer {
+            Some(peer) if !self.inner.version.is_modern() => peer.close_stream().await.is_ok(),
+            _ => false,
+        }
+    }
+
     /// Asks the client's LLM for a completion (`sampling/createMessage`).
     pub async fn sample(
         &self,

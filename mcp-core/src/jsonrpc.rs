@@ -5,10 +5,10 @@
 //! its own type, so no `serde_json::Value` tree is built on the hot path.
 //!
 //! ```
-//! use mcp_core::jsonrpc::{Message, Payload};
+//! use mcp_core::jsonrpc::Message;
 //!
-//! let payload = Payload::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
-//! let Payload::Single(Message::Request(request)) = payload else { unreachable!() };
+//! let message = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
+//! let Message::Request(request) = message else { unreachable!() };
 //! assert_eq!(request.method, "ping");
 //! ```
 
@@ -212,6 +212,9 @@ pub enum Message {
     Notification(Notification),
     /// A response to one of the server's requests.
     Response(ClientResponse),
+    /// A JSON-RPC batch (accepted in 2025-03-26 only): each item parsed on its own, so one
+    /// bad item does not spoil the rest. `BatchLayer` splits it; the router refuses it.
+    Batch(Vec<Result<Message, Response>>),
 }
 
 impl Message {
@@ -220,7 +223,7 @@ impl Message {
         match self {
             Message::Request(r) => Some(&r.method),
             Message::Notification(n) => Some(&n.method),
-            Message::Response(_) => None,
+            Message::Response(_) | Message::Batch(_) => None,
         }
     }
 
@@ -229,7 +232,7 @@ impl Message {
         match self {
             Message::Request(r) => r.params.as_deref(),
             Message::Notification(n) => n.params.as_deref(),
-            Message::Response(_) => None,
+            Message::Response(_) | Message::Batch(_) => None,
         }
     }
 
@@ -237,9 +240,43 @@ impl Message {
     pub fn id(&self) -> Option<&RequestId> {
         match self {
             Message::Request(r) => Some(&r.id),
-            Message::Notification(_) => None,
             Message::Response(r) => Some(&r.id),
+            Message::Notification(_) | Message::Batch(_) => None,
         }
+    }
+
+    /// Parses an HTTP body or a stdio line: one message, or a batch for a JSON array.
+    ///
+    /// Not JSON gives -32700 and no id; JSON that is not a JSON-RPC message gives -32600 (with
+    /// the id when it is readable). An empty batch is -32600.
+    pub fn parse(bytes: &[u8]) -> Result<Message, Response> {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first == Some(&b'[') {
+            let items: Vec<&RawValue> = serde_json::from_slice(bytes)
+                .map_err(|e| Response::error(None, ErrorObject::parse_error(e)))?;
+            if items.is_empty() {
+                return Err(Response::error(
+                    None,
+                    ErrorObject::invalid_request("Invalid Request: empty batch"),
+                ));
+            }
+            return Ok(Message::Batch(
+                items.into_iter().map(Message::from_raw).collect(),
+            ));
+        }
+        let envelope: Envelope<'_> = match serde_json::from_slice(bytes) {
+            Ok(envelope) => envelope,
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                return Err(Response::error(None, ErrorObject::parse_error(e)));
+            }
+            Err(_) => {
+                return Err(Response::error(
+                    None,
+                    ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),
+                ));
+            }
+        };
+        envelope.into_message()
     }
 
     /// Parses one message from a JSON value already split out of a batch or a body.
@@ -258,45 +295,6 @@ impl Message {
             }
         };
         envelope.into_message()
-    }
-}
-
-/// A body: one message or a batch (JSON array) of them.
-#[derive(Debug)]
-pub enum Payload {
-    /// One message.
-    Single(Message),
-    /// A batch; each item parsed on its own so one bad item does not spoil the rest.
-    Batch(Vec<Result<Message, Response>>),
-}
-
-impl Payload {
-    /// Parses an HTTP body or a stdio line.
-    ///
-    /// Not JSON gives -32700 and no id; JSON that is not a JSON-RPC message gives -32600 (with
-    /// the id when it is readable).
-    pub fn parse(bytes: &[u8]) -> Result<Payload, Response> {
-        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        if first == Some(&b'[') {
-            let items: Vec<&RawValue> = serde_json::from_slice(bytes)
-                .map_err(|e| Response::error(None, ErrorObject::parse_error(e)))?;
-            return Ok(Payload::Batch(
-                items.into_iter().map(Message::from_raw).collect(),
-            ));
-        }
-        let envelope: Envelope<'_> = match serde_json::from_slice(bytes) {
-            Ok(envelope) => envelope,
-            Err(e) if e.is_syntax() || e.is_eof() => {
-                return Err(Response::error(None, ErrorObject::parse_error(e)));
-            }
-            Err(_) => {
-                return Err(Response::error(
-                    None,
-                    ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),
-                ));
-            }
-        };
-        envelope.into_message().map(Payload::Single)
     }
 }
 

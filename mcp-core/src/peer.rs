@@ -46,6 +46,9 @@ pub enum OutboundMessage {
         /// Where the client's answer goes.
         reply: oneshot::Sender<Result<Box<RawValue>, ErrorObject>>,
     },
+    /// Ask the transport to close the request's SSE stream now (2025-11-25 SSE polling);
+    /// the handler keeps running and the client resumes with `Last-Event-ID`.
+    CloseStream,
 }
 
 /// The handle a request's handler uses to reach the client. Cheap to clone.
@@ -88,6 +91,14 @@ impl ClientPeer {
         answer
             .await
             .map_err(|_| ErrorObject::internal_error(format!("no answer to {method}")))?
+    }
+
+    /// Asks the transport to close the response stream early (the client will resume).
+    pub async fn close_stream(&self) -> Result<(), ErrorObject> {
+        self.sender
+            .send(OutboundMessage::CloseStream)
+            .await
+            .map_err(|_| ErrorObject::internal_error("the client's stream is closed"))
     }
 
     /// Whether the receiving side is gone.

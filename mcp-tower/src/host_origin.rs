@@ -184,6 +184,8 @@ where
 
 pin_project! {
     /// The response future of [`HostOrigin`].
+    // Variant fields are private in spirit; pin-project-lite cannot document them.
+    #[allow(missing_docs)]
     #[project = ResponseFutureProj]
     pub enum ResponseFuture<F, ResBody> {
         /// Passed to the inner service.

@@ -1,1 +1,170 @@
-//! e2e
+//! Shared helpers of the end-to-end tests: a server on 127.0.0.1:0 and a hyper client.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::oneshot;
+
+/// A server running on a loopback port until dropped.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// Serves `service` on 127.0.0.1:0.
+    pub async fn start(service: mcp_tower::McpHttpService<hyper::body::Incoming>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (shutdown, stop) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = mcp_tower::serve_with_shutdown(listener, service, async {
+                let _ = stop.await;
+            })
+            .await;
+        });
+        Self {
+            addr,
+            shutdown: Some(shutdown),
+        }
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A small HTTP client for the tests.
+#[derive(Clone)]
+pub struct TestClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+    url: String,
+}
+
+/// A response read in full.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status.
+    pub status: http::StatusCode,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The body as JSON (for JSON responses).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
+        })
+    }
+
+    /// The JSON messages of an SSE body, in order (empty `data:` lines skipped).
+    pub fn sse_messages(&self) -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&self.body)
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .filter(|data| !data.trim().is_empty())
+            .map(|data| serde_json::from_str(data).expect("SSE data is JSON"))
+            .collect()
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestClient {
+    /// A client for `server`.
+    pub fn new(server: &TestServer) -> Self {
+        Self {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            url: server.url(),
+        }
+    }
+
+    /// Sends a request with the standard MCP headers plus `extra`.
+    pub async fn send(
+        &self,
+        method: Method,
+        body: impl Into<Bytes>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let response = self.send_streaming(method, body, extra).await;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// Sends a request and returns the response with its body unread (for streams).
+    pub async fn send_streaming(
+        &self,
+        method: Method,
+        body: impl Into<Bytes>,
+        extra: &[(&str, &str)],
+    ) -> Response<hyper::body::Incoming> {
+        let mut builder = Request::builder().method(method).uri(&self.url);
+        let has = |name: &str| extra.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        if !has("accept") {
+            builder = builder.header("accept", "application/json, text/event-stream");
+        }
+        if !has("content-type") {
+            builder = builder.header("content-type", "application/json");
+        }
+        for (name, value) in extra {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(Full::new(body.into())).expect("request");
+        self.client.request(request).await.expect("send")
+    }
+
+    /// POSTs a JSON body.
+    pub async fn post(&self, body: &serde_json::Value, extra: &[(&str, &str)]) -> Reply {
+        self.send(Method::POST, serde_json::to_vec(body).expect("json"), extra)
+            .await
+    }
+
+    /// Runs `initialize` + `notifications/initialized`; returns the session id.
+    pub async fn initialize(&self, version: &str) -> String {
+        let reply = self
+            .post(
+                &serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+                    "protocolVersion": version,
+                    "capabilities": {"sampling": {}, "elicitation": {}, "roots": {}},
+                    "clientInfo": {"name": "e2e", "version": "1.0.0"}}}),
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        let session = reply.header("mcp-session-id").expect("session id").to_owned();
+        let ack = self
+            .post(
+                &serde_json::json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+                &[("mcp-session-id", &session), ("mcp-protocol-version", version)],
+            )
+            .await;
+        assert_eq!(ack.status, 202);
+        session
+    }
+}

@@ -35,8 +35,8 @@ pin_project! {
     {
         Authenticating {
             authenticating: Authenticating,
-            body: Option<ReqBody>,
-            inner: Option<S>,
+            // Taken when authentication succeeds, which is also when this state is left.
+            rest: Option<(ReqBody, S)>,
         },
         Calling {
             #[pin]
@@ -53,8 +53,7 @@ where
         Self {
             state: State::Authenticating {
                 authenticating,
-                body: Some(body),
-                inner: Some(inner),
+                rest: Some((body, inner)),
             },
         }
     }
@@ -73,19 +72,22 @@ where
             match this.state.as_mut().project() {
                 StateProj::Authenticating {
                     authenticating,
-                    body,
-                    inner,
+                    rest,
                 } => {
                     let (outcome, mut parts) = ready!(authenticating.as_mut().poll(cx));
                     let principal = match outcome {
                         Ok(principal) => principal,
                         Err(rejection) => {
-                            tracing::debug!(status = %rejection.status(), message = rejection.message(), "request rejected");
+                            tracing::debug!(
+                                status = %rejection.status(),
+                                message = rejection.message(),
+                                "request rejected"
+                            );
                             return Poll::Ready(Ok(rejection.into_response()));
                         }
                     };
-                    // Both are Some until this state is left, which happens right here.
-                    let (Some(body), Some(mut inner)) = (body.take(), inner.take()) else {
+                    // Always Some: it is taken only here, right before the state changes.
+                    let Some((body, mut inner)) = rest.take() else {
                         return Poll::Pending;
                     };
                     parts.extensions.insert(principal);

@@ -186,7 +186,14 @@ impl KeyStore {
     }
 
     async fn try_fetch(&self, state: &mut RefreshState) -> Result<(), FetchError> {
+        let outcome = self.fetch_and_parse(state).await;
+        // Counted from the end of the attempt, so a slow authorization server cannot be
+        // asked again as soon as it answers.
         state.last_attempt = Some(Instant::now());
+        outcome
+    }
+
+    async fn fetch_and_parse(&self, state: &mut RefreshState) -> Result<(), FetchError> {
         let url = match &self.source {
             JwksSource::Url(url) => url.clone(),
             JwksSource::Metadata(metadata_url) => match &state.jwks_uri {
@@ -339,7 +346,10 @@ mod tests {
         let enc = jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X, "use": "enc"}));
         assert!(cached_key(&enc, &all).is_none());
         let ed = jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X}));
-        assert_eq!(cached_key(&ed, &all).unwrap().algorithms, [Algorithm::EdDSA]);
+        assert_eq!(
+            cached_key(&ed, &all).unwrap().algorithms,
+            [Algorithm::EdDSA]
+        );
         assert!(cached_key(&ed, &[Algorithm::RS256]).is_none());
     }
 
@@ -348,7 +358,8 @@ mod tests {
         let allowed = [Algorithm::EdDSA];
         let ed = jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X, "alg": "EdDSA"}));
         assert!(cached_key(&ed, &allowed).is_some());
-        let wrong = jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X, "alg": "ES256"}));
+        let wrong =
+            jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": X, "alg": "ES256"}));
         assert!(cached_key(&wrong, &allowed).is_none());
     }
 }

@@ -6,7 +6,7 @@ mod claims;
 mod fetch;
 mod keys;
 
-pub use builder::JwtAuthenticatorBuilder;
+pub use builder::{JwtAuthenticatorBuilder, authorization_server_metadata_url};
 pub use fetch::{BoxFuture, FetchError, HttpFetcher, JwksFetcher};
 
 use std::fmt;
@@ -40,6 +40,10 @@ type AllowListFn = dyn Fn(&Map<String, Value>) -> Option<AllowList> + Send + Syn
 /// - Claims: `aud` must contain the resource's canonical URI, `iss` must be a configured
 ///   authorization server, `exp` is required, `nbf` is checked when present, both with a small
 ///   leeway; `sub` becomes the [`Principal`] subject; scopes come from `scope` or `scp`.
+///
+/// While the JWKS cannot be fetched (down, too large, too slow) the keys already cached keep
+/// working; tokens signed with other keys get a 401 `unknown signing key` and the failure is
+/// logged at `warn`.
 ///
 /// Failures answer `401` with `WWW-Authenticate: Bearer resource_metadata="...",
 /// scope="...", error="invalid_token", error_description="..."` (no `error` when no token was
@@ -149,12 +153,10 @@ impl JwtAuthenticator {
         if !key.algorithms.contains(&header.alg) {
             return Err(self.invalid_token("token algorithm not allowed for its key"));
         }
-        let Some((_, validation)) = inner.validations.iter().find(|(a, _)| *a == header.alg)
-        else {
+        let Some((_, validation)) = inner.validations.iter().find(|(a, _)| *a == header.alg) else {
             return Err(self.invalid_token("token algorithm not allowed"));
         };
-        let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation)
-        {
+        let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation) {
             Ok(data) => data.claims,
             Err(error) => {
                 let description = claims::describe(error.kind());
@@ -170,7 +172,8 @@ impl JwtAuthenticator {
             principal = principal.with_allow_list(allow_list);
         }
         let principal = principal.with_claims(claims);
-        if let Err(missing) = check_scopes(&principal, inner.required_scopes.iter().map(String::as_str))
+        if let Err(missing) =
+            check_scopes(&principal, inner.required_scopes.iter().map(String::as_str))
         {
             return Err(missing.into_rejection(inner.resource_metadata.as_deref()));
         }

@@ -117,7 +117,10 @@ impl ProtectedResourceMetadata {
     }
 
     /// Sets the supported scopes.
-    pub fn scopes_supported<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+    pub fn scopes_supported<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        scopes: I,
+    ) -> Self {
         self.scopes_supported = scopes.into_iter().map(Into::into).collect();
         self
     }

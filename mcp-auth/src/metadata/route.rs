@@ -68,7 +68,9 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if self.metadata.matches(request.uri().path()) {
-            let response = self.metadata.respond(request.method(), request.uri().path());
+            let response = self
+                .metadata
+                .respond(request.method(), request.uri().path());
             return RouteFuture {
                 kind: Kind::Metadata {
                     response: Some(response),

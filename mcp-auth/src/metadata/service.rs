@@ -5,6 +5,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
 use tower_service::Service;
 
 use super::{ProtectedResourceMetadata, WELL_KNOWN_PATH, parse_resource, resource_metadata_url};
@@ -38,7 +39,11 @@ impl MetadataService {
     /// document.
     pub fn new(document: ProtectedResourceMetadata) -> Result<Self, ConfigError> {
         let parsed = parse_resource(&document.resource)?;
-        if document.bearer_methods_supported.iter().any(|m| m != "header") {
+        if document
+            .bearer_methods_supported
+            .iter()
+            .any(|m| m != "header")
+        {
             return Err(ConfigError::new(
                 "bearer_methods_supported: only \"header\" is supported",
             ));
@@ -87,53 +92,53 @@ impl MetadataService {
 
     /// The answer to `method` on `path`.
     pub fn respond<B: From<Bytes>>(&self, method: &Method, path: &str) -> Response<B> {
-        let mut response = Response::new(B::from(Bytes::new()));
         if !self.matches(path) {
+            let mut response = Response::new(B::from(Bytes::new()));
             *response.status_mut() = StatusCode::NOT_FOUND;
             return response;
         }
+        let (status, body) = match *method {
+            Method::GET => (StatusCode::OK, self.inner.json.clone()),
+            Method::HEAD => (StatusCode::OK, Bytes::new()),
+            Method::OPTIONS => (StatusCode::NO_CONTENT, Bytes::new()),
+            _ => (StatusCode::METHOD_NOT_ALLOWED, Bytes::new()),
+        };
+        let mut response = Response::new(B::from(body));
+        *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         );
-        match *method {
-            Method::GET | Method::HEAD => {
+        let allowed = HeaderValue::from_static("GET, HEAD, OPTIONS");
+        match status {
+            StatusCode::OK => {
                 headers.insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
-                if method == Method::GET {
-                    *response.body_mut() = B::from(self.inner.json.clone());
-                }
             }
-            Method::OPTIONS => {
-                *response.status_mut() = StatusCode::NO_CONTENT;
-                headers.insert(
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    HeaderValue::from_static("GET, HEAD, OPTIONS"),
-                );
+            StatusCode::NO_CONTENT => {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, allowed);
                 headers.insert(
                     header::ACCESS_CONTROL_ALLOW_HEADERS,
                     HeaderValue::from_static("*"),
                 );
             }
             _ => {
-                *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-                headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+                headers.insert(header::ALLOW, allowed);
             }
         }
         response
     }
 }
 
-impl<B, ResBody> Service<Request<B>> for MetadataService
-where
-    ResBody: From<Bytes>,
-{
-    type Response = Response<ResBody>;
+/// As a standalone service the body is `Full<Bytes>` (any body type works through
+/// [`respond`](MetadataService::respond) or [`MetadataLayer`](super::MetadataLayer)).
+impl<B> Service<Request<B>> for MetadataService {
+    type Response = Response<Full<Bytes>>;
     type Error = Infallible;
-    type Future = Ready<Result<Response<ResBody>, Infallible>>;
+    type Future = Ready<Result<Response<Full<Bytes>>, Infallible>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -176,11 +181,13 @@ mod tests {
                 r#"{"resource":"http://127.0.0.1:3000/mcp","authorization_servers":["http://127.0.0.1:4000"],"bearer_methods_supported":["header"]}"#
             );
         }
-        let r: Response<Bytes> = s.respond(&Method::GET, "/.well-known/oauth-protected-resource/other");
+        let r: Response<Bytes> =
+            s.respond(&Method::GET, "/.well-known/oauth-protected-resource/other");
         assert_eq!(r.status(), 404);
         let r: Response<Bytes> = s.respond(&Method::POST, "/.well-known/oauth-protected-resource");
         assert_eq!(r.status(), 405);
-        let r: Response<Bytes> = s.respond(&Method::OPTIONS, "/.well-known/oauth-protected-resource");
+        let r: Response<Bytes> =
+            s.respond(&Method::OPTIONS, "/.well-known/oauth-protected-resource");
         assert_eq!(r.status(), 204);
         let r: Response<Bytes> = s.respond(&Method::HEAD, "/.well-known/oauth-protected-resource");
         assert_eq!((r.status(), r.body().len()), (StatusCode::OK, 0));

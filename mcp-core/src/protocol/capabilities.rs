@@ -142,7 +142,9 @@ impl ClientCapabilities {
     /// Whether the client accepts form-mode elicitation (an empty `elicitation` object means
     /// form mode).
     pub fn supports_elicitation_form(&self) -> bool {
-        self.elicitation.as_ref().is_some_and(|e| e.form.is_some() || e.url.is_none())
+        self.elicitation
+            .as_ref()
+            .is_some_and(|e| e.form.is_some() || e.url.is_none())
     }
 
     /// Whether the client accepts URL-mode elicitation (2025-11-25+).

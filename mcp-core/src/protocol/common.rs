@@ -116,7 +116,10 @@ pub struct Icon {
 impl Icon {
     /// An icon at `src` with no further detail.
     pub fn new(src: impl Into<String>) -> Self {
-        Self { src: src.into(), ..Self::default() }
+        Self {
+            src: src.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -153,7 +156,11 @@ pub struct Implementation {
 impl Implementation {
     /// An implementation with a name and a version.
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
-        Self { name: name.into(), version: version.into(), ..Self::default() }
+        Self {
+            name: name.into(),
+            version: version.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -204,11 +211,13 @@ pub trait RequestMetaExt {
 
 impl RequestMetaExt for Meta {
     fn progress_token(&self) -> Option<ProgressToken> {
-        self.get(meta_keys::PROGRESS_TOKEN).and_then(|v| ProgressToken::deserialize(v).ok())
+        self.get(meta_keys::PROGRESS_TOKEN)
+            .and_then(|v| ProgressToken::deserialize(v).ok())
     }
 
     fn protocol_version(&self) -> Option<&str> {
-        self.get(meta_keys::PROTOCOL_VERSION).and_then(Value::as_str)
+        self.get(meta_keys::PROTOCOL_VERSION)
+            .and_then(Value::as_str)
     }
 
     fn client_capabilities(&self) -> Option<ClientCapabilities> {
@@ -217,11 +226,13 @@ impl RequestMetaExt for Meta {
     }
 
     fn client_info(&self) -> Option<Implementation> {
-        self.get(meta_keys::CLIENT_INFO).and_then(|v| Implementation::deserialize(v).ok())
+        self.get(meta_keys::CLIENT_INFO)
+            .and_then(|v| Implementation::deserialize(v).ok())
     }
 
     fn log_level(&self) -> Option<LoggingLevel> {
-        self.get(meta_keys::LOG_LEVEL).and_then(|v| LoggingLevel::deserialize(v).ok())
+        self.get(meta_keys::LOG_LEVEL)
+            .and_then(|v| LoggingLevel::deserialize(v).ok())
     }
 }
 
@@ -265,7 +276,10 @@ pub(crate) mod number {
     }
 
     /// Serialise an optional number (used with `skip_serializing_if = "Option::is_none"`).
-    pub(crate) fn opt<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn opt<S: Serializer>(
+        value: &Option<f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(v) => one(v, serializer),
             None => serializer.serialize_none(),

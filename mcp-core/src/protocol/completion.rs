@@ -43,7 +43,10 @@ pub enum CompletionReference {
 impl CompletionReference {
     /// A reference to the prompt `name`.
     pub fn prompt(name: impl Into<String>) -> Self {
-        CompletionReference::Prompt(PromptReference { name: name.into(), title: None })
+        CompletionReference::Prompt(PromptReference {
+            name: name.into(),
+            title: None,
+        })
     }
 
     /// A reference to the resource template `uri`.
@@ -129,6 +132,9 @@ pub struct CompleteResult {
 impl CompleteResult {
     /// A result with the given completion.
     pub fn new(completion: Completion) -> Self {
-        Self { completion, ..Self::default() }
+        Self {
+            completion,
+            ..Self::default()
+        }
     }
 }

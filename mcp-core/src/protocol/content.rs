@@ -25,7 +25,10 @@ pub struct TextContent {
 impl TextContent {
     /// A text block.
     pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into(), ..Self::default() }
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -81,7 +84,11 @@ pub struct EmbeddedResource {
 impl EmbeddedResource {
     /// Embeds `resource`.
     pub fn new(resource: ResourceContents) -> Self {
-        Self { resource, annotations: None, meta: None }
+        Self {
+            resource,
+            annotations: None,
+            meta: None,
+        }
     }
 }
 

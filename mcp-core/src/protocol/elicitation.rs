@@ -315,7 +315,14 @@ impl NumberSchema {
     }
 
     fn of(r#type: JsonSchemaType) -> Self {
-        Self { r#type, title: None, description: None, minimum: None, maximum: None, default: None }
+        Self {
+            r#type,
+            title: None,
+            description: None,
+            minimum: None,
+            maximum: None,
+            default: None,
+        }
     }
 }
 
@@ -338,7 +345,12 @@ pub struct BooleanSchema {
 impl BooleanSchema {
     /// A boolean field.
     pub fn new() -> Self {
-        Self { r#type: JsonSchemaType::Boolean, title: None, description: None, default: None }
+        Self {
+            r#type: JsonSchemaType::Boolean,
+            title: None,
+            description: None,
+            default: None,
+        }
     }
 }
 
@@ -510,32 +522,35 @@ impl<'de> Deserialize<'de> for PrimitiveSchemaDefinition {
         use PrimitiveSchemaDefinition as P;
         let value = Value::deserialize(deserializer)?;
         let has = |key: &str| value.get(key).is_some();
-        let kind = value.get("type").and_then(Value::as_str).unwrap_or_default();
-        let parsed = match kind {
-            "boolean" => BooleanSchema::deserialize(value).map(P::Boolean),
-            "number" | "integer" => NumberSchema::deserialize(value).map(P::Number),
-            "array" if value.get("items").is_some_and(|i| i.get("anyOf").is_some()) => {
-                TitledMultiSelectEnumSchema::deserialize(value).map(P::TitledMultiSelectEnum)
-            }
-            "array" => {
-                UntitledMultiSelectEnumSchema::deserialize(value).map(P::UntitledMultiSelectEnum)
-            }
-            "string" if has("oneOf") => {
-                TitledSingleSelectEnumSchema::deserialize(value).map(P::TitledSingleSelectEnum)
-            }
-            "string" if has("enum") && has("enumNames") => {
-                LegacyTitledEnumSchema::deserialize(value).map(P::LegacyTitledEnum)
-            }
-            "string" if has("enum") => UntitledSingleSelectEnumSchema::deserialize(value)
-                .map(P::UntitledSingleSelectEnum),
-            "string" => StringSchema::deserialize(value).map(P::String),
-            other => {
-                return Err(de::Error::unknown_variant(
-                    other,
-                    &["string", "number", "integer", "boolean", "array"],
-                ));
-            }
-        };
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let parsed =
+            match kind {
+                "boolean" => BooleanSchema::deserialize(value).map(P::Boolean),
+                "number" | "integer" => NumberSchema::deserialize(value).map(P::Number),
+                "array" if value.get("items").is_some_and(|i| i.get("anyOf").is_some()) => {
+                    TitledMultiSelectEnumSchema::deserialize(value).map(P::TitledMultiSelectEnum)
+                }
+                "array" => UntitledMultiSelectEnumSchema::deserialize(value)
+                    .map(P::UntitledMultiSelectEnum),
+                "string" if has("oneOf") => {
+                    TitledSingleSelectEnumSchema::deserialize(value).map(P::TitledSingleSelectEnum)
+                }
+                "string" if has("enum") && has("enumNames") => {
+                    LegacyTitledEnumSchema::deserialize(value).map(P::LegacyTitledEnum)
+                }
+                "string" if has("enum") => UntitledSingleSelectEnumSchema::deserialize(value)
+                    .map(P::UntitledSingleSelectEnum),
+                "string" => StringSchema::deserialize(value).map(P::String),
+                other => {
+                    return Err(de::Error::unknown_variant(
+                        other,
+                        &["string", "number", "integer", "boolean", "array"],
+                    ));
+                }
+            };
         parsed.map_err(de::Error::custom)
     }
 }

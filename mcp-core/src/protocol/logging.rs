@@ -119,6 +119,11 @@ pub struct LoggingMessageNotificationParams {
 impl LoggingMessageNotificationParams {
     /// A log message at `level` with `data`.
     pub fn new(level: LoggingLevel, data: Value) -> Self {
-        Self { meta: None, level, logger: None, data }
+        Self {
+            meta: None,
+            level,
+            logger: None,
+            data,
+        }
     }
 }

@@ -108,7 +108,11 @@ pub struct DiscoverResult {
 impl DiscoverResult {
     /// A result announcing `supported_versions` and `capabilities`.
     pub fn new(supported_versions: Vec<String>, capabilities: ServerCapabilities) -> Self {
-        Self { supported_versions, capabilities, ..Self::default() }
+        Self {
+            supported_versions,
+            capabilities,
+            ..Self::default()
+        }
     }
 }
 
@@ -151,7 +155,9 @@ impl InputRequest {
 
     /// An elicitation request.
     pub fn elicit(params: impl Into<ElicitRequestParams>) -> Self {
-        InputRequest::Elicit { params: params.into() }
+        InputRequest::Elicit {
+            params: params.into(),
+        }
     }
 
     /// The method name.
@@ -297,8 +303,14 @@ impl SubscriptionsListenResult {
     /// The result closing the stream opened by the request `subscription_id`.
     pub fn new(subscription_id: ProgressToken) -> Self {
         let mut meta = Meta::new();
-        meta.insert(meta_keys::SUBSCRIPTION_ID.to_owned(), subscription_id_value(subscription_id));
-        Self { meta: Some(meta), result_type: None }
+        meta.insert(
+            meta_keys::SUBSCRIPTION_ID.to_owned(),
+            subscription_id_value(subscription_id),
+        );
+        Self {
+            meta: Some(meta),
+            result_type: None,
+        }
     }
 }
 

@@ -46,7 +46,13 @@ pub struct ProgressNotificationParams {
 impl ProgressNotificationParams {
     /// Progress for `progress_token`, without total or message.
     pub fn new(progress_token: ProgressToken, progress: f64) -> Self {
-        Self { meta: None, progress_token, progress, total: None, message: None }
+        Self {
+            meta: None,
+            progress_token,
+            progress,
+            total: None,
+            message: None,
+        }
     }
 
     /// Sets the total.
@@ -270,9 +276,7 @@ impl ClientNotification {
             ClientNotification::Cancelled { .. } => methods::NOTIFICATION_CANCELLED,
             ClientNotification::Initialized { .. } => methods::NOTIFICATION_INITIALIZED,
             ClientNotification::Progress { .. } => methods::NOTIFICATION_PROGRESS,
-            ClientNotification::RootsListChanged { .. } => {
-                methods::NOTIFICATION_ROOTS_LIST_CHANGED
-            }
+            ClientNotification::RootsListChanged { .. } => methods::NOTIFICATION_ROOTS_LIST_CHANGED,
             ClientNotification::TaskStatus { .. } => methods::NOTIFICATION_TASKS_STATUS,
         }
     }

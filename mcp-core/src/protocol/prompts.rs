@@ -34,7 +34,10 @@ pub struct Prompt {
 impl Prompt {
     /// A prompt with a name.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), ..Self::default() }
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -58,7 +61,10 @@ pub struct PromptArgument {
 impl PromptArgument {
     /// An argument with a name.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), ..Self::default() }
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -128,7 +134,10 @@ pub struct GetPromptResult {
 impl GetPromptResult {
     /// A result with the given messages.
     pub fn new(messages: Vec<PromptMessage>) -> Self {
-        Self { messages, ..Self::default() }
+        Self {
+            messages,
+            ..Self::default()
+        }
     }
 }
 
@@ -158,6 +167,10 @@ pub struct ListPromptsResult {
 impl ListPromptsResult {
     /// One page of prompts.
     pub fn new(prompts: Vec<Prompt>, next_cursor: Option<Cursor>) -> Self {
-        Self { prompts, next_cursor, ..Self::default() }
+        Self {
+            prompts,
+            next_cursor,
+            ..Self::default()
+        }
     }
 }

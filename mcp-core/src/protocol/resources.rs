@@ -41,7 +41,11 @@ pub struct Resource {
 impl Resource {
     /// A resource with a URI and a name.
     pub fn new(uri: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { uri: uri.into(), name: name.into(), ..Self::default() }
+        Self {
+            uri: uri.into(),
+            name: name.into(),
+            ..Self::default()
+        }
     }
 
     /// Sets the MIME type.
@@ -88,7 +92,11 @@ pub struct ResourceTemplate {
 impl ResourceTemplate {
     /// A template with a URI template and a name.
     pub fn new(uri_template: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { uri_template: uri_template.into(), name: name.into(), ..Self::default() }
+        Self {
+            uri_template: uri_template.into(),
+            name: name.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -118,7 +126,11 @@ pub struct ListResourcesResult {
 impl ListResourcesResult {
     /// One page of resources.
     pub fn new(resources: Vec<Resource>, next_cursor: Option<Cursor>) -> Self {
-        Self { resources, next_cursor, ..Self::default() }
+        Self {
+            resources,
+            next_cursor,
+            ..Self::default()
+        }
     }
 }
 
@@ -148,7 +160,11 @@ pub struct ListResourceTemplatesResult {
 impl ListResourceTemplatesResult {
     /// One page of templates.
     pub fn new(resource_templates: Vec<ResourceTemplate>, next_cursor: Option<Cursor>) -> Self {
-        Self { resource_templates, next_cursor, ..Self::default() }
+        Self {
+            resource_templates,
+            next_cursor,
+            ..Self::default()
+        }
     }
 }
 
@@ -192,7 +208,10 @@ pub struct ReadResourceResult {
 impl ReadResourceResult {
     /// A result with the given contents.
     pub fn new(contents: Vec<ResourceContents>) -> Self {
-        Self { contents, ..Self::default() }
+        Self {
+            contents,
+            ..Self::default()
+        }
     }
 }
 
@@ -229,6 +248,9 @@ pub struct ResourceUpdatedNotificationParams {
 impl ResourceUpdatedNotificationParams {
     /// Params for `uri`.
     pub fn new(uri: impl Into<String>) -> Self {
-        Self { meta: None, uri: uri.into() }
+        Self {
+            meta: None,
+            uri: uri.into(),
+        }
     }
 }

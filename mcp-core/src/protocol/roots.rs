@@ -20,7 +20,10 @@ pub struct Root {
 impl Root {
     /// A root at `uri`.
     pub fn new(uri: impl Into<String>) -> Self {
-        Self { uri: uri.into(), ..Self::default() }
+        Self {
+            uri: uri.into(),
+            ..Self::default()
+        }
     }
 }
 

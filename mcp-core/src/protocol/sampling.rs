@@ -28,7 +28,10 @@ impl SamplingMessageContent {
 
     /// The concatenated text of the text blocks.
     pub fn text(&self) -> String {
-        self.blocks().iter().filter_map(SamplingMessageContentBlock::as_text).collect()
+        self.blocks()
+            .iter()
+            .filter_map(SamplingMessageContentBlock::as_text)
+            .collect()
     }
 }
 
@@ -187,7 +190,11 @@ pub struct CreateMessageRequestParams {
 impl CreateMessageRequestParams {
     /// A request for at most `max_tokens` tokens continuing `messages`.
     pub fn new(messages: Vec<SamplingMessage>, max_tokens: u64) -> Self {
-        Self { messages, max_tokens, ..Self::default() }
+        Self {
+            messages,
+            max_tokens,
+            ..Self::default()
+        }
     }
 }
 

@@ -29,7 +29,10 @@ pub enum TaskStatus {
 impl TaskStatus {
     /// Whether the status is final (`completed`, `failed` or `cancelled`).
     pub fn is_terminal(self) -> bool {
-        matches!(self, TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled)
+        matches!(
+            self,
+            TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled
+        )
     }
 }
 

@@ -154,7 +154,10 @@ pub struct CallToolResult {
 impl CallToolResult {
     /// A successful result with the given content.
     pub fn new(content: Vec<ContentBlock>) -> Self {
-        Self { content, ..Self::default() }
+        Self {
+            content,
+            ..Self::default()
+        }
     }
 
     /// A successful result with one text block.
@@ -164,7 +167,10 @@ impl CallToolResult {
 
     /// A failed result (`isError: true`) with the given content.
     pub fn error(content: Vec<ContentBlock>) -> Self {
-        Self { is_error: Some(true), ..Self::new(content) }
+        Self {
+            is_error: Some(true),
+            ..Self::new(content)
+        }
     }
 
     /// A failed result (`isError: true`) with one text block.
@@ -176,7 +182,10 @@ impl CallToolResult {
     /// clients that ignore `structuredContent`.
     pub fn structured(value: Value) -> Self {
         let text = value.to_string();
-        Self { structured_content: Some(value), ..Self::text(text) }
+        Self {
+            structured_content: Some(value),
+            ..Self::text(text)
+        }
     }
 
     /// Whether the result reports a tool failure.
@@ -211,6 +220,10 @@ pub struct ListToolsResult {
 impl ListToolsResult {
     /// One page of tools.
     pub fn new(tools: Vec<Tool>, next_cursor: Option<Cursor>) -> Self {
-        Self { tools, next_cursor, ..Self::default() }
+        Self {
+            tools,
+            next_cursor,
+            ..Self::default()
+        }
     }
 }

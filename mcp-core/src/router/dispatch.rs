@@ -32,9 +32,16 @@ pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpRes
         version,
         extensions,
     } = request;
-    let Message::Request(request) = message else {
+    let request = match message {
+        Message::Request(request) => request,
+        Message::Batch(_) => {
+            return McpResponse::Single(Response::error(
+                None,
+                ErrorObject::invalid_request("Invalid Request: batches need the BatchLayer"),
+            ));
+        }
         // Notifications and client responses are the transport's business; nothing to answer.
-        return McpResponse::None;
+        Message::Notification(_) | Message::Response(_) => return McpResponse::None,
     };
     let call = Call {
         inner,
@@ -180,9 +187,9 @@ impl Call<'_> {
         visible: impl FnMut(&T) -> bool,
     ) -> MethodResult {
         let params: params::ListParams<'_> = params::optional(method, params)?;
-        let after = decode_cursor(params.cursor.as_deref())?;
+        let start = decode_cursor(params.cursor.as_deref())?;
         let snapshot = registry.load();
-        let page = page(&snapshot, after.as_deref(), self.inner.page_size, visible);
+        let page = page(&snapshot, start, self.inner.page_size, visible);
         let mut body = Vec::with_capacity(64 + page.entries.len() * 256);
         body.push(b'{');
         body.push(b'"');

@@ -60,7 +60,7 @@ impl ServerEvent {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use mcp_core::{Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool};
-/// use mcp_core::jsonrpc::Payload;
+/// use mcp_core::jsonrpc::Message;
 /// use tower::ServiceExt;
 ///
 /// #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -74,7 +74,7 @@ impl ServerEvent {
 ///     .build();
 ///
 /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
-/// let Ok(Payload::Single(message)) = Payload::parse(body) else { unreachable!() };
+/// let message = Message::parse(body).unwrap();
 /// let response = router.oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
 /// let McpResponse::Single(response) = response else { unreachable!() };
 /// assert_eq!(response.body.unwrap().get(), r#"{"content":[{"type":"text","text":"5"}]}"#);

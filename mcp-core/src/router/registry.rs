@@ -1,11 +1,10 @@
 //! A registry of named items that can change at runtime, read without locks, listed in pages
-//! with opaque cursors and in a deterministic order (by key).
+//! with opaque cursors and in a deterministic order: the order of registration.
 
-use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
+use indexmap::IndexMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
@@ -20,7 +19,7 @@ pub(crate) struct Entry<T> {
     pub(crate) json: Box<RawValue>,
 }
 
-pub(crate) type Snapshot<T> = BTreeMap<String, Arc<Entry<T>>>;
+pub(crate) type Snapshot<T> = IndexMap<String, Arc<Entry<T>>>;
 
 /// Readers load a snapshot (an `Arc`), writers copy-on-write under a mutex.
 pub(crate) struct Registry<T> {
@@ -31,7 +30,7 @@ pub(crate) struct Registry<T> {
 impl<T> Default for Registry<T> {
     fn default() -> Self {
         Self {
-            snapshot: ArcSwap::from_pointee(BTreeMap::new()),
+            snapshot: ArcSwap::from_pointee(IndexMap::new()),
             writer: Mutex::new(()),
         }
     }
@@ -71,48 +70,37 @@ impl<T> Registry<T> {
             return false;
         }
         let mut next = Snapshot::clone(&current);
-        next.remove(key);
+        next.shift_remove(key);
         self.snapshot.store(Arc::new(next));
         true
     }
 }
 
-/// Decodes a cursor into the key after which the page starts.
-pub(crate) fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, ErrorObject> {
+/// Decodes a cursor into the position where the page starts.
+pub(crate) fn decode_cursor(cursor: Option<&str>) -> Result<usize, ErrorObject> {
     let Some(cursor) = cursor else {
-        return Ok(None);
+        return Ok(0);
     };
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .map(Some)
+        .and_then(|text| text.strip_prefix("offset:")?.parse().ok())
         .ok_or_else(|| ErrorObject::invalid_params("Invalid cursor"))
 }
 
-/// Takes one page of `snapshot` after `after`, keeping items `visible` accepts.
+/// Takes one page of the visible items of `snapshot`, starting at the `start`-th visible one.
 pub(crate) fn page<'a, T>(
     snapshot: &'a Snapshot<T>,
-    after: Option<&str>,
+    start: usize,
     page_size: usize,
     mut visible: impl FnMut(&T) -> bool,
 ) -> Page<'a, T> {
-    let range = match after {
-        Some(after) => snapshot.range::<str, _>((Bound::Excluded(after), Bound::Unbounded)),
-        None => snapshot.range::<str, _>(..),
-    };
-    let mut entries = Vec::with_capacity(page_size.min(snapshot.len()));
-    let mut last_key: Option<&String> = None;
-    let mut next_cursor = None;
-    for (key, entry) in range.filter(|(_, entry)| visible(&entry.item)) {
-        if entries.len() == page_size {
-            // At least one more visible item: the next page starts after the last one sent.
-            next_cursor = last_key.map(|k| URL_SAFE_NO_PAD.encode(k));
-            break;
-        }
-        last_key = Some(key);
-        entries.push(entry);
-    }
+    let mut visible_items = snapshot.values().filter(|entry| visible(&entry.item)).skip(start);
+    let entries: Vec<_> = visible_items.by_ref().take(page_size).collect();
+    let next_cursor = visible_items
+        .next()
+        .map(|_| URL_SAFE_NO_PAD.encode(format!("offset:{}", start + entries.len())));
     Page {
         entries,
         next_cursor,

@@ -1,0 +1,376 @@
+//! Configuration of [`JwtAuthenticator`], validated once in [`build`](JwtAuthenticatorBuilder::build).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Uri;
+use jsonwebtoken::{Algorithm, Validation};
+use mcp_core::AllowList;
+use serde_json::{Map, Value};
+
+use super::fetch::{HttpFetcher, JwksFetcher};
+use super::keys::{JwksSource, KeyStore, Limits};
+use super::{AllowListFn, Inner, JwtAuthenticator};
+use crate::challenge::WwwAuthenticate;
+use crate::error::ConfigError;
+use crate::metadata::{parse_resource, resource_metadata_url};
+
+enum Source {
+    Url(String),
+    Metadata(String),
+    Discover,
+}
+
+/// Configures a [`JwtAuthenticator`]; see there for an example.
+///
+/// Defaults: algorithm `RS256`; leeway 30 s; JWKS fetch timeout 5 s, at most 64 KiB and 32
+/// usable keys; at most one refresh per 30 s (minimum interval) and a refresh when the keys
+/// are older than 1 hour; the `resource_metadata` URL derived from the resource (RFC 9728
+/// §3.1); plain-HTTP [`HttpFetcher`].
+pub struct JwtAuthenticatorBuilder {
+    resource: String,
+    issuers: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    source: Option<Source>,
+    fetcher: Option<Arc<dyn JwksFetcher>>,
+    limits: Limits,
+    required_scopes: Vec<String>,
+    resource_metadata: Option<Option<String>>,
+    allow_list_from: Option<Box<AllowListFn>>,
+}
+
+impl fmt::Debug for JwtAuthenticatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthenticatorBuilder")
+            .field("resource", &self.resource)
+            .field("issuers", &self.issuers)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtAuthenticatorBuilder {
+    pub(super) fn new(resource: String) -> Self {
+        Self {
+            resource,
+            issuers: Vec::new(),
+            algorithms: vec![Algorithm::RS256],
+            leeway: Duration::from_secs(30),
+            source: None,
+            fetcher: None,
+            limits: Limits {
+                timeout: Duration::from_secs(5),
+                max_bytes: 64 * 1024,
+                max_keys: 32,
+                min_refresh_interval: Duration::from_secs(30),
+                max_age: Duration::from_secs(3600),
+            },
+            required_scopes: Vec::new(),
+            resource_metadata: None,
+            allow_list_from: None,
+        }
+    }
+
+    /// Accepts tokens issued by `issuer` (an authorization server issuer identifier, compared
+    /// exactly with `iss`). At least one is required.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// The signature algorithms accepted (replaces the default `RS256`). HMAC algorithms are
+    /// refused at [`build`](Self::build): a resource server verifies with public keys.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock-skew allowance for `exp` and `nbf` (whole seconds).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Fetches the JWKS from this URL.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.source = Some(Source::Url(url.into()));
+        self
+    }
+
+    /// Fetches this authorization server metadata document (RFC 8414 or OpenID Connect
+    /// discovery) and then the JWKS at its `jwks_uri`. The document's `issuer` must be one of
+    /// the configured issuers.
+    pub fn jwks_from_metadata(mut self, metadata_url: impl Into<String>) -> Self {
+        self.source = Some(Source::Metadata(metadata_url.into()));
+        self
+    }
+
+    /// Like [`jwks_from_metadata`](Self::jwks_from_metadata) with the RFC 8414 metadata URL of
+    /// the first issuer (`/.well-known/oauth-authorization-server` inserted before its path).
+    pub fn discover_jwks(mut self) -> Self {
+        self.source = Some(Source::Discover);
+        self
+    }
+
+    /// Uses `fetcher` for the JWKS and metadata (e.g. an [`HttpFetcher`] with an HTTPS
+    /// connector).
+    pub fn fetcher(mut self, fetcher: impl JwksFetcher) -> Self {
+        self.fetcher = Some(Arc::new(fetcher));
+        self
+    }
+
+    /// Timeout of one fetch.
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.timeout = timeout;
+        self
+    }
+
+    /// Largest JWKS (or metadata) document accepted, in bytes.
+    pub fn max_jwks_bytes(mut self, max: usize) -> Self {
+        self.limits.max_bytes = max;
+        self
+    }
+
+    /// Most usable keys kept from one JWKS; further keys are ignored.
+    pub fn max_keys(mut self, max: usize) -> Self {
+        self.limits.max_keys = max;
+        self
+    }
+
+    /// Shortest time between two JWKS fetches triggered by unknown `kid`s (or failures).
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.limits.min_refresh_interval = interval;
+        self
+    }
+
+    /// Keys older than this are refreshed (by one request, the others keep going), so that
+    /// revoked keys eventually disappear.
+    pub fn max_key_age(mut self, age: Duration) -> Self {
+        self.limits.max_age = age;
+        self
+    }
+
+    /// Scopes every token must carry; also advertised in the 401 challenge's `scope`.
+    /// A valid token lacking one gets a 403 `insufficient_scope` step-up challenge.
+    pub fn required_scopes<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        scopes: I,
+    ) -> Self {
+        self.required_scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Overrides the `resource_metadata` URL of the challenges (`None` leaves it out).
+    pub fn resource_metadata_url(mut self, url: Option<String>) -> Self {
+        self.resource_metadata = Some(url);
+        self
+    }
+
+    /// Derives the principal's [`AllowList`] from the token's claims (per billing plan, say).
+    /// Return `None` (or an unrestricted list) for no restriction.
+    pub fn allow_list_from<F, R>(mut self, f: F) -> Self
+    where
+        F: Fn(&Map<String, Value>) -> R + Send + Sync + 'static,
+        R: Into<Option<AllowList>>,
+    {
+        self.allow_list_from = Some(Box::new(move |claims| f(claims).into()));
+        self
+    }
+
+    /// Checks the configuration and builds the authenticator. Nothing is fetched yet (see
+    /// [`JwtAuthenticator::refresh`]).
+    pub fn build(self) -> Result<JwtAuthenticator, ConfigError> {
+        parse_resource(&self.resource)?;
+        if self.issuers.is_empty() {
+            return Err(ConfigError::new("at least one issuer is required"));
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::new("at least one algorithm is required"));
+        }
+        if let Some(alg) = self
+            .algorithms
+            .iter()
+            .find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        {
+            return Err(ConfigError::new(format!(
+                "{alg:?} is a shared-secret algorithm; only public-key algorithms are accepted"
+            )));
+        }
+        if self.limits.max_bytes == 0 || self.limits.max_keys == 0 {
+            return Err(ConfigError::new("JWKS limits must be positive"));
+        }
+        if self.limits.timeout.is_zero() {
+            return Err(ConfigError::new("the fetch timeout must be positive"));
+        }
+        let source = match self.source {
+            None => {
+                return Err(ConfigError::new(
+                    "a JWKS source is required (jwks_url, ...)",
+                ));
+            }
+            Some(Source::Url(url)) => JwksSource::Url(http_url(&url)?),
+            Some(Source::Metadata(url)) => JwksSource::Metadata(http_url(&url)?),
+            Some(Source::Discover) => {
+                let first = self.issuers.first().map_or("", String::as_str);
+                JwksSource::Metadata(http_url(&authorization_server_metadata_url(first)?)?)
+            }
+        };
+        for scope in &self.required_scopes {
+            if WwwAuthenticate::bearer().scope([scope]).render().is_err() {
+                return Err(ConfigError::new(format!("invalid scope {scope:?}")));
+            }
+        }
+        let resource_metadata = match self.resource_metadata {
+            Some(url) => url,
+            None => Some(resource_metadata_url(&self.resource)?),
+        };
+        let mut challenge = WwwAuthenticate::bearer();
+        if let Some(url) = &resource_metadata {
+            challenge = challenge.resource_metadata(url.clone());
+        }
+        if !self.required_scopes.is_empty() {
+            challenge = challenge.scope(&self.required_scopes);
+        }
+        challenge
+            .render()
+            .map_err(|e| ConfigError::new(format!("invalid challenge: {e}")))?;
+
+        let validations = self
+            .algorithms
+            .iter()
+            .map(|&alg| {
+                let mut v = Validation::new(alg);
+                v.leeway = self.leeway.as_secs();
+                v.validate_exp = true;
+                v.validate_nbf = true;
+                v.validate_aud = true;
+                v.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+                v.set_audience(&[&self.resource]);
+                v.set_issuer(&self.issuers);
+                (alg, v)
+            })
+            .collect();
+        let fetcher = self.fetcher.unwrap_or_else(|| Arc::new(HttpFetcher::new()));
+        let keys = KeyStore::new(
+            fetcher,
+            source,
+            self.issuers.clone(),
+            self.algorithms.clone(),
+            self.limits,
+        );
+        Ok(JwtAuthenticator {
+            inner: Arc::new(Inner {
+                resource: self.resource,
+                keys,
+                algorithms: self.algorithms,
+                validations,
+                resource_metadata,
+                required_scopes: self.required_scopes,
+                challenge,
+                allow_list_from: self.allow_list_from,
+            }),
+        })
+    }
+}
+
+fn http_url(url: &str) -> Result<Uri, ConfigError> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| ConfigError::new(format!("invalid URL {url:?}")))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(ConfigError::new(format!(
+            "{url:?} is not an absolute http(s) URL"
+        )));
+    }
+    Ok(uri)
+}
+
+/// The RFC 8414 §3.1 metadata URL of an authorization server issuer:
+/// `/.well-known/oauth-authorization-server` inserted between the host and the path.
+///
+/// ```
+/// use mcp_auth::authorization_server_metadata_url;
+///
+/// assert_eq!(
+///     authorization_server_metadata_url("https://auth.example.com/tenant1").unwrap(),
+///     "https://auth.example.com/.well-known/oauth-authorization-server/tenant1"
+/// );
+/// ```
+pub fn authorization_server_metadata_url(issuer: &str) -> Result<String, ConfigError> {
+    let parsed = parse_resource(issuer)?;
+    if parsed.query.is_some() {
+        return Err(ConfigError::new(
+            "an issuer identifier has no query component",
+        ));
+    }
+    Ok(format!(
+        "{}/.well-known/oauth-authorization-server{}",
+        parsed.origin, parsed.path
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> JwtAuthenticatorBuilder {
+        JwtAuthenticator::builder("https://mcp.example.com/mcp")
+            .issuer("https://auth.example.com")
+            .jwks_url("https://auth.example.com/jwks")
+    }
+
+    #[test]
+    fn validates_configuration() {
+        assert!(base().build().is_ok());
+        for (builder, why) in [
+            (base().algorithms([Algorithm::HS256]), "shared-secret"),
+            (base().algorithms([]), "algorithm"),
+            (
+                JwtAuthenticator::builder("https://x/mcp").jwks_url("https://x/j"),
+                "issuer",
+            ),
+            (
+                JwtAuthenticator::builder("https://x/mcp").issuer("https://x"),
+                "JWKS source",
+            ),
+            (base().jwks_url("/jwks"), "absolute"),
+            (base().required_scopes(["a b"]), "invalid scope"),
+            (base().max_keys(0), "limits"),
+        ] {
+            let error = builder.build().unwrap_err();
+            assert!(error.message().contains(why), "{error} / {why}");
+        }
+        assert!(
+            JwtAuthenticator::builder("mcp")
+                .issuer("https://x")
+                .jwks_url("https://x/j")
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn challenge_carries_metadata_and_scopes() {
+        let jwt = base()
+            .required_scopes(["mcp", "files:read"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            jwt.challenge().render().unwrap(),
+            "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\", scope=\"mcp files:read\""
+        );
+        let jwt = base().resource_metadata_url(None).build().unwrap();
+        assert_eq!(jwt.challenge().render().unwrap(), "Bearer");
+    }
+
+    #[test]
+    fn discovery_url() {
+        assert_eq!(
+            authorization_server_metadata_url("https://auth.example.com").unwrap(),
+            "https://auth.example.com/.well-known/oauth-authorization-server"
+        );
+        assert!(base().discover_jwks().build().is_ok());
+    }
+}

@@ -1,0 +1,401 @@
+//! [`ScopeLayer`]: the RPC-tier check of [`RequiredScopes`] per `tools/call`, `prompts/get` and
+//! `resources/read`.
+//!
+//! It reads the [`Principal`] the HTTP tier put into [`McpRequest::extensions`] (no principal
+//! means no scopes) and answers a request that lacks scopes with a JSON-RPC error
+//! ([`crate::codes::FORBIDDEN`]) whose `data` carries the step-up
+//! challenge, so the HTTP bridge (or the client) can act on it:
+//! `{"error":"insufficient_scope","scope":"granted missing","www_authenticate":"Bearer ..."}`.
+//! Notifications and client responses pass unchecked (they cannot call anything). Put it below
+//! `BatchLayer`, so that it sees single messages; a batch that still reaches it is refused
+//! whole when any of its requests lacks scopes.
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use mcp_auth::{RequiredScopes, ScopeLayer};
+//! use mcp_core::jsonrpc::{Message, Request};
+//! use mcp_core::{McpRequest, McpResponse, Principal, ProtocolVersion};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let policy = RequiredScopes::new().tool("deploy", ["deploy"]);
+//! let service = ServiceBuilder::new()
+//!     .layer(ScopeLayer::new(policy))
+//!     .service_fn(|_: McpRequest| async { Ok::<_, Infallible>(McpResponse::None) });
+//!
+//! let params = serde_json::value::to_raw_value(&serde_json::json!({"name": "deploy"})).unwrap();
+//! let mut request = McpRequest::new(
+//!     Message::Request(Request { id: 1.into(), method: "tools/call".into(), params: Some(params) }),
+//!     ProtocolVersion::V2025_11_25,
+//! );
+//! request.extensions.insert(Principal::new("alice").with_scopes(["mcp"]));
+//! let response = service.oneshot(request).await.unwrap();
+//! let error = response.as_single().unwrap().error_object().unwrap();
+//! assert_eq!(error.code, mcp_auth::codes::FORBIDDEN);
+//! assert_eq!(error.data.as_ref().unwrap()["scope"], "mcp deploy");
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use mcp_core::jsonrpc::{ErrorObject, Message, Response};
+use mcp_core::{McpRequest, McpResponse, Principal};
+use pin_project_lite::pin_project;
+use serde::Deserialize;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::rejection::codes;
+use crate::scope::{MissingScopes, RequiredScopes, ScopeTarget};
+
+/// Applies [`Scope`]: see the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct ScopeLayer {
+    config: Arc<Config>,
+}
+
+#[derive(Debug)]
+struct Config {
+    policy: RequiredScopes,
+    resource_metadata: Option<String>,
+}
+
+impl ScopeLayer {
+    /// A layer enforcing `policy`.
+    pub fn new(policy: RequiredScopes) -> Self {
+        Self {
+            config: Arc::new(Config {
+                policy,
+                resource_metadata: None,
+            }),
+        }
+    }
+
+    /// Puts `resource_metadata="url"` in the step-up challenges.
+    pub fn resource_metadata(self, url: impl Into<String>) -> Self {
+        Self {
+            config: Arc::new(Config {
+                policy: self.config.policy.clone(),
+                resource_metadata: Some(url.into()),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for ScopeLayer {
+    type Service = Scope<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Scope {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// Refuses RPC requests whose principal lacks the scopes [`RequiredScopes`] asks for.
+#[derive(Debug, Clone)]
+pub struct Scope<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+#[derive(Deserialize)]
+struct TargetParams<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    uri: Option<Cow<'a, str>>,
+}
+
+impl Config {
+    /// `Err` with the error to answer when `message` (a request) lacks scopes.
+    fn check(&self, principal: &Principal, message: &Message) -> Result<(), ErrorObject> {
+        let Message::Request(request) = message else {
+            return Ok(());
+        };
+        let params = request
+            .params
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<TargetParams<'_>>(raw.get()).ok());
+        let name = params.as_ref().and_then(|p| p.name.as_deref());
+        let uri = params.as_ref().and_then(|p| p.uri.as_deref());
+        let target = match (request.method.as_str(), name, uri) {
+            ("tools/call", Some(name), _) => ScopeTarget::Tool(name),
+            ("prompts/get", Some(name), _) => ScopeTarget::Prompt(name),
+            ("resources/read" | "resources/subscribe" | "resources/unsubscribe", _, Some(uri)) => {
+                ScopeTarget::Resource(uri)
+            }
+            _ => ScopeTarget::Any,
+        };
+        self.policy
+            .check(principal, target)
+            .map_err(|missing| self.error(&missing))
+    }
+
+    fn error(&self, missing: &MissingScopes) -> ErrorObject {
+        let challenge = missing.challenge(self.resource_metadata.as_deref());
+        let mut data = serde_json::json!({
+            "error": "insufficient_scope",
+            "scope": missing.step_up_scopes().join(" "),
+        });
+        if let Ok(rendered) = challenge.render() {
+            data["www_authenticate"] = rendered.into();
+        }
+        ErrorObject::new(codes::FORBIDDEN, missing.to_string()).with_data(data)
+    }
+
+    /// The refusal of `message`, or `None` to let it through.
+    fn refuse(&self, principal: &Principal, message: &Message) -> Option<McpResponse> {
+        if let Message::Batch(items) = message {
+            let errors: Vec<Option<ErrorObject>> = items
+                .iter()
+                .map(|item| match item {
+                    Ok(item) => self.check(principal, item).err(),
+                    Err(_) => None,
+                })
+                .collect();
+            if errors.iter().all(Option::is_none) {
+                return None;
+            }
+            // Every request of the batch gets an answer: its own error, or a note that the
+            // batch was refused because of another item.
+            let responses = items
+                .iter()
+                .zip(errors)
+                .filter_map(|(item, error)| match item {
+                    Ok(Message::Request(request)) => Some(Response::error(
+                        Some(request.id.clone()),
+                        error.unwrap_or_else(|| {
+                            ErrorObject::new(
+                                codes::FORBIDDEN,
+                                "batch refused: another request lacks scopes",
+                            )
+                        }),
+                    )),
+                    Ok(_) => None,
+                    Err(response) => Some(response.clone()),
+                })
+                .collect();
+            return Some(McpResponse::Batch(responses));
+        }
+        self.check(principal, message)
+            .err()
+            .map(|error| McpResponse::error_for(message, error))
+    }
+}
+
+impl<S> Service<McpRequest> for Scope<S>
+where
+    S: Service<McpRequest, Response = McpResponse> + Clone,
+{
+    type Response = McpResponse;
+    type Error = S::Error;
+    type Future = ScopeFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: McpRequest) -> Self::Future {
+        let anonymous;
+        let principal = match request.extensions.get::<Principal>() {
+            Some(principal) => principal,
+            None => {
+                anonymous = Principal::new("");
+                &anonymous
+            }
+        };
+        if let Some(response) = self.config.refuse(principal, &request.message) {
+            return ScopeFuture {
+                kind: Kind::Refused {
+                    response: Some(response),
+                },
+            };
+        }
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        ScopeFuture {
+            kind: Kind::Inner {
+                future: inner.call(request),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`Scope`].
+    pub struct ScopeFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Refused { response: Option<McpResponse> },
+        Inner { #[pin] future: F },
+    }
+}
+
+impl<F, E> Future for ScopeFuture<F>
+where
+    F: Future<Output = Result<McpResponse, E>>,
+{
+    type Output = Result<McpResponse, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Refused { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                // Polled after completion: stay pending rather than panic.
+                None => Poll::Pending,
+            },
+            KindProj::Inner { future } => future.poll(cx),
+        }
+    }
+}
+
+impl<F> fmt::Debug for ScopeFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopeFuture").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use mcp_core::ProtocolVersion;
+    use mcp_core::jsonrpc::{Notification, Request};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn request(method: &str, params: serde_json::Value) -> Message {
+        Message::Request(Request {
+            id: 7.into(),
+            method: method.into(),
+            params: Some(serde_json::value::to_raw_value(&params).unwrap()),
+        })
+    }
+
+    async fn run(message: Message, principal: Option<Principal>) -> McpResponse {
+        let policy = RequiredScopes::new()
+            .global(["mcp"])
+            .tool("admin", ["admin"])
+            .prompt("secret", ["prompts:secret"])
+            .resource("file:///etc", ["files"]);
+        let service = ScopeLayer::new(policy)
+            .resource_metadata("http://x/.well-known/oauth-protected-resource")
+            .layer(tower::service_fn(|_: McpRequest| async {
+                Ok::<_, Infallible>(McpResponse::Batch(Vec::new()))
+            }));
+        let mut request = McpRequest::new(message, ProtocolVersion::V2025_11_25);
+        if let Some(principal) = principal {
+            request.extensions.insert(principal);
+        }
+        service.oneshot(request).await.unwrap()
+    }
+
+    fn passed(response: &McpResponse) -> bool {
+        matches!(response, McpResponse::Batch(items) if items.is_empty())
+    }
+
+    #[tokio::test]
+    async fn checks_per_target() {
+        let alice = || Some(Principal::new("alice").with_scopes(["mcp"]));
+        assert!(passed(
+            &run(
+                request("tools/call", serde_json::json!({"name": "echo"})),
+                alice()
+            )
+            .await
+        ));
+        assert!(passed(
+            &run(request("tools/list", serde_json::json!({})), alice()).await
+        ));
+        for message in [
+            request("tools/call", serde_json::json!({"name": "admin"})),
+            request("prompts/get", serde_json::json!({"name": "secret"})),
+            request("resources/read", serde_json::json!({"uri": "file:///etc"})),
+        ] {
+            let response = run(message, alice()).await;
+            let error = response
+                .as_single()
+                .unwrap()
+                .error_object()
+                .unwrap()
+                .clone();
+            assert_eq!(error.code, codes::FORBIDDEN);
+            let data = error.data.unwrap();
+            assert_eq!(data["error"], "insufficient_scope");
+            assert!(data["scope"].as_str().unwrap().starts_with("mcp "));
+            assert!(
+                data["www_authenticate"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Bearer resource_metadata=\"http://x/.well-known/oauth-protected-resource\", scope=\"mcp ")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn exact_step_up_error() {
+        let response = run(
+            request("tools/call", serde_json::json!({"name": "admin"})),
+            Some(Principal::new("a").with_scopes(["mcp", "read"])),
+        )
+        .await;
+        let mut json = Vec::new();
+        response.write_json(&mut json);
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(
+            json["error"],
+            serde_json::json!({
+                "code": -32003,
+                "message": "missing scope: admin",
+                "data": {
+                    "error": "insufficient_scope",
+                    "scope": "mcp read admin",
+                    "www_authenticate": "Bearer resource_metadata=\"http://x/.well-known/oauth-protected-resource\", scope=\"mcp read admin\", error=\"insufficient_scope\""
+                }
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn no_principal_and_notifications() {
+        let response = run(request("tools/list", serde_json::json!({})), None).await;
+        assert!(response.as_single().unwrap().is_error());
+        let notification = Message::Notification(Notification {
+            method: "notifications/initialized".into(),
+            params: None,
+        });
+        assert!(passed(&run(notification, None).await));
+    }
+
+    #[tokio::test]
+    async fn batch_refused_whole() {
+        let alice = Principal::new("alice").with_scopes(["mcp"]);
+        let batch = Message::Batch(vec![
+            Ok(request("tools/call", serde_json::json!({"name": "echo"}))),
+            Ok(request("tools/call", serde_json::json!({"name": "admin"}))),
+        ]);
+        let McpResponse::Batch(responses) = run(batch, Some(alice.clone())).await else {
+            panic!("expected a batch answer");
+        };
+        assert_eq!(responses.len(), 2);
+        assert!(responses.iter().all(Response::is_error));
+        let fine = Message::Batch(vec![Ok(request("tools/list", serde_json::json!({})))]);
+        assert!(passed(&run(fine, Some(alice)).await));
+    }
+}

@@ -1,0 +1,90 @@
+//! JWKS limits: size, timeout, kid-less tokens, useless keys.
+
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::json;
+
+use crate::common::*;
+use crate::jwt::Setup;
+
+#[tokio::test]
+async fn oversized_jwks_is_refused() {
+    let key = rsa_key("k");
+    let s = Setup::new(&[&key], |b| b.max_jwks_bytes(100)).await;
+    assert_eq!(
+        get_bearer(&s.url, &mint(&key, &s.claims())).await,
+        s.invalid_token("unknown signing key")
+    );
+}
+
+#[tokio::test]
+async fn slow_jwks_times_out() {
+    let key = ec_key("k");
+    let s = Setup::with_delay(&[&key], Duration::from_secs(5), |b| {
+        b.fetch_timeout(Duration::from_millis(200))
+    })
+    .await;
+    let started = Instant::now();
+    assert_eq!(
+        get_bearer(&s.url, &mint(&key, &s.claims())).await,
+        s.invalid_token("unknown signing key")
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn max_keys_bounds_the_set() {
+    let (a, b) = (ec_key("a"), ec_key("b"));
+    let s = Setup::new(&[&a, &b], |b| b.max_keys(1)).await;
+    assert_eq!(
+        get_bearer(&s.url, &mint(&a, &s.claims())).await,
+        ok("alice")
+    );
+    assert_eq!(
+        get_bearer(&s.url, &mint(&b, &s.claims())).await,
+        s.invalid_token("unknown signing key")
+    );
+}
+
+#[tokio::test]
+async fn token_without_kid_needs_a_single_key() {
+    let (a, b) = (ec_key("a"), ec_key("b"));
+    let claims_token = |s: &Setup, key: &TestKey| {
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &s.claims(), &key.encoding).unwrap()
+    };
+    let single = Setup::new(&[&a], |b| b).await;
+    assert_eq!(
+        get_bearer(&single.url, &claims_token(&single, &a)).await,
+        ok("alice")
+    );
+    let two = Setup::new(&[&a, &b], |b| b).await;
+    assert_eq!(
+        get_bearer(&two.url, &claims_token(&two, &a)).await,
+        two.invalid_token("unknown signing key")
+    );
+}
+
+#[tokio::test]
+async fn symmetric_keys_in_the_jwks_are_ignored() {
+    let key = ec_key("k");
+    let s = Setup::new(&[&key], |b| b).await;
+    // An attacker who can get an `oct` key into the JWKS still cannot mint tokens: the key is
+    // skipped and HS256 is not a configured algorithm anyway.
+    let mut oct = key.clone();
+    oct.kid = "hmac".into();
+    oct.jwk = json!({"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"});
+    s.jwks.add(&oct);
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("hmac".into());
+    let token = jsonwebtoken::encode(
+        &header,
+        &s.claims(),
+        &jsonwebtoken::EncodingKey::from_secret(b"secret"),
+    )
+    .unwrap();
+    assert_eq!(
+        get_bearer(&s.url, &token).await,
+        s.invalid_token("token algorithm not allowed")
+    );
+}

@@ -1,0 +1,63 @@
+//! `Auth` as a tower service, against `tower_test::mock`.
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Request, Response};
+use http_body_util::Full;
+use mcp_auth::{AuthLayer, Rejection, WwwAuthenticate};
+use mcp_core::Principal;
+use tower_test::mock;
+
+fn layer() -> AuthLayer<impl mcp_auth::Authenticate> {
+    AuthLayer::new(|parts: &Parts| {
+        let ok = parts.headers.contains_key("x-ok");
+        async move {
+            if ok {
+                Ok(Principal::new("p"))
+            } else {
+                Err(Rejection::unauthorized(WwwAuthenticate::bearer()))
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn forwards_readiness_and_principal() {
+    let (mut service, mut handle) =
+        mock::spawn_layer::<Request<&'static str>, Response<Full<Bytes>>, _>(layer());
+    handle.allow(0);
+    assert!(service.poll_ready().is_pending());
+    handle.allow(1);
+    assert!(service.poll_ready().is_ready());
+
+    let request = Request::get("/").header("x-ok", "1").body("body").unwrap();
+    let response = tokio::spawn(service.call(request));
+    let (request, send) = handle.next_request().await.unwrap();
+    assert_eq!(
+        request.extensions().get::<Principal>().unwrap().subject(),
+        "p"
+    );
+    assert_eq!(*request.body(), "body");
+    send.send_response(Response::new(Full::new(Bytes::from("done"))));
+    assert_eq!(response.await.unwrap().unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn rejection_never_reaches_inner() {
+    let (mut service, mut handle) =
+        mock::spawn_layer::<Request<&'static str>, Response<Full<Bytes>>, _>(layer());
+    handle.allow(1);
+    assert!(service.poll_ready().is_ready());
+    let response = service
+        .call(Request::get("/").body("body").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    // The inner mock saw nothing.
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(50), handle.next_request())
+            .await
+            .is_err()
+    );
+}

@@ -1,0 +1,527 @@
+//! Per-caller tool sets: decides which [`AllowList`] applies to a request, puts it into the
+//! request extensions (where the [`Router`](mcp_core::Router) filters `*/list` results and
+//! capabilities with it), and refuses calls of hidden names itself, with exactly the error an
+//! unknown name gets, so that the layers below never see them.
+//!
+//! The allow-list comes from a resolver (per billing plan, per session, ...) when one is
+//! configured and returns one; otherwise from an `AllowList` already in the extensions;
+//! otherwise from the authenticated [`Principal`]. No allow-list means no restriction.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use mcp_core::jsonrpc::Message;
+//! use mcp_core::{AllowList, McpRequest, Principal, ProtocolVersion, RequestContext, Router, Tool};
+//! use mcp_tower::AllowListLayer;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! let router = Router::builder()
+//!     .tool(Tool::new("search").raw_handler(|_, _: RequestContext| async { "found" }))
+//!     .tool(Tool::new("delete").raw_handler(|_, _: RequestContext| async { "gone" }))
+//!     .build();
+//! // Free-plan callers (a `Plan` value some outer layer inserted) only get `search`.
+//! #[derive(Clone)]
+//! struct Plan(&'static str);
+//! let service = ServiceBuilder::new()
+//!     .layer(AllowListLayer::with_resolver(|request: &McpRequest| {
+//!         match request.extensions.get::<Plan>() {
+//!             Some(Plan("free")) => Some(AllowList::new().tools(["search"])),
+//!             _ => None,
+//!         }
+//!     }))
+//!     .service(router);
+//!
+//! let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete"}}"#;
+//! let mut request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+//! request.extensions.insert(Plan("free"));
+//! let response = service.oneshot(request).await.unwrap();
+//! let error = response.as_single().unwrap().error_object().unwrap();
+//! assert_eq!(error.message, "Unknown tool: delete");
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use mcp_core::jsonrpc::{ErrorObject, Message, Response};
+use mcp_core::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
+use mcp_core::{AllowList, McpRequest, McpResponse, Principal, ProtocolVersion, ResourceTemplate};
+use pin_project_lite::pin_project;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// Decides which [`AllowList`] applies to a request (`None`: this resolver has no opinion).
+///
+/// Implemented for every `Fn(&McpRequest) -> Option<AllowList>`; implement it on a type when
+/// the decision needs state of its own (a plan table, a session store).
+pub trait ResolveAllowList: Send + Sync + 'static {
+    /// The allow-list for `request`, if this resolver decides it.
+    fn resolve(&self, request: &McpRequest) -> Option<AllowList>;
+}
+
+impl<F> ResolveAllowList for F
+where
+    F: Fn(&McpRequest) -> Option<AllowList> + Send + Sync + 'static,
+{
+    fn resolve(&self, request: &McpRequest) -> Option<AllowList> {
+        self(request)
+    }
+}
+
+/// Applies allow-lists to the RPC tier; see the [module docs](self).
+#[derive(Clone, Default)]
+pub struct AllowListLayer {
+    config: Arc<Config>,
+}
+
+#[derive(Clone, Default)]
+struct Config {
+    resolver: Option<Arc<dyn ResolveAllowList>>,
+    /// The router's resource templates, when the user told us: without them we cannot tell
+    /// whether a URI outside the allowed static resources would be served by a template.
+    templates: Option<Vec<ResourceTemplate>>,
+}
+
+impl std::fmt::Debug for AllowListLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AllowListLayer")
+            .field("resolver", &self.config.resolver.is_some())
+            .field("templates", &self.config.templates.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl AllowListLayer {
+    /// Applies the allow-list of the request's [`Principal`] (or an `AllowList` extension
+    /// an outer layer inserted).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks `resolver` first; when it returns `None`, falls back as [`AllowListLayer::new`].
+    pub fn with_resolver(resolver: impl ResolveAllowList) -> Self {
+        Self {
+            config: Arc::new(Config {
+                resolver: Some(Arc::new(resolver)),
+                templates: None,
+            }),
+        }
+    }
+
+    /// The resource templates the router serves (the same ones given to its builder).
+    ///
+    /// With them the layer also refuses `resources/read` of hidden URIs itself. Without them a
+    /// URI outside the allowed static resources might still be served by an allowed template,
+    /// so such reads are passed on and the router refuses them (with the same error).
+    pub fn resource_templates(
+        mut self,
+        templates: impl IntoIterator<Item = ResourceTemplate>,
+    ) -> Self {
+        Arc::make_mut(&mut self.config).templates = Some(templates.into_iter().collect());
+        self
+    }
+}
+
+impl<S> Layer<S> for AllowListLayer {
+    type Service = AllowListService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AllowListService {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// The service made by [`AllowListLayer`].
+#[derive(Clone)]
+pub struct AllowListService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for AllowListService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AllowListService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Service<McpRequest> for AllowListService<S>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = Infallible>,
+{
+    type Response = McpResponse;
+    type Error = Infallible;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: McpRequest) -> Self::Future {
+        let resolved = match self.config.resolver.as_ref().and_then(|r| r.resolve(&request)) {
+            Some(allow) => Some(allow),
+            None => request
+                .extensions
+                .get::<AllowList>()
+                .or_else(|| request.extensions.get::<Principal>()?.allow_list())
+                .cloned(),
+        };
+        if let Some(allow) = resolved {
+            if let Some(response) = self.config.refusal(&request.message, request.version, &allow) {
+                return ResponseFuture::Refused {
+                    response: Some(McpResponse::Single(response)),
+                };
+            }
+            request.extensions.insert(allow);
+        }
+        ResponseFuture::Inner {
+            future: self.inner.call(request),
+        }
+    }
+}
+
+// The params of the three guarded methods, with the same shape the router parses: a request
+// the router would reject as malformed is passed on, so hidden and unknown names fail alike.
+
+#[derive(Deserialize)]
+#[allow(dead_code)] // Fields are parsed only to mirror the router's validation.
+struct MetaShape {
+    #[serde(rename = "progressToken", default)]
+    progress_token: Option<ProgressToken>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
+    client_capabilities: Option<ClientCapabilities>,
+    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+    log_level: Option<LoggingLevel>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Fields are parsed only to mirror the router's validation.
+struct CallShape<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(default)]
+    arguments: Option<IgnoredAny>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<MetaShape>,
+    #[serde(default)]
+    input_responses: Option<BTreeMap<String, IgnoredAny>>,
+    #[serde(default)]
+    request_state: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Fields are parsed only to mirror the router's validation.
+struct PromptShape<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(default)]
+    arguments: Option<BTreeMap<String, String>>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<MetaShape>,
+    #[serde(default)]
+    input_responses: Option<BTreeMap<String, IgnoredAny>>,
+    #[serde(default)]
+    request_state: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Fields are parsed only to mirror the router's validation.
+struct ReadShape<'a> {
+    #[serde(borrow)]
+    uri: Cow<'a, str>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<MetaShape>,
+    #[serde(default)]
+    input_responses: Option<BTreeMap<String, IgnoredAny>>,
+    #[serde(default)]
+    request_state: Option<String>,
+}
+
+impl Config {
+    /// The router's answer to a call of a hidden name, or `None` to pass the message on.
+    fn refusal(
+        &self,
+        message: &Message,
+        version: ProtocolVersion,
+        allow: &AllowList,
+    ) -> Option<Response> {
+        let Message::Request(request) = message else {
+            return None;
+        };
+        let params = request.params.as_deref()?.get();
+        let error = match request.method.as_str() {
+            "tools/call" => {
+                let params: CallShape<'_> = serde_json::from_str(params).ok()?;
+                (!allow.allows_tool(&params.name)).then(|| {
+                    ErrorObject::invalid_params(format!("Unknown tool: {}", params.name))
+                })
+            }
+            "prompts/get" => {
+                let params: PromptShape<'_> = serde_json::from_str(params).ok()?;
+                (!allow.allows_prompt(&params.name)).then(|| {
+                    ErrorObject::invalid_params(format!("Unknown prompt: {}", params.name))
+                })
+            }
+            "resources/read" => {
+                let params: ReadShape<'_> = serde_json::from_str(params).ok()?;
+                self.resource_hidden(&params.uri, allow).then(|| {
+                    ErrorObject::new(version.resource_not_found_code(), "Resource not found")
+                        .with_data(serde_json::json!({ "uri": params.uri }))
+                })
+            }
+            _ => None,
+        }?;
+        Some(Response::error(Some(request.id.clone()), error))
+    }
+
+    /// Whether the router is certain not to serve `uri` to this caller.
+    fn resource_hidden(&self, uri: &str, allow: &AllowList) -> bool {
+        if allow.allows_resource(uri) {
+            return false;
+        }
+        let Some(templates) = &self.templates else {
+            return false;
+        };
+        !templates.iter().any(|template| {
+            allow.allows_resource_template(template.name()) && template.matches(uri).is_some()
+        })
+    }
+}
+
+pin_project! {
+    /// The response future of [`AllowListService`].
+    #[project = ResponseFutureProj]
+    pub enum ResponseFuture<F> {
+        /// Passed to the inner service.
+        Inner {
+            #[pin]
+            future: F,
+        },
+        /// A hidden name, answered like an unknown one.
+        Refused {
+            response: Option<McpResponse>,
+        },
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseFuture")
+    }
+}
+
+impl<F> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<McpResponse, Infallible>>,
+{
+    type Output = Result<McpResponse, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ResponseFutureProj::Inner { future } => future.poll(cx),
+            ResponseFutureProj::Refused { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_default()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use mcp_core::jsonrpc::codes;
+    use mcp_core::{Prompt, RequestContext, Resource, Router, Tool};
+    use tower::{ServiceBuilder, ServiceExt, service_fn};
+
+    use super::*;
+    use crate::batch::BatchLayer;
+
+    fn templates() -> Vec<ResourceTemplate> {
+        vec![
+            ResourceTemplate::new("users://{id}", "user")
+                .handler(|m: mcp_core::TemplateMatch, _: RequestContext| async move { m.uri }),
+            ResourceTemplate::new("admin://{id}", "admin")
+                .handler(|m: mcp_core::TemplateMatch, _: RequestContext| async move { m.uri }),
+        ]
+    }
+
+    fn router() -> Router {
+        let mut builder = Router::builder();
+        for name in ["public", "secret"] {
+            builder = builder
+                .tool(Tool::new(name).raw_handler(move |_, _: RequestContext| async move { name }))
+                .prompt(Prompt::new(name).handler(move |_, _: RequestContext| async move {
+                    vec![mcp_core::protocol::PromptMessage::user_text(name)]
+                }))
+                .resource(
+                    Resource::new(format!("file:///{name}"), name)
+                        .handler(|uri, _: RequestContext| async move { uri }),
+                );
+        }
+        for template in templates() {
+            builder = builder.resource_template(template);
+        }
+        builder.build()
+    }
+
+    /// The stack under test; `seen` records the params of every request reaching the router.
+    fn stack(
+        layer: AllowListLayer,
+        seen: Arc<Mutex<Vec<String>>>,
+    ) -> impl Service<McpRequest, Response = McpResponse, Error = Infallible, Future: Send> + Clone {
+        let router = router();
+        let recorder = service_fn(move |request: McpRequest| {
+            if let Some(params) = request.message.params() {
+                seen.lock().unwrap().push(params.get().to_owned());
+            }
+            router.clone().oneshot(request)
+        });
+        ServiceBuilder::new()
+            .layer(BatchLayer::new())
+            .layer(layer)
+            .service(recorder)
+    }
+
+    async fn send(
+        service: &(impl Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone),
+        body: &str,
+        version: ProtocolVersion,
+        principal: Option<Principal>,
+    ) -> String {
+        let mut request = McpRequest::new(Message::parse(body.as_bytes()).unwrap(), version);
+        if let Some(principal) = principal {
+            request.extensions.insert(principal);
+        }
+        let response = service.clone().oneshot(request).await.unwrap();
+        let mut out = Vec::new();
+        response.write_json(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn call(method: &str, params: &str) -> String {
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
+    }
+
+    fn restricted() -> Principal {
+        Principal::new("alice").with_allow_list(
+            AllowList::new()
+                .tools(["public"])
+                .prompts(["public"])
+                .resources(["file:///public"])
+                .resource_templates(["user"]),
+        )
+    }
+
+    #[tokio::test]
+    async fn hidden_names_fail_like_unknown_ones_and_never_reach_the_router() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let service = stack(AllowListLayer::new().resource_templates(templates()), Arc::clone(&seen));
+        let v = ProtocolVersion::V2025_11_25;
+        let p = || Some(restricted());
+        let hidden = send(&service, &call("tools/call", r#"{"name":"secret"}"#), v, p()).await;
+        let unknown = send(&service, &call("tools/call", r#"{"name":"nope"}"#), v, p()).await;
+        assert_eq!(hidden, unknown.replace("nope", "secret"));
+        assert!(hidden.contains(r#""code":-32602,"message":"Unknown tool: secret""#));
+
+        let hidden = send(&service, &call("prompts/get", r#"{"name":"secret"}"#), v, p()).await;
+        let unknown = send(&service, &call("prompts/get", r#"{"name":"nope"}"#), v, p()).await;
+        assert_eq!(hidden, unknown.replace("nope", "secret"));
+
+        for uri in ["file:///secret", "admin://7"] {
+            let hidden = send(&service, &call("resources/read", &format!(r#"{{"uri":"{uri}"}}"#)), v, p()).await;
+            let unknown = send(&service, &call("resources/read", r#"{"uri":"file:///nope"}"#), v, p()).await;
+            assert_eq!(hidden, unknown.replace("file:///nope", uri));
+            assert!(hidden.contains(&format!("{}", codes::RESOURCE_NOT_FOUND)));
+        }
+        let modern = send(
+            &service,
+            &call("resources/read", r#"{"uri":"file:///secret"}"#),
+            ProtocolVersion::V2026_07_28,
+            p(),
+        )
+        .await;
+        assert!(modern.contains(r#""code":-32602"#), "{modern}");
+
+        let seen = seen.lock().unwrap().clone();
+        assert!(seen.iter().all(|params| !params.contains("secret") && !params.contains("admin")), "{seen:?}");
+
+        // Allowed names work.
+        let ok = send(&service, &call("tools/call", r#"{"name":"public"}"#), v, p()).await;
+        assert!(ok.contains(r#""text":"public""#), "{ok}");
+        let ok = send(&service, &call("resources/read", r#"{"uri":"users://1"}"#), v, p()).await;
+        assert!(ok.contains("users://1") && ok.contains("contents"), "{ok}");
+    }
+
+    #[tokio::test]
+    async fn lists_are_filtered_and_unrestricted_callers_see_everything() {
+        let service = stack(AllowListLayer::new(), Default::default());
+        let v = ProtocolVersion::V2025_11_25;
+        let list = call("tools/list", "{}");
+        let filtered = send(&service, &list, v, Some(restricted())).await;
+        assert!(filtered.contains("public") && !filtered.contains("secret"), "{filtered}");
+        let full = send(&service, &list, v, Some(Principal::new("root"))).await;
+        assert!(full.contains("public") && full.contains("secret"), "{full}");
+        let full = send(&service, &call("tools/call", r#"{"name":"secret"}"#), v, None).await;
+        assert!(full.contains(r#""text":"secret""#), "{full}");
+    }
+
+    #[tokio::test]
+    async fn resolver_decides_and_batch_items_are_checked_one_by_one() {
+        #[derive(Clone)]
+        struct Plan(&'static str);
+        let layer = AllowListLayer::with_resolver(|request: &McpRequest| {
+            matches!(request.extensions.get::<Plan>(), Some(Plan("free")))
+                .then(|| AllowList::new().tools(["public"]))
+        });
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let service = stack(layer, Arc::clone(&seen));
+        let body = format!(
+            "[{},{}]",
+            call("tools/call", r#"{"name":"public"}"#),
+            call("tools/call", r#"{"name":"secret"}"#).replace(r#""id":1"#, r#""id":2"#)
+        );
+        let mut request = McpRequest::new(
+            Message::parse(body.as_bytes()).unwrap(),
+            ProtocolVersion::V2025_03_26,
+        );
+        request.extensions.insert(Plan("free"));
+        let mut out = Vec::new();
+        service.clone().oneshot(request).await.unwrap().write_json(&mut out);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains(r#""text":"public""#), "{out}");
+        assert!(out.contains(r#""id":2,"error":{"code":-32602,"message":"Unknown tool: secret"}"#), "{out}");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+
+        // Without the plan the resolver abstains: the principal's list (none here) applies.
+        let open = send(&service, &call("tools/call", r#"{"name":"secret"}"#), ProtocolVersion::V2025_03_26, None).await;
+        assert!(open.contains(r#""text":"secret""#), "{open}");
+    }
+
+    #[tokio::test]
+    async fn malformed_params_are_left_to_the_router() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let service = stack(AllowListLayer::new(), Arc::clone(&seen));
+        let out = send(
+            &service,
+            &call("tools/call", r#"{"name":"secret","requestState":5}"#),
+            ProtocolVersion::V2025_11_25,
+            Some(restricted()),
+        )
+        .await;
+        assert!(out.contains("Invalid params for tools/call"), "{out}");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,199 @@
+//! Serving an HTTP-tier service over TCP with hyper: HTTP/1.1 and HTTP/2 (prior knowledge) on
+//! one port, `TCP_NODELAY` on every connection, one task per connection, graceful shutdown.
+//!
+//! ```no_run
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! use std::convert::Infallible;
+//!
+//! use http_body_util::Full;
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! let service = tower::service_fn(|_request: http::Request<hyper::body::Incoming>| async {
+//!     Ok::<_, Infallible>(http::Response::new(Full::new(bytes::Bytes::from("hello"))))
+//! });
+//! // Runs until the future completes, then lets open requests finish.
+//! let shutdown = async { tokio::time::sleep(std::time::Duration::from_secs(60)).await };
+//! mcp_tower::serve_with_shutdown(listener, service, shutdown).await
+//! # }
+//! ```
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+use tower_service::Service;
+
+/// How long a graceful shutdown waits for open connections (long-lived SSE streams included)
+/// before the serve future returns anyway.
+pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(30);
+
+/// The first pause after an accept error that is not about one connection (EMFILE, ENOMEM...).
+const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
+/// The longest pause between failing accepts.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Serves `service` on `listener` until Ctrl-C, then shuts down gracefully.
+///
+/// Accept errors never end the loop: they are logged and retried after a short back-off. See
+/// [`serve_with_shutdown`] for the details.
+pub async fn serve<S, B>(listener: TcpListener, service: S) -> io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            // Without a signal handler there is no Ctrl-C to wait for: serve until killed.
+            tracing::error!(%error, "cannot listen for Ctrl-C; graceful shutdown disabled");
+            std::future::pending::<()>().await;
+        }
+        tracing::info!("Ctrl-C received, shutting down");
+    };
+    serve_with_shutdown(listener, service, ctrl_c).await
+}
+
+/// Serves `service` on `listener` until `shutdown` completes, then stops accepting, lets the
+/// open connections finish their requests (at most [`SHUTDOWN_GRACE_PERIOD`]) and returns.
+///
+/// Every connection speaks HTTP/1.1 or HTTP/2 (detected from the preface), has `TCP_NODELAY`
+/// set (small JSON-RPC and SSE writes must not wait for Nagle) and runs in its own task.
+pub async fn serve_with_shutdown<S, B, F>(
+    listener: TcpListener,
+    service: S,
+    shutdown: F,
+) -> io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    F: Future<Output = ()>,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = pin!(shutdown);
+    let mut backoff = Duration::ZERO;
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, remote) = match accepted {
+            Ok(accepted) => {
+                backoff = Duration::ZERO;
+                accepted
+            }
+            // The peer gave up before we accepted: nothing wrong with the listener.
+            Err(error) if is_connection_error(&error) => {
+                tracing::debug!(%error, "connection failed during accept");
+                continue;
+            }
+            Err(error) => {
+                // Out of file descriptors or memory: retrying at once would spin.
+                backoff = (backoff * 2).clamp(MIN_ACCEPT_BACKOFF, MAX_ACCEPT_BACKOFF);
+                tracing::error!(%error, ?backoff, "accept failed; retrying after a pause");
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(backoff) => continue,
+                }
+            }
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, %remote, "cannot set TCP_NODELAY");
+        }
+        let service = service.clone();
+        // The same adaptation as hyper-util's `TowerToHyperService` (which needs a feature
+        // this crate does not enable): a fresh clone per request, readied by `oneshot`.
+        let service = hyper::service::service_fn(move |request| service.clone().oneshot(request));
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(error = %error, %remote, "connection ended with an error");
+            }
+        });
+    }
+    // Refuse new connections at once; the open ones finish their requests.
+    drop(listener);
+    tracing::info!(connections = graceful.count(), "draining connections");
+    if tokio::time::timeout(SHUTDOWN_GRACE_PERIOD, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_period = ?SHUTDOWN_GRACE_PERIOD,
+            "connections still open after the grace period; returning anyway"
+        );
+    }
+    Ok(())
+}
+
+/// Errors about one incoming connection, not about the listener.
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn serves_http1_and_http2_then_shuts_down_gracefully() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let service = tower::service_fn(|request: Request<Incoming>| async move {
+            let body = format!("{:?} {}", request.version(), request.uri().path());
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_with_shutdown(listener, service, async {
+            let _ = stopped.await;
+        }));
+
+        let http1 = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let http2 = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build_http::<Full<Bytes>>();
+        for (client, expected) in [(http1, "HTTP/1.1 /mcp"), (http2, "HTTP/2.0 /mcp")] {
+            let uri: http::Uri = format!("http://{address}/mcp").parse().unwrap();
+            let response = client.get(uri).await.unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, expected);
+        }
+
+        stop.send(()).unwrap();
+        let served = tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("serve returns after shutdown")
+            .unwrap();
+        assert!(served.is_ok());
+        // The listener is closed: new connections are refused.
+        assert!(tokio::net::TcpStream::connect(address).await.is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! [`SessionLayer`]: finds the session named by `Mcp-Session-Id`, refuses unknown ones with
+//! 404, ends sessions on DELETE, and hands the bridge what it needs to create new ones.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use mcp_core::{Principal, SessionHandle};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{InMemorySessionStore, LiveSession, SessionConfig, SessionManager, SessionStore};
+use crate::error_body::json_rpc_error_response;
+
+/// The session header.
+pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Adds legacy-era sessions to an HTTP service. Leave it out for a stateless server.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_tower::{SessionConfig, SessionLayer};
+///
+/// let sessions = SessionLayer::new(SessionConfig::default().idle_ttl(Duration::from_secs(300)));
+/// # let _ = sessions;
+/// ```
+#[derive(Clone)]
+pub struct SessionLayer {
+    manager: SessionManager,
+}
+
+impl std::fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayer").finish_non_exhaustive()
+    }
+}
+
+impl Default for SessionLayer {
+    fn default() -> Self {
+        Self::new(SessionConfig::default())
+    }
+}
+
+impl SessionLayer {
+    /// Sessions kept in memory with these limits.
+    pub fn new(config: SessionConfig) -> Self {
+        Self::with_store(InMemorySessionStore::new(config))
+    }
+
+    /// Sessions kept in `store`.
+    pub fn with_store(store: impl SessionStore) -> Self {
+        Self {
+            manager: SessionManager {
+                store: Arc::new(store),
+            },
+        }
+    }
+
+    /// The store, e.g. to count sessions or fan out notifications.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.manager.store
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            manager: self.manager.clone(),
+        }
+    }
+}
+
+/// The service made by [`SessionLayer`].
+#[derive(Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    manager: SessionManager,
+}
+
+impl<S> std::fmt::Debug for SessionService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService").finish_non_exhaustive()
+    }
+}
+
+impl<S, B, ResBody> Service<Request<B>> for SessionService<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let id = request
+            .headers()
+            .get(SESSION_HEADER)
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        let is_delete = request.method() == Method::DELETE;
+        let Some(id) = id else {
+            if is_delete {
+                return ResponseFuture::done(json_rpc_error_response(
+                    StatusCode::BAD_REQUEST,
+                    -32600,
+                    "Bad Request: Mcp-Session-Id header is required",
+                ));
+            }
+            request.extensions_mut().insert(self.manager.clone());
+            return ResponseFuture::Inner {
+                future: self.inner.call(request),
+            };
+        };
+        let subject = request
+            .extensions()
+            .get::<Principal>()
+            .map(|p| p.subject().to_owned());
+        let session = self
+            .manager
+            .store
+            .get(&id)
+            .filter(|s| !s.is_terminated())
+            // A session is bound to its principal: anyone else is told it does not exist.
+            .filter(|s| s.principal() == subject.as_deref());
+        let Some(session) = session else {
+            return ResponseFuture::done(json_rpc_error_response(
+                StatusCode::NOT_FOUND,
+                -32001,
+                "Session not found",
+            ));
+        };
+        if is_delete {
+            self.manager.store.remove(&id);
+            tracing::info!(session.id = %id, "session terminated by client");
+            let mut response = Response::new(ResBody::from(Bytes::new()));
+            *response.status_mut() = StatusCode::OK;
+            return ResponseFuture::done(response);
+        }
+        session.touch();
+        let handle: SessionHandle = Arc::clone(&session) as SessionHandle;
+        let extensions = request.extensions_mut();
+        extensions.insert(handle);
+        extensions.insert::<Arc<LiveSession>>(session);
+        extensions.insert(self.manager.clone());
+        ResponseFuture::Inner {
+            future: self.inner.call(request),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`SessionService`].
+    // Variant fields are private in spirit; pin-project-lite cannot document them.
+    #[allow(missing_docs)]
+    #[project = ResponseFutureProj]
+    pub enum ResponseFuture<F, ResBody> {
+        /// Passed to the inner service.
+        Inner { #[pin] future: F },
+        /// Answered here.
+        Done { response: Option<Response<ResBody>> },
+    }
+}
+
+impl<F, ResBody> ResponseFuture<F, ResBody> {
+    fn done(response: Response<ResBody>) -> Self {
+        ResponseFuture::Done {
+            response: Some(response),
+        }
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F, ResBody>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ResponseFutureProj::Inner { future } => future.poll(cx),
+            ResponseFutureProj::Done { response } => {
+                Poll::Ready(Ok(response.take().expect("polled after completion")))
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Legacy-era sessions (`Mcp-Session-Id`): the store, its limits, and the [`SessionLayer`].
+//!
+//! A session is created by the bridge when an `initialize` succeeds, bound to the principal
+//! that created it, found again by its id on later requests, ended by DELETE or by being idle
+//! longer than the TTL. The modern era (2026-07-28) has no sessions.
+
+mod layer;
+mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mcp_core::jsonrpc::{ErrorObject, RequestId};
+use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
+use mcp_core::{CancellationToken, ProtocolVersion};
+use tokio::sync::mpsc;
+
+pub use layer::{ResponseFuture, SessionLayer, SessionService};
+pub use store::{InMemorySessionStore, SessionStore, StoreFull};
+
+/// Limits and timings of sessions. Every collection a session holds is bounded here.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_tower::SessionConfig;
+///
+/// let config = SessionConfig::default().idle_ttl(Duration::from_secs(600)).max_sessions(50_000);
+/// assert_eq!(config.max_sessions_value(), 50_000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub(crate) idle_ttl: Duration,
+    pub(crate) max_sessions: usize,
+    pub(crate) max_subscriptions: usize,
+    pub(crate) max_in_flight: usize,
+    pub(crate) stream_capacity: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_ttl: Duration::from_secs(30 * 60),
+            max_sessions: 10_000,
+            max_subscriptions: 1_000,
+            max_in_flight: 256,
+            stream_capacity: 256,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// How long a session may stay unused before it is reaped (default 30 min).
+    pub fn idle_ttl(mut self, ttl: Duration) -> Self {
+        self.idle_ttl = ttl.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The most sessions alive at once (default 10 000); `initialize` beyond it gets 503.
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
+    /// The configured maximum number of sessions.
+    pub fn max_sessions_value(&self) -> usize {
+        self.max_sessions
+    }
+
+    /// The most resource subscriptions per session (default 1 000).
+    pub fn max_subscriptions(mut self, max: usize) -> Self {
+        self.max_subscriptions = max;
+        self
+    }
+
+    /// The most concurrent requests per session (default 256).
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max.max(1);
+        self
+    }
+
+    /// How many messages the session's GET stream may queue for a slow client (default 256).
+    pub fn stream_capacity(mut self, capacity: usize) -> Self {
+        self.stream_capacity = capacity.max(1);
+        self
+    }
+}
+
+/// One live legacy session.
+#[derive(Debug)]
+pub struct LiveSession {
+    id: Arc<str>,
+    principal: Option<String>,
+    version: ProtocolVersion,
+    capabilities: Arc<ClientCapabilities>,
+    log_level: Mutex<Option<LoggingLevel>>,
+    subscriptions: Mutex<HashSet<String>>,
+    in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    stream: Mutex<Option<mpsc::Sender<Bytes>>>,
+    last_seen: AtomicU64,
+    terminated: AtomicBool,
+    epoch: Instant,
+    config: Arc<SessionConfig>,
+}
+
+/// What a new session starts with.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The subject of the principal that ran `initialize` (`None`: unauthenticated).
+    pub principal: Option<String>,
+    /// The negotiated version.
+    pub version: ProtocolVersion,
+    /// What the client declared.
+    pub capabilities: ClientCapabilities,
+}
+
+fn new_session_id() -> String {
+    // 128 bits from the OS-seeded CSPRNG, as hex: visible ASCII, safe in a header.
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl LiveSession {
+    pub(crate) fn new(new: NewSession, config: Arc<SessionConfig>, epoch: Instant) -> Self {
+        let session = Self {
+            id: Arc::from(new_session_id()),
+            principal: new.principal,
+            version: new.version,
+            capabilities: Arc::new(new.capabilities),
+            log_level: Mutex::new(None),
+            subscriptions: Mutex::new(HashSet::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            stream: Mutex::new(None),
+            last_seen: AtomicU64::new(0),
+            terminated: AtomicBool::new(false),
+            epoch,
+            config,
+        };
+        session.touch();
+        session
+    }
+
+    /// The subject of the principal the session is bound to.
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
+    }
+
+    /// Marks the session as used now.
+    pub fn touch(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.last_seen.store(now, Ordering::Relaxed);
+    }
+
+    /// Whether the session has been idle longer than its TTL.
+    pub fn is_idle(&self, now: Instant) -> bool {
+        let idle_for = now
+            .duration_since(self.epoch)
+            .as_millis()
+            .saturating_sub(u128::from(self.last_seen.load(Ordering::Relaxed)));
+        let busy = !lock(&self.in_flight).is_empty()
+            || lock(&self.stream).as_ref().is_some_and(|s| !s.is_closed());
+        !busy && idle_for > self.config.idle_ttl.as_millis()
+    }
+
+    /// Ends the session: cancels its requests and closes its stream.
+    pub fn terminate(&self) {
+        self.terminated.store(true, Ordering::Release);
+        for (_, token) in lock(&self.in_flight).drain() {
+            token.cancel();
+        }
+        lock(&self.stream).take();
+    }
+
+    /// Whether DELETE or expiry ended the session.
+    pub fn is_terminated(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+    }
+
+    /// Registers an in-flight request; refuses a duplicate id (-32600) or too many requests.
+    pub fn begin_request(&self, id: &RequestId) -> Result<CancellationToken, ErrorObject> {
+        let mut in_flight = lock(&self.in_flight);
+        if in_flight.contains_key(id) {
+            return Err(ErrorObject::invalid_request(format!(
+                "Invalid Request: request id {id} is already in flight in this session"
+            )));
+        }
+        if in_flight.len() >= self.config.max_in_flight {
+            return Err(ErrorObject::new(
+                mcp_core::jsonrpc::codes::SERVER_ERROR,
+                "Too many concurrent requests in this session",
+            ));
+        }
+        let token = CancellationToken::new();
+        in_flight.insert(id.clone(), token.clone());
+        Ok(token)
+    }
+
+    /// Forgets a finished request.
+    pub fn end_request(&self, id: &RequestId) {
+        lock(&self.in_flight).remove(id);
+        self.touch();
+    }
+
+    /// Cancels an in-flight request (`notifications/cancelled`).
+    pub fn cancel_request(&self, id: &RequestId) -> bool {
+        match lock(&self.in_flight).remove(id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Opens the session's standalone stream; `None` when one is already open.
+    pub(crate) fn open_stream(&self) -> Option<mpsc::Receiver<Bytes>> {
+        let mut stream = lock(&self.stream);
+        if stream.as_ref().is_some_and(|s| !s.is_closed()) {
+            return None;
+        }
+        let (sender, receiver) = mpsc::channel(self.config.stream_capacity);
+        *stream = Some(sender);
+        Some(receiver)
+    }
+
+    /// The sender of the standalone stream, when one is open.
+    pub(crate) fn stream_sender(&self) -> Option<mpsc::Sender<Bytes>> {
+        lock(&self.stream).as_ref().filter(|s| !s.is_closed()).cloned()
+    }
+}
+
+impl mcp_core::Session for LiveSession {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn protocol_version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    fn client_capabilities(&self) -> Arc<ClientCapabilities> {
+        Arc::clone(&self.capabilities)
+    }
+
+    fn log_level(&self) -> Option<LoggingLevel> {
+        *lock(&self.log_level)
+    }
+
+    fn set_log_level(&self, level: LoggingLevel) {
+        *lock(&self.log_level) = Some(level);
+    }
+
+    fn subscribe(&self, uri: &str) -> Result<(), ErrorObject> {
+        let mut subscriptions = lock(&self.subscriptions);
+        if !subscriptions.contains(uri) && subscriptions.len() >= self.config.max_subscriptions {
+            return Err(ErrorObject::new(
+                mcp_core::jsonrpc::codes::SERVER_ERROR,
+                "Too many subscriptions in this session",
+            ));
+        }
+        subscriptions.insert(uri.to_owned());
+        Ok(())
+    }
+
+    fn unsubscribe(&self, uri: &str) {
+        lock(&self.subscriptions).remove(uri);
+    }
+
+    fn is_subscribed(&self, uri: &str) -> bool {
+        lock(&self.subscriptions).contains(uri)
+    }
+}
+
+/// Locks a mutex, shrugging off poisoning: the data stays consistent under every panic
+/// point in this module (single inserts and removals).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// What the bridge needs to create sessions: put into the request extensions by
+/// [`SessionLayer`].
+#[derive(Clone)]
+pub struct SessionManager {
+    pub(crate) store: Arc<dyn SessionStore>,
+}
+
+impl std::fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionManager").finish_non_exhaustive()
+    }
+}
+
+impl SessionManager {
+    /// Creates a session.
+    pub fn create(&self, new: NewSession) -> Result<Arc<LiveSession>, StoreFull> {
+        self.store.create(new)
+    }
+
+    /// The store behind the manager.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+}

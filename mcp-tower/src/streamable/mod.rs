@@ -1,0 +1,349 @@
+//! [`StreamableHttp`]: the bridge from HTTP to the RPC tier. One endpoint; POST carries
+//! JSON-RPC messages and gets JSON or an SSE stream back; GET opens a session's stream for
+//! unsolicited messages (or resumes one with `Last-Event-ID`).
+
+mod era;
+mod event_store;
+mod get;
+mod pending;
+mod post;
+mod sse;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use mcp_core::{McpRequest, McpResponse};
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use event_store::{EventStore, InMemoryEventStore, Replay, StoredEvent};
+
+use crate::body::McpBody;
+use crate::error_body::json_rpc_error_response;
+use pending::PendingRequests;
+
+/// When a request is answered with an SSE stream instead of plain JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    /// JSON, unless the handler sends something (progress, log, a request) before its
+    /// result: then SSE from that moment on.
+    #[default]
+    Auto,
+    /// Always an SSE stream.
+    AlwaysSse,
+    /// Always JSON: notifications are dropped and server→client requests fail.
+    JsonOnly,
+}
+
+/// Settings of the bridge. Every bound has a default and a setter.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_tower::{ResponseMode, StreamableHttpConfig};
+///
+/// let config = StreamableHttpConfig::default()
+///     .max_body_bytes(1 << 20)
+///     .response_mode(ResponseMode::AlwaysSse)
+///     .keep_alive(Duration::from_secs(10));
+/// # let _ = config;
+/// ```
+#[derive(Clone)]
+pub struct StreamableHttpConfig {
+    pub(crate) max_body_bytes: usize,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) get_stream: bool,
+    pub(crate) keep_alive: Duration,
+    pub(crate) retry: Duration,
+    pub(crate) outbound_capacity: usize,
+    pub(crate) max_pending_client_requests: usize,
+    pub(crate) legacy: bool,
+    pub(crate) modern: bool,
+    pub(crate) event_store: Option<Arc<dyn EventStore>>,
+}
+
+impl std::fmt::Debug for StreamableHttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamableHttpConfig")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("response_mode", &self.response_mode)
+            .field("get_stream", &self.get_stream)
+            .field("legacy", &self.legacy)
+            .field("modern", &self.modern)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for StreamableHttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+            response_mode: ResponseMode::Auto,
+            get_stream: true,
+            keep_alive: Duration::from_secs(15),
+            retry: Duration::from_millis(1_000),
+            outbound_capacity: 64,
+            max_pending_client_requests: 10_000,
+            legacy: true,
+            modern: true,
+            event_store: Some(Arc::new(InMemoryEventStore::default())),
+        }
+    }
+}
+
+impl StreamableHttpConfig {
+    /// The largest accepted POST body (default 4 MiB); larger gets 413.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// JSON or SSE answers (default [`ResponseMode::Auto`]).
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.response_mode = mode;
+        self
+    }
+
+    /// Whether GET opens a session stream (default true; false answers 405).
+    pub fn get_stream(mut self, enabled: bool) -> Self {
+        self.get_stream = enabled;
+        self
+    }
+
+    /// Interval of keep-alive comments on open streams (default 15 s).
+    pub fn keep_alive(mut self, interval: Duration) -> Self {
+        self.keep_alive = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The `retry` advertised in priming events (default 1 s).
+    pub fn retry(mut self, retry: Duration) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How many messages a handler may queue before it waits for a slow client (default 64).
+    pub fn outbound_capacity(mut self, capacity: usize) -> Self {
+        self.outbound_capacity = capacity.max(1);
+        self
+    }
+
+    /// The most server→client requests awaiting answers at once (default 10 000).
+    pub fn max_pending_client_requests(mut self, max: usize) -> Self {
+        self.max_pending_client_requests = max.max(1);
+        self
+    }
+
+    /// Serve the legacy era (2025-03-26 … 2025-11-25) (default true).
+    pub fn legacy(mut self, enabled: bool) -> Self {
+        self.legacy = enabled;
+        self
+    }
+
+    /// Serve the modern era (2026-07-28) (default true).
+    pub fn modern(mut self, enabled: bool) -> Self {
+        self.modern = enabled;
+        self
+    }
+
+    /// Where SSE events wait for resumption (default: in memory, 256 events per stream,
+    /// 10 000 streams, 5 minutes). `None` disables resumption.
+    pub fn event_store(mut self, store: Option<Arc<dyn EventStore>>) -> Self {
+        self.event_store = store;
+        self
+    }
+}
+
+/// State shared by every clone of the bridge.
+pub(crate) struct Shared {
+    pub(crate) config: StreamableHttpConfig,
+    pub(crate) pending: PendingRequests,
+    pub(crate) next_stream: AtomicU64,
+    pub(crate) retry_ms: u64,
+}
+
+/// Turns an RPC-tier service into the HTTP endpoint.
+///
+/// ```
+/// use mcp_core::Router;
+/// use mcp_tower::{StreamableHttpConfig, StreamableHttpLayer};
+/// use tower::Layer;
+///
+/// let http = StreamableHttpLayer::new(StreamableHttpConfig::default())
+///     .layer(Router::builder().build());
+/// # let _ = http;
+/// ```
+#[derive(Clone)]
+pub struct StreamableHttpLayer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for StreamableHttpLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamableHttpLayer")
+            .field("config", &self.shared.config)
+            .finish()
+    }
+}
+
+impl Default for StreamableHttpLayer {
+    fn default() -> Self {
+        Self::new(StreamableHttpConfig::default())
+    }
+}
+
+impl StreamableHttpLayer {
+    /// A bridge with this configuration.
+    pub fn new(config: StreamableHttpConfig) -> Self {
+        let retry_ms = config.retry.as_millis() as u64;
+        let pending = PendingRequests::new(config.max_pending_client_requests);
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                pending,
+                next_stream: AtomicU64::new(1),
+                retry_ms,
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for StreamableHttpLayer {
+    type Service = StreamableHttp<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        StreamableHttp {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// The service made by [`StreamableHttpLayer`].
+#[derive(Clone)]
+pub struct StreamableHttp<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for StreamableHttp<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamableHttp").finish_non_exhaustive()
+    }
+}
+
+/// The RPC-tier service the bridge drives.
+pub trait RpcService:
+    Service<McpRequest, Response = McpResponse, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> RpcService for S where
+    S: Service<McpRequest, Response = McpResponse, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
+impl<S, B> Service<Request<B>> for StreamableHttp<S>
+where
+    S: RpcService,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<McpBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The inner service is driven with `oneshot` on a clone, which waits for readiness.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let shared = Arc::clone(&self.shared);
+        let inner = self.inner.clone();
+        let future: Pin<Box<dyn Future<Output = Response<McpBody>> + Send>> =
+            match *request.method() {
+                Method::POST => Box::pin(post::handle(shared, inner, request)),
+                Method::GET => Box::pin(get::handle(shared, request)),
+                _ => Box::pin(std::future::ready(method_not_allowed())),
+            };
+        ResponseFuture { future }
+    }
+}
+
+fn method_not_allowed() -> Response<McpBody> {
+    let mut response = json_rpc_error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        -32600,
+        "Method Not Allowed: use POST (or GET for the session stream)",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+    response
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`StreamableHttp`].
+    pub struct ResponseFuture {
+        #[pin]
+        future: Pin<Box<dyn Future<Output = Response<McpBody>> + Send>>,
+    }
+}
+
+impl std::fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseFuture")
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<McpBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().future.poll(cx).map(Ok)
+    }
+}
+
+/// Whether an `Accept` header lists `media` (or a wildcard covering it).
+pub(crate) fn accepts(headers: &http::HeaderMap, media: &str) -> bool {
+    let (kind, _) = media.split_once('/').unwrap_or((media, ""));
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|item| item.split(';').next().unwrap_or("").trim())
+        .any(|item| {
+            item.eq_ignore_ascii_case(media)
+                || item == "*/*"
+                || item
+                    .strip_suffix("/*")
+                    .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+        })
+}
+
+/// The headers of an SSE response.
+pub(crate) fn sse_response(body: McpBody) -> Response<McpBody> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}

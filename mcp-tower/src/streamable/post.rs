@@ -1,0 +1,428 @@
+//! POST: decode, pick the era, hand the message to the RPC tier, answer with JSON or SSE.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
+use mcp_core::protocol::InitializeRequestParams;
+use mcp_core::{
+    CancellationToken, ClientPeer, McpRequest, McpResponse, OutboundMessage, Principal,
+    ProtocolVersion,
+};
+use tokio::sync::mpsc;
+use tower::ServiceExt;
+
+use super::era::{self, Refusal};
+use super::sse::SseWriter;
+use super::{ResponseMode, RpcService, Shared, accepts, sse_response};
+use crate::body::McpBody;
+use crate::error_body::{error_response, json_rpc_error_response};
+use crate::session::{LiveSession, NewSession, SessionManager};
+
+pub(crate) async fn handle<S, B>(shared: Arc<Shared>, inner: S, request: Request<B>) -> Response<McpBody>
+where
+    S: RpcService,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let headers = request.headers();
+    if !(accepts(headers, "application/json") && accepts(headers, "text/event-stream")) {
+        return json_rpc_error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            -32600,
+            "Not Acceptable: Accept must list application/json and text/event-stream",
+        );
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return json_rpc_error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            -32600,
+            "Unsupported Media Type: Content-Type must be application/json",
+        );
+    }
+    let (mut parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, shared.config.max_body_bytes).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => {
+            return json_rpc_error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                -32600,
+                "Payload Too Large: the body exceeds the configured limit",
+            );
+        }
+        Err(_) => {
+            return json_rpc_error_response(
+                StatusCode::BAD_REQUEST,
+                -32700,
+                "Parse error: the body could not be read",
+            );
+        }
+    };
+    let message = match Message::parse(&bytes) {
+        Ok(message) => message,
+        Err(response) => return json_body(StatusCode::BAD_REQUEST, response.to_vec()),
+    };
+    let session = parts.extensions.get::<Arc<LiveSession>>().cloned();
+    let version = match era::classify(&parts.headers, &message, session.is_some()) {
+        Ok(version) => version,
+        Err(refusal) => return refuse(refusal, message.id().cloned()),
+    };
+    if version.is_modern() && !shared.config.modern || !version.is_modern() && !shared.config.legacy {
+        return refuse(era::unsupported(version.as_str()), message.id().cloned());
+    }
+    let manager = parts.extensions.get::<SessionManager>().cloned();
+    let is_initialize = message.method() == Some("initialize");
+    // Legacy requests need their session when the server keeps sessions.
+    if !version.is_modern() && manager.is_some() && session.is_none() && !is_initialize {
+        if !matches!(message, Message::Notification(_) | Message::Response(_)) || parts.headers.contains_key("mcp-session-id") {
+            return json_rpc_error_response(
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "Bad Request: Mcp-Session-Id header is required",
+            );
+        }
+    }
+    if matches!(message, Message::Batch(_)) && !version.allows_batches() {
+        return refuse(
+            (
+                StatusCode::BAD_REQUEST,
+                ErrorObject::invalid_request(format!(
+                    "Invalid Request: batches are not accepted under {version}"
+                )),
+            ),
+            None,
+        );
+    }
+    let session_id = session
+        .as_ref()
+        .map(|s| mcp_core::Session::id(&**s).to_owned())
+        .unwrap_or_default();
+    let mut extensions = std::mem::take(&mut parts.extensions);
+    extensions.insert(parts);
+
+    match message {
+        Message::Response(response) => {
+            shared.pending.complete(&session_id, response);
+            accepted()
+        }
+        Message::Notification(notification) => {
+            if notification.method == "notifications/cancelled" {
+                cancel(session.as_deref(), notification.params.as_deref());
+            }
+            let request = McpRequest {
+                message: Message::Notification(notification),
+                version,
+                extensions,
+            };
+            // Layers below may observe notifications (telemetry); there is nothing to send.
+            let _ = inner.oneshot(request).await;
+            accepted()
+        }
+        Message::Batch(items) => {
+            let request = McpRequest {
+                message: Message::Batch(items),
+                version,
+                extensions,
+            };
+            let response = inner.oneshot(request).await.unwrap_or_default();
+            json_response(&response, version)
+        }
+        Message::Request(request) => {
+            let id = request.id.clone();
+            let token = match &session {
+                Some(session) => match session.begin_request(&id) {
+                    Ok(token) => token,
+                    Err(error) => return refuse((StatusCode::OK, error), Some(id)),
+                },
+                None => CancellationToken::new(),
+            };
+            let new_session = is_initialize
+                .then(|| manager.zip(initialize_params(&request, &extensions)))
+                .flatten();
+            extensions.insert(token.clone());
+            let (peer, outbound) = ClientPeer::channel(shared.config.outbound_capacity);
+            extensions.insert(peer);
+            let call = McpRequest {
+                message: Message::Request(request),
+                version,
+                extensions,
+            };
+            let exchange = Exchange {
+                shared,
+                version,
+                id,
+                token,
+                session,
+                session_id,
+            };
+            let mut response = exchange.run(inner, call, outbound).await;
+            if let Some((manager, new)) = new_session {
+                attach_new_session(&mut response, &manager, new);
+            }
+            response
+        }
+    }
+}
+
+/// Reads what `initialize` declares, for the session about to be created.
+fn initialize_params(
+    request: &mcp_core::jsonrpc::Request,
+    extensions: &http::Extensions,
+) -> Option<NewSession> {
+    let params: InitializeRequestParams = request
+        .params
+        .as_deref()
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())?;
+    Some(NewSession {
+        principal: extensions
+            .get::<Principal>()
+            .map(|p| p.subject().to_owned()),
+        version: mcp_core::ProtocolVersion::negotiate(&params.protocol_version),
+        capabilities: params.capabilities,
+    })
+}
+
+/// Creates the session of a successful `initialize` and names it in the response header.
+fn attach_new_session(response: &mut Response<McpBody>, manager: &SessionManager, new: NewSession) {
+    if response.status() != StatusCode::OK {
+        return;
+    }
+    match manager.create(new) {
+        Ok(session) => {
+            let id = mcp_core::Session::id(&*session);
+            tracing::info!(session.id = id, "session created");
+            if let Ok(value) = HeaderValue::from_str(id) {
+                response.headers_mut().insert("mcp-session-id", value);
+            }
+        }
+        Err(_) => {
+            *response = json_rpc_error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                -32000,
+                "Service Unavailable: too many sessions",
+            );
+        }
+    }
+}
+
+fn cancel(session: Option<&LiveSession>, params: Option<&serde_json::value::RawValue>) {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cancelled {
+        request_id: RequestId,
+    }
+    let (Some(session), Some(params)) = (session, params) else {
+        return;
+    };
+    if let Ok(cancelled) = serde_json::from_str::<Cancelled>(params.get()) {
+        session.cancel_request(&cancelled.request_id);
+    }
+}
+
+type RpcFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<McpResponse, std::convert::Infallible>> + Send>,
+>;
+
+/// One request in flight and the ways its answer can travel.
+struct Exchange {
+    shared: Arc<Shared>,
+    version: ProtocolVersion,
+    id: RequestId,
+    token: CancellationToken,
+    session: Option<Arc<LiveSession>>,
+    session_id: String,
+}
+
+impl Exchange {
+    async fn run<S: RpcService>(
+        self,
+        inner: S,
+        call: McpRequest,
+        mut outbound: mpsc::Receiver<OutboundMessage>,
+    ) -> Response<McpBody> {
+        // Dropping this future (client gone before we answered) cancels the handler.
+        let guard = self.token.clone().drop_guard();
+        let mut future: RpcFuture = Box::pin(inner.oneshot(call));
+        let first = match self.shared.config.response_mode {
+            ResponseMode::AlwaysSse => None,
+            ResponseMode::Auto => tokio::select! {
+                biased;
+                response = &mut future => {
+                    // A handler may have sent messages and finished in the same poll.
+                    match outbound.try_recv() {
+                        Ok(message) => {
+                            future = Box::pin(std::future::ready(response));
+                            Some(message)
+                        }
+                        Err(_) => {
+                            guard.disarm();
+                            return self.finish_json(response.unwrap_or_default());
+                        }
+                    }
+                }
+                message = outbound.recv() => message,
+            },
+            ResponseMode::JsonOnly => {
+                drop(outbound);
+                let response = future.await.unwrap_or_default();
+                guard.disarm();
+                return self.finish_json(response);
+            }
+        };
+        guard.disarm();
+        let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
+        let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
+        let store = self.shared.config.event_store.clone();
+        let mut writer = SseWriter::new(stream, &self.session_id, sink, store);
+        tokio::spawn(async move {
+            self.stream(&mut writer, future, first, outbound).await;
+            writer.finish();
+        });
+        sse_response(McpBody::stream(body))
+    }
+
+    fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
+        self.end();
+        if self.token.is_cancelled() {
+            return accepted();
+        }
+        json_response(&response, self.version)
+    }
+
+    fn end(&self) {
+        if let Some(session) = &self.session {
+            session.end_request(&self.id);
+        }
+    }
+
+    /// Drives the handler while writing its messages, then the response, as SSE events.
+    async fn stream(
+        self,
+        writer: &mut SseWriter,
+        mut future: RpcFuture,
+        first: Option<OutboundMessage>,
+        mut outbound: mpsc::Receiver<OutboundMessage>,
+    ) {
+        let mut asked: Vec<RequestId> = Vec::new();
+        writer.prime(self.shared.retry_ms).await;
+        if let Some(message) = first {
+            self.forward(writer, message, &mut asked).await;
+        }
+        let mut keep_alive = tokio::time::interval(self.shared.config.keep_alive);
+        keep_alive.reset();
+        let response = loop {
+            tokio::select! {
+                biased;
+                // Messages the handler sent go out before its response.
+                Some(message) = outbound.recv() => self.forward(writer, message, &mut asked).await,
+                response = &mut future => break response.unwrap_or_default(),
+                _ = keep_alive.tick(), if writer.is_attached() => { writer.keep_alive().await; }
+                () = writer.client_gone(), if writer.is_attached() && !self.resumable() => {
+                    // The client went away and cannot resume: stop the handler.
+                    self.token.cancel();
+                }
+            }
+        };
+        while let Ok(message) = outbound.try_recv() {
+            self.forward(writer, message, &mut asked).await;
+        }
+        for id in &asked {
+            self.shared.pending.forget(id);
+        }
+        self.end();
+        if self.token.is_cancelled() {
+            return;
+        }
+        let mut bytes = Vec::with_capacity(256);
+        response.write_json(&mut bytes);
+        if !bytes.is_empty() {
+            writer.event(Bytes::from(bytes)).await;
+        }
+    }
+
+    fn resumable(&self) -> bool {
+        self.session.is_some() && self.shared.config.event_store.is_some()
+    }
+
+    async fn forward(&self, writer: &mut SseWriter, message: OutboundMessage, asked: &mut Vec<RequestId>) {
+        match message {
+            OutboundMessage::Notification(bytes) => {
+                writer.event(Bytes::from(bytes)).await;
+            }
+            OutboundMessage::Request { method, params, reply } => {
+                match self.shared.pending.register(&self.session_id, reply) {
+                    Ok(id) => {
+                        let bytes = mcp_core::jsonrpc::request_json(&id, method, &params);
+                        asked.push(id);
+                        writer.event(Bytes::from(bytes)).await;
+                    }
+                    Err(reply) => {
+                        let _ = reply.send(Err(ErrorObject::internal_error(
+                            "too many server-to-client requests awaiting answers",
+                        )));
+                    }
+                }
+            }
+            OutboundMessage::CloseStream => {
+                if self.resumable() {
+                    writer.detach();
+                }
+            }
+        }
+    }
+}
+
+fn accepted() -> Response<McpBody> {
+    let mut response = Response::new(McpBody::empty());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}
+
+fn json_body(status: StatusCode, bytes: Vec<u8>) -> Response<McpBody> {
+    let mut response = Response::new(McpBody::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn json_response(response: &McpResponse, version: ProtocolVersion) -> Response<McpBody> {
+    if response.is_none() {
+        return accepted();
+    }
+    let mut bytes = Vec::with_capacity(256);
+    response.write_json(&mut bytes);
+    json_body(status_of(response, version), bytes)
+}
+
+/// The modern era maps some JSON-RPC errors to HTTP statuses; the legacy era always uses 200.
+fn status_of(response: &McpResponse, version: ProtocolVersion) -> StatusCode {
+    use mcp_core::jsonrpc::codes;
+    if !version.is_modern() {
+        return StatusCode::OK;
+    }
+    match response.as_single().and_then(|r| r.error_object()).map(|e| e.code) {
+        Some(codes::METHOD_NOT_FOUND) => StatusCode::NOT_FOUND,
+        Some(
+            codes::HEADER_MISMATCH
+            | codes::MISSING_REQUIRED_CLIENT_CAPABILITY
+            | codes::UNSUPPORTED_PROTOCOL_VERSION,
+        ) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+fn refuse((status, error): Refusal, id: Option<RequestId>) -> Response<McpBody> {
+    error_response(status, id, error)
+}

@@ -1,0 +1,271 @@
+//! The Streamable HTTP endpoint over a real socket: statuses, sessions, both eras, streams.
+
+use std::time::Duration;
+
+use http::Method;
+use mcp_core::{Json, RequestContext, Router, Tool};
+use mcp_e2e::{TestClient, TestServer};
+use mcp_tower::{McpServer, SessionConfig};
+use serde_json::{Value, json};
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Add {
+    a: f64,
+    b: f64,
+}
+
+fn router() -> Router {
+    Router::builder()
+        .name("e2e", "1.0.0")
+        .tool(Tool::new("add").description("Adds").handler(
+            |Json(x): Json<Add>, _ctx: RequestContext| async move { (x.a + x.b).to_string() },
+        ))
+        .tool(Tool::new("slow_progress").description("Reports progress").handler(
+            |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
+                for step in 0..3 {
+                    ctx.progress(f64::from(step), Some(3.0), None).await;
+                }
+                "done"
+            },
+        ))
+        .tool(Tool::new("roots").description("Lists the client's roots").handler(
+            |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
+                match ctx.list_roots().await {
+                    Ok(roots) => format!("{} roots", roots.roots.len()),
+                    Err(e) => format!("error: {}", e.message),
+                }
+            },
+        ))
+        .build()
+}
+
+async fn start(builder: impl FnOnce(Router) -> mcp_tower::McpServerBuilder) -> (TestServer, TestClient, Router) {
+    let router = router();
+    let server = TestServer::start(builder(router.clone()).into_http_service()).await;
+    let client = TestClient::new(&server);
+    (server, client, router)
+}
+
+fn call_add(id: i64) -> Value {
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}})
+}
+
+#[tokio::test]
+async fn legacy_session_round_trip() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    assert!(session.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+    let reply = client
+        .post(&call_add(1), &[("mcp-session-id", &session), ("mcp-protocol-version", "2025-11-25")])
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(
+        reply.json(),
+        json!({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"5"}]}})
+    );
+    // Any supported version is accepted mid-session (the conformance suite switches).
+    let reply = client
+        .post(&call_add(2), &[("mcp-session-id", &session), ("mcp-protocol-version", "2025-03-26")])
+        .await;
+    assert_eq!(reply.status, 200);
+    // DELETE ends the session; then it is unknown.
+    let deleted = client.send(Method::DELETE, "", &[("mcp-session-id", &session)]).await;
+    assert_eq!(deleted.status, 200);
+    let gone = client.post(&call_add(3), &[("mcp-session-id", &session)]).await;
+    assert_eq!(gone.status, 404);
+}
+
+#[tokio::test]
+async fn status_table() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    let with_session = [("mcp-session-id", session.as_str())];
+    let cases: Vec<(&str, Method, String, Vec<(&str, &str)>, u16, Option<i64>)> = vec![
+        ("wrong accept", Method::POST, call_add(1).to_string(), vec![("accept", "application/json")], 406, Some(-32600)),
+        ("wrong content type", Method::POST, call_add(1).to_string(), vec![("content-type", "text/plain")], 415, Some(-32600)),
+        ("not json", Method::POST, "{nope".into(), with_session.to_vec(), 400, Some(-32700)),
+        ("no session", Method::POST, call_add(1).to_string(), vec![], 400, Some(-32600)),
+        ("unknown session", Method::POST, call_add(1).to_string(), vec![("mcp-session-id", "nope")], 404, Some(-32001)),
+        ("unsupported version", Method::POST, call_add(1).to_string(), vec![("mcp-session-id", session.as_str()), ("mcp-protocol-version", "1999-01-01")], 400, Some(-32022)),
+        ("batch outside 2025-03-26", Method::POST, format!("[{}]", call_add(1)), vec![("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")], 400, Some(-32600)),
+        ("PUT", Method::PUT, String::new(), with_session.to_vec(), 405, Some(-32600)),
+        ("GET without SSE accept", Method::GET, String::new(), vec![("mcp-session-id", session.as_str()), ("accept", "application/json")], 406, Some(-32600)),
+        ("foreign host", Method::POST, call_add(1).to_string(), vec![("host", "evil.example.com")], 403, Some(-32000)),
+        ("foreign origin", Method::POST, call_add(1).to_string(), vec![("origin", "http://evil.example.com")], 403, Some(-32000)),
+        ("DELETE without session", Method::DELETE, String::new(), vec![], 400, Some(-32600)),
+    ];
+    for (name, method, body, headers, status, code) in cases {
+        let reply = client.send(method, body, &headers).await;
+        assert_eq!(reply.status.as_u16(), status, "{name}: {:?}", reply.body);
+        if let Some(code) = code {
+            assert_eq!(reply.json()["error"]["code"], code, "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn body_over_limit_is_413() {
+    let (_server, client, _) = start(|r| {
+        McpServer::builder(r).http_config(mcp_tower::StreamableHttpConfig::default().max_body_bytes(1024))
+    })
+    .await;
+    let big = json!({"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"x".repeat(4096)}});
+    let reply = client.post(&big, &[]).await;
+    assert_eq!(reply.status, 413);
+}
+
+#[tokio::test]
+async fn batch_under_2025_03_26() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let session = client.initialize("2025-03-26").await;
+    let batch = json!([call_add(1), {"jsonrpc":"2.0","method":"notifications/initialized"}, call_add(2)]);
+    let reply = client
+        .post(&batch, &[("mcp-session-id", &session), ("mcp-protocol-version", "2025-03-26")])
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let items = reply.json();
+    assert_eq!(items.as_array().map(Vec::len), Some(2));
+    assert_eq!(items[0]["id"], 1);
+    assert_eq!(items[1]["id"], 2);
+}
+
+#[tokio::test]
+async fn progress_switches_to_sse() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    let call = json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow_progress","arguments":{},"_meta":{"progressToken":"p1"}}});
+    let reply = client.post(&call, &[("mcp-session-id", &session)]).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    assert_eq!(reply.header("cache-control"), Some("no-cache"));
+    let text = String::from_utf8_lossy(&reply.body).to_string();
+    assert!(text.starts_with("id: "), "priming event first: {text}");
+    assert!(text.contains("retry: "), "{text}");
+    let messages = reply.sse_messages();
+    let progress: Vec<_> = messages.iter().filter(|m| m["method"] == "notifications/progress").collect();
+    assert_eq!(progress.len(), 3);
+    assert_eq!(progress[0]["params"]["progressToken"], "p1");
+    let last = messages.last().expect("response");
+    assert_eq!(last["id"], 7);
+    assert_eq!(last["result"]["content"][0]["text"], "done");
+}
+
+#[tokio::test]
+async fn server_to_client_request_round_trip() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    let call = json!({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"roots","arguments":{}}});
+    let response = client
+        .send_streaming(Method::POST, serde_json::to_vec(&call).unwrap(), &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut seen = String::new();
+    use http_body_util::BodyExt;
+    // Read until the roots/list request appears, answer it, then read the result.
+    let mut answered = false;
+    while let Some(frame) = tokio::time::timeout(Duration::from_secs(5), body.frame()).await.expect("frame in time") {
+        let frame = frame.expect("frame");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+        if !answered {
+            if let Some(line) = seen.lines().find(|l| l.contains("roots/list")) {
+                let request: Value = serde_json::from_str(line.trim_start_matches("data: ")).unwrap();
+                let answer = json!({"jsonrpc":"2.0","id":request["id"],"result":{"roots":[{"uri":"file:///a"}]}});
+                let ack = client.post(&answer, &[("mcp-session-id", &session)]).await;
+                assert_eq!(ack.status, 202);
+                answered = true;
+            }
+        }
+    }
+    assert!(answered, "{seen}");
+    assert!(seen.contains("1 roots"), "{seen}");
+}
+
+#[tokio::test]
+async fn get_stream_receives_list_changed() {
+    let (_server, client, router) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = client
+        .send_streaming(Method::GET, "", &[("mcp-session-id", &session), ("accept", "text/event-stream")])
+        .await;
+    assert_eq!(response.status(), 200);
+    // A second GET stream for the same session is refused.
+    let second = client
+        .send(Method::GET, "", &[("mcp-session-id", &session), ("accept", "text/event-stream")])
+        .await;
+    assert_eq!(second.status, 409);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    router.remove_tool("roots");
+    let mut body = response.into_body();
+    use http_body_util::BodyExt;
+    let mut seen = String::new();
+    while !seen.contains("list_changed") {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("notification in time")
+            .expect("stream open")
+            .expect("frame");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    assert!(seen.contains("notifications/tools/list_changed"));
+}
+
+#[tokio::test]
+async fn session_cap_and_expiry() {
+    let (_server, client, _) = start(|r| {
+        McpServer::builder(r).sessions(
+            SessionConfig::default().max_sessions(2).idle_ttl(Duration::from_millis(200)),
+        )
+    })
+    .await;
+    let first = client.initialize("2025-11-25").await;
+    client.initialize("2025-11-25").await;
+    let refused = client
+        .post(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}), &[])
+        .await;
+    assert_eq!(refused.status, 503);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let expired = client.post(&call_add(1), &[("mcp-session-id", &first)]).await;
+    assert_eq!(expired.status, 404);
+    // Expired sessions free their slots.
+    client.initialize("2025-11-25").await;
+}
+
+#[tokio::test]
+async fn modern_request_on_the_same_endpoint() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "e2e", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":1},"_meta":meta}});
+    let reply = client
+        .post(&call, &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "add")])
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let result = &reply.json()["result"];
+    assert_eq!(result["resultType"], "complete");
+    assert_eq!(result["content"][0]["text"], "2");
+    // Header and body disagree: 400 with -32020.
+    let reply = client.post(&call, &[("mcp-protocol-version", "2025-11-25-x")]).await;
+    assert_eq!(reply.status, 400);
+    // Legacy-only method in the modern era: 404 with -32601.
+    let ping = json!({"jsonrpc":"2.0","id":2,"method":"ping","params":{"_meta":meta}});
+    let reply = client.post(&ping, &[("mcp-protocol-version", "2026-07-28")]).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.json()["error"]["code"], -32601);
+}
+
+#[tokio::test]
+async fn stateless_legacy_needs_no_session() {
+    let (_server, client, _) = start(|r| McpServer::builder(r).stateless()).await;
+    let reply = client.post(&call_add(1), &[("mcp-protocol-version", "2025-11-25")]).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["result"]["content"][0]["text"], "5");
+}

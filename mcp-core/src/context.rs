@@ -311,11 +311,10 @@ impl RequestContext {
         } else {
             codes::INVALID_REQUEST
         };
-        Err(ErrorObject::new(
-            code,
-            format!("Client does not support {name}"),
+        Err(
+            ErrorObject::new(code, format!("Client does not support {name}"))
+                .with_data(serde_json::json!({ "requiredCapabilities": { name: {} } })),
         )
-        .with_data(serde_json::json!({ "requiredCapabilities": { name: {} } })))
     }
 
     /// Sends any server→client request and decodes the answer.

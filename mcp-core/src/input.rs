@@ -240,7 +240,9 @@ impl RequestStateSealer {
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| StateError::Forged)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| StateError::Forged)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| StateError::Forged)?;
         let mut mac = self.mac();
         mac.update(&payload);
         mac.verify_slice(&tag).map_err(|_| StateError::Forged)?;

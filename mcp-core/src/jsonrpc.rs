@@ -282,6 +282,13 @@ impl Message {
     /// Parses one message from a JSON value already split out of a batch or a body.
     /// A failure is the error response to send (with the id when it could be read).
     pub fn from_raw(raw: &RawValue) -> Result<Message, Response> {
+        // Serde would read a struct from an array by position; a message must be an object.
+        if !raw.get().trim_start().starts_with('{') {
+            return Err(Response::error(
+                None,
+                ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),
+            ));
+        }
         let envelope: Envelope<'_> = match serde_json::from_str(raw.get()) {
             Ok(envelope) => envelope,
             Err(e) if e.is_syntax() || e.is_eof() => {
@@ -303,7 +310,8 @@ impl Message {
 struct Envelope<'a> {
     #[serde(borrow, default)]
     jsonrpc: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    // `"id": null` must stay visible (and be refused), not read as "no id".
+    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     method: Option<&'a RawValue>,
@@ -313,6 +321,11 @@ struct Envelope<'a> {
     result: Option<&'a RawValue>,
     #[serde(borrow, default)]
     error: Option<&'a RawValue>,
+}
+
+/// Reads a member that is present, even when it is `null`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(deserializer).map(Some)
 }
 
 impl Envelope<'_> {
@@ -338,7 +351,12 @@ impl Envelope<'_> {
                 ErrorObject::invalid_request(message),
             ))
         };
-        if self.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+        let version_ok = self.jsonrpc.is_some_and(|raw| {
+            // The common spelling first; any escaped spelling of the same string is valid too.
+            raw.get() == "\"2.0\""
+                || serde_json::from_str::<Cow<'_, str>>(raw.get()).is_ok_and(|v| v == "2.0")
+        });
+        if !version_ok {
             return fail("Invalid Request: jsonrpc must be \"2.0\"");
         }
         if let Some(method) = self.method {

@@ -21,6 +21,7 @@
 //! # let _ = router;
 //! ```
 
+pub mod headers;
 pub mod jsonrpc;
 pub mod protocol;
 
@@ -36,15 +37,18 @@ mod version;
 
 pub use context::{DEFAULT_CLIENT_REQUEST_TIMEOUT, RequestContext, RequestContextBuilder};
 pub use handler::{
-    BoxFuture, CompletionFn, Completions, MAX_COMPLETION_VALUES, IntoReadResult, IntoToolResult, Json, Prompt,
-    PromptBuilder, Resource, ResourceBuilder, ResourceTemplate, ResourceTemplateBuilder,
-    TemplateMatch, Tool, ToolBuilder, ToolError, ToolFailure, UriTemplate, schema_of,
+    BoxFuture, CompletionFn, Completions, IntoReadResult, IntoToolResult, Json,
+    MAX_COMPLETION_VALUES, Prompt, PromptBuilder, Resource, ResourceBuilder, ResourceTemplate,
+    ResourceTemplateBuilder, TemplateMatch, Tool, ToolBuilder, ToolError, ToolFailure, UriTemplate,
+    schema_of,
 };
 pub use input::{AskedInput, InputRound, RequestStateSealer, StateError};
 pub use peer::{ClientPeer, OutboundMessage};
 pub use principal::{AllowList, Principal};
 pub use request::{McpRequest, McpResponse};
-pub use router::{CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture, ServerEvent};
+pub use router::{
+    CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture, ServerEvent,
+};
 pub use session::{Session, SessionHandle};
 pub use tokio_util::sync::CancellationToken;
 pub use version::{Era, ProtocolVersion, UnsupportedVersion};

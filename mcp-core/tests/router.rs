@@ -108,13 +108,13 @@ fn full_router() -> Router {
                     (dx * dx + dy * dy).sqrt().to_string()
                 }),
         )
-        .tool(
-            Tool::new("sum")
-                .output_schema_of::<Sum>()
-                .handler(|Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
-                    Json(Sum { sum: args.a + args.b })
-                }),
-        )
+        .tool(Tool::new("sum").output_schema_of::<Sum>().handler(
+            |Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
+                Json(Sum {
+                    sum: args.a + args.b,
+                })
+            },
+        ))
         .tool(
             Tool::new("bad_output")
                 .output_schema(json!({
@@ -126,20 +126,20 @@ fn full_router() -> Router {
                     Json(json!({ "sum": "not a number" }))
                 }),
         )
-        .tool(
-            Tool::new("fails").handler(|Json(_): Json<NoArgs>, _ctx: RequestContext| async move {
+        .tool(Tool::new("fails").handler(
+            |Json(_): Json<NoArgs>, _ctx: RequestContext| async move {
                 Err::<String, String>("the disk is full".to_owned())
-            }),
-        )
-        .tool(
-            Tool::new("progress").handler(|Json(_): Json<NoArgs>, ctx: RequestContext| async move {
+            },
+        ))
+        .tool(Tool::new("progress").handler(
+            |Json(_): Json<NoArgs>, ctx: RequestContext| async move {
                 ctx.progress(1.0, Some(2.0), Some("half way")).await;
                 ctx.log(LoggingLevel::Info, Some("worker"), json!({ "step": 1 }))
                     .await;
                 ctx.progress(2.0, Some(2.0), None).await;
                 "done"
-            }),
-        )
+            },
+        ))
         .tool(
             Tool::new("roots").handler(|Json(_): Json<NoArgs>, ctx: RequestContext| async move {
                 let roots = ctx.list_roots().await?;
@@ -147,34 +147,32 @@ fn full_router() -> Router {
                 Ok::<_, ErrorObject>(uris.join(","))
             }),
         )
-        .tool(
-            Tool::new("interview").handler(
-                |Json(_): Json<NoArgs>, ctx: RequestContext| async move {
-                    let roots = ctx.list_roots().await?;
-                    let form = ElicitRequestFormParams::new("Your name?", form_schema());
-                    let answer = ctx.elicit(form.into()).await?;
-                    let name = match (answer.action, &answer.content) {
-                        (ElicitAction::Accept, Some(content)) => {
-                            content["name"].as_str().unwrap_or("?").to_owned()
-                        }
-                        _ => "nobody".to_owned(),
-                    };
-                    let sample = ctx
-                        .sample(CreateMessageRequestParams::new(
-                            vec![SamplingMessage::user_text(format!("Greet {name}"))],
-                            50,
-                        ))
-                        .await?;
-                    Ok::<_, ErrorObject>(format!(
-                        "roots={} name={} reply={} model={}",
-                        roots.roots.len(),
-                        name,
-                        sample.content.text(),
-                        sample.model
+        .tool(Tool::new("interview").handler(
+            |Json(_): Json<NoArgs>, ctx: RequestContext| async move {
+                let roots = ctx.list_roots().await?;
+                let form = ElicitRequestFormParams::new("Your name?", form_schema());
+                let answer = ctx.elicit(form.into()).await?;
+                let name = match (answer.action, &answer.content) {
+                    (ElicitAction::Accept, Some(content)) => {
+                        content["name"].as_str().unwrap_or("?").to_owned()
+                    }
+                    _ => "nobody".to_owned(),
+                };
+                let sample = ctx
+                    .sample(CreateMessageRequestParams::new(
+                        vec![SamplingMessage::user_text(format!("Greet {name}"))],
+                        50,
                     ))
-                },
-            ),
-        )
+                    .await?;
+                Ok::<_, ErrorObject>(format!(
+                    "roots={} name={} reply={} model={}",
+                    roots.roots.len(),
+                    name,
+                    sample.content.text(),
+                    sample.model
+                ))
+            },
+        ))
         .resource(
             Resource::new("test://static/hello", "hello")
                 .mime_type("text/plain")
@@ -202,13 +200,15 @@ fn full_router() -> Router {
                         .map(str::to_owned)
                         .collect()
                 })
-                .handler(|args: BTreeMap<String, String>, _ctx: RequestContext| async move {
-                    let style = args.get("style").map_or("plainly", String::as_str);
-                    vec![PromptMessage::user_text(format!(
-                        "Greet {} {style}",
-                        args["name"]
-                    ))]
-                }),
+                .handler(
+                    |args: BTreeMap<String, String>, _ctx: RequestContext| async move {
+                        let style = args.get("style").map_or("plainly", String::as_str);
+                        vec![PromptMessage::user_text(format!(
+                            "Greet {} {style}",
+                            args["name"]
+                        ))]
+                    },
+                ),
         )
         .build()
 }
@@ -279,7 +279,10 @@ async fn result_of(router: &Router, request: McpRequest) -> Value {
 /// Sends and returns `error`, failing on a result.
 async fn error_of(router: &Router, request: McpRequest) -> Value {
     let response = respond(router, request).await;
-    assert!(response.get("result").is_none(), "expected an error, got {response}");
+    assert!(
+        response.get("result").is_none(),
+        "expected an error, got {response}"
+    );
     response["error"].clone()
 }
 
@@ -457,7 +460,10 @@ async fn initialize_offers_the_latest_legacy_version_for_unknown_ones() {
             "clientInfo": { "name": "client", "version": "0.1" }
         });
         let result = legacy(&router, "initialize", params).await;
-        assert_eq!(result["protocolVersion"], "2025-11-25", "requested {requested:?}");
+        assert_eq!(
+            result["protocolVersion"], "2025-11-25",
+            "requested {requested:?}"
+        );
     }
     for supported in ["2025-03-26", "2025-06-18", "2025-11-25"] {
         let params = json!({
@@ -482,7 +488,10 @@ async fn capabilities_follow_what_is_registered() {
     let result = legacy(&empty, "initialize", init.clone()).await;
     assert_eq!(result["capabilities"], json!({ "logging": {} }));
 
-    let tools_only = Router::builder().name("tools", "0").tool(tool_add()).build();
+    let tools_only = Router::builder()
+        .name("tools", "0")
+        .tool(tool_add())
+        .build();
     let result = legacy(&tools_only, "initialize", init.clone()).await;
     assert_eq!(
         result["capabilities"],
@@ -493,9 +502,11 @@ async fn capabilities_follow_what_is_registered() {
 
     // A prompt without completions: prompts, but no completions capability.
     let prompts_only = Router::builder()
-        .prompt(Prompt::new("p").handler(|_args, _ctx: RequestContext| async {
-            vec![PromptMessage::user_text("hi")]
-        }))
+        .prompt(
+            Prompt::new("p").handler(|_args, _ctx: RequestContext| async {
+                vec![PromptMessage::user_text("hi")]
+            }),
+        )
         .build();
     let result = legacy(&prompts_only, "initialize", init.clone()).await;
     assert_eq!(
@@ -518,7 +529,10 @@ async fn ping_answers_an_empty_result() {
     // Without params at all.
     let body = json!({ "jsonrpc": "2.0", "id": "p-1", "method": "ping" });
     let response = respond(&router, McpRequest::new(parse(&body), LEGACY)).await;
-    assert_eq!(response, json!({ "jsonrpc": "2.0", "id": "p-1", "result": {} }));
+    assert_eq!(
+        response,
+        json!({ "jsonrpc": "2.0", "id": "p-1", "result": {} })
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,8 +541,7 @@ async fn ping_answers_an_empty_result() {
 
 fn router_with_tools(count: usize, page_size: Option<usize>) -> Router {
     let mut builder = Router::builder();
-    // Registered in reverse order: the listing order must not depend on it.
-    for i in (0..count).rev() {
+    for i in 0..count {
         builder = builder.tool(tool_named(&format!("tool-{i:03}")));
     }
     if let Some(page_size) = page_size {
@@ -571,7 +584,10 @@ async fn tools_list_pages_250_tools_by_100() {
     assert_eq!(all, expected, "sorted, complete, no duplicates");
     assert_eq!(cursors.len(), 2);
     for cursor in &cursors {
-        assert!(!cursor.contains("tool"), "cursor {cursor} leaks a tool name");
+        assert!(
+            !cursor.contains("tool"),
+            "cursor {cursor} leaks a tool name"
+        );
         assert!(!cursor.is_empty());
     }
     // Deterministic: the same walk gives the same pages and cursors.
@@ -645,7 +661,12 @@ async fn typed_tool_schema_is_listed_and_the_tool_is_called() {
 
     let response = respond(
         &router,
-        request(LEGACY, 11, "tools/call", json!({ "name": "add", "arguments": { "a": 2, "b": 40 } })),
+        request(
+            LEGACY,
+            11,
+            "tools/call",
+            json!({ "name": "add", "arguments": { "a": 2, "b": 40 } }),
+        ),
     )
     .await;
     assert_eq!(
@@ -668,7 +689,10 @@ async fn raw_schema_passes_through_untouched() {
         .iter()
         .find(|t| t["name"] == "distance")
         .unwrap();
-    assert_eq!(distance, &json!({ "name": "distance", "inputSchema": raw_schema() }));
+    assert_eq!(
+        distance,
+        &json!({ "name": "distance", "inputSchema": raw_schema() })
+    );
 
     let result = legacy(
         &router,
@@ -676,7 +700,10 @@ async fn raw_schema_passes_through_untouched() {
         json!({ "name": "distance", "arguments": { "from": { "x": 0, "y": 0 }, "to": { "x": 3, "y": 4 } } }),
     )
     .await;
-    assert_eq!(result, json!({ "content": [{ "type": "text", "text": "5" }] }));
+    assert_eq!(
+        result,
+        json!({ "content": [{ "type": "text", "text": "5" }] })
+    );
 
     // `additionalProperties: false` inside `$defs` is enforced.
     let result = legacy(
@@ -686,7 +713,13 @@ async fn raw_schema_passes_through_untouched() {
     )
     .await;
     assert_eq!(result["isError"], true);
-    assert!(result["content"][0]["text"].as_str().unwrap().contains("/from"), "{result}");
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("/from"),
+        "{result}"
+    );
 }
 
 #[tokio::test]
@@ -703,15 +736,32 @@ async fn argument_validation_lists_every_error_with_its_path() {
     assert_eq!(content.len(), 1);
     assert_eq!(content[0]["type"], "text");
     let text = content[0]["text"].as_str().unwrap();
-    assert!(text.starts_with("Invalid arguments for tool add:"), "{text}");
+    assert!(
+        text.starts_with("Invalid arguments for tool add:"),
+        "{text}"
+    );
     let lines: Vec<&str> = text.lines().skip(1).collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines.iter().any(|l| l.starts_with("- /a: ") && l.contains("\"two\"")), "{text}");
-    assert!(lines.iter().any(|l| l.starts_with("- /b: ") && l.contains("[40]")), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("- /a: ") && l.contains("\"two\"")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("- /b: ") && l.contains("[40]")),
+        "{text}"
+    );
 
     // A missing required field is reported at the root.
-    let result = legacy(&router, "tools/call", json!({ "name": "add", "arguments": { "a": 1 } }))
-        .await;
+    let result = legacy(
+        &router,
+        "tools/call",
+        json!({ "name": "add", "arguments": { "a": 1 } }),
+    )
+    .await;
     assert_eq!(result["isError"], true);
     let text = result["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("- /: ") && text.contains("\"b\""), "{text}");
@@ -726,7 +776,12 @@ async fn unknown_tool_is_invalid_params() {
     let router = full_router();
     let response = respond(
         &router,
-        request(LEGACY, 5, "tools/call", json!({ "name": "nope", "arguments": {} })),
+        request(
+            LEGACY,
+            5,
+            "tools/call",
+            json!({ "name": "nope", "arguments": {} }),
+        ),
     )
     .await;
     assert_eq!(
@@ -773,13 +828,21 @@ async fn output_not_matching_the_output_schema_is_an_error() {
     let error = legacy_error(&router, "tools/call", json!({ "name": "bad_output" })).await;
     assert_eq!(error["code"], codes::INTERNAL_ERROR);
     let message = error["message"].as_str().unwrap();
-    assert!(message.contains("outputSchema") && message.contains("/sum"), "{message}");
+    assert!(
+        message.contains("outputSchema") && message.contains("/sum"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn a_handler_error_is_an_is_error_result() {
     let router = full_router();
-    let result = legacy(&router, "tools/call", json!({ "name": "fails", "arguments": {} })).await;
+    let result = legacy(
+        &router,
+        "tools/call",
+        json!({ "name": "fails", "arguments": {} }),
+    )
+    .await;
     assert_eq!(
         result,
         json!({ "content": [{ "type": "text", "text": "the disk is full" }], "isError": true })
@@ -811,7 +874,12 @@ async fn resources_list_and_templates_list() {
 async fn resources_read_static_and_template() {
     let router = full_router();
     assert_eq!(
-        legacy(&router, "resources/read", json!({ "uri": "test://static/hello" })).await,
+        legacy(
+            &router,
+            "resources/read",
+            json!({ "uri": "test://static/hello" })
+        )
+        .await,
         json!({ "contents": [
             { "uri": "test://static/hello", "mimeType": "text/plain", "text": "hello world" }
         ] })
@@ -839,12 +907,22 @@ async fn resources_read_static_and_template() {
 #[tokio::test]
 async fn resource_not_found_code_depends_on_the_era() {
     let router = full_router();
-    let error = legacy_error(&router, "resources/read", json!({ "uri": "test://missing" })).await;
+    let error = legacy_error(
+        &router,
+        "resources/read",
+        json!({ "uri": "test://missing" }),
+    )
+    .await;
     assert_eq!(
         error,
         json!({ "code": -32002, "message": "Resource not found", "data": { "uri": "test://missing" } })
     );
-    let error = modern_error(&router, "resources/read", json!({ "uri": "test://missing" })).await;
+    let error = modern_error(
+        &router,
+        "resources/read",
+        json!({ "uri": "test://missing" }),
+    )
+    .await;
     assert_eq!(
         error,
         json!({ "code": -32602, "message": "Resource not found", "data": { "uri": "test://missing" } })
@@ -856,13 +934,22 @@ async fn resources_subscribe_records_on_the_session() {
     let router = full_router();
     let session = TestSession::with_capabilities(ClientCapabilities::default());
     let handle: SessionHandle = session.clone();
-    let mut subscribe = request(LEGACY, 1, "resources/subscribe", json!({ "uri": "test://static/hello" }));
+    let mut subscribe = request(
+        LEGACY,
+        1,
+        "resources/subscribe",
+        json!({ "uri": "test://static/hello" }),
+    );
     subscribe.extensions.insert(handle.clone());
     assert_eq!(result_of(&router, subscribe).await, json!({}));
     assert!(session.is_subscribed("test://static/hello"));
 
-    let mut unsubscribe =
-        request(LEGACY, 2, "resources/unsubscribe", json!({ "uri": "test://static/hello" }));
+    let mut unsubscribe = request(
+        LEGACY,
+        2,
+        "resources/unsubscribe",
+        json!({ "uri": "test://static/hello" }),
+    );
     unsubscribe.extensions.insert(handle);
     assert_eq!(result_of(&router, unsubscribe).await, json!({}));
     assert!(!session.is_subscribed("test://static/hello"));
@@ -909,13 +996,19 @@ async fn prompts_get_without_a_required_argument_is_invalid_params() {
     )
     .await;
     assert_eq!(error["code"], codes::INVALID_PARAMS);
-    assert!(error["message"].as_str().unwrap().contains("name"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("name"),
+        "{error}"
+    );
 
     let error = legacy_error(&router, "prompts/get", json!({ "name": "greet" })).await;
     assert_eq!(error["code"], codes::INVALID_PARAMS);
 
     let error = legacy_error(&router, "prompts/get", json!({ "name": "nope" })).await;
-    assert_eq!(error, json!({ "code": -32602, "message": "Unknown prompt: nope" }));
+    assert_eq!(
+        error,
+        json!({ "code": -32602, "message": "Unknown prompt: nope" })
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -996,7 +1089,10 @@ async fn completion_of_a_template_variable_is_capped_at_100() {
 async fn logging_set_level() {
     let router = full_router();
     // No session: accepted, nothing to record.
-    assert_eq!(legacy(&router, "logging/setLevel", json!({ "level": "warning" })).await, json!({}));
+    assert_eq!(
+        legacy(&router, "logging/setLevel", json!({ "level": "warning" })).await,
+        json!({})
+    );
 
     let session = TestSession::with_capabilities(ClientCapabilities::default());
     let mut set = request(LEGACY, 1, "logging/setLevel", json!({ "level": "error" }));
@@ -1030,14 +1126,20 @@ async fn methods_are_gated_by_era() {
         "clientInfo": { "name": "client", "version": "0.1" }
     });
     let error = modern_error(&router, "initialize", init).await;
-    assert_eq!(error, json!({ "code": -32601, "message": "Method not found: initialize" }));
+    assert_eq!(
+        error,
+        json!({ "code": -32601, "message": "Method not found: initialize" })
+    );
     for method in ["ping", "logging/setLevel", "resources/subscribe"] {
         let error = modern_error(&router, method, json!({})).await;
         assert_eq!(error["code"], codes::METHOD_NOT_FOUND, "{method}");
     }
 
     let error = legacy_error(&router, "server/discover", json!({})).await;
-    assert_eq!(error, json!({ "code": -32601, "message": "Method not found: server/discover" }));
+    assert_eq!(
+        error,
+        json!({ "code": -32601, "message": "Method not found: server/discover" })
+    );
     let error = legacy_error(&router, "subscriptions/listen", json!({})).await;
     assert_eq!(error["code"], codes::METHOD_NOT_FOUND);
 }
@@ -1072,7 +1174,12 @@ async fn modern_results_carry_result_type_and_server_info() {
     let router = full_router();
     let response = respond(
         &router,
-        request(MODERN, 21, "tools/call", json!({ "name": "add", "arguments": { "a": 1, "b": 1 } })),
+        request(
+            MODERN,
+            21,
+            "tools/call",
+            json!({ "name": "add", "arguments": { "a": 1, "b": 1 } }),
+        ),
     )
     .await;
     assert_eq!(
@@ -1119,9 +1226,16 @@ async fn modern_results_carry_result_type_and_server_info() {
     );
 
     // Legacy results have none of it.
-    let result = legacy(&router, "tools/call", json!({ "name": "add", "arguments": { "a": 1, "b": 1 } }))
-        .await;
-    assert_eq!(result, json!({ "content": [{ "type": "text", "text": "2" }] }));
+    let result = legacy(
+        &router,
+        "tools/call",
+        json!({ "name": "add", "arguments": { "a": 1, "b": 1 } }),
+    )
+    .await;
+    assert_eq!(
+        result,
+        json!({ "content": [{ "type": "text", "text": "2" }] })
+    );
 }
 
 #[tokio::test]
@@ -1138,7 +1252,12 @@ async fn modern_lists_and_reads_carry_cache_hints() {
             "resources": [{ "uri": "test://static/hello", "name": "hello", "mimeType": "text/plain" }]
         })
     );
-    let result = modern(&router, "resources/read", json!({ "uri": "test://static/hello" })).await;
+    let result = modern(
+        &router,
+        "resources/read",
+        json!({ "uri": "test://static/hello" }),
+    )
+    .await;
     assert_eq!(
         result,
         json!({
@@ -1203,13 +1322,21 @@ async fn adding_and_removing_tools_at_runtime() {
     assert_eq!(events.try_recv().unwrap(), ServerEvent::ToolsListChanged);
     let list = legacy(&router, "tools/list", json!({})).await;
     assert_eq!(names(&list, "tools", "name"), ["add", "late"]);
-    assert_eq!(legacy(&router, "tools/call", json!({ "name": "late" })).await["content"][0]["text"], "ok");
+    assert_eq!(
+        legacy(&router, "tools/call", json!({ "name": "late" })).await["content"][0]["text"],
+        "ok"
+    );
 
     assert!(router.remove_tool("add"));
     assert_eq!(events.try_recv().unwrap(), ServerEvent::ToolsListChanged);
     let list = legacy(&router, "tools/list", json!({})).await;
     assert_eq!(names(&list, "tools", "name"), ["late"]);
-    let error = legacy_error(&router, "tools/call", json!({ "name": "add", "arguments": { "a": 1, "b": 2 } })).await;
+    let error = legacy_error(
+        &router,
+        "tools/call",
+        json!({ "name": "add", "arguments": { "a": 1, "b": 2 } }),
+    )
+    .await;
     assert_eq!(error["code"], codes::INVALID_PARAMS);
 
     // Removing what is not there changes nothing and says nothing.
@@ -1235,7 +1362,12 @@ async fn an_allow_list_hides_a_tool_like_an_unknown_one() {
 
     // Calling a hidden tool answers byte-for-byte like calling one that does not exist.
     let call = |name: &str| {
-        request(LEGACY, 77, "tools/call", json!({ "name": name, "arguments": {} }))
+        request(
+            LEGACY,
+            77,
+            "tools/call",
+            json!({ "name": name, "arguments": {} }),
+        )
     };
     let mut hidden = call("fails");
     hidden.extensions.insert(restricted());
@@ -1253,10 +1385,18 @@ async fn an_allow_list_hides_a_tool_like_an_unknown_one() {
         .extensions
         .insert(Principal::new("alice").with_allow_list(restricted()));
     let error = error_of(&router, by_principal).await;
-    assert_eq!(error, json!({ "code": -32602, "message": "Unknown tool: fails" }));
+    assert_eq!(
+        error,
+        json!({ "code": -32602, "message": "Unknown tool: fails" })
+    );
 
     // The allowed tool still works.
-    let mut allowed = request(LEGACY, 1, "tools/call", json!({ "name": "add", "arguments": { "a": 1, "b": 2 } }));
+    let mut allowed = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "add", "arguments": { "a": 1, "b": 2 } }),
+    );
     allowed.extensions.insert(restricted());
     assert_eq!(result_of(&router, allowed).await["content"][0]["text"], "3");
 }
@@ -1278,7 +1418,10 @@ async fn progress_and_logs_reach_the_client_peer() {
     );
     call.extensions.insert(peer);
     let result = result_of(&router, call).await;
-    assert_eq!(result, json!({ "content": [{ "type": "text", "text": "done" }] }));
+    assert_eq!(
+        result,
+        json!({ "content": [{ "type": "text", "text": "done" }] })
+    );
     // The request (and its peer) is gone: the client task ends.
     let seen = client.await.unwrap();
     assert_eq!(
@@ -1312,7 +1455,12 @@ async fn progress_needs_a_token_and_logs_honour_the_level() {
     let client = spawn_client(outbound);
     let session = TestSession::with_capabilities(ClientCapabilities::default());
     session.set_log_level(LoggingLevel::Error);
-    let mut call = request(LEGACY, 1, "tools/call", json!({ "name": "progress", "arguments": {} }));
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "progress", "arguments": {} }),
+    );
     call.extensions.insert(peer);
     call.extensions.insert::<SessionHandle>(session);
     result_of(&router, call).await;
@@ -1339,7 +1487,12 @@ async fn server_to_client_requests_complete_the_handler_in_the_legacy_era() {
     let router = full_router();
     let (peer, outbound) = ClientPeer::channel(4);
     let client = spawn_client(outbound);
-    let mut call = request(LEGACY, 1, "tools/call", json!({ "name": "interview", "arguments": {} }));
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "interview", "arguments": {} }),
+    );
     call.extensions.insert(peer);
     call.extensions
         .insert::<SessionHandle>(TestSession::with_capabilities(all_client_capabilities()));
@@ -1349,11 +1502,20 @@ async fn server_to_client_requests_complete_the_handler_in_the_legacy_era() {
         json!({ "content": [{ "type": "text", "text": "roots=2 name=Ada reply=Hello, Ada! model=test-model" }] })
     );
     let seen = client.await.unwrap();
-    let methods: Vec<&str> = seen.iter().map(|m| m["request"].as_str().unwrap()).collect();
-    assert_eq!(methods, ["roots/list", "elicitation/create", "sampling/createMessage"]);
+    let methods: Vec<&str> = seen
+        .iter()
+        .map(|m| m["request"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        methods,
+        ["roots/list", "elicitation/create", "sampling/createMessage"]
+    );
     assert_eq!(seen[0]["params"], json!({}));
     assert_eq!(seen[1]["params"]["message"], "Your name?");
-    assert_eq!(seen[1]["params"]["requestedSchema"], Value::Object(form_schema()));
+    assert_eq!(
+        seen[1]["params"]["requestedSchema"],
+        Value::Object(form_schema())
+    );
     assert_eq!(seen[2]["params"]["maxTokens"], 50);
     assert_eq!(
         seen[2]["params"]["messages"],
@@ -1373,29 +1535,53 @@ async fn server_to_client_requests_fail_cleanly_without_the_capability() {
     // A session whose client declared nothing.
     let (peer, outbound) = ClientPeer::channel(4);
     let client = spawn_client(outbound);
-    let mut call = request(LEGACY, 1, "tools/call", json!({ "name": "roots", "arguments": {} }));
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    );
     call.extensions.insert(peer);
     call.extensions
         .insert::<SessionHandle>(TestSession::with_capabilities(ClientCapabilities::default()));
     assert_eq!(error_of(&router, call).await, expected);
-    assert_eq!(client.await.unwrap(), Vec::<Value>::new(), "nothing was sent to the client");
+    assert_eq!(
+        client.await.unwrap(),
+        Vec::<Value>::new(),
+        "nothing was sent to the client"
+    );
 
     // No session at all.
     let (peer, outbound) = ClientPeer::channel(4);
     let client = spawn_client(outbound);
-    let mut call = request(LEGACY, 1, "tools/call", json!({ "name": "roots", "arguments": {} }));
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    );
     call.extensions.insert(peer);
     assert_eq!(error_of(&router, call).await, expected);
     assert_eq!(client.await.unwrap(), Vec::<Value>::new());
 
     // The capability but no transport for server→client requests.
-    let mut call = request(LEGACY, 1, "tools/call", json!({ "name": "roots", "arguments": {} }));
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    );
     call.extensions
         .insert::<SessionHandle>(TestSession::with_capabilities(all_client_capabilities()));
     assert_eq!(error_of(&router, call).await["code"], codes::INTERNAL_ERROR);
 
     // Modern era: the request's `_meta` declares nothing.
-    let error = modern_error(&router, "tools/call", json!({ "name": "roots", "arguments": {} })).await;
+    let error = modern_error(
+        &router,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    )
+    .await;
     assert_eq!(
         error,
         json!({
@@ -1410,9 +1596,11 @@ async fn server_to_client_requests_fail_cleanly_without_the_capability() {
 async fn a_client_that_goes_away_fails_the_request_cleanly() {
     let router = Router::builder()
         .client_request_timeout(Duration::from_millis(50))
-        .tool(Tool::new("roots").handler(|Json(_): Json<NoArgs>, ctx: RequestContext| async move {
-            ctx.list_roots().await.map(|r| r.roots.len().to_string())
-        }))
+        .tool(
+            Tool::new("roots").handler(|Json(_): Json<NoArgs>, ctx: RequestContext| async move {
+                ctx.list_roots().await.map(|r| r.roots.len().to_string())
+            }),
+        )
         .build();
     let session: SessionHandle = TestSession::with_capabilities(all_client_capabilities());
 
@@ -1438,7 +1626,10 @@ async fn a_client_that_goes_away_fails_the_request_cleanly() {
     call.extensions.insert(session);
     let error = error_of(&router, call).await;
     assert_eq!(error["code"], codes::INTERNAL_ERROR);
-    assert!(error["message"].as_str().unwrap().contains("in time"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("in time"),
+        "{error}"
+    );
     assert_eq!(silent.await.unwrap(), 1);
 }
 
@@ -1490,20 +1681,38 @@ async fn input_required_rounds_complete_the_handler_in_the_modern_era() {
     assert_eq!(params, json!({}));
 
     let answer = client_answer(&method);
-    let round2 = result_of(&router, interview_request("alice", Some((&key, answer, &state)))).await;
+    let round2 = result_of(
+        &router,
+        interview_request("alice", Some((&key, answer, &state))),
+    )
+    .await;
     let (key, method, params, state) = input_required(&round2);
-    assert_eq!((key.as_str(), method.as_str()), ("input-1", "elicitation/create"));
+    assert_eq!(
+        (key.as_str(), method.as_str()),
+        ("input-1", "elicitation/create")
+    );
     assert_eq!(params["message"], "Your name?");
 
     // Only the newest answer is sent: the earlier one travels in the sealed state.
     let answer = client_answer(&method);
-    let round3 = result_of(&router, interview_request("alice", Some((&key, answer, &state)))).await;
+    let round3 = result_of(
+        &router,
+        interview_request("alice", Some((&key, answer, &state))),
+    )
+    .await;
     let (key, method, params, state) = input_required(&round3);
-    assert_eq!((key.as_str(), method.as_str()), ("input-2", "sampling/createMessage"));
+    assert_eq!(
+        (key.as_str(), method.as_str()),
+        ("input-2", "sampling/createMessage")
+    );
     assert_eq!(params["maxTokens"], 50);
 
     let answer = client_answer(&method);
-    let done = result_of(&router, interview_request("alice", Some((&key, answer, &state)))).await;
+    let done = result_of(
+        &router,
+        interview_request("alice", Some((&key, answer, &state))),
+    )
+    .await;
     assert_eq!(
         done,
         json!({
@@ -1527,7 +1736,8 @@ async fn a_forged_or_tampered_request_state_is_refused() {
             params["requestState"] = json!(state);
             params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
         }
-        let mut request = request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
+        let mut request =
+            request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
         request.extensions.insert(Principal::new("alice"));
         request
     };
@@ -1555,7 +1765,10 @@ async fn a_forged_or_tampered_request_state_is_refused() {
         "e30.AAAA".to_owned(),
     ];
     // A state sealed by another server (another key).
-    let other = Router::builder().tool(tool_roots_count()).build();
+    let other = Router::builder()
+        .name("test-server", "1.2.3")
+        .tool(tool_roots_count())
+        .build();
     let (_, _, _, foreign) = input_required(&result_of(&other, ask(None)).await);
     tampered.push(foreign);
     for forged in &tampered {
@@ -1595,7 +1808,10 @@ async fn a_request_state_is_bound_to_its_principal_and_request() {
     // Replayed by no principal at all.
     let mut anonymous = interview_request("alice", Some((&key, answer.clone(), &state)));
     anonymous.extensions.remove::<Principal>();
-    assert_eq!(error_of(&router, anonymous).await["code"], codes::INVALID_PARAMS);
+    assert_eq!(
+        error_of(&router, anonymous).await["code"],
+        codes::INVALID_PARAMS
+    );
 
     // Replayed against other arguments or another tool.
     let caps = json!({ "roots": {}, "sampling": {}, "elicitation": {} });
@@ -1607,7 +1823,10 @@ async fn a_request_state_is_bound_to_its_principal_and_request() {
     });
     let mut request = request_with_caps(MODERN, 1, "tools/call", other_args, caps.clone());
     request.extensions.insert(Principal::new("alice"));
-    assert_eq!(error_of(&router, request).await["code"], codes::INVALID_PARAMS);
+    assert_eq!(
+        error_of(&router, request).await["code"],
+        codes::INVALID_PARAMS
+    );
     let other_tool = json!({
         "name": "roots",
         "arguments": {},
@@ -1616,9 +1835,16 @@ async fn a_request_state_is_bound_to_its_principal_and_request() {
     });
     let mut request = request_with_caps(MODERN, 1, "tools/call", other_tool, caps);
     request.extensions.insert(Principal::new("alice"));
-    assert_eq!(error_of(&router, request).await["code"], codes::INVALID_PARAMS);
+    assert_eq!(
+        error_of(&router, request).await["code"],
+        codes::INVALID_PARAMS
+    );
 
     // The rightful owner may still continue.
-    let round2 = result_of(&router, interview_request("alice", Some((&key, answer, &state)))).await;
+    let round2 = result_of(
+        &router,
+        interview_request("alice", Some((&key, answer, &state))),
+    )
+    .await;
     assert_eq!(round2["resultType"], "input_required");
 }

@@ -167,24 +167,31 @@ where
     }
 
     fn call(&mut self, mut request: McpRequest) -> Self::Future {
-        let resolved = match self.config.resolver.as_ref().and_then(|r| r.resolve(&request)) {
-            Some(allow) => Some(allow),
-            None => request
-                .extensions
-                .get::<AllowList>()
-                .or_else(|| request.extensions.get::<Principal>()?.allow_list())
-                .cloned(),
-        };
-        if let Some(allow) = resolved {
-            if let Some(response) = self.config.refusal(&request.message, request.version, &allow) {
-                return ResponseFuture::Refused {
-                    response: Some(McpResponse::Single(response)),
-                };
-            }
+        let resolver = self.config.resolver.as_ref();
+        if let Some(allow) = resolver.and_then(|r| r.resolve(&request)) {
             request.extensions.insert(allow);
+        } else if request.extensions.get::<AllowList>().is_none() {
+            // Made explicit so that layers below read one extension, whatever its source.
+            let principal = request.extensions.get::<Principal>();
+            if let Some(allow) = principal.and_then(Principal::allow_list).cloned() {
+                request.extensions.insert(allow);
+            }
         }
-        ResponseFuture::Inner {
-            future: self.inner.call(request),
+        if let Some(allow) = request.extensions.get::<AllowList>()
+            && let Some(response) = self
+                .config
+                .refusal(&request.message, request.version, allow)
+        {
+            return ResponseFuture {
+                state: State::Refused {
+                    response: Some(McpResponse::Single(response)),
+                },
+            };
+        }
+        ResponseFuture {
+            state: State::Inner {
+                future: self.inner.call(request),
+            },
         }
     }
 }
@@ -264,9 +271,8 @@ impl Config {
         let error = match request.method.as_str() {
             "tools/call" => {
                 let params: CallShape<'_> = serde_json::from_str(params).ok()?;
-                (!allow.allows_tool(&params.name)).then(|| {
-                    ErrorObject::invalid_params(format!("Unknown tool: {}", params.name))
-                })
+                (!allow.allows_tool(&params.name))
+                    .then(|| ErrorObject::invalid_params(format!("Unknown tool: {}", params.name)))
             }
             "prompts/get" => {
                 let params: PromptShape<'_> = serde_json::from_str(params).ok()?;
@@ -302,8 +308,15 @@ impl Config {
 
 pin_project! {
     /// The response future of [`AllowListService`].
-    #[project = ResponseFutureProj]
-    pub enum ResponseFuture<F> {
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
         /// Passed to the inner service.
         Inner {
             #[pin]
@@ -329,11 +342,9 @@ where
     type Output = Result<McpResponse, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Inner { future } => future.poll(cx),
-            ResponseFutureProj::Refused { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_default()))
-            }
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Refused { response } => Poll::Ready(Ok(response.take().unwrap_or_default())),
         }
     }
 }
@@ -363,9 +374,11 @@ mod tests {
         for name in ["public", "secret"] {
             builder = builder
                 .tool(Tool::new(name).raw_handler(move |_, _: RequestContext| async move { name }))
-                .prompt(Prompt::new(name).handler(move |_, _: RequestContext| async move {
-                    vec![mcp_core::protocol::PromptMessage::user_text(name)]
-                }))
+                .prompt(
+                    Prompt::new(name).handler(move |_, _: RequestContext| async move {
+                        vec![mcp_core::protocol::PromptMessage::user_text(name)]
+                    }),
+                )
                 .resource(
                     Resource::new(format!("file:///{name}"), name)
                         .handler(|uri, _: RequestContext| async move { uri }),
@@ -381,7 +394,8 @@ mod tests {
     fn stack(
         layer: AllowListLayer,
         seen: Arc<Mutex<Vec<String>>>,
-    ) -> impl Service<McpRequest, Response = McpResponse, Error = Infallible, Future: Send> + Clone {
+    ) -> impl Service<McpRequest, Response = McpResponse, Error = Infallible, Future: Send> + Clone
+    {
         let router = router();
         let recorder = service_fn(move |request: McpRequest| {
             if let Some(params) = request.message.params() {
@@ -428,21 +442,48 @@ mod tests {
     #[tokio::test]
     async fn hidden_names_fail_like_unknown_ones_and_never_reach_the_router() {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let service = stack(AllowListLayer::new().resource_templates(templates()), Arc::clone(&seen));
+        let service = stack(
+            AllowListLayer::new().resource_templates(templates()),
+            Arc::clone(&seen),
+        );
         let v = ProtocolVersion::V2025_11_25;
         let p = || Some(restricted());
-        let hidden = send(&service, &call("tools/call", r#"{"name":"secret"}"#), v, p()).await;
+        let hidden = send(
+            &service,
+            &call("tools/call", r#"{"name":"secret"}"#),
+            v,
+            p(),
+        )
+        .await;
         let unknown = send(&service, &call("tools/call", r#"{"name":"nope"}"#), v, p()).await;
         assert_eq!(hidden, unknown.replace("nope", "secret"));
         assert!(hidden.contains(r#""code":-32602,"message":"Unknown tool: secret""#));
 
-        let hidden = send(&service, &call("prompts/get", r#"{"name":"secret"}"#), v, p()).await;
+        let hidden = send(
+            &service,
+            &call("prompts/get", r#"{"name":"secret"}"#),
+            v,
+            p(),
+        )
+        .await;
         let unknown = send(&service, &call("prompts/get", r#"{"name":"nope"}"#), v, p()).await;
         assert_eq!(hidden, unknown.replace("nope", "secret"));
 
         for uri in ["file:///secret", "admin://7"] {
-            let hidden = send(&service, &call("resources/read", &format!(r#"{{"uri":"{uri}"}}"#)), v, p()).await;
-            let unknown = send(&service, &call("resources/read", r#"{"uri":"file:///nope"}"#), v, p()).await;
+            let hidden = send(
+                &service,
+                &call("resources/read", &format!(r#"{{"uri":"{uri}"}}"#)),
+                v,
+                p(),
+            )
+            .await;
+            let unknown = send(
+                &service,
+                &call("resources/read", r#"{"uri":"file:///nope"}"#),
+                v,
+                p(),
+            )
+            .await;
             assert_eq!(hidden, unknown.replace("file:///nope", uri));
             assert!(hidden.contains(&format!("{}", codes::RESOURCE_NOT_FOUND)));
         }
@@ -456,12 +497,28 @@ mod tests {
         assert!(modern.contains(r#""code":-32602"#), "{modern}");
 
         let seen = seen.lock().unwrap().clone();
-        assert!(seen.iter().all(|params| !params.contains("secret") && !params.contains("admin")), "{seen:?}");
+        assert!(
+            seen.iter()
+                .all(|params| !params.contains("secret") && !params.contains("admin")),
+            "{seen:?}"
+        );
 
         // Allowed names work.
-        let ok = send(&service, &call("tools/call", r#"{"name":"public"}"#), v, p()).await;
+        let ok = send(
+            &service,
+            &call("tools/call", r#"{"name":"public"}"#),
+            v,
+            p(),
+        )
+        .await;
         assert!(ok.contains(r#""text":"public""#), "{ok}");
-        let ok = send(&service, &call("resources/read", r#"{"uri":"users://1"}"#), v, p()).await;
+        let ok = send(
+            &service,
+            &call("resources/read", r#"{"uri":"users://1"}"#),
+            v,
+            p(),
+        )
+        .await;
         assert!(ok.contains("users://1") && ok.contains("contents"), "{ok}");
     }
 
@@ -471,10 +528,19 @@ mod tests {
         let v = ProtocolVersion::V2025_11_25;
         let list = call("tools/list", "{}");
         let filtered = send(&service, &list, v, Some(restricted())).await;
-        assert!(filtered.contains("public") && !filtered.contains("secret"), "{filtered}");
+        assert!(
+            filtered.contains("public") && !filtered.contains("secret"),
+            "{filtered}"
+        );
         let full = send(&service, &list, v, Some(Principal::new("root"))).await;
         assert!(full.contains("public") && full.contains("secret"), "{full}");
-        let full = send(&service, &call("tools/call", r#"{"name":"secret"}"#), v, None).await;
+        let full = send(
+            &service,
+            &call("tools/call", r#"{"name":"secret"}"#),
+            v,
+            None,
+        )
+        .await;
         assert!(full.contains(r#""text":"secret""#), "{full}");
     }
 
@@ -499,14 +565,28 @@ mod tests {
         );
         request.extensions.insert(Plan("free"));
         let mut out = Vec::new();
-        service.clone().oneshot(request).await.unwrap().write_json(&mut out);
+        service
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap()
+            .write_json(&mut out);
         let out = String::from_utf8(out).unwrap();
         assert!(out.contains(r#""text":"public""#), "{out}");
-        assert!(out.contains(r#""id":2,"error":{"code":-32602,"message":"Unknown tool: secret"}"#), "{out}");
+        assert!(
+            out.contains(r#""id":2,"error":{"code":-32602,"message":"Unknown tool: secret"}"#),
+            "{out}"
+        );
         assert_eq!(seen.lock().unwrap().len(), 1);
 
         // Without the plan the resolver abstains: the principal's list (none here) applies.
-        let open = send(&service, &call("tools/call", r#"{"name":"secret"}"#), ProtocolVersion::V2025_03_26, None).await;
+        let open = send(
+            &service,
+            &call("tools/call", r#"{"name":"secret"}"#),
+            ProtocolVersion::V2025_03_26,
+            None,
+        )
+        .await;
         assert!(open.contains(r#""text":"secret""#), "{open}");
     }
 

@@ -121,8 +121,10 @@ where
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
         if !matches!(request.message, Message::Batch(_)) {
-            return ResponseFuture::Inner {
-                future: self.inner.call(request),
+            return ResponseFuture {
+                state: State::Inner {
+                    future: self.inner.call(request),
+                },
             };
         }
         let McpRequest {
@@ -149,8 +151,10 @@ where
             None
         };
         if let Some(message) = refusal {
-            return ResponseFuture::Refused {
-                response: Some(refuse(None, message)),
+            return ResponseFuture {
+                state: State::Refused {
+                    response: Some(refuse(None, message)),
+                },
             };
         }
 
@@ -187,16 +191,28 @@ where
             };
             futures.push(future);
         }
-        ResponseFuture::Batch {
-            items: join_all(futures),
+        ResponseFuture {
+            state: State::Batch {
+                items: join_all(futures),
+            },
         }
     }
 }
 
 pin_project! {
     /// The response future of [`Batch`].
-    #[project = ResponseFutureProj]
-    pub enum ResponseFuture<S>
+    pub struct ResponseFuture<S>
+    where
+        S: Service<McpRequest, Response = McpResponse, Error = Infallible>,
+    {
+        #[pin]
+        state: State<S>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S>
     where
         S: Service<McpRequest, Response = McpResponse, Error = Infallible>,
     {
@@ -222,10 +238,10 @@ where
     S: Service<McpRequest, Response = McpResponse, Error = Infallible>,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self {
-            ResponseFuture::Inner { .. } => "Inner",
-            ResponseFuture::Refused { .. } => "Refused",
-            ResponseFuture::Batch { .. } => "Batch",
+        let state = match &self.state {
+            State::Inner { .. } => "Inner",
+            State::Refused { .. } => "Refused",
+            State::Batch { .. } => "Batch",
         };
         f.debug_tuple("ResponseFuture").field(&state).finish()
     }
@@ -238,12 +254,10 @@ where
     type Output = Result<McpResponse, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Inner { future } => future.poll(cx),
-            ResponseFutureProj::Refused { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_default()))
-            }
-            ResponseFutureProj::Batch { items } => {
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Refused { response } => Poll::Ready(Ok(response.take().unwrap_or_default())),
+            StateProj::Batch { items } => {
                 let results = std::task::ready!(items.poll(cx));
                 let mut responses = Vec::with_capacity(results.len());
                 for result in results {
@@ -269,7 +283,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use mcp_core::jsonrpc::{codes, RequestId};
+    use mcp_core::jsonrpc::{RequestId, codes};
     use mcp_core::{ProtocolVersion, RequestContext, Router, Tool};
     use tower::{ServiceBuilder, service_fn};
 
@@ -344,8 +358,14 @@ mod tests {
             unreachable!()
         };
         assert_eq!(responses[0].body.as_ref().unwrap().get(), r#""a""#);
-        assert_eq!(responses[1].error_object().unwrap().code, codes::INVALID_REQUEST);
-        assert_eq!(responses[3].error_object().unwrap().code, codes::INVALID_REQUEST);
+        assert_eq!(
+            responses[1].error_object().unwrap().code,
+            codes::INVALID_REQUEST
+        );
+        assert_eq!(
+            responses[3].error_object().unwrap().code,
+            codes::INVALID_REQUEST
+        );
         assert_eq!(responses[4].body.as_ref().unwrap().get(), r#""c""#);
         let mut seen = seen.lock().unwrap().clone();
         seen.sort();
@@ -354,7 +374,9 @@ mod tests {
 
     #[tokio::test]
     async fn batch_refusals() {
-        let service = BatchLayer::new().max_batch_size(2).layer(echo(Default::default()));
+        let service = BatchLayer::new()
+            .max_batch_size(2)
+            .layer(echo(Default::default()));
         let body = r#"[{"jsonrpc":"2.0","id":1,"method":"a"}]"#;
         for version in [ProtocolVersion::V2025_06_18, ProtocolVersion::V2026_07_28] {
             let response = service.clone().oneshot(parse(body, version)).await.unwrap();
@@ -395,8 +417,17 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"x"}"#,
             ProtocolVersion::V2025_11_25,
         );
-        let response = mock_service.ready().await.unwrap().call(request).await.unwrap();
-        assert_eq!(response.as_single().unwrap().body.as_ref().unwrap().get(), r#""x""#);
+        let response = mock_service
+            .ready()
+            .await
+            .unwrap()
+            .call(request)
+            .await
+            .unwrap();
+        assert_eq!(
+            response.as_single().unwrap().body.as_ref().unwrap().get(),
+            r#""x""#
+        );
     }
 
     #[tokio::test]
@@ -414,12 +445,16 @@ mod tests {
     #[tokio::test]
     async fn through_the_router() {
         let router = Router::builder()
-            .tool(Tool::new("add").raw_handler(|args, _: RequestContext| async move {
-                let arg = |name: &str| args.get(name).and_then(serde_json::Value::as_i64);
-                (arg("a").unwrap_or(0) + arg("b").unwrap_or(0)).to_string()
-            }))
+            .tool(
+                Tool::new("add").raw_handler(|args, _: RequestContext| async move {
+                    let arg = |name: &str| args.get(name).and_then(serde_json::Value::as_i64);
+                    (arg("a").unwrap_or(0) + arg("b").unwrap_or(0)).to_string()
+                }),
+            )
             .build();
-        let service = ServiceBuilder::new().layer(BatchLayer::new()).service(router);
+        let service = ServiceBuilder::new()
+            .layer(BatchLayer::new())
+            .service(router);
         let body = r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}},
             {"jsonrpc":"2.0","id":2,"method":"ping"},
             {"jsonrpc":"2.0","id":3,"method":"nope"}]"#;

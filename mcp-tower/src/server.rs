@@ -128,7 +128,11 @@ impl McpServerBuilder {
             .layer(self.batch)
             .layer(self.allow_list)
             .service(self.router.clone());
-        let bridge = StreamableHttpLayer::new(self.http);
+        let http_config = match self.http.events {
+            Some(_) => self.http,
+            None => self.http.events_from(&self.router),
+        };
+        let bridge = StreamableHttpLayer::new(http_config);
         let sessions = self.sessions.map(SessionLayer::new);
         if let Some(sessions) = &sessions {
             spawn_fan_out(&self.router, Arc::clone(sessions.store()));
@@ -164,10 +168,10 @@ fn spawn_fan_out(router: &Router, store: Arc<dyn SessionStore>) {
             };
             let bytes = Bytes::from(encode_event(&event));
             store.for_each(&mut |session| {
-                if let ServerEvent::ResourceUpdated(uri) = &event {
-                    if !mcp_core::Session::is_subscribed(&**session, uri) {
-                        return;
-                    }
+                if let ServerEvent::ResourceUpdated(uri) = &event
+                    && !mcp_core::Session::is_subscribed(&**session, uri)
+                {
+                    return;
                 }
                 if let Some(stream) = session.stream_sender() {
                     // A full stream means a stalled client: drop rather than grow.

@@ -20,7 +20,9 @@ pub struct TestServer {
 impl TestServer {
     /// Serves `service` on 127.0.0.1:0.
     pub async fn start(service: mcp_tower::McpHttpService<hyper::body::Incoming>) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (shutdown, stop) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -70,9 +72,8 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON (for JSON responses).
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     /// The JSON messages of an SSE body, in order (empty `data:` lines skipped).
@@ -157,11 +158,17 @@ impl TestClient {
             )
             .await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
-        let session = reply.header("mcp-session-id").expect("session id").to_owned();
+        let session = reply
+            .header("mcp-session-id")
+            .expect("session id")
+            .to_owned();
         let ack = self
             .post(
                 &serde_json::json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-                &[("mcp-session-id", &session), ("mcp-protocol-version", version)],
+                &[
+                    ("mcp-session-id", &session),
+                    ("mcp-protocol-version", version),
+                ],
             )
             .await;
         assert_eq!(ack.status, 202);

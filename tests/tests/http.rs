@@ -39,7 +39,9 @@ fn router() -> Router {
         .build()
 }
 
-async fn start(builder: impl FnOnce(Router) -> mcp_tower::McpServerBuilder) -> (TestServer, TestClient, Router) {
+async fn start(
+    builder: impl FnOnce(Router) -> mcp_tower::McpServerBuilder,
+) -> (TestServer, TestClient, Router) {
     let router = router();
     let server = TestServer::start(builder(router.clone()).into_http_service()).await;
     let client = TestClient::new(&server);
@@ -56,7 +58,13 @@ async fn legacy_session_round_trip() {
     let session = client.initialize("2025-11-25").await;
     assert!(session.bytes().all(|b| (0x21..=0x7e).contains(&b)));
     let reply = client
-        .post(&call_add(1), &[("mcp-session-id", &session), ("mcp-protocol-version", "2025-11-25")])
+        .post(
+            &call_add(1),
+            &[
+                ("mcp-session-id", &session),
+                ("mcp-protocol-version", "2025-11-25"),
+            ],
+        )
         .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
@@ -66,13 +74,23 @@ async fn legacy_session_round_trip() {
     );
     // Any supported version is accepted mid-session (the conformance suite switches).
     let reply = client
-        .post(&call_add(2), &[("mcp-session-id", &session), ("mcp-protocol-version", "2025-03-26")])
+        .post(
+            &call_add(2),
+            &[
+                ("mcp-session-id", &session),
+                ("mcp-protocol-version", "2025-03-26"),
+            ],
+        )
         .await;
     assert_eq!(reply.status, 200);
     // DELETE ends the session; then it is unknown.
-    let deleted = client.send(Method::DELETE, "", &[("mcp-session-id", &session)]).await;
+    let deleted = client
+        .send(Method::DELETE, "", &[("mcp-session-id", &session)])
+        .await;
     assert_eq!(deleted.status, 200);
-    let gone = client.post(&call_add(3), &[("mcp-session-id", &session)]).await;
+    let gone = client
+        .post(&call_add(3), &[("mcp-session-id", &session)])
+        .await;
     assert_eq!(gone.status, 404);
 }
 
@@ -81,19 +99,121 @@ async fn status_table() {
     let (_server, client, _) = start(McpServer::builder).await;
     let session = client.initialize("2025-11-25").await;
     let with_session = [("mcp-session-id", session.as_str())];
-    let cases: Vec<(&str, Method, String, Vec<(&str, &str)>, u16, Option<i64>)> = vec![
-        ("wrong accept", Method::POST, call_add(1).to_string(), vec![("accept", "application/json")], 406, Some(-32600)),
-        ("wrong content type", Method::POST, call_add(1).to_string(), vec![("content-type", "text/plain")], 415, Some(-32600)),
-        ("not json", Method::POST, "{nope".into(), with_session.to_vec(), 400, Some(-32700)),
-        ("no session", Method::POST, call_add(1).to_string(), vec![], 400, Some(-32600)),
-        ("unknown session", Method::POST, call_add(1).to_string(), vec![("mcp-session-id", "nope")], 404, Some(-32001)),
-        ("unsupported version", Method::POST, call_add(1).to_string(), vec![("mcp-session-id", session.as_str()), ("mcp-protocol-version", "1999-01-01")], 400, Some(-32022)),
-        ("batch outside 2025-03-26", Method::POST, format!("[{}]", call_add(1)), vec![("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")], 400, Some(-32600)),
-        ("PUT", Method::PUT, String::new(), with_session.to_vec(), 405, Some(-32600)),
-        ("GET without SSE accept", Method::GET, String::new(), vec![("mcp-session-id", session.as_str()), ("accept", "application/json")], 406, Some(-32600)),
-        ("foreign host", Method::POST, call_add(1).to_string(), vec![("host", "evil.example.com")], 403, Some(-32000)),
-        ("foreign origin", Method::POST, call_add(1).to_string(), vec![("origin", "http://evil.example.com")], 403, Some(-32000)),
-        ("DELETE without session", Method::DELETE, String::new(), vec![], 400, Some(-32600)),
+    // (name, method, body, extra headers, expected status, expected JSON-RPC code)
+    type Case<'a> = (
+        &'a str,
+        Method,
+        String,
+        Vec<(&'a str, &'a str)>,
+        u16,
+        Option<i64>,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "wrong accept",
+            Method::POST,
+            call_add(1).to_string(),
+            vec![("accept", "application/json")],
+            406,
+            Some(-32600),
+        ),
+        (
+            "wrong content type",
+            Method::POST,
+            call_add(1).to_string(),
+            vec![("content-type", "text/plain")],
+            415,
+            Some(-32600),
+        ),
+        (
+            "not json",
+            Method::POST,
+            "{nope".into(),
+            with_session.to_vec(),
+            400,
+            Some(-32700),
+        ),
+        (
+            "no session",
+            Method::POST,
+            call_add(1).to_string(),
+            vec![],
+            400,
+            Some(-32600),
+        ),
+        (
+            "unknown session",
+            Method::POST,
+            call_add(1).to_string(),
+            vec![("mcp-session-id", "nope")],
+            404,
+            Some(-32001),
+        ),
+        (
+            "unsupported version",
+            Method::POST,
+            call_add(1).to_string(),
+            vec![
+                ("mcp-session-id", session.as_str()),
+                ("mcp-protocol-version", "1999-01-01"),
+            ],
+            400,
+            Some(-32022),
+        ),
+        (
+            "batch outside 2025-03-26",
+            Method::POST,
+            format!("[{}]", call_add(1)),
+            vec![
+                ("mcp-session-id", session.as_str()),
+                ("mcp-protocol-version", "2025-11-25"),
+            ],
+            400,
+            Some(-32600),
+        ),
+        (
+            "PUT",
+            Method::PUT,
+            String::new(),
+            with_session.to_vec(),
+            405,
+            Some(-32600),
+        ),
+        (
+            "GET without SSE accept",
+            Method::GET,
+            String::new(),
+            vec![
+                ("mcp-session-id", session.as_str()),
+                ("accept", "application/json"),
+            ],
+            406,
+            Some(-32600),
+        ),
+        (
+            "foreign host",
+            Method::POST,
+            call_add(1).to_string(),
+            vec![("host", "evil.example.com")],
+            403,
+            Some(-32000),
+        ),
+        (
+            "foreign origin",
+            Method::POST,
+            call_add(1).to_string(),
+            vec![("origin", "http://evil.example.com")],
+            403,
+            Some(-32000),
+        ),
+        (
+            "DELETE without session",
+            Method::DELETE,
+            String::new(),
+            vec![],
+            400,
+            Some(-32600),
+        ),
     ];
     for (name, method, body, headers, status, code) in cases {
         let reply = client.send(method, body, &headers).await;
@@ -107,7 +227,8 @@ async fn status_table() {
 #[tokio::test]
 async fn body_over_limit_is_413() {
     let (_server, client, _) = start(|r| {
-        McpServer::builder(r).http_config(mcp_tower::StreamableHttpConfig::default().max_body_bytes(1024))
+        McpServer::builder(r)
+            .http_config(mcp_tower::StreamableHttpConfig::default().max_body_bytes(1024))
     })
     .await;
     let big = json!({"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"x".repeat(4096)}});
@@ -119,9 +240,16 @@ async fn body_over_limit_is_413() {
 async fn batch_under_2025_03_26() {
     let (_server, client, _) = start(McpServer::builder).await;
     let session = client.initialize("2025-03-26").await;
-    let batch = json!([call_add(1), {"jsonrpc":"2.0","method":"notifications/initialized"}, call_add(2)]);
+    let batch =
+        json!([call_add(1), {"jsonrpc":"2.0","method":"notifications/initialized"}, call_add(2)]);
     let reply = client
-        .post(&batch, &[("mcp-session-id", &session), ("mcp-protocol-version", "2025-03-26")])
+        .post(
+            &batch,
+            &[
+                ("mcp-session-id", &session),
+                ("mcp-protocol-version", "2025-03-26"),
+            ],
+        )
         .await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let items = reply.json();
@@ -143,7 +271,10 @@ async fn progress_switches_to_sse() {
     assert!(text.starts_with("id: "), "priming event first: {text}");
     assert!(text.contains("retry: "), "{text}");
     let messages = reply.sse_messages();
-    let progress: Vec<_> = messages.iter().filter(|m| m["method"] == "notifications/progress").collect();
+    let progress: Vec<_> = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
     assert_eq!(progress.len(), 3);
     assert_eq!(progress[0]["params"]["progressToken"], "p1");
     let last = messages.last().expect("response");
@@ -157,7 +288,11 @@ async fn server_to_client_request_round_trip() {
     let session = client.initialize("2025-11-25").await;
     let call = json!({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"roots","arguments":{}}});
     let response = client
-        .send_streaming(Method::POST, serde_json::to_vec(&call).unwrap(), &[("mcp-session-id", &session)])
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
         .await;
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
@@ -165,14 +300,18 @@ async fn server_to_client_request_round_trip() {
     use http_body_util::BodyExt;
     // Read until the roots/list request appears, answer it, then read the result.
     let mut answered = false;
-    while let Some(frame) = tokio::time::timeout(Duration::from_secs(5), body.frame()).await.expect("frame in time") {
+    while let Some(frame) = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("frame in time")
+    {
         let frame = frame.expect("frame");
         if let Some(data) = frame.data_ref() {
             seen.push_str(&String::from_utf8_lossy(data));
         }
-        if !answered {
-            if let Some(line) = seen.lines().find(|l| l.contains("roots/list")) {
-                let request: Value = serde_json::from_str(line.trim_start_matches("data: ")).unwrap();
+        if !answered && let Some(line) = seen.lines().find(|l| l.contains("roots/list")) {
+            {
+                let request: Value =
+                    serde_json::from_str(line.trim_start_matches("data: ")).unwrap();
                 let answer = json!({"jsonrpc":"2.0","id":request["id"],"result":{"roots":[{"uri":"file:///a"}]}});
                 let ack = client.post(&answer, &[("mcp-session-id", &session)]).await;
                 assert_eq!(ack.status, 202);
@@ -189,12 +328,26 @@ async fn get_stream_receives_list_changed() {
     let (_server, client, router) = start(McpServer::builder).await;
     let session = client.initialize("2025-11-25").await;
     let response = client
-        .send_streaming(Method::GET, "", &[("mcp-session-id", &session), ("accept", "text/event-stream")])
+        .send_streaming(
+            Method::GET,
+            "",
+            &[
+                ("mcp-session-id", &session),
+                ("accept", "text/event-stream"),
+            ],
+        )
         .await;
     assert_eq!(response.status(), 200);
     // A second GET stream for the same session is refused.
     let second = client
-        .send(Method::GET, "", &[("mcp-session-id", &session), ("accept", "text/event-stream")])
+        .send(
+            Method::GET,
+            "",
+            &[
+                ("mcp-session-id", &session),
+                ("accept", "text/event-stream"),
+            ],
+        )
         .await;
     assert_eq!(second.status, 409);
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -219,7 +372,9 @@ async fn get_stream_receives_list_changed() {
 async fn session_cap_and_expiry() {
     let (_server, client, _) = start(|r| {
         McpServer::builder(r).sessions(
-            SessionConfig::default().max_sessions(2).idle_ttl(Duration::from_millis(200)),
+            SessionConfig::default()
+                .max_sessions(2)
+                .idle_ttl(Duration::from_millis(200)),
         )
     })
     .await;
@@ -230,7 +385,9 @@ async fn session_cap_and_expiry() {
         .await;
     assert_eq!(refused.status, 503);
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let expired = client.post(&call_add(1), &[("mcp-session-id", &first)]).await;
+    let expired = client
+        .post(&call_add(1), &[("mcp-session-id", &first)])
+        .await;
     assert_eq!(expired.status, 404);
     // Expired sessions free their slots.
     client.initialize("2025-11-25").await;
@@ -246,26 +403,136 @@ async fn modern_request_on_the_same_endpoint() {
     });
     let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":1},"_meta":meta}});
     let reply = client
-        .post(&call, &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "add")])
+        .post(
+            &call,
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "add"),
+            ],
+        )
         .await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let result = &reply.json()["result"];
     assert_eq!(result["resultType"], "complete");
     assert_eq!(result["content"][0]["text"], "2");
     // Header and body disagree: 400 with -32020.
-    let reply = client.post(&call, &[("mcp-protocol-version", "2025-11-25-x")]).await;
+    let reply = client
+        .post(&call, &[("mcp-protocol-version", "2025-11-25-x")])
+        .await;
     assert_eq!(reply.status, 400);
     // Legacy-only method in the modern era: 404 with -32601.
     let ping = json!({"jsonrpc":"2.0","id":2,"method":"ping","params":{"_meta":meta}});
-    let reply = client.post(&ping, &[("mcp-protocol-version", "2026-07-28")]).await;
+    let reply = client
+        .post(
+            &ping,
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "ping"),
+            ],
+        )
+        .await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.json()["error"]["code"], -32601);
+    routing_headers(&client, &call).await;
+}
+
+/// Routing headers must repeat the body: method and name, trimmed, case-sensitive values.
+async fn routing_headers(client: &TestClient, call: &Value) {
+    let modern = [("mcp-protocol-version", "2026-07-28")];
+    for (method, name, status) in [
+        (Some("tools/call"), Some("add"), 200),
+        (Some("tools/call"), Some("  add\t"), 200),
+        (Some("tools/call"), Some("=?base64?YWRk?="), 200),
+        (Some("TOOLS/CALL"), Some("add"), 400),
+        (None, Some("add"), 400),
+        (Some("tools/call"), None, 400),
+        (Some("tools/call"), Some("other"), 400),
+    ] {
+        let mut headers = modern.to_vec();
+        headers.extend(method.map(|m| ("mcp-method", m)));
+        headers.extend(name.map(|n| ("mcp-name", n)));
+        let reply = client.post(call, &headers).await;
+        assert_eq!(
+            reply.status, status,
+            "{method:?} {name:?}: {:?}",
+            reply.body
+        );
+        if status == 400 {
+            assert_eq!(reply.json()["error"]["code"], -32020);
+            assert_eq!(reply.json()["id"], 1, "errors echo the request id");
+        }
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_listen_streams_tagged_notifications() {
+    let (_server, client, router) = start(McpServer::builder).await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let listen = json!({"jsonrpc":"2.0","id":42,"method":"subscriptions/listen","params":{
+        "_meta": meta, "notifications": {"toolsListChanged": true}}});
+    let response = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&listen).unwrap(),
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "subscriptions/listen"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    use http_body_util::BodyExt;
+    let mut seen = String::new();
+    let mut changed = false;
+    while seen.matches("data: ").count() < 2 {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("frame in time")
+            .expect("stream open")
+            .expect("frame");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+        if !changed && seen.contains("acknowledged") {
+            // Only tool changes were asked for: other events must not appear.
+            router.notify_resource_updated("file:///x");
+            router.remove_tool("roots");
+            changed = true;
+        }
+    }
+    let messages: Vec<Value> = seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(
+        messages[0]["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    assert_eq!(
+        messages[0]["params"]["notifications"],
+        json!({"toolsListChanged": true})
+    );
+    assert_eq!(messages[1]["method"], "notifications/tools/list_changed");
+    for message in &messages {
+        assert_eq!(
+            message["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+            42
+        );
+    }
 }
 
 #[tokio::test]
 async fn stateless_legacy_needs_no_session() {
     let (_server, client, _) = start(|r| McpServer::builder(r).stateless()).await;
-    let reply = client.post(&call_add(1), &[("mcp-protocol-version", "2025-11-25")]).await;
+    let reply = client
+        .post(&call_add(1), &[("mcp-protocol-version", "2025-11-25")])
+        .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["result"]["content"][0]["text"], "5");
 }

@@ -7,7 +7,9 @@
 //! ```
 
 use mcp_core::protocol::PromptMessage;
-use mcp_core::{Json, Prompt, RequestContext, Resource, ResourceTemplate, Router, TemplateMatch, Tool};
+use mcp_core::{
+    Json, Prompt, RequestContext, Resource, ResourceTemplate, Router, TemplateMatch, Tool,
+};
 use mcp_tower::McpServer;
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -29,19 +31,17 @@ fn router() -> Router {
     Router::builder()
         .name("mcp-tower-quickstart", env!("CARGO_PKG_VERSION"))
         .instructions("A calculator and an echo, to try mcp-tower.")
-        .tool(
-            Tool::new("add")
-                .description("Adds two numbers")
-                .handler(|Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
-                    (args.a + args.b).to_string()
-                }),
-        )
+        .tool(Tool::new("add").description("Adds two numbers").handler(
+            |Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
+                (args.a + args.b).to_string()
+            },
+        ))
         .tool(
             Tool::new("echo")
                 .description("Echoes the message back")
-                .handler(|Json(args): Json<EchoArgs>, _ctx: RequestContext| async move {
-                    args.message
-                }),
+                .handler(
+                    |Json(args): Json<EchoArgs>, _ctx: RequestContext| async move { args.message },
+                ),
         )
         .resource(
             Resource::new("quickstart://about", "about")
@@ -83,8 +83,7 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let mut args = std::env::args().skip(1);

@@ -10,7 +10,10 @@ use crate::context::RequestContext;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{self, GetPromptResult, Icon, PromptArgument, PromptMessage};
 
-type GetFn = dyn Fn(BTreeMap<String, String>, RequestContext) -> BoxFuture<'static, Result<GetPromptResult, ErrorObject>>
+type GetFn = dyn Fn(
+        BTreeMap<String, String>,
+        RequestContext,
+    ) -> BoxFuture<'static, Result<GetPromptResult, ErrorObject>>
     + Send
     + Sync;
 
@@ -52,6 +55,8 @@ pub struct PromptBuilder {
 
 impl Prompt {
     /// Starts a prompt named `name`.
+    // `Tool::new(..)...handler(..)` reads best; the builder finishes into `Self`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(name: impl Into<String>) -> PromptBuilder {
         PromptBuilder {
             definition: protocol::Prompt::new(name),
@@ -109,7 +114,10 @@ impl PromptBuilder {
 
     /// Adds an icon.
     pub fn icon(mut self, icon: Icon) -> Self {
-        self.definition.icons.get_or_insert_with(Vec::new).push(icon);
+        self.definition
+            .icons
+            .get_or_insert_with(Vec::new)
+            .push(icon);
         self
     }
 

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
+use super::BoxFuture;
 use super::completion::Completions;
 use super::uri_template::UriTemplate;
-use super::BoxFuture;
 use crate::context::RequestContext;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{self, Icon, ReadResourceResult, ResourceContents};
@@ -51,6 +51,8 @@ pub struct ResourceBuilder {
 
 impl Resource {
     /// Starts a resource at `uri` named `name`.
+    // `Tool::new(..)...handler(..)` reads best; the builder finishes into `Self`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(uri: impl Into<String>, name: impl Into<String>) -> ResourceBuilder {
         ResourceBuilder {
             definition: protocol::Resource::new(uri, name),
@@ -95,7 +97,10 @@ impl ResourceBuilder {
 
     /// Adds an icon.
     pub fn icon(mut self, icon: Icon) -> Self {
-        self.definition.icons.get_or_insert_with(Vec::new).push(icon);
+        self.definition
+            .icons
+            .get_or_insert_with(Vec::new)
+            .push(icon);
         self
     }
 
@@ -167,7 +172,12 @@ pub struct ResourceTemplateBuilder {
 
 impl ResourceTemplate {
     /// Starts a template; panics at startup if `uri_template` is not a valid template.
-    pub fn new(uri_template: impl Into<String>, name: impl Into<String>) -> ResourceTemplateBuilder {
+    // `Tool::new(..)...handler(..)` reads best; the builder finishes into `Self`.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(
+        uri_template: impl Into<String>,
+        name: impl Into<String>,
+    ) -> ResourceTemplateBuilder {
         ResourceTemplateBuilder {
             definition: protocol::ResourceTemplate::new(uri_template, name),
             completions: Completions::default(),

@@ -13,10 +13,9 @@ use crate::jsonrpc::ErrorObject;
 use crate::protocol::{self, CallToolResult, ContentBlock, Icon, ToolAnnotations};
 
 /// The erased handler every tool is stored as.
-type ToolFn =
-    dyn Fn(Value, RequestContext) -> BoxFuture<'static, Result<CallToolResult, ErrorObject>>
-        + Send
-        + Sync;
+type ToolFn = dyn Fn(Value, RequestContext) -> BoxFuture<'static, Result<CallToolResult, ErrorObject>>
+    + Send
+    + Sync;
 
 /// A tool: its definition, compiled schemas and handler. Build one with [`Tool::new`].
 ///
@@ -44,6 +43,8 @@ pub(crate) struct ToolInner {
     pub(crate) output_validator: Option<jsonschema::Validator>,
     pub(crate) handler: Box<ToolFn>,
     pub(crate) required_scopes: Vec<String>,
+    /// Arguments mirrored into `Mcp-Param-<name>` headers: (argument, lower-case header).
+    pub(crate) header_params: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Tool {
@@ -64,6 +65,8 @@ pub struct ToolBuilder {
 
 impl Tool {
     /// Starts a tool named `name`.
+    // `Tool::new(..)...handler(..)` reads best; the builder finishes into `Self`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(name: impl Into<String>) -> ToolBuilder {
         ToolBuilder {
             definition: protocol::Tool::new(name, serde_json::json!({ "type": "object" })),
@@ -87,6 +90,43 @@ impl Tool {
         &self.inner.required_scopes
     }
 
+    /// Checks the `Mcp-Param-*` headers of a modern request against the arguments they
+    /// mirror (properties annotated with `x-mcp-header`).
+    pub(crate) fn check_header_params(
+        &self,
+        headers: &http::HeaderMap,
+        arguments: &Value,
+    ) -> Result<(), ErrorObject> {
+        for (argument, header) in &self.inner.header_params {
+            let Some(value) = arguments.get(argument) else {
+                continue;
+            };
+            let expected = crate::headers::argument_text(value);
+            let sent = headers
+                .get(header.as_str())
+                .map(|v| crate::headers::decode_value(v.as_bytes()));
+            match sent {
+                Some(Some(sent)) if sent == expected => {}
+                Some(Some(sent)) => {
+                    return Err(header_mismatch(format!(
+                        "Header mismatch: {header} header value '{sent}' does not match argument '{argument}'"
+                    )));
+                }
+                Some(None) => {
+                    return Err(header_mismatch(format!(
+                        "Header mismatch: {header} header is not valid base64"
+                    )));
+                }
+                None => {
+                    return Err(header_mismatch(format!(
+                        "Header mismatch: {header} header is required for argument '{argument}'"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Validates `arguments` and runs the handler.
     pub(crate) async fn call(
         &self,
@@ -99,8 +139,10 @@ impl Tool {
         let mut result = (self.inner.handler)(arguments, ctx).await?;
         if let (Some(validator), Some(structured)) =
             (&self.inner.output_validator, &result.structured_content)
+            && result.is_error != Some(true)
+            && !validator.is_valid(structured)
         {
-            if result.is_error != Some(true) && !validator.is_valid(structured) {
+            {
                 let errors: Vec<String> = validator
                     .iter_errors(structured)
                     .map(|e| format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e))
@@ -137,6 +179,27 @@ impl Tool {
     }
 }
 
+fn header_mismatch(message: String) -> ErrorObject {
+    ErrorObject::new(crate::jsonrpc::codes::HEADER_MISMATCH, message)
+}
+
+/// The `x-mcp-header` annotations of an input schema's top-level properties.
+fn header_params(schema: &Value) -> Vec<(String, String)> {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .filter_map(|(name, property)| {
+            let header = property.get("x-mcp-header")?.as_str()?;
+            Some((
+                name.clone(),
+                format!("mcp-param-{}", header.to_ascii_lowercase()),
+            ))
+        })
+        .collect()
+}
+
 fn pointer_or_root(pointer: &str) -> &str {
     if pointer.is_empty() { "/" } else { pointer }
 }
@@ -162,7 +225,10 @@ impl ToolBuilder {
 
     /// Adds an icon.
     pub fn icon(mut self, icon: Icon) -> Self {
-        self.definition.icons.get_or_insert_with(Vec::new).push(icon);
+        self.definition
+            .icons
+            .get_or_insert_with(Vec::new)
+            .push(icon);
         self
     }
 
@@ -262,8 +328,10 @@ impl ToolBuilder {
                 )
             })
         });
+        let header_params = header_params(&self.definition.input_schema);
         Tool {
             inner: Arc::new(ToolInner {
+                header_params,
                 definition: self.definition,
                 input_validator,
                 output_validator,

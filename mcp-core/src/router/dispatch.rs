@@ -7,18 +7,18 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::RouterInner;
 use super::encode::{Extras, Scope, encode};
 use super::params::{self, RequestMeta};
 use super::registry::{decode_cursor, page, write_array};
-use super::RouterInner;
 use crate::context::RequestContext;
 use crate::handler::completion::cap;
 use crate::input::{InputRound, RequestStateSealer};
 use crate::jsonrpc::{ErrorObject, Message, RequestId, Response};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
-    ClientCapabilities, InitializeRequestParams, InitializeResult,
-    PromptsCapability, ResourcesCapability, ServerCapabilities, ToolsCapability,
+    ClientCapabilities, InitializeRequestParams, InitializeResult, PromptsCapability,
+    ResourcesCapability, ServerCapabilities, ToolsCapability,
 };
 use crate::request::{McpRequest, McpResponse};
 use crate::session::SessionHandle;
@@ -94,9 +94,11 @@ impl Call<'_> {
     }
 
     fn allow_list(&self) -> Option<&AllowList> {
-        self.extensions
-            .get::<AllowList>()
-            .or_else(|| self.extensions.get::<Principal>().and_then(Principal::allow_list))
+        self.extensions.get::<AllowList>().or_else(|| {
+            self.extensions
+                .get::<Principal>()
+                .and_then(Principal::allow_list)
+        })
     }
 
     /// Lists are private when they depend on who asks.
@@ -133,13 +135,13 @@ impl Call<'_> {
         ServerCapabilities {
             logging: Some(Default::default()),
             completions: has_completions.then(Default::default),
-            tools: has_tools.then(|| ToolsCapability {
+            tools: has_tools.then_some(ToolsCapability {
                 list_changed: Some(true),
             }),
-            prompts: has_prompts.then(|| PromptsCapability {
+            prompts: has_prompts.then_some(PromptsCapability {
                 list_changed: Some(true),
             }),
-            resources: has_resources.then(|| ResourcesCapability {
+            resources: has_resources.then_some(ResourcesCapability {
                 subscribe: Some(true),
                 list_changed: Some(true),
             }),
@@ -174,7 +176,10 @@ impl Call<'_> {
             instructions: self.inner.instructions.as_deref(),
         };
         let scope = self.list_scope();
-        self.encode(&result, Extras::cached(self.inner.cache.discover_ttl_ms, scope))
+        self.encode(
+            &result,
+            Extras::cached(self.inner.cache.discover_ttl_ms, scope),
+        )
     }
 
     /// Encodes `{"<field>":[...],"nextCursor":...}` from pre-serialised definitions.
@@ -221,7 +226,11 @@ impl Call<'_> {
             "resources",
             &self.inner.resources,
             params,
-            |resource| allow.as_ref().is_none_or(|a| a.allows_resource(resource.uri())),
+            |resource| {
+                allow
+                    .as_ref()
+                    .is_none_or(|a| a.allows_resource(resource.uri()))
+            },
         )
     }
 
@@ -242,17 +251,21 @@ impl Call<'_> {
 
     fn list_prompts(&self, params: Option<&RawValue>) -> MethodResult {
         let allow = self.allow_list().cloned();
-        self.list("prompts/list", "prompts", &self.inner.prompts, params, |prompt| {
-            allow.as_ref().is_none_or(|a| a.allows_prompt(prompt.name()))
-        })
+        self.list(
+            "prompts/list",
+            "prompts",
+            &self.inner.prompts,
+            params,
+            |prompt| {
+                allow
+                    .as_ref()
+                    .is_none_or(|a| a.allows_prompt(prompt.name()))
+            },
+        )
     }
 
     /// Builds the handler's context.
-    fn context(
-        &self,
-        meta: Option<RequestMeta>,
-        round: Option<Arc<InputRound>>,
-    ) -> RequestContext {
+    fn context(&self, meta: Option<RequestMeta>, round: Option<Arc<InputRound>>) -> RequestContext {
         let meta = meta.unwrap_or_default();
         let capabilities: Option<Arc<ClientCapabilities>> = if self.version.is_modern() {
             Some(Arc::new(meta.client_capabilities.unwrap_or_default()))
@@ -337,7 +350,9 @@ impl Call<'_> {
 
     async fn call_tool(&self, params: Option<&RawValue>) -> MethodResult {
         let params: params::CallToolParams<'_> = params::required("tools/call", params)?;
-        let allowed = self.allow_list().is_none_or(|a| a.allows_tool(&params.name));
+        let allowed = self
+            .allow_list()
+            .is_none_or(|a| a.allows_tool(&params.name));
         let tool = self
             .inner
             .tools
@@ -349,6 +364,11 @@ impl Call<'_> {
         let arguments = params
             .arguments
             .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+        if self.version.is_modern()
+            && let Some(parts) = self.extensions.get::<http::request::Parts>()
+        {
+            tool.check_header_params(&parts.headers, &arguments)?;
+        }
         let arguments_text = if self.version.is_modern() {
             arguments.to_string()
         } else {
@@ -393,10 +413,15 @@ impl Call<'_> {
         let meta = params.meta;
         let binding = ["resources/read", uri];
         let outcome = if let Some(resource) = resource {
-            self.run_with_inputs(&binding, params.input_responses, params.request_state, |round| {
-                let ctx = self.context(meta, round);
-                (resource.read)(uri.to_owned(), ctx)
-            })
+            self.run_with_inputs(
+                &binding,
+                params.input_responses,
+                params.request_state,
+                |round| {
+                    let ctx = self.context(meta, round);
+                    (resource.read)(uri.to_owned(), ctx)
+                },
+            )
             .await?
         } else {
             let matched = self.inner.templates.load().values().find_map(|e| {
@@ -408,10 +433,15 @@ impl Call<'_> {
             let Some((template, matched)) = matched else {
                 return Err(not_found());
             };
-            self.run_with_inputs(&binding, params.input_responses, params.request_state, |round| {
-                let ctx = self.context(meta, round);
-                (template.read)(matched, ctx)
-            })
+            self.run_with_inputs(
+                &binding,
+                params.input_responses,
+                params.request_state,
+                |round| {
+                    let ctx = self.context(meta, round);
+                    (template.read)(matched, ctx)
+                },
+            )
             .await?
         };
         match outcome {
@@ -443,7 +473,9 @@ impl Call<'_> {
 
     async fn get_prompt(&self, params: Option<&RawValue>) -> MethodResult {
         let params: params::GetPromptParams<'_> = params::required("prompts/get", params)?;
-        let allowed = self.allow_list().is_none_or(|a| a.allows_prompt(&params.name));
+        let allowed = self
+            .allow_list()
+            .is_none_or(|a| a.allows_prompt(&params.name));
         let prompt = self
             .inner
             .prompts

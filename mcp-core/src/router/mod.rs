@@ -189,9 +189,11 @@ impl Router {
 
     /// Adds or replaces a prompt and announces `prompts/list_changed`.
     pub fn add_prompt(&self, prompt: Prompt) {
-        self.inner
-            .prompts
-            .insert(prompt.name().to_owned(), prompt.clone(), prompt.definition());
+        self.inner.prompts.insert(
+            prompt.name().to_owned(),
+            prompt.clone(),
+            prompt.definition(),
+        );
         self.announce(ServerEvent::PromptsListChanged);
     }
 
@@ -335,7 +337,9 @@ impl RouterBuilder {
         };
         for tool in self.tools {
             let definition = tool.definition().clone();
-            inner.tools.insert(definition.name.clone(), tool, &definition);
+            inner
+                .tools
+                .insert(definition.name.clone(), tool, &definition);
         }
         for resource in self.resources {
             let key = resource.uri().to_owned();
@@ -351,7 +355,9 @@ impl RouterBuilder {
         }
         for prompt in self.prompts {
             let key = prompt.name().to_owned();
-            inner.prompts.insert(key, prompt.clone(), prompt.definition());
+            inner
+                .prompts
+                .insert(key, prompt.clone(), prompt.definition());
         }
         Router {
             inner: Arc::new(inner),

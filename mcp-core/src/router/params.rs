@@ -26,7 +26,8 @@ pub(crate) struct RequestMeta {
 pub(crate) struct CallToolParams<'a> {
     #[serde(borrow)]
     pub(crate) name: Cow<'a, str>,
-    #[serde(default)]
+    /// Always an object when present (the schema of `CallToolRequest` says so).
+    #[serde(default, deserialize_with = "object")]
     pub(crate) arguments: Option<serde_json::Value>,
     #[serde(rename = "_meta", default)]
     pub(crate) meta: Option<RequestMeta>,
@@ -110,6 +111,14 @@ pub(crate) struct CompleteContext {
     pub(crate) arguments: BTreeMap<String, String>,
 }
 
+/// Reads an optional JSON object (`null` is `None`); anything else is an error.
+fn object<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)
+        .map(|map| map.map(serde_json::Value::Object))
+}
+
 /// Parses required params; a missing or malformed object is -32602.
 pub(crate) fn required<'a, T: Deserialize<'a>>(
     method: &str,
@@ -120,6 +129,12 @@ pub(crate) fn required<'a, T: Deserialize<'a>>(
             "Invalid params for {method}: params are required"
         )));
     };
+    // Serde would read a struct from an array by position; MCP params are always objects.
+    if !params.get().trim_start().starts_with('{') {
+        return Err(ErrorObject::invalid_params(format!(
+            "Invalid params for {method}: params must be an object"
+        )));
+    }
     serde_json::from_str(params.get())
         .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for {method}: {e}")))
 }

@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use indexmap::IndexMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -96,7 +96,10 @@ pub(crate) fn page<'a, T>(
     page_size: usize,
     mut visible: impl FnMut(&T) -> bool,
 ) -> Page<'a, T> {
-    let mut visible_items = snapshot.values().filter(|entry| visible(&entry.item)).skip(start);
+    let mut visible_items = snapshot
+        .values()
+        .filter(|entry| visible(&entry.item))
+        .skip(start);
     let entries: Vec<_> = visible_items.by_ref().take(page_size).collect();
     let next_cursor = visible_items
         .next()

@@ -227,7 +227,10 @@ impl LiveSession {
 
     /// The sender of the standalone stream, when one is open.
     pub(crate) fn stream_sender(&self) -> Option<mpsc::Sender<Bytes>> {
-        lock(&self.stream).as_ref().filter(|s| !s.is_closed()).cloned()
+        lock(&self.stream)
+            .as_ref()
+            .filter(|s| !s.is_closed())
+            .cloned()
     }
 }
 
@@ -276,7 +279,9 @@ impl mcp_core::Session for LiveSession {
 /// Locks a mutex, shrugging off poisoning: the data stays consistent under every panic
 /// point in this module (single inserts and removals).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What the bridge needs to create sessions: put into the request extensions by

@@ -133,7 +133,10 @@ fn reap(inner: &StoreInner) -> usize {
     for session in &expired {
         sessions.remove(mcp_core::Session::id(&**session));
         session.terminate();
-        tracing::info!(session.id = mcp_core::Session::id(&**session), "session expired");
+        tracing::info!(
+            session.id = mcp_core::Session::id(&**session),
+            "session expired"
+        );
     }
     expired.len()
 }

@@ -43,7 +43,10 @@ fn declared(message: &Message) -> Declared {
         .and_then(|raw| serde_json::from_str::<ParamsMeta<'_>>(raw.get()).ok());
     match parsed {
         Some(params) => Declared {
-            has_capabilities: params.meta.as_ref().is_some_and(|m| m.capabilities.is_some()),
+            has_capabilities: params
+                .meta
+                .as_ref()
+                .is_some_and(|m| m.capabilities.is_some()),
             meta_version: params.meta.and_then(|m| m.version).map(Cow::into_owned),
             initialize_version: params.initialize_version.map(Cow::into_owned),
         },
@@ -148,5 +151,8 @@ pub(crate) fn classify(
 }
 
 fn invalid_meta(message: String) -> Refusal {
-    (StatusCode::BAD_REQUEST, ErrorObject::invalid_params(message))
+    (
+        StatusCode::BAD_REQUEST,
+        ErrorObject::invalid_params(message),
+    )
 }

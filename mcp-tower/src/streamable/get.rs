@@ -65,7 +65,11 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
 }
 
 /// Forwards the session's unsolicited messages until the client or the session goes away.
-async fn standalone(shared: Arc<Shared>, mut writer: SseWriter, mut messages: mpsc::Receiver<Bytes>) {
+async fn standalone(
+    shared: Arc<Shared>,
+    mut writer: SseWriter,
+    mut messages: mpsc::Receiver<Bytes>,
+) {
     writer.prime(shared.retry_ms).await;
     let mut keep_alive = tokio::time::interval(shared.config.keep_alive);
     keep_alive.reset();
@@ -95,7 +99,11 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
     let session_id = mcp_core::Session::id(&**session).to_owned();
     let replay = parse_event_id(last).and_then(|(stream, sequence)| {
         let store = shared.config.event_store.as_ref()?;
-        Some((stream, sequence, store.replay(stream, &session_id, sequence)?))
+        Some((
+            stream,
+            sequence,
+            store.replay(stream, &session_id, sequence)?,
+        ))
     });
     let Some((stream, sequence, first)) = replay else {
         return json_rpc_error_response(

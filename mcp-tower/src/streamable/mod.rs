@@ -5,20 +5,23 @@
 mod era;
 mod event_store;
 mod get;
+mod listen;
 mod pending;
 mod post;
+mod routing_headers;
 mod sse;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use mcp_core::{McpRequest, McpResponse};
+use mcp_core::{McpRequest, McpResponse, ServerEvent};
+use tokio::sync::broadcast;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -65,7 +68,12 @@ pub struct StreamableHttpConfig {
     pub(crate) legacy: bool,
     pub(crate) modern: bool,
     pub(crate) event_store: Option<Arc<dyn EventStore>>,
+    pub(crate) events: Option<EventSource>,
+    pub(crate) max_listeners: usize,
 }
+
+/// Where `subscriptions/listen` streams get their notifications from.
+pub type EventSource = Arc<dyn Fn() -> broadcast::Receiver<ServerEvent> + Send + Sync>;
 
 impl std::fmt::Debug for StreamableHttpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +100,8 @@ impl Default for StreamableHttpConfig {
             legacy: true,
             modern: true,
             event_store: Some(Arc::new(InMemoryEventStore::default())),
+            events: None,
+            max_listeners: 10_000,
         }
     }
 }
@@ -151,6 +161,20 @@ impl StreamableHttpConfig {
         self
     }
 
+    /// The notifications `subscriptions/listen` streams carry, usually the router's:
+    /// `config.events_from(&router)`.
+    pub fn events_from(mut self, router: &mcp_core::Router) -> Self {
+        let router = router.clone();
+        self.events = Some(Arc::new(move || router.events()));
+        self
+    }
+
+    /// The most concurrent `subscriptions/listen` streams (default 10 000).
+    pub fn max_listeners(mut self, max: usize) -> Self {
+        self.max_listeners = max;
+        self
+    }
+
     /// Where SSE events wait for resumption (default: in memory, 256 events per stream,
     /// 10 000 streams, 5 minutes). `None` disables resumption.
     pub fn event_store(mut self, store: Option<Arc<dyn EventStore>>) -> Self {
@@ -165,6 +189,7 @@ pub(crate) struct Shared {
     pub(crate) pending: PendingRequests,
     pub(crate) next_stream: AtomicU64,
     pub(crate) retry_ms: u64,
+    pub(crate) listeners: AtomicUsize,
 }
 
 /// Turns an RPC-tier service into the HTTP endpoint.
@@ -208,6 +233,7 @@ impl StreamableHttpLayer {
                 pending,
                 next_stream: AtomicU64::new(1),
                 retry_ms,
+                listeners: AtomicUsize::new(0),
             }),
         }
     }

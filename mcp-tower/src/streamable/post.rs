@@ -22,7 +22,11 @@ use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{LiveSession, NewSession, SessionManager};
 
-pub(crate) async fn handle<S, B>(shared: Arc<Shared>, inner: S, request: Request<B>) -> Response<McpBody>
+pub(crate) async fn handle<S, B>(
+    shared: Arc<Shared>,
+    inner: S,
+    request: Request<B>,
+) -> Response<McpBody>
 where
     S: RpcService,
     B: http_body::Body + Send + 'static,
@@ -50,7 +54,10 @@ where
         );
     }
     let (mut parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, shared.config.max_body_bytes).collect().await {
+    let bytes = match Limited::new(body, shared.config.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<LengthLimitError>() => {
             return json_rpc_error_response(
@@ -76,20 +83,24 @@ where
         Ok(version) => version,
         Err(refusal) => return refuse(refusal, message.id().cloned()),
     };
-    if version.is_modern() && !shared.config.modern || !version.is_modern() && !shared.config.legacy {
+    if version.is_modern() && !shared.config.modern || !version.is_modern() && !shared.config.legacy
+    {
         return refuse(era::unsupported(version.as_str()), message.id().cloned());
+    }
+    if version.is_modern()
+        && let Err(refusal) = super::routing_headers::check(&parts.headers, &message)
+    {
+        return refuse(refusal, message.id().cloned());
     }
     let manager = parts.extensions.get::<SessionManager>().cloned();
     let is_initialize = message.method() == Some("initialize");
     // Legacy requests need their session when the server keeps sessions.
     if !version.is_modern() && manager.is_some() && session.is_none() && !is_initialize {
-        if !matches!(message, Message::Notification(_) | Message::Response(_)) || parts.headers.contains_key("mcp-session-id") {
-            return json_rpc_error_response(
-                StatusCode::BAD_REQUEST,
-                -32600,
-                "Bad Request: Mcp-Session-Id header is required",
-            );
-        }
+        return json_rpc_error_response(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "Bad Request: Mcp-Session-Id header is required",
+        );
     }
     if matches!(message, Message::Batch(_)) && !version.allows_batches() {
         return refuse(
@@ -135,6 +146,11 @@ where
             };
             let response = inner.oneshot(request).await.unwrap_or_default();
             json_response(&response, version)
+        }
+        Message::Request(request)
+            if version.is_modern() && request.method == "subscriptions/listen" =>
+        {
+            super::listen::handle(shared, request.id, request.params.as_deref())
         }
         Message::Request(request) => {
             let id = request.id.clone();
@@ -353,25 +369,32 @@ impl Exchange {
         self.session.is_some() && self.shared.config.event_store.is_some()
     }
 
-    async fn forward(&self, writer: &mut SseWriter, message: OutboundMessage, asked: &mut Vec<RequestId>) {
+    async fn forward(
+        &self,
+        writer: &mut SseWriter,
+        message: OutboundMessage,
+        asked: &mut Vec<RequestId>,
+    ) {
         match message {
             OutboundMessage::Notification(bytes) => {
                 writer.event(Bytes::from(bytes)).await;
             }
-            OutboundMessage::Request { method, params, reply } => {
-                match self.shared.pending.register(&self.session_id, reply) {
-                    Ok(id) => {
-                        let bytes = mcp_core::jsonrpc::request_json(&id, method, &params);
-                        asked.push(id);
-                        writer.event(Bytes::from(bytes)).await;
-                    }
-                    Err(reply) => {
-                        let _ = reply.send(Err(ErrorObject::internal_error(
-                            "too many server-to-client requests awaiting answers",
-                        )));
-                    }
+            OutboundMessage::Request {
+                method,
+                params,
+                reply,
+            } => match self.shared.pending.register(&self.session_id, reply) {
+                Ok(id) => {
+                    let bytes = mcp_core::jsonrpc::request_json(&id, method, &params);
+                    asked.push(id);
+                    writer.event(Bytes::from(bytes)).await;
                 }
-            }
+                Err(reply) => {
+                    let _ = reply.send(Err(ErrorObject::internal_error(
+                        "too many server-to-client requests awaiting answers",
+                    )));
+                }
+            },
             OutboundMessage::CloseStream => {
                 if self.resumable() {
                     writer.detach();
@@ -412,7 +435,11 @@ fn status_of(response: &McpResponse, version: ProtocolVersion) -> StatusCode {
     if !version.is_modern() {
         return StatusCode::OK;
     }
-    match response.as_single().and_then(|r| r.error_object()).map(|e| e.code) {
+    match response
+        .as_single()
+        .and_then(|r| r.error_object())
+        .map(|e| e.code)
+    {
         Some(codes::METHOD_NOT_FOUND) => StatusCode::NOT_FOUND,
         Some(
             codes::HEADER_MISMATCH

@@ -1,0 +1,80 @@
+//! Modern-era routing headers: `Mcp-Method` and `Mcp-Name` must repeat what the body says,
+//! so that proxies can route on headers without reading bodies (SEP-2243).
+
+use std::borrow::Cow;
+
+use http::{HeaderMap, StatusCode};
+use mcp_core::headers::decode_value as decode_header_value;
+use mcp_core::jsonrpc::{ErrorObject, Message, codes};
+use serde::Deserialize;
+
+use super::era::Refusal;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct NameParams<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    uri: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    task_id: Option<Cow<'a, str>>,
+}
+
+fn mismatch(message: String) -> Refusal {
+    (
+        StatusCode::BAD_REQUEST,
+        ErrorObject::new(codes::HEADER_MISMATCH, message),
+    )
+}
+
+/// Checks `Mcp-Method` (always) and `Mcp-Name` (for the methods that name a target).
+pub(crate) fn check(headers: &HeaderMap, message: &Message) -> Result<(), Refusal> {
+    let Some(method) = message.method() else {
+        return Ok(());
+    };
+    let header_method = headers
+        .get("mcp-method")
+        .map(|v| decode_header_value(v.as_bytes()));
+    match header_method {
+        None => {
+            return Err(mismatch(format!(
+                "Header mismatch: Mcp-Method header is required (body method '{method}')"
+            )));
+        }
+        Some(Some(value)) if value == method => {}
+        Some(value) => {
+            return Err(mismatch(format!(
+                "Header mismatch: Mcp-Method header value '{}' does not match body value '{method}'",
+                value.unwrap_or_default()
+            )));
+        }
+    }
+    let params: NameParams<'_> = message
+        .params()
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default();
+    let expected = match method {
+        "tools/call" | "prompts/get" => params.name,
+        "resources/read" => params.uri,
+        "tasks/get" | "tasks/update" | "tasks/cancel" => params.task_id,
+        _ => return Ok(()),
+    };
+    let Some(expected) = expected else {
+        // The body lacks the name; the router answers -32602 for that.
+        return Ok(());
+    };
+    match headers
+        .get("mcp-name")
+        .map(|v| decode_header_value(v.as_bytes()))
+    {
+        None => Err(mismatch(format!(
+            "Header mismatch: Mcp-Name header is required (body value '{expected}')"
+        ))),
+        Some(Some(value)) if value == expected => Ok(()),
+        Some(value) => Err(mismatch(format!(
+            "Header mismatch: Mcp-Name header value '{}' does not match body value '{expected}'",
+            value.unwrap_or_default()
+        ))),
+    }
+}

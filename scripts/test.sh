@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every test of mcp-tower, setting up what they need from the package registries:
+#   1. formatting and lints (cargo fmt --check, clippy -D warnings, rustdoc)
+#   2. unit, integration, end-to-end (real sockets) and doc tests of every crate
+#   3. the benchmarks and load kits build (so they never rot)
+#   4. the official MCP conformance suites (Node >= 22 from npm) against the
+#      conformance-server example: 0.1.16 --suite all, and 0.2.x --requirements
+#      2025-11-25 and 2026-07-28.
+# Usage: scripts/test.sh [--no-conformance]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+conformance=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-conformance) conformance=0 ;;
+    *) echo "usage: scripts/test.sh [--no-conformance]" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+step "benchmarks build"
+cargo bench --workspace --no-run --locked --quiet
+
+if [ "$conformance" = 1 ]; then
+  step "conformance"
+  cargo build --release --locked -p conformance-server
+  log=$(mktemp)
+  ./target/release/conformance-server --addr 127.0.0.1:0 >"$log" 2>&1 &
+  server=$!
+  trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+  url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$log" | head -n1)
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    echo "conformance-server did not start:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  .ci/conformance.sh "$url"
+fi
+echo
+echo "all tests passed"

@@ -426,7 +426,21 @@ fn json_response(response: &McpResponse, version: ProtocolVersion) -> Response<M
     }
     let mut bytes = Vec::with_capacity(256);
     response.write_json(&mut bytes);
-    json_body(status_of(response, version), bytes)
+    let mut http = json_body(status_of(response, version), bytes);
+    if let Some(challenge) = step_up_challenge(response) {
+        // An RPC-tier scope check refused the call: HTTP says so too (RFC 6750 §3.1).
+        *http.status_mut() = StatusCode::FORBIDDEN;
+        http.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    http
+}
+
+/// The `WWW-Authenticate` challenge an RPC-tier layer attached to an error, as
+/// `error.data.www_authenticate` (what `mcp_auth::ScopeLayer` does).
+fn step_up_challenge(response: &McpResponse) -> Option<HeaderValue> {
+    let error = response.as_single()?.error_object()?;
+    let challenge = error.data.as_ref()?.get("www_authenticate")?.as_str()?;
+    HeaderValue::from_str(challenge).ok()
 }
 
 /// The modern era maps some JSON-RPC errors to HTTP statuses; the legacy era always uses 200.

@@ -1,0 +1,179 @@
+//! Everything the Router writes, for every method and every protocol version, validated
+//! against the official `schema.json` of that version: the JSON-RPC envelope
+//! (`JSONRPCMessage`) and the method's result type.
+
+#[path = "support/schema.rs"]
+mod schema;
+
+use mcp_core::jsonrpc::Message;
+use mcp_core::protocol::PromptMessage;
+use mcp_core::{
+    Json, McpRequest, McpResponse, Prompt, ProtocolVersion, RequestContext, Resource,
+    ResourceTemplate, Router, TemplateMatch, Tool,
+};
+use schema::SchemaSet;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Add {
+    a: f64,
+    b: f64,
+}
+
+#[derive(serde::Serialize)]
+struct Sum {
+    sum: f64,
+}
+
+fn router() -> Router {
+    Router::builder()
+        .name("schema-test", "1.0.0")
+        .instructions("Validated against every schema.")
+        .tool(Tool::new("add").description("Adds").handler(
+            |Json(x): Json<Add>, _: RequestContext| async move { (x.a + x.b).to_string() },
+        ))
+        .tool(
+            Tool::new("add_structured")
+                .description("Adds, with structured output")
+                .output_schema(json!({"type":"object","properties":{"sum":{"type":"number"}},"required":["sum"]}))
+                .handler(|Json(x): Json<Add>, _: RequestContext| async move {
+                    Json(Sum { sum: x.a + x.b })
+                }),
+        )
+        .tool(Tool::new("fails").description("Always fails").handler(
+            |Json(_): Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
+                Err::<String, _>("it failed".to_owned())
+            },
+        ))
+        .resource(
+            Resource::new("test://static", "static")
+                .mime_type("text/plain")
+                .handler(|_: String, _: RequestContext| async { "static text" }),
+        )
+        .resource_template(
+            ResourceTemplate::new("test://item/{id}", "item")
+                .mime_type("application/json")
+                .complete("id", |_, _, _| async { vec!["1".to_owned(), "2".to_owned()] })
+                .handler(|m: TemplateMatch, _: RequestContext| async move {
+                    format!(r#"{{"id":"{}"}}"#, m.variables["id"])
+                }),
+        )
+        .prompt(
+            Prompt::new("greet")
+                .description("Greets")
+                .argument("name", "Who", true)
+                .complete("name", |_, _, _| async { vec!["Ada".to_owned()] })
+                .handler(|args, _: RequestContext| async move {
+                    vec![PromptMessage::user_text(format!("Hello {}", args["name"]))]
+                }),
+        )
+        .build()
+}
+
+/// (method, params, result definition) for every method the router answers.
+fn cases(version: ProtocolVersion) -> Vec<(&'static str, Value, &'static str)> {
+    let mut cases = vec![
+        ("tools/list", json!({}), "ListToolsResult"),
+        ("tools/call", json!({"name":"add","arguments":{"a":1,"b":2}}), "CallToolResult"),
+        ("tools/call", json!({"name":"add","arguments":{"a":"x"}}), "CallToolResult"),
+        ("tools/call", json!({"name":"fails","arguments":{}}), "CallToolResult"),
+        ("resources/list", json!({}), "ListResourcesResult"),
+        ("resources/templates/list", json!({}), "ListResourceTemplatesResult"),
+        ("resources/read", json!({"uri":"test://static"}), "ReadResourceResult"),
+        ("resources/read", json!({"uri":"test://item/7"}), "ReadResourceResult"),
+        ("prompts/list", json!({}), "ListPromptsResult"),
+        ("prompts/get", json!({"name":"greet","arguments":{"name":"Ada"}}), "GetPromptResult"),
+        (
+            "completion/complete",
+            json!({"ref":{"type":"ref/prompt","name":"greet"},"argument":{"name":"name","value":"A"}}),
+            "CompleteResult",
+        ),
+        (
+            "completion/complete",
+            json!({"ref":{"type":"ref/resource","uri":"test://item/{id}"},"argument":{"name":"id","value":""}}),
+            "CompleteResult",
+        ),
+    ];
+    if version.has_structured_output() {
+        cases.push((
+            "tools/call",
+            json!({"name":"add_structured","arguments":{"a":1,"b":2}}),
+            "CallToolResult",
+        ));
+    }
+    if version.is_modern() {
+        cases.push(("server/discover", json!({}), "DiscoverResult"));
+    } else {
+        cases.push((
+            "initialize",
+            json!({"protocolVersion": version.as_str(), "capabilities": {}, "clientInfo": {"name":"t","version":"1"}}),
+            "InitializeResult",
+        ));
+        cases.push(("ping", json!({}), "EmptyResult"));
+        cases.push(("logging/setLevel", json!({"level":"info"}), "EmptyResult"));
+        cases.push(("resources/subscribe", json!({"uri":"test://static"}), "EmptyResult"));
+    }
+    cases
+}
+
+async fn call(router: &Router, version: ProtocolVersion, method: &str, mut params: Value) -> Value {
+    if version.is_modern() {
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": version.as_str(),
+            "io.modelcontextprotocol/clientCapabilities": {}
+        });
+    }
+    let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params}).to_string();
+    let message = Message::parse(body.as_bytes()).expect("valid request");
+    let response = router
+        .clone()
+        .oneshot(McpRequest::new(message, version))
+        .await
+        .expect("infallible");
+    let McpResponse::Single(response) = response else {
+        panic!("{method}: expected one response");
+    };
+    serde_json::from_slice(&response.to_vec()).expect("response is JSON")
+}
+
+#[tokio::test]
+async fn every_result_matches_the_schema_of_its_version() {
+    let router = router();
+    for version in ProtocolVersion::ALL {
+        let schema = SchemaSet::load(version.as_str());
+        for (method, params, definition) in cases(version) {
+            let response = call(&router, version, method, params.clone()).await;
+            assert!(
+                response.get("result").is_some(),
+                "{version} {method} {params}: {response}"
+            );
+            if let Err(errors) = schema.validate("JSONRPCMessage", &response) {
+                panic!("{version} {method}: envelope invalid: {errors:?}\n{response}");
+            }
+            if let Err(errors) = schema.validate(definition, &response["result"]) {
+                panic!("{version} {method}: {definition} invalid: {errors:?}\n{response}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn errors_match_the_schema_of_their_version() {
+    let router = router();
+    for version in ProtocolVersion::ALL {
+        let schema = SchemaSet::load(version.as_str());
+        for (method, params) in [
+            ("tools/call", json!({"name":"nope"})),
+            ("resources/read", json!({"uri":"test://missing"})),
+            ("nope/nope", json!({})),
+            ("tools/list", json!({"cursor":"!!"})),
+        ] {
+            let response = call(&router, version, method, params).await;
+            assert!(response.get("error").is_some(), "{version} {method}: {response}");
+            if let Err(errors) = schema.validate("JSONRPCMessage", &response) {
+                panic!("{version} {method}: error envelope invalid: {errors:?}\n{response}");
+            }
+        }
+    }
+}

@@ -111,6 +111,12 @@ impl Principal {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowList {
+    // Shared: layers clone the allow-list into every request's extensions.
+    inner: Arc<AllowListSets>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct AllowListSets {
     tools: Option<BTreeSet<String>>,
     prompts: Option<BTreeSet<String>>,
     resources: Option<BTreeSet<String>>,
@@ -137,19 +143,19 @@ impl AllowList {
 
     /// Only these tools (by name) are visible and callable.
     pub fn tools<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
-        self.tools = to_set(names);
+        Arc::make_mut(&mut self.inner).tools = to_set(names);
         self
     }
 
     /// Only these prompts (by name) are visible and gettable.
     pub fn prompts<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
-        self.prompts = to_set(names);
+        Arc::make_mut(&mut self.inner).prompts = to_set(names);
         self
     }
 
     /// Only these static resources (by URI) are visible and readable.
     pub fn resources<I: IntoIterator<Item = S>, S: Into<String>>(mut self, uris: I) -> Self {
-        self.resources = to_set(uris);
+        Arc::make_mut(&mut self.inner).resources = to_set(uris);
         self
     }
 
@@ -158,27 +164,27 @@ impl AllowList {
         mut self,
         names: I,
     ) -> Self {
-        self.resource_templates = to_set(names);
+        Arc::make_mut(&mut self.inner).resource_templates = to_set(names);
         self
     }
 
     /// Whether the tool `name` is allowed.
     pub fn allows_tool(&self, name: &str) -> bool {
-        allows(&self.tools, name)
+        allows(&self.inner.tools, name)
     }
 
     /// Whether the prompt `name` is allowed.
     pub fn allows_prompt(&self, name: &str) -> bool {
-        allows(&self.prompts, name)
+        allows(&self.inner.prompts, name)
     }
 
     /// Whether the static resource `uri` is allowed.
     pub fn allows_resource(&self, uri: &str) -> bool {
-        allows(&self.resources, uri)
+        allows(&self.inner.resources, uri)
     }
 
     /// Whether the resource template `name` is allowed.
     pub fn allows_resource_template(&self, name: &str) -> bool {
-        allows(&self.resource_templates, name)
+        allows(&self.inner.resource_templates, name)
     }
 }

@@ -40,4 +40,5 @@ pub use host_origin::{HostOrigin, HostOriginLayer};
 pub use serve::{serve, serve_with_shutdown};
 pub use server::{McpHttpService, McpServer, McpServerBuilder};
 pub use session::{SessionConfig, SessionLayer};
+pub use stdio::{StdioTransport, serve_io, serve_stdio};
 pub use streamable::{ResponseMode, StreamableHttp, StreamableHttpConfig, StreamableHttpLayer};

@@ -430,7 +430,8 @@ fn json_response(response: &McpResponse, version: ProtocolVersion) -> Response<M
     if let Some(challenge) = step_up_challenge(response) {
         // An RPC-tier scope check refused the call: HTTP says so too (RFC 6750 §3.1).
         *http.status_mut() = StatusCode::FORBIDDEN;
-        http.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+        http.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
     }
     http
 }

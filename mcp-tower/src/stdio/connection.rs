@@ -1,0 +1,429 @@
+//! One stdio connection: reading, dispatching, routing answers, writing.
+
+use super::*;
+use futures_util::FutureExt;
+use mcp_core::jsonrpc::{self, ClientResponse, ErrorObject, Message, RequestId, Response, codes};
+use mcp_core::protocol::InitializeRequestParams;
+use mcp_core::{
+    CancellationToken, ClientPeer, McpRequest, McpResponse, OutboundMessage, ProtocolVersion,
+    ServerEvent, Session, SessionHandle,
+};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+use tower_service::Service;
+
+/// What the reader loop and the request tasks share.
+pub(super) struct Shared {
+    pub(super) out: mpsc::Sender<Vec<u8>>,
+    pub(super) in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    pub(super) pending: Mutex<Pending>,
+    pub(super) max_pending: usize,
+    pub(super) next_id: AtomicU64,
+}
+
+/// Server→client requests awaiting the client's answer.
+#[derive(Default)]
+pub(super) struct Pending {
+    pub(super) replies: HashMap<RequestId, Reply>,
+    /// Set at end of input: no answer can come any more.
+    pub(super) closed: bool,
+}
+
+impl Pending {
+    pub(super) fn close(&mut self) {
+        self.closed = true;
+        // Dropping the senders fails the waiting handlers at once.
+        self.replies.clear();
+    }
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The data stays consistent even if a holder panicked: every update is a single call.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(super) fn lock_pending(&self) -> MutexGuard<'_, Pending> {
+        lock(&self.pending)
+    }
+
+    pub(super) async fn send_line(&self, line: Vec<u8>) {
+        // A closed queue means the writer failed; the reader loop reports that.
+        let _ = self.out.send(line).await;
+    }
+
+    pub(super) async fn write(&self, response: &McpResponse) {
+        if response.is_none() {
+            return;
+        }
+        let mut line = Vec::with_capacity(256);
+        response.write_json(&mut line);
+        self.send_line(line).await;
+    }
+
+    /// Writes a handler's notification or server→client request.
+    pub(super) async fn forward(&self, message: OutboundMessage) {
+        let (method, params, reply) = match message {
+            OutboundMessage::Notification(bytes) => return self.send_line(bytes).await,
+            OutboundMessage::Request {
+                method,
+                params,
+                reply,
+            } => (method, params, reply),
+            // stdio has no per-request stream to close.
+            OutboundMessage::CloseStream => return,
+        };
+        if reply.is_closed() {
+            return;
+        }
+        let id =
+            RequestId::String(format!("s-{}", self.next_id.fetch_add(1, Ordering::Relaxed)).into());
+        {
+            let mut pending = self.lock_pending();
+            if pending.closed {
+                let _ = reply.send(Err(ErrorObject::internal_error(
+                    "the client's input is closed",
+                )));
+                return;
+            }
+            if pending.replies.len() >= self.max_pending {
+                // Forget requests whose handler stopped waiting (timed out or cancelled).
+                pending.replies.retain(|_, reply| !reply.is_closed());
+            }
+            if pending.replies.len() >= self.max_pending {
+                let error = ErrorObject::internal_error("too many requests await the client");
+                let _ = reply.send(Err(error));
+                return;
+            }
+            // Registered before writing so the answer cannot arrive first.
+            pending.replies.insert(id.clone(), reply);
+        }
+        self.send_line(jsonrpc::request_json(&id, method, &params))
+            .await;
+    }
+
+    pub(super) fn route_reply(&self, response: ClientResponse) {
+        match self.lock_pending().replies.remove(&response.id) {
+            Some(reply) => {
+                let _ = reply.send(response.result);
+            }
+            None => tracing::debug!(id = %response.id, "answer to no pending request"),
+        }
+    }
+
+    pub(super) fn cancel(&self, params: Option<&RawValue>) {
+        #[derive(Deserialize)]
+        struct Cancelled {
+            #[serde(rename = "requestId")]
+            request_id: RequestId,
+        }
+        let Some(Ok(cancelled)) = params.map(|p| serde_json::from_str::<Cancelled>(p.get())) else {
+            return;
+        };
+        if let Some(token) = lock(&self.in_flight).get(&cancelled.request_id) {
+            tracing::debug!(id = %cancelled.request_id, "request cancelled by the client");
+            token.cancel();
+        }
+    }
+}
+
+/// Removes a request's ids from the in-flight map however its task ends.
+pub(super) struct InFlight {
+    pub(super) shared: Arc<Shared>,
+    pub(super) ids: Vec<RequestId>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut in_flight = lock(&self.shared.in_flight);
+        for id in &self.ids {
+            in_flight.remove(id);
+        }
+    }
+}
+
+/// The state of one stdio connection, owned by the reader loop.
+pub(super) struct Connection<S> {
+    pub(super) shared: Arc<Shared>,
+    pub(super) session: Arc<StdioSession>,
+    pub(super) service: S,
+    pub(super) version: ProtocolVersion,
+    pub(super) admission: Arc<Semaphore>,
+    pub(super) running: Arc<Semaphore>,
+    pub(super) tasks: JoinSet<()>,
+}
+
+impl<S> Connection<S>
+where
+    S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    pub(super) async fn handle(&mut self, line: &[u8]) {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return;
+        }
+        let message = match Message::parse(line) {
+            Ok(message) => message,
+            Err(response) => return self.shared.write(&McpResponse::Single(response)).await,
+        };
+        match message {
+            Message::Response(response) => self.shared.route_reply(response),
+            Message::Batch(items) => {
+                // Client answers are the transport's business; the rest goes to the service.
+                let mut kept = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Ok(Message::Response(response)) => self.shared.route_reply(response),
+                        item => {
+                            if let Ok(Message::Notification(n)) = &item
+                                && n.method == "notifications/cancelled"
+                            {
+                                self.shared.cancel(n.params.as_deref());
+                            }
+                            kept.push(item);
+                        }
+                    }
+                }
+                if !kept.is_empty() {
+                    self.dispatch(Message::Batch(kept), self.version).await;
+                }
+            }
+            message => {
+                if let Message::Notification(n) = &message
+                    && n.method == "notifications/cancelled"
+                {
+                    self.shared.cancel(n.params.as_deref());
+                }
+                match self.version_of(&message) {
+                    Ok(version) => self.dispatch(message, version).await,
+                    Err(error) => {
+                        self.shared
+                            .write(&McpResponse::error_for(&message, error))
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    /// The version a request or notification is handled under.
+    pub(super) fn version_of(&mut self, message: &Message) -> Result<ProtocolVersion, ErrorObject> {
+        let params = message.params().map(RawValue::get);
+        if message.method() == Some("initialize") {
+            if let Some(Ok(init)) = params.map(serde_json::from_str::<InitializeRequestParams>) {
+                self.version = ProtocolVersion::negotiate(&init.protocol_version);
+                self.session.initialize(self.version, init.capabilities);
+            }
+            return Ok(self.version);
+        }
+        #[derive(Deserialize)]
+        struct Params<'a> {
+            #[serde(rename = "_meta", borrow, default)]
+            meta: Option<Meta<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct Meta<'a> {
+            #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
+            version: Option<std::borrow::Cow<'a, str>>,
+        }
+        let requested = params
+            .and_then(|p| serde_json::from_str::<Params<'_>>(p).ok())
+            .and_then(|p| p.meta?.version);
+        let Some(requested) = requested else {
+            return Ok(self.version);
+        };
+        match ProtocolVersion::parse(&requested) {
+            Some(version) if version.is_modern() => Ok(version),
+            Some(_) => Ok(self.version),
+            None => Err(ErrorObject::new(
+                codes::UNSUPPORTED_PROTOCOL_VERSION,
+                format!("Unsupported protocol version: {requested}"),
+            )
+            .with_data(serde_json::json!({
+                "supported": ProtocolVersion::supported_strings(None),
+                "requested": requested,
+            }))),
+        }
+    }
+
+    pub(super) async fn dispatch(&mut self, message: Message, version: ProtocolVersion) {
+        let Ok(admission) = Arc::clone(&self.admission).try_acquire_owned() else {
+            tracing::warn!("stdio: too many requests in flight; refusing one");
+            let error = ErrorObject::new(
+                codes::SERVER_ERROR,
+                "Server busy: too many requests in flight",
+            );
+            let response = match &message {
+                Message::Batch(_) => McpResponse::Single(Response::error(None, error)),
+                message => McpResponse::error_for(message, error),
+            };
+            return self.shared.write(&response).await;
+        };
+        let token = CancellationToken::new();
+        let mut registered = Vec::new();
+        let duplicate = {
+            let mut in_flight = lock(&self.shared.in_flight);
+            match &message {
+                Message::Request(request) if in_flight.contains_key(&request.id) => {
+                    Some(request.id.clone())
+                }
+                message => {
+                    // A batch shares one token: cancelling one of its requests cancels all.
+                    for id in request_ids(message) {
+                        if !in_flight.contains_key(&id) {
+                            in_flight.insert(id.clone(), token.clone());
+                            registered.push(id);
+                        }
+                    }
+                    None
+                }
+            }
+        };
+        if let Some(id) = duplicate {
+            let error = ErrorObject::invalid_request(format!(
+                "Invalid Request: request id {id} is already in use"
+            ));
+            return self
+                .shared
+                .write(&McpResponse::error_for(&message, error))
+                .await;
+        }
+        let guard = InFlight {
+            shared: Arc::clone(&self.shared),
+            ids: registered,
+        };
+        let (peer, outbound) = ClientPeer::channel(PEER_CAPACITY);
+        let mut request = McpRequest::new(message, version);
+        request.extensions.insert(token.clone());
+        request.extensions.insert(peer);
+        if !version.is_modern() {
+            let session: SessionHandle = self.session.clone();
+            request.extensions.insert(session);
+        }
+        let task = run(
+            Arc::clone(&self.shared),
+            self.service.clone(),
+            request,
+            token,
+            outbound,
+            Arc::clone(&self.running),
+        );
+        self.tasks.spawn(async move {
+            let _guard = guard;
+            let _admission: OwnedSemaphorePermit = admission;
+            task.await;
+        });
+    }
+
+    /// Collects finished tasks so the set does not grow.
+    pub(super) fn reap(&mut self) {
+        while let Some(joined) = self.tasks.try_join_next() {
+            log_join_error(joined);
+        }
+    }
+
+    pub(super) async fn forward_event(
+        &self,
+        event: Option<ServerEvent>,
+        events: &mut Option<broadcast::Receiver<ServerEvent>>,
+    ) {
+        let Some(event) = event else {
+            *events = None;
+            return;
+        };
+        if !lock(&self.session.state).initialized {
+            return;
+        }
+        let line = match &event {
+            ServerEvent::ResourceUpdated(uri) if self.session.is_subscribed(uri) => {
+                jsonrpc::notification_json(event.method(), &serde_json::json!({ "uri": uri }))
+            }
+            ServerEvent::ResourceUpdated(_) => return,
+            _ => format!(r#"{{"jsonrpc":"2.0","method":"{}"}}"#, event.method()).into_bytes(),
+        };
+        self.shared.send_line(line).await;
+    }
+}
+
+pub(super) fn request_ids(message: &Message) -> Vec<RequestId> {
+    match message {
+        Message::Request(request) => vec![request.id.clone()],
+        Message::Batch(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                Ok(Message::Request(request)) => Some(request.id.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Runs one message through the service, forwarding the handler's outbound messages, and
+/// writes the response unless the request was cancelled.
+pub(super) async fn run<S>(
+    shared: Arc<Shared>,
+    mut service: S,
+    request: McpRequest,
+    token: CancellationToken,
+    mut outbound: mpsc::Receiver<OutboundMessage>,
+    running: Arc<Semaphore>,
+) where
+    S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Send,
+    S::Future: Send,
+{
+    let _running = tokio::select! {
+        () = token.cancelled() => return,
+        permit = running.acquire_owned() => permit,
+    };
+    let request_id = match &request.message {
+        Message::Request(request) => Some(request.id.clone()),
+        _ => None,
+    };
+    // A panicking handler must not leave the client waiting forever.
+    let mut call = Box::pin(
+        AssertUnwindSafe(async move { service.ready().await?.call(request).await }).catch_unwind(),
+    );
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            () = token.cancelled() => return,
+            Some(message) = outbound.recv() => shared.forward(message).await,
+            outcome = &mut call => break outcome,
+        }
+    };
+    drop(call);
+    // What the handler queued before it finished goes first (progress before the result).
+    while let Ok(message) = outbound.try_recv() {
+        shared.forward(message).await;
+    }
+    if token.is_cancelled() {
+        return;
+    }
+    let response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
+        Err(_) => {
+            tracing::error!(id = ?request_id, "handler panicked");
+            match request_id {
+                Some(id) => McpResponse::Single(Response::error(
+                    Some(id),
+                    ErrorObject::internal_error("Internal error"),
+                )),
+                None => McpResponse::None,
+            }
+        }
+    };
+    shared.write(&response).await;
+}

@@ -1,0 +1,87 @@
+//! The legacy session of a stdio connection.
+
+use super::*;
+use mcp_core::jsonrpc::{ErrorObject, codes};
+use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
+use mcp_core::{ProtocolVersion, Session};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+/// The legacy-era session of a stdio connection: what `initialize` declared, the log level,
+/// the subscriptions.
+#[derive(Debug, Default)]
+pub(super) struct StdioSession {
+    pub(super) state: Mutex<SessionState>,
+}
+
+#[derive(Debug)]
+pub(super) struct SessionState {
+    pub(super) version: ProtocolVersion,
+    pub(super) capabilities: Arc<ClientCapabilities>,
+    pub(super) log_level: Option<LoggingLevel>,
+    pub(super) subscriptions: BTreeSet<String>,
+    pub(super) initialized: bool,
+}
+
+impl Default for SessionState {
+    fn default() -> Self {
+        Self {
+            version: ProtocolVersion::V2025_03_26,
+            capabilities: Arc::default(),
+            log_level: None,
+            subscriptions: BTreeSet::new(),
+            initialized: false,
+        }
+    }
+}
+
+impl StdioSession {
+    pub(super) fn initialize(&self, version: ProtocolVersion, capabilities: ClientCapabilities) {
+        let mut state = lock(&self.state);
+        state.version = version;
+        state.capabilities = Arc::new(capabilities);
+        state.initialized = true;
+    }
+}
+
+impl Session for StdioSession {
+    fn id(&self) -> &str {
+        "stdio"
+    }
+
+    fn protocol_version(&self) -> ProtocolVersion {
+        lock(&self.state).version
+    }
+
+    fn client_capabilities(&self) -> Arc<ClientCapabilities> {
+        Arc::clone(&lock(&self.state).capabilities)
+    }
+
+    fn log_level(&self) -> Option<LoggingLevel> {
+        lock(&self.state).log_level
+    }
+
+    fn set_log_level(&self, level: LoggingLevel) {
+        lock(&self.state).log_level = Some(level);
+    }
+
+    fn subscribe(&self, uri: &str) -> Result<(), ErrorObject> {
+        let mut state = lock(&self.state);
+        if state.subscriptions.len() >= MAX_SUBSCRIPTIONS && !state.subscriptions.contains(uri) {
+            return Err(ErrorObject::new(
+                codes::SERVER_ERROR,
+                "Too many subscriptions",
+            ));
+        }
+        state.subscriptions.insert(uri.to_owned());
+        Ok(())
+    }
+
+    fn unsubscribe(&self, uri: &str) {
+        lock(&self.state).subscriptions.remove(uri);
+    }
+
+    fn is_subscribed(&self, uri: &str) -> bool {
+        lock(&self.state).subscriptions.contains(uri)
+    }
+}

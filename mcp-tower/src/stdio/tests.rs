@@ -1,0 +1,243 @@
+use std::time::Duration;
+
+use mcp_core::{RequestContext, Router, Tool};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, DuplexStream, Lines, ReadHalf, WriteHalf};
+
+use super::*;
+use mcp_core::jsonrpc::codes;
+use tokio::io::BufReader;
+
+struct Client {
+    lines: Lines<BufReader<ReadHalf<DuplexStream>>>,
+    writer: WriteHalf<DuplexStream>,
+    server: tokio::task::JoinHandle<io::Result<()>>,
+    router: Router,
+}
+
+impl Client {
+    fn start(transport: StdioTransport) -> Self {
+        Self::start_with(|_| transport)
+    }
+
+    fn start_with(transport: impl FnOnce(&Router) -> StdioTransport) -> Self {
+        let router = Router::builder()
+            .tool(
+                Tool::new("echo").raw_handler(|args, _: RequestContext| async move {
+                    Value::Object(args).to_string()
+                }),
+            )
+            .tool(
+                Tool::new("wait").raw_handler(|_, ctx: RequestContext| async move {
+                    ctx.cancelled().await;
+                    "cancelled"
+                }),
+            )
+            .tool(
+                Tool::new("roots").raw_handler(|_, ctx: RequestContext| async move {
+                    ctx.progress(1.0, None, None).await;
+                    let roots = ctx.list_roots().await?;
+                    Ok::<_, ErrorObject>(roots.roots[0].uri.clone())
+                }),
+            )
+            .build();
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let (server_read, server_write) = tokio::io::split(server);
+        let server =
+            tokio::spawn(transport(&router).serve_io(router.clone(), server_read, server_write));
+        let (read, writer) = tokio::io::split(client);
+        Self {
+            lines: BufReader::new(read).lines(),
+            writer,
+            server,
+            router,
+        }
+    }
+
+    async fn send(&mut self, line: &str) {
+        self.writer.write_all(line.as_bytes()).await.unwrap();
+        self.writer.write_all(b"\n").await.unwrap();
+    }
+
+    async fn recv(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(5), self.lines.next_line())
+            .await
+            .expect("a line in time")
+            .unwrap()
+            .expect("not the end");
+        serde_json::from_str(&line).expect("one JSON message per line")
+    }
+
+    async fn initialize(&mut self, capabilities: Value) -> Value {
+        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+            "protocolVersion":"2025-06-18","capabilities":capabilities,
+            "clientInfo":{"name":"test","version":"1"}}});
+        self.send(&init.to_string()).await;
+        let response = self.recv().await;
+        self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .await;
+        response
+    }
+
+    async fn finish(mut self) {
+        self.writer.shutdown().await.unwrap();
+        drop(self.writer);
+        let served = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+        served
+            .expect("serve_io returns at end of input")
+            .unwrap()
+            .unwrap();
+        assert!(self.lines.next_line().await.unwrap().is_none());
+    }
+}
+
+fn call(id: i64, name: &str, extra: Value) -> String {
+    let mut params = json!({"name": name, "arguments": {"x": 1}});
+    params
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().cloned().unwrap_or_default());
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":params}).to_string()
+}
+
+#[tokio::test]
+async fn initialize_then_call_and_notifications_get_no_reply() {
+    let mut client = Client::start(StdioTransport::new());
+    let init = client.initialize(json!({})).await;
+    assert_eq!(init["id"], 0);
+    assert_eq!(init["result"]["protocolVersion"], "2025-06-18");
+    // The notification above got no reply: the next line answers this call.
+    client.send(&call(1, "echo", json!({}))).await;
+    let response = client.recv().await;
+    assert_eq!(response["id"], 1);
+    assert_eq!(response["result"]["content"][0]["text"], r#"{"x":1}"#);
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn bad_lines_get_errors_and_the_connection_goes_on() {
+    let mut client = Client::start(StdioTransport::new().max_line_length(1024));
+    client.send("{not json").await;
+    let response = client.recv().await;
+    assert_eq!(response["error"]["code"], codes::PARSE_ERROR);
+    assert_eq!(response["id"], Value::Null);
+    client
+        .send(&format!(
+            r#"{{"jsonrpc":"2.0","id":9,"method":"ping","x":"{}"}}"#,
+            "a".repeat(5000)
+        ))
+        .await;
+    assert_eq!(client.recv().await["error"]["code"], codes::INVALID_REQUEST);
+    client.send("").await;
+    client
+        .send(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#)
+        .await;
+    assert_eq!(
+        client.recv().await,
+        json!({"jsonrpc":"2.0","id":2,"result":{}})
+    );
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn cancelled_requests_get_no_response() {
+    let mut client = Client::start(StdioTransport::new());
+    client.initialize(json!({})).await;
+    client.send(&call(5, "wait", json!({}))).await;
+    // A second request with the same id while the first runs is refused.
+    client.send(&call(5, "echo", json!({}))).await;
+    let duplicate = client.recv().await;
+    assert_eq!(duplicate["id"], 5);
+    assert_eq!(duplicate["error"]["code"], codes::INVALID_REQUEST);
+    client
+        .send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}"#)
+        .await;
+    client
+        .send(r#"{"jsonrpc":"2.0","id":6,"method":"ping"}"#)
+        .await;
+    assert_eq!(client.recv().await["id"], 6);
+    // Id 5 is free again, and nothing for the cancelled call arrives before this answer.
+    client.send(&call(5, "echo", json!({}))).await;
+    let response = client.recv().await;
+    assert_eq!(response["id"], 5);
+    assert_eq!(response["result"]["content"][0]["text"], r#"{"x":1}"#);
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn server_to_client_request_round_trip() {
+    let mut client = Client::start(StdioTransport::new());
+    client.initialize(json!({"roots": {}})).await;
+    client
+        .send(&call(3, "roots", json!({"_meta": {"progressToken": "p"}})))
+        .await;
+    let progress = client.recv().await;
+    assert_eq!(progress["method"], "notifications/progress");
+    assert_eq!(progress["params"]["progressToken"], "p");
+    let request = client.recv().await;
+    assert_eq!(request["method"], "roots/list");
+    let id = request["id"].as_str().expect("a string id").to_owned();
+    assert!(id.starts_with("s-"));
+    client
+        .send(
+            &json!({"jsonrpc":"2.0","id":id,"result":{"roots":[{"uri":"file:///work"}]}})
+                .to_string(),
+        )
+        .await;
+    let response = client.recv().await;
+    assert_eq!(response["id"], 3);
+    assert_eq!(response["result"]["content"][0]["text"], "file:///work");
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn end_of_input_fails_pending_client_requests() {
+    let mut client = Client::start(StdioTransport::new());
+    client.initialize(json!({"roots": {}})).await;
+    client.send(&call(4, "roots", json!({}))).await;
+    assert_eq!(client.recv().await["method"], "roots/list");
+    client.writer.shutdown().await.unwrap();
+    // The handler's wait ends with an error result instead of the 60 s timeout.
+    let response = client.recv().await;
+    assert_eq!(response["id"], 4);
+    assert!(response.get("result").is_some() || response.get("error").is_some());
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn modern_requests_use_their_own_version() {
+    let mut client = Client::start(StdioTransport::new());
+    let meta = |v: &str| json!({"_meta": {"io.modelcontextprotocol/protocolVersion": v}});
+    client.send(&call(1, "echo", meta("2026-07-28"))).await;
+    let response = client.recv().await;
+    assert_eq!(response["result"]["resultType"], "complete", "{response}");
+    client.send(&call(2, "echo", meta("2099-01-01"))).await;
+    let response = client.recv().await;
+    assert_eq!(
+        response["error"]["code"],
+        codes::UNSUPPORTED_PROTOCOL_VERSION
+    );
+    assert_eq!(response["error"]["data"]["requested"], "2099-01-01");
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn server_events_reach_initialized_clients() {
+    let mut client =
+        Client::start_with(|router| StdioTransport::new().server_events(router.events()));
+    client.initialize(json!({})).await;
+    client.send(r#"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"file:///a"}}"#).await;
+    assert_eq!(client.recv().await["id"], 1);
+    client.router.notify_resource_updated("file:///other");
+    client.router.notify_resource_updated("file:///a");
+    client.router.remove_tool("echo");
+    let updated = client.recv().await;
+    assert_eq!(updated["method"], "notifications/resources/updated");
+    assert_eq!(updated["params"]["uri"], "file:///a");
+    let changed = client.recv().await;
+    assert_eq!(
+        changed,
+        json!({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})
+    );
+    client.finish().await;
+}

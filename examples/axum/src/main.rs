@@ -1,0 +1,30 @@
+//! The MCP endpoint mounted in an existing axum application with `nest_service`, next to
+//! the application's own routes.
+//!
+//! ```text
+//! cargo run -p example-axum   # MCP on http://127.0.0.1:3001/mcp, health on /health
+//! ```
+
+use axum::Router;
+use axum::routing::get;
+use mcp_tower::McpServer;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    // `nest_service` strips the prefix, so the MCP service answers on its own root.
+    let mcp = McpServer::builder(quickstart::router())
+        .path("/")
+        .into_http_service();
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .nest_service("/mcp", mcp);
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3001".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on http://{}/mcp", listener.local_addr()?);
+    axum::serve(listener, app).await
+}

@@ -1,0 +1,41 @@
+//! The MCP endpoint served by a hand-written hyper accept loop: what `mcp_tower::serve`
+//! does, spelled out, for servers that own their connection handling.
+//!
+//! ```text
+//! cargo run -p example-hyper   # MCP on http://127.0.0.1:3002/mcp
+//! ```
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use mcp_tower::McpServer;
+use tower::ServiceExt;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let service = McpServer::builder(quickstart::router()).into_http_service();
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3002".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on http://{}/mcp", listener.local_addr()?);
+    loop {
+        let (stream, _peer) = listener.accept().await?;
+        // Small JSON-RPC messages: do not wait to fill a segment.
+        stream.set_nodelay(true)?;
+        let service = service.clone();
+        tokio::spawn(async move {
+            let hyper_service =
+                hyper::service::service_fn(move |request| service.clone().oneshot(request));
+            let builder = auto::Builder::new(TokioExecutor::new());
+            if let Err(error) = builder
+                .serve_connection(TokioIo::new(stream), hyper_service)
+                .await
+            {
+                eprintln!("connection error: {error}");
+            }
+        });
+    }
+}

@@ -1,0 +1,78 @@
+//! The quickstart's tools, resources and prompts, shared by the quickstart binary, the other
+//! examples and the benchmarks.
+//!
+//! ```
+//! let router = quickstart::router();
+//! assert!(router.has_tool("add"));
+//! ```
+
+use mcp_core::protocol::PromptMessage;
+use mcp_core::{
+    Json, Prompt, RequestContext, Resource, ResourceTemplate, Router, TemplateMatch, Tool,
+};
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct AddArgs {
+    /// The first addend.
+    a: f64,
+    /// The second addend.
+    b: f64,
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct EchoArgs {
+    /// What to say back.
+    message: String,
+}
+
+/// The quickstart's tools, resources and prompts.
+pub fn router() -> Router {
+    Router::builder()
+        .name("mcp-tower-quickstart", env!("CARGO_PKG_VERSION"))
+        .instructions("A calculator and an echo, to try mcp-tower.")
+        .tool(Tool::new("add").description("Adds two numbers").handler(
+            |Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
+                (args.a + args.b).to_string()
+            },
+        ))
+        .tool(
+            Tool::new("echo")
+                .description("Echoes the message back")
+                .handler(
+                    |Json(args): Json<EchoArgs>, _ctx: RequestContext| async move { args.message },
+                ),
+        )
+        .resource(
+            Resource::new("quickstart://about", "about")
+                .description("What this server is")
+                .mime_type("text/plain")
+                .handler(|_uri: String, _ctx: RequestContext| async {
+                    "An mcp-tower quickstart server."
+                }),
+        )
+        .resource_template(
+            ResourceTemplate::new("quickstart://square/{n}", "square")
+                .description("The square of n")
+                .mime_type("text/plain")
+                .handler(|m: TemplateMatch, _ctx: RequestContext| async move {
+                    match m.variables["n"].parse::<f64>() {
+                        Ok(n) => Ok((n * n).to_string()),
+                        Err(_) => Err(mcp_core::jsonrpc::ErrorObject::invalid_params(
+                            "n must be a number",
+                        )),
+                    }
+                }),
+        )
+        .prompt(
+            Prompt::new("greet")
+                .description("Greets someone")
+                .argument("name", "Who to greet", true)
+                .handler(|args, _ctx: RequestContext| async move {
+                    vec![PromptMessage::user_text(format!(
+                        "Say hello to {}",
+                        args.get("name").map_or("nobody", String::as_str)
+                    ))]
+                }),
+        )
+        .build()
+}

@@ -117,6 +117,7 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let Some(store) = store else { return };
+        let _following = super::Following::new(&shared, stream);
         let mut writer = SseWriter::resume(stream, sequence, sink, None);
         let mut last_sent = sequence;
         let more = Arc::clone(&first.more);

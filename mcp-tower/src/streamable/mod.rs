@@ -70,6 +70,7 @@ pub struct StreamableHttpConfig {
     pub(crate) event_store: Option<Arc<dyn EventStore>>,
     pub(crate) events: Option<EventSource>,
     pub(crate) max_listeners: usize,
+    pub(crate) disconnect_grace: Duration,
 }
 
 /// Where `subscriptions/listen` streams get their notifications from.
@@ -102,6 +103,7 @@ impl Default for StreamableHttpConfig {
             event_store: Some(Arc::new(InMemoryEventStore::default())),
             events: None,
             max_listeners: 10_000,
+            disconnect_grace: Duration::from_secs(30),
         }
     }
 }
@@ -169,6 +171,14 @@ impl StreamableHttpConfig {
         self
     }
 
+    /// How long a handler keeps running after its client dropped a resumable stream without
+    /// resuming it (default 30 s); then its cancellation token fires. Streams that cannot be
+    /// resumed (no session or no event store) cancel at once.
+    pub fn disconnect_grace(mut self, grace: Duration) -> Self {
+        self.disconnect_grace = grace;
+        self
+    }
+
     /// The most concurrent `subscriptions/listen` streams (default 10 000).
     pub fn max_listeners(mut self, max: usize) -> Self {
         self.max_listeners = max;
@@ -190,6 +200,41 @@ pub(crate) struct Shared {
     pub(crate) next_stream: AtomicU64,
     pub(crate) retry_ms: u64,
     pub(crate) listeners: AtomicUsize,
+    /// Streams a client is following again after a reconnection, with how many followers.
+    pub(crate) resumed: std::sync::Mutex<std::collections::HashMap<u64, usize>>,
+}
+
+impl Shared {
+    pub(crate) fn is_resumed(&self, stream: u64) -> bool {
+        crate::session::lock(&self.resumed).contains_key(&stream)
+    }
+}
+
+/// Marks a stream as followed while alive.
+pub(crate) struct Following<'a> {
+    shared: &'a Shared,
+    stream: u64,
+}
+
+impl<'a> Following<'a> {
+    pub(crate) fn new(shared: &'a Shared, stream: u64) -> Self {
+        *crate::session::lock(&shared.resumed)
+            .entry(stream)
+            .or_default() += 1;
+        Self { shared, stream }
+    }
+}
+
+impl Drop for Following<'_> {
+    fn drop(&mut self) {
+        let mut resumed = crate::session::lock(&self.shared.resumed);
+        if let Some(count) = resumed.get_mut(&self.stream) {
+            *count -= 1;
+            if *count == 0 {
+                resumed.remove(&self.stream);
+            }
+        }
+    }
 }
 
 /// Turns an RPC-tier service into the HTTP endpoint.
@@ -234,6 +279,7 @@ impl StreamableHttpLayer {
                 next_stream: AtomicU64::new(1),
                 retry_ms,
                 listeners: AtomicUsize::new(0),
+                resumed: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }

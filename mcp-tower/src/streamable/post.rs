@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
@@ -335,6 +338,10 @@ impl Exchange {
         }
         let mut keep_alive = tokio::time::interval(self.shared.config.keep_alive);
         keep_alive.reset();
+        // Armed when the client drops a resumable stream: it has this long to resume.
+        let abandoned = tokio::time::sleep(Duration::MAX);
+        tokio::pin!(abandoned);
+        let mut waiting_for_resume = false;
         let response = loop {
             tokio::select! {
                 biased;
@@ -342,9 +349,22 @@ impl Exchange {
                 Some(message) = outbound.recv() => self.forward(writer, message, &mut asked).await,
                 response = &mut future => break response.unwrap_or_default(),
                 _ = keep_alive.tick(), if writer.is_attached() => { writer.keep_alive().await; }
-                () = writer.client_gone(), if writer.is_attached() && !self.resumable() => {
-                    // The client went away and cannot resume: stop the handler.
-                    self.token.cancel();
+                () = writer.client_gone(), if writer.is_attached() => {
+                    if self.resumable() {
+                        // Disconnection is not cancellation (the client may resume with
+                        // Last-Event-ID), but a client that never comes back is.
+                        waiting_for_resume = true;
+                        abandoned.as_mut().reset(Instant::now() + self.shared.config.disconnect_grace);
+                    } else {
+                        self.token.cancel();
+                    }
+                }
+                () = &mut abandoned, if waiting_for_resume => {
+                    waiting_for_resume = false;
+                    if !self.shared.is_resumed(writer.stream()) {
+                        tracing::debug!(request.id = %self.id, "client gone without resuming; cancelling");
+                        self.token.cancel();
+                    }
                 }
             }
         };

@@ -50,6 +50,11 @@ impl SseWriter {
         }
     }
 
+    /// The stream id.
+    pub(crate) fn stream(&self) -> u64 {
+        self.stream
+    }
+
     /// The priming event: an id and empty data (so clients learn a Last-Event-ID before any
     /// message) and the reconnection delay.
     pub(crate) async fn prime(&mut self, retry_ms: u64) -> bool {

@@ -1,0 +1,270 @@
+//! Streams over a real socket: cancellation (notification and disconnect), duplicate ids,
+//! resumption with Last-Event-ID, slow clients, bounded pending requests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use http::Method;
+use http_body_util::BodyExt;
+use mcp_core::{Json, RequestContext, Router, Tool};
+use mcp_e2e::{TestClient, TestServer};
+use mcp_tower::{McpServer, StreamableHttpConfig};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+type Args = Json<serde_json::Map<String, Value>>;
+
+struct Probe {
+    cancelled: AtomicUsize,
+    started: Notify,
+}
+
+fn router(probe: Arc<Probe>) -> Router {
+    let wait_probe = Arc::clone(&probe);
+    Router::builder()
+        .tool(Tool::new("wait").description("Waits until cancelled").handler(
+            move |Json(_): Args, ctx: RequestContext| {
+                let probe = Arc::clone(&wait_probe);
+                async move {
+                    // Send something first so the answer becomes an SSE stream.
+                    ctx.progress(0.0, None, None).await;
+                    probe.started.notify_one();
+                    tokio::select! {
+                        () = ctx.cancelled() => {
+                            probe.cancelled.fetch_add(1, Ordering::SeqCst);
+                            "cancelled".to_owned()
+                        }
+                        () = tokio::time::sleep(Duration::from_secs(10)) => "timed out".to_owned(),
+                    }
+                }
+            },
+        ))
+        .tool(Tool::new("polling").description("Closes its stream, answers later").handler(
+            |Json(_): Args, ctx: RequestContext| async move {
+                ctx.close_sse_stream().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                "after reconnection"
+            },
+        ))
+        .tool(Tool::new("fast").description("Answers at once").handler(
+            |Json(_): Args, _: RequestContext| async move { "fast" },
+        ))
+        .tool(Tool::new("roots").description("Asks for roots").handler(
+            |Json(_): Args, ctx: RequestContext| async move {
+                match ctx.list_roots().await {
+                    Ok(_) => "answered".to_owned(),
+                    Err(e) => e.message.into_owned(),
+                }
+            },
+        ))
+        .build()
+}
+
+async fn start(config: StreamableHttpConfig) -> (TestServer, TestClient, Arc<Probe>) {
+    let probe = Arc::new(Probe {
+        cancelled: AtomicUsize::new(0),
+        started: Notify::new(),
+    });
+    let service = McpServer::builder(router(Arc::clone(&probe)))
+        .http_config(config)
+        .into_http_service();
+    let server = TestServer::start(service).await;
+    let client = TestClient::new(&server);
+    (server, client, probe)
+}
+
+fn call(id: i64, tool: &str) -> Value {
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":tool,"arguments":{},"_meta":{"progressToken":id}}})
+}
+
+async fn wait_for(condition: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("condition not reached in 2 s");
+}
+
+#[tokio::test]
+async fn cancelled_notification_stops_the_handler_and_suppresses_the_response() {
+    let (_server, client, probe) = start(StreamableHttpConfig::default()).await;
+    let session = client.initialize("2025-11-25").await;
+    let headers = [("mcp-session-id", session.as_str())];
+    let pending = {
+        let client = client.clone();
+        let session = session.clone();
+        tokio::spawn(async move {
+            client
+                .post(&call(5, "wait"), &[("mcp-session-id", session.as_str())])
+                .await
+        })
+    };
+    probe.started.notified().await;
+    // The same id again while it runs: refused.
+    let duplicate = client.post(&call(5, "fast"), &headers).await;
+    assert_eq!(duplicate.json()["error"]["code"], -32600);
+    let cancel = json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5,"reason":"user"}});
+    assert_eq!(client.post(&cancel, &headers).await.status, 202);
+    let reply = pending.await.expect("join");
+    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+    assert!(
+        !reply.sse_messages().iter().any(|m| m["id"] == 5),
+        "no response for a cancelled request: {:?}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn client_disconnect_cancels_the_handler() {
+    let (_server, client, probe) = start(StreamableHttpConfig::default().event_store(None)).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(6, "wait")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    probe.started.notified().await;
+    drop(response);
+    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+}
+
+#[tokio::test]
+async fn resumption_replays_the_closed_stream() {
+    let (_server, client, _) = start(StreamableHttpConfig::default()).await;
+    let session = client.initialize("2025-11-25").await;
+    let reply = client
+        .post(&call(8, "polling"), &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    let text = String::from_utf8_lossy(&reply.body).to_string();
+    assert!(
+        reply.sse_messages().is_empty(),
+        "closed before the answer: {text}"
+    );
+    let last_id = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .last()
+        .expect("priming event id")
+        .to_owned();
+    let resumed = client
+        .send(
+            Method::GET,
+            "",
+            &[
+                ("mcp-session-id", session.as_str()),
+                ("accept", "text/event-stream"),
+                ("last-event-id", last_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(resumed.status, 200);
+    let messages = resumed.sse_messages();
+    assert_eq!(messages.len(), 1, "{:?}", resumed.body);
+    assert_eq!(messages[0]["id"], 8);
+    assert_eq!(
+        messages[0]["result"]["content"][0]["text"],
+        "after reconnection"
+    );
+    // Another session cannot resume this stream.
+    let other = client.initialize("2025-11-25").await;
+    let stolen = client
+        .send(
+            Method::GET,
+            "",
+            &[
+                ("mcp-session-id", other.as_str()),
+                ("accept", "text/event-stream"),
+                ("last-event-id", last_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(stolen.status, 404);
+}
+
+#[tokio::test]
+async fn a_stalled_stream_does_not_block_other_requests() {
+    let (_server, client, probe) = start(StreamableHttpConfig::default()).await;
+    let session = client.initialize("2025-11-25").await;
+    // An SSE response nobody reads.
+    let stalled = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(1, "wait")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    probe.started.notified().await;
+    for id in 2..20 {
+        let reply = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.post(&call(id, "fast"), &[("mcp-session-id", &session)]),
+        )
+        .await
+        .expect("not blocked by the stalled stream");
+        assert_eq!(reply.json()["result"]["content"][0]["text"], "fast");
+    }
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn pending_client_requests_are_bounded() {
+    let config = StreamableHttpConfig::default().max_pending_client_requests(1);
+    let (_server, client, _) = start(config).await;
+    let session = client.initialize("2025-11-25").await;
+    // The first roots/list request waits for an answer that never comes.
+    let first = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(1, "roots")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    let mut body = first.into_body();
+    let mut seen = String::new();
+    while !seen.contains("roots/list") {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("frame")
+            .expect("open")
+            .expect("ok");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    // The second finds the table full and fails cleanly instead of queueing.
+    let second = client
+        .post(&call(2, "roots"), &[("mcp-session-id", &session)])
+        .await;
+    let last = second.sse_messages().pop().expect("response");
+    assert_eq!(
+        last["result"]["content"][0]["text"],
+        "too many server-to-client requests awaiting answers"
+    );
+}
+
+#[tokio::test]
+async fn a_resumable_stream_is_cancelled_only_after_the_grace_period() {
+    let config = StreamableHttpConfig::default().disconnect_grace(Duration::from_millis(300));
+    let (_server, client, probe) = start(config).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(6, "wait")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    probe.started.notified().await;
+    drop(response);
+    // Disconnection is not cancellation: the client may still resume...
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(probe.cancelled.load(Ordering::SeqCst), 0);
+    // ...but a client that never comes back cancels the handler after the grace period.
+    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+}

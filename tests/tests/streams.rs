@@ -149,7 +149,7 @@ async fn resumption_replays_the_closed_stream() {
     let last_id = text
         .lines()
         .filter_map(|l| l.strip_prefix("id: "))
-        .last()
+        .next_back()
         .expect("priming event id")
         .to_owned();
     let resumed = client

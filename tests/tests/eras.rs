@@ -1,0 +1,200 @@
+//! Both eras on one endpoint: a legacy client and a modern client interleaved on the same
+//! server, the same handler asking for input in each era's way, and sealed `requestState`.
+
+use http::Request;
+use mcp_core::protocol::{ElicitAction, ElicitRequestFormParams, ElicitRequestParams};
+use mcp_core::{Json, Principal, RequestContext, Router, Tool};
+use mcp_e2e::{TestClient, TestServer};
+use mcp_tower::{
+    AllowListLayer, BatchLayer, HostOriginLayer, SessionConfig, SessionLayer, StreamableHttpConfig,
+    StreamableHttpLayer,
+};
+use serde_json::{Value, json};
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
+
+type Args = Json<serde_json::Map<String, Value>>;
+
+/// One handler, both eras: it asks the user for a name and greets them.
+fn router() -> Router {
+    Router::builder()
+        .name("eras", "1.0.0")
+        .tool(Tool::new("greet").description("Asks for a name, then greets").handler(
+            |Json(_): Args, ctx: RequestContext| async move {
+                let schema = json!({"type":"object","properties":{"name":{"type":"string"}},"required":["name"]});
+                let params = ElicitRequestParams::Form(ElicitRequestFormParams::new(
+                    "Your name?",
+                    serde_json::from_value(schema).expect("schema"),
+                ));
+                match ctx.elicit(params).await {
+                    Ok(answer) if answer.action == ElicitAction::Accept => {
+                        let name = answer
+                            .content
+                            .and_then(|c| c.get("name").and_then(|n| n.as_str().map(str::to_owned)))
+                            .unwrap_or_default();
+                        Ok(format!("Hello, {name}!"))
+                    }
+                    Ok(_) => Ok("No name given".to_owned()),
+                    Err(error) => Err(error),
+                }
+            },
+        ))
+        .build()
+}
+
+/// The stack written out, with a test authenticator that trusts an `x-user` header.
+async fn start() -> (TestServer, TestClient) {
+    let router = router();
+    let rpc = ServiceBuilder::new()
+        .layer(BatchLayer::default())
+        .layer(AllowListLayer::new())
+        .service(router.clone());
+    let http = ServiceBuilder::new()
+        .layer(HostOriginLayer::new())
+        .map_request(|mut request: Request<hyper::body::Incoming>| {
+            let user = request
+                .headers()
+                .get("x-user")
+                .and_then(|v| v.to_str().ok())
+                .map(Principal::new);
+            if let Some(principal) = user {
+                request.extensions_mut().insert(principal);
+            }
+            request
+        })
+        .layer(SessionLayer::new(SessionConfig::default()))
+        .layer(StreamableHttpLayer::new(
+            StreamableHttpConfig::default().events_from(&router),
+        ))
+        .service(rpc);
+    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
+    let client = TestClient::new(&server);
+    (server, client)
+}
+
+fn modern_call(id: i64, extra: Value) -> Value {
+    let mut params = json!({
+        "name": "greet",
+        "arguments": {},
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
+        }
+    });
+    if let (Some(params), Some(extra)) = (params.as_object_mut(), extra.as_object()) {
+        params.extend(extra.clone());
+    }
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":params})
+}
+
+const MODERN: [(&str, &str); 3] = [
+    ("mcp-protocol-version", "2026-07-28"),
+    ("mcp-method", "tools/call"),
+    ("mcp-name", "greet"),
+];
+
+fn with_user<'a>(user: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut headers = MODERN.to_vec();
+    headers.push(("x-user", user));
+    headers
+}
+
+#[tokio::test]
+async fn the_same_handler_asks_for_input_in_both_eras_on_one_endpoint() {
+    let (_server, client) = start().await;
+
+    // Modern round 1: the handler's question becomes an input_required result.
+    let first = client
+        .post(&modern_call(1, json!({})), &with_user("alice"))
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let result = first.json()["result"].clone();
+    assert_eq!(result["resultType"], "input_required");
+    let requests = result["inputRequests"]
+        .as_object()
+        .expect("inputRequests")
+        .clone();
+    assert_eq!(requests.len(), 1);
+    let (key, request) = requests.into_iter().next().unwrap();
+    assert_eq!(request["method"], "elicitation/create");
+    let state = result["requestState"]
+        .as_str()
+        .expect("requestState")
+        .to_owned();
+
+    // A legacy client in the middle, on the same endpoint, gets the same question on its
+    // stream and answers it with a POST.
+    let session = client.initialize("2025-11-25").await;
+    let legacy = json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"greet","arguments":{}}});
+    let response = client
+        .send_streaming(
+            http::Method::POST,
+            serde_json::to_vec(&legacy).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    let mut body = response.into_body();
+    let mut seen = String::new();
+    let mut answered = false;
+    use http_body_util::BodyExt;
+    while let Some(frame) = body.frame().await {
+        if let Some(data) = frame.expect("frame").data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+        if !answered && let Some(line) = seen.lines().find(|l| l.contains("elicitation/create")) {
+            let request: Value = serde_json::from_str(line.trim_start_matches("data: ")).unwrap();
+            let answer = json!({"jsonrpc":"2.0","id":request["id"],"result":{"action":"accept","content":{"name":"Lee"}}});
+            assert_eq!(
+                client
+                    .post(&answer, &[("mcp-session-id", &session)])
+                    .await
+                    .status,
+                202
+            );
+            answered = true;
+        }
+    }
+    assert!(seen.contains("Hello, Lee!"), "{seen}");
+
+    // Modern round 2: the retry carries the answer and the sealed state.
+    let answers = json!({ key.clone(): {"action":"accept","content":{"name":"Ada"}} });
+    let retry = modern_call(2, json!({"inputResponses": answers, "requestState": state}));
+    let second = client.post(&retry, &with_user("alice")).await;
+    let result = &second.json()["result"];
+    assert_eq!(result["resultType"], "complete", "{result}");
+    assert_eq!(result["content"][0]["text"], "Hello, Ada!");
+
+    // The state is bound to its principal: mallory cannot replay alice's.
+    let replayed = client.post(&retry, &with_user("mallory")).await;
+    assert_eq!(
+        replayed.json()["error"]["code"],
+        -32602,
+        "{:?}",
+        replayed.body
+    );
+
+    // A forged state is refused.
+    let mut forged_state = state.clone();
+    forged_state.replace_range(0..4, "AAAA");
+    let forged = modern_call(
+        3,
+        json!({"inputResponses": answers, "requestState": forged_state}),
+    );
+    let refused = client.post(&forged, &with_user("alice")).await;
+    assert_eq!(refused.json()["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn a_modern_client_without_the_capability_gets_32021_and_400() {
+    let (_server, client) = start().await;
+    let mut call = modern_call(1, json!({}));
+    call["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({});
+    let reply = client.post(&call, &with_user("alice")).await;
+    assert_eq!(reply.status, 400);
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], -32021);
+    assert_eq!(
+        error["data"]["requiredCapabilities"],
+        json!({"elicitation": {}})
+    );
+}

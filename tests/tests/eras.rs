@@ -93,7 +93,7 @@ const MODERN: [(&str, &str); 3] = [
     ("mcp-name", "greet"),
 ];
 
-fn with_user<'a>(user: &'a str) -> Vec<(&'a str, &'a str)> {
+fn with_user(user: &str) -> Vec<(&str, &str)> {
     let mut headers = MODERN.to_vec();
     headers.push(("x-user", user));
     headers

@@ -30,7 +30,8 @@ use crate::version::ProtocolVersion;
 /// same in both.
 ///
 /// ```
-/// use mcp_core::{CallToolResult, Json, RequestContext, Router, Tool};
+/// use mcp_core::protocol::CallToolResult;
+/// use mcp_core::{Json, RequestContext, Router, Tool};
 ///
 /// #[derive(serde::Deserialize, schemars::JsonSchema)]
 /// struct Args { steps: u32 }
@@ -276,12 +277,45 @@ impl RequestContext {
         &self,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, ErrorObject> {
+        self.sample_keyed(None, params).await
+    }
+
+    /// [`RequestContext::sample`] with a named question (see [`RequestContext::request_keyed`]).
+    pub async fn sample_keyed(
+        &self,
+        key: Option<&str>,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, ErrorObject> {
         self.require_capability("sampling", |caps| caps.sampling.is_some())?;
-        self.request("sampling/createMessage", &params).await
+        self.request_keyed(key, "sampling/createMessage", &params)
+            .await
     }
 
     /// Asks the user for input (`elicitation/create`, form or URL mode).
     pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, ErrorObject> {
+        self.elicit_keyed(None, params).await
+    }
+
+    /// [`RequestContext::elicit`] with a named question (see [`RequestContext::request_keyed`]).
+    ///
+    /// ```
+    /// # async fn handler(ctx: mcp_core::RequestContext) -> Result<(), mcp_core::jsonrpc::ErrorObject> {
+    /// use mcp_core::protocol::{ElicitRequestFormParams, ElicitRequestParams};
+    ///
+    /// let schema = serde_json::json!({"type": "object", "properties": {"name": {"type": "string"}}});
+    /// let question = ElicitRequestParams::Form(ElicitRequestFormParams::new(
+    ///     "Your name?",
+    ///     serde_json::from_value(schema).unwrap(),
+    /// ));
+    /// // A modern client sees `inputRequests: {"user_name": {...}}` and answers under that key.
+    /// let answer = ctx.elicit_keyed(Some("user_name"), question).await?;
+    /// # let _ = answer; Ok(()) }
+    /// ```
+    pub async fn elicit_keyed(
+        &self,
+        key: Option<&str>,
+        params: ElicitRequestParams,
+    ) -> Result<ElicitResult, ErrorObject> {
         let url_mode = matches!(params, ElicitRequestParams::Url(_));
         self.require_capability("elicitation", |caps| match &caps.elicitation {
             None => false,
@@ -289,13 +323,22 @@ impl RequestContext {
             Some(elicitation) if url_mode => elicitation.url.is_some(),
             Some(elicitation) => elicitation.url.is_none() || elicitation.form.is_some(),
         })?;
-        self.request("elicitation/create", &params).await
+        self.request_keyed(key, "elicitation/create", &params).await
     }
 
     /// Asks the client for its roots (`roots/list`).
     pub async fn list_roots(&self) -> Result<ListRootsResult, ErrorObject> {
+        self.list_roots_keyed(None).await
+    }
+
+    /// [`RequestContext::list_roots`] with a named question.
+    pub async fn list_roots_keyed(
+        &self,
+        key: Option<&str>,
+    ) -> Result<ListRootsResult, ErrorObject> {
         self.require_capability("roots", |caps| caps.roots.is_some())?;
-        self.request("roots/list", &serde_json::json!({})).await
+        self.request_keyed(key, "roots/list", &serde_json::json!({}))
+            .await
     }
 
     fn require_capability(
@@ -323,8 +366,19 @@ impl RequestContext {
         method: &'static str,
         params: &P,
     ) -> Result<R, ErrorObject> {
+        self.request_keyed(None, method, params).await
+    }
+
+    /// Like [`RequestContext::request`], naming the question: in the modern era the key of
+    /// the `inputRequests` entry (and of the answer in `inputResponses`); ignored otherwise.
+    pub async fn request_keyed<P: Serialize, R: DeserializeOwned>(
+        &self,
+        key: Option<&str>,
+        method: &'static str,
+        params: &P,
+    ) -> Result<R, ErrorObject> {
         let params = to_raw(params)?;
-        let raw = self.request_raw(method, params).await?;
+        let raw = self.request_raw(method, params, key).await?;
         serde_json::from_str(raw.get()).map_err(|e| {
             ErrorObject::invalid_params(format!("client answered {method} with bad result: {e}"))
         })
@@ -334,10 +388,14 @@ impl RequestContext {
         &self,
         method: &'static str,
         params: Box<RawValue>,
+        key: Option<&str>,
     ) -> Result<Box<RawValue>, ErrorObject> {
         if let Some(round) = &self.inner.input {
-            let sequence = self.inner.input_sequence.fetch_add(1, Ordering::Relaxed);
-            return match round.answer_or_ask(method, params, sequence) {
+            let key = match key {
+                Some(key) => key.to_owned(),
+                None => InputRound::key(self.inner.input_sequence.fetch_add(1, Ordering::Relaxed)),
+            };
+            return match round.answer_or_ask(method, params, key) {
                 InputWait::Answered(raw) => Ok(raw),
                 InputWait::Asked => {
                     // The router sees the round is waiting and answers `input_required`; this

@@ -30,6 +30,8 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct InputRound {
     answers: BTreeMap<String, Box<RawValue>>,
     asked: Mutex<Vec<AskedInput>>,
+    /// Keys whose answers the handler read: only those are carried to the next round.
+    used: Mutex<std::collections::BTreeSet<String>>,
     waiting: Notify,
 }
 
@@ -58,11 +60,13 @@ impl InputRound {
         Self {
             answers,
             asked: Mutex::new(Vec::new()),
+            used: Mutex::new(std::collections::BTreeSet::new()),
             waiting: Notify::new(),
         }
     }
 
-    /// The key of the `sequence`-th question of a handler run.
+    /// The default key of the `sequence`-th question of a handler run (handlers may name
+    /// their questions instead, e.g. `ctx.elicit_keyed("user_name", ..)`).
     pub fn key(sequence: usize) -> String {
         format!("input-{sequence}")
     }
@@ -71,10 +75,13 @@ impl InputRound {
         &self,
         method: &'static str,
         params: Box<RawValue>,
-        sequence: usize,
+        key: String,
     ) -> InputWait {
-        let key = Self::key(sequence);
         if let Some(answer) = self.answers.get(&key) {
+            self.used
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(key);
             return InputWait::Answered(answer.clone());
         }
         self.asked
@@ -116,9 +123,23 @@ impl InputRound {
         )
     }
 
-    /// The answers known to this round (to seal into the next state).
+    /// The answers known to this round.
     pub fn answers(&self) -> &BTreeMap<String, Box<RawValue>> {
         &self.answers
+    }
+
+    /// The answers the handler actually read: what the next round's state carries (keys
+    /// the handler never asked for are dropped, so junk cannot ride along).
+    pub fn used_answers(&self) -> BTreeMap<String, Box<RawValue>> {
+        let used = self
+            .used
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.answers
+            .iter()
+            .filter(|(key, _)| used.contains(*key))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
     }
 }
 

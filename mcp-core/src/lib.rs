@@ -33,6 +33,7 @@ mod principal;
 mod request;
 mod router;
 mod session;
+mod tasks;
 mod version;
 
 pub use context::{DEFAULT_CLIENT_REQUEST_TIMEOUT, RequestContext, RequestContextBuilder};
@@ -50,5 +51,6 @@ pub use router::{
     CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture, ServerEvent,
 };
 pub use session::{Session, SessionHandle};
+pub use tasks::TaskConfig;
 pub use tokio_util::sync::CancellationToken;
 pub use version::{Era, ProtocolVersion, UnsupportedVersion};

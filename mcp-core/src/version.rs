@@ -56,7 +56,10 @@ const LEGACY_ONLY: &[&str] = &[
 const MODERN_ONLY: &[&str] = &["server/discover", "subscriptions/listen"];
 
 /// The experimental task methods of 2025-11-25.
-const TASK_METHODS: &[&str] = &["tasks/get", "tasks/result", "tasks/list", "tasks/cancel"];
+const LEGACY_TASK_METHODS: &[&str] = &["tasks/get", "tasks/result", "tasks/list", "tasks/cancel"];
+
+/// The task methods of the 2026-07-28 tasks extension.
+const MODERN_TASK_METHODS: &[&str] = &["tasks/get", "tasks/update", "tasks/cancel"];
 
 impl ProtocolVersion {
     /// Every supported version, oldest first.
@@ -141,9 +144,13 @@ impl ProtocolVersion {
         if MODERN_ONLY.contains(&method) {
             return self.era() == Era::Modern;
         }
-        if TASK_METHODS.contains(&method) {
-            // Experimental in 2025-11-25; an extension (same method names) in 2026-07-28.
-            return self >= ProtocolVersion::V2025_11_25;
+        if method.starts_with("tasks/") {
+            // Experimental in 2025-11-25; an extension with other methods in 2026-07-28.
+            return match self {
+                ProtocolVersion::V2026_07_28 => MODERN_TASK_METHODS.contains(&method),
+                ProtocolVersion::V2025_11_25 => LEGACY_TASK_METHODS.contains(&method),
+                _ => false,
+            };
         }
         true
     }

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use super::RouterInner;
 use super::encode::{Extras, Scope, encode};
 use super::params::{self, RequestMeta};
-use super::registry::{decode_cursor, page, write_array};
+use super::registry::{Entries, decode_cursor, page};
 use crate::context::RequestContext;
 use crate::handler::completion::cap;
 use crate::input::{InputRound, RequestStateSealer};
@@ -18,13 +18,14 @@ use crate::jsonrpc::{ErrorObject, Message, RequestId, Response};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
     ClientCapabilities, InitializeRequestParams, InitializeResult, PromptsCapability,
-    ResourcesCapability, ServerCapabilities, ToolsCapability,
+    ResourcesCapability, ServerCapabilities, ServerTaskRequests, ServerTasksCapability,
+    ToolTaskRequests, ToolsCapability,
 };
 use crate::request::{McpRequest, McpResponse};
 use crate::session::SessionHandle;
 use crate::version::ProtocolVersion;
 
-type MethodResult = Result<Box<RawValue>, ErrorObject>;
+pub(crate) type MethodResult = Result<Box<RawValue>, ErrorObject>;
 
 pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpResponse {
     let McpRequest {
@@ -68,6 +69,11 @@ pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpRes
             "prompts/get" => call.get_prompt(params).await,
             "completion/complete" => call.complete(params).await,
             "logging/setLevel" => call.set_level(params),
+            "tasks/get" => call.get_task(params),
+            "tasks/update" => call.update_task(params),
+            "tasks/cancel" => call.cancel_task(params),
+            "tasks/list" => call.list_tasks(params),
+            "tasks/result" => call.task_result(params).await,
             method => Err(ErrorObject::method_not_found(method)),
         }
     };
@@ -80,16 +86,36 @@ pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpRes
 #[derive(Serialize)]
 struct Empty {}
 
+/// `{"<field>":[...],"nextCursor":"..."}` of a `*/list` result.
+struct ListBody<'a, T> {
+    field: &'a str,
+    entries: Entries<'a, T>,
+    next_cursor: Option<&'a str>,
+}
+
+impl<T> Serialize for ListBody<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map =
+            serializer.serialize_map(Some(1 + usize::from(self.next_cursor.is_some())))?;
+        map.serialize_entry(self.field, &self.entries)?;
+        if let Some(cursor) = self.next_cursor {
+            map.serialize_entry("nextCursor", cursor)?;
+        }
+        map.end()
+    }
+}
+
 /// One request being dispatched.
-struct Call<'a> {
-    inner: &'a RouterInner,
-    version: ProtocolVersion,
-    id: RequestId,
-    extensions: http::Extensions,
+pub(crate) struct Call<'a> {
+    pub(crate) inner: &'a RouterInner,
+    pub(crate) version: ProtocolVersion,
+    pub(crate) id: RequestId,
+    pub(crate) extensions: http::Extensions,
 }
 
 impl Call<'_> {
-    fn encode<T: Serialize>(&self, result: &T, extras: Extras) -> MethodResult {
+    pub(crate) fn encode<T: Serialize>(&self, result: &T, extras: Extras) -> MethodResult {
         encode(self.version, &self.inner.server_info_meta, result, extras)
     }
 
@@ -132,7 +158,32 @@ impl Call<'_> {
                 .load()
                 .values()
                 .any(|e| !e.item.completions.is_empty());
+        let has_tasks = tools.values().any(|e| {
+            super::tasks::task_support(&e.item) != crate::protocol::TaskSupport::Forbidden
+        });
+        let legacy_tasks = (has_tasks
+            && !self.version.is_modern()
+            && self.version.has_method("tasks/get"))
+        .then(|| ServerTasksCapability {
+            list: Some(Default::default()),
+            cancel: Some(Default::default()),
+            requests: Some(ServerTaskRequests {
+                tools: Some(ToolTaskRequests {
+                    call: Some(Default::default()),
+                }),
+            }),
+        });
+        let extensions = (has_tasks && self.version.is_modern()).then(|| {
+            let mut extensions = serde_json::Map::new();
+            extensions.insert(
+                super::tasks::TASKS_EXTENSION.to_owned(),
+                serde_json::json!({}),
+            );
+            extensions
+        });
         ServerCapabilities {
+            tasks: legacy_tasks,
+            extensions,
             logging: Some(Default::default()),
             completions: has_completions.then(Default::default),
             tools: has_tools.then_some(ToolsCapability {
@@ -195,21 +246,13 @@ impl Call<'_> {
         let start = decode_cursor(params.cursor.as_deref())?;
         let snapshot = registry.load();
         let page = page(&snapshot, start, self.inner.page_size, visible);
-        let mut body = Vec::with_capacity(64 + page.entries.len() * 256);
-        body.push(b'{');
-        body.push(b'"');
-        body.extend_from_slice(field.as_bytes());
-        body.extend_from_slice(b"\":");
-        write_array(&mut body, &page.entries);
-        if let Some(cursor) = &page.next_cursor {
-            body.extend_from_slice(br#","nextCursor":"#);
-            serde_json::to_writer(&mut body, cursor).expect("strings serialise");
-        }
-        body.push(b'}');
-        let raw = RawValue::from_string(String::from_utf8(body).expect("JSON is UTF-8"))
-            .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
+        let body = ListBody {
+            field,
+            entries: Entries(&page.entries),
+            next_cursor: page.next_cursor.as_deref(),
+        };
         let extras = Extras::cached(self.inner.cache.list_ttl_ms, self.list_scope());
-        self.encode(&raw, extras)
+        self.encode(&body, extras)
     }
 
     fn list_tools(&self, params: Option<&RawValue>) -> MethodResult {
@@ -266,20 +309,34 @@ impl Call<'_> {
 
     /// Builds the handler's context.
     fn context(&self, meta: Option<RequestMeta>, round: Option<Arc<InputRound>>) -> RequestContext {
+        (self.context_seed(meta).build)(round)
+    }
+
+    /// What builds handler contexts for this request, also after it is gone (tasks).
+    pub(crate) fn context_seed(&self, meta: Option<RequestMeta>) -> super::tasks::ContextSeed {
         let meta = meta.unwrap_or_default();
         let capabilities: Option<Arc<ClientCapabilities>> = if self.version.is_modern() {
             Some(Arc::new(meta.client_capabilities.unwrap_or_default()))
         } else {
             self.session().map(|s| s.client_capabilities())
         };
-        RequestContext::builder(self.id.clone(), self.version)
-            .extensions(self.extensions.clone())
-            .progress_token(meta.progress_token)
-            .log_level(meta.log_level)
-            .client_capabilities(capabilities)
-            .input_round(round)
-            .request_timeout(self.inner.client_request_timeout)
-            .build()
+        let id = self.id.clone();
+        let version = self.version;
+        let extensions = self.extensions.clone();
+        let timeout = self.inner.client_request_timeout;
+        let (progress_token, log_level) = (meta.progress_token, meta.log_level);
+        super::tasks::ContextSeed {
+            build: Box::new(move |round| {
+                RequestContext::builder(id.clone(), version)
+                    .extensions(extensions.clone())
+                    .progress_token(progress_token.clone())
+                    .log_level(log_level)
+                    .client_capabilities(capabilities.clone())
+                    .input_round(round)
+                    .request_timeout(timeout)
+                    .build()
+            }),
+        }
     }
 
     /// Runs a handler; in the modern era a handler that asks the client something ends the
@@ -324,7 +381,7 @@ impl Call<'_> {
                 let state = self
                     .inner
                     .sealer
-                    .seal(&binding, round.answers())
+                    .seal(&binding, &round.used_answers())
                     .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
                 let mut requests = serde_json::Map::new();
                 for input in asked {
@@ -368,6 +425,11 @@ impl Call<'_> {
             && let Some(parts) = self.extensions.get::<http::request::Parts>()
         {
             tool.check_header_params(&parts.headers, &arguments)?;
+        }
+        if let super::tasks::Mode::Task(ttl) =
+            self.task_mode(&tool, params.meta.as_ref(), params.task.as_ref())?
+        {
+            return self.start_task(tool, arguments, params.meta, ttl);
         }
         let arguments_text = if self.version.is_modern() {
             arguments.to_string()

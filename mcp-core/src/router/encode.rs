@@ -1,6 +1,7 @@
 //! Result encoding per era: the modern era adds `resultType`, server info in `_meta`, and
-//! `ttlMs` / `cacheScope` on cacheable results. The fields are spliced in front of the
-//! serialised result so no intermediate JSON tree is built.
+//! `ttlMs` / `cacheScope` on cacheable results. They are written in front of the result's own
+//! fields in one serialisation pass, so no intermediate JSON tree is built and nothing is
+//! parsed again.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -79,56 +80,59 @@ impl Extras {
     }
 }
 
-pub(crate) fn server_info_meta(info: &Implementation) -> Vec<u8> {
-    let mut out = br#""_meta":{"io.modelcontextprotocol/serverInfo":"#.to_vec();
-    serde_json::to_writer(&mut out, info).expect("Implementation serialises");
-    out.push(b'}');
-    out
+/// The `_meta` object of modern-era results: `{"io.modelcontextprotocol/serverInfo":{...}}`,
+/// encoded once when the router is built.
+pub(crate) fn server_info_meta(info: &Implementation) -> Box<RawValue> {
+    #[derive(Serialize)]
+    struct ServerInfoMeta<'a> {
+        #[serde(rename = "io.modelcontextprotocol/serverInfo")]
+        server_info: &'a Implementation,
+    }
+    serde_json::value::to_raw_value(&ServerInfoMeta { server_info: info })
+        .expect("Implementation serialises")
+}
+
+/// A modern-era result: the era's fields first, then the result's own fields.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Modern<'a, T: ?Sized> {
+    result_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_scope: Option<&'static str>,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<&'a RawValue>,
+    #[serde(flatten)]
+    result: &'a T,
 }
 
 /// Encodes a result for `version`.
-pub(crate) fn encode<T: Serialize>(
+///
+/// `result` must serialise as a map or a struct (never a bare [`RawValue`]: it is flattened
+/// into the modern-era envelope). The encoding is written once and wrapped without being
+/// parsed again.
+pub(crate) fn encode<T: Serialize + ?Sized>(
     version: ProtocolVersion,
-    server_info_meta: &[u8],
+    server_info_meta: &RawValue,
     result: &T,
     extras: Extras,
 ) -> Result<Box<RawValue>, ErrorObject> {
-    let mut body = Vec::with_capacity(256);
-    serde_json::to_writer(&mut body, result)
-        .map_err(|e| ErrorObject::internal_error(format!("result could not be encoded: {e}")))?;
-    if !version.is_modern() {
-        return raw(body);
-    }
-    let mut out = Vec::with_capacity(body.len() + 64 + server_info_meta.len());
-    out.extend_from_slice(br#"{"resultType":""#);
-    out.extend_from_slice(extras.result_type.as_bytes());
-    out.push(b'"');
-    if let Some((ttl_ms, scope)) = extras.cache {
-        out.extend_from_slice(br#","ttlMs":"#);
-        out.extend_from_slice(itoa::Buffer::new().format(ttl_ms).as_bytes());
-        out.extend_from_slice(match scope {
-            Scope::Public => br#","cacheScope":"public""#.as_slice(),
-            Scope::Private => br#","cacheScope":"private""#.as_slice(),
-        });
-    }
-    if !extras.has_meta {
-        out.push(b',');
-        out.extend_from_slice(server_info_meta);
-    }
-    // `body` is a serialised struct: `{}` or `{"field":...}`.
-    if body.len() > 2 {
-        out.push(b',');
-        out.extend_from_slice(&body[1..]);
+    let encoded = if version.is_modern() {
+        let (ttl_ms, cache_scope) = match extras.cache {
+            Some((ttl_ms, Scope::Public)) => (Some(ttl_ms), Some("public")),
+            Some((ttl_ms, Scope::Private)) => (Some(ttl_ms), Some("private")),
+            None => (None, None),
+        };
+        serde_json::value::to_raw_value(&Modern {
+            result_type: extras.result_type,
+            ttl_ms,
+            cache_scope,
+            meta: (!extras.has_meta).then_some(server_info_meta),
+            result,
+        })
     } else {
-        out.push(b'}');
-    }
-    raw(out)
-}
-
-fn raw(bytes: Vec<u8>) -> Result<Box<RawValue>, ErrorObject> {
-    // The bytes come from serde_json and the splice above, so they are valid UTF-8 JSON.
-    let text = String::from_utf8(bytes)
-        .map_err(|_| ErrorObject::internal_error("result was not valid UTF-8"))?;
-    RawValue::from_string(text)
-        .map_err(|e| ErrorObject::internal_error(format!("result could not be encoded: {e}")))
+        serde_json::value::to_raw_value(result)
+    };
+    encoded.map_err(|e| ErrorObject::internal_error(format!("result could not be encoded: {e}")))
 }

@@ -4,6 +4,7 @@ mod dispatch;
 mod encode;
 mod params;
 mod registry;
+mod tasks;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -105,8 +106,9 @@ pub(crate) struct RouterInner {
     pub(crate) events: broadcast::Sender<ServerEvent>,
     pub(crate) sealer: RequestStateSealer,
     pub(crate) client_request_timeout: Duration,
-    /// `"_meta":{"io.modelcontextprotocol/serverInfo":{...}}`, encoded once.
-    pub(crate) server_info_meta: Vec<u8>,
+    pub(crate) tasks: crate::tasks::TaskStore,
+    /// `{"io.modelcontextprotocol/serverInfo":{...}}`, encoded once.
+    pub(crate) server_info_meta: Box<serde_json::value::RawValue>,
 }
 
 /// Configures a [`Router`].
@@ -122,6 +124,7 @@ pub struct RouterBuilder {
     event_capacity: usize,
     sealer: Option<RequestStateSealer>,
     client_request_timeout: Duration,
+    tasks: crate::tasks::TaskConfig,
 }
 
 impl std::fmt::Debug for RouterBuilder {
@@ -147,6 +150,7 @@ impl Router {
             event_capacity: 1024,
             sealer: None,
             client_request_timeout: crate::context::DEFAULT_CLIENT_REQUEST_TIMEOUT,
+            tasks: crate::tasks::TaskConfig::default(),
         }
     }
 
@@ -315,6 +319,12 @@ impl RouterBuilder {
         self
     }
 
+    /// Limits of the task store (tools that declare task support).
+    pub fn tasks(mut self, config: crate::tasks::TaskConfig) -> Self {
+        self.tasks = config;
+        self
+    }
+
     /// Builds the router.
     pub fn build(self) -> Router {
         let (events, _) = broadcast::channel(self.event_capacity);
@@ -333,6 +343,7 @@ impl RouterBuilder {
                 .sealer
                 .unwrap_or_else(|| RequestStateSealer::random(Duration::from_secs(600))),
             client_request_timeout: self.client_request_timeout,
+            tasks: crate::tasks::TaskStore::new(self.tasks),
             server_info_meta,
         };
         for tool in self.tools {

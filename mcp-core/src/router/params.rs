@@ -11,7 +11,7 @@ use crate::jsonrpc::ErrorObject;
 use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 
 /// The `_meta` fields of a request that the router uses.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(crate) struct RequestMeta {
     #[serde(rename = "progressToken", default)]
     pub(crate) progress_token: Option<ProgressToken>,
@@ -35,6 +35,8 @@ pub(crate) struct CallToolParams<'a> {
     pub(crate) input_responses: Option<BTreeMap<String, Box<RawValue>>>,
     #[serde(default)]
     pub(crate) request_state: Option<String>,
+    #[serde(default)]
+    pub(crate) task: Option<super::tasks::TaskParams>,
 }
 
 #[derive(Deserialize, Default)]

@@ -110,14 +110,11 @@ pub(crate) fn page<'a, T>(
     }
 }
 
-/// Writes `[entry, entry, ...]` from pre-serialised definitions.
-pub(crate) fn write_array<T>(out: &mut Vec<u8>, entries: &[&Arc<Entry<T>>]) {
-    out.push(b'[');
-    for (i, entry) in entries.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(entry.json.get().as_bytes());
+/// Serialises `[entry, entry, ...]` from pre-serialised definitions (written verbatim).
+pub(crate) struct Entries<'a, T>(pub(crate) &'a [&'a Arc<Entry<T>>]);
+
+impl<T> Serialize for Entries<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|entry| &*entry.json))
     }
-    out.push(b']');
 }

@@ -1,0 +1,422 @@
+//! Task-augmented tool calls and the `tasks/*` methods, in both eras.
+//!
+//! A task runs the same handler as a plain call. In the modern era a handler's questions
+//! park the task in `input_required` (the questions are shown by `tasks/get`), and the
+//! handler runs again from the top once `tasks/update` brought the answers, exactly like an
+//! `input_required` round of a plain request.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::dispatch::{Call, MethodResult};
+use super::encode::Extras;
+use super::params::{self, RequestMeta};
+use crate::handler::Tool;
+use crate::input::InputRound;
+use crate::jsonrpc::{ErrorObject, codes};
+use crate::principal::Principal;
+use crate::protocol::TaskSupport;
+use crate::protocol::{TaskStatus, ToolExecution};
+use crate::session::SessionHandle;
+use crate::tasks::{TaskEntry, timestamp};
+
+/// The extension identifier of modern-era tasks.
+pub(crate) const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
+/// `params.task` of a legacy task-augmented request.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct TaskParams {
+    #[serde(default)]
+    pub(crate) ttl: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskIdParams {
+    task_id: String,
+    #[serde(rename = "_meta", default)]
+    meta: Option<RequestMeta>,
+    #[serde(default)]
+    input_responses: Option<BTreeMap<String, Box<RawValue>>>,
+}
+
+/// How a tool call is to run.
+pub(crate) enum Mode {
+    /// Now, answering with the result.
+    Direct,
+    /// As a task, answering with the task.
+    Task(Option<Duration>),
+}
+
+pub(crate) fn task_support(tool: &Tool) -> TaskSupport {
+    tool.definition()
+        .execution
+        .as_ref()
+        .and_then(|e: &ToolExecution| e.task_support)
+        .unwrap_or_default()
+}
+
+fn missing_extension() -> ErrorObject {
+    ErrorObject::new(
+        codes::MISSING_REQUIRED_CLIENT_CAPABILITY,
+        "This request needs the io.modelcontextprotocol/tasks extension",
+    )
+    .with_data(json!({ "requiredCapabilities": { "extensions": { TASKS_EXTENSION: {} } } }))
+}
+
+fn has_extension(meta: Option<&RequestMeta>) -> bool {
+    meta.and_then(|m| m.client_capabilities.as_ref())
+        .and_then(|c| c.extensions.as_ref())
+        .is_some_and(|e| e.contains_key(TASKS_EXTENSION))
+}
+
+impl Call<'_> {
+    /// Decides whether a call of `tool` runs directly or as a task.
+    pub(crate) fn task_mode(
+        &self,
+        tool: &Tool,
+        meta: Option<&RequestMeta>,
+        task: Option<&TaskParams>,
+    ) -> Result<Mode, ErrorObject> {
+        let support = task_support(tool);
+        let (requested, ttl) = if self.version.is_modern() {
+            (has_extension(meta), None)
+        } else {
+            let ttl = task.and_then(|t| t.ttl).map(Duration::from_millis);
+            (task.is_some() && self.version.has_method("tasks/get"), ttl)
+        };
+        match (support, requested) {
+            (TaskSupport::Forbidden, _) | (TaskSupport::Optional, false) => Ok(Mode::Direct),
+            (_, true) => Ok(Mode::Task(ttl)),
+            (TaskSupport::Required, false) if self.version.is_modern() => Err(missing_extension()),
+            (TaskSupport::Required, false) => Err(ErrorObject::new(
+                codes::METHOD_NOT_FOUND,
+                format!("Tool {} must be called as a task", tool.name()),
+            )),
+        }
+    }
+
+    /// Who may see a task: the principal, and in the legacy era also the session.
+    fn task_owner(&self) -> String {
+        let subject = self
+            .extensions
+            .get::<Principal>()
+            .map_or("", Principal::subject);
+        let session = self
+            .extensions
+            .get::<SessionHandle>()
+            .map_or("", |s| s.id());
+        format!("{subject}\u{0}{session}")
+    }
+
+    /// Starts `tool` as a task and answers with the task.
+    pub(crate) fn start_task(
+        &self,
+        tool: Tool,
+        arguments: Value,
+        meta: Option<RequestMeta>,
+        ttl: Option<Duration>,
+    ) -> MethodResult {
+        let task = self.inner.tasks.create(&self.task_owner(), ttl)?;
+        // The task outlives this request: its own cancellation, and no stream to write to.
+        let mut extensions = self.extensions.clone();
+        extensions.insert(task.cancel.clone());
+        extensions.remove::<crate::peer::ClientPeer>();
+        let seed = Call {
+            inner: self.inner,
+            version: self.version,
+            id: self.id.clone(),
+            extensions,
+        }
+        .context_seed(meta);
+        let runner_task = Arc::clone(&task);
+        let version = self.version;
+        let server_info_meta = self.inner.server_info_meta.clone();
+        tokio::spawn(async move {
+            run(
+                runner_task,
+                tool,
+                arguments,
+                seed,
+                version,
+                server_info_meta,
+            )
+            .await;
+        });
+        if self.version.is_modern() {
+            let mut body = self.task_fields(&task);
+            body.insert("content".into(), json!([]));
+            let extras = Extras {
+                result_type: "task",
+                cache: None,
+                has_meta: false,
+            };
+            self.encode(&body, extras)
+        } else {
+            self.encode(
+                &json!({ "task": self.task_fields(&task) }),
+                Extras::complete(),
+            )
+        }
+    }
+
+    /// The fields describing a task, in this era's shape.
+    fn task_fields(&self, task: &TaskEntry) -> serde_json::Map<String, Value> {
+        let state = task.state();
+        let config = &self.inner.tasks.config;
+        let mut fields = serde_json::Map::new();
+        fields.insert("taskId".into(), json!(task.id));
+        fields.insert("status".into(), json!(state.status));
+        if let Some(message) = &state.status_message {
+            fields.insert("statusMessage".into(), json!(message));
+        }
+        fields.insert("createdAt".into(), json!(timestamp(task.created_at)));
+        fields.insert("lastUpdatedAt".into(), json!(timestamp(state.last_updated)));
+        let ttl = task.ttl.as_millis() as u64;
+        let poll = config.poll_interval.as_millis() as u64;
+        if self.version.is_modern() {
+            fields.insert("ttlMs".into(), json!(ttl));
+            fields.insert("pollIntervalMs".into(), json!(poll.max(1)));
+        } else {
+            fields.insert("ttl".into(), json!(ttl));
+            fields.insert("pollInterval".into(), json!(poll));
+        }
+        fields
+    }
+
+    fn find_task(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<(Arc<TaskEntry>, TaskIdParams), ErrorObject> {
+        let params: TaskIdParams = params::owned(method, params)?;
+        if self.version.is_modern() && !has_extension(params.meta.as_ref()) {
+            return Err(missing_extension());
+        }
+        let task = self
+            .inner
+            .tasks
+            .get(&params.task_id, &self.task_owner())
+            .ok_or_else(|| {
+                ErrorObject::invalid_params(format!("Unknown task: {}", params.task_id))
+            })?;
+        Ok((task, params))
+    }
+
+    /// `tasks/get`.
+    pub(crate) fn get_task(&self, params: Option<&RawValue>) -> MethodResult {
+        let (task, _) = self.find_task("tasks/get", params)?;
+        let mut fields = self.task_fields(&task);
+        if self.version.is_modern() {
+            let state = task.state();
+            match state.status {
+                TaskStatus::Completed => {
+                    if let Some(result) = &state.result {
+                        fields.insert(
+                            "result".into(),
+                            serde_json::from_str(result.get()).unwrap_or(Value::Null),
+                        );
+                    }
+                }
+                TaskStatus::Failed => {
+                    fields.insert("error".into(), json!(state.error));
+                }
+                TaskStatus::InputRequired => {
+                    let mut requests = serde_json::Map::new();
+                    for input in state
+                        .asked
+                        .iter()
+                        .filter(|i| !state.answers.contains_key(&i.key))
+                    {
+                        let params: Value =
+                            serde_json::from_str(input.params.get()).unwrap_or(Value::Null);
+                        requests.insert(
+                            input.key.clone(),
+                            json!({"method": input.method, "params": params}),
+                        );
+                    }
+                    fields.insert("inputRequests".into(), Value::Object(requests));
+                }
+                _ => {}
+            }
+        }
+        self.encode(&fields, Extras::complete())
+    }
+
+    /// `tasks/update` (modern): answers to the task's questions.
+    pub(crate) fn update_task(&self, params: Option<&RawValue>) -> MethodResult {
+        let (task, params) = self.find_task("tasks/update", params)?;
+        task.answer(params.input_responses.unwrap_or_default());
+        self.encode(&Empty {}, Extras::complete())
+    }
+
+    /// `tasks/cancel`.
+    pub(crate) fn cancel_task(&self, params: Option<&RawValue>) -> MethodResult {
+        let (task, _) = self.find_task("tasks/cancel", params)?;
+        let terminal = task.state().status.is_terminal();
+        if terminal && !self.version.is_modern() {
+            return Err(ErrorObject::invalid_params(format!(
+                "Task {} has already finished",
+                task.id
+            )));
+        }
+        task.update(|state| {
+            state.status = TaskStatus::Cancelled;
+            state.status_message = Some("Cancelled by the client".to_owned());
+        });
+        task.cancel.cancel();
+        if self.version.is_modern() {
+            self.encode(&Empty {}, Extras::complete())
+        } else {
+            self.encode(&self.task_fields(&task), Extras::complete())
+        }
+    }
+
+    /// `tasks/list` (legacy).
+    pub(crate) fn list_tasks(&self, params: Option<&RawValue>) -> MethodResult {
+        let _: params::ListParams<'_> = params::optional("tasks/list", params)?;
+        let tasks: Vec<_> = self
+            .inner
+            .tasks
+            .list(&self.task_owner())
+            .iter()
+            .map(|task| Value::Object(self.task_fields(task)))
+            .collect();
+        self.encode(&json!({ "tasks": tasks }), Extras::complete())
+    }
+
+    /// `tasks/result` (legacy): waits for the end of the task and answers with its result.
+    pub(crate) async fn task_result(&self, params: Option<&RawValue>) -> MethodResult {
+        let (task, _) = self.find_task("tasks/result", params)?;
+        loop {
+            let changed = task.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let state = task.state();
+            match state.status {
+                TaskStatus::Completed => {
+                    let result = state
+                        .result
+                        .ok_or_else(|| ErrorObject::internal_error("task result missing"))?;
+                    let mut value: Value =
+                        serde_json::from_str(result.get()).unwrap_or(Value::Null);
+                    value["_meta"]["io.modelcontextprotocol/related-task"] =
+                        json!({ "taskId": task.id });
+                    return self.encode(&value, Extras::complete());
+                }
+                TaskStatus::Failed => {
+                    return Err(state
+                        .error
+                        .unwrap_or_else(|| ErrorObject::internal_error("task failed")));
+                }
+                TaskStatus::Cancelled => {
+                    return Err(ErrorObject::invalid_params(format!(
+                        "Task {} was cancelled",
+                        task.id
+                    )));
+                }
+                TaskStatus::Working | TaskStatus::InputRequired => changed.await,
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+/// Everything needed to build a handler context after the request is gone.
+pub(crate) struct ContextSeed {
+    pub(crate) build: Box<dyn Fn(Option<Arc<InputRound>>) -> crate::RequestContext + Send + Sync>,
+}
+
+/// Runs a task's handler until it ends, parking it while it waits for answers.
+async fn run(
+    task: Arc<TaskEntry>,
+    tool: Tool,
+    arguments: Value,
+    seed: ContextSeed,
+    version: crate::ProtocolVersion,
+    server_info_meta: Box<RawValue>,
+) {
+    loop {
+        let round = version
+            .is_modern()
+            .then(|| Arc::new(InputRound::new(task.state().answers)));
+        let ctx = (seed.build)(round.clone());
+        let asked = async {
+            match &round {
+                Some(round) => round.asked().await,
+                None => std::future::pending().await,
+            }
+        };
+        let outcome = tokio::select! {
+            biased;
+            () = task.cancel.cancelled() => return,
+            result = tool.call(arguments.clone(), ctx) => Some(result),
+            () = asked => None,
+        };
+        match outcome {
+            Some(Ok(result)) => {
+                let encoded = super::encode::encode(
+                    version,
+                    &server_info_meta,
+                    &result,
+                    Extras::complete().with_meta(result.meta.is_some()),
+                );
+                task.update(|state| match encoded {
+                    Ok(raw) => {
+                        state.status = TaskStatus::Completed;
+                        state.result = Some(raw);
+                    }
+                    Err(error) => {
+                        state.status = TaskStatus::Failed;
+                        state.error = Some(error);
+                    }
+                });
+                return;
+            }
+            Some(Err(error)) => {
+                task.update(|state| {
+                    state.status = TaskStatus::Failed;
+                    state.status_message = Some(error.message.to_string());
+                    state.error = Some(error);
+                });
+                return;
+            }
+            None => {
+                let asked = round.map(|r| r.take_asked()).unwrap_or_default();
+                let keys: Vec<String> = asked.iter().map(|a| a.key.clone()).collect();
+                task.update(|state| {
+                    state.status = TaskStatus::InputRequired;
+                    state.asked = asked;
+                });
+                // Wait until every question has an answer (or the task is cancelled).
+                loop {
+                    let changed = task.changed.notified();
+                    tokio::pin!(changed);
+                    changed.as_mut().enable();
+                    let answered = {
+                        let state = task.state();
+                        keys.iter().all(|k| state.answers.contains_key(k))
+                    };
+                    if answered {
+                        break;
+                    }
+                    tokio::select! {
+                        () = changed => {}
+                        () = task.cancel.cancelled() => return,
+                    }
+                }
+                task.update(|state| {
+                    state.status = TaskStatus::Working;
+                    state.asked.clear();
+                });
+            }
+        }
+    }
+}

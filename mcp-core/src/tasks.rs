@@ -1,0 +1,229 @@
+//! Tasks: tool calls that run in the background and are polled (2025-11-25 experimental
+//! tasks; the `io.modelcontextprotocol/tasks` extension of 2026-07-28).
+//!
+//! Storage is bounded (a maximum count, a TTL per task) and every task belongs to the
+//! principal (and legacy session) that created it: nobody else can see it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::value::RawValue;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::input::AskedInput;
+use crate::jsonrpc::ErrorObject;
+use crate::protocol::TaskStatus;
+
+/// Limits of the task store.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_core::TaskConfig;
+///
+/// let config = TaskConfig::default().max_tasks(500).default_ttl(Duration::from_secs(60));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone)]
+pub struct TaskConfig {
+    pub(crate) max_tasks: usize,
+    pub(crate) default_ttl: Duration,
+    pub(crate) max_ttl: Duration,
+    pub(crate) poll_interval: Duration,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        Self {
+            max_tasks: 1_000,
+            default_ttl: Duration::from_secs(600),
+            max_ttl: Duration::from_secs(3_600),
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+impl TaskConfig {
+    /// The most tasks kept at once (default 1 000); creating more fails with -32000.
+    pub fn max_tasks(mut self, max: usize) -> Self {
+        self.max_tasks = max.max(1);
+        self
+    }
+
+    /// How long a task is kept when the client does not ask (default 10 min).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+
+    /// The longest TTL a client may ask for (default 1 h).
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.max_ttl = ttl;
+        self
+    }
+
+    /// The polling interval suggested to clients (default 500 ms).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+}
+
+/// What a task has produced so far.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskState {
+    pub(crate) status: TaskStatus,
+    pub(crate) status_message: Option<String>,
+    pub(crate) last_updated: SystemTime,
+    /// The encoded `CallToolResult`, once completed.
+    pub(crate) result: Option<Box<RawValue>>,
+    /// The protocol error, once failed.
+    pub(crate) error: Option<ErrorObject>,
+    /// The unanswered questions, while `input_required`.
+    pub(crate) asked: Vec<AskedInput>,
+    /// Every answer received so far, by key.
+    pub(crate) answers: BTreeMap<String, Box<RawValue>>,
+}
+
+/// One task.
+#[derive(Debug)]
+pub(crate) struct TaskEntry {
+    pub(crate) id: String,
+    pub(crate) owner: String,
+    pub(crate) created_at: SystemTime,
+    pub(crate) created: Instant,
+    pub(crate) ttl: Duration,
+    pub(crate) cancel: CancellationToken,
+    /// Fires on every state change and on new answers.
+    pub(crate) changed: Notify,
+    pub(crate) state: Mutex<TaskState>,
+}
+
+impl TaskEntry {
+    pub(crate) fn state(&self) -> TaskState {
+        lock(&self.state).clone()
+    }
+
+    /// Updates the state unless the task already ended; wakes waiters.
+    pub(crate) fn update(&self, change: impl FnOnce(&mut TaskState)) {
+        {
+            let mut state = lock(&self.state);
+            if state.status.is_terminal() {
+                return;
+            }
+            change(&mut state);
+            state.last_updated = SystemTime::now();
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// Adds answers (from `tasks/update`) and wakes the runner.
+    pub(crate) fn answer(&self, answers: BTreeMap<String, Box<RawValue>>) {
+        {
+            let mut state = lock(&self.state);
+            state.answers.extend(answers);
+            state.last_updated = SystemTime::now();
+        }
+        self.changed.notify_waiters();
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        now.duration_since(self.created) > self.ttl
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The bounded task table.
+#[derive(Debug, Default)]
+pub(crate) struct TaskStore {
+    tasks: Mutex<HashMap<String, Arc<TaskEntry>>>,
+    pub(crate) config: TaskConfig,
+}
+
+impl TaskStore {
+    pub(crate) fn new(config: TaskConfig) -> Self {
+        Self {
+            tasks: Mutex::new(HashMap::new()),
+            config,
+        }
+    }
+
+    /// Creates a task for `owner`; fails when the store is full of live tasks.
+    pub(crate) fn create(
+        &self,
+        owner: &str,
+        ttl: Option<Duration>,
+    ) -> Result<Arc<TaskEntry>, ErrorObject> {
+        let now = Instant::now();
+        let mut tasks = lock(&self.tasks);
+        tasks.retain(|_, task| !task.expired(now));
+        if tasks.len() >= self.config.max_tasks {
+            return Err(ErrorObject::new(
+                crate::jsonrpc::codes::SERVER_ERROR,
+                "Too many tasks; try again later",
+            ));
+        }
+        let bytes: [u8; 16] = rand::random();
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let ttl = ttl
+            .unwrap_or(self.config.default_ttl)
+            .min(self.config.max_ttl);
+        let entry = Arc::new(TaskEntry {
+            id: id.clone(),
+            owner: owner.to_owned(),
+            created_at: SystemTime::now(),
+            created: now,
+            ttl,
+            cancel: CancellationToken::new(),
+            changed: Notify::new(),
+            state: Mutex::new(TaskState {
+                status: TaskStatus::Working,
+                status_message: None,
+                last_updated: SystemTime::now(),
+                result: None,
+                error: None,
+                asked: Vec::new(),
+                answers: BTreeMap::new(),
+            }),
+        });
+        tasks.insert(id, Arc::clone(&entry));
+        Ok(entry)
+    }
+
+    /// Finds a live task of `owner`.
+    pub(crate) fn get(&self, id: &str, owner: &str) -> Option<Arc<TaskEntry>> {
+        let now = Instant::now();
+        let mut tasks = lock(&self.tasks);
+        let expired = tasks.get(id).is_some_and(|task| task.expired(now));
+        if expired {
+            if let Some(task) = tasks.remove(id) {
+                task.cancel.cancel();
+            }
+            return None;
+        }
+        tasks.get(id).filter(|task| task.owner == owner).cloned()
+    }
+
+    /// The live tasks of `owner`, oldest first.
+    pub(crate) fn list(&self, owner: &str) -> Vec<Arc<TaskEntry>> {
+        let now = Instant::now();
+        let mut tasks: Vec<_> = lock(&self.tasks)
+            .values()
+            .filter(|task| task.owner == owner && !task.expired(now))
+            .cloned()
+            .collect();
+        tasks.sort_by_key(|task| task.created);
+        tasks
+    }
+}
+
+/// RFC 3339 UTC timestamp with milliseconds.
+pub(crate) fn timestamp(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}

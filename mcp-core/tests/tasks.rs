@@ -1,0 +1,294 @@
+//! Task-augmented tool calls in both eras: creation, polling, input, cancellation, bounds.
+
+use std::time::Duration;
+
+use mcp_core::jsonrpc::Message;
+use mcp_core::protocol::{
+    ElicitRequestFormParams, ElicitRequestParams, TaskSupport, ToolExecution,
+};
+use mcp_core::{
+    Json, McpRequest, McpResponse, Principal, ProtocolVersion, RequestContext, Router, TaskConfig,
+    Tool,
+};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+type Args = Json<serde_json::Map<String, Value>>;
+
+fn execution(support: TaskSupport) -> ToolExecution {
+    ToolExecution {
+        task_support: Some(support),
+    }
+}
+
+fn router(max_tasks: usize) -> Router {
+    Router::builder()
+        .tasks(TaskConfig::default().max_tasks(max_tasks))
+        .tool(
+            Tool::new("slow")
+                .description("Takes a while")
+                .execution(execution(TaskSupport::Optional))
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(50)) => "slow done".to_owned(),
+                        () = ctx.cancelled() => "cancelled".to_owned(),
+                    }
+                }),
+        )
+        .tool(
+            Tool::new("forever")
+                .description("Never ends unless cancelled")
+                .execution(execution(TaskSupport::Required))
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    ctx.cancelled().await;
+                    "cancelled"
+                }),
+        )
+        .tool(
+            Tool::new("confirm")
+                .description("Asks before it acts")
+                .execution(execution(TaskSupport::Optional))
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    let schema = json!({"type":"object","properties":{"ok":{"type":"boolean"}}});
+                    let question = ElicitRequestParams::Form(ElicitRequestFormParams::new(
+                        "Sure?",
+                        serde_json::from_value(schema).unwrap(),
+                    ));
+                    let answer = ctx.elicit_keyed(Some("confirm"), question).await?;
+                    Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!("answer: {:?}", answer.action))
+                }),
+        )
+        .build()
+}
+
+const TASKS: &str = "io.modelcontextprotocol/tasks";
+
+fn modern_meta(with_extension: bool) -> Value {
+    let capabilities = if with_extension {
+        json!({"elicitation": {}, "extensions": {TASKS: {}}})
+    } else {
+        json!({"elicitation": {}})
+    };
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": capabilities
+    })
+}
+
+async fn send(
+    router: &Router,
+    version: ProtocolVersion,
+    method: &str,
+    params: Value,
+    who: &str,
+) -> Value {
+    let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params}).to_string();
+    let mut request = McpRequest::new(Message::parse(body.as_bytes()).unwrap(), version);
+    request.extensions.insert(Principal::new(who));
+    let McpResponse::Single(response) = router.clone().oneshot(request).await.unwrap() else {
+        panic!("one response expected");
+    };
+    serde_json::from_slice(&response.to_vec()).unwrap()
+}
+
+async fn modern(router: &Router, method: &str, mut params: Value) -> Value {
+    params["_meta"] = modern_meta(true);
+    send(
+        router,
+        ProtocolVersion::V2026_07_28,
+        method,
+        params,
+        "alice",
+    )
+    .await
+}
+
+async fn poll_until(router: &Router, task_id: &str, status: &str) -> Value {
+    for _ in 0..200 {
+        let got = modern(router, "tasks/get", json!({"taskId": task_id})).await;
+        if got["result"]["status"] == status {
+            return got["result"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("task {task_id} never reached {status}");
+}
+
+#[tokio::test]
+async fn modern_task_runs_and_is_polled() {
+    let router = router(10);
+    let created = modern(&router, "tools/call", json!({"name":"slow","arguments":{}})).await;
+    let result = &created["result"];
+    assert_eq!(result["resultType"], "task", "{created}");
+    assert_eq!(result["status"], "working");
+    assert_eq!(result["content"], json!([]));
+    assert!(result["ttlMs"].as_u64().unwrap() > 0);
+    let task_id = result["taskId"].as_str().unwrap().to_owned();
+    let done = poll_until(&router, &task_id, "completed").await;
+    assert_eq!(done["resultType"], "complete");
+    assert_eq!(done["result"]["content"][0]["text"], "slow done");
+    // Another principal cannot see it.
+    let mut params = json!({"taskId": task_id});
+    params["_meta"] = modern_meta(true);
+    let stranger = send(
+        &router,
+        ProtocolVersion::V2026_07_28,
+        "tasks/get",
+        params,
+        "mallory",
+    )
+    .await;
+    assert_eq!(stranger["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn modern_task_waits_for_input_then_completes() {
+    let router = router(10);
+    let created = modern(
+        &router,
+        "tools/call",
+        json!({"name":"confirm","arguments":{}}),
+    )
+    .await;
+    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let parked = poll_until(&router, &task_id, "input_required").await;
+    assert_eq!(
+        parked["inputRequests"]["confirm"]["method"],
+        "elicitation/create"
+    );
+    let update = modern(
+        &router,
+        "tasks/update",
+        json!({"taskId": task_id, "inputResponses": {"confirm": {"action": "accept", "content": {"ok": true}}}}),
+    )
+    .await;
+    assert_eq!(
+        update["result"],
+        json!({"resultType": "complete", "_meta": update["result"]["_meta"]})
+    );
+    let done = poll_until(&router, &task_id, "completed").await;
+    assert_eq!(done["result"]["content"][0]["text"], "answer: Accept");
+}
+
+#[tokio::test]
+async fn modern_cancel_and_missing_extension() {
+    let router = router(10);
+    let created = modern(
+        &router,
+        "tools/call",
+        json!({"name":"forever","arguments":{}}),
+    )
+    .await;
+    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let cancelled = modern(&router, "tasks/cancel", json!({"taskId": task_id})).await;
+    assert_eq!(cancelled["result"]["resultType"], "complete");
+    poll_until(&router, &task_id, "cancelled").await;
+    // Without the extension a task-only tool and the task methods need it (-32021).
+    let mut params = json!({"name":"forever","arguments":{}});
+    params["_meta"] = modern_meta(false);
+    let refused = send(
+        &router,
+        ProtocolVersion::V2026_07_28,
+        "tools/call",
+        params,
+        "alice",
+    )
+    .await;
+    assert_eq!(refused["error"]["code"], -32021);
+    assert_eq!(
+        refused["error"]["data"]["requiredCapabilities"]["extensions"][TASKS],
+        json!({})
+    );
+    // An optional-task tool runs directly without it.
+    let mut params = json!({"name":"slow","arguments":{}});
+    params["_meta"] = modern_meta(false);
+    let direct = send(
+        &router,
+        ProtocolVersion::V2026_07_28,
+        "tools/call",
+        params,
+        "alice",
+    )
+    .await;
+    assert_eq!(direct["result"]["content"][0]["text"], "slow done");
+    // tasks/list and tasks/result do not exist in this era.
+    let listed = modern(&router, "tasks/list", json!({})).await;
+    assert_eq!(listed["error"]["code"], -32601);
+}
+
+#[tokio::test]
+async fn legacy_experimental_tasks() {
+    let router = router(2);
+    let v = ProtocolVersion::V2025_11_25;
+    let created = send(
+        &router,
+        v,
+        "tools/call",
+        json!({"name":"slow","arguments":{},"task":{"ttl":60000}}),
+        "alice",
+    )
+    .await;
+    let task = &created["result"]["task"];
+    assert_eq!(task["status"], "working", "{created}");
+    assert_eq!(task["ttl"], 60000);
+    let task_id = task["taskId"].as_str().unwrap().to_owned();
+    let result = send(
+        &router,
+        v,
+        "tasks/result",
+        json!({"taskId": task_id}),
+        "alice",
+    )
+    .await;
+    assert_eq!(result["result"]["content"][0]["text"], "slow done");
+    assert_eq!(
+        result["result"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        task_id.as_str()
+    );
+    let got = send(&router, v, "tasks/get", json!({"taskId": task_id}), "alice").await;
+    assert_eq!(got["result"]["status"], "completed");
+    let listed = send(&router, v, "tasks/list", json!({}), "alice").await;
+    assert_eq!(listed["result"]["tasks"].as_array().unwrap().len(), 1);
+    // A finished task cannot be cancelled.
+    let cancel = send(
+        &router,
+        v,
+        "tasks/cancel",
+        json!({"taskId": task_id}),
+        "alice",
+    )
+    .await;
+    assert_eq!(cancel["error"]["code"], -32602);
+    // A task-only tool called without `task` is refused.
+    let refused = send(
+        &router,
+        v,
+        "tools/call",
+        json!({"name":"forever","arguments":{}}),
+        "alice",
+    )
+    .await;
+    assert_eq!(refused["error"]["code"], -32601);
+    // The store is bounded.
+    let second = send(
+        &router,
+        v,
+        "tools/call",
+        json!({"name":"forever","arguments":{},"task":{}}),
+        "alice",
+    )
+    .await;
+    assert!(second["result"]["task"]["taskId"].is_string());
+    let full = send(
+        &router,
+        v,
+        "tools/call",
+        json!({"name":"forever","arguments":{},"task":{}}),
+        "alice",
+    )
+    .await;
+    assert_eq!(full["error"]["code"], -32000);
+    // Capabilities advertise tasks in this era.
+    let init = send(&router, v, "initialize", json!({"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}), "alice").await;
+    assert!(init["result"]["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object());
+}

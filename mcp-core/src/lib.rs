@@ -26,6 +26,7 @@ pub mod jsonrpc;
 pub mod protocol;
 
 mod context;
+mod event;
 mod handler;
 mod input;
 mod peer;
@@ -37,6 +38,7 @@ mod tasks;
 mod version;
 
 pub use context::{DEFAULT_CLIENT_REQUEST_TIMEOUT, RequestContext, RequestContextBuilder};
+pub use event::ServerEvent;
 pub use handler::{
     BoxFuture, CompletionFn, Completions, IntoReadResult, IntoToolResult, Json,
     MAX_COMPLETION_VALUES, Prompt, PromptBuilder, Resource, ResourceBuilder, ResourceTemplate,
@@ -47,9 +49,7 @@ pub use input::{AskedInput, InputRound, RequestStateSealer, StateError};
 pub use peer::{ClientPeer, OutboundMessage};
 pub use principal::{AllowList, Principal};
 pub use request::{McpRequest, McpResponse};
-pub use router::{
-    CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture, ServerEvent,
-};
+pub use router::{CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture};
 pub use session::{Session, SessionHandle};
 pub use tasks::TaskConfig;
 pub use tokio_util::sync::CancellationToken;

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use mcp_core::{Router, ServerEvent};
+use mcp_core::Router;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 use tower_service::Service;
@@ -166,11 +166,9 @@ fn spawn_fan_out(router: &Router, store: Arc<dyn SessionStore>) {
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
-            let bytes = Bytes::from(encode_event(&event));
+            let bytes = Bytes::from(event.to_json());
             store.for_each(&mut |session| {
-                if let ServerEvent::ResourceUpdated(uri) = &event
-                    && !mcp_core::Session::is_subscribed(&**session, uri)
-                {
+                if !event.is_wanted_by(&**session) {
                     return;
                 }
                 if let Some(stream) = session.stream_sender() {
@@ -182,15 +180,6 @@ fn spawn_fan_out(router: &Router, store: Arc<dyn SessionStore>) {
             });
         }
     });
-}
-
-fn encode_event(event: &ServerEvent) -> Vec<u8> {
-    match event {
-        ServerEvent::ResourceUpdated(uri) => {
-            mcp_core::jsonrpc::notification_json(event.method(), &serde_json::json!({ "uri": uri }))
-        }
-        _ => mcp_core::jsonrpc::notification_json(event.method(), &serde_json::json!({})),
-    }
 }
 
 /// Answers only on the endpoint path.

@@ -536,3 +536,50 @@ async fn stateless_legacy_needs_no_session() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["result"]["content"][0]["text"], "5");
 }
+
+#[tokio::test]
+async fn server_logs_reach_the_get_stream_at_the_session_level() {
+    let (_server, client, router) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    let set_level =
+        json!({"jsonrpc":"2.0","id":3,"method":"logging/setLevel","params":{"level":"warning"}});
+    let reply = client
+        .post(&set_level, &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(reply.json()["result"], json!({}));
+    let response = client
+        .send_streaming(
+            Method::GET,
+            "",
+            &[
+                ("mcp-session-id", &session),
+                ("accept", "text/event-stream"),
+            ],
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    router.log(mcp_core::protocol::LoggingLevel::Info, None, "too quiet");
+    router.log(
+        mcp_core::protocol::LoggingLevel::Error,
+        Some("db"),
+        "disk full",
+    );
+    let mut body = response.into_body();
+    use http_body_util::BodyExt;
+    let mut seen = String::new();
+    while !seen.contains("disk full") {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("log in time")
+            .expect("stream open")
+            .expect("frame");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    assert!(
+        !seen.contains("too quiet"),
+        "below the session's level: {seen}"
+    );
+    assert!(seen.contains(r#""level":"error","logger":"db""#), "{seen}");
+}

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use crate::event::ServerEvent;
 use crate::handler::{Prompt, Resource, ResourceTemplate, Tool};
 use crate::input::RequestStateSealer;
 use crate::protocol::Implementation;
@@ -25,32 +26,6 @@ pub use encode::CachePolicy;
 
 /// The default number of items per `*/list` page.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
-
-/// Something the server tells clients without being asked; the transports deliver these to
-/// the right streams (GET streams in the legacy era, `subscriptions/listen` in the modern one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerEvent {
-    /// `notifications/tools/list_changed`.
-    ToolsListChanged,
-    /// `notifications/prompts/list_changed`.
-    PromptsListChanged,
-    /// `notifications/resources/list_changed`.
-    ResourcesListChanged,
-    /// `notifications/resources/updated` for this URI.
-    ResourceUpdated(String),
-}
-
-impl ServerEvent {
-    /// The notification's method name.
-    pub fn method(&self) -> &'static str {
-        match self {
-            ServerEvent::ToolsListChanged => "notifications/tools/list_changed",
-            ServerEvent::PromptsListChanged => "notifications/prompts/list_changed",
-            ServerEvent::ResourcesListChanged => "notifications/resources/list_changed",
-            ServerEvent::ResourceUpdated(_) => "notifications/resources/updated",
-        }
-    }
-}
 
 /// The method-dispatch [`tower::Service`](tower_service::Service) at the heart of a server.
 ///
@@ -215,7 +190,24 @@ impl Router {
         self.announce(ServerEvent::ResourceUpdated(uri.into()));
     }
 
-    /// Subscribes to list changes and resource updates.
+    /// Sends a server-level log message (`notifications/message`) to the sessions whose
+    /// `logging/setLevel` admits it. Request-scoped logs go through
+    /// [`RequestContext::log`](crate::RequestContext::log) instead.
+    pub fn log(
+        &self,
+        level: crate::protocol::LoggingLevel,
+        logger: Option<&str>,
+        data: impl serde::Serialize,
+    ) {
+        let data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
+        self.announce(ServerEvent::Log {
+            level,
+            logger: logger.map(str::to_owned),
+            data,
+        });
+    }
+
+    /// Subscribes to list changes, resource updates and server-level logs.
     pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
         self.inner.events.subscribe()
     }

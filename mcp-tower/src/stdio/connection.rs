@@ -6,7 +6,7 @@ use mcp_core::jsonrpc::{self, ClientResponse, ErrorObject, Message, RequestId, R
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
     CancellationToken, ClientPeer, McpRequest, McpResponse, OutboundMessage, ProtocolVersion,
-    ServerEvent, Session, SessionHandle,
+    ServerEvent, SessionHandle,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -345,13 +345,10 @@ where
         if !lock(&self.session.state).initialized {
             return;
         }
-        let line = match &event {
-            ServerEvent::ResourceUpdated(uri) if self.session.is_subscribed(uri) => {
-                jsonrpc::notification_json(event.method(), &serde_json::json!({ "uri": uri }))
-            }
-            ServerEvent::ResourceUpdated(_) => return,
-            _ => format!(r#"{{"jsonrpc":"2.0","method":"{}"}}"#, event.method()).into_bytes(),
-        };
+        if !event.is_wanted_by(&*self.session) {
+            return;
+        }
+        let line = event.to_json();
         self.shared.send_line(line).await;
     }
 }

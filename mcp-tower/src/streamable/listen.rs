@@ -135,14 +135,14 @@ async fn run(
             ServerEvent::PromptsListChanged => filter.prompts_list_changed,
             ServerEvent::ResourcesListChanged => filter.resources_list_changed,
             ServerEvent::ResourceUpdated(uri) => uris.contains(uri.as_str()),
+            // No filter asks for server-level logs in this era.
+            _ => false,
         };
         if !wanted {
             continue;
         }
-        let params = match &event {
-            ServerEvent::ResourceUpdated(uri) => serde_json::json!({ "uri": uri, "_meta": meta }),
-            _ => serde_json::json!({ "_meta": meta }),
-        };
+        let mut params = event.params();
+        params["_meta"] = meta.clone();
         let bytes = notification_json(event.method(), &params);
         if sink.send(frame(&bytes)).await.is_err() {
             return;

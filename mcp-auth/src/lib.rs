@@ -74,6 +74,7 @@ mod challenge;
 mod error;
 pub mod jwt;
 pub mod metadata;
+pub mod rate_limit;
 mod rejection;
 mod scope;
 pub mod scope_layer;
@@ -89,6 +90,7 @@ pub use jwt::{
 pub use metadata::{
     MetadataLayer, MetadataService, ProtectedResourceMetadata, WithMetadata, resource_metadata_url,
 };
+pub use rate_limit::{Quota, RateLimit, RateLimitLayer, RpcRateLimit, RpcRateLimitLayer};
 pub use rejection::{Forbidden, Rejection, codes};
 pub use scope::{MissingScopes, RequiredScopes, ScopeTarget, check_scopes, insufficient_scope};
 pub use scope_layer::{Scope, ScopeLayer};

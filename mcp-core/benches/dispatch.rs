@@ -8,6 +8,8 @@
 //!
 //! Run with `cargo bench -p mcp-core --bench dispatch -- --warm-up-time 1 --measurement-time 3`.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented public function
+
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;

@@ -250,9 +250,12 @@ impl Message {
     /// Not JSON gives -32700 and no id; JSON that is not a JSON-RPC message gives -32600 (with
     /// the id when it is readable). An empty batch is -32600.
     pub fn parse(bytes: &[u8]) -> Result<Message, Response> {
+        // One UTF-8 check up front; the parser then need not check each string and raw value.
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| Response::error(None, ErrorObject::parse_error(e)))?;
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
         if first == Some(&b'[') {
-            let items: Vec<&RawValue> = serde_json::from_slice(bytes)
+            let items: Vec<&RawValue> = serde_json::from_str(text)
                 .map_err(|e| Response::error(None, ErrorObject::parse_error(e)))?;
             if items.is_empty() {
                 return Err(Response::error(
@@ -264,7 +267,7 @@ impl Message {
                 items.into_iter().map(Message::from_raw).collect(),
             ));
         }
-        let envelope: Envelope<'_> = match serde_json::from_slice(bytes) {
+        let envelope: Envelope<'_> = match serde_json::from_str(text) {
             Ok(envelope) => envelope,
             Err(e) if e.is_syntax() || e.is_eof() => {
                 return Err(Response::error(None, ErrorObject::parse_error(e)));
@@ -323,6 +326,13 @@ struct Envelope<'a> {
     error: Option<&'a RawValue>,
 }
 
+/// The contents of a JSON string without escapes (the parser already refused control
+/// characters); `None` for anything else.
+fn plain_string(raw: &str) -> Option<&str> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
 /// Reads a member that is present, even when it is `null`.
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&'de RawValue>::deserialize(deserializer).map(Some)
@@ -360,8 +370,12 @@ impl Envelope<'_> {
             return fail("Invalid Request: jsonrpc must be \"2.0\"");
         }
         if let Some(method) = self.method {
-            let Ok(method) = serde_json::from_str::<String>(method.get()) else {
-                return fail("Invalid Request: method must be a string");
+            let method = match plain_string(method.get()) {
+                Some(method) => method.to_owned(),
+                None => match serde_json::from_str::<String>(method.get()) {
+                    Ok(method) => method,
+                    Err(_) => return fail("Invalid Request: method must be a string"),
+                },
             };
             if self.result.is_some() || self.error.is_some() {
                 return fail("Invalid Request: a request cannot carry result or error");

@@ -474,7 +474,9 @@ fn batch_items_are_parsed_one_by_one_and_must_be_objects() {
     let Result::Ok(Message::Batch(items)) = Message::parse(body) else {
         panic!("a batch");
     };
-    let summary: Vec<Result<Option<String>, (i32, Option<String>)>> = items
+    /// The id of a parsed item, or the code and id of its error response.
+    type Parsed = Result<Option<String>, (i32, Option<String>)>;
+    let summary: Vec<Parsed> = items
         .iter()
         .map(|item| match item {
             Result::Ok(message) => Result::Ok(message.id().map(ToString::to_string)),

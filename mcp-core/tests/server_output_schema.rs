@@ -75,15 +75,43 @@ fn router() -> Router {
 fn cases(version: ProtocolVersion) -> Vec<(&'static str, Value, &'static str)> {
     let mut cases = vec![
         ("tools/list", json!({}), "ListToolsResult"),
-        ("tools/call", json!({"name":"add","arguments":{"a":1,"b":2}}), "CallToolResult"),
-        ("tools/call", json!({"name":"add","arguments":{"a":"x"}}), "CallToolResult"),
-        ("tools/call", json!({"name":"fails","arguments":{}}), "CallToolResult"),
+        (
+            "tools/call",
+            json!({"name":"add","arguments":{"a":1,"b":2}}),
+            "CallToolResult",
+        ),
+        (
+            "tools/call",
+            json!({"name":"add","arguments":{"a":"x"}}),
+            "CallToolResult",
+        ),
+        (
+            "tools/call",
+            json!({"name":"fails","arguments":{}}),
+            "CallToolResult",
+        ),
         ("resources/list", json!({}), "ListResourcesResult"),
-        ("resources/templates/list", json!({}), "ListResourceTemplatesResult"),
-        ("resources/read", json!({"uri":"test://static"}), "ReadResourceResult"),
-        ("resources/read", json!({"uri":"test://item/7"}), "ReadResourceResult"),
+        (
+            "resources/templates/list",
+            json!({}),
+            "ListResourceTemplatesResult",
+        ),
+        (
+            "resources/read",
+            json!({"uri":"test://static"}),
+            "ReadResourceResult",
+        ),
+        (
+            "resources/read",
+            json!({"uri":"test://item/7"}),
+            "ReadResourceResult",
+        ),
         ("prompts/list", json!({}), "ListPromptsResult"),
-        ("prompts/get", json!({"name":"greet","arguments":{"name":"Ada"}}), "GetPromptResult"),
+        (
+            "prompts/get",
+            json!({"name":"greet","arguments":{"name":"Ada"}}),
+            "GetPromptResult",
+        ),
         (
             "completion/complete",
             json!({"ref":{"type":"ref/prompt","name":"greet"},"argument":{"name":"name","value":"A"}}),
@@ -112,7 +140,11 @@ fn cases(version: ProtocolVersion) -> Vec<(&'static str, Value, &'static str)> {
         ));
         cases.push(("ping", json!({}), "EmptyResult"));
         cases.push(("logging/setLevel", json!({"level":"info"}), "EmptyResult"));
-        cases.push(("resources/subscribe", json!({"uri":"test://static"}), "EmptyResult"));
+        cases.push((
+            "resources/subscribe",
+            json!({"uri":"test://static"}),
+            "EmptyResult",
+        ));
     }
     cases
 }
@@ -170,7 +202,10 @@ async fn errors_match_the_schema_of_their_version() {
             ("tools/list", json!({"cursor":"!!"})),
         ] {
             let response = call(&router, version, method, params).await;
-            assert!(response.get("error").is_some(), "{version} {method}: {response}");
+            assert!(
+                response.get("error").is_some(),
+                "{version} {method}: {response}"
+            );
             if let Err(errors) = schema.validate("JSONRPCMessage", &response) {
                 panic!("{version} {method}: error envelope invalid: {errors:?}\n{response}");
             }

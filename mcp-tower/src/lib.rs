@@ -25,6 +25,7 @@
 pub mod allow_list;
 pub mod batch;
 mod body;
+mod endpoint;
 mod error_body;
 mod host_origin;
 pub mod serve;
@@ -36,6 +37,7 @@ pub mod streamable;
 pub use allow_list::AllowListLayer;
 pub use batch::BatchLayer;
 pub use body::McpBody;
+pub use endpoint::{Endpoint, EndpointLayer};
 pub use host_origin::{HostOrigin, HostOriginLayer};
 pub use serve::{serve, serve_with_shutdown};
 pub use server::{McpHttpService, McpServer, McpServerBuilder};

@@ -70,6 +70,7 @@ where
 ///
 /// Every connection speaks HTTP/1.1 or HTTP/2 (detected from the preface), has `TCP_NODELAY`
 /// set (small JSON-RPC and SSE writes must not wait for Nagle) and runs in its own task.
+/// Each request carries the peer's `std::net::SocketAddr` in its extensions.
 pub async fn serve_with_shutdown<S, B, F>(
     listener: TcpListener,
     service: S,
@@ -121,8 +122,12 @@ where
         }
         let service = service.clone();
         // The same adaptation as hyper-util's `TowerToHyperService` (which needs a feature
-        // this crate does not enable): a fresh clone per request, readied by `oneshot`.
-        let service = hyper::service::service_fn(move |request| service.clone().oneshot(request));
+        // this crate does not enable): a fresh clone per request, readied by `oneshot`. The
+        // peer address rides along for per-IP limits and logs.
+        let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
+            request.extensions_mut().insert(remote);
+            service.clone().oneshot(request)
+        });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned());
         tokio::spawn(async move {

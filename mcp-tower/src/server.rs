@@ -9,24 +9,19 @@
 //! to reorder layers or insert your own.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use mcp_core::Router;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
-use tower_service::Service;
+use tower_layer::Layer;
 
 use crate::allow_list::AllowListLayer;
 use crate::batch::BatchLayer;
 use crate::body::McpBody;
-use crate::error_body::json_rpc_error_response;
+use crate::endpoint::EndpointLayer;
 use crate::host_origin::HostOriginLayer;
-use crate::session::{SessionConfig, SessionLayer, SessionStore};
+use crate::session::{SessionConfig, SessionLayer};
 use crate::streamable::{StreamableHttpConfig, StreamableHttpLayer};
 
 /// The HTTP service [`McpServerBuilder::into_http_service`] returns.
@@ -133,80 +128,14 @@ impl McpServerBuilder {
             None => self.http.events_from(&self.router),
         };
         let bridge = StreamableHttpLayer::new(http_config);
-        let sessions = self.sessions.map(SessionLayer::new);
-        if let Some(sessions) = &sessions {
-            spawn_fan_out(&self.router, Arc::clone(sessions.store()));
-        }
+        let sessions = self
+            .sessions
+            .map(|config| SessionLayer::new(config).deliver_events_from(&self.router));
         let http = ServiceBuilder::new()
             .layer(self.host_origin)
             .option_layer(sessions)
             .layer(bridge)
             .service(rpc);
-        BoxCloneSyncService::new(Endpoint {
-            path: Arc::from(self.path),
-            inner: http,
-        })
-    }
-}
-
-/// Delivers router events to the GET streams of the sessions that should see them.
-fn spawn_fan_out(router: &Router, store: Arc<dyn SessionStore>) {
-    if tokio::runtime::Handle::try_current().is_err() {
-        tracing::warn!("no Tokio runtime: list changes will not reach session streams");
-        return;
-    }
-    let mut events = router.events();
-    tokio::spawn(async move {
-        loop {
-            let event = match events.recv().await {
-                Ok(event) => event,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "session streams missed server events");
-                    continue;
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            };
-            let bytes = Bytes::from(event.to_json());
-            store.for_each(&mut |session| {
-                if !event.is_wanted_by(&**session) {
-                    return;
-                }
-                if let Some(stream) = session.stream_sender() {
-                    // A full stream means a stalled client: drop rather than grow.
-                    if stream.try_send(bytes.clone()).is_err() {
-                        tracing::debug!("session stream full; notification dropped");
-                    }
-                }
-            });
-        }
-    });
-}
-
-/// Answers only on the endpoint path.
-#[derive(Clone)]
-struct Endpoint<S> {
-    path: Arc<str>,
-    inner: S,
-}
-
-impl<S, B> Service<Request<B>> for Endpoint<S>
-where
-    S: Service<Request<B>, Response = Response<McpBody>, Error = Infallible>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<McpBody>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<McpBody>, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        if request.uri().path() != &*self.path {
-            let response = json_rpc_error_response(StatusCode::NOT_FOUND, -32600, "Not Found");
-            return Box::pin(std::future::ready(Ok(response)));
-        }
-        Box::pin(self.inner.call(request))
+        BoxCloneSyncService::new(EndpointLayer::new(self.path).layer(http))
     }
 }

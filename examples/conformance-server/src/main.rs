@@ -13,16 +13,19 @@
 //!
 //! Only the public API of `mcp-core` and `mcp-tower` is used: the fixture doubles as an
 //! example of every handler feature (content kinds, logging, progress, sampling, elicitation,
-//! roots, SSE polling, raw JSON schemas, list-changed triggers, multi round-trip requests).
+//! roots, SSE polling, raw JSON schemas, list-changed triggers, multi round-trip requests with
+//! named questions, tasks).
 
 mod modern;
 mod prompts;
 mod resources;
+mod tasks;
 mod tools;
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use mcp_core::Router;
+use mcp_core::{Router, TaskConfig};
 use mcp_tower::McpServer;
 
 /// A 1×1 PNG.
@@ -39,13 +42,19 @@ pub(crate) type RouterCell = Arc<OnceLock<Router>>;
 /// Every tool, resource, template and prompt the conformance suites expect.
 fn router() -> Router {
     let cell: RouterCell = Arc::new(OnceLock::new());
-    let mut builder = Router::builder().name("mcp-conformance-test-server", "1.0.0");
+    let mut builder = Router::builder()
+        .name("mcp-conformance-test-server", "1.0.0")
+        // The suite polls `tasks/get` every 200 ms; suggest the same.
+        .tasks(TaskConfig::default().poll_interval(Duration::from_millis(200)));
     // Order matters: `http-header-validation` calls the first listed tool with `{}`, so
     // `test_simple_text` comes first; the list is stable across calls.
     for tool in tools::tools() {
         builder = builder.tool(tool);
     }
     for tool in modern::tools(&cell) {
+        builder = builder.tool(tool);
+    }
+    for tool in tasks::tools() {
         builder = builder.tool(tool);
     }
     for resource in resources::resources() {

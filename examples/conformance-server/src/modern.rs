@@ -2,9 +2,10 @@
 //! opt-in, list-changed triggers, a header-mapped parameter and the multi round-trip
 //! ("input required", SEP-2322) tools (docs/conformance-expectations.md §3.2, §5).
 //!
-//! The MRTR tools are plain handlers calling `ctx.elicit()`, `ctx.sample()` and
-//! `ctx.list_roots()`: in the modern era the router turns each unanswered question into an
-//! `input_required` result and runs the handler again when the client retries with answers.
+//! The MRTR tools are plain handlers calling `ctx.elicit_keyed()`, `ctx.sample_keyed()` and
+//! `ctx.list_roots_keyed()`: in the modern era the router turns each unanswered question into
+//! an `input_required` result (the key names the `inputRequests` entry) and runs the handler
+//! again when the client retries with answers under those keys.
 
 use std::sync::OnceLock;
 
@@ -17,7 +18,7 @@ use mcp_core::{Prompt, RequestContext, Tool};
 use serde_json::{Value, json};
 
 use crate::RouterCell;
-use crate::tools::{Args, elicit_form, simple, string_arg};
+use crate::tools::{Args, elicit_form_keyed, simple, string_arg};
 
 /// A prompt kept aside so `test_trigger_prompt_change` can re-register it (same set, same
 /// order) and make the router announce `prompts/list_changed`.
@@ -50,15 +51,17 @@ fn one_field(field: &str, kind: &str) -> Value {
     })
 }
 
+/// A one-message `sampling/createMessage`, named `key` in the modern era.
 async fn sample(
     ctx: &RequestContext,
+    key: Option<&str>,
     text: &str,
     max_tokens: u64,
 ) -> Result<CreateMessageResult, ErrorObject> {
-    ctx.sample(CreateMessageRequestParams::new(
-        vec![SamplingMessage::user_text(text)],
-        max_tokens,
-    ))
+    ctx.sample_keyed(
+        key,
+        CreateMessageRequestParams::new(vec![SamplingMessage::user_text(text)], max_tokens),
+    )
     .await
 }
 
@@ -110,10 +113,10 @@ pub(crate) fn tools(router: &RouterCell) -> Vec<Tool> {
             let cell = tool_cell.clone();
             async move {
                 // Re-registering an existing tool keeps its place and announces the change.
-                if let Some(router) = cell.get() {
-                    if let Some(tool) = router.tool("test_trigger_tool_change") {
-                        router.add_tool(tool);
-                    }
+                if let Some(router) = cell.get()
+                    && let Some(tool) = router.tool("test_trigger_tool_change")
+                {
+                    router.add_tool(tool);
                 }
                 "Mutation triggered"
             }
@@ -152,7 +155,9 @@ pub(crate) fn tools(router: &RouterCell) -> Vec<Tool> {
     tools
 }
 
-/// The `test_input_required_result_*` tools (§5.5).
+/// The `test_input_required_result_*` tools (§5.5). Every question is named with the key the
+/// suite's scenario description uses (`user_name`, `capital_question`, `client_roots`,
+/// `confirm`, `greeting`, `step1`, `step2`); the checks that read "the first key" work with any.
 fn input_required_tools() -> Vec<Tool> {
     vec![
         simple(
@@ -160,8 +165,13 @@ fn input_required_tools() -> Vec<Tool> {
             "MRTR: asks the user's name through elicitation",
         )
         .raw_handler(|_: Args, ctx: RequestContext| async move {
-            let answer =
-                elicit_form(&ctx, "What is your name?", one_field("name", "string")).await?;
+            let answer = elicit_form_keyed(
+                &ctx,
+                Some("user_name"),
+                "What is your name?",
+                one_field("name", "string"),
+            )
+            .await?;
             let name = accepted(&answer, "name").unwrap_or_else(|| "stranger".to_owned());
             Ok::<_, ErrorObject>(format!("Hello, {name}!"))
         }),
@@ -170,7 +180,13 @@ fn input_required_tools() -> Vec<Tool> {
             "MRTR: asks the client's model a question",
         )
         .raw_handler(|_: Args, ctx: RequestContext| async move {
-            let answer = sample(&ctx, "What is the capital of France?", 100).await?;
+            let answer = sample(
+                &ctx,
+                Some("capital_question"),
+                "What is the capital of France?",
+                100,
+            )
+            .await?;
             Ok::<_, ErrorObject>(format!("Sampling result: {}", answer.content.text()))
         }),
         simple(
@@ -178,7 +194,7 @@ fn input_required_tools() -> Vec<Tool> {
             "MRTR: asks the client for its roots",
         )
         .raw_handler(|_: Args, ctx: RequestContext| async move {
-            let roots = ctx.list_roots().await?;
+            let roots = ctx.list_roots_keyed(Some("client_roots")).await?;
             Ok::<_, ErrorObject>(roots_text(&roots))
         }),
         simple(
@@ -186,7 +202,13 @@ fn input_required_tools() -> Vec<Tool> {
             "MRTR: asks for a confirmation; the answer comes back with the sealed requestState",
         )
         .raw_handler(|_: Args, ctx: RequestContext| async move {
-            let answer = elicit_form(&ctx, "Please confirm", one_field("ok", "boolean")).await?;
+            let answer = elicit_form_keyed(
+                &ctx,
+                Some("confirm"),
+                "Please confirm",
+                one_field("ok", "boolean"),
+            )
+            .await?;
             let ok = answer
                 .content
                 .as_ref()
@@ -206,9 +228,14 @@ fn input_required_tools() -> Vec<Tool> {
         .raw_handler(|_: Args, ctx: RequestContext| async move {
             // Asked concurrently, so all three questions go out in the same round.
             let (name, greeting, roots) = tokio::join!(
-                elicit_form(&ctx, "What is your name?", one_field("name", "string")),
-                sample(&ctx, "Generate a greeting", 50),
-                ctx.list_roots(),
+                elicit_form_keyed(
+                    &ctx,
+                    Some("user_name"),
+                    "What is your name?",
+                    one_field("name", "string")
+                ),
+                sample(&ctx, Some("greeting"), "Generate a greeting", 50),
+                ctx.list_roots_keyed(Some("client_roots")),
             );
             let name = accepted(&name?, "name").unwrap_or_else(|| "stranger".to_owned());
             let greeting = greeting?.content.text();
@@ -223,15 +250,17 @@ fn input_required_tools() -> Vec<Tool> {
             "MRTR: asks two questions in two successive rounds",
         )
         .raw_handler(|_: Args, ctx: RequestContext| async move {
-            let first = elicit_form(
+            let first = elicit_form_keyed(
                 &ctx,
+                Some("step1"),
                 "Step 1: What is your name?",
                 one_field("name", "string"),
             )
             .await?;
             let name = accepted(&first, "name").unwrap_or_else(|| "stranger".to_owned());
-            let second = elicit_form(
+            let second = elicit_form_keyed(
                 &ctx,
+                Some("step2"),
                 "Step 2: What is your favorite color?",
                 one_field("color", "string"),
             )
@@ -244,7 +273,13 @@ fn input_required_tools() -> Vec<Tool> {
             "MRTR: the requestState is integrity-protected; a tampered one is refused",
         )
         .raw_handler(|_: Args, ctx: RequestContext| async move {
-            let answer = elicit_form(&ctx, "Please confirm", one_field("ok", "boolean")).await?;
+            let answer = elicit_form_keyed(
+                &ctx,
+                Some("confirm"),
+                "Please confirm",
+                one_field("ok", "boolean"),
+            )
+            .await?;
             Ok::<_, ErrorObject>(format!("State verified: action={:?}", answer.action))
         }),
         simple(
@@ -255,21 +290,29 @@ fn input_required_tools() -> Vec<Tool> {
             let caps = ctx.client_capabilities().cloned().unwrap_or_default();
             let sampling = async {
                 if caps.supports_sampling() {
-                    Some(sample(&ctx, "Say something", 50).await)
+                    Some(sample(&ctx, Some("say_something"), "Say something", 50).await)
                 } else {
                     None
                 }
             };
             let elicitation = async {
                 if caps.supports_elicitation_form() {
-                    Some(elicit_form(&ctx, "What is your name?", one_field("name", "string")).await)
+                    Some(
+                        elicit_form_keyed(
+                            &ctx,
+                            Some("user_name"),
+                            "What is your name?",
+                            one_field("name", "string"),
+                        )
+                        .await,
+                    )
                 } else {
                     None
                 }
             };
             let roots = async {
                 if caps.supports_roots() {
-                    Some(ctx.list_roots().await)
+                    Some(ctx.list_roots_keyed(Some("client_roots")).await)
                 } else {
                     None
                 }

@@ -7,7 +7,7 @@ use mcp_core::{Prompt, RequestContext};
 use serde_json::{Value, json};
 
 use crate::TEST_IMAGE_BASE64;
-use crate::tools::elicit_form;
+use crate::tools::elicit_form_keyed;
 
 /// Values offered by `completion/complete` for `test_prompt_with_arguments`.
 const SUGGESTIONS: &[&str] = &["test", "testValue1", "testValue2", "example", "sample"];
@@ -74,8 +74,13 @@ pub(crate) fn prompts() -> Vec<Prompt> {
                     "properties": { "context": { "type": "string" } },
                     "required": ["context"]
                 });
-                let answer =
-                    elicit_form(&ctx, "What context should the prompt use?", schema).await?;
+                let answer = elicit_form_keyed(
+                    &ctx,
+                    Some("user_context"),
+                    "What context should the prompt use?",
+                    schema,
+                )
+                .await?;
                 let context = answer
                     .content
                     .as_ref()

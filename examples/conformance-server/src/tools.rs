@@ -64,8 +64,22 @@ pub(crate) async fn elicit_form(
     message: &str,
     schema: Value,
 ) -> Result<ElicitResult, ErrorObject> {
-    ctx.elicit(ElicitRequestFormParams::new(message, object(schema)).into())
-        .await
+    elicit_form_keyed(ctx, None, message, schema).await
+}
+
+/// Sends a form-mode `elicitation/create` as a named question: in the modern era `key` names
+/// the `inputRequests` entry and the `inputResponses` answer (positional `input-N` if `None`).
+pub(crate) async fn elicit_form_keyed(
+    ctx: &RequestContext,
+    key: Option<&str>,
+    message: &str,
+    schema: Value,
+) -> Result<ElicitResult, ErrorObject> {
+    ctx.elicit_keyed(
+        key,
+        ElicitRequestFormParams::new(message, object(schema)).into(),
+    )
+    .await
 }
 
 /// The tools of §3.2 used by the stateful scenarios, `test_simple_text` first.

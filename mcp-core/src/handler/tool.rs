@@ -42,7 +42,6 @@ pub(crate) struct ToolInner {
     pub(crate) input_validator: jsonschema::Validator,
     pub(crate) output_validator: Option<jsonschema::Validator>,
     pub(crate) handler: Box<ToolFn>,
-    pub(crate) required_scopes: Vec<String>,
     /// Arguments mirrored into `Mcp-Param-<name>` headers: (argument, lower-case header).
     pub(crate) header_params: Vec<(String, String)>,
 }
@@ -60,7 +59,6 @@ impl std::fmt::Debug for Tool {
 pub struct ToolBuilder {
     definition: protocol::Tool,
     raw_input_schema: bool,
-    required_scopes: Vec<String>,
 }
 
 impl Tool {
@@ -71,7 +69,6 @@ impl Tool {
         ToolBuilder {
             definition: protocol::Tool::new(name, serde_json::json!({ "type": "object" })),
             raw_input_schema: false,
-            required_scopes: Vec::new(),
         }
     }
 
@@ -83,11 +80,6 @@ impl Tool {
     /// The definition advertised in `tools/list`.
     pub fn definition(&self) -> &protocol::Tool {
         &self.inner.definition
-    }
-
-    /// Scopes a caller must hold to call this tool (checked by an auth layer).
-    pub fn required_scopes(&self) -> &[String] {
-        &self.inner.required_scopes
     }
 
     /// Checks the `Mcp-Param-*` headers of a modern request against the arguments they
@@ -263,12 +255,6 @@ impl ToolBuilder {
         self
     }
 
-    /// Requires an OAuth scope to call the tool.
-    pub fn required_scope(mut self, scope: impl Into<String>) -> Self {
-        self.required_scopes.push(scope.into());
-        self
-    }
-
     /// Attaches a handler taking typed arguments; the input schema is derived from `A`
     /// unless one was given with [`ToolBuilder::input_schema`].
     pub fn handler<A, F, Fut, R>(mut self, handler: F) -> Tool
@@ -336,7 +322,6 @@ impl ToolBuilder {
                 input_validator,
                 output_validator,
                 handler,
-                required_scopes: self.required_scopes,
             }),
         }
     }

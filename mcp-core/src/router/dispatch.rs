@@ -309,33 +309,35 @@ impl Call<'_> {
 
     /// Builds the handler's context.
     fn context(&self, meta: Option<RequestMeta>, round: Option<Arc<InputRound>>) -> RequestContext {
-        (self.context_seed(meta).build)(round)
+        self.context_parts(meta).build(round)
     }
 
     /// What builds handler contexts for this request, also after it is gone (tasks).
     pub(crate) fn context_seed(&self, meta: Option<RequestMeta>) -> super::tasks::ContextSeed {
+        let parts = self.context_parts(meta);
+        super::tasks::ContextSeed {
+            build: Box::new(move |round| parts.clone().build(round)),
+        }
+    }
+
+    fn context_parts(&self, meta: Option<RequestMeta>) -> ContextParts {
         let meta = meta.unwrap_or_default();
         let capabilities: Option<Arc<ClientCapabilities>> = if self.version.is_modern() {
-            Some(Arc::new(meta.client_capabilities.unwrap_or_default()))
+            Some(
+                meta.client_capabilities
+                    .map_or_else(Default::default, Arc::from),
+            )
         } else {
             self.session().map(|s| s.client_capabilities())
         };
-        let id = self.id.clone();
-        let version = self.version;
-        let extensions = self.extensions.clone();
-        let timeout = self.inner.client_request_timeout;
-        let (progress_token, log_level) = (meta.progress_token, meta.log_level);
-        super::tasks::ContextSeed {
-            build: Box::new(move |round| {
-                RequestContext::builder(id.clone(), version)
-                    .extensions(extensions.clone())
-                    .progress_token(progress_token.clone())
-                    .log_level(log_level)
-                    .client_capabilities(capabilities.clone())
-                    .input_round(round)
-                    .request_timeout(timeout)
-                    .build()
-            }),
+        ContextParts {
+            id: self.id.clone(),
+            version: self.version,
+            extensions: self.extensions.clone(),
+            timeout: self.inner.client_request_timeout,
+            progress_token: meta.progress_token,
+            log_level: meta.log_level,
+            capabilities,
         }
     }
 
@@ -359,14 +361,19 @@ impl Call<'_> {
             .extensions
             .get::<Principal>()
             .map_or("", Principal::subject);
-        let mut parts = vec![subject];
-        parts.extend_from_slice(binding);
-        let binding = RequestStateSealer::binding(&parts);
+        // Hashing the request costs more than a small handler: only when a state is opened
+        // or sealed.
+        let bind = || {
+            let mut parts = Vec::with_capacity(binding.len() + 1);
+            parts.push(subject);
+            parts.extend_from_slice(binding);
+            RequestStateSealer::binding(&parts)
+        };
         let mut answers = match &request_state {
             Some(state) => self
                 .inner
                 .sealer
-                .open(state, &binding)
+                .open(state, &bind())
                 .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
             None => BTreeMap::new(),
         };
@@ -381,7 +388,7 @@ impl Call<'_> {
                 let state = self
                     .inner
                     .sealer
-                    .seal(&binding, &round.used_answers())
+                    .seal(&bind(), &round.used_answers())
                     .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
                 let mut requests = serde_json::Map::new();
                 for input in asked {
@@ -630,6 +637,32 @@ impl Call<'_> {
             session.set_log_level(params.level);
         }
         self.encode(&Empty {}, Extras::complete())
+    }
+}
+
+/// Everything a handler context is built from (built once per run on the hot path; cloned per
+/// run only for tasks, which may run their handler several times).
+#[derive(Clone)]
+struct ContextParts {
+    id: RequestId,
+    version: ProtocolVersion,
+    extensions: http::Extensions,
+    timeout: std::time::Duration,
+    progress_token: Option<crate::protocol::ProgressToken>,
+    log_level: Option<crate::protocol::LoggingLevel>,
+    capabilities: Option<Arc<ClientCapabilities>>,
+}
+
+impl ContextParts {
+    fn build(self, round: Option<Arc<InputRound>>) -> RequestContext {
+        RequestContext::builder(self.id, self.version)
+            .extensions(self.extensions)
+            .progress_token(self.progress_token)
+            .log_level(self.log_level)
+            .client_capabilities(self.capabilities)
+            .input_round(round)
+            .request_timeout(self.timeout)
+            .build()
     }
 }
 

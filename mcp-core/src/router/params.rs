@@ -15,8 +15,9 @@ use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 pub(crate) struct RequestMeta {
     #[serde(rename = "progressToken", default)]
     pub(crate) progress_token: Option<ProgressToken>,
+    /// Boxed: the capabilities are large (~330 bytes) and params structs move around.
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
-    pub(crate) client_capabilities: Option<ClientCapabilities>,
+    pub(crate) client_capabilities: Option<Box<ClientCapabilities>>,
     #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
     pub(crate) log_level: Option<LoggingLevel>,
 }

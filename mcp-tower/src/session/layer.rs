@@ -60,6 +60,22 @@ impl SessionLayer {
         }
     }
 
+    /// Delivers `router`'s events (list changes, resource updates, server logs) to the GET
+    /// streams of these sessions, each filtered for its session (subscriptions, log level,
+    /// allow-list). Call it inside the Tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let router = mcp_core::Router::builder().build();
+    /// let sessions = mcp_tower::SessionLayer::default().deliver_events_from(&router);
+    /// # let _ = sessions;
+    /// # }
+    /// ```
+    pub fn deliver_events_from(self, router: &mcp_core::Router) -> Self {
+        super::fan_out::spawn(router, Arc::clone(&self.manager.store));
+        self
+    }
+
     /// The store, e.g. to count sessions or fan out notifications.
     pub fn store(&self) -> &Arc<dyn SessionStore> {
         &self.manager.store

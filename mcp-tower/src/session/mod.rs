@@ -4,6 +4,7 @@
 //! that created it, found again by its id on later requests, ended by DELETE or by being idle
 //! longer than the TTL. The modern era (2026-07-28) has no sessions.
 
+mod fan_out;
 mod layer;
 mod store;
 

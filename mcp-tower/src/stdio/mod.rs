@@ -9,7 +9,7 @@
 //!   time; each response is written as one line.
 //! - Handlers' progress and log notifications and their server→client requests (sampling,
 //!   elicitation, roots) are written to stdout; the client's answers are routed back by id.
-//! - `notifications/cancelled` cancels the request's [`CancellationToken`], drops its work and
+//! - `notifications/cancelled` cancels the request's [`CancellationToken`](mcp_core::CancellationToken), drops its work and
 //!   suppresses its response.
 //!
 //! Only protocol messages go to stdout: log with `tracing` to stderr, e.g.

@@ -452,8 +452,21 @@ fn json_response(response: &McpResponse, version: ProtocolVersion) -> Response<M
         *http.status_mut() = StatusCode::FORBIDDEN;
         http.headers_mut()
             .insert(header::WWW_AUTHENTICATE, challenge);
+    } else if let Some(seconds) = retry_after(response) {
+        // An RPC-tier rate limit refused the call: 429 tells HTTP clients and proxies too.
+        *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     http
+}
+
+/// The wait an RPC-tier layer attached to a refusal, as `error.data.retryAfterMs`, in whole
+/// seconds rounded up.
+fn retry_after(response: &McpResponse) -> Option<u64> {
+    let error = response.as_single()?.error_object()?;
+    let millis = error.data.as_ref()?.get("retryAfterMs")?.as_u64()?;
+    Some(millis.div_ceil(1000).max(1))
 }
 
 /// The `WWW-Authenticate` challenge an RPC-tier layer attached to an error, as

@@ -25,10 +25,8 @@
 # Environment:
 #   CONFORMANCE_RUNS        space-separated run names (default "legacy 2026-07-28 2025-11-25")
 #   CONFORMANCE_ALLOW       space-separated scenario globs whose FAILUREs/WARNINGs are
-#                           printed but do NOT fail this script (default: "tasks-*", the
-#                           io.modelcontextprotocol/tasks extension scenarios, which the
-#                           2026-07-28 requirement set runs but never scores). Set to ""
-#                           to make every scenario count.
+#                           printed but do NOT fail this script (default: empty, every
+#                           scenario counts, tasks-* included). For local triage only.
 #   CONFORMANCE_SCENARIO    run only this scenario (passed as --scenario) in each run;
 #                           with the 0.2 runs the requirement set's wire version is
 #                           still used (--spec-version <rev> --force).
@@ -251,7 +249,7 @@ if [ -z "$OUT" ]; then OUT="$(mktemp -d /tmp/mcp-conformance.XXXXXX)"; fi
 mkdir -p "$OUT" || die "cannot create $OUT"
 OUT="$(cd "$OUT" && pwd)"
 write_judge "$OUT/.judge.cjs" || die "cannot write $OUT/.judge.cjs"
-ALLOW="${CONFORMANCE_ALLOW-tasks-*}"
+ALLOW="${CONFORMANCE_ALLOW-}"
 RUN_TIMEOUT="${CONFORMANCE_RUN_TIMEOUT:-1200}"
 SCENARIO="${CONFORMANCE_SCENARIO:-}"
 

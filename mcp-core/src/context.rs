@@ -65,6 +65,29 @@ struct ContextInner {
     input: Option<Arc<InputRound>>,
     input_sequence: AtomicUsize,
     request_timeout: Duration,
+    escalation: Option<Arc<Escalation>>,
+}
+
+/// A handler's request to continue as a task (see [`RequestContext::escalate_to_task`]).
+#[derive(Debug, Default)]
+pub(crate) struct Escalation {
+    requested: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Escalation {
+    fn request(&self) {
+        if !self.requested.swap(true, Ordering::AcqRel) {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Resolves once the handler asked to become a task.
+    pub(crate) async fn requested(&self) {
+        while !self.requested.load(Ordering::Acquire) {
+            self.notify.notified().await;
+        }
+    }
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -87,6 +110,7 @@ pub struct RequestContextBuilder {
     client_capabilities: Option<Arc<ClientCapabilities>>,
     input: Option<Arc<InputRound>>,
     request_timeout: Duration,
+    escalation: Option<Arc<Escalation>>,
 }
 
 impl RequestContextBuilder {
@@ -126,6 +150,12 @@ impl RequestContextBuilder {
         self
     }
 
+    /// Lets the handler turn the request into a task (deferred task creation).
+    pub(crate) fn escalation(mut self, escalation: Option<Arc<Escalation>>) -> Self {
+        self.escalation = escalation;
+        self
+    }
+
     /// Finishes the context.
     pub fn build(self) -> RequestContext {
         let cancellation = self
@@ -147,6 +177,7 @@ impl RequestContextBuilder {
                 input: self.input,
                 input_sequence: AtomicUsize::new(0),
                 request_timeout: self.request_timeout,
+                escalation: self.escalation,
             }),
         }
     }
@@ -167,6 +198,7 @@ impl RequestContext {
             client_capabilities: None,
             input: None,
             request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
+            escalation: None,
         }
     }
 
@@ -260,6 +292,24 @@ impl RequestContext {
         let mut params = LoggingMessageNotificationParams::new(level, data);
         params.logger = logger.map(str::to_owned);
         peer.notify("notifications/message", &params).await.is_ok()
+    }
+
+    /// Turns the request into a task now, for tools registered with
+    /// [`ToolBuilder::defer_task_creation`](crate::ToolBuilder::defer_task_creation) and
+    /// called by a client that accepts tasks: the client gets the task at once and this
+    /// handler keeps running in the background. Typically called after the questions
+    /// (`elicit` ...) were answered and before the long work. Returns whether the request
+    /// became a task; otherwise the handler simply goes on as a plain request.
+    pub async fn escalate_to_task(&self) -> bool {
+        match &self.inner.escalation {
+            Some(escalation) => {
+                escalation.request();
+                // Let the router see the request before the long work starts.
+                tokio::task::yield_now().await;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Closes the request's SSE stream early (legacy SSE polling, 2025-11-25): the handler

@@ -159,6 +159,7 @@ impl TaskStore {
         &self,
         owner: &str,
         ttl: Option<Duration>,
+        cancel: CancellationToken,
     ) -> Result<Arc<TaskEntry>, ErrorObject> {
         let now = Instant::now();
         let mut tasks = lock(&self.tasks);
@@ -180,7 +181,7 @@ impl TaskStore {
             created_at: SystemTime::now(),
             created: now,
             ttl,
-            cancel: CancellationToken::new(),
+            cancel,
             changed: Notify::new(),
             state: Mutex::new(TaskState {
                 status: TaskStatus::Working,

@@ -58,6 +58,27 @@ fn router(max_tasks: usize) -> Router {
                     Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!("answer: {:?}", answer.action))
                 }),
         )
+        .tool(
+            Tool::new("greet_later")
+                .description("Asks a name, then works as a task")
+                .execution(execution(TaskSupport::Required))
+                .defer_task_creation()
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    let schema = json!({"type":"object","properties":{"name":{"type":"string"}}});
+                    let question = ElicitRequestParams::Form(ElicitRequestFormParams::new(
+                        "Name?",
+                        serde_json::from_value(schema).unwrap(),
+                    ));
+                    let answer = ctx.elicit_keyed(Some("user_name"), question).await?;
+                    let name = answer
+                        .content
+                        .and_then(|c| c.get("name").and_then(|n| n.as_str().map(str::to_owned)))
+                        .unwrap_or_default();
+                    ctx.escalate_to_task().await;
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!("Hello, {name}!"))
+                }),
+        )
         .build()
 }
 
@@ -291,4 +312,35 @@ async fn legacy_experimental_tasks() {
     // Capabilities advertise tasks in this era.
     let init = send(&router, v, "initialize", json!({"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}), "alice").await;
     assert!(init["result"]["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object());
+}
+
+#[tokio::test]
+async fn deferred_task_asks_first_then_becomes_a_task() {
+    let router = router(10);
+    let first = modern(
+        &router,
+        "tools/call",
+        json!({"name":"greet_later","arguments":{}}),
+    )
+    .await;
+    let result = &first["result"];
+    assert_eq!(result["resultType"], "input_required", "{first}");
+    assert!(result.get("taskId").is_none());
+    assert_eq!(
+        result["inputRequests"]["user_name"]["method"],
+        "elicitation/create"
+    );
+    let state = result["requestState"].clone();
+    let second = modern(
+        &router,
+        "tools/call",
+        json!({"name":"greet_later","arguments":{},"requestState": state,
+               "inputResponses": {"user_name": {"action":"accept","content":{"name":"Alice"}}}}),
+    )
+    .await;
+    assert_eq!(second["result"]["resultType"], "task", "{second}");
+    assert!(second["result"].get("requestState").is_none());
+    let task_id = second["result"]["taskId"].as_str().unwrap().to_owned();
+    let done = poll_until(&router, &task_id, "completed").await;
+    assert_eq!(done["result"]["content"][0]["text"], "Hello, Alice!");
 }

@@ -179,14 +179,15 @@ pub(crate) fn tools() -> Vec<Tool> {
             let confirm = confirmed(&confirm?, "confirm");
             Ok::<_, ErrorObject>(format!("Received name={name}, confirm={confirm}"))
         }),
-        // `tasks-mrtr-composition` wants round 1 as a plain MRTR `input_required` (no task)
-        // and the task only once `user_name` is answered. The router creates the task at
-        // once and parks it in `input_required` instead, and the public API has no way to
-        // "escalate to a task after the questions": docs/conformance-status.md, issue 1.
+        // `tasks-mrtr-composition`: round 1 is a plain MRTR `input_required` (no task); the
+        // task exists only once `user_name` is answered.
         task_support(
             Tool::new("test_tool_with_task")
                 .description("Asks the user's name (MRTR), then greets them from a task")
-                .input_schema(no_arguments()),
+                .input_schema(no_arguments())
+                // The questions come first, as plain input_required rounds; the task starts
+                // once they are answered (SEP-2663 MRTR composition).
+                .defer_task_creation(),
             TaskSupport::Required,
         )
         .raw_handler(|_: Args, ctx: RequestContext| async move {
@@ -198,6 +199,7 @@ pub(crate) fn tools() -> Vec<Tool> {
             )
             .await?;
             let name = accepted_text(&answer, "name").unwrap_or_else(|| "stranger".to_owned());
+            ctx.escalate_to_task().await;
             Ok::<_, ErrorObject>(format!("Hello, {name}!"))
         }),
     ]

@@ -44,6 +44,8 @@ pub(crate) struct ToolInner {
     pub(crate) handler: Box<ToolFn>,
     /// Arguments mirrored into `Mcp-Param-<name>` headers: (argument, lower-case header).
     pub(crate) header_params: Vec<(String, String)>,
+    /// A task is created only when the handler asks (`ctx.escalate_to_task()`).
+    pub(crate) defer_task: bool,
 }
 
 impl std::fmt::Debug for Tool {
@@ -59,6 +61,7 @@ impl std::fmt::Debug for Tool {
 pub struct ToolBuilder {
     definition: protocol::Tool,
     raw_input_schema: bool,
+    defer_task: bool,
 }
 
 impl Tool {
@@ -69,6 +72,7 @@ impl Tool {
         ToolBuilder {
             definition: protocol::Tool::new(name, serde_json::json!({ "type": "object" })),
             raw_input_schema: false,
+            defer_task: false,
         }
     }
 
@@ -255,6 +259,16 @@ impl ToolBuilder {
         self
     }
 
+    /// With task support (see [`ToolBuilder::execution`]), a task-augmented call first runs
+    /// as a plain request — it may ask for input, each answer round a retry — and becomes a
+    /// task only when the handler calls
+    /// [`RequestContext::escalate_to_task`](crate::RequestContext::escalate_to_task)
+    /// (modern era; legacy task calls start as tasks at once).
+    pub fn defer_task_creation(mut self) -> Self {
+        self.defer_task = true;
+        self
+    }
+
     /// Attaches a handler taking typed arguments; the input schema is derived from `A`
     /// unless one was given with [`ToolBuilder::input_schema`].
     pub fn handler<A, F, Fut, R>(mut self, handler: F) -> Tool
@@ -318,6 +332,7 @@ impl ToolBuilder {
         Tool {
             inner: Arc::new(ToolInner {
                 header_params,
+                defer_task: self.defer_task,
                 definition: self.definition,
                 input_validator,
                 output_validator,

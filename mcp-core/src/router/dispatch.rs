@@ -309,14 +309,14 @@ impl Call<'_> {
 
     /// Builds the handler's context.
     fn context(&self, meta: Option<RequestMeta>, round: Option<Arc<InputRound>>) -> RequestContext {
-        self.context_parts(meta).build(round)
+        self.context_parts(meta).build(round, None)
     }
 
     /// What builds handler contexts for this request, also after it is gone (tasks).
     pub(crate) fn context_seed(&self, meta: Option<RequestMeta>) -> super::tasks::ContextSeed {
         let parts = self.context_parts(meta);
         super::tasks::ContextSeed {
-            build: Box::new(move |round| parts.clone().build(round)),
+            build: Box::new(move |round, escalation| parts.clone().build(round, escalation)),
         }
     }
 
@@ -357,59 +357,78 @@ impl Call<'_> {
         if !self.version.is_modern() {
             return run(None).await.map(Outcome::Complete);
         }
-        let subject = self
-            .extensions
-            .get::<Principal>()
-            .map_or("", Principal::subject);
-        // Hashing the request costs more than a small handler: only when a state is opened
-        // or sealed.
-        let bind = || {
-            let mut parts = Vec::with_capacity(binding.len() + 1);
-            parts.push(subject);
-            parts.extend_from_slice(binding);
-            RequestStateSealer::binding(&parts)
-        };
-        let mut answers = match &request_state {
-            Some(state) => self
-                .inner
-                .sealer
-                .open(state, &bind())
-                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
-            None => BTreeMap::new(),
-        };
-        answers.extend(input_responses.unwrap_or_default());
-        let round = Arc::new(InputRound::new(answers));
+        let (binding, round) = self.open_round(binding, input_responses, request_state)?;
         let handler = run(Some(Arc::clone(&round)));
         tokio::select! {
             biased;
             result = handler => result.map(Outcome::Complete),
-            () = round.asked() => {
-                let asked = round.take_asked();
-                let state = self
-                    .inner
-                    .sealer
-                    .seal(&bind(), &round.used_answers())
-                    .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
-                let mut requests = serde_json::Map::new();
-                for input in asked {
-                    let params: serde_json::Value = serde_json::from_str(input.params.get())
-                        .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
-                    requests.insert(
-                        input.key,
-                        serde_json::json!({ "method": input.method, "params": params }),
-                    );
-                }
-                #[derive(Serialize)]
-                #[serde(rename_all = "camelCase")]
-                struct InputRequired {
-                    input_requests: serde_json::Map<String, serde_json::Value>,
-                    request_state: String,
-                }
-                let extras = Extras { result_type: "input_required", cache: None, has_meta: false };
-                self.encode(&InputRequired { input_requests: requests, request_state: state }, extras)
-                    .map(Outcome::InputRequired)
-            }
+            () = round.asked() => self.input_required(&binding, &round).map(Outcome::InputRequired),
         }
+    }
+
+    /// Opens the input round of a modern request: the answers sealed in `requestState` plus
+    /// the new `inputResponses`, and the binding that seals the next state.
+    pub(crate) fn open_round(
+        &self,
+        binding: &[&str],
+        input_responses: Option<BTreeMap<String, Box<RawValue>>>,
+        request_state: Option<String>,
+    ) -> Result<([u8; 32], Arc<InputRound>), ErrorObject> {
+        let subject = self
+            .extensions
+            .get::<Principal>()
+            .map_or("", Principal::subject);
+        let mut parts = Vec::with_capacity(binding.len() + 1);
+        parts.push(subject);
+        parts.extend_from_slice(binding);
+        let binding = RequestStateSealer::binding(&parts);
+        let mut answers = match &request_state {
+            Some(state) => self
+                .inner
+                .sealer
+                .open(state, &binding)
+                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
+            None => BTreeMap::new(),
+        };
+        answers.extend(input_responses.unwrap_or_default());
+        Ok((binding, Arc::new(InputRound::new(answers))))
+    }
+
+    /// The `input_required` result for the questions `round` asked.
+    pub(crate) fn input_required(&self, binding: &[u8; 32], round: &InputRound) -> MethodResult {
+        let asked = round.take_asked();
+        let state = self
+            .inner
+            .sealer
+            .seal(binding, &round.used_answers())
+            .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
+        let mut requests = serde_json::Map::new();
+        for input in asked {
+            let params: serde_json::Value = serde_json::from_str(input.params.get())
+                .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
+            requests.insert(
+                input.key,
+                serde_json::json!({ "method": input.method, "params": params }),
+            );
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct InputRequired {
+            input_requests: serde_json::Map<String, serde_json::Value>,
+            request_state: String,
+        }
+        let extras = Extras {
+            result_type: "input_required",
+            cache: None,
+            has_meta: false,
+        };
+        self.encode(
+            &InputRequired {
+                input_requests: requests,
+                request_state: state,
+            },
+            extras,
+        )
     }
 
     async fn call_tool(&self, params: Option<&RawValue>) -> MethodResult {
@@ -436,7 +455,23 @@ impl Call<'_> {
         if let super::tasks::Mode::Task(ttl) =
             self.task_mode(&tool, params.meta.as_ref(), params.task.as_ref())?
         {
-            return self.start_task(tool, arguments, params.meta, ttl);
+            if !(tool.inner.defer_task && self.version.is_modern()) {
+                return self.start_task(tool, arguments, params.meta, ttl);
+            }
+            let binding =
+                ["tools/call", params.name.as_ref(), &arguments.to_string()].map(str::to_owned);
+            let binding: Vec<&str> = binding.iter().map(String::as_str).collect();
+            return self
+                .call_deferred(
+                    tool,
+                    arguments,
+                    params.meta,
+                    ttl,
+                    &binding,
+                    params.input_responses,
+                    params.request_state,
+                )
+                .await;
         }
         let arguments_text = if self.version.is_modern() {
             arguments.to_string()
@@ -654,9 +689,14 @@ struct ContextParts {
 }
 
 impl ContextParts {
-    fn build(self, round: Option<Arc<InputRound>>) -> RequestContext {
+    fn build(
+        self,
+        round: Option<Arc<InputRound>>,
+        escalation: Option<Arc<crate::context::Escalation>>,
+    ) -> RequestContext {
         RequestContext::builder(self.id, self.version)
             .extensions(self.extensions)
+            .escalation(escalation)
             .progress_token(self.progress_token)
             .log_level(self.log_level)
             .client_capabilities(self.capabilities)

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::dispatch::{Call, MethodResult};
 use super::encode::Extras;
 use super::params::{self, RequestMeta};
+use crate::context::Escalation;
 use crate::handler::Tool;
 use crate::input::InputRound;
 use crate::jsonrpc::{ErrorObject, codes};
@@ -24,6 +25,9 @@ use crate::protocol::TaskSupport;
 use crate::protocol::{TaskStatus, ToolExecution};
 use crate::session::SessionHandle;
 use crate::tasks::{TaskEntry, timestamp};
+use std::future::Future;
+use std::pin::Pin;
+use tokio_util::sync::CancellationToken;
 
 /// The extension identifier of modern-era tasks.
 pub(crate) const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
@@ -122,18 +126,38 @@ impl Call<'_> {
         meta: Option<RequestMeta>,
         ttl: Option<Duration>,
     ) -> MethodResult {
-        let task = self.inner.tasks.create(&self.task_owner(), ttl)?;
-        // The task outlives this request: its own cancellation, and no stream to write to.
+        let cancel = CancellationToken::new();
+        let seed = self.task_seed(meta, &cancel);
+        self.spawn_task(tool, arguments, seed, ttl, cancel, None)
+    }
+
+    /// A context seed for a task: its own cancellation, no stream to write to (the task
+    /// outlives this request).
+    fn task_seed(&self, meta: Option<RequestMeta>, cancel: &CancellationToken) -> ContextSeed {
         let mut extensions = self.extensions.clone();
-        extensions.insert(task.cancel.clone());
+        extensions.insert(cancel.clone());
         extensions.remove::<crate::peer::ClientPeer>();
-        let seed = Call {
+        Call {
             inner: self.inner,
             version: self.version,
             id: self.id.clone(),
             extensions,
         }
-        .context_seed(meta);
+        .context_seed(meta)
+    }
+
+    /// Creates the task entry, starts its runner (continuing `running` when the handler is
+    /// already under way) and answers with the task.
+    fn spawn_task(
+        &self,
+        tool: Tool,
+        arguments: Value,
+        seed: ContextSeed,
+        ttl: Option<Duration>,
+        cancel: CancellationToken,
+        running: Option<Running>,
+    ) -> MethodResult {
+        let task = self.inner.tasks.create(&self.task_owner(), ttl, cancel)?;
         let runner_task = Arc::clone(&task);
         let version = self.version;
         let server_info_meta = self.inner.server_info_meta.clone();
@@ -145,6 +169,7 @@ impl Call<'_> {
                 seed,
                 version,
                 server_info_meta,
+                running,
             )
             .await;
         });
@@ -162,6 +187,42 @@ impl Call<'_> {
                 &json!({ "task": self.task_fields(&task) }),
                 Extras::complete(),
             )
+        }
+    }
+
+    /// A task-augmented call of a tool that defers task creation: a plain (multi-round)
+    /// request until the handler calls `escalate_to_task`, then a task continuing the same
+    /// handler run.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn call_deferred(
+        &self,
+        tool: Tool,
+        arguments: Value,
+        meta: Option<RequestMeta>,
+        ttl: Option<Duration>,
+        binding: &[&str],
+        input_responses: Option<BTreeMap<String, Box<RawValue>>>,
+        request_state: Option<String>,
+    ) -> MethodResult {
+        let (binding, round) = self.open_round(binding, input_responses, request_state)?;
+        let cancel = CancellationToken::new();
+        let seed = self.task_seed(meta, &cancel);
+        let escalation = Arc::new(Escalation::default());
+        let ctx = (seed.build)(Some(Arc::clone(&round)), Some(Arc::clone(&escalation)));
+        let handler_tool = tool.clone();
+        let handler_arguments = arguments.clone();
+        let mut handler: HandlerFuture =
+            Box::pin(async move { handler_tool.call(handler_arguments, ctx).await });
+        tokio::select! {
+            biased;
+            result = &mut handler => {
+                let result = result?;
+                self.encode(&result, Extras::complete().with_meta(result.meta.is_some()))
+            }
+            () = round.asked() => self.input_required(&binding, &round),
+            () = escalation.requested() => {
+                self.spawn_task(tool, arguments, seed, ttl, cancel, Some(Running { handler, round }))
+            }
         }
     }
 
@@ -329,10 +390,23 @@ impl Call<'_> {
 #[derive(Serialize)]
 struct Empty {}
 
+/// Builds a handler context from an input round and an escalation handle.
+type BuildContext =
+    dyn Fn(Option<Arc<InputRound>>, Option<Arc<Escalation>>) -> crate::RequestContext + Send + Sync;
+
 /// Everything needed to build a handler context after the request is gone.
 pub(crate) struct ContextSeed {
-    pub(crate) build: Box<dyn Fn(Option<Arc<InputRound>>) -> crate::RequestContext + Send + Sync>,
+    pub(crate) build: Box<BuildContext>,
 }
+
+/// A handler run already under way when its request became a task.
+pub(crate) struct Running {
+    handler: HandlerFuture,
+    round: Arc<InputRound>,
+}
+
+type HandlerFuture =
+    Pin<Box<dyn Future<Output = Result<crate::protocol::CallToolResult, ErrorObject>> + Send>>;
 
 /// Runs a task's handler until it ends, parking it while it waits for answers.
 async fn run(
@@ -342,12 +416,23 @@ async fn run(
     seed: ContextSeed,
     version: crate::ProtocolVersion,
     server_info_meta: Box<RawValue>,
+    mut running: Option<Running>,
 ) {
     loop {
-        let round = version
-            .is_modern()
-            .then(|| Arc::new(InputRound::new(task.state().answers)));
-        let ctx = (seed.build)(round.clone());
+        let (handler, round) = match running.take() {
+            Some(Running { handler, round }) => (handler, Some(round)),
+            None => {
+                let round = version
+                    .is_modern()
+                    .then(|| Arc::new(InputRound::new(task.state().answers)));
+                let ctx = (seed.build)(round.clone(), None);
+                let tool = tool.clone();
+                let arguments = arguments.clone();
+                let handler: HandlerFuture =
+                    Box::pin(async move { tool.call(arguments, ctx).await });
+                (handler, round)
+            }
+        };
         let asked = async {
             match &round {
                 Some(round) => round.asked().await,
@@ -357,7 +442,7 @@ async fn run(
         let outcome = tokio::select! {
             biased;
             () = task.cancel.cancelled() => return,
-            result = tool.call(arguments.clone(), ctx) => Some(result),
+            result = handler => Some(result),
             () = asked => None,
         };
         match outcome {

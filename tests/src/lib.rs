@@ -175,3 +175,8 @@ impl TestClient {
         session
     }
 }
+
+/// The README's code, compiled as doc tests so it cannot rot.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

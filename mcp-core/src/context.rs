@@ -60,7 +60,9 @@ struct ContextInner {
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
     client_capabilities: Option<Arc<ClientCapabilities>>,
-    cancellation: CancellationToken,
+    /// From the transport when it has one; made on first use otherwise (most handlers never
+    /// look, and a token costs an allocation).
+    cancellation: std::sync::OnceLock<CancellationToken>,
     peer: Option<ClientPeer>,
     input: Option<Arc<InputRound>>,
     input_sequence: AtomicUsize,
@@ -158,11 +160,10 @@ impl RequestContextBuilder {
 
     /// Finishes the context.
     pub fn build(self) -> RequestContext {
-        let cancellation = self
-            .extensions
-            .get::<CancellationToken>()
-            .cloned()
-            .unwrap_or_default();
+        let cancellation = std::sync::OnceLock::new();
+        if let Some(token) = self.extensions.get::<CancellationToken>() {
+            let _ = cancellation.set(token.clone());
+        }
         let peer = self.extensions.get::<ClientPeer>().cloned();
         RequestContext {
             inner: Arc::new(ContextInner {
@@ -239,17 +240,20 @@ impl RequestContext {
 
     /// The token that fires on `notifications/cancelled` or when the client goes away.
     pub fn cancellation_token(&self) -> &CancellationToken {
-        &self.inner.cancellation
+        self.inner.cancellation.get_or_init(CancellationToken::new)
     }
 
     /// Whether the request was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancellation.is_cancelled()
+        self.inner
+            .cancellation
+            .get()
+            .is_some_and(CancellationToken::is_cancelled)
     }
 
     /// Resolves when the request is cancelled.
     pub async fn cancelled(&self) {
-        self.inner.cancellation.cancelled().await
+        self.cancellation_token().cancelled().await
     }
 
     /// Sends `notifications/progress` when the client asked for progress (sent a token).
@@ -466,7 +470,7 @@ impl RequestContext {
                     Err(ErrorObject::internal_error(format!("client did not answer {method} in time")))
                 })
             }
-            () = self.inner.cancellation.cancelled() => {
+            () = self.cancellation_token().cancelled() => {
                 Err(ErrorObject::internal_error("request cancelled"))
             }
         }

@@ -13,7 +13,7 @@ use crate::jsonrpc::ErrorObject;
 use crate::protocol::{self, CallToolResult, ContentBlock, Icon, ToolAnnotations};
 
 /// The erased handler every tool is stored as.
-type ToolFn = dyn Fn(Value, RequestContext) -> BoxFuture<'static, Result<CallToolResult, ErrorObject>>
+type ToolFn = dyn Fn(&Value, RequestContext) -> BoxFuture<'static, Result<CallToolResult, ErrorObject>>
     + Send
     + Sync;
 
@@ -126,11 +126,11 @@ impl Tool {
     /// Validates `arguments` and runs the handler.
     pub(crate) async fn call(
         &self,
-        arguments: Value,
+        arguments: &Value,
         ctx: RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
-        if !self.inner.input_validator.is_valid(&arguments) {
-            return Ok(self.invalid_arguments(&arguments));
+        if !self.inner.input_validator.is_valid(arguments) {
+            return Ok(self.invalid_arguments(arguments));
         }
         let mut result = (self.inner.handler)(arguments, ctx).await?;
         if let (Some(validator), Some(structured)) =
@@ -282,7 +282,7 @@ impl ToolBuilder {
             self.definition.input_schema = schema_of::<A>();
         }
         self.finish(Box::new(move |arguments, ctx| {
-            match A::deserialize(&arguments) {
+            match A::deserialize(arguments) {
                 Ok(args) => {
                     let future = handler(Json(args), ctx);
                     Box::pin(async move { future.await.into_tool_result() })
@@ -305,7 +305,7 @@ impl ToolBuilder {
     {
         self.finish(Box::new(move |arguments, ctx| {
             let arguments = match arguments {
-                Value::Object(map) => map,
+                Value::Object(map) => map.clone(),
                 _ => serde_json::Map::new(),
             };
             let future = handler(arguments, ctx);

@@ -27,6 +27,10 @@ use crate::version::ProtocolVersion;
 
 pub(crate) type MethodResult = Result<Box<RawValue>, ErrorObject>;
 
+/// Names a request for sealing its `requestState` (method, target, arguments); called only
+/// when a state is opened or sealed, so plain calls never serialise their arguments again.
+pub(crate) type Binding<'a> = &'a (dyn Fn() -> Vec<String> + Sync);
+
 pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpResponse {
     let McpRequest {
         message,
@@ -345,7 +349,7 @@ impl Call<'_> {
     /// round with an `input_required` result instead of waiting.
     async fn run_with_inputs<T, F, Fut>(
         &self,
-        binding: &[&str],
+        binding: Binding<'_>,
         input_responses: Option<BTreeMap<String, Box<RawValue>>>,
         request_state: Option<String>,
         run: F,
@@ -357,50 +361,56 @@ impl Call<'_> {
         if !self.version.is_modern() {
             return run(None).await.map(Outcome::Complete);
         }
-        let (binding, round) = self.open_round(binding, input_responses, request_state)?;
+        let round = self.open_round(binding, input_responses, request_state)?;
         let handler = run(Some(Arc::clone(&round)));
         tokio::select! {
             biased;
             result = handler => result.map(Outcome::Complete),
-            () = round.asked() => self.input_required(&binding, &round).map(Outcome::InputRequired),
+            () = round.asked() => self.input_required(binding, &round).map(Outcome::InputRequired),
         }
     }
 
     /// Opens the input round of a modern request: the answers sealed in `requestState` plus
-    /// the new `inputResponses`, and the binding that seals the next state.
+    /// the new `inputResponses`. `binding` names the request (method, name, arguments).
     pub(crate) fn open_round(
         &self,
-        binding: &[&str],
+        binding: Binding<'_>,
         input_responses: Option<BTreeMap<String, Box<RawValue>>>,
         request_state: Option<String>,
-    ) -> Result<([u8; 32], Arc<InputRound>), ErrorObject> {
-        let subject = self
-            .extensions
-            .get::<Principal>()
-            .map_or("", Principal::subject);
-        let mut parts = Vec::with_capacity(binding.len() + 1);
-        parts.push(subject);
-        parts.extend_from_slice(binding);
-        let binding = RequestStateSealer::binding(&parts);
+    ) -> Result<Arc<InputRound>, ErrorObject> {
         let mut answers = match &request_state {
             Some(state) => self
                 .inner
                 .sealer
-                .open(state, &binding)
+                .open(state, &self.binding(binding))
                 .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
             None => BTreeMap::new(),
         };
         answers.extend(input_responses.unwrap_or_default());
-        Ok((binding, Arc::new(InputRound::new(answers))))
+        Ok(Arc::new(InputRound::new(answers)))
+    }
+
+    /// The digest a `requestState` is sealed to: the caller and the request. Hashing costs
+    /// more than a small handler, so it is only done when a state is opened or sealed.
+    fn binding(&self, binding: Binding<'_>) -> [u8; 32] {
+        let subject = self
+            .extensions
+            .get::<Principal>()
+            .map_or("", Principal::subject);
+        let named = binding();
+        let mut parts = Vec::with_capacity(named.len() + 1);
+        parts.push(subject);
+        parts.extend(named.iter().map(String::as_str));
+        RequestStateSealer::binding(&parts)
     }
 
     /// The `input_required` result for the questions `round` asked.
-    pub(crate) fn input_required(&self, binding: &[u8; 32], round: &InputRound) -> MethodResult {
+    pub(crate) fn input_required(&self, binding: Binding<'_>, round: &InputRound) -> MethodResult {
         let asked = round.take_asked();
         let state = self
             .inner
             .sealer
-            .seal(binding, &round.used_answers())
+            .seal(&self.binding(binding), &round.used_answers())
             .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
         let mut requests = serde_json::Map::new();
         for input in asked {
@@ -458,9 +468,15 @@ impl Call<'_> {
             if !(tool.inner.defer_task && self.version.is_modern()) {
                 return self.start_task(tool, arguments, params.meta, ttl);
             }
-            let binding =
-                ["tools/call", params.name.as_ref(), &arguments.to_string()].map(str::to_owned);
-            let binding: Vec<&str> = binding.iter().map(String::as_str).collect();
+            let name = params.name.to_string();
+            let arguments_text = serde_json::to_string(&arguments).unwrap_or_default();
+            let binding = move || {
+                vec![
+                    "tools/call".to_owned(),
+                    name.clone(),
+                    arguments_text.clone(),
+                ]
+            };
             return self
                 .call_deferred(
                     tool,
@@ -473,20 +489,21 @@ impl Call<'_> {
                 )
                 .await;
         }
-        let arguments_text = if self.version.is_modern() {
-            arguments.to_string()
-        } else {
-            String::new()
-        };
         let meta = params.meta;
+        let name = params.name;
+        let binding = || {
+            // Straight to a buffer: `Display` goes through the formatting machinery.
+            let arguments = serde_json::to_string(&arguments).unwrap_or_default();
+            vec!["tools/call".to_owned(), name.to_string(), arguments]
+        };
         let outcome = self
             .run_with_inputs(
-                &["tools/call", &params.name, &arguments_text],
+                &binding,
                 params.input_responses,
                 params.request_state,
                 |round| {
                     let ctx = self.context(meta, round);
-                    tool.call(arguments, ctx)
+                    tool.call(&arguments, ctx)
                 },
             )
             .await?;
@@ -515,7 +532,7 @@ impl Call<'_> {
             .filter(|_| allow.is_none_or(|a| a.allows_resource(uri)))
             .map(|e| e.item.clone());
         let meta = params.meta;
-        let binding = ["resources/read", uri];
+        let binding = || vec!["resources/read".to_owned(), uri.to_owned()];
         let outcome = if let Some(resource) = resource {
             self.run_with_inputs(
                 &binding,
@@ -593,9 +610,17 @@ impl Call<'_> {
         let arguments = params.arguments.unwrap_or_default();
         let arguments_text = serde_json::to_string(&arguments).unwrap_or_default();
         let meta = params.meta;
+        let name = params.name;
+        let binding = || {
+            vec![
+                "prompts/get".to_owned(),
+                name.to_string(),
+                arguments_text.clone(),
+            ]
+        };
         let outcome = self
             .run_with_inputs(
-                &["prompts/get", &params.name, &arguments_text],
+                &binding,
                 params.input_responses,
                 params.request_state,
                 |round| {

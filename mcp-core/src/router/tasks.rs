@@ -200,11 +200,11 @@ impl Call<'_> {
         arguments: Value,
         meta: Option<RequestMeta>,
         ttl: Option<Duration>,
-        binding: &[&str],
+        binding: super::dispatch::Binding<'_>,
         input_responses: Option<BTreeMap<String, Box<RawValue>>>,
         request_state: Option<String>,
     ) -> MethodResult {
-        let (binding, round) = self.open_round(binding, input_responses, request_state)?;
+        let round = self.open_round(binding, input_responses, request_state)?;
         let cancel = CancellationToken::new();
         let seed = self.task_seed(meta, &cancel);
         let escalation = Arc::new(Escalation::default());
@@ -212,14 +212,14 @@ impl Call<'_> {
         let handler_tool = tool.clone();
         let handler_arguments = arguments.clone();
         let mut handler: HandlerFuture =
-            Box::pin(async move { handler_tool.call(handler_arguments, ctx).await });
+            Box::pin(async move { handler_tool.call(&handler_arguments, ctx).await });
         tokio::select! {
             biased;
             result = &mut handler => {
                 let result = result?;
                 self.encode(&result, Extras::complete().with_meta(result.meta.is_some()))
             }
-            () = round.asked() => self.input_required(&binding, &round),
+            () = round.asked() => self.input_required(binding, &round),
             () = escalation.requested() => {
                 self.spawn_task(tool, arguments, seed, ttl, cancel, Some(Running { handler, round }))
             }
@@ -429,7 +429,7 @@ async fn run(
                 let tool = tool.clone();
                 let arguments = arguments.clone();
                 let handler: HandlerFuture =
-                    Box::pin(async move { tool.call(arguments, ctx).await });
+                    Box::pin(async move { tool.call(&arguments, ctx).await });
                 (handler, round)
             }
         };

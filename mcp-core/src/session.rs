@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::jsonrpc::ErrorObject;
+use crate::principal::AllowList;
 use crate::protocol::{ClientCapabilities, LoggingLevel};
 use crate::version::ProtocolVersion;
 
@@ -27,6 +28,10 @@ pub trait Session: Send + Sync + std::fmt::Debug + 'static {
     fn unsubscribe(&self, uri: &str);
     /// Whether the session is subscribed to `uri`.
     fn is_subscribed(&self, uri: &str) -> bool;
+    /// What the session's principal may see (filters the notifications it gets).
+    fn allow_list(&self) -> Option<&AllowList> {
+        None
+    }
 }
 
 /// How a session travels in request extensions.

@@ -44,7 +44,10 @@ fn router() -> Router {
 
 /// The stack written out, with a test authenticator that trusts an `x-user` header.
 async fn start() -> (TestServer, TestClient) {
-    let router = router();
+    start_with(router()).await
+}
+
+async fn start_with(router: Router) -> (TestServer, TestClient) {
     let rpc = ServiceBuilder::new()
         .layer(BatchLayer::default())
         .layer(AllowListLayer::new())
@@ -56,13 +59,18 @@ async fn start() -> (TestServer, TestClient) {
                 .headers()
                 .get("x-user")
                 .and_then(|v| v.to_str().ok())
-                .map(Principal::new);
+                .map(|user| match user {
+                    // The free plan sees `greet` only.
+                    "free" => Principal::new(user)
+                        .with_allow_list(mcp_core::AllowList::new().tools(["greet"])),
+                    _ => Principal::new(user),
+                });
             if let Some(principal) = user {
                 request.extensions_mut().insert(principal);
             }
             request
         })
-        .layer(SessionLayer::new(SessionConfig::default()))
+        .layer(SessionLayer::new(SessionConfig::default()).deliver_events_from(&router))
         .layer(StreamableHttpLayer::new(
             StreamableHttpConfig::default().events_from(&router),
         ))
@@ -197,4 +205,65 @@ async fn a_modern_client_without_the_capability_gets_32021_and_400() {
         error["data"]["requiredCapabilities"],
         json!({"elicitation": {}})
     );
+}
+
+#[tokio::test]
+async fn list_changes_of_hidden_tools_are_not_announced() {
+    let router = router();
+    let (_server, client) = start_with(router.clone()).await;
+    // A free-plan legacy session with its GET stream, and a modern free-plan listener.
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let reply = client.post(&init, &[("x-user", "free")]).await;
+    let session = reply.header("mcp-session-id").unwrap().to_owned();
+    let stream = client
+        .send_streaming(
+            http::Method::GET,
+            "",
+            &[
+                ("mcp-session-id", &session),
+                ("accept", "text/event-stream"),
+                ("x-user", "free"),
+            ],
+        )
+        .await;
+    let listen = json!({"jsonrpc":"2.0","id":9,"method":"subscriptions/listen","params":{
+        "_meta": {"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities":{}},
+        "notifications": {"toolsListChanged": true}}});
+    let listener = client
+        .send_streaming(
+            http::Method::POST,
+            serde_json::to_vec(&listen).unwrap(),
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "subscriptions/listen"),
+                ("x-user", "free"),
+            ],
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // A hidden tool changes, then a visible one.
+    let hidden = Tool::new("admin_only").handler(|Json(_): Args, _: RequestContext| async { "x" });
+    router.add_tool(hidden);
+    router.remove_tool("greet");
+    use http_body_util::BodyExt;
+    for response in [stream, listener] {
+        let mut body = response.into_body();
+        let mut seen = String::new();
+        // Collect everything that arrives until the stream has been quiet for a while.
+        while let Ok(Some(Ok(frame))) =
+            tokio::time::timeout(std::time::Duration::from_millis(300), body.frame()).await
+        {
+            if let Some(data) = frame.data_ref() {
+                seen.push_str(&String::from_utf8_lossy(data));
+            }
+        }
+        // Exactly one list change reached the free plan: the visible one.
+        assert_eq!(
+            seen.matches("notifications/tools/list_changed").count(),
+            1,
+            "{seen}"
+        );
+    }
 }

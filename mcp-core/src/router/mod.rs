@@ -135,14 +135,18 @@ impl Router {
         self.inner
             .tools
             .insert(definition.name.clone(), tool, &definition);
-        self.announce(ServerEvent::ToolsListChanged);
+        self.announce(ServerEvent::ToolsListChanged {
+            name: definition.name,
+        });
     }
 
     /// Removes a tool; announces `tools/list_changed` when it existed.
     pub fn remove_tool(&self, name: &str) -> bool {
         let removed = self.inner.tools.remove(name);
         if removed {
-            self.announce(ServerEvent::ToolsListChanged);
+            self.announce(ServerEvent::ToolsListChanged {
+                name: name.to_owned(),
+            });
         }
         removed
     }
@@ -154,14 +158,18 @@ impl Router {
             resource.clone(),
             resource.definition(),
         );
-        self.announce(ServerEvent::ResourcesListChanged);
+        self.announce(ServerEvent::ResourcesListChanged {
+            uri: resource.uri().to_owned(),
+        });
     }
 
     /// Removes a resource; announces `resources/list_changed` when it existed.
     pub fn remove_resource(&self, uri: &str) -> bool {
         let removed = self.inner.resources.remove(uri);
         if removed {
-            self.announce(ServerEvent::ResourcesListChanged);
+            self.announce(ServerEvent::ResourcesListChanged {
+                uri: uri.to_owned(),
+            });
         }
         removed
     }
@@ -173,14 +181,18 @@ impl Router {
             prompt.clone(),
             prompt.definition(),
         );
-        self.announce(ServerEvent::PromptsListChanged);
+        self.announce(ServerEvent::PromptsListChanged {
+            name: prompt.name().to_owned(),
+        });
     }
 
     /// Removes a prompt; announces `prompts/list_changed` when it existed.
     pub fn remove_prompt(&self, name: &str) -> bool {
         let removed = self.inner.prompts.remove(name);
         if removed {
-            self.announce(ServerEvent::PromptsListChanged);
+            self.announce(ServerEvent::PromptsListChanged {
+                name: name.to_owned(),
+            });
         }
         removed
     }

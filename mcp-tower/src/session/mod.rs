@@ -94,6 +94,7 @@ impl SessionConfig {
 pub struct LiveSession {
     id: Arc<str>,
     principal: Option<String>,
+    allow_list: Option<mcp_core::AllowList>,
     version: ProtocolVersion,
     capabilities: Arc<ClientCapabilities>,
     log_level: Mutex<Option<LoggingLevel>>,
@@ -115,6 +116,8 @@ pub struct NewSession {
     pub version: ProtocolVersion,
     /// What the client declared.
     pub capabilities: ClientCapabilities,
+    /// What the principal may see (filters the notifications the session gets).
+    pub allow_list: Option<mcp_core::AllowList>,
 }
 
 fn new_session_id() -> String {
@@ -128,6 +131,7 @@ impl LiveSession {
         let session = Self {
             id: Arc::from(new_session_id()),
             principal: new.principal,
+            allow_list: new.allow_list,
             version: new.version,
             capabilities: Arc::new(new.capabilities),
             log_level: Mutex::new(None),
@@ -274,6 +278,10 @@ impl mcp_core::Session for LiveSession {
 
     fn is_subscribed(&self, uri: &str) -> bool {
         lock(&self.subscriptions).contains(uri)
+    }
+
+    fn allow_list(&self) -> Option<&mcp_core::AllowList> {
+        self.allow_list.as_ref()
     }
 }
 

@@ -48,6 +48,7 @@ pub trait SessionStore: Send + Sync + 'static {
 ///     principal: None,
 ///     version: mcp_core::ProtocolVersion::V2025_11_25,
 ///     capabilities: Default::default(),
+///     allow_list: None,
 /// };
 /// assert!(store.create(new.clone()).is_ok());
 /// assert!(store.create(new).is_err()); // the cap holds

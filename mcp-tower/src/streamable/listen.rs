@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
-use mcp_core::ServerEvent;
 use mcp_core::jsonrpc::{ErrorObject, RequestId, notification_json};
+use mcp_core::{AllowList, ServerEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
@@ -52,6 +52,7 @@ pub(crate) fn handle(
     shared: Arc<Shared>,
     id: RequestId,
     params: Option<&RawValue>,
+    allow_list: Option<AllowList>,
 ) -> Response<McpBody> {
     let params: ListenParams = match params.map(|raw| serde_json::from_str(raw.get())) {
         None => ListenParams::default(),
@@ -84,7 +85,7 @@ pub(crate) fn handle(
     let slot = ListenerSlot(Arc::clone(&shared));
     let filter = params.notifications;
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
-    tokio::spawn(run(shared, slot, id, filter, events, sink));
+    tokio::spawn(run(shared, slot, id, filter, allow_list, events, sink));
     sse_response(McpBody::stream(body))
 }
 
@@ -93,6 +94,7 @@ async fn run(
     _slot: ListenerSlot,
     id: RequestId,
     filter: Filter,
+    allow_list: Option<AllowList>,
     mut events: broadcast::Receiver<ServerEvent>,
     sink: mpsc::Sender<Bytes>,
 ) {
@@ -131,14 +133,14 @@ async fn run(
             Err(broadcast::error::RecvError::Closed) => return,
         };
         let wanted = match &event {
-            ServerEvent::ToolsListChanged => filter.tools_list_changed,
-            ServerEvent::PromptsListChanged => filter.prompts_list_changed,
-            ServerEvent::ResourcesListChanged => filter.resources_list_changed,
+            ServerEvent::ToolsListChanged { .. } => filter.tools_list_changed,
+            ServerEvent::PromptsListChanged { .. } => filter.prompts_list_changed,
+            ServerEvent::ResourcesListChanged { .. } => filter.resources_list_changed,
             ServerEvent::ResourceUpdated(uri) => uris.contains(uri.as_str()),
             // No filter asks for server-level logs in this era.
             _ => false,
         };
-        if !wanted {
+        if !wanted || !event.is_visible_to(allow_list.as_ref()) {
             continue;
         }
         let mut params = event.params();

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
-    CancellationToken, ClientPeer, McpRequest, McpResponse, OutboundMessage, Principal,
+    AllowList, CancellationToken, ClientPeer, McpRequest, McpResponse, OutboundMessage, Principal,
     ProtocolVersion,
 };
 use tokio::sync::mpsc;
@@ -153,7 +153,12 @@ where
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>
         {
-            super::listen::handle(shared, request.id, request.params.as_deref())
+            let allow_list = extensions.get::<AllowList>().cloned().or_else(|| {
+                extensions
+                    .get::<Principal>()
+                    .and_then(|p| p.allow_list().cloned())
+            });
+            super::listen::handle(shared, request.id, request.params.as_deref(), allow_list)
         }
         Message::Request(request) => {
             let id = request.id.clone();
@@ -201,10 +206,13 @@ fn initialize_params(
         .params
         .as_deref()
         .and_then(|raw| serde_json::from_str(raw.get()).ok())?;
+    let principal = extensions.get::<Principal>();
     Some(NewSession {
-        principal: extensions
-            .get::<Principal>()
-            .map(|p| p.subject().to_owned()),
+        allow_list: extensions
+            .get::<AllowList>()
+            .or_else(|| principal.and_then(Principal::allow_list))
+            .cloned(),
+        principal: principal.map(|p| p.subject().to_owned()),
         version: mcp_core::ProtocolVersion::negotiate(&params.protocol_version),
         capabilities: params.capabilities,
     })

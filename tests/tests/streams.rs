@@ -47,6 +47,14 @@ fn router(probe: Arc<Probe>) -> Router {
                 "after reconnection"
             },
         ))
+        .tool(Tool::new("steps").description("Two steps, some time apart").handler(
+            |Json(_): Args, ctx: RequestContext| async move {
+                ctx.progress(1.0, Some(2.0), None).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                ctx.progress(2.0, Some(2.0), None).await;
+                "both steps done"
+            },
+        ))
         .tool(Tool::new("fast").description("Answers at once").handler(
             |Json(_): Args, _: RequestContext| async move { "fast" },
         ))
@@ -267,4 +275,58 @@ async fn a_resumable_stream_is_cancelled_only_after_the_grace_period() {
     assert_eq!(probe.cancelled.load(Ordering::SeqCst), 0);
     // ...but a client that never comes back cancels the handler after the grace period.
     wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+}
+
+#[tokio::test]
+async fn a_dropped_connection_resumes_where_it_stopped() {
+    let (_server, client, _) = start(StreamableHttpConfig::default()).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(11, "steps")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    // Read up to the first progress event, remember its id, then drop the connection.
+    let mut body = response.into_body();
+    let mut seen = String::new();
+    while !seen.contains("notifications/progress") {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("frame")
+            .expect("open")
+            .expect("ok");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    drop(body);
+    let last_id = seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .next_back()
+        .expect("event id")
+        .to_owned();
+    let resumed = client
+        .send(
+            Method::GET,
+            "",
+            &[
+                ("mcp-session-id", session.as_str()),
+                ("accept", "text/event-stream"),
+                ("last-event-id", last_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(resumed.status, 200);
+    let messages = resumed.sse_messages();
+    // Only what came after the last event seen: the second step, then the result.
+    assert_eq!(messages.len(), 2, "{:?}", resumed.body);
+    assert_eq!(messages[0]["params"]["progress"], 2.0);
+    assert_eq!(messages[1]["id"], 11);
+    assert_eq!(
+        messages[1]["result"]["content"][0]["text"],
+        "both steps done"
+    );
 }

@@ -182,3 +182,55 @@ pub(crate) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
     let (stream, sequence) = id.split_once('-')?;
     Some((stream.parse().ok()?, sequence.parse().ok()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(sequence: u64) -> StoredEvent {
+        StoredEvent {
+            sequence,
+            data: Bytes::from(format!("{{\"n\":{sequence}}}")),
+        }
+    }
+
+    #[test]
+    fn keeps_at_most_the_configured_events_per_stream() {
+        let store = InMemoryEventStore::new(3, 10, Duration::from_secs(60));
+        store.open_stream(1, "s");
+        for sequence in 1..=10 {
+            store.append(1, event(sequence));
+        }
+        let replay = store.replay(1, "s", 0).unwrap();
+        let kept: Vec<u64> = replay.events.iter().map(|e| e.sequence).collect();
+        assert_eq!(kept, [8, 9, 10]);
+    }
+
+    #[test]
+    fn keeps_at_most_the_configured_streams() {
+        let store = InMemoryEventStore::new(3, 2, Duration::from_secs(60));
+        for stream in 1..=5 {
+            store.open_stream(stream, "s");
+        }
+        assert!(store.replay(1, "s", 0).is_none());
+        assert!(store.replay(3, "s", 0).is_none());
+        assert!(store.replay(4, "s", 0).is_some());
+        assert!(store.replay(5, "s", 0).is_some());
+    }
+
+    #[test]
+    fn forgets_streams_older_than_the_maximum_age() {
+        let store = InMemoryEventStore::new(3, 10, Duration::from_millis(20));
+        store.open_stream(1, "s");
+        store.append(1, event(1));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(store.replay(1, "s", 0).is_none());
+    }
+
+    #[test]
+    fn event_ids_round_trip() {
+        assert_eq!(parse_event_id(&event_id(42, 7)), Some((42, 7)));
+        assert_eq!(parse_event_id("nope"), None);
+        assert_eq!(parse_event_id("1-x"), None);
+    }
+}

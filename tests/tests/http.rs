@@ -583,3 +583,41 @@ async fn server_logs_reach_the_get_stream_at_the_session_level() {
     );
     assert!(seen.contains(r#""level":"error","logger":"db""#), "{seen}");
 }
+
+#[tokio::test]
+async fn listeners_are_capped() {
+    let (_server, client, _) = start(|r| {
+        McpServer::builder(r)
+            .http_config(mcp_tower::StreamableHttpConfig::default().max_listeners(1))
+    })
+    .await;
+    let listen = json!({"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}},
+        "notifications": {"toolsListChanged": true}}});
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "subscriptions/listen"),
+    ];
+    let first = client
+        .send_streaming(Method::POST, serde_json::to_vec(&listen).unwrap(), &headers)
+        .await;
+    assert_eq!(first.status(), 200);
+    let second = client.post(&listen, &headers).await;
+    assert_eq!(second.status, 503);
+    assert_eq!(second.json()["error"]["code"], -32000);
+    // Closing the first frees its slot.
+    drop(first);
+    let mut reopened = false;
+    for _ in 0..100 {
+        let again = client
+            .send_streaming(Method::POST, serde_json::to_vec(&listen).unwrap(), &headers)
+            .await;
+        if again.status() == 200 {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reopened);
+}

@@ -317,3 +317,61 @@ impl SessionManager {
         &self.store
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mcp_core::Session;
+
+    use super::*;
+
+    fn session(config: SessionConfig) -> LiveSession {
+        let new = NewSession {
+            principal: None,
+            version: ProtocolVersion::V2025_11_25,
+            capabilities: ClientCapabilities::default(),
+            allow_list: None,
+        };
+        LiveSession::new(new, Arc::new(config), Instant::now())
+    }
+
+    #[test]
+    fn subscriptions_are_capped() {
+        let session = session(SessionConfig::default().max_subscriptions(2));
+        assert!(session.subscribe("a://1").is_ok());
+        assert!(session.subscribe("a://2").is_ok());
+        assert!(session.subscribe("a://2").is_ok(), "resubscribing is free");
+        assert_eq!(session.subscribe("a://3").unwrap_err().code, -32000);
+        session.unsubscribe("a://1");
+        assert!(session.subscribe("a://3").is_ok());
+    }
+
+    #[test]
+    fn in_flight_requests_are_capped_and_unique() {
+        let session = session(SessionConfig::default().max_in_flight(2));
+        let first = RequestId::Number(1);
+        assert!(session.begin_request(&first).is_ok());
+        assert_eq!(session.begin_request(&first).unwrap_err().code, -32600);
+        assert!(session.begin_request(&RequestId::Number(2)).is_ok());
+        assert_eq!(
+            session
+                .begin_request(&RequestId::Number(3))
+                .unwrap_err()
+                .code,
+            -32000
+        );
+        session.end_request(&first);
+        assert!(session.begin_request(&RequestId::Number(3)).is_ok());
+    }
+
+    #[test]
+    fn one_stream_per_session_and_termination_closes_it() {
+        let session = session(SessionConfig::default());
+        let stream = session.open_stream().expect("first stream");
+        assert!(session.open_stream().is_none(), "a second one is refused");
+        let token = session.begin_request(&RequestId::Number(1)).unwrap();
+        session.terminate();
+        assert!(token.is_cancelled());
+        assert!(session.stream_sender().is_none());
+        drop(stream);
+    }
+}

@@ -33,6 +33,7 @@ pub struct JwtAuthenticatorBuilder {
     issuers: Vec<String>,
     algorithms: Vec<Algorithm>,
     leeway: Duration,
+    verified_cache: (usize, Duration),
     source: Option<Source>,
     fetcher: Option<Arc<dyn JwksFetcher>>,
     limits: Limits,
@@ -58,6 +59,7 @@ impl JwtAuthenticatorBuilder {
             issuers: Vec::new(),
             algorithms: vec![Algorithm::RS256],
             leeway: Duration::from_secs(30),
+            verified_cache: (10_000, Duration::from_secs(60)),
             source: None,
             fetcher: None,
             limits: Limits {
@@ -87,7 +89,16 @@ impl JwtAuthenticatorBuilder {
         self
     }
 
-    /// Clock-skew allowance for `exp` and `nbf` (whole seconds).
+    /// Remembers up to `max_entries` verified tokens (by SHA-256 digest) for at most
+    /// `max_age` and never past their `exp`, so a client's repeated token costs a hash and
+    /// a lookup instead of a signature check (default 10 000 entries, 60 s). A key removed
+    /// from the JWKS stops being trusted within `max_age`. `0` turns the cache off.
+    pub fn verified_token_cache(mut self, max_entries: usize, max_age: Duration) -> Self {
+        self.verified_cache = (max_entries, max_age);
+        self
+    }
+
+    /// Clock-skew allowance for `exp` and `nbf` (whole seconds; default 30 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -268,6 +279,10 @@ impl JwtAuthenticatorBuilder {
                 validations,
                 resource_metadata,
                 required_scopes: self.required_scopes,
+                verified: super::cache::TokenCache::new(
+                    self.verified_cache.0,
+                    self.verified_cache.1,
+                ),
                 challenge,
                 allow_list_from: self.allow_list_from,
             }),

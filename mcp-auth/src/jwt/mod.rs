@@ -2,6 +2,7 @@
 //! authorization server's JWKS.
 
 mod builder;
+mod cache;
 mod claims;
 mod fetch;
 mod keys;
@@ -93,6 +94,8 @@ struct Inner {
     // `resource_metadata` and `scope`: what every challenge starts with.
     challenge: WwwAuthenticate,
     allow_list_from: Option<Box<AllowListFn>>,
+    /// Tokens verified before (off when `None`).
+    verified: Option<cache::TokenCache>,
 }
 
 impl JwtAuthenticator {
@@ -139,6 +142,15 @@ impl JwtAuthenticator {
         if token.len() > MAX_TOKEN_LEN {
             return Err(self.invalid_token("token too large"));
         }
+        let digest = inner
+            .verified
+            .as_ref()
+            .map(|_| cache::TokenCache::digest(token));
+        if let (Some(cache), Some(digest)) = (&inner.verified, &digest)
+            && let Some(principal) = cache.get(digest)
+        {
+            return Ok(principal);
+        }
         // `alg: none` (and any unknown algorithm) fails to parse here.
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return Err(self.invalid_token("malformed token"));
@@ -176,6 +188,9 @@ impl JwtAuthenticator {
             check_scopes(&principal, inner.required_scopes.iter().map(String::as_str))
         {
             return Err(missing.into_rejection(inner.resource_metadata.as_deref()));
+        }
+        if let (Some(cache), Some(digest)) = (&inner.verified, digest) {
+            cache.insert(digest, &principal, principal.claims());
         }
         Ok(principal)
     }

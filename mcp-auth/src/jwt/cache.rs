@@ -1,0 +1,146 @@
+//! Tokens already verified: a signature check (RSA, ECDSA) costs far more than a request,
+//! and clients send the same token many times. A cached token is still checked on every
+//! request against its own `exp` (no leeway) and the cache's maximum age, so a token never
+//! outlives what it said, and a key removed from the JWKS stops being trusted within
+//! `max_age`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mcp_core::Principal;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+const SHARDS: usize = 16;
+
+/// A bounded map from token digest to the principal it proved.
+pub(crate) struct TokenCache {
+    shards: Vec<Mutex<HashMap<[u8; 32], Entry>>>,
+    per_shard: usize,
+    max_age: Duration,
+}
+
+struct Entry {
+    principal: Principal,
+    until: Instant,
+}
+
+impl TokenCache {
+    /// `None` when `max_entries` is 0 (caching off).
+    pub(crate) fn new(max_entries: usize, max_age: Duration) -> Option<Self> {
+        if max_entries == 0 || max_age.is_zero() {
+            return None;
+        }
+        Some(Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            per_shard: max_entries.div_ceil(SHARDS),
+            max_age,
+        })
+    }
+
+    fn shard(&self, digest: &[u8; 32]) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
+        self.shards[usize::from(digest[0]) % SHARDS]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn digest(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The principal of a token verified before and still valid.
+    pub(crate) fn get(&self, digest: &[u8; 32]) -> Option<Principal> {
+        let now = Instant::now();
+        let mut shard = self.shard(digest);
+        match shard.get(digest) {
+            Some(entry) if entry.until > now => Some(entry.principal.clone()),
+            Some(_) => {
+                shard.remove(digest);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Remembers a verified token until its `exp` (at most `max_age`).
+    pub(crate) fn insert(
+        &self,
+        digest: [u8; 32],
+        principal: &Principal,
+        claims: &Map<String, Value>,
+    ) {
+        let Some(exp) = claims.get("exp").and_then(Value::as_u64) else {
+            return;
+        };
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let left = Duration::from_secs(exp.saturating_sub(now_unix));
+        if left.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let until = now + left.min(self.max_age);
+        let mut shard = self.shard(&digest);
+        if shard.len() >= self.per_shard {
+            // Full: drop the expired, then (if still full) the entry closest to expiry.
+            shard.retain(|_, entry| entry.until > now);
+            if shard.len() >= self.per_shard
+                && let Some(oldest) = shard.iter().min_by_key(|(_, e)| e.until).map(|(k, _)| *k)
+            {
+                shard.remove(&oldest);
+            }
+        }
+        shard.insert(
+            digest,
+            Entry {
+                principal: principal.clone(),
+                until,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp_in: i64) -> Map<String, Value> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let mut claims = Map::new();
+        claims.insert("exp".into(), Value::from(now + exp_in));
+        claims
+    }
+
+    #[test]
+    fn remembers_until_expiry_and_stays_bounded() {
+        let cache = TokenCache::new(SHARDS, Duration::from_secs(60)).unwrap();
+        let principal = Principal::new("alice");
+        let digest = TokenCache::digest("token-1");
+        cache.insert(digest, &principal, &claims(120));
+        assert_eq!(cache.get(&digest).unwrap().subject(), "alice");
+        // An expired token is never cached.
+        let expired = TokenCache::digest("token-2");
+        cache.insert(expired, &principal, &claims(-5));
+        assert!(cache.get(&expired).is_none());
+        // Each shard holds at most one entry here: the map cannot grow past the bound.
+        for n in 0..1000 {
+            cache.insert(
+                TokenCache::digest(&format!("t{n}")),
+                &principal,
+                &claims(120),
+            );
+        }
+        let total: usize = cache.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        assert!(total <= SHARDS, "{total}");
+    }
+
+    #[test]
+    fn zero_disables_caching() {
+        assert!(TokenCache::new(0, Duration::from_secs(60)).is_none());
+    }
+}

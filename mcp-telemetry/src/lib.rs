@@ -1,1 +1,84 @@
-//! x
+//! # mcp-telemetry
+//!
+//! Tracing spans and [`metrics`] for MCP servers built on mcp-tower, following the
+//! OpenTelemetry MCP semantic conventions:
+//!
+//! - [`TelemetryLayer`] at the RPC tier: a span per JSON-RPC request or notification (each
+//!   batch item on its own, below `BatchLayer`), `mcp.server.operation.duration` by method,
+//!   target and outcome, request counts, in-flight calls, panics caught and answered -32603,
+//!   disconnections, rate-limit refusals; replaceable [`hooks`].
+//! - [`HttpTelemetryLayer`] at the HTTP tier: per HTTP request duration, status and bytes,
+//!   authentication refusals, open SSE streams.
+//! - `TelemetrySessionStore` (feature `sessions`): active sessions and session durations.
+//! - [`ScrapeLayer`] and the `prometheus` module (feature `prometheus`): `/metrics` on the
+//!   server's own listener.
+//!
+//! ```no_run
+//! use mcp_core::{Json, RequestContext, Router, Tool};
+//! use mcp_telemetry::{HttpTelemetryLayer, TelemetryLayer};
+//! use mcp_tower::{AllowListLayer, BatchLayer, HostOriginLayer, SessionLayer, StreamableHttpLayer};
+//! use tower::ServiceBuilder;
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Add { a: f64, b: f64 }
+//!
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! let router = Router::builder()
+//!     .name("calculator", "1.0.0")
+//!     .tool(Tool::new("add").handler(|Json(x): Json<Add>, _: RequestContext| async move {
+//!         (x.a + x.b).to_string()
+//!     }))
+//!     .build();
+//! let rpc = ServiceBuilder::new()
+//!     .layer(BatchLayer::new())
+//!     .layer(TelemetryLayer::for_router(&router))
+//!     .layer(AllowListLayer::new())
+//!     .service(router);
+//! let http = ServiceBuilder::new()
+//!     .layer(HttpTelemetryLayer::new())
+//!     .layer(HostOriginLayer::new())
+//!     .layer(SessionLayer::default())
+//!     .layer(StreamableHttpLayer::default())
+//!     .service(rpc);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! mcp_tower::serve(listener, http).await
+//! # }
+//! ```
+//!
+//! Metrics go to whatever recorder is installed (none: they cost almost nothing); spans to
+//! whatever `tracing` subscriber is installed. The `examples/metrics-server` package serves
+//! the whole thing with a Prometheus `/metrics` endpoint.
+
+mod call;
+mod future;
+pub mod hooks;
+pub mod http_tier;
+mod keys;
+mod known;
+mod layer;
+pub mod names;
+mod outcome;
+mod peek;
+pub mod scrape;
+mod service;
+mod trace_context;
+
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
+#[cfg(feature = "sessions")]
+pub mod sessions;
+
+pub use call::CallInfo;
+pub use future::ResponseFuture;
+pub use hooks::{
+    DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, OnFailure, OnRequest, OnResponse,
+};
+pub use http_tier::{HttpTelemetry, HttpTelemetryLayer, TelemetryBody};
+pub use known::{KnownTargets, NoTargets, TargetKind};
+pub use layer::TelemetryLayer;
+pub use outcome::{Failure, OTHER_CODE, Outcome};
+pub use scrape::{Scrape, ScrapeLayer};
+pub use service::Telemetry;
+#[cfg(feature = "sessions")]
+pub use sessions::TelemetrySessionStore;
+pub use trace_context::{SpanId, TraceContext, TraceId};

@@ -1,0 +1,132 @@
+//! The quickstart's tools served with telemetry: `TelemetryLayer` at the RPC tier,
+//! `HttpTelemetryLayer` at the HTTP tier, sessions watched by `TelemetrySessionStore`, and a
+//! Prometheus scrape at `/metrics` on the same listener as `/mcp`.
+//!
+//! ```text
+//! GET /metrics  → ScrapeLayer (Prometheus text; scrapes are not measured themselves)
+//! *   /mcp      → HttpTelemetryLayer → HostOriginLayer → SessionLayer(TelemetrySessionStore)
+//!                   → StreamableHttp → BatchLayer → TelemetryLayer → AllowListLayer → Router
+//! other paths   → 404
+//! ```
+//!
+//! The binary and the tests build the same stack with [`app`]:
+//!
+//! ```no_run
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! let handle = mcp_telemetry::prometheus::install().map_err(std::io::Error::other)?;
+//! metrics_server::spawn_upkeep(handle.clone());
+//! let service = metrics_server::app::<hyper::body::Incoming, _>(metrics_server::router(), move || handle.render());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! mcp_tower::serve(listener, service).await
+//! # }
+//! ```
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::{Either, Ready, ready};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use mcp_core::Router;
+use mcp_telemetry::prometheus::PrometheusHandle;
+use mcp_telemetry::{
+    HttpTelemetryLayer, ScrapeLayer, TelemetryBody, TelemetryLayer, TelemetrySessionStore,
+};
+use mcp_tower::session::InMemorySessionStore;
+use mcp_tower::{
+    AllowListLayer, BatchLayer, HostOriginLayer, McpBody, SessionConfig, SessionLayer,
+    StreamableHttpLayer,
+};
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceBuilder};
+
+/// The MCP endpoint.
+pub const MCP_PATH: &str = "/mcp";
+/// The Prometheus scrape endpoint.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The quickstart's tools, resources and prompts (shared with the other examples).
+pub fn router() -> Router {
+    quickstart::router()
+}
+
+/// The response body of [`app`].
+pub type AppBody = TelemetryBody<McpBody>;
+
+/// The HTTP service of [`app`].
+pub type App<B> = BoxCloneSyncService<Request<B>, Response<AppBody>, Infallible>;
+
+/// The whole HTTP stack (see the crate docs); `render` produces the `/metrics` text. Call it
+/// inside the Tokio runtime.
+pub fn app<B, F>(router: Router, render: F) -> App<B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    F: Fn() -> String + Clone + Send + Sync + 'static,
+{
+    let rpc = ServiceBuilder::new()
+        .layer(BatchLayer::new())
+        .layer(TelemetryLayer::for_router(&router))
+        .layer(AllowListLayer::new())
+        .service(router);
+    let store = TelemetrySessionStore::new(InMemorySessionStore::new(SessionConfig::default()));
+    let mcp = ServiceBuilder::new()
+        .layer(HostOriginLayer::new())
+        .layer(SessionLayer::with_store(store))
+        .layer(StreamableHttpLayer::default())
+        .service(rpc);
+    let http = ServiceBuilder::new()
+        .layer(ScrapeLayer::new(METRICS_PATH, render))
+        .layer(HttpTelemetryLayer::new())
+        .service(OnlyPath { inner: mcp });
+    BoxCloneSyncService::new(http)
+}
+
+/// Runs the Prometheus exporter's upkeep (draining histogram buffers) every few seconds, in
+/// case nobody scrapes for a while. Call it inside the Tokio runtime.
+pub fn spawn_upkeep(handle: PrometheusHandle) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            ticker.tick().await;
+            handle.run_upkeep();
+        }
+    });
+}
+
+/// Answers 404 outside [`MCP_PATH`].
+#[derive(Clone)]
+struct OnlyPath<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for OnlyPath<S>
+where
+    S: Service<Request<B>, Response = Response<McpBody>, Error = Infallible>,
+{
+    type Response = Response<McpBody>;
+    type Error = Infallible;
+    type Future = Either<S::Future, Ready<Result<Response<McpBody>, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        if request.uri().path() == MCP_PATH {
+            return Either::Left(self.inner.call(request));
+        }
+        let body = Bytes::from_static(
+            br#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Not Found"}}"#,
+        );
+        let mut response = Response::new(McpBody::from(body));
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Either::Right(ready(Ok(response)))
+    }
+}

@@ -1,0 +1,311 @@
+//! What the layer learns about one call before it runs ([`CallInfo`]) and how its answer is
+//! classified.
+
+use std::fmt;
+
+use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
+use mcp_core::{McpRequest, McpResponse, Principal, ProtocolVersion, SessionHandle};
+use serde::Deserialize;
+
+use crate::keys::{self, KeysRef};
+use crate::known::{KnownTargets, TargetKind};
+use crate::names::FOLDED;
+use crate::outcome::Outcome;
+use crate::peek::{Peeked, peek};
+use crate::trace_context::TraceContext;
+
+/// One JSON-RPC request or notification as the telemetry layer saw it, handed to every hook.
+///
+/// Building it allocates nothing for known methods and registered targets: names are shared
+/// with the layer's tables and ids, sessions and principals are reference-counted.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::{McpRequest, ProtocolVersion, Router};
+/// use mcp_core::jsonrpc::Message;
+/// use mcp_telemetry::{CallInfo, TelemetryLayer};
+/// use tower::{Layer, ServiceExt};
+///
+/// let layer = TelemetryLayer::new().on_request(|call: &CallInfo, _span: &tracing::Span| {
+///     assert_eq!(call.method(), "tools/call");
+///     assert_eq!(call.target(), Some("search"));
+///     assert_eq!(call.target_label(), Some("_other")); // `TelemetryLayer::new()` knows no tools
+///     assert_eq!(call.trace_context().unwrap().parent_span_id().to_string(), "00f067aa0ba902b7");
+/// });
+/// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search",
+///     "_meta":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}}"#;
+/// let request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+/// let _ = layer.layer(Router::builder().build()).oneshot(request).await;
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct CallInfo {
+    pub(crate) method_index: usize,
+    pub(crate) keys: KeysRef,
+    /// A name the tables do not hold, kept for spans and hooks but not for labels: the method
+    /// when it is unknown (such methods have no target), else an unregistered target.
+    raw: Option<Box<str>>,
+    target_kind: Option<TargetKind>,
+    request_id: Option<RequestId>,
+    session: Option<SessionHandle>,
+    principal: Option<Principal>,
+    version: ProtocolVersion,
+    trace: Option<TraceContext>,
+}
+
+impl fmt::Debug for CallInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallInfo")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("request_id", &self.request_id)
+            .field("session_id", &self.session_id())
+            .field("version", &self.version)
+            .field("trace", &self.trace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallInfo {
+    /// The JSON-RPC method, as sent.
+    pub fn method(&self) -> &str {
+        match &self.raw {
+            Some(method) if self.method_index == keys::OTHER_METHOD => method,
+            _ => keys::method(self.method_index).label,
+        }
+    }
+
+    /// The `method` label value: the method, or `_other` for methods MCP does not define.
+    pub fn method_label(&self) -> &'static str {
+        keys::method(self.method_index).label
+    }
+
+    /// The tool name, prompt name or resource URI the call is about, as sent.
+    pub fn target(&self) -> Option<&str> {
+        self.target_kind?;
+        self.keys.name.as_deref().or(self.raw.as_deref())
+    }
+
+    /// What [`target`](Self::target) names.
+    pub fn target_kind(&self) -> Option<TargetKind> {
+        self.target_kind
+    }
+
+    /// The `target` label value: the name when the server knows it, `_other` when it does
+    /// not, `None` when the call has no target.
+    pub fn target_label(&self) -> Option<&str> {
+        self.target_kind?;
+        Some(self.keys.name.as_deref().unwrap_or(FOLDED))
+    }
+
+    /// The request id; `None` for a notification.
+    pub fn request_id(&self) -> Option<&RequestId> {
+        self.request_id.as_ref()
+    }
+
+    /// Whether the message is a notification (no response expected).
+    pub fn is_notification(&self) -> bool {
+        self.request_id.is_none()
+    }
+
+    /// The `Mcp-Session-Id` of the call's session (legacy era, after `initialize`).
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_deref().map(mcp_core::Session::id)
+    }
+
+    /// The protocol version the call is handled under.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The authenticated caller, when the HTTP tier authenticated one.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// The authenticated caller's subject.
+    pub fn subject(&self) -> Option<&str> {
+        self.principal.as_ref().map(Principal::subject)
+    }
+
+    /// The caller's trace, from `params._meta.traceparent`.
+    pub fn trace_context(&self) -> Option<&TraceContext> {
+        self.trace.as_ref()
+    }
+}
+
+/// Reads what telemetry needs from a request; `None` for messages that are not calls
+/// (client responses, whole batches), which pass through untouched. The second value holds
+/// what the span borrows from the request.
+pub(crate) fn start<'a>(
+    request: &'a McpRequest,
+    known: &dyn KnownTargets,
+) -> Option<(CallInfo, Peeked<'a>)> {
+    let (request_id, method, params) = match &request.message {
+        Message::Request(r) => (Some(&r.id), r.method.as_str(), r.params.as_deref()),
+        Message::Notification(n) => (None, n.method.as_str(), n.params.as_deref()),
+        Message::Response(_) | Message::Batch(_) => return None,
+    };
+    let method_index = keys::method_index(method);
+    let entry = keys::method(method_index);
+    let target_key = entry.target.map(|kind| match kind {
+        TargetKind::Tool | TargetKind::Prompt => "name",
+        TargetKind::Resource => "uri",
+    });
+    let peeked = params.map_or_else(Peeked::default, |raw| peek(raw.get(), target_key));
+    let trace = peeked.traceparent.as_deref().and_then(TraceContext::parse);
+    let target = peeked.target.as_deref();
+    let (keys, raw) = match (entry.target, target) {
+        (Some(kind), Some(name)) if known.is_known(kind, name) => {
+            (keys::target(method_index, name), None)
+        }
+        (Some(_), Some(name)) => (KeysRef::Static(&entry.folded), Some(name.into())),
+        _ => (
+            KeysRef::Static(&entry.untargeted),
+            (method_index == keys::OTHER_METHOD).then(|| method.into()),
+        ),
+    };
+    let info = CallInfo {
+        method_index,
+        keys,
+        raw,
+        target_kind: entry.target.filter(|_| target.is_some()),
+        request_id: request_id.cloned(),
+        session: request.extensions.get::<SessionHandle>().cloned(),
+        principal: request.extensions.get::<Principal>().cloned(),
+        version: request.version,
+        trace,
+    };
+    Some((info, peeked))
+}
+
+/// The span's view of a call: the names it carries as attributes.
+pub(crate) struct SpanTargets<'a> {
+    info: &'a CallInfo,
+    peeked: &'a Peeked<'a>,
+    uri_in_span_name: bool,
+}
+
+impl<'a> SpanTargets<'a> {
+    pub(crate) fn new(info: &'a CallInfo, peeked: &'a Peeked<'a>, uri_in_span_name: bool) -> Self {
+        Self {
+            info,
+            peeked,
+            uri_in_span_name,
+        }
+    }
+
+    /// The target as sent (spans keep names that metrics fold).
+    fn target_of(&self, wanted: TargetKind) -> Option<&str> {
+        self.peeked
+            .target
+            .as_deref()
+            .filter(|_| self.info.target_kind == Some(wanted))
+    }
+
+    /// The tool name (`gen_ai.tool.name`).
+    pub(crate) fn tool(&self) -> Option<&str> {
+        self.target_of(TargetKind::Tool)
+    }
+
+    /// The prompt name (`gen_ai.prompt.name`).
+    pub(crate) fn prompt(&self) -> Option<&str> {
+        self.target_of(TargetKind::Prompt)
+    }
+
+    /// The resource URI (`mcp.resource.uri`).
+    pub(crate) fn uri(&self) -> Option<&str> {
+        self.target_of(TargetKind::Resource)
+    }
+
+    /// The span name: `{method} {target}`, the target a tool or prompt name, or a URI when
+    /// configured (URIs are unbounded, so not by default).
+    pub(crate) fn span_name(&self) -> SpanName<'_> {
+        let uri = self.uri().filter(|_| self.uri_in_span_name);
+        SpanName {
+            method: self.info.method(),
+            target: self.tool().or(self.prompt()).or(uri),
+        }
+    }
+}
+
+/// `{method} {target}`, written straight into the span without a temporary string.
+pub(crate) struct SpanName<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) target: Option<&'a str>,
+}
+
+impl fmt::Display for SpanName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.method)?;
+        if let Some(target) = self.target {
+            f.write_str(" ")?;
+            f.write_str(target)?;
+        }
+        Ok(())
+    }
+}
+
+/// Classifies an answer; a tool's `isError` result is a tool error, not a protocol error.
+pub(crate) fn classify(
+    method_index: usize,
+    response: &McpResponse,
+) -> (Outcome, Option<&ErrorObject>) {
+    let McpResponse::Single(response) = response else {
+        return (Outcome::Ok, None);
+    };
+    match &response.body {
+        Err(error) => (Outcome::ProtocolError(error.code), Some(error)),
+        Ok(result) if method_index == keys::TOOLS_CALL && is_tool_error(result.get()) => {
+            (Outcome::ToolError, None)
+        }
+        Ok(_) => (Outcome::Ok, None),
+    }
+}
+
+/// Built once (see `peek`).
+static IS_ERROR_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("\"isError\""));
+
+/// Whether a `tools/call` result has `"isError": true` at its top level.
+fn is_tool_error(result: &str) -> bool {
+    #[derive(Deserialize)]
+    struct ToolResult {
+        #[serde(rename = "isError", default)]
+        is_error: Option<bool>,
+    }
+    // Most results have no `isError` key: a substring scan spares them a parse.
+    IS_ERROR_KEY.find(result.as_bytes()).is_some()
+        && serde_json::from_str::<ToolResult>(result).is_ok_and(|r| r.is_error == Some(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_errors_are_found_at_the_top_level_only() {
+        assert!(is_tool_error(r#"{"content":[],"isError":true}"#));
+        assert!(!is_tool_error(r#"{"content":[],"isError":false}"#));
+        assert!(!is_tool_error(
+            r#"{"content":[{"type":"text","text":"\"isError\":true"}]}"#
+        ));
+        assert!(!is_tool_error(
+            r#"{"content":[],"structuredContent":{"isError":true}}"#
+        ));
+    }
+
+    #[test]
+    fn span_name() {
+        let name = SpanName {
+            method: "tools/call",
+            target: Some("add"),
+        };
+        assert_eq!(name.to_string(), "tools/call add");
+        let name = SpanName {
+            method: "ping",
+            target: None,
+        };
+        assert_eq!(name.to_string(), "ping");
+    }
+}

@@ -1,0 +1,239 @@
+//! The response future of [`Telemetry`](crate::Telemetry): runs the inner future inside the
+//! call's span, catches its panics, and reports how the call ended, or that it was dropped.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_util::FutureExt;
+use futures_util::future::CatchUnwind;
+use mcp_core::McpResponse;
+use mcp_core::jsonrpc::{ErrorObject, Response};
+use pin_project_lite::pin_project;
+use tracing::Span;
+use tracing::field::display;
+
+use crate::call::{CallInfo, classify};
+use crate::hooks::{OnFailure, OnResponse};
+use crate::keys;
+use crate::outcome::{Failure, Outcome};
+
+/// One instrumented call: what its end needs to be reported.
+pub(crate) struct CallState<OnRes: OnResponse, OnFail: OnFailure> {
+    info: CallInfo,
+    span: Span,
+    start: quanta::Instant,
+    on_response: OnRes,
+    on_failure: OnFail,
+    is_rate_limited: fn(&ErrorObject) -> bool,
+    /// Set once the outcome is reported; a state dropped without it was abandoned.
+    finished: bool,
+}
+
+impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
+    pub(crate) fn new(
+        info: CallInfo,
+        span: Span,
+        start: quanta::Instant,
+        on_response: OnRes,
+        on_failure: OnFail,
+        is_rate_limited: fn(&ErrorObject) -> bool,
+    ) -> Self {
+        Self {
+            info,
+            span,
+            start,
+            on_response,
+            on_failure,
+            is_rate_limited,
+            finished: false,
+        }
+    }
+
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Reports the end of the call and returns what to answer.
+    fn finish(&mut self, result: Result<McpResponse, Box<dyn Any + Send>>) -> McpResponse {
+        self.finished = true;
+        let latency = self.start.elapsed();
+        let (response, payload) = match result {
+            Ok(response) => (response, None),
+            Err(payload) => (self.panic_response(), Some(payload)),
+        };
+        let (outcome, error) = classify(self.info.method_index, &response);
+        record_outcome(&self.span, outcome.error_type(), error);
+        self.on_response
+            .on_response(&self.info, &response, outcome, latency, &self.span);
+        let failure = match (&payload, outcome, error) {
+            (Some(payload), _, _) => Some(Failure::Panicked(panic_message(&**payload))),
+            (None, Outcome::ToolError, _) => Some(Failure::ToolError),
+            (None, Outcome::ProtocolError(_), Some(error)) if (self.is_rate_limited)(error) => {
+                Some(Failure::RateLimited(error))
+            }
+            (None, Outcome::ProtocolError(_), Some(error)) => Some(Failure::ProtocolError(error)),
+            _ => None,
+        };
+        if let Some(failure) = failure {
+            self.on_failure
+                .on_failure(&self.info, failure, latency, &self.span);
+        }
+        response
+    }
+
+    /// -32603 with nothing of the panic in it; nothing at all for a notification.
+    fn panic_response(&self) -> McpResponse {
+        match self.info.request_id() {
+            Some(id) => McpResponse::Single(Response::error(
+                Some(id.clone()),
+                ErrorObject::internal_error("Internal error"),
+            )),
+            None => McpResponse::None,
+        }
+    }
+}
+
+impl<OnRes: OnResponse, OnFail: OnFailure> Drop for CallState<OnRes, OnFail> {
+    fn drop(&mut self) {
+        // Here rather than in a hook, so that replacing hooks cannot unbalance the gauge.
+        keys::gauge_add(&keys::method(self.info.method_index).in_flight, -1.0);
+        if !self.finished {
+            record_outcome(&self.span, Some("disconnected"), None);
+            self.on_failure.on_failure(
+                &self.info,
+                Failure::Disconnected,
+                self.start.elapsed(),
+                &self.span,
+            );
+        }
+    }
+}
+
+/// The span fields of a failed call (OpenTelemetry error recording).
+fn record_outcome(span: &Span, error_type: Option<&str>, error: Option<&ErrorObject>) {
+    let Some(error_type) = error_type else {
+        return;
+    };
+    if span.is_disabled() {
+        return;
+    }
+    span.record("otel.status_code", "ERROR");
+    span.record("error.type", error_type);
+    if let Some(error) = error {
+        span.record("rpc.response.status_code", display(error.code));
+        span.record("otel.status_description", &*error.message);
+    }
+}
+
+/// The panic payload, when it is a message.
+fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+pin_project! {
+    /// The response future of [`Telemetry`](crate::Telemetry).
+    pub struct ResponseFuture<F, OnRes, OnFail>
+    where
+        OnRes: OnResponse,
+        OnFail: OnFailure,
+    {
+        // `None` once finished, or when `call` itself panicked.
+        #[pin]
+        future: Option<CatchUnwind<AssertUnwindSafe<F>>>,
+        // `None` for messages that are not calls (they pass through).
+        state: Option<CallState<OnRes, OnFail>>,
+        call_panic: Option<Box<dyn Any + Send>>,
+    }
+}
+
+impl<F, OnRes: OnResponse, OnFail: OnFailure> std::fmt::Debug for ResponseFuture<F, OnRes, OnFail> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("call", &self.state.as_ref().map(|s| &s.info))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, OnRes, OnFail> ResponseFuture<F, OnRes, OnFail>
+where
+    F: Future,
+    OnRes: OnResponse,
+    OnFail: OnFailure,
+{
+    pub(crate) fn passthrough(future: F) -> Self {
+        Self {
+            future: Some(AssertUnwindSafe(future).catch_unwind()),
+            state: None,
+            call_panic: None,
+        }
+    }
+
+    pub(crate) fn instrumented(
+        future: CatchUnwind<AssertUnwindSafe<F>>,
+        state: CallState<OnRes, OnFail>,
+    ) -> Self {
+        Self {
+            future: Some(future),
+            state: Some(state),
+            call_panic: None,
+        }
+    }
+
+    pub(crate) fn panicked_in_call(
+        payload: Box<dyn Any + Send>,
+        state: CallState<OnRes, OnFail>,
+    ) -> Self {
+        Self {
+            future: None,
+            state: Some(state),
+            call_panic: Some(payload),
+        }
+    }
+}
+
+impl<F, OnRes, OnFail> Future for ResponseFuture<F, OnRes, OnFail>
+where
+    F: Future<Output = Result<McpResponse, Infallible>>,
+    OnRes: OnResponse,
+    OnFail: OnFailure,
+{
+    type Output = Result<McpResponse, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let result = match this.future.as_mut().as_pin_mut() {
+            Some(future) => {
+                let polled = match this.state.as_ref() {
+                    Some(state) => {
+                        let _entered = state.span.enter();
+                        future.poll(cx)
+                    }
+                    None => future.poll(cx),
+                };
+                match ready!(polled) {
+                    Ok(Ok(response)) => Ok(response),
+                    Ok(Err(never)) => match never {},
+                    Err(payload) => Err(payload),
+                }
+            }
+            None => Err(this.call_panic.take().expect("polled after completion")),
+        };
+        // Drop the handler's future now rather than with this one.
+        this.future.set(None);
+        let Some(state) = this.state.as_mut() else {
+            // Not a call of its own: pass through, panics included.
+            return Poll::Ready(Ok(result.unwrap_or_else(|p| std::panic::resume_unwind(p))));
+        };
+        // Finished in place (the state is large enough for a move to show in benchmarks).
+        let response = state.finish(result);
+        *this.state = None;
+        Poll::Ready(Ok(response))
+    }
+}

@@ -1,0 +1,233 @@
+//! Callbacks that decide what is recorded for each call, in the manner of tower-http's
+//! `Trace` callbacks: [`OnRequest`] when a call starts, [`OnResponse`] when it is answered,
+//! [`OnFailure`] when it failed (tool error, protocol error, rate limit, panic, client gone).
+//!
+//! The defaults record the crate's metrics and lifecycle events. Replace one to record
+//! something else, or wrap it to record more:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use mcp_core::McpResponse;
+//! use mcp_telemetry::{CallInfo, DefaultOnResponse, OnResponse, Outcome, TelemetryLayer};
+//! use tracing::Span;
+//!
+//! let default = DefaultOnResponse::default();
+//! let layer = TelemetryLayer::new().on_response(
+//!     move |call: &CallInfo, response: &McpResponse, outcome: Outcome, latency: Duration, span: &Span| {
+//!         default.on_response(call, response, outcome, latency, span);
+//!         if latency > Duration::from_secs(5) {
+//!             tracing::warn!(method = call.method(), ?latency, "slow MCP call");
+//!         }
+//!     },
+//! );
+//! # let _ = layer;
+//! ```
+//!
+//! The span's own fields (`error.type`, `otel.status_code`, ...) and the in-flight gauge are
+//! kept by the layer whatever the hooks do, so replacing a hook cannot unbalance them.
+
+use std::time::Duration;
+
+use mcp_core::McpResponse;
+use tracing::Span;
+
+use crate::call::CallInfo;
+use crate::keys;
+use crate::names;
+use crate::outcome::{Failure, Outcome};
+
+/// Called when a call starts, before the inner service sees it.
+pub trait OnRequest: Clone + Send + Sync + 'static {
+    /// `span` is the call's span (disabled when no subscriber wants it).
+    fn on_request(&self, call: &CallInfo, span: &Span);
+}
+
+/// Called when a call is answered (notifications included, with [`McpResponse::None`]).
+pub trait OnResponse: Clone + Send + Sync + 'static {
+    /// `latency` runs from `call` to the answer.
+    fn on_response(
+        &self,
+        call: &CallInfo,
+        response: &McpResponse,
+        outcome: Outcome,
+        latency: Duration,
+        span: &Span,
+    );
+}
+
+/// Called when a call failed, after [`OnResponse`] when there was an answer.
+pub trait OnFailure: Clone + Send + Sync + 'static {
+    /// `latency` runs from `call` to the failure.
+    fn on_failure(&self, call: &CallInfo, failure: Failure<'_>, latency: Duration, span: &Span);
+}
+
+impl OnRequest for () {
+    fn on_request(&self, _: &CallInfo, _: &Span) {}
+}
+
+impl OnResponse for () {
+    fn on_response(&self, _: &CallInfo, _: &McpResponse, _: Outcome, _: Duration, _: &Span) {}
+}
+
+impl OnFailure for () {
+    fn on_failure(&self, _: &CallInfo, _: Failure<'_>, _: Duration, _: &Span) {}
+}
+
+impl<F> OnRequest for F
+where
+    F: Fn(&CallInfo, &Span) + Clone + Send + Sync + 'static,
+{
+    fn on_request(&self, call: &CallInfo, span: &Span) {
+        self(call, span);
+    }
+}
+
+impl<F> OnResponse for F
+where
+    F: Fn(&CallInfo, &McpResponse, Outcome, Duration, &Span) + Clone + Send + Sync + 'static,
+{
+    fn on_response(
+        &self,
+        call: &CallInfo,
+        response: &McpResponse,
+        outcome: Outcome,
+        latency: Duration,
+        span: &Span,
+    ) {
+        self(call, response, outcome, latency, span);
+    }
+}
+
+impl<F> OnFailure for F
+where
+    F: Fn(&CallInfo, Failure<'_>, Duration, &Span) + Clone + Send + Sync + 'static,
+{
+    fn on_failure(&self, call: &CallInfo, failure: Failure<'_>, latency: Duration, span: &Span) {
+        self(call, failure, latency, span);
+    }
+}
+
+/// Counts the call in `mcp.server.requests` (by method and target).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultOnRequest {
+    _private: (),
+}
+
+impl OnRequest for DefaultOnRequest {
+    fn on_request(&self, call: &CallInfo, _span: &Span) {
+        keys::increment(call.keys.requests());
+    }
+}
+
+/// Records `mcp.server.operation.duration` (by method, target, outcome and error code).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultOnResponse {
+    _private: (),
+}
+
+impl OnResponse for DefaultOnResponse {
+    fn on_response(
+        &self,
+        call: &CallInfo,
+        _response: &McpResponse,
+        outcome: Outcome,
+        latency: Duration,
+        _span: &Span,
+    ) {
+        keys::record(call.keys.duration(outcome), latency.as_secs_f64());
+    }
+}
+
+/// Counts panics, disconnections and rate-limit refusals, and emits the lifecycle events
+/// (target `mcp_telemetry`, field `mcp.event`): `handler_panicked` (ERROR),
+/// `client_disconnected` and `rate_limited` (INFO), `tool_error` and `protocol_error` (DEBUG).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultOnFailure {
+    _private: (),
+}
+
+static RATE_LIMITED_RPC: std::sync::LazyLock<metrics::Key> =
+    std::sync::LazyLock::new(|| keys::key(names::RATE_LIMITED, &[(names::label::TIER, "rpc")]));
+
+impl OnFailure for DefaultOnFailure {
+    fn on_failure(&self, call: &CallInfo, failure: Failure<'_>, latency: Duration, span: &Span) {
+        let method = call.method();
+        let id = call.request_id().map(tracing::field::display);
+        let latency_ms = latency.as_secs_f64() * 1000.0;
+        match failure {
+            Failure::Panicked(message) => {
+                keys::increment(&keys::method(call.method_index).panics);
+                tracing::error!(
+                    target: "mcp_telemetry",
+                    parent: span,
+                    {
+                        mcp.event = "handler_panicked",
+                        mcp.method.name = method,
+                        mcp.target = call.target(),
+                        jsonrpc.request.id = id,
+                        mcp.session.id = call.session_id(),
+                        panic.message = message,
+                    },
+                    "handler panicked; answered -32603"
+                );
+            }
+            Failure::Disconnected => {
+                keys::increment(&keys::method(call.method_index).disconnected);
+                tracing::info!(
+                    target: "mcp_telemetry",
+                    parent: span,
+                    {
+                        mcp.event = "client_disconnected",
+                        mcp.method.name = method,
+                        mcp.target = call.target(),
+                        jsonrpc.request.id = id,
+                        mcp.session.id = call.session_id(),
+                        latency_ms,
+                    },
+                    "client disconnected mid-request"
+                );
+            }
+            Failure::RateLimited(error) => {
+                keys::increment(&RATE_LIMITED_RPC);
+                tracing::info!(
+                    target: "mcp_telemetry",
+                    parent: span,
+                    {
+                        mcp.event = "rate_limited",
+                        mcp.method.name = method,
+                        user.id = call.subject(),
+                        error.message = %error.message,
+                    },
+                    "call refused by a rate limit"
+                );
+            }
+            Failure::ToolError => {
+                tracing::debug!(
+                    target: "mcp_telemetry",
+                    parent: span,
+                    {
+                        mcp.event = "tool_error",
+                        mcp.method.name = method,
+                        mcp.target = call.target(),
+                    },
+                    "tool reported an error"
+                );
+            }
+            Failure::ProtocolError(error) => {
+                tracing::debug!(
+                    target: "mcp_telemetry",
+                    parent: span,
+                    {
+                        mcp.event = "protocol_error",
+                        mcp.method.name = method,
+                        mcp.target = call.target(),
+                        error.code = error.code,
+                        error.message = %error.message,
+                    },
+                    "call answered with a JSON-RPC error"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The HTTP-tier companion of [`TelemetryLayer`](crate::TelemetryLayer): per HTTP request
+//! duration, status and body sizes, authentication and rate-limit refusals, and the life of
+//! SSE streams.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use mcp_telemetry::HttpTelemetryLayer;
+//! use mcp_tower::McpServer;
+//! use tower::Layer;
+//!
+//! let router = mcp_core::Router::builder().build();
+//! let mcp = McpServer::builder(router).into_http_service::<http_body_util::Full<bytes::Bytes>>();
+//! // Outermost, so that refusals of the inner layers (401, 403, 429) are counted too.
+//! let service = HttpTelemetryLayer::new().layer(mcp);
+//! # let _ = service;
+//! # }
+//! ```
+//!
+//! An SSE response (`Content-Type: text/event-stream`) counts as an open stream until its
+//! body ends or is dropped; both ends emit an event (target `mcp_telemetry`, DEBUG,
+//! `mcp.event` = `stream_opened` / `stream_closed`). A 401, or a 403 carrying a
+//! `WWW-Authenticate` challenge, is an authentication refusal (a 403 without one is the
+//! Host/Origin check); a 429 is a rate-limit refusal.
+
+mod body;
+mod keys;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use body::TelemetryBody;
+
+use crate::keys::{increment, record};
+use body::{BodyState, StreamInfo};
+use keys::{StreamKind, http_keys, method_index, status_index};
+
+/// The session header (lower case, as `http` stores names).
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Records per-HTTP-request metrics and SSE stream lifecycles; see the [module docs](self).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HttpTelemetryLayer {
+    _private: (),
+}
+
+impl HttpTelemetryLayer {
+    /// The layer; it has nothing to configure.
+    pub fn new() -> Self {
+        // The clock calibrates on first use (under a millisecond): here, not in a request.
+        let _ = quanta::Instant::now();
+        Self::default()
+    }
+}
+
+impl<S> Layer<S> for HttpTelemetryLayer {
+    type Service = HttpTelemetry<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpTelemetry { inner }
+    }
+}
+
+/// The service made by [`HttpTelemetryLayer`].
+#[derive(Debug, Clone)]
+pub struct HttpTelemetry<S> {
+    inner: S,
+}
+
+impl<S, B, ResBody> Service<Request<B>> for HttpTelemetry<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    ResBody: http_body::Body,
+{
+    type Response = Response<TelemetryBody<ResBody>>;
+    type Error = S::Error;
+    type Future = HttpResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let method = method_index(request.method());
+        let content_length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(length) = content_length {
+            record(keys::request_body_size(method), length as f64);
+        }
+        let state = HttpState {
+            start: quanta::Instant::now(),
+            method,
+            is_get: request.method() == Method::GET,
+            // A header value clones by reference count, not by copying.
+            session: request.headers().get(SESSION_HEADER).cloned(),
+            answered: false,
+        };
+        HttpResponseFuture {
+            future: self.inner.call(request),
+            state: Some(state),
+        }
+    }
+}
+
+/// What the response needs from the request.
+struct HttpState {
+    start: quanta::Instant,
+    method: usize,
+    is_get: bool,
+    session: Option<HeaderValue>,
+    answered: bool,
+}
+
+impl HttpState {
+    fn respond<ResBody>(mut self, response: Response<ResBody>) -> Response<TelemetryBody<ResBody>> {
+        self.answered = true;
+        let status = response.status();
+        let status_slot = status_index(status);
+        let keys = http_keys(self.method, status_slot);
+        record(&keys.duration, self.start.elapsed().as_secs_f64());
+        let headers = response.headers();
+        match status {
+            StatusCode::UNAUTHORIZED => increment(keys::auth_refused_unauthorized()),
+            StatusCode::FORBIDDEN if headers.contains_key(header::WWW_AUTHENTICATE) => {
+                increment(keys::auth_refused_forbidden());
+            }
+            StatusCode::TOO_MANY_REQUESTS => increment(keys::rate_limited_http()),
+            _ => {}
+        }
+        let is_sse = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
+        let stream = is_sse.then(|| {
+            let kind = if self.is_get {
+                StreamKind::Get
+            } else {
+                StreamKind::Post
+            };
+            // `initialize` names its new session in the response.
+            let session = self
+                .session
+                .take()
+                .or_else(|| headers.get(SESSION_HEADER).cloned());
+            StreamInfo::open(kind, session)
+        });
+        let state = BodyState::new(keys, stream);
+        response.map(|body| TelemetryBody::new(body, state))
+    }
+
+    fn failed(mut self) {
+        self.answered = true;
+        let keys = http_keys(self.method, keys::ERROR_STATUS);
+        record(&keys.duration, self.start.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for HttpState {
+    fn drop(&mut self) {
+        if !self.answered {
+            tracing::debug!(
+                target: "mcp_telemetry",
+                {
+                    mcp.event = "client_disconnected",
+                    http.request.method = keys::method_label(self.method),
+                    mcp.session.id = self.session.as_ref().and_then(|v| v.to_str().ok()),
+                },
+                "client disconnected before the response"
+            );
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`HttpTelemetry`].
+    pub struct HttpResponseFuture<F> {
+        #[pin]
+        future: F,
+        state: Option<HttpState>,
+    }
+}
+
+impl<F> std::fmt::Debug for HttpResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, ResBody, E> Future for HttpResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<TelemetryBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.future.poll(cx));
+        let state = this.state.take().expect("polled after completion");
+        Poll::Ready(match result {
+            Ok(response) => Ok(state.respond(response)),
+            Err(error) => {
+                state.failed();
+                Err(error)
+            }
+        })
+    }
+}

@@ -1,0 +1,339 @@
+//! Metric keys built once and reused, so that recording a call allocates nothing: the
+//! `metrics` macros build a `Vec` of labels on every use, these tables do not.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::ops::Deref;
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+
+use arc_swap::ArcSwap;
+
+use metrics::{Key, Label, Metadata, SharedString};
+
+use crate::known::TargetKind;
+use crate::names::{self, label};
+use crate::outcome::{OUTCOME_SLOTS, Outcome};
+
+/// The metadata every metric of this crate is registered with.
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// Adds one to a counter of the current recorder.
+pub(crate) fn increment(key: &Key) {
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
+}
+
+/// Moves a gauge of the current recorder by `delta`.
+pub(crate) fn gauge_add(key: &Key, delta: f64) {
+    metrics::with_recorder(|recorder| {
+        let gauge = recorder.register_gauge(key, &METADATA);
+        if delta >= 0.0 {
+            gauge.increment(delta);
+        } else {
+            gauge.decrement(-delta);
+        }
+    });
+}
+
+/// Records a value in a histogram of the current recorder.
+pub(crate) fn record(key: &Key, value: f64) {
+    metrics::with_recorder(|recorder| recorder.register_histogram(key, &METADATA).record(value));
+}
+
+/// A key with static labels, built once.
+pub(crate) fn key(name: &'static str, labels: &[(&'static str, &'static str)]) -> Key {
+    let labels: Vec<Label> = labels
+        .iter()
+        .map(|(k, v)| Label::from_static_parts(k, v))
+        .collect();
+    // Retained: recorders clone keys they store, and a retained key clones without copying.
+    Key::from_parts(name, labels).to_retained()
+}
+
+/// The methods that get their own `method` label value, and what their target is.
+const KNOWN_METHODS: [(&str, Option<TargetKind>); 24] = [
+    ("initialize", None),
+    ("ping", None),
+    ("server/discover", None),
+    ("tools/list", None),
+    ("tools/call", Some(TargetKind::Tool)),
+    ("resources/list", None),
+    ("resources/templates/list", None),
+    ("resources/read", Some(TargetKind::Resource)),
+    ("resources/subscribe", Some(TargetKind::Resource)),
+    ("resources/unsubscribe", Some(TargetKind::Resource)),
+    ("subscriptions/listen", None),
+    ("prompts/list", None),
+    ("prompts/get", Some(TargetKind::Prompt)),
+    ("completion/complete", None),
+    ("logging/setLevel", None),
+    ("tasks/get", None),
+    ("tasks/result", None),
+    ("tasks/list", None),
+    ("tasks/cancel", None),
+    ("notifications/initialized", None),
+    ("notifications/cancelled", None),
+    ("notifications/progress", None),
+    ("notifications/roots/list_changed", None),
+    ("notifications/tasks/status", None),
+];
+
+/// The index of `tools/call` in the method table.
+pub(crate) const TOOLS_CALL: usize = 4;
+/// The index of the entry every unknown method shares.
+pub(crate) const OTHER_METHOD: usize = KNOWN_METHODS.len();
+
+/// The table index of a method name (a `match`: compiled to a length switch, cheaper than
+/// comparing with each name in turn).
+pub(crate) fn method_index(method: &str) -> usize {
+    match method {
+        "initialize" => 0,
+        "ping" => 1,
+        "server/discover" => 2,
+        "tools/list" => 3,
+        "tools/call" => 4,
+        "resources/list" => 5,
+        "resources/templates/list" => 6,
+        "resources/read" => 7,
+        "resources/subscribe" => 8,
+        "resources/unsubscribe" => 9,
+        "subscriptions/listen" => 10,
+        "prompts/list" => 11,
+        "prompts/get" => 12,
+        "completion/complete" => 13,
+        "logging/setLevel" => 14,
+        "tasks/get" => 15,
+        "tasks/result" => 16,
+        "tasks/list" => 17,
+        "tasks/cancel" => 18,
+        "notifications/initialized" => 19,
+        "notifications/cancelled" => 20,
+        "notifications/progress" => 21,
+        "notifications/roots/list_changed" => 22,
+        "notifications/tasks/status" => 23,
+        _ => OTHER_METHOD,
+    }
+}
+
+/// Everything recorded per method, keys included.
+pub(crate) struct MethodKeys {
+    /// The `method` label value (`_other` for unknown methods).
+    pub(crate) label: &'static str,
+    /// What the method's target is, if it has one.
+    pub(crate) target: Option<TargetKind>,
+    pub(crate) in_flight: Key,
+    pub(crate) panics: Key,
+    pub(crate) disconnected: Key,
+    /// For calls without a target.
+    pub(crate) untargeted: TargetKeys,
+    /// For calls whose target is not registered.
+    pub(crate) folded: TargetKeys,
+}
+
+static METHODS: LazyLock<Vec<MethodKeys>> = LazyLock::new(|| {
+    KNOWN_METHODS
+        .iter()
+        .copied()
+        .chain([(names::FOLDED, None)])
+        .map(|(method, target)| MethodKeys {
+            label: method,
+            target,
+            in_flight: key(names::IN_FLIGHT, &[(label::METHOD, method)]),
+            panics: key(names::PANICS, &[(label::METHOD, method)]),
+            disconnected: key(names::DISCONNECTED, &[(label::METHOD, method)]),
+            untargeted: TargetKeys::new(method, None, None),
+            folded: TargetKeys::new(method, Some(SharedString::const_str(names::FOLDED)), None),
+        })
+        .collect()
+});
+
+/// The keys of the method at `index` (from [`method_index`]).
+pub(crate) fn method(index: usize) -> &'static MethodKeys {
+    &METHODS[index]
+}
+
+/// The keys of one (method, target) pair: the request counter now, one duration histogram
+/// per outcome on first use.
+pub(crate) struct TargetKeys {
+    method: &'static str,
+    target: Option<SharedString>,
+    /// The registered name, shared with every call that labels it.
+    pub(crate) name: Option<Arc<str>>,
+    requests: Key,
+    durations: [OnceLock<Key>; OUTCOME_SLOTS],
+}
+
+impl TargetKeys {
+    fn new(method: &'static str, target: Option<SharedString>, name: Option<Arc<str>>) -> Self {
+        let mut labels = vec![Label::from_static_parts(label::METHOD, method)];
+        labels.extend(target.clone().map(|t| Label::new(label::TARGET, t)));
+        Self {
+            method,
+            requests: Key::from_parts(names::REQUESTS, labels).to_retained(),
+            target,
+            name,
+            durations: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
+
+    /// The `mcp.server.requests` key.
+    pub(crate) fn requests(&self) -> &Key {
+        &self.requests
+    }
+
+    /// The `mcp.server.operation.duration` key of this outcome.
+    pub(crate) fn duration(&self, outcome: Outcome) -> &Key {
+        self.durations[outcome.slot()].get_or_init(|| {
+            let mut labels = Vec::with_capacity(4);
+            labels.push(Label::from_static_parts(label::METHOD, self.method));
+            labels.extend(self.target.clone().map(|t| Label::new(label::TARGET, t)));
+            labels.push(Label::from_static_parts(label::OUTCOME, outcome.as_str()));
+            labels.extend(
+                outcome
+                    .code_label()
+                    .map(|code| Label::from_static_parts(label::CODE, code)),
+            );
+            Key::from_parts(names::OPERATION_DURATION, labels).to_retained()
+        })
+    }
+}
+
+/// Keys of a call: static for untargeted, folded and cached targets; shared for the rare
+/// targets past the cache's cap.
+#[derive(Clone)]
+pub(crate) enum KeysRef {
+    Static(&'static TargetKeys),
+    Shared(Arc<TargetKeys>),
+}
+
+impl Deref for KeysRef {
+    type Target = TargetKeys;
+
+    fn deref(&self) -> &TargetKeys {
+        match self {
+            KeysRef::Static(keys) => keys,
+            KeysRef::Shared(keys) => keys,
+        }
+    }
+}
+
+/// How many registered names per method get cached (and never freed) keys; past that, keys
+/// are built per call, which is correct but allocates.
+const MAX_CACHED_TARGETS: usize = 1024;
+
+/// FNV-1a: a few nanoseconds for a short name where SipHash takes tens. Flooding is no
+/// concern: only names the server registered are ever inserted.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+type TargetMap = HashMap<&'static str, &'static TargetKeys, BuildHasherDefault<Fnv>>;
+
+/// The keys of registered targets, per method, built on first use and kept for the life of
+/// the process (shared by every layer: keys do not depend on a layer's configuration).
+/// Reads take no lock.
+struct TargetCache {
+    maps: Vec<ArcSwap<TargetMap>>,
+    writer: Mutex<()>,
+}
+
+static CACHE: LazyLock<TargetCache> = LazyLock::new(|| TargetCache {
+    maps: (0..=OTHER_METHOD).map(|_| ArcSwap::default()).collect(),
+    writer: Mutex::new(()),
+});
+
+/// The keys of the registered target `name` of the method at `index`.
+pub(crate) fn target(index: usize, name: &str) -> KeysRef {
+    let map = &CACHE.maps[index];
+    if let Some(keys) = map.load().get(name) {
+        return KeysRef::Static(keys);
+    }
+    let build = || {
+        let shared: Arc<str> = Arc::from(name);
+        TargetKeys::new(
+            method(index).label,
+            Some(SharedString::from(Arc::clone(&shared))),
+            Some(shared),
+        )
+    };
+    let _writer = CACHE.writer.lock().unwrap_or_else(|p| p.into_inner());
+    let current = map.load();
+    if let Some(keys) = current.get(name) {
+        return KeysRef::Static(keys);
+    }
+    if current.len() >= MAX_CACHED_TARGETS {
+        return KeysRef::Shared(Arc::new(build()));
+    }
+    let keys: &'static TargetKeys = Box::leak(Box::new(build()));
+    let name: &'static str = keys.name.as_deref().expect("built with a name");
+    // Copy-on-write: inserts happen once per registered name.
+    let mut next = TargetMap::clone(&current);
+    next.insert(name, keys);
+    map.store(Arc::new(next));
+    KeysRef::Static(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_index_matches_the_table() {
+        for (index, (name, _)) in KNOWN_METHODS.iter().enumerate() {
+            assert_eq!(method_index(name), index, "{name}");
+        }
+    }
+
+    #[test]
+    fn method_table() {
+        assert_eq!(method_index("tools/call"), TOOLS_CALL);
+        assert_eq!(method(TOOLS_CALL).label, "tools/call");
+        assert_eq!(method(TOOLS_CALL).target, Some(TargetKind::Tool));
+        assert_eq!(method_index("no/such"), OTHER_METHOD);
+        assert_eq!(method(OTHER_METHOD).label, names::FOLDED);
+    }
+
+    #[test]
+    fn duration_keys_carry_outcome_and_code() {
+        let KeysRef::Static(keys) = target(TOOLS_CALL, "add") else {
+            panic!("cached");
+        };
+        let KeysRef::Static(again) = target(TOOLS_CALL, "add") else {
+            panic!("cached");
+        };
+        assert!(std::ptr::eq(keys, again));
+        let key = keys.duration(Outcome::ProtocolError(-32602));
+        let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
+        assert_eq!(
+            labels,
+            [
+                ("method", "tools/call"),
+                ("target", "add"),
+                ("outcome", "protocol_error"),
+                ("code", "-32602")
+            ]
+        );
+        assert!(std::ptr::eq(
+            key,
+            keys.duration(Outcome::ProtocolError(-32602))
+        ));
+    }
+}

@@ -1,0 +1,79 @@
+//! Which tool, prompt and resource names get their own `target` label value.
+//!
+//! Clients choose the names they send; labelling metrics with them unchecked would let any
+//! client create series without bound. A name the server does not know is folded into
+//! [`FOLDED`](crate::names::FOLDED).
+//!
+//! ```
+//! use mcp_telemetry::{KnownTargets, TargetKind};
+//!
+//! // A closure works: here only tools named `search*` are labelled.
+//! let known = |kind: TargetKind, name: &str| kind == TargetKind::Tool && name.starts_with("search");
+//! assert!(known.is_known(TargetKind::Tool, "search_docs"));
+//! assert!(!known.is_known(TargetKind::Prompt, "search_docs"));
+//! ```
+
+use mcp_core::Router;
+
+/// What a call's target names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetKind {
+    /// A tool (`tools/call`).
+    Tool,
+    /// A prompt (`prompts/get`).
+    Prompt,
+    /// A resource URI (`resources/read`, `resources/subscribe`, `resources/unsubscribe`).
+    Resource,
+}
+
+impl TargetKind {
+    /// The lower-case name: `tool`, `prompt` or `resource`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Tool => "tool",
+            TargetKind::Prompt => "prompt",
+            TargetKind::Resource => "resource",
+        }
+    }
+}
+
+/// Decides whether a target name is registered on the server (and so may be a label value).
+///
+/// Implemented by [`Router`] (its tools and prompts; resource URIs are folded because the
+/// router offers no lookup for them), by closures, and by [`NoTargets`].
+pub trait KnownTargets: Send + Sync + 'static {
+    /// Whether `name` is a registered target of this kind.
+    fn is_known(&self, kind: TargetKind, name: &str) -> bool;
+}
+
+impl<F> KnownTargets for F
+where
+    F: Fn(TargetKind, &str) -> bool + Send + Sync + 'static,
+{
+    fn is_known(&self, kind: TargetKind, name: &str) -> bool {
+        self(kind, name)
+    }
+}
+
+/// The router knows its tools and prompts, including the ones added or removed at runtime.
+impl KnownTargets for Router {
+    fn is_known(&self, kind: TargetKind, name: &str) -> bool {
+        match kind {
+            TargetKind::Tool => self.has_tool(name),
+            TargetKind::Prompt => self.has_prompt(name),
+            // No `has_resource` on the router yet: URIs are unbounded, fold them.
+            TargetKind::Resource => false,
+        }
+    }
+}
+
+/// Knows no name: every target is folded. The default of
+/// [`TelemetryLayer::new`](crate::TelemetryLayer::new).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTargets;
+
+impl KnownTargets for NoTargets {
+    fn is_known(&self, _kind: TargetKind, _name: &str) -> bool {
+        false
+    }
+}

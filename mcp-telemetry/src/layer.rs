@@ -1,0 +1,197 @@
+//! [`TelemetryLayer`]: the configuration of the RPC-tier telemetry, shared by every service
+//! it makes.
+
+use std::sync::Arc;
+
+use mcp_core::Router;
+use mcp_core::jsonrpc::ErrorObject;
+use tower_layer::Layer;
+use tracing::Level;
+
+use crate::hooks::{
+    DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, OnFailure, OnRequest, OnResponse,
+};
+use crate::known::{KnownTargets, NoTargets};
+use crate::outcome::default_is_rate_limited;
+use crate::service::Telemetry;
+
+/// Spans and metrics for every JSON-RPC request and notification of the RPC tier.
+///
+/// Place it below `BatchLayer` so that each item of a batch is its own call:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::{Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool};
+/// use mcp_core::jsonrpc::Message;
+/// use mcp_telemetry::TelemetryLayer;
+/// use mcp_tower::{AllowListLayer, BatchLayer};
+/// use tower::{ServiceBuilder, ServiceExt};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Add { a: i64, b: i64 }
+///
+/// let router = Router::builder()
+///     .tool(Tool::new("add").handler(|Json(x): Json<Add>, _: RequestContext| async move {
+///         (x.a + x.b).to_string()
+///     }))
+///     .build();
+/// let rpc = ServiceBuilder::new()
+///     .layer(BatchLayer::new())
+///     // Labels tools and prompts the router knows by name, folds the rest into `_other`.
+///     .layer(TelemetryLayer::for_router(&router))
+///     .layer(AllowListLayer::new())
+///     .service(router);
+///
+/// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
+/// let request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+/// let response = rpc.oneshot(request).await.unwrap();
+/// assert!(matches!(response, McpResponse::Single(r) if !r.is_error()));
+/// # }
+/// ```
+///
+/// Each call gets a span (static name `mcp.request`; its OpenTelemetry name `{method}
+/// {target}` is the `otel.name` field, as `tracing-opentelemetry` expects) with the MCP
+/// semantic-convention attributes, and the hooks record the metrics (see
+/// [`hooks`](crate::hooks)). A panicking handler is answered with -32603 "Internal error".
+#[derive(Clone)]
+pub struct TelemetryLayer<
+    OnReq = DefaultOnRequest,
+    OnRes = DefaultOnResponse,
+    OnFail = DefaultOnFailure,
+> {
+    pub(crate) config: Arc<Config>,
+    pub(crate) on_request: OnReq,
+    pub(crate) on_response: OnRes,
+    pub(crate) on_failure: OnFail,
+}
+
+/// What every call of one layer shares.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) known: Arc<dyn KnownTargets>,
+    pub(crate) span_level: Level,
+    pub(crate) uri_in_span_name: bool,
+    pub(crate) is_rate_limited: fn(&ErrorObject) -> bool,
+}
+
+impl<OnReq, OnRes, OnFail> std::fmt::Debug for TelemetryLayer<OnReq, OnRes, OnFail> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryLayer")
+            .field("span_level", &self.config.span_level)
+            .field("uri_in_span_name", &self.config.uri_in_span_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TelemetryLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TelemetryLayer {
+    /// The default hooks, INFO spans, and no known targets: every tool, prompt and resource
+    /// name is folded into `_other` in metrics (spans keep the real names).
+    pub fn new() -> Self {
+        // The clock calibrates on first use (under a millisecond): here, not in a request.
+        let _ = quanta::Instant::now();
+        Self {
+            config: Arc::new(Config {
+                known: Arc::new(NoTargets),
+                span_level: Level::INFO,
+                uri_in_span_name: false,
+                is_rate_limited: default_is_rate_limited,
+            }),
+            on_request: DefaultOnRequest::default(),
+            on_response: DefaultOnResponse::default(),
+            on_failure: DefaultOnFailure::default(),
+        }
+    }
+
+    /// Like [`new`](Self::new), labelling the tools and prompts registered on `router`
+    /// (also those added later).
+    pub fn for_router(router: &Router) -> Self {
+        Self::new().known_targets(router.clone())
+    }
+}
+
+impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
+    /// Which target names get their own `target` label value.
+    pub fn known_targets(mut self, known: impl KnownTargets) -> Self {
+        Arc::make_mut(&mut self.config).known = Arc::new(known);
+        self
+    }
+
+    /// The level of the call spans (default INFO).
+    pub fn span_level(mut self, level: Level) -> Self {
+        Arc::make_mut(&mut self.config).span_level = level;
+        self
+    }
+
+    /// Whether `resources/*` span names end with the URI (default false: URIs are unbounded,
+    /// the OpenTelemetry conventions advise against them in span names).
+    pub fn resource_uri_in_span_name(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).uri_in_span_name = enabled;
+        self
+    }
+
+    /// How a rate-limit refusal is recognised among protocol errors (default: code -32000
+    /// with "rate limit" in the message or `retryAfterMs` / `retryAfter` in the data, as
+    /// mcp-auth's `RateLimitLayer` answers).
+    pub fn rate_limited_when(mut self, predicate: fn(&ErrorObject) -> bool) -> Self {
+        Arc::make_mut(&mut self.config).is_rate_limited = predicate;
+        self
+    }
+
+    /// Replaces what is recorded when a call starts.
+    pub fn on_request<New: OnRequest>(self, on_request: New) -> TelemetryLayer<New, OnRes, OnFail> {
+        TelemetryLayer {
+            config: self.config,
+            on_request,
+            on_response: self.on_response,
+            on_failure: self.on_failure,
+        }
+    }
+
+    /// Replaces what is recorded when a call is answered.
+    pub fn on_response<New: OnResponse>(
+        self,
+        on_response: New,
+    ) -> TelemetryLayer<OnReq, New, OnFail> {
+        TelemetryLayer {
+            config: self.config,
+            on_request: self.on_request,
+            on_response,
+            on_failure: self.on_failure,
+        }
+    }
+
+    /// Replaces what is recorded when a call fails.
+    pub fn on_failure<New: OnFailure>(self, on_failure: New) -> TelemetryLayer<OnReq, OnRes, New> {
+        TelemetryLayer {
+            config: self.config,
+            on_request: self.on_request,
+            on_response: self.on_response,
+            on_failure,
+        }
+    }
+}
+
+impl<S, OnReq, OnRes, OnFail> Layer<S> for TelemetryLayer<OnReq, OnRes, OnFail>
+where
+    OnReq: Clone,
+    OnRes: Clone,
+    OnFail: Clone,
+{
+    type Service = Telemetry<S, OnReq, OnRes, OnFail>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Telemetry {
+            inner,
+            config: Arc::clone(&self.config),
+            on_request: self.on_request.clone(),
+            on_response: self.on_response.clone(),
+            on_failure: self.on_failure.clone(),
+        }
+    }
+}

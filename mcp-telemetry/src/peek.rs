@@ -1,0 +1,277 @@
+//! Reads the few `params` members telemetry needs (the target name or URI, and
+//! `_meta.traceparent`) without deserialising the rest.
+//!
+//! A full `serde_json` pass over `params` costs as much again as the router's own parse; this
+//! scanner skips values by their brackets and quotes, stops as soon as it has what it wants,
+//! and validates nothing it does not read (the router rejects malformed params anyway).
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+/// Built once: `str::contains` sets a searcher up on every call, which costs more than the
+/// search in a short `params`.
+static META_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"_meta\""));
+
+/// What was found.
+#[derive(Debug, Default)]
+pub(crate) struct Peeked<'a> {
+    /// The string value of the requested key (`name` or `uri`).
+    pub(crate) target: Option<Cow<'a, str>>,
+    /// `_meta.traceparent`.
+    pub(crate) traceparent: Option<Cow<'a, str>>,
+}
+
+/// Scans the object `params` for `target_key` and `_meta.traceparent`. Anything malformed
+/// ends the scan with what was found so far.
+pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>) -> Peeked<'a> {
+    let mut found = Peeked::default();
+    // Most calls carry no `_meta`: then the scan can stop at the target.
+    let mut want_meta = META_KEY.find(params.as_bytes()).is_some();
+    let mut want_target = target_key.is_some();
+    if !want_meta && !want_target {
+        return found;
+    }
+    let mut scanner = Scanner::new(params);
+    let _ = scanner.object(|s, key| {
+        if Some(key) == target_key {
+            found.target = s.string_or_skip()?;
+            want_target = false;
+        } else if key == "_meta" {
+            if s.peek()? == b'{' {
+                s.object(|s, key| {
+                    if key == "traceparent" {
+                        found.traceparent = s.string_or_skip()?;
+                    } else {
+                        s.skip_value()?;
+                    }
+                    Some(Flow::Continue)
+                })?;
+            } else {
+                s.skip_value()?;
+            }
+            want_meta = false;
+        } else {
+            s.skip_value()?;
+        }
+        Some(if want_meta || want_target {
+            Flow::Continue
+        } else {
+            Flow::Stop
+        })
+    });
+    found
+}
+
+/// Whether an object scan goes on after a member.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    fn whitespace(&mut self) {
+        while matches!(self.bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.whitespace();
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.pos += 1)
+    }
+
+    /// An object, calling `member` with each key (escaped keys are passed raw: no key we
+    /// look for has escapes). `member` must consume the value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<Flow>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            let (key, _) = self.string()?;
+            self.eat(b':')?;
+            self.whitespace();
+            if let Flow::Stop = member(self, key)? {
+                return Some(());
+            }
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string's raw content (between the quotes) and whether it has escapes.
+    fn string(&mut self) -> Option<(&'a str, bool)> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            match *self.bytes.get(self.pos)? {
+                b'"' => {
+                    // Quotes are ASCII: both ends are character boundaries.
+                    let content = self.text.get(start..self.pos)?;
+                    self.pos += 1;
+                    return Some((content, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.pos += 2;
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// A string value, unescaped; a value of another type is skipped and gives `None`.
+    fn string_or_skip(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if self.peek()? != b'"' {
+            self.skip_value()?;
+            return Some(None);
+        }
+        let start = self.pos;
+        let (content, escaped) = self.string()?;
+        if !escaped {
+            return Some(Some(Cow::Borrowed(content)));
+        }
+        // Rare: let serde_json decode the escapes.
+        let quoted = self.text.get(start..self.pos)?;
+        Some(serde_json::from_str::<String>(quoted).ok().map(Cow::Owned))
+    }
+
+    /// Any value: a string, an object or array (by depth, strings skipped whole), or a scalar.
+    fn skip_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match *self.bytes.get(self.pos)? {
+                        b'"' => {
+                            self.string()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.pos += 1;
+                                return Some(());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.pos += 1;
+                }
+            }
+            _ => {
+                while !matches!(
+                    self.bytes.get(self.pos),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                ) {
+                    self.pos += 1;
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn both(params: &str, key: &str) -> (Option<String>, Option<String>) {
+        let found = peek(params, Some(key));
+        (
+            found.target.map(Cow::into_owned),
+            found.traceparent.map(Cow::into_owned),
+        )
+    }
+
+    #[test]
+    fn finds_the_target_and_the_traceparent_anywhere() {
+        let params = r#"{"arguments":{"name":"inner","list":[1,{"x":"}"}],"s":"a\"b"},
+            "name" : "add", "_meta":{"progressToken":3,"traceparent":"00-ab"}}"#;
+        assert_eq!(
+            both(params, "name"),
+            (Some("add".into()), Some("00-ab".into()))
+        );
+        let params = r#"{"_meta":{"traceparent":"tp"},"uri":"file:///x","name":"n"}"#;
+        assert_eq!(
+            both(params, "uri"),
+            (Some("file:///x".into()), Some("tp".into()))
+        );
+    }
+
+    #[test]
+    fn decodes_escaped_values_and_ignores_other_types() {
+        assert_eq!(
+            both(r#"{"name":"a\u0062c"}"#, "name").0.as_deref(),
+            Some("abc")
+        );
+        assert_eq!(both(r#"{"name":5,"uri":"u"}"#, "name").0, None);
+        assert_eq!(both(r#"{"name":null}"#, "name").0, None);
+        assert_eq!(both(r#"{"name":"é✓"}"#, "name").0.as_deref(), Some("é✓"));
+    }
+
+    #[test]
+    fn stops_early_and_survives_malformed_input() {
+        // Without `_meta`, whatever follows the target is not read.
+        assert_eq!(
+            both(r#"{"name":"add","arguments":{{{"#, "name")
+                .0
+                .as_deref(),
+            Some("add")
+        );
+        for bad in [
+            "",
+            "[]",
+            "{",
+            r#"{"name""#,
+            r#"{"name":"#,
+            r#"{"name":"x"#,
+            "{\"a\":\"\\",
+        ] {
+            assert_eq!(both(bad, "name").0, None, "{bad}");
+        }
+        assert_eq!(both("{}", "name").0, None);
+        assert_eq!(
+            both(r#" { "name" : "spaced" } "#, "name").0.as_deref(),
+            Some("spaced")
+        );
+    }
+
+    #[test]
+    fn without_a_target_only_meta_is_read() {
+        let found = peek(r#"{"name":"x","_meta":{"traceparent":"tp"}}"#, None);
+        assert!(found.target.is_none());
+        assert_eq!(found.traceparent.as_deref(), Some("tp"));
+        assert!(peek(r#"{"name":"x"}"#, None).traceparent.is_none());
+    }
+}

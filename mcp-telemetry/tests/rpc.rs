@@ -1,0 +1,585 @@
+//! The RPC-tier layer: spans with the MCP semantic-convention fields, metrics by outcome,
+//! folding of unknown names, panics, disconnections, batches and hooks.
+
+mod support;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use mcp_core::jsonrpc::{ErrorObject, Message, Response};
+use mcp_core::protocol::{ClientCapabilities, LoggingLevel, PromptMessage};
+use mcp_core::{
+    Json, McpRequest, McpResponse, Principal, Prompt, ProtocolVersion, RequestContext, Resource,
+    Router, Session, SessionHandle, Tool,
+};
+use mcp_telemetry::{CallInfo, Failure, Outcome, TargetKind, TelemetryLayer};
+use mcp_tower::BatchLayer;
+use support::run;
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct AddArgs {
+    a: i64,
+    b: i64,
+}
+
+fn router() -> Router {
+    Router::builder()
+        .tool(
+            Tool::new("add").handler(|Json(x): Json<AddArgs>, _: RequestContext| async move {
+                (x.a + x.b).to_string()
+            }),
+        )
+        .tool(Tool::new("fail").handler(
+            |_: Json<serde_json::Value>, _: RequestContext| async move {
+                Err::<String, _>("the tool broke".to_owned())
+            },
+        ))
+        .tool(Tool::new("boom").handler(
+            |_: Json<serde_json::Value>, _: RequestContext| async move {
+                if true {
+                    panic!("secret internals");
+                }
+                String::new()
+            },
+        ))
+        .tool(Tool::new("slow").handler(
+            |_: Json<serde_json::Value>, _: RequestContext| async move {
+                std::future::pending::<String>().await
+            },
+        ))
+        .prompt(
+            Prompt::new("greet").handler(|_, _: RequestContext| async move {
+                vec![PromptMessage::user_text("hello")]
+            }),
+        )
+        .resource(
+            Resource::new("test://about", "about")
+                .handler(|_uri: String, _: RequestContext| async { "about" }),
+        )
+        .build()
+}
+
+#[derive(Debug)]
+struct FakeSession;
+
+impl Session for FakeSession {
+    fn id(&self) -> &str {
+        "session-1"
+    }
+    fn protocol_version(&self) -> ProtocolVersion {
+        ProtocolVersion::V2025_11_25
+    }
+    fn client_capabilities(&self) -> Arc<ClientCapabilities> {
+        Arc::default()
+    }
+    fn log_level(&self) -> Option<LoggingLevel> {
+        None
+    }
+    fn set_log_level(&self, _level: LoggingLevel) {}
+    fn subscribe(&self, _uri: &str) -> Result<(), ErrorObject> {
+        Ok(())
+    }
+    fn unsubscribe(&self, _uri: &str) {}
+    fn is_subscribed(&self, _uri: &str) -> bool {
+        false
+    }
+}
+
+fn request(body: &str) -> McpRequest {
+    McpRequest::new(
+        Message::parse(body.as_bytes()).unwrap(),
+        ProtocolVersion::V2025_11_25,
+    )
+}
+
+fn single(response: McpResponse) -> Response {
+    match response {
+        McpResponse::Single(response) => response,
+        other => panic!("expected one response, got {other:?}"),
+    }
+}
+
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+#[test]
+fn a_tool_call_gets_a_span_with_the_semantic_convention_fields_and_metrics() {
+    run(|capture, metrics| async move {
+        let router = router();
+        let service = TelemetryLayer::for_router(&router).layer(router);
+        let mut call = request(&format!(
+            r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"name":"add","arguments":{{"a":2,"b":3}},"_meta":{{"traceparent":"{TRACEPARENT}"}}}}}}"#
+        ));
+        call.extensions
+            .insert::<SessionHandle>(Arc::new(FakeSession));
+        call.extensions.insert(Principal::new("alice"));
+        let response = single(service.oneshot(call).await.unwrap());
+        assert!(!response.is_error());
+
+        let span = capture.span("tools/call add");
+        assert_eq!(span.name, "mcp.request");
+        for (field, value) in [
+            ("otel.kind", "server"),
+            ("mcp.method.name", "tools/call"),
+            ("gen_ai.tool.name", "add"),
+            ("gen_ai.operation.name", "execute_tool"),
+            ("jsonrpc.request.id", "7"),
+            ("mcp.session.id", "session-1"),
+            ("mcp.protocol.version", "2025-11-25"),
+            ("user.id", "alice"),
+            ("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"),
+            ("parent_span_id", "00f067aa0ba902b7"),
+        ] {
+            assert_eq!(span.field(field), Some(value), "{field} in {span:#?}");
+        }
+        assert_eq!(span.field("error.type"), None);
+        assert_eq!(span.field("otel.status_code"), None);
+
+        let snapshot = metrics.snapshot();
+        let labels = [("method", "tools/call"), ("target", "add")];
+        assert_eq!(snapshot.counter("mcp.server.requests", &labels), 1);
+        let ok = [
+            ("method", "tools/call"),
+            ("target", "add"),
+            ("outcome", "ok"),
+        ];
+        assert_eq!(
+            snapshot
+                .histogram("mcp.server.operation.duration", &ok)
+                .len(),
+            1,
+            "{:#?}",
+            snapshot.dump("mcp.server.operation.duration")
+        );
+        let in_flight = [("method", "tools/call")];
+        assert_eq!(
+            snapshot.gauge("mcp.server.requests.in_flight", &in_flight),
+            Some(0.0)
+        );
+    });
+}
+
+#[test]
+fn an_is_error_result_is_a_tool_error_and_an_unknown_tool_a_protocol_error() {
+    run(|capture, metrics| async move {
+        let router = router();
+        let mut service = TelemetryLayer::for_router(&router).layer(router);
+        let failed = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fail","arguments":{}}}"#;
+        let response = single(
+            service
+                .ready()
+                .await
+                .unwrap()
+                .call(request(failed))
+                .await
+                .unwrap(),
+        );
+        assert!(!response.is_error(), "a tool error is a result");
+        let unknown = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"nope","arguments":{}}}"#;
+        let response = single(
+            service
+                .ready()
+                .await
+                .unwrap()
+                .call(request(unknown))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(response.error_object().unwrap().code, -32602);
+
+        let span = capture.span("tools/call fail");
+        assert_eq!(span.field("error.type"), Some("tool_error"));
+        assert_eq!(span.field("otel.status_code"), Some("ERROR"));
+        // The span keeps the name sent; metrics fold it.
+        let span = capture.span("tools/call nope");
+        assert_eq!(span.field("error.type"), Some("-32602"));
+        assert_eq!(span.field("rpc.response.status_code"), Some("-32602"));
+
+        let snapshot = metrics.snapshot();
+        let tool_error = [
+            ("method", "tools/call"),
+            ("target", "fail"),
+            ("outcome", "tool_error"),
+        ];
+        assert_eq!(
+            snapshot
+                .histogram("mcp.server.operation.duration", &tool_error)
+                .len(),
+            1
+        );
+        let protocol_error = [
+            ("method", "tools/call"),
+            ("target", "_other"),
+            ("outcome", "protocol_error"),
+            ("code", "-32602"),
+        ];
+        assert_eq!(
+            snapshot
+                .histogram("mcp.server.operation.duration", &protocol_error)
+                .len(),
+            1,
+            "{:#?}",
+            snapshot.dump("mcp.server.operation.duration")
+        );
+        let events = capture.events_named("tool_error");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].span.as_deref(), Some("tools/call fail"));
+    });
+}
+
+#[test]
+fn a_panicking_handler_is_answered_with_internal_error_and_counted() {
+    run(|capture, metrics| async move {
+        let router = router();
+        let service = TelemetryLayer::for_router(&router).layer(router);
+        let body = r#"{"jsonrpc":"2.0","id":"p","method":"tools/call","params":{"name":"boom","arguments":{}}}"#;
+        let response = single(service.oneshot(request(body)).await.unwrap());
+        let error = response.error_object().unwrap();
+        assert_eq!(error.code, -32603);
+        assert_eq!(error.message, "Internal error");
+        assert!(error.data.is_none(), "no internals in the answer");
+        assert_eq!(response.id, Some("p".into()));
+
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot.counter("mcp.server.panics", &[("method", "tools/call")]),
+            1
+        );
+        let labels = [
+            ("method", "tools/call"),
+            ("target", "boom"),
+            ("outcome", "protocol_error"),
+            ("code", "-32603"),
+        ];
+        assert_eq!(
+            snapshot
+                .histogram("mcp.server.operation.duration", &labels)
+                .len(),
+            1
+        );
+        let events = capture.events_named("handler_panicked");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].level, tracing::Level::ERROR);
+        assert_eq!(events[0].target, "mcp_telemetry");
+        assert_eq!(events[0].field("panic.message"), Some("secret internals"));
+        assert_eq!(
+            capture.span("tools/call boom").field("error.type"),
+            Some("-32603")
+        );
+    });
+}
+
+/// A service whose `call` panics before returning a future.
+#[derive(Clone)]
+struct PanicsInCall;
+
+impl Service<McpRequest> for PanicsInCall {
+    type Response = McpResponse;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<McpResponse, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: McpRequest) -> Self::Future {
+        panic!("broken layer")
+    }
+}
+
+#[test]
+fn a_panic_in_call_is_caught_too() {
+    run(|_capture, metrics| async move {
+        let service = TelemetryLayer::new().layer(PanicsInCall);
+        let response = single(
+            service
+                .oneshot(request(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(response.error_object().unwrap().code, -32603);
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot.counter("mcp.server.panics", &[("method", "ping")]),
+            1
+        );
+    });
+}
+
+#[test]
+fn dropping_an_unfinished_call_reports_a_disconnection() {
+    run(|capture, metrics| async move {
+        let router = router();
+        let mut service = TelemetryLayer::for_router(&router).layer(router);
+        let body = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#;
+        let mut future = Box::pin(service.ready().await.unwrap().call(request(body)));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        let in_flight = [("method", "tools/call")];
+        assert_eq!(
+            metrics
+                .snapshot()
+                .gauge("mcp.server.requests.in_flight", &in_flight),
+            Some(1.0)
+        );
+        drop(future);
+
+        let snapshot = metrics.snapshot();
+        // Snapshots drain: the gauge shows the change since the previous one.
+        assert_eq!(
+            snapshot.gauge("mcp.server.requests.in_flight", &in_flight),
+            Some(-1.0)
+        );
+        assert_eq!(
+            snapshot.counter("mcp.server.requests.disconnected", &in_flight),
+            1
+        );
+        let events = capture.events_named("client_disconnected");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].field("jsonrpc.request.id"), Some("3"));
+        let span = capture.span("tools/call slow");
+        assert_eq!(span.field("error.type"), Some("disconnected"));
+    });
+}
+
+#[test]
+fn each_batch_item_is_a_call_of_its_own() {
+    run(|capture, metrics| async move {
+        let router = router();
+        let service = ServiceBuilder::new()
+            .layer(BatchLayer::new())
+            .layer(TelemetryLayer::for_router(&router))
+            .service(router);
+        let body = br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},
+            {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":1}}},
+            {"jsonrpc":"2.0","method":"notifications/initialized"}]"#;
+        let batch = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_03_26);
+        let McpResponse::Batch(responses) = service.oneshot(batch).await.unwrap() else {
+            panic!("a batch answer");
+        };
+        assert_eq!(responses.len(), 2);
+
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot.counter("mcp.server.requests", &[("method", "ping")]),
+            1
+        );
+        let add = [("method", "tools/call"), ("target", "add")];
+        assert_eq!(snapshot.counter("mcp.server.requests", &add), 1);
+        let initialized = [("method", "notifications/initialized")];
+        assert_eq!(snapshot.counter("mcp.server.requests", &initialized), 1);
+        assert_eq!(capture.spans().len(), 3);
+        let span = capture.span("notifications/initialized");
+        assert_eq!(span.field("jsonrpc.request.id"), None);
+        assert_eq!(span.field("mcp.protocol.version"), Some("2025-03-26"));
+    });
+}
+
+#[test]
+fn unknown_methods_and_unregistered_names_are_folded() {
+    run(|capture, metrics| async move {
+        let router = router();
+        // Resources: the router has no lookup, so a predicate decides here.
+        let known = {
+            let router = router.clone();
+            move |kind: TargetKind, name: &str| match kind {
+                TargetKind::Resource => name == "test://about",
+                _ => mcp_telemetry::KnownTargets::is_known(&router, kind, name),
+            }
+        };
+        let mut service = TelemetryLayer::new()
+            .known_targets(known)
+            .layer(router.clone());
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"made/up"}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{"name":"greet"}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"prompts/get","params":{"name":"missing"}}"#,
+            r#"{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"test://about"}}"#,
+            r#"{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"test://elsewhere"}}"#,
+        ] {
+            service
+                .ready()
+                .await
+                .unwrap()
+                .call(request(body))
+                .await
+                .unwrap();
+        }
+        // Added at runtime: labelled from then on.
+        router.add_tool(
+            Tool::new("late")
+                .handler(|_: Json<serde_json::Value>, _: RequestContext| async { "late" }),
+        );
+        let late = r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"late"}}"#;
+        service
+            .ready()
+            .await
+            .unwrap()
+            .call(request(late))
+            .await
+            .unwrap();
+
+        let snapshot = metrics.snapshot();
+        let count = |labels: &[(&str, &str)]| snapshot.counter("mcp.server.requests", labels);
+        assert_eq!(count(&[("method", "_other")]), 1);
+        assert_eq!(count(&[("method", "prompts/get"), ("target", "greet")]), 1);
+        assert_eq!(count(&[("method", "prompts/get"), ("target", "_other")]), 1);
+        assert_eq!(
+            count(&[("method", "resources/read"), ("target", "test://about")]),
+            1
+        );
+        assert_eq!(
+            count(&[("method", "resources/read"), ("target", "_other")]),
+            1
+        );
+        assert_eq!(count(&[("method", "tools/call"), ("target", "late")]), 1);
+
+        assert_eq!(
+            capture.span("made/up").field("mcp.method.name"),
+            Some("made/up")
+        );
+        assert_eq!(
+            capture
+                .span("prompts/get greet")
+                .field("gen_ai.prompt.name"),
+            Some("greet")
+        );
+        // URIs stay out of span names unless asked for.
+        let reads: Vec<_> = capture
+            .spans()
+            .into_iter()
+            .filter(|s| s.field("otel.name") == Some("resources/read"))
+            .collect();
+        assert_eq!(reads.len(), 2);
+        assert_eq!(reads[0].field("mcp.resource.uri"), Some("test://about"));
+    });
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Request(String, Option<String>),
+    Response(String, Outcome),
+    Failure(String, String),
+}
+
+#[test]
+fn hooks_replace_what_is_recorded() {
+    run(|_capture, metrics| async move {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (on_request, on_response, on_failure) = (seen.clone(), seen.clone(), seen.clone());
+        let router = router();
+        let layer = TelemetryLayer::for_router(&router)
+            .on_request(move |call: &CallInfo, _: &tracing::Span| {
+                let target = call.target_label().map(str::to_owned);
+                on_request
+                    .lock()
+                    .unwrap()
+                    .push(Seen::Request(call.method().to_owned(), target));
+            })
+            .on_response(
+                move |call: &CallInfo,
+                      _: &McpResponse,
+                      outcome: Outcome,
+                      _: Duration,
+                      _: &tracing::Span| {
+                    on_response
+                        .lock()
+                        .unwrap()
+                        .push(Seen::Response(call.method().to_owned(), outcome));
+                },
+            )
+            .on_failure(
+                move |call: &CallInfo, failure: Failure<'_>, _: Duration, _: &tracing::Span| {
+                    let kind = match failure {
+                        Failure::ToolError => "tool_error",
+                        Failure::Panicked(_) => "panicked",
+                        _ => "other",
+                    };
+                    on_failure
+                        .lock()
+                        .unwrap()
+                        .push(Seen::Failure(call.method().to_owned(), kind.to_owned()));
+                },
+            );
+        let mut service = layer.layer(router);
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fail","arguments":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"boom","arguments":{}}}"#,
+        ] {
+            service
+                .ready()
+                .await
+                .unwrap()
+                .call(request(body))
+                .await
+                .unwrap();
+        }
+        let call = "tools/call".to_owned();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                Seen::Request(call.clone(), Some("fail".into())),
+                Seen::Response(call.clone(), Outcome::ToolError),
+                Seen::Failure(call.clone(), "tool_error".into()),
+                Seen::Request(call.clone(), Some("boom".into())),
+                Seen::Response(call.clone(), Outcome::ProtocolError(-32603)),
+                Seen::Failure(call, "panicked".into()),
+            ]
+        );
+        // The default hooks are gone: no request count, no duration, no panic count.
+        let snapshot = metrics.snapshot();
+        assert_eq!(snapshot.dump("mcp.server.requests"), Vec::<String>::new());
+        assert_eq!(
+            snapshot.dump("mcp.server.operation.duration"),
+            Vec::<String>::new()
+        );
+        assert_eq!(snapshot.dump("mcp.server.panics"), Vec::<String>::new());
+    });
+}
+
+#[test]
+fn rate_limit_refusals_are_counted() {
+    run(|capture, metrics| async move {
+        let limited = tower::service_fn(|request: McpRequest| async move {
+            let error = ErrorObject::new(-32000, "Rate limit exceeded, retry later");
+            Ok::<_, Infallible>(McpResponse::error_for(&request.message, error))
+        });
+        let service = TelemetryLayer::new().layer(limited);
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        service.oneshot(request(body)).await.unwrap();
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot.counter("mcp.server.rate_limited", &[("tier", "rpc")]),
+            1
+        );
+        let labels = [
+            ("method", "tools/list"),
+            ("outcome", "protocol_error"),
+            ("code", "-32000"),
+        ];
+        assert_eq!(
+            snapshot
+                .histogram("mcp.server.operation.duration", &labels)
+                .len(),
+            1
+        );
+        assert_eq!(capture.events_named("rate_limited").len(), 1);
+    });
+}
+
+#[test]
+fn client_responses_pass_through_untouched() {
+    run(|capture, metrics| async move {
+        let service = TelemetryLayer::new().layer(router());
+        let body = r#"{"jsonrpc":"2.0","id":9,"result":{}}"#;
+        assert!(service.oneshot(request(body)).await.unwrap().is_none());
+        assert!(capture.spans().is_empty());
+        assert_eq!(
+            metrics.snapshot().dump("mcp.server.requests"),
+            Vec::<String>::new()
+        );
+    });
+}

@@ -56,7 +56,8 @@ pub struct RequestContext {
 struct ContextInner {
     request_id: RequestId,
     version: ProtocolVersion,
-    extensions: http::Extensions,
+    // Shared, not cloned: extensions hold the request head, which is costly to copy.
+    extensions: Arc<http::Extensions>,
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
     client_capabilities: Option<Arc<ClientCapabilities>>,
@@ -106,7 +107,7 @@ impl std::fmt::Debug for RequestContext {
 pub struct RequestContextBuilder {
     request_id: RequestId,
     version: ProtocolVersion,
-    extensions: http::Extensions,
+    extensions: Arc<http::Extensions>,
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
     client_capabilities: Option<Arc<ClientCapabilities>>,
@@ -118,6 +119,12 @@ pub struct RequestContextBuilder {
 impl RequestContextBuilder {
     /// Sets the extensions (principal, session, HTTP parts, peer, cancellation token).
     pub fn extensions(mut self, extensions: http::Extensions) -> Self {
+        self.extensions = Arc::new(extensions);
+        self
+    }
+
+    /// Sets extensions already shared with the router.
+    pub(crate) fn shared_extensions(mut self, extensions: Arc<http::Extensions>) -> Self {
         self.extensions = extensions;
         self
     }
@@ -193,7 +200,7 @@ impl RequestContext {
         RequestContextBuilder {
             request_id: id,
             version,
-            extensions: http::Extensions::new(),
+            extensions: Arc::new(http::Extensions::new()),
             progress_token: None,
             log_level: None,
             client_capabilities: None,

@@ -52,7 +52,7 @@ pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpRes
         inner,
         version,
         id: request.id.clone(),
-        extensions,
+        extensions: Arc::new(extensions),
     };
     let params = request.params.as_deref();
     let result = if !version.has_method(&request.method) {
@@ -115,7 +115,7 @@ pub(crate) struct Call<'a> {
     pub(crate) inner: &'a RouterInner,
     pub(crate) version: ProtocolVersion,
     pub(crate) id: RequestId,
-    pub(crate) extensions: http::Extensions,
+    pub(crate) extensions: Arc<http::Extensions>,
 }
 
 impl Call<'_> {
@@ -337,7 +337,7 @@ impl Call<'_> {
         ContextParts {
             id: self.id.clone(),
             version: self.version,
-            extensions: self.extensions.clone(),
+            extensions: Arc::clone(&self.extensions),
             timeout: self.inner.client_request_timeout,
             progress_token: meta.progress_token,
             log_level: meta.log_level,
@@ -706,7 +706,7 @@ impl Call<'_> {
 struct ContextParts {
     id: RequestId,
     version: ProtocolVersion,
-    extensions: http::Extensions,
+    extensions: Arc<http::Extensions>,
     timeout: std::time::Duration,
     progress_token: Option<crate::protocol::ProgressToken>,
     log_level: Option<crate::protocol::LoggingLevel>,
@@ -720,7 +720,7 @@ impl ContextParts {
         escalation: Option<Arc<crate::context::Escalation>>,
     ) -> RequestContext {
         RequestContext::builder(self.id, self.version)
-            .extensions(self.extensions)
+            .shared_extensions(self.extensions)
             .escalation(escalation)
             .progress_token(self.progress_token)
             .log_level(self.log_level)

@@ -134,9 +134,10 @@ impl Call<'_> {
     /// A context seed for a task: its own cancellation, no stream to write to (the task
     /// outlives this request).
     fn task_seed(&self, meta: Option<RequestMeta>, cancel: &CancellationToken) -> ContextSeed {
-        let mut extensions = self.extensions.clone();
+        let mut extensions = http::Extensions::clone(&self.extensions);
         extensions.insert(cancel.clone());
         extensions.remove::<crate::peer::ClientPeer>();
+        let extensions = Arc::new(extensions);
         Call {
             inner: self.inner,
             version: self.version,

@@ -38,9 +38,20 @@ struct Declared {
 }
 
 fn declared(message: &Message) -> Declared {
-    let parsed = message
-        .params()
-        .and_then(|raw| serde_json::from_str::<ParamsMeta<'_>>(raw.get()).ok());
+    let none = Declared {
+        has_capabilities: false,
+        meta_version: None,
+        initialize_version: None,
+    };
+    // Most requests name no version in their params: a substring search is far cheaper
+    // than parsing them again.
+    let Some(params) = message.params().map(serde_json::value::RawValue::get) else {
+        return none;
+    };
+    if !params.contains("otocolVersion") {
+        return none;
+    }
+    let parsed = serde_json::from_str::<ParamsMeta<'_>>(params).ok();
     match parsed {
         Some(params) => Declared {
             has_capabilities: params

@@ -16,7 +16,7 @@ use crate::error_body::json_rpc_error_response;
 use crate::session::{LiveSession, SessionManager};
 
 pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Response<McpBody> {
-    if !accepts(request.headers(), "text/event-stream") {
+    if !accepts(request.headers()).event_stream {
         return json_rpc_error_response(
             StatusCode::NOT_ACCEPTABLE,
             -32600,

@@ -389,22 +389,42 @@ impl Future for ResponseFuture {
     }
 }
 
-/// Whether an `Accept` header lists `media` (or a wildcard covering it).
-pub(crate) fn accepts(headers: &http::HeaderMap, media: &str) -> bool {
-    let (kind, _) = media.split_once('/').unwrap_or((media, ""));
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|item| item.split(';').next().unwrap_or("").trim())
-        .any(|item| {
-            item.eq_ignore_ascii_case(media)
-                || item == "*/*"
-                || item
-                    .strip_suffix("/*")
-                    .is_some_and(|k| k.eq_ignore_ascii_case(kind))
-        })
+/// What an `Accept` header admits, of the two media types MCP uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Accepts {
+    pub(crate) json: bool,
+    pub(crate) event_stream: bool,
+}
+
+/// Reads the `Accept` headers once (wildcards included; parameters ignored).
+pub(crate) fn accepts(headers: &http::HeaderMap) -> Accepts {
+    let mut found = Accepts::default();
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(value) = value.to_str() else { continue };
+        // The value every MCP client sends: no need to split it.
+        if value == "application/json, text/event-stream"
+            || value == "text/event-stream, application/json"
+        {
+            return Accepts {
+                json: true,
+                event_stream: true,
+            };
+        }
+        for item in value.split(',') {
+            let media = item.split(';').next().unwrap_or("").trim();
+            if media == "*/*" {
+                return Accepts {
+                    json: true,
+                    event_stream: true,
+                };
+            }
+            found.json |= media.eq_ignore_ascii_case("application/json")
+                || media.eq_ignore_ascii_case("application/*");
+            found.event_stream |= media.eq_ignore_ascii_case("text/event-stream")
+                || media.eq_ignore_ascii_case("text/*");
+        }
+    }
+    found
 }
 
 /// The headers of an SSE response.

@@ -37,7 +37,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let headers = request.headers();
-    if !(accepts(headers, "application/json") && accepts(headers, "text/event-stream")) {
+    let media = accepts(headers);
+    if !(media.json && media.event_stream) {
         return json_rpc_error_response(
             StatusCode::NOT_ACCEPTABLE,
             -32600,

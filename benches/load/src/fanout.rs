@@ -1,0 +1,190 @@
+//! Fan-out: how long one `notifications/resources/updated` takes to reach N subscribed SSE
+//! streams (one session and one GET stream each, every stream its own TCP connection).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::BodyExt;
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::client::{self, Conn};
+use crate::memory::open_sessions;
+use crate::proc::ServerProcess;
+use crate::proto::ABOUT_URI;
+use crate::scenario::{ServerId, Variant};
+
+/// Streams connecting at once (the listener's backlog is finite).
+const CONNECT_CONCURRENCY: usize = 256;
+/// Source addresses 127.0.0.2 ..= 127.0.0.(1 + SOURCES): ephemeral ports never run out.
+const SOURCES: usize = 8;
+/// How long the streams may take to open.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the notification may take to arrive everywhere.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bytes kept per stream while waiting for the notification.
+const MAX_STREAM_BYTES: usize = 64 * 1024;
+
+/// What the fan-out measured.
+#[derive(Debug, Clone)]
+pub(crate) struct FanOut {
+    pub(crate) streams: usize,
+    pub(crate) sessions: usize,
+    pub(crate) ready: usize,
+    pub(crate) delivered: usize,
+    pub(crate) setup_seconds: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) all_ms: f64,
+    pub(crate) rss_kib: u64,
+    /// CPU time the server spent from the trigger to the last arrival, in ms.
+    pub(crate) server_cpu_ms: f64,
+    /// CPU time this process (the clients) spent in the same window, in ms.
+    pub(crate) client_cpu_ms: f64,
+    pub(crate) first_error: Option<String>,
+}
+
+pub(crate) async fn run(streams: usize) -> Result<FanOut, String> {
+    let mut process = ServerProcess::spawn(ServerId::Ours, Variant::Sessions)?;
+    let target = process.target.clone();
+    // For profiling (`perf record -a`, then `perf report --pid`).
+    eprintln!(
+        "fan-out: server pid {}, clients pid {}",
+        process.pid(),
+        std::process::id()
+    );
+    let setup = Instant::now();
+    let opened = open_sessions(&target, streams, 16, true).await;
+    let sessions = opened.ids.len();
+    let first_error = Arc::new(std::sync::Mutex::new(opened.first_error));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let connect = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Instant>();
+    let mut tasks = Vec::with_capacity(sessions);
+    for (index, session) in opened.ids.into_iter().enumerate() {
+        let (target, ready, connect, done_tx, first_error) = (
+            target.clone(),
+            Arc::clone(&ready),
+            Arc::clone(&connect),
+            done_tx.clone(),
+            Arc::clone(&first_error),
+        );
+        tasks.push(tokio::spawn(async move {
+            let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (index % SOURCES) as u8));
+            let stream = async {
+                let permit = connect.acquire().await.map_err(|e| e.to_string())?;
+                let mut conn = Conn::open(&target, index, Some(source)).await?;
+                let mut headers = client::session_headers(&session);
+                headers.insert(
+                    header::ACCEPT,
+                    HeaderValue::from_static("text/event-stream"),
+                );
+                let response = conn.open_stream(headers).await?;
+                drop(permit);
+                if response.status() != StatusCode::OK {
+                    return Err(format!("GET stream: status {}", response.status()));
+                }
+                Ok::<_, String>((conn, response.into_body()))
+            }
+            .await;
+            let (conn, mut body) = match stream {
+                Ok(opened) => opened,
+                Err(error) => {
+                    let mut first = first_error.lock().unwrap_or_else(|e| e.into_inner());
+                    first.get_or_insert(error);
+                    return;
+                }
+            };
+            let mut seen = String::new();
+            let mut counted = false;
+            // Bounded by the stream's bytes and by the abort at the end of the test.
+            while let Some(frame) = body.frame().await {
+                let Ok(frame) = frame else { break };
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                if !counted {
+                    // The priming event: the stream is open.
+                    counted = true;
+                    ready.fetch_add(1, Ordering::Relaxed);
+                }
+                seen.push_str(&String::from_utf8_lossy(&data));
+                if seen.contains("notifications/resources/updated") {
+                    let _ = done_tx.send(Instant::now());
+                    break;
+                }
+                if seen.len() > MAX_STREAM_BYTES {
+                    break;
+                }
+            }
+            drop(conn);
+        }));
+    }
+    drop(done_tx);
+    let open_deadline = Instant::now() + OPEN_TIMEOUT;
+    while ready.load(Ordering::Relaxed) < sessions && Instant::now() < open_deadline {
+        if tasks.iter().all(|t| t.is_finished()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ready_count = ready.load(Ordering::Relaxed);
+    let setup_seconds = setup.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_kib = process.rss_kib().unwrap_or(0);
+
+    let pid = process.pid();
+    let server_cpu = crate::proc::cpu_seconds(pid);
+    let client_cpu = crate::proc::cpu_seconds(std::process::id());
+    let sent = Instant::now();
+    process.command(&format!("notify {ABOUT_URI}"))?;
+    let mut arrivals = Vec::with_capacity(ready_count);
+    let deadline = tokio::time::sleep(DELIVERY_TIMEOUT);
+    tokio::pin!(deadline);
+    while arrivals.len() < ready_count {
+        tokio::select! {
+            arrival = done_rx.recv() => match arrival {
+                Some(at) => arrivals.push(at.duration_since(sent).as_secs_f64() * 1000.0),
+                None => break,
+            },
+            () = &mut deadline => break,
+        }
+    }
+    let server_cpu_ms = crate::proc::cpu_seconds(pid)
+        .zip(server_cpu)
+        .map_or(f64::NAN, |(after, before)| (after - before) * 1000.0);
+    let client_cpu_ms = crate::proc::cpu_seconds(std::process::id())
+        .zip(client_cpu)
+        .map_or(f64::NAN, |(after, before)| (after - before) * 1000.0);
+    for task in &tasks {
+        task.abort();
+    }
+    drop(process);
+    arrivals.sort_by(f64::total_cmp);
+    let pick = |q: f64| {
+        if arrivals.is_empty() {
+            return f64::NAN;
+        }
+        arrivals[((arrivals.len() as f64 - 1.0) * q).round() as usize]
+    };
+    let first_error = first_error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok(FanOut {
+        streams,
+        sessions,
+        ready: ready_count,
+        delivered: arrivals.len(),
+        setup_seconds,
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+        all_ms: arrivals.last().copied().unwrap_or(f64::NAN),
+        rss_kib,
+        server_cpu_ms,
+        client_cpu_ms,
+        first_error,
+    })
+}

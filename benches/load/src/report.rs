@@ -1,0 +1,603 @@
+//! BENCHMARKS.md: the machine, the targets, the tables, the raw per-round numbers.
+
+use std::fmt::Write;
+use std::process::Command;
+
+use crate::client::LoadResult;
+use crate::run::{Results, Sample};
+use crate::scenario::{ServerId, SessionMode};
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+fn samples<'a>(
+    results: &'a Results,
+    scenario: &'a str,
+    server: ServerId,
+) -> impl Iterator<Item = &'a Sample> + 'a {
+    results
+        .samples
+        .iter()
+        .filter(move |s| s.scenario == scenario && s.server == server)
+}
+
+fn metric(
+    results: &Results,
+    scenario: &str,
+    server: ServerId,
+    f: fn(&LoadResult) -> f64,
+) -> Option<f64> {
+    median(
+        samples(results, scenario, server)
+            .map(|s| f(&s.result))
+            .collect(),
+    )
+}
+
+fn rps(r: &LoadResult) -> f64 {
+    r.rps
+}
+
+fn p99(r: &LoadResult) -> f64 {
+    r.p99_us
+}
+
+/// The median over rounds of `f(a) / f(b)`, both measured in the same round.
+fn ratio(
+    results: &Results,
+    (scenario_a, a): (&str, ServerId),
+    (scenario_b, b): (&str, ServerId),
+    f: fn(&LoadResult) -> f64,
+) -> Option<f64> {
+    let ratios = samples(results, scenario_a, a)
+        .filter_map(|sa| {
+            samples(results, scenario_b, b)
+                .find(|sb| sb.round == sa.round)
+                .map(|sb| f(&sa.result) / f(&sb.result))
+        })
+        .collect();
+    median(ratios)
+}
+
+fn fmt(value: Option<f64>, decimals: usize) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
+        _ => "–".to_owned(),
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+struct Target {
+    what: String,
+    measured: String,
+    pass: Option<bool>,
+}
+
+fn status(pass: Option<bool>) -> &'static str {
+    match pass {
+        Some(true) => "✅ met",
+        Some(false) => "❌ missed",
+        None => "– not measured",
+    }
+}
+
+fn at_least(value: Option<f64>, bound: f64) -> Option<bool> {
+    value.filter(|v| v.is_finite()).map(|v| v >= bound)
+}
+
+fn at_most(value: Option<f64>, bound: f64) -> Option<bool> {
+    value.filter(|v| v.is_finite()).map(|v| v <= bound)
+}
+
+fn targets(results: &Results) -> Vec<Target> {
+    use ServerId::{Ours, Production, Raw, Rmcp};
+    let mut out = Vec::new();
+    let mut ratio_target =
+        |what: &str, scenario: &str, server: ServerId, vs: ServerId, bound: f64| {
+            let value = ratio(results, (scenario, server), (scenario, vs), rps);
+            // Against rmcp, the ceiling's own ratio bounds what any server can show.
+            let ceiling = (vs == Rmcp)
+                .then(|| ratio(results, (scenario, Raw), (scenario, Rmcp), rps))
+                .flatten()
+                .map(|c| format!(" (raw: {c:.2}×)"))
+                .unwrap_or_default();
+            out.push(Target {
+                what: what.to_owned(),
+                measured: format!("{}×{ceiling}", fmt(value, 2)),
+                pass: at_least(value, bound),
+            });
+        };
+    ratio_target(
+        "Stateless tools/call, quickstart ≥ 0.85× raw (32 connections)",
+        "legacy",
+        Ours,
+        Raw,
+        0.85,
+    );
+    ratio_target(
+        "Stateless tools/call, quickstart > 2× rmcp (32 connections)",
+        "legacy",
+        Ours,
+        Rmcp,
+        2.0,
+    );
+    ratio_target(
+        "Stateless tools/call, quickstart ≥ 0.85× raw (1 connection)",
+        "legacy-1conn",
+        Ours,
+        Raw,
+        0.85,
+    );
+    ratio_target(
+        "Stateless tools/call, quickstart > 2× rmcp (1 connection)",
+        "legacy-1conn",
+        Ours,
+        Rmcp,
+        2.0,
+    );
+    ratio_target(
+        "2026-07-28 tools/call, quickstart ≥ 0.85× raw",
+        "modern",
+        Ours,
+        Raw,
+        0.85,
+    );
+    ratio_target(
+        "Production stack, legacy tools/call ≥ 0.6× raw",
+        "legacy",
+        Production,
+        Raw,
+        0.6,
+    );
+    ratio_target(
+        "Production stack, 2026-07-28 tools/call ≥ 0.6× raw",
+        "modern",
+        Production,
+        Raw,
+        0.6,
+    );
+    ratio_target(
+        "Legacy sessions (own per connection) ≥ 0.75× raw",
+        "session-own",
+        Ours,
+        Raw,
+        0.75,
+    );
+    ratio_target(
+        "Legacy sessions (one shared) ≥ 0.75× raw",
+        "session-shared",
+        Ours,
+        Raw,
+        0.75,
+    );
+    let modern_vs_legacy = ratio(results, ("modern", Ours), ("legacy", Ours), rps);
+    out.push(Target {
+        what: "2026-07-28 shape within 5 % of our legacy stateless path (req/s ratio ≥ 0.95)"
+            .to_owned(),
+        measured: format!("{}×", fmt(modern_vs_legacy, 3)),
+        pass: at_least(modern_vs_legacy, 0.95),
+    });
+    for scenario in &results.scenarios {
+        let has = |s: ServerId| scenario.servers.iter().any(|(id, _)| *id == s);
+        if has(Ours) && has(Rmcp) {
+            let value = ratio(results, (scenario.name, Ours), (scenario.name, Rmcp), p99);
+            let ceiling = ratio(results, (scenario.name, Raw), (scenario.name, Rmcp), p99);
+            out.push(Target {
+                what: format!("p99 ≤ ½ rmcp's: `{}`", scenario.name),
+                measured: format!("{}× (raw: {}×)", fmt(value, 2), fmt(ceiling, 2)),
+                pass: at_most(value, 0.5),
+            });
+        }
+    }
+    let ours_memory = results
+        .memory
+        .iter()
+        .flatten()
+        .find(|m| m.server == Ours)
+        .map(|m| m.bytes_per_session());
+    out.push(Target {
+        what: "Idle legacy session ≤ 2 KiB RSS".to_owned(),
+        measured: format!("{} B", fmt(ours_memory, 0)),
+        pass: at_most(ours_memory, 2048.0),
+    });
+    let fan = results
+        .fanout
+        .as_ref()
+        .and_then(|f| f.as_ref().ok())
+        .map(|f| (f.all_ms, f.delivered == f.streams));
+    out.push(Target {
+        what: "One resources/updated to 10 000 SSE streams < 100 ms".to_owned(),
+        measured: match &results.fanout {
+            Some(Ok(f)) => format!("{:.1} ms ({}/{} streams)", f.all_ms, f.delivered, f.streams),
+            Some(Err(e)) => format!("failed: {e}"),
+            None => "skipped".to_owned(),
+        },
+        pass: fan.map(|(ms, all)| all && ms < 100.0),
+    });
+    out
+}
+
+fn machine(out: &mut String, results: &Results) {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
+    let rustc = command_output("rustc", &["--version"]).unwrap_or_else(|| "unknown".to_owned());
+    let commit = command_output(
+        "git",
+        &[
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ],
+    )
+    .unwrap_or_else(|| "unknown".to_owned());
+    let c = &results.config;
+    let _ = writeln!(out, "- Command: `{}`", results.command);
+    let _ = writeln!(
+        out,
+        "- Machine: **{cpus} CPUs** ({}), Linux {kernel}; {rustc}; commit {commit}; {date}",
+        cpu_model()
+    );
+    let _ = writeln!(
+        out,
+        "- Load: {} s measured after {} s warm-up per run, {} connections unless said, {} rounds; \
+         the servers alternate within each scenario and every round rotates their order. \
+         The client runs on the same machine ({} Tokio worker threads); each server is its own \
+         process with Tokio's default multi-threaded runtime.",
+        c.duration.as_secs_f64(),
+        c.warmup.as_secs_f64(),
+        c.connections,
+        c.rounds,
+        c.client_threads
+    );
+    let _ = writeln!(
+        out,
+        "- Numbers are medians over the rounds; a ratio is computed within each round (same \
+         load, same minute) and then the median is taken. The machine is shared and noisy: \
+         read the ratios, not the absolute numbers."
+    );
+    let client_cpu = median(
+        results
+            .samples
+            .iter()
+            .map(|s| s.result.client_cpu_us)
+            .collect(),
+    );
+    let _ = writeln!(
+        out,
+        "- Server CPU µs/req: user + system CPU time of the server process over the measured \
+         window (`/proc/<pid>/stat`) divided by the requests answered in it; less sensitive to \
+         the machine's noise than req/s. The load generator itself used a median {} µs of CPU \
+         per request: with 2 CPUs, client and server share the machine, so req/s ratios are \
+         compressed towards 1 compared with CPU ratios.",
+        fmt(client_cpu, 1)
+    );
+    let _ = writeln!(
+        out,
+        "- The whole run took {:.0} s.",
+        results.elapsed.as_secs_f64()
+    );
+}
+
+fn throughput(out: &mut String, results: &Results) {
+    let _ = writeln!(out, "## Throughput and latency\n");
+    for scenario in &results.scenarios {
+        let connections = scenario.connections.unwrap_or(results.config.connections);
+        let sessions = match scenario.session {
+            SessionMode::None => "",
+            SessionMode::Own => ", one session per connection",
+            SessionMode::Shared => ", one shared session",
+        };
+        let _ = writeln!(
+            out,
+            "### {} — `{}`, {connections} connection{}{sessions}\n",
+            scenario.title,
+            scenario.name,
+            if connections == 1 { "" } else { "s" }
+        );
+        let _ = writeln!(
+            out,
+            "| server | req/s | × raw | × rmcp | p50 µs | p99 µs | p99.9 µs | server CPU µs/req | errors |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let has_rmcp = scenario.servers.iter().any(|(s, _)| *s == ServerId::Rmcp);
+        for &(server, _) in scenario.servers {
+            let errors: u64 = samples(results, scenario.name, server)
+                .map(|s| s.result.errors)
+                .sum();
+            let first_error =
+                samples(results, scenario.name, server).find_map(|s| s.result.first_error.clone());
+            let vs_raw = (server != ServerId::Raw)
+                .then(|| {
+                    ratio(
+                        results,
+                        (scenario.name, server),
+                        (scenario.name, ServerId::Raw),
+                        rps,
+                    )
+                })
+                .flatten();
+            let vs_rmcp = (has_rmcp && server != ServerId::Rmcp)
+                .then(|| {
+                    ratio(
+                        results,
+                        (scenario.name, server),
+                        (scenario.name, ServerId::Rmcp),
+                        rps,
+                    )
+                })
+                .flatten();
+            let errors = match (errors, first_error) {
+                (0, _) => "0".to_owned(),
+                (n, Some(first)) => format!(
+                    "{n} ({})",
+                    first
+                        .replace('|', "/")
+                        .chars()
+                        .take(120)
+                        .collect::<String>()
+                ),
+                (n, None) => n.to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                server.label(),
+                fmt(metric(results, scenario.name, server, rps), 0),
+                fmt(vs_raw, 2),
+                fmt(vs_rmcp, 2),
+                fmt(metric(results, scenario.name, server, |r| r.p50_us), 0),
+                fmt(metric(results, scenario.name, server, p99), 0),
+                fmt(metric(results, scenario.name, server, |r| r.p999_us), 0),
+                fmt(
+                    metric(results, scenario.name, server, |r| r.server_cpu_us),
+                    1
+                ),
+                errors
+            );
+        }
+        let _ = writeln!(out);
+    }
+}
+
+fn memory(out: &mut String, results: &Results) {
+    if results.memory.is_empty() && results.soak.is_none() && results.fanout.is_none() {
+        return;
+    }
+    let _ = writeln!(out, "## Memory\n");
+    if !results.memory.is_empty() {
+        let _ = writeln!(
+            out,
+            "Idle legacy sessions: a fresh server process, 200 sessions to warm up, then \
+             `initialize` + `notifications/initialized` for each new session over 16 \
+             connections, no stream left open; RSS from `/proc/<pid>/status` before and 1 s after.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| server | sessions opened | RSS before | RSS after | per idle session | time to open |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+        let mut notes = Vec::new();
+        for measured in &results.memory {
+            match measured {
+                Ok(m) => {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {}/{} | {} KiB | {} KiB | **{:.0} B** | {:.1} s |",
+                        m.server.label(),
+                        m.opened,
+                        m.requested,
+                        m.rss_before_kib,
+                        m.rss_after_kib,
+                        m.bytes_per_session(),
+                        m.seconds
+                    );
+                    if let Some(error) = &m.first_error {
+                        notes.push(format!(
+                            "{}: first error while opening sessions: {error}",
+                            m.server.label()
+                        ));
+                    }
+                }
+                Err(error) => {
+                    let _ = writeln!(out, "| – | failed: {error} | | | | |");
+                }
+            }
+        }
+        let _ = writeln!(out);
+        for note in notes {
+            let _ = writeln!(out, "- {note}");
+        }
+        let _ = writeln!(out);
+    }
+    match &results.soak {
+        Some(Ok(s)) => {
+            let _ = writeln!(
+                out,
+                "Soak: quickstart stack with sessions, `tools/call add` on {} connections (one \
+                 session each) for {} s: {} requests, {} errors. RSS {} KiB at start, {} KiB after \
+                 {} s of warm-up, {} KiB at the end (max {} KiB): growth after warm-up {:+} KiB.{}\n",
+                s.connections,
+                s.seconds,
+                s.requests,
+                s.errors,
+                s.rss_start_kib,
+                s.rss_warm_kib,
+                s.warm_at_secs,
+                s.rss_end_kib,
+                s.rss_max_kib,
+                s.rss_end_kib as i64 - s.rss_warm_kib as i64,
+                if s.seconds < 300 {
+                    " (Shortened: the 5-minute soak is `--soak 300`.)"
+                } else {
+                    ""
+                }
+            );
+            if let Some(error) = &s.first_error {
+                let _ = writeln!(out, "First soak error: {error}\n");
+            }
+        }
+        Some(Err(error)) => {
+            let _ = writeln!(out, "Soak failed: {error}\n");
+        }
+        None => {}
+    }
+    let _ = writeln!(out, "## Fan-out\n");
+    match &results.fanout {
+        Some(Ok(f)) => {
+            let _ = writeln!(
+                out,
+                "{} sessions, each subscribed to `quickstart://about` and holding a GET SSE \
+                 stream on its own TCP connection ({} ready, setup {:.1} s, server RSS {} KiB); \
+                 one `notifications/resources/updated` triggered in the server \
+                 (`Router::notify_resource_updated`), timed from the trigger to its arrival at \
+                 each client stream: **{}/{} delivered, all within {:.1} ms** (p50 {:.1} ms, p99 \
+                 {:.1} ms). CPU time in that window: server {:.0} ms, clients {:.0} ms (both on \
+                 the same 2 CPUs).{}\n",
+                f.sessions,
+                f.ready,
+                f.setup_seconds,
+                f.rss_kib,
+                f.delivered,
+                f.streams,
+                f.all_ms,
+                f.p50_ms,
+                f.p99_ms,
+                f.server_cpu_ms,
+                f.client_cpu_ms,
+                f.first_error
+                    .as_deref()
+                    .map(|e| format!(" First error: {e}."))
+                    .unwrap_or_default()
+            );
+            let _ = writeln!(
+                out,
+                "rmcp has no built-in resource subscription fan-out (the application tracks \
+                 peers itself), so there is no rmcp row.\n"
+            );
+        }
+        Some(Err(error)) => {
+            let _ = writeln!(out, "Fan-out failed: {error}\n");
+        }
+        None => {
+            let _ = writeln!(out, "Skipped.\n");
+        }
+    }
+}
+
+const SERVERS: &str = "## The servers
+
+- **mcp-tower quickstart**: `quickstart::router()` (tools `add {a, b}` and `echo`, the about \
+resource) in `McpServer::builder(router)` served by `mcp_tower::serve`: HostOrigin, the bridge, \
+batch and allow-list layers. `stateless` variant: `.stateless()`; `sessions` variant: the \
+default legacy sessions (cap raised to 100 000 for the memory test); `sse` variant: \
+`ResponseMode::AlwaysSse`.
+- **mcp-tower production**: the same router behind `HttpTelemetryLayer` → `HostOriginLayer` → \
+`AuthLayer<JwtAuthenticator>` (RS256; JWKS fetched over loopback HTTP once and cached; every \
+token's signature and claims verified on every request; 64 principals) → `StreamableHttpLayer` → \
+`BatchLayer` → `TelemetryLayer` → `AllowListLayer` (allow-list from the token) → \
+`RpcRateLimitLayer` (10⁶/s per principal: never reached) → `Router`, with the Prometheus \
+recorder installed. Stateless.
+- **rmcp 3.9**: the official SDK from crates.io with the same tools (`#[tool_router]`, \
+`#[tool_handler]`) and resource, `StreamableHttpService` nested in an axum router and served by \
+`axum::serve` as its documentation shows, at its best: the tool router built once and shared by \
+every handler instance, `TCP_NODELAY` on, `json_response` in stateless mode, \
+`LocalSessionManager` with `legacy_session_mode` for sessions (answers are SSE there).
+- **raw hyper (ceiling)**: hyper's HTTP/1.1 server with `TCP_NODELAY`, serde_json parsing of the \
+JSON-RPC request (typed, borrowed), `add` computed, a fixed valid result otherwise; no MCP \
+checks. What this machine can do with hyper alone.
+
+The load generator (`benches/load`) uses hyper's client connection API: one keep-alive \
+HTTP/1.1 connection per simulated client, one request at a time, each answer checked (status \
+200, JSON or SSE, the right id and the right result: `a + b` differs on every request).
+";
+
+/// The whole report.
+pub(crate) fn render(results: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmarks: mcp-tower vs rmcp vs raw hyper\n");
+    let _ = writeln!(
+        out,
+        "Written by `cargo run --release -p load -- run` (package `benches/load`). Do not edit by \
+         hand: run it again.\n"
+    );
+    machine(&mut out, results);
+    let _ = writeln!(out, "\n## Targets\n");
+    let _ = writeln!(
+        out,
+        "Ratios are req/s (or p99) relative to the server named, within the same round; \
+         \"raw: …\" is the ceiling's own ratio to rmcp, the best any server could show.\n"
+    );
+    let _ = writeln!(out, "| target | measured | |");
+    let _ = writeln!(out, "|---|---:|---|");
+    for target in targets(results) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            target.what,
+            target.measured,
+            status(target.pass)
+        );
+    }
+    let _ = writeln!(out);
+    throughput(&mut out, results);
+    memory(&mut out, results);
+    let _ = writeln!(out, "{SERVERS}");
+    let _ = writeln!(out, "## Every run\n");
+    let _ = writeln!(out, "<details><summary>per round</summary>\n");
+    let _ = writeln!(
+        out,
+        "| round | scenario | server | req/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/req | errors |"
+    );
+    let _ = writeln!(out, "|---:|---|---|---:|---:|---:|---:|---:|---:|");
+    for s in &results.samples {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {} |",
+            s.round + 1,
+            s.scenario,
+            s.server.label(),
+            s.result.rps,
+            s.result.p50_us,
+            s.result.p99_us,
+            s.result.p999_us,
+            s.result.server_cpu_us,
+            s.result.errors
+        );
+    }
+    let _ = writeln!(out, "\n</details>");
+    out
+}

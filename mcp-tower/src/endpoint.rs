@@ -8,18 +8,16 @@
 //! # let _ = layer;
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error_body::json_rpc_error_response;
+use crate::future::ResponseFuture;
 
 /// Restricts a service to one path.
 #[derive(Debug, Clone)]
@@ -69,43 +67,12 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if request.uri().path() != &*self.path {
-            return ResponseFuture::NotFound {
-                response: Some(json_rpc_error_response(
-                    StatusCode::NOT_FOUND,
-                    -32600,
-                    "Not Found",
-                )),
-            };
+            return ResponseFuture::answer(json_rpc_error_response(
+                StatusCode::NOT_FOUND,
+                -32600,
+                "Not Found",
+            ));
         }
-        ResponseFuture::Inner {
-            future: self.inner.call(request),
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`Endpoint`].
-    // Variant fields are private in spirit; pin-project-lite cannot document them.
-    #[allow(missing_docs)]
-    #[project = ResponseFutureProj]
-    pub enum ResponseFuture<F, ResBody> {
-        Inner { #[pin] future: F },
-        NotFound { response: Option<Response<ResBody>> },
-    }
-}
-
-impl<F, ResBody, E> Future for ResponseFuture<F, ResBody>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-{
-    type Output = Result<Response<ResBody>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Inner { future } => future.poll(cx),
-            ResponseFutureProj::NotFound { response } => {
-                Poll::Ready(Ok(response.take().expect("polled after completion")))
-            }
-        }
+        ResponseFuture::inner(self.inner.call(request))
     }
 }

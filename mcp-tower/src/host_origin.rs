@@ -11,18 +11,16 @@
 //! # let _ = layer;
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode, header};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error_body::json_rpc_error_response;
+use crate::future::ResponseFuture;
 
 /// Configures [`HostOrigin`]: which hosts and origins are ours.
 #[derive(Debug, Clone)]
@@ -168,45 +166,12 @@ where
             None
         };
         match refusal {
-            Some(message) => ResponseFuture::Refused {
-                response: Some(json_rpc_error_response(
-                    StatusCode::FORBIDDEN,
-                    -32000,
-                    message,
-                )),
-            },
-            None => ResponseFuture::Inner {
-                future: self.inner.call(request),
-            },
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`HostOrigin`].
-    // Variant fields are private in spirit; pin-project-lite cannot document them.
-    #[allow(missing_docs)]
-    #[project = ResponseFutureProj]
-    pub enum ResponseFuture<F, ResBody> {
-        /// Passed to the inner service.
-        Inner { #[pin] future: F },
-        /// Refused with 403.
-        Refused { response: Option<Response<ResBody>> },
-    }
-}
-
-impl<F, ResBody, E> Future for ResponseFuture<F, ResBody>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-{
-    type Output = Result<Response<ResBody>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Inner { future } => future.poll(cx),
-            ResponseFutureProj::Refused { response } => {
-                Poll::Ready(Ok(response.take().expect("polled after completion")))
-            }
+            Some(message) => ResponseFuture::answer(json_rpc_error_response(
+                StatusCode::FORBIDDEN,
+                -32000,
+                message,
+            )),
+            None => ResponseFuture::inner(self.inner.call(request)),
         }
     }
 }

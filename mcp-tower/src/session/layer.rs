@@ -1,20 +1,18 @@
 //! [`SessionLayer`]: finds the session named by `Mcp-Session-Id`, refuses unknown ones with
 //! 404, ends sessions on DELETE, and hands the bridge what it needs to create new ones.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use mcp_core::{Principal, SessionHandle};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{InMemorySessionStore, LiveSession, SessionConfig, SessionManager, SessionStore};
 use crate::error_body::json_rpc_error_response;
+use crate::future::ResponseFuture;
 
 /// The session header.
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
@@ -127,16 +125,14 @@ where
         let is_delete = request.method() == Method::DELETE;
         let Some(id) = id else {
             if is_delete {
-                return ResponseFuture::done(json_rpc_error_response(
+                return ResponseFuture::answer(json_rpc_error_response(
                     StatusCode::BAD_REQUEST,
                     -32600,
                     "Bad Request: Mcp-Session-Id header is required",
                 ));
             }
             request.extensions_mut().insert(self.manager.clone());
-            return ResponseFuture::Inner {
-                future: self.inner.call(request),
-            };
+            return ResponseFuture::inner(self.inner.call(request));
         };
         let subject = request
             .extensions()
@@ -150,7 +146,7 @@ where
             // A session is bound to its principal: anyone else is told it does not exist.
             .filter(|s| s.principal() == subject.as_deref());
         let Some(session) = session else {
-            return ResponseFuture::done(json_rpc_error_response(
+            return ResponseFuture::answer(json_rpc_error_response(
                 StatusCode::NOT_FOUND,
                 -32001,
                 "Session not found",
@@ -161,7 +157,7 @@ where
             tracing::info!(session.id = %id, "session terminated by client");
             let mut response = Response::new(ResBody::from(Bytes::new()));
             *response.status_mut() = StatusCode::OK;
-            return ResponseFuture::done(response);
+            return ResponseFuture::answer(response);
         }
         session.touch();
         let handle: SessionHandle = Arc::clone(&session) as SessionHandle;
@@ -169,45 +165,6 @@ where
         extensions.insert(handle);
         extensions.insert::<Arc<LiveSession>>(session);
         extensions.insert(self.manager.clone());
-        ResponseFuture::Inner {
-            future: self.inner.call(request),
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`SessionService`].
-    // Variant fields are private in spirit; pin-project-lite cannot document them.
-    #[allow(missing_docs)]
-    #[project = ResponseFutureProj]
-    pub enum ResponseFuture<F, ResBody> {
-        /// Passed to the inner service.
-        Inner { #[pin] future: F },
-        /// Answered here.
-        Done { response: Option<Response<ResBody>> },
-    }
-}
-
-impl<F, ResBody> ResponseFuture<F, ResBody> {
-    fn done(response: Response<ResBody>) -> Self {
-        ResponseFuture::Done {
-            response: Some(response),
-        }
-    }
-}
-
-impl<F, ResBody, E> Future for ResponseFuture<F, ResBody>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-{
-    type Output = Result<Response<ResBody>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Inner { future } => future.poll(cx),
-            ResponseFutureProj::Done { response } => {
-                Poll::Ready(Ok(response.take().expect("polled after completion")))
-            }
-        }
+        ResponseFuture::inner(self.inner.call(request))
     }
 }

@@ -19,7 +19,7 @@ use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
 use mcp_core::{CancellationToken, ProtocolVersion};
 use tokio::sync::mpsc;
 
-pub use layer::{ResponseFuture, SessionLayer, SessionService};
+pub use layer::{SessionLayer, SessionService};
 pub use store::{InMemorySessionStore, SessionStore, StoreFull};
 
 /// Limits and timings of sessions. Every collection a session holds is bounded here.

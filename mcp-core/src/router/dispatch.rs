@@ -1,7 +1,5 @@
 //! One function per method. Each returns the encoded result or a JSON-RPC error.
 
-use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -9,11 +7,12 @@ use serde_json::value::RawValue;
 
 use super::RouterInner;
 use super::encode::{Extras, Scope, encode};
+use super::inputs::Outcome;
 use super::params::{self, RequestMeta};
 use super::registry::{Entries, decode_cursor, page};
 use crate::context::RequestContext;
 use crate::handler::completion::cap;
-use crate::input::{InputRound, RequestStateSealer};
+use crate::input::InputRound;
 use crate::jsonrpc::{ErrorObject, Message, RequestId, Response};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
@@ -345,102 +344,6 @@ impl Call<'_> {
         }
     }
 
-    /// Runs a handler; in the modern era a handler that asks the client something ends the
-    /// round with an `input_required` result instead of waiting.
-    async fn run_with_inputs<T, F, Fut>(
-        &self,
-        binding: Binding<'_>,
-        input_responses: Option<BTreeMap<String, Box<RawValue>>>,
-        request_state: Option<String>,
-        run: F,
-    ) -> Result<Outcome<T>, ErrorObject>
-    where
-        F: FnOnce(Option<Arc<InputRound>>) -> Fut,
-        Fut: Future<Output = Result<T, ErrorObject>>,
-    {
-        if !self.version.is_modern() {
-            return run(None).await.map(Outcome::Complete);
-        }
-        let round = self.open_round(binding, input_responses, request_state)?;
-        let handler = run(Some(Arc::clone(&round)));
-        tokio::select! {
-            biased;
-            result = handler => result.map(Outcome::Complete),
-            () = round.asked() => self.input_required(binding, &round).map(Outcome::InputRequired),
-        }
-    }
-
-    /// Opens the input round of a modern request: the answers sealed in `requestState` plus
-    /// the new `inputResponses`. `binding` names the request (method, name, arguments).
-    pub(crate) fn open_round(
-        &self,
-        binding: Binding<'_>,
-        input_responses: Option<BTreeMap<String, Box<RawValue>>>,
-        request_state: Option<String>,
-    ) -> Result<Arc<InputRound>, ErrorObject> {
-        let mut answers = match &request_state {
-            Some(state) => self
-                .inner
-                .sealer
-                .open(state, &self.binding(binding))
-                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
-            None => BTreeMap::new(),
-        };
-        answers.extend(input_responses.unwrap_or_default());
-        Ok(Arc::new(InputRound::new(answers)))
-    }
-
-    /// The digest a `requestState` is sealed to: the caller and the request. Hashing costs
-    /// more than a small handler, so it is only done when a state is opened or sealed.
-    fn binding(&self, binding: Binding<'_>) -> [u8; 32] {
-        let subject = self
-            .extensions
-            .get::<Principal>()
-            .map_or("", Principal::subject);
-        let named = binding();
-        let mut parts = Vec::with_capacity(named.len() + 1);
-        parts.push(subject);
-        parts.extend(named.iter().map(String::as_str));
-        RequestStateSealer::binding(&parts)
-    }
-
-    /// The `input_required` result for the questions `round` asked.
-    pub(crate) fn input_required(&self, binding: Binding<'_>, round: &InputRound) -> MethodResult {
-        let asked = round.take_asked();
-        let state = self
-            .inner
-            .sealer
-            .seal(&self.binding(binding), &round.used_answers())
-            .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
-        let mut requests = serde_json::Map::new();
-        for input in asked {
-            let params: serde_json::Value = serde_json::from_str(input.params.get())
-                .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
-            requests.insert(
-                input.key,
-                serde_json::json!({ "method": input.method, "params": params }),
-            );
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct InputRequired {
-            input_requests: serde_json::Map<String, serde_json::Value>,
-            request_state: String,
-        }
-        let extras = Extras {
-            result_type: "input_required",
-            cache: None,
-            has_meta: false,
-        };
-        self.encode(
-            &InputRequired {
-                input_requests: requests,
-                request_state: state,
-            },
-            extras,
-        )
-    }
-
     async fn call_tool(&self, params: Option<&RawValue>) -> MethodResult {
         let params: params::CallToolParams<'_> = params::required("tools/call", params)?;
         let allowed = self
@@ -729,10 +632,4 @@ impl ContextParts {
             .request_timeout(self.timeout)
             .build()
     }
-}
-
-/// What a handler run produced.
-enum Outcome<T> {
-    Complete(T),
-    InputRequired(Box<RawValue>),
 }

@@ -2,6 +2,7 @@
 
 mod dispatch;
 mod encode;
+mod inputs;
 mod params;
 mod registry;
 mod tasks;

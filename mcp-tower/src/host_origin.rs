@@ -93,19 +93,21 @@ pub struct HostOrigin<S> {
 }
 
 fn is_loopback_host(host: &str) -> bool {
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
+    ["localhost", "127.0.0.1", "[::1]", "::1"]
+        .iter()
+        .any(|loopback| host.eq_ignore_ascii_case(loopback))
 }
 
-/// Splits `host[:port]` (IPv6 in brackets) and returns the host, lower-cased.
-fn host_without_port(authority: &str) -> String {
-    let host = if authority.starts_with('[') {
+/// Splits `host[:port]` (IPv6 in brackets) and returns the host, borrowed: this runs on
+/// every request, so host names are compared case-insensitively instead of lower-cased.
+fn host_without_port(authority: &str) -> &str {
+    if authority.starts_with('[') {
         authority
             .find(']')
             .map_or(authority, |end| &authority[..=end])
     } else {
         authority.split(':').next().unwrap_or(authority)
-    };
-    host.to_ascii_lowercase()
+    }
 }
 
 impl HostOriginConfig {
@@ -122,7 +124,7 @@ impl HostOriginConfig {
             return false;
         };
         let host = host_without_port(authority);
-        is_loopback_host(&host) || self.hosts.contains(&host)
+        is_loopback_host(host) || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
 
     fn origin_allowed(&self, headers: &HeaderMap) -> bool {
@@ -133,14 +135,14 @@ impl HostOriginConfig {
         let Ok(origin) = origin.to_str() else {
             return false;
         };
-        let origin = origin.to_ascii_lowercase();
-        if self.origins.contains(&origin) {
+        if self.origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
             return true;
         }
         let Some((scheme, authority)) = origin.split_once("://") else {
             return false;
         };
-        matches!(scheme, "http" | "https") && is_loopback_host(&host_without_port(authority))
+        (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+            && is_loopback_host(host_without_port(authority))
     }
 }
 

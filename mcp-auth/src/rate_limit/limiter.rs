@@ -294,3 +294,22 @@ mod tests {
         assert_eq!(fast.check_at(key, 1, t0), Ok(()));
     }
 }
+
+/// What both rate-limit layers are configured with: the quota, the key cap, and the buckets
+/// every service the layer makes shares.
+#[derive(Clone)]
+pub(crate) struct SharedLimiter {
+    pub(crate) quota: Quota,
+    pub(crate) max_keys: usize,
+    pub(crate) limiter: std::sync::Arc<Limiter>,
+}
+
+impl SharedLimiter {
+    pub(crate) fn new(quota: Quota, max_keys: usize) -> Self {
+        Self {
+            quota,
+            max_keys,
+            limiter: std::sync::Arc::new(Limiter::new(quota, max_keys)),
+        }
+    }
+}

@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::limiter::{Limiter, ceil_millis};
+use super::limiter::{Limiter, SharedLimiter, ceil_millis};
 use super::{DEFAULT_MAX_KEYS, Quota, RATE_LIMITED, RATE_LIMITED_MESSAGE, hashed_key};
 
 /// Limits JSON-RPC requests per caller at the RPC tier.
@@ -54,46 +54,40 @@ use super::{DEFAULT_MAX_KEYS, Quota, RATE_LIMITED, RATE_LIMITED_MESSAGE, hashed_
 /// ```
 #[derive(Clone)]
 pub struct RpcRateLimitLayer {
-    quota: Quota,
-    max_keys: usize,
-    limiter: Arc<Limiter>,
+    shared: SharedLimiter,
 }
 
 impl RpcRateLimitLayer {
     /// Limits every caller to `quota`, tracking up to [`DEFAULT_MAX_KEYS`] callers.
     pub fn new(quota: Quota) -> Self {
         Self {
-            quota,
-            max_keys: DEFAULT_MAX_KEYS,
-            limiter: Arc::new(Limiter::new(quota, DEFAULT_MAX_KEYS)),
+            shared: SharedLimiter::new(quota, DEFAULT_MAX_KEYS),
         }
     }
 
     /// The most callers tracked at once (at least 1). Starts from empty buckets.
     pub fn max_keys(self, max: usize) -> Self {
         Self {
-            quota: self.quota,
-            max_keys: max,
-            limiter: Arc::new(Limiter::new(self.quota, max)),
+            shared: SharedLimiter::new(self.shared.quota, max),
         }
     }
 
     /// The quota.
     pub fn quota(&self) -> Quota {
-        self.quota
+        self.shared.quota
     }
 
     /// How many callers have a bucket right now (for metrics).
     pub fn tracked_keys(&self) -> usize {
-        self.limiter.len()
+        self.shared.limiter.len()
     }
 }
 
 impl fmt::Debug for RpcRateLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RpcRateLimitLayer")
-            .field("quota", &self.quota)
-            .field("max_keys", &self.max_keys)
+            .field("quota", &self.shared.quota)
+            .field("max_keys", &self.shared.max_keys)
             .finish_non_exhaustive()
     }
 }
@@ -104,7 +98,7 @@ impl<S> Layer<S> for RpcRateLimitLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RpcRateLimit {
             inner,
-            limiter: Arc::clone(&self.limiter),
+            limiter: Arc::clone(&self.shared.limiter),
         }
     }
 }

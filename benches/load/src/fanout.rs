@@ -27,6 +27,58 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bytes kept per stream while waiting for the notification.
 const MAX_STREAM_BYTES: usize = 64 * 1024;
 
+/// The SSE parser of one stream: events split at blank lines, `data:` lines decoded as
+/// JSON-RPC, so an arrival counts only for a well-formed notification about the resource.
+#[derive(Default)]
+struct SseEvents {
+    pending: Vec<u8>,
+}
+
+#[derive(serde::Deserialize)]
+struct Notification {
+    jsonrpc: String,
+    method: String,
+    params: Option<UpdatedParams>,
+}
+
+#[derive(serde::Deserialize)]
+struct UpdatedParams {
+    uri: String,
+}
+
+impl SseEvents {
+    /// Adds bytes; `Ok(true)` once a complete event carries the expected notification.
+    fn push(&mut self, chunk: &[u8]) -> Result<bool, String> {
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() > MAX_STREAM_BYTES {
+            return Err("stream too long without the notification".to_owned());
+        }
+        while let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
+            let event: Vec<u8> = self.pending.drain(..end + 2).collect();
+            let event = std::str::from_utf8(&event).map_err(|e| format!("SSE: {e}"))?;
+            let data: String = event
+                .lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .map(|data| data.strip_prefix(' ').unwrap_or(data))
+                .collect::<Vec<_>>()
+                .join("\n");
+            // The priming event and keep-alive comments carry no message.
+            if data.is_empty() {
+                continue;
+            }
+            let message: Notification =
+                serde_json::from_str(&data).map_err(|e| format!("SSE data: {e}: {data}"))?;
+            if message.jsonrpc == "2.0"
+                && message.method == "notifications/resources/updated"
+                && message.params.is_some_and(|p| p.uri == ABOUT_URI)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
 /// What the fan-out measured.
 #[derive(Debug, Clone)]
 pub(crate) struct FanOut {
@@ -97,7 +149,7 @@ pub(crate) async fn run(streams: usize) -> Result<FanOut, String> {
                     return;
                 }
             };
-            let mut seen = String::new();
+            let mut events = SseEvents::default();
             let mut counted = false;
             // Bounded by the stream's bytes and by the abort at the end of the test.
             while let Some(frame) = body.frame().await {
@@ -110,13 +162,19 @@ pub(crate) async fn run(streams: usize) -> Result<FanOut, String> {
                     counted = true;
                     ready.fetch_add(1, Ordering::Relaxed);
                 }
-                seen.push_str(&String::from_utf8_lossy(&data));
-                if seen.contains("notifications/resources/updated") {
-                    let _ = done_tx.send(Instant::now());
-                    break;
-                }
-                if seen.len() > MAX_STREAM_BYTES {
-                    break;
+                match events.push(&data) {
+                    Ok(true) => {
+                        let _ = done_tx.send(Instant::now());
+                        // Keep the stream open like a real client: closing 10 000
+                        // connections inside the measured window is not part of the fan-out.
+                        std::future::pending::<()>().await;
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        let mut first = first_error.lock().unwrap_or_else(|e| e.into_inner());
+                        first.get_or_insert(error);
+                        break;
+                    }
                 }
             }
             drop(conn);
@@ -134,6 +192,14 @@ pub(crate) async fn run(streams: usize) -> Result<FanOut, String> {
     let setup_seconds = setup.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_kib = process.rss_kib().unwrap_or(0);
+    if let Some(pause) = std::env::var("LOAD_FANOUT_PAUSE_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    {
+        // For profiling: time to attach `perf record -p <server pid>` to the delivery alone.
+        eprintln!("fan-out: {ready_count} streams ready; triggering in {pause} s");
+        tokio::time::sleep(Duration::from_secs_f64(pause.clamp(0.0, 60.0))).await;
+    }
 
     let pid = process.pid();
     let server_cpu = crate::proc::cpu_seconds(pid);
@@ -187,4 +253,33 @@ pub(crate) async fn run(streams: usize) -> Result<FanOut, String> {
         client_cpu_ms,
         first_error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_events_find_the_notification_across_chunks() {
+        let mut events = SseEvents::default();
+        assert_eq!(events.push(b"id: 1-0\nretry: 1000\ndata: \n\n"), Ok(false));
+        assert_eq!(events.push(b": keep-alive\n\n"), Ok(false));
+        let event = format!(
+            r#"id: 1-1
+data: {{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{{"uri":"{ABOUT_URI}"}}}}
+
+"#
+        );
+        let (head, tail) = event.as_bytes().split_at(20);
+        assert_eq!(events.push(head), Ok(false));
+        assert_eq!(events.push(tail), Ok(true));
+    }
+
+    #[test]
+    fn sse_events_reject_other_resources_and_bad_json() {
+        let mut events = SseEvents::default();
+        let other = b"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":\"x://y\"}}\n\n";
+        assert_eq!(events.push(other), Ok(false));
+        assert!(events.push(b"data: {nope\n\n").is_err());
+    }
 }

@@ -233,7 +233,7 @@ fn cases() -> Vec<Case> {
         case("duplicate id", r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#, Error(INVALID_REQUEST, false)),
         case("duplicate method", r#"{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/list"}"#, Error(INVALID_REQUEST, false)),
         case("duplicate name in params", req("tools/call", r#"{"name":"add","name":"strict","arguments":{}}"#), Error(INVALID_PARAMS, true)),
-        case("duplicate argument (last wins)", call("add", r#"{"a":100,"a":1,"b":2}"#), Ok),
+        case("duplicate argument (refused like a duplicate param)", call("add", r#"{"a":100,"a":1,"b":2}"#), ToolError),
         // --- tools/call ------------------------------------------------------------------
         case("tools/call without params", r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#, Error(INVALID_PARAMS, true)),
         case("tools/call with null params", r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":null}"#, Error(INVALID_PARAMS, true)),

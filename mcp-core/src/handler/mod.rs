@@ -4,6 +4,7 @@
 pub(crate) mod completion;
 mod prompt;
 mod resource;
+mod serde_checked;
 mod tool;
 mod uri_template;
 

@@ -6,16 +6,19 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{BoxFuture, Json};
 use crate::context::RequestContext;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{self, CallToolResult, ContentBlock, Icon, ToolAnnotations};
 
-/// The erased handler every tool is stored as.
-type ToolFn = dyn Fn(&Value, RequestContext) -> BoxFuture<'static, Result<CallToolResult, ErrorObject>>
-    + Send
-    + Sync;
+/// What an erased handler gives back: its future, or why the arguments do not deserialise.
+type HandlerStart = Result<BoxFuture<'static, Result<CallToolResult, ErrorObject>>, String>;
+
+/// The erased handler every tool is stored as: it reads the raw arguments object itself, so a
+/// typed handler deserialises straight from the request's bytes (no `Value` in between).
+type ToolFn = dyn Fn(&RawValue, RequestContext) -> HandlerStart + Send + Sync;
 
 /// A tool: its definition, compiled schemas and handler. Build one with [`Tool::new`].
 ///
@@ -46,6 +49,11 @@ pub(crate) struct ToolInner {
     pub(crate) header_params: Vec<(String, String)>,
     /// A task is created only when the handler asks (`ctx.escalate_to_task()`).
     pub(crate) defer_task: bool,
+    /// Validate against the input schema before the handler runs: the schema was given by
+    /// hand, the handler takes raw arguments, or the schema says more than the argument type
+    /// (see `serde_checked`). Otherwise deserialising the type is the check, and the validator
+    /// only explains a failure.
+    pub(crate) validate_first: bool,
 }
 
 impl std::fmt::Debug for Tool {
@@ -91,8 +99,12 @@ impl Tool {
     pub(crate) fn check_header_params(
         &self,
         headers: &http::HeaderMap,
-        arguments: &Value,
+        arguments: &RawValue,
     ) -> Result<(), ErrorObject> {
+        if self.inner.header_params.is_empty() {
+            return Ok(());
+        }
+        let arguments = parse_arguments(arguments)?;
         for (argument, header) in &self.inner.header_params {
             let Some(value) = arguments.get(argument) else {
                 continue;
@@ -123,16 +135,23 @@ impl Tool {
         Ok(())
     }
 
-    /// Validates `arguments` and runs the handler.
+    /// Validates `arguments` (a JSON object) and runs the handler.
     pub(crate) async fn call(
         &self,
-        arguments: &Value,
+        arguments: &RawValue,
         ctx: RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
-        if !self.inner.input_validator.is_valid(arguments) {
-            return Ok(self.invalid_arguments(arguments));
+        if self.inner.validate_first {
+            let value = parse_arguments(arguments)?;
+            if !self.inner.input_validator.is_valid(&value) {
+                return Ok(self.invalid_arguments(&value));
+            }
         }
-        let mut result = (self.inner.handler)(arguments, ctx).await?;
+        let handler = match (self.inner.handler)(arguments, ctx) {
+            Ok(handler) => handler,
+            Err(why) => return self.undeserialisable(arguments, &why),
+        };
+        let mut result = handler.await?;
         if let (Some(validator), Some(structured)) =
             (&self.inner.output_validator, &result.structured_content)
             && result.is_error != Some(true)
@@ -158,6 +177,24 @@ impl Tool {
         Ok(result)
     }
 
+    /// The handler's type refused the arguments: list the schema's violations when there are
+    /// any (the validator did not run first), or say what serde said.
+    fn undeserialisable(
+        &self,
+        arguments: &RawValue,
+        why: &str,
+    ) -> Result<CallToolResult, ErrorObject> {
+        if !self.inner.validate_first {
+            let value = parse_arguments(arguments)?;
+            if !self.inner.input_validator.is_valid(&value) {
+                return Ok(self.invalid_arguments(&value));
+            }
+        }
+        Ok(CallToolResult::error_text(format!(
+            "Invalid arguments: {why}"
+        )))
+    }
+
     /// An `isError` result listing every schema violation with its JSON path (SEP-1303).
     fn invalid_arguments(&self, arguments: &Value) -> CallToolResult {
         let errors: Vec<String> = self
@@ -173,6 +210,13 @@ impl Tool {
         }
         CallToolResult::error_text(text)
     }
+}
+
+/// The arguments as a JSON tree, for the validator. The message parser only scanned them: a
+/// number out of range or nesting past serde_json's depth limit shows up here, as -32602.
+fn parse_arguments(arguments: &RawValue) -> Result<Value, ErrorObject> {
+    serde_json::from_str(arguments.get())
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for tools/call: {e}")))
 }
 
 fn header_mismatch(message: String) -> ErrorObject {
@@ -281,18 +325,14 @@ impl ToolBuilder {
         if !self.raw_input_schema {
             self.definition.input_schema = schema_of::<A>();
         }
-        self.finish(Box::new(move |arguments, ctx| {
-            match A::deserialize(arguments) {
-                Ok(args) => {
-                    let future = handler(Json(args), ctx);
-                    Box::pin(async move { future.await.into_tool_result() })
-                }
-                Err(e) => {
-                    let result = CallToolResult::error_text(format!("Invalid arguments: {e}"));
-                    Box::pin(async move { Ok(result) })
-                }
-            }
-        }))
+        let validate_first = self.raw_input_schema
+            || !super::serde_checked::serde_checks_everything(&self.definition.input_schema);
+        let handler: Box<ToolFn> = Box::new(move |arguments, ctx| {
+            let args = serde_json::from_str::<A>(arguments.get()).map_err(|e| e.to_string())?;
+            let future = handler(Json(args), ctx);
+            Ok(Box::pin(async move { future.await.into_tool_result() }))
+        });
+        self.finish(handler, validate_first)
     }
 
     /// Attaches a handler taking the raw arguments object (validated against the schema
@@ -303,17 +343,16 @@ impl ToolBuilder {
         Fut: Future<Output = R> + Send + 'static,
         R: IntoToolResult,
     {
-        self.finish(Box::new(move |arguments, ctx| {
-            let arguments = match arguments {
-                Value::Object(map) => map.clone(),
-                _ => serde_json::Map::new(),
-            };
+        let handler: Box<ToolFn> = Box::new(move |arguments, ctx| {
+            let arguments = serde_json::from_str::<serde_json::Map<String, Value>>(arguments.get())
+                .map_err(|e| e.to_string())?;
             let future = handler(arguments, ctx);
-            Box::pin(async move { future.await.into_tool_result() })
-        }))
+            Ok(Box::pin(async move { future.await.into_tool_result() }))
+        });
+        self.finish(handler, true)
     }
 
-    fn finish(self, handler: Box<ToolFn>) -> Tool {
+    fn finish(self, handler: Box<ToolFn>, validate_first: bool) -> Tool {
         let input_validator = compile(&self.definition.input_schema).unwrap_or_else(|e| {
             panic!(
                 "tool {}: the input schema does not compile: {e}",
@@ -333,6 +372,7 @@ impl ToolBuilder {
             inner: Arc::new(ToolInner {
                 header_params,
                 defer_task: self.defer_task,
+                validate_first,
                 definition: self.definition,
                 input_validator,
                 output_validator,

@@ -30,6 +30,14 @@ pub(crate) type MethodResult = Result<Box<RawValue>, ErrorObject>;
 /// when a state is opened or sealed, so plain calls never serialise their arguments again.
 pub(crate) type Binding<'a> = &'a (dyn Fn() -> Vec<String> + Sync);
 
+/// A tool's arguments in one spelling whatever the client's whitespace and key order, for a
+/// binding that must match across rounds.
+fn normalised(arguments: &RawValue) -> String {
+    serde_json::from_str::<serde_json::Value>(arguments.get())
+        .and_then(|value| serde_json::to_string(&value))
+        .unwrap_or_default()
+}
+
 pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpResponse {
     let McpRequest {
         message,
@@ -357,22 +365,20 @@ impl Call<'_> {
             .filter(|_| allowed)
             .map(|entry| entry.item.clone())
             .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown tool: {}", params.name)))?;
-        let arguments = params
-            .arguments
-            .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+        let arguments = params.arguments.unwrap_or_else(params::empty_object);
         if self.version.is_modern()
             && let Some(parts) = self.extensions.get::<http::request::Parts>()
         {
-            tool.check_header_params(&parts.headers, &arguments)?;
+            tool.check_header_params(&parts.headers, arguments)?;
         }
         if let super::tasks::Mode::Task(ttl) =
             self.task_mode(&tool, params.meta.as_ref(), params.task.as_ref())?
         {
             if !(tool.inner.defer_task && self.version.is_modern()) {
-                return self.start_task(tool, arguments, params.meta, ttl);
+                return self.start_task(tool, arguments.to_owned(), params.meta, ttl);
             }
             let name = params.name.to_string();
-            let arguments_text = serde_json::to_string(&arguments).unwrap_or_default();
+            let arguments_text = normalised(arguments);
             let binding = move || {
                 vec![
                     "tools/call".to_owned(),
@@ -383,7 +389,7 @@ impl Call<'_> {
             return self
                 .call_deferred(
                     tool,
-                    arguments,
+                    arguments.to_owned(),
                     params.meta,
                     ttl,
                     &binding,
@@ -395,9 +401,11 @@ impl Call<'_> {
         let meta = params.meta;
         let name = params.name;
         let binding = || {
-            // Straight to a buffer: `Display` goes through the formatting machinery.
-            let arguments = serde_json::to_string(&arguments).unwrap_or_default();
-            vec!["tools/call".to_owned(), name.to_string(), arguments]
+            vec![
+                "tools/call".to_owned(),
+                name.to_string(),
+                normalised(arguments),
+            ]
         };
         let outcome = self
             .run_with_inputs(
@@ -406,7 +414,7 @@ impl Call<'_> {
                 params.request_state,
                 |round| {
                     let ctx = self.context(meta, round);
-                    tool.call(&arguments, ctx)
+                    tool.call(arguments, ctx)
                 },
             )
             .await?;

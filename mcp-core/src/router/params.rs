@@ -27,9 +27,10 @@ pub(crate) struct RequestMeta {
 pub(crate) struct CallToolParams<'a> {
     #[serde(borrow)]
     pub(crate) name: Cow<'a, str>,
-    /// Always an object when present (the schema of `CallToolRequest` says so).
-    #[serde(default, deserialize_with = "object")]
-    pub(crate) arguments: Option<serde_json::Value>,
+    /// Always an object when present (the schema of `CallToolRequest` says so); kept raw so
+    /// a typed handler deserialises it straight from the request.
+    #[serde(borrow, default, deserialize_with = "raw_object")]
+    pub(crate) arguments: Option<&'a RawValue>,
     #[serde(rename = "_meta", default)]
     pub(crate) meta: Option<RequestMeta>,
     #[serde(default)]
@@ -114,12 +115,24 @@ pub(crate) struct CompleteContext {
     pub(crate) arguments: BTreeMap<String, String>,
 }
 
-/// Reads an optional JSON object (`null` is `None`); anything else is an error.
-fn object<'de, D: serde::Deserializer<'de>>(
+/// Reads an optional JSON object, raw (`null` is `None`); anything else is an error.
+fn raw_object<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<serde_json::Value>, D::Error> {
-    Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)
-        .map(|map| map.map(serde_json::Value::Object))
+) -> Result<Option<&'de RawValue>, D::Error> {
+    let raw = <&'de RawValue>::deserialize(deserializer)?;
+    match raw.get().as_bytes().first() {
+        Some(b'{') => Ok(Some(raw)),
+        _ if raw.get() == "null" => Ok(None),
+        _ => Err(serde::de::Error::invalid_type(
+            serde::de::Unexpected::Other("a non-object"),
+            &"a JSON object",
+        )),
+    }
+}
+
+/// The arguments of a call that sent none.
+pub(crate) fn empty_object<'a>() -> &'a RawValue {
+    serde_json::from_str("{}").expect("`{}` is JSON")
 }
 
 /// Parses required params; a missing or malformed object is -32602.

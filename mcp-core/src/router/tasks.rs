@@ -122,7 +122,7 @@ impl Call<'_> {
     pub(crate) fn start_task(
         &self,
         tool: Tool,
-        arguments: Value,
+        arguments: Box<RawValue>,
         meta: Option<RequestMeta>,
         ttl: Option<Duration>,
     ) -> MethodResult {
@@ -152,7 +152,7 @@ impl Call<'_> {
     fn spawn_task(
         &self,
         tool: Tool,
-        arguments: Value,
+        arguments: Box<RawValue>,
         seed: ContextSeed,
         ttl: Option<Duration>,
         cancel: CancellationToken,
@@ -198,7 +198,7 @@ impl Call<'_> {
     pub(crate) async fn call_deferred(
         &self,
         tool: Tool,
-        arguments: Value,
+        arguments: Box<RawValue>,
         meta: Option<RequestMeta>,
         ttl: Option<Duration>,
         binding: super::dispatch::Binding<'_>,
@@ -413,7 +413,7 @@ type HandlerFuture =
 async fn run(
     task: Arc<TaskEntry>,
     tool: Tool,
-    arguments: Value,
+    arguments: Box<RawValue>,
     seed: ContextSeed,
     version: crate::ProtocolVersion,
     server_info_meta: Box<RawValue>,

@@ -14,12 +14,22 @@ const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// A refusal: the HTTP status and the JSON-RPC error.
 pub(crate) type Refusal = (StatusCode, ErrorObject);
 
-#[derive(Deserialize)]
-struct ParamsMeta<'a> {
+/// What the transport reads from a request's params before the router sees them: the version
+/// and capabilities (era), and the target the routing headers must repeat. One parse serves
+/// [`classify`] and the routing-header check.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Peek<'a> {
     #[serde(rename = "_meta", borrow, default)]
     meta: Option<MetaVersion<'a>>,
     #[serde(rename = "protocolVersion", borrow, default)]
     initialize_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) uri: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) task_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -30,42 +40,25 @@ struct MetaVersion<'a> {
     capabilities: Option<serde::de::IgnoredAny>,
 }
 
-/// What the params say about the version.
-struct Declared {
-    has_capabilities: bool,
-    meta_version: Option<String>,
-    initialize_version: Option<String>,
-}
-
-fn declared(message: &Message) -> Declared {
-    let none = Declared {
-        has_capabilities: false,
-        meta_version: None,
-        initialize_version: None,
-    };
-    // Most requests name no version in their params: a substring search is far cheaper
-    // than parsing them again.
-    let Some(params) = message.params().map(serde_json::value::RawValue::get) else {
-        return none;
-    };
-    if !params.contains("otocolVersion") {
-        return none;
+impl<'a> Peek<'a> {
+    /// Reads the params of `message`. Params that name no protocol version (most legacy
+    /// requests) are not parsed at all: a substring search is far cheaper, and the names only
+    /// matter to the modern era, which always names its version.
+    pub(crate) fn of(message: &'a Message) -> Peek<'a> {
+        match message.params().map(serde_json::value::RawValue::get) {
+            Some(params) if params.contains("otocolVersion") => {
+                serde_json::from_str(params).unwrap_or_default()
+            }
+            _ => Peek::default(),
+        }
     }
-    let parsed = serde_json::from_str::<ParamsMeta<'_>>(params).ok();
-    match parsed {
-        Some(params) => Declared {
-            has_capabilities: params
-                .meta
-                .as_ref()
-                .is_some_and(|m| m.capabilities.is_some()),
-            meta_version: params.meta.and_then(|m| m.version).map(Cow::into_owned),
-            initialize_version: params.initialize_version.map(Cow::into_owned),
-        },
-        None => Declared {
-            has_capabilities: false,
-            meta_version: None,
-            initialize_version: None,
-        },
+
+    fn meta_version(&self) -> Option<&str> {
+        self.meta.as_ref()?.version.as_deref()
+    }
+
+    fn has_capabilities(&self) -> bool {
+        self.meta.as_ref().is_some_and(|m| m.capabilities.is_some())
     }
 }
 
@@ -98,6 +91,7 @@ fn bad_request(message: impl Into<Cow<'static, str>>) -> Refusal {
 pub(crate) fn classify(
     headers: &HeaderMap,
     message: &Message,
+    declared: &Peek<'_>,
     has_session: bool,
 ) -> Result<ProtocolVersion, Refusal> {
     let header = match headers.get(VERSION_HEADER) {
@@ -116,7 +110,6 @@ pub(crate) fn classify(
             (Some(requested), None) => Err(unsupported(requested)),
         };
     }
-    let declared = declared(message);
     let legacy_header = |header: Option<&str>| match (header, header_version) {
         (None, _) => Ok(ProtocolVersion::DEFAULT_HTTP),
         (Some(_), Some(version)) => Ok(version),
@@ -126,7 +119,7 @@ pub(crate) fn classify(
         return legacy_header(header);
     }
     let header_is_legacy = header_version.is_some_and(|v| v.era() == Era::Legacy);
-    let modern = declared.meta_version.is_some() || (header.is_some() && !header_is_legacy);
+    let modern = declared.meta_version().is_some() || (header.is_some() && !header_is_legacy);
     if !modern {
         if message.method() == Some("initialize") {
             let requested = declared.initialize_version.as_deref().unwrap_or("");
@@ -135,12 +128,12 @@ pub(crate) fn classify(
         return legacy_header(header);
     }
     // The modern era: `_meta` carries the version and capabilities, the header repeats it.
-    let Some(meta_version) = declared.meta_version.as_deref() else {
+    let Some(meta_version) = declared.meta_version() else {
         return Err(invalid_meta(format!(
             "Invalid params: _meta[\"{META_VERSION}\"] is required"
         )));
     };
-    if !declared.has_capabilities {
+    if !declared.has_capabilities() {
         return Err(invalid_meta(
             "Invalid params: _meta[\"io.modelcontextprotocol/clientCapabilities\"] is required"
                 .to_owned(),

@@ -83,7 +83,8 @@ where
         Err(response) => return json_body(StatusCode::BAD_REQUEST, response.to_vec()),
     };
     let session = parts.extensions.get::<Arc<LiveSession>>().cloned();
-    let version = match era::classify(&parts.headers, &message, session.is_some()) {
+    let peek = era::Peek::of(&message);
+    let version = match era::classify(&parts.headers, &message, &peek, session.is_some()) {
         Ok(version) => version,
         Err(refusal) => return refuse(refusal, message.id().cloned()),
     };
@@ -92,7 +93,7 @@ where
         return refuse(era::unsupported(version.as_str()), message.id().cloned());
     }
     if version.is_modern()
-        && let Err(refusal) = super::routing_headers::check(&parts.headers, &message)
+        && let Err(refusal) = super::routing_headers::check(&parts.headers, &message, &peek)
     {
         return refuse(refusal, message.id().cloned());
     }

@@ -1,25 +1,10 @@
 //! Modern-era routing headers: `Mcp-Method` and `Mcp-Name` must repeat what the body says,
 //! so that proxies can route on headers without reading bodies (SEP-2243).
 
-use std::borrow::Cow;
-
+use super::era::{Peek, Refusal};
 use http::{HeaderMap, StatusCode};
 use mcp_core::headers::decode_value as decode_header_value;
 use mcp_core::jsonrpc::{ErrorObject, Message, codes};
-use serde::Deserialize;
-
-use super::era::Refusal;
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct NameParams<'a> {
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    uri: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    task_id: Option<Cow<'a, str>>,
-}
 
 fn mismatch(message: String) -> Refusal {
     (
@@ -29,7 +14,11 @@ fn mismatch(message: String) -> Refusal {
 }
 
 /// Checks `Mcp-Method` (always) and `Mcp-Name` (for the methods that name a target).
-pub(crate) fn check(headers: &HeaderMap, message: &Message) -> Result<(), Refusal> {
+pub(crate) fn check(
+    headers: &HeaderMap,
+    message: &Message,
+    params: &Peek<'_>,
+) -> Result<(), Refusal> {
     let Some(method) = message.method() else {
         return Ok(());
     };
@@ -50,14 +39,10 @@ pub(crate) fn check(headers: &HeaderMap, message: &Message) -> Result<(), Refusa
             )));
         }
     }
-    let params: NameParams<'_> = message
-        .params()
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
-        .unwrap_or_default();
     let expected = match method {
-        "tools/call" | "prompts/get" => params.name,
-        "resources/read" => params.uri,
-        "tasks/get" | "tasks/update" | "tasks/cancel" => params.task_id,
+        "tools/call" | "prompts/get" => params.name.as_deref(),
+        "resources/read" => params.uri.as_deref(),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => params.task_id.as_deref(),
         _ => return Ok(()),
     };
     let Some(expected) = expected else {

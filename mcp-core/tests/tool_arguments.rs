@@ -1,0 +1,147 @@
+//! How a tool's arguments are checked: typed handlers deserialise straight from the request,
+//! the schema validator runs first when the schema says more than the type, and explains
+//! every refusal either way.
+
+use mcp_core::jsonrpc::{Message, codes};
+use mcp_core::{Json, McpRequest, ProtocolVersion, RequestContext, Router, Tool};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Only the types constrain these: serde's check is the whole check.
+#[derive(Deserialize, JsonSchema)]
+struct AddArgs {
+    a: i64,
+    b: i64,
+}
+
+/// A range serde does not know about: the validator must run before the handler.
+#[derive(Deserialize, JsonSchema)]
+struct PageArgs {
+    #[schemars(range(min = 1, max = 100))]
+    size: u32,
+}
+
+fn router() -> Router {
+    Router::builder()
+        .name("args", "1.0.0")
+        .tool(
+            Tool::new("add").handler(|Json(args): Json<AddArgs>, _: RequestContext| async move {
+                (args.a + args.b).to_string()
+            }),
+        )
+        .tool(Tool::new("page").handler(
+            |Json(args): Json<PageArgs>, _: RequestContext| async move {
+                format!("page of {}", args.size)
+            },
+        ))
+        .tool(
+            Tool::new("echo")
+                .input_schema(json!({
+                    "type": "object",
+                    "properties": {"word": {"type": "string", "minLength": 2}},
+                    "required": ["word"]
+                }))
+                .raw_handler(|args, _: RequestContext| async move {
+                    args["word"].as_str().unwrap_or_default().to_owned()
+                }),
+        )
+        .build()
+}
+
+/// Sends a tools/call with `arguments` spelled exactly as given; returns the response object.
+async fn call(router: &Router, tool: &str, arguments: &str) -> Value {
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments}}}}}"#
+    );
+    let message = Message::parse(body.as_bytes()).expect("a JSON-RPC request");
+    let request = McpRequest::new(message, ProtocolVersion::V2025_11_25);
+    let response = router.clone().oneshot(request).await.unwrap();
+    let mut out = Vec::new();
+    response.write_json(&mut out);
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn text(response: &Value) -> &str {
+    response["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {response}"))
+}
+
+#[tokio::test]
+async fn valid_arguments_reach_the_handler() {
+    let router = router();
+    assert_eq!(text(&call(&router, "add", r#"{"a":2,"b":3}"#).await), "5");
+    assert_eq!(
+        text(&call(&router, "page", r#"{"size":10}"#).await),
+        "page of 10"
+    );
+    assert_eq!(text(&call(&router, "echo", r#"{"word":"hi"}"#).await), "hi");
+}
+
+#[tokio::test]
+async fn a_type_mismatch_is_explained_by_the_schema() {
+    let response = call(&router(), "add", r#"{"a":"two","b":3}"#).await;
+    assert_eq!(response["result"]["isError"], true, "{response}");
+    let text = text(&response);
+    assert!(
+        text.starts_with("Invalid arguments for tool add:"),
+        "{text}"
+    );
+    assert!(text.contains("- /a: "), "{text}");
+}
+
+#[tokio::test]
+async fn a_constraint_beyond_the_type_is_enforced() {
+    let response = call(&router(), "page", r#"{"size":0}"#).await;
+    assert_eq!(response["result"]["isError"], true, "{response}");
+    let text = text(&response);
+    assert!(
+        text.starts_with("Invalid arguments for tool page:"),
+        "{text}"
+    );
+    assert!(text.contains("- /size: "), "{text}");
+    let response = call(&router(), "echo", r#"{"word":"x"}"#).await;
+    assert!(text_of_error(&response).contains("- /word: "), "{response}");
+}
+
+fn text_of_error(response: &Value) -> &str {
+    assert_eq!(response["result"]["isError"], true, "{response}");
+    text(response)
+}
+
+#[tokio::test]
+async fn what_the_schema_allows_but_the_type_refuses_says_why() {
+    // The schema has nothing against a repeated key; serde refuses it.
+    let response = call(&router(), "add", r#"{"a":1,"a":2,"b":3}"#).await;
+    let text = text_of_error(&response);
+    assert!(
+        text.starts_with("Invalid arguments: duplicate field"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn unreadable_numbers_and_depth_are_invalid_params() {
+    let router = router();
+    let response = call(&router, "add", r#"{"a":1e400,"b":3}"#).await;
+    assert_eq!(
+        response["error"]["code"],
+        codes::INVALID_PARAMS,
+        "{response}"
+    );
+    let deep = format!("{{\"a\":{}1{},\"b\":1}}", "[".repeat(500), "]".repeat(500));
+    let response = call(&router, "add", &deep).await;
+    assert_eq!(
+        response["error"]["code"],
+        codes::INVALID_PARAMS,
+        "{response}"
+    );
+    let response = call(&router, "echo", r#"{"word":"ok","n":-1e400}"#).await;
+    assert_eq!(
+        response["error"]["code"],
+        codes::INVALID_PARAMS,
+        "{response}"
+    );
+}

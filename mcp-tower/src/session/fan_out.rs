@@ -9,6 +9,28 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::SessionStore;
 
+/// How an event offered to a session's stream fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Queued for the client (and recorded for resumption).
+    Queued,
+    /// The client is not keeping up: dropped rather than queued without bound.
+    Full,
+    /// The client has gone.
+    Closed,
+}
+
+/// The writing end of a session's GET stream, kept by the session so that the fan-out
+/// queues each event on the connection in one hop, with no task in between. Implemented by
+/// the bridge's SSE writer (`streamable::sse::StreamSink`).
+pub(crate) trait EventSink: Send + std::fmt::Debug {
+    /// Queues `data` (one serialised JSON-RPC message, shared by every stream) as the next
+    /// event without waiting.
+    fn try_event(&mut self, data: &Bytes) -> Delivery;
+    /// Whether the client has gone.
+    fn is_closed(&self) -> bool;
+}
+
 /// Starts the task that forwards `router`'s events to the sessions of `store`. Needs a
 /// Tokio runtime; without one it logs a warning and does nothing.
 pub(crate) fn spawn(router: &Router, store: Arc<dyn SessionStore>) {
@@ -32,11 +54,9 @@ pub(crate) fn spawn(router: &Router, store: Arc<dyn SessionStore>) {
                 if !event.is_wanted_by(&**session) {
                     return;
                 }
-                if let Some(stream) = session.stream_sender() {
-                    // A full stream means a stalled client: drop rather than grow.
-                    if stream.try_send(bytes.clone()).is_err() {
-                        tracing::debug!("session stream full; notification dropped");
-                    }
+                // A full stream means a stalled client: drop rather than grow or wait.
+                if session.deliver(&bytes) == Some(Delivery::Full) {
+                    tracing::debug!("session stream full; notification dropped");
                 }
             });
         }

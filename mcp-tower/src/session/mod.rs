@@ -17,7 +17,8 @@ use bytes::Bytes;
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
 use mcp_core::{CancellationToken, ProtocolVersion};
-use tokio::sync::mpsc;
+
+pub(crate) use fan_out::{Delivery, EventSink};
 
 pub use layer::{SessionLayer, SessionService};
 pub use store::{InMemorySessionStore, SessionStore, StoreFull};
@@ -100,7 +101,8 @@ pub struct LiveSession {
     log_level: Mutex<Option<LoggingLevel>>,
     subscriptions: Mutex<HashSet<String>>,
     in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
-    stream: Mutex<Option<mpsc::Sender<Bytes>>>,
+    /// The GET stream, written straight into by the fan-out.
+    stream: Mutex<Option<Box<dyn EventSink>>>,
     last_seen: AtomicU64,
     terminated: AtomicBool,
     epoch: Instant,
@@ -164,8 +166,7 @@ impl LiveSession {
             .duration_since(self.epoch)
             .as_millis()
             .saturating_sub(u128::from(self.last_seen.load(Ordering::Relaxed)));
-        let busy = !lock(&self.in_flight).is_empty()
-            || lock(&self.stream).as_ref().is_some_and(|s| !s.is_closed());
+        let busy = !lock(&self.in_flight).is_empty() || self.has_stream();
         !busy && idle_for > self.config.idle_ttl.as_millis()
     }
 
@@ -219,23 +220,30 @@ impl LiveSession {
         }
     }
 
-    /// Opens the session's standalone stream; `None` when one is already open.
-    pub(crate) fn open_stream(&self) -> Option<mpsc::Receiver<Bytes>> {
+    /// Opens the session's standalone stream with the sink `open` makes from the stream's
+    /// queue capacity, and returns what `open` returned alongside; `None` (and `open` not
+    /// called) when a stream is already open.
+    pub(crate) fn open_stream<T>(
+        &self,
+        open: impl FnOnce(usize) -> (Box<dyn EventSink>, T),
+    ) -> Option<T> {
         let mut stream = lock(&self.stream);
         if stream.as_ref().is_some_and(|s| !s.is_closed()) {
             return None;
         }
-        let (sender, receiver) = mpsc::channel(self.config.stream_capacity);
-        *stream = Some(sender);
-        Some(receiver)
+        let (sink, opened) = open(self.config.stream_capacity);
+        *stream = Some(sink);
+        Some(opened)
     }
 
-    /// The sender of the standalone stream, when one is open.
-    pub(crate) fn stream_sender(&self) -> Option<mpsc::Sender<Bytes>> {
-        lock(&self.stream)
-            .as_ref()
-            .filter(|s| !s.is_closed())
-            .cloned()
+    /// Queues a server event on the standalone stream, when one is open.
+    pub(crate) fn deliver(&self, data: &Bytes) -> Option<Delivery> {
+        lock(&self.stream).as_mut().map(|sink| sink.try_event(data))
+    }
+
+    /// Whether the standalone stream is open.
+    pub(crate) fn has_stream(&self) -> bool {
+        lock(&self.stream).as_ref().is_some_and(|s| !s.is_closed())
     }
 }
 
@@ -363,15 +371,65 @@ mod tests {
         assert!(session.begin_request(&RequestId::Number(3)).is_ok());
     }
 
+    /// A sink that queues at most `room` events.
+    #[derive(Debug)]
+    struct Queue {
+        room: usize,
+        sent: Arc<Mutex<Vec<Bytes>>>,
+        closed: Arc<AtomicBool>,
+    }
+
+    impl EventSink for Queue {
+        fn try_event(&mut self, data: &Bytes) -> Delivery {
+            let mut sent = lock(&self.sent);
+            if self.closed.load(Ordering::Relaxed) {
+                Delivery::Closed
+            } else if sent.len() >= self.room {
+                Delivery::Full
+            } else {
+                sent.push(data.clone());
+                Delivery::Queued
+            }
+        }
+
+        fn is_closed(&self) -> bool {
+            self.closed.load(Ordering::Relaxed)
+        }
+    }
+
     #[test]
     fn one_stream_per_session_and_termination_closes_it() {
-        let session = session(SessionConfig::default());
-        let stream = session.open_stream().expect("first stream");
-        assert!(session.open_stream().is_none(), "a second one is refused");
+        let session = session(SessionConfig::default().stream_capacity(2));
+        let open = |room: usize| {
+            let closed = Arc::new(AtomicBool::new(false));
+            let queue = Queue {
+                room,
+                sent: Arc::default(),
+                closed: Arc::clone(&closed),
+            };
+            (Box::new(queue) as Box<dyn EventSink>, closed)
+        };
+        let closed = session.open_stream(open).expect("first stream");
+        assert!(
+            session.open_stream(open).is_none(),
+            "a second one is refused"
+        );
+        assert!(session.has_stream());
+        let data = Bytes::from_static(b"{}");
+        // Room for two (the configured capacity): a slow client loses what overflows.
+        assert_eq!(session.deliver(&data), Some(Delivery::Queued));
+        assert_eq!(session.deliver(&data), Some(Delivery::Queued));
+        assert_eq!(session.deliver(&data), Some(Delivery::Full));
+        // Once the client has gone, a new stream may replace the old one.
+        closed.store(true, Ordering::Relaxed);
+        assert!(!session.has_stream());
+        assert_eq!(session.deliver(&data), Some(Delivery::Closed));
+        assert!(session.open_stream(open).is_some());
+        assert_eq!(session.deliver(&data), Some(Delivery::Queued));
         let token = session.begin_request(&RequestId::Number(1)).unwrap();
         session.terminate();
         assert!(token.is_cancelled());
-        assert!(session.stream_sender().is_none());
-        drop(stream);
+        assert!(!session.has_stream());
+        assert_eq!(session.deliver(&data), None);
     }
 }

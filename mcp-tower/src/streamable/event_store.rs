@@ -142,7 +142,11 @@ impl EventStore for InMemoryEventStore {
         }
         log.events.push_back((now, event));
         log.touched = now;
-        log.more.notify_waiters();
+        // Only a follower (see `replay`) holds another handle: with none, nobody can be
+        // waiting, and the notifier's lock is skipped on the fan-out's path.
+        if Arc::strong_count(&log.more) > 1 {
+            log.more.notify_waiters();
+        }
     }
 
     fn finish(&self, stream: u64) {

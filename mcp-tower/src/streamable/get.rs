@@ -3,17 +3,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use super::event_store::parse_event_id;
-use super::sse::SseWriter;
+use super::event_store::{EventStore, parse_event_id};
+use super::sse::{KEEP_ALIVE, SseWriter, StreamSink};
 use super::{Shared, accepts, sse_response};
 use crate::body::McpBody;
 use crate::error_body::json_rpc_error_response;
-use crate::session::{LiveSession, SessionManager};
+use crate::session::{EventSink, LiveSession, SessionManager};
 
 pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Response<McpBody> {
     if !accepts(request.headers()).event_stream {
@@ -48,50 +49,64 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
     if let Some(last) = last_event_id {
         return resume(&shared, &session, &last);
     }
-    let Some(messages) = session.open_stream() else {
+    let session_id = mcp_core::Session::id(&*session);
+    let opened = session.open_stream(|capacity| {
+        // One queue from the fan-out to the connection, bounded by the session's capacity.
+        let (sender, body) = mpsc::channel(capacity);
+        let stream = shared.next_stream.fetch_add(1, Ordering::Relaxed);
+        let store = shared.config.event_store.clone();
+        let (sink, ended) = StreamSink::open(
+            stream,
+            session_id,
+            sender.clone(),
+            store.clone(),
+            shared.retry_ms,
+        );
+        let follow = follow(shared.config.keep_alive, sender, ended, stream, store);
+        (Box::new(sink) as Box<dyn EventSink>, (body, follow, stream))
+    });
+    let Some((body, follow, stream)) = opened else {
         return json_rpc_error_response(
             StatusCode::CONFLICT,
             -32600,
             "Conflict: this session already has an open stream",
         );
     };
-    let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
-    let stream = shared.next_stream.fetch_add(1, Ordering::Relaxed);
-    let session_id = mcp_core::Session::id(&*session).to_owned();
-    let writer = SseWriter::new(stream, &session_id, sink, shared.config.event_store.clone());
     tracing::debug!(session.id = %session_id, stream, "session stream opened");
-    tokio::spawn(standalone(shared, writer, messages));
+    tokio::spawn(follow);
     sse_response(McpBody::stream(body))
 }
 
-/// Forwards the session's unsolicited messages until the client or the session goes away.
-async fn standalone(
-    shared: Arc<Shared>,
-    mut writer: SseWriter,
-    mut messages: mpsc::Receiver<Bytes>,
+/// Keeps a session stream alive until the client or the session goes away, then marks it
+/// finished in the store. Messages do not pass through here: the fan-out queues them on
+/// `sink` directly, so this task wakes only for keep-alives and the end.
+async fn follow(
+    keep_alive: Duration,
+    sink: mpsc::Sender<Bytes>,
+    mut ended: oneshot::Receiver<()>,
+    stream: u64,
+    store: Option<Arc<dyn EventStore>>,
 ) {
-    writer.prime(shared.retry_ms).await;
-    let mut keep_alive = tokio::time::interval(shared.config.keep_alive);
-    keep_alive.reset();
+    let mut ticker = tokio::time::interval(keep_alive);
+    ticker.reset();
     loop {
         tokio::select! {
-            message = messages.recv() => match message {
-                Some(bytes) => {
-                    if !writer.event(bytes).await {
-                        break;
-                    }
-                }
-                None => break,
-            },
-            _ = keep_alive.tick() => {
-                if !writer.keep_alive().await {
+            _ = ticker.tick() => {
+                // A full queue already has something for the client to read.
+                if let Err(mpsc::error::TrySendError::Closed(_)) =
+                    sink.try_send(Bytes::from_static(KEEP_ALIVE))
+                {
                     break;
                 }
             }
-            () = writer.client_gone() => break,
+            // The session ended or replaced the stream: the body ends once drained.
+            _ = &mut ended => break,
+            () = sink.closed() => break,
         }
     }
-    writer.finish();
+    if let Some(store) = store {
+        store.finish(stream);
+    }
 }
 
 /// Replays what the stream sent after `last`, then follows it until it ends.
@@ -152,4 +167,136 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
         }
     });
     sse_response(McpBody::stream(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http::{Method, Request, StatusCode};
+    use http_body::Body;
+    use mcp_core::protocol::LoggingLevel;
+    use tower::ServiceExt;
+
+    use crate::body::McpBody;
+    use crate::{McpHttpService, McpServer};
+
+    fn request(method: Method, body: &str, headers: &[(&str, &str)]) -> Request<McpBody> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri("http://localhost/mcp")
+            .header("host", "localhost")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(McpBody::from(body.to_owned())).unwrap()
+    }
+
+    async fn initialize(service: &McpHttpService<McpBody>) -> String {
+        let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let response = service
+            .clone()
+            .oneshot(request(Method::POST, init, &[]))
+            .await;
+        let response = response.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let session = response.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let done = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let headers = [("mcp-session-id", session.as_str())];
+        let response = service
+            .clone()
+            .oneshot(request(Method::POST, done, &headers));
+        assert_eq!(response.await.unwrap().status(), StatusCode::ACCEPTED);
+        session
+    }
+
+    async fn get(
+        service: &McpHttpService<McpBody>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, McpBody) {
+        let mut all = vec![("accept", "text/event-stream")];
+        all.extend_from_slice(headers);
+        let response = service
+            .clone()
+            .oneshot(request(Method::GET, "", &all))
+            .await;
+        let (parts, body) = response.unwrap().into_parts();
+        (parts.status, body)
+    }
+
+    /// The next frame, `None` at the end of the body.
+    async fn next(body: &mut McpBody) -> Option<String> {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx));
+        let frame = tokio::time::timeout(Duration::from_secs(5), frame).await;
+        let frame = frame.expect("a frame in time")?.unwrap();
+        let data: Bytes = frame.into_data().unwrap();
+        Some(String::from_utf8(data.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_session_stream_delivers_resumes_and_reopens() {
+        let router = mcp_core::Router::builder().build();
+        let service: McpHttpService<McpBody> =
+            McpServer::builder(router.clone()).into_http_service();
+        let session = initialize(&service).await;
+        let headers = [("mcp-session-id", session.as_str())];
+        let (status, mut stream) = get(&service, &headers).await;
+        assert_eq!(status, StatusCode::OK);
+        let priming = next(&mut stream).await.unwrap();
+        let id = priming
+            .strip_prefix("id: ")
+            .unwrap()
+            .split('\n')
+            .next()
+            .unwrap();
+        let stream_id = id
+            .strip_suffix("-0")
+            .expect("the priming event is number 0");
+        assert_eq!(get(&service, &headers).await.0, StatusCode::CONFLICT);
+
+        router.log(LoggingLevel::Info, None, "first");
+        let first = next(&mut stream).await.unwrap();
+        assert!(
+            first.starts_with(&format!("id: {stream_id}-1\ndata: {{")),
+            "{first}"
+        );
+        assert!(first.contains(r#""data":"first""#), "{first}");
+        // The client goes away; what happened meanwhile is not sent anywhere.
+        drop(stream);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        router.log(LoggingLevel::Info, None, "unseen");
+
+        // Resuming from the priming event replays the first message, then the stream ends.
+        let last = format!("{stream_id}-0");
+        let resume = [
+            ("mcp-session-id", session.as_str()),
+            ("last-event-id", &last),
+        ];
+        let (status, mut replay) = get(&service, &resume).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(next(&mut replay).await.unwrap(), first);
+        assert_eq!(next(&mut replay).await, None);
+
+        // A new stream may be opened, and DELETE ends it.
+        let (status, mut again) = get(&service, &headers).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            next(&mut again)
+                .await
+                .unwrap()
+                .ends_with("-0\nretry: 1000\ndata: \n\n")
+        );
+        let delete = service
+            .clone()
+            .oneshot(request(Method::DELETE, "", &headers))
+            .await;
+        assert_eq!(delete.unwrap().status(), StatusCode::OK);
+        assert_eq!(next(&mut again).await, None);
+    }
 }

@@ -1,12 +1,19 @@
 //! SSE framing: event ids that encode the stream, a priming event with `retry`, keep-alive
 //! comments, and a copy of every event in the [`EventStore`] for resumption.
+//!
+//! Two writers: [`SseWriter`] for a stream driven by its own task (a POST answered as SSE),
+//! and [`StreamSink`] for a session's GET stream, which the fan-out writes into directly.
 
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::event_store::{EventStore, StoredEvent, event_id};
+use crate::session::{Delivery, EventSink};
+
+/// A keep-alive comment.
+pub(crate) const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
 /// Writes one SSE stream.
 pub(crate) struct SseWriter {
@@ -58,11 +65,7 @@ impl SseWriter {
     /// The priming event: an id and empty data (so clients learn a Last-Event-ID before any
     /// message) and the reconnection delay.
     pub(crate) async fn prime(&mut self, retry_ms: u64) -> bool {
-        let frame = format!(
-            "id: {}\nretry: {retry_ms}\ndata: \n\n",
-            event_id(self.stream, 0)
-        );
-        self.send(Bytes::from(frame)).await
+        self.send(prime_frame(self.stream, retry_ms)).await
     }
 
     /// Writes a JSON-RPC message as the next event; false when the client has gone.
@@ -77,20 +80,20 @@ impl SseWriter {
                 },
             );
         }
-        let frame = frame(self.stream, self.sequence, &data);
+        let frame = frame(&id_prefix(self.stream), self.sequence, &data);
         self.send(frame).await
     }
 
     /// Replays a stored event with its original id.
     pub(crate) async fn replay(&mut self, event: &StoredEvent) -> bool {
         self.sequence = self.sequence.max(event.sequence);
-        self.send(frame(self.stream, event.sequence, &event.data))
-            .await
+        let frame = frame(&id_prefix(self.stream), event.sequence, &event.data);
+        self.send(frame).await
     }
 
     /// A keep-alive comment.
     pub(crate) async fn keep_alive(&mut self) -> bool {
-        self.send(Bytes::from_static(b": keep-alive\n\n")).await
+        self.send(Bytes::from_static(KEEP_ALIVE)).await
     }
 
     /// Closes the connection but keeps recording (the client will resume).
@@ -134,14 +137,187 @@ impl SseWriter {
     }
 }
 
-fn frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
-    let id = event_id(stream, sequence);
-    let mut frame = BytesMut::with_capacity(data.len() + id.len() + 16);
-    frame.put_slice(b"id: ");
-    frame.put_slice(id.as_bytes());
+/// The writing end of a session's GET stream, kept by the session. The fan-out frames each
+/// event, records it and queues it on the response body here, in one hop: no task wakes up
+/// between the notification and the connection that writes it.
+pub(crate) struct StreamSink {
+    stream: u64,
+    sequence: u64,
+    /// `id: <stream>-`, the part of every event id this stream repeats.
+    id_prefix: Box<[u8]>,
+    sink: mpsc::Sender<Bytes>,
+    store: Option<Arc<dyn EventStore>>,
+    /// Dropped with the sink (session terminated, stream replaced): ends the keep-alive task.
+    _open: oneshot::Sender<()>,
+}
+
+impl std::fmt::Debug for StreamSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamSink")
+            .field("stream", &self.stream)
+            .field("sequence", &self.sequence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamSink {
+    /// Opens `stream` for `session`: registers it in `store` and queues the priming event,
+    /// so that it precedes every message. The receiver fires when the sink is dropped.
+    pub(crate) fn open(
+        stream: u64,
+        session: &str,
+        sink: mpsc::Sender<Bytes>,
+        store: Option<Arc<dyn EventStore>>,
+        retry_ms: u64,
+    ) -> (Self, oneshot::Receiver<()>) {
+        if let Some(store) = &store {
+            store.open_stream(stream, session);
+        }
+        // A new channel always has room for its first frame.
+        let _ = sink.try_send(prime_frame(stream, retry_ms));
+        let (open, closed) = oneshot::channel();
+        let sink = Self {
+            stream,
+            sequence: 0,
+            id_prefix: id_prefix(stream).into(),
+            sink,
+            store,
+            _open: open,
+        };
+        (sink, closed)
+    }
+}
+
+impl EventSink for StreamSink {
+    fn is_closed(&self) -> bool {
+        self.sink.is_closed()
+    }
+
+    /// A full queue drops the event instead of blocking the fan-out.
+    fn try_event(&mut self, data: &Bytes) -> Delivery {
+        let permit = match self.sink.try_reserve() {
+            Ok(permit) => permit,
+            Err(mpsc::error::TrySendError::Full(())) => return Delivery::Full,
+            Err(mpsc::error::TrySendError::Closed(())) => return Delivery::Closed,
+        };
+        // Numbered and recorded only once it is sure to go out: a dropped event leaves no gap.
+        self.sequence += 1;
+        if let Some(store) = &self.store {
+            store.append(
+                self.stream,
+                StoredEvent {
+                    sequence: self.sequence,
+                    data: data.clone(),
+                },
+            );
+        }
+        permit.send(frame(&self.id_prefix, self.sequence, data));
+        Delivery::Queued
+    }
+}
+
+/// The priming event: an id and empty data (so clients learn a Last-Event-ID before any
+/// message) and the reconnection delay.
+fn prime_frame(stream: u64, retry_ms: u64) -> Bytes {
+    let frame = format!("id: {}\nretry: {retry_ms}\ndata: \n\n", event_id(stream, 0));
+    Bytes::from(frame)
+}
+
+/// `id: <stream>-`.
+fn id_prefix(stream: u64) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(28);
+    prefix.extend_from_slice(b"id: ");
+    put_decimal(&mut prefix, stream);
+    prefix.push(b'-');
+    prefix
+}
+
+/// One event: `<id prefix><sequence>\ndata: <json>\n\n`, in one allocation.
+fn frame(id_prefix: &[u8], sequence: u64, data: &[u8]) -> Bytes {
+    let mut frame = BytesMut::with_capacity(id_prefix.len() + data.len() + 30);
+    frame.put_slice(id_prefix);
+    let mut digits = [0u8; 20];
+    frame.put_slice(decimal(&mut digits, sequence));
     frame.put_slice(b"\ndata: ");
     // serde_json never emits raw newlines, so one `data:` line holds the whole message.
     frame.put_slice(data);
     frame.put_slice(b"\n\n");
     frame.freeze()
+}
+
+fn put_decimal(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(decimal(&mut digits, value));
+}
+
+/// Formats `value` in `buffer` without the formatting machinery (this runs once per event
+/// and stream).
+fn decimal(buffer: &mut [u8; 20], mut value: u64) -> &[u8] {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return &buffer[start..];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streamable::InMemoryEventStore;
+
+    #[test]
+    fn frames_carry_the_stream_and_sequence_in_their_id() {
+        assert_eq!(
+            &frame(&id_prefix(42), 7, b"{}")[..],
+            b"id: 42-7\ndata: {}\n\n"
+        );
+        assert_eq!(&frame(&id_prefix(0), 0, b"1")[..], b"id: 0-0\ndata: 1\n\n");
+        let max = format!("id: {0}-{0}\ndata: x\n\n", u64::MAX);
+        assert_eq!(
+            &frame(&id_prefix(u64::MAX), u64::MAX, b"x")[..],
+            max.as_bytes()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_sink_primes_numbers_records_and_drops_when_full() {
+        let store: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::default());
+        let (sender, mut body) = mpsc::channel(2);
+        let (mut sink, mut open) = StreamSink::open(9, "s", sender, Some(Arc::clone(&store)), 500);
+        assert_eq!(
+            &body.recv().await.unwrap()[..],
+            b"id: 9-0\nretry: 500\ndata: \n\n"
+        );
+        let data = Bytes::from_static(b"{\"n\":1}");
+        assert_eq!(sink.try_event(&data), Delivery::Queued);
+        assert_eq!(sink.try_event(&data), Delivery::Queued);
+        // The queue holds two frames: the third event is dropped, not numbered or recorded.
+        assert_eq!(sink.try_event(&data), Delivery::Full);
+        assert_eq!(
+            &body.recv().await.unwrap()[..],
+            b"id: 9-1\ndata: {\"n\":1}\n\n"
+        );
+        assert_eq!(
+            &body.recv().await.unwrap()[..],
+            b"id: 9-2\ndata: {\"n\":1}\n\n"
+        );
+        assert_eq!(sink.try_event(&data), Delivery::Queued);
+        assert_eq!(
+            &body.recv().await.unwrap()[..],
+            b"id: 9-3\ndata: {\"n\":1}\n\n"
+        );
+        let replay = store.replay(9, "s", 1).unwrap();
+        let sequences: Vec<u64> = replay.events.iter().map(|e| e.sequence).collect();
+        assert_eq!(sequences, [2, 3]);
+        assert!(open.try_recv().is_err(), "still open");
+        drop(body);
+        assert!(sink.is_closed());
+        assert_eq!(sink.try_event(&data), Delivery::Closed);
+        drop(sink);
+        assert!(open.await.is_err(), "dropping the sink signals the end");
+    }
 }

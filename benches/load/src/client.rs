@@ -170,25 +170,6 @@ impl Conn {
         }
     }
 
-    /// Sends a request without reading its body: for GET streams.
-    pub(crate) async fn open_stream(
-        &mut self,
-        mut headers: HeaderMap,
-    ) -> Result<Response<Incoming>, String> {
-        headers.insert(header::HOST, self.host.clone());
-        let mut request = Request::new(Full::new(Bytes::new()));
-        *request.uri_mut() = http::Uri::from_static("/mcp");
-        *request.headers_mut() = headers;
-        self.sender
-            .ready()
-            .await
-            .map_err(|e| format!("not ready: {e}"))?;
-        self.sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("send: {e}"))
-    }
-
     /// `initialize` + `notifications/initialized`; returns the session id.
     pub(crate) async fn initialize(&mut self) -> Result<String, String> {
         let (status, headers, body) = self

@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use http::{HeaderValue, StatusCode, header};
-use http_body_util::BodyExt;
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::client::{self, Conn};
 use crate::memory::open_sessions;
 use crate::proc::ServerProcess;
 use crate::proto::ABOUT_URI;
 use crate::scenario::{ServerId, Variant};
+
+mod stream;
+
+use stream::SseStream;
 
 /// Streams connecting at once (the listener's backlog is finite).
 const CONNECT_CONCURRENCY: usize = 256;
@@ -24,61 +25,6 @@ const SOURCES: usize = 8;
 const OPEN_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the notification may take to arrive everywhere.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(20);
-/// Bytes kept per stream while waiting for the notification.
-const MAX_STREAM_BYTES: usize = 64 * 1024;
-
-/// The SSE parser of one stream: events split at blank lines, `data:` lines decoded as
-/// JSON-RPC, so an arrival counts only for a well-formed notification about the resource.
-#[derive(Default)]
-struct SseEvents {
-    pending: Vec<u8>,
-}
-
-#[derive(serde::Deserialize)]
-struct Notification {
-    jsonrpc: String,
-    method: String,
-    params: Option<UpdatedParams>,
-}
-
-#[derive(serde::Deserialize)]
-struct UpdatedParams {
-    uri: String,
-}
-
-impl SseEvents {
-    /// Adds bytes; `Ok(true)` once a complete event carries the expected notification.
-    fn push(&mut self, chunk: &[u8]) -> Result<bool, String> {
-        self.pending.extend_from_slice(chunk);
-        if self.pending.len() > MAX_STREAM_BYTES {
-            return Err("stream too long without the notification".to_owned());
-        }
-        while let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
-            let event: Vec<u8> = self.pending.drain(..end + 2).collect();
-            let event = std::str::from_utf8(&event).map_err(|e| format!("SSE: {e}"))?;
-            let data: String = event
-                .lines()
-                .filter_map(|line| line.strip_prefix("data:"))
-                .map(|data| data.strip_prefix(' ').unwrap_or(data))
-                .collect::<Vec<_>>()
-                .join("\n");
-            // The priming event and keep-alive comments carry no message.
-            if data.is_empty() {
-                continue;
-            }
-            let message: Notification =
-                serde_json::from_str(&data).map_err(|e| format!("SSE data: {e}: {data}"))?;
-            if message.jsonrpc == "2.0"
-                && message.method == "notifications/resources/updated"
-                && message.params.is_some_and(|p| p.uri == ABOUT_URI)
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-}
-
 /// What the fan-out measured.
 #[derive(Debug, Clone)]
 pub(crate) struct FanOut {
@@ -126,43 +72,28 @@ pub(crate) async fn run(streams: usize) -> Result<FanOut, String> {
         tasks.push(tokio::spawn(async move {
             let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (index % SOURCES) as u8));
             let stream = async {
-                let permit = connect.acquire().await.map_err(|e| e.to_string())?;
-                let mut conn = Conn::open(&target, index, Some(source)).await?;
-                let mut headers = client::session_headers(&session);
-                headers.insert(
-                    header::ACCEPT,
-                    HeaderValue::from_static("text/event-stream"),
-                );
-                let response = conn.open_stream(headers).await?;
-                drop(permit);
-                if response.status() != StatusCode::OK {
-                    return Err(format!("GET stream: status {}", response.status()));
-                }
-                Ok::<_, String>((conn, response.into_body()))
+                let _permit = connect.acquire().await.map_err(|e| e.to_string())?;
+                SseStream::open(target.addr, source, &session).await
             }
             .await;
-            let (conn, mut body) = match stream {
-                Ok(opened) => opened,
+            let mut stream = match stream {
+                Ok(stream) => stream,
                 Err(error) => {
                     let mut first = first_error.lock().unwrap_or_else(|e| e.into_inner());
                     first.get_or_insert(error);
                     return;
                 }
             };
-            let mut events = SseEvents::default();
             let mut counted = false;
             // Bounded by the stream's bytes and by the abort at the end of the test.
-            while let Some(frame) = body.frame().await {
-                let Ok(frame) = frame else { break };
-                let Ok(data) = frame.into_data() else {
-                    continue;
-                };
+            loop {
+                let next = stream.next().await;
                 if !counted {
                     // The priming event: the stream is open.
                     counted = true;
                     ready.fetch_add(1, Ordering::Relaxed);
                 }
-                match events.push(&data) {
+                match next {
                     Ok(true) => {
                         let _ = done_tx.send(Instant::now());
                         // Keep the stream open like a real client: closing 10 000
@@ -177,7 +108,6 @@ pub(crate) async fn run(streams: usize) -> Result<FanOut, String> {
                     }
                 }
             }
-            drop(conn);
         }));
     }
     drop(done_tx);
@@ -272,34 +202,5 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     match nanos {
         Some(nanos) => Some(nanos as f64 / 1e9),
         None => crate::proc::cpu_seconds(pid),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sse_events_find_the_notification_across_chunks() {
-        let mut events = SseEvents::default();
-        assert_eq!(events.push(b"id: 1-0\nretry: 1000\ndata: \n\n"), Ok(false));
-        assert_eq!(events.push(b": keep-alive\n\n"), Ok(false));
-        let event = format!(
-            r#"id: 1-1
-data: {{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{{"uri":"{ABOUT_URI}"}}}}
-
-"#
-        );
-        let (head, tail) = event.as_bytes().split_at(20);
-        assert_eq!(events.push(head), Ok(false));
-        assert_eq!(events.push(tail), Ok(true));
-    }
-
-    #[test]
-    fn sse_events_reject_other_resources_and_bad_json() {
-        let mut events = SseEvents::default();
-        let other = b"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":\"x://y\"}}\n\n";
-        assert_eq!(events.push(other), Ok(false));
-        assert!(events.push(b"data: {nope\n\n").is_err());
     }
 }

@@ -46,7 +46,7 @@ pub use handler::{
     schema_of,
 };
 pub use input::{AskedInput, InputRound, RequestStateSealer, StateError};
-pub use peer::{ClientPeer, OutboundMessage};
+pub use peer::{ClientPeer, Outbound, OutboundMessage};
 pub use principal::{AllowList, Principal};
 pub use request::{McpRequest, McpResponse};
 pub use router::{CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture};

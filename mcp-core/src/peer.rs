@@ -1,11 +1,14 @@
 //! The outbound half of a request: notifications and server→client requests on their way to
 //! whatever carries them (the request's SSE stream, stdout, a test channel).
 //!
-//! The transport makes a channel per request with [`ClientPeer::channel`], puts the
-//! [`ClientPeer`] into the request extensions, and drains the receiver: notifications are
-//! written as they come; a request gets an id from the transport, is written, and its answer
-//! is sent back through the [`OutboundMessage::Request::reply`] sender when the client's
-//! response arrives.
+//! The transport makes a link per request with [`ClientPeer::channel`], puts the
+//! [`ClientPeer`] into the request extensions, and drains the [`Outbound`] half:
+//! notifications are written as they come; a request gets an id from the transport, is
+//! written, and its answer is sent back through the [`OutboundMessage::Request::reply`] sender
+//! when the client's response arrives.
+//!
+//! Most handlers never send anything, so the bounded channel behind the link is only built
+//! when the handler first sends.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -26,8 +29,11 @@
 //! # }
 //! ```
 
+use std::sync::{Arc, Mutex, OnceLock};
+
 use serde::Serialize;
 use serde_json::value::RawValue;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::jsonrpc::{ErrorObject, notification_json};
@@ -54,20 +60,106 @@ pub enum OutboundMessage {
 /// The handle a request's handler uses to reach the client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ClientPeer {
-    sender: mpsc::Sender<OutboundMessage>,
+    link: Arc<Link>,
+}
+
+/// What the peers of one request share. Dropping the last peer drops `handoff`, which tells
+/// a waiting [`Outbound`] that nothing will ever come.
+#[derive(Debug)]
+struct Link {
+    capacity: usize,
+    sender: OnceLock<mpsc::Sender<OutboundMessage>>,
+    handoff: Mutex<Option<oneshot::Sender<mpsc::Receiver<OutboundMessage>>>>,
+}
+
+/// The transport's half of a [`ClientPeer`]: what the handler sends, in order.
+#[derive(Debug)]
+pub struct Outbound {
+    state: OutboundState,
+}
+
+#[derive(Debug)]
+enum OutboundState {
+    /// The handler has not sent anything yet; the channel arrives here when it does.
+    Waiting(oneshot::Receiver<mpsc::Receiver<OutboundMessage>>),
+    Open(mpsc::Receiver<OutboundMessage>),
+    Closed,
+}
+
+impl Outbound {
+    /// The next message; `None` once every [`ClientPeer`] of the request is gone and all
+    /// messages were received. Cancel-safe, like [`mpsc::Receiver::recv`].
+    pub async fn recv(&mut self) -> Option<OutboundMessage> {
+        loop {
+            match &mut self.state {
+                OutboundState::Open(receiver) => return receiver.recv().await,
+                OutboundState::Waiting(handoff) => match handoff.await {
+                    Ok(receiver) => self.state = OutboundState::Open(receiver),
+                    Err(_) => self.state = OutboundState::Closed,
+                },
+                OutboundState::Closed => return None,
+            }
+        }
+    }
+
+    /// The next message if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Result<OutboundMessage, TryRecvError> {
+        if let OutboundState::Waiting(handoff) = &mut self.state {
+            self.state = match handoff.try_recv() {
+                Ok(receiver) => OutboundState::Open(receiver),
+                Err(oneshot::error::TryRecvError::Empty) => return Err(TryRecvError::Empty),
+                Err(oneshot::error::TryRecvError::Closed) => OutboundState::Closed,
+            };
+        }
+        match &mut self.state {
+            OutboundState::Open(receiver) => receiver.try_recv(),
+            _ => Err(TryRecvError::Disconnected),
+        }
+    }
 }
 
 impl ClientPeer {
-    /// A bounded channel: a slow client makes senders wait instead of growing memory.
-    pub fn channel(capacity: usize) -> (ClientPeer, mpsc::Receiver<OutboundMessage>) {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
-        (ClientPeer { sender }, receiver)
+    /// A bounded link: a slow client makes senders wait instead of growing memory.
+    pub fn channel(capacity: usize) -> (ClientPeer, Outbound) {
+        let (handoff, waiting) = oneshot::channel();
+        let link = Link {
+            capacity: capacity.max(1),
+            sender: OnceLock::new(),
+            handoff: Mutex::new(Some(handoff)),
+        };
+        let outbound = Outbound {
+            state: OutboundState::Waiting(waiting),
+        };
+        (
+            ClientPeer {
+                link: Arc::new(link),
+            },
+            outbound,
+        )
+    }
+
+    /// The channel's sender, built on first use and handed to the [`Outbound`] half.
+    fn sender(&self) -> &mpsc::Sender<OutboundMessage> {
+        self.link.sender.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(self.link.capacity);
+            let handoff = self
+                .link
+                .handoff
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            // The transport may be gone already: then sends fail, as they should.
+            if let Some(handoff) = handoff {
+                let _ = handoff.send(receiver);
+            }
+            sender
+        })
     }
 
     /// Sends a notification. Fails when the transport has gone away.
     pub async fn notify(&self, method: &str, params: &impl Serialize) -> Result<(), ErrorObject> {
         let bytes = notification_json(method, params);
-        self.sender
+        self.sender()
             .send(OutboundMessage::Notification(bytes))
             .await
             .map_err(|_| ErrorObject::internal_error("the client's stream is closed"))
@@ -80,7 +172,7 @@ impl ClientPeer {
         params: Box<RawValue>,
     ) -> Result<Box<RawValue>, ErrorObject> {
         let (reply, answer) = oneshot::channel();
-        self.sender
+        self.sender()
             .send(OutboundMessage::Request {
                 method,
                 params,
@@ -95,7 +187,7 @@ impl ClientPeer {
 
     /// Asks the transport to close the response stream early (the client will resume).
     pub async fn close_stream(&self) -> Result<(), ErrorObject> {
-        self.sender
+        self.sender()
             .send(OutboundMessage::CloseStream)
             .await
             .map_err(|_| ErrorObject::internal_error("the client's stream is closed"))
@@ -103,6 +195,56 @@ impl ClientPeer {
 
     /// Whether the receiving side is gone.
     pub fn is_closed(&self) -> bool {
-        self.sender.is_closed()
+        match self.link.sender.get() {
+            Some(sender) => sender.is_closed(),
+            None => self
+                .link
+                .handoff
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+                .is_none_or(oneshot::Sender::is_closed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_channel_is_built_on_the_first_send() {
+        let (peer, mut outbound) = ClientPeer::channel(2);
+        assert!(matches!(outbound.try_recv(), Err(TryRecvError::Empty)));
+        assert!(!peer.is_closed());
+        peer.notify("notifications/message", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let Ok(OutboundMessage::Notification(bytes)) = outbound.try_recv() else {
+            panic!("the notification should be queued");
+        };
+        assert!(bytes.starts_with(br#"{"jsonrpc":"2.0","method":"notifications/message""#));
+        drop(peer);
+        assert!(outbound.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_never_sends_ends_the_outbound_half() {
+        let (peer, mut outbound) = ClientPeer::channel(2);
+        let clone = peer.clone();
+        drop(peer);
+        let waiting = tokio::spawn(async move { outbound.recv().await.is_none() });
+        tokio::task::yield_now().await;
+        drop(clone);
+        assert!(waiting.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn sends_fail_once_the_transport_is_gone() {
+        let (peer, outbound) = ClientPeer::channel(2);
+        drop(outbound);
+        assert!(peer.is_closed());
+        assert!(peer.close_stream().await.is_err());
+        assert!(peer.is_closed());
     }
 }

@@ -12,14 +12,13 @@ use mcp_core::protocol::{
     SamplingMessage,
 };
 use mcp_core::{
-    AllowList, ClientPeer, Json, McpRequest, McpResponse, OutboundMessage, Principal, Prompt,
-    ProtocolVersion, RequestContext, Resource, ResourceTemplate, Router, ServerEvent, Session,
-    SessionHandle, TemplateMatch, Tool,
+    AllowList, ClientPeer, Json, McpRequest, McpResponse, Outbound, OutboundMessage, Principal,
+    Prompt, ProtocolVersion, RequestContext, Resource, ResourceTemplate, Router, ServerEvent,
+    Session, SessionHandle, TemplateMatch, Tool,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use tower::ServiceExt;
 
 const LEGACY: ProtocolVersion = ProtocolVersion::V2025_11_25;
@@ -371,9 +370,7 @@ fn all_client_capabilities() -> ClientCapabilities {
 
 /// Plays the client on the other end of a [`ClientPeer`]: answers server→client requests
 /// and records everything it received as JSON.
-fn spawn_client(
-    mut outbound: mpsc::Receiver<OutboundMessage>,
-) -> tokio::task::JoinHandle<Vec<Value>> {
+fn spawn_client(mut outbound: Outbound) -> tokio::task::JoinHandle<Vec<Value>> {
     tokio::spawn(async move {
         let mut seen = Vec::new();
         while let Some(message) = outbound.recv().await {

@@ -5,8 +5,8 @@ use futures_util::FutureExt;
 use mcp_core::jsonrpc::{self, ClientResponse, ErrorObject, Message, RequestId, Response, codes};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
-    CancellationToken, ClientPeer, McpRequest, McpResponse, OutboundMessage, ProtocolVersion,
-    ServerEvent, SessionHandle,
+    CancellationToken, ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage,
+    ProtocolVersion, ServerEvent, SessionHandle,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -374,7 +374,7 @@ pub(super) async fn run<S>(
     mut service: S,
     request: McpRequest,
     token: CancellationToken,
-    mut outbound: mpsc::Receiver<OutboundMessage>,
+    mut outbound: Outbound,
     running: Arc<Semaphore>,
 ) where
     S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Send,

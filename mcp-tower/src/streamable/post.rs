@@ -12,8 +12,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
-    AllowList, CancellationToken, ClientPeer, McpRequest, McpResponse, OutboundMessage, Principal,
-    ProtocolVersion,
+    AllowList, CancellationToken, ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage,
+    Principal, ProtocolVersion,
 };
 use tokio::sync::mpsc;
 use tower::ServiceExt;
@@ -276,7 +276,7 @@ impl Exchange {
         self,
         inner: S,
         call: McpRequest,
-        mut outbound: mpsc::Receiver<OutboundMessage>,
+        mut outbound: Outbound,
     ) -> Response<McpBody> {
         // Dropping this future (client gone before we answered) cancels the handler.
         let guard = self.token.clone().drop_guard();
@@ -339,7 +339,7 @@ impl Exchange {
         writer: &mut SseWriter,
         mut future: RpcFuture,
         first: Option<OutboundMessage>,
-        mut outbound: mpsc::Receiver<OutboundMessage>,
+        mut outbound: Outbound,
     ) {
         let mut asked: Vec<RequestId> = Vec::new();
         writer.prime(self.shared.retry_ms).await;

@@ -1,7 +1,12 @@
 //! The cost of `TelemetryLayer` on a `tools/call` dispatch: `Router` alone against
-//! `TelemetryLayer` + `Router`, with no recorder (the `metrics` no-op), a `DebuggingRecorder`
-//! and a Prometheus recorder, without a tracing subscriber; and once with a subscriber that
-//! enables the spans. Goal: under 10 % over the router alone without subscriber.
+//! `TelemetryLayer` + `Router`, without a tracing subscriber, with no recorder (the `metrics`
+//! no-op), with thread-local recorders (`DebuggingRecorder`, Prometheus: registered per use)
+//! and with a global Prometheus recorder (handles kept, as in production); and once with a
+//! subscriber that enables the spans. Goal: under 10 % over the router alone without
+//! subscriber.
+//!
+//! A global recorder cannot be uninstalled, so its groups (`... global recorder`) run last,
+//! each with its own `router` baseline.
 //!
 //! ```text
 //! cargo bench -p mcp-telemetry --bench overhead
@@ -77,7 +82,7 @@ fn bench_pair(c: &mut Criterion, group: &str, body: &'static [u8]) {
     });
     let recorder = metrics_util::debugging::DebuggingRecorder::new();
     metrics::with_local_recorder(&recorder, || {
-        group.bench_function("telemetry, DebuggingRecorder", |b| {
+        group.bench_function("telemetry, DebuggingRecorder (thread-local)", |b| {
             b.iter_batched(
                 || request(body),
                 |r| call(&mut instrumented, r),
@@ -87,7 +92,7 @@ fn bench_pair(c: &mut Criterion, group: &str, body: &'static [u8]) {
     });
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     metrics::with_local_recorder(&recorder, || {
-        group.bench_function("telemetry, PrometheusRecorder", |b| {
+        group.bench_function("telemetry, PrometheusRecorder (thread-local)", |b| {
             b.iter_batched(
                 || request(body),
                 |r| call(&mut instrumented, r),
@@ -109,9 +114,45 @@ fn bench_pair(c: &mut Criterion, group: &str, body: &'static [u8]) {
     group.finish();
 }
 
+/// Router alone and with the layer, under the global recorder installed by [`overhead`].
+fn bench_global(c: &mut Criterion, group: &str, body: &'static [u8]) {
+    let mut group = c.benchmark_group(format!("{group}, global recorder"));
+    let mut plain = router();
+    group.bench_function("router", |b| {
+        b.iter_batched(
+            || request(body),
+            |r| call(&mut plain, r),
+            BatchSize::SmallInput,
+        )
+    });
+    let router = router();
+    let mut instrumented = TelemetryLayer::for_router(&router).layer(router);
+    group.bench_function("telemetry, PrometheusRecorder", |b| {
+        b.iter_batched(
+            || request(body),
+            |r| call(&mut instrumented, r),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
 fn overhead(c: &mut Criterion) {
     bench_pair(c, "tools/call", TOOLS_CALL);
     bench_pair(c, "ping", PING);
+    // As a server would: this crate's preset, installed for the process, drained regularly.
+    let handle = mcp_telemetry::prometheus::builder()
+        .install_recorder()
+        .expect("no global recorder yet");
+    mcp_telemetry::names::describe_metrics();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            handle.run_upkeep();
+        }
+    });
+    bench_global(c, "tools/call", TOOLS_CALL);
+    bench_global(c, "ping", PING);
 }
 
 criterion_group! {

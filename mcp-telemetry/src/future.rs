@@ -12,20 +12,23 @@ use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
 use mcp_core::McpResponse;
 use mcp_core::jsonrpc::{ErrorObject, Response};
+use metrics::Gauge;
 use pin_project_lite::pin_project;
 use tracing::Span;
 use tracing::field::display;
 
 use crate::call::{CallInfo, classify};
+use crate::clock::Start;
 use crate::hooks::{OnFailure, OnResponse};
-use crate::keys;
 use crate::outcome::{Failure, Outcome};
+use crate::recorder::Held;
 
 /// One instrumented call: what its end needs to be reported.
 pub(crate) struct CallState<OnRes: OnResponse, OnFail: OnFailure> {
     info: CallInfo,
     span: Span,
-    start: quanta::Instant,
+    start: Start,
+    in_flight: Held<Gauge>,
     on_response: OnRes,
     on_failure: OnFail,
     is_rate_limited: fn(&ErrorObject) -> bool,
@@ -37,7 +40,8 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
     pub(crate) fn new(
         info: CallInfo,
         span: Span,
-        start: quanta::Instant,
+        start: Start,
+        in_flight: Held<Gauge>,
         on_response: OnRes,
         on_failure: OnFail,
         is_rate_limited: fn(&ErrorObject) -> bool,
@@ -46,6 +50,7 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
             info,
             span,
             start,
+            in_flight,
             on_response,
             on_failure,
             is_rate_limited,
@@ -100,7 +105,7 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
 impl<OnRes: OnResponse, OnFail: OnFailure> Drop for CallState<OnRes, OnFail> {
     fn drop(&mut self) {
         // Here rather than in a hook, so that replacing hooks cannot unbalance the gauge.
-        keys::gauge_add(&keys::method(self.info.method_index).in_flight, -1.0);
+        self.in_flight.decrement(1.0);
         if !self.finished {
             record_outcome(&self.span, Some("disconnected"), None);
             self.on_failure.on_failure(

@@ -116,7 +116,7 @@ pub struct DefaultOnRequest {
 
 impl OnRequest for DefaultOnRequest {
     fn on_request(&self, call: &CallInfo, _span: &Span) {
-        keys::increment(call.keys.requests());
+        call.keys.requests().increment(call.scope);
     }
 }
 
@@ -135,7 +135,9 @@ impl OnResponse for DefaultOnResponse {
         latency: Duration,
         _span: &Span,
     ) {
-        keys::record(call.keys.duration(outcome), latency.as_secs_f64());
+        call.keys
+            .duration(outcome)
+            .record(call.scope, latency.as_secs_f64());
     }
 }
 
@@ -157,7 +159,7 @@ impl OnFailure for DefaultOnFailure {
         let latency_ms = latency.as_secs_f64() * 1000.0;
         match failure {
             Failure::Panicked(message) => {
-                keys::increment(&keys::method(call.method_index).panics);
+                keys::method(call.method_index).panics.increment(call.scope);
                 tracing::error!(
                     target: "mcp_telemetry",
                     parent: span,
@@ -173,7 +175,9 @@ impl OnFailure for DefaultOnFailure {
                 );
             }
             Failure::Disconnected => {
-                keys::increment(&keys::method(call.method_index).disconnected);
+                keys::method(call.method_index)
+                    .disconnected
+                    .increment(call.scope);
                 tracing::info!(
                     target: "mcp_telemetry",
                     parent: span,

@@ -1,22 +1,17 @@
 //! Metric keys built once and reused, so that recording a call allocates nothing: the
-//! `metrics` macros build a `Vec` of labels on every use, these tables do not.
+//! `metrics` macros build a `Vec` of labels on every use, these tables do not. Each key comes
+//! with its handle in the global recorder (see [`recorder`](crate::recorder)).
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
-use arc_swap::ArcSwap;
-
-use metrics::{Key, Label, Metadata, SharedString};
+use metrics::{Counter, Gauge, Histogram, Key, Label, SharedString};
 
 use crate::known::TargetKind;
 use crate::names::{self, label};
 use crate::outcome::{OUTCOME_SLOTS, Outcome};
-
-/// The metadata every metric of this crate is registered with.
-static METADATA: Metadata<'static> =
-    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+use crate::recorder::{METADATA, Metric};
 
 /// Adds one to a counter of the current recorder.
 pub(crate) fn increment(key: &Key) {
@@ -121,9 +116,9 @@ pub(crate) struct MethodKeys {
     pub(crate) label: &'static str,
     /// What the method's target is, if it has one.
     pub(crate) target: Option<TargetKind>,
-    pub(crate) in_flight: Key,
-    pub(crate) panics: Key,
-    pub(crate) disconnected: Key,
+    pub(crate) in_flight: Metric<Gauge>,
+    pub(crate) panics: Metric<Counter>,
+    pub(crate) disconnected: Metric<Counter>,
     /// For calls without a target.
     pub(crate) untargeted: TargetKeys,
     /// For calls whose target is not registered.
@@ -138,9 +133,9 @@ static METHODS: LazyLock<Vec<MethodKeys>> = LazyLock::new(|| {
         .map(|(method, target)| MethodKeys {
             label: method,
             target,
-            in_flight: key(names::IN_FLIGHT, &[(label::METHOD, method)]),
-            panics: key(names::PANICS, &[(label::METHOD, method)]),
-            disconnected: key(names::DISCONNECTED, &[(label::METHOD, method)]),
+            in_flight: Metric::new(key(names::IN_FLIGHT, &[(label::METHOD, method)])),
+            panics: Metric::new(key(names::PANICS, &[(label::METHOD, method)])),
+            disconnected: Metric::new(key(names::DISCONNECTED, &[(label::METHOD, method)])),
             untargeted: TargetKeys::new(method, None, None),
             folded: TargetKeys::new(method, Some(SharedString::const_str(names::FOLDED)), None),
         })
@@ -152,15 +147,15 @@ pub(crate) fn method(index: usize) -> &'static MethodKeys {
     &METHODS[index]
 }
 
-/// The keys of one (method, target) pair: the request counter now, one duration histogram
-/// per outcome on first use.
+/// The metrics of one (method, target) pair: the request counter, and one duration histogram
+/// per outcome, built on first use.
 pub(crate) struct TargetKeys {
     method: &'static str,
     target: Option<SharedString>,
     /// The registered name, shared with every call that labels it.
     pub(crate) name: Option<Arc<str>>,
-    requests: Key,
-    durations: [OnceLock<Key>; OUTCOME_SLOTS],
+    requests: Metric<Counter>,
+    durations: [OnceLock<Metric<Histogram>>; OUTCOME_SLOTS],
 }
 
 impl TargetKeys {
@@ -169,20 +164,20 @@ impl TargetKeys {
         labels.extend(target.clone().map(|t| Label::new(label::TARGET, t)));
         Self {
             method,
-            requests: Key::from_parts(names::REQUESTS, labels).to_retained(),
+            requests: Metric::new(Key::from_parts(names::REQUESTS, labels).to_retained()),
             target,
             name,
             durations: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
-    /// The `mcp.server.requests` key.
-    pub(crate) fn requests(&self) -> &Key {
+    /// `mcp.server.requests`.
+    pub(crate) fn requests(&self) -> &Metric<Counter> {
         &self.requests
     }
 
-    /// The `mcp.server.operation.duration` key of this outcome.
-    pub(crate) fn duration(&self, outcome: Outcome) -> &Key {
+    /// `mcp.server.operation.duration` of this outcome.
+    pub(crate) fn duration(&self, outcome: Outcome) -> &Metric<Histogram> {
         self.durations[outcome.slot()].get_or_init(|| {
             let mut labels = Vec::with_capacity(4);
             labels.push(Label::from_static_parts(label::METHOD, self.method));
@@ -193,7 +188,7 @@ impl TargetKeys {
                     .code_label()
                     .map(|code| Label::from_static_parts(label::CODE, code)),
             );
-            Key::from_parts(names::OPERATION_DURATION, labels).to_retained()
+            Metric::new(Key::from_parts(names::OPERATION_DURATION, labels).to_retained())
         })
     }
 }
@@ -221,49 +216,60 @@ impl Deref for KeysRef {
 /// are built per call, which is correct but allocates.
 const MAX_CACHED_TARGETS: usize = 1024;
 
+/// Slots per method: at most half full, so that probe sequences stay short.
+const SLOTS: usize = 2 * MAX_CACHED_TARGETS;
+
 /// FNV-1a: a few nanoseconds for a short name where SipHash takes tens. Flooding is no
 /// concern: only names the server registered are ever inserted.
-#[derive(Default, Clone, Copy)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
+fn fnv(bytes: &[u8]) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
+    // The low bits index the table: fold the high ones in.
+    (hash ^ (hash >> 32)) as usize
 }
 
-type TargetMap = HashMap<&'static str, &'static TargetKeys, BuildHasherDefault<Fnv>>;
-
-/// The keys of registered targets, per method, built on first use and kept for the life of
-/// the process (shared by every layer: keys do not depend on a layer's configuration).
-/// Reads take no lock.
-struct TargetCache {
-    maps: Vec<ArcSwap<TargetMap>>,
+/// The keys of one method's registered targets: an open-addressing table whose slots are
+/// filled once and never emptied, so that a lookup is a few plain loads, no lock and no
+/// reference count (this runs on every call).
+struct TargetTable {
+    slots: Box<[OnceLock<&'static TargetKeys>]>,
+    len: AtomicUsize,
     writer: Mutex<()>,
 }
 
-static CACHE: LazyLock<TargetCache> = LazyLock::new(|| TargetCache {
-    maps: (0..=OTHER_METHOD).map(|_| ArcSwap::default()).collect(),
-    writer: Mutex::new(()),
-});
+impl TargetTable {
+    fn new() -> Self {
+        Self {
+            slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
+            len: AtomicUsize::new(0),
+            writer: Mutex::new(()),
+        }
+    }
+
+    /// The cached keys of `name`, or the first free slot of its probe sequence.
+    fn find(&self, name: &str) -> Result<&'static TargetKeys, usize> {
+        let mut slot = fnv(name.as_bytes()) % SLOTS;
+        loop {
+            match self.slots[slot].get() {
+                Some(keys) if keys.name.as_deref() == Some(name) => return Ok(keys),
+                Some(_) => slot = (slot + 1) % SLOTS,
+                None => return Err(slot),
+            }
+        }
+    }
+}
+
+/// One table per method, made when the method is first called with a registered target.
+static TABLES: [OnceLock<TargetTable>; OTHER_METHOD + 1] =
+    [const { OnceLock::new() }; OTHER_METHOD + 1];
 
 /// The keys of the registered target `name` of the method at `index`.
 pub(crate) fn target(index: usize, name: &str) -> KeysRef {
-    let map = &CACHE.maps[index];
-    if let Some(keys) = map.load().get(name) {
+    let table = TABLES[index].get_or_init(TargetTable::new);
+    if let Ok(keys) = table.find(name) {
         return KeysRef::Static(keys);
     }
     let build = || {
@@ -274,20 +280,19 @@ pub(crate) fn target(index: usize, name: &str) -> KeysRef {
             Some(shared),
         )
     };
-    let _writer = CACHE.writer.lock().unwrap_or_else(|p| p.into_inner());
-    let current = map.load();
-    if let Some(keys) = current.get(name) {
-        return KeysRef::Static(keys);
-    }
-    if current.len() >= MAX_CACHED_TARGETS {
+    // Inserts are rare (once per registered name) and serialised; lookups never wait.
+    let _writer = table.writer.lock().unwrap_or_else(|p| p.into_inner());
+    let free = match table.find(name) {
+        Ok(keys) => return KeysRef::Static(keys),
+        Err(free) => free,
+    };
+    if table.len.load(Ordering::Relaxed) >= MAX_CACHED_TARGETS {
         return KeysRef::Shared(Arc::new(build()));
     }
     let keys: &'static TargetKeys = Box::leak(Box::new(build()));
-    let name: &'static str = keys.name.as_deref().expect("built with a name");
-    // Copy-on-write: inserts happen once per registered name.
-    let mut next = TargetMap::clone(&current);
-    next.insert(name, keys);
-    map.store(Arc::new(next));
+    table.len.fetch_add(1, Ordering::Relaxed);
+    // Only the writer fills slots, and this one was free under its lock.
+    let _ = table.slots[free].set(keys);
     KeysRef::Static(keys)
 }
 
@@ -320,7 +325,7 @@ mod tests {
             panic!("cached");
         };
         assert!(std::ptr::eq(keys, again));
-        let key = keys.duration(Outcome::ProtocolError(-32602));
+        let key = keys.duration(Outcome::ProtocolError(-32602)).key();
         let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
         assert_eq!(
             labels,
@@ -333,7 +338,7 @@ mod tests {
         );
         assert!(std::ptr::eq(
             key,
-            keys.duration(Outcome::ProtocolError(-32602))
+            keys.duration(Outcome::ProtocolError(-32602)).key()
         ));
     }
 }

@@ -14,6 +14,7 @@ use crate::hooks::{
 use crate::known::{KnownTargets, NoTargets};
 use crate::outcome::default_is_rate_limited;
 use crate::service::Telemetry;
+use crate::{clock, recorder};
 
 /// Spans and metrics for every JSON-RPC request and notification of the RPC tier.
 ///
@@ -72,6 +73,7 @@ pub(crate) struct Config {
     pub(crate) span_level: Level,
     pub(crate) uri_in_span_name: bool,
     pub(crate) is_rate_limited: fn(&ErrorObject) -> bool,
+    pub(crate) keep_handles: bool,
 }
 
 impl<OnReq, OnRes, OnFail> std::fmt::Debug for TelemetryLayer<OnReq, OnRes, OnFail> {
@@ -79,6 +81,7 @@ impl<OnReq, OnRes, OnFail> std::fmt::Debug for TelemetryLayer<OnReq, OnRes, OnFa
         f.debug_struct("TelemetryLayer")
             .field("span_level", &self.config.span_level)
             .field("uri_in_span_name", &self.config.uri_in_span_name)
+            .field("keep_metric_handles", &self.config.keep_handles)
             .finish_non_exhaustive()
     }
 }
@@ -94,13 +97,15 @@ impl TelemetryLayer {
     /// name is folded into `_other` in metrics (spans keep the real names).
     pub fn new() -> Self {
         // The clock calibrates on first use (under a millisecond): here, not in a request.
-        let _ = quanta::Instant::now();
+        clock::calibrate();
+        recorder::find_global();
         Self {
             config: Arc::new(Config {
                 known: Arc::new(NoTargets),
                 span_level: Level::INFO,
                 uri_in_span_name: false,
                 is_rate_limited: default_is_rate_limited,
+                keep_handles: true,
             }),
             on_request: DefaultOnRequest::default(),
             on_response: DefaultOnResponse::default(),
@@ -140,6 +145,31 @@ impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
     /// mcp-auth's `RateLimitLayer` answers).
     pub fn rate_limited_when(mut self, predicate: fn(&ErrorObject) -> bool) -> Self {
         Arc::make_mut(&mut self.config).is_rate_limited = predicate;
+        self
+    }
+
+    /// Whether metric handles of the global recorder are kept for the life of the process
+    /// (default true).
+    ///
+    /// Registering a metric with a recorder is a registry lookup, which with a Prometheus
+    /// recorder costs more than everything else the layer does; kept handles skip it. Turn
+    /// this off when the recorder drops idle series (`PrometheusBuilder::idle_timeout`): a
+    /// kept handle goes on writing to a series the recorder has dropped, which then never
+    /// reappears. Thread-local recorders (`metrics::with_local_recorder`) always get a
+    /// registration per use.
+    ///
+    /// The global recorder is looked for when a layer is made or applied, and by
+    /// [`describe_metrics`](crate::names::describe_metrics): install it before building the
+    /// stack, or describe the metrics after installing it.
+    ///
+    /// ```
+    /// use mcp_telemetry::TelemetryLayer;
+    ///
+    /// let layer = TelemetryLayer::new().keep_metric_handles(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn keep_metric_handles(mut self, keep: bool) -> Self {
+        Arc::make_mut(&mut self.config).keep_handles = keep;
         self
     }
 
@@ -186,6 +216,8 @@ where
     type Service = Telemetry<S, OnReq, OnRes, OnFail>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        // The recorder may have been installed since the layer was made.
+        recorder::find_global();
         Telemetry {
             inner,
             config: Arc::clone(&self.config),

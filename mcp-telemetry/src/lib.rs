@@ -50,6 +50,7 @@
 //! the whole thing with a Prometheus `/metrics` endpoint.
 
 mod call;
+mod clock;
 mod future;
 pub mod hooks;
 pub mod http_tier;
@@ -59,6 +60,7 @@ mod layer;
 pub mod names;
 mod outcome;
 mod peek;
+mod recorder;
 pub mod scrape;
 mod service;
 mod trace_context;

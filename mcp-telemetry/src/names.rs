@@ -72,13 +72,17 @@ pub mod label {
 pub const FOLDED: &str = "_other";
 
 /// Registers units and descriptions of every metric with the installed recorder (so that a
-/// Prometheus exporter writes `# HELP` lines and unit suffixes). Call it once, after
-/// installing the recorder.
+/// Prometheus exporter writes `# HELP` lines and unit suffixes), and lets the RPC-tier layers
+/// keep their metric handles for it (see
+/// [`TelemetryLayer::keep_metric_handles`](crate::TelemetryLayer::keep_metric_handles)). Call
+/// it once, after installing the recorder.
 ///
 /// ```
 /// mcp_telemetry::names::describe_metrics(); // with no recorder installed: does nothing
 /// ```
 pub fn describe_metrics() {
+    // Kept metric handles need to know which recorder is the global one.
+    crate::recorder::find_global();
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_histogram!(
         OPERATION_DURATION,

@@ -28,10 +28,16 @@ pub(crate) struct Peeked<'a> {
 pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>) -> Peeked<'a> {
     let mut found = Peeked::default();
     // Most calls carry no `_meta`: then the scan can stop at the target.
-    let mut want_meta = META_KEY.find(params.as_bytes()).is_some();
+    let mut want_meta = has_meta(params.as_bytes());
     let mut want_target = target_key.is_some();
-    if !want_meta && !want_target {
-        return found;
+    if !want_meta {
+        let Some(key) = target_key else {
+            return found;
+        };
+        if let Some(target) = leading_string(params, key) {
+            found.target = Some(Cow::Borrowed(target));
+            return found;
+        }
     }
     let mut scanner = Scanner::new(params);
     let _ = scanner.object(|s, key| {
@@ -62,6 +68,50 @@ pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>) -> Peeked<'a> 
         })
     });
     found
+}
+
+/// Params up to this length are searched for `_meta` byte by byte.
+const SHORT: usize = 128;
+
+/// Whether `"_meta"` occurs in `params` (anywhere: the scan then finds out where).
+fn has_meta(params: &[u8]) -> bool {
+    if params.len() > SHORT {
+        return META_KEY.find(params).is_some();
+    }
+    // Short params seldom hold a `_`: looking for one costs a fraction of setting up the
+    // substring search.
+    contains_byte(params, b'_') && META_KEY.find(params).is_some()
+}
+
+/// Whether `haystack` holds `byte`, eight bytes at a time: on the short slices it is used for,
+/// the vectorised searches spend longer getting started.
+pub(crate) fn contains_byte(haystack: &[u8], byte: u8) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = ONES * u64::from(byte);
+    let mut words = haystack.chunks_exact(8);
+    let mut zero_bytes = 0;
+    for word in &mut words {
+        // A byte equal to `byte` is zero after the xor; the classic zero-byte test finds it.
+        let word = u64::from_ne_bytes(word.try_into().expect("chunks of 8")) ^ pattern;
+        zero_bytes |= word.wrapping_sub(ONES) & !word & HIGHS;
+    }
+    zero_bytes != 0 || words.remainder().contains(&byte)
+}
+
+/// The value of `key` when `params` opens with it as a string without escapes:
+/// `{"name":"add",...`, as clients write it.
+fn leading_string<'a>(params: &'a str, key: &str) -> Option<&'a str> {
+    let rest = params
+        .strip_prefix("{\"")?
+        .strip_prefix(key)?
+        .strip_prefix("\":\"")?;
+    // Names are short: a plain loop beats starting a vectorised search.
+    let end = rest.bytes().position(|b| b == b'"' || b == b'\\')?;
+    // Quotes are ASCII: `end` is a character boundary.
+    (rest.as_bytes()[end] == b'"')
+        .then(|| rest.get(..end))
+        .flatten()
 }
 
 /// Whether an object scan goes on after a member.
@@ -264,6 +314,57 @@ mod tests {
         assert_eq!(
             both(r#" { "name" : "spaced" } "#, "name").0.as_deref(),
             Some("spaced")
+        );
+    }
+
+    #[test]
+    fn the_short_meta_search_agrees_with_the_long_one() {
+        for params in [
+            r#"{"name":"a","_meta":{}}"#,
+            r#"{"name":"a","x_meta":1}"#,
+            r#"{"_meta":1}"#,
+            r#"{"name":"_meta"}"#,
+            r#"{"a_b":"c_d","_met":1}"#,
+            r#"_meta""#,
+            "",
+        ] {
+            assert_eq!(
+                has_meta(params.as_bytes()),
+                META_KEY.find(params.as_bytes()).is_some(),
+                "{params}"
+            );
+        }
+    }
+
+    #[test]
+    fn contains_byte() {
+        let text = b"0123456789abcdefghijklmnopqrstuvwxyz_";
+        for len in 0..=text.len() {
+            for byte in [b'0', b'7', b'8', b'z', b'_', b'!', 0x80, 0xff] {
+                assert_eq!(
+                    super::contains_byte(&text[..len], byte),
+                    text[..len].contains(&byte),
+                    "{len} {byte}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_leading_target_is_read_without_the_scanner() {
+        assert_eq!(
+            leading_string(r#"{"name":"add","x":1}"#, "name"),
+            Some("add")
+        );
+        assert_eq!(leading_string(r#"{"name":"","x":1}"#, "name"), Some(""));
+        assert_eq!(leading_string(r#"{"names":"add"}"#, "name"), None);
+        assert_eq!(leading_string(r#"{"name":"a\"b"}"#, "name"), None);
+        assert_eq!(leading_string(r#"{"name":"add"#, "name"), None);
+        assert_eq!(leading_string(r#"{ "name":"add"}"#, "name"), None);
+        // Escaped or spaced: the scanner reads them.
+        assert_eq!(
+            both(r#"{"name":"a\"b"}"#, "name").0.as_deref(),
+            Some("a\"b")
         );
     }
 

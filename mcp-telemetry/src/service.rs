@@ -12,6 +12,7 @@ use tracing::Span;
 use tracing::field::Empty;
 
 use crate::call::{self, CallInfo, SpanTargets};
+use crate::clock::Start;
 use crate::future::{CallState, ResponseFuture};
 use crate::hooks::{OnFailure, OnRequest, OnResponse};
 use crate::keys;
@@ -95,7 +96,7 @@ where
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
         let config = &self.config;
-        let Some((info, peeked)) = call::start(&request, &*config.known) else {
+        let Some((mut info, peeked)) = call::start(&request, &*config.known) else {
             // Client responses and unsplit batches: not calls of their own.
             return ResponseFuture::passthrough(self.inner.call(request));
         };
@@ -106,14 +107,20 @@ where
         );
         // The span has what it needs from the request, which moves on now.
         drop(peeked);
-        // quanta reads the TSC: a third of the cost of `std::time::Instant` here.
-        let start = quanta::Instant::now();
+        let start = Start::now();
+        // Held by the call, so that it moves back down the gauge it moved up; this one look
+        // at the recorder in scope also decides where the call's other metrics go.
+        let (in_flight, scope) = keys::method(info.method_index)
+            .in_flight
+            .hold(config.keep_handles);
+        info.scope = scope;
+        in_flight.increment(1.0);
         self.on_request.on_request(&info, &span);
-        keys::gauge_add(&keys::method(info.method_index).in_flight, 1.0);
         let state = CallState::new(
             info,
             span,
             start,
+            in_flight,
             self.on_response.clone(),
             self.on_failure.clone(),
             config.is_rate_limited,

@@ -168,10 +168,14 @@ impl RequestContextBuilder {
     /// Finishes the context.
     pub fn build(self) -> RequestContext {
         let cancellation = std::sync::OnceLock::new();
-        if let Some(token) = self.extensions.get::<CancellationToken>() {
+        let peer = self.extensions.get::<ClientPeer>().cloned();
+        let token = self
+            .extensions
+            .get::<CancellationToken>()
+            .or_else(|| peer.as_ref().and_then(ClientPeer::cancellation));
+        if let Some(token) = token {
             let _ = cancellation.set(token.clone());
         }
-        let peer = self.extensions.get::<ClientPeer>().cloned();
         RequestContext {
             inner: Arc::new(ContextInner {
                 request_id: self.request_id,

@@ -36,6 +36,8 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::jsonrpc::{ErrorObject, notification_json};
 
 /// A message the server wants to send to the client in the scope of one request.
@@ -68,6 +70,8 @@ pub struct ClientPeer {
 #[derive(Debug)]
 struct Link {
     capacity: usize,
+    /// The request's cancellation, carried here so a transport adds one extension, not two.
+    cancellation: Option<CancellationToken>,
     sender: OnceLock<mpsc::Sender<OutboundMessage>>,
     handoff: Mutex<Option<oneshot::Sender<mpsc::Receiver<OutboundMessage>>>>,
 }
@@ -121,9 +125,37 @@ impl Outbound {
 impl ClientPeer {
     /// A bounded link: a slow client makes senders wait instead of growing memory.
     pub fn channel(capacity: usize) -> (ClientPeer, Outbound) {
+        Self::link(capacity, None)
+    }
+
+    /// A bounded link that also carries the request's cancellation, which handler contexts
+    /// built from the request's extensions then observe.
+    ///
+    /// ```
+    /// use mcp_core::{CancellationToken, ClientPeer};
+    ///
+    /// let token = CancellationToken::new();
+    /// let (peer, _outbound) = ClientPeer::request_channel(8, token.clone());
+    /// token.cancel();
+    /// assert!(peer.cancellation().is_some_and(CancellationToken::is_cancelled));
+    /// ```
+    pub fn request_channel(
+        capacity: usize,
+        cancellation: CancellationToken,
+    ) -> (ClientPeer, Outbound) {
+        Self::link(capacity, Some(cancellation))
+    }
+
+    /// The request's cancellation, when the transport attached it.
+    pub fn cancellation(&self) -> Option<&CancellationToken> {
+        self.link.cancellation.as_ref()
+    }
+
+    fn link(capacity: usize, cancellation: Option<CancellationToken>) -> (ClientPeer, Outbound) {
         let (handoff, waiting) = oneshot::channel();
         let link = Link {
             capacity: capacity.max(1),
+            cancellation,
             sender: OnceLock::new(),
             handoff: Mutex::new(Some(handoff)),
         };

@@ -303,9 +303,8 @@ where
             shared: Arc::clone(&self.shared),
             ids: registered,
         };
-        let (peer, outbound) = ClientPeer::channel(PEER_CAPACITY);
+        let (peer, outbound) = ClientPeer::request_channel(PEER_CAPACITY, token.clone());
         let mut request = McpRequest::new(message, version);
-        request.extensions.insert(token.clone());
         request.extensions.insert(peer);
         if !version.is_modern() {
             let session: SessionHandle = self.session.clone();

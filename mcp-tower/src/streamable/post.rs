@@ -174,8 +174,8 @@ where
             let new_session = is_initialize
                 .then(|| manager.zip(initialize_params(&request, &extensions)))
                 .flatten();
-            extensions.insert(token.clone());
-            let (peer, outbound) = ClientPeer::channel(shared.config.outbound_capacity);
+            let (peer, outbound) =
+                ClientPeer::request_channel(shared.config.outbound_capacity, token.clone());
             extensions.insert(peer);
             let call = McpRequest {
                 message: Message::Request(request),

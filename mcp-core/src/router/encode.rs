@@ -3,8 +3,6 @@
 //! fields in one serialisation pass, so no intermediate JSON tree is built and nothing is
 //! parsed again.
 
-use std::io::Write;
-
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -94,52 +92,47 @@ pub(crate) fn server_info_meta(info: &Implementation) -> Box<RawValue> {
         .expect("Implementation serialises")
 }
 
+/// A modern-era result: the era's fields first, then the result's own fields.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Modern<'a, T: ?Sized> {
+    result_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_scope: Option<&'static str>,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<&'a RawValue>,
+    #[serde(flatten)]
+    result: &'a T,
+}
+
 /// Encodes a result for `version`.
 ///
-/// `result` must serialise as a JSON object: in the modern era the era's fields are written
-/// first and the result's own fields joined after them, in one buffer, so the encoding is
-/// written once and wrapped without being parsed again.
+/// `result` must serialise as a map or a struct (never a bare [`RawValue`]: it is flattened
+/// into the modern-era envelope). The encoding is written once and wrapped without being
+/// parsed again.
 pub(crate) fn encode<T: Serialize + ?Sized>(
     version: ProtocolVersion,
     server_info_meta: &RawValue,
     result: &T,
     extras: Extras,
 ) -> Result<Box<RawValue>, ErrorObject> {
-    let failed = |e: &dyn std::fmt::Display| {
-        ErrorObject::internal_error(format!("result could not be encoded: {e}"))
-    };
-    let mut out = Vec::with_capacity(256);
-    if version.is_modern() {
-        // `resultType` values and cache scopes are fixed identifiers: no escaping needed.
-        out.extend_from_slice(b"{\"resultType\":\"");
-        out.extend_from_slice(extras.result_type.as_bytes());
-        out.push(b'"');
-        if let Some((ttl_ms, scope)) = extras.cache {
-            let scope = match scope {
-                Scope::Public => "public",
-                Scope::Private => "private",
-            };
-            // Writing to a Vec cannot fail.
-            let _ = write!(out, ",\"ttlMs\":{ttl_ms},\"cacheScope\":\"{scope}\"");
-        }
-        if !extras.has_meta {
-            out.extend_from_slice(b",\"_meta\":");
-            out.extend_from_slice(server_info_meta.get().as_bytes());
-        }
-        let start = out.len();
-        serde_json::to_writer(&mut out, result).map_err(|e| failed(&e))?;
-        // Join the result's fields: `{"a":1}` becomes `,"a":1}`, and `{}` just `}`.
-        match &out[start..] {
-            b"{}" => {
-                out.truncate(start);
-                out.push(b'}');
-            }
-            [b'{', ..] => out[start] = b',',
-            _ => return Err(failed(&"the result is not a JSON object")),
-        }
+    let encoded = if version.is_modern() {
+        let (ttl_ms, cache_scope) = match extras.cache {
+            Some((ttl_ms, Scope::Public)) => (Some(ttl_ms), Some("public")),
+            Some((ttl_ms, Scope::Private)) => (Some(ttl_ms), Some("private")),
+            None => (None, None),
+        };
+        serde_json::value::to_raw_value(&Modern {
+            result_type: extras.result_type,
+            ttl_ms,
+            cache_scope,
+            meta: (!extras.has_meta).then_some(server_info_meta),
+            result,
+        })
     } else {
-        serde_json::to_writer(&mut out, result).map_err(|e| failed(&e))?;
-    }
-    let text = String::from_utf8(out).map_err(|e| failed(&e))?;
-    RawValue::from_string(text).map_err(|e| failed(&e))
+        serde_json::value::to_raw_value(result)
+    };
+    encoded.map_err(|e| ErrorObject::internal_error(format!("result could not be encoded: {e}")))
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mcp_core::Router;
+use mcp_core::{Router, ServerEvent};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::SessionStore;
@@ -49,16 +49,21 @@ pub(crate) fn spawn(router: &Router, store: Arc<dyn SessionStore>) {
                 }
                 Err(RecvError::Closed) => return,
             };
-            let bytes = Bytes::from(event.to_json());
-            store.for_each(&mut |session| {
-                if !event.is_wanted_by(&**session) {
-                    return;
-                }
-                // A full stream means a stalled client: drop rather than grow or wait.
-                if session.deliver(&bytes) == Some(Delivery::Full) {
-                    tracing::debug!("session stream full; notification dropped");
-                }
-            });
+            deliver(&*store, &event);
+        }
+    });
+}
+
+/// Queues `event`, serialised once, on the stream of every session that wants it.
+pub(crate) fn deliver(store: &dyn SessionStore, event: &ServerEvent) {
+    let bytes = Bytes::from(event.to_json());
+    store.for_each(&mut |session| {
+        if !event.is_wanted_by(&**session) {
+            return;
+        }
+        // A full stream means a stalled client: drop rather than grow or wait.
+        if session.deliver(&bytes) == Some(Delivery::Full) {
+            tracing::debug!("session stream full; notification dropped");
         }
     });
 }

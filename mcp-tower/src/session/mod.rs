@@ -18,6 +18,8 @@ use mcp_core::jsonrpc::{ErrorObject, RequestId};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
 use mcp_core::{CancellationToken, ProtocolVersion};
 
+#[cfg(test)]
+pub(crate) use fan_out::deliver;
 pub(crate) use fan_out::{Delivery, EventSink};
 
 pub use layer::{SessionLayer, SessionService};

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::event_store::{EventStore, StoredEvent, event_id};
@@ -220,7 +220,7 @@ impl EventSink for StreamSink {
 /// message) and the reconnection delay.
 fn prime_frame(stream: u64, retry_ms: u64) -> Bytes {
     let frame = format!("id: {}\nretry: {retry_ms}\ndata: \n\n", event_id(stream, 0));
-    Bytes::from(frame)
+    Bytes::from(frame.into_boxed_str().into_boxed_bytes())
 }
 
 /// `id: <stream>-`.
@@ -234,15 +234,17 @@ fn id_prefix(stream: u64) -> Vec<u8> {
 
 /// One event: `<id prefix><sequence>\ndata: <json>\n\n`, in one allocation.
 fn frame(id_prefix: &[u8], sequence: u64, data: &[u8]) -> Bytes {
-    let mut frame = BytesMut::with_capacity(id_prefix.len() + data.len() + 30);
-    frame.put_slice(id_prefix);
     let mut digits = [0u8; 20];
-    frame.put_slice(decimal(&mut digits, sequence));
-    frame.put_slice(b"\ndata: ");
+    let sequence = decimal(&mut digits, sequence);
+    let parts: [&[u8]; 5] = [id_prefix, sequence, b"\ndata: ", data, b"\n\n"];
+    // Exactly sized: `Bytes` then owns the buffer as is, where spare capacity would cost
+    // a second allocation for its shared header (and a second free after the write).
+    let mut frame = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
     // serde_json never emits raw newlines, so one `data:` line holds the whole message.
-    frame.put_slice(data);
-    frame.put_slice(b"\n\n");
-    frame.freeze()
+    for part in parts {
+        frame.extend_from_slice(part);
+    }
+    Bytes::from(frame)
 }
 
 fn put_decimal(out: &mut Vec<u8>, value: u64) {
@@ -319,5 +321,63 @@ mod tests {
         assert_eq!(sink.try_event(&data), Delivery::Closed);
         drop(sink);
         assert!(open.await.is_err(), "dropping the sink signals the end");
+    }
+
+    /// The user-space cost of one fan-out (serialise once, filter, frame, record, queue),
+    /// without the connections that write the frames.
+    #[tokio::test(flavor = "current_thread")]
+    #[ignore = "a timing: cargo test --release -p mcp-tower fan_out_cost -- --ignored --nocapture"]
+    async fn fan_out_cost() {
+        use std::time::{Duration, Instant};
+
+        use crate::session::{InMemorySessionStore, NewSession, SessionStore};
+        use mcp_core::Session;
+
+        let streams = 10_000;
+        let config = crate::SessionConfig::default().max_sessions(streams);
+        let store = InMemorySessionStore::new(config);
+        let events: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::new(
+            256,
+            streams,
+            Duration::from_secs(300),
+        ));
+        let mut bodies = Vec::with_capacity(streams);
+        for stream in 0..streams as u64 {
+            let new = NewSession {
+                principal: None,
+                version: mcp_core::ProtocolVersion::V2025_11_25,
+                capabilities: Default::default(),
+                allow_list: None,
+            };
+            let session = store.create(new).unwrap();
+            session.subscribe("x://y").unwrap();
+            let body = session.open_stream(|capacity| {
+                let (sender, mut body) = mpsc::channel(capacity);
+                let store = Some(Arc::clone(&events));
+                let (sink, ended) = StreamSink::open(stream, session.id(), sender, store, 1000);
+                body.try_recv().expect("priming");
+                (Box::new(sink) as Box<dyn EventSink>, (body, ended))
+            });
+            bodies.push(body.unwrap());
+        }
+        let event = mcp_core::ServerEvent::ResourceUpdated("x://y".into());
+        let mut times = Vec::new();
+        for _ in 0..30 {
+            let started = Instant::now();
+            crate::session::deliver(&store, &event);
+            times.push(started.elapsed());
+            for (body, _) in &mut bodies {
+                body.try_recv().expect("delivered");
+            }
+        }
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / streams as f64;
+        let first = times[0];
+        times.sort();
+        println!(
+            "fan-out to {streams} streams: first {:.3} us per stream, median {:.3}, best {:.3}",
+            per(first),
+            per(times[times.len() / 2]),
+            per(times[0])
+        );
     }
 }

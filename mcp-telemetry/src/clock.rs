@@ -17,13 +17,16 @@ pub(crate) fn calibrate() {
 pub(crate) struct Start(u64);
 
 impl Start {
-    // A raw read skips the scaling (and `quanta::Instant`'s check for a mocked clock): about
-    // half the cost of `quanta::Instant::now`, a sixth of `std::time::Instant::now`.
+    // A raw read skips the scaling and `quanta::Instant`'s check for a mocked clock; the TSC
+    // read itself dominates (measured on a 2-vCPU KVM guest: start and end together 35 ns,
+    // against 40 ns through `quanta::Instant` and 70 to 100 ns through `std::time::Instant`).
+    #[inline]
     pub(crate) fn now() -> Self {
         Start(CLOCK.raw())
     }
 
     /// The time since `self`.
+    #[inline]
     pub(crate) fn elapsed(self) -> Duration {
         CLOCK.delta(self.0, CLOCK.raw())
     }

@@ -8,7 +8,6 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
 use mcp_core::McpResponse;
 use mcp_core::jsonrpc::{ErrorObject, Response};
@@ -149,19 +148,44 @@ pin_project! {
         OnRes: OnResponse,
         OnFail: OnFailure,
     {
-        // `None` once finished, or when `call` itself panicked.
         #[pin]
-        future: Option<CatchUnwind<AssertUnwindSafe<F>>>,
-        // `None` for messages that are not calls (they pass through).
-        state: Option<CallState<OnRes, OnFail>>,
-        call_panic: Option<Box<dyn Any + Send>>,
+        kind: Kind<F, OnRes, OnFail>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, OnRes, OnFail>
+    where
+        OnRes: OnResponse,
+        OnFail: OnFailure,
+    {
+        // Client responses and whole batches: not calls of their own.
+        Passthrough { #[pin] future: F },
+        Call {
+            #[pin]
+            future: CatchUnwind<AssertUnwindSafe<F>>,
+            state: CallState<OnRes, OnFail>,
+        },
+        // `call` itself panicked.
+        PanickedInCall {
+            payload: Option<Box<dyn Any + Send>>,
+            state: CallState<OnRes, OnFail>,
+        },
+        // Answered: the handler's future and the call's span are gone (batch items can be held
+        // until their batch is answered; their spans end with them).
+        Done,
     }
 }
 
 impl<F, OnRes: OnResponse, OnFail: OnFailure> std::fmt::Debug for ResponseFuture<F, OnRes, OnFail> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let call = match &self.kind {
+            Kind::Call { state, .. } | Kind::PanickedInCall { state, .. } => Some(&state.info),
+            Kind::Passthrough { .. } | Kind::Done => None,
+        };
         f.debug_struct("ResponseFuture")
-            .field("call", &self.state.as_ref().map(|s| &s.info))
+            .field("call", &call)
             .finish_non_exhaustive()
     }
 }
@@ -174,9 +198,7 @@ where
 {
     pub(crate) fn passthrough(future: F) -> Self {
         Self {
-            future: Some(AssertUnwindSafe(future).catch_unwind()),
-            state: None,
-            call_panic: None,
+            kind: Kind::Passthrough { future },
         }
     }
 
@@ -185,9 +207,7 @@ where
         state: CallState<OnRes, OnFail>,
     ) -> Self {
         Self {
-            future: Some(future),
-            state: Some(state),
-            call_panic: None,
+            kind: Kind::Call { future, state },
         }
     }
 
@@ -196,9 +216,10 @@ where
         state: CallState<OnRes, OnFail>,
     ) -> Self {
         Self {
-            future: None,
-            state: Some(state),
-            call_panic: Some(payload),
+            kind: Kind::PanickedInCall {
+                payload: Some(payload),
+                state,
+            },
         }
     }
 }
@@ -212,33 +233,28 @@ where
     type Output = Result<McpResponse, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let result = match this.future.as_mut().as_pin_mut() {
-            Some(future) => {
-                let polled = match this.state.as_ref() {
-                    Some(state) => {
-                        let _entered = state.span.enter();
-                        future.poll(cx)
-                    }
-                    None => future.poll(cx),
+        let mut kind = self.project().kind;
+        let response = match kind.as_mut().project() {
+            KindProj::Passthrough { future } => return future.poll(cx),
+            KindProj::Call { future, state } => {
+                let polled = {
+                    let _entered = state.span.enter();
+                    ready!(future.poll(cx))
                 };
-                match ready!(polled) {
+                let result = match polled {
                     Ok(Ok(response)) => Ok(response),
                     Ok(Err(never)) => match never {},
                     Err(payload) => Err(payload),
-                }
+                };
+                state.finish(result)
             }
-            None => Err(this.call_panic.take().expect("polled after completion")),
+            KindProj::PanickedInCall { payload, state } => {
+                let payload = payload.take().expect("polled after completion");
+                state.finish(Err(payload))
+            }
+            KindProj::Done => panic!("polled after completion"),
         };
-        // Drop the handler's future now rather than with this one.
-        this.future.set(None);
-        let Some(state) = this.state.as_mut() else {
-            // Not a call of its own: pass through, panics included.
-            return Poll::Ready(Ok(result.unwrap_or_else(|p| std::panic::resume_unwind(p))));
-        };
-        // Finished in place (the state is large enough for a move to show in benchmarks).
-        let response = state.finish(result);
-        *this.state = None;
+        kind.set(Kind::Done);
         Poll::Ready(Ok(response))
     }
 }

@@ -143,6 +143,7 @@ static METHODS: LazyLock<Vec<MethodKeys>> = LazyLock::new(|| {
 });
 
 /// The keys of the method at `index` (from [`method_index`]).
+#[inline]
 pub(crate) fn method(index: usize) -> &'static MethodKeys {
     &METHODS[index]
 }

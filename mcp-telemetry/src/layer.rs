@@ -152,13 +152,15 @@ impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
     /// (default true).
     ///
     /// Registering a metric with a recorder is a registry lookup, which with a Prometheus
-    /// recorder costs more than everything else the layer does; kept handles skip it. Turn
+    /// recorder cost more than everything else the layer does; kept handles skip it. Turn
     /// this off when the recorder drops idle series (`PrometheusBuilder::idle_timeout`): a
     /// kept handle goes on writing to a series the recorder has dropped, which then never
     /// reappears. Thread-local recorders (`metrics::with_local_recorder`) always get a
     /// registration per use.
     ///
-    /// The global recorder is looked for when a layer is made or applied, and by
+    /// The recorder in scope is looked at once, when a call starts: if it is the global
+    /// recorder, all of the call's metrics go there. The global recorder is looked for when a
+    /// layer is made or applied (at most once a second), and by
     /// [`describe_metrics`](crate::names::describe_metrics): install it before building the
     /// stack, or describe the metrics after installing it.
     ///
@@ -217,7 +219,7 @@ where
 
     fn layer(&self, inner: S) -> Self::Service {
         // The recorder may have been installed since the layer was made.
-        recorder::find_global();
+        recorder::find_global_now_and_then();
         Telemetry {
             inner,
             config: Arc::clone(&self.config),

@@ -7,8 +7,9 @@
 //! one, as tests install) are registered per use: such a recorder can be dropped and another
 //! one take its address, so nothing is kept for it.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use metrics::{Counter, Gauge, Histogram, Key, Metadata, Recorder};
 
@@ -49,6 +50,23 @@ pub(crate) fn find_global() {
     if let Some(found) = found {
         GLOBAL.store(found, Ordering::Relaxed);
     }
+}
+
+/// Like [`find_global`], at most once a second: for `Layer::layer`, which some servers call
+/// per connection.
+pub(crate) fn find_global_now_and_then() {
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    if GLOBAL.load(Ordering::Relaxed) != 0 {
+        return;
+    }
+    {
+        let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            return;
+        }
+        *last = Some(Instant::now());
+    }
+    find_global();
 }
 
 /// Whether `recorder` is the global recorder (found by [`find_global`]).
@@ -165,6 +183,7 @@ impl<H: Handle> Metric<H> {
 
 impl Metric<Counter> {
     /// Adds one.
+    #[inline]
     pub(crate) fn increment(&self, scope: Scope) {
         self.with(scope, |counter| counter.increment(1));
     }
@@ -172,6 +191,7 @@ impl Metric<Counter> {
 
 impl Metric<Histogram> {
     /// Records `value`.
+    #[inline]
     pub(crate) fn record(&self, scope: Scope, value: f64) {
         self.with(scope, |histogram| histogram.record(value));
     }

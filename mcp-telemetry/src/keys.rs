@@ -270,9 +270,16 @@ static TABLES: [OnceLock<TargetTable>; OTHER_METHOD + 1] =
 /// The keys of the registered target `name` of the method at `index`.
 pub(crate) fn target(index: usize, name: &str) -> KeysRef {
     let table = TABLES[index].get_or_init(TargetTable::new);
-    if let Ok(keys) = table.find(name) {
-        return KeysRef::Static(keys);
+    match table.find(name) {
+        Ok(keys) => KeysRef::Static(keys),
+        Err(_) => insert(table, index, name),
     }
+}
+
+/// Caches the keys of a name seen for the first time (or builds them per call past the cap).
+#[cold]
+#[inline(never)]
+fn insert(table: &TargetTable, index: usize, name: &str) -> KeysRef {
     let build = || {
         let shared: Arc<str> = Arc::from(name);
         TargetKeys::new(

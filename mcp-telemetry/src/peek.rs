@@ -23,22 +23,30 @@ pub(crate) struct Peeked<'a> {
     pub(crate) traceparent: Option<Cow<'a, str>>,
 }
 
-/// Scans the object `params` for `target_key` and `_meta.traceparent`. Anything malformed
+/// Finds `target_key` and `_meta.traceparent` in the object `params`. Anything malformed
 /// ends the scan with what was found so far.
 pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>) -> Peeked<'a> {
-    let mut found = Peeked::default();
-    // Most calls carry no `_meta`: then the scan can stop at the target.
-    let mut want_meta = has_meta(params.as_bytes());
-    let mut want_target = target_key.is_some();
+    // Most calls carry no `_meta` and name their target first: they need no scan.
+    let want_meta = has_meta(params.as_bytes());
     if !want_meta {
         let Some(key) = target_key else {
-            return found;
+            return Peeked::default();
         };
         if let Some(target) = leading_string(params, key) {
-            found.target = Some(Cow::Borrowed(target));
-            return found;
+            return Peeked {
+                target: Some(Cow::Borrowed(target)),
+                traceparent: None,
+            };
         }
     }
+    scan(params, target_key, want_meta)
+}
+
+/// The member-by-member scan, out of line: the common case above stays small.
+#[inline(never)]
+fn scan<'a>(params: &'a str, target_key: Option<&str>, mut want_meta: bool) -> Peeked<'a> {
+    let mut found = Peeked::default();
+    let mut want_target = target_key.is_some();
     let mut scanner = Scanner::new(params);
     let _ = scanner.object(|s, key| {
         if Some(key) == target_key {

@@ -137,10 +137,23 @@ pub fn bearer_token<'a>(
     Ok(Some(token))
 }
 
-/// RFC 6750 `b64token` characters.
+/// RFC 6750 `b64token` characters. A table: a JWT is hundreds of bytes, checked on every
+/// request.
 fn is_b64token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)
+    B64TOKEN[usize::from(b)]
 }
+
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
+        b += 1;
+    }
+    table
+};
 
 fn query_has_access_token(query: Option<&str>) -> bool {
     query.is_some_and(|query| {

@@ -41,7 +41,7 @@ if [ "$conformance" = 1 ]; then
   # The debug build reuses what the tests compiled; speed does not matter here.
   cargo build --locked -p conformance-server
   log=$(mktemp)
-  ./target/debug/conformance-server --addr 127.0.0.1:0 >"$log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/debug/conformance-server" --addr 127.0.0.1:0 >"$log" 2>&1 &
   server=$!
   trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
   url=""

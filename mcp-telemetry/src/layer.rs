@@ -98,7 +98,7 @@ impl TelemetryLayer {
     pub fn new() -> Self {
         // The clock calibrates on first use (under a millisecond): here, not in a request.
         clock::calibrate();
-        recorder::find_global();
+        recorder::find_global_now_and_then();
         Self {
             config: Arc::new(Config {
                 known: Arc::new(NoTargets),
@@ -159,10 +159,10 @@ impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
     /// registration per use.
     ///
     /// The recorder in scope is looked at once, when a call starts: if it is the global
-    /// recorder, all of the call's metrics go there. The global recorder is looked for when a
-    /// layer is made or applied (at most once a second), and by
+    /// recorder, all of the call's metrics go there. The global recorder is looked for when
+    /// layers are made or applied (at most once a second), and by
     /// [`describe_metrics`](crate::names::describe_metrics): install it before building the
-    /// stack, or describe the metrics after installing it.
+    /// stack, or describe the metrics after installing it (`prometheus::install` does).
     ///
     /// ```
     /// use mcp_telemetry::TelemetryLayer;

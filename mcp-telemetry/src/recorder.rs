@@ -24,8 +24,9 @@ fn address(recorder: &dyn Recorder) -> usize {
     std::ptr::from_ref(recorder).cast::<()>() as usize
 }
 
-/// Looks for the global recorder, unless it was found before. Called when layers are built
-/// and metrics described, not per call: it starts a thread.
+/// Looks for the global recorder, unless it was found before. Called when metrics are
+/// described, and (through [`find_global_now_and_then`]) when layers are made and applied;
+/// never per call: it starts a thread.
 pub(crate) fn find_global() {
     if GLOBAL.load(Ordering::Relaxed) != 0 {
         return;
@@ -52,8 +53,8 @@ pub(crate) fn find_global() {
     }
 }
 
-/// Like [`find_global`], at most once a second: for `Layer::layer`, which some servers call
-/// per connection.
+/// Like [`find_global`], at most once a second: for `TelemetryLayer::new` and `Layer::layer`,
+/// which some servers call per connection.
 pub(crate) fn find_global_now_and_then() {
     static LAST: Mutex<Option<Instant>> = Mutex::new(None);
     if GLOBAL.load(Ordering::Relaxed) != 0 {

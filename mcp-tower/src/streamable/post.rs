@@ -118,16 +118,13 @@ where
             None,
         );
     }
-    let session_id = session
-        .as_ref()
-        .map(|s| mcp_core::Session::id(&**s).to_owned())
-        .unwrap_or_default();
+    let session_id = session.as_deref().map_or("", |s| mcp_core::Session::id(s));
     let mut extensions = std::mem::take(&mut parts.extensions);
     extensions.insert(parts);
 
     match message {
         Message::Response(response) => {
-            shared.pending.complete(&session_id, response);
+            shared.pending.complete(session_id, response);
             accepted()
         }
         Message::Notification(notification) => {
@@ -188,7 +185,6 @@ where
                 id,
                 token,
                 session,
-                session_id,
             };
             let mut response = exchange.run(inner, call, outbound).await;
             if let Some((manager, new)) = new_session {
@@ -268,7 +264,6 @@ struct Exchange {
     id: RequestId,
     token: CancellationToken,
     session: Option<Arc<LiveSession>>,
-    session_id: String,
 }
 
 impl Exchange {
@@ -311,12 +306,18 @@ impl Exchange {
         let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
         let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
         let store = self.shared.config.event_store.clone();
-        let mut writer = SseWriter::new(stream, &self.session_id, sink, store);
+        let mut writer = SseWriter::new(stream, self.session_id(), sink, store);
         tokio::spawn(async move {
             self.stream(&mut writer, future, first, outbound).await;
             writer.finish();
         });
         sse_response(McpBody::stream(body))
+    }
+
+    fn session_id(&self) -> &str {
+        self.session
+            .as_deref()
+            .map_or("", |s| mcp_core::Session::id(s))
     }
 
     fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
@@ -413,7 +414,7 @@ impl Exchange {
                 method,
                 params,
                 reply,
-            } => match self.shared.pending.register(&self.session_id, reply) {
+            } => match self.shared.pending.register(self.session_id(), reply) {
                 Ok(id) => {
                     let bytes = mcp_core::jsonrpc::request_json(&id, method, &params);
                     asked.push(id);

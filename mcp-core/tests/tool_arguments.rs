@@ -83,27 +83,25 @@ async fn valid_arguments_reach_the_handler() {
 #[tokio::test]
 async fn a_type_mismatch_is_explained_by_the_schema() {
     let response = call(&router(), "add", r#"{"a":"two","b":3}"#).await;
-    assert_eq!(response["result"]["isError"], true, "{response}");
-    let text = text(&response);
+    assert_violation(&response, "add", "/a");
+}
+
+/// An `isError` result naming the tool and listing a violation at `path`.
+fn assert_violation(response: &Value, tool: &str, path: &str) {
+    let text = text_of_error(response);
     assert!(
-        text.starts_with("Invalid arguments for tool add:"),
+        text.starts_with(&format!("Invalid arguments for tool {tool}:")),
         "{text}"
     );
-    assert!(text.contains("- /a: "), "{text}");
+    assert!(text.contains(&format!("- {path}: ")), "{text}");
 }
 
 #[tokio::test]
 async fn a_constraint_beyond_the_type_is_enforced() {
     let response = call(&router(), "page", r#"{"size":0}"#).await;
-    assert_eq!(response["result"]["isError"], true, "{response}");
-    let text = text(&response);
-    assert!(
-        text.starts_with("Invalid arguments for tool page:"),
-        "{text}"
-    );
-    assert!(text.contains("- /size: "), "{text}");
+    assert_violation(&response, "page", "/size");
     let response = call(&router(), "echo", r#"{"word":"x"}"#).await;
-    assert!(text_of_error(&response).contains("- /word: "), "{response}");
+    assert_violation(&response, "echo", "/word");
 }
 
 fn text_of_error(response: &Value) -> &str {

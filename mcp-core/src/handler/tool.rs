@@ -315,6 +315,12 @@ impl ToolBuilder {
 
     /// Attaches a handler taking typed arguments; the input schema is derived from `A`
     /// unless one was given with [`ToolBuilder::input_schema`].
+    ///
+    /// `A` is deserialised straight from the request's bytes. A derived schema that only
+    /// restates the type is checked by that deserialisation itself; one with constraints serde
+    /// does not know (`#[schemars(range(..), length(..), regex(..))]`, a hand-written schema) is
+    /// validated before the handler runs. Either way a refusal is an `isError` result listing
+    /// every violation with its JSON path.
     pub fn handler<A, F, Fut, R>(mut self, handler: F) -> Tool
     where
         A: DeserializeOwned + schemars::JsonSchema + Send + 'static,

@@ -17,7 +17,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use mcp_core::jsonrpc::Message;
 use mcp_core::{Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool};
@@ -61,55 +62,50 @@ where
         .unwrap()
 }
 
+/// Measures `service` answering `body` as `name` in `group`.
+fn bench_calls<S>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    service: &mut S,
+    body: &[u8],
+) where
+    S: Service<McpRequest, Response = McpResponse, Error = Infallible>,
+{
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || request(body),
+            |r| call(service, r),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
 fn bench_pair(c: &mut Criterion, group: &str, body: &'static [u8]) {
     let mut group = c.benchmark_group(group);
-    let mut plain = router();
-    group.bench_function("router", |b| {
-        b.iter_batched(
-            || request(body),
-            |r| call(&mut plain, r),
-            BatchSize::SmallInput,
-        )
-    });
+    bench_calls(&mut group, "router", &mut router(), body);
     let router = router();
     let mut instrumented = TelemetryLayer::for_router(&router).layer(router);
-    group.bench_function("telemetry, no recorder", |b| {
-        b.iter_batched(
-            || request(body),
-            |r| call(&mut instrumented, r),
-            BatchSize::SmallInput,
-        )
-    });
+    bench_calls(
+        &mut group,
+        "telemetry, no recorder",
+        &mut instrumented,
+        body,
+    );
     let recorder = metrics_util::debugging::DebuggingRecorder::new();
     metrics::with_local_recorder(&recorder, || {
-        group.bench_function("telemetry, DebuggingRecorder (thread-local)", |b| {
-            b.iter_batched(
-                || request(body),
-                |r| call(&mut instrumented, r),
-                BatchSize::SmallInput,
-            )
-        });
+        let name = "telemetry, DebuggingRecorder (thread-local)";
+        bench_calls(&mut group, name, &mut instrumented, body);
     });
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     metrics::with_local_recorder(&recorder, || {
-        group.bench_function("telemetry, PrometheusRecorder (thread-local)", |b| {
-            b.iter_batched(
-                || request(body),
-                |r| call(&mut instrumented, r),
-                BatchSize::SmallInput,
-            )
-        });
+        let name = "telemetry, PrometheusRecorder (thread-local)";
+        bench_calls(&mut group, name, &mut instrumented, body);
     });
     // Spans enabled: the registry creates and closes one per call.
     let subscriber = tracing_subscriber::registry();
     tracing::subscriber::with_default(subscriber, || {
-        group.bench_function("telemetry, no recorder, spans enabled", |b| {
-            b.iter_batched(
-                || request(body),
-                |r| call(&mut instrumented, r),
-                BatchSize::SmallInput,
-            )
-        });
+        let name = "telemetry, no recorder, spans enabled";
+        bench_calls(&mut group, name, &mut instrumented, body);
     });
     group.finish();
 }
@@ -117,23 +113,15 @@ fn bench_pair(c: &mut Criterion, group: &str, body: &'static [u8]) {
 /// Router alone and with the layer, under the global recorder installed by [`overhead`].
 fn bench_global(c: &mut Criterion, group: &str, body: &'static [u8]) {
     let mut group = c.benchmark_group(format!("{group}, global recorder"));
-    let mut plain = router();
-    group.bench_function("router", |b| {
-        b.iter_batched(
-            || request(body),
-            |r| call(&mut plain, r),
-            BatchSize::SmallInput,
-        )
-    });
+    bench_calls(&mut group, "router", &mut router(), body);
     let router = router();
     let mut instrumented = TelemetryLayer::for_router(&router).layer(router);
-    group.bench_function("telemetry, PrometheusRecorder", |b| {
-        b.iter_batched(
-            || request(body),
-            |r| call(&mut instrumented, r),
-            BatchSize::SmallInput,
-        )
-    });
+    bench_calls(
+        &mut group,
+        "telemetry, PrometheusRecorder",
+        &mut instrumented,
+        body,
+    );
     group.finish();
 }
 

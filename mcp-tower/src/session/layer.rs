@@ -118,10 +118,9 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let id = request
-            .headers()
-            .get(SESSION_HEADER)
-            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        // A cheap handle on the header's bytes (no copy) that outlives the borrow of
+        // `request`, which is modified below.
+        let id = request.headers().get(SESSION_HEADER).cloned();
         let is_delete = request.method() == Method::DELETE;
         let Some(id) = id else {
             if is_delete {
@@ -134,17 +133,15 @@ where
             request.extensions_mut().insert(self.manager.clone());
             return ResponseFuture::inner(self.inner.call(request));
         };
-        let subject = request
-            .extensions()
-            .get::<Principal>()
-            .map(|p| p.subject().to_owned());
+        let id = id.to_str().unwrap_or_default();
+        let subject = request.extensions().get::<Principal>().map(Principal::subject);
         let session = self
             .manager
             .store
-            .get(&id)
+            .get(id)
             .filter(|s| !s.is_terminated())
             // A session is bound to its principal: anyone else is told it does not exist.
-            .filter(|s| s.principal() == subject.as_deref());
+            .filter(|s| s.principal() == subject);
         let Some(session) = session else {
             return ResponseFuture::answer(json_rpc_error_response(
                 StatusCode::NOT_FOUND,
@@ -153,7 +150,7 @@ where
             ));
         };
         if is_delete {
-            self.manager.store.remove(&id);
+            self.manager.store.remove(id);
             tracing::info!(session.id = %id, "session terminated by client");
             let mut response = Response::new(ResBody::from(Bytes::new()));
             *response.status_mut() = StatusCode::OK;

@@ -134,7 +134,10 @@ where
             return ResponseFuture::inner(self.inner.call(request));
         };
         let id = id.to_str().unwrap_or_default();
-        let subject = request.extensions().get::<Principal>().map(Principal::subject);
+        let subject = request
+            .extensions()
+            .get::<Principal>()
+            .map(Principal::subject);
         let session = self
             .manager
             .store

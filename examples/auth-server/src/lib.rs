@@ -287,14 +287,6 @@ where
 }
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
-struct AddArgs {
-    /// The first addend.
-    a: f64,
-    /// The second addend.
-    b: f64,
-}
-
-#[derive(serde::Deserialize, schemars::JsonSchema)]
 struct EchoArgs {
     /// What to say back.
     message: String,
@@ -311,18 +303,8 @@ pub fn router() -> Router {
     Router::builder()
         .name("mcp-tower-auth-server", env!("CARGO_PKG_VERSION"))
         .instructions("The quickstart tools behind OAuth 2.1 bearer tokens.")
-        .tool(Tool::new("add").description("Adds two numbers").handler(
-            |Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
-                (args.a + args.b).to_string()
-            },
-        ))
-        .tool(
-            Tool::new("echo")
-                .description("Echoes the message back")
-                .handler(
-                    |Json(args): Json<EchoArgs>, _ctx: RequestContext| async move { args.message },
-                ),
-        )
+        .tool(quickstart::add_tool())
+        .tool(quickstart::echo_tool())
         .tool(
             Tool::new("whoami")
                 .description("The caller's subject and scopes")

@@ -25,23 +25,37 @@ struct EchoArgs {
     message: String,
 }
 
+/// `add {a, b}`: the sum, as text.
+///
+/// ```
+/// assert_eq!(quickstart::add_tool().name(), "add");
+/// ```
+pub fn add_tool() -> Tool {
+    Tool::new("add").description("Adds two numbers").handler(
+        |Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
+            (args.a + args.b).to_string()
+        },
+    )
+}
+
+/// `echo {message}`: the message back.
+///
+/// ```
+/// assert_eq!(quickstart::echo_tool().name(), "echo");
+/// ```
+pub fn echo_tool() -> Tool {
+    Tool::new("echo")
+        .description("Echoes the message back")
+        .handler(|Json(args): Json<EchoArgs>, _ctx: RequestContext| async move { args.message })
+}
+
 /// The quickstart's tools, resources and prompts.
 pub fn router() -> Router {
     Router::builder()
         .name("mcp-tower-quickstart", env!("CARGO_PKG_VERSION"))
         .instructions("A calculator and an echo, to try mcp-tower.")
-        .tool(Tool::new("add").description("Adds two numbers").handler(
-            |Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
-                (args.a + args.b).to_string()
-            },
-        ))
-        .tool(
-            Tool::new("echo")
-                .description("Echoes the message back")
-                .handler(
-                    |Json(args): Json<EchoArgs>, _ctx: RequestContext| async move { args.message },
-                ),
-        )
+        .tool(add_tool())
+        .tool(echo_tool())
         .resource(
             Resource::new("quickstart://about", "about")
                 .description("What this server is")

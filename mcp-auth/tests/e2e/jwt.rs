@@ -31,7 +31,7 @@ impl Setup {
         delay: Duration,
         configure: impl FnOnce(JwtAuthenticatorBuilder) -> JwtAuthenticatorBuilder,
     ) -> Setup {
-        let jwks = Jwks::start(keys, delay).await;
+        let jwks = Jwks::start_delayed(keys, delay).await;
         let server = Server::bind().await;
         let (resource, metadata_url) = (server.resource(), server.metadata_url());
         let builder = JwtAuthenticator::builder(&resource)
@@ -428,7 +428,7 @@ async fn jwks_discovered_from_authorization_server_metadata() {
 #[tokio::test]
 async fn claims_map_to_allow_list_and_principal() {
     let key = ec_key("k");
-    let jwks = Jwks::start(&[&key], Duration::ZERO).await;
+    let jwks = Jwks::start(&[&key]).await;
     let resource = "http://127.0.0.1:9/mcp";
     let jwt = JwtAuthenticator::builder(resource)
         .issuer(jwks.issuer())

@@ -1,184 +1,24 @@
-//! Fixtures: keys generated at run time, a JWKS served over loopback, the auth-server stack on
-//! 127.0.0.1:0 and a hyper client speaking MCP to it.
+//! Fixtures: keys, tokens and the JWKS server come from `auth-fixtures`; here, the
+//! auth-server stack on 127.0.0.1:0 and a hyper client speaking MCP to it.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use auth_server::{Args, Options, router, stack};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::Request;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use hyper_util::rt::TokioExecutor;
 use mcp_auth::{Authenticate, JwtAuthenticatorBuilder};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 // ---------------------------------------------------------------------------------------
 // Keys and tokens
 // ---------------------------------------------------------------------------------------
 
-/// A signing key with its public JWK.
-#[derive(Clone)]
-pub struct TestKey {
-    pub kid: String,
-    pub alg: Algorithm,
-    pub encoding: EncodingKey,
-    pub jwk: Value,
-    /// The public key as PEM, for the HS256-with-the-public-key forgery.
-    pub public_pem: Vec<u8>,
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// One RSA key per test binary: generating 2048-bit keys is slow in debug builds.
-fn rsa_private() -> &'static rsa::RsaPrivateKey {
-    static KEY: OnceLock<rsa::RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA key generation")
-    })
-}
-
-pub fn rsa_key(kid: &str) -> TestKey {
-    use rsa::pkcs1::EncodeRsaPrivateKey;
-    use rsa::pkcs8::{EncodePublicKey, LineEnding};
-    use rsa::traits::PublicKeyParts;
-    let private = rsa_private();
-    let public = private.to_public_key();
-    TestKey {
-        kid: kid.to_owned(),
-        alg: Algorithm::RS256,
-        encoding: EncodingKey::from_rsa_der(private.to_pkcs1_der().unwrap().as_bytes()),
-        jwk: json!({
-            "kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
-            "n": b64(&public.n().to_bytes_be()), "e": b64(&public.e().to_bytes_be()),
-        }),
-        public_pem: public
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap()
-            .into_bytes(),
-    }
-}
-
-pub fn ec_key(kid: &str) -> TestKey {
-    use p256::elliptic_curve::sec1::ToEncodedPoint;
-    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-    let secret = p256::SecretKey::random(&mut rsa::rand_core::OsRng);
-    let point = secret.public_key().to_encoded_point(false);
-    TestKey {
-        kid: kid.to_owned(),
-        alg: Algorithm::ES256,
-        encoding: EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes()),
-        jwk: json!({
-            "kty": "EC", "crv": "P-256", "kid": kid, "use": "sig",
-            "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap()),
-        }),
-        public_pem: secret
-            .public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap()
-            .into_bytes(),
-    }
-}
-
-pub fn now() -> i64 {
-    jsonwebtoken::get_current_timestamp() as i64
-}
-
-/// Signs `claims` with `key` (its algorithm and kid in the header).
-pub fn mint(key: &TestKey, claims: &Value) -> String {
-    let mut header = Header::new(key.alg);
-    header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
-}
-
-/// A token with a hand-written header (e.g. `alg: none`) and signature.
-pub fn unsigned(header: &Value, claims: &Value, signature: &str) -> String {
-    format!(
-        "{}.{}.{signature}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    )
-}
-
-// ---------------------------------------------------------------------------------------
-// The authorization server's JWKS
-// ---------------------------------------------------------------------------------------
-
-/// Serves a mutable JWKS at `/jwks.json` and counts the fetches.
-#[derive(Clone)]
-pub struct Jwks {
-    pub addr: SocketAddr,
-    keys: Arc<Mutex<Vec<Value>>>,
-    fetches: Arc<AtomicUsize>,
-}
-
-impl Jwks {
-    pub async fn start(keys: &[&TestKey]) -> Jwks {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let jwks = Jwks {
-            addr: listener.local_addr().unwrap(),
-            keys: Arc::new(Mutex::new(keys.iter().map(|k| k.jwk.clone()).collect())),
-            fetches: Arc::new(AtomicUsize::new(0)),
-        };
-        let state = jwks.clone();
-        let service = tower::service_fn(move |request: Request<Incoming>| {
-            let state = state.clone();
-            async move {
-                if request.uri().path() != "/jwks.json" {
-                    let mut response = Response::new(Full::<Bytes>::default());
-                    *response.status_mut() = StatusCode::NOT_FOUND;
-                    return Ok::<_, Infallible>(response);
-                }
-                state.fetches.fetch_add(1, Ordering::SeqCst);
-                let body = json!({ "keys": *state.keys.lock().unwrap() });
-                Ok(Response::new(Full::new(Bytes::from(body.to_string()))))
-            }
-        });
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let service = service.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |r| service.clone().oneshot(r));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        jwks
-    }
-
-    pub fn issuer(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn jwks_url(&self) -> String {
-        format!("http://{}/jwks.json", self.addr)
-    }
-
-    pub fn add(&self, key: &TestKey) {
-        self.keys.lock().unwrap().push(key.jwk.clone());
-    }
-
-    pub fn fetches(&self) -> usize {
-        self.fetches.load(Ordering::SeqCst)
-    }
-}
+pub use auth_fixtures::*;
 
 // ---------------------------------------------------------------------------------------
 // The server under test

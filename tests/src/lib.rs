@@ -92,7 +92,30 @@ impl Reply {
     }
 }
 
+/// The id of the last SSE event in `text` (what a client resumes from).
+pub fn last_event_id(text: &str) -> String {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .next_back()
+        .expect("an event id")
+        .to_owned()
+}
+
 impl TestClient {
+    /// Resumes a stream of `session` with `Last-Event-ID: last_id` (GET).
+    pub async fn resume(&self, session: &str, last_id: &str) -> Reply {
+        self.send(
+            Method::GET,
+            "",
+            &[
+                ("mcp-session-id", session),
+                ("accept", "text/event-stream"),
+                ("last-event-id", last_id),
+            ],
+        )
+        .await
+    }
+
     /// A client for `server`.
     pub fn new(server: &TestServer) -> Self {
         Self {

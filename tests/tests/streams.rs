@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::Method;
 use http_body_util::BodyExt;
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer};
+use mcp_e2e::{TestClient, TestServer, last_event_id};
 use mcp_tower::{McpServer, StreamableHttpConfig};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -154,23 +154,8 @@ async fn resumption_replays_the_closed_stream() {
         reply.sse_messages().is_empty(),
         "closed before the answer: {text}"
     );
-    let last_id = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("id: "))
-        .next_back()
-        .expect("priming event id")
-        .to_owned();
-    let resumed = client
-        .send(
-            Method::GET,
-            "",
-            &[
-                ("mcp-session-id", session.as_str()),
-                ("accept", "text/event-stream"),
-                ("last-event-id", last_id.as_str()),
-            ],
-        )
-        .await;
+    let last_id = last_event_id(&text);
+    let resumed = client.resume(&session, &last_id).await;
     assert_eq!(resumed.status, 200);
     let messages = resumed.sse_messages();
     assert_eq!(messages.len(), 1, "{:?}", resumed.body);
@@ -181,17 +166,7 @@ async fn resumption_replays_the_closed_stream() {
     );
     // Another session cannot resume this stream.
     let other = client.initialize("2025-11-25").await;
-    let stolen = client
-        .send(
-            Method::GET,
-            "",
-            &[
-                ("mcp-session-id", other.as_str()),
-                ("accept", "text/event-stream"),
-                ("last-event-id", last_id.as_str()),
-            ],
-        )
-        .await;
+    let stolen = client.resume(&other, &last_id).await;
     assert_eq!(stolen.status, 404);
 }
 
@@ -302,23 +277,7 @@ async fn a_dropped_connection_resumes_where_it_stopped() {
         }
     }
     drop(body);
-    let last_id = seen
-        .lines()
-        .filter_map(|l| l.strip_prefix("id: "))
-        .next_back()
-        .expect("event id")
-        .to_owned();
-    let resumed = client
-        .send(
-            Method::GET,
-            "",
-            &[
-                ("mcp-session-id", session.as_str()),
-                ("accept", "text/event-stream"),
-                ("last-event-id", last_id.as_str()),
-            ],
-        )
-        .await;
+    let resumed = client.resume(&session, &last_event_id(&seen)).await;
     assert_eq!(resumed.status, 200);
     let messages = resumed.sse_messages();
     // Only what came after the last event seen: the second step, then the result.

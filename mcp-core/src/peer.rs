@@ -227,15 +227,21 @@ impl ClientPeer {
 
     /// Whether the receiving side is gone.
     pub fn is_closed(&self) -> bool {
-        match self.link.sender.get() {
-            Some(sender) => sender.is_closed(),
-            None => self
-                .link
-                .handoff
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .as_ref()
-                .is_none_or(oneshot::Sender::is_closed),
+        if let Some(sender) = self.link.sender.get() {
+            return sender.is_closed();
+        }
+        let handoff = self
+            .link
+            .handoff
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match handoff.as_ref() {
+            Some(handoff) => handoff.is_closed(),
+            // Another clone is building the channel right now: wait for it and ask it.
+            None => {
+                drop(handoff);
+                self.sender().is_closed()
+            }
         }
     }
 }

@@ -21,6 +21,16 @@ done
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+# A clean build of every test, example and the load kit with full debug info and incremental
+# caches filled a CI machine's disk (the linker died with SIGBUS, then "No space left on
+# device"). Line tables keep file:line in panics and backtraces; the rest of the debug info and
+# the incremental caches (useless in a one-off build) go. Peak target size: ~3 GB. A caller's
+# own settings win.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
+step "disk"
+df -h "${CARGO_TARGET_DIR:-target}" 2>/dev/null || df -h .
+
 step "format"
 cargo fmt --all -- --check
 

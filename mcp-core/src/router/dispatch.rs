@@ -5,11 +5,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::RouterInner;
 use super::encode::{Extras, Scope, encode};
 use super::inputs::Outcome;
 use super::params::{self, RequestMeta};
 use super::registry::{Entries, decode_cursor, page};
+use super::{RouterFuture, RouterInner};
 use crate::context::RequestContext;
 use crate::handler::completion::cap;
 use crate::input::InputRound;
@@ -38,7 +38,11 @@ fn normalised(arguments: &RawValue) -> String {
         .unwrap_or_default()
 }
 
-pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpResponse {
+/// Answers `request`. Methods that run no handler are answered here, before the future is
+/// made, so their future is a ready value; each method that runs a handler gets a boxed future
+/// of its own, sized for that method alone (one `async fn` over all methods is as large as
+/// the largest of them: past 1 KiB, every call's allocation would leave malloc's fast paths).
+pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterFuture {
     let McpRequest {
         message,
         version,
@@ -47,50 +51,77 @@ pub(crate) async fn dispatch(inner: &RouterInner, request: McpRequest) -> McpRes
     let request = match message {
         Message::Request(request) => request,
         Message::Batch(_) => {
-            return McpResponse::Single(Response::error(
+            return RouterFuture::ready(McpResponse::Single(Response::error(
                 None,
                 ErrorObject::invalid_request("Invalid Request: batches need the BatchLayer"),
-            ));
+            )));
         }
         // Notifications and client responses are the transport's business; nothing to answer.
-        Message::Notification(_) | Message::Response(_) => return McpResponse::None,
+        Message::Notification(_) | Message::Response(_) => {
+            return RouterFuture::ready(McpResponse::None);
+        }
     };
+    if !version.has_method(&request.method) {
+        let error = ErrorObject::method_not_found(&request.method);
+        return RouterFuture::ready(respond(request.id, Err(error)));
+    }
+    let extensions = Arc::new(extensions);
+    /// The boxed future of a method that runs a handler.
+    macro_rules! with_handler {
+        ($method:ident) => {{
+            let inner = Arc::clone(inner);
+            return RouterFuture::pending(async move {
+                let call = Call {
+                    inner: &inner,
+                    version,
+                    id: request.id.clone(),
+                    extensions,
+                };
+                let result = call.$method(request.params.as_deref()).await;
+                Ok(respond(request.id, result))
+            });
+        }};
+    }
+    match request.method.as_str() {
+        "tools/call" => with_handler!(call_tool),
+        "resources/read" => with_handler!(read_resource),
+        "prompts/get" => with_handler!(get_prompt),
+        "completion/complete" => with_handler!(complete),
+        "tasks/result" => with_handler!(task_result),
+        _ => {}
+    }
     let call = Call {
         inner,
         version,
         id: request.id.clone(),
-        extensions: Arc::new(extensions),
+        extensions,
     };
     let params = request.params.as_deref();
-    let result = if !version.has_method(&request.method) {
-        Err(ErrorObject::method_not_found(&request.method))
-    } else {
-        match request.method.as_str() {
-            "initialize" => call.initialize(params),
-            "ping" => call.encode(&Empty {}, Extras::complete()),
-            "server/discover" => call.discover(),
-            "tools/list" => call.list_tools(params),
-            "tools/call" => call.call_tool(params).await,
-            "resources/list" => call.list_resources(params),
-            "resources/templates/list" => call.list_templates(params),
-            "resources/read" => call.read_resource(params).await,
-            "resources/subscribe" => call.subscribe(params, true),
-            "resources/unsubscribe" => call.subscribe(params, false),
-            "prompts/list" => call.list_prompts(params),
-            "prompts/get" => call.get_prompt(params).await,
-            "completion/complete" => call.complete(params).await,
-            "logging/setLevel" => call.set_level(params),
-            "tasks/get" => call.get_task(params),
-            "tasks/update" => call.update_task(params),
-            "tasks/cancel" => call.cancel_task(params),
-            "tasks/list" => call.list_tasks(params),
-            "tasks/result" => call.task_result(params).await,
-            method => Err(ErrorObject::method_not_found(method)),
-        }
+    let result = match request.method.as_str() {
+        "initialize" => call.initialize(params),
+        "ping" => call.encode(&Empty {}, Extras::complete()),
+        "server/discover" => call.discover(),
+        "tools/list" => call.list_tools(params),
+        "resources/list" => call.list_resources(params),
+        "resources/templates/list" => call.list_templates(params),
+        "resources/subscribe" => call.subscribe(params, true),
+        "resources/unsubscribe" => call.subscribe(params, false),
+        "prompts/list" => call.list_prompts(params),
+        "logging/setLevel" => call.set_level(params),
+        "tasks/get" => call.get_task(params),
+        "tasks/update" => call.update_task(params),
+        "tasks/cancel" => call.cancel_task(params),
+        "tasks/list" => call.list_tasks(params),
+        method => Err(ErrorObject::method_not_found(method)),
     };
+    RouterFuture::ready(respond(request.id, result))
+}
+
+/// The response to request `id`.
+fn respond(id: RequestId, result: MethodResult) -> McpResponse {
     McpResponse::Single(match result {
-        Ok(result) => Response::result(request.id, result),
-        Err(error) => Response::error(Some(request.id), error),
+        Ok(result) => Response::result(id, result),
+        Err(error) => Response::error(Some(id), error),
     })
 }
 
@@ -386,17 +417,17 @@ impl Call<'_> {
                     arguments_text.clone(),
                 ]
             };
-            return self
-                .call_deferred(
-                    tool,
-                    arguments.to_owned(),
-                    params.meta,
-                    ttl,
-                    &binding,
-                    params.input_responses,
-                    params.request_state,
-                )
-                .await;
+            // Boxed: inline, this rare path's state would grow every tools/call future.
+            return Box::pin(self.call_deferred(
+                tool,
+                arguments.to_owned(),
+                params.meta,
+                ttl,
+                &binding,
+                params.input_responses,
+                params.request_state,
+            ))
+            .await;
         }
         let meta = params.meta;
         let name = params.name;

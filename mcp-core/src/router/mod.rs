@@ -391,16 +391,35 @@ impl tower_service::Service<McpRequest> for Router {
     }
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
-        let inner = Arc::clone(&self.inner);
-        RouterFuture {
-            inner: Box::pin(async move { Ok(dispatch::dispatch(&inner, request).await) }),
-        }
+        dispatch::dispatch(&self.inner, request)
     }
 }
 
-/// The response future of [`Router`].
+/// The response future of [`Router`]: the answer itself for methods that run no handler,
+/// else the handler's call, boxed.
 pub struct RouterFuture {
-    inner: Pin<Box<dyn Future<Output = Result<McpResponse, Infallible>> + Send>>,
+    kind: RouterFutureKind,
+}
+
+enum RouterFutureKind {
+    Ready(Option<McpResponse>),
+    Pending(Pin<Box<dyn Future<Output = Result<McpResponse, Infallible>> + Send>>),
+}
+
+impl RouterFuture {
+    pub(crate) fn ready(response: McpResponse) -> Self {
+        Self {
+            kind: RouterFutureKind::Ready(Some(response)),
+        }
+    }
+
+    pub(crate) fn pending(
+        future: impl Future<Output = Result<McpResponse, Infallible>> + Send + 'static,
+    ) -> Self {
+        Self {
+            kind: RouterFutureKind::Pending(Box::pin(future)),
+        }
+    }
 }
 
 impl std::fmt::Debug for RouterFuture {
@@ -413,6 +432,11 @@ impl Future for RouterFuture {
     type Output = Result<McpResponse, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+        match &mut self.kind {
+            RouterFutureKind::Ready(response) => Poll::Ready(Ok(response
+                .take()
+                .expect("RouterFuture polled after completion"))),
+            RouterFutureKind::Pending(future) => future.as_mut().poll(cx),
+        }
     }
 }

@@ -19,7 +19,9 @@ pub(crate) struct Entry<T> {
     pub(crate) json: Box<RawValue>,
 }
 
-pub(crate) type Snapshot<T> = IndexMap<String, Arc<Entry<T>>>;
+/// foldhash, not SipHash: every call looks its tool up here, and only names the server
+/// registered are ever inserted, so lookups of client-sent names cannot flood it.
+pub(crate) type Snapshot<T> = IndexMap<String, Arc<Entry<T>>, foldhash::fast::RandomState>;
 
 /// Readers load a snapshot (an `Arc`), writers copy-on-write under a mutex.
 pub(crate) struct Registry<T> {
@@ -30,7 +32,7 @@ pub(crate) struct Registry<T> {
 impl<T> Default for Registry<T> {
     fn default() -> Self {
         Self {
-            snapshot: ArcSwap::from_pointee(IndexMap::new()),
+            snapshot: ArcSwap::from_pointee(IndexMap::default()),
             writer: Mutex::new(()),
         }
     }

@@ -25,25 +25,69 @@ use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{LiveSession, NewSession, SessionManager};
 
-pub(crate) async fn handle<S, B>(
+pub(crate) fn handle<S, B>(
     shared: Arc<Shared>,
     inner: S,
     request: Request<B>,
-) -> Response<McpBody>
+) -> impl Future<Output = Response<McpBody>> + Send + 'static
 where
     S: RpcService,
     B: http_body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let headers = request.headers();
+    // Split here, not in the future: an `async fn` would keep the whole request in its state
+    // for its whole life, beside the parts taken from it.
+    let (parts, body) = request.into_parts();
+    // The work between the awaits is done in plain functions, so that this future holds
+    // across an await only what the next step needs. As one `async fn` with every branch
+    // inline it was 2 KiB, past malloc's fast paths, on every request.
+    async move {
+        if let Err(refusal) = check_headers(&parts.headers) {
+            return refusal;
+        }
+        let step = match read_body(body, shared.config.max_body_bytes).await {
+            // The body is dropped here: the message owns what it needs.
+            Ok(bytes) => prepare(shared, parts, &bytes),
+            Err(refusal) => return refusal,
+        };
+        match step {
+            Step::Answer(response) => response,
+            Step::Notify(request) => {
+                // Layers below may observe notifications (telemetry); there is nothing to send.
+                let _ = inner.oneshot(request).await;
+                accepted()
+            }
+            Step::Batch(request) => {
+                let version = request.version;
+                let response = inner.oneshot(request).await.unwrap_or_default();
+                json_response(&response, version)
+            }
+            Step::Call(call) => {
+                // Fields moved out of the box one by one: destructured, they would all be held
+                // across the await.
+                let new_session = call.new_session;
+                let mut response = call.exchange.run(inner, call.request, call.outbound).await;
+                if let Some(new_session) = new_session {
+                    let (manager, new) = *new_session;
+                    attach_new_session(&mut response, &manager, new);
+                }
+                response
+            }
+        }
+    }
+}
+
+/// Accept and Content-Type, before the body is read.
+#[allow(clippy::result_large_err)] // the error is the response itself
+fn check_headers(headers: &http::HeaderMap) -> Result<(), Response<McpBody>> {
     let media = accepts(headers);
     if !(media.json && media.event_stream) {
-        return json_rpc_error_response(
+        return Err(json_rpc_error_response(
             StatusCode::NOT_ACCEPTABLE,
             -32600,
             "Not Acceptable: Accept must list application/json and text/event-stream",
-        );
+        ));
     }
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -51,72 +95,96 @@ where
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return json_rpc_error_response(
+        return Err(json_rpc_error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             -32600,
             "Unsupported Media Type: Content-Type must be application/json",
-        );
+        ));
     }
-    let (mut parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, shared.config.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => {
-            return json_rpc_error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                -32600,
-                "Payload Too Large: the body exceeds the configured limit",
-            );
-        }
-        Err(_) => {
-            return json_rpc_error_response(
-                StatusCode::BAD_REQUEST,
-                -32700,
-                "Parse error: the body could not be read",
-            );
-        }
-    };
-    let message = match Message::parse(&bytes) {
+    Ok(())
+}
+
+/// The whole body, up to `limit` bytes.
+async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Response<McpBody>>
+where
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(json_rpc_error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            -32600,
+            "Payload Too Large: the body exceeds the configured limit",
+        )),
+        Err(_) => Err(json_rpc_error_response(
+            StatusCode::BAD_REQUEST,
+            -32700,
+            "Parse error: the body could not be read",
+        )),
+    }
+}
+
+/// What a POST does once its body is read.
+enum Step {
+    /// Answered without the RPC tier.
+    Answer(Response<McpBody>),
+    /// A notification for the RPC tier; answered 202.
+    Notify(McpRequest),
+    /// A batch (2025-03-26) for the RPC tier.
+    Batch(McpRequest),
+    /// A request for the RPC tier (boxed: the other steps are small).
+    Call(Box<Call>),
+}
+
+/// A request ready for the RPC tier.
+struct Call {
+    exchange: Exchange,
+    request: McpRequest,
+    outbound: Outbound,
+    /// Boxed: only `initialize` has one, and client capabilities are large.
+    new_session: Option<Box<(SessionManager, NewSession)>>,
+}
+
+/// Decodes the body, picks the era, checks what the era requires and decides the step.
+fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -> Step {
+    let message = match Message::parse(bytes) {
         Ok(message) => message,
-        Err(response) => return json_body(StatusCode::BAD_REQUEST, response.to_vec()),
+        Err(response) => {
+            return Step::Answer(json_body(StatusCode::BAD_REQUEST, response.to_vec()));
+        }
     };
+    let refused = |refusal, id: Option<&RequestId>| Step::Answer(refuse(refusal, id.cloned()));
     let session = parts.extensions.get::<Arc<LiveSession>>().cloned();
     let peek = era::Peek::of(&message);
     let version = match era::classify(&parts.headers, &message, &peek, session.is_some()) {
         Ok(version) => version,
-        Err(refusal) => return refuse(refusal, message.id().cloned()),
+        Err(refusal) => return refused(refusal, message.id()),
     };
     if version.is_modern() && !shared.config.modern || !version.is_modern() && !shared.config.legacy
     {
-        return refuse(era::unsupported(version.as_str()), message.id().cloned());
+        return refused(era::unsupported(version.as_str()), message.id());
     }
     if version.is_modern()
         && let Err(refusal) = super::routing_headers::check(&parts.headers, &message, &peek)
     {
-        return refuse(refusal, message.id().cloned());
+        return refused(refusal, message.id());
     }
     let manager = parts.extensions.get::<SessionManager>().cloned();
     let is_initialize = message.method() == Some("initialize");
     // Legacy requests need their session when the server keeps sessions.
     if !version.is_modern() && manager.is_some() && session.is_none() && !is_initialize {
-        return json_rpc_error_response(
+        return Step::Answer(json_rpc_error_response(
             StatusCode::BAD_REQUEST,
             -32600,
             "Bad Request: Mcp-Session-Id header is required",
-        );
+        ));
     }
     if matches!(message, Message::Batch(_)) && !version.allows_batches() {
-        return refuse(
-            (
-                StatusCode::BAD_REQUEST,
-                ErrorObject::invalid_request(format!(
-                    "Invalid Request: batches are not accepted under {version}"
-                )),
-            ),
-            None,
-        );
+        let error = ErrorObject::invalid_request(format!(
+            "Invalid Request: batches are not accepted under {version}"
+        ));
+        return refused((StatusCode::BAD_REQUEST, error), None);
     }
     let session_id = session.as_deref().map_or("", |s| mcp_core::Session::id(s));
     let mut extensions = std::mem::take(&mut parts.extensions);
@@ -125,30 +193,23 @@ where
     match message {
         Message::Response(response) => {
             shared.pending.complete(session_id, response);
-            accepted()
+            Step::Answer(accepted())
         }
         Message::Notification(notification) => {
             if notification.method == "notifications/cancelled" {
                 cancel(session.as_deref(), notification.params.as_deref());
             }
-            let request = McpRequest {
+            Step::Notify(McpRequest {
                 message: Message::Notification(notification),
                 version,
                 extensions,
-            };
-            // Layers below may observe notifications (telemetry); there is nothing to send.
-            let _ = inner.oneshot(request).await;
-            accepted()
+            })
         }
-        Message::Batch(items) => {
-            let request = McpRequest {
-                message: Message::Batch(items),
-                version,
-                extensions,
-            };
-            let response = inner.oneshot(request).await.unwrap_or_default();
-            json_response(&response, version)
-        }
+        Message::Batch(items) => Step::Batch(McpRequest {
+            message: Message::Batch(items),
+            version,
+            extensions,
+        }),
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>
         {
@@ -157,40 +218,45 @@ where
                     .get::<Principal>()
                     .and_then(|p| p.allow_list().cloned())
             });
-            super::listen::handle(shared, request.id, request.params.as_deref(), allow_list)
+            Step::Answer(super::listen::handle(
+                shared,
+                request.id,
+                request.params.as_deref(),
+                allow_list,
+            ))
         }
         Message::Request(request) => {
             let id = request.id.clone();
             let token = match &session {
                 Some(session) => match session.begin_request(&id) {
                     Ok(token) => token,
-                    Err(error) => return refuse((StatusCode::OK, error), Some(id)),
+                    Err(error) => return refused((StatusCode::OK, error), Some(&id)),
                 },
                 None => CancellationToken::new(),
             };
             let new_session = is_initialize
                 .then(|| manager.zip(initialize_params(&request, &extensions)))
-                .flatten();
+                .flatten()
+                .map(Box::new);
             let (peer, outbound) =
                 ClientPeer::request_channel(shared.config.outbound_capacity, token.clone());
             extensions.insert(peer);
-            let call = McpRequest {
-                message: Message::Request(request),
-                version,
-                extensions,
-            };
-            let exchange = Exchange {
-                shared,
-                version,
-                id,
-                token,
-                session,
-            };
-            let mut response = exchange.run(inner, call, outbound).await;
-            if let Some((manager, new)) = new_session {
-                attach_new_session(&mut response, &manager, new);
-            }
-            response
+            Step::Call(Box::new(Call {
+                exchange: Exchange {
+                    shared,
+                    version,
+                    id,
+                    token,
+                    session,
+                },
+                request: McpRequest {
+                    message: Message::Request(request),
+                    version,
+                    extensions,
+                },
+                outbound,
+                new_session,
+            }))
         }
     }
 }

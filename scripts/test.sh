@@ -23,11 +23,12 @@ step() { printf '\n=== %s ===\n' "$*"; }
 
 # A clean build of every test, example and the load kit with full debug info and incremental
 # caches filled a CI machine's disk (the linker died with SIGBUS, then "No space left on
-# device"). Line tables keep file:line in panics and backtraces; the rest of the debug info and
-# the incremental caches (useless in a one-off build) go. Peak target size: ~3 GB. A caller's
-# own settings win.
+# device"): 7 GB before the docs. Without debug info (panic messages still give file:line;
+# only backtraces lose lines) and without incremental caches (useless in a one-off build),
+# the whole run peaks at ~1.9 GB. A caller's own settings win.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
+export CARGO_PROFILE_DEV_STRIP="${CARGO_PROFILE_DEV_STRIP:-debuginfo}"
 step "disk"
 df -h "${CARGO_TARGET_DIR:-target}" 2>/dev/null || df -h .
 

@@ -5,27 +5,17 @@
 //!
 //! One test in its own binary: a global recorder is installed for the life of the process.
 
+mod support;
+
 use mcp_core::jsonrpc::Message;
-use mcp_core::{Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool};
+use mcp_core::{McpRequest, McpResponse, ProtocolVersion, Router};
 use mcp_telemetry::TelemetryLayer;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
 use tower::{Layer, Service, ServiceExt};
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct AddArgs {
-    a: i64,
-    b: i64,
-}
-
 fn router() -> Router {
-    Router::builder()
-        .tool(
-            Tool::new("add").handler(|Json(x): Json<AddArgs>, _: RequestContext| async move {
-                (x.a + x.b).to_string()
-            }),
-        )
-        .build()
+    Router::builder().tool(support::add_tool()).build()
 }
 
 const ADD: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#;

@@ -20,19 +20,9 @@ use mcp_tower::BatchLayer;
 use support::run;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct AddArgs {
-    a: i64,
-    b: i64,
-}
-
 fn router() -> Router {
     Router::builder()
-        .tool(
-            Tool::new("add").handler(|Json(x): Json<AddArgs>, _: RequestContext| async move {
-                (x.a + x.b).to_string()
-            }),
-        )
+        .tool(support::add_tool())
         .tool(Tool::new("fail").handler(
             |_: Json<serde_json::Value>, _: RequestContext| async move {
                 Err::<String, _>("the tool broke".to_owned())

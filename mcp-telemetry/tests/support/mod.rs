@@ -234,3 +234,16 @@ where
         .unwrap();
     runtime.block_on(test(capture, metrics));
 }
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct AddArgs {
+    a: i64,
+    b: i64,
+}
+
+/// The `add` tool every suite here calls.
+pub fn add_tool() -> mcp_core::Tool {
+    use mcp_core::{Json, RequestContext, Tool};
+    Tool::new("add")
+        .handler(|Json(x): Json<AddArgs>, _: RequestContext| async move { (x.a + x.b).to_string() })
+}

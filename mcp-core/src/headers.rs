@@ -12,6 +12,27 @@ use std::borrow::Cow;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use http::HeaderName;
+
+// Looking a header up by `&str` parses and lower-cases the name on every request; these
+// names are parsed once.
+
+/// `MCP-Protocol-Version`.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert(&mcp_core::headers::MCP_PROTOCOL_VERSION, "2025-11-25".parse().unwrap());
+/// assert!(headers.contains_key("MCP-Protocol-Version"));
+/// ```
+pub static MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// `Mcp-Session-Id` (legacy era).
+pub static MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+/// `Mcp-Method` (2026-07-28 routing header).
+pub static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+/// `Mcp-Name` (2026-07-28 routing header).
+pub static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+/// `Last-Event-ID` (SSE resumption).
+pub static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// Decodes a header value: optional whitespace trimmed, `=?base64?...?=` decoded strictly.
 /// `None` when the encoded form is not valid base64 or the value is not UTF-8.

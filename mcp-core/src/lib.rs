@@ -24,6 +24,7 @@
 pub mod headers;
 pub mod jsonrpc;
 pub mod protocol;
+pub mod scan;
 
 mod context;
 mod event;

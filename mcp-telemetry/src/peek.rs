@@ -1,13 +1,14 @@
 //! Reads the few `params` members telemetry needs (the target name or URI, and
 //! `_meta.traceparent`) without deserialising the rest.
 //!
-//! A full `serde_json` pass over `params` costs as much again as the router's own parse; this
-//! scanner skips values by their brackets and quotes, stops as soon as it has what it wants,
-//! and validates nothing it does not read (the router rejects malformed params anyway).
+//! A full `serde_json` pass over `params` costs as much again as the router's own parse; the
+//! [`Scanner`] skips values by their brackets and quotes, stops as soon as it has what it
+//! wants, and validates nothing it does not read (the router rejects malformed params anyway).
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use mcp_core::scan::{Flow, Scanner};
 use memchr::memmem::Finder;
 
 /// Built once: `str::contains` sets a searcher up on every call, which costs more than the
@@ -49,13 +50,13 @@ fn scan<'a>(params: &'a str, target_key: Option<&str>, mut want_meta: bool) -> P
     let mut want_target = target_key.is_some();
     let mut scanner = Scanner::new(params);
     let _ = scanner.object(|s, key| {
-        if Some(key) == target_key {
+        if target_key.is_some_and(|target| key.is(target)) {
             found.target = s.string_or_skip()?;
             want_target = false;
-        } else if key == "_meta" {
+        } else if key.is("_meta") {
             if s.peek()? == b'{' {
                 s.object(|s, key| {
-                    if key == "traceparent" {
+                    if key.is("traceparent") {
                         found.traceparent = s.string_or_skip()?;
                     } else {
                         s.skip_value()?;
@@ -122,144 +123,6 @@ fn leading_string<'a>(params: &'a str, key: &str) -> Option<&'a str> {
     (rest.as_bytes()[end] == b'"')
         .then(|| rest.get(..end))
         .flatten()
-}
-
-/// Whether an object scan goes on after a member.
-enum Flow {
-    Continue,
-    Stop,
-}
-
-struct Scanner<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Scanner<'a> {
-    fn new(text: &'a str) -> Self {
-        Self {
-            text,
-            bytes: text.as_bytes(),
-            pos: 0,
-        }
-    }
-
-    fn whitespace(&mut self) {
-        while matches!(self.bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.pos += 1;
-        }
-    }
-
-    fn peek(&mut self) -> Option<u8> {
-        self.whitespace();
-        self.bytes.get(self.pos).copied()
-    }
-
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.pos += 1)
-    }
-
-    /// An object, calling `member` with each key (escaped keys are passed raw: no key we
-    /// look for has escapes). `member` must consume the value.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<Flow>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Some(());
-        }
-        loop {
-            let (key, _) = self.string()?;
-            self.eat(b':')?;
-            self.whitespace();
-            if let Flow::Stop = member(self, key)? {
-                return Some(());
-            }
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    /// A string's raw content (between the quotes) and whether it has escapes.
-    fn string(&mut self) -> Option<(&'a str, bool)> {
-        self.eat(b'"')?;
-        let start = self.pos;
-        let mut escaped = false;
-        loop {
-            match *self.bytes.get(self.pos)? {
-                b'"' => {
-                    // Quotes are ASCII: both ends are character boundaries.
-                    let content = self.text.get(start..self.pos)?;
-                    self.pos += 1;
-                    return Some((content, escaped));
-                }
-                b'\\' => {
-                    escaped = true;
-                    self.pos += 2;
-                }
-                _ => self.pos += 1,
-            }
-        }
-    }
-
-    /// A string value, unescaped; a value of another type is skipped and gives `None`.
-    fn string_or_skip(&mut self) -> Option<Option<Cow<'a, str>>> {
-        if self.peek()? != b'"' {
-            self.skip_value()?;
-            return Some(None);
-        }
-        let start = self.pos;
-        let (content, escaped) = self.string()?;
-        if !escaped {
-            return Some(Some(Cow::Borrowed(content)));
-        }
-        // Rare: let serde_json decode the escapes.
-        let quoted = self.text.get(start..self.pos)?;
-        Some(serde_json::from_str::<String>(quoted).ok().map(Cow::Owned))
-    }
-
-    /// Any value: a string, an object or array (by depth, strings skipped whole), or a scalar.
-    fn skip_value(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'"' => self.string().map(drop),
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    match *self.bytes.get(self.pos)? {
-                        b'"' => {
-                            self.string()?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.pos += 1;
-                                return Some(());
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.pos += 1;
-                }
-            }
-            _ => {
-                while !matches!(
-                    self.bytes.get(self.pos),
-                    None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
-                ) {
-                    self.pos += 1;
-                }
-                Some(())
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use mcp_core::headers::MCP_SESSION_ID;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -39,9 +40,6 @@ pub use body::TelemetryBody;
 use crate::keys::{increment, record};
 use body::{BodyState, StreamInfo};
 use keys::{StreamKind, http_keys, method_index, status_index};
-
-/// The session header (lower case, as `http` stores names).
-const SESSION_HEADER: &str = "mcp-session-id";
 
 /// Records per-HTTP-request metrics and SSE stream lifecycles; see the [module docs](self).
 #[derive(Debug, Clone, Copy, Default)]
@@ -100,7 +98,7 @@ where
             method,
             is_get: request.method() == Method::GET,
             // A header value clones by reference count, not by copying.
-            session: request.headers().get(SESSION_HEADER).cloned(),
+            session: request.headers().get(&MCP_SESSION_ID).cloned(),
             answered: false,
         };
         HttpResponseFuture {
@@ -149,7 +147,7 @@ impl HttpState {
             let session = self
                 .session
                 .take()
-                .or_else(|| headers.get(SESSION_HEADER).cloned());
+                .or_else(|| headers.get(&MCP_SESSION_ID).cloned());
             StreamInfo::open(kind, session)
         });
         let state = BodyState::new(keys, stream);

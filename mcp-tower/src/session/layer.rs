@@ -14,9 +14,6 @@ use super::{InMemorySessionStore, LiveSession, SessionConfig, SessionManager, Se
 use crate::error_body::json_rpc_error_response;
 use crate::future::ResponseFuture;
 
-/// The session header.
-pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
-
 /// Adds legacy-era sessions to an HTTP service. Leave it out for a stateless server.
 ///
 /// ```
@@ -120,7 +117,10 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         // A cheap handle on the header's bytes (no copy) that outlives the borrow of
         // `request`, which is modified below.
-        let id = request.headers().get(SESSION_HEADER).cloned();
+        let id = request
+            .headers()
+            .get(&mcp_core::headers::MCP_SESSION_ID)
+            .cloned();
         let is_delete = request.method() == Method::DELETE;
         let Some(id) = id else {
             if is_delete {

@@ -4,18 +4,20 @@
 use std::borrow::Cow;
 
 use http::{HeaderMap, StatusCode};
+use mcp_core::headers::MCP_PROTOCOL_VERSION;
 use mcp_core::jsonrpc::{ErrorObject, Message, codes};
+use mcp_core::scan::{Flow, Scanner};
 use mcp_core::{Era, ProtocolVersion};
 use serde::Deserialize;
 
-pub(crate) const VERSION_HEADER: &str = "mcp-protocol-version";
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 
 /// A refusal: the HTTP status and the JSON-RPC error.
 pub(crate) type Refusal = (StatusCode, ErrorObject);
 
 /// What the transport reads from a request's params before the router sees them: the version
-/// and capabilities (era), and the target the routing headers must repeat. One parse serves
+/// and capabilities (era), and the target the routing headers must repeat. One scan serves
 /// [`classify`] and the routing-header check.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -46,11 +48,59 @@ impl<'a> Peek<'a> {
     /// matter to the modern era, which always names its version.
     pub(crate) fn of(message: &'a Message) -> Peek<'a> {
         match message.params().map(serde_json::value::RawValue::get) {
-            Some(params) if params.contains("otocolVersion") => {
-                serde_json::from_str(params).unwrap_or_default()
-            }
+            Some(params) if params.contains("otocolVersion") => Peek::scan(params)
+                .unwrap_or_else(|| serde_json::from_str(params).unwrap_or_default()),
             _ => Peek::default(),
         }
+    }
+
+    /// The members in one pass of the scanner, without deserialising the rest (`params` is
+    /// valid JSON: the message parser checked it). `None` when a key is escaped, a spelling
+    /// the scanner does not decode: serde then reads the params, so that an escaped `name`
+    /// cannot slip past the routing-header check.
+    fn scan(params: &'a str) -> Option<Peek<'a>> {
+        let mut peek = Peek::default();
+        let mut escaped = false;
+        Scanner::new(params).object(|s, key| {
+            if key.escaped {
+                escaped = true;
+                return Some(Flow::Stop);
+            }
+            match key.raw {
+                "_meta" if s.peek()? == b'{' => {
+                    let mut meta = MetaVersion {
+                        version: None,
+                        capabilities: None,
+                    };
+                    s.object(|s, key| {
+                        if key.escaped {
+                            escaped = true;
+                            return Some(Flow::Stop);
+                        }
+                        match key.raw {
+                            META_VERSION => meta.version = s.string_or_skip()?,
+                            META_CAPABILITIES => {
+                                // As serde reads an `Option`: `null` is no capabilities.
+                                if s.peek()? != b'n' {
+                                    meta.capabilities = Some(serde::de::IgnoredAny);
+                                }
+                                s.skip_value()?;
+                            }
+                            _ => s.skip_value()?,
+                        }
+                        Some(Flow::Continue)
+                    })?;
+                    peek.meta = Some(meta);
+                }
+                "protocolVersion" => peek.initialize_version = s.string_or_skip()?,
+                "name" => peek.name = s.string_or_skip()?,
+                "uri" => peek.uri = s.string_or_skip()?,
+                "taskId" => peek.task_id = s.string_or_skip()?,
+                _ => s.skip_value()?,
+            }
+            Some(if escaped { Flow::Stop } else { Flow::Continue })
+        })?;
+        (!escaped).then_some(peek)
     }
 
     fn meta_version(&self) -> Option<&str> {
@@ -94,7 +144,7 @@ pub(crate) fn classify(
     declared: &Peek<'_>,
     has_session: bool,
 ) -> Result<ProtocolVersion, Refusal> {
-    let header = match headers.get(VERSION_HEADER) {
+    let header = match headers.get(&MCP_PROTOCOL_VERSION) {
         None => None,
         Some(value) => Some(
             value
@@ -159,4 +209,52 @@ fn invalid_meta(message: String) -> Refusal {
         StatusCode::BAD_REQUEST,
         ErrorObject::invalid_params(message),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What classification and the routing-header check read, for comparing two peeks.
+    fn seen(peek: &Peek<'_>) -> [Option<String>; 6] {
+        [
+            peek.meta_version().map(str::to_owned),
+            Some(peek.has_capabilities().to_string()),
+            peek.initialize_version.as_deref().map(str::to_owned),
+            peek.name.as_deref().map(str::to_owned),
+            peek.uri.as_deref().map(str::to_owned),
+            peek.task_id.as_deref().map(str::to_owned),
+        ]
+    }
+
+    #[test]
+    fn the_scan_reads_what_serde_reads() {
+        for params in [
+            r#"{"name":"add","arguments":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"1"}},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"a":[1,"}"]}}}"#,
+            r#"{ "_meta" : { "io.modelcontextprotocol/clientCapabilities" : null , "io.modelcontextprotocol/protocolVersion" : "2026-07-28" } , "uri" : "file:///a b" }"#,
+            r#"{"taskId":"t-1","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":3}}"#,
+            r#"{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}"#,
+            r#"{"name":"a\"b\u00e9","_meta":null}"#,
+            r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026\u002d07-28"}}"#,
+            r#"{}"#,
+        ] {
+            let scanned = Peek::scan(params).expect("no escaped keys");
+            let parsed: Peek<'_> = serde_json::from_str(params).expect("valid params");
+            assert_eq!(seen(&scanned), seen(&parsed), "{params}");
+        }
+    }
+
+    #[test]
+    fn escaped_keys_are_left_to_serde() {
+        let params = r#"{"n\u0061me":"hidden","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#;
+        assert!(Peek::scan(params).is_none());
+        let message = Message::parse(
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{params}}}"#)
+                .as_bytes(),
+        )
+        .expect("a request");
+        assert_eq!(Peek::of(&message).name.as_deref(), Some("hidden"));
+        let nested = r#"{"_meta":{"io.modelcontextprotocol/protocolVersi\u006fn":"2026-07-28"}}"#;
+        assert!(Peek::scan(nested).is_none());
+    }
 }

@@ -26,7 +26,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
     }
     let modern = request
         .headers()
-        .get(super::era::VERSION_HEADER)
+        .get(&mcp_core::headers::MCP_PROTOCOL_VERSION)
         .and_then(|v| v.to_str().ok())
         .and_then(mcp_core::ProtocolVersion::parse)
         .is_some_and(mcp_core::ProtocolVersion::is_modern);
@@ -43,7 +43,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
     };
     let last_event_id = request
         .headers()
-        .get("last-event-id")
+        .get(&mcp_core::headers::LAST_EVENT_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(last) = last_event_id {

@@ -292,7 +292,9 @@ fn attach_new_session(response: &mut Response<McpBody>, manager: &SessionManager
             let id = mcp_core::Session::id(&*session);
             tracing::info!(session.id = id, "session created");
             if let Ok(value) = HeaderValue::from_str(id) {
-                response.headers_mut().insert("mcp-session-id", value);
+                response
+                    .headers_mut()
+                    .insert(&mcp_core::headers::MCP_SESSION_ID, value);
             }
         }
         Err(_) => {

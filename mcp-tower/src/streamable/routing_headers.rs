@@ -3,7 +3,7 @@
 
 use super::era::{Peek, Refusal};
 use http::{HeaderMap, StatusCode};
-use mcp_core::headers::decode_value as decode_header_value;
+use mcp_core::headers::{MCP_METHOD, MCP_NAME, decode_value as decode_header_value};
 use mcp_core::jsonrpc::{ErrorObject, Message, codes};
 
 fn mismatch(message: String) -> Refusal {
@@ -23,7 +23,7 @@ pub(crate) fn check(
         return Ok(());
     };
     let header_method = headers
-        .get("mcp-method")
+        .get(&MCP_METHOD)
         .map(|v| decode_header_value(v.as_bytes()));
     match header_method {
         None => {
@@ -50,7 +50,7 @@ pub(crate) fn check(
         return Ok(());
     };
     match headers
-        .get("mcp-name")
+        .get(&MCP_NAME)
         .map(|v| decode_header_value(v.as_bytes()))
     {
         None => Err(mismatch(format!(

@@ -1,0 +1,323 @@
+//! Reads a few members of a JSON object without deserialising the rest.
+//!
+//! Layers in front of the router (the transport's era and routing-header checks, telemetry)
+//! need one or two members of a request's `params`: a name, a version in `_meta`. A
+//! `serde_json` pass over the whole `params` costs about as much as the router's own parse;
+//! this scanner skips values by their brackets and quotes, lets the caller stop as soon as it
+//! has what it wants, and validates nothing it does not read. It is meant for text already
+//! known to be valid JSON (`params` as [`Message::parse`](crate::jsonrpc::Message::parse)
+//! keeps it); on anything malformed it gives `None` rather than a wrong answer.
+//!
+//! ```
+//! use mcp_core::scan::{Flow, Scanner};
+//!
+//! let params = r#"{"arguments":{"name":"inner"},"name":"add","_meta":{"v":"1"}}"#;
+//! let mut name = None;
+//! Scanner::new(params).object(|scanner, key| {
+//!     if key.is("name") {
+//!         name = scanner.string_or_skip()?;
+//!         return Some(Flow::Stop);
+//!     }
+//!     scanner.skip_value()?;
+//!     Some(Flow::Continue)
+//! });
+//! assert_eq!(name.as_deref(), Some("add"));
+//! ```
+
+use std::borrow::Cow;
+
+/// Whether an object scan goes on after a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next member.
+    Continue,
+    /// Stop here: the rest of the object is not read.
+    Stop,
+}
+
+/// A member's key as written, between its quotes.
+///
+/// ```
+/// use mcp_core::scan::Key;
+///
+/// assert!(Key::new("name", false).is("name"));
+/// // An escaped spelling is not decoded: a caller that must not miss one checks `escaped`.
+/// assert!(!Key::new(r"n\u0061me", true).is("name"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key<'a> {
+    /// The key's text, escapes not decoded.
+    pub raw: &'a str,
+    /// Whether the key contains an escape (then `raw` is not its value).
+    pub escaped: bool,
+}
+
+impl<'a> Key<'a> {
+    /// A key as written.
+    pub fn new(raw: &'a str, escaped: bool) -> Self {
+        Self { raw, escaped }
+    }
+
+    /// Whether this key is `name` spelled without escapes.
+    pub fn is(&self, name: &str) -> bool {
+        !self.escaped && self.raw == name
+    }
+}
+
+/// A cursor over JSON text; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    fn whitespace(&mut self) {
+        while matches!(self.bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed; `None` at the end.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.whitespace();
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.pos += 1)
+    }
+
+    /// An object, calling `member` with each key; `member` must consume the value (read it or
+    /// [`skip_value`](Self::skip_value)). `None` when the text is not an object or `member`
+    /// gave `None`.
+    pub fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Key<'a>) -> Option<Flow>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            let (raw, escaped) = self.string()?;
+            self.eat(b':')?;
+            self.whitespace();
+            if let Flow::Stop = member(self, Key { raw, escaped })? {
+                return Some(());
+            }
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string's raw content (between the quotes) and whether it has escapes.
+    fn string(&mut self) -> Option<(&'a str, bool)> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            self.pos += quote_or_backslash(self.bytes.get(self.pos..)?)?;
+            if self.bytes[self.pos] == b'"' {
+                // Quotes are ASCII: both ends are character boundaries.
+                let content = self.text.get(start..self.pos)?;
+                self.pos += 1;
+                return Some((content, escaped));
+            }
+            escaped = true;
+            self.pos += 2;
+        }
+    }
+
+    /// A string value, unescaped; a value of another type is skipped and gives `Some(None)`.
+    pub fn string_or_skip(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if self.peek()? != b'"' {
+            self.skip_value()?;
+            return Some(None);
+        }
+        let start = self.pos;
+        let (content, escaped) = self.string()?;
+        if !escaped {
+            return Some(Some(Cow::Borrowed(content)));
+        }
+        // Rare: let serde_json decode the escapes.
+        let quoted = self.text.get(start..self.pos)?;
+        Some(serde_json::from_str::<String>(quoted).ok().map(Cow::Owned))
+    }
+
+    /// Any value: a string, an object or array (by depth, strings skipped whole), or a scalar.
+    pub fn skip_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match *self.bytes.get(self.pos)? {
+                        b'"' => {
+                            self.string()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.pos += 1;
+                                return Some(());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.pos += 1;
+                }
+            }
+            _ => {
+                while !matches!(
+                    self.bytes.get(self.pos),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                ) {
+                    self.pos += 1;
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+/// The offset of the first `"` or `\\` in `bytes`, eight bytes at a time (keys such as
+/// `io.modelcontextprotocol/protocolVersion` are long; a vectorised search costs more to start
+/// than these strings take to read).
+fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let mut words = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
+        let (quotes, backslashes) = (word ^ QUOTES, word ^ BACKSLASHES);
+        // The classic zero-byte test; its lowest set bit is always a true match (false ones
+        // can only appear above a true one), and little-endian puts the first byte lowest.
+        let found = (quotes.wrapping_sub(ONES) & !quotes
+            | backslashes.wrapping_sub(ONES) & !backslashes)
+            & HIGHS;
+        if found != 0 {
+            return Some(offset + found.trailing_zeros() as usize / 8);
+        }
+        offset += 8;
+    }
+    let rest = words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')?;
+    Some(offset + rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The string members of an object, in order, with their escape flags.
+    fn members(text: &str) -> Option<Vec<(String, bool, Option<String>)>> {
+        let mut found = Vec::new();
+        Scanner::new(text).object(|s, key| {
+            let value = s.string_or_skip()?;
+            found.push((key.raw.to_owned(), key.escaped, value.map(Cow::into_owned)));
+            Some(Flow::Continue)
+        })?;
+        Some(found)
+    }
+
+    #[test]
+    fn skips_nested_values_and_strings_with_brackets() {
+        let text = r#"{"a":{"name":"inner","l":[1,{"x":"}"}],"s":"a\"b"}, "name" : "add","n":-1.5e3,"t":true}"#;
+        let found = members(text).unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|(k, _, v)| (k.as_str(), v.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a", None),
+                ("name", Some("add".to_owned())),
+                ("n", None),
+                ("t", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn decodes_escaped_values_and_flags_escaped_keys() {
+        let found = members(r#"{"name":"a\u0062c","n\u0061me":"x","k":"é✓"}"#).unwrap();
+        assert_eq!(found[0], ("name".into(), false, Some("abc".into())));
+        assert_eq!(found[1], (r"n\u0061me".into(), true, Some("x".into())));
+        assert_eq!(found[2].2.as_deref(), Some("é✓"));
+    }
+
+    #[test]
+    fn malformed_text_gives_none() {
+        for bad in [
+            "",
+            "[]",
+            "{",
+            r#"{"name""#,
+            r#"{"name":"#,
+            r#"{"name":"x"#,
+            "{\"a\":\"\\",
+            r#"{"a":1 "b":2}"#,
+        ] {
+            assert_eq!(members(bad), None, "{bad}");
+        }
+        assert_eq!(members("{}"), Some(vec![]));
+        assert_eq!(members(" { } "), Some(vec![]));
+    }
+
+    #[test]
+    fn the_word_search_finds_the_first_quote_or_backslash() {
+        let text = br#"abcdefghijklmnopqrstuvwxyz0123456789"#;
+        for len in 0..=text.len() {
+            for at in 0..len {
+                for special in [b'"', b'\\'] {
+                    let mut bytes = text[..len].to_vec();
+                    bytes[at] = special;
+                    if at + 1 < len {
+                        // A later match and a byte just above the special one must not win.
+                        bytes[len - 1] = b'"';
+                        bytes[at + 1] = special + 1;
+                    }
+                    assert_eq!(quote_or_backslash(&bytes), Some(at), "{len} {at}");
+                }
+            }
+            assert_eq!(quote_or_backslash(&text[..len]), None);
+        }
+    }
+
+    #[test]
+    fn stop_leaves_the_rest_unread() {
+        let mut seen = 0;
+        let done = Scanner::new(r#"{"a":"1","b":{{{"#).object(|s, _| {
+            seen += 1;
+            s.skip_value()?;
+            Some(Flow::Stop)
+        });
+        assert_eq!((done, seen), (Some(()), 1));
+    }
+}

@@ -62,5 +62,5 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage:
   load run [--duration SECS] [--warmup SECS] [--rounds N] [--connections N] [--sessions N]
            [--streams N] [--soak SECS] [--out PATH] [--only SCENARIO,...] [--skip memory,soak,fanout]
-  load serve <ours-quickstart|ours-production|rmcp|raw> [--variant stateless|sessions|sse] [--addr ADDR]
+  load serve <ours-quickstart|ours-production|ours-production-uncached|rmcp|raw> [--variant stateless|sessions|sse] [--addr ADDR]
   load bench --addr ADDR --scenario NAME [--duration SECS] [--connections N] [--token TOKEN] [--pid PID]";

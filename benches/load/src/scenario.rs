@@ -7,8 +7,13 @@ use crate::proto::{Call, Era, Shape};
 pub(crate) enum ServerId {
     /// `quickstart::router()` in `McpServer::builder(..)`, the default stack.
     Ours,
-    /// The same router behind HostOrigin + JWT auth + telemetry + allow-list + rate limit.
+    /// The same router behind HostOrigin + JWT auth + telemetry + allow-list + rate limit,
+    /// with the authenticator's defaults (a token's signature is verified on its first use,
+    /// then its cached verification and its `exp` are checked on every request).
     Production,
+    /// The production stack with the verified-token cache off: every request's token
+    /// signature is verified.
+    ProductionUncached,
     /// The official Rust SDK (rmcp 3.x) with the same tools, on axum.
     Rmcp,
     /// hyper + serde_json, no MCP framework: the ceiling of this machine.
@@ -21,6 +26,7 @@ impl ServerId {
         match self {
             ServerId::Ours => "ours-quickstart",
             ServerId::Production => "ours-production",
+            ServerId::ProductionUncached => "ours-production-uncached",
             ServerId::Rmcp => "rmcp",
             ServerId::Raw => "raw",
         }
@@ -30,6 +36,7 @@ impl ServerId {
         [
             ServerId::Ours,
             ServerId::Production,
+            ServerId::ProductionUncached,
             ServerId::Rmcp,
             ServerId::Raw,
         ]
@@ -42,6 +49,7 @@ impl ServerId {
         match self {
             ServerId::Ours => "mcp-tower quickstart",
             ServerId::Production => "mcp-tower production",
+            ServerId::ProductionUncached => "mcp-tower production, no token cache",
             ServerId::Rmcp => "rmcp 3.9",
             ServerId::Raw => "raw hyper (ceiling)",
         }
@@ -104,6 +112,7 @@ pub(crate) struct Scenario {
 const STATELESS_ALL: &[(ServerId, Variant)] = &[
     (ServerId::Ours, Variant::Stateless),
     (ServerId::Production, Variant::Stateless),
+    (ServerId::ProductionUncached, Variant::Stateless),
     (ServerId::Rmcp, Variant::Stateless),
     (ServerId::Raw, Variant::Stateless),
 ];

@@ -8,6 +8,7 @@ mod get;
 mod listen;
 mod pending;
 mod post;
+mod request_body;
 mod routing_headers;
 mod sse;
 

@@ -8,7 +8,6 @@ use tokio::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
@@ -19,6 +18,7 @@ use tokio::sync::mpsc;
 use tower::ServiceExt;
 
 use super::era::{self, Refusal};
+use super::request_body::read_body;
 use super::sse::SseWriter;
 use super::{ResponseMode, RpcService, Shared, accepts, sse_response};
 use crate::body::McpBody;
@@ -102,27 +102,6 @@ fn check_headers(headers: &http::HeaderMap) -> Result<(), Response<McpBody>> {
         ));
     }
     Ok(())
-}
-
-/// The whole body, up to `limit` bytes.
-async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Response<McpBody>>
-where
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => Err(json_rpc_error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            -32600,
-            "Payload Too Large: the body exceeds the configured limit",
-        )),
-        Err(_) => Err(json_rpc_error_response(
-            StatusCode::BAD_REQUEST,
-            -32700,
-            "Parse error: the body could not be read",
-        )),
-    }
 }
 
 /// What a POST does once its body is read.

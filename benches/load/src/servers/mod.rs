@@ -29,10 +29,9 @@ pub(crate) fn raise_fd_limit() {
 pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     let args = Args::parse(argv)?;
     args.only(&["variant", "addr", "max-secs"])?;
-    let server = args
-        .positional(0)
-        .and_then(ServerId::from_cli)
-        .ok_or("which server? ours-quickstart, ours-production, rmcp or raw")?;
+    let server = args.positional(0).and_then(ServerId::from_cli).ok_or(
+        "which server? ours-quickstart, ours-production, ours-production-uncached, rmcp or raw",
+    )?;
     let variant = Variant::from_cli(args.string("variant").unwrap_or("stateless"))
         .ok_or("--variant: stateless, sessions or sse")?;
     let addr: SocketAddr = args.get("addr", SocketAddr::from(([127, 0, 0, 1], 0)))?;
@@ -53,9 +52,14 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
             ServerId::Ours => ours::serve_quickstart(listener, variant, commands)
                 .await
                 .map_err(|e| e.to_string()),
-            ServerId::Production => ours::serve_production(listener, local, commands)
+            ServerId::Production => ours::serve_production(listener, local, commands, true)
                 .await
                 .map_err(|e| e.to_string()),
+            ServerId::ProductionUncached => {
+                ours::serve_production(listener, local, commands, false)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
             ServerId::Rmcp => rmcp_peer::serve(listener, variant)
                 .await
                 .map_err(|e| e.to_string()),

@@ -55,25 +55,30 @@ async fn notifier(router: Router, mut commands: mpsc::UnboundedReceiver<String>)
     }
 }
 
-/// The production stack: HostOrigin, JWT (RS256, JWKS fetched over HTTP and cached, every
-/// token verified on every request), HTTP telemetry, the bridge, then batch, RPC telemetry,
+/// The production stack: HostOrigin, JWT (RS256, JWKS fetched over HTTP and cached; with
+/// `token_cache`, the authenticator's default verified-token cache, else every request's
+/// signature verified), HTTP telemetry, the bridge, then batch, RPC telemetry,
 /// allow-list (from the token) and a per-principal rate limit that is never reached, with a
 /// Prometheus recorder installed.
 pub(crate) async fn serve_production(
     listener: TcpListener,
     local: SocketAddr,
     commands: mpsc::UnboundedReceiver<String>,
+    token_cache: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let key = jwt::SigningKey::generate();
     let jwks = jwt::serve_jwks(key.jwk.clone()).await?;
     let issuer = format!("http://{jwks}");
     let resource = format!("http://{local}/mcp");
-    let authenticator = JwtAuthenticator::builder(&resource)
+    let mut authenticator = JwtAuthenticator::builder(&resource)
         .issuer(&issuer)
         .jwks_url(format!("{issuer}/jwks.json"))
         .required_scopes(["mcp"])
-        .allow_list_from(|_claims| Some(AllowList::new().tools(["add", "echo"])))
-        .build()?;
+        .allow_list_from(|_claims| Some(AllowList::new().tools(["add", "echo"])));
+    if !token_cache {
+        authenticator = authenticator.verified_token_cache(0, Duration::ZERO);
+    }
+    let authenticator = authenticator.build()?;
     authenticator.refresh().await?;
     let tokens: Vec<String> = (0..PRINCIPALS)
         .map(|i| key.mint(&issuer, &resource, &format!("user-{i}")))

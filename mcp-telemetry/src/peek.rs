@@ -172,15 +172,8 @@ mod tests {
                 .as_deref(),
             Some("add")
         );
-        for bad in [
-            "",
-            "[]",
-            "{",
-            r#"{"name""#,
-            r#"{"name":"#,
-            r#"{"name":"x"#,
-            "{\"a\":\"\\",
-        ] {
+        // The scanner's own tests cover malformed text at large; here, that peek gives up.
+        for bad in ["", "[]", r#"{"name":"x"#] {
             assert_eq!(both(bad, "name").0, None, "{bad}");
         }
         assert_eq!(both("{}", "name").0, None);

@@ -1,6 +1,7 @@
 //! The whole HTTP-tier path in process: an `http::Request` with a JSON-RPC body through the
 //! default `McpServer` stack (endpoint, Host/Origin, sessions, Streamable HTTP bridge, batch,
-//! allow-list, router) to the collected response body. No sockets: what is measured is the
+//! allow-list) serving `quickstart::router()`, as the load test does, to the collected
+//! response body. No sockets: what is measured is the
 //! stack's own work per request, which the loopback load test (`benches/load`) cannot
 //! separate from hyper, the kernel and the load generator.
 //!
@@ -14,26 +15,8 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
-use mcp_core::{Json, RequestContext, Router, Tool};
 use mcp_tower::{McpHttpService, McpServer};
 use tower::{Service, ServiceExt};
-
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct AddArgs {
-    a: f64,
-    b: f64,
-}
-
-fn router() -> Router {
-    Router::builder()
-        .name("bench", "1.0.0")
-        .tool(Tool::new("add").description("Adds two numbers").handler(
-            |Json(args): Json<AddArgs>, _ctx: RequestContext| async move {
-                (args.a + args.b).to_string()
-            },
-        ))
-        .build()
-}
 
 const LEGACY_CALL: &str = r#"{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
 
@@ -78,8 +61,10 @@ fn tools_call(c: &mut Criterion) {
         .build()
         .expect("a runtime");
     let (mut stateless, mut sessions, session_id) = rt.block_on(async {
-        let stateless = McpServer::builder(router()).stateless().into_http_service();
-        let mut sessions = McpServer::builder(router()).into_http_service();
+        let stateless = McpServer::builder(quickstart::router())
+            .stateless()
+            .into_http_service();
+        let mut sessions = McpServer::builder(quickstart::router()).into_http_service();
         let response = sessions
             .ready()
             .await

@@ -15,12 +15,61 @@ use crate::session::{Delivery, EventSink};
 /// A keep-alive comment.
 pub(crate) const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
-/// Writes one SSE stream.
-pub(crate) struct SseWriter {
+/// What every event of one stream goes through: its number, its record in the store (for
+/// resumption) and its frame with the stream's id prefix, built once.
+struct EventLog {
     stream: u64,
     sequence: u64,
-    sink: Option<mpsc::Sender<Bytes>>,
+    /// `id: <stream>-`, the part of every event id this stream repeats.
+    id_prefix: Box<[u8]>,
     store: Option<Arc<dyn EventStore>>,
+}
+
+impl EventLog {
+    /// A new stream, registered in `store` under `session`.
+    fn open(stream: u64, session: &str, store: Option<Arc<dyn EventStore>>) -> Self {
+        if let Some(store) = &store {
+            store.open_stream(stream, session);
+        }
+        Self::resume(stream, 0, store)
+    }
+
+    /// An existing stream, continued after `sequence`.
+    fn resume(stream: u64, sequence: u64, store: Option<Arc<dyn EventStore>>) -> Self {
+        Self {
+            stream,
+            sequence,
+            id_prefix: id_prefix(stream).into(),
+            store,
+        }
+    }
+
+    /// Numbers and records `data` as the next event; its frame.
+    fn next(&mut self, data: &Bytes) -> Bytes {
+        self.sequence += 1;
+        if let Some(store) = &self.store {
+            store.append(
+                self.stream,
+                StoredEvent {
+                    sequence: self.sequence,
+                    data: data.clone(),
+                },
+            );
+        }
+        frame(&self.id_prefix, self.sequence, data)
+    }
+
+    /// The frame of a stored event, with its original id.
+    fn replay(&mut self, event: &StoredEvent) -> Bytes {
+        self.sequence = self.sequence.max(event.sequence);
+        frame(&self.id_prefix, event.sequence, &event.data)
+    }
+}
+
+/// Writes one SSE stream.
+pub(crate) struct SseWriter {
+    log: EventLog,
+    sink: Option<mpsc::Sender<Bytes>>,
 }
 
 impl SseWriter {
@@ -31,14 +80,9 @@ impl SseWriter {
         sink: mpsc::Sender<Bytes>,
         store: Option<Arc<dyn EventStore>>,
     ) -> Self {
-        if let Some(store) = &store {
-            store.open_stream(stream, session);
-        }
         Self {
-            stream,
-            sequence: 0,
+            log: EventLog::open(stream, session, store),
             sink: Some(sink),
-            store,
         }
     }
 
@@ -50,44 +94,31 @@ impl SseWriter {
         store: Option<Arc<dyn EventStore>>,
     ) -> Self {
         Self {
-            stream,
-            sequence,
+            log: EventLog::resume(stream, sequence, store),
             sink: Some(sink),
-            store,
         }
     }
 
     /// The stream id.
     pub(crate) fn stream(&self) -> u64 {
-        self.stream
+        self.log.stream
     }
 
     /// The priming event: an id and empty data (so clients learn a Last-Event-ID before any
     /// message) and the reconnection delay.
     pub(crate) async fn prime(&mut self, retry_ms: u64) -> bool {
-        self.send(prime_frame(self.stream, retry_ms)).await
+        self.send(prime_frame(self.log.stream, retry_ms)).await
     }
 
     /// Writes a JSON-RPC message as the next event; false when the client has gone.
     pub(crate) async fn event(&mut self, data: Bytes) -> bool {
-        self.sequence += 1;
-        if let Some(store) = &self.store {
-            store.append(
-                self.stream,
-                StoredEvent {
-                    sequence: self.sequence,
-                    data: data.clone(),
-                },
-            );
-        }
-        let frame = frame(&id_prefix(self.stream), self.sequence, &data);
+        let frame = self.log.next(&data);
         self.send(frame).await
     }
 
     /// Replays a stored event with its original id.
     pub(crate) async fn replay(&mut self, event: &StoredEvent) -> bool {
-        self.sequence = self.sequence.max(event.sequence);
-        let frame = frame(&id_prefix(self.stream), event.sequence, &event.data);
+        let frame = self.log.replay(event);
         self.send(frame).await
     }
 
@@ -116,8 +147,8 @@ impl SseWriter {
 
     /// Marks the stream complete in the store.
     pub(crate) fn finish(self) {
-        if let Some(store) = &self.store {
-            store.finish(self.stream);
+        if let Some(store) = &self.log.store {
+            store.finish(self.log.stream);
         }
     }
 
@@ -132,7 +163,7 @@ impl SseWriter {
                 }
             }
             // Detached: the event is in the store; that counts as delivered for now.
-            None => self.store.is_some(),
+            None => self.log.store.is_some(),
         }
     }
 }
@@ -141,12 +172,8 @@ impl SseWriter {
 /// event, records it and queues it on the response body here, in one hop: no task wakes up
 /// between the notification and the connection that writes it.
 pub(crate) struct StreamSink {
-    stream: u64,
-    sequence: u64,
-    /// `id: <stream>-`, the part of every event id this stream repeats.
-    id_prefix: Box<[u8]>,
+    log: EventLog,
     sink: mpsc::Sender<Bytes>,
-    store: Option<Arc<dyn EventStore>>,
     /// Dropped with the sink (session terminated, stream replaced): ends the keep-alive task.
     _open: oneshot::Sender<()>,
 }
@@ -154,8 +181,8 @@ pub(crate) struct StreamSink {
 impl std::fmt::Debug for StreamSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamSink")
-            .field("stream", &self.stream)
-            .field("sequence", &self.sequence)
+            .field("stream", &self.log.stream)
+            .field("sequence", &self.log.sequence)
             .finish_non_exhaustive()
     }
 }
@@ -170,18 +197,13 @@ impl StreamSink {
         store: Option<Arc<dyn EventStore>>,
         retry_ms: u64,
     ) -> (Self, oneshot::Receiver<()>) {
-        if let Some(store) = &store {
-            store.open_stream(stream, session);
-        }
+        let log = EventLog::open(stream, session, store);
         // A new channel always has room for its first frame.
         let _ = sink.try_send(prime_frame(stream, retry_ms));
         let (open, closed) = oneshot::channel();
         let sink = Self {
-            stream,
-            sequence: 0,
-            id_prefix: id_prefix(stream).into(),
+            log,
             sink,
-            store,
             _open: open,
         };
         (sink, closed)
@@ -201,17 +223,7 @@ impl EventSink for StreamSink {
             Err(mpsc::error::TrySendError::Closed(())) => return Delivery::Closed,
         };
         // Numbered and recorded only once it is sure to go out: a dropped event leaves no gap.
-        self.sequence += 1;
-        if let Some(store) = &self.store {
-            store.append(
-                self.stream,
-                StoredEvent {
-                    sequence: self.sequence,
-                    data: data.clone(),
-                },
-            );
-        }
-        permit.send(frame(&self.id_prefix, self.sequence, data));
+        permit.send(self.log.next(data));
         Delivery::Queued
     }
 }

@@ -27,10 +27,11 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_service::Service;
+
+mod graceful;
 
 /// How long a graceful shutdown waits for open connections (long-lived SSE streams included)
 /// before the serve future returns anyway.
@@ -89,7 +90,7 @@ where
     // A timer makes hyper enforce its HTTP/1 header read timeout (slow-loris clients).
     builder.http1().timer(TokioTimer::new());
     builder.http2().timer(TokioTimer::new());
-    let graceful = GracefulShutdown::new();
+    let mut graceful = graceful::Shutdown::default();
     let mut shutdown = pin!(shutdown);
     let mut backoff = Duration::ZERO;
     loop {

@@ -28,10 +28,10 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 use tower_service::Service;
 
 mod graceful;
+mod reuse;
 
 /// How long a graceful shutdown waits for open connections (long-lived SSE streams included)
 /// before the serve future returns anyway.
@@ -121,14 +121,7 @@ where
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, %remote, "cannot set TCP_NODELAY");
         }
-        let service = service.clone();
-        // The same adaptation as hyper-util's `TowerToHyperService` (which needs a feature
-        // this crate does not enable): a fresh clone per request, readied by `oneshot`. The
-        // peer address rides along for per-IP limits and logs.
-        let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
-            request.extensions_mut().insert(remote);
-            service.clone().oneshot(request)
-        });
+        let service = reuse::ConnectionService::new(&service, remote);
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned());
         tokio::spawn(async move {

@@ -365,10 +365,7 @@ impl Call<'_> {
     fn context_parts(&self, meta: Option<RequestMeta>) -> ContextParts {
         let meta = meta.unwrap_or_default();
         let capabilities: Option<Arc<ClientCapabilities>> = if self.version.is_modern() {
-            Some(
-                meta.client_capabilities
-                    .map_or_else(Default::default, Arc::from),
-            )
+            Some(meta.client_capabilities.unwrap_or_default())
         } else {
             self.session().map(|s| s.client_capabilities())
         };

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -15,9 +16,14 @@ use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 pub(crate) struct RequestMeta {
     #[serde(rename = "progressToken", default)]
     pub(crate) progress_token: Option<ProgressToken>,
-    /// Boxed: the capabilities are large (~330 bytes) and params structs move around.
-    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
-    pub(crate) client_capabilities: Option<Box<ClientCapabilities>>,
+    /// Behind an `Arc` as the handler context keeps them: the capabilities are large (~330
+    /// bytes), params structs move around, and a `Box` would be copied into an `Arc` later.
+    #[serde(
+        rename = "io.modelcontextprotocol/clientCapabilities",
+        default,
+        deserialize_with = "shared_capabilities"
+    )]
+    pub(crate) client_capabilities: Option<Arc<ClientCapabilities>>,
     #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
     pub(crate) log_level: Option<LoggingLevel>,
 }
@@ -113,6 +119,14 @@ pub(crate) struct CompleteArgument {
 pub(crate) struct CompleteContext {
     #[serde(default)]
     pub(crate) arguments: BTreeMap<String, String>,
+}
+
+/// Deserialises the capabilities straight into their `Arc`: one allocation, where serde's own
+/// `Arc` support goes through a `Box`.
+fn shared_capabilities<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Arc<ClientCapabilities>>, D::Error> {
+    Ok(Option::<ClientCapabilities>::deserialize(deserializer)?.map(Arc::new))
 }
 
 /// Reads an optional JSON object, raw (`null` is `None`); anything else is an error.

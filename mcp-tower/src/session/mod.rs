@@ -102,7 +102,9 @@ pub struct LiveSession {
     capabilities: Arc<ClientCapabilities>,
     log_level: Mutex<Option<LoggingLevel>>,
     subscriptions: Mutex<HashSet<String>>,
-    in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    /// foldhash, seeded per process: SipHash of the id was a tenth of a session request's
+    /// routing cost, and the map is capped (`max_in_flight`), so flooding it gains nothing.
+    in_flight: Mutex<HashMap<RequestId, CancellationToken, foldhash::fast::RandomState>>,
     /// The GET stream, written straight into by the fan-out.
     stream: Mutex<Option<Box<dyn EventSink>>>,
     last_seen: AtomicU64,
@@ -140,7 +142,7 @@ impl LiveSession {
             capabilities: Arc::new(new.capabilities),
             log_level: Mutex::new(None),
             subscriptions: Mutex::new(HashSet::new()),
-            in_flight: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::default()),
             stream: Mutex::new(None),
             last_seen: AtomicU64::new(0),
             terminated: AtomicBool::new(false),

@@ -60,7 +60,9 @@ pub struct InMemorySessionStore {
 }
 
 struct StoreInner {
-    sessions: RwLock<HashMap<Arc<str>, Arc<LiveSession>>>,
+    /// foldhash, seeded per process: only ids this server generated are ever inserted, so a
+    /// client cannot choose colliding keys, and SipHash of the id on every request cost more.
+    sessions: RwLock<HashMap<Arc<str>, Arc<LiveSession>, foldhash::fast::RandomState>>,
     config: Arc<SessionConfig>,
     epoch: Instant,
     reaper_started: std::sync::Once,
@@ -79,7 +81,7 @@ impl InMemorySessionStore {
     pub fn new(config: SessionConfig) -> Self {
         Self {
             inner: Arc::new(StoreInner {
-                sessions: RwLock::new(HashMap::new()),
+                sessions: RwLock::new(HashMap::default()),
                 config: Arc::new(config),
                 epoch: Instant::now(),
                 reaper_started: std::sync::Once::new(),

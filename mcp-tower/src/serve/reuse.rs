@@ -150,14 +150,20 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn sequential_requests_reuse_the_connection_clone() {
+    /// A connection of a [`Counting`] service, and its clone count.
+    fn counting_connection() -> (ConnectionService<Counting>, Arc<AtomicUsize>) {
         let clones = Arc::new(AtomicUsize::new(0));
         let service = Counting {
             clones: Arc::clone(&clones),
             readied: 0,
         };
         let connection = ConnectionService::new(&service, "127.0.0.1:1".parse().unwrap());
+        (connection, clones)
+    }
+
+    #[tokio::test]
+    async fn sequential_requests_reuse_the_connection_clone() {
+        let (connection, clones) = counting_connection();
         assert_eq!(clones.load(Ordering::SeqCst), 2);
         for expected in 1..=3 {
             // The same instance is readied again before each call.
@@ -168,12 +174,7 @@ mod tests {
 
     #[tokio::test]
     async fn overlapping_requests_clone_and_the_address_rides_along() {
-        let clones = Arc::new(AtomicUsize::new(0));
-        let service = Counting {
-            clones: Arc::clone(&clones),
-            readied: 0,
-        };
-        let connection = ConnectionService::new(&service, "127.0.0.1:1".parse().unwrap());
+        let (connection, clones) = counting_connection();
         // Both taken before either is polled: the second finds no spare.
         let first = connection.call(Request::new(()));
         let second = connection.call(Request::new(()));

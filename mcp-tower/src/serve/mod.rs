@@ -71,7 +71,9 @@ where
 ///
 /// Every connection speaks HTTP/1.1 or HTTP/2 (detected from the preface), has `TCP_NODELAY`
 /// set (small JSON-RPC and SSE writes must not wait for Nagle) and runs in its own task.
-/// Each request carries the peer's `std::net::SocketAddr` in its extensions.
+/// Each request carries the peer's `std::net::SocketAddr` in its extensions. A connection
+/// keeps one clone of `service`, readied and called for each of its requests in turn, rather
+/// than a clone per request; requests that overlap on one HTTP/2 connection clone again.
 pub async fn serve_with_shutdown<S, B, F>(
     listener: TcpListener,
     service: S,

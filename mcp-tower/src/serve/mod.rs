@@ -42,11 +42,35 @@ const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
 /// The longest pause between failing accepts.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-/// Serves `service` on `listener` until Ctrl-C, then shuts down gracefully.
+/// What [`serve`] and [`serve_with_shutdown`] accept: a cloneable tower service of hyper
+/// requests whose responses hyper can write. Implemented for every such service; the bounds
+/// are named once here.
 ///
-/// Accept errors never end the loop: they are logged and retried after a short back-off. See
-/// [`serve_with_shutdown`] for the details.
-pub async fn serve<S, B>(listener: TcpListener, service: S) -> io::Result<()>
+/// ```
+/// fn servable(_: impl mcp_tower::ServedService) {}
+///
+/// let router = mcp_core::Router::builder().build();
+/// # let runtime = tokio::runtime::Runtime::new().unwrap();
+/// # let _guard = runtime.enter();
+/// servable(mcp_tower::McpServer::builder(router).into_http_service());
+/// ```
+pub trait ServedService:
+    Service<
+        Request<Incoming>,
+        Response = Response<Self::Body>,
+        Error: Into<Box<dyn StdError + Send + Sync>>,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+    /// The response body.
+    type Body: http_body::Body<Data: Send, Error: Into<Box<dyn StdError + Send + Sync>>>
+        + Send
+        + 'static;
+}
+
+impl<S, B> ServedService for S
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -55,6 +79,14 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
+    type Body = B;
+}
+
+/// Serves `service` on `listener` until Ctrl-C, then shuts down gracefully.
+///
+/// Accept errors never end the loop: they are logged and retried after a short back-off. See
+/// [`serve_with_shutdown`] for the details.
+pub async fn serve<S: ServedService>(listener: TcpListener, service: S) -> io::Result<()> {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             // Without a signal handler there is no Ctrl-C to wait for: serve until killed.
@@ -74,18 +106,13 @@ where
 /// Each request carries the peer's `std::net::SocketAddr` in its extensions. A connection
 /// keeps one clone of `service`, readied and called for each of its requests in turn, rather
 /// than a clone per request; requests that overlap on one HTTP/2 connection clone again.
-pub async fn serve_with_shutdown<S, B, F>(
+pub async fn serve_with_shutdown<S, F>(
     listener: TcpListener,
     service: S,
     shutdown: F,
 ) -> io::Result<()>
 where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: ServedService,
     F: Future<Output = ()>,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());

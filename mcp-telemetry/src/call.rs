@@ -159,10 +159,10 @@ pub(crate) fn start<'a>(
     let trace = peeked.traceparent.as_deref().and_then(TraceContext::parse);
     let target = peeked.target.as_deref();
     let (keys, raw) = match (entry.target, target) {
-        (Some(kind), Some(name)) if known.is_known(kind, name) => {
-            (keys::target(method_index, name), None)
-        }
-        (Some(_), Some(name)) => (KeysRef::Static(&entry.folded), Some(name.into())),
+        (Some(kind), Some(name)) => match keys::known_target(method_index, kind, name, known) {
+            Some(keys) => (keys, None),
+            None => (KeysRef::Static(&entry.folded), Some(name.into())),
+        },
         _ => (
             KeysRef::Static(&entry.untargeted),
             (method_index == keys::OTHER_METHOD).then(|| method.into()),

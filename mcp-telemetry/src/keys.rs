@@ -3,12 +3,12 @@
 //! with its handle in the global recorder (see [`recorder`](crate::recorder)).
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, SharedString};
 
-use crate::known::TargetKind;
+use crate::known::{KnownTargets, TargetKind};
 use crate::names::{self, label};
 use crate::outcome::{OUTCOME_SLOTS, Outcome};
 use crate::recorder::{METADATA, Metric};
@@ -155,6 +155,8 @@ pub(crate) struct TargetKeys {
     target: Option<SharedString>,
     /// The registered name, shared with every call that labels it.
     pub(crate) name: Option<Arc<str>>,
+    /// The last [`KnownTargets::revision`] at which the name was known (0: none).
+    verified: AtomicU64,
     requests: Metric<Counter>,
     durations: [OnceLock<Metric<Histogram>>; OUTCOME_SLOTS],
 }
@@ -168,6 +170,7 @@ impl TargetKeys {
             requests: Metric::new(Key::from_parts(names::REQUESTS, labels).to_retained()),
             target,
             name,
+            verified: AtomicU64::new(0),
             durations: std::array::from_fn(|_| OnceLock::new()),
         }
     }
@@ -267,7 +270,43 @@ impl TargetTable {
 static TABLES: [OnceLock<TargetTable>; OTHER_METHOD + 1] =
     [const { OnceLock::new() }; OTHER_METHOD + 1];
 
+/// The keys of `name` as a target of the method at `index` when `known` knows it, else `None`.
+///
+/// `known` is asked once per name and revision (see [`KnownTargets::revision`]): a name's keys
+/// remember the revision at which it was last known. Keys are shared by every layer in the
+/// process; revisions are unique across `KnownTargets`, so one layer's answer is never taken
+/// for another's.
+pub(crate) fn known_target(
+    index: usize,
+    kind: TargetKind,
+    name: &str,
+    known: &dyn KnownTargets,
+) -> Option<KeysRef> {
+    let table = TABLES[index].get_or_init(TargetTable::new);
+    // Read before asking: a change after this read moves the revision on, so what is
+    // remembered below is never taken for the newer state.
+    let revision = known.revision();
+    let found = table.find(name).ok();
+    if let (Some(keys), Some(revision)) = (found, revision)
+        && keys.verified.load(Ordering::Relaxed) == revision
+    {
+        return Some(KeysRef::Static(keys));
+    }
+    if !known.is_known(kind, name) {
+        return None;
+    }
+    let keys = match found {
+        Some(keys) => KeysRef::Static(keys),
+        None => insert(table, index, name),
+    };
+    if let (KeysRef::Static(keys), Some(revision)) = (&keys, revision) {
+        keys.verified.store(revision, Ordering::Relaxed);
+    }
+    Some(keys)
+}
+
 /// The keys of the registered target `name` of the method at `index`.
+#[cfg(test)]
 pub(crate) fn target(index: usize, name: &str) -> KeysRef {
     let table = TABLES[index].get_or_init(TargetTable::new);
     match table.find(name) {

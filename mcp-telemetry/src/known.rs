@@ -44,6 +44,16 @@ impl TargetKind {
 pub trait KnownTargets: Send + Sync + 'static {
     /// Whether `name` is a registered target of this kind.
     fn is_known(&self, kind: TargetKind, name: &str) -> bool;
+
+    /// A number that changes whenever the answers of [`is_known`](Self::is_known) may
+    /// change, and that no other `KnownTargets` in the process ever returns; `None` (the
+    /// default) when there is none.
+    ///
+    /// With one, the layer remembers which names were known at which revision and asks
+    /// `is_known` again only when the revision moved: a call then costs a load, not a lookup.
+    fn revision(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<F> KnownTargets for F
@@ -64,6 +74,10 @@ impl KnownTargets for Router {
             // No `has_resource` on the router yet: URIs are unbounded, fold them.
             TargetKind::Resource => false,
         }
+    }
+
+    fn revision(&self) -> Option<u64> {
+        Some(self.names_revision())
     }
 }
 

@@ -11,6 +11,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -85,6 +86,15 @@ pub(crate) struct RouterInner {
     pub(crate) tasks: crate::tasks::TaskStore,
     /// `{"io.modelcontextprotocol/serverInfo":{...}}`, encoded once.
     pub(crate) server_info_meta: Box<serde_json::value::RawValue>,
+    /// See [`Router::names_revision`].
+    names_revision: AtomicU64,
+}
+
+/// Revisions are drawn from one counter for the process, so that no two routers (or two
+/// states of one router) share one.
+fn next_revision() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Configures a [`Router`].
@@ -136,6 +146,7 @@ impl Router {
         self.inner
             .tools
             .insert(definition.name.clone(), tool, &definition);
+        self.names_changed();
         self.announce(ServerEvent::ToolsListChanged {
             name: definition.name,
         });
@@ -145,6 +156,7 @@ impl Router {
     pub fn remove_tool(&self, name: &str) -> bool {
         let removed = self.inner.tools.remove(name);
         if removed {
+            self.names_changed();
             self.announce(ServerEvent::ToolsListChanged {
                 name: name.to_owned(),
             });
@@ -182,6 +194,7 @@ impl Router {
             prompt.clone(),
             prompt.definition(),
         );
+        self.names_changed();
         self.announce(ServerEvent::PromptsListChanged {
             name: prompt.name().to_owned(),
         });
@@ -191,6 +204,7 @@ impl Router {
     pub fn remove_prompt(&self, name: &str) -> bool {
         let removed = self.inner.prompts.remove(name);
         if removed {
+            self.names_changed();
             self.announce(ServerEvent::PromptsListChanged {
                 name: name.to_owned(),
             });
@@ -233,6 +247,35 @@ impl Router {
     /// Whether a tool with this name is registered (telemetry folds unknown names).
     pub fn has_tool(&self, name: &str) -> bool {
         self.inner.tools.load().contains_key(name)
+    }
+
+    /// A number that changes whenever a tool or prompt is added or removed, and that no other
+    /// router in the process ever has: what [`has_tool`](Self::has_tool) and
+    /// [`has_prompt`](Self::has_prompt) answered stays true while it is unchanged, so
+    /// callers on a hot path can remember answers instead of asking again.
+    ///
+    /// ```
+    /// use mcp_core::{Json, RequestContext, Router, Tool};
+    ///
+    /// let router = Router::builder().build();
+    /// let before = router.names_revision();
+    /// let tool = Tool::new("echo")
+    ///     .handler(|Json(v): Json<serde_json::Value>, _: RequestContext| async move { v.to_string() });
+    /// router.add_tool(tool);
+    /// assert_ne!(router.names_revision(), before);
+    /// assert_ne!(Router::builder().build().names_revision(), router.names_revision());
+    /// ```
+    pub fn names_revision(&self) -> u64 {
+        // Acquire: whoever reads a revision sees the registries as they were when it was set.
+        self.inner.names_revision.load(Ordering::Acquire)
+    }
+
+    /// Called after a tool or prompt registry changed: a reader that sees the new revision
+    /// sees the change (see `names_revision`).
+    fn names_changed(&self) {
+        self.inner
+            .names_revision
+            .store(next_revision(), Ordering::Release);
     }
 
     /// The tool registered under `name`.
@@ -350,6 +393,7 @@ impl RouterBuilder {
             client_request_timeout: self.client_request_timeout,
             tasks: crate::tasks::TaskStore::new(self.tasks),
             server_info_meta,
+            names_revision: AtomicU64::new(next_revision()),
         };
         for tool in self.tools {
             let definition = tool.definition().clone();

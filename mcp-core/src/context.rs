@@ -53,6 +53,36 @@ pub struct RequestContext {
     inner: Arc<ContextInner>,
 }
 
+/// Client capabilities as a context holds them: most clients declare none (`{}`), which is
+/// then a shared empty value instead of an allocation per request.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum SharedCapabilities {
+    /// Nothing declared.
+    #[default]
+    Empty,
+    /// Something declared.
+    Declared(Arc<ClientCapabilities>),
+}
+
+impl SharedCapabilities {
+    pub(crate) fn new(capabilities: ClientCapabilities) -> Self {
+        if capabilities == ClientCapabilities::default() {
+            SharedCapabilities::Empty
+        } else {
+            SharedCapabilities::Declared(Arc::new(capabilities))
+        }
+    }
+
+    pub(crate) fn get(&self) -> &ClientCapabilities {
+        static EMPTY: std::sync::LazyLock<ClientCapabilities> =
+            std::sync::LazyLock::new(ClientCapabilities::default);
+        match self {
+            SharedCapabilities::Empty => &EMPTY,
+            SharedCapabilities::Declared(capabilities) => capabilities,
+        }
+    }
+}
+
 struct ContextInner {
     request_id: RequestId,
     version: ProtocolVersion,
@@ -60,7 +90,7 @@ struct ContextInner {
     extensions: Arc<http::Extensions>,
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
-    client_capabilities: Option<Arc<ClientCapabilities>>,
+    client_capabilities: Option<SharedCapabilities>,
     /// From the transport when it has one; made on first use otherwise (most handlers never
     /// look, and a token costs an allocation).
     cancellation: std::sync::OnceLock<CancellationToken>,
@@ -110,7 +140,7 @@ pub struct RequestContextBuilder {
     extensions: Arc<http::Extensions>,
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
-    client_capabilities: Option<Arc<ClientCapabilities>>,
+    client_capabilities: Option<SharedCapabilities>,
     input: Option<Arc<InputRound>>,
     request_timeout: Duration,
     escalation: Option<Arc<Escalation>>,
@@ -143,6 +173,15 @@ impl RequestContextBuilder {
 
     /// Sets what the client declared it can do.
     pub fn client_capabilities(mut self, capabilities: Option<Arc<ClientCapabilities>>) -> Self {
+        self.client_capabilities = capabilities.map(SharedCapabilities::Declared);
+        self
+    }
+
+    /// Sets what the client declared, empty capabilities without an allocation.
+    pub(crate) fn shared_client_capabilities(
+        mut self,
+        capabilities: Option<SharedCapabilities>,
+    ) -> Self {
         self.client_capabilities = capabilities;
         self
     }
@@ -246,7 +285,10 @@ impl RequestContext {
 
     /// What the client declared it can do (from the session or the request's `_meta`).
     pub fn client_capabilities(&self) -> Option<&ClientCapabilities> {
-        self.inner.client_capabilities.as_deref()
+        self.inner
+            .client_capabilities
+            .as_ref()
+            .map(SharedCapabilities::get)
     }
 
     /// The token that fires on `notifications/cancelled` or when the client goes away.

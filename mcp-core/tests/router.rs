@@ -1854,3 +1854,37 @@ async fn a_request_state_is_bound_to_its_principal_and_request() {
     .await;
     assert_eq!(round2["resultType"], "input_required");
 }
+
+/// Modern requests carry the client's capabilities in `_meta`; an empty declaration, a real
+/// one and none at all each reach the handler as declared.
+#[tokio::test]
+async fn modern_client_capabilities_reach_the_handler() {
+    let router = Router::builder()
+        .tool(
+            Tool::new("caps").handler(|_: Json<Value>, ctx: RequestContext| async move {
+                let caps = ctx.client_capabilities().cloned();
+                serde_json::to_string(&caps).unwrap()
+            }),
+        )
+        .build();
+    let v = ProtocolVersion::V2026_07_28;
+    let call = json!({ "name": "caps", "arguments": {} });
+    for (declared, seen) in [
+        (json!({}), json!({})),
+        (json!({ "roots": {} }), json!({ "roots": {} })),
+        (json!({ "unknownCapability": {} }), json!({})),
+        (json!(null), json!({})),
+    ] {
+        let response = send(
+            &router,
+            request_with_caps(v, 1, "tools/call", call.clone(), declared.clone()),
+        )
+        .await;
+        let text = to_json(&response)["result"]["content"][0]["text"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("a text result for {declared}: {}", to_json(&response)));
+        let got: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(got, seen, "declared {declared}");
+    }
+}

@@ -11,14 +11,15 @@ use super::params::{self, RequestMeta};
 use super::registry::{Entries, decode_cursor, page};
 use super::{RouterFuture, RouterInner};
 use crate::context::RequestContext;
+use crate::context::SharedCapabilities;
 use crate::handler::completion::cap;
 use crate::input::InputRound;
 use crate::jsonrpc::{ErrorObject, Message, RequestId, Response};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
-    ClientCapabilities, InitializeRequestParams, InitializeResult, PromptsCapability,
-    ResourcesCapability, ServerCapabilities, ServerTaskRequests, ServerTasksCapability,
-    ToolTaskRequests, ToolsCapability,
+    InitializeRequestParams, InitializeResult, PromptsCapability, ResourcesCapability,
+    ServerCapabilities, ServerTaskRequests, ServerTasksCapability, ToolTaskRequests,
+    ToolsCapability,
 };
 use crate::request::{McpRequest, McpResponse};
 use crate::session::SessionHandle;
@@ -364,10 +365,11 @@ impl Call<'_> {
 
     fn context_parts(&self, meta: Option<RequestMeta>) -> ContextParts {
         let meta = meta.unwrap_or_default();
-        let capabilities: Option<Arc<ClientCapabilities>> = if self.version.is_modern() {
+        let capabilities = if self.version.is_modern() {
             Some(meta.client_capabilities.unwrap_or_default())
         } else {
-            self.session().map(|s| s.client_capabilities())
+            self.session()
+                .map(|s| SharedCapabilities::Declared(s.client_capabilities()))
         };
         ContextParts {
             id: self.id.clone(),
@@ -649,7 +651,7 @@ struct ContextParts {
     timeout: std::time::Duration,
     progress_token: Option<crate::protocol::ProgressToken>,
     log_level: Option<crate::protocol::LoggingLevel>,
-    capabilities: Option<Arc<ClientCapabilities>>,
+    capabilities: Option<SharedCapabilities>,
 }
 
 impl ContextParts {
@@ -663,7 +665,7 @@ impl ContextParts {
             .escalation(escalation)
             .progress_token(self.progress_token)
             .log_level(self.log_level)
-            .client_capabilities(self.capabilities)
+            .shared_client_capabilities(self.capabilities)
             .input_round(round)
             .request_timeout(self.timeout)
             .build()

@@ -2,12 +2,12 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use crate::context::SharedCapabilities;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 
@@ -23,7 +23,7 @@ pub(crate) struct RequestMeta {
         default,
         deserialize_with = "shared_capabilities"
     )]
-    pub(crate) client_capabilities: Option<Arc<ClientCapabilities>>,
+    pub(crate) client_capabilities: Option<SharedCapabilities>,
     #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
     pub(crate) log_level: Option<LoggingLevel>,
 }
@@ -121,12 +121,21 @@ pub(crate) struct CompleteContext {
     pub(crate) arguments: BTreeMap<String, String>,
 }
 
-/// Deserialises the capabilities straight into their `Arc`: one allocation, where serde's own
-/// `Arc` support goes through a `Box`.
+/// Deserialises the capabilities straight into their `Arc` (one allocation, where serde's own
+/// `Arc` support goes through a `Box`), and empty ones (`{}`, what most clients declare) into
+/// no allocation at all. `params` borrow from the request, so the raw value is a borrow.
 fn shared_capabilities<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<Arc<ClientCapabilities>>, D::Error> {
-    Ok(Option::<ClientCapabilities>::deserialize(deserializer)?.map(Arc::new))
+) -> Result<Option<SharedCapabilities>, D::Error> {
+    // Raw first: `{}` then costs a comparison, not a pass of the struct's visitor.
+    let raw = <&'de RawValue>::deserialize(deserializer)?;
+    match raw.get() {
+        "{}" => Ok(Some(SharedCapabilities::Empty)),
+        "null" => Ok(None),
+        text => serde_json::from_str::<ClientCapabilities>(text)
+            .map(|c| Some(SharedCapabilities::new(c)))
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 /// Reads an optional JSON object, raw (`null` is `None`); anything else is an error.

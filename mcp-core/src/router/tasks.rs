@@ -75,7 +75,7 @@ fn missing_extension() -> ErrorObject {
 
 fn has_extension(meta: Option<&RequestMeta>) -> bool {
     meta.and_then(|m| m.client_capabilities.as_ref())
-        .and_then(|c| c.extensions.as_ref())
+        .and_then(|c| c.get().extensions.as_ref())
         .is_some_and(|e| e.contains_key(TASKS_EXTENSION))
 }
 

@@ -55,6 +55,23 @@ fn router(probe: Arc<Probe>) -> Router {
                 "both steps done"
             },
         ))
+        .tool(Tool::new("quiet").description("Waits, sending nothing").handler({
+            let probe = Arc::clone(&probe);
+            move |Json(_): Args, ctx: RequestContext| {
+                let probe = Arc::clone(&probe);
+                async move {
+                    // A dropped handler observes nothing: work it spawned sees the token.
+                    let watcher = Arc::clone(&probe);
+                    let token = ctx.cancellation_token().clone();
+                    tokio::spawn(async move {
+                        token.cancelled().await;
+                        watcher.cancelled.fetch_add(1, Ordering::SeqCst);
+                    });
+                    probe.started.notify_one();
+                    std::future::pending::<&str>().await
+                }
+            }
+        }))
         .tool(Tool::new("fast").description("Answers at once").handler(
             |Json(_): Args, _: RequestContext| async move { "fast" },
         ))
@@ -138,6 +155,31 @@ async fn client_disconnect_cancels_the_handler() {
         .await;
     probe.started.notified().await;
     drop(response);
+    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+}
+
+/// Before anything was sent the answer would be plain JSON: no stream notices the client
+/// leaving, the dropped request does. The request is written on a raw socket, closed while
+/// the handler waits (a pooled client would keep its connection open).
+#[tokio::test]
+async fn client_disconnect_before_any_message_cancels_the_handler() {
+    use tokio::io::AsyncWriteExt;
+
+    let (server, client, probe) = start(StreamableHttpConfig::default()).await;
+    let session = client.initialize("2025-11-25").await;
+    let body = serde_json::to_vec(&call(7, "quiet")).unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\n\
+         mcp-session-id: {session}\r\ncontent-length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&body).await.unwrap();
+    probe.started.notified().await;
+    drop(socket);
     wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
 }
 

@@ -218,14 +218,16 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
                 .flatten()
                 .map(Box::new);
             let (peer, outbound) =
-                ClientPeer::request_channel(shared.config.outbound_capacity, token.clone());
-            extensions.insert(peer);
+                ClientPeer::request_channel(shared.config.outbound_capacity, token);
+            // The exchange reaches the token through the peer: a token clone (and its drop)
+            // takes the token's lock, a peer clone is one reference count.
+            extensions.insert(peer.clone());
             Step::Call(Box::new(Call {
                 exchange: Exchange {
                     shared,
                     version,
                     id,
-                    token,
+                    peer,
                     session,
                 },
                 request: McpRequest {
@@ -309,11 +311,37 @@ struct Exchange {
     shared: Arc<Shared>,
     version: ProtocolVersion,
     id: RequestId,
-    token: CancellationToken,
+    /// The request's peer, which carries its cancellation token.
+    peer: ClientPeer,
     session: Option<Arc<LiveSession>>,
 }
 
+/// Cancels a request's token when dropped, unless disarmed: dropping the exchange's future
+/// (the client went away before the answer) cancels the handler. Borrows the token, where
+/// tokio-util's `DropGuard` needs a clone of it.
+struct CancelOnDrop<'a>(Option<&'a CancellationToken>);
+
+impl CancelOnDrop<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(token) = self.0 {
+            token.cancel();
+        }
+    }
+}
+
 impl Exchange {
+    fn token(&self) -> &CancellationToken {
+        self.peer
+            .cancellation()
+            .expect("request peers are made with their cancellation token")
+    }
+
     async fn run<S: RpcService>(
         self,
         inner: S,
@@ -321,7 +349,7 @@ impl Exchange {
         mut outbound: Outbound,
     ) -> Response<McpBody> {
         // Dropping this future (client gone before we answered) cancels the handler.
-        let guard = self.token.clone().drop_guard();
+        let guard = CancelOnDrop(Some(self.token()));
         let mut future: RpcFuture = Box::pin(inner.oneshot(call));
         let first = match self.shared.config.response_mode {
             ResponseMode::AlwaysSse => None,
@@ -369,7 +397,7 @@ impl Exchange {
 
     fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
         self.end();
-        if self.token.is_cancelled() {
+        if self.token().is_cancelled() {
             return accepted();
         }
         json_response(&response, self.version)
@@ -414,14 +442,14 @@ impl Exchange {
                         waiting_for_resume = true;
                         abandoned.as_mut().reset(Instant::now() + self.shared.config.disconnect_grace);
                     } else {
-                        self.token.cancel();
+                        self.token().cancel();
                     }
                 }
                 () = &mut abandoned, if waiting_for_resume => {
                     waiting_for_resume = false;
                     if !self.shared.is_resumed(writer.stream()) {
                         tracing::debug!(request.id = %self.id, "client gone without resuming; cancelling");
-                        self.token.cancel();
+                        self.token().cancel();
                     }
                 }
             }
@@ -433,7 +461,7 @@ impl Exchange {
             self.shared.pending.forget(id);
         }
         self.end();
-        if self.token.is_cancelled() {
+        if self.token().is_cancelled() {
             return;
         }
         let mut bytes = Vec::with_capacity(256);

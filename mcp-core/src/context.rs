@@ -91,8 +91,9 @@ struct ContextInner {
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
     client_capabilities: Option<SharedCapabilities>,
-    /// From the transport when it has one; made on first use otherwise (most handlers never
-    /// look, and a token costs an allocation).
+    /// A token from the extensions (tasks) or, without one or the peer's, made on first use
+    /// (most handlers never look, and a token costs an allocation). The peer's own token is
+    /// read through `peer`.
     cancellation: std::sync::OnceLock<CancellationToken>,
     peer: Option<ClientPeer>,
     input: Option<Arc<InputRound>>,
@@ -208,11 +209,9 @@ impl RequestContextBuilder {
     pub fn build(self) -> RequestContext {
         let cancellation = std::sync::OnceLock::new();
         let peer = self.extensions.get::<ClientPeer>().cloned();
-        let token = self
-            .extensions
-            .get::<CancellationToken>()
-            .or_else(|| peer.as_ref().and_then(ClientPeer::cancellation));
-        if let Some(token) = token {
+        // The peer's token is read through the peer: a token clone (and its drop) takes the
+        // token's lock, on every request.
+        if let Some(token) = self.extensions.get::<CancellationToken>() {
             let _ = cancellation.set(token.clone());
         }
         RequestContext {
@@ -293,7 +292,13 @@ impl RequestContext {
 
     /// The token that fires on `notifications/cancelled` or when the client goes away.
     pub fn cancellation_token(&self) -> &CancellationToken {
-        self.inner.cancellation.get_or_init(CancellationToken::new)
+        if let Some(token) = self.inner.cancellation.get() {
+            return token;
+        }
+        match self.inner.peer.as_ref().and_then(ClientPeer::cancellation) {
+            Some(token) => token,
+            None => self.inner.cancellation.get_or_init(CancellationToken::new),
+        }
     }
 
     /// Whether the request was cancelled.
@@ -301,6 +306,7 @@ impl RequestContext {
         self.inner
             .cancellation
             .get()
+            .or_else(|| self.inner.peer.as_ref().and_then(ClientPeer::cancellation))
             .is_some_and(CancellationToken::is_cancelled)
     }
 

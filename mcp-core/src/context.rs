@@ -303,11 +303,12 @@ impl RequestContext {
 
     /// Whether the request was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.inner
-            .cancellation
-            .get()
-            .or_else(|| self.inner.peer.as_ref().and_then(ClientPeer::cancellation))
-            .is_some_and(CancellationToken::is_cancelled)
+        match (self.inner.cancellation.get(), &self.inner.peer) {
+            (Some(token), _) => token.is_cancelled(),
+            // Without making the peer's token when it has not been made yet.
+            (None, Some(peer)) => peer.is_cancelled(),
+            (None, None) => false,
+        }
     }
 
     /// Resolves when the request is cancelled.

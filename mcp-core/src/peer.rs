@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
@@ -71,9 +72,25 @@ pub struct ClientPeer {
 struct Link {
     capacity: usize,
     /// The request's cancellation, carried here so a transport adds one extension, not two.
-    cancellation: Option<CancellationToken>,
+    cancellation: Cancellation,
     sender: OnceLock<mpsc::Sender<OutboundMessage>>,
     handoff: Mutex<Option<oneshot::Sender<mpsc::Receiver<OutboundMessage>>>>,
+}
+
+/// How a link carries its request's cancellation.
+#[derive(Debug)]
+enum Cancellation {
+    /// Not at all (a plain channel).
+    None,
+    /// The transport's token.
+    Given(CancellationToken),
+    /// A token made only when someone asks for one (most handlers never do, and a token is an
+    /// allocation whose clones and drops take a lock); [`ClientPeer::cancel`] before or after
+    /// that cancels it.
+    Lazy {
+        token: OnceLock<CancellationToken>,
+        cancelled: AtomicBool,
+    },
 }
 
 /// The transport's half of a [`ClientPeer`]: what the handler sends, in order.
@@ -125,7 +142,7 @@ impl Outbound {
 impl ClientPeer {
     /// A bounded link: a slow client makes senders wait instead of growing memory.
     pub fn channel(capacity: usize) -> (ClientPeer, Outbound) {
-        Self::link(capacity, None)
+        Self::link(capacity, Cancellation::None)
     }
 
     /// A bounded link that also carries the request's cancellation, which handler contexts
@@ -143,15 +160,79 @@ impl ClientPeer {
         capacity: usize,
         cancellation: CancellationToken,
     ) -> (ClientPeer, Outbound) {
-        Self::link(capacity, Some(cancellation))
+        Self::link(capacity, Cancellation::Given(cancellation))
     }
 
-    /// The request's cancellation, when the transport attached it.
+    /// A bounded link whose cancellation token is made on first use: the transport cancels
+    /// the request with [`cancel`](Self::cancel), whether or not anyone asked for the token.
+    ///
+    /// ```
+    /// use mcp_core::ClientPeer;
+    ///
+    /// let (peer, _outbound) = ClientPeer::cancellable_channel(8);
+    /// assert!(!peer.is_cancelled());
+    /// peer.cancel(); // the client went away; nobody had asked for the token yet
+    /// assert!(peer.is_cancelled());
+    /// assert!(peer.cancellation().is_some_and(|token| token.is_cancelled()));
+    /// ```
+    pub fn cancellable_channel(capacity: usize) -> (ClientPeer, Outbound) {
+        let cancellation = Cancellation::Lazy {
+            token: OnceLock::new(),
+            cancelled: AtomicBool::new(false),
+        };
+        Self::link(capacity, cancellation)
+    }
+
+    /// The request's cancellation, when the link carries one.
     pub fn cancellation(&self) -> Option<&CancellationToken> {
-        self.link.cancellation.as_ref()
+        match &self.link.cancellation {
+            Cancellation::None => None,
+            Cancellation::Given(token) => Some(token),
+            Cancellation::Lazy { token, cancelled } => {
+                if let Some(token) = token.get() {
+                    return Some(token);
+                }
+                let token = token.get_or_init(CancellationToken::new);
+                // Pairs with the fence in `cancel`: either `cancel` sees this token, or this
+                // sees its flag.
+                fence(Ordering::SeqCst);
+                if cancelled.load(Ordering::SeqCst) {
+                    token.cancel();
+                }
+                Some(token)
+            }
+        }
     }
 
-    fn link(capacity: usize, cancellation: Option<CancellationToken>) -> (ClientPeer, Outbound) {
+    /// Cancels the request (the client went away, or asked): its token fires, now or when it
+    /// is made. Nothing for a link without cancellation.
+    pub fn cancel(&self) {
+        match &self.link.cancellation {
+            Cancellation::None => {}
+            Cancellation::Given(token) => token.cancel(),
+            Cancellation::Lazy { token, cancelled } => {
+                cancelled.store(true, Ordering::SeqCst);
+                fence(Ordering::SeqCst);
+                if let Some(token) = token.get() {
+                    token.cancel();
+                }
+            }
+        }
+    }
+
+    /// Whether the request was cancelled, without making a token.
+    pub fn is_cancelled(&self) -> bool {
+        match &self.link.cancellation {
+            Cancellation::None => false,
+            Cancellation::Given(token) => token.is_cancelled(),
+            Cancellation::Lazy { token, cancelled } => {
+                cancelled.load(Ordering::SeqCst)
+                    || token.get().is_some_and(CancellationToken::is_cancelled)
+            }
+        }
+    }
+
+    fn link(capacity: usize, cancellation: Cancellation) -> (ClientPeer, Outbound) {
         let (handoff, waiting) = oneshot::channel();
         let link = Link {
             capacity: capacity.max(1),
@@ -275,6 +356,40 @@ mod tests {
         tokio::task::yield_now().await;
         drop(clone);
         assert!(waiting.await.unwrap());
+    }
+
+    #[test]
+    fn a_lazy_token_is_cancelled_whether_made_before_or_after_the_cancel() {
+        let (early, _outbound) = ClientPeer::cancellable_channel(1);
+        let token = early.cancellation().unwrap().clone();
+        assert!(!token.is_cancelled() && !early.is_cancelled());
+        early.cancel();
+        assert!(token.is_cancelled() && early.is_cancelled());
+
+        let (late, _outbound) = ClientPeer::cancellable_channel(1);
+        late.cancel();
+        assert!(late.cancellation().unwrap().is_cancelled());
+
+        // A handler may cancel its own token.
+        let (own, _outbound) = ClientPeer::cancellable_channel(1);
+        own.cancellation().unwrap().cancel();
+        assert!(own.is_cancelled());
+
+        let (plain, _outbound) = ClientPeer::channel(1);
+        plain.cancel();
+        assert!(plain.cancellation().is_none() && !plain.is_cancelled());
+    }
+
+    #[test]
+    fn a_cancel_racing_the_first_use_is_never_lost() {
+        for _ in 0..200 {
+            let (peer, _outbound) = ClientPeer::cancellable_channel(1);
+            let other = peer.clone();
+            let canceller = std::thread::spawn(move || other.cancel());
+            let token = peer.cancellation().unwrap().clone();
+            canceller.join().unwrap();
+            assert!(token.is_cancelled());
+        }
     }
 
     #[tokio::test]

@@ -163,15 +163,35 @@ async fn client_disconnect_cancels_the_handler() {
 /// the handler waits (a pooled client would keep its connection open).
 #[tokio::test]
 async fn client_disconnect_before_any_message_cancels_the_handler() {
-    use tokio::io::AsyncWriteExt;
-
     let (server, client, probe) = start(StreamableHttpConfig::default()).await;
     let session = client.initialize("2025-11-25").await;
+    disconnect_while_quiet(&server, &probe, &format!("mcp-session-id: {session}\r\n")).await;
+}
+
+/// The same without a session: the request's token is then made only when asked for (here by
+/// the handler, after or before the disconnect: either way it fires).
+#[tokio::test]
+async fn client_disconnect_cancels_a_stateless_handler() {
+    let probe = Arc::new(Probe {
+        cancelled: AtomicUsize::new(0),
+        started: Notify::new(),
+    });
+    let service = McpServer::builder(router(Arc::clone(&probe)))
+        .stateless()
+        .into_http_service();
+    let server = TestServer::start(service).await;
+    disconnect_while_quiet(&server, &probe, "").await;
+}
+
+/// Posts a call of `quiet` on a raw socket and closes it once the handler runs.
+async fn disconnect_while_quiet(server: &TestServer, probe: &Probe, extra_headers: &str) {
+    use tokio::io::AsyncWriteExt;
+
     let body = serde_json::to_vec(&call(7, "quiet")).unwrap();
     let head = format!(
         "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
          accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\n\
-         mcp-session-id: {session}\r\ncontent-length: {}\r\n\r\n",
+         {extra_headers}content-length: {}\r\n\r\n",
         server.addr,
         body.len()
     );

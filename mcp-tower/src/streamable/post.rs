@@ -11,8 +11,8 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
-    AllowList, CancellationToken, ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage,
-    Principal, ProtocolVersion,
+    AllowList, ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage, Principal,
+    ProtocolVersion,
 };
 use tokio::sync::mpsc;
 use tower::ServiceExt;
@@ -206,21 +206,22 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         }
         Message::Request(request) => {
             let id = request.id.clone();
-            let token = match &session {
+            let capacity = shared.config.outbound_capacity;
+            let (peer, outbound) = match &session {
                 Some(session) => match session.begin_request(&id) {
-                    Ok(token) => token,
+                    Ok(token) => ClientPeer::request_channel(capacity, token),
                     Err(error) => return refused((StatusCode::OK, error), Some(&id)),
                 },
-                None => CancellationToken::new(),
+                // Nothing else can cancel a request outside a session: its token is made
+                // only if the handler asks for it.
+                None => ClientPeer::cancellable_channel(capacity),
             };
             let new_session = is_initialize
                 .then(|| manager.zip(initialize_params(&request, &extensions)))
                 .flatten()
                 .map(Box::new);
-            let (peer, outbound) =
-                ClientPeer::request_channel(shared.config.outbound_capacity, token);
-            // The exchange reaches the token through the peer: a token clone (and its drop)
-            // takes the token's lock, a peer clone is one reference count.
+            // The exchange cancels through the peer: a token clone (and its drop) takes the
+            // token's lock, a peer clone is one reference count.
             extensions.insert(peer.clone());
             Step::Call(Box::new(Call {
                 exchange: Exchange {
@@ -311,15 +312,15 @@ struct Exchange {
     shared: Arc<Shared>,
     version: ProtocolVersion,
     id: RequestId,
-    /// The request's peer, which carries its cancellation token.
+    /// The request's peer, which carries its cancellation.
     peer: ClientPeer,
     session: Option<Arc<LiveSession>>,
 }
 
-/// Cancels a request's token when dropped, unless disarmed: dropping the exchange's future
-/// (the client went away before the answer) cancels the handler. Borrows the token, where
-/// tokio-util's `DropGuard` needs a clone of it.
-struct CancelOnDrop<'a>(Option<&'a CancellationToken>);
+/// Cancels a request when dropped, unless disarmed: dropping the exchange's future (the
+/// client went away before the answer) cancels the handler. Borrows the peer, where
+/// tokio-util's `DropGuard` needs a clone of the token.
+struct CancelOnDrop<'a>(Option<&'a ClientPeer>);
 
 impl CancelOnDrop<'_> {
     fn disarm(mut self) {
@@ -329,19 +330,13 @@ impl CancelOnDrop<'_> {
 
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
-        if let Some(token) = self.0 {
-            token.cancel();
+        if let Some(peer) = self.0 {
+            peer.cancel();
         }
     }
 }
 
 impl Exchange {
-    fn token(&self) -> &CancellationToken {
-        self.peer
-            .cancellation()
-            .expect("request peers are made with their cancellation token")
-    }
-
     async fn run<S: RpcService>(
         self,
         inner: S,
@@ -349,7 +344,7 @@ impl Exchange {
         mut outbound: Outbound,
     ) -> Response<McpBody> {
         // Dropping this future (client gone before we answered) cancels the handler.
-        let guard = CancelOnDrop(Some(self.token()));
+        let guard = CancelOnDrop(Some(&self.peer));
         let mut future: RpcFuture = Box::pin(inner.oneshot(call));
         let first = match self.shared.config.response_mode {
             ResponseMode::AlwaysSse => None,
@@ -397,7 +392,7 @@ impl Exchange {
 
     fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
         self.end();
-        if self.token().is_cancelled() {
+        if self.peer.is_cancelled() {
             return accepted();
         }
         json_response(&response, self.version)
@@ -442,14 +437,14 @@ impl Exchange {
                         waiting_for_resume = true;
                         abandoned.as_mut().reset(Instant::now() + self.shared.config.disconnect_grace);
                     } else {
-                        self.token().cancel();
+                        self.peer.cancel();
                     }
                 }
                 () = &mut abandoned, if waiting_for_resume => {
                     waiting_for_resume = false;
                     if !self.shared.is_resumed(writer.stream()) {
                         tracing::debug!(request.id = %self.id, "client gone without resuming; cancelling");
-                        self.token().cancel();
+                        self.peer.cancel();
                     }
                 }
             }
@@ -461,7 +456,7 @@ impl Exchange {
             self.shared.pending.forget(id);
         }
         self.end();
-        if self.token().is_cancelled() {
+        if self.peer.is_cancelled() {
             return;
         }
         let mut bytes = Vec::with_capacity(256);

@@ -136,15 +136,21 @@ impl StreamInfo {
 /// What is recorded when the body ends.
 pub(super) struct BodyState {
     keys: &'static HttpKeys,
+    keep_handles: bool,
     bytes: u64,
     stream: Option<StreamInfo>,
     ended: bool,
 }
 
 impl BodyState {
-    pub(super) fn new(keys: &'static HttpKeys, stream: Option<StreamInfo>) -> Self {
+    pub(super) fn new(
+        keys: &'static HttpKeys,
+        keep_handles: bool,
+        stream: Option<StreamInfo>,
+    ) -> Self {
         Self {
             keys,
+            keep_handles,
             bytes: 0,
             stream,
             ended: false,
@@ -155,7 +161,9 @@ impl BodyState {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
-        record(&self.keys.body_size, self.bytes as f64);
+        self.keys
+            .body_size
+            .record_now(self.keep_handles, self.bytes as f64);
         let Some(stream) = self.stream.take() else {
             return;
         };

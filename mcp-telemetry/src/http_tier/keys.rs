@@ -4,10 +4,11 @@
 use std::sync::LazyLock;
 
 use http::{Method, StatusCode};
-use metrics::Key;
+use metrics::{Histogram, Key};
 
 use crate::keys::key;
 use crate::names::{self, label};
+use crate::recorder::Metric;
 
 const METHODS: [&str; 4] = ["GET", "POST", "DELETE", "_OTHER"];
 
@@ -44,10 +45,10 @@ pub(super) fn status_index(status: StatusCode) -> usize {
         })
 }
 
-/// The keys of one (method, status) pair.
+/// The metrics of one (method, status) pair, with their handles in the global recorder.
 pub(crate) struct HttpKeys {
-    pub(super) duration: Key,
-    pub(super) body_size: Key,
+    pub(super) duration: Metric<Histogram>,
+    pub(super) body_size: Metric<Histogram>,
 }
 
 static HTTP_KEYS: LazyLock<Vec<HttpKeys>> = LazyLock::new(|| {
@@ -57,8 +58,8 @@ static HTTP_KEYS: LazyLock<Vec<HttpKeys>> = LazyLock::new(|| {
             STATUSES.iter().map(move |status| {
                 let labels = [(label::METHOD, *method), (label::STATUS, *status)];
                 HttpKeys {
-                    duration: key(names::HTTP_REQUEST_DURATION, &labels),
-                    body_size: key(names::HTTP_RESPONSE_BODY_SIZE, &labels),
+                    duration: Metric::new(key(names::HTTP_REQUEST_DURATION, &labels)),
+                    body_size: Metric::new(key(names::HTTP_RESPONSE_BODY_SIZE, &labels)),
                 }
             })
         })
@@ -69,14 +70,19 @@ pub(super) fn http_keys(method: usize, status: usize) -> &'static HttpKeys {
     &HTTP_KEYS[method * STATUSES.len() + status]
 }
 
-static REQUEST_BODY_SIZE: LazyLock<Vec<Key>> = LazyLock::new(|| {
+static REQUEST_BODY_SIZE: LazyLock<Vec<Metric<Histogram>>> = LazyLock::new(|| {
     METHODS
         .iter()
-        .map(|method| key(names::HTTP_REQUEST_BODY_SIZE, &[(label::METHOD, method)]))
+        .map(|method| {
+            Metric::new(key(
+                names::HTTP_REQUEST_BODY_SIZE,
+                &[(label::METHOD, method)],
+            ))
+        })
         .collect()
 });
 
-pub(super) fn request_body_size(method: usize) -> &'static Key {
+pub(super) fn request_body_size(method: usize) -> &'static Metric<Histogram> {
     &REQUEST_BODY_SIZE[method]
 }
 

@@ -37,22 +37,46 @@ use tower_service::Service;
 
 pub use body::TelemetryBody;
 
-use crate::keys::{increment, record};
+use crate::keys::increment;
+use crate::recorder;
 use body::{BodyState, StreamInfo};
 use keys::{StreamKind, http_keys, method_index, status_index};
 
 /// Records per-HTTP-request metrics and SSE stream lifecycles; see the [module docs](self).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct HttpTelemetryLayer {
-    _private: (),
+    keep_handles: bool,
+}
+
+impl Default for HttpTelemetryLayer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl HttpTelemetryLayer {
-    /// The layer; it has nothing to configure.
+    /// The layer, keeping metric handles of the global recorder.
     pub fn new() -> Self {
         // The clock calibrates on first use (under a millisecond): here, not in a request.
         let _ = quanta::Instant::now();
-        Self::default()
+        recorder::find_global_now_and_then();
+        Self { keep_handles: true }
+    }
+
+    /// Whether metric handles of the global recorder are kept for the life of the process
+    /// (default true): without them, every request registers its metrics again, a registry
+    /// lookup per metric. Turn this off when the recorder drops idle series; see
+    /// [`TelemetryLayer::keep_metric_handles`](crate::TelemetryLayer::keep_metric_handles).
+    ///
+    /// ```
+    /// use mcp_telemetry::HttpTelemetryLayer;
+    ///
+    /// let layer = HttpTelemetryLayer::new().keep_metric_handles(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn keep_metric_handles(mut self, keep: bool) -> Self {
+        self.keep_handles = keep;
+        self
     }
 }
 
@@ -60,7 +84,12 @@ impl<S> Layer<S> for HttpTelemetryLayer {
     type Service = HttpTelemetry<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        HttpTelemetry { inner }
+        // The recorder may have been installed since the layer was made.
+        recorder::find_global_now_and_then();
+        HttpTelemetry {
+            inner,
+            keep_handles: self.keep_handles,
+        }
     }
 }
 
@@ -68,6 +97,7 @@ impl<S> Layer<S> for HttpTelemetryLayer {
 #[derive(Debug, Clone)]
 pub struct HttpTelemetry<S> {
     inner: S,
+    keep_handles: bool,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for HttpTelemetry<S>
@@ -91,7 +121,7 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if let Some(length) = content_length {
-            record(keys::request_body_size(method), length as f64);
+            keys::request_body_size(method).record_now(self.keep_handles, length as f64);
         }
         let state = HttpState {
             start: quanta::Instant::now(),
@@ -100,6 +130,7 @@ where
             // A header value clones by reference count, not by copying.
             session: request.headers().get(&MCP_SESSION_ID).cloned(),
             answered: false,
+            keep_handles: self.keep_handles,
         };
         HttpResponseFuture {
             future: self.inner.call(request),
@@ -115,6 +146,7 @@ struct HttpState {
     is_get: bool,
     session: Option<HeaderValue>,
     answered: bool,
+    keep_handles: bool,
 }
 
 impl HttpState {
@@ -123,7 +155,8 @@ impl HttpState {
         let status = response.status();
         let status_slot = status_index(status);
         let keys = http_keys(self.method, status_slot);
-        record(&keys.duration, self.start.elapsed().as_secs_f64());
+        let elapsed = self.start.elapsed().as_secs_f64();
+        keys.duration.record_now(self.keep_handles, elapsed);
         let headers = response.headers();
         match status {
             StatusCode::UNAUTHORIZED => increment(keys::auth_refused_unauthorized()),
@@ -150,14 +183,15 @@ impl HttpState {
                 .or_else(|| headers.get(&MCP_SESSION_ID).cloned());
             StreamInfo::open(kind, session)
         });
-        let state = BodyState::new(keys, stream);
+        let state = BodyState::new(keys, self.keep_handles, stream);
         response.map(|body| TelemetryBody::new(body, state))
     }
 
     fn failed(mut self) {
         self.answered = true;
         let keys = http_keys(self.method, keys::ERROR_STATUS);
-        record(&keys.duration, self.start.elapsed().as_secs_f64());
+        let elapsed = self.start.elapsed().as_secs_f64();
+        keys.duration.record_now(self.keep_handles, elapsed);
     }
 }
 

@@ -5,6 +5,7 @@
 //! `max_age`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,9 +15,32 @@ use sha2::{Digest, Sha256};
 
 const SHARDS: usize = 16;
 
+/// Keys are SHA-256 digests, uniform already: eight of their bytes are the hash. SipHash of
+/// the 32 bytes cost more than the rest of a cached lookup, and only verified tokens are
+/// inserted, so no client chooses where keys land.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Bytes 8..16: the shard is chosen by byte 0.
+        if let Some(word) = bytes.get(8..16).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+            self.0 = u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_usize(&mut self, _length_prefix: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Shard = HashMap<[u8; 32], Entry, BuildHasherDefault<DigestHasher>>;
+
 /// A bounded map from token digest to the principal it proved.
 pub(crate) struct TokenCache {
-    shards: Vec<Mutex<HashMap<[u8; 32], Entry>>>,
+    shards: Vec<Mutex<Shard>>,
     per_shard: usize,
     max_age: Duration,
 }
@@ -33,13 +57,13 @@ impl TokenCache {
             return None;
         }
         Some(Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard: max_entries.div_ceil(SHARDS),
             max_age,
         })
     }
 
-    fn shard(&self, digest: &[u8; 32]) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
+    fn shard(&self, digest: &[u8; 32]) -> std::sync::MutexGuard<'_, Shard> {
         self.shards[usize::from(digest[0]) % SHARDS]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -137,6 +161,24 @@ mod tests {
         }
         let total: usize = cache.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert!(total <= SHARDS, "{total}");
+    }
+
+    #[test]
+    fn digests_sharing_their_hash_bytes_stay_distinct() {
+        let cache = TokenCache::new(4096, Duration::from_secs(60)).unwrap();
+        let tokens: Vec<String> = (0..500).map(|n| format!("token-{n}")).collect();
+        for (n, token) in tokens.iter().enumerate() {
+            let principal = Principal::new(format!("user-{n}"));
+            cache.insert(TokenCache::digest(token), &principal, &claims(120));
+        }
+        for (n, token) in tokens.iter().enumerate() {
+            let found = cache.get(&TokenCache::digest(token)).unwrap();
+            assert_eq!(found.subject(), format!("user-{n}"));
+        }
+        // Same hash bytes (8..16) and shard byte, another digest: not a hit.
+        let mut twin = TokenCache::digest(&tokens[0]);
+        twin[31] ^= 1;
+        assert!(cache.get(&twin).is_none());
     }
 
     #[test]

@@ -28,34 +28,14 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use mcp_core::jsonrpc::Message;
-use mcp_core::{Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool};
+use mcp_core::{McpRequest, McpResponse};
 use mcp_telemetry::TelemetryLayer;
+use support::{TOOLS_CALL, request, router};
 use tower::{Layer, Service};
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct AddArgs {
-    a: f64,
-    b: f64,
-}
+mod support;
 
-fn router() -> Router {
-    Router::builder()
-        .tool(
-            Tool::new("add").handler(|Json(args): Json<AddArgs>, _: RequestContext| async move {
-                (args.a + args.b).to_string()
-            }),
-        )
-        .build()
-}
-
-const TOOLS_CALL: &[u8] =
-    br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
 const PING: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-
-fn request(body: &[u8]) -> McpRequest {
-    McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25)
-}
 
 /// One call, polled once: the router answers these without waiting, so no runtime is
 /// measured with them.
@@ -164,16 +144,7 @@ fn overhead(c: &mut Criterion) {
         bench_pair(c, measure, "ping", PING);
     }
     // As a server would: this crate's preset, installed for the process, drained regularly.
-    let handle = mcp_telemetry::prometheus::builder()
-        .install_recorder()
-        .expect("no global recorder yet");
-    mcp_telemetry::names::describe_metrics();
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(Duration::from_secs(1));
-            handle.run_upkeep();
-        }
-    });
+    support::install_global_prometheus();
     for measure in MEASURES {
         bench_global(c, measure, "tools/call", TOOLS_CALL);
         bench_global(c, measure, "ping", PING);

@@ -16,29 +16,12 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use mcp_core::jsonrpc::Message;
-use mcp_core::{Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool};
+use mcp_core::{McpRequest, McpResponse};
 use mcp_telemetry::TelemetryLayer;
+use support::{TOOLS_CALL, request, router};
 use tower::{Layer, Service};
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct AddArgs {
-    a: f64,
-    b: f64,
-}
-
-fn router() -> Router {
-    Router::builder()
-        .tool(
-            Tool::new("add").handler(|Json(args): Json<AddArgs>, _: RequestContext| async move {
-                (args.a + args.b).to_string()
-            }),
-        )
-        .build()
-}
-
-const TOOLS_CALL: &[u8] =
-    br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
+mod support;
 
 /// Calls per batch: long enough to dwarf the clock reads, short enough that the load seldom
 /// changes within a round.
@@ -52,12 +35,8 @@ where
     let start = Instant::now();
     for _ in 0..BATCH {
         out.clear();
-        let request = McpRequest::new(
-            Message::parse(black_box(TOOLS_CALL)).expect("valid request"),
-            ProtocolVersion::V2025_11_25,
-        );
         let response = service
-            .call(request)
+            .call(request(black_box(TOOLS_CALL)))
             .now_or_never()
             .expect("answered in one poll")
             .expect("infallible");
@@ -118,16 +97,7 @@ fn main() {
 
     // As a server runs it: this crate's preset installed for the process (it cannot be
     // uninstalled, so it comes last), drained regularly.
-    let handle = mcp_telemetry::prometheus::builder()
-        .install_recorder()
-        .expect("no global recorder yet");
-    mcp_telemetry::names::describe_metrics();
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(Duration::from_secs(1));
-            handle.run_upkeep();
-        }
-    });
+    support::install_global_prometheus();
     let shared = router();
     let mut instrumented = TelemetryLayer::for_router(&shared).layer(shared);
     compare(

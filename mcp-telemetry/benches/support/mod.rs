@@ -1,0 +1,45 @@
+//! What both overhead benches measure: a router with one `add` tool and a call of it.
+
+use mcp_core::jsonrpc::Message;
+use mcp_core::{Json, McpRequest, ProtocolVersion, RequestContext, Router, Tool};
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct AddArgs {
+    a: f64,
+    b: f64,
+}
+
+/// The router the layer is measured on.
+pub(crate) fn router() -> Router {
+    Router::builder()
+        .tool(
+            Tool::new("add").handler(|Json(args): Json<AddArgs>, _: RequestContext| async move {
+                (args.a + args.b).to_string()
+            }),
+        )
+        .build()
+}
+
+/// `tools/call add {a: 2, b: 3}`.
+pub(crate) const TOOLS_CALL: &[u8] =
+    br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
+
+/// `body` parsed into a request, as a transport hands it to the RPC tier.
+pub(crate) fn request(body: &[u8]) -> McpRequest {
+    McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25)
+}
+
+/// This crate's Prometheus preset installed as the global recorder (as a server runs it;
+/// it cannot be uninstalled), drained every second.
+pub(crate) fn install_global_prometheus() {
+    let handle = mcp_telemetry::prometheus::builder()
+        .install_recorder()
+        .expect("no global recorder yet");
+    mcp_telemetry::names::describe_metrics();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            handle.run_upkeep();
+        }
+    });
+}

@@ -47,9 +47,9 @@
 //!
 //! Metrics go to whatever recorder is installed (none: they cost almost nothing; the global
 //! one: its handles are registered once and kept, see
-//! [`TelemetryLayer::keep_metric_handles`]); spans to whatever `tracing` subscriber is
-//! installed. The `examples/metrics-server` package serves
-//! the whole thing with a Prometheus `/metrics` endpoint.
+//! [`TelemetryLayer::keep_metric_handles`] and [`HttpTelemetryLayer::keep_metric_handles`]);
+//! spans to whatever `tracing` subscriber is installed. The `examples/metrics-server` package
+//! serves the whole thing with a Prometheus `/metrics` endpoint.
 
 mod call;
 mod clock;

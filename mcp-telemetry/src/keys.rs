@@ -305,16 +305,6 @@ pub(crate) fn known_target(
     Some(keys)
 }
 
-/// The keys of the registered target `name` of the method at `index`.
-#[cfg(test)]
-pub(crate) fn target(index: usize, name: &str) -> KeysRef {
-    let table = TABLES[index].get_or_init(TargetTable::new);
-    match table.find(name) {
-        Ok(keys) => KeysRef::Static(keys),
-        Err(_) => insert(table, index, name),
-    }
-}
-
 /// Caches the keys of a name seen for the first time (or builds them per call past the cap).
 #[cold]
 #[inline(never)]
@@ -365,10 +355,12 @@ mod tests {
 
     #[test]
     fn duration_keys_carry_outcome_and_code() {
-        let KeysRef::Static(keys) = target(TOOLS_CALL, "add") else {
+        let known = |_: TargetKind, _: &str| true;
+        let target = || known_target(TOOLS_CALL, TargetKind::Tool, "add", &known);
+        let Some(KeysRef::Static(keys)) = target() else {
             panic!("cached");
         };
-        let KeysRef::Static(again) = target(TOOLS_CALL, "add") else {
+        let Some(KeysRef::Static(again)) = target() else {
             panic!("cached");
         };
         assert!(std::ptr::eq(keys, again));

@@ -182,21 +182,6 @@ impl<H: Handle> Metric<H> {
     }
 }
 
-impl<H: Handle> Metric<H> {
-    /// Uses the metric with the recorder in scope now: its kept handle when that is the
-    /// global recorder and handles are kept, else a registration.
-    #[inline]
-    pub(crate) fn with_current<T>(&'static self, keep: bool, f: impl FnOnce(&H) -> T) -> T {
-        metrics::with_recorder(|recorder| {
-            if keep && is_global(recorder) {
-                f(self.global.get_or_init(|| H::register(recorder, &self.key)))
-            } else {
-                f(&H::register(recorder, &self.key))
-            }
-        })
-    }
-}
-
 impl Metric<Counter> {
     /// Adds one.
     #[inline]
@@ -212,9 +197,9 @@ impl Metric<Histogram> {
         self.with(scope, |histogram| histogram.record(value));
     }
 
-    /// Records `value` in the recorder in scope now (see [`with_current`](Self::with_current)).
+    /// Records `value` in the recorder in scope now (see [`hold`](Self::hold)).
     #[inline]
     pub(crate) fn record_now(&'static self, keep: bool, value: f64) {
-        self.with_current(keep, |histogram| histogram.record(value));
+        self.hold(keep).0.record(value);
     }
 }

@@ -16,8 +16,8 @@ use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 pub(crate) struct RequestMeta {
     #[serde(rename = "progressToken", default)]
     pub(crate) progress_token: Option<ProgressToken>,
-    /// Behind an `Arc` as the handler context keeps them: the capabilities are large (~330
-    /// bytes), params structs move around, and a `Box` would be copied into an `Arc` later.
+    /// As the handler context keeps them: empty ones shared, declared ones behind an `Arc`
+    /// (they are large, ~330 bytes, and params structs move around).
     #[serde(
         rename = "io.modelcontextprotocol/clientCapabilities",
         default,

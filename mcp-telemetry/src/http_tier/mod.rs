@@ -37,6 +37,7 @@ use tower_service::Service;
 
 pub use body::TelemetryBody;
 
+use crate::clock::{self, Start};
 use crate::keys::increment;
 use crate::recorder;
 use body::{BodyState, StreamInfo};
@@ -58,7 +59,7 @@ impl HttpTelemetryLayer {
     /// The layer, keeping metric handles of the global recorder.
     pub fn new() -> Self {
         // The clock calibrates on first use (under a millisecond): here, not in a request.
-        let _ = quanta::Instant::now();
+        clock::calibrate();
         recorder::find_global_now_and_then();
         Self { keep_handles: true }
     }
@@ -124,7 +125,7 @@ where
             keys::request_body_size(method).record_now(self.keep_handles, length as f64);
         }
         let state = HttpState {
-            start: quanta::Instant::now(),
+            start: Start::now(),
             method,
             is_get: request.method() == Method::GET,
             // A header value clones by reference count, not by copying.
@@ -141,7 +142,7 @@ where
 
 /// What the response needs from the request.
 struct HttpState {
-    start: quanta::Instant,
+    start: Start,
     method: usize,
     is_get: bool,
     session: Option<HeaderValue>,

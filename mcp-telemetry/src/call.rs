@@ -131,7 +131,9 @@ impl CallInfo {
         self.principal.as_ref().map(Principal::subject)
     }
 
-    /// The caller's trace, from `params._meta.traceparent`.
+    /// The caller's trace, from `params._meta.traceparent`. Read only for those who use it:
+    /// `None` when no span can be enabled and no hook says it
+    /// [reads it](crate::OnRequest::reads_trace_context).
     pub fn trace_context(&self) -> Option<&TraceContext> {
         self.trace.as_ref()
     }
@@ -139,10 +141,12 @@ impl CallInfo {
 
 /// Reads what telemetry needs from a request; `None` for messages that are not calls
 /// (client responses, whole batches), which pass through untouched. The second value holds
-/// what the span borrows from the request.
+/// what the span borrows from the request. The trace context is read only when `want_trace`.
+#[inline(always)]
 pub(crate) fn start<'a>(
     request: &'a McpRequest,
     known: &dyn KnownTargets,
+    want_trace: bool,
 ) -> Option<(CallInfo, Peeked<'a>)> {
     let (request_id, method, params) = match &request.message {
         Message::Request(r) => (Some(&r.id), r.method.as_str(), r.params.as_deref()),
@@ -155,7 +159,9 @@ pub(crate) fn start<'a>(
         TargetKind::Tool | TargetKind::Prompt => "name",
         TargetKind::Resource => "uri",
     });
-    let peeked = params.map_or_else(Peeked::default, |raw| peek(raw.get(), target_key));
+    let peeked = params.map_or_else(Peeked::default, |raw| {
+        peek(raw.get(), target_key, want_trace)
+    });
     let trace = peeked.traceparent.as_deref().and_then(TraceContext::parse);
     let target = peeked.target.as_deref();
     let (keys, raw) = match (entry.target, target) {
@@ -251,6 +257,7 @@ impl fmt::Display for SpanName<'_> {
 }
 
 /// Classifies an answer; a tool's `isError` result is a tool error, not a protocol error.
+#[inline(always)]
 pub(crate) fn classify(
     method_index: usize,
     response: &McpResponse,

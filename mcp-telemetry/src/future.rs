@@ -62,6 +62,7 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
     }
 
     /// Reports the end of the call and returns what to answer.
+    #[inline(always)]
     fn finish(&mut self, result: Result<McpResponse, Box<dyn Any + Send>>) -> McpResponse {
         self.finished = true;
         let latency = self.start.elapsed();

@@ -41,6 +41,13 @@ use crate::outcome::{Failure, Outcome};
 pub trait OnRequest: Clone + Send + Sync + 'static {
     /// `span` is the call's span (disabled when no subscriber wants it).
     fn on_request(&self, call: &CallInfo, span: &Span);
+
+    /// Whether this hook reads [`CallInfo::trace_context`]. When no hook does and no span
+    /// can be enabled, the layer does not look for `_meta.traceparent` at all, and
+    /// `trace_context` is `None`. Closures are assumed to read it.
+    fn reads_trace_context(&self) -> bool {
+        true
+    }
 }
 
 /// Called when a call is answered (notifications included, with [`McpResponse::None`]).
@@ -54,24 +61,48 @@ pub trait OnResponse: Clone + Send + Sync + 'static {
         latency: Duration,
         span: &Span,
     );
+
+    /// Whether this hook reads [`CallInfo::trace_context`]; see
+    /// [`OnRequest::reads_trace_context`].
+    fn reads_trace_context(&self) -> bool {
+        true
+    }
 }
 
 /// Called when a call failed, after [`OnResponse`] when there was an answer.
 pub trait OnFailure: Clone + Send + Sync + 'static {
     /// `latency` runs from `call` to the failure.
     fn on_failure(&self, call: &CallInfo, failure: Failure<'_>, latency: Duration, span: &Span);
+
+    /// Whether this hook reads [`CallInfo::trace_context`]; see
+    /// [`OnRequest::reads_trace_context`].
+    fn reads_trace_context(&self) -> bool {
+        true
+    }
 }
 
 impl OnRequest for () {
     fn on_request(&self, _: &CallInfo, _: &Span) {}
+
+    fn reads_trace_context(&self) -> bool {
+        false
+    }
 }
 
 impl OnResponse for () {
     fn on_response(&self, _: &CallInfo, _: &McpResponse, _: Outcome, _: Duration, _: &Span) {}
+
+    fn reads_trace_context(&self) -> bool {
+        false
+    }
 }
 
 impl OnFailure for () {
     fn on_failure(&self, _: &CallInfo, _: Failure<'_>, _: Duration, _: &Span) {}
+
+    fn reads_trace_context(&self) -> bool {
+        false
+    }
 }
 
 impl<F> OnRequest for F
@@ -118,6 +149,10 @@ impl OnRequest for DefaultOnRequest {
     fn on_request(&self, call: &CallInfo, _span: &Span) {
         call.keys.requests().increment(call.scope);
     }
+
+    fn reads_trace_context(&self) -> bool {
+        false
+    }
 }
 
 /// Records `mcp.server.operation.duration` (by method, target, outcome and error code).
@@ -138,6 +173,10 @@ impl OnResponse for DefaultOnResponse {
         call.keys
             .duration(outcome)
             .record(call.scope, latency.as_secs_f64());
+    }
+
+    fn reads_trace_context(&self) -> bool {
+        false
     }
 }
 
@@ -233,5 +272,9 @@ impl OnFailure for DefaultOnFailure {
                 );
             }
         }
+    }
+
+    fn reads_trace_context(&self) -> bool {
+        false
     }
 }

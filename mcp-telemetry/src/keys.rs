@@ -276,6 +276,7 @@ static TABLES: [OnceLock<TargetTable>; OTHER_METHOD + 1] =
 /// remember the revision at which it was last known. Keys are shared by every layer in the
 /// process; revisions are unique across `KnownTargets`, so one layer's answer is never taken
 /// for another's.
+#[inline(always)]
 pub(crate) fn known_target(
     index: usize,
     kind: TargetKind,

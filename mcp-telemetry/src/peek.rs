@@ -24,11 +24,12 @@ pub(crate) struct Peeked<'a> {
     pub(crate) traceparent: Option<Cow<'a, str>>,
 }
 
-/// Finds `target_key` and `_meta.traceparent` in the object `params`. Anything malformed
-/// ends the scan with what was found so far.
-pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>) -> Peeked<'a> {
+/// Finds `target_key` and, when `want_trace`, `_meta.traceparent` in the object `params`.
+/// Anything malformed ends the scan with what was found so far.
+#[inline(always)]
+pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>, want_trace: bool) -> Peeked<'a> {
     // Most calls carry no `_meta` and name their target first: they need no scan.
-    let want_meta = has_meta(params.as_bytes());
+    let want_meta = want_trace && has_meta(params.as_bytes());
     if !want_meta {
         let Some(key) = target_key else {
             return Peeked::default();
@@ -53,7 +54,7 @@ fn scan<'a>(params: &'a str, target_key: Option<&str>, mut want_meta: bool) -> P
         if target_key.is_some_and(|target| key.is(target)) {
             found.target = s.string_or_skip()?;
             want_target = false;
-        } else if key.is("_meta") {
+        } else if want_meta && key.is("_meta") {
             if s.peek()? == b'{' {
                 s.object(|s, key| {
                     if key.is("traceparent") {
@@ -130,7 +131,7 @@ mod tests {
     use super::*;
 
     fn both(params: &str, key: &str) -> (Option<String>, Option<String>) {
-        let found = peek(params, Some(key));
+        let found = peek(params, Some(key), true);
         (
             found.target.map(Cow::into_owned),
             found.traceparent.map(Cow::into_owned),
@@ -238,9 +239,24 @@ mod tests {
 
     #[test]
     fn without_a_target_only_meta_is_read() {
-        let found = peek(r#"{"name":"x","_meta":{"traceparent":"tp"}}"#, None);
+        let found = peek(r#"{"name":"x","_meta":{"traceparent":"tp"}}"#, None, true);
         assert!(found.target.is_none());
         assert_eq!(found.traceparent.as_deref(), Some("tp"));
-        assert!(peek(r#"{"name":"x"}"#, None).traceparent.is_none());
+        assert!(peek(r#"{"name":"x"}"#, None, true).traceparent.is_none());
+    }
+
+    #[test]
+    fn meta_is_left_unread_when_no_one_wants_the_trace() {
+        let params = r#"{"_meta":{"traceparent":"tp"},"name":"add"}"#;
+        let found = peek(params, Some("name"), false);
+        assert_eq!(found.target.as_deref(), Some("add"));
+        assert!(found.traceparent.is_none());
+        let found = peek(
+            r#"{"name":"add","_meta":{"traceparent":"tp"}}"#,
+            Some("name"),
+            false,
+        );
+        assert_eq!(found.target.as_deref(), Some("add"));
+        assert!(found.traceparent.is_none());
     }
 }

@@ -54,6 +54,13 @@ macro_rules! call_span {
     };
 }
 
+/// Whether some subscriber may enable a span at `level` (the global level filter; the
+/// span's own callsite decides for sure).
+fn level_may_be_enabled(level: tracing::Level) -> bool {
+    level <= tracing::level_filters::STATIC_MAX_LEVEL
+        && level <= tracing::level_filters::LevelFilter::current()
+}
+
 /// The call's span with the OpenTelemetry MCP attributes. Field values are only computed
 /// when a subscriber wants the span.
 fn make_span(level: tracing::Level, targets: &SpanTargets<'_>, info: &CallInfo) -> Span {
@@ -96,7 +103,12 @@ where
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
         let config = &self.config;
-        let Some((mut info, peeked)) = call::start(&request, &*config.known) else {
+        // `_meta.traceparent` has two readers: an enabled span and hooks that ask for it.
+        let want_trace = level_may_be_enabled(config.span_level)
+            || self.on_request.reads_trace_context()
+            || self.on_response.reads_trace_context()
+            || self.on_failure.reads_trace_context();
+        let Some((mut info, peeked)) = call::start(&request, &*config.known, want_trace) else {
             // Client responses and unsplit batches: not calls of their own.
             return ResponseFuture::passthrough(self.inner.call(request));
         };

@@ -258,11 +258,38 @@ impl TargetTable {
         let mut slot = fnv(name.as_bytes()) % SLOTS;
         loop {
             match self.slots[slot].get() {
-                Some(keys) if keys.name.as_deref() == Some(name) => return Ok(keys),
+                Some(keys)
+                    if keys
+                        .name
+                        .as_deref()
+                        .is_some_and(|held| same_name(held, name)) =>
+                {
+                    return Ok(keys);
+                }
                 Some(_) => slot = (slot + 1) % SLOTS,
                 None => return Err(slot),
             }
         }
+    }
+}
+
+/// `held == name`, without a call to `memcmp` for names of up to 16 bytes (the call costs more
+/// than comparing a tool name): two overlapping loads per side cover every byte.
+#[inline]
+fn same_name(held: &str, name: &str) -> bool {
+    let (a, b) = (held.as_bytes(), name.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -337,6 +364,22 @@ fn insert(table: &TargetTable, index: usize, name: &str) -> KeysRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_name_compares_every_byte() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for len in 0..=text.len() {
+            let name = &text[..len];
+            assert!(same_name(name, name), "{name}");
+            assert!(!same_name(name, &text[..len.saturating_sub(1)]) || len == 0);
+            for at in 0..len {
+                let mut other = name.as_bytes().to_vec();
+                other[at] = b'_';
+                let other = String::from_utf8(other).expect("ASCII");
+                assert!(!same_name(name, &other), "{name} vs {other}");
+            }
+        }
+    }
 
     #[test]
     fn method_index_matches_the_table() {

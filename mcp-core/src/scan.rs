@@ -65,37 +65,53 @@ impl<'a> Key<'a> {
 }
 
 /// A cursor over JSON text; see the [module documentation](self).
+///
+/// The helpers are small and inlined: the texts scanned are short (a request's `params`), so
+/// the fixed cost per string and per member matters more than the cost per byte.
 #[derive(Debug, Clone)]
 pub struct Scanner<'a> {
     text: &'a str,
-    bytes: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Scanner<'a> {
     /// A scanner at the start of `text`.
     pub fn new(text: &'a str) -> Self {
-        Self {
-            text,
-            bytes: text.as_bytes(),
-            pos: 0,
-        }
+        Self { text, pos: 0 }
     }
 
-    fn whitespace(&mut self) {
-        while matches!(self.bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.pos += 1;
-        }
+    #[inline(always)]
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
     }
 
     /// The next byte that is not whitespace, not consumed; `None` at the end.
+    #[inline]
     pub fn peek(&mut self) -> Option<u8> {
-        self.whitespace();
-        self.bytes.get(self.pos).copied()
+        let byte = *self.bytes().get(self.pos)?;
+        // JSON whitespace is below `!`: one comparison for the usual, compact text.
+        if byte > b' ' {
+            return Some(byte);
+        }
+        self.peek_past_whitespace()
     }
 
+    fn peek_past_whitespace(&mut self) -> Option<u8> {
+        loop {
+            match *self.bytes().get(self.pos)? {
+                b' ' | b'\n' | b'\r' | b'\t' => self.pos += 1,
+                byte => return Some(byte),
+            }
+        }
+    }
+
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.pos += 1)
+        if self.peek()? != byte {
+            return None;
+        }
+        self.pos += 1;
+        Some(())
     }
 
     /// An object, calling `member` with each key; `member` must consume the value (read it or
@@ -113,7 +129,8 @@ impl<'a> Scanner<'a> {
         loop {
             let (raw, escaped) = self.string()?;
             self.eat(b':')?;
-            self.whitespace();
+            // Skips the whitespace before the value; the end of the text is `member`'s to see.
+            let _ = self.peek();
             if let Flow::Stop = member(self, Key { raw, escaped })? {
                 return Some(());
             }
@@ -129,14 +146,21 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string's raw content (between the quotes) and whether it has escapes.
+    #[inline(always)]
     fn string(&mut self) -> Option<(&'a str, bool)> {
         self.eat(b'"')?;
+        self.string_rest()
+    }
+
+    /// The rest of a string whose opening quote was consumed.
+    #[inline(always)]
+    fn string_rest(&mut self) -> Option<(&'a str, bool)> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            self.pos += quote_or_backslash(self.bytes.get(self.pos..)?)?;
-            if self.bytes[self.pos] == b'"' {
-                // Quotes are ASCII: both ends are character boundaries.
+            self.pos += quote_or_backslash(self.bytes().get(self.pos..)?)?;
+            if self.bytes()[self.pos] == b'"' {
+                // Quotes are ASCII: both ends are character boundaries, so this never fails.
                 let content = self.text.get(start..self.pos)?;
                 self.pos += 1;
                 return Some((content, escaped));
@@ -153,7 +177,8 @@ impl<'a> Scanner<'a> {
             return Some(None);
         }
         let start = self.pos;
-        let (content, escaped) = self.string()?;
+        self.pos += 1;
+        let (content, escaped) = self.string_rest()?;
         if !escaped {
             return Some(Some(Cow::Borrowed(content)));
         }
@@ -164,14 +189,19 @@ impl<'a> Scanner<'a> {
 
     /// Any value: a string, an object or array (by depth, strings skipped whole), or a scalar.
     pub fn skip_value(&mut self) -> Option<()> {
+        let bytes = self.bytes();
         match self.peek()? {
-            b'"' => self.string().map(drop),
+            b'"' => {
+                self.pos += 1;
+                self.string_rest().map(drop)
+            }
             b'{' | b'[' => {
                 let mut depth = 0usize;
                 loop {
-                    match *self.bytes.get(self.pos)? {
+                    match *bytes.get(self.pos)? {
                         b'"' => {
-                            self.string()?;
+                            self.pos += 1;
+                            self.string_rest()?;
                             continue;
                         }
                         b'{' | b'[' => depth += 1,
@@ -189,7 +219,7 @@ impl<'a> Scanner<'a> {
             }
             _ => {
                 while !matches!(
-                    self.bytes.get(self.pos),
+                    bytes.get(self.pos),
                     None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
                 ) {
                     self.pos += 1;
@@ -203,6 +233,7 @@ impl<'a> Scanner<'a> {
 /// The offset of the first `"` or `\\` in `bytes`, eight bytes at a time (keys such as
 /// `io.modelcontextprotocol/protocolVersion` are long; a vectorised search costs more to start
 /// than these strings take to read).
+#[inline(always)]
 fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);

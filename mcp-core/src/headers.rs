@@ -51,6 +51,28 @@ pub fn decode_value(raw: &[u8]) -> Option<Cow<'_, str>> {
     }
 }
 
+/// Whether the header value `raw` decodes to `expected`.
+///
+/// ```
+/// use mcp_core::headers::value_is;
+///
+/// assert!(value_is(b"tools/call", "tools/call"));
+/// assert!(value_is(b" =?base64?YWRk?=", "add"));
+/// assert!(!value_is(b"=?base64?YWRk?=", "=?base64?YWRk?="));
+/// ```
+#[inline]
+pub fn value_is(raw: &[u8], expected: &str) -> bool {
+    // The usual case, a plain value equal to the expected text, needs no decoding: equal bytes
+    // decode to the same text unless decoding would trim or base64-decode them.
+    let plain = !raw.starts_with(b"=?")
+        && !matches!(raw.first(), Some(b' ' | b'\t'))
+        && !matches!(raw.last(), Some(b' ' | b'\t'));
+    if plain && raw == expected.as_bytes() {
+        return true;
+    }
+    decode_value(raw).is_some_and(|value| value == expected)
+}
+
 /// `raw` without leading and trailing spaces and tabs (HTTP's optional whitespace).
 fn trim_blanks(mut raw: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = raw {
@@ -89,5 +111,40 @@ mod tests {
             decode_value(b" =?base64?SGVsbG8=?= ").as_deref(),
             Some("Hello")
         );
+    }
+
+    #[test]
+    fn value_is_agrees_with_decoding() {
+        let raws: [&[u8]; 9] = [
+            b"add",
+            b" add",
+            b"add\t",
+            b"=?base64?YWRk?=",
+            b"=?base64?YWRk?",
+            b"=?x",
+            b"",
+            b" ",
+            b"\xff",
+        ];
+        let expected = [
+            "add",
+            " add",
+            "add\t",
+            "=?base64?YWRk?=",
+            "=?base64?YWRk?",
+            "=?x",
+            "",
+            " ",
+        ];
+        for raw in raws {
+            for text in expected {
+                let decoded = decode_value(raw);
+                assert_eq!(
+                    value_is(raw, text),
+                    decoded.as_deref() == Some(text),
+                    "{raw:?} {text:?}"
+                );
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::era::{Peek, Refusal};
 use http::{HeaderMap, StatusCode};
-use mcp_core::headers::{MCP_METHOD, MCP_NAME, decode_value as decode_header_value};
+use mcp_core::headers::{MCP_METHOD, MCP_NAME, decode_value as decode_header_value, value_is};
 use mcp_core::jsonrpc::{ErrorObject, Message, codes};
 
 fn mismatch(message: String) -> Refusal {
@@ -22,20 +22,17 @@ pub(crate) fn check(
     let Some(method) = message.method() else {
         return Ok(());
     };
-    let header_method = headers
-        .get(&MCP_METHOD)
-        .map(|v| decode_header_value(v.as_bytes()));
-    match header_method {
+    match headers.get(&MCP_METHOD) {
         None => {
             return Err(mismatch(format!(
                 "Header mismatch: Mcp-Method header is required (body method '{method}')"
             )));
         }
-        Some(Some(value)) if value == method => {}
+        Some(value) if value_is(value.as_bytes(), method) => {}
         Some(value) => {
             return Err(mismatch(format!(
                 "Header mismatch: Mcp-Method header value '{}' does not match body value '{method}'",
-                value.unwrap_or_default()
+                decode_header_value(value.as_bytes()).unwrap_or_default()
             )));
         }
     }
@@ -49,17 +46,14 @@ pub(crate) fn check(
         // The body lacks the name; the router answers -32602 for that.
         return Ok(());
     };
-    match headers
-        .get(&MCP_NAME)
-        .map(|v| decode_header_value(v.as_bytes()))
-    {
+    match headers.get(&MCP_NAME) {
         None => Err(mismatch(format!(
             "Header mismatch: Mcp-Name header is required (body value '{expected}')"
         ))),
-        Some(Some(value)) if value == expected => Ok(()),
+        Some(value) if value_is(value.as_bytes(), expected) => Ok(()),
         Some(value) => Err(mismatch(format!(
             "Header mismatch: Mcp-Name header value '{}' does not match body value '{expected}'",
-            value.unwrap_or_default()
+            decode_header_value(value.as_bytes()).unwrap_or_default()
         ))),
     }
 }

@@ -45,11 +45,14 @@ struct MetaVersion<'a> {
 impl<'a> Peek<'a> {
     /// Reads the params of `message`. Params that name no protocol version (most legacy
     /// requests) are not parsed at all: a substring search is far cheaper, and the names only
-    /// matter to the modern era, which always names its version.
-    pub(crate) fn of(message: &'a Message) -> Peek<'a> {
+    /// matter to the modern era, which always names its version. A `header` that makes the
+    /// request modern on its own needs no search: the params must then be read anyway.
+    pub(crate) fn of(message: &'a Message, header: &VersionHeader<'_>) -> Peek<'a> {
         match message.params().map(serde_json::value::RawValue::get) {
-            Some(params) if params.contains("otocolVersion") => Peek::scan(params)
-                .unwrap_or_else(|| serde_json::from_str(params).unwrap_or_default()),
+            Some(params) if header.names_modern() || params.contains("otocolVersion") => {
+                Peek::scan(params)
+                    .unwrap_or_else(|| serde_json::from_str(params).unwrap_or_default())
+            }
             _ => Peek::default(),
         }
     }
@@ -112,6 +115,36 @@ impl<'a> Peek<'a> {
     }
 }
 
+/// The `MCP-Protocol-Version` header, read once for [`Peek::of`] and [`classify`].
+pub(crate) struct VersionHeader<'h> {
+    raw: Option<&'h str>,
+    version: Option<ProtocolVersion>,
+}
+
+impl<'h> VersionHeader<'h> {
+    /// Reads the header; a value that is not ASCII is refused.
+    pub(crate) fn read(headers: &'h HeaderMap) -> Result<Self, Refusal> {
+        let raw = match headers.get(&MCP_PROTOCOL_VERSION) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| bad_request("Bad Request: MCP-Protocol-Version is not ASCII"))?,
+            ),
+        };
+        Ok(Self {
+            raw,
+            version: raw.and_then(ProtocolVersion::parse),
+        })
+    }
+
+    /// Whether the header alone makes a sessionless request modern: present and not a
+    /// legacy version (an unknown one included: it is then refused as modern).
+    fn names_modern(&self) -> bool {
+        self.raw.is_some() && !self.version.is_some_and(|v| v.era() == Era::Legacy)
+    }
+}
+
 pub(crate) fn unsupported(requested: &str) -> Refusal {
     (
         StatusCode::BAD_REQUEST,
@@ -139,20 +172,13 @@ fn bad_request(message: impl Into<Cow<'static, str>>) -> Refusal {
 /// `MCP-Protocol-Version` and no `_meta`; modern when it carries `_meta` or a non-legacy
 /// header (then `_meta` and the header must agree); otherwise legacy with 2025-03-26.
 pub(crate) fn classify(
-    headers: &HeaderMap,
+    header: &VersionHeader<'_>,
     message: &Message,
     declared: &Peek<'_>,
     has_session: bool,
 ) -> Result<ProtocolVersion, Refusal> {
-    let header = match headers.get(&MCP_PROTOCOL_VERSION) {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| bad_request("Bad Request: MCP-Protocol-Version is not ASCII"))?,
-        ),
-    };
-    let header_version = header.and_then(ProtocolVersion::parse);
+    let header_names_modern = header.names_modern();
+    let (header, header_version) = (header.raw, header.version);
     if let Message::Batch(_) | Message::Response(_) = message {
         return match (header, header_version) {
             (None, _) => Ok(ProtocolVersion::DEFAULT_HTTP),
@@ -168,8 +194,7 @@ pub(crate) fn classify(
     if has_session {
         return legacy_header(header);
     }
-    let header_is_legacy = header_version.is_some_and(|v| v.era() == Era::Legacy);
-    let modern = declared.meta_version().is_some() || (header.is_some() && !header_is_legacy);
+    let modern = declared.meta_version().is_some() || header_names_modern;
     if !modern {
         if message.method() == Some("initialize") {
             let requested = declared.initialize_version.as_deref().unwrap_or("");
@@ -201,7 +226,8 @@ pub(crate) fn classify(
             ),
         ));
     }
-    ProtocolVersion::parse(meta_version).ok_or_else(|| unsupported(meta_version))
+    // The header equals `meta_version` here: its parse stands for both.
+    header_version.ok_or_else(|| unsupported(meta_version))
 }
 
 fn invalid_meta(message: String) -> Refusal {
@@ -253,7 +279,12 @@ mod tests {
                 .as_bytes(),
         )
         .expect("a request");
-        assert_eq!(Peek::of(&message).name.as_deref(), Some("hidden"));
+        let headers = HeaderMap::new();
+        let no_header = VersionHeader::read(&headers).expect("no header");
+        assert_eq!(
+            Peek::of(&message, &no_header).name.as_deref(),
+            Some("hidden")
+        );
         let nested = r#"{"_meta":{"io.modelcontextprotocol/protocolVersi\u006fn":"2026-07-28"}}"#;
         assert!(Peek::scan(nested).is_none());
     }

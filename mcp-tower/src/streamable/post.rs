@@ -135,8 +135,12 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     };
     let refused = |refusal, id: Option<&RequestId>| Step::Answer(refuse(refusal, id.cloned()));
     let session = parts.extensions.get::<Arc<LiveSession>>().cloned();
-    let peek = era::Peek::of(&message);
-    let version = match era::classify(&parts.headers, &message, &peek, session.is_some()) {
+    let header = match era::VersionHeader::read(&parts.headers) {
+        Ok(header) => header,
+        Err(refusal) => return refused(refusal, message.id()),
+    };
+    let peek = era::Peek::of(&message, &header);
+    let version = match era::classify(&header, &message, &peek, session.is_some()) {
         Ok(version) => version,
         Err(refusal) => return refused(refusal, message.id()),
     };

@@ -57,7 +57,9 @@ impl Call<'_> {
                 .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
             None => BTreeMap::new(),
         };
-        answers.extend(input_responses.unwrap_or_default());
+        if let Some(responses) = input_responses {
+            answers.extend(responses);
+        }
         Ok(Arc::new(InputRound::new(answers)))
     }
 

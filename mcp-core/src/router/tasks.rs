@@ -88,6 +88,10 @@ impl Call<'_> {
         task: Option<&TaskParams>,
     ) -> Result<Mode, ErrorObject> {
         let support = task_support(tool);
+        if support == TaskSupport::Forbidden {
+            // Most tools: whether the client asked for a task does not matter.
+            return Ok(Mode::Direct);
+        }
         let (requested, ttl) = if self.version.is_modern() {
             (has_extension(meta), None)
         } else {

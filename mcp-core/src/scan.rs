@@ -197,24 +197,27 @@ impl<'a> Scanner<'a> {
             }
             b'{' | b'[' => {
                 let mut depth = 0usize;
+                // A local cursor: `self.pos` is only written around strings and at the end.
+                let mut pos = self.pos;
                 loop {
-                    match *bytes.get(self.pos)? {
+                    match *bytes.get(pos)? {
                         b'"' => {
-                            self.pos += 1;
+                            self.pos = pos + 1;
                             self.string_rest()?;
+                            pos = self.pos;
                             continue;
                         }
                         b'{' | b'[' => depth += 1,
                         b'}' | b']' => {
                             depth -= 1;
                             if depth == 0 {
-                                self.pos += 1;
+                                self.pos = pos + 1;
                                 return Some(());
                             }
                         }
                         _ => {}
                     }
-                    self.pos += 1;
+                    pos += 1;
                 }
             }
             _ => {

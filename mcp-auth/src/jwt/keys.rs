@@ -288,17 +288,51 @@ impl KeyStore {
     }
 }
 
+/// The RSA modulus sizes verified: shorter keys are too weak, longer ones make every check
+/// a denial-of-service lever (the bounds aws-lc enforces for the RSA algorithms).
+const RSA_MODULUS_BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
+
+/// The size in bits of a JWK modulus (`n`: base64url, big-endian); 0 when it does not decode.
+fn modulus_bits(n: &str) -> usize {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let Ok(bytes) = engine.decode(n) else {
+        return 0;
+    };
+    // Some libraries write a leading zero octet; it is not part of the size.
+    match bytes.iter().position(|&b| b != 0) {
+        Some(first) => (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize,
+        None => 0,
+    }
+}
+
 /// Builds the decoding key of `jwk` once, with the configured algorithms it may verify.
 /// `None` for keys that must not or cannot be used: encryption keys, symmetric (`oct`) keys
 /// (accepting those would let anyone who reads the JWKS forge tokens), unsupported curves,
-/// and keys whose declared `alg` is not allowed.
+/// RSA keys outside 2048 to 8192 bits, and keys whose declared `alg` is not allowed.
 pub(crate) fn cached_key(jwk: &Jwk, allowed: &[Algorithm]) -> Option<CachedKey> {
     if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
         return None;
     }
     use Algorithm::*;
     let family: &[Algorithm] = match &jwk.algorithm {
-        AlgorithmParameters::RSA(_) => &[RS256, RS384, RS512, PS256, PS384, PS512],
+        AlgorithmParameters::RSA(rsa) => {
+            let bits = modulus_bits(&rsa.n);
+            if !RSA_MODULUS_BITS.contains(&bits) {
+                // aws-lc refuses such keys at every signature check: say so once, here.
+                tracing::warn!(
+                    kid = jwk.common.key_id.as_deref(),
+                    bits,
+                    "JWKS RSA key outside 2048 to 8192 bits; not used"
+                );
+                return None;
+            }
+            &[RS256, RS384, RS512, PS256, PS384, PS512]
+        }
         AlgorithmParameters::EllipticCurve(p) => match p.curve {
             EllipticCurve::P256 => &[ES256],
             EllipticCurve::P384 => &[ES384],
@@ -351,6 +385,48 @@ mod tests {
             [Algorithm::EdDSA]
         );
         assert!(cached_key(&ed, &[Algorithm::RS256]).is_none());
+    }
+
+    fn rsa_jwk(modulus: &[u8]) -> Jwk {
+        use base64::Engine;
+        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(modulus);
+        jwk(serde_json::json!({"kty": "RSA", "n": n, "e": "AQAB", "kid": "r"}))
+    }
+
+    /// A modulus of exactly `bits` bits (top bit set), with `zeros` leading zero octets.
+    fn modulus(bits: usize, zeros: usize) -> Vec<u8> {
+        let mut bytes = vec![0; zeros];
+        bytes.push(1 << ((bits - 1) % 8));
+        bytes.resize(zeros + bits.div_ceil(8), 0xa5);
+        bytes
+    }
+
+    #[test]
+    fn rsa_keys_outside_2048_to_8192_bits_are_not_used() {
+        let allowed = [Algorithm::RS256];
+        for (bits, usable) in [
+            (1024, false),
+            (2047, false),
+            (2048, true),
+            (3072, true),
+            (8192, true),
+            (8193, false),
+        ] {
+            assert_eq!(modulus_bits(&rsa_jwk_n(&modulus(bits, 0))), bits);
+            for zeros in [0, 1] {
+                let key = cached_key(&rsa_jwk(&modulus(bits, zeros)), &allowed);
+                assert_eq!(key.is_some(), usable, "{bits} bits, {zeros} leading zeros");
+            }
+        }
+        assert_eq!(modulus_bits("not base64!"), 0);
+        assert_eq!(modulus_bits(""), 0);
+    }
+
+    fn rsa_jwk_n(modulus: &[u8]) -> String {
+        match rsa_jwk(modulus).algorithm {
+            AlgorithmParameters::RSA(rsa) => rsa.n,
+            _ => unreachable!(),
+        }
     }
 
     #[test]

@@ -209,10 +209,17 @@ fn targets(results: &Results) -> Vec<Target> {
         0.75,
     );
     let modern_vs_legacy = ratio(results, ("modern", Ours), ("legacy", Ours), rps);
+    // The modern request is about 110 bytes and two headers longer, which the client and the
+    // kernel pay for too: the ceiling's own ratio shows how much of the gap that is.
+    let raw_modern_vs_legacy = ratio(results, ("modern", Raw), ("legacy", Raw), rps);
     out.push(Target {
         what: "2026-07-28 shape within 5 % of our legacy stateless path (req/s ratio ≥ 0.95)"
             .to_owned(),
-        measured: format!("{}×", fmt(modern_vs_legacy, 3)),
+        measured: format!(
+            "{}× (raw: {}×)",
+            fmt(modern_vs_legacy, 3),
+            fmt(raw_modern_vs_legacy, 3)
+        ),
         pass: at_least(modern_vs_legacy, 0.95),
     });
     for scenario in &results.scenarios {
@@ -572,7 +579,8 @@ pub(crate) fn render(results: &Results) -> String {
     let _ = writeln!(
         out,
         "Ratios are req/s (or p99) relative to the server named, within the same round; \
-         \"raw: …\" is the ceiling's own ratio to rmcp, the best any server could show.\n"
+         \"raw: …\" is the ceiling's own ratio to rmcp, the best any server could show \
+         (for the 2026-07-28 shape: the ceiling's own modern / legacy ratio).\n"
     );
     let _ = writeln!(out, "| target | measured | |");
     let _ = writeln!(out, "|---|---:|---|");

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -19,7 +20,7 @@ use tower::ServiceExt;
 
 use super::era::{self, Refusal};
 use super::request_body::read_body;
-use super::sse::SseWriter;
+use super::sse::{SseWriter, complete_stream};
 use super::{ResponseMode, RpcService, Shared, accepts, sse_response};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
@@ -350,37 +351,54 @@ impl Exchange {
         // Dropping this future (client gone before we answered) cancels the handler.
         let guard = CancelOnDrop(Some(&self.peer));
         let mut future: RpcFuture = Box::pin(inner.oneshot(call));
-        let first = match self.shared.config.response_mode {
-            ResponseMode::AlwaysSse => None,
-            ResponseMode::Auto => tokio::select! {
-                biased;
-                response = &mut future => {
-                    // A handler may have sent messages and finished in the same poll.
-                    match outbound.try_recv() {
-                        Ok(message) => {
-                            future = Box::pin(std::future::ready(response));
-                            Some(message)
-                        }
-                        Err(_) => {
-                            guard.disarm();
-                            return self.finish_json(response.unwrap_or_default());
-                        }
-                    }
-                }
-                message = outbound.recv() => message,
-            },
+        let mode = self.shared.config.response_mode;
+        // `Ok`: the handler answered; `Err`: it has not yet, maybe with a first message.
+        let answered = match mode {
             ResponseMode::JsonOnly => {
                 drop(outbound);
                 let response = future.await.unwrap_or_default();
                 guard.disarm();
                 return self.finish_json(response);
             }
+            ResponseMode::Auto => tokio::select! {
+                biased;
+                response = &mut future => Ok(response),
+                message = outbound.recv() => Err(message),
+            },
+            // Most handlers answer in their first poll; the stream is then one body, written
+            // with the headers, and needs no task.
+            ResponseMode::AlwaysSse => {
+                let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx)));
+                match polled.await {
+                    Poll::Ready(response) => Ok(response),
+                    Poll::Pending => Err(None),
+                }
+            }
+        };
+        let first = match answered {
+            // A handler may have sent messages and finished in the same poll.
+            Ok(response) => match outbound.try_recv() {
+                Ok(message) => {
+                    future = Box::pin(std::future::ready(response));
+                    Some(message)
+                }
+                Err(_) => {
+                    guard.disarm();
+                    let response = response.unwrap_or_default();
+                    return match mode {
+                        ResponseMode::AlwaysSse => self.finish_sse(&response),
+                        _ => self.finish_json(response),
+                    };
+                }
+            },
+            Err(message) => message,
         };
         guard.disarm();
         let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
         let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
         let store = self.shared.config.event_store.clone();
         let mut writer = SseWriter::new(stream, self.session_id(), sink, store);
+        writer.prime(self.shared.retry_ms);
         tokio::spawn(async move {
             self.stream(&mut writer, future, first, outbound).await;
             writer.finish();
@@ -402,6 +420,29 @@ impl Exchange {
         json_response(&response, self.version)
     }
 
+    /// The whole SSE stream of a request answered at once: the priming event and the
+    /// response (none when cancelled, as on a streamed answer) in one body.
+    fn finish_sse(&self, response: &McpResponse) -> Response<McpBody> {
+        self.end();
+        let data = (!self.peer.is_cancelled())
+            .then(|| {
+                let mut bytes = Vec::with_capacity(256);
+                response.write_json(&mut bytes);
+                bytes
+            })
+            .filter(|bytes| !bytes.is_empty())
+            .map(Bytes::from);
+        let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
+        let body = complete_stream(
+            stream,
+            self.session_id(),
+            self.shared.config.event_store.clone(),
+            self.shared.retry_ms,
+            data,
+        );
+        sse_response(McpBody::from(body))
+    }
+
     fn end(&self) {
         if let Some(session) = &self.session {
             session.end_request(&self.id);
@@ -417,7 +458,6 @@ impl Exchange {
         mut outbound: Outbound,
     ) {
         let mut asked: Vec<RequestId> = Vec::new();
-        writer.prime(self.shared.retry_ms).await;
         if let Some(message) = first {
             self.forward(writer, message, &mut asked).await;
         }

@@ -104,10 +104,18 @@ impl SseWriter {
         self.log.stream
     }
 
-    /// The priming event: an id and empty data (so clients learn a Last-Event-ID before any
-    /// message) and the reconnection delay.
-    pub(crate) async fn prime(&mut self, retry_ms: u64) -> bool {
-        self.send(prime_frame(self.log.stream, retry_ms)).await
+    /// Queues the priming event: an id and empty data (so clients learn a Last-Event-ID
+    /// before any message) and the reconnection delay. Called first, on a new channel, which
+    /// always has room: the frame is in the body before the response is returned, so the
+    /// connection writes it with the headers.
+    pub(crate) fn prime(&mut self, retry_ms: u64) {
+        if let Some(sink) = &self.sink
+            && sink
+                .try_send(prime_frame(self.log.stream, retry_ms))
+                .is_err()
+        {
+            self.sink = None;
+        }
     }
 
     /// Writes a JSON-RPC message as the next event; false when the client has gone.
@@ -166,6 +174,34 @@ impl SseWriter {
             None => self.log.store.is_some(),
         }
     }
+}
+
+/// The frames of a whole stream known at once (a request answered in its handler's first
+/// poll): the priming event and `data` as its one event, registered in `store` under
+/// `session`, recorded and finished like any stream, in one buffer.
+pub(crate) fn complete_stream(
+    stream: u64,
+    session: &str,
+    store: Option<Arc<dyn EventStore>>,
+    retry_ms: u64,
+    data: Option<Bytes>,
+) -> Bytes {
+    let mut log = EventLog::open(stream, session, store);
+    let prime = prime_frame(stream, retry_ms);
+    let Some(data) = data else {
+        if let Some(store) = &log.store {
+            store.finish(stream);
+        }
+        return prime;
+    };
+    let event = log.next(&data);
+    if let Some(store) = &log.store {
+        store.finish(stream);
+    }
+    let mut frames = Vec::with_capacity(prime.len() + event.len());
+    frames.extend_from_slice(&prime);
+    frames.extend_from_slice(&event);
+    Bytes::from(frames)
 }
 
 /// The writing end of a session's GET stream, kept by the session. The fan-out frames each

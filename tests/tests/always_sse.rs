@@ -1,0 +1,153 @@
+//! `ResponseMode::AlwaysSse` over a real socket: a request answered in its handler's first
+//! poll is one complete SSE body (priming event, then the response), recorded for resumption;
+//! messages sent before the answer, and handlers that wait, still stream in order.
+
+use std::time::Duration;
+
+use mcp_core::{Json, RequestContext, Router, Tool};
+use mcp_e2e::{TestClient, TestServer};
+use mcp_tower::{McpServer, ResponseMode, StreamableHttpConfig};
+use serde_json::{Value, json};
+
+type Args = Json<serde_json::Map<String, Value>>;
+
+fn router() -> Router {
+    Router::builder()
+        .tool(
+            Tool::new("fast")
+                .description("Answers at once")
+                .handler(|Json(_): Args, _: RequestContext| async move { "fast" }),
+        )
+        .tool(
+            Tool::new("tell_then_answer")
+                .description("Sends progress and answers in the same poll")
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    ctx.progress(1.0, Some(1.0), None).await;
+                    "told"
+                }),
+        )
+        .tool(
+            Tool::new("slow")
+                .description("Answers after a while")
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    ctx.progress(0.5, Some(1.0), None).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    "slow"
+                }),
+        )
+        .build()
+}
+
+async fn start(stateless: bool) -> (TestServer, TestClient) {
+    let mut builder = McpServer::builder(router())
+        .http_config(StreamableHttpConfig::default().response_mode(ResponseMode::AlwaysSse));
+    if stateless {
+        builder = builder.stateless();
+    }
+    let service = builder.into_http_service();
+    let server = TestServer::start(service).await;
+    let client = TestClient::new(&server);
+    (server, client)
+}
+
+fn call(id: i64, tool: &str) -> Value {
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":tool,"arguments":{},"_meta":{"progressToken":id}}})
+}
+
+/// The SSE events of `body`: each one's `id` and `data` lines.
+fn events(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split("\n\n")
+        .filter(|event| !event.trim().is_empty())
+        .map(|event| {
+            let field = |name: &str| {
+                event
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (field("id: "), field("data: "))
+        })
+        .collect()
+}
+
+/// The stream part of an event id (`<stream>-<sequence>`).
+fn stream_of(id: &str) -> &str {
+    id.rsplit_once('-').expect("a stream event id").0
+}
+
+#[tokio::test]
+async fn an_immediate_answer_is_one_complete_stream() {
+    let (_server, client) = start(false).await;
+    let session = client.initialize("2025-11-25").await;
+    let reply = client
+        .post(&call(1, "fast"), &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    // Known in full when the headers were written.
+    assert_eq!(
+        reply.header("content-length"),
+        Some(reply.body.len().to_string().as_str())
+    );
+    let stream = events(&reply.body);
+    assert_eq!(stream.len(), 2, "{:?}", reply.body);
+    let (prime_id, prime_data) = &stream[0];
+    assert!(prime_id.ends_with("-0"), "{prime_id}");
+    assert!(prime_data.is_empty());
+    assert!(String::from_utf8_lossy(&reply.body).contains("retry: "));
+    let (answer_id, answer) = &stream[1];
+    assert_eq!(answer_id, &format!("{}-1", stream_of(prime_id)));
+    let answer: Value = serde_json::from_str(answer).unwrap();
+    assert_eq!(answer["id"], 1);
+    assert_eq!(answer["result"]["content"][0]["text"], "fast");
+
+    // Recorded like any stream: a client that lost it after the priming event gets the rest.
+    let resumed = client.resume(&session, prime_id).await;
+    assert_eq!(resumed.status, 200);
+    let messages = resumed.sse_messages();
+    assert_eq!(messages.len(), 1, "{:?}", resumed.body);
+    assert_eq!(messages[0]["result"]["content"][0]["text"], "fast");
+
+    // Each request has its own stream.
+    let again = client
+        .post(&call(2, "fast"), &[("mcp-session-id", &session)])
+        .await;
+    let again = events(&again.body);
+    assert_ne!(stream_of(&again[0].0), stream_of(prime_id));
+}
+
+#[tokio::test]
+async fn an_immediate_answer_without_a_session_is_one_stream_too() {
+    let (_server, client) = start(true).await;
+    let reply = client
+        .post(&call(3, "fast"), &[("mcp-protocol-version", "2025-11-25")])
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    let messages = reply.sse_messages();
+    assert_eq!(messages.len(), 1, "{:?}", reply.body);
+    assert_eq!(messages[0]["id"], 3);
+    assert_eq!(messages[0]["result"]["content"][0]["text"], "fast");
+}
+
+#[tokio::test]
+async fn messages_sent_before_the_answer_come_first() {
+    let (_server, client) = start(false).await;
+    let session = client.initialize("2025-11-25").await;
+    for (id, tool, text) in [(4, "tell_then_answer", "told"), (5, "slow", "slow")] {
+        let reply = client
+            .post(&call(id, tool), &[("mcp-session-id", &session)])
+            .await;
+        assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+        let stream = events(&reply.body);
+        assert!(stream[0].0.ends_with("-0") && stream[0].1.is_empty());
+        let messages = reply.sse_messages();
+        assert_eq!(messages.len(), 2, "{tool}: {:?}", reply.body);
+        assert_eq!(messages[0]["method"], "notifications/progress");
+        assert_eq!(messages[0]["params"]["progressToken"], id);
+        assert_eq!(messages[1]["id"], id);
+        assert_eq!(messages[1]["result"]["content"][0]["text"], text);
+    }
+}

@@ -39,7 +39,9 @@ pub enum ResponseMode {
     /// result: then SSE from that moment on.
     #[default]
     Auto,
-    /// Always an SSE stream.
+    /// Always an SSE stream. A handler that answers in its first poll gets the whole stream
+    /// (priming event, then the response) as one body with a `Content-Length`, written with
+    /// the headers; otherwise events are written as they come.
     AlwaysSse,
     /// Always JSON: notifications are dropped and server→client requests fail.
     JsonOnly,

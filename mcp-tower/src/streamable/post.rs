@@ -424,14 +424,11 @@ impl Exchange {
     /// response (none when cancelled, as on a streamed answer) in one body.
     fn finish_sse(&self, response: &McpResponse) -> Response<McpBody> {
         self.end();
-        let data = (!self.peer.is_cancelled())
-            .then(|| {
-                let mut bytes = Vec::with_capacity(256);
-                response.write_json(&mut bytes);
-                bytes
-            })
-            .filter(|bytes| !bytes.is_empty())
-            .map(Bytes::from);
+        let data = if self.peer.is_cancelled() {
+            None
+        } else {
+            event_data(response)
+        };
         let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
         let body = complete_stream(
             stream,
@@ -503,10 +500,8 @@ impl Exchange {
         if self.peer.is_cancelled() {
             return;
         }
-        let mut bytes = Vec::with_capacity(256);
-        response.write_json(&mut bytes);
-        if !bytes.is_empty() {
-            writer.event(Bytes::from(bytes)).await;
+        if let Some(data) = event_data(&response) {
+            writer.event(data).await;
         }
     }
 
@@ -547,6 +542,13 @@ impl Exchange {
             }
         }
     }
+}
+
+/// `response` as the data of an SSE event; `None` when there is nothing to send.
+fn event_data(response: &McpResponse) -> Option<Bytes> {
+    let mut bytes = Vec::with_capacity(256);
+    response.write_json(&mut bytes);
+    (!bytes.is_empty()).then(|| Bytes::from(bytes))
 }
 
 fn accepted() -> Response<McpBody> {

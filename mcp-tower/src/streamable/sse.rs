@@ -64,6 +64,13 @@ impl EventLog {
         self.sequence = self.sequence.max(event.sequence);
         frame(&self.id_prefix, event.sequence, &event.data)
     }
+
+    /// Marks the stream complete in the store.
+    fn finish(&self) {
+        if let Some(store) = &self.store {
+            store.finish(self.stream);
+        }
+    }
 }
 
 /// Writes one SSE stream.
@@ -155,9 +162,7 @@ impl SseWriter {
 
     /// Marks the stream complete in the store.
     pub(crate) fn finish(self) {
-        if let Some(store) = &self.log.store {
-            store.finish(self.log.stream);
-        }
+        self.log.finish();
     }
 
     async fn send(&mut self, frame: Bytes) -> bool {
@@ -187,21 +192,13 @@ pub(crate) fn complete_stream(
     data: Option<Bytes>,
 ) -> Bytes {
     let mut log = EventLog::open(stream, session, store);
+    let event = data.map(|data| log.next(&data));
+    log.finish();
     let prime = prime_frame(stream, retry_ms);
-    let Some(data) = data else {
-        if let Some(store) = &log.store {
-            store.finish(stream);
-        }
-        return prime;
-    };
-    let event = log.next(&data);
-    if let Some(store) = &log.store {
-        store.finish(stream);
+    match event {
+        Some(event) => [prime, event].concat().into(),
+        None => prime,
     }
-    let mut frames = Vec::with_capacity(prime.len() + event.len());
-    frames.extend_from_slice(&prime);
-    frames.extend_from_slice(&event);
-    Bytes::from(frames)
 }
 
 /// The writing end of a session's GET stream, kept by the session. The fan-out frames each

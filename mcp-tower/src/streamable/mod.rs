@@ -4,6 +4,7 @@
 
 mod era;
 mod event_store;
+mod exchange;
 mod get;
 mod listen;
 mod pending;

@@ -1,27 +1,19 @@
 //! POST: decode, pick the era, hand the message to the RPC tier, answer with JSON or SSE.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::task::Poll;
-use std::time::Duration;
 
-use tokio::time::Instant;
-
-use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
-    AllowList, ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage, Principal,
-    ProtocolVersion,
+    AllowList, ClientPeer, McpRequest, McpResponse, Outbound, Principal, ProtocolVersion,
 };
-use tokio::sync::mpsc;
 use tower::ServiceExt;
 
 use super::era::{self, Refusal};
+use super::exchange::Exchange;
 use super::request_body::read_body;
-use super::sse::{SseWriter, complete_stream};
-use super::{ResponseMode, RpcService, Shared, accepts, sse_response};
+use super::{RpcService, Shared, accepts};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{LiveSession, NewSession, SessionManager};
@@ -308,250 +300,7 @@ fn cancel(session: Option<&LiveSession>, params: Option<&serde_json::value::RawV
     }
 }
 
-type RpcFuture = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<McpResponse, std::convert::Infallible>> + Send>,
->;
-
-/// One request in flight and the ways its answer can travel.
-struct Exchange {
-    shared: Arc<Shared>,
-    version: ProtocolVersion,
-    id: RequestId,
-    /// The request's peer, which carries its cancellation.
-    peer: ClientPeer,
-    session: Option<Arc<LiveSession>>,
-}
-
-/// Cancels a request when dropped, unless disarmed: dropping the exchange's future (the
-/// client went away before the answer) cancels the handler. Borrows the peer, where
-/// tokio-util's `DropGuard` needs a clone of the token.
-struct CancelOnDrop<'a>(Option<&'a ClientPeer>);
-
-impl CancelOnDrop<'_> {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for CancelOnDrop<'_> {
-    fn drop(&mut self) {
-        if let Some(peer) = self.0 {
-            peer.cancel();
-        }
-    }
-}
-
-impl Exchange {
-    async fn run<S: RpcService>(
-        self,
-        inner: S,
-        call: McpRequest,
-        mut outbound: Outbound,
-    ) -> Response<McpBody> {
-        // Dropping this future (client gone before we answered) cancels the handler.
-        let guard = CancelOnDrop(Some(&self.peer));
-        let mut future: RpcFuture = Box::pin(inner.oneshot(call));
-        let mode = self.shared.config.response_mode;
-        // `Ok`: the handler answered; `Err`: it has not yet, maybe with a first message.
-        let answered = match mode {
-            ResponseMode::JsonOnly => {
-                drop(outbound);
-                let response = future.await.unwrap_or_default();
-                guard.disarm();
-                return self.finish_json(response);
-            }
-            ResponseMode::Auto => tokio::select! {
-                biased;
-                response = &mut future => Ok(response),
-                message = outbound.recv() => Err(message),
-            },
-            // Most handlers answer in their first poll; the stream is then one body, written
-            // with the headers, and needs no task.
-            ResponseMode::AlwaysSse => {
-                let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx)));
-                match polled.await {
-                    Poll::Ready(response) => Ok(response),
-                    Poll::Pending => Err(None),
-                }
-            }
-        };
-        let first = match answered {
-            // A handler may have sent messages and finished in the same poll.
-            Ok(response) => match outbound.try_recv() {
-                Ok(message) => {
-                    future = Box::pin(std::future::ready(response));
-                    Some(message)
-                }
-                Err(_) => {
-                    guard.disarm();
-                    let response = response.unwrap_or_default();
-                    return match mode {
-                        ResponseMode::AlwaysSse => self.finish_sse(&response),
-                        _ => self.finish_json(response),
-                    };
-                }
-            },
-            Err(message) => message,
-        };
-        guard.disarm();
-        let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
-        let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
-        let store = self.shared.config.event_store.clone();
-        let mut writer = SseWriter::new(stream, self.session_id(), sink, store);
-        writer.prime(self.shared.retry_ms);
-        tokio::spawn(async move {
-            self.stream(&mut writer, future, first, outbound).await;
-            writer.finish();
-        });
-        sse_response(McpBody::stream(body))
-    }
-
-    fn session_id(&self) -> &str {
-        self.session
-            .as_deref()
-            .map_or("", |s| mcp_core::Session::id(s))
-    }
-
-    fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
-        self.end();
-        if self.peer.is_cancelled() {
-            return accepted();
-        }
-        json_response(&response, self.version)
-    }
-
-    /// The whole SSE stream of a request answered at once: the priming event and the
-    /// response (none when cancelled, as on a streamed answer) in one body.
-    fn finish_sse(&self, response: &McpResponse) -> Response<McpBody> {
-        self.end();
-        let data = if self.peer.is_cancelled() {
-            None
-        } else {
-            event_data(response)
-        };
-        let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
-        let body = complete_stream(
-            stream,
-            self.session_id(),
-            self.shared.config.event_store.clone(),
-            self.shared.retry_ms,
-            data,
-        );
-        sse_response(McpBody::from(body))
-    }
-
-    fn end(&self) {
-        if let Some(session) = &self.session {
-            session.end_request(&self.id);
-        }
-    }
-
-    /// Drives the handler while writing its messages, then the response, as SSE events.
-    async fn stream(
-        self,
-        writer: &mut SseWriter,
-        mut future: RpcFuture,
-        first: Option<OutboundMessage>,
-        mut outbound: Outbound,
-    ) {
-        let mut asked: Vec<RequestId> = Vec::new();
-        if let Some(message) = first {
-            self.forward(writer, message, &mut asked).await;
-        }
-        let mut keep_alive = tokio::time::interval(self.shared.config.keep_alive);
-        keep_alive.reset();
-        // Armed when the client drops a resumable stream: it has this long to resume.
-        let abandoned = tokio::time::sleep(Duration::MAX);
-        tokio::pin!(abandoned);
-        let mut waiting_for_resume = false;
-        let response = loop {
-            tokio::select! {
-                biased;
-                // Messages the handler sent go out before its response.
-                Some(message) = outbound.recv() => self.forward(writer, message, &mut asked).await,
-                response = &mut future => break response.unwrap_or_default(),
-                _ = keep_alive.tick(), if writer.is_attached() => { writer.keep_alive().await; }
-                () = writer.client_gone(), if writer.is_attached() => {
-                    if self.resumable() {
-                        // Disconnection is not cancellation (the client may resume with
-                        // Last-Event-ID), but a client that never comes back is.
-                        waiting_for_resume = true;
-                        abandoned.as_mut().reset(Instant::now() + self.shared.config.disconnect_grace);
-                    } else {
-                        self.peer.cancel();
-                    }
-                }
-                () = &mut abandoned, if waiting_for_resume => {
-                    waiting_for_resume = false;
-                    if !self.shared.is_resumed(writer.stream()) {
-                        tracing::debug!(request.id = %self.id, "client gone without resuming; cancelling");
-                        self.peer.cancel();
-                    }
-                }
-            }
-        };
-        while let Ok(message) = outbound.try_recv() {
-            self.forward(writer, message, &mut asked).await;
-        }
-        for id in &asked {
-            self.shared.pending.forget(id);
-        }
-        self.end();
-        if self.peer.is_cancelled() {
-            return;
-        }
-        if let Some(data) = event_data(&response) {
-            writer.event(data).await;
-        }
-    }
-
-    fn resumable(&self) -> bool {
-        self.session.is_some() && self.shared.config.event_store.is_some()
-    }
-
-    async fn forward(
-        &self,
-        writer: &mut SseWriter,
-        message: OutboundMessage,
-        asked: &mut Vec<RequestId>,
-    ) {
-        match message {
-            OutboundMessage::Notification(bytes) => {
-                writer.event(Bytes::from(bytes)).await;
-            }
-            OutboundMessage::Request {
-                method,
-                params,
-                reply,
-            } => match self.shared.pending.register(self.session_id(), reply) {
-                Ok(id) => {
-                    let bytes = mcp_core::jsonrpc::request_json(&id, method, &params);
-                    asked.push(id);
-                    writer.event(Bytes::from(bytes)).await;
-                }
-                Err(reply) => {
-                    let _ = reply.send(Err(ErrorObject::internal_error(
-                        "too many server-to-client requests awaiting answers",
-                    )));
-                }
-            },
-            OutboundMessage::CloseStream => {
-                if self.resumable() {
-                    writer.detach();
-                }
-            }
-        }
-    }
-}
-
-/// `response` as the data of an SSE event; `None` when there is nothing to send.
-fn event_data(response: &McpResponse) -> Option<Bytes> {
-    let mut bytes = Vec::with_capacity(256);
-    response.write_json(&mut bytes);
-    (!bytes.is_empty()).then(|| Bytes::from(bytes))
-}
-
-fn accepted() -> Response<McpBody> {
+pub(super) fn accepted() -> Response<McpBody> {
     let mut response = Response::new(McpBody::empty());
     *response.status_mut() = StatusCode::ACCEPTED;
     response
@@ -567,7 +316,7 @@ fn json_body(status: StatusCode, bytes: Vec<u8>) -> Response<McpBody> {
     response
 }
 
-fn json_response(response: &McpResponse, version: ProtocolVersion) -> Response<McpBody> {
+pub(super) fn json_response(response: &McpResponse, version: ProtocolVersion) -> Response<McpBody> {
     if response.is_none() {
         return accepted();
     }

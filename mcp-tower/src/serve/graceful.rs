@@ -1,5 +1,6 @@
 //! Graceful shutdown of the connections [`serve_with_shutdown`](super::serve_with_shutdown)
-//! spawned, costing nothing shared per request.
+//! spawned, costing nothing shared per request; and the sweep that closes idle ones
+//! ([`idle`](super::idle)).
 //!
 //! hyper-util's `GracefulShutdown` polls a `watch` channel's `changed()` future on every poll
 //! of every connection, and a pending `changed()` takes the channel's waiter lock, shared by
@@ -21,18 +22,27 @@ use hyper_util::server::graceful::GracefulConnection;
 use pin_project_lite::pin_project;
 use tokio::sync::Notify;
 
+use super::idle::{Activity, SWEEPS_PER_TIMEOUT};
+
+/// What the server keeps of one open connection.
+struct Watch {
+    /// The connection task's waker, for shutdown and expiry.
+    waker: AtomicWaker,
+    activity: Arc<Activity>,
+}
+
 /// The open connections and whether shutdown has begun.
 #[derive(Default)]
 struct Shared {
     shutting_down: AtomicBool,
-    /// Each open connection's waker slot, by connection number.
-    connections: Mutex<HashMap<u64, Arc<AtomicWaker>>>,
+    /// Each open connection, by connection number.
+    connections: Mutex<HashMap<u64, Arc<Watch>>>,
     /// Told when the last connection closes after shutdown began.
     all_closed: Notify,
 }
 
 impl Shared {
-    fn connections(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<AtomicWaker>>> {
+    fn connections(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Watch>>> {
         // The map stays consistent whatever panicked while it was held.
         self.connections
             .lock()
@@ -49,15 +59,22 @@ pub(crate) struct Shutdown {
 
 impl Shutdown {
     /// `connection`, told to finish its requests and close when [`shutdown`](Self::shutdown)
-    /// is called.
-    pub(crate) fn watch<C: GracefulConnection>(&mut self, connection: C) -> Watched<C> {
+    /// is called, and closed when [`sweep`](Self::sweep) finds its `activity` idle too long.
+    pub(crate) fn watch<C: GracefulConnection>(
+        &mut self,
+        connection: C,
+        activity: Arc<Activity>,
+    ) -> Watched<C> {
         let number = self.next;
         self.next += 1;
-        let waker = Arc::new(AtomicWaker::new());
-        self.shared.connections().insert(number, Arc::clone(&waker));
+        let watch = Arc::new(Watch {
+            waker: AtomicWaker::new(),
+            activity,
+        });
+        self.shared.connections().insert(number, Arc::clone(&watch));
         Watched {
             connection,
-            waker,
+            watch,
             told: false,
             open: Open {
                 shared: Arc::clone(&self.shared),
@@ -71,11 +88,21 @@ impl Shutdown {
         self.shared.connections().len()
     }
 
+    /// One of the [`SWEEPS_PER_TIMEOUT`] sweeps per idle timeout: wakes the connections idle
+    /// for the whole timeout, which then close.
+    pub(crate) fn sweep(&self) {
+        for watch in self.shared.connections().values() {
+            if watch.activity.sweep(SWEEPS_PER_TIMEOUT) {
+                watch.waker.wake();
+            }
+        }
+    }
+
     /// Tells every open connection to finish, then waits until all are closed.
     pub(crate) async fn shutdown(self) {
         self.shared.shutting_down.store(true, Ordering::SeqCst);
-        for waker in self.shared.connections().values() {
-            waker.wake();
+        for watch in self.shared.connections().values() {
+            watch.waker.wake();
         }
         // `notify_one` keeps a permit when no one waits yet, so a close between the check and
         // the wait is not missed.
@@ -102,11 +129,12 @@ impl Drop for Open {
 }
 
 pin_project! {
-    /// A connection watched by [`Shutdown`].
+    /// A connection watched by [`Shutdown`]: its output, or `None` when it was closed for
+    /// idling too long.
     pub(crate) struct Watched<C> {
         #[pin]
         connection: C,
-        waker: Arc<AtomicWaker>,
+        watch: Arc<Watch>,
         // Whether the connection was told to shut down.
         told: bool,
         open: Open,
@@ -114,20 +142,22 @@ pin_project! {
 }
 
 impl<C: GracefulConnection> Future for Watched<C> {
-    type Output = C::Output;
+    type Output = Option<C::Output>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<C::Output>> {
         let mut this = self.project();
-        if !*this.told {
-            // Registered before the flag is read: `shutdown` sets the flag before waking, so
-            // either this poll sees it or the wake reaches the waker registered here.
-            this.waker.register(cx.waker());
-            if this.open.shared.shutting_down.load(Ordering::SeqCst) {
-                *this.told = true;
-                this.connection.as_mut().graceful_shutdown();
-            }
+        // Registered before the flags are read: `shutdown` and `sweep` set theirs before
+        // waking, so either this poll sees them or the wake reaches the waker registered here.
+        this.watch.waker.register(cx.waker());
+        if this.watch.activity.should_close() {
+            // Nothing in flight: dropping the connection loses no answer.
+            return Poll::Ready(None);
         }
-        this.connection.poll(cx)
+        if !*this.told && this.open.shared.shutting_down.load(Ordering::SeqCst) {
+            *this.told = true;
+            this.connection.as_mut().graceful_shutdown();
+        }
+        this.connection.poll(cx).map(Some)
     }
 }
 
@@ -151,7 +181,7 @@ mod tests {
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(server), service);
-            let watched = shutdown.watch(connection);
+            let watched = shutdown.watch(connection, Arc::default());
             tasks.push((client, tokio::spawn(watched)));
         }
         // Polled once (idle, waiting for a request) before shutdown starts.
@@ -178,7 +208,7 @@ mod tests {
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .serve_connection(hyper_util::rt::TokioIo::new(server), service);
-        drop(shutdown.watch(connection));
+        drop(shutdown.watch(connection, Arc::default()));
         assert_eq!(shutdown.count(), 0);
         tokio::time::timeout(Duration::from_secs(1), shutdown.shutdown())
             .await
@@ -206,7 +236,7 @@ mod tests {
         let connection = hyper::server::conn::http1::Builder::new()
             .serve_connection(hyper_util::rt::TokioIo::new(server), service);
         let mut shutdown = Shutdown::default();
-        let task = tokio::spawn(shutdown.watch(connection));
+        let task = tokio::spawn(shutdown.watch(connection, Arc::default()));
         client
             .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
             .await
@@ -219,6 +249,48 @@ mod tests {
         client.read_to_string(&mut response).await.unwrap();
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.ends_with("done"), "{response}");
-        assert!(task.await.unwrap().is_ok());
+        assert!(task.await.unwrap().expect("not closed as idle").is_ok());
+    }
+
+    #[tokio::test]
+    async fn sweeps_close_a_connection_idle_for_the_whole_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let service = hyper::service::service_fn(|_request| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(server), service);
+        let mut shutdown = Shutdown::default();
+        let activity = Arc::<Activity>::default();
+        let task = tokio::spawn(shutdown.watch(connection, Arc::clone(&activity)));
+        tokio::task::yield_now().await;
+        // The first sweep starts the idle spell, and nine more are not yet the whole timeout.
+        for _ in 0..SWEEPS_PER_TIMEOUT {
+            shutdown.sweep();
+            tokio::task::yield_now().await;
+            assert!(!task.is_finished());
+        }
+        let in_flight = activity.start();
+        shutdown.sweep();
+        let closed = tokio::time::timeout(Duration::from_millis(200), async {
+            while !task.is_finished() {
+                tokio::task::yield_now().await;
+            }
+        });
+        assert!(closed.await.is_err(), "a request came in: not idle");
+        drop(in_flight);
+        for _ in 0..=SWEEPS_PER_TIMEOUT {
+            shutdown.sweep();
+        }
+        let output = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("closed once idle for the whole timeout")
+            .unwrap();
+        assert!(output.is_none(), "closed as idle");
+        assert_eq!(shutdown.count(), 0);
     }
 }

@@ -21,6 +21,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -28,14 +29,23 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
+use tokio::time::MissedTickBehavior;
 use tower_service::Service;
 
 mod graceful;
+mod idle;
 mod reuse;
 
 /// How long a graceful shutdown waits for open connections (long-lived SSE streams included)
 /// before the serve future returns anyway.
 pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(30);
+
+/// How long a connection may wait for a request: a connection with no request in flight (a
+/// streamed response counts as in flight until its end) for this long is closed, whether it
+/// sent nothing, part of a request head (slow-loris clients) or was left idle after a
+/// response. Enforced to within a tenth, by a sweep over the connections rather than a timer
+/// per request. The same bound as hyper's own default header read timeout.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The first pause after an accept error that is not about one connection (EMFILE, ENOMEM...).
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
@@ -102,7 +112,8 @@ pub async fn serve<S: ServedService>(listener: TcpListener, service: S) -> io::R
 /// open connections finish their requests (at most [`SHUTDOWN_GRACE_PERIOD`]) and returns.
 ///
 /// Every connection speaks HTTP/1.1 or HTTP/2 (detected from the preface), has `TCP_NODELAY`
-/// set (small JSON-RPC and SSE writes must not wait for Nagle) and runs in its own task.
+/// set (small JSON-RPC and SSE writes must not wait for Nagle) and runs in its own task. A
+/// connection that waits [`HEADER_READ_TIMEOUT`] for a request is closed.
 /// Each request carries the peer's `std::net::SocketAddr` in its extensions. A connection
 /// keeps one clone of `service`, readied and called for each of its requests in turn, rather
 /// than a clone per request; requests that overlap on one HTTP/2 connection clone again.
@@ -115,16 +126,36 @@ where
     S: ServedService,
     F: Future<Output = ()>,
 {
+    serve_until(listener, service, shutdown, HEADER_READ_TIMEOUT).await
+}
+
+/// [`serve_with_shutdown`], closing connections that wait `idle_timeout` for a request.
+async fn serve_until<S, F>(
+    listener: TcpListener,
+    service: S,
+    shutdown: F,
+    idle_timeout: Duration,
+) -> io::Result<()>
+where
+    S: ServedService,
+    F: Future<Output = ()>,
+{
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // A timer makes hyper enforce its HTTP/1 header read timeout (slow-loris clients).
-    builder.http1().timer(TokioTimer::new());
+    // No HTTP/1 timer: hyper would arm one per request for its header read timeout, which the
+    // idle sweep enforces instead. HTTP/2 keep-alive pings need one, if a user turns them on.
     builder.http2().timer(TokioTimer::new());
     let mut graceful = graceful::Shutdown::default();
+    let mut sweeps = tokio::time::interval(idle_timeout / idle::SWEEPS_PER_TIMEOUT);
+    sweeps.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut shutdown = pin!(shutdown);
     let mut backoff = Duration::ZERO;
     loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
+            _ = sweeps.tick() => {
+                graceful.sweep();
+                continue;
+            }
             accepted = listener.accept() => accepted,
         };
         let (stream, remote) = match accepted {
@@ -150,12 +181,17 @@ where
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, %remote, "cannot set TCP_NODELAY");
         }
-        let service = reuse::ConnectionService::new(&service, remote);
+        let activity = Arc::<idle::Activity>::default();
+        let service = reuse::ConnectionService::new(&service, remote, Arc::clone(&activity));
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection.into_owned());
+        let connection = graceful.watch(connection.into_owned(), activity);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(error = %error, %remote, "connection ended with an error");
+            match connection.await {
+                Some(Ok(())) => {}
+                Some(Err(error)) => {
+                    tracing::debug!(error = %error, %remote, "connection ended with an error");
+                }
+                None => tracing::debug!(%remote, "connection closed: no request in time"),
             }
         });
     }
@@ -226,5 +262,143 @@ mod tests {
         assert!(served.is_ok());
         // The listener is closed: new connections are refused.
         assert!(tokio::net::TcpStream::connect(address).await.is_err());
+    }
+
+    /// Serves `service` with a short idle timeout; the address and the stop switch.
+    async fn serve_briefly<S: ServedService>(
+        service: S,
+        idle_timeout: Duration,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve_until(
+            listener,
+            service,
+            async {
+                let _ = stopped.await;
+            },
+            idle_timeout,
+        ));
+        (address, stop)
+    }
+
+    /// Reads until the server closes the connection; what it sent, and when it closed.
+    async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> (String, Instant) {
+        use tokio::io::AsyncReadExt;
+        let mut received = Vec::new();
+        let mut buffer = [0; 1024];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => {
+                    return (String::from_utf8_lossy(&received).into(), Instant::now());
+                }
+                Ok(read) => received.extend_from_slice(&buffer[..read]),
+            }
+        }
+    }
+
+    use std::time::Instant;
+    use tokio::io::AsyncWriteExt;
+
+    fn hello() -> impl ServedService {
+        tower::service_fn(|_request: Request<Incoming>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
+        })
+    }
+
+    const IDLE: Duration = Duration::from_millis(300);
+
+    #[tokio::test]
+    async fn a_connection_that_sends_nothing_is_closed_after_the_idle_timeout() {
+        let (address, _stop) = serve_briefly(hello(), IDLE).await;
+        let opened = Instant::now();
+        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let (received, closed) =
+            tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut client))
+                .await
+                .expect("closed");
+        assert_eq!(received, "");
+        let waited = closed - opened;
+        // Within a tenth, plus one sweep for the connection's first one, plus scheduling.
+        assert!(waited >= IDLE, "{waited:?}");
+        assert!(waited < IDLE * 2, "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_request_head_sent_a_byte_at_a_time_is_cut_off() {
+        let (address, _stop) = serve_briefly(hello(), IDLE).await;
+        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let opened = Instant::now();
+        let head = b"GET / HTTP/1.1\r\nhost: localhost\r\nx-padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+        let mut cut_off = false;
+        for byte in head {
+            if client.write_all(&[*byte]).await.is_err() {
+                cut_off = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !cut_off {
+            let (received, _) = read_until_closed(&mut client).await;
+            assert!(
+                !received.starts_with("HTTP/1.1 200"),
+                "answered: {received}"
+            );
+        }
+        let waited = opened.elapsed();
+        assert!(waited < IDLE * 2 + Duration::from_millis(100), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn requests_and_streamed_answers_keep_a_connection_open_and_idleness_closes_it() {
+        use futures_util::StreamExt;
+        use http_body_util::StreamBody;
+
+        // `/stream` answers with one chunk per 50 ms for three idle timeouts.
+        let service = tower::service_fn(|request: Request<Incoming>| async move {
+            let chunks = if request.uri().path() == "/stream" {
+                18
+            } else {
+                1
+            };
+            let stream = futures_util::stream::iter(0..chunks).then(|index| async move {
+                if index > 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from_static(b"x")))
+            });
+            Ok::<_, Infallible>(Response::new(StreamBody::new(stream)))
+        });
+        let (address, _stop) = serve_briefly(service, IDLE).await;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(
+            TokioIo::new(tokio::net::TcpStream::connect(address).await.unwrap()),
+        )
+        .await
+        .unwrap();
+        let connection = tokio::spawn(connection);
+        let get = |path: &str| {
+            Request::get(path)
+                .header("host", "localhost")
+                .body(Full::new(Bytes::new()))
+                .unwrap()
+        };
+        let streamed = sender.send_request(get("/stream")).await.unwrap();
+        let body = streamed.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body.len(), 18, "a stream three timeouts long is not cut");
+        // Requests closer together than the timeout, for two timeouts.
+        for _ in 0..4 {
+            tokio::time::sleep(IDLE / 2).await;
+            let response = sender.send_request(get("/")).await.unwrap();
+            assert_eq!(
+                response.into_body().collect().await.unwrap().to_bytes(),
+                "x"
+            );
+        }
+        // Then idle: the server closes the connection.
+        let ended = tokio::time::timeout(Duration::from_secs(5), connection)
+            .await
+            .expect("closed by the server once idle");
+        assert!(ended.unwrap().is_ok());
     }
 }

@@ -8,6 +8,9 @@
 //! it, calls it, and puts it back as soon as the call is made (the response future does not
 //! borrow the service), so the next request on the connection finds it. Only requests that
 //! overlap on one connection (HTTP/2) clone again.
+//!
+//! Each request is counted in flight on its connection until its response body is done, for
+//! the idle sweep ([`idle`](super::idle)).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,9 +18,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
-use http::Request;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
+
+use super::idle::{Activity, CountedBody, InFlight};
 
 /// The hyper service of one connection.
 pub(crate) struct ConnectionService<S> {
@@ -26,27 +31,30 @@ pub(crate) struct ConnectionService<S> {
     /// The connection's clone, when no request holds it.
     spare: Arc<Mutex<Option<S>>>,
     remote: SocketAddr,
+    activity: Arc<Activity>,
 }
 
 impl<S: Clone> ConnectionService<S> {
-    pub(crate) fn new(service: &S, remote: SocketAddr) -> Self {
+    pub(crate) fn new(service: &S, remote: SocketAddr, activity: Arc<Activity>) -> Self {
         Self {
             template: service.clone(),
             spare: Arc::new(Mutex::new(Some(service.clone()))),
             remote,
+            activity,
         }
     }
 }
 
-impl<S, B> hyper::service::Service<Request<B>> for ConnectionService<S>
+impl<S, B, ResBody> hyper::service::Service<Request<B>> for ConnectionService<S>
 where
-    S: Service<Request<B>> + Clone,
+    S: Service<Request<B>, Response = Response<ResBody>> + Clone,
 {
-    type Response = S::Response;
+    type Response = Response<CountedBody<ResBody>>;
     type Error = S::Error;
     type Future = Reused<S, B>;
 
     fn call(&self, mut request: Request<B>) -> Self::Future {
+        let in_flight = self.activity.start();
         // The peer address rides along for per-IP limits and logs.
         request.extensions_mut().insert(self.remote);
         let service = self
@@ -61,6 +69,7 @@ where
                 request: Some(request),
             },
             spare: Arc::clone(&self.spare),
+            in_flight: Some(in_flight),
         }
     }
 }
@@ -71,6 +80,8 @@ pin_project! {
         #[pin]
         state: State<S, B>,
         spare: Arc<Mutex<Option<S>>>,
+        // Moves into the response body; dropped with the future when there is none.
+        in_flight: Option<InFlight>,
     }
 }
 
@@ -82,11 +93,11 @@ pin_project! {
     }
 }
 
-impl<S, B> Future for Reused<S, B>
+impl<S, B, ResBody> Future for Reused<S, B>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<B>, Response = Response<ResBody>>,
 {
-    type Output = Result<S::Response, S::Error>;
+    type Output = Result<Response<CountedBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -104,7 +115,11 @@ where
                     drop(spare);
                     this.state.set(State::Called { future });
                 }
-                StateProj::Called { future } => return future.poll(cx),
+                StateProj::Called { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    let in_flight = this.in_flight.take();
+                    return Poll::Ready(Ok(response.map(|body| CountedBody::new(body, in_flight))));
+                }
             }
         }
     }
@@ -136,9 +151,9 @@ mod tests {
     }
 
     impl Service<Request<()>> for Counting {
-        type Response = usize;
+        type Response = Response<usize>;
         type Error = Infallible;
-        type Future = std::future::Ready<Result<usize, Infallible>>;
+        type Future = std::future::Ready<Result<Response<usize>, Infallible>>;
 
         fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
             self.readied += 1;
@@ -146,49 +161,73 @@ mod tests {
         }
 
         fn call(&mut self, _request: Request<()>) -> Self::Future {
-            std::future::ready(Ok(self.readied))
+            std::future::ready(Ok(Response::new(self.readied)))
         }
     }
 
-    /// A connection of a [`Counting`] service, and its clone count.
-    fn counting_connection() -> (ConnectionService<Counting>, Arc<AtomicUsize>) {
+    /// A connection of a [`Counting`] service, its clone count and its activity.
+    fn counting_connection() -> (ConnectionService<Counting>, Arc<AtomicUsize>, Arc<Activity>) {
         let clones = Arc::new(AtomicUsize::new(0));
         let service = Counting {
             clones: Arc::clone(&clones),
             readied: 0,
         };
-        let connection = ConnectionService::new(&service, "127.0.0.1:1".parse().unwrap());
-        (connection, clones)
+        let activity = Arc::<Activity>::default();
+        let connection = ConnectionService::new(
+            &service,
+            "127.0.0.1:1".parse().unwrap(),
+            Arc::clone(&activity),
+        );
+        (connection, clones, activity)
+    }
+
+    /// The readiness count a [`Counting`] connection answered.
+    async fn readied(future: Reused<Counting, ()>) -> usize {
+        *future.await.unwrap().body().get_ref()
     }
 
     #[tokio::test]
     async fn sequential_requests_reuse_the_connection_clone() {
-        let (connection, clones) = counting_connection();
+        let (connection, clones, _) = counting_connection();
         assert_eq!(clones.load(Ordering::SeqCst), 2);
         for expected in 1..=3 {
             // The same instance is readied again before each call.
-            assert_eq!(connection.call(Request::new(())).await.unwrap(), expected);
+            assert_eq!(readied(connection.call(Request::new(()))).await, expected);
         }
         assert_eq!(clones.load(Ordering::SeqCst), 2, "no clone per request");
     }
 
     #[tokio::test]
+    async fn a_request_is_in_flight_until_its_response_body_is_dropped() {
+        let (connection, _, activity) = counting_connection();
+        let future = connection.call(Request::new(()));
+        assert_eq!(activity.in_flight(), 1);
+        let response = future.await.unwrap();
+        assert_eq!(activity.in_flight(), 1, "the body is still to be written");
+        drop(response);
+        assert_eq!(activity.in_flight(), 0);
+        drop(connection.call(Request::new(())));
+        assert_eq!(activity.in_flight(), 0, "a dropped call is not in flight");
+    }
+
+    #[tokio::test]
     async fn overlapping_requests_clone_and_the_address_rides_along() {
-        let (connection, clones) = counting_connection();
+        let (connection, clones, _) = counting_connection();
         // Both taken before either is polled: the second finds no spare.
         let first = connection.call(Request::new(()));
         let second = connection.call(Request::new(()));
         assert_eq!(clones.load(Ordering::SeqCst), 3);
-        assert_eq!(first.await.unwrap(), 1);
-        assert_eq!(second.await.unwrap(), 1);
+        assert_eq!(readied(first).await, 1);
+        assert_eq!(readied(second).await, 1);
 
         let seen = Arc::new(Mutex::new(None));
         let recorded = Arc::clone(&seen);
         let service = tower::service_fn(move |request: Request<()>| {
             *recorded.lock().unwrap() = request.extensions().get::<SocketAddr>().copied();
-            std::future::ready(Ok::<_, Infallible>(()))
+            std::future::ready(Ok::<_, Infallible>(Response::new(())))
         });
-        let connection = ConnectionService::new(&service, "127.0.0.1:7".parse().unwrap());
+        let connection =
+            ConnectionService::new(&service, "127.0.0.1:7".parse().unwrap(), Arc::default());
         connection.call(Request::new(())).await.unwrap();
         assert_eq!(*seen.lock().unwrap(), Some("127.0.0.1:7".parse().unwrap()));
     }

@@ -32,6 +32,8 @@ pub(super) struct Exchange {
     /// The request's peer, which carries its cancellation.
     pub(super) peer: ClientPeer,
     pub(super) session: Option<Arc<LiveSession>>,
+    /// The request's header count, the room its response's header map gets.
+    pub(super) request_headers: usize,
 }
 
 /// Cancels a request when dropped, unless disarmed: dropping the exchange's future (the
@@ -111,11 +113,12 @@ impl Exchange {
         let store = self.shared.config.event_store.clone();
         let mut writer = SseWriter::new(stream, self.session_id(), sink, store);
         writer.prime(self.shared.retry_ms);
+        let request_headers = self.request_headers;
         tokio::spawn(async move {
             self.stream(&mut writer, future, first, outbound).await;
             writer.finish();
         });
-        sse_response(McpBody::stream(body))
+        sse_response(McpBody::stream(body), request_headers)
     }
 
     fn session_id(&self) -> &str {
@@ -129,7 +132,7 @@ impl Exchange {
         if self.peer.is_cancelled() {
             return accepted();
         }
-        json_response(&response, self.version)
+        json_response(&response, self.version, self.request_headers)
     }
 
     /// The whole SSE stream of a request answered at once: the priming event and the
@@ -149,7 +152,7 @@ impl Exchange {
             self.shared.retry_ms,
             data,
         );
-        sse_response(McpBody::from(body))
+        sse_response(McpBody::from(body), self.request_headers)
     }
 
     fn end(&self) {

@@ -74,7 +74,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
     };
     tracing::debug!(session.id = %session_id, stream, "session stream opened");
     tokio::spawn(follow);
-    sse_response(McpBody::stream(body))
+    sse_response(McpBody::stream(body), 0)
 }
 
 /// Keeps a session stream alive until the client or the session goes away, then marks it
@@ -166,7 +166,7 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
             }
         }
     });
-    sse_response(McpBody::stream(body))
+    sse_response(McpBody::stream(body), 0)
 }
 
 #[cfg(test)]

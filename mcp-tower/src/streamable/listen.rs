@@ -86,7 +86,7 @@ pub(crate) fn handle(
     let filter = params.notifications;
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
     tokio::spawn(run(shared, slot, id, filter, allow_list, events, sink));
-    sse_response(McpBody::stream(body))
+    sse_response(McpBody::stream(body), 0)
 }
 
 async fn run(

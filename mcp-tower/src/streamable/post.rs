@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use super::era::{self, Refusal};
 use super::exchange::Exchange;
 use super::request_body::read_body;
-use super::{RpcService, Shared, accepts};
+use super::{RpcService, Shared, accepts, sized_response};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{LiveSession, NewSession, SessionManager};
@@ -35,6 +35,7 @@ where
     // The work between the awaits is done in plain functions, so that this future holds
     // across an await only what the next step needs. As one `async fn` with every branch
     // inline it was 2 KiB, past malloc's fast paths, on every request.
+    let request_headers = parts.headers.len();
     async move {
         if let Err(refusal) = check_headers(&parts.headers) {
             return refusal;
@@ -54,7 +55,7 @@ where
             Step::Batch(request) => {
                 let version = request.version;
                 let response = inner.oneshot(request).await.unwrap_or_default();
-                json_response(&response, version)
+                json_response(&response, version, request_headers)
             }
             Step::Call(call) => {
                 // Fields moved out of the box one by one: destructured, they would all be held
@@ -123,7 +124,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     let message = match Message::parse(bytes) {
         Ok(message) => message,
         Err(response) => {
-            return Step::Answer(json_body(StatusCode::BAD_REQUEST, response.to_vec()));
+            return Step::Answer(json_body(StatusCode::BAD_REQUEST, response.to_vec(), 0));
         }
     };
     let refused = |refusal, id: Option<&RequestId>| Step::Answer(refuse(refusal, id.cloned()));
@@ -163,6 +164,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         return refused((StatusCode::BAD_REQUEST, error), None);
     }
     let session_id = session.as_deref().map_or("", |s| mcp_core::Session::id(s));
+    let request_headers = parts.headers.len();
     let mut extensions = std::mem::take(&mut parts.extensions);
     extensions.insert(parts);
 
@@ -227,6 +229,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
                     id,
                     peer,
                     session,
+                    request_headers,
                 },
                 request: McpRequest {
                     message: Message::Request(request),
@@ -306,8 +309,9 @@ pub(super) fn accepted() -> Response<McpBody> {
     response
 }
 
-fn json_body(status: StatusCode, bytes: Vec<u8>) -> Response<McpBody> {
-    let mut response = Response::new(McpBody::from(bytes));
+/// A JSON response; `request_headers` as for [`sized_response`].
+fn json_body(status: StatusCode, bytes: Vec<u8>, request_headers: usize) -> Response<McpBody> {
+    let mut response = sized_response(McpBody::from(bytes), request_headers);
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -316,13 +320,17 @@ fn json_body(status: StatusCode, bytes: Vec<u8>) -> Response<McpBody> {
     response
 }
 
-pub(super) fn json_response(response: &McpResponse, version: ProtocolVersion) -> Response<McpBody> {
+pub(super) fn json_response(
+    response: &McpResponse,
+    version: ProtocolVersion,
+    request_headers: usize,
+) -> Response<McpBody> {
     if response.is_none() {
         return accepted();
     }
     let mut bytes = Vec::with_capacity(256);
     response.write_json(&mut bytes);
-    let mut http = json_body(status_of(response, version), bytes);
+    let mut http = json_body(status_of(response, version), bytes, request_headers);
     if let Some(challenge) = step_up_challenge(response) {
         // An RPC-tier scope check refused the call: HTTP says so too (RFC 6750 §3.1).
         *http.status_mut() = StatusCode::FORBIDDEN;

@@ -122,19 +122,35 @@ pub fn bearer_token<'a>(
     if values.next().is_some() {
         return Err(invalid("more than one Authorization header"));
     }
-    let Ok(value) = value.to_str() else {
-        return Err(invalid("malformed Authorization header"));
-    };
+    // Bytes, not `to_str`: that would scan the whole token a second time, and the b64token
+    // check below admits only ASCII anyway.
+    let value = value.as_bytes();
     // The scheme is case-insensitive (RFC 7235 §2.1); exactly one space before the token.
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let (scheme, token) = match value.iter().position(|&b| b == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Err(invalid("the Authorization scheme must be Bearer"));
     }
-    let token = token.trim_matches(' ');
-    if token.is_empty() || !is_b64token(token.as_bytes()) {
+    let token = trim_spaces(token);
+    if token.is_empty() || !is_b64token(token) {
         return Err(invalid("malformed bearer token"));
     }
+    // Cannot fail: b64token characters are ASCII.
+    let token = std::str::from_utf8(token).map_err(|_| invalid("malformed bearer token"))?;
     Ok(Some(token))
+}
+
+/// `bytes` without leading and trailing spaces.
+fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' '] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
 /// Whether every byte is an RFC 6750 `b64token` character. A JWT is hundreds of bytes,
@@ -231,6 +247,23 @@ mod tests {
         assert_eq!(description(r), "malformed bearer token");
         let r = bearer_token(&parts("/", &["Bearer a b"]), &c).unwrap_err();
         assert_eq!(description(r), "malformed bearer token");
+        let padded = parts("/", &["Bearer  a.b.c  "]);
+        let token = bearer_token(&padded, &c).unwrap();
+        assert_eq!(token, Some("a.b.c"), "spaces around the token are dropped");
+        for value in [&b"Bearer a.\xe9.c"[..], b"Bearer \xff", b"Bearer a\tb"] {
+            let mut parts = parts("/", &[]);
+            let value = http::HeaderValue::from_bytes(value).unwrap();
+            parts.headers.insert(http::header::AUTHORIZATION, value);
+            let r = bearer_token(&parts, &c).unwrap_err();
+            assert_eq!(description(r), "malformed bearer token");
+        }
+        let mut non_ascii_scheme = parts("/", &[]);
+        let value = http::HeaderValue::from_bytes(b"B\xe9arer a").unwrap();
+        non_ascii_scheme
+            .headers
+            .insert(http::header::AUTHORIZATION, value);
+        let r = bearer_token(&non_ascii_scheme, &c).unwrap_err();
+        assert_eq!(description(r), "the Authorization scheme must be Bearer");
         let r = bearer_token(&parts("/", &["Bearer a", "Bearer b"]), &c).unwrap_err();
         assert_eq!(description(r), "more than one Authorization header");
     }

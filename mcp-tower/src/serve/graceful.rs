@@ -129,8 +129,8 @@ impl Drop for Open {
 }
 
 pin_project! {
-    /// A connection watched by [`Shutdown`]: its output, or `None` when it was closed for
-    /// idling too long.
+    /// A connection watched by [`Shutdown`]: its output, or `None` when it was dropped for
+    /// idling too long (after a graceful close it ignored).
     pub(crate) struct Watched<C> {
         #[pin]
         connection: C,
@@ -150,8 +150,15 @@ impl<C: GracefulConnection> Future for Watched<C> {
         // waking, so either this poll sees them or the wake reaches the waker registered here.
         this.watch.waker.register(cx.waker());
         if this.watch.activity.should_close() {
-            // Nothing in flight: dropping the connection loses no answer.
-            return Poll::Ready(None);
+            if *this.told {
+                // Still open a sweep after being told, and nothing in flight: dropping the
+                // connection loses no answer.
+                return Poll::Ready(None);
+            }
+            // First a graceful close: HTTP/2 says GOAWAY, an idle HTTP/1 connection closes.
+            *this.told = true;
+            this.connection.as_mut().graceful_shutdown();
+            this.watch.activity.expire_at_next_sweep();
         }
         if !*this.told && this.open.shared.shutting_down.load(Ordering::SeqCst) {
             *this.told = true;
@@ -286,11 +293,17 @@ mod tests {
         for _ in 0..=SWEEPS_PER_TIMEOUT {
             shutdown.sweep();
         }
+        // Told to close gracefully: with nothing received, hyper closes at once. (One that
+        // ignores it, mid-way through a request head, is dropped a sweep later: see the
+        // byte-at-a-time test in `serve`.)
         let output = tokio::time::timeout(Duration::from_secs(5), task)
             .await
             .expect("closed once idle for the whole timeout")
             .unwrap();
-        assert!(output.is_none(), "closed as idle");
+        assert!(
+            output.is_some_and(|closed| closed.is_ok()),
+            "closed gracefully"
+        );
         assert_eq!(shutdown.count(), 0);
     }
 }

@@ -1,7 +1,7 @@
 //! Closing connections that wait too long for a request: a client that connects and sends
 //! nothing, sends its request head a byte at a time (slow loris), or leaves a keep-alive
 //! connection idle holds a task and a socket for at most
-//! [`HEADER_READ_TIMEOUT`](super::HEADER_READ_TIMEOUT), give or take a tenth.
+//! [`HEADER_READ_TIMEOUT`](super::HEADER_READ_TIMEOUT) and two tenths.
 //!
 //! hyper enforces a header read timeout itself when given a timer, but it arms a new one for
 //! every request: a boxed sleep, registered in Tokio's timer wheel (under its lock) and removed
@@ -102,6 +102,16 @@ impl Activity {
     }
 }
 
+impl Activity {
+    /// After an expired connection was asked to close gracefully: the next sweep expires it
+    /// again if it is still idle, so that one that did not close (a request head still
+    /// trickling in, which a graceful shutdown leaves alone) is dropped a tenth later.
+    pub(crate) fn expire_at_next_sweep(&self) {
+        self.idle_sweeps.store(u32::MAX - 1, Relaxed);
+        self.expired.store(false, Relaxed);
+    }
+}
+
 /// A request in flight on its connection: dropped when its response body is done.
 #[derive(Debug)]
 pub(crate) struct InFlight(Arc<Activity>);
@@ -193,6 +203,18 @@ mod tests {
         assert!(!activity.sweep(2), "the word changed: a new spell");
         assert!(!activity.sweep(2));
         assert!(activity.sweep(2));
+    }
+
+    #[test]
+    fn after_a_graceful_close_the_next_sweep_expires_again() {
+        let activity = Arc::new(Activity::default());
+        for _ in 0..2 {
+            activity.sweep(5);
+        }
+        activity.expire_at_next_sweep();
+        assert!(!activity.should_close());
+        assert!(activity.sweep(5));
+        assert!(activity.should_close());
     }
 
     #[test]

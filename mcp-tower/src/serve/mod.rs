@@ -43,8 +43,10 @@ pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// How long a connection may wait for a request: a connection with no request in flight (a
 /// streamed response counts as in flight until its end) for this long is closed, whether it
 /// sent nothing, part of a request head (slow-loris clients) or was left idle after a
-/// response. Enforced to within a tenth, by a sweep over the connections rather than a timer
-/// per request. The same bound as hyper's own default header read timeout.
+/// response. It is closed gracefully (HTTP/2: GOAWAY), and dropped a tenth of the timeout
+/// later if it ignores that (a request head still trickling in). Enforced by a sweep over the
+/// connections ten times per timeout rather than a timer per request. The same bound as
+/// hyper's own default header read timeout.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The first pause after an accept error that is not about one connection (EMFILE, ENOMEM...).
@@ -400,5 +402,34 @@ mod tests {
             .await
             .expect("closed by the server once idle");
         assert!(ended.unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_idle_http2_connection_is_sent_goaway() {
+        let (address, _stop) = serve_briefly(hello(), IDLE).await;
+        let (mut sender, connection) = hyper::client::conn::http2::handshake::<_, _, Full<Bytes>>(
+            TokioExecutor::new(),
+            TokioIo::new(tokio::net::TcpStream::connect(address).await.unwrap()),
+        )
+        .await
+        .unwrap();
+        let connection = tokio::spawn(connection);
+        let request = Request::get(format!("http://{address}/"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            "hello"
+        );
+        let opened = Instant::now();
+        let ended = tokio::time::timeout(Duration::from_secs(5), connection)
+            .await
+            .expect("closed by the server once idle");
+        assert!(
+            ended.unwrap().is_ok(),
+            "a graceful close (GOAWAY), not a reset"
+        );
+        assert!(opened.elapsed() >= IDLE, "{:?}", opened.elapsed());
     }
 }

@@ -41,7 +41,7 @@ pub use body::McpBody;
 pub use endpoint::{Endpoint, EndpointLayer};
 pub use future::ResponseFuture;
 pub use host_origin::{HostOrigin, HostOriginLayer};
-pub use serve::{ServedService, serve, serve_with_shutdown};
+pub use serve::{ServeOptions, ServedService, serve, serve_with_options, serve_with_shutdown};
 pub use server::{McpHttpService, McpServer, McpServerBuilder};
 pub use session::{SessionConfig, SessionLayer};
 pub use stdio::{StdioTransport, serve_io, serve_stdio};

@@ -128,15 +128,89 @@ where
     S: ServedService,
     F: Future<Output = ()>,
 {
-    serve_until(listener, service, shutdown, HEADER_READ_TIMEOUT).await
+    serve_with_options(listener, service, shutdown, ServeOptions::default()).await
 }
 
-/// [`serve_with_shutdown`], closing connections that wait `idle_timeout` for a request.
-async fn serve_until<S, F>(
+/// The limits of [`serve_with_options`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use mcp_tower::serve::ServeOptions;
+///
+/// let options = ServeOptions::default()
+///     .idle_timeout(Duration::from_secs(10))
+///     .shutdown_grace_period(Duration::from_secs(5));
+/// assert_eq!(options.get_idle_timeout(), Duration::from_secs(10));
+/// assert_eq!(ServeOptions::default().get_idle_timeout(), mcp_tower::serve::HEADER_READ_TIMEOUT);
+/// // A zero timeout would make the sweep spin.
+/// let shortest = ServeOptions::default().idle_timeout(Duration::ZERO);
+/// assert_eq!(shortest.get_idle_timeout(), ServeOptions::MIN_IDLE_TIMEOUT);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    idle_timeout: Duration,
+    shutdown_grace_period: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            idle_timeout: HEADER_READ_TIMEOUT,
+            shutdown_grace_period: SHUTDOWN_GRACE_PERIOD,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// The shortest idle timeout: the sweep runs ten times per timeout.
+    pub const MIN_IDLE_TIMEOUT: Duration = Duration::from_millis(10);
+
+    /// How long a connection may wait for a request (default [`HEADER_READ_TIMEOUT`], which
+    /// explains the rule); at least [`MIN_IDLE_TIMEOUT`](Self::MIN_IDLE_TIMEOUT).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout.max(Self::MIN_IDLE_TIMEOUT);
+        self
+    }
+
+    /// How long a graceful shutdown waits for open connections (default
+    /// [`SHUTDOWN_GRACE_PERIOD`]).
+    pub fn shutdown_grace_period(mut self, period: Duration) -> Self {
+        self.shutdown_grace_period = period;
+        self
+    }
+
+    /// The idle timeout.
+    pub fn get_idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// The shutdown grace period.
+    pub fn get_shutdown_grace_period(&self) -> Duration {
+        self.shutdown_grace_period
+    }
+}
+
+/// [`serve_with_shutdown`] with other limits than the defaults.
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> std::io::Result<()> {
+/// use std::time::Duration;
+///
+/// use mcp_tower::serve::{ServeOptions, serve_with_options};
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// let service = mcp_tower::McpServer::builder(mcp_core::Router::builder().build())
+///     .into_http_service();
+/// let options = ServeOptions::default().idle_timeout(Duration::from_secs(5));
+/// serve_with_options(listener, service, std::future::pending(), options).await
+/// # }
+/// ```
+pub async fn serve_with_options<S, F>(
     listener: TcpListener,
     service: S,
     shutdown: F,
-    idle_timeout: Duration,
+    options: ServeOptions,
 ) -> io::Result<()>
 where
     S: ServedService,
@@ -147,7 +221,7 @@ where
     // idle sweep enforces instead. HTTP/2 keep-alive pings need one, if a user turns them on.
     builder.http2().timer(TokioTimer::new());
     let mut graceful = graceful::Shutdown::default();
-    let mut sweeps = tokio::time::interval(idle_timeout / idle::SWEEPS_PER_TIMEOUT);
+    let mut sweeps = tokio::time::interval(options.idle_timeout / idle::SWEEPS_PER_TIMEOUT);
     sweeps.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut shutdown = pin!(shutdown);
     let mut backoff = Duration::ZERO;
@@ -200,12 +274,12 @@ where
     // Refuse new connections at once; the open ones finish their requests.
     drop(listener);
     tracing::info!(connections = graceful.count(), "draining connections");
-    if tokio::time::timeout(SHUTDOWN_GRACE_PERIOD, graceful.shutdown())
+    if tokio::time::timeout(options.shutdown_grace_period, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
-            grace_period = ?SHUTDOWN_GRACE_PERIOD,
+            grace_period = ?options.shutdown_grace_period,
             "connections still open after the grace period; returning anyway"
         );
     }
@@ -274,13 +348,13 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve_until(
+        tokio::spawn(serve_with_options(
             listener,
             service,
             async {
                 let _ = stopped.await;
             },
-            idle_timeout,
+            ServeOptions::default().idle_timeout(idle_timeout),
         ));
         (address, stop)
     }

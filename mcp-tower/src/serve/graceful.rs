@@ -202,11 +202,13 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_dropped_connection_is_forgotten() {
-        let mut shutdown = Shutdown::default();
+    /// A client socket and the server's HTTP/1 connection of it, which nothing was sent on.
+    async fn connected() -> (
+        tokio::net::TcpStream,
+        impl GracefulConnection<Output = hyper::Result<()>> + Send + 'static,
+    ) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
@@ -215,6 +217,13 @@ mod tests {
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .serve_connection(hyper_util::rt::TokioIo::new(server), service);
+        (client, connection)
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_is_forgotten() {
+        let mut shutdown = Shutdown::default();
+        let (_client, connection) = connected().await;
         drop(shutdown.watch(connection, Arc::default()));
         assert_eq!(shutdown.count(), 0);
         tokio::time::timeout(Duration::from_secs(1), shutdown.shutdown())
@@ -261,16 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn sweeps_close_a_connection_idle_for_the_whole_timeout() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        let service = hyper::service::service_fn(|_request| async {
-            Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .serve_connection(hyper_util::rt::TokioIo::new(server), service);
+        let (_client, connection) = connected().await;
         let mut shutdown = Shutdown::default();
         let activity = Arc::<Activity>::default();
         let task = tokio::spawn(shutdown.watch(connection, Arc::clone(&activity)));

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
-use mcp_core::{CancellationToken, ProtocolVersion};
+use mcp_core::{ClientPeer, ProtocolVersion};
 
 #[cfg(test)]
 pub(crate) use fan_out::deliver;
@@ -104,7 +104,7 @@ pub struct LiveSession {
     subscriptions: Mutex<HashSet<String>>,
     /// foldhash, seeded per process: SipHash of the id was a tenth of a session request's
     /// routing cost, and the map is capped (`max_in_flight`), so flooding it gains nothing.
-    in_flight: Mutex<HashMap<RequestId, CancellationToken, foldhash::fast::RandomState>>,
+    in_flight: Mutex<HashMap<RequestId, ClientPeer, foldhash::fast::RandomState>>,
     /// The GET stream, written straight into by the fan-out.
     stream: Mutex<Option<Box<dyn EventSink>>>,
     last_seen: AtomicU64,
@@ -177,8 +177,8 @@ impl LiveSession {
     /// Ends the session: cancels its requests and closes its stream.
     pub fn terminate(&self) {
         self.terminated.store(true, Ordering::Release);
-        for (_, token) in lock(&self.in_flight).drain() {
-            token.cancel();
+        for (_, peer) in lock(&self.in_flight).drain() {
+            peer.cancel();
         }
         lock(&self.stream).take();
     }
@@ -188,8 +188,11 @@ impl LiveSession {
         self.terminated.load(Ordering::Acquire)
     }
 
-    /// Registers an in-flight request; refuses a duplicate id (-32600) or too many requests.
-    pub fn begin_request(&self, id: &RequestId) -> Result<CancellationToken, ErrorObject> {
+    /// Registers an in-flight request and the peer that cancels it; refuses a duplicate id
+    /// (-32600) or too many requests. The peer, not a token of its own: a cancellation token
+    /// is an allocation whose clones and drops take a lock, and a peer made with
+    /// [`ClientPeer::cancellable_channel`] makes one only if the handler asks.
+    pub fn begin_request(&self, id: &RequestId, peer: &ClientPeer) -> Result<(), ErrorObject> {
         let mut in_flight = lock(&self.in_flight);
         if in_flight.contains_key(id) {
             return Err(ErrorObject::invalid_request(format!(
@@ -202,9 +205,8 @@ impl LiveSession {
                 "Too many concurrent requests in this session",
             ));
         }
-        let token = CancellationToken::new();
-        in_flight.insert(id.clone(), token.clone());
-        Ok(token)
+        in_flight.insert(id.clone(), peer.clone());
+        Ok(())
     }
 
     /// Forgets a finished request.
@@ -216,8 +218,8 @@ impl LiveSession {
     /// Cancels an in-flight request (`notifications/cancelled`).
     pub fn cancel_request(&self, id: &RequestId) -> bool {
         match lock(&self.in_flight).remove(id) {
-            Some(token) => {
-                token.cancel();
+            Some(peer) => {
+                peer.cancel();
                 true
             }
             None => false,
@@ -360,19 +362,35 @@ mod tests {
     #[test]
     fn in_flight_requests_are_capped_and_unique() {
         let session = session(SessionConfig::default().max_in_flight(2));
-        let first = RequestId::Number(1);
-        assert!(session.begin_request(&first).is_ok());
-        assert_eq!(session.begin_request(&first).unwrap_err().code, -32600);
-        assert!(session.begin_request(&RequestId::Number(2)).is_ok());
-        assert_eq!(
-            session
-                .begin_request(&RequestId::Number(3))
-                .unwrap_err()
-                .code,
-            -32000
+        let begin = |id| session.begin_request(&RequestId::Number(id), &ClientPeer::channel(1).0);
+        assert!(begin(1).is_ok());
+        assert_eq!(begin(1).unwrap_err().code, -32600);
+        assert!(begin(2).is_ok());
+        assert_eq!(begin(3).unwrap_err().code, -32000);
+        session.end_request(&RequestId::Number(1));
+        assert!(begin(3).is_ok());
+    }
+
+    #[test]
+    fn cancelled_and_terminated_requests_cancel_their_peers() {
+        let session = session(SessionConfig::default());
+        let (first, _outbound) = ClientPeer::cancellable_channel(1);
+        let (second, _outbound) = ClientPeer::cancellable_channel(1);
+        session
+            .begin_request(&RequestId::Number(1), &first)
+            .unwrap();
+        session
+            .begin_request(&RequestId::Number(2), &second)
+            .unwrap();
+        assert!(session.cancel_request(&RequestId::Number(1)));
+        assert!(first.is_cancelled());
+        assert!(!second.is_cancelled());
+        assert!(
+            !session.cancel_request(&RequestId::Number(1)),
+            "forgotten once cancelled"
         );
-        session.end_request(&first);
-        assert!(session.begin_request(&RequestId::Number(3)).is_ok());
+        session.terminate();
+        assert!(second.is_cancelled());
     }
 
     /// A sink that queues at most `room` events.
@@ -430,9 +448,10 @@ mod tests {
         assert_eq!(session.deliver(&data), Some(Delivery::Closed));
         assert!(session.open_stream(open).is_some());
         assert_eq!(session.deliver(&data), Some(Delivery::Queued));
-        let token = session.begin_request(&RequestId::Number(1)).unwrap();
+        let (peer, _outbound) = ClientPeer::cancellable_channel(1);
+        session.begin_request(&RequestId::Number(1), &peer).unwrap();
         session.terminate();
-        assert!(token.is_cancelled());
+        assert!(peer.is_cancelled());
         assert!(!session.has_stream());
         assert_eq!(session.deliver(&data), None);
     }

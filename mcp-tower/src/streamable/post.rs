@@ -206,15 +206,14 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Message::Request(request) => {
             let id = request.id.clone();
             let capacity = shared.config.outbound_capacity;
-            let (peer, outbound) = match &session {
-                Some(session) => match session.begin_request(&id) {
-                    Ok(token) => ClientPeer::request_channel(capacity, token),
-                    Err(error) => return refused((StatusCode::OK, error), Some(&id)),
-                },
-                // Nothing else can cancel a request outside a session: its token is made
-                // only if the handler asks for it.
-                None => ClientPeer::cancellable_channel(capacity),
-            };
+            // Its token is made only if the handler asks for it; in a session,
+            // `notifications/cancelled` finds the peer in the session's requests.
+            let (peer, outbound) = ClientPeer::cancellable_channel(capacity);
+            if let Some(session) = &session
+                && let Err(error) = session.begin_request(&id, &peer)
+            {
+                return refused((StatusCode::OK, error), Some(&id));
+            }
             let new_session = is_initialize
                 .then(|| manager.zip(initialize_params(&request, &extensions)))
                 .flatten()

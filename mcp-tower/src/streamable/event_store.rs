@@ -60,7 +60,9 @@ pub struct Replay {
 /// ```
 #[derive(Debug)]
 pub struct InMemoryEventStore {
-    streams: Mutex<HashMap<u64, StreamLog>>,
+    /// foldhash, seeded per process: SipHash cost more than the rest of recording a stream,
+    /// and the keys are stream numbers the server counts up, never chosen by clients.
+    streams: Mutex<HashMap<u64, StreamLog, foldhash::fast::RandomState>>,
     order: Mutex<VecDeque<u64>>,
     max_events_per_stream: usize,
     max_streams: usize,
@@ -80,7 +82,7 @@ impl InMemoryEventStore {
     /// A store with these bounds.
     pub fn new(max_events_per_stream: usize, max_streams: usize, max_age: Duration) -> Self {
         Self {
-            streams: Mutex::new(HashMap::new()),
+            streams: Mutex::new(HashMap::default()),
             order: Mutex::new(VecDeque::new()),
             max_events_per_stream: max_events_per_stream.max(1),
             max_streams: max_streams.max(1),
@@ -152,7 +154,10 @@ impl EventStore for InMemoryEventStore {
     fn finish(&self, stream: u64) {
         if let Some(log) = lock(&self.streams).get_mut(&stream) {
             log.finished = true;
-            log.more.notify_waiters();
+            // As in `append`: with no follower, nobody waits.
+            if Arc::strong_count(&log.more) > 1 {
+                log.more.notify_waiters();
+            }
         }
     }
 
@@ -174,11 +179,6 @@ impl EventStore for InMemoryEventStore {
             more: Arc::clone(&log.more),
         })
     }
-}
-
-/// Formats an event id.
-pub(crate) fn event_id(stream: u64, sequence: u64) -> String {
-    format!("{stream}-{sequence}")
 }
 
 /// Parses an event id into `(stream, sequence)`.
@@ -233,7 +233,8 @@ mod tests {
 
     #[test]
     fn event_ids_round_trip() {
-        assert_eq!(parse_event_id(&event_id(42, 7)), Some((42, 7)));
+        // As the SSE frames write them (`sse::frame`).
+        assert_eq!(parse_event_id("42-7"), Some((42, 7)));
         assert_eq!(parse_event_id("nope"), None);
         assert_eq!(parse_event_id("1-x"), None);
     }

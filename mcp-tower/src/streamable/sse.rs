@@ -9,19 +9,17 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::event_store::{EventStore, StoredEvent, event_id};
+use super::event_store::{EventStore, StoredEvent};
 use crate::session::{Delivery, EventSink};
 
 /// A keep-alive comment.
 pub(crate) const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
 /// What every event of one stream goes through: its number, its record in the store (for
-/// resumption) and its frame with the stream's id prefix, built once.
+/// resumption) and its frame.
 struct EventLog {
     stream: u64,
     sequence: u64,
-    /// `id: <stream>-`, the part of every event id this stream repeats.
-    id_prefix: Box<[u8]>,
     store: Option<Arc<dyn EventStore>>,
 }
 
@@ -39,13 +37,12 @@ impl EventLog {
         Self {
             stream,
             sequence,
-            id_prefix: id_prefix(stream).into(),
             store,
         }
     }
 
-    /// Numbers and records `data` as the next event; its frame.
-    fn next(&mut self, data: &Bytes) -> Bytes {
+    /// Numbers and records `data` as the next event; its number.
+    fn record(&mut self, data: &Bytes) -> u64 {
         self.sequence += 1;
         if let Some(store) = &self.store {
             store.append(
@@ -56,13 +53,19 @@ impl EventLog {
                 },
             );
         }
-        frame(&self.id_prefix, self.sequence, data)
+        self.sequence
+    }
+
+    /// Numbers and records `data` as the next event; its frame.
+    fn next(&mut self, data: &Bytes) -> Bytes {
+        let sequence = self.record(data);
+        frame(self.stream, sequence, data)
     }
 
     /// The frame of a stored event, with its original id.
     fn replay(&mut self, event: &StoredEvent) -> Bytes {
         self.sequence = self.sequence.max(event.sequence);
-        frame(&self.id_prefix, event.sequence, &event.data)
+        frame(self.stream, event.sequence, &event.data)
     }
 
     /// Marks the stream complete in the store.
@@ -192,13 +195,19 @@ pub(crate) fn complete_stream(
     data: Option<Bytes>,
 ) -> Bytes {
     let mut log = EventLog::open(stream, session, store);
-    let event = data.map(|data| log.next(&data));
+    let event = data.map(|data| (log.record(&data), data));
     log.finish();
-    let prime = prime_frame(stream, retry_ms);
-    match event {
-        Some(event) => [prime, event].concat().into(),
-        None => prime,
+    let prime = Prime::new(stream, retry_ms);
+    let event = event
+        .as_ref()
+        .map(|(sequence, data)| Event::new(stream, *sequence, data));
+    let len = prime.len() + event.as_ref().map_or(0, Event::len);
+    let mut body = Vec::with_capacity(len);
+    prime.write(&mut body);
+    if let Some(event) = event {
+        event.write(&mut body);
     }
+    Bytes::from(body)
 }
 
 /// The writing end of a session's GET stream, kept by the session. The fan-out frames each
@@ -264,50 +273,122 @@ impl EventSink for StreamSink {
 /// The priming event: an id and empty data (so clients learn a Last-Event-ID before any
 /// message) and the reconnection delay.
 fn prime_frame(stream: u64, retry_ms: u64) -> Bytes {
-    let frame = format!("id: {}\nretry: {retry_ms}\ndata: \n\n", event_id(stream, 0));
-    Bytes::from(frame.into_boxed_str().into_boxed_bytes())
-}
-
-/// `id: <stream>-`.
-fn id_prefix(stream: u64) -> Vec<u8> {
-    let mut prefix = Vec::with_capacity(28);
-    prefix.extend_from_slice(b"id: ");
-    put_decimal(&mut prefix, stream);
-    prefix.push(b'-');
-    prefix
-}
-
-/// One event: `<id prefix><sequence>\ndata: <json>\n\n`, in one allocation.
-fn frame(id_prefix: &[u8], sequence: u64, data: &[u8]) -> Bytes {
-    let mut digits = [0u8; 20];
-    let sequence = decimal(&mut digits, sequence);
-    let parts: [&[u8]; 5] = [id_prefix, sequence, b"\ndata: ", data, b"\n\n"];
-    // Exactly sized: `Bytes` then owns the buffer as is, where spare capacity would cost
-    // a second allocation for its shared header (and a second free after the write).
-    let mut frame = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-    // serde_json never emits raw newlines, so one `data:` line holds the whole message.
-    for part in parts {
-        frame.extend_from_slice(part);
-    }
+    let prime = Prime::new(stream, retry_ms);
+    let mut frame = Vec::with_capacity(prime.len());
+    prime.write(&mut frame);
     Bytes::from(frame)
 }
 
-fn put_decimal(out: &mut Vec<u8>, value: u64) {
-    let mut digits = [0u8; 20];
-    out.extend_from_slice(decimal(&mut digits, value));
+/// One event, `id: <stream>-<sequence>\ndata: <json>\n\n`, in one allocation.
+fn frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
+    let event = Event::new(stream, sequence, data);
+    let mut frame = Vec::with_capacity(event.len());
+    event.write(&mut frame);
+    Bytes::from(frame)
 }
 
-/// Formats `value` in `buffer` without the formatting machinery (this runs once per event
-/// and stream).
-fn decimal(buffer: &mut [u8; 20], mut value: u64) -> &[u8] {
-    let mut start = buffer.len();
-    loop {
-        start -= 1;
-        buffer[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return &buffer[start..];
+// Frames are written into buffers of exactly their size: `Bytes` then owns the buffer as
+// is, where spare capacity would cost a second allocation for its shared header (and a
+// second free after the write). Numbers are formatted without the formatting machinery,
+// which cost more than the rest of a frame.
+
+/// The parts of a priming event.
+struct Prime {
+    stream: Decimal,
+    retry_ms: Decimal,
+}
+
+impl Prime {
+    fn new(stream: u64, retry_ms: u64) -> Self {
+        Self {
+            stream: Decimal::new(stream),
+            retry_ms: Decimal::new(retry_ms),
         }
+    }
+
+    fn parts(&self) -> [&[u8]; 5] {
+        [
+            b"id: ",
+            self.stream.digits(),
+            b"-0\nretry: ",
+            self.retry_ms.digits(),
+            b"\ndata: \n\n",
+        ]
+    }
+
+    fn len(&self) -> usize {
+        self.parts().iter().map(|p| p.len()).sum()
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        for part in self.parts() {
+            out.extend_from_slice(part);
+        }
+    }
+}
+
+/// The parts of one event.
+struct Event<'a> {
+    stream: Decimal,
+    sequence: Decimal,
+    data: &'a [u8],
+}
+
+impl<'a> Event<'a> {
+    fn new(stream: u64, sequence: u64, data: &'a [u8]) -> Self {
+        Self {
+            stream: Decimal::new(stream),
+            sequence: Decimal::new(sequence),
+            data,
+        }
+    }
+
+    fn parts(&self) -> [&[u8]; 7] {
+        // serde_json never emits raw newlines, so one `data:` line holds the whole message.
+        [
+            b"id: ",
+            self.stream.digits(),
+            b"-",
+            self.sequence.digits(),
+            b"\ndata: ",
+            self.data,
+            b"\n\n",
+        ]
+    }
+
+    fn len(&self) -> usize {
+        self.parts().iter().map(|p| p.len()).sum()
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        for part in self.parts() {
+            out.extend_from_slice(part);
+        }
+    }
+}
+
+/// A number's decimal digits.
+struct Decimal {
+    buffer: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    fn new(mut value: u64) -> Self {
+        let mut buffer = [0u8; 20];
+        let mut start = buffer.len();
+        loop {
+            start -= 1;
+            buffer[start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                return Self { buffer, start };
+            }
+        }
+    }
+
+    fn digits(&self) -> &[u8] {
+        &self.buffer[self.start..]
     }
 }
 
@@ -318,15 +399,13 @@ mod tests {
 
     #[test]
     fn frames_carry_the_stream_and_sequence_in_their_id() {
-        assert_eq!(
-            &frame(&id_prefix(42), 7, b"{}")[..],
-            b"id: 42-7\ndata: {}\n\n"
-        );
-        assert_eq!(&frame(&id_prefix(0), 0, b"1")[..], b"id: 0-0\ndata: 1\n\n");
+        assert_eq!(&frame(42, 7, b"{}")[..], b"id: 42-7\ndata: {}\n\n");
+        assert_eq!(&frame(0, 0, b"1")[..], b"id: 0-0\ndata: 1\n\n");
         let max = format!("id: {0}-{0}\ndata: x\n\n", u64::MAX);
+        assert_eq!(&frame(u64::MAX, u64::MAX, b"x")[..], max.as_bytes());
         assert_eq!(
-            &frame(&id_prefix(u64::MAX), u64::MAX, b"x")[..],
-            max.as_bytes()
+            &prime_frame(u64::MAX, 0)[..],
+            format!("id: {}-0\nretry: 0\ndata: \n\n", u64::MAX).as_bytes()
         );
     }
 

@@ -71,11 +71,26 @@ pub struct InMemoryEventStore {
 
 #[derive(Debug)]
 struct StreamLog {
-    session: Arc<str>,
+    /// `None` for a stream without a session (stateless).
+    session: Option<Arc<str>>,
     events: VecDeque<(Instant, StoredEvent)>,
     finished: bool,
-    more: Arc<Notify>,
+    /// Made when a follower resumes the stream (see `replay`); most streams never have one.
+    more: Option<Arc<Notify>>,
     touched: Instant,
+}
+
+impl StreamLog {
+    /// Tells followers about a new event or the end.
+    fn notify(&self) {
+        // Only a follower holds another handle: with none, nobody can be waiting, and the
+        // notifier's lock is skipped on the fan-out's path.
+        if let Some(more) = &self.more
+            && Arc::strong_count(more) > 1
+        {
+            more.notify_waiters();
+        }
+    }
 }
 
 impl InMemoryEventStore {
@@ -112,16 +127,16 @@ impl EventStore for InMemoryEventStore {
             }
             order.pop_front();
             if let Some(log) = streams.remove(&oldest) {
-                log.more.notify_waiters();
+                log.notify();
             }
         }
         streams.insert(
             stream,
             StreamLog {
-                session: Arc::from(session),
+                session: (!session.is_empty()).then(|| Arc::from(session)),
                 events: VecDeque::new(),
                 finished: false,
-                more: Arc::new(Notify::new()),
+                more: None,
                 touched: now,
             },
         );
@@ -144,28 +159,23 @@ impl EventStore for InMemoryEventStore {
         }
         log.events.push_back((now, event));
         log.touched = now;
-        // Only a follower (see `replay`) holds another handle: with none, nobody can be
-        // waiting, and the notifier's lock is skipped on the fan-out's path.
-        if Arc::strong_count(&log.more) > 1 {
-            log.more.notify_waiters();
-        }
+        log.notify();
     }
 
     fn finish(&self, stream: u64) {
         if let Some(log) = lock(&self.streams).get_mut(&stream) {
             log.finished = true;
-            // As in `append`: with no follower, nobody waits.
-            if Arc::strong_count(&log.more) > 1 {
-                log.more.notify_waiters();
-            }
+            log.notify();
         }
     }
 
     fn replay(&self, stream: u64, session: &str, after: u64) -> Option<Replay> {
         let now = Instant::now();
-        let streams = lock(&self.streams);
-        let log = streams.get(&stream)?;
-        if &*log.session != session || now.duration_since(log.touched) > self.max_age {
+        let mut streams = lock(&self.streams);
+        let log = streams.get_mut(&stream)?;
+        if log.session.as_deref().unwrap_or("") != session
+            || now.duration_since(log.touched) > self.max_age
+        {
             return None;
         }
         Some(Replay {
@@ -176,7 +186,7 @@ impl EventStore for InMemoryEventStore {
                 .map(|(_, e)| e.clone())
                 .collect(),
             finished: log.finished,
-            more: Arc::clone(&log.more),
+            more: Arc::clone(log.more.get_or_insert_default()),
         })
     }
 }

@@ -431,6 +431,9 @@ pub(crate) fn accepts(headers: &http::HeaderMap) -> Accepts {
     found
 }
 
+/// Tells nginx-style proxies not to buffer the stream; named once, not parsed per response.
+static X_ACCEL_BUFFERING: http::HeaderName = http::HeaderName::from_static("x-accel-buffering");
+
 /// The headers of an SSE response; `request_headers` as for [`sized_response`].
 pub(crate) fn sse_response(body: McpBody, request_headers: usize) -> Response<McpBody> {
     let mut response = sized_response(body, request_headers);
@@ -440,7 +443,7 @@ pub(crate) fn sse_response(body: McpBody, request_headers: usize) -> Response<Mc
         HeaderValue::from_static("text/event-stream"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    headers.insert(X_ACCEL_BUFFERING.clone(), HeaderValue::from_static("no"));
     response
 }
 

@@ -138,7 +138,9 @@ impl std::fmt::Debug for RequestContext {
 pub struct RequestContextBuilder {
     request_id: RequestId,
     version: ProtocolVersion,
-    extensions: Arc<http::Extensions>,
+    /// `None` until set: an empty map is made at `build` only if none was given (the router
+    /// always gives one, and an `Arc` made here would be dropped unused).
+    extensions: Option<Arc<http::Extensions>>,
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
     client_capabilities: Option<SharedCapabilities>,
@@ -150,13 +152,13 @@ pub struct RequestContextBuilder {
 impl RequestContextBuilder {
     /// Sets the extensions (principal, session, HTTP parts, peer, cancellation token).
     pub fn extensions(mut self, extensions: http::Extensions) -> Self {
-        self.extensions = Arc::new(extensions);
+        self.extensions = Some(Arc::new(extensions));
         self
     }
 
     /// Sets extensions already shared with the router.
     pub(crate) fn shared_extensions(mut self, extensions: Arc<http::Extensions>) -> Self {
-        self.extensions = extensions;
+        self.extensions = Some(extensions);
         self
     }
 
@@ -208,17 +210,18 @@ impl RequestContextBuilder {
     /// Finishes the context.
     pub fn build(self) -> RequestContext {
         let cancellation = std::sync::OnceLock::new();
-        let peer = self.extensions.get::<ClientPeer>().cloned();
+        let extensions = self.extensions.unwrap_or_default();
+        let peer = extensions.get::<ClientPeer>().cloned();
         // The peer's token is read through the peer: a token clone (and its drop) takes the
         // token's lock, on every request.
-        if let Some(token) = self.extensions.get::<CancellationToken>() {
+        if let Some(token) = extensions.get::<CancellationToken>() {
             let _ = cancellation.set(token.clone());
         }
         RequestContext {
             inner: Arc::new(ContextInner {
                 request_id: self.request_id,
                 version: self.version,
-                extensions: self.extensions,
+                extensions,
                 progress_token: self.progress_token,
                 log_level: self.log_level,
                 client_capabilities: self.client_capabilities,
@@ -242,7 +245,7 @@ impl RequestContext {
         RequestContextBuilder {
             request_id: id,
             version,
-            extensions: Arc::new(http::Extensions::new()),
+            extensions: None,
             progress_token: None,
             log_level: None,
             client_capabilities: None,

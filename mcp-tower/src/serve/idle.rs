@@ -18,7 +18,7 @@ use std::task::{Context, Poll, ready};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-/// Sweeps per timeout: a connection is closed after idling between 10 and 11 tenths of it.
+/// Sweeps per timeout: a connection expires after idling between 10 and 11 tenths of it.
 pub(crate) const SWEEPS_PER_TIMEOUT: u32 = 10;
 
 /// One request started: the high half of [`Activity::word`] counts these.
@@ -100,9 +100,7 @@ impl Activity {
         self.expired.store(false, Relaxed);
         false
     }
-}
 
-impl Activity {
     /// After an expired connection was asked to close gracefully: the next sweep expires it
     /// again if it is still idle, so that one that did not close (a request head still
     /// trickling in, which a graceful shutdown leaves alone) is dropped a tenth later.

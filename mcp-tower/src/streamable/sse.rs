@@ -201,13 +201,13 @@ pub(crate) fn complete_stream(
     let event = event
         .as_ref()
         .map(|(sequence, data)| Event::new(stream, *sequence, data));
-    let len = prime.len() + event.as_ref().map_or(0, Event::len);
-    let mut body = Vec::with_capacity(len);
-    prime.write(&mut body);
-    if let Some(event) = event {
-        event.write(&mut body);
-    }
-    Bytes::from(body)
+    let event_parts = event.as_ref().map(Event::parts);
+    joined(
+        prime
+            .parts()
+            .into_iter()
+            .chain(event_parts.into_iter().flatten()),
+    )
 }
 
 /// The writing end of a session's GET stream, kept by the session. The fan-out frames each
@@ -273,24 +273,25 @@ impl EventSink for StreamSink {
 /// The priming event: an id and empty data (so clients learn a Last-Event-ID before any
 /// message) and the reconnection delay.
 fn prime_frame(stream: u64, retry_ms: u64) -> Bytes {
-    let prime = Prime::new(stream, retry_ms);
-    let mut frame = Vec::with_capacity(prime.len());
-    prime.write(&mut frame);
-    Bytes::from(frame)
+    joined(Prime::new(stream, retry_ms).parts().into_iter())
 }
 
 /// One event, `id: <stream>-<sequence>\ndata: <json>\n\n`, in one allocation.
 fn frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
-    let event = Event::new(stream, sequence, data);
-    let mut frame = Vec::with_capacity(event.len());
-    event.write(&mut frame);
-    Bytes::from(frame)
+    joined(Event::new(stream, sequence, data).parts().into_iter())
 }
 
-// Frames are written into buffers of exactly their size: `Bytes` then owns the buffer as
-// is, where spare capacity would cost a second allocation for its shared header (and a
-// second free after the write). Numbers are formatted without the formatting machinery,
-// which cost more than the rest of a frame.
+/// `parts` in a buffer of exactly their size: `Bytes` then owns the buffer as is, where
+/// spare capacity would cost a second allocation for its shared header (and a second free
+/// after the write). Numbers in frames are formatted without the formatting machinery
+/// ([`Decimal`]), which cost more than the rest of a frame.
+fn joined<'p>(parts: impl Iterator<Item = &'p [u8]> + Clone) -> Bytes {
+    let mut buffer = Vec::with_capacity(parts.clone().map(<[u8]>::len).sum());
+    for part in parts {
+        buffer.extend_from_slice(part);
+    }
+    Bytes::from(buffer)
+}
 
 /// The parts of a priming event.
 struct Prime {
@@ -314,16 +315,6 @@ impl Prime {
             self.retry_ms.digits(),
             b"\ndata: \n\n",
         ]
-    }
-
-    fn len(&self) -> usize {
-        self.parts().iter().map(|p| p.len()).sum()
-    }
-
-    fn write(&self, out: &mut Vec<u8>) {
-        for part in self.parts() {
-            out.extend_from_slice(part);
-        }
     }
 }
 
@@ -354,16 +345,6 @@ impl<'a> Event<'a> {
             self.data,
             b"\n\n",
         ]
-    }
-
-    fn len(&self) -> usize {
-        self.parts().iter().map(|p| p.len()).sum()
-    }
-
-    fn write(&self, out: &mut Vec<u8>) {
-        for part in self.parts() {
-            out.extend_from_slice(part);
-        }
     }
 }
 

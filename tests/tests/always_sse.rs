@@ -1,11 +1,15 @@
 //! `ResponseMode::AlwaysSse` over a real socket: a request answered in its handler's first
-//! poll is one complete SSE body (priming event, then the response), recorded for resumption;
+//! poll is one complete SSE body (priming event, then the response), recorded for resumption
+//! when a session could resume it;
 //! messages sent before the answer, and handlers that wait, still stream in order.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_core::{Json, RequestContext, Router, Tool};
 use mcp_e2e::{TestClient, TestServer};
+use mcp_tower::streamable::{EventStore, InMemoryEventStore, Replay, StoredEvent};
 use mcp_tower::{McpServer, ResponseMode, StreamableHttpConfig};
 use serde_json::{Value, json};
 
@@ -39,8 +43,12 @@ fn router() -> Router {
 }
 
 async fn start(stateless: bool) -> (TestServer, TestClient) {
-    let mut builder = McpServer::builder(router())
-        .http_config(StreamableHttpConfig::default().response_mode(ResponseMode::AlwaysSse));
+    start_with(stateless, StreamableHttpConfig::default()).await
+}
+
+async fn start_with(stateless: bool, config: StreamableHttpConfig) -> (TestServer, TestClient) {
+    let mut builder =
+        McpServer::builder(router()).http_config(config.response_mode(ResponseMode::AlwaysSse));
     if stateless {
         builder = builder.stateless();
     }
@@ -130,6 +138,63 @@ async fn an_immediate_answer_without_a_session_is_one_stream_too() {
     assert_eq!(messages.len(), 1, "{:?}", reply.body);
     assert_eq!(messages[0]["id"], 3);
     assert_eq!(messages[0]["result"]["content"][0]["text"], "fast");
+}
+
+/// An event store that counts the streams opened in it.
+struct CountingStore {
+    opened: Arc<AtomicUsize>,
+    inner: InMemoryEventStore,
+}
+
+impl EventStore for CountingStore {
+    fn open_stream(&self, stream: u64, session: &str) {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        self.inner.open_stream(stream, session);
+    }
+    fn append(&self, stream: u64, event: StoredEvent) {
+        self.inner.append(stream, event);
+    }
+    fn finish(&self, stream: u64) {
+        self.inner.finish(stream);
+    }
+    fn replay(&self, stream: u64, session: &str, after: u64) -> Option<Replay> {
+        self.inner.replay(stream, session, after)
+    }
+}
+
+#[tokio::test]
+async fn only_streams_a_session_could_resume_are_recorded() {
+    for stateless in [true, false] {
+        let opened = Arc::new(AtomicUsize::new(0));
+        let store = CountingStore {
+            opened: Arc::clone(&opened),
+            inner: InMemoryEventStore::default(),
+        };
+        let config = StreamableHttpConfig::default().event_store(Some(Arc::new(store)));
+        let (_server, client) = start_with(stateless, config).await;
+        let headers = if stateless {
+            vec![("mcp-protocol-version", "2025-11-25".to_owned())]
+        } else {
+            let session = client.initialize("2025-11-25").await;
+            vec![
+                ("mcp-protocol-version", "2025-11-25".to_owned()),
+                ("mcp-session-id", session),
+            ]
+        };
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for (id, tool) in [(1, "fast"), (2, "slow")] {
+            let reply = client.post(&call(id, tool), &headers).await;
+            assert_eq!(reply.status, 200);
+            assert_eq!(reply.sse_messages().last().unwrap()["id"], id);
+        }
+        // Without a session no GET may resume a stream: recording it would only cost.
+        let expected = if stateless { 0 } else { 2 };
+        assert_eq!(
+            opened.load(Ordering::SeqCst),
+            expected,
+            "stateless: {stateless}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use super::event_store::EventStore;
 use super::post::{accepted, json_response};
 use super::sse::{SseWriter, complete_stream};
 use super::{ResponseMode, RpcService, Shared, sse_response};
@@ -110,7 +111,7 @@ impl Exchange {
         guard.disarm();
         let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
         let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
-        let store = self.shared.config.event_store.clone();
+        let store = self.event_store();
         let mut writer = SseWriter::new(stream, self.session_id(), sink, store);
         writer.prime(self.shared.retry_ms);
         let request_headers = self.request_headers;
@@ -148,7 +149,7 @@ impl Exchange {
         let body = complete_stream(
             stream,
             self.session_id(),
-            self.shared.config.event_store.clone(),
+            self.event_store(),
             self.shared.retry_ms,
             data,
         );
@@ -222,6 +223,13 @@ impl Exchange {
 
     fn resumable(&self) -> bool {
         self.session.is_some() && self.shared.config.event_store.is_some()
+    }
+
+    /// Where the stream's events are kept for resumption: nowhere without a session, since
+    /// only a session's GET may resume a stream (a stateless one could only be a stranger's).
+    fn event_store(&self) -> Option<Arc<dyn EventStore>> {
+        self.session.as_ref()?;
+        self.shared.config.event_store.clone()
     }
 
     async fn forward(

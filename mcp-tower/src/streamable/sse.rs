@@ -195,19 +195,16 @@ pub(crate) fn complete_stream(
     data: Option<Bytes>,
 ) -> Bytes {
     let mut log = EventLog::open(stream, session, store);
-    let event = data.map(|data| (log.record(&data), data));
+    let sequence = data.as_ref().map(|data| log.record(data));
     log.finish();
-    let prime = Prime::new(stream, retry_ms);
-    let event = event
-        .as_ref()
-        .map(|(sequence, data)| Event::new(stream, *sequence, data));
-    let event_parts = event.as_ref().map(Event::parts);
-    joined(
-        prime
-            .parts()
-            .into_iter()
-            .chain(event_parts.into_iter().flatten()),
-    )
+    let mut prime_numbers = NumberBuffers::default();
+    let mut event_numbers = NumberBuffers::default();
+    let prime = prime_parts(&mut prime_numbers, stream, retry_ms);
+    let event = data
+        .as_deref()
+        .zip(sequence)
+        .map(|(data, sequence)| event_parts(&mut event_numbers, stream, sequence, data));
+    joined(prime.into_iter().chain(event.into_iter().flatten()))
 }
 
 /// The writing end of a session's GET stream, kept by the session. The fan-out frames each
@@ -273,104 +270,57 @@ impl EventSink for StreamSink {
 /// The priming event: an id and empty data (so clients learn a Last-Event-ID before any
 /// message) and the reconnection delay.
 fn prime_frame(stream: u64, retry_ms: u64) -> Bytes {
-    joined(Prime::new(stream, retry_ms).parts().into_iter())
+    joined(prime_parts(&mut Default::default(), stream, retry_ms).into_iter())
 }
 
 /// One event, `id: <stream>-<sequence>\ndata: <json>\n\n`, in one allocation.
 fn frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
-    joined(Event::new(stream, sequence, data).parts().into_iter())
+    joined(event_parts(&mut Default::default(), stream, sequence, data).into_iter())
+}
+
+/// Where the numbers of a frame are formatted: `itoa`, as serde_json does, not the
+/// formatting machinery, which cost more than the rest of a frame.
+type NumberBuffers = [itoa::Buffer; 2];
+
+fn prime_parts(numbers: &mut NumberBuffers, stream: u64, retry_ms: u64) -> [&[u8]; 5] {
+    let [stream_digits, retry_digits] = numbers;
+    [
+        b"id: ",
+        stream_digits.format(stream).as_bytes(),
+        b"-0\nretry: ",
+        retry_digits.format(retry_ms).as_bytes(),
+        b"\ndata: \n\n",
+    ]
+}
+
+fn event_parts<'a>(
+    numbers: &'a mut NumberBuffers,
+    stream: u64,
+    sequence: u64,
+    data: &'a [u8],
+) -> [&'a [u8]; 7] {
+    let [stream_digits, sequence_digits] = numbers;
+    // serde_json never emits raw newlines, so one `data:` line holds the whole message.
+    [
+        b"id: ",
+        stream_digits.format(stream).as_bytes(),
+        b"-",
+        sequence_digits.format(sequence).as_bytes(),
+        b"\ndata: ",
+        data,
+        b"\n\n",
+    ]
 }
 
 /// `parts` in a buffer of exactly their size: `Bytes` then owns the buffer as is, where
 /// spare capacity would cost a second allocation for its shared header (and a second free
-/// after the write). Numbers in frames are formatted without the formatting machinery
-/// ([`Decimal`]), which cost more than the rest of a frame.
+/// after the write).
 fn joined<'p>(parts: impl Iterator<Item = &'p [u8]> + Clone) -> Bytes {
     let mut buffer = Vec::with_capacity(parts.clone().map(<[u8]>::len).sum());
     for part in parts {
         buffer.extend_from_slice(part);
     }
     Bytes::from(buffer)
-}
-
-/// The parts of a priming event.
-struct Prime {
-    stream: Decimal,
-    retry_ms: Decimal,
-}
-
-impl Prime {
-    fn new(stream: u64, retry_ms: u64) -> Self {
-        Self {
-            stream: Decimal::new(stream),
-            retry_ms: Decimal::new(retry_ms),
-        }
-    }
-
-    fn parts(&self) -> [&[u8]; 5] {
-        [
-            b"id: ",
-            self.stream.digits(),
-            b"-0\nretry: ",
-            self.retry_ms.digits(),
-            b"\ndata: \n\n",
-        ]
-    }
-}
-
-/// The parts of one event.
-struct Event<'a> {
-    stream: Decimal,
-    sequence: Decimal,
-    data: &'a [u8],
-}
-
-impl<'a> Event<'a> {
-    fn new(stream: u64, sequence: u64, data: &'a [u8]) -> Self {
-        Self {
-            stream: Decimal::new(stream),
-            sequence: Decimal::new(sequence),
-            data,
-        }
-    }
-
-    fn parts(&self) -> [&[u8]; 7] {
-        // serde_json never emits raw newlines, so one `data:` line holds the whole message.
-        [
-            b"id: ",
-            self.stream.digits(),
-            b"-",
-            self.sequence.digits(),
-            b"\ndata: ",
-            self.data,
-            b"\n\n",
-        ]
-    }
-}
-
-/// A number's decimal digits.
-struct Decimal {
-    buffer: [u8; 20],
-    start: usize,
-}
-
-impl Decimal {
-    fn new(mut value: u64) -> Self {
-        let mut buffer = [0u8; 20];
-        let mut start = buffer.len();
-        loop {
-            start -= 1;
-            buffer[start] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                return Self { buffer, start };
-            }
-        }
-    }
-
-    fn digits(&self) -> &[u8] {
-        &self.buffer[self.start..]
-    }
 }
 
 #[cfg(test)]

@@ -299,10 +299,12 @@ fn is_connection_error(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
+    use std::time::Instant;
 
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
+    use tokio::io::AsyncWriteExt;
 
     use super::*;
 
@@ -373,9 +375,6 @@ mod tests {
             }
         }
     }
-
-    use std::time::Instant;
-    use tokio::io::AsyncWriteExt;
 
     fn hello() -> impl ServedService {
         tower::service_fn(|_request: Request<Incoming>| async {

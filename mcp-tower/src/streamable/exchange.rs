@@ -111,7 +111,7 @@ impl Exchange {
         guard.disarm();
         let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
         let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
-        let store = self.event_store();
+        let store = self.event_store().cloned();
         let mut writer = SseWriter::new(stream, self.session_id(), sink, store);
         writer.prime(self.shared.retry_ms);
         let request_headers = self.request_headers;
@@ -149,7 +149,7 @@ impl Exchange {
         let body = complete_stream(
             stream,
             self.session_id(),
-            self.event_store(),
+            self.event_store().cloned(),
             self.shared.retry_ms,
             data,
         );
@@ -222,14 +222,14 @@ impl Exchange {
     }
 
     fn resumable(&self) -> bool {
-        self.session.is_some() && self.shared.config.event_store.is_some()
+        self.event_store().is_some()
     }
 
     /// Where the stream's events are kept for resumption: nowhere without a session, since
     /// only a session's GET may resume a stream (a stateless one could only be a stranger's).
-    fn event_store(&self) -> Option<Arc<dyn EventStore>> {
+    fn event_store(&self) -> Option<&Arc<dyn EventStore>> {
         self.session.as_ref()?;
-        self.shared.config.event_store.clone()
+        self.shared.config.event_store.as_ref()
     }
 
     async fn forward(

@@ -203,7 +203,7 @@ pub(crate) fn complete_stream(
     let event = data
         .as_deref()
         .zip(sequence)
-        .map(|(data, sequence)| event_parts(&mut event_numbers, stream, sequence, data));
+        .map(|(data, sequence)| frame_parts(&mut event_numbers, stream, sequence, None, data));
     joined(prime.into_iter().chain(event.into_iter().flatten()))
 }
 
@@ -275,37 +275,40 @@ fn prime_frame(stream: u64, retry_ms: u64) -> Bytes {
 
 /// One event, `id: <stream>-<sequence>\ndata: <json>\n\n`, in one allocation.
 fn frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
-    joined(event_parts(&mut Default::default(), stream, sequence, data).into_iter())
+    joined(frame_parts(&mut Default::default(), stream, sequence, None, data).into_iter())
 }
 
 /// Where the numbers of a frame are formatted: `itoa`, as serde_json does, not the
 /// formatting machinery, which cost more than the rest of a frame.
-type NumberBuffers = [itoa::Buffer; 2];
+type NumberBuffers = [itoa::Buffer; 3];
 
-fn prime_parts(numbers: &mut NumberBuffers, stream: u64, retry_ms: u64) -> [&[u8]; 5] {
-    let [stream_digits, retry_digits] = numbers;
-    [
-        b"id: ",
-        stream_digits.format(stream).as_bytes(),
-        b"-0\nretry: ",
-        retry_digits.format(retry_ms).as_bytes(),
-        b"\ndata: \n\n",
-    ]
+/// The priming event: event 0, with the reconnection delay and no data.
+fn prime_parts(numbers: &mut NumberBuffers, stream: u64, retry_ms: u64) -> [&[u8]; 9] {
+    frame_parts(numbers, stream, 0, Some(retry_ms), b"")
 }
 
-fn event_parts<'a>(
+/// `id: <stream>-<sequence>`, then `retry: <ms>` if given, then `data: <json>`, each on its
+/// own line, and the blank line that ends the event.
+fn frame_parts<'a>(
     numbers: &'a mut NumberBuffers,
     stream: u64,
     sequence: u64,
+    retry_ms: Option<u64>,
     data: &'a [u8],
-) -> [&'a [u8]; 7] {
-    let [stream_digits, sequence_digits] = numbers;
+) -> [&'a [u8]; 9] {
+    let [stream_digits, sequence_digits, retry_digits] = numbers;
+    let (retry_field, retry) = match retry_ms {
+        Some(ms) => (&b"\nretry: "[..], retry_digits.format(ms).as_bytes()),
+        None => (&b""[..], &b""[..]),
+    };
     // serde_json never emits raw newlines, so one `data:` line holds the whole message.
     [
         b"id: ",
         stream_digits.format(stream).as_bytes(),
         b"-",
         sequence_digits.format(sequence).as_bytes(),
+        retry_field,
+        retry,
         b"\ndata: ",
         data,
         b"\n\n",

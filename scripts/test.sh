@@ -30,6 +30,20 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 export CARGO_PROFILE_DEV_STRIP="${CARGO_PROFILE_DEV_STRIP:-debuginfo}"
 step "disk"
+# The disk of a CI machine is shared and its free space swings: one run died with "No space
+# left on device" while compiling, at ~1 GB into the build. When the target directory's disk
+# has less room than the whole run needs (plus a margin) and RAM-backed /dev/shm has it, the
+# build goes there instead. An explicit CARGO_TARGET_DIR is always respected.
+need_kib=$((4 * 1024 * 1024))
+free_kib() { df -Pk "$1" 2>/dev/null | awk 'NR==2 { print $4 }'; }
+if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  disk_free=$(free_kib . || true)
+  shm_free=$(free_kib /dev/shm || true)
+  if [ "${disk_free:-0}" -lt "$need_kib" ] && [ "${shm_free:-0}" -ge "$need_kib" ]; then
+    export CARGO_TARGET_DIR="/dev/shm/mcp-tower-target-$(id -u)"
+    echo "only $((disk_free / 1024)) MiB free on disk: building in $CARGO_TARGET_DIR"
+  fi
+fi
 df -h "${CARGO_TARGET_DIR:-target}" 2>/dev/null || df -h .
 
 step "format"

@@ -292,22 +292,32 @@ impl KeyStore {
 /// a denial-of-service lever (the bounds aws-lc enforces for the RSA algorithms).
 const RSA_MODULUS_BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
 
-/// The size in bits of a JWK modulus (`n`: base64url, big-endian); 0 when it does not decode.
-fn modulus_bits(n: &str) -> usize {
+/// A JWK number (base64url, padded or not: JWKs leave the padding out, but some servers
+/// write it).
+fn base64url_decode(number: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    // JWKs leave the padding out, but some servers write it.
     const BASE64URL: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
-    let Ok(bytes) = BASE64URL.decode(n) else {
+    BASE64URL.decode(number).ok()
+}
+
+fn without_leading_zeros(number: &[u8]) -> &[u8] {
+    let first = number.iter().position(|&b| b != 0).unwrap_or(number.len());
+    &number[first..]
+}
+
+/// The size in bits of a JWK modulus (`n`: base64url, big-endian); 0 when it does not decode.
+fn modulus_bits(n: &str) -> usize {
+    let Some(bytes) = base64url_decode(n) else {
         return 0;
     };
-    // Some libraries write a leading zero octet; it is not part of the size.
-    match bytes.iter().position(|&b| b != 0) {
-        Some(first) => (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize,
-        None => 0,
+    // Leading zero octets are not part of the size.
+    match without_leading_zeros(&bytes) {
+        [first, rest @ ..] => (rest.len() + 1) * 8 - first.leading_zeros() as usize,
+        [] => 0,
     }
 }
 
@@ -359,7 +369,15 @@ pub(crate) fn cached_key(jwk: &Jwk, allowed: &[Algorithm]) -> Option<CachedKey> 
     if algorithms.is_empty() {
         return None;
     }
-    let key = DecodingKey::from_jwk(jwk).ok()?;
+    let key = match &jwk.algorithm {
+        // RFC 7518 writes `n` and `e` without leading zero octets, but some libraries add
+        // one (a two's complement sign byte), and aws-lc refuses such numbers at every check.
+        AlgorithmParameters::RSA(rsa) => DecodingKey::from_rsa_raw_components(
+            without_leading_zeros(&base64url_decode(&rsa.n)?),
+            without_leading_zeros(&base64url_decode(&rsa.e)?),
+        ),
+        _ => DecodingKey::from_jwk(jwk).ok()?,
+    };
     Some(CachedKey { key, algorithms })
 }
 
@@ -427,6 +445,30 @@ mod tests {
         assert_eq!(modulus_bits(&padded), 2048);
         assert_eq!(modulus_bits("not base64!"), 0);
         assert_eq!(modulus_bits(""), 0);
+    }
+
+    #[test]
+    fn rsa_numbers_with_leading_zero_octets_verify() {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let key = auth_fixtures::rsa_key("r");
+        let mut padded = key.jwk.clone();
+        for name in ["n", "e"] {
+            let mut number = URL_SAFE_NO_PAD
+                .decode(padded[name].as_str().unwrap())
+                .unwrap();
+            number.insert(0, 0);
+            padded[name] = URL_SAFE_NO_PAD.encode(number).into();
+        }
+        let token = auth_fixtures::mint(&key, &serde_json::json!({"sub": "alice", "exp": 4e9}));
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        for jwk_json in [key.jwk, padded] {
+            let cached = cached_key(&jwk(jwk_json), &[Algorithm::RS256]).unwrap();
+            let decoded =
+                jsonwebtoken::decode::<serde_json::Value>(&token, &cached.key, &validation);
+            assert_eq!(decoded.unwrap().claims["sub"], "alice");
+        }
     }
 
     #[test]

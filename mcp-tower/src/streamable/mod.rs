@@ -63,6 +63,7 @@ pub enum ResponseMode {
 #[derive(Clone)]
 pub struct StreamableHttpConfig {
     pub(crate) max_body_bytes: usize,
+    pub(crate) body_timeout: Duration,
     pub(crate) response_mode: ResponseMode,
     pub(crate) get_stream: bool,
     pub(crate) keep_alive: Duration,
@@ -84,6 +85,7 @@ impl std::fmt::Debug for StreamableHttpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamableHttpConfig")
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("body_timeout", &self.body_timeout)
             .field("response_mode", &self.response_mode)
             .field("get_stream", &self.get_stream)
             .field("legacy", &self.legacy)
@@ -96,6 +98,7 @@ impl Default for StreamableHttpConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
             response_mode: ResponseMode::Auto,
             get_stream: true,
             keep_alive: Duration::from_secs(15),
@@ -116,6 +119,22 @@ impl StreamableHttpConfig {
     /// The largest accepted POST body (default 4 MiB); larger gets 413.
     pub fn max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
+        self
+    }
+
+    /// How long a POST body may take to arrive once its head has (default 30 s); a slower
+    /// one gets 408 and its connection is closed. A client trickling a body would otherwise
+    /// hold its connection and task for as long as it likes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_tower::StreamableHttpConfig;
+    ///
+    /// let config = StreamableHttpConfig::default().body_timeout(Duration::from_secs(10));
+    /// # let _ = config;
+    /// ```
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 

@@ -40,7 +40,8 @@ where
         if let Err(refusal) = check_headers(&parts.headers) {
             return refusal;
         }
-        let step = match read_body(body, shared.config.max_body_bytes).await {
+        let config = &shared.config;
+        let step = match read_body(body, config.max_body_bytes, config.body_timeout).await {
             // The body is dropped here: the message owns what it needs.
             Ok(bytes) => prepare(shared, parts, &bytes),
             Err(refusal) => return refusal,

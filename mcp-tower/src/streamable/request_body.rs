@@ -1,58 +1,119 @@
-//! Reading a POST body whole, within the configured limit.
+//! Reading a POST body whole, within the configured size and time limits.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use http::{Response, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::{LengthLimitError, Limited};
 
 use crate::body::McpBody;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 use crate::error_body::json_rpc_error_response;
 
-/// The whole body, up to `limit` bytes.
-pub(super) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Response<McpBody>>
+/// The whole body, up to `limit` bytes, arriving within `timeout`.
+///
+/// The deadline's timer is made only if the body is not all there at the first look: a
+/// JSON-RPC body nearly always arrives with its request head, and a timer per request costs
+/// a registration in Tokio's timer wheel (see `serve::idle`).
+pub(super) async fn read_body<B>(
+    body: B,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, Response<McpBody>>
 where
-    B: http_body::Body,
+    B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    // By hand rather than `collect()`: a JSON-RPC body nearly always arrives in one frame,
-    // which is then used as it is, without the queue `collect` allocates for every body.
     let mut body = std::pin::pin!(Limited::new(body, limit));
-    let mut whole = Bytes::new();
-    let mut joined: Vec<u8> = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| {
-            if error.is::<LengthLimitError>() {
-                json_rpc_error_response(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    -32600,
-                    "Payload Too Large: the body exceeds the configured limit",
-                )
-            } else {
-                json_rpc_error_response(
-                    StatusCode::BAD_REQUEST,
-                    -32700,
-                    "Parse error: the body could not be read",
-                )
+    let mut read = Read::default();
+    let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    std::future::poll_fn(|cx| {
+        loop {
+            match body.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    // Trailers carry nothing for us.
+                    if let Ok(mut data) = frame.into_data() {
+                        read.push(data.copy_to_bytes(data.remaining()));
+                    }
+                }
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Err(refusal(&error))),
+                Poll::Ready(None) => return Poll::Ready(Ok(std::mem::take(&mut read).whole())),
+                Poll::Pending => {
+                    let deadline =
+                        deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    if deadline.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Err(too_slow()));
+                    }
+                    return Poll::Pending;
+                }
             }
-        })?;
-        // Trailers carry nothing for us.
-        let Ok(mut data) = frame.into_data() else {
-            continue;
-        };
-        let chunk = data.copy_to_bytes(data.remaining());
-        if whole.is_empty() && joined.is_empty() {
-            whole = chunk;
+        }
+    })
+    .await
+}
+
+/// The frames read so far: a JSON-RPC body nearly always arrives in one frame, which is then
+/// used as it is, without the queue `collect` allocates for every body.
+#[derive(Default)]
+struct Read {
+    whole: Bytes,
+    joined: Vec<u8>,
+}
+
+impl Read {
+    fn push(&mut self, chunk: Bytes) {
+        if self.whole.is_empty() && self.joined.is_empty() {
+            self.whole = chunk;
+            return;
+        }
+        if self.joined.is_empty() {
+            self.joined.extend_from_slice(&self.whole);
+        }
+        self.joined.extend_from_slice(&chunk);
+    }
+
+    fn whole(self) -> Bytes {
+        if self.joined.is_empty() {
+            self.whole
         } else {
-            if joined.is_empty() {
-                joined.extend_from_slice(&whole);
-            }
-            joined.extend_from_slice(&chunk);
+            Bytes::from(self.joined)
         }
     }
-    Ok(if joined.is_empty() {
-        whole
+}
+
+/// `Limited`'s own errors box the body's.
+fn refusal(error: &BoxError) -> Response<McpBody> {
+    if error.is::<LengthLimitError>() {
+        json_rpc_error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            -32600,
+            "Payload Too Large: the body exceeds the configured limit",
+        )
     } else {
-        Bytes::from(joined)
-    })
+        json_rpc_error_response(
+            StatusCode::BAD_REQUEST,
+            -32700,
+            "Parse error: the body could not be read",
+        )
+    }
+}
+
+/// 408, and the connection is closed: the rest of the body may still be on its way.
+fn too_slow() -> Response<McpBody> {
+    let mut response = json_rpc_error_response(
+        StatusCode::REQUEST_TIMEOUT,
+        -32600,
+        "Request Timeout: the body did not arrive in time",
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 #[cfg(test)]
@@ -71,6 +132,8 @@ mod tests {
         ))
     }
 
+    const SECOND: Duration = Duration::from_secs(1);
+
     fn data(text: &'static str) -> Frame<Bytes> {
         Frame::data(Bytes::from_static(text.as_bytes()))
     }
@@ -78,7 +141,7 @@ mod tests {
     #[tokio::test]
     async fn one_frame_is_used_as_it_is_and_several_are_joined() {
         let one = Bytes::from_static(b"{\"a\":1}");
-        let read = read_body(frames(vec![Frame::data(one.clone())]), 64).await;
+        let read = read_body(frames(vec![Frame::data(one.clone())]), 64, SECOND).await;
         let read = read.expect("within the limit");
         assert_eq!(read, one);
         assert_eq!(read.as_ptr(), one.as_ptr(), "the frame itself, not a copy");
@@ -93,22 +156,50 @@ mod tests {
             data("2]}"),
             Frame::trailers(trailers),
         ];
-        let read = read_body(frames(parts), 64)
+        let read = read_body(frames(parts), 64, SECOND)
             .await
             .expect("within the limit");
         assert_eq!(&read[..], b"{\"a\":[1,2]}");
-        let empty = read_body(frames(vec![]), 64).await.expect("empty is fine");
+        let empty = read_body(frames(vec![]), 64, SECOND)
+            .await
+            .expect("empty is fine");
         assert!(empty.is_empty());
     }
 
     #[tokio::test]
     async fn over_the_limit_is_413_even_across_frames() {
         let parts = vec![data("0123456789"), data("0123456789")];
-        let refused = read_body(frames(parts), 15)
+        let refused = read_body(frames(parts), 15, SECOND)
             .await
             .expect_err("over the limit");
         assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let parts = vec![data("0123456789"), data("01234")];
-        assert!(read_body(frames(parts), 15).await.is_ok());
+        assert!(read_body(frames(parts), 15, SECOND).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stalls_gets_408_and_a_slow_one_in_time_is_read() {
+        use futures_util::StreamExt;
+        let stalled = StreamBody::new(
+            futures_util::stream::iter([Ok::<_, Infallible>(data("{\"a\":"))])
+                .chain(futures_util::stream::pending()),
+        );
+        let started = std::time::Instant::now();
+        let refused = read_body(stalled, 64, Duration::from_millis(100))
+            .await
+            .expect_err("the rest never comes");
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        assert_eq!(refused.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(refused.headers()[header::CONNECTION], "close");
+
+        // Two frames 30 ms apart, within a 1 s limit.
+        let slow = StreamBody::new(futures_util::stream::iter(["{\"a\":", "1}"]).then(
+            |part| async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                Ok::<_, Infallible>(data(part))
+            },
+        ));
+        let read = read_body(slow, 64, SECOND).await.expect("in time");
+        assert_eq!(&read[..], b"{\"a\":1}");
     }
 }

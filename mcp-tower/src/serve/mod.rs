@@ -1,5 +1,6 @@
 //! Serving an HTTP-tier service over TCP with hyper: HTTP/1.1 and HTTP/2 (prior knowledge) on
-//! one port, `TCP_NODELAY` on every connection, one task per connection, graceful shutdown.
+//! one port, `TCP_NODELAY` on every connection, one task per connection, idle connections
+//! closed, a cap on open connections, graceful shutdown.
 //!
 //! ```no_run
 //! # #[tokio::main] async fn main() -> std::io::Result<()> {
@@ -20,6 +21,7 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +30,8 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::MissedTickBehavior;
 use tower_service::Service;
 
@@ -48,6 +51,10 @@ pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// connections ten times per timeout rather than a timer per request. The same bound as
 /// hyper's own default header read timeout.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many connections are served at once by default; past that, new ones wait in the
+/// listener's backlog until one closes. Each open connection holds a task and its buffers.
+pub const MAX_CONNECTIONS: usize = 25_000;
 
 /// The first pause after an accept error that is not about one connection (EMFILE, ENOMEM...).
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
@@ -140,8 +147,10 @@ where
 ///
 /// let options = ServeOptions::default()
 ///     .idle_timeout(Duration::from_secs(10))
+///     .max_connections(1_000)
 ///     .shutdown_grace_period(Duration::from_secs(5));
 /// assert_eq!(options.get_idle_timeout(), Duration::from_secs(10));
+/// assert_eq!(options.get_max_connections(), 1_000);
 /// assert_eq!(ServeOptions::default().get_idle_timeout(), mcp_tower::serve::HEADER_READ_TIMEOUT);
 /// // A zero timeout would make the sweep spin.
 /// let shortest = ServeOptions::default().idle_timeout(Duration::ZERO);
@@ -150,6 +159,7 @@ where
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeOptions {
     idle_timeout: Duration,
+    max_connections: usize,
     shutdown_grace_period: Duration,
 }
 
@@ -157,6 +167,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             idle_timeout: HEADER_READ_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
             shutdown_grace_period: SHUTDOWN_GRACE_PERIOD,
         }
     }
@@ -173,6 +184,14 @@ impl ServeOptions {
         self
     }
 
+    /// How many connections are served at once (default [`MAX_CONNECTIONS`], at least 1);
+    /// past that, new ones are not accepted until one closes: they wait in the listener's
+    /// backlog, which the kernel bounds.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.clamp(1, Semaphore::MAX_PERMITS);
+        self
+    }
+
     /// How long a graceful shutdown waits for open connections (default
     /// [`SHUTDOWN_GRACE_PERIOD`]).
     pub fn shutdown_grace_period(mut self, period: Duration) -> Self {
@@ -183,6 +202,11 @@ impl ServeOptions {
     /// The idle timeout.
     pub fn get_idle_timeout(&self) -> Duration {
         self.idle_timeout
+    }
+
+    /// The connection cap.
+    pub fn get_max_connections(&self) -> usize {
+        self.max_connections
     }
 
     /// The shutdown grace period.
@@ -224,15 +248,16 @@ where
     let mut sweeps = tokio::time::interval(options.idle_timeout / idle::SWEEPS_PER_TIMEOUT);
     sweeps.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut shutdown = pin!(shutdown);
+    let slots = Arc::new(Semaphore::new(options.max_connections));
     let mut backoff = Duration::ZERO;
     loop {
-        let accepted = tokio::select! {
+        let (accepted, slot) = tokio::select! {
             () = &mut shutdown => break,
             _ = sweeps.tick() => {
                 graceful.sweep();
                 continue;
             }
-            accepted = listener.accept() => accepted,
+            accepted = accept_within(&listener, &slots) => accepted,
         };
         let (stream, remote) = match accepted {
             Ok(accepted) => {
@@ -262,6 +287,8 @@ where
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned(), activity);
         tokio::spawn(async move {
+            // The slot is free again when the connection ends.
+            let _slot = slot;
             match connection.await {
                 Some(Ok(())) => {}
                 Some(Err(error)) => {
@@ -286,6 +313,19 @@ where
     Ok(())
 }
 
+/// The next connection, once one of the `slots` is free. Cancel-safe, as the accept loop
+/// needs: a slot taken but not yet used is given back when the future is dropped.
+async fn accept_within(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (io::Result<(TcpStream, SocketAddr)>, OwnedSemaphorePermit) {
+    let slot = Arc::clone(slots)
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    (listener.accept().await, slot)
+}
+
 /// Errors about one incoming connection, not about the listener.
 fn is_connection_error(error: &io::Error) -> bool {
     matches!(
@@ -297,212 +337,4 @@ fn is_connection_error(error: &io::Error) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::convert::Infallible;
-    use std::time::Instant;
-
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use tokio::io::AsyncWriteExt;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn serves_http1_and_http2_then_shuts_down_gracefully() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let service = tower::service_fn(|request: Request<Incoming>| async move {
-            let body = format!("{:?} {}", request.version(), request.uri().path());
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
-        });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_with_shutdown(listener, service, async {
-            let _ = stopped.await;
-        }));
-
-        let http1 = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let http2 = Client::builder(TokioExecutor::new())
-            .http2_only(true)
-            .build_http::<Full<Bytes>>();
-        for (client, expected) in [(http1, "HTTP/1.1 /mcp"), (http2, "HTTP/2.0 /mcp")] {
-            let uri: http::Uri = format!("http://{address}/mcp").parse().unwrap();
-            let response = client.get(uri).await.unwrap();
-            let body = response.into_body().collect().await.unwrap().to_bytes();
-            assert_eq!(body, expected);
-        }
-
-        stop.send(()).unwrap();
-        let served = tokio::time::timeout(Duration::from_secs(10), server)
-            .await
-            .expect("serve returns after shutdown")
-            .unwrap();
-        assert!(served.is_ok());
-        // The listener is closed: new connections are refused.
-        assert!(tokio::net::TcpStream::connect(address).await.is_err());
-    }
-
-    /// Serves `service` with a short idle timeout; the address and the stop switch.
-    async fn serve_briefly<S: ServedService>(
-        service: S,
-        idle_timeout: Duration,
-    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve_with_options(
-            listener,
-            service,
-            async {
-                let _ = stopped.await;
-            },
-            ServeOptions::default().idle_timeout(idle_timeout),
-        ));
-        (address, stop)
-    }
-
-    /// Reads until the server closes the connection; what it sent, and when it closed.
-    async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> (String, Instant) {
-        use tokio::io::AsyncReadExt;
-        let mut received = Vec::new();
-        let mut buffer = [0; 1024];
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => {
-                    return (String::from_utf8_lossy(&received).into(), Instant::now());
-                }
-                Ok(read) => received.extend_from_slice(&buffer[..read]),
-            }
-        }
-    }
-
-    fn hello() -> impl ServedService {
-        tower::service_fn(|_request: Request<Incoming>| async {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
-        })
-    }
-
-    const IDLE: Duration = Duration::from_millis(300);
-
-    #[tokio::test]
-    async fn a_connection_that_sends_nothing_is_closed_after_the_idle_timeout() {
-        let (address, _stop) = serve_briefly(hello(), IDLE).await;
-        let opened = Instant::now();
-        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
-        let (received, closed) =
-            tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut client))
-                .await
-                .expect("closed");
-        assert_eq!(received, "");
-        let waited = closed - opened;
-        // Within a tenth, plus one sweep for the connection's first one, plus scheduling.
-        assert!(waited >= IDLE, "{waited:?}");
-        assert!(waited < IDLE * 2, "{waited:?}");
-    }
-
-    #[tokio::test]
-    async fn a_request_head_sent_a_byte_at_a_time_is_cut_off() {
-        let (address, _stop) = serve_briefly(hello(), IDLE).await;
-        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
-        let opened = Instant::now();
-        let head = b"GET / HTTP/1.1\r\nhost: localhost\r\nx-padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
-        let mut cut_off = false;
-        for byte in head {
-            if client.write_all(&[*byte]).await.is_err() {
-                cut_off = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if !cut_off {
-            let (received, _) = read_until_closed(&mut client).await;
-            assert!(
-                !received.starts_with("HTTP/1.1 200"),
-                "answered: {received}"
-            );
-        }
-        let waited = opened.elapsed();
-        assert!(waited < IDLE * 2 + Duration::from_millis(100), "{waited:?}");
-    }
-
-    #[tokio::test]
-    async fn requests_and_streamed_answers_keep_a_connection_open_and_idleness_closes_it() {
-        use futures_util::StreamExt;
-        use http_body_util::StreamBody;
-
-        // `/stream` answers with one chunk per 50 ms for three idle timeouts.
-        let service = tower::service_fn(|request: Request<Incoming>| async move {
-            let chunks = if request.uri().path() == "/stream" {
-                18
-            } else {
-                1
-            };
-            let stream = futures_util::stream::iter(0..chunks).then(|index| async move {
-                if index > 0 {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from_static(b"x")))
-            });
-            Ok::<_, Infallible>(Response::new(StreamBody::new(stream)))
-        });
-        let (address, _stop) = serve_briefly(service, IDLE).await;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(
-            TokioIo::new(tokio::net::TcpStream::connect(address).await.unwrap()),
-        )
-        .await
-        .unwrap();
-        let connection = tokio::spawn(connection);
-        let get = |path: &str| {
-            Request::get(path)
-                .header("host", "localhost")
-                .body(Full::new(Bytes::new()))
-                .unwrap()
-        };
-        let streamed = sender.send_request(get("/stream")).await.unwrap();
-        let body = streamed.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(body.len(), 18, "a stream three timeouts long is not cut");
-        // Requests closer together than the timeout, for two timeouts.
-        for _ in 0..4 {
-            tokio::time::sleep(IDLE / 2).await;
-            let response = sender.send_request(get("/")).await.unwrap();
-            assert_eq!(
-                response.into_body().collect().await.unwrap().to_bytes(),
-                "x"
-            );
-        }
-        // Then idle: the server closes the connection.
-        let ended = tokio::time::timeout(Duration::from_secs(5), connection)
-            .await
-            .expect("closed by the server once idle");
-        assert!(ended.unwrap().is_ok());
-    }
-
-    #[tokio::test]
-    async fn an_idle_http2_connection_is_sent_goaway() {
-        let (address, _stop) = serve_briefly(hello(), IDLE).await;
-        let (mut sender, connection) = hyper::client::conn::http2::handshake::<_, _, Full<Bytes>>(
-            TokioExecutor::new(),
-            TokioIo::new(tokio::net::TcpStream::connect(address).await.unwrap()),
-        )
-        .await
-        .unwrap();
-        let connection = tokio::spawn(connection);
-        let request = Request::get(format!("http://{address}/"))
-            .body(Full::new(Bytes::new()))
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        assert_eq!(
-            response.into_body().collect().await.unwrap().to_bytes(),
-            "hello"
-        );
-        let opened = Instant::now();
-        let ended = tokio::time::timeout(Duration::from_secs(5), connection)
-            .await
-            .expect("closed by the server once idle");
-        assert!(
-            ended.unwrap().is_ok(),
-            "a graceful close (GOAWAY), not a reset"
-        );
-        assert!(opened.elapsed() >= IDLE, "{:?}", opened.elapsed());
-    }
-}
+mod tests;

@@ -1,0 +1,263 @@
+//! `serve` over real sockets: both HTTP versions, graceful shutdown, the idle sweep and the
+//! connection cap.
+
+use std::convert::Infallible;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use tokio::io::AsyncWriteExt;
+
+use super::*;
+
+#[tokio::test]
+async fn serves_http1_and_http2_then_shuts_down_gracefully() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let service = tower::service_fn(|request: Request<Incoming>| async move {
+        let body = format!("{:?} {}", request.version(), request.uri().path());
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_with_shutdown(listener, service, async {
+        let _ = stopped.await;
+    }));
+
+    let http1 = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let http2 = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<Bytes>>();
+    for (client, expected) in [(http1, "HTTP/1.1 /mcp"), (http2, "HTTP/2.0 /mcp")] {
+        let uri: http::Uri = format!("http://{address}/mcp").parse().unwrap();
+        let response = client.get(uri).await.unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, expected);
+    }
+
+    stop.send(()).unwrap();
+    let served = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("serve returns after shutdown")
+        .unwrap();
+    assert!(served.is_ok());
+    // The listener is closed: new connections are refused.
+    assert!(tokio::net::TcpStream::connect(address).await.is_err());
+}
+
+/// Serves `service` with a short idle timeout; the address and the stop switch.
+async fn serve_briefly<S: ServedService>(
+    service: S,
+    idle_timeout: Duration,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve_with_options(
+        listener,
+        service,
+        async {
+            let _ = stopped.await;
+        },
+        ServeOptions::default().idle_timeout(idle_timeout),
+    ));
+    (address, stop)
+}
+
+/// Reads until the server closes the connection; what it sent, and when it closed.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> (String, Instant) {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut buffer = [0; 1024];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => {
+                return (String::from_utf8_lossy(&received).into(), Instant::now());
+            }
+            Ok(read) => received.extend_from_slice(&buffer[..read]),
+        }
+    }
+}
+
+fn hello() -> impl ServedService {
+    tower::service_fn(|_request: Request<Incoming>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
+    })
+}
+
+const IDLE: Duration = Duration::from_millis(300);
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_idle_timeout() {
+    let (address, _stop) = serve_briefly(hello(), IDLE).await;
+    let opened = Instant::now();
+    let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (received, closed) =
+        tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut client))
+            .await
+            .expect("closed");
+    assert_eq!(received, "");
+    let waited = closed - opened;
+    // Within a tenth, plus one sweep for the connection's first one, plus scheduling.
+    assert!(waited >= IDLE, "{waited:?}");
+    assert!(waited < IDLE * 2, "{waited:?}");
+}
+
+#[tokio::test]
+async fn a_request_head_sent_a_byte_at_a_time_is_cut_off() {
+    let (address, _stop) = serve_briefly(hello(), IDLE).await;
+    let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+    let opened = Instant::now();
+    let head =
+        b"GET / HTTP/1.1\r\nhost: localhost\r\nx-padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut cut_off = false;
+    for byte in head {
+        if client.write_all(&[*byte]).await.is_err() {
+            cut_off = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if !cut_off {
+        let (received, _) = read_until_closed(&mut client).await;
+        assert!(
+            !received.starts_with("HTTP/1.1 200"),
+            "answered: {received}"
+        );
+    }
+    let waited = opened.elapsed();
+    assert!(waited < IDLE * 2 + Duration::from_millis(100), "{waited:?}");
+}
+
+#[tokio::test]
+async fn requests_and_streamed_answers_keep_a_connection_open_and_idleness_closes_it() {
+    use futures_util::StreamExt;
+    use http_body_util::StreamBody;
+
+    // `/stream` answers with one chunk per 50 ms for three idle timeouts.
+    let service = tower::service_fn(|request: Request<Incoming>| async move {
+        let chunks = if request.uri().path() == "/stream" {
+            18
+        } else {
+            1
+        };
+        let stream = futures_util::stream::iter(0..chunks).then(|index| async move {
+            if index > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from_static(b"x")))
+        });
+        Ok::<_, Infallible>(Response::new(StreamBody::new(stream)))
+    });
+    let (address, _stop) = serve_briefly(service, IDLE).await;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(
+        TokioIo::new(tokio::net::TcpStream::connect(address).await.unwrap()),
+    )
+    .await
+    .unwrap();
+    let connection = tokio::spawn(connection);
+    let get = |path: &str| {
+        Request::get(path)
+            .header("host", "localhost")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let streamed = sender.send_request(get("/stream")).await.unwrap();
+    let body = streamed.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len(), 18, "a stream three timeouts long is not cut");
+    // Requests closer together than the timeout, for two timeouts.
+    for _ in 0..4 {
+        tokio::time::sleep(IDLE / 2).await;
+        let response = sender.send_request(get("/")).await.unwrap();
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            "x"
+        );
+    }
+    // Then idle: the server closes the connection.
+    let ended = tokio::time::timeout(Duration::from_secs(5), connection)
+        .await
+        .expect("closed by the server once idle");
+    assert!(ended.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_sent_goaway() {
+    let (address, _stop) = serve_briefly(hello(), IDLE).await;
+    let (mut sender, connection) = hyper::client::conn::http2::handshake::<_, _, Full<Bytes>>(
+        TokioExecutor::new(),
+        TokioIo::new(tokio::net::TcpStream::connect(address).await.unwrap()),
+    )
+    .await
+    .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = Request::get(format!("http://{address}/"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        "hello"
+    );
+    let opened = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(5), connection)
+        .await
+        .expect("closed by the server once idle");
+    assert!(
+        ended.unwrap().is_ok(),
+        "a graceful close (GOAWAY), not a reset"
+    );
+    assert!(opened.elapsed() >= IDLE, "{:?}", opened.elapsed());
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_a_new_connection_waits_for_a_free_slot() {
+    use tokio::io::AsyncReadExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let options = ServeOptions::default()
+        .max_connections(2)
+        .idle_timeout(Duration::from_secs(10));
+    tokio::spawn(serve_with_options(
+        listener,
+        hello(),
+        std::future::pending(),
+        options,
+    ));
+    let request = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
+    /// Sends `request` and reads until the answer's body has come, or `wait` passes.
+    async fn answered(client: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+        let mut received = Vec::new();
+        let mut buffer = [0; 1024];
+        tokio::time::timeout(wait, async {
+            while !received.ends_with(b"hello") {
+                match client.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(read) => received.extend_from_slice(&buffer[..read]),
+                }
+            }
+        })
+        .await
+        .is_ok()
+            && received.starts_with(b"HTTP/1.1 200")
+    }
+    let mut first = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut second = tokio::net::TcpStream::connect(address).await.unwrap();
+    for client in [&mut first, &mut second] {
+        client.write_all(request).await.unwrap();
+        assert!(answered(client, Duration::from_secs(5)).await);
+    }
+    // The kernel completes the handshake, but the server does not take the connection.
+    let mut third = tokio::net::TcpStream::connect(address).await.unwrap();
+    third.write_all(request).await.unwrap();
+    assert!(!answered(&mut third, Duration::from_millis(300)).await);
+    // A closed connection frees its slot.
+    drop(first);
+    assert!(answered(&mut third, Duration::from_secs(5)).await);
+    assert_eq!(
+        ServeOptions::default()
+            .max_connections(0)
+            .get_max_connections(),
+        1
+    );
+}

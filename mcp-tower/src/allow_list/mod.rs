@@ -49,6 +49,7 @@ use std::task::{Context, Poll};
 
 use mcp_core::jsonrpc::{ErrorObject, Message, Response};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
+use mcp_core::scan::{Flow, Scanner};
 use mcp_core::{AllowList, McpRequest, McpResponse, Principal, ProtocolVersion, ResourceTemplate};
 use pin_project_lite::pin_project;
 use serde::Deserialize;
@@ -268,7 +269,15 @@ impl Config {
             return None;
         };
         let params = request.params.as_deref()?.get();
+        // Most calls name something allowed: the name alone passes them on, without a parse.
+        // Only a refusal needs the whole shape checked.
+        let allowed = |key: &str, allows: &dyn Fn(&str) -> bool| {
+            top_level_string(params, key).is_some_and(|value| allows(&value))
+        };
         let error = match request.method.as_str() {
+            "tools/call" if allowed("name", &|name| allow.allows_tool(name)) => None,
+            "prompts/get" if allowed("name", &|name| allow.allows_prompt(name)) => None,
+            "resources/read" if allowed("uri", &|uri| allow.allows_resource(uri)) => None,
             "tools/call" => {
                 let params: CallShape<'_> = serde_json::from_str(params).ok()?;
                 (!allow.allows_tool(&params.name))
@@ -304,6 +313,26 @@ impl Config {
             allow.allows_resource_template(template.name()) && template.matches(uri).is_some()
         })
     }
+}
+
+/// The top-level string member `key` of the object `params`, read without deserialising the
+/// rest; `None` when it is absent, not a string, or after an escaped key that might spell it
+/// (serde decides those). Whichever value the router ends up reading, a name that passes here
+/// is allowed, or the params are malformed (a duplicate key) and the router refuses them.
+fn top_level_string<'a>(params: &'a str, key: &str) -> Option<Cow<'a, str>> {
+    let mut found = None;
+    Scanner::new(params).object(|scanner, member| {
+        if member.escaped {
+            return Some(Flow::Stop);
+        }
+        if member.raw == key {
+            found = scanner.string_or_skip()?;
+            return Some(Flow::Stop);
+        }
+        scanner.skip_value()?;
+        Some(Flow::Continue)
+    })?;
+    found
 }
 
 pin_project! {
@@ -350,258 +379,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use mcp_core::jsonrpc::codes;
-    use mcp_core::{Prompt, RequestContext, Resource, Router, Tool};
-    use tower::{ServiceBuilder, ServiceExt, service_fn};
-
-    use super::*;
-    use crate::batch::BatchLayer;
-
-    fn templates() -> Vec<ResourceTemplate> {
-        vec![
-            ResourceTemplate::new("users://{id}", "user")
-                .handler(|m: mcp_core::TemplateMatch, _: RequestContext| async move { m.uri }),
-            ResourceTemplate::new("admin://{id}", "admin")
-                .handler(|m: mcp_core::TemplateMatch, _: RequestContext| async move { m.uri }),
-        ]
-    }
-
-    fn router() -> Router {
-        let mut builder = Router::builder();
-        for name in ["public", "secret"] {
-            builder = builder
-                .tool(Tool::new(name).raw_handler(move |_, _: RequestContext| async move { name }))
-                .prompt(
-                    Prompt::new(name).handler(move |_, _: RequestContext| async move {
-                        vec![mcp_core::protocol::PromptMessage::user_text(name)]
-                    }),
-                )
-                .resource(
-                    Resource::new(format!("file:///{name}"), name)
-                        .handler(|uri, _: RequestContext| async move { uri }),
-                );
-        }
-        for template in templates() {
-            builder = builder.resource_template(template);
-        }
-        builder.build()
-    }
-
-    /// The stack under test; `seen` records the params of every request reaching the router.
-    fn stack(
-        layer: AllowListLayer,
-        seen: Arc<Mutex<Vec<String>>>,
-    ) -> impl Service<McpRequest, Response = McpResponse, Error = Infallible, Future: Send> + Clone
-    {
-        let router = router();
-        let recorder = service_fn(move |request: McpRequest| {
-            if let Some(params) = request.message.params() {
-                seen.lock().unwrap().push(params.get().to_owned());
-            }
-            router.clone().oneshot(request)
-        });
-        ServiceBuilder::new()
-            .layer(BatchLayer::new())
-            .layer(layer)
-            .service(recorder)
-    }
-
-    async fn send(
-        service: &(impl Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone),
-        body: &str,
-        version: ProtocolVersion,
-        principal: Option<Principal>,
-    ) -> String {
-        let mut request = McpRequest::new(Message::parse(body.as_bytes()).unwrap(), version);
-        if let Some(principal) = principal {
-            request.extensions.insert(principal);
-        }
-        let response = service.clone().oneshot(request).await.unwrap();
-        let mut out = Vec::new();
-        response.write_json(&mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    fn call(method: &str, params: &str) -> String {
-        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
-    }
-
-    fn restricted() -> Principal {
-        Principal::new("alice").with_allow_list(
-            AllowList::new()
-                .tools(["public"])
-                .prompts(["public"])
-                .resources(["file:///public"])
-                .resource_templates(["user"]),
-        )
-    }
-
-    #[tokio::test]
-    async fn hidden_names_fail_like_unknown_ones_and_never_reach_the_router() {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let service = stack(
-            AllowListLayer::new().resource_templates(templates()),
-            Arc::clone(&seen),
-        );
-        let v = ProtocolVersion::V2025_11_25;
-        let p = || Some(restricted());
-        let hidden = send(
-            &service,
-            &call("tools/call", r#"{"name":"secret"}"#),
-            v,
-            p(),
-        )
-        .await;
-        let unknown = send(&service, &call("tools/call", r#"{"name":"nope"}"#), v, p()).await;
-        assert_eq!(hidden, unknown.replace("nope", "secret"));
-        assert!(hidden.contains(r#""code":-32602,"message":"Unknown tool: secret""#));
-
-        let hidden = send(
-            &service,
-            &call("prompts/get", r#"{"name":"secret"}"#),
-            v,
-            p(),
-        )
-        .await;
-        let unknown = send(&service, &call("prompts/get", r#"{"name":"nope"}"#), v, p()).await;
-        assert_eq!(hidden, unknown.replace("nope", "secret"));
-
-        for uri in ["file:///secret", "admin://7"] {
-            let hidden = send(
-                &service,
-                &call("resources/read", &format!(r#"{{"uri":"{uri}"}}"#)),
-                v,
-                p(),
-            )
-            .await;
-            let unknown = send(
-                &service,
-                &call("resources/read", r#"{"uri":"file:///nope"}"#),
-                v,
-                p(),
-            )
-            .await;
-            assert_eq!(hidden, unknown.replace("file:///nope", uri));
-            assert!(hidden.contains(&format!("{}", codes::RESOURCE_NOT_FOUND)));
-        }
-        let modern = send(
-            &service,
-            &call("resources/read", r#"{"uri":"file:///secret"}"#),
-            ProtocolVersion::V2026_07_28,
-            p(),
-        )
-        .await;
-        assert!(modern.contains(r#""code":-32602"#), "{modern}");
-
-        let seen = seen.lock().unwrap().clone();
-        assert!(
-            seen.iter()
-                .all(|params| !params.contains("secret") && !params.contains("admin")),
-            "{seen:?}"
-        );
-
-        // Allowed names work.
-        let ok = send(
-            &service,
-            &call("tools/call", r#"{"name":"public"}"#),
-            v,
-            p(),
-        )
-        .await;
-        assert!(ok.contains(r#""text":"public""#), "{ok}");
-        let ok = send(
-            &service,
-            &call("resources/read", r#"{"uri":"users://1"}"#),
-            v,
-            p(),
-        )
-        .await;
-        assert!(ok.contains("users://1") && ok.contains("contents"), "{ok}");
-    }
-
-    #[tokio::test]
-    async fn lists_are_filtered_and_unrestricted_callers_see_everything() {
-        let service = stack(AllowListLayer::new(), Default::default());
-        let v = ProtocolVersion::V2025_11_25;
-        let list = call("tools/list", "{}");
-        let filtered = send(&service, &list, v, Some(restricted())).await;
-        assert!(
-            filtered.contains("public") && !filtered.contains("secret"),
-            "{filtered}"
-        );
-        let full = send(&service, &list, v, Some(Principal::new("root"))).await;
-        assert!(full.contains("public") && full.contains("secret"), "{full}");
-        let full = send(
-            &service,
-            &call("tools/call", r#"{"name":"secret"}"#),
-            v,
-            None,
-        )
-        .await;
-        assert!(full.contains(r#""text":"secret""#), "{full}");
-    }
-
-    #[tokio::test]
-    async fn resolver_decides_and_batch_items_are_checked_one_by_one() {
-        #[derive(Clone)]
-        struct Plan(&'static str);
-        let layer = AllowListLayer::with_resolver(|request: &McpRequest| {
-            matches!(request.extensions.get::<Plan>(), Some(Plan("free")))
-                .then(|| AllowList::new().tools(["public"]))
-        });
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let service = stack(layer, Arc::clone(&seen));
-        let body = format!(
-            "[{},{}]",
-            call("tools/call", r#"{"name":"public"}"#),
-            call("tools/call", r#"{"name":"secret"}"#).replace(r#""id":1"#, r#""id":2"#)
-        );
-        let mut request = McpRequest::new(
-            Message::parse(body.as_bytes()).unwrap(),
-            ProtocolVersion::V2025_03_26,
-        );
-        request.extensions.insert(Plan("free"));
-        let mut out = Vec::new();
-        service
-            .clone()
-            .oneshot(request)
-            .await
-            .unwrap()
-            .write_json(&mut out);
-        let out = String::from_utf8(out).unwrap();
-        assert!(out.contains(r#""text":"public""#), "{out}");
-        assert!(
-            out.contains(r#""id":2,"error":{"code":-32602,"message":"Unknown tool: secret"}"#),
-            "{out}"
-        );
-        assert_eq!(seen.lock().unwrap().len(), 1);
-
-        // Without the plan the resolver abstains: the principal's list (none here) applies.
-        let open = send(
-            &service,
-            &call("tools/call", r#"{"name":"secret"}"#),
-            ProtocolVersion::V2025_03_26,
-            None,
-        )
-        .await;
-        assert!(open.contains(r#""text":"secret""#), "{open}");
-    }
-
-    #[tokio::test]
-    async fn malformed_params_are_left_to_the_router() {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let service = stack(AllowListLayer::new(), Arc::clone(&seen));
-        let out = send(
-            &service,
-            &call("tools/call", r#"{"name":"secret","requestState":5}"#),
-            ProtocolVersion::V2025_11_25,
-            Some(restricted()),
-        )
-        .await;
-        assert!(out.contains("Invalid params for tools/call"), "{out}");
-        assert_eq!(seen.lock().unwrap().len(), 1);
-    }
-}
+mod tests;

@@ -11,9 +11,9 @@ use http_body::Body;
 use http_body_util::{LengthLimitError, Limited};
 
 use crate::body::McpBody;
+use crate::error_body::json_rpc_error_response;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-use crate::error_body::json_rpc_error_response;
 
 /// The whole body, up to `limit` bytes, arriving within `timeout`.
 ///
@@ -27,7 +27,7 @@ pub(super) async fn read_body<B>(
 ) -> Result<Bytes, Response<McpBody>>
 where
     B: Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     let mut body = std::pin::pin!(Limited::new(body, limit));
     let mut read = Read::default();

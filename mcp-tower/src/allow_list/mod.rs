@@ -271,13 +271,11 @@ impl Config {
         let params = request.params.as_deref()?.get();
         // Most calls name something allowed: the name alone passes them on, without a parse.
         // Only a refusal needs the whole shape checked.
-        let allowed = |key: &str, allows: &dyn Fn(&str) -> bool| {
-            top_level_string(params, key).is_some_and(|value| allows(&value))
-        };
+        let target = |key| top_level_string(params, key);
         let error = match request.method.as_str() {
-            "tools/call" if allowed("name", &|name| allow.allows_tool(name)) => None,
-            "prompts/get" if allowed("name", &|name| allow.allows_prompt(name)) => None,
-            "resources/read" if allowed("uri", &|uri| allow.allows_resource(uri)) => None,
+            "tools/call" if target("name").is_some_and(|n| allow.allows_tool(&n)) => None,
+            "prompts/get" if target("name").is_some_and(|n| allow.allows_prompt(&n)) => None,
+            "resources/read" if target("uri").is_some_and(|u| allow.allows_resource(&u)) => None,
             "tools/call" => {
                 let params: CallShape<'_> = serde_json::from_str(params).ok()?;
                 (!allow.allows_tool(&params.name))

@@ -12,8 +12,8 @@
 //! Each with no recorder (the `metrics` no-op), with thread-local recorders
 //! (`DebuggingRecorder`, Prometheus: registered per use), with a global Prometheus recorder
 //! (handles kept, as in production), and once with a subscriber that enables the spans. A
-//! global recorder cannot be uninstalled, so its groups (`... global recorder`) run last, each
-//! with its own `router` baseline.
+//! global recorder cannot be uninstalled, so its groups (`... global recorder`) run after the
+//! others, each with its own `router` baseline; the spans run last (see [`bench_spans`]).
 //!
 //! ```text
 //! cargo bench -p mcp-telemetry --bench overhead
@@ -116,10 +116,18 @@ fn bench_pair(c: &mut Criterion, measure: Measure, method: &str, body: &'static 
         let name = "telemetry, PrometheusRecorder (thread-local)";
         bench_calls(&mut group, measure, name, &mut instrumented, body);
     });
-    // Spans enabled: the registry creates and closes one per call.
-    let subscriber = tracing_subscriber::registry();
-    tracing::subscriber::with_default(subscriber, || {
-        let name = "telemetry, no recorder, spans enabled";
+    group.finish();
+}
+
+/// The layer with spans enabled: the registry creates and closes one per call. Last of all:
+/// a subscriber, once installed, leaves `tracing`'s global level filter raised after its scope
+/// ends, and every later group would pay for span checks that no server without one pays.
+fn bench_spans(c: &mut Criterion, measure: Measure, method: &str, body: &'static [u8]) {
+    let mut group = c.benchmark_group(format!("{}, spans enabled", measure.group_name(method)));
+    let router = router();
+    let mut instrumented = TelemetryLayer::for_router(&router).layer(router);
+    tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+        let name = "telemetry, PrometheusRecorder";
         bench_calls(&mut group, measure, name, &mut instrumented, body);
     });
     group.finish();
@@ -148,6 +156,9 @@ fn overhead(c: &mut Criterion) {
     for measure in MEASURES {
         bench_global(c, measure, "tools/call", TOOLS_CALL);
         bench_global(c, measure, "ping", PING);
+    }
+    for measure in MEASURES {
+        bench_spans(c, measure, "tools/call", TOOLS_CALL);
     }
 }
 

@@ -61,19 +61,17 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
         &self.span
     }
 
-    /// Reports the end of the call and returns what to answer.
+    /// Reports how the call ended: answered with `response`, or panicked with `payload` (then
+    /// `response` is the [`panic_response`](Self::panic_response)). The response is only
+    /// borrowed: it is the largest value here, and moving it costs more than reading it.
     #[inline(always)]
-    fn finish(&mut self, result: Result<McpResponse, Box<dyn Any + Send>>) -> McpResponse {
+    fn finish(&mut self, response: &McpResponse, payload: Option<Box<dyn Any + Send>>) {
         self.finished = true;
         let latency = self.start.elapsed();
-        let (response, payload) = match result {
-            Ok(response) => (response, None),
-            Err(payload) => (self.panic_response(), Some(payload)),
-        };
-        let (outcome, error) = classify(self.info.method_index, &response);
+        let (outcome, error) = classify(self.info.method_index, response);
         record_outcome(&self.span, outcome.error_type(), error);
         self.on_response
-            .on_response(&self.info, &response, outcome, latency, &self.span);
+            .on_response(&self.info, response, outcome, latency, &self.span);
         let failure = match (&payload, outcome, error) {
             (Some(payload), _, _) => Some(Failure::Panicked(panic_message(&**payload))),
             (None, Outcome::ToolError, _) => Some(Failure::ToolError),
@@ -87,6 +85,13 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
             self.on_failure
                 .on_failure(&self.info, failure, latency, &self.span);
         }
+    }
+
+    /// Reports a panic (in `call` or in the handler's future) and returns what to answer.
+    #[cold]
+    fn finish_panicked(&mut self, payload: Box<dyn Any + Send>) -> McpResponse {
+        let response = self.panic_response();
+        self.finish(&response, Some(payload));
         response
     }
 
@@ -242,16 +247,18 @@ where
                     let _entered = state.span.enter();
                     ready!(future.poll(cx))
                 };
-                let result = match polled {
-                    Ok(Ok(response)) => Ok(response),
+                match polled {
+                    Ok(Ok(response)) => {
+                        state.finish(&response, None);
+                        response
+                    }
                     Ok(Err(never)) => match never {},
-                    Err(payload) => Err(payload),
-                };
-                state.finish(result)
+                    Err(payload) => state.finish_panicked(payload),
+                }
             }
             KindProj::PanickedInCall { payload, state } => {
                 let payload = payload.take().expect("polled after completion");
-                state.finish(Err(payload))
+                state.finish_panicked(payload)
             }
             KindProj::Done => panic!("polled after completion"),
         };

@@ -98,15 +98,23 @@ fn has_meta(params: &[u8]) -> bool {
 pub(crate) fn contains_byte(haystack: &[u8], byte: u8) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let pattern = ONES * u64::from(byte);
-    let mut words = haystack.chunks_exact(8);
-    let mut zero_bytes = 0;
-    for word in &mut words {
-        // A byte equal to `byte` is zero after the xor; the classic zero-byte test finds it.
-        let word = u64::from_ne_bytes(word.try_into().expect("chunks of 8")) ^ pattern;
-        zero_bytes |= word.wrapping_sub(ONES) & !word & HIGHS;
+    if haystack.len() < 8 {
+        return haystack.contains(&byte);
     }
-    zero_bytes != 0 || words.remainder().contains(&byte)
+    let pattern = ONES * u64::from(byte);
+    // A byte equal to `byte` is zero after the xor; the classic zero-byte test finds it.
+    let zero_bytes = |word: &[u8]| {
+        let word = u64::from_ne_bytes(word.try_into().expect("8 bytes")) ^ pattern;
+        word.wrapping_sub(ONES) & !word & HIGHS
+    };
+    let mut words = haystack.chunks_exact(8);
+    let mut found = 0;
+    for word in &mut words {
+        found |= zero_bytes(word);
+    }
+    // The last eight bytes, overlapping the words already read, instead of a byte loop.
+    found |= zero_bytes(&haystack[haystack.len() - 8..]);
+    found != 0
 }
 
 /// The value of `key` when `params` opens with it as a string without escapes:

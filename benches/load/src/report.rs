@@ -290,7 +290,10 @@ fn machine(out: &mut String, results: &Results) {
     let _ = writeln!(
         out,
         "- Load: {} s measured after {} s warm-up per run, {} connections unless said, {} rounds; \
-         the servers alternate within each scenario and every round rotates their order. \
+         the servers alternate within each scenario and every round rotates their order; \
+         `legacy` and `modern` run interleaved, each server answering both shapes back to back \
+         (the pair's order alternates by round), so that the 2026-07-28 / legacy ratio of one \
+         server is measured seconds apart. \
          The client runs on the same machine ({} Tokio worker threads); each server is its own \
          process with Tokio's default multi-threaded runtime.",
         c.duration.as_secs_f64(),

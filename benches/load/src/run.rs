@@ -136,44 +136,39 @@ async fn run(config: RunConfig, command: String) -> Result<Results, String> {
             }
         }
         for round in 0..config.rounds {
-            for scenario in &scenarios {
-                let mut order = scenario.servers.to_vec();
-                let len = order.len();
-                order.rotate_left(round % len);
-                for (server, variant) in order {
-                    let process = &processes[&(server, variant)];
-                    let spec = LoadSpec {
-                        shape: scenario.shape,
-                        session: scenario.session,
-                        connections: scenario.connections.unwrap_or(config.connections),
-                        warmup: config.warmup,
-                        duration: config.duration,
-                        server_pid: Some(process.pid()),
-                    };
-                    let result = client::run(&process.target, &spec).await;
-                    eprintln!(
-                        "round {} {:<15} {:<22} {:>9.0} req/s  p50 {:>6.0} us  p99 {:>6.0} us  cpu {:>5.1} us/req  errors {}{}",
-                        round + 1,
-                        scenario.name,
-                        server.label(),
-                        result.rps,
-                        result.p50_us,
-                        result.p99_us,
-                        result.server_cpu_us,
-                        result.errors,
-                        result
-                            .first_error
-                            .as_deref()
-                            .map(|e| format!(" ({e})"))
-                            .unwrap_or_default()
-                    );
-                    samples.push(Sample {
-                        round,
-                        scenario: scenario.name,
-                        server,
-                        result,
-                    });
-                }
+            for (server, variant, scenario) in round_order(&scenarios, round) {
+                let process = &processes[&(server, variant)];
+                let spec = LoadSpec {
+                    shape: scenario.shape,
+                    session: scenario.session,
+                    connections: scenario.connections.unwrap_or(config.connections),
+                    warmup: config.warmup,
+                    duration: config.duration,
+                    server_pid: Some(process.pid()),
+                };
+                let result = client::run(&process.target, &spec).await;
+                eprintln!(
+                    "round {} {:<15} {:<22} {:>9.0} req/s  p50 {:>6.0} us  p99 {:>6.0} us  cpu {:>5.1} us/req  errors {}{}",
+                    round + 1,
+                    scenario.name,
+                    server.label(),
+                    result.rps,
+                    result.p50_us,
+                    result.p99_us,
+                    result.server_cpu_us,
+                    result.errors,
+                    result
+                        .first_error
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                );
+                samples.push(Sample {
+                    round,
+                    scenario: scenario.name,
+                    server,
+                    result,
+                });
             }
         }
     }
@@ -234,6 +229,33 @@ async fn run(config: RunConfig, command: String) -> Result<Results, String> {
         fanout,
         elapsed: started.elapsed(),
     })
+}
+
+/// The runs of one round, in order: each scenario's servers rotated by the round; a scenario
+/// paired with the next one runs interleaved with it, server by server, the pair's order
+/// alternating by round.
+fn round_order(scenarios: &[Scenario], round: usize) -> Vec<(ServerId, Variant, &Scenario)> {
+    let mut runs = Vec::new();
+    let mut index = 0;
+    while index < scenarios.len() {
+        let scenario = &scenarios[index];
+        let pair = scenarios
+            .get(index + 1)
+            .filter(|next| scenario.paired_with_next && next.servers == scenario.servers);
+        let mut order = scenario.servers.to_vec();
+        order.rotate_left(round % scenario.servers.len());
+        for (server, variant) in order {
+            match pair {
+                Some(next) if round % 2 == 1 => {
+                    runs.extend([(server, variant, next), (server, variant, scenario)]);
+                }
+                Some(next) => runs.extend([(server, variant, scenario), (server, variant, next)]),
+                None => runs.push((server, variant, scenario)),
+            }
+        }
+        index += if pair.is_some() { 2 } else { 1 };
+    }
+    runs
 }
 
 /// `load bench`: one scenario against a running server.
@@ -303,4 +325,55 @@ pub(crate) fn bench_main(argv: &[String]) -> Result<(), String> {
             .unwrap_or_default()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(scenarios: &[Scenario], round: usize) -> Vec<(ServerId, &'static str)> {
+        round_order(scenarios, round)
+            .into_iter()
+            .map(|(server, _, scenario)| (server, scenario.name))
+            .collect()
+    }
+
+    #[test]
+    fn a_pair_runs_back_to_back_per_server_and_alternates_by_round() {
+        let scenarios: Vec<Scenario> = scenario::all()
+            .into_iter()
+            .filter(|s| ["legacy", "modern", "legacy-1conn"].contains(&s.name))
+            .collect();
+        let round0 = names(&scenarios, 0);
+        assert_eq!(
+            &round0[..4],
+            [
+                (ServerId::Ours, "legacy"),
+                (ServerId::Ours, "modern"),
+                (ServerId::Production, "legacy"),
+                (ServerId::Production, "modern"),
+            ]
+        );
+        // Every server runs both shapes once, then the unpaired scenario runs alone.
+        assert_eq!(round0.len(), 2 * 5 + 3);
+        assert_eq!(round0[10], (ServerId::Ours, "legacy-1conn"));
+        let round1 = names(&scenarios, 1);
+        assert_eq!(
+            &round1[..2],
+            [
+                (ServerId::Production, "modern"),
+                (ServerId::Production, "legacy")
+            ]
+        );
+        assert_eq!(round1[10], (ServerId::Rmcp, "legacy-1conn"));
+    }
+
+    #[test]
+    fn a_pair_partner_left_out_runs_alone() {
+        let scenarios: Vec<Scenario> = scenario::all()
+            .into_iter()
+            .filter(|s| s.name == "legacy")
+            .collect();
+        assert_eq!(names(&scenarios, 0).len(), 5);
+    }
 }

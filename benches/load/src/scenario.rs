@@ -107,6 +107,10 @@ pub(crate) struct Scenario {
     pub(crate) connections: Option<usize>,
     /// Which server processes it runs against.
     pub(crate) servers: &'static [(ServerId, Variant)],
+    /// Runs interleaved with the next scenario (same servers): each server answers one and
+    /// then the other back to back, in an order that alternates by round, so that the ratio of
+    /// the two shapes on one server is measured within seconds rather than a scenario apart.
+    pub(crate) paired_with_next: bool,
 }
 
 const STATELESS_ALL: &[(ServerId, Variant)] = &[
@@ -147,6 +151,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             session: SessionMode::None,
             connections: None,
             servers: STATELESS_ALL,
+            paired_with_next: true,
         },
         Scenario {
             name: "modern",
@@ -155,6 +160,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             session: SessionMode::None,
             connections: None,
             servers: STATELESS_ALL,
+            paired_with_next: false,
         },
         Scenario {
             name: "legacy-1conn",
@@ -163,6 +169,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             session: SessionMode::None,
             connections: Some(1),
             servers: STATELESS_PEERS,
+            paired_with_next: false,
         },
         Scenario {
             name: "tools-list",
@@ -171,6 +178,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             session: SessionMode::None,
             connections: None,
             servers: STATELESS_PEERS,
+            paired_with_next: false,
         },
         Scenario {
             name: "resources-read",
@@ -179,6 +187,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             session: SessionMode::None,
             connections: None,
             servers: STATELESS_PEERS,
+            paired_with_next: false,
         },
         Scenario {
             name: "session-own",
@@ -187,6 +196,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             session: SessionMode::Own,
             connections: None,
             servers: SESSIONS,
+            paired_with_next: false,
         },
         Scenario {
             name: "session-shared",
@@ -195,6 +205,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             session: SessionMode::Shared,
             connections: None,
             servers: SESSIONS,
+            paired_with_next: false,
         },
         Scenario {
             name: "sse",
@@ -203,6 +214,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             session: SessionMode::None,
             connections: None,
             servers: SSE,
+            paired_with_next: false,
         },
     ]
 }

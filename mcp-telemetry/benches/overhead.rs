@@ -29,9 +29,8 @@ use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use mcp_core::{McpRequest, McpResponse};
-use mcp_telemetry::TelemetryLayer;
-use support::{TOOLS_CALL, request, router};
-use tower::{Layer, Service};
+use support::{TOOLS_CALL, instrumented_router, request, router};
+use tower::Service;
 
 mod support;
 
@@ -102,8 +101,7 @@ fn bench_calls<S>(
 fn bench_pair(c: &mut Criterion, measure: Measure, method: &str, body: &'static [u8]) {
     let mut group = c.benchmark_group(measure.group_name(method));
     bench_calls(&mut group, measure, "router", &mut router(), body);
-    let router = router();
-    let mut instrumented = TelemetryLayer::for_router(&router).layer(router);
+    let mut instrumented = instrumented_router();
     let name = "telemetry, no recorder";
     bench_calls(&mut group, measure, name, &mut instrumented, body);
     let recorder = metrics_util::debugging::DebuggingRecorder::new();
@@ -124,8 +122,7 @@ fn bench_pair(c: &mut Criterion, measure: Measure, method: &str, body: &'static 
 /// ends, and every later group would pay for span checks that no server without one pays.
 fn bench_spans(c: &mut Criterion, measure: Measure, method: &str, body: &'static [u8]) {
     let mut group = c.benchmark_group(format!("{}, spans enabled", measure.group_name(method)));
-    let router = router();
-    let mut instrumented = TelemetryLayer::for_router(&router).layer(router);
+    let mut instrumented = instrumented_router();
     tracing::subscriber::with_default(tracing_subscriber::registry(), || {
         let name = "telemetry, PrometheusRecorder";
         bench_calls(&mut group, measure, name, &mut instrumented, body);
@@ -137,8 +134,7 @@ fn bench_spans(c: &mut Criterion, measure: Measure, method: &str, body: &'static
 fn bench_global(c: &mut Criterion, measure: Measure, method: &str, body: &'static [u8]) {
     let mut group = c.benchmark_group(format!("{}, global recorder", measure.group_name(method)));
     bench_calls(&mut group, measure, "router", &mut router(), body);
-    let router = router();
-    let mut instrumented = TelemetryLayer::for_router(&router).layer(router);
+    let mut instrumented = instrumented_router();
     let name = "telemetry, PrometheusRecorder";
     bench_calls(&mut group, measure, name, &mut instrumented, body);
     group.finish();

@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use mcp_core::{McpRequest, McpResponse};
-use mcp_telemetry::TelemetryLayer;
-use support::{TOOLS_CALL, request, router};
-use tower::{Layer, Service};
+use support::{TOOLS_CALL, instrumented_router, request, router};
+use tower::Service;
 
 mod support;
 
@@ -91,15 +90,13 @@ fn main() {
         .skip(1)
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(201);
-    let shared = router();
-    let mut instrumented = TelemetryLayer::for_router(&shared).layer(shared);
+    let mut instrumented = instrumented_router();
     compare("no recorder", rounds, &mut router(), &mut instrumented);
 
     // As a server runs it: this crate's preset installed for the process (it cannot be
     // uninstalled, so it comes last), drained regularly.
     support::install_global_prometheus();
-    let shared = router();
-    let mut instrumented = TelemetryLayer::for_router(&shared).layer(shared);
+    let mut instrumented = instrumented_router();
     compare(
         "global Prometheus recorder",
         rounds,

@@ -2,6 +2,10 @@
 
 use mcp_core::jsonrpc::Message;
 use mcp_core::{Json, McpRequest, ProtocolVersion, RequestContext, Router, Tool};
+use mcp_telemetry::{
+    DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, Telemetry, TelemetryLayer,
+};
+use tower::Layer;
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 struct AddArgs {
@@ -18,6 +22,13 @@ pub(crate) fn router() -> Router {
             }),
         )
         .build()
+}
+
+/// [`router`] behind a `TelemetryLayer` that knows its tools, as a server stacks them.
+pub(crate) fn instrumented_router()
+-> Telemetry<Router, DefaultOnRequest, DefaultOnResponse, DefaultOnFailure> {
+    let router = router();
+    TelemetryLayer::for_router(&router).layer(router)
 }
 
 /// `tools/call add {a: 2, b: 3}`.

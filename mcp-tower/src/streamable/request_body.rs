@@ -9,11 +9,10 @@ use bytes::{Buf, Bytes};
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::{LengthLimitError, Limited};
+use tower::BoxError;
 
 use crate::body::McpBody;
 use crate::error_body::json_rpc_error_response;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The whole body, up to `limit` bytes, arriving within `timeout`.
 ///

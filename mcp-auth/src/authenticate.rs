@@ -61,6 +61,41 @@ pub trait Authenticate: Send + Sync + 'static {
         &self,
         parts: &Parts,
     ) -> impl Future<Output = Result<Principal, Rejection>> + Send;
+
+    /// Decides without waiting when that is possible (a token verified before, a malformed
+    /// header); `None` leaves the decision to [`authenticate`](Self::authenticate).
+    ///
+    /// [`AuthLayer`](crate::AuthLayer) asks this first: a decision made here costs the request
+    /// no allocation, where the `async` one needs its future boxed with the request head. An
+    /// answer given here must be the one `authenticate` would give. The default never decides.
+    ///
+    /// ```
+    /// use http::request::Parts;
+    /// use mcp_auth::{Authenticate, Rejection, WwwAuthenticate};
+    /// use mcp_core::Principal;
+    ///
+    /// struct ApiKey;
+    ///
+    /// impl Authenticate for ApiKey {
+    ///     async fn authenticate(&self, parts: &Parts) -> Result<Principal, Rejection> {
+    ///         self.authenticate_now(parts).expect("decided at once")
+    ///     }
+    ///
+    ///     fn authenticate_now(&self, parts: &Parts) -> Option<Result<Principal, Rejection>> {
+    ///         Some(match parts.headers.get("x-api-key") {
+    ///             Some(key) if key == "s3cret" => Ok(Principal::new("ci-bot")),
+    ///             _ => Err(Rejection::unauthorized(WwwAuthenticate::new("ApiKey"))),
+    ///         })
+    ///     }
+    /// }
+    ///
+    /// let (parts, ()) = http::Request::get("/mcp").header("x-api-key", "s3cret").body(()).unwrap().into_parts();
+    /// assert_eq!(ApiKey.authenticate_now(&parts).unwrap().unwrap().subject(), "ci-bot");
+    /// ```
+    fn authenticate_now(&self, parts: &Parts) -> Option<Result<Principal, Rejection>> {
+        let _ = parts;
+        None
+    }
 }
 
 impl<F, Fut> Authenticate for F
@@ -102,14 +137,31 @@ pub fn bearer_token<'a>(
     parts: &'a Parts,
     challenge: &WwwAuthenticate,
 ) -> Result<Option<&'a str>, Rejection> {
-    let invalid = |why: &str| {
-        Rejection::bad_request(
-            challenge
-                .clone()
-                .error("invalid_request")
-                .error_description(why),
-        )
-    };
+    match bearer_credentials(parts, challenge)? {
+        Some(token) => checked_token(token, challenge).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A 400 `invalid_request` rejection saying `why`.
+fn invalid_request(challenge: &WwwAuthenticate, why: &str) -> Rejection {
+    Rejection::bad_request(
+        challenge
+            .clone()
+            .error("invalid_request")
+            .error_description(why),
+    )
+}
+
+/// [`bearer_token`] up to the token's characters: the token's bytes, not yet checked to be a
+/// `b64token`. For callers that can recognise a token checked before (a cache of verified
+/// tokens) and so spare it a pass over hundreds of bytes; any other token must go through
+/// [`checked_token`].
+pub(crate) fn bearer_credentials<'a>(
+    parts: &'a Parts,
+    challenge: &WwwAuthenticate,
+) -> Result<Option<&'a [u8]>, Rejection> {
+    let invalid = |why: &str| invalid_request(challenge, why);
     if query_has_access_token(parts.uri.query()) {
         return Err(invalid(
             "access tokens are accepted only in the Authorization header",
@@ -133,13 +185,21 @@ pub fn bearer_token<'a>(
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Err(invalid("the Authorization scheme must be Bearer"));
     }
-    let token = trim_spaces(token);
+    Ok(Some(trim_spaces(token)))
+}
+
+/// The token of [`bearer_credentials`] once its characters are checked: a 400 when it is
+/// empty or not a `b64token`.
+pub(crate) fn checked_token<'a>(
+    token: &'a [u8],
+    challenge: &WwwAuthenticate,
+) -> Result<&'a str, Rejection> {
+    let malformed = || invalid_request(challenge, "malformed bearer token");
     if token.is_empty() || !is_b64token(token) {
-        return Err(invalid("malformed bearer token"));
+        return Err(malformed());
     }
     // Cannot fail: b64token characters are ASCII.
-    let token = std::str::from_utf8(token).map_err(|_| invalid("malformed bearer token"))?;
-    Ok(Some(token))
+    std::str::from_utf8(token).map_err(|_| malformed())
 }
 
 /// `bytes` without leading and trailing spaces.

@@ -42,6 +42,10 @@ pin_project! {
             #[pin]
             future: S::Future,
         },
+        // Refused without waiting; taken when answered.
+        Rejected {
+            rejection: Option<Rejection>,
+        },
     }
 }
 
@@ -57,6 +61,32 @@ where
             },
         }
     }
+
+    /// Authenticated without waiting: the inner service's call.
+    pub(super) fn calling(future: S::Future) -> Self {
+        Self {
+            state: State::Calling { future },
+        }
+    }
+
+    /// Refused without waiting.
+    pub(super) fn rejected(rejection: Rejection) -> Self {
+        Self {
+            state: State::Rejected {
+                rejection: Some(rejection),
+            },
+        }
+    }
+}
+
+/// The answer to a refused request.
+fn refuse<ResBody: From<Bytes>>(rejection: Rejection) -> Response<ResBody> {
+    tracing::debug!(
+        status = %rejection.status(),
+        message = rejection.message(),
+        "request rejected"
+    );
+    rejection.into_response()
 }
 
 impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
@@ -77,14 +107,7 @@ where
                     let (outcome, mut parts) = ready!(authenticating.as_mut().poll(cx));
                     let principal = match outcome {
                         Ok(principal) => principal,
-                        Err(rejection) => {
-                            tracing::debug!(
-                                status = %rejection.status(),
-                                message = rejection.message(),
-                                "request rejected"
-                            );
-                            return Poll::Ready(Ok(rejection.into_response()));
-                        }
+                        Err(rejection) => return Poll::Ready(Ok(refuse(rejection))),
                     };
                     // Always Some: it is taken only here, right before the state changes.
                     let Some((body, mut inner)) = rest.take() else {
@@ -95,6 +118,10 @@ where
                     this.state.set(State::Calling { future });
                 }
                 StateProj::Calling { future } => return future.poll(cx),
+                StateProj::Rejected { rejection } => {
+                    let rejection = rejection.take().expect("polled after completion");
+                    return Poll::Ready(Ok(refuse(rejection)));
+                }
             }
         }
     }

@@ -75,11 +75,20 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        match self.authenticator.authenticate_now(&parts) {
+            Some(Ok(principal)) => {
+                parts.extensions.insert(principal);
+                // Decided at once: the ready inner service takes the request now.
+                return ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)));
+            }
+            Some(Err(rejection)) => return ResponseFuture::rejected(rejection),
+            None => {}
+        }
         // The ready inner service goes with the future (a fresh clone stays behind for the
         // next poll_ready), as tower's docs recommend.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let (parts, body) = request.into_parts();
         let authenticator = Arc::clone(&self.authenticator);
         // Boxed because the authenticator's future borrows the parts it is given, and the
         // future must own them; one allocation per request.

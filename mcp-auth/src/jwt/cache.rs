@@ -69,8 +69,8 @@ impl TokenCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn digest(token: &str) -> [u8; 32] {
-        Sha256::digest(token.as_bytes()).into()
+    pub(crate) fn digest(token: &[u8]) -> [u8; 32] {
+        Sha256::digest(token).into()
     }
 
     /// The principal of a token verified before and still valid.
@@ -144,17 +144,17 @@ mod tests {
     fn remembers_until_expiry_and_stays_bounded() {
         let cache = TokenCache::new(SHARDS, Duration::from_secs(60)).unwrap();
         let principal = Principal::new("alice");
-        let digest = TokenCache::digest("token-1");
+        let digest = TokenCache::digest(b"token-1");
         cache.insert(digest, &principal, &claims(120));
         assert_eq!(cache.get(&digest).unwrap().subject(), "alice");
         // An expired token is never cached.
-        let expired = TokenCache::digest("token-2");
+        let expired = TokenCache::digest(b"token-2");
         cache.insert(expired, &principal, &claims(-5));
         assert!(cache.get(&expired).is_none());
         // Each shard holds at most one entry here: the map cannot grow past the bound.
         for n in 0..1000 {
             cache.insert(
-                TokenCache::digest(&format!("t{n}")),
+                TokenCache::digest(format!("t{n}").as_bytes()),
                 &principal,
                 &claims(120),
             );
@@ -169,14 +169,18 @@ mod tests {
         let tokens: Vec<String> = (0..500).map(|n| format!("token-{n}")).collect();
         for (n, token) in tokens.iter().enumerate() {
             let principal = Principal::new(format!("user-{n}"));
-            cache.insert(TokenCache::digest(token), &principal, &claims(120));
+            cache.insert(
+                TokenCache::digest(token.as_bytes()),
+                &principal,
+                &claims(120),
+            );
         }
         for (n, token) in tokens.iter().enumerate() {
-            let found = cache.get(&TokenCache::digest(token)).unwrap();
+            let found = cache.get(&TokenCache::digest(token.as_bytes())).unwrap();
             assert_eq!(found.subject(), format!("user-{n}"));
         }
         // Same hash bytes (8..16) and shard byte, another digest: not a hit.
-        let mut twin = TokenCache::digest(&tokens[0]);
+        let mut twin = TokenCache::digest(tokens[0].as_bytes());
         twin[31] ^= 1;
         assert!(cache.get(&twin).is_none());
     }

@@ -18,7 +18,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use mcp_core::{AllowList, Principal};
 use serde_json::{Map, Value};
 
-use crate::authenticate::{Authenticate, bearer_token};
+use crate::authenticate::{Authenticate, bearer_credentials, checked_token};
 use crate::challenge::WwwAuthenticate;
 use crate::rejection::Rejection;
 use crate::scope::check_scopes;
@@ -138,19 +138,33 @@ impl JwtAuthenticator {
 
     /// Validates `token` and builds its principal (the scope policy included).
     pub async fn verify(&self, token: &str) -> Result<Principal, Rejection> {
-        let inner = &self.inner;
         if token.len() > MAX_TOKEN_LEN {
             return Err(self.invalid_token("token too large"));
         }
-        let digest = inner
+        let digest = self
+            .inner
             .verified
             .as_ref()
-            .map(|_| cache::TokenCache::digest(token));
-        if let (Some(cache), Some(digest)) = (&inner.verified, &digest)
-            && let Some(principal) = cache.get(digest)
-        {
+            .map(|_| cache::TokenCache::digest(token.as_bytes()));
+        if let Some(principal) = self.cached(digest.as_ref()) {
             return Ok(principal);
         }
+        self.verify_uncached(token, digest).await
+    }
+
+    /// The principal of a token verified before, by the digest of its bytes.
+    fn cached(&self, digest: Option<&[u8; 32]>) -> Option<Principal> {
+        self.inner.verified.as_ref()?.get(digest?)
+    }
+
+    /// The signature and claims check of a token not in the cache; a token that passes is
+    /// remembered under `digest`.
+    async fn verify_uncached(
+        &self,
+        token: &str,
+        digest: Option<[u8; 32]>,
+    ) -> Result<Principal, Rejection> {
+        let inner = &self.inner;
         // `alg: none` (and any unknown algorithm) fails to parse here.
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return Err(self.invalid_token("malformed token"));
@@ -196,12 +210,55 @@ impl JwtAuthenticator {
     }
 }
 
+impl JwtAuthenticator {
+    /// The header's token, its digest (with the cache on), and the principal when the token
+    /// was verified before; `Err` for a request without usable credentials.
+    fn credentials<'a>(&self, parts: &'a Parts) -> Result<Credentials<'a>, Rejection> {
+        let challenge = &self.inner.challenge;
+        let Some(token) = bearer_credentials(parts, challenge)? else {
+            // RFC 6750 §3.1: no error code when the request has no credentials at all.
+            return Err(Rejection::unauthorized(challenge.clone()));
+        };
+        // A cached token was verified as a JWT: base64url segments and dots, all `b64token`
+        // characters (and the digest stands for its bytes). So only a token not seen before
+        // gets the character check: a JWT is hundreds of bytes, and this runs per request.
+        let digest = (self.inner.verified.is_some() && token.len() <= MAX_TOKEN_LEN)
+            .then(|| cache::TokenCache::digest(token));
+        let cached = self.cached(digest.as_ref());
+        Ok(Credentials {
+            token,
+            digest,
+            cached,
+        })
+    }
+}
+
+/// What [`JwtAuthenticator::credentials`] found.
+struct Credentials<'a> {
+    token: &'a [u8],
+    digest: Option<[u8; 32]>,
+    cached: Option<Principal>,
+}
+
 impl Authenticate for JwtAuthenticator {
     async fn authenticate(&self, parts: &Parts) -> Result<Principal, Rejection> {
-        match bearer_token(parts, &self.inner.challenge)? {
-            Some(token) => self.verify(token).await,
-            // RFC 6750 §3.1: no error code when the request has no credentials at all.
-            None => Err(Rejection::unauthorized(self.inner.challenge.clone())),
+        let credentials = self.credentials(parts)?;
+        if let Some(principal) = credentials.cached {
+            return Ok(principal);
+        }
+        let token = checked_token(credentials.token, &self.inner.challenge)?;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(self.invalid_token("token too large"));
+        }
+        self.verify_uncached(token, credentials.digest).await
+    }
+
+    /// Requests without usable credentials and tokens in the cache: all but a token's first
+    /// use (and its uses after `max_age`).
+    fn authenticate_now(&self, parts: &Parts) -> Option<Result<Principal, Rejection>> {
+        match self.credentials(parts) {
+            Ok(credentials) => credentials.cached.map(Ok),
+            Err(rejection) => Some(Err(rejection)),
         }
     }
 }

@@ -348,6 +348,61 @@ async fn token_in_query_and_missing_header() {
     );
 }
 
+/// A verified token is served from the cache from its second use on, which skips the
+/// character check: everything around the token is still checked first, and any other
+/// spelling of it is checked in full.
+#[tokio::test]
+async fn cached_tokens_pass_the_same_header_checks() {
+    let key = ec_key("k");
+    let s = Setup::new(&[&key], |b| b).await;
+    let token = mint(&key, &s.claims());
+    for _ in 0..2 {
+        assert_eq!(get_bearer(&s.url, &token).await, ok("alice"));
+    }
+    assert_eq!(
+        get(&s.url, &[("authorization", &format!("bearer  {token} "))]).await,
+        ok("alice"),
+        "scheme case and spaces around the token, as before caching"
+    );
+    let bad_request = |description: &str| Answer {
+        status: 400,
+        challenge: Some(format!(
+            r#"{}, error="invalid_request", error_description="{description}""#,
+            s.challenge()
+        )),
+        body: error_body(-32001, description),
+    };
+    for altered in [
+        format!("{token}!"),
+        format!("{token} x"),
+        format!("{token}\""),
+    ] {
+        assert_eq!(
+            get_bearer(&s.url, &altered).await,
+            bad_request("malformed bearer token"),
+            "{altered}"
+        );
+    }
+    assert_eq!(
+        get_bearer(&format!("{}?access_token={token}", s.url), &token).await,
+        bad_request("access tokens are accepted only in the Authorization header")
+    );
+    assert_eq!(
+        get(&s.url, &[("authorization", &format!("Basic {token}"))]).await,
+        bad_request("the Authorization scheme must be Bearer")
+    );
+    let twice = format!("Bearer {token}");
+    assert_eq!(
+        get(
+            &s.url,
+            &[("authorization", &twice), ("authorization", &twice)]
+        )
+        .await,
+        bad_request("more than one Authorization header")
+    );
+    assert_eq!(s.jwks.fetches(), 1);
+}
+
 #[tokio::test]
 async fn missing_scope_is_a_step_up_403() {
     let key = ec_key("k");

@@ -61,3 +61,52 @@ async fn rejection_never_reaches_inner() {
             .is_err()
     );
 }
+
+/// Decides every request without waiting, and fails the test if the `async` path is taken.
+struct DecidesAtOnce;
+
+impl mcp_auth::Authenticate for DecidesAtOnce {
+    async fn authenticate(&self, _parts: &Parts) -> Result<Principal, Rejection> {
+        panic!("authenticate_now decided every request");
+    }
+
+    fn authenticate_now(&self, parts: &Parts) -> Option<Result<Principal, Rejection>> {
+        Some(match parts.headers.contains_key("x-ok") {
+            true => Ok(Principal::new("now")),
+            false => Err(Rejection::forbidden("not now")),
+        })
+    }
+}
+
+#[tokio::test]
+async fn decisions_made_at_once_skip_the_async_path() {
+    let (mut service, mut handle) =
+        mock::spawn_layer::<Request<&'static str>, Response<Full<Bytes>>, _>(AuthLayer::new(
+            DecidesAtOnce,
+        ));
+    handle.allow(2);
+    assert!(service.poll_ready().is_ready());
+    let request = Request::get("/").header("x-ok", "1").body("body").unwrap();
+    let response = tokio::spawn(service.call(request));
+    let (request, send) = handle.next_request().await.unwrap();
+    assert_eq!(
+        request.extensions().get::<Principal>().unwrap().subject(),
+        "now"
+    );
+    assert_eq!(*request.body(), "body");
+    send.send_response(Response::new(Full::new(Bytes::from("done"))));
+    assert_eq!(response.await.unwrap().unwrap().status(), 200);
+
+    assert!(service.poll_ready().is_ready());
+    let refused = service
+        .call(Request::get("/").body("body").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(50), handle.next_request())
+            .await
+            .is_err(),
+        "a refused request never reaches the inner service"
+    );
+}

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! load run   [--duration 2 --warmup 0.5 --rounds 3 --connections 32 --sessions 10000
-//!             --streams 10000 --soak 20 --out BENCHMARKS.md --only SCENARIO,...
-//!             --skip memory,soak,fanout]
+//!             --scale-sessions 100000 --streams 10000 --soak 20 --out BENCHMARKS.md
+//!             --only SCENARIO,... --skip memory,soak,fanout]
 //!     spawns every server as its own process, runs every scenario against each (the servers
 //!     alternate, rounds rotate their order), measures memory, a soak and the fan-out, and
 //!     writes BENCHMARKS.md.
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str = "usage:
-  load run [--duration SECS] [--warmup SECS] [--rounds N] [--connections N] [--sessions N]
+  load run [--duration SECS] [--warmup SECS] [--rounds N] [--connections N] [--sessions N] [--scale-sessions N]
            [--streams N] [--soak SECS] [--out PATH] [--only SCENARIO,...] [--skip memory,soak,fanout]
   load serve <ours-quickstart|ours-production|ours-production-uncached|rmcp|raw> [--variant stateless|sessions|sse] [--addr ADDR]
   load bench --addr ADDR --scenario NAME [--duration SECS] [--connections N] [--token TOKEN] [--pid PID]";

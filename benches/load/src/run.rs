@@ -24,6 +24,8 @@ pub(crate) struct RunConfig {
     pub(crate) rounds: usize,
     pub(crate) connections: usize,
     pub(crate) sessions: usize,
+    /// Idle sessions opened in our server alone, to show that this many fit (0: not measured).
+    pub(crate) scale_sessions: usize,
     pub(crate) streams: usize,
     pub(crate) soak: u64,
     pub(crate) out: PathBuf,
@@ -48,6 +50,8 @@ pub(crate) struct Results {
     pub(crate) scenarios: Vec<Scenario>,
     pub(crate) samples: Vec<Sample>,
     pub(crate) memory: Vec<Result<SessionMemory, String>>,
+    /// Our server with `scale_sessions` idle sessions.
+    pub(crate) scale: Option<Result<SessionMemory, String>>,
     pub(crate) soak: Option<Result<Soak, String>>,
     pub(crate) fanout: Option<Result<FanOut, String>>,
     pub(crate) elapsed: Duration,
@@ -59,6 +63,7 @@ const FLAGS: &[&str] = &[
     "rounds",
     "connections",
     "sessions",
+    "scale-sessions",
     "streams",
     "soak",
     "out",
@@ -77,6 +82,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
         rounds: args.get("rounds", 3usize)?.clamp(1, 50),
         connections: args.get("connections", 32usize)?.clamp(1, 4_096),
         sessions: args.get("sessions", 10_000usize)?.min(200_000),
+        scale_sessions: args.get("scale-sessions", 100_000usize)?.min(200_000),
         streams: args.get("streams", 10_000usize)?.min(15_000),
         soak: args.get("soak", 20u64)?.min(3_600),
         out: args.string("out").map_or(default_out, PathBuf::from),
@@ -192,6 +198,23 @@ async fn run(config: RunConfig, command: String) -> Result<Results, String> {
             memory_results.push(measured);
         }
     }
+    let scale = (!skip("memory") && config.scale_sessions > 0).then_some(());
+    let scale = match scale {
+        Some(()) => {
+            let measured = memory::idle_sessions(ServerId::Ours, config.scale_sessions).await;
+            match &measured {
+                Ok(m) => eprintln!(
+                    "memory at scale: {}/{} sessions, {:.0} B/session",
+                    m.opened,
+                    m.requested,
+                    m.bytes_per_session()
+                ),
+                Err(error) => eprintln!("memory at scale: {error}"),
+            }
+            Some(measured)
+        }
+        None => None,
+    };
     let soak = (!skip("soak") && config.soak > 0).then_some(());
     let soak = match soak {
         Some(()) => {
@@ -225,6 +248,7 @@ async fn run(config: RunConfig, command: String) -> Result<Results, String> {
         scenarios,
         samples,
         memory: memory_results,
+        scale,
         soak,
         fanout,
         elapsed: started.elapsed(),

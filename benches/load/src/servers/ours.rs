@@ -32,9 +32,9 @@ pub(crate) async fn serve_quickstart(
     let router = quickstart::router();
     let builder = McpServer::builder(router.clone());
     let builder = match variant {
-        // The default cap (10 000) would refuse the memory test's 10 000 sessions plus its
-        // warm-up; nothing else differs from the default.
-        Variant::Sessions => builder.sessions(SessionConfig::default().max_sessions(100_000)),
+        // The default cap (10 000) would refuse the memory tests' sessions (up to 200 000,
+        // plus a warm-up); nothing else differs from the default.
+        Variant::Sessions => builder.sessions(SessionConfig::default().max_sessions(250_000)),
         Variant::Stateless => builder.stateless(),
         Variant::Sse => builder
             .stateless()

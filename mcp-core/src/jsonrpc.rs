@@ -442,6 +442,36 @@ impl Response {
         self.body.as_ref().err()
     }
 
+    /// The length of what [`write_json`](Self::write_json) writes, when it is known without
+    /// writing it: a result whose id is a number, or absent. A buffer of exactly this size can
+    /// be handed over as it is (`bytes::Bytes` allocates again for a `Vec` with room to spare).
+    ///
+    /// ```
+    /// use mcp_core::jsonrpc::{ErrorObject, RequestId, Response};
+    /// use serde_json::value::RawValue;
+    ///
+    /// let result = RawValue::from_string(r#"{"content":[]}"#.to_owned()).unwrap();
+    /// let response = Response::result(RequestId::Number(42), result);
+    /// assert_eq!(response.encoded_len(), Some(response.to_vec().len()));
+    /// let error = Response::error(None, ErrorObject::internal_error("boom"));
+    /// assert_eq!(error.encoded_len(), None);
+    /// ```
+    pub fn encoded_len(&self) -> Option<usize> {
+        let result = self.body.as_ref().ok()?;
+        let id = match &self.id {
+            None => 0,
+            Some(RequestId::Number(n)) => {
+                let digits = n
+                    .unsigned_abs()
+                    .checked_ilog10()
+                    .map_or(1, |d| d as usize + 1);
+                r#""id":,"#.len() + usize::from(*n < 0) + digits
+            }
+            Some(RequestId::String(_)) => return None,
+        };
+        Some(r#"{"jsonrpc":"2.0","result":}"#.len() + id + result.get().len())
+    }
+
     /// Appends the JSON encoding to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"jsonrpc":"2.0","#);

@@ -84,6 +84,35 @@ impl McpResponse {
         }
     }
 
+    /// The length of what [`write_json`](Self::write_json) writes, when it is known without
+    /// writing it (see [`Response::encoded_len`]).
+    ///
+    /// ```
+    /// use mcp_core::McpResponse;
+    /// use mcp_core::jsonrpc::{RequestId, Response};
+    /// use serde_json::value::RawValue;
+    ///
+    /// let result = || RawValue::from_string("{}".to_owned()).unwrap();
+    /// let batch = McpResponse::Batch(vec![
+    ///     Response::result(RequestId::Number(1), result()),
+    ///     Response::result(RequestId::Number(20), result()),
+    /// ]);
+    /// let mut encoded = Vec::new();
+    /// batch.write_json(&mut encoded);
+    /// assert_eq!(batch.encoded_len(), Some(encoded.len()));
+    /// ```
+    pub fn encoded_len(&self) -> Option<usize> {
+        match self {
+            McpResponse::None => Some(0),
+            McpResponse::Single(response) => response.encoded_len(),
+            McpResponse::Batch(responses) => responses.iter().try_fold(
+                // The brackets, and a comma between two responses.
+                1 + responses.len().max(1),
+                |len, response| Some(len + response.encoded_len()?),
+            ),
+        }
+    }
+
     /// Appends the JSON encoding (an object, or an array for a batch) to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         match self {

@@ -269,7 +269,8 @@ impl Exchange {
 
 /// `response` as the data of an SSE event; `None` when there is nothing to send.
 fn event_data(response: &McpResponse) -> Option<Bytes> {
-    let mut bytes = Vec::with_capacity(256);
+    // Exactly sized when possible, as for JSON bodies (see `post::json_response`).
+    let mut bytes = Vec::with_capacity(response.encoded_len().unwrap_or(256));
     response.write_json(&mut bytes);
     (!bytes.is_empty()).then(|| Bytes::from(bytes))
 }

@@ -76,6 +76,23 @@ fn is_global(recorder: &dyn Recorder) -> bool {
     global != 0 && global == address(recorder)
 }
 
+/// Where the metrics of a call or request go, decided once at its start: the global
+/// recorder's kept handles when `keep` and the recorder in scope is the global one, else
+/// whatever recorder is in scope at each use. One look at the recorder instead of one per
+/// metric.
+pub(crate) fn scope_now(keep: bool) -> Scope {
+    if !keep {
+        return Scope::Current;
+    }
+    metrics::with_recorder(|recorder| {
+        if is_global(recorder) {
+            Scope::Global
+        } else {
+            Scope::Current
+        }
+    })
+}
+
 /// A kind of metric handle.
 pub(crate) trait Handle: Sized {
     fn register(recorder: &dyn Recorder, key: &Key) -> Self;
@@ -195,11 +212,5 @@ impl Metric<Histogram> {
     #[inline]
     pub(crate) fn record(&self, scope: Scope, value: f64) {
         self.with(scope, |histogram| histogram.record(value));
-    }
-
-    /// Records `value` in the recorder in scope now (see [`hold`](Self::hold)).
-    #[inline]
-    pub(crate) fn record_now(&'static self, keep: bool, value: f64) {
-        self.hold(keep).0.record(value);
     }
 }

@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 
 use super::keys::{HttpKeys, StreamKind, stream_keys};
 use crate::keys::{gauge_add, record};
+use crate::recorder::Scope;
 
 pin_project! {
     /// The response body of [`HttpTelemetry`](super::HttpTelemetry): the inner body, measured.
@@ -136,21 +137,17 @@ impl StreamInfo {
 /// What is recorded when the body ends.
 pub(super) struct BodyState {
     keys: &'static HttpKeys,
-    keep_handles: bool,
+    scope: Scope,
     bytes: u64,
     stream: Option<StreamInfo>,
     ended: bool,
 }
 
 impl BodyState {
-    pub(super) fn new(
-        keys: &'static HttpKeys,
-        keep_handles: bool,
-        stream: Option<StreamInfo>,
-    ) -> Self {
+    pub(super) fn new(keys: &'static HttpKeys, scope: Scope, stream: Option<StreamInfo>) -> Self {
         Self {
             keys,
-            keep_handles,
+            scope,
             bytes: 0,
             stream,
             ended: false,
@@ -161,9 +158,7 @@ impl BodyState {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
-        self.keys
-            .body_size
-            .record_now(self.keep_handles, self.bytes as f64);
+        self.keys.body_size.record(self.scope, self.bytes as f64);
         let Some(stream) = self.stream.take() else {
             return;
         };

@@ -39,7 +39,7 @@ pub use body::TelemetryBody;
 
 use crate::clock::{self, Start};
 use crate::keys::increment;
-use crate::recorder;
+use crate::recorder::{self, Scope};
 use body::{BodyState, StreamInfo};
 use keys::{StreamKind, http_keys, method_index, status_index};
 
@@ -121,8 +121,10 @@ where
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
+        // Decided once for the request's three histogram samples.
+        let scope = recorder::scope_now(self.keep_handles);
         if let Some(length) = content_length {
-            keys::request_body_size(method).record_now(self.keep_handles, length as f64);
+            keys::request_body_size(method).record(scope, length as f64);
         }
         let state = HttpState {
             start: Start::now(),
@@ -131,7 +133,7 @@ where
             // A header value clones by reference count, not by copying.
             session: request.headers().get(&MCP_SESSION_ID).cloned(),
             answered: false,
-            keep_handles: self.keep_handles,
+            scope,
         };
         HttpResponseFuture {
             future: self.inner.call(request),
@@ -147,7 +149,7 @@ struct HttpState {
     is_get: bool,
     session: Option<HeaderValue>,
     answered: bool,
-    keep_handles: bool,
+    scope: Scope,
 }
 
 impl HttpState {
@@ -157,7 +159,7 @@ impl HttpState {
         let status_slot = status_index(status);
         let keys = http_keys(self.method, status_slot);
         let elapsed = self.start.elapsed().as_secs_f64();
-        keys.duration.record_now(self.keep_handles, elapsed);
+        keys.duration.record(self.scope, elapsed);
         let headers = response.headers();
         match status {
             StatusCode::UNAUTHORIZED => increment(keys::auth_refused_unauthorized()),
@@ -184,7 +186,7 @@ impl HttpState {
                 .or_else(|| headers.get(&MCP_SESSION_ID).cloned());
             StreamInfo::open(kind, session)
         });
-        let state = BodyState::new(keys, self.keep_handles, stream);
+        let state = BodyState::new(keys, self.scope, stream);
         response.map(|body| TelemetryBody::new(body, state))
     }
 
@@ -192,7 +194,7 @@ impl HttpState {
         self.answered = true;
         let keys = http_keys(self.method, keys::ERROR_STATUS);
         let elapsed = self.start.elapsed().as_secs_f64();
-        keys.duration.record_now(self.keep_handles, elapsed);
+        keys.duration.record(self.scope, elapsed);
     }
 }
 

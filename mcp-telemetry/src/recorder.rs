@@ -84,13 +84,17 @@ pub(crate) fn scope_now(keep: bool) -> Scope {
     if !keep {
         return Scope::Current;
     }
-    metrics::with_recorder(|recorder| {
-        if is_global(recorder) {
-            Scope::Global
-        } else {
-            Scope::Current
-        }
-    })
+    metrics::with_recorder(|recorder| scope_of(keep, recorder))
+}
+
+/// The scope of metrics recorded into `recorder`: only the global recorder's handles are
+/// kept, and only when `keep`.
+fn scope_of(keep: bool, recorder: &dyn Recorder) -> Scope {
+    if keep && is_global(recorder) {
+        Scope::Global
+    } else {
+        Scope::Current
+    }
 }
 
 /// A kind of metric handle.
@@ -185,16 +189,15 @@ impl<H: Handle> Metric<H> {
     /// it is for (`keep` false: always [`Scope::Current`], see
     /// `TelemetryLayer::keep_metric_handles`).
     pub(crate) fn hold(&'static self, keep: bool) -> (Held<H>, Scope) {
-        metrics::with_recorder(|recorder| {
-            if keep && is_global(recorder) {
+        metrics::with_recorder(|recorder| match scope_of(keep, recorder) {
+            Scope::Global => {
                 let handle = self.global.get_or_init(|| H::register(recorder, &self.key));
                 (Held::Kept(handle), Scope::Global)
-            } else {
-                (
-                    Held::Owned(H::register(recorder, &self.key)),
-                    Scope::Current,
-                )
             }
+            Scope::Current => (
+                Held::Owned(H::register(recorder, &self.key)),
+                Scope::Current,
+            ),
         })
     }
 }

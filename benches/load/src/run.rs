@@ -198,36 +198,32 @@ async fn run(config: RunConfig, command: String) -> Result<Results, String> {
             memory_results.push(measured);
         }
     }
-    let scale = (!skip("memory") && config.scale_sessions > 0).then_some(());
-    let scale = match scale {
-        Some(()) => {
-            let measured = memory::idle_sessions(ServerId::Ours, config.scale_sessions).await;
-            match &measured {
-                Ok(m) => eprintln!(
-                    "memory at scale: {}/{} sessions, {:.0} B/session",
-                    m.opened,
-                    m.requested,
-                    m.bytes_per_session()
-                ),
-                Err(error) => eprintln!("memory at scale: {error}"),
-            }
-            Some(measured)
+    let scale = if !skip("memory") && config.scale_sessions > 0 {
+        let measured = memory::idle_sessions(ServerId::Ours, config.scale_sessions).await;
+        match &measured {
+            Ok(m) => eprintln!(
+                "memory at scale: {}/{} sessions, {:.0} B/session",
+                m.opened,
+                m.requested,
+                m.bytes_per_session()
+            ),
+            Err(error) => eprintln!("memory at scale: {error}"),
         }
-        None => None,
+        Some(measured)
+    } else {
+        None
     };
-    let soak = (!skip("soak") && config.soak > 0).then_some(());
-    let soak = match soak {
-        Some(()) => {
-            let measured = memory::soak(config.soak, config.connections).await;
-            if let Ok(s) = &measured {
-                eprintln!(
-                    "soak {} s: RSS {} KiB after warm-up, {} KiB at the end",
-                    s.seconds, s.rss_warm_kib, s.rss_end_kib
-                );
-            }
-            Some(measured)
+    let soak = if !skip("soak") && config.soak > 0 {
+        let measured = memory::soak(config.soak, config.connections).await;
+        if let Ok(s) = &measured {
+            eprintln!(
+                "soak {} s: RSS {} KiB after warm-up, {} KiB at the end",
+                s.seconds, s.rss_warm_kib, s.rss_end_kib
+            );
         }
-        None => None,
+        Some(measured)
+    } else {
+        None
     };
     let fanout = if skip("fanout") {
         None

@@ -138,23 +138,27 @@ impl JwtAuthenticator {
 
     /// Validates `token` and builds its principal (the scope policy included).
     pub async fn verify(&self, token: &str) -> Result<Principal, Rejection> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(self.invalid_token("token too large"));
+        let found = self.look_up(token.as_bytes());
+        match found.principal {
+            Some(principal) => Ok(principal),
+            None => self.verify_uncached(token, found.digest).await,
         }
-        let digest = self
-            .inner
-            .verified
-            .as_ref()
-            .map(|_| cache::TokenCache::digest(token.as_bytes()));
-        if let Some(principal) = self.cached(digest.as_ref()) {
-            return Ok(principal);
-        }
-        self.verify_uncached(token, digest).await
     }
 
-    /// The principal of a token verified before, by the digest of its bytes.
-    fn cached(&self, digest: Option<&[u8; 32]>) -> Option<Principal> {
-        self.inner.verified.as_ref()?.get(digest?)
+    /// The token in the cache of verified tokens: its digest (with the cache on and the token
+    /// not too large to verify) and the principal it proved, if it was verified before.
+    fn look_up(&self, token: &[u8]) -> CacheLookup {
+        let Some(cache) = &self.inner.verified else {
+            return CacheLookup::default();
+        };
+        if token.len() > MAX_TOKEN_LEN {
+            return CacheLookup::default();
+        }
+        let digest = cache::TokenCache::digest(token);
+        CacheLookup {
+            principal: cache.get(&digest),
+            digest: Some(digest),
+        }
     }
 
     /// The signature and claims check of a token not in the cache; a token that passes is
@@ -165,6 +169,9 @@ impl JwtAuthenticator {
         digest: Option<[u8; 32]>,
     ) -> Result<Principal, Rejection> {
         let inner = &self.inner;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(self.invalid_token("token too large"));
+        }
         // `alg: none` (and any unknown algorithm) fails to parse here.
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return Err(self.invalid_token("malformed token"));
@@ -210,57 +217,45 @@ impl JwtAuthenticator {
     }
 }
 
-impl JwtAuthenticator {
-    /// The header's token, its digest (with the cache on), and the principal when the token
-    /// was verified before; `Err` for a request without usable credentials.
-    fn credentials<'a>(&self, parts: &'a Parts) -> Result<Credentials<'a>, Rejection> {
-        let challenge = &self.inner.challenge;
-        let Some(token) = bearer_credentials(parts, challenge)? else {
-            // RFC 6750 §3.1: no error code when the request has no credentials at all.
-            return Err(Rejection::unauthorized(challenge.clone()));
-        };
-        // A cached token was verified as a JWT: base64url segments and dots, all `b64token`
-        // characters (and the digest stands for its bytes). So only a token not seen before
-        // gets the character check: a JWT is hundreds of bytes, and this runs per request.
-        let digest = (self.inner.verified.is_some() && token.len() <= MAX_TOKEN_LEN)
-            .then(|| cache::TokenCache::digest(token));
-        let cached = self.cached(digest.as_ref());
-        Ok(Credentials {
-            token,
-            digest,
-            cached,
-        })
-    }
-}
-
-/// What [`JwtAuthenticator::credentials`] found.
-struct Credentials<'a> {
-    token: &'a [u8],
+/// What [`JwtAuthenticator::look_up`] found.
+#[derive(Default)]
+struct CacheLookup {
     digest: Option<[u8; 32]>,
-    cached: Option<Principal>,
+    principal: Option<Principal>,
 }
 
 impl Authenticate for JwtAuthenticator {
     async fn authenticate(&self, parts: &Parts) -> Result<Principal, Rejection> {
-        let credentials = self.credentials(parts)?;
-        if let Some(principal) = credentials.cached {
+        let challenge = &self.inner.challenge;
+        let token = bearer_token_bytes(parts, challenge)?;
+        // A cached token was verified as a JWT: base64url segments and dots, all `b64token`
+        // characters (and the digest stands for its bytes). So only a token not seen before
+        // gets the character check: a JWT is hundreds of bytes, and this runs per request.
+        let found = self.look_up(token);
+        if let Some(principal) = found.principal {
             return Ok(principal);
         }
-        let token = checked_token(credentials.token, &self.inner.challenge)?;
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(self.invalid_token("token too large"));
-        }
-        self.verify_uncached(token, credentials.digest).await
+        let token = checked_token(token, challenge)?;
+        self.verify_uncached(token, found.digest).await
     }
 
     /// Requests without usable credentials and tokens in the cache: all but a token's first
     /// use (and its uses after `max_age`).
     fn authenticate_now(&self, parts: &Parts) -> Option<Result<Principal, Rejection>> {
-        match self.credentials(parts) {
-            Ok(credentials) => credentials.cached.map(Ok),
+        match bearer_token_bytes(parts, &self.inner.challenge) {
+            Ok(token) => self.look_up(token).principal.map(Ok),
             Err(rejection) => Some(Err(rejection)),
         }
     }
+}
+
+/// The `Authorization: Bearer` token's bytes, its characters not checked yet; a request
+/// without credentials is a 401 without an error code (RFC 6750 §3.1).
+fn bearer_token_bytes<'a>(
+    parts: &'a Parts,
+    challenge: &WwwAuthenticate,
+) -> Result<&'a [u8], Rejection> {
+    bearer_credentials(parts, challenge)?.ok_or_else(|| Rejection::unauthorized(challenge.clone()))
 }
 
 impl fmt::Debug for JwtAuthenticator {

@@ -205,26 +205,13 @@ fn throughput(out: &mut String, results: &Results) {
                 .sum();
             let first_error =
                 samples(results, scenario.name, server).find_map(|s| s.result.first_error.clone());
-            let vs_raw = (server != ServerId::Raw)
-                .then(|| {
-                    ratio(
-                        results,
-                        (scenario.name, server),
-                        (scenario.name, ServerId::Raw),
-                        rps,
-                    )
-                })
-                .flatten();
-            let vs_rmcp = (has_rmcp && server != ServerId::Rmcp)
-                .then(|| {
-                    ratio(
-                        results,
-                        (scenario.name, server),
-                        (scenario.name, ServerId::Rmcp),
-                        rps,
-                    )
-                })
-                .flatten();
+            // This server's req/s relative to `peer`'s (none against itself).
+            let vs = |peer: ServerId, shown: bool| {
+                (shown && server != peer)
+                    .then(|| ratio(results, (scenario.name, server), (scenario.name, peer), rps))
+                    .flatten()
+            };
+            let (vs_raw, vs_rmcp) = (vs(ServerId::Raw, true), vs(ServerId::Rmcp, has_rmcp));
             let errors = match (errors, first_error) {
                 (0, _) => "0".to_owned(),
                 (n, Some(first)) => format!(

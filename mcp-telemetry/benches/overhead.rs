@@ -22,14 +22,13 @@
 #![allow(missing_docs)]
 
 use std::convert::Infallible;
-use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use mcp_core::{McpRequest, McpResponse};
-use support::{TOOLS_CALL, instrumented_router, request, router};
+use support::{TOOLS_CALL, dispatch, instrumented_router, request, router};
 use tower::Service;
 
 mod support;
@@ -78,13 +77,7 @@ fn bench_calls<S>(
     match measure {
         Measure::BytesToBytes => {
             let mut out = Vec::with_capacity(256);
-            group.bench_function(name, |b| {
-                b.iter(|| {
-                    out.clear();
-                    call(service, request(black_box(body))).write_json(&mut out);
-                    black_box(out.len())
-                })
-            });
+            group.bench_function(name, |b| b.iter(|| dispatch(service, body, &mut out)));
         }
         Measure::Service => {
             group.bench_function(name, |b| {

@@ -12,12 +12,10 @@
 #![allow(missing_docs)]
 
 use std::convert::Infallible;
-use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
 use mcp_core::{McpRequest, McpResponse};
-use support::{TOOLS_CALL, instrumented_router, request, router};
+use support::{TOOLS_CALL, dispatch, instrumented_router, router};
 use tower::Service;
 
 mod support;
@@ -33,14 +31,7 @@ where
 {
     let start = Instant::now();
     for _ in 0..BATCH {
-        out.clear();
-        let response = service
-            .call(request(black_box(TOOLS_CALL)))
-            .now_or_never()
-            .expect("answered in one poll")
-            .expect("infallible");
-        response.write_json(out);
-        black_box(out.len());
+        dispatch(service, TOOLS_CALL, out);
     }
     start.elapsed()
 }

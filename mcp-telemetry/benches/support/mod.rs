@@ -1,11 +1,15 @@
 //! What both overhead benches measure: a router with one `add` tool and a call of it.
 
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use futures_util::FutureExt;
 use mcp_core::jsonrpc::Message;
-use mcp_core::{Json, McpRequest, ProtocolVersion, RequestContext, Router, Tool};
+use mcp_core::{Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool};
 use mcp_telemetry::{
     DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, Telemetry, TelemetryLayer,
 };
-use tower::Layer;
+use tower::{Layer, Service};
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 struct AddArgs {
@@ -38,6 +42,23 @@ pub(crate) const TOOLS_CALL: &[u8] =
 /// `body` parsed into a request, as a transport hands it to the RPC tier.
 pub(crate) fn request(body: &[u8]) -> McpRequest {
     McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25)
+}
+
+/// One dispatch, bytes to bytes: `body` parsed, `service` called (the router answers without
+/// waiting, so it is polled once), the response written to `out`.
+#[inline(always)]
+pub(crate) fn dispatch<S>(service: &mut S, body: &[u8], out: &mut Vec<u8>)
+where
+    S: Service<McpRequest, Response = McpResponse, Error = Infallible>,
+{
+    out.clear();
+    let response = service
+        .call(request(black_box(body)))
+        .now_or_never()
+        .expect("answered in one poll")
+        .expect("infallible");
+    response.write_json(out);
+    black_box(out.len());
 }
 
 /// This crate's Prometheus preset installed as the global recorder (as a server runs it;

@@ -494,9 +494,10 @@ impl Response {
         out.push(b'}');
     }
 
-    /// The JSON encoding as a new buffer.
+    /// The JSON encoding as a new buffer, of exactly its size when
+    /// [`encoded_len`](Self::encoded_len) knows it.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(128);
+        let mut out = Vec::with_capacity(self.encoded_len().unwrap_or(128));
         self.write_json(&mut out);
         out
     }

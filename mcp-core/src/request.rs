@@ -113,6 +113,27 @@ impl McpResponse {
         }
     }
 
+    /// The JSON encoding as a new buffer (empty for [`McpResponse::None`]), of exactly the
+    /// encoding's size when [`encoded_len`](Self::encoded_len) knows it: `bytes::Bytes` then
+    /// takes it over without allocating again, which it does for a `Vec` with room to spare.
+    ///
+    /// ```
+    /// use mcp_core::McpResponse;
+    /// use mcp_core::jsonrpc::{RequestId, Response};
+    /// use serde_json::value::RawValue;
+    ///
+    /// let result = RawValue::from_string("{}".to_owned()).unwrap();
+    /// let response = McpResponse::Single(Response::result(RequestId::Number(7), result));
+    /// let encoded = response.to_vec();
+    /// assert_eq!(encoded, br#"{"jsonrpc":"2.0","id":7,"result":{}}"#);
+    /// assert_eq!(encoded.capacity(), encoded.len());
+    /// ```
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len().unwrap_or(256));
+        self.write_json(&mut out);
+        out
+    }
+
     /// Appends the JSON encoding (an object, or an array for a batch) to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         match self {

@@ -31,6 +31,16 @@ impl SessionMemory {
         }
         (self.rss_after_kib as f64 - self.rss_before_kib as f64) * 1024.0 / self.opened as f64
     }
+
+    /// "opened/requested opened, B each", for the report and the console alike.
+    pub(crate) fn opened_summary(&self) -> String {
+        format!(
+            "{}/{} opened, {:.0} B each",
+            self.opened,
+            self.requested,
+            self.bytes_per_session()
+        )
+    }
 }
 
 /// Sessions opened, and the ids.

@@ -201,12 +201,7 @@ async fn run(config: RunConfig, command: String) -> Result<Results, String> {
     let scale = if !skip("memory") && config.scale_sessions > 0 {
         let measured = memory::idle_sessions(ServerId::Ours, config.scale_sessions).await;
         match &measured {
-            Ok(m) => eprintln!(
-                "memory at scale: {}/{} sessions, {:.0} B/session",
-                m.opened,
-                m.requested,
-                m.bytes_per_session()
-            ),
+            Ok(m) => eprintln!("memory at scale: {}", m.opened_summary()),
             Err(error) => eprintln!("memory at scale: {error}"),
         }
         Some(measured)

@@ -62,13 +62,22 @@ async fn rejection_never_reaches_inner() {
         mock::spawn_layer::<Request<&'static str>, Response<Full<Bytes>>, _>(layer());
     handle.allow(1);
     assert!(service.poll_ready().is_ready());
-    let response = service
-        .call(Request::get("/").body("body").unwrap())
-        .await
-        .unwrap();
+    let response = call_without_credentials(&mut service).await;
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     inner_saw_nothing(&mut handle).await;
+}
+
+/// Sends a request without `x-ok` through `service` and returns its answer.
+async fn call_without_credentials<S>(service: &mut mock::Spawn<S>) -> Response<Full<Bytes>>
+where
+    S: tower::Service<Request<&'static str>, Response = Response<Full<Bytes>>>,
+    S::Error: std::fmt::Debug,
+{
+    service
+        .call(Request::get("/").body("body").unwrap())
+        .await
+        .unwrap()
 }
 
 /// The inner mock gets no request within 50 ms: a refused request never reaches it.
@@ -110,10 +119,7 @@ async fn decisions_made_at_once_skip_the_async_path() {
     call_passes(&mut service, &mut handle, "now").await;
 
     assert!(service.poll_ready().is_ready());
-    let refused = service
-        .call(Request::get("/").body("body").unwrap())
-        .await
-        .unwrap();
+    let refused = call_without_credentials(&mut service).await;
     assert_eq!(refused.status(), 403);
     inner_saw_nothing(&mut handle).await;
 }

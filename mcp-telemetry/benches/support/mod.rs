@@ -1,4 +1,4 @@
-//! What both overhead benches measure: a router with one `add` tool and a call of it.
+//! What the overhead benches measure: a router with one `add` tool and a call of it.
 
 use std::convert::Infallible;
 use std::hint::black_box;

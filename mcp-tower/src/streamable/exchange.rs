@@ -269,8 +269,6 @@ impl Exchange {
 
 /// `response` as the data of an SSE event; `None` when there is nothing to send.
 fn event_data(response: &McpResponse) -> Option<Bytes> {
-    // Exactly sized when possible, as for JSON bodies (see `post::json_response`).
-    let mut bytes = Vec::with_capacity(response.encoded_len().unwrap_or(256));
-    response.write_json(&mut bytes);
+    let bytes = response.to_vec();
     (!bytes.is_empty()).then(|| Bytes::from(bytes))
 }

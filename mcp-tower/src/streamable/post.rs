@@ -328,10 +328,7 @@ pub(super) fn json_response(
     if response.is_none() {
         return accepted();
     }
-    // Exactly the encoding's size when it is known: the body then takes the buffer over as it
-    // is, where a `Vec` with room to spare costs `Bytes` one more allocation.
-    let mut bytes = Vec::with_capacity(response.encoded_len().unwrap_or(256));
-    response.write_json(&mut bytes);
+    let bytes = response.to_vec();
     let mut http = json_body(status_of(response, version), bytes, request_headers);
     if let Some(challenge) = step_up_challenge(response) {
         // An RPC-tier scope check refused the call: HTTP says so too (RFC 6750 §3.1).

@@ -225,12 +225,7 @@ fn targets(results: &Results) -> Vec<Target> {
         out.push(Target {
             what: "100 000 open legacy sessions fit (count cap raised)".to_owned(),
             measured: match scale {
-                Ok(m) => format!(
-                    "{}/{} opened, {:.0} B each",
-                    m.opened,
-                    m.requested,
-                    m.bytes_per_session()
-                ),
+                Ok(m) => m.opened_summary(),
                 Err(e) => format!("failed: {e}"),
             },
             pass: Some(scale.as_ref().is_ok_and(|m| {

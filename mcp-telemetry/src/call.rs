@@ -53,7 +53,16 @@ pub struct CallInfo {
     session: Option<SessionHandle>,
     principal: Option<Principal>,
     version: ProtocolVersion,
-    trace: Option<TraceContext>,
+    /// Boxed: it is rare (sent by the client and wanted by a span or a hook), and calls
+    /// without it should not move its bytes around.
+    trace: Option<Box<CallerTrace>>,
+}
+
+/// The caller's `traceparent` and `tracestate`.
+#[derive(Debug, Clone)]
+struct CallerTrace {
+    context: TraceContext,
+    state: Option<Box<str>>,
 }
 
 impl fmt::Debug for CallInfo {
@@ -135,7 +144,14 @@ impl CallInfo {
     /// `None` when no span can be enabled and no hook says it
     /// [reads it](crate::OnRequest::reads_trace_context).
     pub fn trace_context(&self) -> Option<&TraceContext> {
-        self.trace.as_ref()
+        self.trace.as_deref().map(|trace| &trace.context)
+    }
+
+    /// The caller's vendor trace data, `params._meta.tracestate`, when it came with a valid
+    /// [`trace_context`](Self::trace_context): trimmed, and only when it is at most 512 bytes
+    /// of printable ASCII (W3C's character set); otherwise dropped whole, as W3C allows.
+    pub fn trace_state(&self) -> Option<&str> {
+        self.trace.as_deref()?.state.as_deref()
     }
 }
 
@@ -162,7 +178,18 @@ pub(crate) fn start<'a>(
     let peeked = params.map_or_else(Peeked::default, |raw| {
         peek(raw.get(), target_key, want_trace)
     });
-    let trace = peeked.traceparent.as_deref().and_then(TraceContext::parse);
+    let trace = peeked
+        .traceparent
+        .as_deref()
+        .and_then(TraceContext::parse)
+        .map(|context| {
+            // W3C: a `tracestate` without a valid `traceparent` is ignored.
+            let state = peeked
+                .tracestate
+                .as_deref()
+                .and_then(crate::trace_context::trace_state);
+            Box::new(CallerTrace { context, state })
+        });
     let target = peeked.target.as_deref();
     let (keys, raw) = match (entry.target, target) {
         (Some(kind), Some(name)) => match keys::known_target(method_index, kind, name, known) {

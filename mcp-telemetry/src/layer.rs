@@ -74,6 +74,8 @@ pub(crate) struct Config {
     pub(crate) uri_in_span_name: bool,
     pub(crate) is_rate_limited: fn(&ErrorObject) -> bool,
     pub(crate) keep_handles: bool,
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) join_caller_trace: bool,
 }
 
 impl<OnReq, OnRes, OnFail> std::fmt::Debug for TelemetryLayer<OnReq, OnRes, OnFail> {
@@ -106,6 +108,8 @@ impl TelemetryLayer {
                 uri_in_span_name: false,
                 is_rate_limited: default_is_rate_limited,
                 keep_handles: true,
+                #[cfg(feature = "opentelemetry")]
+                join_caller_trace: true,
             }),
             on_request: DefaultOnRequest::default(),
             on_response: DefaultOnResponse::default(),
@@ -172,6 +176,29 @@ impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
     /// ```
     pub fn keep_metric_handles(mut self, keep: bool) -> Self {
         Arc::make_mut(&mut self.config).keep_handles = keep;
+        self
+    }
+
+    /// Whether a call's span joins the caller's trace (default true; feature
+    /// `opentelemetry`).
+    ///
+    /// A valid `params._meta.traceparent` (with `tracestate`, when valid) becomes the remote
+    /// parent of the call's span in `tracing-opentelemetry`, as SEP-414 and the OpenTelemetry
+    /// MCP conventions describe: the client's span, the server's span and the spans of
+    /// whatever the handler calls form one trace. Without a `traceparent`, or with an invalid
+    /// one, the call starts a new trace. Turn this off where callers are not trusted to
+    /// choose trace ids (a public server whose traces start at its edge); the ids are still
+    /// recorded as the span's `trace_id` and `parent_span_id` fields.
+    ///
+    /// ```
+    /// use mcp_telemetry::TelemetryLayer;
+    ///
+    /// let layer = TelemetryLayer::new().join_caller_trace(false);
+    /// # let _ = layer;
+    /// ```
+    #[cfg(feature = "opentelemetry")]
+    pub fn join_caller_trace(mut self, join: bool) -> Self {
+        Arc::make_mut(&mut self.config).join_caller_trace = join;
         self
     }
 

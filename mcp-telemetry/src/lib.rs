@@ -12,6 +12,8 @@
 //! - `TelemetrySessionStore` (feature `sessions`): active sessions and session durations.
 //! - [`ScrapeLayer`] and the `prometheus` module (feature `prometheus`): `/metrics` on the
 //!   server's own listener.
+//! - Feature `opentelemetry`: call spans join the caller's trace (`params._meta.traceparent`
+//!   and `tracestate`) in `tracing-opentelemetry`; see `TelemetryLayer::join_caller_trace`.
 //!
 //! ```no_run
 //! use mcp_core::{Json, RequestContext, Router, Tool};
@@ -60,6 +62,8 @@ mod keys;
 mod known;
 mod layer;
 pub mod names;
+#[cfg(feature = "opentelemetry")]
+mod otel;
 mod outcome;
 mod peek;
 mod recorder;

@@ -1,5 +1,5 @@
 //! Reads the few `params` members telemetry needs (the target name or URI, and
-//! `_meta.traceparent`) without deserialising the rest.
+//! `_meta.traceparent` with `_meta.tracestate`) without deserialising the rest.
 //!
 //! A full `serde_json` pass over `params` costs as much again as the router's own parse; the
 //! [`Scanner`] skips values by their brackets and quotes, stops as soon as it has what it
@@ -22,9 +22,12 @@ pub(crate) struct Peeked<'a> {
     pub(crate) target: Option<Cow<'a, str>>,
     /// `_meta.traceparent`.
     pub(crate) traceparent: Option<Cow<'a, str>>,
+    /// `_meta.tracestate`.
+    pub(crate) tracestate: Option<Cow<'a, str>>,
 }
 
-/// Finds `target_key` and, when `want_trace`, `_meta.traceparent` in the object `params`.
+/// Finds `target_key` and, when `want_trace`, `_meta.traceparent` and `_meta.tracestate` in
+/// the object `params`.
 /// Anything malformed ends the scan with what was found so far.
 #[inline(always)]
 pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>, want_trace: bool) -> Peeked<'a> {
@@ -37,7 +40,7 @@ pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>, want_trace: bo
         if let Some(target) = leading_string(params, key) {
             return Peeked {
                 target: Some(Cow::Borrowed(target)),
-                traceparent: None,
+                ..Peeked::default()
             };
         }
     }
@@ -59,6 +62,8 @@ fn scan<'a>(params: &'a str, target_key: Option<&str>, mut want_meta: bool) -> P
                 s.object(|s, key| {
                     if key.is("traceparent") {
                         found.traceparent = s.string_or_skip()?;
+                    } else if key.is("tracestate") {
+                        found.tracestate = s.string_or_skip()?;
                     } else {
                         s.skip_value()?;
                     }
@@ -137,6 +142,19 @@ fn leading_string<'a>(params: &'a str, key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_tracestate_next_to_the_traceparent() {
+        let found = peek(
+            r#"{"name":"add","_meta":{"tracestate":"a=1,b=2","traceparent":"tp"}}"#,
+            Some("name"),
+            true,
+        );
+        assert_eq!(found.traceparent.as_deref(), Some("tp"));
+        assert_eq!(found.tracestate.as_deref(), Some("a=1,b=2"));
+        let unwanted = peek(r#"{"_meta":{"tracestate":"a=1"}}"#, None, false);
+        assert!(unwanted.tracestate.is_none());
+    }
 
     fn both(params: &str, key: &str) -> (Option<String>, Option<String>) {
         let found = peek(params, Some(key), true);

@@ -119,6 +119,15 @@ where
         );
         // The span has what it needs from the request, which moves on now.
         drop(peeked);
+        // Before the span is first entered (by the hook or the inner call), which is when
+        // `tracing-opentelemetry` fixes its parent.
+        #[cfg(feature = "opentelemetry")]
+        if config.join_caller_trace
+            && !span.is_disabled()
+            && let Some(caller) = info.trace_context()
+        {
+            crate::otel::join_caller_trace(&span, caller, info.trace_state());
+        }
         let start = Start::now();
         // Held by the call, so that it moves back down the gauge it moved up; this one look
         // at the recorder in scope also decides where the call's other metrics go.

@@ -1,9 +1,12 @@
-//! W3C Trace Context (`traceparent`) as MCP carries it in `params._meta`.
+//! W3C Trace Context (`traceparent`, `tracestate`) as MCP carries it in `params._meta`
+//! (SEP-414).
 //!
 //! No OpenTelemetry SDK is needed: the parsed ids are recorded on the call's span
 //! (`trace_id`, `parent_span_id`) and handed to the hooks through
-//! [`CallInfo::trace_context`](crate::CallInfo::trace_context), where a
-//! `tracing-opentelemetry` user can make them the span's remote parent.
+//! [`CallInfo::trace_context`](crate::CallInfo::trace_context) and
+//! [`CallInfo::trace_state`](crate::CallInfo::trace_state). With the `opentelemetry` feature,
+//! the layer also makes the caller's span the remote parent of the call's span in
+//! `tracing-opentelemetry` (see `TelemetryLayer::join_caller_trace`).
 //!
 //! ```
 //! use mcp_telemetry::TraceContext;
@@ -125,6 +128,19 @@ impl TraceContext {
     }
 }
 
+/// The longest `tracestate` kept: W3C asks platforms to pass on at least 512 characters, and
+/// a client must not make the server hold more per call.
+const MAX_TRACE_STATE_LEN: usize = 512;
+
+/// The `tracestate` value kept for a call: trimmed, non-empty, at most 512 bytes of printable
+/// ASCII (the W3C character set); anything else is dropped whole, which W3C allows, rather
+/// than cut at an arbitrary member.
+pub(crate) fn trace_state(value: &str) -> Option<Box<str>> {
+    let value = value.trim();
+    let printable = value.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    (!value.is_empty() && value.len() <= MAX_TRACE_STATE_LEN && printable).then(|| value.into())
+}
+
 /// Two lower-case hex digits.
 fn hex_byte(pair: &[u8]) -> Option<u8> {
     fn digit(d: u8) -> Option<u8> {
@@ -167,6 +183,20 @@ mod tests {
         ] {
             assert!(TraceContext::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn keeps_a_bounded_printable_trace_state() {
+        assert_eq!(
+            trace_state(" congo=t61rcWkgMzE,rojo=00f067aa0ba902b7 ").as_deref(),
+            Some("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
+        );
+        assert_eq!(trace_state("  "), None);
+        assert_eq!(trace_state("vendor=caf\u{e9}"), None);
+        assert_eq!(trace_state("a=b\tc"), None);
+        let longest = format!("a={}", "b".repeat(MAX_TRACE_STATE_LEN - 2));
+        assert_eq!(trace_state(&longest).as_deref(), Some(longest.as_str()));
+        assert_eq!(trace_state(&format!("{longest}b")), None);
     }
 
     #[test]

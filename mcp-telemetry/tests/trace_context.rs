@@ -16,7 +16,7 @@ const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-
 
 fn call_with_traceparent() -> McpRequest {
     let body = format!(
-        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"add","_meta":{{"traceparent":"{TRACEPARENT}"}}}}}}"#
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"add","_meta":{{"traceparent":"{TRACEPARENT}","tracestate":"congo=t61rcWkgMzE"}}}}}}"#
     );
     McpRequest::new(
         Message::parse(body.as_bytes()).unwrap(),
@@ -73,14 +73,18 @@ async fn closures_are_assumed_to_read_it() {
     let record = seen.clone();
     let service = TelemetryLayer::new()
         .on_request(move |call: &CallInfo, _: &Span| {
-            let trace_id = call.trace_context().map(|t| t.trace_id().to_string());
-            record.lock().unwrap().push(trace_id);
+            let trace = call
+                .trace_context()
+                .map(|t| format!("{} {}", t.trace_id(), call.trace_state().unwrap_or("-")));
+            record.lock().unwrap().push(trace);
         })
         .layer(Router::builder().build());
     service.oneshot(call_with_traceparent()).await.unwrap();
     assert_eq!(
         seen.lock().unwrap().as_slice(),
-        [Some("4bf92f3577b34da6a3ce929d0e0e4736".to_owned())]
+        [Some(
+            "4bf92f3577b34da6a3ce929d0e0e4736 congo=t61rcWkgMzE".to_owned()
+        )]
     );
 }
 

@@ -1,0 +1,293 @@
+//! Feature `opentelemetry`: a call's span joins the caller's trace. A real server on
+//! 127.0.0.1:0 answers real HTTP requests carrying `_meta.traceparent` (and `tracestate`);
+//! `tracing-opentelemetry` hands the spans to an OpenTelemetry SDK whose in-memory exporter
+//! the tests read.
+//!
+//! Each test runs on a current-thread runtime with its subscriber as the thread's default, so
+//! the server's tasks (on that thread) report to it and tests do not see each other's spans.
+
+#![cfg(feature = "opentelemetry")]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use mcp_core::{Json, RequestContext, Router, Tool};
+use mcp_telemetry::TelemetryLayer;
+use mcp_tower::{HostOriginLayer, StreamableHttpLayer};
+use opentelemetry::trace::{SpanId, SpanKind, TraceId, TracerProvider as _};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use tokio::net::{TcpListener, TcpStream};
+use tower::{Layer, ServiceBuilder};
+use tracing_subscriber::layer::SubscriberExt;
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+const CALL_SPAN_NAME: &str = "tools/call lookup";
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Lookup {
+    key: String,
+}
+
+/// A router whose tool opens a span of its own, as a handler calling a database would.
+fn router() -> Router {
+    Router::builder()
+        .tool(
+            Tool::new("lookup").handler(|Json(x): Json<Lookup>, _: RequestContext| async move {
+                let _query = tracing::info_span!("db.query").entered();
+                format!("value of {}", x.key)
+            }),
+        )
+        .build()
+}
+
+/// The server: HostOrigin and Streamable HTTP (stateless) around the telemetry layer.
+async fn serve(layer: TelemetryLayer) -> SocketAddr {
+    let router = router();
+    let rpc = layer.known_targets(router.clone()).layer(router);
+    let http = ServiceBuilder::new()
+        .layer(HostOriginLayer::new())
+        .layer(StreamableHttpLayer::default())
+        .service(rpc);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(mcp_tower::serve_with_shutdown(
+        listener,
+        http,
+        std::future::pending::<()>(),
+    ));
+    addr
+}
+
+/// The 2025-11-25 shape or the 2026-07-28 shape of `tools/call lookup`, with `meta` (JSON
+/// members, may be empty) added to `params._meta`.
+fn call(addr: SocketAddr, modern: bool, meta: &str) -> Request<Full<Bytes>> {
+    let (version, meta) = if modern {
+        let required = r#""io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}"#;
+        let sep = if meta.is_empty() { "" } else { "," };
+        ("2026-07-28", format!("{required}{sep}{meta}"))
+    } else {
+        ("2025-11-25", meta.to_owned())
+    };
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"lookup","arguments":{{"key":"k"}},"_meta":{{{meta}}}}}}}"#
+    );
+    let mut request = Request::post("/mcp")
+        .header(header::HOST, addr.to_string())
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json, text/event-stream")
+        .header("mcp-protocol-version", version);
+    if modern {
+        request = request
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "lookup");
+    }
+    request.body(Full::new(Bytes::from(body))).unwrap()
+}
+
+/// Sends `request` on a new connection; the status and the body.
+async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> (StatusCode, String) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Sends `request`, checks that the tool answered, and returns the spans exported by then.
+async fn exported_after(
+    exporter: &InMemorySpanExporter,
+    addr: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Vec<SpanData> {
+    let (status, body) = send(addr, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("value of k"), "{body}");
+    // The call's span ends when its future is dropped, which may come just after the answer
+    // is written: wait for it, boundedly.
+    for _ in 0..200 {
+        let spans = exporter.get_finished_spans().unwrap();
+        if spans.iter().any(|span| span.name == CALL_SPAN_NAME) {
+            return spans;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    exporter.get_finished_spans().unwrap()
+}
+
+fn named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    spans
+        .iter()
+        .find(|span| span.name == name)
+        .unwrap_or_else(|| panic!("no span {name} in {spans:#?}"))
+}
+
+fn attribute(span: &SpanData, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.to_string())
+}
+
+/// Runs `test` on a current-thread runtime whose thread reports spans to an in-memory
+/// OpenTelemetry exporter.
+fn traced<F, Fut>(test: F)
+where
+    F: FnOnce(InMemorySpanExporter) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("mcp-telemetry-tests")));
+    let _default = tracing::subscriber::set_default(subscriber);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test(exporter));
+}
+
+fn traceparent(flags: &str) -> String {
+    format!(r#""traceparent":"00-{TRACE_ID}-{CALLER_SPAN}-{flags}""#)
+}
+
+#[test]
+fn the_call_span_joins_the_callers_trace_and_handler_spans_nest_under_it() {
+    traced(|exporter| async move {
+        let addr = serve(TelemetryLayer::new()).await;
+        for modern in [false, true] {
+            exporter.reset();
+            let meta = format!(r#"{},"tracestate":"congo=t61rcWkgMzE""#, traceparent("01"));
+            let spans = exported_after(&exporter, addr, call(addr, modern, &meta)).await;
+
+            let call = named(&spans, CALL_SPAN_NAME);
+            assert_eq!(
+                call.span_context.trace_id(),
+                TraceId::from_hex(TRACE_ID).unwrap()
+            );
+            assert_eq!(call.parent_span_id, SpanId::from_hex(CALLER_SPAN).unwrap());
+            assert!(call.parent_span_is_remote);
+            assert_eq!(call.span_kind, SpanKind::Server);
+            assert_eq!(
+                call.span_context.trace_state().header(),
+                "congo=t61rcWkgMzE"
+            );
+            assert!(call.span_context.is_sampled());
+            assert_eq!(
+                attribute(call, "mcp.method.name").as_deref(),
+                Some("tools/call")
+            );
+            assert_eq!(
+                attribute(call, "gen_ai.tool.name").as_deref(),
+                Some("lookup")
+            );
+            let version = if modern { "2026-07-28" } else { "2025-11-25" };
+            assert_eq!(
+                attribute(call, "mcp.protocol.version").as_deref(),
+                Some(version)
+            );
+
+            // The handler's own span: same trace, child of the call's span.
+            let query = named(&spans, "db.query");
+            assert_eq!(query.span_context.trace_id(), call.span_context.trace_id());
+            assert_eq!(query.parent_span_id, call.span_context.span_id());
+            assert!(!query.parent_span_is_remote);
+        }
+    });
+}
+
+#[test]
+fn without_a_valid_traceparent_the_call_starts_a_new_trace() {
+    traced(|exporter| async move {
+        let addr = serve(TelemetryLayer::new()).await;
+        for meta in [
+            String::new(),
+            // Upper-case hex is invalid (W3C), and so the tracestate is ignored too.
+            format!(
+                r#""traceparent":"00-{}-{CALLER_SPAN}-01","tracestate":"congo=1""#,
+                TRACE_ID.to_uppercase()
+            ),
+        ] {
+            exporter.reset();
+            let spans = exported_after(&exporter, addr, call(addr, false, &meta)).await;
+            let call = named(&spans, CALL_SPAN_NAME);
+            assert_eq!(call.parent_span_id, SpanId::INVALID, "{meta}");
+            assert_ne!(
+                call.span_context.trace_id(),
+                TraceId::from_hex(TRACE_ID).unwrap()
+            );
+            assert_eq!(call.span_context.trace_state().header(), "");
+        }
+    });
+}
+
+#[test]
+fn a_tracestate_opentelemetry_refuses_is_dropped_and_the_trace_still_joined() {
+    traced(|exporter| async move {
+        let addr = serve(TelemetryLayer::new()).await;
+        // Keys must be lower-case: OpenTelemetry refuses the whole list.
+        let meta = format!(r#"{},"tracestate":"Congo=1""#, traceparent("01"));
+        let spans = exported_after(&exporter, addr, call(addr, false, &meta)).await;
+        let call = named(&spans, CALL_SPAN_NAME);
+        assert_eq!(call.parent_span_id, SpanId::from_hex(CALLER_SPAN).unwrap());
+        assert_eq!(call.span_context.trace_state().header(), "");
+    });
+}
+
+#[test]
+fn the_callers_sampling_decision_is_kept() {
+    traced(|exporter| async move {
+        let addr = serve(TelemetryLayer::new()).await;
+        // Flags 00: not sampled. The SDK's default sampler follows the parent, so neither
+        // the call's span nor the handler's is exported.
+        let (status, body) = send(addr, call(addr, false, &traceparent("00"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // A sampled call after it, whose span is exported: the unsampled one had its chance.
+        let meta = traceparent("01");
+        let spans = exported_after(&exporter, addr, call(addr, false, &meta)).await;
+        assert_eq!(
+            spans
+                .iter()
+                .filter(|span| span.name == CALL_SPAN_NAME)
+                .count(),
+            1,
+            "{spans:#?}"
+        );
+        assert_eq!(
+            spans.iter().filter(|span| span.name == "db.query").count(),
+            1
+        );
+    });
+}
+
+#[test]
+fn join_caller_trace_false_starts_a_new_trace_and_keeps_the_ids_as_fields() {
+    traced(|exporter| async move {
+        let addr = serve(TelemetryLayer::new().join_caller_trace(false)).await;
+        let meta = traceparent("01");
+        let spans = exported_after(&exporter, addr, call(addr, false, &meta)).await;
+        let call = named(&spans, CALL_SPAN_NAME);
+        assert_eq!(call.parent_span_id, SpanId::INVALID);
+        assert_ne!(
+            call.span_context.trace_id(),
+            TraceId::from_hex(TRACE_ID).unwrap()
+        );
+        assert_eq!(attribute(call, "trace_id").as_deref(), Some(TRACE_ID));
+        assert_eq!(
+            attribute(call, "parent_span_id").as_deref(),
+            Some(CALLER_SPAN)
+        );
+    });
+}

@@ -192,9 +192,20 @@ impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
     ///
     /// ```
     /// use mcp_telemetry::TelemetryLayer;
+    /// use opentelemetry::trace::TracerProvider as _;
+    /// use tracing_subscriber::layer::SubscriberExt;
     ///
-    /// let layer = TelemetryLayer::new().join_caller_trace(false);
-    /// # let _ = layer;
+    /// // The application's OpenTelemetry pipeline (with an OTLP exporter in production).
+    /// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("my-server")));
+    /// tracing::subscriber::set_global_default(subscriber).unwrap();
+    ///
+    /// // Calls that carry `_meta.traceparent` continue the caller's trace...
+    /// let layer = TelemetryLayer::new();
+    /// // ...except on a public server whose traces start at its edge.
+    /// let edge = TelemetryLayer::new().join_caller_trace(false);
+    /// # let _ = (layer, edge);
     /// ```
     #[cfg(feature = "opentelemetry")]
     pub fn join_caller_trace(mut self, join: bool) -> Self {

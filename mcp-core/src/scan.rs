@@ -1,7 +1,8 @@
 //! Reads a few members of a JSON object without deserialising the rest.
 //!
 //! Layers in front of the router (the transport's era and routing-header checks, telemetry)
-//! need one or two members of a request's `params`: a name, a version in `_meta`. A
+//! need one or two members of a request's `params`: a name, a version in `_meta`; the router
+//! reads `tools/call` params of the usual shape with it too. A
 //! `serde_json` pass over the whole `params` costs about as much as the router's own parse;
 //! this scanner skips values by their brackets and quotes, lets the caller stop as soon as it
 //! has what it wants, and validates nothing it does not read. It is meant for text already
@@ -185,6 +186,28 @@ impl<'a> Scanner<'a> {
         // Rare: let serde_json decode the escapes.
         let quoted = self.text.get(start..self.pos)?;
         Some(serde_json::from_str::<String>(quoted).ok().map(Cow::Owned))
+    }
+
+    /// Any value, skipped as [`skip_value`](Self::skip_value) skips it, as its text.
+    ///
+    /// ```
+    /// use mcp_core::scan::{Flow, Scanner};
+    ///
+    /// let mut arguments = None;
+    /// Scanner::new(r#"{"name":"add","arguments":{"a":[1,"]"]}}"#).object(|scanner, key| {
+    ///     let value = scanner.raw_value()?;
+    ///     if key.is("arguments") {
+    ///         arguments = Some(value);
+    ///     }
+    ///     Some(Flow::Continue)
+    /// });
+    /// assert_eq!(arguments, Some(r#"{"a":[1,"]"]}"#));
+    /// ```
+    pub fn raw_value(&mut self) -> Option<&'a str> {
+        self.peek()?;
+        let start = self.pos;
+        self.skip_value()?;
+        self.text.get(start..self.pos)
     }
 
     /// Any value: a string, an object or array (by depth, strings skipped whole), or a scalar.

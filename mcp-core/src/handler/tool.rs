@@ -6,7 +6,6 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::{BoxFuture, Json};
 use crate::context::RequestContext;
@@ -18,7 +17,8 @@ type HandlerStart = Result<BoxFuture<'static, Result<CallToolResult, ErrorObject
 
 /// The erased handler every tool is stored as: it reads the raw arguments object itself, so a
 /// typed handler deserialises straight from the request's bytes (no `Value` in between).
-type ToolFn = dyn Fn(&RawValue, RequestContext) -> HandlerStart + Send + Sync;
+/// Takes the arguments object as JSON text (valid: read from a parsed request).
+type ToolFn = dyn Fn(&str, RequestContext) -> HandlerStart + Send + Sync;
 
 /// A tool: its definition, compiled schemas and handler. Build one with [`Tool::new`].
 ///
@@ -99,7 +99,7 @@ impl Tool {
     pub(crate) fn check_header_params(
         &self,
         headers: &http::HeaderMap,
-        arguments: &RawValue,
+        arguments: &str,
     ) -> Result<(), ErrorObject> {
         if self.inner.header_params.is_empty() {
             return Ok(());
@@ -135,10 +135,10 @@ impl Tool {
         Ok(())
     }
 
-    /// Validates `arguments` (a JSON object) and runs the handler.
+    /// Validates `arguments` (a JSON object's text) and runs the handler.
     pub(crate) async fn call(
         &self,
-        arguments: &RawValue,
+        arguments: &str,
         ctx: RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
         if self.inner.validate_first {
@@ -179,11 +179,7 @@ impl Tool {
 
     /// The handler's type refused the arguments: list the schema's violations when there are
     /// any (the validator did not run first), or say what serde said.
-    fn undeserialisable(
-        &self,
-        arguments: &RawValue,
-        why: &str,
-    ) -> Result<CallToolResult, ErrorObject> {
+    fn undeserialisable(&self, arguments: &str, why: &str) -> Result<CallToolResult, ErrorObject> {
         if !self.inner.validate_first {
             let value = parse_arguments(arguments)?;
             if !self.inner.input_validator.is_valid(&value) {
@@ -214,8 +210,8 @@ impl Tool {
 
 /// The arguments as a JSON tree, for the validator. The message parser only scanned them: a
 /// number out of range or nesting past serde_json's depth limit shows up here, as -32602.
-fn parse_arguments(arguments: &RawValue) -> Result<Value, ErrorObject> {
-    serde_json::from_str(arguments.get())
+fn parse_arguments(arguments: &str) -> Result<Value, ErrorObject> {
+    serde_json::from_str(arguments)
         .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for tools/call: {e}")))
 }
 
@@ -334,7 +330,7 @@ impl ToolBuilder {
         let validate_first = self.raw_input_schema
             || !super::serde_checked::serde_checks_everything(&self.definition.input_schema);
         let handler: Box<ToolFn> = Box::new(move |arguments, ctx| {
-            let args = serde_json::from_str::<A>(arguments.get()).map_err(|e| e.to_string())?;
+            let args = serde_json::from_str::<A>(arguments).map_err(|e| e.to_string())?;
             let future = handler(Json(args), ctx);
             Ok(Box::pin(async move { future.await.into_tool_result() }))
         });
@@ -350,7 +346,7 @@ impl ToolBuilder {
         R: IntoToolResult,
     {
         let handler: Box<ToolFn> = Box::new(move |arguments, ctx| {
-            let arguments = serde_json::from_str::<serde_json::Map<String, Value>>(arguments.get())
+            let arguments = serde_json::from_str::<serde_json::Map<String, Value>>(arguments)
                 .map_err(|e| e.to_string())?;
             let future = handler(arguments, ctx);
             Ok(Box::pin(async move { future.await.into_tool_result() }))

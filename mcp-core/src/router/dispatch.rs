@@ -30,10 +30,17 @@ pub(crate) type MethodResult = Result<Box<RawValue>, ErrorObject>;
 /// when a state is opened or sealed, so plain calls never serialise their arguments again.
 pub(crate) type Binding<'a> = &'a (dyn Fn() -> Vec<String> + Sync);
 
+/// A task's own copy of its arguments. The text comes from a parsed request, so it is JSON;
+/// serde checks again anyway, once per task.
+fn owned_arguments(arguments: &str) -> Result<Box<RawValue>, ErrorObject> {
+    RawValue::from_string(arguments.to_owned())
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for tools/call: {e}")))
+}
+
 /// A tool's arguments in one spelling whatever the client's whitespace and key order, for a
 /// binding that must match across rounds.
-fn normalised(arguments: &RawValue) -> String {
-    serde_json::from_str::<serde_json::Value>(arguments.get())
+fn normalised(arguments: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(arguments)
         .and_then(|value| serde_json::to_string(&value))
         .unwrap_or_default()
 }
@@ -382,7 +389,7 @@ impl Call<'_> {
     }
 
     async fn call_tool(&self, params: Option<&RawValue>) -> MethodResult {
-        let params: params::CallToolParams<'_> = params::required("tools/call", params)?;
+        let params = params::CallToolParams::read(params)?;
         let allowed = self
             .allow_list()
             .is_none_or(|a| a.allows_tool(&params.name));
@@ -394,7 +401,7 @@ impl Call<'_> {
             .filter(|_| allowed)
             .map(|entry| entry.item.clone())
             .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown tool: {}", params.name)))?;
-        let arguments = params.arguments.unwrap_or_else(params::empty_object);
+        let arguments = params.arguments.unwrap_or(params::EMPTY_OBJECT);
         if self.version.is_modern()
             && let Some(parts) = self.extensions.get::<http::request::Parts>()
         {
@@ -404,7 +411,7 @@ impl Call<'_> {
             self.task_mode(&tool, params.meta.as_ref(), params.task.as_ref())?
         {
             if !(tool.inner.defer_task && self.version.is_modern()) {
-                return self.start_task(tool, arguments.to_owned(), params.meta, ttl);
+                return self.start_task(tool, owned_arguments(arguments)?, params.meta, ttl);
             }
             let name = params.name.to_string();
             let arguments_text = normalised(arguments);
@@ -418,7 +425,7 @@ impl Call<'_> {
             // Boxed: inline, this rare path's state would grow every tools/call future.
             return Box::pin(self.call_deferred(
                 tool,
-                arguments.to_owned(),
+                owned_arguments(arguments)?,
                 params.meta,
                 ttl,
                 &binding,

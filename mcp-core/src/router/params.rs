@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use crate::context::SharedCapabilities;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
+use crate::scan::{Flow, Scanner};
 
 /// The `_meta` fields of a request that the router uses.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -33,10 +34,10 @@ pub(crate) struct RequestMeta {
 pub(crate) struct CallToolParams<'a> {
     #[serde(borrow)]
     pub(crate) name: Cow<'a, str>,
-    /// Always an object when present (the schema of `CallToolRequest` says so); kept raw so
-    /// a typed handler deserialises it straight from the request.
+    /// Always an object when present (the schema of `CallToolRequest` says so); kept as
+    /// text so a typed handler deserialises it straight from the request.
     #[serde(borrow, default, deserialize_with = "raw_object")]
-    pub(crate) arguments: Option<&'a RawValue>,
+    pub(crate) arguments: Option<&'a str>,
     #[serde(rename = "_meta", default)]
     pub(crate) meta: Option<RequestMeta>,
     #[serde(default)]
@@ -45,6 +46,59 @@ pub(crate) struct CallToolParams<'a> {
     pub(crate) request_state: Option<String>,
     #[serde(default)]
     pub(crate) task: Option<super::tasks::TaskParams>,
+}
+
+impl<'a> CallToolParams<'a> {
+    /// Reads `tools/call` params. The usual shape (`name` without escapes, `arguments`,
+    /// `_meta`, each at most once) is scanned: `params` was validated as JSON when the message
+    /// was parsed, and serde's pass over the whole object validated it again, `arguments`
+    /// included, which then a typed handler parses a third time. Anything else (other members,
+    /// escapes, wrong types) goes through serde, which also words the errors.
+    pub(crate) fn read(params: Option<&'a RawValue>) -> Result<Self, ErrorObject> {
+        match params.and_then(Self::scan) {
+            Some(params) => Ok(params),
+            None => required("tools/call", params),
+        }
+    }
+
+    fn scan(params: &'a RawValue) -> Option<Self> {
+        let (mut name, mut arguments, mut meta) = (None, None, None);
+        // Every member continues the scan: `Some` means the whole object was read.
+        Scanner::new(params.get()).object(|scanner, key| {
+            let slot = match key.raw {
+                "name" => &mut name,
+                "arguments" => &mut arguments,
+                "_meta" => &mut meta,
+                _ => return None,
+            };
+            if key.escaped || slot.is_some() {
+                return None;
+            }
+            *slot = Some(scanner.raw_value()?);
+            Some(Flow::Continue)
+        })?;
+        let name = name?.strip_prefix('"')?.strip_suffix('"')?;
+        if name.contains('\\') {
+            return None;
+        }
+        let arguments = match arguments {
+            None | Some("null") => None,
+            Some(text) if text.starts_with('{') => Some(text),
+            Some(_) => return None,
+        };
+        let meta = match meta {
+            None => None,
+            Some(text) => serde_json::from_str::<Option<RequestMeta>>(text).ok()?,
+        };
+        Some(Self {
+            name: Cow::Borrowed(name),
+            arguments,
+            meta,
+            input_responses: None,
+            request_state: None,
+            task: None,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -138,13 +192,13 @@ fn shared_capabilities<'de, D: serde::Deserializer<'de>>(
     }
 }
 
-/// Reads an optional JSON object, raw (`null` is `None`); anything else is an error.
+/// Reads an optional JSON object as its text (`null` is `None`); anything else is an error.
 fn raw_object<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<&'de RawValue>, D::Error> {
+) -> Result<Option<&'de str>, D::Error> {
     let raw = <&'de RawValue>::deserialize(deserializer)?;
     match raw.get().as_bytes().first() {
-        Some(b'{') => Ok(Some(raw)),
+        Some(b'{') => Ok(Some(raw.get())),
         _ if raw.get() == "null" => Ok(None),
         _ => Err(serde::de::Error::invalid_type(
             serde::de::Unexpected::Other("a non-object"),
@@ -154,9 +208,7 @@ fn raw_object<'de, D: serde::Deserializer<'de>>(
 }
 
 /// The arguments of a call that sent none.
-pub(crate) fn empty_object<'a>() -> &'a RawValue {
-    serde_json::from_str("{}").expect("`{}` is JSON")
-}
+pub(crate) const EMPTY_OBJECT: &str = "{}";
 
 /// Parses required params; a missing or malformed object is -32602.
 pub(crate) fn required<'a, T: Deserialize<'a>>(
@@ -195,4 +247,83 @@ pub(crate) fn owned<T: DeserializeOwned>(
     params: Option<&RawValue>,
 ) -> Result<T, ErrorObject> {
     required(method, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a reading of `tools/call` params comes to, comparable.
+    fn summary(params: &CallToolParams<'_>) -> String {
+        format!(
+            "{} {:?} {:?} {:?} {:?} {:?}",
+            params.name,
+            params.arguments,
+            params.meta,
+            params
+                .input_responses
+                .as_ref()
+                .map(|r| r.keys().collect::<Vec<_>>()),
+            params.request_state,
+            params.task,
+        )
+    }
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn the_scan_reads_what_serde_reads() {
+        let scanned = [
+            r#"{"name":"add","arguments":{"a":2,"b":3}}"#,
+            r#"{"arguments":{"a":[1,"]}"],"name":"x"},"name":"add"}"#,
+            r#" { "name" : "add" , "arguments" : { } } "#,
+            r#"{"name":"add"}"#,
+            r#"{"name":"","arguments":null}"#,
+            r#"{"name":"é✓","arguments":{"s":"a\"b\\"}}"#,
+            r#"{"name":"add","arguments":{},"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"debug"}}"#,
+            r#"{"name":"add","_meta":null}"#,
+        ];
+        for text in scanned {
+            let params = raw(text);
+            let fast = CallToolParams::scan(&params).unwrap_or_else(|| panic!("{text}"));
+            let serde: CallToolParams<'_> = required("tools/call", Some(&params)).unwrap();
+            assert_eq!(summary(&fast), summary(&serde), "{text}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_serde() {
+        let left = [
+            // Other members, escapes, duplicates, wrong types, not an object.
+            r#"{"name":"add","task":{"ttl":1000}}"#,
+            r#"{"name":"add","requestState":"s"}"#,
+            r#"{"name":"add","inputResponses":{}}"#,
+            r#"{"name":"add","extra":1}"#,
+            r#"{"name":"a\u0064d"}"#,
+            r#"{"n\u0061me":"add"}"#,
+            r#"{"name":"add","name":"sub"}"#,
+            r#"{"name":5}"#,
+            r#"{"name":"add","arguments":[1]}"#,
+            r#"{"name":"add","arguments":"{}"}"#,
+            r#"{"name":"add","_meta":{"progressToken":true}}"#,
+            r#"{"arguments":{}}"#,
+            r#"["add"]"#,
+        ];
+        for text in left {
+            assert!(CallToolParams::scan(&raw(text)).is_none(), "{text}");
+            // And `read` gives serde's answer, success or error.
+            let params = raw(text);
+            let read = CallToolParams::read(Some(&params)).map(|p| summary(&p));
+            let serde =
+                required::<CallToolParams<'_>>("tools/call", Some(&params)).map(|p| summary(&p));
+            assert_eq!(
+                read.as_ref().map_err(|e| &e.message),
+                serde.as_ref().map_err(|e| &e.message),
+                "{text}"
+            );
+        }
+        assert!(CallToolParams::read(None).is_err());
+    }
 }

@@ -217,7 +217,7 @@ impl Call<'_> {
         let handler_tool = tool.clone();
         let handler_arguments = arguments.clone();
         let mut handler: HandlerFuture =
-            Box::pin(async move { handler_tool.call(&handler_arguments, ctx).await });
+            Box::pin(async move { handler_tool.call(handler_arguments.get(), ctx).await });
         tokio::select! {
             biased;
             result = &mut handler => {
@@ -434,7 +434,7 @@ async fn run(
                 let tool = tool.clone();
                 let arguments = arguments.clone();
                 let handler: HandlerFuture =
-                    Box::pin(async move { tool.call(&arguments, ctx).await });
+                    Box::pin(async move { tool.call(arguments.get(), ctx).await });
                 (handler, round)
             }
         };

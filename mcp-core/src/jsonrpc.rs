@@ -328,7 +328,7 @@ struct Envelope<'a> {
 
 /// The contents of a JSON string without escapes (the parser already refused control
 /// characters); `None` for anything else.
-fn plain_string(raw: &str) -> Option<&str> {
+pub(crate) fn plain_string(raw: &str) -> Option<&str> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
     (!inner.contains('\\')).then_some(inner)
 }

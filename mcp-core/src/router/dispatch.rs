@@ -30,21 +30,6 @@ pub(crate) type MethodResult = Result<Box<RawValue>, ErrorObject>;
 /// when a state is opened or sealed, so plain calls never serialise their arguments again.
 pub(crate) type Binding<'a> = &'a (dyn Fn() -> Vec<String> + Sync);
 
-/// A task's own copy of its arguments. The text comes from a parsed request, so it is JSON;
-/// serde checks again anyway, once per task.
-fn owned_arguments(arguments: &str) -> Result<Box<RawValue>, ErrorObject> {
-    RawValue::from_string(arguments.to_owned())
-        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for tools/call: {e}")))
-}
-
-/// A tool's arguments in one spelling whatever the client's whitespace and key order, for a
-/// binding that must match across rounds.
-fn normalised(arguments: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(arguments)
-        .and_then(|value| serde_json::to_string(&value))
-        .unwrap_or_default()
-}
-
 /// Answers `request`. Methods that run no handler are answered here, before the future is
 /// made, so their future is a ready value; each method that runs a handler gets a boxed future
 /// of its own, sized for that method alone (one `async fn` over all methods is as large as
@@ -411,10 +396,15 @@ impl Call<'_> {
             self.task_mode(&tool, params.meta.as_ref(), params.task.as_ref())?
         {
             if !(tool.inner.defer_task && self.version.is_modern()) {
-                return self.start_task(tool, owned_arguments(arguments)?, params.meta, ttl);
+                return self.start_task(
+                    tool,
+                    params::owned_arguments(arguments)?,
+                    params.meta,
+                    ttl,
+                );
             }
             let name = params.name.to_string();
-            let arguments_text = normalised(arguments);
+            let arguments_text = params::normalised(arguments);
             let binding = move || {
                 vec![
                     "tools/call".to_owned(),
@@ -425,7 +415,7 @@ impl Call<'_> {
             // Boxed: inline, this rare path's state would grow every tools/call future.
             return Box::pin(self.call_deferred(
                 tool,
-                owned_arguments(arguments)?,
+                params::owned_arguments(arguments)?,
                 params.meta,
                 ttl,
                 &binding,
@@ -440,7 +430,7 @@ impl Call<'_> {
             vec![
                 "tools/call".to_owned(),
                 name.to_string(),
-                normalised(arguments),
+                params::normalised(arguments),
             ]
         };
         let outcome = self

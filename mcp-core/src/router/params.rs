@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::context::SharedCapabilities;
-use crate::jsonrpc::ErrorObject;
+use crate::jsonrpc::{ErrorObject, plain_string};
 use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 use crate::scan::{Flow, Scanner};
 
@@ -77,14 +77,10 @@ impl<'a> CallToolParams<'a> {
             *slot = Some(scanner.raw_value()?);
             Some(Flow::Continue)
         })?;
-        let name = name?.strip_prefix('"')?.strip_suffix('"')?;
-        if name.contains('\\') {
-            return None;
-        }
+        let name = plain_string(name?)?;
         let arguments = match arguments {
-            None | Some("null") => None,
-            Some(text) if text.starts_with('{') => Some(text),
-            Some(_) => return None,
+            None => None,
+            Some(text) => object_or_null(text)?,
         };
         let meta = match meta {
             None => None,
@@ -197,18 +193,41 @@ fn raw_object<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<&'de str>, D::Error> {
     let raw = <&'de RawValue>::deserialize(deserializer)?;
-    match raw.get().as_bytes().first() {
-        Some(b'{') => Ok(Some(raw.get())),
-        _ if raw.get() == "null" => Ok(None),
-        _ => Err(serde::de::Error::invalid_type(
+    object_or_null(raw.get()).ok_or_else(|| {
+        serde::de::Error::invalid_type(
             serde::de::Unexpected::Other("a non-object"),
             &"a JSON object",
-        )),
+        )
+    })
+}
+
+/// A JSON value's text as an optional object: `Some(Some(text))` for an object,
+/// `Some(None)` for `null`, `None` for anything else.
+fn object_or_null(text: &str) -> Option<Option<&str>> {
+    match text.as_bytes().first() {
+        Some(b'{') => Some(Some(text)),
+        _ if text == "null" => Some(None),
+        _ => None,
     }
 }
 
 /// The arguments of a call that sent none.
 pub(crate) const EMPTY_OBJECT: &str = "{}";
+
+/// A task's own copy of its arguments. The text comes from a parsed request, so it is JSON;
+/// serde checks again anyway, once per task.
+pub(crate) fn owned_arguments(arguments: &str) -> Result<Box<RawValue>, ErrorObject> {
+    RawValue::from_string(arguments.to_owned())
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for tools/call: {e}")))
+}
+
+/// A tool's arguments in one spelling whatever the client's whitespace and key order, for a
+/// binding that must match across rounds.
+pub(crate) fn normalised(arguments: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(arguments)
+        .and_then(|value| serde_json::to_string(&value))
+        .unwrap_or_default()
+}
 
 /// Parses required params; a missing or malformed object is -32602.
 pub(crate) fn required<'a, T: Deserialize<'a>>(

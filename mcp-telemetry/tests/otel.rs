@@ -8,19 +8,16 @@
 
 #![cfg(feature = "opentelemetry")]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, StatusCode, header};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http::{Method, StatusCode};
 use mcp_core::{Json, RequestContext, Router, Tool};
+use mcp_e2e::{TestClient, TestServer};
 use mcp_telemetry::TelemetryLayer;
 use mcp_tower::{HostOriginLayer, StreamableHttpLayer};
 use opentelemetry::trace::{SpanId, SpanKind, TraceId, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use tokio::net::{TcpListener, TcpStream};
+use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceBuilder};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -45,27 +42,23 @@ fn router() -> Router {
         .build()
 }
 
-/// The server: HostOrigin and Streamable HTTP (stateless) around the telemetry layer.
-async fn serve(layer: TelemetryLayer) -> SocketAddr {
+/// The server (HostOrigin and Streamable HTTP, stateless, around the telemetry layer) and a
+/// client of it.
+async fn serve(layer: TelemetryLayer) -> (TestServer, TestClient) {
     let router = router();
     let rpc = layer.known_targets(router.clone()).layer(router);
     let http = ServiceBuilder::new()
         .layer(HostOriginLayer::new())
         .layer(StreamableHttpLayer::default())
         .service(rpc);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(mcp_tower::serve_with_shutdown(
-        listener,
-        http,
-        std::future::pending::<()>(),
-    ));
-    addr
+    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
+    let client = TestClient::new(&server);
+    (server, client)
 }
 
-/// The 2025-11-25 shape or the 2026-07-28 shape of `tools/call lookup`, with `meta` (JSON
-/// members, may be empty) added to `params._meta`.
-fn call(addr: SocketAddr, modern: bool, meta: &str) -> Request<Full<Bytes>> {
+/// Sends the 2025-11-25 shape or the 2026-07-28 shape of `tools/call lookup`, with `meta`
+/// (JSON members, may be empty) added to `params._meta`, and checks that the tool answered.
+async fn call(client: &TestClient, modern: bool, meta: &str) {
     let (version, meta) = if modern {
         let required = r#""io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}"#;
         let sep = if meta.is_empty() { "" } else { "," };
@@ -76,42 +69,24 @@ fn call(addr: SocketAddr, modern: bool, meta: &str) -> Request<Full<Bytes>> {
     let body = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"lookup","arguments":{{"key":"k"}},"_meta":{{{meta}}}}}}}"#
     );
-    let mut request = Request::post("/mcp")
-        .header(header::HOST, addr.to_string())
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, "application/json, text/event-stream")
-        .header("mcp-protocol-version", version);
+    let mut headers = vec![("mcp-protocol-version", version)];
     if modern {
-        request = request
-            .header("mcp-method", "tools/call")
-            .header("mcp-name", "lookup");
+        headers.extend([("mcp-method", "tools/call"), ("mcp-name", "lookup")]);
     }
-    request.body(Full::new(Bytes::from(body))).unwrap()
+    let reply = client.send(Method::POST, body, &headers).await;
+    let text = String::from_utf8_lossy(&reply.body);
+    assert_eq!(reply.status, StatusCode::OK, "{text}");
+    assert!(text.contains("value of k"), "{text}");
 }
 
-/// Sends `request` on a new connection; the status and the body.
-async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> (StatusCode, String) {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let response = sender.send_request(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
-}
-
-/// Sends `request`, checks that the tool answered, and returns the spans exported by then.
+/// Makes the call and returns the spans exported once the call's span has ended.
 async fn exported_after(
     exporter: &InMemorySpanExporter,
-    addr: SocketAddr,
-    request: Request<Full<Bytes>>,
+    client: &TestClient,
+    modern: bool,
+    meta: &str,
 ) -> Vec<SpanData> {
-    let (status, body) = send(addr, request).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body.contains("value of k"), "{body}");
+    call(client, modern, meta).await;
     // The call's span ends when its future is dropped, which may come just after the answer
     // is written: wait for it, boundedly.
     for _ in 0..200 {
@@ -166,11 +141,11 @@ fn traceparent(flags: &str) -> String {
 #[test]
 fn the_call_span_joins_the_callers_trace_and_handler_spans_nest_under_it() {
     traced(|exporter| async move {
-        let addr = serve(TelemetryLayer::new()).await;
+        let (_server, client) = serve(TelemetryLayer::new()).await;
         for modern in [false, true] {
             exporter.reset();
             let meta = format!(r#"{},"tracestate":"congo=t61rcWkgMzE""#, traceparent("01"));
-            let spans = exported_after(&exporter, addr, call(addr, modern, &meta)).await;
+            let spans = exported_after(&exporter, &client, modern, &meta).await;
 
             let call = named(&spans, CALL_SPAN_NAME);
             assert_eq!(
@@ -211,7 +186,7 @@ fn the_call_span_joins_the_callers_trace_and_handler_spans_nest_under_it() {
 #[test]
 fn without_a_valid_traceparent_the_call_starts_a_new_trace() {
     traced(|exporter| async move {
-        let addr = serve(TelemetryLayer::new()).await;
+        let (_server, client) = serve(TelemetryLayer::new()).await;
         for meta in [
             String::new(),
             // Upper-case hex is invalid (W3C), and so the tracestate is ignored too.
@@ -221,7 +196,7 @@ fn without_a_valid_traceparent_the_call_starts_a_new_trace() {
             ),
         ] {
             exporter.reset();
-            let spans = exported_after(&exporter, addr, call(addr, false, &meta)).await;
+            let spans = exported_after(&exporter, &client, false, &meta).await;
             let call = named(&spans, CALL_SPAN_NAME);
             assert_eq!(call.parent_span_id, SpanId::INVALID, "{meta}");
             assert_ne!(
@@ -236,10 +211,10 @@ fn without_a_valid_traceparent_the_call_starts_a_new_trace() {
 #[test]
 fn a_tracestate_opentelemetry_refuses_is_dropped_and_the_trace_still_joined() {
     traced(|exporter| async move {
-        let addr = serve(TelemetryLayer::new()).await;
+        let (_server, client) = serve(TelemetryLayer::new()).await;
         // Keys must be lower-case: OpenTelemetry refuses the whole list.
         let meta = format!(r#"{},"tracestate":"Congo=1""#, traceparent("01"));
-        let spans = exported_after(&exporter, addr, call(addr, false, &meta)).await;
+        let spans = exported_after(&exporter, &client, false, &meta).await;
         let call = named(&spans, CALL_SPAN_NAME);
         assert_eq!(call.parent_span_id, SpanId::from_hex(CALLER_SPAN).unwrap());
         assert_eq!(call.span_context.trace_state().header(), "");
@@ -249,14 +224,13 @@ fn a_tracestate_opentelemetry_refuses_is_dropped_and_the_trace_still_joined() {
 #[test]
 fn the_callers_sampling_decision_is_kept() {
     traced(|exporter| async move {
-        let addr = serve(TelemetryLayer::new()).await;
+        let (_server, client) = serve(TelemetryLayer::new()).await;
         // Flags 00: not sampled. The SDK's default sampler follows the parent, so neither
         // the call's span nor the handler's is exported.
-        let (status, body) = send(addr, call(addr, false, &traceparent("00"))).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        call(&client, false, &traceparent("00")).await;
         // A sampled call after it, whose span is exported: the unsampled one had its chance.
         let meta = traceparent("01");
-        let spans = exported_after(&exporter, addr, call(addr, false, &meta)).await;
+        let spans = exported_after(&exporter, &client, false, &meta).await;
         assert_eq!(
             spans
                 .iter()
@@ -275,9 +249,9 @@ fn the_callers_sampling_decision_is_kept() {
 #[test]
 fn join_caller_trace_false_starts_a_new_trace_and_keeps_the_ids_as_fields() {
     traced(|exporter| async move {
-        let addr = serve(TelemetryLayer::new().join_caller_trace(false)).await;
+        let (_server, client) = serve(TelemetryLayer::new().join_caller_trace(false)).await;
         let meta = traceparent("01");
-        let spans = exported_after(&exporter, addr, call(addr, false, &meta)).await;
+        let spans = exported_after(&exporter, &client, false, &meta).await;
         let call = named(&spans, CALL_SPAN_NAME);
         assert_eq!(call.parent_span_id, SpanId::INVALID);
         assert_ne!(

@@ -223,22 +223,24 @@ impl<'a> Scanner<'a> {
                 // A local cursor: `self.pos` is only written around strings and at the end.
                 let mut pos = self.pos;
                 loop {
-                    match *bytes.get(pos)? {
-                        b'"' => {
+                    // One table load per byte passes digits, separators and whitespace.
+                    let byte = *bytes.get(pos)?;
+                    match STRUCTURAL[usize::from(byte)] {
+                        OTHER => {}
+                        QUOTE => {
                             self.pos = pos + 1;
                             self.string_rest()?;
                             pos = self.pos;
                             continue;
                         }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
+                        OPEN => depth += 1,
+                        _ => {
                             depth -= 1;
                             if depth == 0 {
                                 self.pos = pos + 1;
                                 return Some(());
                             }
                         }
-                        _ => {}
                     }
                     pos += 1;
                 }
@@ -255,6 +257,22 @@ impl<'a> Scanner<'a> {
         }
     }
 }
+
+/// What [`Scanner::skip_value`] does with a byte inside an object or array.
+const OTHER: u8 = 0;
+const QUOTE: u8 = 1;
+const OPEN: u8 = 2;
+const CLOSE: u8 = 3;
+
+static STRUCTURAL: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    table[b'"' as usize] = QUOTE;
+    table[b'{' as usize] = OPEN;
+    table[b'[' as usize] = OPEN;
+    table[b'}' as usize] = CLOSE;
+    table[b']' as usize] = CLOSE;
+    table
+};
 
 /// The offset of the first `"` or `\\` in `bytes`, eight bytes at a time (keys such as
 /// `io.modelcontextprotocol/protocolVersion` are long; a vectorised search costs more to start

@@ -29,6 +29,57 @@ pub(crate) struct RequestMeta {
     pub(crate) log_level: Option<LoggingLevel>,
 }
 
+impl RequestMeta {
+    /// Reads `_meta` (known to be valid JSON) with the scanner: the modern era's keys are long,
+    /// and serde's pass compares each with every field name before skipping the ones it does
+    /// not keep. Each kept value is parsed alone. `None` (then serde reads it) when a key is
+    /// escaped or repeated, a kept value does not parse, or the text is neither an object nor
+    /// `null`.
+    #[cfg(test)]
+    fn scan(text: &str) -> Option<Option<Self>> {
+        Self::scan_value(&mut Scanner::new(text))
+    }
+
+    /// The value at `scanner`, read in place: the `_meta` of usual params is read in the same
+    /// pass as the params around it.
+    fn scan_value(scanner: &mut Scanner<'_>) -> Option<Option<Self>> {
+        if scanner.peek()? == b'n' {
+            return (scanner.raw_value()? == "null").then_some(None);
+        }
+        let mut meta = RequestMeta::default();
+        let (mut progress, mut capabilities, mut level) = (false, false, false);
+        scanner.object(|scanner, key| {
+            if key.escaped {
+                return None;
+            }
+            let seen = match key.raw {
+                "progressToken" => &mut progress,
+                META_CAPABILITIES => &mut capabilities,
+                META_LOG_LEVEL => &mut level,
+                _ => {
+                    scanner.skip_value()?;
+                    return Some(Flow::Continue);
+                }
+            };
+            if std::mem::replace(seen, true) {
+                return None;
+            }
+            let value = scanner.raw_value()?;
+            match key.raw {
+                "progressToken" => meta.progress_token = serde_json::from_str(value).ok()?,
+                META_CAPABILITIES => meta.client_capabilities = capabilities_of(value).ok()?,
+                _ => meta.log_level = serde_json::from_str(value).ok()?,
+            }
+            Some(Flow::Continue)
+        })?;
+        Some(Some(meta))
+    }
+}
+
+/// `_meta` keys of the modern era that the router reads.
+const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CallToolParams<'a> {
@@ -65,16 +116,24 @@ impl<'a> CallToolParams<'a> {
         let (mut name, mut arguments, mut meta) = (None, None, None);
         // Every member continues the scan: `Some` means the whole object was read.
         Scanner::new(params.get()).object(|scanner, key| {
-            let slot = match key.raw {
-                "name" => &mut name,
-                "arguments" => &mut arguments,
-                "_meta" => &mut meta,
-                _ => return None,
-            };
-            if key.escaped || slot.is_some() {
+            if key.escaped {
                 return None;
             }
-            *slot = Some(scanner.raw_value()?);
+            match key.raw {
+                "_meta" if meta.is_none() => meta = Some(RequestMeta::scan_value(scanner)?),
+                "name" | "arguments" => {
+                    let slot = if key.raw == "name" {
+                        &mut name
+                    } else {
+                        &mut arguments
+                    };
+                    if slot.is_some() {
+                        return None;
+                    }
+                    *slot = Some(scanner.raw_value()?);
+                }
+                _ => return None,
+            }
             Some(Flow::Continue)
         })?;
         let name = plain_string(name?)?;
@@ -82,14 +141,10 @@ impl<'a> CallToolParams<'a> {
             None => None,
             Some(text) => object_or_null(text)?,
         };
-        let meta = match meta {
-            None => None,
-            Some(text) => serde_json::from_str::<Option<RequestMeta>>(text).ok()?,
-        };
         Some(Self {
             name: Cow::Borrowed(name),
             arguments,
-            meta,
+            meta: meta.flatten(),
             input_responses: None,
             request_state: None,
             task: None,
@@ -179,12 +234,16 @@ fn shared_capabilities<'de, D: serde::Deserializer<'de>>(
 ) -> Result<Option<SharedCapabilities>, D::Error> {
     // Raw first: `{}` then costs a comparison, not a pass of the struct's visitor.
     let raw = <&'de RawValue>::deserialize(deserializer)?;
-    match raw.get() {
+    capabilities_of(raw.get()).map_err(serde::de::Error::custom)
+}
+
+/// Client capabilities from their text: `{}` shared, `null` none, anything else parsed.
+fn capabilities_of(text: &str) -> serde_json::Result<Option<SharedCapabilities>> {
+    match text {
         "{}" => Ok(Some(SharedCapabilities::Empty)),
         "null" => Ok(None),
         text => serde_json::from_str::<ClientCapabilities>(text)
-            .map(|c| Some(SharedCapabilities::new(c)))
-            .map_err(serde::de::Error::custom),
+            .map(|c| Some(SharedCapabilities::new(c))),
     }
 }
 
@@ -309,6 +368,37 @@ mod tests {
             let fast = CallToolParams::scan(&params).unwrap_or_else(|| panic!("{text}"));
             let serde: CallToolParams<'_> = required("tools/call", Some(&params)).unwrap();
             assert_eq!(summary(&fast), summary(&serde), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_meta_scan_reads_what_serde_reads() {
+        let scanned = [
+            "null",
+            "{}",
+            r#"{"progressToken":"p-1","io.modelcontextprotocol/logLevel":"warning"}"#,
+            r#"{"progressToken":null,"io.modelcontextprotocol/clientCapabilities":null}"#,
+            r#"{"io.modelcontextprotocol/clientCapabilities":{"sampling":{}},"other":[{"x":"}"}]}"#,
+            r#"{"io.modelcontextprotocol/clientCapabilities":{ },"io.modelcontextprotocol/protocolVersion":"2026-07-28"}"#,
+            r#" { "progressToken" : -3 , "traceparent" : "00-ab" } "#,
+            // Serde reads a struct from an array by position; so does the scan, through serde.
+            r#"{"io.modelcontextprotocol/clientCapabilities":[]}"#,
+        ];
+        for text in scanned {
+            let fast = RequestMeta::scan(text).unwrap_or_else(|| panic!("{text}"));
+            let serde: Option<RequestMeta> = serde_json::from_str(text).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{serde:?}"), "{text}");
+        }
+        let left = [
+            // Escaped or repeated keys, kept values of the wrong type, not an object.
+            r#"{"progress\u0054oken":1}"#,
+            r#"{"progressToken":1,"progressToken":2}"#,
+            r#"{"progressToken":1.5}"#,
+            r#"{"io.modelcontextprotocol/logLevel":"loud"}"#,
+            r#"[]"#,
+        ];
+        for text in left {
+            assert!(RequestMeta::scan(text).is_none(), "{text}");
         }
     }
 

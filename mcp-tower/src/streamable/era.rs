@@ -3,8 +3,7 @@
 
 use std::borrow::Cow;
 
-use http::{HeaderMap, StatusCode};
-use mcp_core::headers::MCP_PROTOCOL_VERSION;
+use http::{HeaderValue, StatusCode};
 use mcp_core::jsonrpc::{ErrorObject, Message, codes};
 use mcp_core::scan::{Flow, Scanner};
 use mcp_core::{Era, ProtocolVersion};
@@ -122,9 +121,9 @@ pub(crate) struct VersionHeader<'h> {
 }
 
 impl<'h> VersionHeader<'h> {
-    /// Reads the header; a value that is not ASCII is refused.
-    pub(crate) fn read(headers: &'h HeaderMap) -> Result<Self, Refusal> {
-        let raw = match headers.get(&MCP_PROTOCOL_VERSION) {
+    /// Reads the header's value; one that is not ASCII is refused.
+    pub(crate) fn read(value: Option<&'h HeaderValue>) -> Result<Self, Refusal> {
+        let raw = match value {
             None => None,
             Some(value) => Some(
                 value
@@ -279,8 +278,7 @@ mod tests {
                 .as_bytes(),
         )
         .expect("a request");
-        let headers = HeaderMap::new();
-        let no_header = VersionHeader::read(&headers).expect("no header");
+        let no_header = VersionHeader::read(None).expect("no header");
         assert_eq!(
             Peek::of(&message, &no_header).name.as_deref(),
             Some("hidden")

@@ -7,6 +7,7 @@ mod event_store;
 mod exchange;
 mod get;
 mod listen;
+mod mcp_headers;
 mod pending;
 mod post;
 mod request_body;

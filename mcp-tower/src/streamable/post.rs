@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 use super::era::{self, Refusal};
 use super::exchange::Exchange;
+use super::mcp_headers::McpHeaders;
 use super::request_body::read_body;
 use super::{RpcService, Shared, accepts, sized_response};
 use crate::body::McpBody;
@@ -130,7 +131,8 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     };
     let refused = |refusal, id: Option<&RequestId>| Step::Answer(refuse(refusal, id.cloned()));
     let session = parts.extensions.get::<Arc<LiveSession>>().cloned();
-    let header = match era::VersionHeader::read(&parts.headers) {
+    let mcp_headers = McpHeaders::read(&parts.headers);
+    let header = match era::VersionHeader::read(mcp_headers.version) {
         Ok(header) => header,
         Err(refusal) => return refused(refusal, message.id()),
     };
@@ -144,7 +146,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         return refused(era::unsupported(version.as_str()), message.id());
     }
     if version.is_modern()
-        && let Err(refusal) = super::routing_headers::check(&parts.headers, &message, &peek)
+        && let Err(refusal) = super::routing_headers::check(&mcp_headers, &message, &peek)
     {
         return refused(refusal, message.id());
     }

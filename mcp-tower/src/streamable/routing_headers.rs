@@ -2,8 +2,9 @@
 //! so that proxies can route on headers without reading bodies (SEP-2243).
 
 use super::era::{Peek, Refusal};
-use http::{HeaderMap, StatusCode};
-use mcp_core::headers::{MCP_METHOD, MCP_NAME, decode_value as decode_header_value, value_is};
+use super::mcp_headers::McpHeaders;
+use http::StatusCode;
+use mcp_core::headers::{decode_value as decode_header_value, value_is};
 use mcp_core::jsonrpc::{ErrorObject, Message, codes};
 
 fn mismatch(message: String) -> Refusal {
@@ -15,14 +16,14 @@ fn mismatch(message: String) -> Refusal {
 
 /// Checks `Mcp-Method` (always) and `Mcp-Name` (for the methods that name a target).
 pub(crate) fn check(
-    headers: &HeaderMap,
+    headers: &McpHeaders<'_>,
     message: &Message,
     params: &Peek<'_>,
 ) -> Result<(), Refusal> {
     let Some(method) = message.method() else {
         return Ok(());
     };
-    match headers.get(&MCP_METHOD) {
+    match headers.method {
         None => {
             return Err(mismatch(format!(
                 "Header mismatch: Mcp-Method header is required (body method '{method}')"
@@ -46,7 +47,7 @@ pub(crate) fn check(
         // The body lacks the name; the router answers -32602 for that.
         return Ok(());
     };
-    match headers.get(&MCP_NAME) {
+    match headers.name {
         None => Err(mismatch(format!(
             "Header mismatch: Mcp-Name header is required (body value '{expected}')"
         ))),

@@ -1,0 +1,57 @@
+//! The MCP headers of a POST, found in one pass over its headers.
+
+use http::{HeaderMap, HeaderValue};
+
+/// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name`, each its first value when repeated
+/// (as [`HeaderMap::get`] gives it).
+///
+/// One pass: a lookup by name hashes the name and probes the map, about three times what
+/// comparing the names of a request's handful of headers costs, and a modern request has
+/// all three.
+#[derive(Debug, Default)]
+pub(crate) struct McpHeaders<'h> {
+    pub(crate) version: Option<&'h HeaderValue>,
+    pub(crate) method: Option<&'h HeaderValue>,
+    pub(crate) name: Option<&'h HeaderValue>,
+}
+
+impl<'h> McpHeaders<'h> {
+    pub(crate) fn read(headers: &'h HeaderMap) -> Self {
+        let mut found = Self::default();
+        for (name, value) in headers {
+            let slot = match name.as_str() {
+                "mcp-protocol-version" => &mut found.version,
+                "mcp-method" => &mut found.method,
+                "mcp-name" => &mut found.name,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_core::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION};
+
+    #[test]
+    fn finds_what_lookups_find() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::HOST, HeaderValue::from_static("localhost"));
+        headers.insert(
+            &MCP_PROTOCOL_VERSION,
+            HeaderValue::from_static("2026-07-28"),
+        );
+        headers.append(&MCP_NAME, HeaderValue::from_static("add"));
+        headers.append(&MCP_NAME, HeaderValue::from_static("second"));
+        let found = McpHeaders::read(&headers);
+        assert_eq!(found.version, headers.get(&MCP_PROTOCOL_VERSION));
+        assert_eq!(found.name, headers.get(&MCP_NAME));
+        assert_eq!(found.name.map(HeaderValue::as_bytes), Some(&b"add"[..]));
+        assert_eq!(found.method, None);
+        headers.insert(&MCP_METHOD, HeaderValue::from_static("tools/call"));
+        assert_eq!(McpHeaders::read(&headers).method, headers.get(&MCP_METHOD));
+    }
+}

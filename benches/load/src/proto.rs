@@ -124,6 +124,7 @@ impl Shape {
             Call::Add => {
                 let result: CallResult<'_> =
                     serde_json::from_str(result.get()).map_err(|e| format!("result: {e}"))?;
+                self.check_result_type(result.result_type)?;
                 let expected = add_text(a, b);
                 match result.content.first() {
                     Some(content) if content.text == expected && !result.is_error => Ok(()),
@@ -136,6 +137,7 @@ impl Shape {
             Call::List => {
                 let result: ListResult<'_> =
                     serde_json::from_str(result.get()).map_err(|e| format!("result: {e}"))?;
+                self.check_result_type(result.result_type)?;
                 let has = |name: &str| result.tools.iter().any(|t| t.name == name);
                 if has("add") && has("echo") {
                     Ok(())
@@ -146,11 +148,22 @@ impl Shape {
             Call::Read => {
                 let result: ReadResult<'_> =
                     serde_json::from_str(result.get()).map_err(|e| format!("result: {e}"))?;
+                self.check_result_type(result.result_type)?;
                 match result.contents.first() {
                     Some(content) if content.text == ABOUT_TEXT => Ok(()),
                     _ => Err("wrong resources/read result".to_owned()),
                 }
             }
+        }
+    }
+}
+
+impl Shape {
+    /// A 2026-07-28 result must say which kind it is (`resultType` is required there).
+    fn check_result_type(&self, result_type: Option<&str>) -> Result<(), String> {
+        match (self.era, result_type) {
+            (Era::Legacy, _) | (Era::Modern, Some("complete")) => Ok(()),
+            (Era::Modern, other) => Err(format!("resultType {other:?} in a {MODERN} answer")),
         }
     }
 }
@@ -210,6 +223,8 @@ pub(crate) struct Reply<'a> {
 
 #[derive(Deserialize)]
 struct CallResult<'a> {
+    #[serde(rename = "resultType", borrow, default)]
+    result_type: Option<&'a str>,
     #[serde(borrow)]
     content: Vec<Text<'a>>,
     #[serde(rename = "isError", default)]
@@ -224,6 +239,8 @@ struct Text<'a> {
 
 #[derive(Deserialize)]
 struct ListResult<'a> {
+    #[serde(rename = "resultType", borrow, default)]
+    result_type: Option<&'a str>,
     #[serde(borrow)]
     tools: Vec<Named<'a>>,
 }
@@ -236,6 +253,8 @@ struct Named<'a> {
 
 #[derive(Deserialize)]
 struct ReadResult<'a> {
+    #[serde(rename = "resultType", borrow, default)]
+    result_type: Option<&'a str>,
     #[serde(borrow)]
     contents: Vec<Text<'a>>,
 }
@@ -323,5 +342,14 @@ mod tests {
         );
         let body = b"id: 0\nretry: 1000\ndata: \n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"5\"}]}}\n\n";
         assert!(shape.check(3, 2, 3, StatusCode::OK, &sse, body).is_ok());
+        // A 2026-07-28 answer must name its result type.
+        let modern = Shape {
+            era: Era::Modern,
+            call: Call::Add,
+        };
+        let body = br#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"5"}]}}"#;
+        assert!(modern.check(3, 2, 3, StatusCode::OK, &json, body).is_err());
+        let body = br#"{"jsonrpc":"2.0","id":3,"result":{"resultType":"complete","content":[{"type":"text","text":"5"}]}}"#;
+        assert!(modern.check(3, 2, 3, StatusCode::OK, &json, body).is_ok());
     }
 }

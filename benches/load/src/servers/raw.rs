@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::net::TcpListener;
 
-use crate::proto::{ABOUT_TEXT, ABOUT_URI};
+use crate::proto::{ABOUT_TEXT, ABOUT_URI, MODERN};
 use crate::scenario::Variant;
 
 #[derive(Deserialize)]
@@ -76,6 +76,11 @@ async fn handle(
     if request.method() != Method::POST {
         return Ok(status(StatusCode::METHOD_NOT_ALLOWED));
     }
+    // 2026-07-28 results must name their `resultType`; legacy ones have none.
+    let modern = request
+        .headers()
+        .get("mcp-protocol-version")
+        .is_some_and(|v| v.as_bytes() == MODERN.as_bytes());
     let Ok(body) = request.into_body().collect().await else {
         return Ok(status(StatusCode::BAD_REQUEST));
     };
@@ -118,7 +123,16 @@ async fn handle(
         }
         _ => "{}",
     };
-    let json = format!(r#"{{"jsonrpc":"2.0","id":{},"result":{result}}}"#, id.get());
+    let json = match result.strip_prefix('{') {
+        Some(fields) if modern => {
+            let separator = if fields == "}" { "" } else { "," };
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{},"result":{{"resultType":"complete"{separator}{fields}}}"#,
+                id.get()
+            )
+        }
+        _ => format!(r#"{{"jsonrpc":"2.0","id":{},"result":{result}}}"#, id.get()),
+    };
     let (content_type, payload) = if sse {
         (
             "text/event-stream",

@@ -30,18 +30,17 @@ pub(crate) struct RequestMeta {
 }
 
 impl RequestMeta {
-    /// Reads `_meta` (known to be valid JSON) with the scanner: the modern era's keys are long,
-    /// and serde's pass compares each with every field name before skipping the ones it does
-    /// not keep. Each kept value is parsed alone. `None` (then serde reads it) when a key is
-    /// escaped or repeated, a kept value does not parse, or the text is neither an object nor
-    /// `null`.
+    /// [`scan_value`](Self::scan_value) of a whole text.
     #[cfg(test)]
     fn scan(text: &str) -> Option<Option<Self>> {
         Self::scan_value(&mut Scanner::new(text))
     }
 
-    /// The value at `scanner`, read in place: the `_meta` of usual params is read in the same
-    /// pass as the params around it.
+    /// Reads the `_meta` at `scanner` (text known to be valid JSON) in the same pass as the
+    /// params around it: the modern era's keys are long, and a serde pass over them would be
+    /// the third. Each kept value is parsed alone. `None` (then serde reads the params) when a
+    /// key is escaped or repeated, a kept value does not parse, or the value is neither an
+    /// object nor `null`.
     fn scan_value(scanner: &mut Scanner<'_>) -> Option<Option<Self>> {
         if scanner.peek()? == b'n' {
             return (scanner.raw_value()? == "null").then_some(None);
@@ -119,21 +118,20 @@ impl<'a> CallToolParams<'a> {
             if key.escaped {
                 return None;
             }
-            match key.raw {
-                "_meta" if meta.is_none() => meta = Some(RequestMeta::scan_value(scanner)?),
-                "name" | "arguments" => {
-                    let slot = if key.raw == "name" {
-                        &mut name
-                    } else {
-                        &mut arguments
-                    };
-                    if slot.is_some() {
-                        return None;
-                    }
-                    *slot = Some(scanner.raw_value()?);
+            let slot = match key.raw {
+                "name" => &mut name,
+                "arguments" => &mut arguments,
+                "_meta" if meta.is_none() => {
+                    meta = Some(RequestMeta::scan_value(scanner)?);
+                    return Some(Flow::Continue);
                 }
+                // Other members and repeated `_meta`.
                 _ => return None,
+            };
+            if slot.is_some() {
+                return None;
             }
+            *slot = Some(scanner.raw_value()?);
             Some(Flow::Continue)
         })?;
         let name = plain_string(name?)?;
@@ -413,6 +411,7 @@ mod tests {
             r#"{"name":"a\u0064d"}"#,
             r#"{"n\u0061me":"add"}"#,
             r#"{"name":"add","name":"sub"}"#,
+            r#"{"name":"add","_meta":{},"_meta":null}"#,
             r#"{"name":5}"#,
             r#"{"name":"add","arguments":[1]}"#,
             r#"{"name":"add","arguments":"{}"}"#,

@@ -98,7 +98,7 @@ server() {
   "${bench[@]}" --duration 3 >/dev/null 2>&1
   callgrind_control -z "$pid" >/dev/null 2>&1
   local report requests
-  report=$("${bench[@]}" --duration 8 2>&1 | tail -1)
+  report=$("${bench[@]}" --warmup 0 --duration 8 2>&1 | tail -1)
   callgrind_control -d "$pid" >/dev/null 2>&1
   requests=$(grep -o '[0-9]* requests' <<<"$report" | cut -d' ' -f1)
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || { echo "load bench: $report" >&2; exit 1; }

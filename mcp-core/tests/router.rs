@@ -448,6 +448,47 @@ async fn initialize_echoes_a_supported_version_with_derived_capabilities() {
 }
 
 #[tokio::test]
+async fn server_info_can_be_kept_out_of_modern_results() {
+    let router = Router::builder()
+        .name("test-server", "1.2.3")
+        .tool(tool_add())
+        .server_info_in_results(false)
+        .build();
+    let called = modern(
+        &router,
+        "tools/call",
+        json!({ "name": "add", "arguments": { "a": 1, "b": 2 } }),
+    )
+    .await;
+    assert_eq!(called["resultType"], "complete");
+    assert!(called["content"].is_array(), "{called}");
+    assert!(called.get("_meta").is_none(), "{called}");
+    let discovered = modern(&router, "server/discover", json!({})).await;
+    assert_eq!(discovered["resultType"], "complete");
+    assert!(discovered.get("_meta").is_none(), "{discovered}");
+    // The legacy handshake's result requires `serverInfo`: it stays.
+    let params = json!({
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": { "name": "client", "version": "0.1" }
+    });
+    let initialized = legacy(&router, "initialize", params).await;
+    assert_eq!(initialized["serverInfo"]["name"], "test-server");
+    // By default every modern result names the server.
+    let default = Router::builder()
+        .name("test-server", "1.2.3")
+        .tool(tool_add())
+        .build();
+    let called = modern(
+        &default,
+        "tools/call",
+        json!({ "name": "add", "arguments": { "a": 1, "b": 2 } }),
+    )
+    .await;
+    assert_eq!(called["_meta"], server_info_meta());
+}
+
+#[tokio::test]
 async fn initialize_offers_the_latest_legacy_version_for_unknown_ones() {
     let router = full_router();
     for requested in ["1999-01-01", "2026-07-28", "latest", ""] {

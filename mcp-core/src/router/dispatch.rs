@@ -150,7 +150,12 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     pub(crate) fn encode<T: Serialize>(&self, result: &T, extras: Extras) -> MethodResult {
-        encode(self.version, &self.inner.server_info_meta, result, extras)
+        encode(
+            self.version,
+            self.inner.server_info_meta.as_deref(),
+            result,
+            extras,
+        )
     }
 
     fn allow_list(&self) -> Option<&AllowList> {

@@ -114,7 +114,7 @@ struct Modern<'a, T: ?Sized> {
 /// parsed again.
 pub(crate) fn encode<T: Serialize + ?Sized>(
     version: ProtocolVersion,
-    server_info_meta: &RawValue,
+    server_info_meta: Option<&RawValue>,
     result: &T,
     extras: Extras,
 ) -> Result<Box<RawValue>, ErrorObject> {
@@ -128,7 +128,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
             result_type: extras.result_type,
             ttl_ms,
             cache_scope,
-            meta: (!extras.has_meta).then_some(server_info_meta),
+            meta: server_info_meta.filter(|_| !extras.has_meta),
             result,
         })
     } else {

@@ -85,7 +85,7 @@ pub(crate) struct RouterInner {
     pub(crate) client_request_timeout: Duration,
     pub(crate) tasks: crate::tasks::TaskStore,
     /// `{"io.modelcontextprotocol/serverInfo":{...}}`, encoded once.
-    pub(crate) server_info_meta: Box<serde_json::value::RawValue>,
+    pub(crate) server_info_meta: Option<Box<serde_json::value::RawValue>>,
     /// See [`Router::names_revision`].
     names_revision: AtomicU64,
 }
@@ -111,6 +111,7 @@ pub struct RouterBuilder {
     sealer: Option<RequestStateSealer>,
     client_request_timeout: Duration,
     tasks: crate::tasks::TaskConfig,
+    server_info_in_results: bool,
 }
 
 impl std::fmt::Debug for RouterBuilder {
@@ -137,6 +138,7 @@ impl Router {
             sealer: None,
             client_request_timeout: crate::context::DEFAULT_CLIENT_REQUEST_TIMEOUT,
             tasks: crate::tasks::TaskConfig::default(),
+            server_info_in_results: true,
         }
     }
 
@@ -307,6 +309,33 @@ impl RouterBuilder {
         self
     }
 
+    /// Whether 2026-07-28 results carry `_meta["io.modelcontextprotocol/serverInfo"]`, the
+    /// server's name and version (default: yes, as the spec says servers SHOULD "unless
+    /// specifically configured not to do so"). Turn it off to keep the server's software and
+    /// version out of every response; `initialize` (legacy era) still names the server, since
+    /// its result requires `serverInfo`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::jsonrpc::Message;
+    /// use mcp_core::{McpRequest, ProtocolVersion, Router};
+    /// use tower::ServiceExt;
+    ///
+    /// let router = Router::builder().server_info_in_results(false).build();
+    /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"server/discover",
+    ///     "params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+    /// let request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2026_07_28);
+    /// let response = router.oneshot(request).await.unwrap();
+    /// let result = response.as_single().unwrap().body.as_ref().unwrap().get();
+    /// assert!(result.contains(r#""resultType":"complete""#));
+    /// assert!(!result.contains("serverInfo"));
+    /// # }
+    /// ```
+    pub fn server_info_in_results(mut self, include: bool) -> Self {
+        self.server_info_in_results = include;
+        self
+    }
+
     /// Instructions for the model, returned by `initialize` / `server/discover`.
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
         self.instructions = Some(instructions.into());
@@ -376,7 +405,9 @@ impl RouterBuilder {
     /// Builds the router.
     pub fn build(self) -> Router {
         let (events, _) = broadcast::channel(self.event_capacity);
-        let server_info_meta = encode::server_info_meta(&self.server_info);
+        let server_info_meta = self
+            .server_info_in_results
+            .then(|| encode::server_info_meta(&self.server_info));
         let inner = RouterInner {
             server_info: self.server_info,
             instructions: self.instructions,

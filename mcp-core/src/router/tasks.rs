@@ -420,7 +420,7 @@ async fn run(
     arguments: Box<RawValue>,
     seed: ContextSeed,
     version: crate::ProtocolVersion,
-    server_info_meta: Box<RawValue>,
+    server_info_meta: Option<Box<RawValue>>,
     mut running: Option<Running>,
 ) {
     loop {
@@ -454,7 +454,7 @@ async fn run(
             Some(Ok(result)) => {
                 let encoded = super::encode::encode(
                     version,
-                    &server_info_meta,
+                    server_info_meta.as_deref(),
                     &result,
                     Extras::complete().with_meta(result.meta.is_some()),
                 );

@@ -449,21 +449,20 @@ async fn initialize_echoes_a_supported_version_with_derived_capabilities() {
 
 #[tokio::test]
 async fn server_info_can_be_kept_out_of_modern_results() {
-    let router = Router::builder()
-        .name("test-server", "1.2.3")
-        .tool(tool_add())
-        .server_info_in_results(false)
-        .build();
-    let called = modern(
-        &router,
-        "tools/call",
-        json!({ "name": "add", "arguments": { "a": 1, "b": 2 } }),
-    )
-    .await;
+    let router = |include| {
+        Router::builder()
+            .name("test-server", "1.2.3")
+            .tool(tool_add())
+            .server_info_in_results(include)
+            .build()
+    };
+    let add = json!({ "name": "add", "arguments": { "a": 1, "b": 2 } });
+    let router_without = router(false);
+    let called = modern(&router_without, "tools/call", add.clone()).await;
     assert_eq!(called["resultType"], "complete");
     assert!(called["content"].is_array(), "{called}");
     assert!(called.get("_meta").is_none(), "{called}");
-    let discovered = modern(&router, "server/discover", json!({})).await;
+    let discovered = modern(&router_without, "server/discover", json!({})).await;
     assert_eq!(discovered["resultType"], "complete");
     assert!(discovered.get("_meta").is_none(), "{discovered}");
     // The legacy handshake's result requires `serverInfo`: it stays.
@@ -472,19 +471,11 @@ async fn server_info_can_be_kept_out_of_modern_results() {
         "capabilities": {},
         "clientInfo": { "name": "client", "version": "0.1" }
     });
-    let initialized = legacy(&router, "initialize", params).await;
+    let initialized = legacy(&router_without, "initialize", params).await;
     assert_eq!(initialized["serverInfo"]["name"], "test-server");
-    // By default every modern result names the server.
-    let default = Router::builder()
-        .name("test-server", "1.2.3")
-        .tool(tool_add())
-        .build();
-    let called = modern(
-        &default,
-        "tools/call",
-        json!({ "name": "add", "arguments": { "a": 1, "b": 2 } }),
-    )
-    .await;
+    // With it on (the default, which the modern tools/call tests below see), every modern
+    // result names the server.
+    let called = modern(&router(true), "tools/call", add).await;
     assert_eq!(called["_meta"], server_info_meta());
 }
 

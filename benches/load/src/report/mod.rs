@@ -394,8 +394,9 @@ recorder installed. Stateless.
 every handler instance, `TCP_NODELAY` on, `json_response` in stateless mode, \
 `LocalSessionManager` with `legacy_session_mode` for sessions (answers are SSE there).
 - **raw hyper (ceiling)**: hyper's HTTP/1.1 server with `TCP_NODELAY`, serde_json parsing of the \
-JSON-RPC request (typed, borrowed), `add` computed, a fixed valid result otherwise; no MCP \
-checks. What this machine can do with hyper alone.
+JSON-RPC request (typed, borrowed), `add` computed, a fixed valid result otherwise (with the \
+`resultType` that 2026-07-28 results require when the request's `MCP-Protocol-Version` is \
+2026-07-28); no MCP checks. What this machine can do with hyper alone.
 
 The load generator (`benches/load`) uses hyper's client connection API: one keep-alive \
 HTTP/1.1 connection per simulated client, one request at a time, each answer checked (status \

@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use crate::context::SharedCapabilities;
 use crate::jsonrpc::{ErrorObject, plain_string};
+use crate::protocol::meta_keys::{CLIENT_CAPABILITIES, LOG_LEVEL, PROGRESS_TOKEN};
 use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 use crate::scan::{Flow, Scanner};
 
@@ -47,37 +48,30 @@ impl RequestMeta {
         }
         let mut meta = RequestMeta::default();
         let (mut progress, mut capabilities, mut level) = (false, false, false);
+        // Serde refuses a repeated field: so does the scan, by leaving it to serde.
+        let first = |seen: &mut bool| !std::mem::replace(seen, true);
         scanner.object(|scanner, key| {
             if key.escaped {
                 return None;
             }
-            let seen = match key.raw {
-                "progressToken" => &mut progress,
-                META_CAPABILITIES => &mut capabilities,
-                META_LOG_LEVEL => &mut level,
-                _ => {
-                    scanner.skip_value()?;
-                    return Some(Flow::Continue);
-                }
-            };
-            if std::mem::replace(seen, true) {
-                return None;
-            }
-            let value = scanner.raw_value()?;
             match key.raw {
-                "progressToken" => meta.progress_token = serde_json::from_str(value).ok()?,
-                META_CAPABILITIES => meta.client_capabilities = capabilities_of(value).ok()?,
-                _ => meta.log_level = serde_json::from_str(value).ok()?,
+                PROGRESS_TOKEN if first(&mut progress) => {
+                    meta.progress_token = serde_json::from_str(scanner.raw_value()?).ok()?;
+                }
+                CLIENT_CAPABILITIES if first(&mut capabilities) => {
+                    meta.client_capabilities = capabilities_of(scanner.raw_value()?).ok()?;
+                }
+                LOG_LEVEL if first(&mut level) => {
+                    meta.log_level = serde_json::from_str(scanner.raw_value()?).ok()?;
+                }
+                PROGRESS_TOKEN | CLIENT_CAPABILITIES | LOG_LEVEL => return None,
+                _ => scanner.skip_value()?,
             }
             Some(Flow::Continue)
         })?;
         Some(Some(meta))
     }
 }
-
-/// `_meta` keys of the modern era that the router reads.
-const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
-const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

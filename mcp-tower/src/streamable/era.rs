@@ -5,12 +5,12 @@ use std::borrow::Cow;
 
 use http::{HeaderValue, StatusCode};
 use mcp_core::jsonrpc::{ErrorObject, Message, codes};
+use mcp_core::protocol::meta_keys::{
+    CLIENT_CAPABILITIES as META_CAPABILITIES, PROTOCOL_VERSION as META_VERSION,
+};
 use mcp_core::scan::{Flow, Scanner};
 use mcp_core::{Era, ProtocolVersion};
 use serde::Deserialize;
-
-const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
-const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 
 /// A refusal: the HTTP status and the JSON-RPC error.
 pub(crate) type Refusal = (StatusCode, ErrorObject);

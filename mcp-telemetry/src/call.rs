@@ -306,18 +306,24 @@ static IS_ERROR_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new("\"isError\""));
 
 /// Whether a `tools/call` result has `"isError": true` at its top level.
+///
+/// Most results have no `isError` key: a byte search spares them the rest, and is inlined
+/// (for a short result the call would cost as much as the search).
+#[inline(always)]
 fn is_tool_error(result: &str) -> bool {
+    // A byte search costs a fraction of the substring search's set-up.
+    memchr::memchr(b'E', result.as_bytes()).is_some() && has_is_error_true(result)
+}
+
+/// The rest of [`is_tool_error`]: a substring search, then a parse of the top level.
+#[inline(never)]
+fn has_is_error_true(result: &str) -> bool {
     #[derive(Deserialize)]
     struct ToolResult {
         #[serde(rename = "isError", default)]
         is_error: Option<bool>,
     }
-    // Most results have no `isError` key: a substring search spares them a parse, and on
-    // short results a byte search (a fraction of the substring search's set-up) spares them
-    // the substring search.
-    let bytes = result.as_bytes();
-    (bytes.len() > 128 || crate::peek::contains_byte(bytes, b'E'))
-        && IS_ERROR_KEY.find(bytes).is_some()
+    IS_ERROR_KEY.find(result.as_bytes()).is_some()
         && serde_json::from_str::<ToolResult>(result).is_ok_and(|r| r.is_error == Some(true))
 }
 

@@ -253,7 +253,9 @@ impl TargetTable {
         }
     }
 
-    /// The cached keys of `name`, or the first free slot of its probe sequence.
+    /// The cached keys of `name`, or the first free slot of its probe sequence. Inlined: it
+    /// runs on every call, and is short next to the cost of calling it.
+    #[inline(always)]
     fn find(&self, name: &str) -> Result<&'static TargetKeys, usize> {
         let mut slot = fnv(name.as_bytes()) % SLOTS;
         loop {

@@ -85,7 +85,7 @@ fn scan<'a>(params: &'a str, target_key: Option<&str>, mut want_meta: bool) -> P
     found
 }
 
-/// Params up to this length are searched for `_meta` byte by byte.
+/// Params up to this length are first searched for a `_`.
 const SHORT: usize = 128;
 
 /// Whether `"_meta"` occurs in `params` (anywhere: the scan then finds out where).
@@ -95,31 +95,7 @@ fn has_meta(params: &[u8]) -> bool {
     }
     // Short params seldom hold a `_`: looking for one costs a fraction of setting up the
     // substring search.
-    contains_byte(params, b'_') && META_KEY.find(params).is_some()
-}
-
-/// Whether `haystack` holds `byte`, eight bytes at a time: on the short slices it is used for,
-/// the vectorised searches spend longer getting started.
-pub(crate) fn contains_byte(haystack: &[u8], byte: u8) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    if haystack.len() < 8 {
-        return haystack.contains(&byte);
-    }
-    let pattern = ONES * u64::from(byte);
-    // A byte equal to `byte` is zero after the xor; the classic zero-byte test finds it.
-    let zero_bytes = |word: &[u8]| {
-        let word = u64::from_ne_bytes(word.try_into().expect("8 bytes")) ^ pattern;
-        word.wrapping_sub(ONES) & !word & HIGHS
-    };
-    let mut words = haystack.chunks_exact(8);
-    let mut found = 0;
-    for word in &mut words {
-        found |= zero_bytes(word);
-    }
-    // The last eight bytes, overlapping the words already read, instead of a byte loop.
-    found |= zero_bytes(&haystack[haystack.len() - 8..]);
-    found != 0
+    memchr::memchr(b'_', params).is_some() && META_KEY.find(params).is_some()
 }
 
 /// The value of `key` when `params` opens with it as a string without escapes:
@@ -226,20 +202,6 @@ mod tests {
                 META_KEY.find(params.as_bytes()).is_some(),
                 "{params}"
             );
-        }
-    }
-
-    #[test]
-    fn contains_byte() {
-        let text = b"0123456789abcdefghijklmnopqrstuvwxyz_";
-        for len in 0..=text.len() {
-            for byte in [b'0', b'7', b'8', b'z', b'_', b'!', 0x80, 0xff] {
-                assert_eq!(
-                    super::contains_byte(&text[..len], byte),
-                    text[..len].contains(&byte),
-                    "{len} {byte}"
-                );
-            }
         }
     }
 

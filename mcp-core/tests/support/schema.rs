@@ -1,7 +1,7 @@
 //! Validation of JSON values against the official MCP JSON Schemas in `shared/mcp-schema`.
 //!
-//! Include it from a test file with
-//! `#[path = "support/schema.rs"] mod schema;` and use [`SchemaSet`].
+//! Include it from a test file with `#[path = "support/schema.rs"] mod schema;` (from a
+//! test directory's `main.rs`: `"../support/schema.rs"`) and use [`SchemaSet`].
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;

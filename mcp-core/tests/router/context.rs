@@ -1,0 +1,246 @@
+//! `RequestContext` in handlers: progress and log notifications, and server→client requests
+//! (roots, elicitation, sampling) over a `ClientPeer` in the legacy era.
+
+use std::time::Duration;
+
+use mcp_core::jsonrpc::codes;
+use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
+use mcp_core::{ClientPeer, Json, RequestContext, Router, Session, SessionHandle, Tool};
+use serde_json::{Value, json};
+
+use crate::support::{
+    LEGACY, MODERN, NoArgs, TestSession, all_client_capabilities, error_of, form_schema,
+    full_router, modern_error, request, result_of, spawn_client,
+};
+
+// ---------------------------------------------------------------------------------------------
+// RequestContext: notifications and server→client requests
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn progress_and_logs_reach_the_client_peer() {
+    let router = full_router();
+    let (peer, outbound) = ClientPeer::channel(16);
+    let client = spawn_client(outbound);
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "progress", "arguments": {}, "_meta": { "progressToken": "tok-1" } }),
+    );
+    call.extensions.insert(peer);
+    let result = result_of(&router, call).await;
+    assert_eq!(
+        result,
+        json!({ "content": [{ "type": "text", "text": "done" }] })
+    );
+    // The request (and its peer) is gone: the client task ends.
+    let seen = client.await.unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            json!({
+                "jsonrpc": "2.0",
+                "method": "notifications/progress",
+                "params": { "progressToken": "tok-1", "progress": 1, "total": 2, "message": "half way" }
+            }),
+            json!({
+                "jsonrpc": "2.0",
+                "method": "notifications/message",
+                "params": { "level": "info", "logger": "worker", "data": { "step": 1 } }
+            }),
+            json!({
+                "jsonrpc": "2.0",
+                "method": "notifications/progress",
+                "params": { "progressToken": "tok-1", "progress": 2, "total": 2 }
+            }),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn progress_needs_a_token_and_logs_honour_the_level() {
+    let router = full_router();
+
+    // No progress token, session level `error`: nothing is sent.
+    let (peer, outbound) = ClientPeer::channel(16);
+    let client = spawn_client(outbound);
+    let session = TestSession::with_capabilities(ClientCapabilities::default());
+    session.set_log_level(LoggingLevel::Error);
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "progress", "arguments": {} }),
+    );
+    call.extensions.insert(peer);
+    call.extensions.insert::<SessionHandle>(session);
+    result_of(&router, call).await;
+    assert_eq!(client.await.unwrap(), Vec::<Value>::new());
+
+    // Modern era: logs only when the request asks for them, at or above its level.
+    for (level, expected) in [(None, 0), (Some("warning"), 0), (Some("debug"), 1)] {
+        let (peer, outbound) = ClientPeer::channel(16);
+        let client = spawn_client(outbound);
+        let mut params = json!({ "name": "progress", "arguments": {} });
+        if let Some(level) = level {
+            params["_meta"] = json!({ "io.modelcontextprotocol/logLevel": level });
+        }
+        let mut call = request(MODERN, 1, "tools/call", params);
+        call.extensions.insert(peer);
+        result_of(&router, call).await;
+        let seen = client.await.unwrap();
+        assert_eq!(seen.len(), expected, "level {level:?}: {seen:?}");
+    }
+}
+
+#[tokio::test]
+async fn server_to_client_requests_complete_the_handler_in_the_legacy_era() {
+    let router = full_router();
+    let (peer, outbound) = ClientPeer::channel(4);
+    let client = spawn_client(outbound);
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "interview", "arguments": {} }),
+    );
+    call.extensions.insert(peer);
+    call.extensions
+        .insert::<SessionHandle>(TestSession::with_capabilities(all_client_capabilities()));
+    let result = result_of(&router, call).await;
+    assert_eq!(
+        result,
+        json!({ "content": [{ "type": "text", "text": "roots=2 name=Ada reply=Hello, Ada! model=test-model" }] })
+    );
+    let seen = client.await.unwrap();
+    let methods: Vec<&str> = seen
+        .iter()
+        .map(|m| m["request"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        methods,
+        ["roots/list", "elicitation/create", "sampling/createMessage"]
+    );
+    assert_eq!(seen[0]["params"], json!({}));
+    assert_eq!(seen[1]["params"]["message"], "Your name?");
+    assert_eq!(
+        seen[1]["params"]["requestedSchema"],
+        Value::Object(form_schema())
+    );
+    assert_eq!(seen[2]["params"]["maxTokens"], 50);
+    assert_eq!(
+        seen[2]["params"]["messages"],
+        json!([{ "role": "user", "content": { "type": "text", "text": "Greet Ada" } }])
+    );
+}
+
+#[tokio::test]
+async fn server_to_client_requests_fail_cleanly_without_the_capability() {
+    let router = full_router();
+    let expected = json!({
+        "code": codes::INVALID_REQUEST,
+        "message": "Client does not support roots",
+        "data": { "requiredCapabilities": { "roots": {} } }
+    });
+
+    // A session whose client declared nothing.
+    let (peer, outbound) = ClientPeer::channel(4);
+    let client = spawn_client(outbound);
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    );
+    call.extensions.insert(peer);
+    call.extensions
+        .insert::<SessionHandle>(TestSession::with_capabilities(ClientCapabilities::default()));
+    assert_eq!(error_of(&router, call).await, expected);
+    assert_eq!(
+        client.await.unwrap(),
+        Vec::<Value>::new(),
+        "nothing was sent to the client"
+    );
+
+    // No session at all.
+    let (peer, outbound) = ClientPeer::channel(4);
+    let client = spawn_client(outbound);
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    );
+    call.extensions.insert(peer);
+    assert_eq!(error_of(&router, call).await, expected);
+    assert_eq!(client.await.unwrap(), Vec::<Value>::new());
+
+    // The capability but no transport for server→client requests.
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    );
+    call.extensions
+        .insert::<SessionHandle>(TestSession::with_capabilities(all_client_capabilities()));
+    assert_eq!(error_of(&router, call).await["code"], codes::INTERNAL_ERROR);
+
+    // Modern era: the request's `_meta` declares nothing.
+    let error = modern_error(
+        &router,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    )
+    .await;
+    assert_eq!(
+        error,
+        json!({
+            "code": codes::MISSING_REQUIRED_CLIENT_CAPABILITY,
+            "message": "Client does not support roots",
+            "data": { "requiredCapabilities": { "roots": {} } }
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_fails_the_request_cleanly() {
+    let router = Router::builder()
+        .client_request_timeout(Duration::from_millis(50))
+        .tool(
+            Tool::new("roots").handler(|Json(_): Json<NoArgs>, ctx: RequestContext| async move {
+                ctx.list_roots().await.map(|r| r.roots.len().to_string())
+            }),
+        )
+        .build();
+    let session: SessionHandle = TestSession::with_capabilities(all_client_capabilities());
+
+    // The receiver is dropped: the stream is closed.
+    let (peer, outbound) = ClientPeer::channel(4);
+    drop(outbound);
+    let mut call = request(LEGACY, 1, "tools/call", json!({ "name": "roots" }));
+    call.extensions.insert(peer);
+    call.extensions.insert(session.clone());
+    assert_eq!(error_of(&router, call).await["code"], codes::INTERNAL_ERROR);
+
+    // The client never answers: the timeout fires.
+    let (peer, mut outbound) = ClientPeer::channel(4);
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Some(message) = outbound.recv().await {
+            held.push(message);
+        }
+        held.len()
+    });
+    let mut call = request(LEGACY, 1, "tools/call", json!({ "name": "roots" }));
+    call.extensions.insert(peer);
+    call.extensions.insert(session);
+    let error = error_of(&router, call).await;
+    assert_eq!(error["code"], codes::INTERNAL_ERROR);
+    assert!(
+        error["message"].as_str().unwrap().contains("in time"),
+        "{error}"
+    );
+    assert_eq!(silent.await.unwrap(), 1);
+}

@@ -1,0 +1,247 @@
+//! The handshake and the protocol-level methods: initialize, ping, capabilities,
+//! logging/setLevel, unknown and era-gated methods, notifications.
+
+use mcp_core::jsonrpc::codes;
+use mcp_core::protocol::{ClientCapabilities, LoggingLevel, PromptMessage};
+use mcp_core::{McpRequest, Prompt, RequestContext, Router, Session, SessionHandle};
+use serde_json::json;
+
+use crate::support::{
+    LEGACY, MODERN, TestSession, full_router, legacy, legacy_error, modern, modern_error, parse,
+    request, respond, result_of, send, server_info_meta, tool_add,
+};
+
+// ---------------------------------------------------------------------------------------------
+// initialize, ping, capabilities
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn initialize_echoes_a_supported_version_with_derived_capabilities() {
+    let router = full_router();
+    let params = json!({
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": { "name": "client", "version": "0.1" }
+    });
+    let response = respond(&router, request(LEGACY, 7, "initialize", params)).await;
+    assert_eq!(
+        response,
+        json!({
+            "jsonrpc": "2.0",
+            "id": 7,
+            "result": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {
+                    "logging": {},
+                    "completions": {},
+                    "prompts": { "listChanged": true },
+                    "resources": { "subscribe": true, "listChanged": true },
+                    "tools": { "listChanged": true }
+                },
+                "serverInfo": { "name": "test-server", "version": "1.2.3" },
+                "instructions": "Use the tools."
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn server_info_can_be_kept_out_of_modern_results() {
+    let router = |include| {
+        Router::builder()
+            .name("test-server", "1.2.3")
+            .tool(tool_add())
+            .server_info_in_results(include)
+            .build()
+    };
+    let add = json!({ "name": "add", "arguments": { "a": 1, "b": 2 } });
+    let router_without = router(false);
+    let called = modern(&router_without, "tools/call", add.clone()).await;
+    assert_eq!(called["resultType"], "complete");
+    assert!(called["content"].is_array(), "{called}");
+    assert!(called.get("_meta").is_none(), "{called}");
+    let discovered = modern(&router_without, "server/discover", json!({})).await;
+    assert_eq!(discovered["resultType"], "complete");
+    assert!(discovered.get("_meta").is_none(), "{discovered}");
+    // The legacy handshake's result requires `serverInfo`: it stays.
+    let params = json!({
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": { "name": "client", "version": "0.1" }
+    });
+    let initialized = legacy(&router_without, "initialize", params).await;
+    assert_eq!(initialized["serverInfo"]["name"], "test-server");
+    // With it on (the default, which the modern tools/call tests below see), every modern
+    // result names the server.
+    let called = modern(&router(true), "tools/call", add).await;
+    assert_eq!(called["_meta"], server_info_meta());
+}
+
+#[tokio::test]
+async fn initialize_offers_the_latest_legacy_version_for_unknown_ones() {
+    let router = full_router();
+    for requested in ["1999-01-01", "2026-07-28", "latest", ""] {
+        let params = json!({
+            "protocolVersion": requested,
+            "capabilities": {},
+            "clientInfo": { "name": "client", "version": "0.1" }
+        });
+        let result = legacy(&router, "initialize", params).await;
+        assert_eq!(
+            result["protocolVersion"], "2025-11-25",
+            "requested {requested:?}"
+        );
+    }
+    for supported in ["2025-03-26", "2025-06-18", "2025-11-25"] {
+        let params = json!({
+            "protocolVersion": supported,
+            "capabilities": {},
+            "clientInfo": { "name": "client", "version": "0.1" }
+        });
+        let result = legacy(&router, "initialize", params).await;
+        assert_eq!(result["protocolVersion"], supported);
+    }
+}
+
+#[tokio::test]
+async fn capabilities_follow_what_is_registered() {
+    let init = json!({
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": { "name": "client", "version": "0.1" }
+    });
+
+    let empty = Router::builder().name("empty", "0").build();
+    let result = legacy(&empty, "initialize", init.clone()).await;
+    assert_eq!(result["capabilities"], json!({ "logging": {} }));
+
+    let tools_only = Router::builder()
+        .name("tools", "0")
+        .tool(tool_add())
+        .build();
+    let result = legacy(&tools_only, "initialize", init.clone()).await;
+    assert_eq!(
+        result["capabilities"],
+        json!({ "logging": {}, "tools": { "listChanged": true } })
+    );
+    assert!(result["capabilities"].get("prompts").is_none());
+    assert!(result.get("instructions").is_none());
+
+    // A prompt without completions: prompts, but no completions capability.
+    let prompts_only = Router::builder()
+        .prompt(
+            Prompt::new("p").handler(|_args, _ctx: RequestContext| async {
+                vec![PromptMessage::user_text("hi")]
+            }),
+        )
+        .build();
+    let result = legacy(&prompts_only, "initialize", init.clone()).await;
+    assert_eq!(
+        result["capabilities"],
+        json!({ "logging": {}, "prompts": { "listChanged": true } })
+    );
+
+    // Capabilities follow runtime changes too.
+    tools_only.remove_tool("add");
+    let result = legacy(&tools_only, "initialize", init).await;
+    assert_eq!(result["capabilities"], json!({ "logging": {} }));
+}
+
+#[tokio::test]
+async fn ping_answers_an_empty_result() {
+    let router = full_router();
+    let response = respond(&router, request(LEGACY, 3, "ping", json!({}))).await;
+    assert_eq!(response, json!({ "jsonrpc": "2.0", "id": 3, "result": {} }));
+
+    // Without params at all.
+    let body = json!({ "jsonrpc": "2.0", "id": "p-1", "method": "ping" });
+    let response = respond(&router, McpRequest::new(parse(&body), LEGACY)).await;
+    assert_eq!(
+        response,
+        json!({ "jsonrpc": "2.0", "id": "p-1", "result": {} })
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// logging/setLevel, unknown methods, era gating, notifications
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn logging_set_level() {
+    let router = full_router();
+    // No session: accepted, nothing to record.
+    assert_eq!(
+        legacy(&router, "logging/setLevel", json!({ "level": "warning" })).await,
+        json!({})
+    );
+
+    let session = TestSession::with_capabilities(ClientCapabilities::default());
+    let mut set = request(LEGACY, 1, "logging/setLevel", json!({ "level": "error" }));
+    set.extensions.insert::<SessionHandle>(session.clone());
+    assert_eq!(result_of(&router, set).await, json!({}));
+    assert_eq!(session.log_level(), Some(LoggingLevel::Error));
+}
+
+#[tokio::test]
+async fn unknown_method_is_method_not_found() {
+    let router = full_router();
+    for version in [LEGACY, MODERN] {
+        let response = respond(&router, request(version, 9, "tools/explode", json!({}))).await;
+        assert_eq!(
+            response,
+            json!({
+                "jsonrpc": "2.0",
+                "id": 9,
+                "error": { "code": -32601, "message": "Method not found: tools/explode" }
+            })
+        );
+    }
+}
+
+#[tokio::test]
+async fn methods_are_gated_by_era() {
+    let router = full_router();
+    let init = json!({
+        "protocolVersion": "2026-07-28",
+        "capabilities": {},
+        "clientInfo": { "name": "client", "version": "0.1" }
+    });
+    let error = modern_error(&router, "initialize", init).await;
+    assert_eq!(
+        error,
+        json!({ "code": -32601, "message": "Method not found: initialize" })
+    );
+    for method in ["ping", "logging/setLevel", "resources/subscribe"] {
+        let error = modern_error(&router, method, json!({})).await;
+        assert_eq!(error["code"], codes::METHOD_NOT_FOUND, "{method}");
+    }
+
+    let error = legacy_error(&router, "server/discover", json!({})).await;
+    assert_eq!(
+        error,
+        json!({ "code": -32601, "message": "Method not found: server/discover" })
+    );
+    let error = legacy_error(&router, "subscriptions/listen", json!({})).await;
+    assert_eq!(error["code"], codes::METHOD_NOT_FOUND);
+}
+
+#[tokio::test]
+async fn notifications_and_client_responses_get_no_response() {
+    let router = full_router();
+    for body in [
+        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+        json!({ "jsonrpc": "2.0", "method": "notifications/cancelled", "params": { "requestId": 1 } }),
+        json!({ "jsonrpc": "2.0", "method": "tools/call", "params": { "name": "add" } }),
+        json!({ "jsonrpc": "2.0", "method": "no/such/notification" }),
+        json!({ "jsonrpc": "2.0", "id": 4, "result": {} }),
+        json!({ "jsonrpc": "2.0", "id": 4, "error": { "code": -1, "message": "no" } }),
+    ] {
+        for version in [LEGACY, MODERN] {
+            let response = send(&router, McpRequest::new(parse(&body), version)).await;
+            assert!(response.is_none(), "{body} → {response:?}");
+            let mut out = Vec::new();
+            response.write_json(&mut out);
+            assert!(out.is_empty());
+        }
+    }
+}

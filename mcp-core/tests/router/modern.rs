@@ -1,0 +1,411 @@
+//! What only the 2026-07-28 era has: result decorations (`resultType`, cache hints, server
+//! info), multi round-trip `input_required` requests with their sealed `requestState`, and
+//! client capabilities declared per request.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use mcp_core::jsonrpc::codes;
+use mcp_core::{
+    AllowList, Json, McpRequest, Principal, ProtocolVersion, RequestContext, Router, Tool,
+};
+use serde_json::{Value, json};
+
+use crate::support::{
+    MODERN, NoArgs, client_answer, error_of, full_router, legacy, modern, names, request,
+    request_with_caps, respond, result_of, send, server_info_meta, to_json,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The modern era's result decorations
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn modern_results_carry_result_type_and_server_info() {
+    let router = full_router();
+    let response = respond(
+        &router,
+        request(
+            MODERN,
+            21,
+            "tools/call",
+            json!({ "name": "add", "arguments": { "a": 1, "b": 1 } }),
+        ),
+    )
+    .await;
+    assert_eq!(
+        response,
+        json!({
+            "jsonrpc": "2.0",
+            "id": 21,
+            "result": {
+                "resultType": "complete",
+                "_meta": server_info_meta(),
+                "content": [{ "type": "text", "text": "2" }]
+            }
+        })
+    );
+
+    let result = modern(
+        &router,
+        "prompts/get",
+        json!({ "name": "greet", "arguments": { "name": "Ada" } }),
+    )
+    .await;
+    assert_eq!(
+        result,
+        json!({
+            "resultType": "complete",
+            "_meta": server_info_meta(),
+            "messages": [{ "role": "user", "content": { "type": "text", "text": "Greet Ada plainly" } }]
+        })
+    );
+
+    let result = modern(
+        &router,
+        "completion/complete",
+        json!({ "ref": { "type": "ref/prompt", "name": "greet" }, "argument": { "name": "name", "value": "b" } }),
+    )
+    .await;
+    assert_eq!(
+        result,
+        json!({
+            "resultType": "complete",
+            "_meta": server_info_meta(),
+            "completion": { "values": ["bob"], "total": 1, "hasMore": false }
+        })
+    );
+
+    // Legacy results have none of it.
+    let result = legacy(
+        &router,
+        "tools/call",
+        json!({ "name": "add", "arguments": { "a": 1, "b": 1 } }),
+    )
+    .await;
+    assert_eq!(
+        result,
+        json!({ "content": [{ "type": "text", "text": "2" }] })
+    );
+}
+
+#[tokio::test]
+async fn modern_lists_and_reads_carry_cache_hints() {
+    let router = full_router();
+    let result = modern(&router, "resources/list", json!({})).await;
+    assert_eq!(
+        result,
+        json!({
+            "resultType": "complete",
+            "ttlMs": 300_000,
+            "cacheScope": "public",
+            "_meta": server_info_meta(),
+            "resources": [{ "uri": "test://static/hello", "name": "hello", "mimeType": "text/plain" }]
+        })
+    );
+    let result = modern(
+        &router,
+        "resources/read",
+        json!({ "uri": "test://static/hello" }),
+    )
+    .await;
+    assert_eq!(
+        result,
+        json!({
+            "resultType": "complete",
+            "ttlMs": 0,
+            "cacheScope": "public",
+            "_meta": server_info_meta(),
+            "contents": [{ "uri": "test://static/hello", "mimeType": "text/plain", "text": "hello world" }]
+        })
+    );
+    for (method, field) in [
+        ("tools/list", "tools"),
+        ("prompts/list", "prompts"),
+        ("resources/templates/list", "resourceTemplates"),
+    ] {
+        let result = modern(&router, method, json!({})).await;
+        assert_eq!(result["resultType"], "complete", "{method}");
+        assert_eq!(result["ttlMs"], 300_000, "{method}");
+        assert_eq!(result["cacheScope"], "public", "{method}");
+        assert_eq!(result["_meta"], server_info_meta(), "{method}");
+        assert!(result[field].is_array(), "{method}");
+    }
+
+    let result = modern(&router, "server/discover", json!({})).await;
+    assert_eq!(
+        result,
+        json!({
+            "resultType": "complete",
+            "ttlMs": 3_600_000,
+            "cacheScope": "public",
+            "_meta": server_info_meta(),
+            "supportedVersions": ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"],
+            "capabilities": {
+                "logging": {},
+                "completions": {},
+                "prompts": { "listChanged": true },
+                "resources": { "subscribe": true, "listChanged": true },
+                "tools": { "listChanged": true }
+            },
+            "instructions": "Use the tools."
+        })
+    );
+
+    // A list that depends on who asks is private.
+    let mut list = request(MODERN, 1, "tools/list", json!({}));
+    list.extensions.insert(AllowList::new().tools(["add"]));
+    let result = result_of(&router, list).await;
+    assert_eq!(result["cacheScope"], "private");
+    assert_eq!(names(&result, "tools", "name"), ["add"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The modern era's multi round-trip requests
+// ---------------------------------------------------------------------------------------------
+
+/// One `input_required` round: checks the shape and returns (key, method, params, state).
+fn input_required(result: &Value) -> (String, String, Value, String) {
+    assert_eq!(result["resultType"], "input_required", "{result}");
+    assert_eq!(result["_meta"], server_info_meta());
+    let requests = result["inputRequests"].as_object().unwrap();
+    assert_eq!(requests.len(), 1, "{result}");
+    let (key, request) = requests.iter().next().unwrap();
+    let state = result["requestState"].as_str().unwrap().to_owned();
+    assert!(!state.is_empty());
+    let object = result.as_object().unwrap();
+    assert_eq!(
+        object.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        BTreeSet::from(["resultType", "_meta", "inputRequests", "requestState"])
+    );
+    (
+        key.clone(),
+        request["method"].as_str().unwrap().to_owned(),
+        request["params"].clone(),
+        state,
+    )
+}
+
+fn interview_request(principal: &str, retry: Option<(&str, Value, &str)>) -> McpRequest {
+    let mut params = json!({ "name": "interview", "arguments": {} });
+    if let Some((key, answer, state)) = retry {
+        params["inputResponses"] = json!({ key: answer });
+        params["requestState"] = json!(state);
+    }
+    let caps = json!({ "roots": {}, "sampling": {}, "elicitation": {} });
+    let mut request = request_with_caps(MODERN, 1, "tools/call", params, caps);
+    request.extensions.insert(Principal::new(principal));
+    request
+}
+
+#[tokio::test]
+async fn input_required_rounds_complete_the_handler_in_the_modern_era() {
+    let router = full_router();
+
+    let round1 = result_of(&router, interview_request("alice", None)).await;
+    let (key, method, params, state) = input_required(&round1);
+    assert_eq!((key.as_str(), method.as_str()), ("input-0", "roots/list"));
+    assert_eq!(params, json!({}));
+
+    let answer = client_answer(&method);
+    let round2 = result_of(
+        &router,
+        interview_request("alice", Some((&key, answer, &state))),
+    )
+    .await;
+    let (key, method, params, state) = input_required(&round2);
+    assert_eq!(
+        (key.as_str(), method.as_str()),
+        ("input-1", "elicitation/create")
+    );
+    assert_eq!(params["message"], "Your name?");
+
+    // Only the newest answer is sent: the earlier one travels in the sealed state.
+    let answer = client_answer(&method);
+    let round3 = result_of(
+        &router,
+        interview_request("alice", Some((&key, answer, &state))),
+    )
+    .await;
+    let (key, method, params, state) = input_required(&round3);
+    assert_eq!(
+        (key.as_str(), method.as_str()),
+        ("input-2", "sampling/createMessage")
+    );
+    assert_eq!(params["maxTokens"], 50);
+
+    let answer = client_answer(&method);
+    let done = result_of(
+        &router,
+        interview_request("alice", Some((&key, answer, &state))),
+    )
+    .await;
+    assert_eq!(
+        done,
+        json!({
+            "resultType": "complete",
+            "_meta": server_info_meta(),
+            "content": [{ "type": "text", "text": "roots=2 name=Ada reply=Hello, Ada! model=test-model" }]
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_forged_or_tampered_request_state_is_refused() {
+    let router = Router::builder()
+        .name("test-server", "1.2.3")
+        .request_state_key(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60))
+        .tool(tool_roots_count())
+        .build();
+    let ask = |state: Option<&str>| {
+        let mut params = json!({ "name": "roots", "arguments": {} });
+        if let Some(state) = state {
+            params["requestState"] = json!(state);
+            params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
+        }
+        let mut request =
+            request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
+        request.extensions.insert(Principal::new("alice"));
+        request
+    };
+    let (_, _, _, state) = input_required(&result_of(&router, ask(None)).await);
+
+    // The genuine state works.
+    let done = result_of(&router, ask(Some(&state))).await;
+    assert_eq!(done["content"][0]["text"], "2");
+
+    // Every single-character change of the state is refused.
+    let (payload, tag) = state.split_once('.').unwrap();
+    let flip = |s: &str, i: usize| {
+        let mut bytes = s.as_bytes().to_vec();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(bytes).unwrap()
+    };
+    let mut tampered = vec![
+        format!("{}.{tag}", flip(payload, 0)),
+        format!("{}.{tag}", flip(payload, payload.len() / 2)),
+        format!("{payload}.{}", flip(tag, 3)),
+        format!("{payload}."),
+        payload.to_owned(),
+        String::new(),
+        "not-a-state".to_owned(),
+        "e30.AAAA".to_owned(),
+    ];
+    // A state sealed by another server (another key).
+    let other = Router::builder()
+        .name("test-server", "1.2.3")
+        .tool(tool_roots_count())
+        .build();
+    let (_, _, _, foreign) = input_required(&result_of(&other, ask(None)).await);
+    tampered.push(foreign);
+    for forged in &tampered {
+        let error = error_of(&router, ask(Some(forged))).await;
+        assert_eq!(
+            error,
+            json!({ "code": -32602, "message": "requestState is not valid" }),
+            "state {forged:?}"
+        );
+    }
+}
+
+fn tool_roots_count() -> Tool {
+    Tool::new("roots").handler(|Json(_): Json<NoArgs>, ctx: RequestContext| async move {
+        ctx.list_roots().await.map(|r| r.roots.len().to_string())
+    })
+}
+
+#[tokio::test]
+async fn a_request_state_is_bound_to_its_principal_and_request() {
+    let router = full_router();
+    let round1 = result_of(&router, interview_request("alice", None)).await;
+    let (key, method, _, state) = input_required(&round1);
+    let answer = client_answer(&method);
+
+    // Replayed by another principal.
+    let error = error_of(
+        &router,
+        interview_request("mallory", Some((&key, answer.clone(), &state))),
+    )
+    .await;
+    assert_eq!(
+        error,
+        json!({ "code": -32602, "message": "requestState belongs to another request" })
+    );
+
+    // Replayed by no principal at all.
+    let mut anonymous = interview_request("alice", Some((&key, answer.clone(), &state)));
+    anonymous.extensions.remove::<Principal>();
+    assert_eq!(
+        error_of(&router, anonymous).await["code"],
+        codes::INVALID_PARAMS
+    );
+
+    // Replayed against other arguments or another tool.
+    let caps = json!({ "roots": {}, "sampling": {}, "elicitation": {} });
+    let other_args = json!({
+        "name": "interview",
+        "arguments": { "extra": true },
+        "inputResponses": { key.clone(): answer.clone() },
+        "requestState": state
+    });
+    let mut request = request_with_caps(MODERN, 1, "tools/call", other_args, caps.clone());
+    request.extensions.insert(Principal::new("alice"));
+    assert_eq!(
+        error_of(&router, request).await["code"],
+        codes::INVALID_PARAMS
+    );
+    let other_tool = json!({
+        "name": "roots",
+        "arguments": {},
+        "inputResponses": { key.clone(): answer.clone() },
+        "requestState": state
+    });
+    let mut request = request_with_caps(MODERN, 1, "tools/call", other_tool, caps);
+    request.extensions.insert(Principal::new("alice"));
+    assert_eq!(
+        error_of(&router, request).await["code"],
+        codes::INVALID_PARAMS
+    );
+
+    // The rightful owner may still continue.
+    let round2 = result_of(
+        &router,
+        interview_request("alice", Some((&key, answer, &state))),
+    )
+    .await;
+    assert_eq!(round2["resultType"], "input_required");
+}
+
+/// Modern requests carry the client's capabilities in `_meta`; an empty declaration, a real
+/// one and none at all each reach the handler as declared.
+#[tokio::test]
+async fn modern_client_capabilities_reach_the_handler() {
+    let router = Router::builder()
+        .tool(
+            Tool::new("caps").handler(|_: Json<Value>, ctx: RequestContext| async move {
+                let caps = ctx.client_capabilities().cloned();
+                serde_json::to_string(&caps).unwrap()
+            }),
+        )
+        .build();
+    let v = ProtocolVersion::V2026_07_28;
+    let call = json!({ "name": "caps", "arguments": {} });
+    for (declared, seen) in [
+        (json!({}), json!({})),
+        (json!({ "roots": {} }), json!({ "roots": {} })),
+        (json!({ "unknownCapability": {} }), json!({})),
+        (json!(null), json!({})),
+    ] {
+        let response = send(
+            &router,
+            request_with_caps(v, 1, "tools/call", call.clone(), declared.clone()),
+        )
+        .await;
+        let text = to_json(&response)["result"]["content"][0]["text"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("a text result for {declared}: {}", to_json(&response)));
+        let got: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(got, seen, "declared {declared}");
+    }
+}

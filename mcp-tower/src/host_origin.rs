@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -92,43 +92,75 @@ pub struct HostOrigin<S> {
     config: Arc<HostOriginConfig>,
 }
 
-fn is_loopback_host(host: &str) -> bool {
-    ["localhost", "127.0.0.1", "[::1]", "::1"]
-        .iter()
-        .any(|loopback| host.eq_ignore_ascii_case(loopback))
+/// Host names are compared as bytes: they are ASCII, so a value with any other byte matches
+/// nothing, and `HeaderValue::to_str`'s check of every byte is not needed.
+fn is_loopback_host(host: &[u8]) -> bool {
+    // Addresses have no case: a plain comparison (one `memcmp`) instead of a case-folding
+    // loop over every byte.
+    host == b"127.0.0.1"
+        || host == b"[::1]"
+        || host == b"::1"
+        || host.eq_ignore_ascii_case(b"localhost")
 }
 
 /// Splits `host[:port]` (IPv6 in brackets) and returns the host, borrowed: this runs on
 /// every request, so host names are compared case-insensitively instead of lower-cased.
-fn host_without_port(authority: &str) -> &str {
-    if authority.starts_with('[') {
+fn host_without_port(authority: &[u8]) -> &[u8] {
+    if authority.starts_with(b"[") {
         authority
-            .find(']')
+            .iter()
+            .position(|&b| b == b']')
             .map_or(authority, |end| &authority[..=end])
     } else {
-        authority.split(':').next().unwrap_or(authority)
+        authority.split(|&b| b == b':').next().unwrap_or(authority)
     }
 }
 
 impl HostOriginConfig {
-    fn host_allowed(&self, headers: &HeaderMap, uri: &http::Uri) -> bool {
+    /// Whether the request's `Host` (or, without one, its URI's authority) and `Origin` are
+    /// ours. One pass over the headers finds both: a lookup by name hashes and probes, and
+    /// costs more than comparing a request's handful of (standard) names.
+    fn refusal(&self, headers: &HeaderMap, uri: &http::Uri) -> Option<&'static str> {
+        let (mut host, mut origin) = (None, None);
+        for (name, value) in headers {
+            // The first of each, as `HeaderMap::get` gives it.
+            if name == header::HOST {
+                host.get_or_insert(value);
+            } else if name == header::ORIGIN {
+                origin.get_or_insert(value);
+            }
+        }
+        if !self.host_allowed(host, uri) {
+            Some("Forbidden: Host header is not allowed")
+        } else if !self.origin_allowed(origin) {
+            Some("Forbidden: Origin is not allowed")
+        } else {
+            None
+        }
+    }
+
+    fn host_allowed(&self, host: Option<&HeaderValue>, uri: &http::Uri) -> bool {
         if self.any_host {
             return true;
         }
         // HTTP/2 carries the host in the URI authority; HTTP/1.1 in the Host header.
-        let authority = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| uri.authority().map(http::uri::Authority::as_str));
-        let Some(authority) = authority else {
-            return false;
+        let authority = match host {
+            Some(host) => host.as_bytes(),
+            None => match uri.authority() {
+                Some(authority) => authority.as_str().as_bytes(),
+                None => return false,
+            },
         };
         let host = host_without_port(authority);
-        is_loopback_host(host) || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+        is_loopback_host(host)
+            || self
+                .hosts
+                .iter()
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(host))
     }
 
-    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN) else {
+    fn origin_allowed(&self, origin: Option<&HeaderValue>) -> bool {
+        let Some(origin) = origin else {
             // Not a browser request: nothing to rebind.
             return true;
         };
@@ -142,7 +174,7 @@ impl HostOriginConfig {
             return false;
         };
         (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
-            && is_loopback_host(host_without_port(authority))
+            && is_loopback_host(host_without_port(authority.as_bytes()))
     }
 }
 
@@ -160,14 +192,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let refusal = if !self.config.host_allowed(request.headers(), request.uri()) {
-            Some("Forbidden: Host header is not allowed")
-        } else if !self.config.origin_allowed(request.headers()) {
-            Some("Forbidden: Origin is not allowed")
-        } else {
-            None
-        };
-        match refusal {
+        match self.config.refusal(request.headers(), request.uri()) {
             Some(message) => ResponseFuture::answer(json_rpc_error_response(
                 StatusCode::FORBIDDEN,
                 -32000,
@@ -175,5 +200,113 @@ where
             )),
             None => ResponseFuture::inner(self.inner.call(request)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderValue, Uri};
+
+    use super::*;
+
+    fn host_allowed(config: &HostOriginLayer, host: Option<HeaderValue>, uri: &str) -> bool {
+        let mut headers = HeaderMap::new();
+        if let Some(host) = host {
+            headers.insert(header::HOST, host);
+        }
+        let uri = uri.parse::<Uri>().expect("uri");
+        match config.config.refusal(&headers, &uri) {
+            None => true,
+            Some(refusal) => {
+                assert_eq!(refusal, "Forbidden: Host header is not allowed");
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn hosts_are_matched_without_port_and_case() {
+        let loopback = HostOriginLayer::new();
+        let named = HostOriginLayer::new().allow_host("MCP.example.com");
+        let host = |value: &str| Some(HeaderValue::from_str(value).expect("value"));
+        for allowed in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "localhost:3000",
+            "LocalHost",
+            "[::1]:9000",
+            "[::1]",
+        ] {
+            assert!(host_allowed(&loopback, host(allowed), "/mcp"), "{allowed}");
+        }
+        for refused in [
+            "evil.example.com",
+            "127.0.0.2:8080",
+            "localhost.evil.com",
+            "[::2]:80",
+            "",
+        ] {
+            assert!(!host_allowed(&loopback, host(refused), "/mcp"), "{refused}");
+        }
+        assert!(host_allowed(&named, host("mcp.EXAMPLE.com:443"), "/mcp"));
+        assert!(!host_allowed(&loopback, host("mcp.example.com"), "/mcp"));
+        // A byte outside ASCII matches no name.
+        let latin1 = HeaderValue::from_bytes(b"localhost\xff").expect("obs-text is allowed");
+        assert!(!host_allowed(&loopback, Some(latin1), "/mcp"));
+        // Without a Host header (HTTP/2), the URI's authority is checked.
+        assert!(host_allowed(&loopback, None, "http://localhost:8080/mcp"));
+        assert!(!host_allowed(
+            &loopback,
+            None,
+            "http://evil.example.com/mcp"
+        ));
+        assert!(!host_allowed(&loopback, None, "/mcp"));
+        // The first Host counts when there are several (and a bad one is refused first).
+        let mut headers = HeaderMap::new();
+        headers.append(header::HOST, HeaderValue::from_static("evil.example.com"));
+        headers.append(header::HOST, HeaderValue::from_static("localhost"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example.com"),
+        );
+        assert_eq!(
+            loopback.config.refusal(&headers, &Uri::from_static("/mcp")),
+            Some("Forbidden: Host header is not allowed")
+        );
+        // A Host header is what counts when there is one.
+        assert!(!host_allowed(
+            &loopback,
+            host("evil.example.com"),
+            "http://localhost/mcp"
+        ));
+    }
+
+    #[test]
+    fn origins_must_be_loopback_or_listed() {
+        let config = HostOriginLayer::new().allow_origin("https://app.example.com/");
+        let allowed = |origin: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static("localhost:8080"));
+            if let Some(origin) = origin {
+                let origin = HeaderValue::from_str(origin).expect("value");
+                headers.append(header::ORIGIN, origin);
+                // Only the first counts, as `HeaderMap::get` gives it.
+                headers.append(header::ORIGIN, HeaderValue::from_static("http://localhost"));
+            }
+            match config.config.refusal(&headers, &Uri::from_static("/mcp")) {
+                None => true,
+                Some(refusal) => {
+                    assert_eq!(refusal, "Forbidden: Origin is not allowed");
+                    false
+                }
+            }
+        };
+        assert!(allowed(None));
+        assert!(allowed(Some("http://localhost:5173")));
+        assert!(allowed(Some("https://[::1]")));
+        assert!(allowed(Some("https://APP.example.com")));
+        assert!(!allowed(Some("http://evil.example.com")));
+        assert!(!allowed(Some("file://localhost")));
+        assert!(!allowed(Some("null")));
     }
 }

@@ -424,31 +424,41 @@ pub(crate) struct Accepts {
 pub(crate) fn accepts(headers: &http::HeaderMap) -> Accepts {
     let mut found = Accepts::default();
     for value in headers.get_all(header::ACCEPT) {
-        let Ok(value) = value.to_str() else { continue };
-        // The value every MCP client sends: no need to split it.
-        if value == "application/json, text/event-stream"
-            || value == "text/event-stream, application/json"
+        found.add(value);
+    }
+    found
+}
+
+impl Accepts {
+    /// Adds what one `Accept` value admits.
+    pub(crate) fn add(&mut self, value: &HeaderValue) {
+        // The value every MCP client sends: compared as bytes, it needs neither splitting nor
+        // `to_str`'s check of every byte (`==`: a slice pattern would compare byte by byte).
+        let bytes = value.as_bytes();
+        if bytes == b"application/json, text/event-stream"
+            || bytes == b"text/event-stream, application/json"
         {
-            return Accepts {
-                json: true,
-                event_stream: true,
-            };
+            *self = Self::BOTH;
+            return;
         }
+        let Ok(value) = value.to_str() else { return };
         for item in value.split(',') {
             let media = item.split(';').next().unwrap_or("").trim();
             if media == "*/*" {
-                return Accepts {
-                    json: true,
-                    event_stream: true,
-                };
+                *self = Self::BOTH;
+                return;
             }
-            found.json |= media.eq_ignore_ascii_case("application/json")
+            self.json |= media.eq_ignore_ascii_case("application/json")
                 || media.eq_ignore_ascii_case("application/*");
-            found.event_stream |= media.eq_ignore_ascii_case("text/event-stream")
+            self.event_stream |= media.eq_ignore_ascii_case("text/event-stream")
                 || media.eq_ignore_ascii_case("text/*");
         }
     }
-    found
+
+    const BOTH: Self = Self {
+        json: true,
+        event_stream: true,
+    };
 }
 
 /// Tells nginx-style proxies not to buffer the stream; named once, not parsed per response.

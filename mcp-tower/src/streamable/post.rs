@@ -14,7 +14,7 @@ use super::era::{self, Refusal};
 use super::exchange::Exchange;
 use super::mcp_headers::McpHeaders;
 use super::request_body::read_body;
-use super::{RpcService, Shared, accepts, sized_response};
+use super::{Accepts, RpcService, Shared, sized_response};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{LiveSession, NewSession, SessionManager};
@@ -77,7 +77,18 @@ where
 /// Accept and Content-Type, before the body is read.
 #[allow(clippy::result_large_err)] // the error is the response itself
 fn check_headers(headers: &http::HeaderMap) -> Result<(), Response<McpBody>> {
-    let media = accepts(headers);
+    // One pass over the headers rather than a lookup per name: a lookup hashes and probes,
+    // and costs more than comparing a request's handful of (standard) names.
+    let mut media = Accepts::default();
+    let mut content_type = None;
+    for (name, value) in headers {
+        if name == header::ACCEPT {
+            media.add(value);
+        } else if name == header::CONTENT_TYPE {
+            // The first, as `HeaderMap::get` gives it.
+            content_type.get_or_insert(value);
+        }
+    }
     if !(media.json && media.event_stream) {
         return Err(json_rpc_error_response(
             StatusCode::NOT_ACCEPTABLE,
@@ -85,11 +96,15 @@ fn check_headers(headers: &http::HeaderMap) -> Result<(), Response<McpBody>> {
             "Not Acceptable: Accept must list application/json and text/event-stream",
         ));
     }
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let is_json = content_type.is_some_and(|v| {
+        // As clients send it, compared as bytes; anything else (parameters, case, spaces)
+        // is parsed.
+        v.as_bytes() == b"application/json"
+            || v.to_str()
+                .ok()
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+    });
     if !is_json {
         return Err(json_rpc_error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -385,4 +400,75 @@ fn status_of(response: &McpResponse, version: ProtocolVersion) -> StatusCode {
 
 fn refuse((status, error): Refusal, id: Option<RequestId>) -> Response<McpBody> {
     error_response(status, id, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue, header};
+
+    use super::check_headers;
+
+    fn status(accept: &[&[u8]], content_type: Option<&[u8]>) -> u16 {
+        let mut headers = HeaderMap::new();
+        for value in accept {
+            headers.append(
+                header::ACCEPT,
+                HeaderValue::from_bytes(value).expect("value"),
+            );
+        }
+        if let Some(value) = content_type {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_bytes(value).expect("value"),
+            );
+        }
+        check_headers(&headers).map_or_else(|refusal| refusal.status().as_u16(), |()| 200)
+    }
+
+    #[test]
+    fn accept_must_list_both_media_types() {
+        let json = Some(&b"application/json"[..]);
+        for accepted in [
+            &[&b"application/json, text/event-stream"[..]][..],
+            &[b"text/event-stream, application/json"],
+            &[b"text/event-stream,application/json"],
+            &[b"Application/JSON;q=0.9 , text/event-stream;q=1"],
+            &[b"application/json", b"text/event-stream"],
+            &[b"*/*"],
+            &[b"application/*, text/*"],
+        ] {
+            assert_eq!(status(accepted, json), 200, "{accepted:?}");
+        }
+        for refused in [
+            &[&b"application/json"[..]][..],
+            &[b"text/event-stream"],
+            &[b"text/html, application/json"],
+            &[b"application/json, text/event-stream\xff"],
+            &[],
+        ] {
+            assert_eq!(status(refused, json), 406, "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn content_type_must_be_json_with_any_parameters() {
+        let accept = &[&b"application/json, text/event-stream"[..]][..];
+        for accepted in [
+            &b"application/json"[..],
+            b"application/json; charset=utf-8",
+            b"Application/Json",
+            b" application/json ;charset=UTF-8",
+        ] {
+            assert_eq!(status(accept, Some(accepted)), 200, "{accepted:?}");
+        }
+        for refused in [
+            &b"text/plain"[..],
+            b"application/jsonx",
+            b"application/json\xff",
+            b"",
+        ] {
+            assert_eq!(status(accept, Some(refused)), 415, "{refused:?}");
+        }
+        assert_eq!(status(accept, None), 415);
+    }
 }

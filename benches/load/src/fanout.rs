@@ -44,7 +44,54 @@ pub(crate) struct FanOut {
     pub(crate) first_error: Option<String>,
 }
 
-pub(crate) async fn run(streams: usize) -> Result<FanOut, String> {
+/// The fan-out measured `rounds` times, each with a fresh server, so that one noisy moment
+/// of the shared machine does not decide the result: what the report shows is the median
+/// round. Stops at the first round that fails.
+pub(crate) async fn run_rounds(streams: usize, rounds: usize) -> Result<FanOutRounds, String> {
+    let mut measured = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
+        let fan = run(streams).await?;
+        eprintln!(
+            "fan-out round {round}/{rounds}: {}/{} streams in {:.1} ms",
+            fan.delivered, fan.streams, fan.all_ms
+        );
+        measured.push(fan);
+    }
+    FanOutRounds::new(measured).ok_or_else(|| "no fan-out round ran".to_owned())
+}
+
+/// The rounds of a fan-out measurement, in the order they ran (at least one).
+#[derive(Debug, Clone)]
+pub(crate) struct FanOutRounds {
+    rounds: Vec<FanOut>,
+}
+
+impl FanOutRounds {
+    pub(crate) fn new(rounds: Vec<FanOut>) -> Option<Self> {
+        (!rounds.is_empty()).then_some(Self { rounds })
+    }
+
+    /// Every round, in the order they ran.
+    pub(crate) fn rounds(&self) -> &[FanOut] {
+        &self.rounds
+    }
+
+    /// The median round by the time the last stream got the notification (the lower of
+    /// the two middle ones for an even count: no number is invented between them).
+    pub(crate) fn median(&self) -> &FanOut {
+        let mut order: Vec<&FanOut> = self.rounds.iter().collect();
+        order.sort_by(|a, b| a.all_ms.total_cmp(&b.all_ms));
+        order[(order.len() - 1) / 2]
+    }
+
+    /// Whether every round delivered to every stream.
+    pub(crate) fn all_delivered(&self) -> bool {
+        self.rounds.iter().all(|f| f.delivered == f.streams)
+    }
+}
+
+/// One round: a fresh server, `streams` subscribed streams, one notification.
+async fn run(streams: usize) -> Result<FanOut, String> {
     let mut process = ServerProcess::spawn(ServerId::Ours, Variant::Sessions)?;
     let target = process.target.clone();
     // For profiling (`perf record -a`, then `perf report --pid`).
@@ -202,5 +249,40 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     match nanos {
         Some(nanos) => Some(nanos as f64 / 1e9),
         None => crate::proc::cpu_seconds(pid),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(all_ms: f64, delivered: usize) -> FanOut {
+        FanOut {
+            streams: 10,
+            sessions: 10,
+            ready: 10,
+            delivered,
+            setup_seconds: 1.0,
+            p50_ms: all_ms / 2.0,
+            p99_ms: all_ms,
+            all_ms,
+            rss_kib: 0,
+            server_cpu_ms: 1.0,
+            client_cpu_ms: 1.0,
+            first_error: None,
+        }
+    }
+
+    #[test]
+    fn the_median_round_is_one_that_ran() {
+        let three = FanOutRounds::new(vec![round(100.4, 10), round(91.7, 10), round(96.8, 10)])
+            .expect("rounds");
+        assert_eq!(three.median().all_ms, 96.8);
+        assert_eq!(three.rounds().len(), 3);
+        assert!(three.all_delivered());
+        let two = FanOutRounds::new(vec![round(80.0, 10), round(60.0, 9)]).expect("rounds");
+        assert_eq!(two.median().all_ms, 60.0, "the lower middle round");
+        assert!(!two.all_delivered());
+        assert!(FanOutRounds::new(Vec::new()).is_none());
     }
 }

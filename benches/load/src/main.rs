@@ -7,8 +7,8 @@
 //!             --scale-sessions 100000 --streams 10000 --soak 20 --out BENCHMARKS.md
 //!             --only SCENARIO,... --skip memory,soak,fanout]
 //!     spawns every server as its own process, runs every scenario against each (the servers
-//!     alternate, rounds rotate their order), measures memory, a soak and the fan-out, and
-//!     writes BENCHMARKS.md.
+//!     alternate, rounds rotate their order), measures memory, a soak and the fan-out (once
+//!     per round, each with a fresh server), and writes BENCHMARKS.md.
 //! load serve <ours-quickstart|ours-production|rmcp|raw> [--variant stateless|sessions|sse]
 //!            [--addr 127.0.0.1:0]
 //!     one server; prints `listening ADDR` (and `tokens ...` for the production stack) on

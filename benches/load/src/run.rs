@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::args::Args;
 use crate::client::{self, LoadResult, LoadSpec, Target};
-use crate::fanout::{self, FanOut};
+use crate::fanout::{self, FanOutRounds};
 use crate::memory::{self, SessionMemory, Soak};
 use crate::proc::ServerProcess;
 use crate::report;
@@ -53,7 +53,7 @@ pub(crate) struct Results {
     /// Our server with `scale_sessions` idle sessions.
     pub(crate) scale: Option<Result<SessionMemory, String>>,
     pub(crate) soak: Option<Result<Soak, String>>,
-    pub(crate) fanout: Option<Result<FanOut, String>>,
+    pub(crate) fanout: Option<Result<FanOutRounds, String>>,
     pub(crate) elapsed: Duration,
 }
 
@@ -223,11 +223,12 @@ async fn run(config: RunConfig, command: String) -> Result<Results, String> {
     let fanout = if skip("fanout") {
         None
     } else {
-        let measured = fanout::run(config.streams).await;
+        let measured = fanout::run_rounds(config.streams, config.rounds).await;
         match &measured {
-            Ok(f) => eprintln!(
-                "fan-out: {}/{} streams in {:.1} ms",
-                f.delivered, f.streams, f.all_ms
+            Ok(rounds) => eprintln!(
+                "fan-out: median of {} rounds {:.1} ms",
+                rounds.rounds().len(),
+                rounds.median().all_ms
             ),
             Err(error) => eprintln!("fan-out: {error}"),
         }

@@ -330,17 +330,27 @@ fn memory(out: &mut String, results: &Results) {
     }
     let _ = writeln!(out, "## Fan-out\n");
     match &results.fanout {
-        Some(Ok(f)) => {
+        Some(Ok(rounds)) => {
+            let f = rounds.median();
+            let all: Vec<String> = rounds
+                .rounds()
+                .iter()
+                .map(|r| format!("{:.1}", r.all_ms))
+                .collect();
             let _ = writeln!(
                 out,
                 "{} sessions, each subscribed to `quickstart://about` and holding a GET SSE \
-                 stream on its own TCP connection ({} ready, setup {:.1} s, server RSS {} KiB); \
-                 one `notifications/resources/updated` triggered in the server \
-                 (`Router::notify_resource_updated`), timed from the trigger to its arrival at \
-                 each client stream: **{}/{} delivered, all within {:.1} ms** (p50 {:.1} ms, p99 \
-                 {:.1} ms). CPU time in that window: server {:.0} ms, clients {:.0} ms (both on \
-                 the same 2 CPUs).{}\n",
+                 stream on its own TCP connection; one `notifications/resources/updated` \
+                 triggered in the server (`Router::notify_resource_updated`), timed from the \
+                 trigger to its arrival at each client stream. {} rounds, each with a fresh \
+                 server; the time for all streams was {} ms, **median {:.1} ms**.\n\n\
+                 The median round: {} ready (setup {:.1} s, server RSS {} KiB), **{}/{} \
+                 delivered, all within {:.1} ms** (p50 {:.1} ms, p99 {:.1} ms). CPU time in \
+                 that window: server {:.0} ms, clients {:.0} ms (both on the same 2 CPUs).{}\n",
                 f.sessions,
+                rounds.rounds().len(),
+                all.join(", "),
+                f.all_ms,
                 f.ready,
                 f.setup_seconds,
                 f.rss_kib,
@@ -351,8 +361,10 @@ fn memory(out: &mut String, results: &Results) {
                 f.p99_ms,
                 f.server_cpu_ms,
                 f.client_cpu_ms,
-                f.first_error
-                    .as_deref()
+                rounds
+                    .rounds()
+                    .iter()
+                    .find_map(|r| r.first_error.as_deref())
                     .map(|e| format!(" First error: {e}."))
                     .unwrap_or_default()
             );

@@ -237,11 +237,22 @@ fn targets(results: &Results) -> Vec<Target> {
         .fanout
         .as_ref()
         .and_then(|f| f.as_ref().ok())
-        .map(|f| (f.all_ms, f.delivered == f.streams));
+        .map(|rounds| (rounds.median().all_ms, rounds.all_delivered()));
     out.push(Target {
         what: "One resources/updated to 10 000 SSE streams < 100 ms".to_owned(),
         measured: match &results.fanout {
-            Some(Ok(f)) => format!("{:.1} ms ({}/{} streams)", f.all_ms, f.delivered, f.streams),
+            Some(Ok(rounds)) => {
+                let f = rounds.median();
+                let times: Vec<f64> = rounds.rounds().iter().map(|r| r.all_ms).collect();
+                let range = rounds_range(&times, 1);
+                let range = if range.is_empty() {
+                    range
+                } else {
+                    range + " ms"
+                };
+                let streams = format!("{}/{} streams", f.delivered, f.streams);
+                format!("{:.1} ms{}", f.all_ms, parenthesised(&[streams, range]))
+            }
             Some(Err(e)) => format!("failed: {e}"),
             None => "skipped".to_owned(),
         },

@@ -9,8 +9,8 @@ use mcp_core::{ClientPeer, Json, RequestContext, Router, Session, SessionHandle,
 use serde_json::{Value, json};
 
 use crate::support::{
-    LEGACY, MODERN, NoArgs, TestSession, all_client_capabilities, error_of, form_schema,
-    full_router, modern_error, request, result_of, spawn_client,
+    LEGACY, MODERN, NoArgs, TestSession, all_client_capabilities, attach_client, error_of,
+    form_schema, full_router, modern_error, request, result_of,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -20,15 +20,13 @@ use crate::support::{
 #[tokio::test]
 async fn progress_and_logs_reach_the_client_peer() {
     let router = full_router();
-    let (peer, outbound) = ClientPeer::channel(16);
-    let client = spawn_client(outbound);
     let mut call = request(
         LEGACY,
         1,
         "tools/call",
         json!({ "name": "progress", "arguments": {}, "_meta": { "progressToken": "tok-1" } }),
     );
-    call.extensions.insert(peer);
+    let client = attach_client(&mut call, 16);
     let result = result_of(&router, call).await;
     assert_eq!(
         result,
@@ -63,8 +61,6 @@ async fn progress_needs_a_token_and_logs_honour_the_level() {
     let router = full_router();
 
     // No progress token, session level `error`: nothing is sent.
-    let (peer, outbound) = ClientPeer::channel(16);
-    let client = spawn_client(outbound);
     let session = TestSession::with_capabilities(ClientCapabilities::default());
     session.set_log_level(LoggingLevel::Error);
     let mut call = request(
@@ -73,21 +69,19 @@ async fn progress_needs_a_token_and_logs_honour_the_level() {
         "tools/call",
         json!({ "name": "progress", "arguments": {} }),
     );
-    call.extensions.insert(peer);
+    let client = attach_client(&mut call, 16);
     call.extensions.insert::<SessionHandle>(session);
     result_of(&router, call).await;
     assert_eq!(client.await.unwrap(), Vec::<Value>::new());
 
     // Modern era: logs only when the request asks for them, at or above its level.
     for (level, expected) in [(None, 0), (Some("warning"), 0), (Some("debug"), 1)] {
-        let (peer, outbound) = ClientPeer::channel(16);
-        let client = spawn_client(outbound);
         let mut params = json!({ "name": "progress", "arguments": {} });
         if let Some(level) = level {
             params["_meta"] = json!({ "io.modelcontextprotocol/logLevel": level });
         }
         let mut call = request(MODERN, 1, "tools/call", params);
-        call.extensions.insert(peer);
+        let client = attach_client(&mut call, 16);
         result_of(&router, call).await;
         let seen = client.await.unwrap();
         assert_eq!(seen.len(), expected, "level {level:?}: {seen:?}");
@@ -97,15 +91,13 @@ async fn progress_needs_a_token_and_logs_honour_the_level() {
 #[tokio::test]
 async fn server_to_client_requests_complete_the_handler_in_the_legacy_era() {
     let router = full_router();
-    let (peer, outbound) = ClientPeer::channel(4);
-    let client = spawn_client(outbound);
     let mut call = request(
         LEGACY,
         1,
         "tools/call",
         json!({ "name": "interview", "arguments": {} }),
     );
-    call.extensions.insert(peer);
+    let client = attach_client(&mut call, 4);
     call.extensions
         .insert::<SessionHandle>(TestSession::with_capabilities(all_client_capabilities()));
     let result = result_of(&router, call).await;
@@ -145,15 +137,13 @@ async fn server_to_client_requests_fail_cleanly_without_the_capability() {
     });
 
     // A session whose client declared nothing.
-    let (peer, outbound) = ClientPeer::channel(4);
-    let client = spawn_client(outbound);
     let mut call = request(
         LEGACY,
         1,
         "tools/call",
         json!({ "name": "roots", "arguments": {} }),
     );
-    call.extensions.insert(peer);
+    let client = attach_client(&mut call, 4);
     call.extensions
         .insert::<SessionHandle>(TestSession::with_capabilities(ClientCapabilities::default()));
     assert_eq!(error_of(&router, call).await, expected);
@@ -164,15 +154,13 @@ async fn server_to_client_requests_fail_cleanly_without_the_capability() {
     );
 
     // No session at all.
-    let (peer, outbound) = ClientPeer::channel(4);
-    let client = spawn_client(outbound);
     let mut call = request(
         LEGACY,
         1,
         "tools/call",
         json!({ "name": "roots", "arguments": {} }),
     );
-    call.extensions.insert(peer);
+    let client = attach_client(&mut call, 4);
     assert_eq!(error_of(&router, call).await, expected);
     assert_eq!(client.await.unwrap(), Vec::<Value>::new());
 

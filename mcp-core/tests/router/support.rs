@@ -12,7 +12,7 @@ use mcp_core::protocol::{
     SamplingMessage,
 };
 use mcp_core::{
-    Json, McpRequest, McpResponse, Outbound, OutboundMessage, Prompt, ProtocolVersion,
+    ClientPeer, Json, McpRequest, McpResponse, Outbound, OutboundMessage, Prompt, ProtocolVersion,
     RequestContext, Resource, ResourceTemplate, Router, Session, TemplateMatch, Tool,
 };
 use schemars::JsonSchema;
@@ -372,9 +372,20 @@ pub(crate) fn all_client_capabilities() -> ClientCapabilities {
     }
 }
 
+/// Gives `call` a [`ClientPeer`] (a queue of `capacity` messages) with the test client on its
+/// other end; the handle yields what the client received once the call and its peer are gone.
+pub(crate) fn attach_client(
+    call: &mut McpRequest,
+    capacity: usize,
+) -> tokio::task::JoinHandle<Vec<Value>> {
+    let (peer, outbound) = ClientPeer::channel(capacity);
+    call.extensions.insert(peer);
+    spawn_client(outbound)
+}
+
 /// Plays the client on the other end of a [`ClientPeer`]: answers server→client requests
 /// and records everything it received as JSON.
-pub(crate) fn spawn_client(mut outbound: Outbound) -> tokio::task::JoinHandle<Vec<Value>> {
+fn spawn_client(mut outbound: Outbound) -> tokio::task::JoinHandle<Vec<Value>> {
     tokio::spawn(async move {
         let mut seen = Vec::new();
         while let Some(message) = outbound.recv().await {

@@ -76,6 +76,11 @@ impl FanOutRounds {
         &self.rounds
     }
 
+    /// Each round's time for the last stream, in the order they ran.
+    pub(crate) fn times(&self) -> Vec<f64> {
+        self.rounds.iter().map(|r| r.all_ms).collect()
+    }
+
     /// The median round by the time the last stream got the notification (the lower of
     /// the two middle ones for an even count: no number is invented between them).
     pub(crate) fn median(&self) -> &FanOut {
@@ -279,6 +284,7 @@ mod tests {
             .expect("rounds");
         assert_eq!(three.median().all_ms, 96.8);
         assert_eq!(three.rounds().len(), 3);
+        assert_eq!(three.times(), [100.4, 91.7, 96.8]);
         assert!(three.all_delivered());
         let two = FanOutRounds::new(vec![round(80.0, 10), round(60.0, 9)]).expect("rounds");
         assert_eq!(two.median().all_ms, 60.0, "the lower middle round");

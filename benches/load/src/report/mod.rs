@@ -332,11 +332,7 @@ fn memory(out: &mut String, results: &Results) {
     match &results.fanout {
         Some(Ok(rounds)) => {
             let f = rounds.median();
-            let all: Vec<String> = rounds
-                .rounds()
-                .iter()
-                .map(|r| format!("{:.1}", r.all_ms))
-                .collect();
+            let all: Vec<String> = rounds.times().iter().map(|t| format!("{t:.1}")).collect();
             let _ = writeln!(
                 out,
                 "{} sessions, each subscribed to `quickstart://about` and holding a GET SSE \

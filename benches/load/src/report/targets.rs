@@ -243,8 +243,7 @@ fn targets(results: &Results) -> Vec<Target> {
         measured: match &results.fanout {
             Some(Ok(rounds)) => {
                 let f = rounds.median();
-                let times: Vec<f64> = rounds.rounds().iter().map(|r| r.all_ms).collect();
-                let range = rounds_range(&times, 1);
+                let range = rounds_range(&rounds.times(), 1);
                 let range = if range.is_empty() {
                     range
                 } else {

@@ -123,6 +123,15 @@ impl ProtocolVersion {
         !matches!(self, ProtocolVersion::V2025_03_26)
     }
 
+    /// Whether SSE streams open with a priming event, an event id and empty data (2025-11-25
+    /// and later): earlier clients may read that empty data as a malformed message.
+    pub const fn has_sse_priming(self) -> bool {
+        !matches!(
+            self,
+            ProtocolVersion::V2025_03_26 | ProtocolVersion::V2025_06_18
+        )
+    }
+
     /// Whether elicitation exists (2025-06-18 and later).
     pub const fn has_elicitation(self) -> bool {
         !matches!(self, ProtocolVersion::V2025_03_26)

@@ -72,7 +72,8 @@ async fn legacy_session_round_trip() {
         reply.json(),
         json!({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"5"}]}})
     );
-    // Any supported version is accepted mid-session (the conformance suite switches).
+    // Any supported version is accepted mid-session, as the reference SDKs accept it (the
+    // session keeps its own: see versions.rs).
     let reply = client
         .post(
             &call_add(2),

@@ -226,10 +226,26 @@ async fn resumption_replays_the_closed_stream() {
         messages[0]["result"]["content"][0]["text"],
         "after reconnection"
     );
-    // Another session cannot resume this stream.
+    // Another session cannot resume this stream; a cursor the server does not know is
+    // refused with 400, not the 404 that would tell the client its session is gone.
     let other = client.initialize("2025-11-25").await;
     let stolen = client.resume(&other, &last_id).await;
-    assert_eq!(stolen.status, 404);
+    assert_eq!(stolen.status, 400);
+    for unknown in ["garbage", "999999-1"] {
+        let reply = client.resume(&session, unknown).await;
+        assert_eq!(reply.status, 400, "{unknown}");
+        assert!(
+            reply.json()["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Last-Event-ID")),
+            "{unknown}: {:?}",
+            reply.body
+        );
+    }
+    let still_alive = client
+        .post(&call(9, "fast"), &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(still_alive.status, 200, "{:?}", still_alive.body);
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{InMemorySessionStore, LiveSession, SessionConfig, SessionManager, SessionStore};
-use crate::error_body::json_rpc_error_response;
+use crate::error_body::{error_response, json_rpc_error_response};
 use crate::future::ResponseFuture;
 
 /// Adds legacy-era sessions to an HTTP service. Leave it out for a stateless server.
@@ -101,6 +101,14 @@ impl<S> std::fmt::Debug for SessionService<S> {
     }
 }
 
+/// Whether the `MCP-Protocol-Version` header names a modern version.
+fn names_modern_version(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(&mcp_core::headers::MCP_PROTOCOL_VERSION)
+        .and_then(|value| mcp_core::ProtocolVersion::parse(value.to_str().ok()?))
+        .is_some_and(mcp_core::ProtocolVersion::is_modern)
+}
+
 impl<S, B, ResBody> Service<Request<B>> for SessionService<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
@@ -122,6 +130,9 @@ where
             .get(&mcp_core::headers::MCP_SESSION_ID)
             .cloned();
         let is_delete = request.method() == Method::DELETE;
+        // A 2026-07-28 request is stateless whatever session id it carries (the spec: ignore
+        // the header): served, and checked by the bridge, as a request without one.
+        let id = id.filter(|_| is_delete || !names_modern_version(request.headers()));
         let Some(id) = id else {
             if is_delete {
                 return ResponseFuture::answer(json_rpc_error_response(
@@ -153,6 +164,10 @@ where
             ));
         };
         if is_delete {
+            if let Err((status, error)) = crate::streamable::check_session_header(request.headers())
+            {
+                return ResponseFuture::answer(error_response(status, None, error));
+            }
             self.manager.store.remove(id);
             tracing::info!(session.id = %id, "session terminated by client");
             let mut response = Response::new(ResBody::from(Bytes::new()));

@@ -137,11 +137,25 @@ impl<'h> VersionHeader<'h> {
         })
     }
 
+    /// Refuses a header that names no supported version (an absent one is fine).
+    pub(crate) fn check_supported(&self) -> Result<(), Refusal> {
+        match (self.raw, self.version) {
+            (Some(requested), None) => Err(unsupported(requested)),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the header alone makes a sessionless request modern: present and not a
     /// legacy version (an unknown one included: it is then refused as modern).
     fn names_modern(&self) -> bool {
         self.raw.is_some() && !self.version.is_some_and(|v| v.era() == Era::Legacy)
     }
+}
+
+/// Checks the `MCP-Protocol-Version` header of a session's GET or DELETE, which carry no
+/// message: absent, or a supported version.
+pub(crate) fn check_session_header(headers: &http::HeaderMap) -> Result<(), Refusal> {
+    VersionHeader::read(headers.get(&mcp_core::headers::MCP_PROTOCOL_VERSION))?.check_supported()
 }
 
 pub(crate) fn unsupported(requested: &str) -> Refusal {
@@ -167,15 +181,23 @@ fn bad_request(message: impl Into<Cow<'static, str>>) -> Refusal {
 
 /// Decides the version of a POSTed message.
 ///
-/// Legacy when the request belongs to a session, is a plain `initialize`, or carries a legacy
-/// `MCP-Protocol-Version` and no `_meta`; modern when it carries `_meta` or a non-legacy
-/// header (then `_meta` and the header must agree); otherwise legacy with 2025-03-26.
+/// A request of a session speaks the version the session negotiated (`session_version`); a
+/// header there must only be a supported version. Otherwise legacy when the request is a plain
+/// `initialize` or carries a legacy `MCP-Protocol-Version` and no `_meta`; modern when it
+/// carries `_meta` or a non-legacy header (then `_meta` and the header must agree); otherwise
+/// legacy with 2025-03-26.
 pub(crate) fn classify(
     header: &VersionHeader<'_>,
     message: &Message,
     declared: &Peek<'_>,
-    has_session: bool,
+    session_version: Option<ProtocolVersion>,
 ) -> Result<ProtocolVersion, Refusal> {
+    // The header is optional there (2025-03-26 clients never send it; the spec's fallback to
+    // 2025-03-26 is for servers with no other way to know) and only checked to be supported,
+    // as the reference SDKs check it: a session does not change version midway.
+    if let Some(negotiated) = session_version {
+        return header.check_supported().map(|()| negotiated);
+    }
     let header_names_modern = header.names_modern();
     let (header, header_version) = (header.raw, header.version);
     if let Message::Batch(_) | Message::Response(_) = message {
@@ -190,9 +212,6 @@ pub(crate) fn classify(
         (Some(_), Some(version)) => Ok(version),
         (Some(requested), None) => Err(unsupported(requested)),
     };
-    if has_session {
-        return legacy_header(header);
-    }
     let modern = declared.meta_version().is_some() || header_names_modern;
     if !modern {
         if message.method() == Some("initialize") {

@@ -113,7 +113,9 @@ impl Exchange {
         let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
         let store = self.event_store().cloned();
         let mut writer = SseWriter::new(stream, self.session_id(), sink, store);
-        writer.prime(self.shared.retry_ms);
+        if let Some(retry_ms) = self.shared.priming(self.version) {
+            writer.prime(retry_ms);
+        }
         let request_headers = self.request_headers;
         tokio::spawn(async move {
             self.stream(&mut writer, future, first, outbound).await;
@@ -150,7 +152,7 @@ impl Exchange {
             stream,
             self.session_id(),
             self.event_store().cloned(),
-            self.shared.retry_ms,
+            self.shared.priming(self.version),
             data,
         );
         sse_response(McpBody::from(body), self.request_headers)

@@ -13,7 +13,7 @@ use super::event_store::{EventStore, parse_event_id};
 use super::sse::{KEEP_ALIVE, SseWriter, StreamSink};
 use super::{Shared, accepts, sse_response};
 use crate::body::McpBody;
-use crate::error_body::json_rpc_error_response;
+use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{EventSink, LiveSession, SessionManager};
 
 pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Response<McpBody> {
@@ -41,6 +41,9 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
             "Bad Request: Mcp-Session-Id header is required",
         );
     };
+    if let Err((status, error)) = super::check_session_header(request.headers()) {
+        return error_response(status, None, error);
+    }
     let last_event_id = request
         .headers()
         .get(&mcp_core::headers::LAST_EVENT_ID)
@@ -60,7 +63,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
             session_id,
             sender.clone(),
             store.clone(),
-            shared.retry_ms,
+            shared.priming(mcp_core::Session::protocol_version(&*session)),
         );
         let follow = follow(shared.config.keep_alive, sender, ended, stream, store);
         (Box::new(sink) as Box<dyn EventSink>, (body, follow, stream))
@@ -120,11 +123,13 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
             store.replay(stream, &session_id, sequence)?,
         ))
     });
+    // 400, not 404: a client told 404 for a request with its session id must start a new
+    // session, and the session is alive; only the cursor is unknown (or another session's).
     let Some((stream, sequence, first)) = replay else {
         return json_rpc_error_response(
-            StatusCode::NOT_FOUND,
+            StatusCode::BAD_REQUEST,
             -32600,
-            "Not Found: unknown or expired Last-Event-ID",
+            "Bad Request: unknown or expired Last-Event-ID (reconnect without it)",
         );
     };
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);

@@ -32,6 +32,7 @@ pub use event_store::{EventStore, InMemoryEventStore, Replay, StoredEvent};
 
 use crate::body::McpBody;
 use crate::error_body::json_rpc_error_response;
+pub(crate) use era::check_session_header;
 use pending::PendingRequests;
 
 /// When a request is answered with an SSE stream instead of plain JSON.
@@ -229,6 +230,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The reconnection delay of the priming event that opens a stream of `version`; `None`
+    /// when that version's streams have none.
+    pub(crate) fn priming(&self, version: mcp_core::ProtocolVersion) -> Option<u64> {
+        version.has_sse_priming().then_some(self.retry_ms)
+    }
+
     pub(crate) fn is_resumed(&self, stream: u64) -> bool {
         crate::session::lock(&self.resumed).contains_key(&stream)
     }

@@ -152,7 +152,12 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Err(refusal) => return refused(refusal, message.id()),
     };
     let peek = era::Peek::of(&message, &header);
-    let version = match era::classify(&header, &message, &peek, session.is_some()) {
+    let version = match era::classify(
+        &header,
+        &message,
+        &peek,
+        session.as_deref().map(mcp_core::Session::protocol_version),
+    ) {
         Ok(version) => version,
         Err(refusal) => return refused(refusal, message.id()),
     };

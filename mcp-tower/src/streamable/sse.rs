@@ -185,13 +185,14 @@ impl SseWriter {
 }
 
 /// The frames of a whole stream known at once (a request answered in its handler's first
-/// poll): the priming event and `data` as its one event, registered in `store` under
-/// `session`, recorded and finished like any stream, in one buffer.
+/// poll): the priming event (with `prime`'s reconnection delay, when given) and `data` as its
+/// one event, registered in `store` under `session`, recorded and finished like any stream,
+/// in one buffer.
 pub(crate) fn complete_stream(
     stream: u64,
     session: &str,
     store: Option<Arc<dyn EventStore>>,
-    retry_ms: u64,
+    prime: Option<u64>,
     data: Option<Bytes>,
 ) -> Bytes {
     let mut log = EventLog::open(stream, session, store);
@@ -199,12 +200,12 @@ pub(crate) fn complete_stream(
     log.finish();
     let mut prime_numbers = NumberBuffers::default();
     let mut event_numbers = NumberBuffers::default();
-    let prime = prime_parts(&mut prime_numbers, stream, retry_ms);
+    let prime = prime.map(|retry_ms| prime_parts(&mut prime_numbers, stream, retry_ms));
     let event = data
         .as_deref()
         .zip(sequence)
         .map(|(data, sequence)| frame_parts(&mut event_numbers, stream, sequence, None, data));
-    joined(prime.into_iter().chain(event.into_iter().flatten()))
+    joined(prime.into_iter().chain(event).flatten())
 }
 
 /// The writing end of a session's GET stream, kept by the session. The fan-out frames each
@@ -227,18 +228,21 @@ impl std::fmt::Debug for StreamSink {
 }
 
 impl StreamSink {
-    /// Opens `stream` for `session`: registers it in `store` and queues the priming event,
-    /// so that it precedes every message. The receiver fires when the sink is dropped.
+    /// Opens `stream` for `session`: registers it in `store` and queues the priming event
+    /// (with `prime`'s reconnection delay, when given), so that it precedes every message.
+    /// The receiver fires when the sink is dropped.
     pub(crate) fn open(
         stream: u64,
         session: &str,
         sink: mpsc::Sender<Bytes>,
         store: Option<Arc<dyn EventStore>>,
-        retry_ms: u64,
+        prime: Option<u64>,
     ) -> (Self, oneshot::Receiver<()>) {
         let log = EventLog::open(stream, session, store);
-        // A new channel always has room for its first frame.
-        let _ = sink.try_send(prime_frame(stream, retry_ms));
+        if let Some(retry_ms) = prime {
+            // A new channel always has room for its first frame.
+            let _ = sink.try_send(prime_frame(stream, retry_ms));
+        }
         let (open, closed) = oneshot::channel();
         let sink = Self {
             log,
@@ -347,7 +351,8 @@ mod tests {
     async fn a_stream_sink_primes_numbers_records_and_drops_when_full() {
         let store: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::default());
         let (sender, mut body) = mpsc::channel(2);
-        let (mut sink, mut open) = StreamSink::open(9, "s", sender, Some(Arc::clone(&store)), 500);
+        let (mut sink, mut open) =
+            StreamSink::open(9, "s", sender, Some(Arc::clone(&store)), Some(500));
         assert_eq!(
             &body.recv().await.unwrap()[..],
             b"id: 9-0\nretry: 500\ndata: \n\n"
@@ -412,7 +417,8 @@ mod tests {
             let body = session.open_stream(|capacity| {
                 let (sender, mut body) = mpsc::channel(capacity);
                 let store = Some(Arc::clone(&events));
-                let (sink, ended) = StreamSink::open(stream, session.id(), sender, store, 1000);
+                let (sink, ended) =
+                    StreamSink::open(stream, session.id(), sender, store, Some(1000));
                 body.try_recv().expect("priming");
                 (Box::new(sink) as Box<dyn EventSink>, (body, ended))
             });

@@ -1,0 +1,276 @@
+//! A legacy session speaks the version it negotiated: the `MCP-Protocol-Version` header may
+//! repeat it, not change it, on POST, GET and DELETE alike; and its streams open with a
+//! priming event only from 2025-11-25, the version that introduced it.
+
+use std::time::Duration;
+
+use http::Method;
+use http_body_util::BodyExt;
+use mcp_core::{Json, RequestContext, Router, Tool};
+use mcp_e2e::{TestClient, TestServer};
+use mcp_tower::McpServer;
+use serde_json::{Value, json};
+
+fn router() -> Router {
+    Router::builder()
+        .name("versions", "1.0.0")
+        .tool(Tool::new("steps").description("Reports progress").handler(
+            |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
+                ctx.progress(1.0, Some(2.0), None).await;
+                "done"
+            },
+        ))
+        .tool(Tool::new("spare").description("Removed by the test").handler(
+            |Json(_): Json<serde_json::Map<String, Value>>, _: RequestContext| async move { "" },
+        ))
+        .build()
+}
+
+async fn start() -> (TestServer, TestClient, Router) {
+    let router = router();
+    let server = TestServer::start(McpServer::builder(router.clone()).into_http_service()).await;
+    let client = TestClient::new(&server);
+    (server, client, router)
+}
+
+fn request(id: i64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})
+}
+
+/// The headers of a 2026-07-28 `tools/list`, with a session id it should not carry.
+fn modern_headers(session: &str) -> [(&str, &str); 3] {
+    [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/list"),
+        ("mcp-session-id", session),
+    ]
+}
+
+fn steps(id: i64) -> Value {
+    request(
+        id,
+        "tools/call",
+        json!({"name":"steps","arguments":{},"_meta":{"progressToken":1}}),
+    )
+}
+
+/// The `(id, data)` of every event of an SSE body; comments (keep-alives) are skipped.
+fn events(body: &str) -> Vec<(String, String)> {
+    body.split("\n\n")
+        .filter(|event| event.lines().any(|l| l.starts_with("id: ")))
+        .map(|event| {
+            let field = |name: &str| {
+                event
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (field("id: "), field("data: "))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn requests_of_a_session_speak_its_version_without_the_header() {
+    let (_server, client, _) = start().await;
+    let session = client.initialize("2025-11-25").await;
+    let only_session = [("mcp-session-id", session.as_str())];
+    // tasks/list exists from 2025-11-25: under the spec's 2025-03-26 fallback it would be
+    // unknown.
+    let tasks = client
+        .post(&request(1, "tasks/list", json!({})), &only_session)
+        .await;
+    assert_eq!(tasks.status, 200, "{:?}", tasks.body);
+    assert!(
+        tasks.json()["result"]["tasks"].is_array(),
+        "{:?}",
+        tasks.body
+    );
+    // And batches, which only 2025-03-26 accepts, are refused.
+    let batch = client
+        .post(&json!([request(2, "ping", json!({}))]), &only_session)
+        .await;
+    assert_eq!(batch.status, 400, "{:?}", batch.body);
+    assert_eq!(batch.json()["error"]["code"], -32600);
+
+    // A 2025-03-26 client never sends the header, and may batch.
+    let old = client.initialize("2025-03-26").await;
+    let batch = client
+        .post(
+            &json!([request(3, "ping", json!({})), request(4, "ping", json!({}))]),
+            &[("mcp-session-id", &old)],
+        )
+        .await;
+    assert_eq!(batch.status, 200, "{:?}", batch.body);
+    assert_eq!(batch.json().as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn a_header_names_a_supported_version_and_the_session_keeps_its_own() {
+    let (_server, client, _) = start().await;
+    let session = client.initialize("2025-06-18").await;
+    let with = |version: &'static str| {
+        vec![
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", version),
+        ]
+    };
+    // Another supported version is accepted, as the reference SDKs accept it, but does not
+    // change the session's: no tasks (2025-11-25), no batches (2025-03-26).
+    let tasks = client
+        .post(&request(1, "tasks/list", json!({})), &with("2025-11-25"))
+        .await;
+    assert_eq!(tasks.status, 200, "{:?}", tasks.body);
+    assert_eq!(tasks.json()["error"]["code"], -32601, "{:?}", tasks.body);
+    let batch = client
+        .post(&json!([request(2, "ping", json!({}))]), &with("2025-03-26"))
+        .await;
+    assert_eq!(batch.status, 400, "{:?}", batch.body);
+
+    // An unsupported one is refused on every method, a session's GET and DELETE included.
+    let sse = ("accept", "text/event-stream");
+    let ping = request(3, "ping", json!({})).to_string();
+    let cases = [
+        ("POST", Method::POST, ping.clone(), with("1999-01-01")),
+        (
+            "GET",
+            Method::GET,
+            String::new(),
+            [with("bogus"), vec![sse]].concat(),
+        ),
+        ("DELETE", Method::DELETE, String::new(), with("bogus")),
+    ];
+    for (case, method, body, headers) in cases {
+        let reply = client.send(method, body, &headers).await;
+        assert_eq!(reply.status, 400, "{case}: {:?}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], -32022, "{case}");
+        assert!(
+            reply.json()["error"]["data"]["supported"].is_array(),
+            "{case}: {:?}",
+            reply.body
+        );
+    }
+    // None of the refusals ended the session.
+    let reply = client.send(Method::POST, ping, &with("2025-06-18")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let deleted = client.send(Method::DELETE, "", &with("2025-06-18")).await;
+    assert_eq!(deleted.status, 200);
+}
+
+#[tokio::test]
+async fn a_modern_request_is_stateless_whatever_session_id_it_carries() {
+    let (_server, client, _) = start().await;
+    let live = client.initialize("2025-11-25").await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    for session in [live.as_str(), "stale-or-made-up"] {
+        let listed = client
+            .post(
+                &request(1, "tools/list", json!({"_meta": meta})),
+                &modern_headers(session),
+            )
+            .await;
+        assert_eq!(listed.status, 200, "{session}: {:?}", listed.body);
+        assert_eq!(
+            listed.json()["result"]["resultType"],
+            "complete",
+            "{session}"
+        );
+        // Checked as modern: `_meta` is required, a session does not stand in for it.
+        let bare = client
+            .post(
+                &request(2, "tools/list", json!({})),
+                &modern_headers(session),
+            )
+            .await;
+        assert_eq!(bare.status, 400, "{session}: {:?}", bare.body);
+        assert_eq!(bare.json()["error"]["code"], -32602, "{session}");
+    }
+    // The legacy session itself is untouched.
+    let ping = client
+        .post(&request(3, "ping", json!({})), &[("mcp-session-id", &live)])
+        .await;
+    assert_eq!(ping.status, 200, "{:?}", ping.body);
+}
+
+/// The first events of the session's GET stream, up to and including the first message.
+async fn get_stream_until_message(
+    client: &TestClient,
+    session: &str,
+    router: &Router,
+) -> Vec<(String, String)> {
+    let response = client
+        .send_streaming(
+            Method::GET,
+            "",
+            &[("mcp-session-id", session), ("accept", "text/event-stream")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    // The stream is registered before the response returns; the change comes after it.
+    router.remove_tool("spare");
+    let mut body = response.into_body();
+    let mut seen = String::new();
+    while !seen.contains("list_changed") {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("notification in time")
+            .expect("stream open")
+            .expect("frame");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    events(&seen)
+}
+
+#[tokio::test]
+async fn streams_open_with_a_priming_event_only_from_2025_11_25() {
+    for (version, primed) in [
+        ("2025-03-26", false),
+        ("2025-06-18", false),
+        ("2025-11-25", true),
+    ] {
+        let (_server, client, router) = start().await;
+        let session = client.initialize(version).await;
+
+        // A POST answered as SSE (the handler reports progress).
+        let reply = client
+            .post(
+                &steps(1),
+                &[
+                    ("mcp-session-id", &session),
+                    ("mcp-protocol-version", version),
+                ],
+            )
+            .await;
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/event-stream"),
+            "{version}"
+        );
+        let posted = events(&String::from_utf8_lossy(&reply.body));
+        let stream = get_stream_until_message(&client, &session, &router).await;
+
+        for (what, events) in [("POST", posted), ("GET", stream)] {
+            let (first_id, first_data) = events.first().expect("an event");
+            assert_eq!(
+                first_data.is_empty(),
+                primed,
+                "{version} {what}: first event {first_id} {first_data:?}"
+            );
+            if primed {
+                assert!(first_id.ends_with("-0"), "{version} {what}: {first_id}");
+            }
+            // Every other event is a message.
+            for (id, data) in events.iter().skip(usize::from(primed)) {
+                let message: Value = serde_json::from_str(data)
+                    .unwrap_or_else(|e| panic!("{version} {what} {id}: {e}: {data:?}"));
+                assert_eq!(message["jsonrpc"], "2.0");
+            }
+        }
+    }
+}

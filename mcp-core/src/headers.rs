@@ -35,20 +35,28 @@ pub static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 pub static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// Decodes a header value: optional whitespace trimmed, `=?base64?...?=` decoded strictly.
-/// `None` when the encoded form is not valid base64 or the value is not UTF-8.
+/// `None` when the encoded form is not valid base64 of UTF-8 text, or when a plain value holds
+/// anything but visible ASCII and spaces: the spec has clients send such values encoded, so
+/// raw bytes there are invalid characters.
 pub fn decode_value(raw: &[u8]) -> Option<Cow<'_, str>> {
     // Bytes first: trimming by `char` costs several times more on these short values.
-    let text = std::str::from_utf8(trim_blanks(raw)).ok()?;
-    match text
-        .strip_prefix("=?base64?")
-        .and_then(|rest| rest.strip_suffix("?="))
+    let trimmed = trim_blanks(raw);
+    match trimmed
+        .strip_prefix(b"=?base64?")
+        .and_then(|rest| rest.strip_suffix(b"?="))
     {
         Some(encoded) => String::from_utf8(STANDARD.decode(encoded).ok()?)
             .ok()
             .map(Cow::Owned),
         // The usual case: plain text, borrowed from the header.
-        None => Some(Cow::Borrowed(text)),
+        None if is_plain_text(trimmed) => std::str::from_utf8(trimmed).ok().map(Cow::Borrowed),
+        None => None,
     }
+}
+
+/// Whether `bytes` may travel in a header as they are: visible ASCII and spaces.
+fn is_plain_text(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| matches!(b, b' '..=b'~'))
 }
 
 /// Whether the header value `raw` decodes to `expected`.
@@ -68,7 +76,7 @@ pub fn value_is(raw: &[u8], expected: &str) -> bool {
         && !matches!(raw.first(), Some(b' ' | b'\t'))
         && !matches!(raw.last(), Some(b' ' | b'\t'));
     if plain && raw == expected.as_bytes() {
-        return true;
+        return is_plain_text(raw);
     }
     decode_value(raw).is_some_and(|value| value == expected)
 }
@@ -105,7 +113,10 @@ mod tests {
         assert_eq!(decode_value(b"a b").as_deref(), Some("a b"));
         assert_eq!(decode_value(b" \t ").as_deref(), Some(""));
         assert_eq!(decode_value(b"").as_deref(), Some(""));
-        assert_eq!(decode_value(" é ".as_bytes()).as_deref(), Some("é"));
+        // Raw bytes outside ASCII, and control characters, must come base64-encoded.
+        assert_eq!(decode_value(" é ".as_bytes()), None);
+        assert_eq!(decode_value(b"a\tb"), None);
+        assert_eq!(decode_value(b"=?base64?w6k=?=").as_deref(), Some("é"));
         assert_eq!(decode_value(b"\xff"), None);
         assert_eq!(
             decode_value(b" =?base64?SGVsbG8=?= ").as_deref(),
@@ -115,7 +126,7 @@ mod tests {
 
     #[test]
     fn value_is_agrees_with_decoding() {
-        let raws: [&[u8]; 9] = [
+        let raws: [&[u8]; 10] = [
             b"add",
             b" add",
             b"add\t",
@@ -125,6 +136,7 @@ mod tests {
             b"",
             b" ",
             b"\xff",
+            "é".as_bytes(),
         ];
         let expected = [
             "add",
@@ -135,6 +147,7 @@ mod tests {
             "=?x",
             "",
             " ",
+            "é",
         ];
         for raw in raws {
             for text in expected {

@@ -267,3 +267,62 @@ async fn list_changes_of_hidden_tools_are_not_announced() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_modern_era_names_its_version_where_its_messages_carry_it() {
+    let (_server, client) = start().await;
+    let version = ("mcp-protocol-version", "2026-07-28");
+    // A notification's `_meta` has no version (NotificationMetaObject): the header names it,
+    // and this revision sets no routing-header requirements for notifications.
+    let cancelled =
+        json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}});
+    for headers in [
+        vec![version],
+        vec![version, ("mcp-method", "notifications/cancelled")],
+    ] {
+        let reply = client.post(&cancelled, &headers).await;
+        assert_eq!(reply.status, 202, "{headers:?}: {:?}", reply.body);
+    }
+    let wrong_method = client
+        .post(&cancelled, &[version, ("mcp-method", "tools/call")])
+        .await;
+    assert_eq!(wrong_method.status, 400, "{:?}", wrong_method.body);
+    assert_eq!(wrong_method.json()["error"]["code"], -32020);
+
+    // The era has no server-to-client requests, so no client responses either.
+    let response = json!({"jsonrpc":"2.0","id":3,"result":{}});
+    let reply = client.post(&response, &[version]).await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert_eq!(reply.json()["error"]["code"], -32600);
+
+    // A legacy version named the modern way, or an unknown version in the header alone, is
+    // an unsupported version (-32022, with the supported ones), which a client that speaks
+    // both eras recognises.
+    let mut legacy_meta = modern_call(4, json!({}));
+    legacy_meta["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
+    let unknown = json!({"jsonrpc":"2.0","id":5,"method":"tools/list","params":{}});
+    let cases = [
+        (
+            legacy_meta,
+            vec![
+                ("mcp-protocol-version", "2025-11-25"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "greet"),
+            ],
+        ),
+        (
+            unknown,
+            vec![
+                ("mcp-protocol-version", "2099-01-01"),
+                ("mcp-method", "tools/list"),
+            ],
+        ),
+    ];
+    for (body, headers) in cases {
+        let reply = client.post(&body, &headers).await;
+        assert_eq!(reply.status, 400, "{headers:?}: {:?}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], -32022, "{headers:?}");
+        assert!(reply.json()["error"]["data"]["supported"].is_array());
+        assert_eq!(reply.json()["id"], body["id"], "the id is echoed");
+    }
+}

@@ -471,29 +471,57 @@ async fn modern_request_on_the_same_endpoint() {
     routing_headers(&client, &call).await;
 }
 
-/// Routing headers must repeat the body: method and name, trimmed, case-sensitive values.
+/// Routing headers must repeat the body: method and name, trimmed, case-sensitive values,
+/// each sent once; only `Mcp-Name` may come base64-encoded.
 async fn routing_headers(client: &TestClient, call: &Value) {
-    let modern = [("mcp-protocol-version", "2026-07-28")];
-    for (method, name, status) in [
-        (Some("tools/call"), Some("add"), 200),
-        (Some("tools/call"), Some("  add\t"), 200),
-        (Some("tools/call"), Some("=?base64?YWRk?="), 200),
-        (Some("TOOLS/CALL"), Some("add"), 400),
-        (None, Some("add"), 400),
-        (Some("tools/call"), None, 400),
-        (Some("tools/call"), Some("other"), 400),
-    ] {
-        let mut headers = modern.to_vec();
-        headers.extend(method.map(|m| ("mcp-method", m)));
-        headers.extend(name.map(|n| ("mcp-name", n)));
+    let version = ("mcp-protocol-version", "2026-07-28");
+    let method = |m| ("mcp-method", m);
+    let name = |n| ("mcp-name", n);
+    let cases = [
+        (vec![method("tools/call"), name("add")], 200, None),
+        (vec![method("tools/call"), name("  add\t")], 200, None),
+        (
+            vec![method("tools/call"), name("=?base64?YWRk?=")],
+            200,
+            None,
+        ),
+        (vec![method("TOOLS/CALL"), name("add")], 400, Some(-32020)),
+        (vec![name("add")], 400, Some(-32020)),
+        (vec![method("tools/call")], 400, Some(-32020)),
+        (vec![method("tools/call"), name("other")], 400, Some(-32020)),
+        // A gateway reading `Mcp-Method` sees no decoded value.
+        (
+            vec![method("=?base64?dG9vbHMvY2FsbA==?="), name("add")],
+            400,
+            Some(-32020),
+        ),
+        // Repeated: which one a proxy routes on is anybody's guess.
+        (
+            vec![method("tools/call"), name("add"), name("echo")],
+            400,
+            Some(-32020),
+        ),
+        (
+            vec![method("tools/call"), method("tools/list"), name("add")],
+            400,
+            Some(-32020),
+        ),
+        (
+            vec![
+                method("tools/call"),
+                name("add"),
+                ("mcp-protocol-version", "2025-06-18"),
+            ],
+            400,
+            Some(-32600),
+        ),
+    ];
+    for (headers, status, code) in cases {
+        let headers = [vec![version], headers].concat();
         let reply = client.post(call, &headers).await;
-        assert_eq!(
-            reply.status, status,
-            "{method:?} {name:?}: {:?}",
-            reply.body
-        );
-        if status == 400 {
-            assert_eq!(reply.json()["error"]["code"], -32020);
+        assert_eq!(reply.status, status, "{headers:?}: {:?}", reply.body);
+        if let Some(code) = code {
+            assert_eq!(reply.json()["error"]["code"], code, "{headers:?}");
             assert_eq!(reply.json()["id"], 1, "errors echo the request id");
         }
     }

@@ -110,9 +110,15 @@ impl Tool {
                 continue;
             };
             let expected = crate::headers::argument_text(value);
-            let sent = headers
-                .get(header.as_str())
+            let mut values = headers.get_all(header.as_str()).iter();
+            let sent = values
+                .next()
                 .map(|v| crate::headers::decode_value(v.as_bytes()));
+            if values.next().is_some() {
+                return Err(header_mismatch(format!(
+                    "Header mismatch: the {header} header is repeated"
+                )));
+            }
             match sent {
                 Some(Some(sent)) if sent == expected => {}
                 Some(Some(sent)) => {
@@ -122,7 +128,8 @@ impl Tool {
                 }
                 Some(None) => {
                     return Err(header_mismatch(format!(
-                        "Header mismatch: {header} header is not valid base64"
+                        "Header mismatch: {header} header is not valid base64, or holds \
+                         characters that must be base64-encoded"
                     )));
                 }
                 None => {

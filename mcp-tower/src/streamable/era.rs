@@ -220,13 +220,24 @@ pub(crate) fn classify(
         }
         return legacy_header(header);
     }
-    // The modern era: `_meta` carries the version and capabilities, the header repeats it.
-    let Some(meta_version) = declared.meta_version() else {
-        return Err(invalid_meta(format!(
-            "Invalid params: _meta[\"{META_VERSION}\"] is required"
-        )));
+    // The modern era: `_meta` carries the version (and, on requests, the capabilities), the
+    // header repeats it. A notification's `_meta` has no version: the header alone names it.
+    let is_notification = matches!(message, Message::Notification(_));
+    let meta_version = match declared.meta_version() {
+        Some(meta_version) => meta_version,
+        // Modern by the header here: an unknown version in it says more than a missing `_meta`.
+        None if is_notification || header_version.is_none() => {
+            return header_version
+                .filter(|version| version.is_modern())
+                .ok_or_else(|| unsupported(header.unwrap_or_default()));
+        }
+        None => {
+            return Err(invalid_meta(format!(
+                "Invalid params: _meta[\"{META_VERSION}\"] is required"
+            )));
+        }
     };
-    if !declared.has_capabilities() {
+    if !is_notification && !declared.has_capabilities() {
         return Err(invalid_meta(
             "Invalid params: _meta[\"io.modelcontextprotocol/clientCapabilities\"] is required"
                 .to_owned(),
@@ -244,8 +255,11 @@ pub(crate) fn classify(
             ),
         ));
     }
-    // The header equals `meta_version` here: its parse stands for both.
-    header_version.ok_or_else(|| unsupported(meta_version))
+    // The header equals `meta_version` here: its parse stands for both. A legacy version
+    // named the modern way is not a version of this era.
+    header_version
+        .filter(|version| version.is_modern())
+        .ok_or_else(|| unsupported(meta_version))
 }
 
 fn invalid_meta(message: String) -> Refusal {

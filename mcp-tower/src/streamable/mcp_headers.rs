@@ -2,8 +2,9 @@
 
 use http::{HeaderMap, HeaderValue};
 
-/// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name`, each its first value when repeated
-/// (as [`HeaderMap::get`] gives it).
+/// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name`, each its first value, and which of
+/// them were repeated: none may be (a proxy routing on one value while the server reads
+/// another is what the routing headers must rule out).
 ///
 /// One pass: a lookup by name hashes the name and probes the map, about three times what
 /// comparing the names of a request's handful of headers costs, and a modern request has
@@ -13,6 +14,8 @@ pub(crate) struct McpHeaders<'h> {
     pub(crate) version: Option<&'h HeaderValue>,
     pub(crate) method: Option<&'h HeaderValue>,
     pub(crate) name: Option<&'h HeaderValue>,
+    /// The name of the first header found twice.
+    pub(crate) repeated: Option<&'static str>,
 }
 
 impl<'h> McpHeaders<'h> {
@@ -22,13 +25,17 @@ impl<'h> McpHeaders<'h> {
             // The names of `mcp_core::headers` spelled out: a `match` on the text is about half
             // the cost of comparing with the `HeaderName`s (measured), and the test below
             // checks the spellings against them.
-            let slot = match name.as_str() {
-                "mcp-protocol-version" => &mut found.version,
-                "mcp-method" => &mut found.method,
-                "mcp-name" => &mut found.name,
+            let (slot, spelled) = match name.as_str() {
+                "mcp-protocol-version" => (&mut found.version, "MCP-Protocol-Version"),
+                "mcp-method" => (&mut found.method, "Mcp-Method"),
+                "mcp-name" => (&mut found.name, "Mcp-Name"),
                 _ => continue,
             };
-            slot.get_or_insert(value);
+            if slot.is_some() {
+                found.repeated.get_or_insert(spelled);
+            } else {
+                *slot = Some(value);
+            }
         }
         found
     }
@@ -54,7 +61,19 @@ mod tests {
         assert_eq!(found.name, headers.get(&MCP_NAME));
         assert_eq!(found.name.map(HeaderValue::as_bytes), Some(&b"add"[..]));
         assert_eq!(found.method, None);
+        assert_eq!(found.repeated, Some("Mcp-Name"));
+        headers.insert(&MCP_NAME, HeaderValue::from_static("add"));
         headers.insert(&MCP_METHOD, HeaderValue::from_static("tools/call"));
-        assert_eq!(McpHeaders::read(&headers).method, headers.get(&MCP_METHOD));
+        let found = McpHeaders::read(&headers);
+        assert_eq!(found.method, headers.get(&MCP_METHOD));
+        assert_eq!(found.repeated, None);
+        headers.append(
+            &MCP_PROTOCOL_VERSION,
+            HeaderValue::from_static("2025-06-18"),
+        );
+        assert_eq!(
+            McpHeaders::read(&headers).repeated,
+            Some("MCP-Protocol-Version")
+        );
     }
 }

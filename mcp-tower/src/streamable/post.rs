@@ -147,6 +147,9 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     let refused = |refusal, id: Option<&RequestId>| Step::Answer(refuse(refusal, id.cloned()));
     let session = parts.extensions.get::<Arc<LiveSession>>().cloned();
     let mcp_headers = McpHeaders::read(&parts.headers);
+    if let Err(refusal) = super::routing_headers::check_not_repeated(&mcp_headers) {
+        return refused(refusal, message.id());
+    }
     let header = match era::VersionHeader::read(mcp_headers.version) {
         Ok(header) => header,
         Err(refusal) => return refused(refusal, message.id()),
@@ -164,6 +167,13 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     if version.is_modern() && !shared.config.modern || !version.is_modern() && !shared.config.legacy
     {
         return refused(era::unsupported(version.as_str()), message.id());
+    }
+    if version.is_modern() && matches!(message, Message::Response(_)) {
+        // The era has no server-to-client requests (input_required replaced them).
+        let error = ErrorObject::invalid_request(format!(
+            "Invalid Request: {version} clients send no JSON-RPC responses"
+        ));
+        return refused((StatusCode::BAD_REQUEST, error), None);
     }
     if version.is_modern()
         && let Err(refusal) = super::routing_headers::check(&mcp_headers, &message, &peek)

@@ -14,6 +14,21 @@ fn mismatch(message: String) -> Refusal {
     )
 }
 
+/// Refuses a request that repeats one of the MCP headers: which of the values a proxy routes on
+/// is anybody's guess.
+pub(crate) fn check_not_repeated(headers: &McpHeaders<'_>) -> Result<(), Refusal> {
+    match headers.repeated {
+        None => Ok(()),
+        Some(name @ "MCP-Protocol-Version") => Err((
+            StatusCode::BAD_REQUEST,
+            ErrorObject::invalid_request(format!("Bad Request: the {name} header is repeated")),
+        )),
+        Some(name) => Err(mismatch(format!(
+            "Header mismatch: the {name} header is repeated"
+        ))),
+    }
+}
+
 /// Checks `Mcp-Method` (always) and `Mcp-Name` (for the methods that name a target).
 pub(crate) fn check(
     headers: &McpHeaders<'_>,
@@ -24,16 +39,19 @@ pub(crate) fn check(
         return Ok(());
     };
     match headers.method {
+        // This revision sets no header requirements for notifications; one sent must match.
+        None if matches!(message, Message::Notification(_)) => return Ok(()),
         None => {
             return Err(mismatch(format!(
                 "Header mismatch: Mcp-Method header is required (body method '{method}')"
             )));
         }
-        Some(value) if value_is(value.as_bytes(), method) => {}
+        // Exactly: only `Mcp-Name` and `Mcp-Param-*` may carry the base64 form.
+        Some(value) if value.as_bytes() == method.as_bytes() => {}
         Some(value) => {
             return Err(mismatch(format!(
                 "Header mismatch: Mcp-Method header value '{}' does not match body value '{method}'",
-                decode_header_value(value.as_bytes()).unwrap_or_default()
+                String::from_utf8_lossy(value.as_bytes())
             )));
         }
     }
@@ -56,5 +74,43 @@ pub(crate) fn check(
             "Header mismatch: Mcp-Name header value '{}' does not match body value '{expected}'",
             decode_header_value(value.as_bytes()).unwrap_or_default()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+    use mcp_core::headers::{MCP_METHOD, MCP_NAME};
+
+    use super::*;
+    use crate::streamable::era::VersionHeader;
+
+    /// The code `check` answers for a `resources/read` of `uri` whose `Mcp-Name` is `name`.
+    fn code_for(uri: &str, name: HeaderValue) -> Option<i32> {
+        let body = serde_json::json!({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":uri}});
+        let message = Message::parse(body.to_string().as_bytes()).expect("a request");
+        let mut headers = HeaderMap::new();
+        headers.insert(&MCP_METHOD, HeaderValue::from_static("resources/read"));
+        headers.insert(&MCP_NAME, name);
+        let modern = HeaderValue::from_static("2026-07-28");
+        let version =
+            VersionHeader::read(Some(&modern)).unwrap_or_else(|_| unreachable!("an ASCII header"));
+        let peek = Peek::of(&message, &version);
+        check(&McpHeaders::read(&headers), &message, &peek)
+            .err()
+            .map(|(_, error)| error.code)
+    }
+
+    #[test]
+    fn a_name_outside_ascii_must_come_base64_encoded() {
+        let uri = "file:///café";
+        let raw = HeaderValue::from_bytes(uri.as_bytes()).expect("obs-text is a valid value");
+        assert_eq!(code_for(uri, raw), Some(codes::HEADER_MISMATCH));
+        let encoded = HeaderValue::from_static("=?base64?ZmlsZTovLy9jYWbDqQ==?=");
+        assert_eq!(code_for(uri, encoded), None);
+        assert_eq!(
+            code_for("file:///cafe", HeaderValue::from_static("file:///cafe")),
+            None
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! DNS-rebinding protection: refuse requests whose `Host` or `Origin` is not ours, with 403,
-//! before the body is read.
+//! DNS-rebinding protection: refuse requests whose host (the request target's authority when
+//! it has one, as in HTTP/2 or absolute-form, else `Host`) or `Origin` is not ours, with 403,
+//! before the body is read. A request with more than one `Host` line gets 400.
 //!
 //! ```
 //! use mcp_tower::HostOriginLayer;
@@ -67,7 +68,8 @@ impl HostOriginLayer {
         self
     }
 
-    /// Accepts any `Host` (only behind a proxy that validates it). Origins are still checked.
+    /// Accepts any `Host` or request target authority (only behind a proxy that validates it).
+    /// Origins are still checked, and more than one `Host` line is still refused.
     pub fn allow_any_host(mut self) -> Self {
         Arc::make_mut(&mut self.config).any_host = true;
         self
@@ -103,55 +105,117 @@ fn is_loopback_host(host: &[u8]) -> bool {
         || host.eq_ignore_ascii_case(b"localhost")
 }
 
-/// Splits `host[:port]` (IPv6 in brackets) and returns the host, borrowed: this runs on
+/// Splits `host [ ":" port ]` (IPv6 in brackets) and returns the host, borrowed: this runs on
 /// every request, so host names are compared case-insensitively instead of lower-cased.
-fn host_without_port(authority: &[u8]) -> &[u8] {
-    if authority.starts_with(b"[") {
+/// `None` when anything but a port of at most five digits follows the host: cutting at the
+/// first `:` would read `localhost:80@evil.com` (userinfo) as `localhost`. An empty port
+/// (`localhost:`) is valid in a `Host` (RFC 3986 `port = *DIGIT`) but never in an `Origin`.
+fn strict_host(authority: &[u8], empty_port: bool) -> Option<&[u8]> {
+    let end = if authority.starts_with(b"[") {
+        authority.iter().position(|&b| b == b']')? + 1
+    } else {
         authority
             .iter()
-            .position(|&b| b == b']')
-            .map_or(authority, |end| &authority[..=end])
-    } else {
-        authority.split(|&b| b == b':').next().unwrap_or(authority)
+            .position(|&b| b == b':')
+            .unwrap_or(authority.len())
+    };
+    let (host, rest) = authority.split_at(end);
+    match rest {
+        [] => Some(host),
+        [b':', port @ ..]
+            if port.len() <= 5
+                && (empty_port || !port.is_empty())
+                && port.iter().all(u8::is_ascii_digit) =>
+        {
+            Some(host)
+        }
+        _ => None,
+    }
+}
+
+/// Why a request is refused, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// More than one `Host` line: RFC 9112 §3.2 requires 400, whichever comes first.
+    RepeatedHost,
+    /// A `Host` that is not ours.
+    Host,
+    /// A request target's authority (absolute-form, or HTTP/2 `:authority`) that is not ours.
+    Authority,
+    /// An `Origin` that is not ours, or not a valid origin.
+    Origin,
+}
+
+impl Refusal {
+    fn response<B: From<Bytes>>(self) -> Response<B> {
+        let (status, code, message) = match self {
+            Self::RepeatedHost => (
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "Bad Request: more than one Host header",
+            ),
+            Self::Host => (
+                StatusCode::FORBIDDEN,
+                -32000,
+                "Forbidden: Host header is not allowed",
+            ),
+            Self::Authority => (
+                StatusCode::FORBIDDEN,
+                -32000,
+                "Forbidden: request target authority is not allowed",
+            ),
+            Self::Origin => (
+                StatusCode::FORBIDDEN,
+                -32000,
+                "Forbidden: Origin is not allowed",
+            ),
+        };
+        json_rpc_error_response(status, code, message)
     }
 }
 
 impl HostOriginConfig {
-    /// Whether the request's `Host` (or, without one, its URI's authority) and `Origin` are
-    /// ours. One pass over the headers finds both: a lookup by name hashes and probes, and
-    /// costs more than comparing a request's handful of (standard) names.
-    fn refusal(&self, headers: &HeaderMap, uri: &http::Uri) -> Option<&'static str> {
+    /// Whether the request's host and `Origin` are ours. One pass over the headers finds both:
+    /// a lookup by name hashes and probes, and costs more than comparing a request's handful
+    /// of (standard) names.
+    fn refusal(&self, headers: &HeaderMap, uri: &http::Uri) -> Option<Refusal> {
         let (mut host, mut origin) = (None, None);
         for (name, value) in headers {
-            // The first of each, as `HeaderMap::get` gives it.
             if name == header::HOST {
-                host.get_or_insert(value);
+                if host.replace(value).is_some() {
+                    return Some(Refusal::RepeatedHost);
+                }
             } else if name == header::ORIGIN {
+                // The first, as `HeaderMap::get` gives it.
                 origin.get_or_insert(value);
             }
         }
-        if !self.host_allowed(host, uri) {
-            Some("Forbidden: Host header is not allowed")
-        } else if !self.origin_allowed(origin) {
-            Some("Forbidden: Origin is not allowed")
-        } else {
+        if !self.any_host {
+            // An authority in the URI is the absolute-form target of HTTP/1.1, whose Host
+            // must be ignored (RFC 9112 §3.2.2), or HTTP/2's `:authority`. The usual
+            // origin-form HTTP/1.1 request has none and goes by its Host.
+            match uri.authority() {
+                Some(authority) if !self.host_allowed(authority.as_str().as_bytes()) => {
+                    return Some(Refusal::Authority);
+                }
+                Some(_) => {}
+                None if !host.is_some_and(|host| self.host_allowed(host.as_bytes())) => {
+                    return Some(Refusal::Host);
+                }
+                None => {}
+            }
+        }
+        if self.origin_allowed(origin) {
             None
+        } else {
+            Some(Refusal::Origin)
         }
     }
 
-    fn host_allowed(&self, host: Option<&HeaderValue>, uri: &http::Uri) -> bool {
-        if self.any_host {
-            return true;
-        }
-        // HTTP/2 carries the host in the URI authority; HTTP/1.1 in the Host header.
-        let authority = match host {
-            Some(host) => host.as_bytes(),
-            None => match uri.authority() {
-                Some(authority) => authority.as_str().as_bytes(),
-                None => return false,
-            },
+    fn host_allowed(&self, authority: &[u8]) -> bool {
+        let Some(host) = strict_host(authority, true) else {
+            return false;
         };
-        let host = host_without_port(authority);
         is_loopback_host(host)
             || self
                 .hosts
@@ -170,11 +234,12 @@ impl HostOriginConfig {
         if self.origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
             return true;
         }
+        // `scheme "://" host [ ":" port ]` (RFC 6454 §7): no userinfo, no path.
         let Some((scheme, authority)) = origin.split_once("://") else {
             return false;
         };
         (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
-            && is_loopback_host(host_without_port(authority.as_bytes()))
+            && strict_host(authority.as_bytes(), false).is_some_and(is_loopback_host)
     }
 }
 
@@ -193,11 +258,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         match self.config.refusal(request.headers(), request.uri()) {
-            Some(message) => ResponseFuture::answer(json_rpc_error_response(
-                StatusCode::FORBIDDEN,
-                -32000,
-                message,
-            )),
+            Some(refusal) => ResponseFuture::answer(refusal.response()),
             None => ResponseFuture::inner(self.inner.call(request)),
         }
     }
@@ -206,29 +267,37 @@ where
 #[cfg(test)]
 mod tests {
     use http::{HeaderValue, Uri};
+    use tower::ServiceExt;
 
     use super::*;
 
-    fn host_allowed(config: &HostOriginLayer, host: Option<HeaderValue>, uri: &str) -> bool {
+    fn refusal(config: &HostOriginLayer, host: Option<HeaderValue>, uri: &str) -> Option<Refusal> {
         let mut headers = HeaderMap::new();
         if let Some(host) = host {
             headers.insert(header::HOST, host);
         }
         let uri = uri.parse::<Uri>().expect("uri");
-        match config.config.refusal(&headers, &uri) {
+        config.config.refusal(&headers, &uri)
+    }
+
+    fn host_allowed(config: &HostOriginLayer, host: Option<HeaderValue>, uri: &str) -> bool {
+        match refusal(config, host, uri) {
             None => true,
             Some(refusal) => {
-                assert_eq!(refusal, "Forbidden: Host header is not allowed");
+                assert_eq!(refusal, Refusal::Host);
                 false
             }
         }
+    }
+
+    fn host(value: &str) -> Option<HeaderValue> {
+        Some(HeaderValue::from_str(value).expect("value"))
     }
 
     #[test]
     fn hosts_are_matched_without_port_and_case() {
         let loopback = HostOriginLayer::new();
         let named = HostOriginLayer::new().allow_host("MCP.example.com");
-        let host = |value: &str| Some(HeaderValue::from_str(value).expect("value"));
         for allowed in [
             "127.0.0.1:8080",
             "127.0.0.1",
@@ -236,6 +305,8 @@ mod tests {
             "LocalHost",
             "[::1]:9000",
             "[::1]",
+            // An empty port is valid in a Host (RFC 3986 `port = *DIGIT`).
+            "localhost:",
         ] {
             assert!(host_allowed(&loopback, host(allowed), "/mcp"), "{allowed}");
         }
@@ -255,30 +326,101 @@ mod tests {
         assert!(!host_allowed(&loopback, Some(latin1), "/mcp"));
         // Without a Host header (HTTP/2), the URI's authority is checked.
         assert!(host_allowed(&loopback, None, "http://localhost:8080/mcp"));
-        assert!(!host_allowed(
-            &loopback,
-            None,
-            "http://evil.example.com/mcp"
-        ));
         assert!(!host_allowed(&loopback, None, "/mcp"));
-        // The first Host counts when there are several (and a bad one is refused first).
-        let mut headers = HeaderMap::new();
-        headers.append(header::HOST, HeaderValue::from_static("evil.example.com"));
-        headers.append(header::HOST, HeaderValue::from_static("localhost"));
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://evil.example.com"),
-        );
+    }
+
+    #[test]
+    fn host_is_parsed_strictly() {
+        let loopback = HostOriginLayer::new();
+        // Only `:` and at most five digits may follow the host: cutting at the first `:`
+        // would read each of these as a loopback host.
+        for refused in [
+            "localhost:80@evil.example.com",
+            "127.0.0.1:80@evil.example.com",
+            "localhost:8080/evil",
+            "localhost:80:80",
+            "localhost:8o",
+            "127.0.0.1:123456",
+            "[::1]@evil.example.com",
+            "[::1]:80@evil.example.com",
+            "[::1",
+            "::1",
+        ] {
+            assert!(!host_allowed(&loopback, host(refused), "/mcp"), "{refused}");
+        }
+    }
+
+    #[test]
+    fn repeated_host_is_a_bad_request() {
+        // This test used to assert that the first Host counts (refused before Origin when it
+        // is foreign): RFC 9112 §3.2 requires 400 for any second Host line, whichever is
+        // first, identical values and absolute-form targets included.
+        let loopback = HostOriginLayer::new();
+        let any_host = HostOriginLayer::new().allow_any_host();
+        for (first, second) in [
+            ("127.0.0.1", "evil.example.com"),
+            ("evil.example.com", "localhost"),
+            ("localhost", "localhost"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.append(header::HOST, HeaderValue::from_static(first));
+            headers.append(header::HOST, HeaderValue::from_static(second));
+            headers.insert(
+                header::ORIGIN,
+                HeaderValue::from_static("http://evil.example.com"),
+            );
+            for uri in ["/mcp", "http://localhost/mcp"] {
+                for config in [&loopback, &any_host] {
+                    assert_eq!(
+                        config.config.refusal(&headers, &Uri::from_static(uri)),
+                        Some(Refusal::RepeatedHost),
+                        "{first}, {second}, {uri}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn absolute_form_target_is_checked_instead_of_host() {
+        let loopback = HostOriginLayer::new();
+        // RFC 9112 §3.2.2: the target's authority counts, the Host is ignored.
+        for (host_value, uri) in [
+            (Some("127.0.0.1"), "http://evil.example/mcp"),
+            (Some("localhost"), "http://evil.example:8080/mcp"),
+            (None, "http://evil.example.com/mcp"),
+            // Userinfo must not pass for a loopback host.
+            (Some("127.0.0.1"), "http://localhost:80@evil.example/mcp"),
+            (Some("127.0.0.1"), "http://localhost@evil.example/mcp"),
+        ] {
+            assert_eq!(
+                refusal(&loopback, host_value.and_then(host), uri),
+                Some(Refusal::Authority),
+                "{host_value:?} {uri}"
+            );
+        }
+        // This used to be refused, by its Host, when the Host was what counted; the loopback
+        // target is what the request is for, and the Host is ignored.
         assert_eq!(
-            loopback.config.refusal(&headers, &Uri::from_static("/mcp")),
-            Some("Forbidden: Host header is not allowed")
+            refusal(&loopback, host("evil.example.com"), "http://localhost/mcp"),
+            None
         );
-        // A Host header is what counts when there is one.
-        assert!(!host_allowed(
-            &loopback,
-            host("evil.example.com"),
-            "http://localhost/mcp"
-        ));
+        // HTTP/2 puts `:authority` in the URI, often without a Host header.
+        for uri in [
+            "http://127.0.0.1:8080/mcp",
+            "http://localhost/mcp",
+            "https://[::1]:8443/mcp",
+        ] {
+            assert_eq!(refusal(&loopback, None, uri), None, "{uri}");
+            assert_eq!(refusal(&loopback, host("127.0.0.1"), uri), None, "{uri}");
+        }
+        let named = HostOriginLayer::new().allow_host("mcp.example.com");
+        assert_eq!(
+            refusal(&named, None, "https://MCP.example.com:443/mcp"),
+            None
+        );
+        let any_host = HostOriginLayer::new().allow_any_host();
+        assert_eq!(refusal(&any_host, None, "http://evil.example/mcp"), None);
     }
 
     #[test]
@@ -296,17 +438,107 @@ mod tests {
             match config.config.refusal(&headers, &Uri::from_static("/mcp")) {
                 None => true,
                 Some(refusal) => {
-                    assert_eq!(refusal, "Forbidden: Origin is not allowed");
+                    assert_eq!(refusal, Refusal::Origin);
                     false
                 }
             }
         };
         assert!(allowed(None));
-        assert!(allowed(Some("http://localhost:5173")));
-        assert!(allowed(Some("https://[::1]")));
-        assert!(allowed(Some("https://APP.example.com")));
-        assert!(!allowed(Some("http://evil.example.com")));
-        assert!(!allowed(Some("file://localhost")));
-        assert!(!allowed(Some("null")));
+        for origin in [
+            "http://localhost:5173",
+            "http://localhost",
+            "HTTP://LOCALHOST:1",
+            "http://127.0.0.1:65535",
+            "https://[::1]",
+            "http://[::1]:8080",
+            "https://APP.example.com",
+        ] {
+            assert!(allowed(Some(origin)), "{origin}");
+        }
+        for origin in [
+            "http://evil.example.com",
+            "file://localhost",
+            "null",
+            // `scheme "://" host [ ":" port ]` only (RFC 6454 §7).
+            "http://localhost:80@evil.com",
+            "http://localhost@evil.com",
+            "http://[::1]:80@evil.com",
+            "http://[::1]@evil.com",
+            "http://localhost/",
+            "http://localhost:8080/evil",
+            "http://localhost:",
+            "http://localhost:8o",
+            "http://localhost:123456",
+            "http://localhost:80:80",
+            "http://[::1",
+            "http://[::1]x",
+        ] {
+            assert!(!allowed(Some(origin)), "{origin}");
+        }
+    }
+
+    #[tokio::test]
+    async fn refusals_are_json_rpc_errors() {
+        let inner = tower::service_fn(|_: Request<()>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Bytes::from_static(b"inner")))
+        });
+        let service = HostOriginLayer::new().layer(inner);
+        let send = |headers: &[(&'static str, &'static str)], uri: &'static str| {
+            let mut request = Request::builder().uri(uri);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            service.clone().oneshot(request.body(()).expect("request"))
+        };
+        // (headers, request target, status, JSON-RPC code and message)
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            u16,
+            Option<(i64, &'static str)>,
+        );
+        let cases: [Case; 5] = [
+            (&[("host", "127.0.0.1:3000")], "/mcp", 200, None),
+            (
+                &[("host", "127.0.0.1"), ("host", "evil.example.com")],
+                "/mcp",
+                400,
+                Some((-32600, "Bad Request: more than one Host header")),
+            ),
+            (
+                &[("host", "evil.example.com")],
+                "/mcp",
+                403,
+                Some((-32000, "Forbidden: Host header is not allowed")),
+            ),
+            (
+                &[("host", "127.0.0.1")],
+                "http://evil.example/mcp",
+                403,
+                Some((-32000, "Forbidden: request target authority is not allowed")),
+            ),
+            (
+                &[
+                    ("host", "127.0.0.1"),
+                    ("origin", "http://localhost:80@evil.com"),
+                ],
+                "/mcp",
+                403,
+                Some((-32000, "Forbidden: Origin is not allowed")),
+            ),
+        ];
+        for (headers, uri, status, error) in cases {
+            let response = send(headers, uri).await.expect("infallible");
+            assert_eq!(response.status().as_u16(), status, "{headers:?} {uri}");
+            let body = response.into_body();
+            match error {
+                None => assert_eq!(body, "inner"),
+                Some((code, message)) => {
+                    let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+                    assert_eq!(body["error"]["code"], code);
+                    assert_eq!(body["error"]["message"], message);
+                }
+            }
+        }
     }
 }

@@ -151,7 +151,7 @@ impl ErrorObject {
     pub fn method_not_found(method: &str) -> Self {
         Self::new(
             codes::METHOD_NOT_FOUND,
-            format!("Method not found: {method}"),
+            format!("Method not found: {}", quoted(method)),
         )
     }
 
@@ -164,6 +164,30 @@ impl ErrorObject {
     pub fn internal_error(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(codes::INTERNAL_ERROR, message)
     }
+}
+
+/// The most of a client's text that an error message quotes.
+const MAX_QUOTED_BYTES: usize = 200;
+
+/// `text` as an error message quotes it: cut after 200 bytes (at a character boundary), with
+/// an ellipsis, so that an error never grows with what the client sent.
+///
+/// ```
+/// use mcp_core::jsonrpc::quoted;
+///
+/// assert_eq!(quoted("tools/call"), "tools/call");
+/// let long = "é".repeat(1_000);
+/// assert_eq!(quoted(&long), format!("{}…", "é".repeat(100)));
+/// ```
+pub fn quoted(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_QUOTED_BYTES {
+        return Cow::Borrowed(text);
+    }
+    let mut end = MAX_QUOTED_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
 }
 
 impl fmt::Display for ErrorObject {

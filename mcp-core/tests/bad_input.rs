@@ -38,6 +38,9 @@ const INVALID_REQUEST: i32 = codes::INVALID_REQUEST;
 const NOT_FOUND: i32 = codes::METHOD_NOT_FOUND;
 const INVALID_PARAMS: i32 = codes::INVALID_PARAMS;
 
+/// The most an error response may take whatever the input: quoted client text is cut short.
+const MAX_ERROR_BYTES: usize = 2048;
+
 struct Case {
     name: String,
     body: Vec<u8>,
@@ -212,6 +215,7 @@ fn cases() -> Vec<Case> {
         case("method with a lone surrogate", r#"{"jsonrpc":"2.0","id":1,"method":"\udc00"}"#, Error(INVALID_REQUEST, true)),
         case("empty method", r#"{"jsonrpc":"2.0","id":1,"method":""}"#, Error(NOT_FOUND, true)),
         case("unknown method", r#"{"jsonrpc":"2.0","id":1,"method":"tools/destroy"}"#, Error(NOT_FOUND, true)),
+        case("unknown 1 MB method", format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{}"}}"#, "m".repeat(1 << 20)), Error(NOT_FOUND, true)),
         case("method with a NUL", r#"{"jsonrpc":"2.0","id":1,"method":"ping\u0000"}"#, Error(NOT_FOUND, true)),
         case("a 1 MiB method name", format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{long}"}}"#), Error(NOT_FOUND, true)),
         // --- params ----------------------------------------------------------------------
@@ -247,6 +251,8 @@ fn cases() -> Vec<Case> {
         case("tools/call _meta a string", req("tools/call", r#"{"name":"add","arguments":{"a":1,"b":2},"_meta":"x"}"#), Error(INVALID_PARAMS, true)),
         case("tools/call progressToken an object", req("tools/call", r#"{"name":"add","arguments":{"a":1,"b":2},"_meta":{"progressToken":{}}}"#), Error(INVALID_PARAMS, true)),
         case("tools/call unknown tool", call("nope", "{}"), Error(INVALID_PARAMS, true)),
+        // Echoed names are cut short: an error must not grow with the input (checked in `run`).
+        case("tools/call unknown 1 MB tool name", call(&"n".repeat(1 << 20), "{}"), Error(INVALID_PARAMS, true)),
         case("tools/call a 1 MiB tool name", call(&long, "{}"), Error(INVALID_PARAMS, true)),
         case("unknown field where additionalProperties is false", call("strict", r#"{"q":"x","extra":1}"#), ToolError),
         case("a 1 MiB string over maxLength", call("strict", &format!(r#"{{"q":"{long}"}}"#)), ToolError),
@@ -380,6 +386,9 @@ async fn run(router: &Router, case: &Case) -> Result<(), String> {
             }
             if !error["message"].is_string() {
                 return Err(format!("error without a message: {}", shown()));
+            }
+            if bytes.len() > MAX_ERROR_BYTES {
+                return Err(format!("an error of {} bytes: {}", bytes.len(), shown()));
             }
             match (with_id, json.get("id")) {
                 (true, Some(id)) if id.is_number() || id.is_string() => {}

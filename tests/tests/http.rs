@@ -227,7 +227,7 @@ async fn status_table() {
 
 #[tokio::test]
 async fn body_over_limit_is_413() {
-    let (_server, client, _) = start(|r| {
+    let (server, client, _) = start(|r| {
         McpServer::builder(r)
             .http_config(mcp_tower::StreamableHttpConfig::default().max_body_bytes(1024))
     })
@@ -235,6 +235,24 @@ async fn body_over_limit_is_413() {
     let big = json!({"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"x".repeat(4096)}});
     let reply = client.post(&big, &[]).await;
     assert_eq!(reply.status, 413);
+    // A declared length over the limit is refused from the head alone: no 100 Continue, no
+    // wait for a body (the body timeout is 30 s here).
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nexpect: 100-continue\r\n\
+         content-length: 100000000\r\n\r\n",
+        server.addr
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut received))
+        .await
+        .expect("answered and closed without the body")
+        .expect("read");
+    let received = String::from_utf8_lossy(&received);
+    assert!(received.starts_with("HTTP/1.1 413"), "{received}");
 }
 
 #[tokio::test]

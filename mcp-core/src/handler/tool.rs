@@ -123,7 +123,8 @@ impl Tool {
                 Some(Some(sent)) if sent == expected => {}
                 Some(Some(sent)) => {
                     return Err(header_mismatch(format!(
-                        "Header mismatch: {header} header value '{sent}' does not match argument '{argument}'"
+                        "Header mismatch: {header} header value '{}' does not match argument '{argument}'",
+                        crate::jsonrpc::quoted(&sent)
                     )));
                 }
                 Some(None) => {

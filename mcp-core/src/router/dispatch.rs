@@ -13,7 +13,7 @@ use super::{RouterFuture, RouterInner};
 use crate::context::{RequestContext, SharedCapabilities};
 use crate::handler::completion::cap;
 use crate::input::InputRound;
-use crate::jsonrpc::{ErrorObject, Message, RequestId, Response};
+use crate::jsonrpc::{ErrorObject, Message, RequestId, Response, quoted};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
     InitializeRequestParams, InitializeResult, PromptsCapability, ResourcesCapability,
@@ -390,7 +390,9 @@ impl Call<'_> {
             .get(params.name.as_ref())
             .filter(|_| allowed)
             .map(|entry| entry.item.clone())
-            .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown tool: {}", params.name)))?;
+            .ok_or_else(|| {
+                ErrorObject::invalid_params(format!("Unknown tool: {}", quoted(&params.name)))
+            })?;
         let arguments = params.arguments.unwrap_or(params::EMPTY_OBJECT);
         if self.version.is_modern()
             && let Some(parts) = self.extensions.get::<http::request::Parts>()
@@ -547,7 +549,7 @@ impl Call<'_> {
             .filter(|_| allowed)
             .map(|e| e.item.clone())
             .ok_or_else(|| {
-                ErrorObject::invalid_params(format!("Unknown prompt: {}", params.name))
+                ErrorObject::invalid_params(format!("Unknown prompt: {}", quoted(&params.name)))
             })?;
         let arguments = params.arguments.unwrap_or_default();
         let arguments_text = serde_json::to_string(&arguments).unwrap_or_default();
@@ -591,7 +593,9 @@ impl Call<'_> {
                 .get(name.as_str())
                 .filter(|_| allow.is_none_or(|a| a.allows_prompt(name)))
                 .map(|e| e.item.completions.clone())
-                .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown prompt: {name}")))?,
+                .ok_or_else(|| {
+                    ErrorObject::invalid_params(format!("Unknown prompt: {}", quoted(name)))
+                })?,
             params::CompleteReference::Resource { uri } => self
                 .inner
                 .templates
@@ -600,7 +604,10 @@ impl Call<'_> {
                 .filter(|e| allow.is_none_or(|a| a.allows_resource_template(e.item.name())))
                 .map(|e| e.item.completions.clone())
                 .ok_or_else(|| {
-                    ErrorObject::invalid_params(format!("Unknown resource template: {uri}"))
+                    ErrorObject::invalid_params(format!(
+                        "Unknown resource template: {}",
+                        quoted(uri)
+                    ))
                 })?,
         };
         let values = match completions.get(&params.argument.name) {

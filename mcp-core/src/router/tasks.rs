@@ -269,7 +269,10 @@ impl Call<'_> {
             .tasks
             .get(&params.task_id, &self.task_owner())
             .ok_or_else(|| {
-                ErrorObject::invalid_params(format!("Unknown task: {}", params.task_id))
+                ErrorObject::invalid_params(format!(
+                    "Unknown task: {}",
+                    crate::jsonrpc::quoted(&params.task_id)
+                ))
             })?;
         Ok((task, params))
     }

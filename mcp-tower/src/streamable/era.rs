@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use http::{HeaderValue, StatusCode};
-use mcp_core::jsonrpc::{ErrorObject, Message, codes};
+use mcp_core::jsonrpc::{ErrorObject, Message, codes, quoted};
 use mcp_core::protocol::meta_keys::{
     CLIENT_CAPABILITIES as META_CAPABILITIES, PROTOCOL_VERSION as META_VERSION,
 };
@@ -163,10 +163,10 @@ pub(crate) fn unsupported(requested: &str) -> Refusal {
         StatusCode::BAD_REQUEST,
         ErrorObject::new(
             codes::UNSUPPORTED_PROTOCOL_VERSION,
-            format!("Unsupported protocol version: {requested}"),
+            format!("Unsupported protocol version: {}", quoted(requested)),
         )
         .with_data(serde_json::json!({
-            "requested": requested,
+            "requested": quoted(requested),
             "supported": ProtocolVersion::supported_strings(None),
         })),
     )
@@ -249,8 +249,9 @@ pub(crate) fn classify(
             ErrorObject::new(
                 codes::HEADER_MISMATCH,
                 format!(
-                    "Header mismatch: MCP-Protocol-Version header value '{}' does not match body value '{meta_version}'",
-                    header.unwrap_or("")
+                    "Header mismatch: MCP-Protocol-Version header value '{}' does not match body value '{}'",
+                    quoted(header.unwrap_or("")),
+                    quoted(meta_version)
                 ),
             ),
         ));

@@ -28,6 +28,11 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
+    // A declared length (Content-Length) over the limit is refused before anything is read,
+    // and before hyper answers `Expect: 100-continue`: no waiting for a body never wanted.
+    if body.size_hint().lower() > u64::try_from(limit).unwrap_or(u64::MAX) {
+        return Err(too_large());
+    }
     let mut body = std::pin::pin!(Limited::new(body, limit));
     let mut read = Read::default();
     let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
@@ -88,11 +93,7 @@ impl Read {
 /// `Limited`'s own errors box the body's.
 fn refusal(error: &BoxError) -> Response<McpBody> {
     if error.is::<LengthLimitError>() {
-        json_rpc_error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            -32600,
-            "Payload Too Large: the body exceeds the configured limit",
-        )
+        too_large()
     } else {
         json_rpc_error_response(
             StatusCode::BAD_REQUEST,
@@ -100,6 +101,19 @@ fn refusal(error: &BoxError) -> Response<McpBody> {
             "Parse error: the body could not be read",
         )
     }
+}
+
+/// 413, and the connection is closed: the rest of the body may still be on its way.
+fn too_large() -> Response<McpBody> {
+    let mut response = json_rpc_error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        -32600,
+        "Payload Too Large: the body exceeds the configured limit",
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// 408, and the connection is closed: the rest of the body may still be on its way.
@@ -174,6 +188,39 @@ mod tests {
         assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let parts = vec![data("0123456789"), data("01234")];
         assert!(read_body(frames(parts), 15, SECOND).await.is_ok());
+    }
+
+    /// A body whose length is declared and never arrives.
+    struct Declared(u64);
+
+    impl http_body::Body for Declared {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Pending
+        }
+
+        fn size_hint(&self) -> http_body::SizeHint {
+            http_body::SizeHint::with_exact(self.0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_413_before_any_read() {
+        use futures_util::FutureExt;
+        // Answered in the first poll: no timer, no wait for the body.
+        let refused = read_body(Declared(16), 15, SECOND)
+            .now_or_never()
+            .expect("answered at once")
+            .expect_err("over the limit");
+        assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(refused.headers()[header::CONNECTION], "close");
+        // At the limit it waits for the body (its deadline needs the runtime).
+        assert!(read_body(Declared(15), 15, SECOND).now_or_never().is_none());
     }
 
     #[tokio::test]

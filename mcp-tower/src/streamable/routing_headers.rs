@@ -5,7 +5,7 @@ use super::era::{Peek, Refusal};
 use super::mcp_headers::McpHeaders;
 use http::StatusCode;
 use mcp_core::headers::{decode_value as decode_header_value, value_is};
-use mcp_core::jsonrpc::{ErrorObject, Message, codes};
+use mcp_core::jsonrpc::{ErrorObject, Message, codes, quoted};
 
 fn mismatch(message: String) -> Refusal {
     (
@@ -43,15 +43,17 @@ pub(crate) fn check(
         None if matches!(message, Message::Notification(_)) => return Ok(()),
         None => {
             return Err(mismatch(format!(
-                "Header mismatch: Mcp-Method header is required (body method '{method}')"
+                "Header mismatch: Mcp-Method header is required (body method '{}')",
+                quoted(method)
             )));
         }
         // Exactly: only `Mcp-Name` and `Mcp-Param-*` may carry the base64 form.
         Some(value) if value.as_bytes() == method.as_bytes() => {}
         Some(value) => {
             return Err(mismatch(format!(
-                "Header mismatch: Mcp-Method header value '{}' does not match body value '{method}'",
-                String::from_utf8_lossy(value.as_bytes())
+                "Header mismatch: Mcp-Method header value '{}' does not match body value '{}'",
+                quoted(&String::from_utf8_lossy(value.as_bytes())),
+                quoted(method)
             )));
         }
     }
@@ -67,12 +69,14 @@ pub(crate) fn check(
     };
     match headers.name {
         None => Err(mismatch(format!(
-            "Header mismatch: Mcp-Name header is required (body value '{expected}')"
+            "Header mismatch: Mcp-Name header is required (body value '{}')",
+            quoted(expected)
         ))),
         Some(value) if value_is(value.as_bytes(), expected) => Ok(()),
         Some(value) => Err(mismatch(format!(
-            "Header mismatch: Mcp-Name header value '{}' does not match body value '{expected}'",
-            decode_header_value(value.as_bytes()).unwrap_or_default()
+            "Header mismatch: Mcp-Name header value '{}' does not match body value '{}'",
+            quoted(&decode_header_value(value.as_bytes()).unwrap_or_default()),
+            quoted(expected)
         ))),
     }
 }

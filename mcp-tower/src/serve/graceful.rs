@@ -1,6 +1,6 @@
 //! Graceful shutdown of the connections [`serve_with_shutdown`](super::serve_with_shutdown)
-//! spawned, costing nothing shared per request; and the sweep that closes idle ones
-//! ([`idle`](super::idle)).
+//! spawned, costing nothing shared per request, their long-lived streams included
+//! ([`streams`](super::streams)); and the sweep that closes idle ones ([`idle`](super::idle)).
 //!
 //! hyper-util's `GracefulShutdown` polls a `watch` channel's `changed()` future on every poll
 //! of every connection, and a pending `changed()` takes the channel's waiter lock, shared by
@@ -98,10 +98,14 @@ impl Shutdown {
         }
     }
 
-    /// Tells every open connection to finish, then waits until all are closed.
+    /// Tells every open connection to finish, and ends its long-lived streams so that it
+    /// can; then waits until all are closed.
     pub(crate) async fn shutdown(self) {
         self.shared.shutting_down.store(true, Ordering::SeqCst);
         for watch in self.shared.connections().values() {
+            // Each stream then ends by itself (a listen stream after its closing result), and
+            // the connection closes once its responses are written.
+            watch.activity.streams().end();
             watch.waker.wake();
         }
         // `notify_one` keeps a permit when no one waits yet, so a close between the check and
@@ -200,6 +204,21 @@ mod tests {
         for (_client, task) in tasks {
             assert!(task.is_finished());
         }
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_the_streams_of_every_connection() {
+        let mut shutdown = Shutdown::default();
+        let (_client, connection) = connected().await;
+        let activity = Arc::<Activity>::default();
+        let stream = tokio_util::sync::CancellationToken::new();
+        activity.streams().add(stream.clone());
+        let task = tokio::spawn(shutdown.watch(connection, activity));
+        tokio::time::timeout(Duration::from_secs(5), shutdown.shutdown())
+            .await
+            .expect("an idle connection closes when told");
+        assert!(stream.is_cancelled());
+        assert!(task.await.unwrap().is_some());
     }
 
     /// A client socket and the server's HTTP/1 connection of it, which nothing was sent on.

@@ -18,6 +18,8 @@ use std::task::{Context, Poll, ready};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use super::streams::Streams;
+
 /// Sweeps per timeout: a connection expires after idling between 10 and 11 tenths of it.
 pub(crate) const SWEEPS_PER_TIMEOUT: u32 = 10;
 
@@ -41,6 +43,9 @@ pub(crate) struct Activity {
     idle_sweeps: AtomicU32,
     /// Set by the sweep that found the connection idle for the whole timeout.
     expired: AtomicBool,
+    /// The long-lived streams among its responses, which never make it idle but which
+    /// shutdown must end ([`streams`](super::streams)).
+    streams: Streams,
 }
 
 impl Default for Activity {
@@ -50,6 +55,7 @@ impl Default for Activity {
             idle_word: AtomicU64::new(NOT_SEEN),
             idle_sweeps: AtomicU32::new(0),
             expired: AtomicBool::new(false),
+            streams: Streams::default(),
         }
     }
 }
@@ -65,6 +71,11 @@ impl Activity {
     pub(crate) fn start(self: &Arc<Self>) -> InFlight {
         self.word.fetch_add(STARTED | 1, Relaxed);
         InFlight(Arc::clone(self))
+    }
+
+    /// The connection's long-lived streams.
+    pub(crate) fn streams(&self) -> &Streams {
+        &self.streams
     }
 
     /// One sweep; `true` when this one finds the connection idle for `sweeps` sweeps in a row
@@ -113,6 +124,13 @@ impl Activity {
 /// A request in flight on its connection: dropped when its response body is done.
 #[derive(Debug)]
 pub(crate) struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    /// What its connection is doing.
+    pub(crate) fn activity(&self) -> &Activity {
+        &self.0
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {

@@ -38,9 +38,14 @@ use tower_service::Service;
 mod graceful;
 mod idle;
 mod reuse;
+mod streams;
 
-/// How long a graceful shutdown waits for open connections (long-lived SSE streams included)
-/// before the serve future returns anyway.
+pub(crate) use streams::EndStream;
+
+/// How long a graceful shutdown waits for open connections before the serve future returns
+/// anyway. The bridge's long-lived streams (`subscriptions/listen`, session GET streams) end
+/// as soon as shutdown begins, so this bounds requests still being answered, and streams of
+/// other services.
 pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(30);
 
 /// How long a connection may wait for a request: a connection with no request in flight (a
@@ -119,6 +124,13 @@ pub async fn serve<S: ServedService>(listener: TcpListener, service: S) -> io::R
 
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting, lets the
 /// open connections finish their requests (at most [`SHUTDOWN_GRACE_PERIOD`]) and returns.
+///
+/// The long-lived streams of a [`StreamableHttp`](crate::StreamableHttp) bridge end when
+/// shutdown begins, with nothing to configure: a `subscriptions/listen` stream sends its
+/// closing result (the listen request's empty result) and ends, a session's GET stream ends
+/// (its client may resume it elsewhere). A server that only has such streams open returns at
+/// once. (Where the service is mounted in another server, see
+/// [`StreamableHttpConfig::shutdown_token`](crate::StreamableHttpConfig::shutdown_token).)
 ///
 /// Every connection speaks HTTP/1.1 or HTTP/2 (detected from the preface), has `TCP_NODELAY`
 /// set (small JSON-RPC and SSE writes must not wait for Nagle) and runs in its own task. A

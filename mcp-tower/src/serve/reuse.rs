@@ -10,7 +10,8 @@
 //! overlap on one connection (HTTP/2) clone again.
 //!
 //! Each request is counted in flight on its connection until its response body is done, for
-//! the idle sweep ([`idle`](super::idle)).
+//! the idle sweep ([`idle`](super::idle)); a response that opens a long-lived stream leaves
+//! what ends it with the connection, for shutdown ([`streams`](super::streams)).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -116,8 +117,12 @@ where
                     this.state.set(State::Called { future });
                 }
                 StateProj::Called { future } => {
-                    let response = ready!(future.poll(cx))?;
+                    let mut response = ready!(future.poll(cx))?;
                     let in_flight = this.in_flight.take();
+                    if let Some(in_flight) = &in_flight {
+                        // A long-lived stream's response hands over what ends it at shutdown.
+                        super::streams::adopt(&mut response, in_flight.activity().streams());
+                    }
                     return Poll::Ready(Ok(response.map(|body| CountedBody::new(body, in_flight))));
                 }
             }
@@ -208,6 +213,32 @@ mod tests {
         assert_eq!(activity.in_flight(), 0);
         drop(connection.call(Request::new(())));
         assert_eq!(activity.in_flight(), 0, "a dropped call is not in flight");
+    }
+
+    #[tokio::test]
+    async fn a_stream_response_leaves_its_end_with_the_connection() {
+        use tokio_util::sync::CancellationToken;
+
+        use super::super::streams::EndStream;
+
+        let token = CancellationToken::new();
+        let end = token.clone();
+        let service = tower::service_fn(move |_request: Request<()>| {
+            let mut response = Response::new(());
+            response.extensions_mut().insert(EndStream(end.clone()));
+            std::future::ready(Ok::<_, Infallible>(response))
+        });
+        let activity = Arc::<Activity>::default();
+        let connection = ConnectionService::new(
+            &service,
+            "127.0.0.1:1".parse().unwrap(),
+            Arc::clone(&activity),
+        );
+        let response = connection.call(Request::new(())).await.unwrap();
+        assert!(response.extensions().get::<EndStream>().is_none());
+        assert_eq!(activity.streams().len(), 1);
+        activity.streams().end();
+        assert!(token.is_cancelled());
     }
 
     #[tokio::test]

@@ -248,6 +248,16 @@ impl LiveSession {
         Some(opened)
     }
 
+    /// Drops the standalone stream if it has closed (its client left, or the server ended
+    /// it): its queue's writing end goes with it, so the body ends once drained. A stream
+    /// opened since is kept.
+    pub(crate) fn drop_closed_stream(&self) {
+        let mut stream = lock(&self.stream);
+        if stream.as_ref().is_some_and(|s| s.is_closed()) {
+            *stream = None;
+        }
+    }
+
     /// Queues a server event on the standalone stream, when one is open.
     pub(crate) fn deliver(&self, data: &Bytes) -> Option<Delivery> {
         lock(&self.stream).as_mut().map(|sink| sink.try_event(data))

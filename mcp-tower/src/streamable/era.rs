@@ -38,7 +38,23 @@ struct MetaVersion<'a> {
     #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
     version: Option<Cow<'a, str>>,
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
-    capabilities: Option<serde::de::IgnoredAny>,
+    capabilities: Option<Capabilities>,
+}
+
+/// What `clientCapabilities` holds, as far as the era check cares: only an object declares
+/// capabilities. (Read through a `Value` only on serde's path, taken when a key is escaped.)
+#[derive(Deserialize, Clone, Copy)]
+#[serde(from = "serde_json::Value")]
+struct Capabilities {
+    is_object: bool,
+}
+
+impl From<serde_json::Value> for Capabilities {
+    fn from(value: serde_json::Value) -> Self {
+        Self {
+            is_object: value.is_object(),
+        }
+    }
 }
 
 impl<'a> Peek<'a> {
@@ -83,8 +99,11 @@ impl<'a> Peek<'a> {
                             META_VERSION => meta.version = s.string_or_skip()?,
                             META_CAPABILITIES => {
                                 // As serde reads an `Option`: `null` is no capabilities.
-                                if s.peek()? != b'n' {
-                                    meta.capabilities = Some(serde::de::IgnoredAny);
+                                let first = s.peek()?;
+                                if first != b'n' {
+                                    meta.capabilities = Some(Capabilities {
+                                        is_object: first == b'{',
+                                    });
                                 }
                                 s.skip_value()?;
                             }
@@ -110,7 +129,10 @@ impl<'a> Peek<'a> {
     }
 
     fn has_capabilities(&self) -> bool {
-        self.meta.as_ref().is_some_and(|m| m.capabilities.is_some())
+        self.meta
+            .as_ref()
+            .and_then(|m| m.capabilities)
+            .is_some_and(|c| c.is_object)
     }
 }
 
@@ -233,13 +255,14 @@ pub(crate) fn classify(
         }
         None => {
             return Err(invalid_meta(format!(
-                "Invalid params: _meta[\"{META_VERSION}\"] is required"
+                "Invalid params: _meta[\"{META_VERSION}\"] is required (a string)"
             )));
         }
     };
     if !is_notification && !declared.has_capabilities() {
         return Err(invalid_meta(
-            "Invalid params: _meta[\"io.modelcontextprotocol/clientCapabilities\"] is required"
+            "Invalid params: _meta[\"io.modelcontextprotocol/clientCapabilities\"] is required \
+             (an object)"
                 .to_owned(),
         ));
     }
@@ -292,6 +315,8 @@ mod tests {
             r#"{"name":"add","arguments":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"1"}},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"a":[1,"}"]}}}"#,
             r#"{ "_meta" : { "io.modelcontextprotocol/clientCapabilities" : null , "io.modelcontextprotocol/protocolVersion" : "2026-07-28" } , "uri" : "file:///a b" }"#,
             r#"{"taskId":"t-1","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":3}}"#,
+            r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":[{}]}}"#,
+            r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"x"}}"#,
             r#"{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}"#,
             r#"{"name":"a\"b\u00e9","_meta":null}"#,
             r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026\u002d07-28"}}"#,

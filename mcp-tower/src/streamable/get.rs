@@ -1,5 +1,6 @@
 //! GET: the session's stream for unsolicited messages, or the resumption of any stream of the
-//! session with `Last-Event-ID`.
+//! session with `Last-Event-ID`. Both end at shutdown (see [`Shared::stream_end`]); the client
+//! resumes them later, or from another node.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,13 +9,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::event_store::{EventStore, parse_event_id};
 use super::sse::{KEEP_ALIVE, SseWriter, StreamSink};
-use super::{Shared, accepts, sse_response};
+use super::{Shared, accepts, streamed_response};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
-use crate::session::{EventSink, LiveSession, SessionManager};
+use crate::session::{Delivery, EventSink, LiveSession, SessionManager};
 
 pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Response<McpBody> {
     if !accepts(request.headers()).event_stream {
@@ -53,6 +55,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
         return resume(&shared, &session, &last);
     }
     let session_id = mcp_core::Session::id(&*session);
+    let end = shared.stream_end();
     let opened = session.open_stream(|capacity| {
         // One queue from the fan-out to the connection, bounded by the session's capacity.
         let (sender, body) = mpsc::channel(capacity);
@@ -65,7 +68,17 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
             store.clone(),
             shared.priming(mcp_core::Session::protocol_version(&*session)),
         );
-        let follow = follow(shared.config.keep_alive, sender, ended, stream, store);
+        let sink = Endable {
+            sink,
+            end: end.clone(),
+        };
+        let follow = Follow {
+            keep_alive: shared.config.keep_alive,
+            sink: sender,
+            ended,
+            stream,
+            store,
+        };
         (Box::new(sink) as Box<dyn EventSink>, (body, follow, stream))
     });
     let Some((body, follow, stream)) = opened else {
@@ -76,39 +89,73 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
         );
     };
     tracing::debug!(session.id = %session_id, stream, "session stream opened");
-    tokio::spawn(follow);
-    sse_response(McpBody::stream(body), 0)
+    tokio::spawn(follow.run(session, end.clone()));
+    streamed_response(body, end)
 }
 
-/// Keeps a session stream alive until the client or the session goes away, then marks it
-/// finished in the store. Messages do not pass through here: the fan-out queues them on
-/// `sink` directly, so this task wakes only for keep-alives and the end.
-async fn follow(
+/// The session's end of its GET stream: the SSE writer, and the token that ends the stream,
+/// which closes it (see [`LiveSession::drop_closed_stream`]).
+#[derive(Debug)]
+struct Endable {
+    sink: StreamSink,
+    end: CancellationToken,
+}
+
+impl EventSink for Endable {
+    fn try_event(&mut self, data: &Bytes) -> Delivery {
+        // Not checked per event: once ended, the session drops the stream at once.
+        self.sink.try_event(data)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.sink.is_closed() || self.end.is_cancelled()
+    }
+}
+
+/// The task that keeps a session stream alive.
+struct Follow {
     keep_alive: Duration,
     sink: mpsc::Sender<Bytes>,
-    mut ended: oneshot::Receiver<()>,
+    /// Fires when the session drops the stream (terminated, or the stream replaced).
+    ended: oneshot::Receiver<()>,
     stream: u64,
     store: Option<Arc<dyn EventStore>>,
-) {
-    let mut ticker = tokio::time::interval(keep_alive);
-    ticker.reset();
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                // A full queue already has something for the client to read.
-                if let Err(mpsc::error::TrySendError::Closed(_)) =
-                    sink.try_send(Bytes::from_static(KEEP_ALIVE))
-                {
+}
+
+impl Follow {
+    /// Keeps the stream alive until the client or the session goes away, or `end` fires,
+    /// then marks it finished in the store. Messages do not pass through here: the fan-out
+    /// queues them on the session's sink directly, so this task wakes only for keep-alives
+    /// and the end.
+    async fn run(mut self, session: Arc<LiveSession>, end: CancellationToken) {
+        // However the stream ends, its token is cancelled, so that the server forgets it.
+        let _forget = end.clone().drop_guard();
+        let mut ticker = tokio::time::interval(self.keep_alive);
+        ticker.reset();
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    // A full queue already has something for the client to read.
+                    if let Err(mpsc::error::TrySendError::Closed(_)) =
+                        self.sink.try_send(Bytes::from_static(KEEP_ALIVE))
+                    {
+                        break;
+                    }
+                }
+                // The session ended or replaced the stream: the body ends once drained.
+                _ = &mut self.ended => break,
+                () = self.sink.closed() => break,
+                // Shutdown: the session lets go of its end of the queue (the sink reports
+                // itself closed now), this task of its own.
+                () = end.cancelled() => {
+                    session.drop_closed_stream();
                     break;
                 }
             }
-            // The session ended or replaced the stream: the body ends once drained.
-            _ = &mut ended => break,
-            () = sink.closed() => break,
         }
-    }
-    if let Some(store) = store {
-        store.finish(stream);
+        if let Some(store) = self.store {
+            store.finish(self.stream);
+        }
     }
 }
 
@@ -134,8 +181,12 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
     };
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
     let store = shared.config.event_store.clone();
+    let end = shared.stream_end();
+    let ending = end.clone();
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
+        // However the stream ends, its token is cancelled, so that the server forgets it.
+        let _forget = ending.clone().drop_guard();
         let Some(store) = store else { return };
         let _following = super::Following::new(&shared, stream);
         let mut writer = SseWriter::resume(stream, sequence, sink, None);
@@ -168,10 +219,12 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
                     }
                 }
                 () = writer.client_gone() => return,
+                // Shutdown: the client resumes from what it has, later or elsewhere.
+                () = ending.cancelled() => return,
             }
         }
     });
-    sse_response(McpBody::stream(body), 0)
+    streamed_response(body, end)
 }
 
 #[cfg(test)]
@@ -302,6 +355,43 @@ mod tests {
             .oneshot(request(Method::DELETE, "", &headers))
             .await;
         assert_eq!(delete.unwrap().status(), StatusCode::OK);
+        assert_eq!(next(&mut again).await, None);
+    }
+
+    #[tokio::test]
+    async fn the_shutdown_token_ends_session_streams() {
+        let shutdown = mcp_core::CancellationToken::new();
+        let config = crate::StreamableHttpConfig::default().shutdown_token(shutdown.clone());
+        let router = mcp_core::Router::builder().build();
+        let service: McpHttpService<McpBody> = McpServer::builder(router)
+            .http_config(config)
+            .into_http_service();
+        let session = initialize(&service).await;
+        let headers = [("mcp-session-id", session.as_str())];
+        let (status, mut stream) = get(&service, &headers).await;
+        assert_eq!(status, StatusCode::OK);
+        let priming = next(&mut stream).await.unwrap();
+        let last = priming
+            .strip_prefix("id: ")
+            .unwrap()
+            .split('\n')
+            .next()
+            .unwrap();
+        let resume = [
+            ("mcp-session-id", session.as_str()),
+            ("last-event-id", last),
+        ];
+        let (status, mut resumed) = get(&service, &resume).await;
+        assert_eq!(status, StatusCode::OK);
+
+        shutdown.cancel();
+        assert_eq!(next(&mut stream).await, None);
+        assert_eq!(next(&mut resumed).await, None);
+        // The session let go of the stream: a new one opens (and, the server shutting down,
+        // ends at once).
+        let (status, mut again) = get(&service, &headers).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(next(&mut again).await.unwrap().contains("retry: "));
         assert_eq!(next(&mut again).await, None);
     }
 }

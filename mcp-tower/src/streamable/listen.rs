@@ -1,6 +1,7 @@
 //! `subscriptions/listen` (2026-07-28): a long-lived POST stream carrying the list-changed and
 //! resource-updated notifications the client opted in to, each tagged with the subscription
-//! id (the listen request's id), after an acknowledgement of what is honoured.
+//! id (the listen request's id), after an acknowledgement of what is honoured. At shutdown the
+//! stream ends gracefully, as the spec asks: the listen request's (empty) result, then the end.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -8,13 +9,14 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
-use mcp_core::jsonrpc::{ErrorObject, RequestId, notification_json};
+use mcp_core::jsonrpc::{self, ErrorObject, RequestId, notification_json};
 use mcp_core::{AllowList, ServerEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
 
-use super::{Shared, sse_response};
+use super::{Shared, streamed_response};
 use crate::body::McpBody;
 use crate::error_body::error_response;
 
@@ -82,22 +84,28 @@ pub(crate) fn handle(
             ErrorObject::new(mcp_core::jsonrpc::codes::SERVER_ERROR, "Too many listeners"),
         );
     }
-    let slot = ListenerSlot(Arc::clone(&shared));
-    let filter = params.notifications;
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
-    tokio::spawn(run(shared, slot, id, filter, allow_list, events, sink));
-    sse_response(McpBody::stream(body), 0)
+    let end = shared.stream_end();
+    let slot = ListenerSlot(shared);
+    let filter = params.notifications;
+    tokio::spawn(run(slot, id, filter, allow_list, events, sink, end.clone()));
+    streamed_response(body, end)
 }
 
 async fn run(
-    shared: Arc<Shared>,
-    _slot: ListenerSlot,
+    slot: ListenerSlot,
     id: RequestId,
     filter: Filter,
     allow_list: Option<AllowList>,
     mut events: broadcast::Receiver<ServerEvent>,
     sink: mpsc::Sender<Bytes>,
+    end: CancellationToken,
 ) {
+    let shared = &slot.0;
+    // However the stream ends, its token is cancelled, so that the server forgets it.
+    let _forget = end.clone().drop_guard();
+    let ended = end.cancelled();
+    tokio::pin!(ended);
     let meta = serde_json::json!({ SUBSCRIPTION_ID: id });
     let ack = notification_json(
         "notifications/subscriptions/acknowledged",
@@ -123,6 +131,12 @@ async fn run(
                 continue;
             }
             () = sink.closed() => return,
+            () = &mut ended => {
+                // A full queue means a client that is not reading: it would not read this
+                // either, and waiting for room would hold the shutdown up.
+                let _ = sink.try_send(frame(&closing_result(&id, &meta)));
+                return;
+            }
         };
         let event = match event {
             Ok(event) => event,
@@ -152,10 +166,91 @@ async fn run(
     }
 }
 
+/// The `subscriptions/listen` result that ends the subscription gracefully: empty but for
+/// its `resultType` and the subscription id (`SubscriptionsListenResult`).
+fn closing_result(id: &RequestId, meta: &serde_json::Value) -> Vec<u8> {
+    let result = serde_json::json!({ "_meta": meta, "resultType": "complete" });
+    let result = jsonrpc::to_raw(&result).expect("JSON values serialise");
+    jsonrpc::Response::result(id.clone(), result).to_vec()
+}
+
 fn frame(json: &[u8]) -> Bytes {
     let mut frame = Vec::with_capacity(json.len() + 8);
     frame.extend_from_slice(b"data: ");
     frame.extend_from_slice(json);
     frame.extend_from_slice(b"\n\n");
     Bytes::from(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http::{Method, Request, StatusCode};
+    use http_body::Body;
+    use mcp_core::{CancellationToken, Router};
+    use tower::ServiceExt;
+
+    use crate::body::McpBody;
+    use crate::{McpHttpService, McpServer, StreamableHttpConfig};
+
+    /// Opens a listen stream with request id `id`.
+    async fn listen(service: &McpHttpService<McpBody>, id: u32) -> McpBody {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"subscriptions/listen","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}},"notifications":{{"toolsListChanged":true}}}}}}"#
+        );
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("http://localhost/mcp")
+            .header("host", "localhost")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "subscriptions/listen")
+            .body(McpBody::from(body))
+            .unwrap();
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.into_body()
+    }
+
+    /// The next frame, `None` at the end of the body.
+    async fn next(body: &mut McpBody) -> Option<String> {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx));
+        let frame = tokio::time::timeout(Duration::from_secs(5), frame).await;
+        let frame = frame.expect("a frame in time")?.unwrap();
+        let data: Bytes = frame.into_data().unwrap();
+        Some(String::from_utf8(data.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_shutdown_token_ends_listen_streams_with_their_result() {
+        let shutdown = CancellationToken::new();
+        let config = StreamableHttpConfig::default().shutdown_token(shutdown.clone());
+        let service: McpHttpService<McpBody> = McpServer::builder(Router::builder().build())
+            .http_config(config)
+            .into_http_service();
+        let mut stream = listen(&service, 7).await;
+        assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
+        shutdown.cancel();
+        let closing = concat!(
+            r#"data: {"jsonrpc":"2.0","id":7,"result":{"_meta":"#,
+            r#"{"io.modelcontextprotocol/subscriptionId":7},"resultType":"complete"}}"#,
+            "\n\n"
+        );
+        assert_eq!(next(&mut stream).await.unwrap(), closing);
+        assert_eq!(next(&mut stream).await, None);
+
+        // A stream opened later is acknowledged, then closed at once.
+        let mut late = listen(&service, 8).await;
+        assert!(next(&mut late).await.unwrap().contains("acknowledged"));
+        assert!(
+            next(&mut late)
+                .await
+                .unwrap()
+                .contains(r#""id":8,"result""#)
+        );
+        assert_eq!(next(&mut late).await, None);
+    }
 }

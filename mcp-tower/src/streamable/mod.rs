@@ -25,6 +25,7 @@ use std::time::Duration;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use mcp_core::{McpRequest, McpResponse, ServerEvent};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -78,6 +79,7 @@ pub struct StreamableHttpConfig {
     pub(crate) events: Option<EventSource>,
     pub(crate) max_listeners: usize,
     pub(crate) disconnect_grace: Duration,
+    pub(crate) shutdown: Option<CancellationToken>,
 }
 
 /// Where `subscriptions/listen` streams get their notifications from.
@@ -92,6 +94,7 @@ impl std::fmt::Debug for StreamableHttpConfig {
             .field("get_stream", &self.get_stream)
             .field("legacy", &self.legacy)
             .field("modern", &self.modern)
+            .field("shutdown", &self.shutdown)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +116,7 @@ impl Default for StreamableHttpConfig {
             events: None,
             max_listeners: 10_000,
             disconnect_grace: Duration::from_secs(30),
+            shutdown: None,
         }
     }
 }
@@ -210,6 +214,41 @@ impl StreamableHttpConfig {
         self
     }
 
+    /// Ends the long-lived streams when `token` is cancelled (default: none): each
+    /// `subscriptions/listen` stream sends its closing result, the listen request's empty
+    /// result, and ends; each session GET stream ends (its client may resume it). Streams
+    /// opened afterwards end at once. Without this, such streams stay open until their
+    /// clients leave, and hold up a graceful shutdown that waits for open responses.
+    ///
+    /// [`serve`](crate::serve()) and its siblings end these streams when they shut down with
+    /// no token needed. Cancel one from your own server's shutdown when the service is mounted
+    /// elsewhere (axum, hyper):
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> std::io::Result<()> {
+    /// use mcp_core::{CancellationToken, Router};
+    /// use mcp_tower::{McpServer, StreamableHttpConfig};
+    ///
+    /// let shutdown = CancellationToken::new();
+    /// let service = McpServer::builder(Router::builder().build())
+    ///     .http_config(StreamableHttpConfig::default().shutdown_token(shutdown.clone()))
+    ///     .into_http_service::<hyper::body::Incoming>();
+    /// // Hand `service` to your server, and give it this as its graceful-shutdown signal
+    /// // (axum: `axum::serve(listener, app).with_graceful_shutdown(signal)`).
+    /// let signal = async move {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    ///     // Open streams end now, rather than keep the shutdown waiting.
+    ///     shutdown.cancel();
+    /// };
+    /// # let _ = (service, signal);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn shutdown_token(mut self, token: CancellationToken) -> Self {
+        self.shutdown = Some(token);
+        self
+    }
+
     /// Where SSE events wait for resumption (default: in memory, 256 events per stream,
     /// 10 000 streams, 5 minutes). `None` disables resumption.
     pub fn event_store(mut self, store: Option<Arc<dyn EventStore>>) -> Self {
@@ -239,6 +278,29 @@ impl Shared {
     pub(crate) fn is_resumed(&self, stream: u64) -> bool {
         crate::session::lock(&self.resumed).contains_key(&stream)
     }
+
+    /// What ends one long-lived stream: cancelled by the configured shutdown token, or by
+    /// the server that carries the stream's response (see [`streamed_response`]). The
+    /// stream cancels it too when it ends, so that a server forgets it.
+    pub(crate) fn stream_end(&self) -> CancellationToken {
+        self.config
+            .shutdown
+            .as_ref()
+            .map_or_else(CancellationToken::new, CancellationToken::child_token)
+    }
+}
+
+/// The response of a long-lived SSE stream that `end` ends: it carries the token to the
+/// server, which cancels it when it shuts down.
+pub(crate) fn streamed_response(
+    body: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    end: CancellationToken,
+) -> Response<McpBody> {
+    let mut response = sse_response(McpBody::stream(body), 0);
+    response
+        .extensions_mut()
+        .insert(crate::serve::EndStream(end));
+    response
 }
 
 /// Marks a stream as followed while alive.

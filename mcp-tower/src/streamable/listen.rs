@@ -35,9 +35,9 @@ struct Filter {
     resource_subscriptions: Vec<String>,
 }
 
-#[derive(Deserialize, Default)]
+/// The schema requires `notifications`: a stream must say what it listens to.
+#[derive(Deserialize)]
 struct ListenParams {
-    #[serde(default)]
     notifications: Filter,
 }
 
@@ -56,19 +56,27 @@ pub(crate) fn handle(
     params: Option<&RawValue>,
     allow_list: Option<AllowList>,
 ) -> Response<McpBody> {
-    let params: ListenParams = match params.map(|raw| serde_json::from_str(raw.get())) {
-        None => ListenParams::default(),
-        Some(Ok(params)) => params,
-        Some(Err(e)) => {
-            return error_response(
-                StatusCode::OK,
-                Some(id),
-                ErrorObject::invalid_params(format!(
-                    "Invalid params for subscriptions/listen: {e}"
-                )),
-            );
-        }
+    let refuse = |message: String| {
+        error_response(
+            StatusCode::OK,
+            Some(id.clone()),
+            ErrorObject::invalid_params(message),
+        )
     };
+    let params: ListenParams = match params.map(|raw| serde_json::from_str(raw.get())) {
+        None => {
+            return refuse("Invalid params for subscriptions/listen: params are required".into());
+        }
+        Some(Ok(params)) => params,
+        Some(Err(e)) => return refuse(format!("Invalid params for subscriptions/listen: {e}")),
+    };
+    let max = shared.config.max_listen_resources;
+    if params.notifications.resource_subscriptions.len() > max {
+        return refuse(format!(
+            "Invalid params for subscriptions/listen: at most {max} resourceSubscriptions per \
+             stream"
+        ));
+    }
     let Some(events) = shared.config.events.as_ref().map(|source| source()) else {
         return error_response(
             StatusCode::OK,
@@ -195,12 +203,9 @@ mod tests {
     use crate::body::McpBody;
     use crate::{McpHttpService, McpServer, StreamableHttpConfig};
 
-    /// Opens a listen stream with request id `id`.
-    async fn listen(service: &McpHttpService<McpBody>, id: u32) -> McpBody {
-        let body = format!(
-            r#"{{"jsonrpc":"2.0","id":{id},"method":"subscriptions/listen","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}},"notifications":{{"toolsListChanged":true}}}}}}"#
-        );
-        let request = Request::builder()
+    /// A 2026-07-28 `subscriptions/listen` POST of `body`.
+    fn listen_request(body: String) -> Request<McpBody> {
+        Request::builder()
             .method(Method::POST)
             .uri("http://localhost/mcp")
             .header("host", "localhost")
@@ -209,10 +214,61 @@ mod tests {
             .header("mcp-protocol-version", "2026-07-28")
             .header("mcp-method", "subscriptions/listen")
             .body(McpBody::from(body))
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Opens a listen stream with request id `id`.
+    async fn listen(service: &McpHttpService<McpBody>, id: u32) -> McpBody {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"subscriptions/listen","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}},"notifications":{{"toolsListChanged":true}}}}}}"#
+        );
+        let request = listen_request(body);
         let response = service.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.into_body()
+    }
+
+    /// The JSON answer to a listen request with `params` that is refused at once.
+    async fn refused(service: &McpHttpService<McpBody>, params: &str) -> serde_json::Value {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":3,"method":"subscriptions/listen"{params}}}"#);
+        let request = listen_request(body);
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn listen_params_are_required_and_bounded() {
+        let config = StreamableHttpConfig::default().max_listen_resources(2);
+        let service: McpHttpService<McpBody> = McpServer::builder(Router::builder().build())
+            .http_config(config)
+            .into_http_service();
+        let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+        let three = r#"{"resourceSubscriptions":["a://1","a://2","a://3"]}"#;
+        for (case, params) in [
+            ("no notifications", format!(r#","params":{{{meta}}}"#)),
+            (
+                "too many resources",
+                format!(r#","params":{{{meta},"notifications":{three}}}"#),
+            ),
+        ] {
+            let answer = refused(&service, &params).await;
+            assert_eq!(answer["id"], 3, "{case}: {answer}");
+            assert_eq!(answer["error"]["code"], -32602, "{case}: {answer}");
+        }
+        // Two are within the limit: the stream opens (and is acknowledged).
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":4,"method":"subscriptions/listen","params":{{{meta},"notifications":{{"resourceSubscriptions":["a://1","a://2"]}}}}}}"#
+        );
+        let request = listen_request(body);
+        let response = service.clone().oneshot(request).await.unwrap();
+        let mut stream = response.into_body();
+        assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
     }
 
     /// The next frame, `None` at the end of the body.

@@ -78,6 +78,7 @@ pub struct StreamableHttpConfig {
     pub(crate) event_store: Option<Arc<dyn EventStore>>,
     pub(crate) events: Option<EventSource>,
     pub(crate) max_listeners: usize,
+    pub(crate) max_listen_resources: usize,
     pub(crate) disconnect_grace: Duration,
     pub(crate) shutdown: Option<CancellationToken>,
 }
@@ -115,6 +116,7 @@ impl Default for StreamableHttpConfig {
             event_store: Some(Arc::new(InMemoryEventStore::default())),
             events: None,
             max_listeners: 10_000,
+            max_listen_resources: 1_000,
             disconnect_grace: Duration::from_secs(30),
             shutdown: None,
         }
@@ -211,6 +213,19 @@ impl StreamableHttpConfig {
     /// The most concurrent `subscriptions/listen` streams (default 10 000).
     pub fn max_listeners(mut self, max: usize) -> Self {
         self.max_listeners = max;
+        self
+    }
+
+    /// The most resources one `subscriptions/listen` stream may subscribe to (default 1 000);
+    /// a request naming more is refused with -32602. Each listener keeps its list for its
+    /// whole life.
+    ///
+    /// ```
+    /// let config = mcp_tower::StreamableHttpConfig::default().max_listen_resources(100);
+    /// # let _ = config;
+    /// ```
+    pub fn max_listen_resources(mut self, max: usize) -> Self {
+        self.max_listen_resources = max;
         self
     }
 

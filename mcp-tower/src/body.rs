@@ -110,3 +110,15 @@ impl Body for McpBody {
         }
     }
 }
+
+/// The next frame of `body` as text, `None` at its end; panics after 5 s without one.
+#[cfg(test)]
+pub(crate) async fn next_text(body: &mut McpBody) -> Option<String> {
+    let frame = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx));
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), frame).await;
+    let frame = frame
+        .expect("a frame in time")?
+        .unwrap_or_else(|never| match never {});
+    let data = frame.into_data().expect("a data frame");
+    Some(String::from_utf8(data.to_vec()).expect("UTF-8"))
+}

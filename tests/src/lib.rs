@@ -92,6 +92,23 @@ impl Reply {
     }
 }
 
+/// Reads a streamed body until its text so far contains `needle`, and returns that text;
+/// panics when 5 s pass without a frame or the stream ends first.
+pub async fn read_until(body: &mut hyper::body::Incoming, needle: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(needle) {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("a frame in time")
+            .expect("stream open")
+            .expect("frame");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    seen
+}
+
 /// The id of the last SSE event in `text` (what a client resumes from).
 pub fn last_event_id(text: &str) -> String {
     text.lines()

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http::Method;
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer};
+use mcp_e2e::{TestClient, TestServer, read_until};
 use mcp_tower::{McpServer, SessionConfig};
 use serde_json::{Value, json};
 
@@ -404,19 +404,7 @@ async fn get_stream_receives_list_changed() {
     assert_eq!(second.status, 409);
     tokio::time::sleep(Duration::from_millis(50)).await;
     router.remove_tool("roots");
-    let mut body = response.into_body();
-    use http_body_util::BodyExt;
-    let mut seen = String::new();
-    while !seen.contains("list_changed") {
-        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
-            .await
-            .expect("notification in time")
-            .expect("stream open")
-            .expect("frame");
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(data));
-        }
-    }
+    let seen = read_until(&mut response.into_body(), "list_changed").await;
     assert!(seen.contains("notifications/tools/list_changed"));
 }
 

@@ -2,12 +2,9 @@
 //! repeat it, not change it, on POST, GET and DELETE alike; and its streams open with a
 //! priming event only from 2025-11-25, the version that introduced it.
 
-use std::time::Duration;
-
 use http::Method;
-use http_body_util::BodyExt;
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer};
+use mcp_e2e::{TestClient, TestServer, read_until};
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
 
@@ -212,19 +209,7 @@ async fn get_stream_until_message(
     assert_eq!(response.status(), 200);
     // The stream is registered before the response returns; the change comes after it.
     router.remove_tool("spare");
-    let mut body = response.into_body();
-    let mut seen = String::new();
-    while !seen.contains("list_changed") {
-        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
-            .await
-            .expect("notification in time")
-            .expect("stream open")
-            .expect("frame");
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(data));
-        }
-    }
-    events(&seen)
+    events(&read_until(&mut response.into_body(), "list_changed").await)
 }
 
 #[tokio::test]

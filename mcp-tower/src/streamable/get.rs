@@ -231,13 +231,11 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
 mod tests {
     use std::time::Duration;
 
-    use bytes::Bytes;
     use http::{Method, Request, StatusCode};
-    use http_body::Body;
     use mcp_core::protocol::LoggingLevel;
     use tower::ServiceExt;
 
-    use crate::body::McpBody;
+    use crate::body::{McpBody, next_text as next};
     use crate::{McpHttpService, McpServer};
 
     fn request(method: Method, body: &str, headers: &[(&str, &str)]) -> Request<McpBody> {
@@ -286,15 +284,6 @@ mod tests {
             .await;
         let (parts, body) = response.unwrap().into_parts();
         (parts.status, body)
-    }
-
-    /// The next frame, `None` at the end of the body.
-    async fn next(body: &mut McpBody) -> Option<String> {
-        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx));
-        let frame = tokio::time::timeout(Duration::from_secs(5), frame).await;
-        let frame = frame.expect("a frame in time")?.unwrap();
-        let data: Bytes = frame.into_data().unwrap();
-        Some(String::from_utf8(data.to_vec()).unwrap())
     }
 
     #[tokio::test]

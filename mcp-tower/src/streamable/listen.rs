@@ -192,15 +192,12 @@ fn frame(json: &[u8]) -> Bytes {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
-    use bytes::Bytes;
     use http::{Method, Request, StatusCode};
-    use http_body::Body;
     use mcp_core::{CancellationToken, Router};
     use tower::ServiceExt;
 
-    use crate::body::McpBody;
+    use crate::body::{McpBody, next_text as next};
     use crate::{McpHttpService, McpServer, StreamableHttpConfig};
 
     /// A 2026-07-28 `subscriptions/listen` POST of `body`.
@@ -269,15 +266,6 @@ mod tests {
         let response = service.clone().oneshot(request).await.unwrap();
         let mut stream = response.into_body();
         assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
-    }
-
-    /// The next frame, `None` at the end of the body.
-    async fn next(body: &mut McpBody) -> Option<String> {
-        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx));
-        let frame = tokio::time::timeout(Duration::from_secs(5), frame).await;
-        let frame = frame.expect("a frame in time")?.unwrap();
-        let data: Bytes = frame.into_data().unwrap();
-        Some(String::from_utf8(data.to_vec()).unwrap())
     }
 
     #[tokio::test]

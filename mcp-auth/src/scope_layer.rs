@@ -107,12 +107,32 @@ pub struct Scope<S> {
     config: Arc<Config>,
 }
 
+/// The target of `tools/call` and `prompts/get`. Only the member checked is read: a stray
+/// member of another type (`"uri": 0`, which the router ignores) must not fail the parse.
 #[derive(Deserialize)]
-struct TargetParams<'a> {
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    uri: Option<Cow<'a, str>>,
+struct NameParams<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+/// The target of `resources/read`, `resources/subscribe` and `resources/unsubscribe`.
+#[derive(Deserialize)]
+struct UriParams<'a> {
+    #[serde(borrow)]
+    uri: Cow<'a, str>,
+}
+
+/// Reads the target of a guarded method. Unreadable params are refused here rather than
+/// checked as a call of nothing in particular (the global scopes only): whatever the router
+/// would make of them, they never reach it past a per-target scope.
+fn target_params<'a, T: Deserialize<'a>>(
+    method: &str,
+    params: Option<&'a serde_json::value::RawValue>,
+) -> Result<T, ErrorObject> {
+    let params = params.map_or("null", |raw| raw.get());
+    serde_json::from_str(params).map_err(|error| {
+        ErrorObject::invalid_params(format!("Invalid params for {method}: {error}"))
+    })
 }
 
 impl Config {
@@ -121,17 +141,21 @@ impl Config {
         let Message::Request(request) = message else {
             return Ok(());
         };
-        let params = request
-            .params
-            .as_deref()
-            .and_then(|raw| serde_json::from_str::<TargetParams<'_>>(raw.get()).ok());
-        let name = params.as_ref().and_then(|p| p.name.as_deref());
-        let uri = params.as_ref().and_then(|p| p.uri.as_deref());
-        let target = match (request.method.as_str(), name, uri) {
-            ("tools/call", Some(name), _) => ScopeTarget::Tool(name),
-            ("prompts/get", Some(name), _) => ScopeTarget::Prompt(name),
-            ("resources/read" | "resources/subscribe" | "resources/unsubscribe", _, Some(uri)) => {
-                ScopeTarget::Resource(uri)
+        let method = request.method.as_str();
+        let params = request.params.as_deref();
+        let (name, uri);
+        let target = match method {
+            "tools/call" | "prompts/get" => {
+                name = target_params::<NameParams<'_>>(method, params)?.name;
+                if method == "tools/call" {
+                    ScopeTarget::Tool(&name)
+                } else {
+                    ScopeTarget::Prompt(&name)
+                }
+            }
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+                uri = target_params::<UriParams<'_>>(method, params)?.uri;
+                ScopeTarget::Resource(&uri)
             }
             _ => ScopeTarget::Any,
         };
@@ -346,6 +370,46 @@ mod tests {
                     .starts_with("Bearer resource_metadata=\"http://x/.well-known/oauth-protected-resource\", scope=\"mcp ")
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_guarded_call_with_unreadable_params_is_refused_not_waved_through() {
+        let alice = || Some(Principal::new("alice").with_scopes(["mcp"]));
+        // Stray members of any type are ignored, as the router ignores them: the target is
+        // still checked.
+        for params in [
+            serde_json::json!({"name": "admin", "uri": 0}),
+            serde_json::json!({"name": "admin", "uri": {"a": 1}}),
+        ] {
+            let response = run(request("tools/call", params.clone()), alice()).await;
+            let error = response.as_single().unwrap().error_object().unwrap();
+            assert_eq!(error.code, codes::FORBIDDEN, "{params}");
+        }
+        let read = serde_json::json!({"uri": "file:///etc", "name": 5});
+        let response = run(request("resources/read", read), alice()).await;
+        let error = response.as_single().unwrap().error_object().unwrap();
+        assert_eq!(error.code, codes::FORBIDDEN);
+        // A target that cannot be read is an invalid request, never a call of nothing.
+        for (method, params) in [
+            ("tools/call", serde_json::json!({"name": 5})),
+            ("tools/call", serde_json::json!({"arguments": {}})),
+            ("prompts/get", serde_json::json!([])),
+            ("resources/read", serde_json::json!({"uri": null})),
+        ] {
+            let response = run(request(method, params.clone()), alice()).await;
+            let error = response.as_single().unwrap().error_object().unwrap();
+            assert_eq!(error.code, -32602, "{method} {params}");
+        }
+        let no_params = Message::Request(Request {
+            id: 8.into(),
+            method: "tools/call".into(),
+            params: None,
+        });
+        let response = run(no_params, alice()).await;
+        assert_eq!(
+            response.as_single().unwrap().error_object().unwrap().code,
+            -32602
+        );
     }
 
     #[tokio::test]

@@ -40,6 +40,7 @@ pub struct JwtAuthenticatorBuilder {
     required_scopes: Vec<String>,
     resource_metadata: Option<Option<String>>,
     allow_list_from: Option<Box<AllowListFn>>,
+    access_token_type: bool,
 }
 
 impl fmt::Debug for JwtAuthenticatorBuilder {
@@ -72,7 +73,23 @@ impl JwtAuthenticatorBuilder {
             required_scopes: Vec::new(),
             resource_metadata: None,
             allow_list_from: None,
+            access_token_type: false,
         }
+    }
+
+    /// Refuses tokens whose `typ` header is not `at+jwt` (or `application/at+jwt`), as
+    /// RFC 9068 §4 has a resource server do, so that an ID token signed by the same
+    /// authorization server cannot pass for an access token. Off by default: many
+    /// authorization servers type their access tokens `JWT`.
+    ///
+    /// ```
+    /// let builder = mcp_auth::JwtAuthenticator::builder("https://mcp.example.com/mcp")
+    ///     .require_access_token_type(true);
+    /// # let _ = builder;
+    /// ```
+    pub fn require_access_token_type(mut self, require: bool) -> Self {
+        self.access_token_type = require;
+        self
     }
 
     /// Accepts tokens issued by `issuer` (an authorization server issuer identifier, compared
@@ -285,6 +302,7 @@ impl JwtAuthenticatorBuilder {
                 ),
                 challenge,
                 allow_list_from: self.allow_list_from,
+                access_token_type: self.access_token_type,
             }),
         })
     }

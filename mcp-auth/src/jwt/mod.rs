@@ -96,6 +96,8 @@ struct Inner {
     allow_list_from: Option<Box<AllowListFn>>,
     /// Tokens verified before (off when `None`).
     verified: Option<cache::TokenCache>,
+    /// Whether `typ` must say access token (RFC 9068).
+    access_token_type: bool,
 }
 
 impl JwtAuthenticator {
@@ -180,6 +182,9 @@ impl JwtAuthenticator {
         if !inner.algorithms.contains(&header.alg) {
             return Err(self.invalid_token("token algorithm not allowed"));
         }
+        if inner.access_token_type && !is_access_token_type(header.typ.as_deref()) {
+            return Err(self.invalid_token("token is not typed as an access token"));
+        }
         let Some(key) = inner.keys.find(header.kid.as_deref()).await else {
             return Err(self.invalid_token("unknown signing key"));
         };
@@ -197,7 +202,16 @@ impl JwtAuthenticator {
                 return Err(self.invalid_token(description));
             }
         };
-        let Some(subject) = claims.get("sub").and_then(Value::as_str) else {
+        // `jsonwebtoken` also takes an array of issuers; RFC 7519 allows one string.
+        if claims.get("iss").is_some_and(|iss| !iss.is_string()) {
+            return Err(self.invalid_token("token iss is not a string"));
+        }
+        // An empty subject would make every such token the same principal.
+        let Some(subject) = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .filter(|sub| !sub.is_empty())
+        else {
             return Err(self.invalid_token("token lacks the sub claim"));
         };
         let mut principal = Principal::new(subject).with_scopes(claims::scopes(&claims));
@@ -215,6 +229,14 @@ impl JwtAuthenticator {
         }
         Ok(principal)
     }
+}
+
+/// Whether a `typ` header names a JWT access token (RFC 9068 §2.1; media types are
+/// case-insensitive).
+fn is_access_token_type(typ: Option<&str>) -> bool {
+    typ.is_some_and(|typ| {
+        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+    })
 }
 
 /// What [`JwtAuthenticator::look_up`] found.

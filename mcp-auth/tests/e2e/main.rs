@@ -4,6 +4,7 @@
 // Fixtures are shared by the test modules; a test binary has no outside users.
 #![allow(dead_code, unreachable_pub)]
 
+mod claims;
 mod common;
 mod custom;
 mod jwt;

@@ -1,0 +1,76 @@
+//! Claims and header checks beyond what `jsonwebtoken` enforces: one `iss` string, a
+//! non-empty `sub`, and (when asked for) the RFC 9068 access-token `typ`.
+
+use jsonwebtoken::Header;
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::jwt::Setup;
+
+/// Signs `claims` with `key`, the header typed `typ`.
+fn mint_typed(key: &TestKey, typ: Option<&str>, claims: &Value) -> String {
+    let mut header = Header::new(key.alg);
+    header.kid = Some(key.kid.clone());
+    header.typ = typ.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
+}
+
+#[tokio::test]
+async fn iss_is_one_string_and_sub_is_not_empty() {
+    let key = ec_key("k");
+    let s = Setup::new(&[&key], |b| b).await;
+    // `jsonwebtoken` would accept an array holding the issuer; RFC 7519 §4.1.1 says a string.
+    let listed = mint(
+        &key,
+        &s.claims_with(json!({"iss": ["http://evil.example", s.jwks.issuer()]})),
+    );
+    assert_eq!(
+        get_bearer(&s.url, &listed).await,
+        s.invalid_token("token iss is not a string")
+    );
+    // Every token with an empty subject would be the same principal.
+    let anonymous = mint(&key, &s.claims_with(json!({"sub": ""})));
+    assert_eq!(
+        get_bearer(&s.url, &anonymous).await,
+        s.invalid_token("token lacks the sub claim")
+    );
+    assert_eq!(
+        get_bearer(&s.url, &mint(&key, &s.claims())).await,
+        ok("alice")
+    );
+}
+
+#[tokio::test]
+async fn the_access_token_type_is_checked_when_asked_for() {
+    let key = rsa_key("k");
+    let lenient = Setup::new(&[&key], |b| b).await;
+    let claims = lenient.claims();
+    for typ in [Some("JWT"), None, Some("at+jwt")] {
+        let token = mint_typed(&key, typ, &claims);
+        assert_eq!(
+            get_bearer(&lenient.url, &token).await,
+            ok("alice"),
+            "{typ:?}"
+        );
+    }
+
+    let strict = Setup::new(&[&key], |b| b.require_access_token_type(true)).await;
+    let claims = strict.claims();
+    for typ in [Some("at+jwt"), Some("application/at+jwt"), Some("AT+JWT")] {
+        let token = mint_typed(&key, typ, &claims);
+        assert_eq!(
+            get_bearer(&strict.url, &token).await,
+            ok("alice"),
+            "{typ:?}"
+        );
+    }
+    // An ID token of the same authorization server (`JWT`), or an untyped token.
+    for typ in [Some("JWT"), None, Some("at+jwt+x")] {
+        let token = mint_typed(&key, typ, &claims);
+        assert_eq!(
+            get_bearer(&strict.url, &token).await,
+            strict.invalid_token("token is not typed as an access token"),
+            "{typ:?}"
+        );
+    }
+}

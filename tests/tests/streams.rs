@@ -166,6 +166,18 @@ async fn client_disconnect_before_any_message_cancels_the_handler() {
     let (server, client, probe) = start(StreamableHttpConfig::default()).await;
     let session = client.initialize("2025-11-25").await;
     disconnect_while_quiet(&server, &probe, &format!("mcp-session-id: {session}\r\n")).await;
+    // The abandoned request has left the session: its id is free again (a request still
+    // counted in flight would also keep the session from ever expiring).
+    let again = client
+        .post(&call(7, "fast"), &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(
+        again.json()["result"]["content"][0]["text"],
+        "fast",
+        "{:?}",
+        again.body
+    );
 }
 
 /// The same without a session: the request's token is then made only when asked for (here by

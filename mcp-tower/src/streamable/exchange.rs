@@ -37,21 +37,23 @@ pub(super) struct Exchange {
     pub(super) request_headers: usize,
 }
 
-/// Cancels a request when dropped, unless disarmed: dropping the exchange's future (the
-/// client went away before the answer) cancels the handler. Borrows the peer, where
-/// tokio-util's `DropGuard` needs a clone of the token.
-struct CancelOnDrop<'a>(Option<&'a ClientPeer>);
+/// Abandons a request when dropped, unless disarmed: dropping the exchange's future (the
+/// client went away before the answer) cancels the handler and ends the request in its
+/// session, which otherwise would count it in flight, and so never expire, for good.
+/// Borrows the exchange, where tokio-util's `DropGuard` needs a clone of the token.
+struct AbandonOnDrop<'a>(Option<&'a Exchange>);
 
-impl CancelOnDrop<'_> {
+impl AbandonOnDrop<'_> {
     fn disarm(mut self) {
         self.0 = None;
     }
 }
 
-impl Drop for CancelOnDrop<'_> {
+impl Drop for AbandonOnDrop<'_> {
     fn drop(&mut self) {
-        if let Some(peer) = self.0 {
-            peer.cancel();
+        if let Some(exchange) = self.0 {
+            exchange.peer.cancel();
+            exchange.end();
         }
     }
 }
@@ -63,8 +65,8 @@ impl Exchange {
         call: McpRequest,
         mut outbound: Outbound,
     ) -> Response<McpBody> {
-        // Dropping this future (client gone before we answered) cancels the handler.
-        let guard = CancelOnDrop(Some(&self.peer));
+        // Dropping this future (client gone before we answered) abandons the request.
+        let guard = AbandonOnDrop(Some(&self));
         let mut future: RpcFuture = Box::pin(inner.oneshot(call));
         let mode = self.shared.config.response_mode;
         // `Ok`: the handler answered; `Err`: it has not yet, maybe with a first message.

@@ -152,3 +152,15 @@ impl McpResponse {
         }
     }
 }
+
+/// A response extension the HTTP transport sets when an HTTP status only restates a refusal
+/// made at the RPC tier (a rate limit's 429), which RPC-tier telemetry has counted already:
+/// HTTP-tier telemetry reads it so that one refusal is not counted twice.
+///
+/// ```
+/// let mut response = http::Response::new(());
+/// response.extensions_mut().insert(mcp_core::RefusedAtRpcTier);
+/// assert!(response.extensions().get::<mcp_core::RefusedAtRpcTier>().is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefusedAtRpcTier;

@@ -256,12 +256,19 @@ impl<'a> SpanTargets<'a> {
     }
 
     /// The span name: `{method} {target}`, the target a tool or prompt name, or a URI when
-    /// configured (URIs are unbounded, so not by default).
+    /// configured (URIs are unbounded, so not by default). Names the server does not know
+    /// are folded as the metrics fold them (`_other`): a span name must stay low in
+    /// cardinality, and is written unquoted into logs, where client text could forge lines.
+    /// The attributes keep the names as sent.
     pub(crate) fn span_name(&self) -> SpanName<'_> {
-        let uri = self.uri().filter(|_| self.uri_in_span_name);
+        let target = match self.info.target_kind {
+            Some(TargetKind::Resource) if self.uri_in_span_name => self.uri().map(Target::Uri),
+            Some(TargetKind::Resource) => None,
+            _ => self.info.target_label().map(Target::Label),
+        };
         SpanName {
-            method: self.info.method(),
-            target: self.tool().or(self.prompt()).or(uri),
+            method: self.info.method_label(),
+            target,
         }
     }
 }
@@ -269,17 +276,41 @@ impl<'a> SpanTargets<'a> {
 /// `{method} {target}`, written straight into the span without a temporary string.
 pub(crate) struct SpanName<'a> {
     pub(crate) method: &'a str,
-    pub(crate) target: Option<&'a str>,
+    pub(crate) target: Option<Target<'a>>,
 }
+
+/// The target part of a span name.
+pub(crate) enum Target<'a> {
+    /// A known name, or `_other`.
+    Label(&'a str),
+    /// A resource URI as sent: cut short, control characters escaped.
+    Uri(&'a str),
+}
+
+/// The most of a URI a span name carries.
+const MAX_SPAN_URI_CHARS: usize = 200;
 
 impl fmt::Display for SpanName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.method)?;
-        if let Some(target) = self.target {
-            f.write_str(" ")?;
-            f.write_str(target)?;
+        match self.target {
+            None => Ok(()),
+            Some(Target::Label(name)) => write!(f, " {name}"),
+            Some(Target::Uri(uri)) => {
+                f.write_str(" ")?;
+                for c in uri.chars().take(MAX_SPAN_URI_CHARS) {
+                    if c.is_control() {
+                        write!(f, "{}", c.escape_default())?;
+                    } else {
+                        write!(f, "{c}")?;
+                    }
+                }
+                if uri.chars().nth(MAX_SPAN_URI_CHARS).is_some() {
+                    f.write_str("…")?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 }
 
@@ -347,9 +378,27 @@ mod tests {
     fn span_name() {
         let name = SpanName {
             method: "tools/call",
-            target: Some("add"),
+            target: Some(Target::Label("add")),
         };
         assert_eq!(name.to_string(), "tools/call add");
+        let forged = "file:///a\n2026-01-01T00:00:00Z  INFO FORGED\u{1b}[2J";
+        let name = SpanName {
+            method: "resources/read",
+            target: Some(Target::Uri(forged)),
+        };
+        assert_eq!(
+            name.to_string(),
+            "resources/read file:///a\\n2026-01-01T00:00:00Z  INFO FORGED\\u{1b}[2J"
+        );
+        let long = "x".repeat(1 << 20);
+        let name = SpanName {
+            method: "resources/read",
+            target: Some(Target::Uri(&long)),
+        };
+        assert_eq!(
+            name.to_string().chars().count(),
+            "resources/read ".len() + 200 + 1
+        );
         let name = SpanName {
             method: "ping",
             target: None,

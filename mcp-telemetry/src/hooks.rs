@@ -240,7 +240,8 @@ impl OnFailure for DefaultOnFailure {
                         mcp.event = "rate_limited",
                         mcp.method.name = method,
                         user.id = call.subject(),
-                        error.message = %error.message,
+                        // Debug: client text quoted in a message must not forge log lines.
+                        error.message = ?error.message,
                     },
                     "call refused by a rate limit"
                 );
@@ -266,7 +267,8 @@ impl OnFailure for DefaultOnFailure {
                         mcp.method.name = method,
                         mcp.target = call.target(),
                         error.code = error.code,
-                        error.message = %error.message,
+                        // Debug: client text quoted in a message must not forge log lines.
+                        error.message = ?error.message,
                     },
                     "call answered with a JSON-RPC error"
                 );

@@ -87,6 +87,14 @@ fn auth_and_rate_limit_refusals_are_counted() {
             let response = service.oneshot(post("{}")).await.unwrap();
             drop(response);
         }
+        // A 429 that restates an RPC-tier refusal was counted at that tier already.
+        let restated = HttpTelemetryLayer::new().layer(tower::service_fn(|_| async {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response.extensions_mut().insert(mcp_core::RefusedAtRpcTier);
+            Ok::<_, Infallible>(response)
+        }));
+        drop(restated.oneshot(post("{}")).await.unwrap());
         let snapshot = metrics.snapshot();
         let refused = "mcp.server.auth.refused";
         assert_eq!(snapshot.counter(refused, &[("reason", "unauthorized")]), 1);

@@ -183,8 +183,10 @@ fn an_is_error_result_is_a_tool_error_and_an_unknown_tool_a_protocol_error() {
         let span = capture.span("tools/call fail");
         assert_eq!(span.field("error.type"), Some("tool_error"));
         assert_eq!(span.field("otel.status_code"), Some("ERROR"));
-        // The span keeps the name sent; metrics fold it.
-        let span = capture.span("tools/call nope");
+        // The span name folds an unknown name as the metrics do (bounded, and written
+        // unquoted into logs); the attribute keeps the name sent.
+        let span = capture.span("tools/call _other");
+        assert_eq!(span.field("gen_ai.tool.name"), Some("nope"));
         assert_eq!(span.field("error.type"), Some("-32602"));
         assert_eq!(span.field("rpc.response.status_code"), Some("-32602"));
 
@@ -427,8 +429,9 @@ fn unknown_methods_and_unregistered_names_are_folded() {
         );
         assert_eq!(count(&[("method", "tools/call"), ("target", "late")]), 1);
 
+        // The span name folds the unknown method; the attribute keeps it.
         assert_eq!(
-            capture.span("made/up").field("mcp.method.name"),
+            capture.span("_other").field("mcp.method.name"),
             Some("made/up")
         );
         assert_eq!(
@@ -445,6 +448,35 @@ fn unknown_methods_and_unregistered_names_are_folded() {
             .collect();
         assert_eq!(reads.len(), 2);
         assert_eq!(reads[0].field("mcp.resource.uri"), Some("test://about"));
+    });
+}
+
+#[test]
+fn client_text_never_reaches_logs_unescaped() {
+    run(|capture, _| async move {
+        let mut service = TelemetryLayer::new().layer(router());
+        // JSON escapes: the method holds a real line break and an ESC.
+        let forged = r"made/up\n2026-01-01T00:00:00Z  INFO mcp_telemetry: FORGED\u001b[2J";
+        let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{forged}"}}"#);
+        service
+            .ready()
+            .await
+            .unwrap()
+            .call(request(&body))
+            .await
+            .unwrap();
+        // Written unquoted into logs: the span name carries no client text.
+        let span = capture.span("_other");
+        assert!(span.field("mcp.method.name").unwrap().contains('\n'));
+        // The logged error message is quoted and escaped (Debug), never raw.
+        let errors = capture.events_named("protocol_error");
+        let message = errors[0].field("error.message").expect("a message");
+        assert!(message.starts_with('"'), "{message}");
+        assert!(
+            !message.contains('\n') && !message.contains('\u{1b}'),
+            "{message}"
+        );
+        assert!(message.contains("FORGED"), "{message}");
     });
 }
 

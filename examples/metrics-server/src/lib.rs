@@ -3,11 +3,17 @@
 //! Prometheus scrape at `/metrics` on the same listener as `/mcp`.
 //!
 //! ```text
-//! GET /metrics  → ScrapeLayer (Prometheus text; scrapes are not measured themselves)
-//! *   /mcp      → HttpTelemetryLayer → HostOriginLayer → SessionLayer(TelemetrySessionStore)
-//!                   → StreamableHttp → BatchLayer → TelemetryLayer → AllowListLayer → Router
-//! other paths   → 404
+//! every request → HostOriginLayer (a foreign Host/Origin gets 403, /metrics included)
+//!   GET /metrics  → ScrapeLayer (Prometheus text; scrapes are not measured themselves)
+//!   *   /mcp      → HttpTelemetryLayer → SessionLayer(TelemetrySessionStore)
+//!                     → StreamableHttp → BatchLayer → TelemetryLayer → AllowListLayer → Router
+//!   other paths   → 404
 //! ```
+//!
+//! `/metrics` names the server's tools and shows its traffic, and it has no authentication
+//! here: Host/Origin validation keeps browsers on other sites (DNS rebinding) out, and the
+//! listener is loopback. A server exposed further, or with `AuthLayer` on `/mcp`, should
+//! serve the scrape on a listener of its own (or put its own auth in front of it).
 //!
 //! The binary and the tests build the same stack with [`app`]:
 //!
@@ -73,11 +79,11 @@ where
         .service(router);
     let store = TelemetrySessionStore::new(InMemorySessionStore::new(SessionConfig::default()));
     let mcp = ServiceBuilder::new()
-        .layer(HostOriginLayer::new())
         .layer(SessionLayer::with_store(store))
         .layer(StreamableHttpLayer::default())
         .service(rpc);
     let http = ServiceBuilder::new()
+        .layer(HostOriginLayer::new())
         .layer(ScrapeLayer::new(METRICS_PATH, render))
         .layer(HttpTelemetryLayer::new())
         .service(OnlyPath { inner: mcp });

@@ -277,6 +277,19 @@ async fn metrics_endpoint_reports_real_calls() {
         scrape.value(http, &[("method", "GET"), ("status", "200")]),
         None
     );
+    // The scrape is behind the same Host/Origin check as /mcp (DNS rebinding).
+    for (name, value) in [
+        ("host", "evil.example.com"),
+        ("origin", "http://evil.example.com"),
+    ] {
+        let request = Request::builder()
+            .uri(format!("http://{}/metrics", server.addr))
+            .header(name, value)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = server.client.request(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+    }
 
     // Idle keep-alive connections would hold the graceful shutdown up.
     drop(server);

@@ -166,7 +166,15 @@ impl HttpState {
             StatusCode::FORBIDDEN if headers.contains_key(header::WWW_AUTHENTICATE) => {
                 increment(keys::auth_refused_forbidden());
             }
-            StatusCode::TOO_MANY_REQUESTS => increment(keys::rate_limited_http()),
+            // Not when it restates an RPC-tier refusal, which that tier counted.
+            StatusCode::TOO_MANY_REQUESTS
+                if response
+                    .extensions()
+                    .get::<mcp_core::RefusedAtRpcTier>()
+                    .is_none() =>
+            {
+                increment(keys::rate_limited_http());
+            }
             _ => {}
         }
         let is_sse = headers

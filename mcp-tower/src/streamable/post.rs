@@ -372,6 +372,7 @@ pub(super) fn json_response(
         *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         http.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        http.extensions_mut().insert(mcp_core::RefusedAtRpcTier);
     }
     http
 }
@@ -485,5 +486,26 @@ mod tests {
             assert_eq!(status(accept, Some(refused)), 415, "{refused:?}");
         }
         assert_eq!(status(accept, None), 415);
+    }
+
+    #[test]
+    fn an_rpc_rate_limit_is_a_429_marked_as_restated() {
+        use mcp_core::jsonrpc::{ErrorObject, Response};
+        use mcp_core::{McpResponse, ProtocolVersion, RefusedAtRpcTier};
+
+        let refusal = ErrorObject::new(-32029, "rate limited")
+            .with_data(serde_json::json!({"retryAfterMs": 1500}));
+        let response = McpResponse::Single(Response::error(Some(1.into()), refusal));
+        let http = super::json_response(&response, ProtocolVersion::V2025_11_25, 0);
+        assert_eq!(http.status(), 429);
+        assert_eq!(http.headers()[header::RETRY_AFTER], "2");
+        // HTTP-tier telemetry does not count it again.
+        assert!(http.extensions().get::<RefusedAtRpcTier>().is_some());
+        let answer = McpResponse::Single(Response::result(
+            1.into(),
+            mcp_core::jsonrpc::to_raw(&serde_json::json!({})).unwrap(),
+        ));
+        let http = super::json_response(&answer, ProtocolVersion::V2025_11_25, 0);
+        assert!(http.extensions().get::<RefusedAtRpcTier>().is_none());
     }
 }

@@ -4,8 +4,9 @@ use super::*;
 use futures_util::FutureExt;
 use mcp_core::jsonrpc::{self, ClientResponse, ErrorObject, Message, RequestId, Response, codes};
 use mcp_core::protocol::InitializeRequestParams;
+use mcp_core::protocol::methods::SUBSCRIPTIONS_LISTEN;
 use mcp_core::{
-    CancellationToken, ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage,
+    AllowList, CancellationToken, ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage,
     ProtocolVersion, ServerEvent, SessionHandle,
 };
 use serde::Deserialize;
@@ -15,18 +16,46 @@ use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tower::ServiceExt;
 use tower_service::Service;
 
 /// What the reader loop and the request tasks share.
 pub(super) struct Shared {
     pub(super) out: mpsc::Sender<Vec<u8>>,
-    pub(super) in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    pub(super) in_flight: Mutex<HashMap<RequestId, Cancel>>,
     pub(super) pending: Mutex<Pending>,
     pub(super) max_pending: usize,
     pub(super) next_id: AtomicU64,
+}
+
+/// How one request (or batch) is stopped.
+#[derive(Clone)]
+pub(super) struct Cancel {
+    /// The handler's token: fires on the client's `notifications/cancelled` and at the end of
+    /// input (a child of the connection's closing token).
+    pub(super) token: CancellationToken,
+    /// Fires only on the client's cancel: the work is dropped and no response is written. At
+    /// the end of input a handler may still finish within the grace, and its answer is sent.
+    pub(super) dropped: CancellationToken,
+}
+
+impl Cancel {
+    pub(super) fn new(closing: &CancellationToken) -> Self {
+        Self {
+            token: closing.child_token(),
+            dropped: CancellationToken::new(),
+        }
+    }
+
+    fn cancel(&self) {
+        // `dropped` first: a task woken by `token` must already see it.
+        self.dropped.cancel();
+        self.token.cancel();
+    }
 }
 
 /// Server→client requests awaiting the client's answer.
@@ -121,20 +150,23 @@ impl Shared {
         }
     }
 
-    pub(super) fn cancel(&self, params: Option<&RawValue>) {
-        #[derive(Deserialize)]
-        struct Cancelled {
-            #[serde(rename = "requestId")]
-            request_id: RequestId,
-        }
-        let Some(Ok(cancelled)) = params.map(|p| serde_json::from_str::<Cancelled>(p.get())) else {
-            return;
-        };
-        if let Some(token) = lock(&self.in_flight).get(&cancelled.request_id) {
-            tracing::debug!(id = %cancelled.request_id, "request cancelled by the client");
-            token.cancel();
+    pub(super) fn cancel(&self, id: &RequestId) {
+        if let Some(cancel) = lock(&self.in_flight).get(id) {
+            tracing::debug!(%id, "request cancelled by the client");
+            cancel.cancel();
         }
     }
+}
+
+/// The request a `notifications/cancelled` names.
+fn cancelled_id(params: Option<&RawValue>) -> Option<RequestId> {
+    #[derive(Deserialize)]
+    struct Cancelled {
+        #[serde(rename = "requestId")]
+        request_id: RequestId,
+    }
+    let cancelled = serde_json::from_str::<Cancelled>(params?.get()).ok()?;
+    Some(cancelled.request_id)
 }
 
 /// Removes a request's ids from the in-flight map however its task ends.
@@ -161,6 +193,12 @@ pub(super) struct Connection<S> {
     pub(super) admission: Arc<Semaphore>,
     pub(super) running: Arc<Semaphore>,
     pub(super) tasks: JoinSet<()>,
+    pub(super) listens: Listens,
+    /// Whether server events still arrive (`subscriptions/listen` needs them).
+    pub(super) publishing: bool,
+    /// Cancelled when serving ends: the parent of every request's token.
+    pub(super) closing: CancellationToken,
+    pub(super) allow_list: Option<AllowList>,
 }
 
 impl<S> Connection<S>
@@ -189,7 +227,7 @@ where
                             if let Ok(Message::Notification(n)) = &item
                                 && n.method == "notifications/cancelled"
                             {
-                                self.shared.cancel(n.params.as_deref());
+                                self.cancelled(n.params.as_deref());
                             }
                             kept.push(item);
                         }
@@ -203,10 +241,18 @@ where
                 if let Message::Notification(n) = &message
                     && n.method == "notifications/cancelled"
                 {
-                    self.shared.cancel(n.params.as_deref());
+                    self.cancelled(n.params.as_deref());
                 }
                 match self.version_of(&message) {
-                    Ok(version) => self.dispatch(message, version).await,
+                    Ok(version) => match message {
+                        // A subscription is the transport's: it lives as long as the connection.
+                        Message::Request(request)
+                            if version.is_modern() && request.method == SUBSCRIPTIONS_LISTEN =>
+                        {
+                            self.listen(&request).await;
+                        }
+                        message => self.dispatch(message, version).await,
+                    },
                     Err(error) => {
                         self.shared
                             .write(&McpResponse::error_for(&message, error))
@@ -217,10 +263,49 @@ where
         }
     }
 
+    /// The client's `notifications/cancelled`: stops a running request or ends a subscription.
+    fn cancelled(&mut self, params: Option<&RawValue>) {
+        let Some(id) = cancelled_id(params) else {
+            return;
+        };
+        self.shared.cancel(&id);
+        if self.listens.cancel(&id) {
+            tracing::debug!(%id, "subscription cancelled by the client");
+        }
+    }
+
+    /// Opens a `subscriptions/listen` subscription and acknowledges it, or answers why not.
+    async fn listen(&mut self, request: &jsonrpc::Request) {
+        let id = &request.id;
+        let opened = if self.listens.contains(id) || lock(&self.shared.in_flight).contains_key(id) {
+            Err(in_use(id))
+        } else {
+            self.listens
+                .open(id, request.params.as_deref(), self.publishing)
+        };
+        match opened {
+            Ok(acknowledged) => self.shared.send_line(acknowledged).await,
+            Err(error) => {
+                let response = Response::error(Some(id.clone()), error);
+                self.shared.write(&McpResponse::Single(response)).await;
+            }
+        }
+    }
+
+    /// Ends every subscription from the server's side (see [`Listens::close_all`]).
+    pub(super) async fn close_listens(&mut self, reason: &str) {
+        for line in self.listens.close_all(reason) {
+            self.shared.send_line(line).await;
+        }
+    }
+
     /// The version a request or notification is handled under.
     pub(super) fn version_of(&mut self, message: &Message) -> Result<ProtocolVersion, ErrorObject> {
         let params = message.params().map(RawValue::get);
-        if message.method() == Some("initialize") {
+        // Only the request negotiates: a notification named `initialize` is not a handshake.
+        if let Message::Request(request) = message
+            && request.method == "initialize"
+        {
             if let Some(Ok(init)) = params.map(serde_json::from_str::<InitializeRequestParams>) {
                 self.version = ProtocolVersion::negotiate(&init.protocol_version);
                 self.session.initialize(self.version, init.capabilities);
@@ -270,19 +355,22 @@ where
             };
             return self.shared.write(&response).await;
         };
-        let token = CancellationToken::new();
+        let cancel = Cancel::new(&self.closing);
         let mut registered = Vec::new();
         let duplicate = {
             let mut in_flight = lock(&self.shared.in_flight);
             match &message {
-                Message::Request(request) if in_flight.contains_key(&request.id) => {
+                Message::Request(request)
+                    if in_flight.contains_key(&request.id)
+                        || self.listens.contains(&request.id) =>
+                {
                     Some(request.id.clone())
                 }
                 message => {
                     // A batch shares one token: cancelling one of its requests cancels all.
                     for id in request_ids(message) {
-                        if !in_flight.contains_key(&id) {
-                            in_flight.insert(id.clone(), token.clone());
+                        if !in_flight.contains_key(&id) && !self.listens.contains(&id) {
+                            in_flight.insert(id.clone(), cancel.clone());
                             registered.push(id);
                         }
                     }
@@ -291,9 +379,7 @@ where
             }
         };
         if let Some(id) = duplicate {
-            let error = ErrorObject::invalid_request(format!(
-                "Invalid Request: request id {id} is already in use"
-            ));
+            let error = in_use(&id);
             return self
                 .shared
                 .write(&McpResponse::error_for(&message, error))
@@ -303,9 +389,12 @@ where
             shared: Arc::clone(&self.shared),
             ids: registered,
         };
-        let (peer, outbound) = ClientPeer::request_channel(PEER_CAPACITY, token.clone());
+        let (peer, outbound) = ClientPeer::request_channel(PEER_CAPACITY, cancel.token.clone());
         let mut request = McpRequest::new(message, version);
         request.extensions.insert(peer);
+        if let Some(allow_list) = &self.allow_list {
+            request.extensions.insert(allow_list.clone());
+        }
         if !version.is_modern() {
             let session: SessionHandle = self.session.clone();
             request.extensions.insert(session);
@@ -314,7 +403,7 @@ where
             Arc::clone(&self.shared),
             self.service.clone(),
             request,
-            token,
+            cancel,
             outbound,
             Arc::clone(&self.running),
         );
@@ -333,23 +422,64 @@ where
     }
 
     pub(super) async fn forward_event(
-        &self,
+        &mut self,
         event: Option<ServerEvent>,
         events: &mut Option<broadcast::Receiver<ServerEvent>>,
     ) {
         let Some(event) = event else {
             *events = None;
-            return;
+            self.publishing = false;
+            // Nothing can be delivered any more: end the subscriptions rather than leave the
+            // client waiting on them.
+            return self
+                .close_listens("the server stopped publishing notifications")
+                .await;
         };
-        if !lock(&self.session.state).initialized {
-            return;
+        if lock(&self.session.state).initialized && event.is_wanted_by(&*self.session) {
+            self.shared.send_line(event.to_json()).await;
         }
-        if !event.is_wanted_by(&*self.session) {
-            return;
+        for line in self.listens.lines_for(&event) {
+            self.shared.send_line(line).await;
         }
-        let line = event.to_json();
-        self.shared.send_line(line).await;
     }
+
+    /// Ends the connection (end of input, a read error, or shutdown): cancels every request,
+    /// fails the server→client requests, ends the subscriptions, gives the requests `grace`
+    /// to finish (their answers are still written), then aborts the rest.
+    pub(super) async fn finish(&mut self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        self.closing.cancel();
+        self.shared.lock_pending().close();
+        let drained = tokio::time::timeout_at(deadline, async {
+            self.close_listens("the connection is closing").await;
+            while let Some(joined) = self.tasks.join_next().await {
+                log_join_error(joined);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                requests = self.tasks.len(),
+                ?grace,
+                "stdio: requests still running after the shutdown grace; aborting them"
+            );
+            self.tasks.abort_all();
+            while let Some(joined) = self.tasks.join_next().await {
+                if !joined
+                    .as_ref()
+                    .is_err_and(tokio::task::JoinError::is_cancelled)
+                {
+                    log_join_error(joined);
+                }
+            }
+        }
+    }
+}
+
+fn in_use(id: &RequestId) -> ErrorObject {
+    ErrorObject::invalid_request(format!(
+        "Invalid Request: request id {id} is already in use"
+    ))
 }
 
 pub(super) fn request_ids(message: &Message) -> Vec<RequestId> {
@@ -372,15 +502,16 @@ pub(super) async fn run<S>(
     shared: Arc<Shared>,
     mut service: S,
     request: McpRequest,
-    token: CancellationToken,
+    cancel: Cancel,
     mut outbound: Outbound,
     running: Arc<Semaphore>,
 ) where
     S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Send,
     S::Future: Send,
 {
+    // Cancelled before it started (by the client or the end of input): nothing to finish.
     let _running = tokio::select! {
-        () = token.cancelled() => return,
+        () = cancel.token.cancelled() => return,
         permit = running.acquire_owned() => permit,
     };
     let request_id = match &request.message {
@@ -394,7 +525,7 @@ pub(super) async fn run<S>(
     let outcome = loop {
         tokio::select! {
             biased;
-            () = token.cancelled() => return,
+            () = cancel.dropped.cancelled() => return,
             Some(message) = outbound.recv() => shared.forward(message).await,
             outcome = &mut call => break outcome,
         }
@@ -404,7 +535,7 @@ pub(super) async fn run<S>(
     while let Ok(message) = outbound.try_recv() {
         shared.forward(message).await;
     }
-    if token.is_cancelled() {
+    if cancel.dropped.is_cancelled() {
         return;
     }
     let response = match outcome {

@@ -9,14 +9,30 @@
 //!   time; each response is written as one line.
 //! - Handlers' progress and log notifications and their server→client requests (sampling,
 //!   elicitation, roots) are written to stdout; the client's answers are routed back by id.
-//! - `notifications/cancelled` cancels the request's [`CancellationToken`](mcp_core::CancellationToken), drops its work and
-//!   suppresses its response.
+//! - `notifications/cancelled` cancels the request's [`CancellationToken`], drops its work
+//!   and suppresses its response.
+//! - 2026-07-28 `subscriptions/listen` opens a subscription on the shared stdout:
+//!   `notifications/subscriptions/acknowledged`, then the list changes and resource updates it
+//!   asked for, each with `_meta["io.modelcontextprotocol/subscriptionId"]` = the listen
+//!   request's id. `notifications/cancelled` naming that id ends it. When the server ends it
+//!   (end of input, shutdown), it writes `notifications/cancelled` for the id and then the
+//!   listen request's empty result.
+//! - At the end of input (or on the [shutdown token](StdioTransport::shutdown_token)) every
+//!   running request's token is cancelled; requests get the
+//!   [shutdown grace](StdioTransport::shutdown_grace) to finish (their answers are still
+//!   written), then the rest are aborted and serving returns.
 //!
 //! Only protocol messages go to stdout: log with `tracing` to stderr, e.g.
 //! `tracing_subscriber::fmt().with_writer(std::io::stderr).init()`.
 //!
+//! Serve the same RPC-tier stack as HTTP (here with [`BatchLayer`](crate::BatchLayer), which
+//! 2025-03-26 batches need, and [`AllowListLayer`](crate::AllowListLayer)), or any
+//! `Service<McpRequest>` of your own:
+//!
 //! ```no_run
 //! use mcp_core::{RequestContext, Router, Tool};
+//! use mcp_tower::{AllowListLayer, BatchLayer};
+//! use tower::ServiceBuilder;
 //!
 //! # #[tokio::main] async fn main() -> std::io::Result<()> {
 //! let router = Router::builder()
@@ -25,9 +41,14 @@
 //!         serde_json::Value::Object(args).to_string()
 //!     }))
 //!     .build();
+//! let events = router.events();
+//! let service = ServiceBuilder::new()
+//!     .layer(BatchLayer::default())
+//!     .layer(AllowListLayer::new())
+//!     .service(router);
 //! mcp_tower::stdio::StdioTransport::new()
-//!     .server_events(router.events())
-//!     .serve(router)
+//!     .server_events(events)
+//!     .serve(service)
 //!     .await
 //! # }
 //! ```
@@ -37,29 +58,43 @@ use std::convert::Infallible;
 use std::io;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mcp_core::jsonrpc::{ErrorObject, Response};
-use mcp_core::{McpRequest, McpResponse, ProtocolVersion, ServerEvent};
+use mcp_core::{
+    AllowList, CancellationToken, McpRequest, McpResponse, ProtocolVersion, ServerEvent,
+};
 use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 use tower_service::Service;
 
 mod connection;
 mod lines;
+mod listen;
 mod session;
 #[cfg(test)]
 mod tests;
+mod threaded;
 
 use connection::*;
 use lines::*;
+use listen::*;
 use session::*;
 
 /// The default longest line accepted: 4 MiB.
 pub const DEFAULT_MAX_LINE_LENGTH: usize = 4 * 1024 * 1024;
 /// The default number of requests handled at the same time.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
+/// The default time running requests get to finish once the input ended: 2 s (a handler
+/// that watches its cancellation token ends at once; this bounds the others).
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// The default number of `subscriptions/listen` subscriptions one connection may hold.
+pub const DEFAULT_MAX_LISTENS: usize = 16;
+/// The default number of resources one subscription may name (as over HTTP).
+pub const DEFAULT_MAX_LISTEN_RESOURCES: usize = 1_000;
 
 /// Lines waiting for stdout; a slow reader on the other side slows the handlers down.
 const OUTPUT_QUEUE: usize = 256;
@@ -77,7 +112,12 @@ pub struct StdioTransport {
     max_concurrent_requests: usize,
     max_queued_requests: usize,
     max_pending_client_requests: usize,
+    shutdown_grace: Duration,
+    max_listens: usize,
+    max_listen_resources: usize,
     events: Option<broadcast::Receiver<ServerEvent>>,
+    shutdown: CancellationToken,
+    allow_list: Option<AllowList>,
 }
 
 impl Default for StdioTransport {
@@ -88,14 +128,20 @@ impl Default for StdioTransport {
 
 impl StdioTransport {
     /// The defaults: 4 MiB lines, 32 concurrent requests, 128 admitted (running or waiting),
-    /// 256 server→client requests awaiting an answer.
+    /// 256 server→client requests awaiting an answer, a 2 s shutdown grace, 16 subscriptions
+    /// of up to 1 000 resources each.
     pub fn new() -> Self {
         Self {
             max_line_length: DEFAULT_MAX_LINE_LENGTH,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_queued_requests: 4 * DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_pending_client_requests: 256,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            max_listens: DEFAULT_MAX_LISTENS,
+            max_listen_resources: DEFAULT_MAX_LISTEN_RESOURCES,
             events: None,
+            shutdown: CancellationToken::new(),
+            allow_list: None,
         }
     }
 
@@ -126,24 +172,119 @@ impl StdioTransport {
     }
 
     /// Forwards list changes and resource updates ([`Router::events`](mcp_core::Router::events))
-    /// to the client once it is initialized (updates only for subscribed URIs).
+    /// to the client once it is initialized (updates only for subscribed URIs), and to its
+    /// 2026-07-28 `subscriptions/listen` subscriptions (which need them: without events a
+    /// listen request is refused).
+    ///
+    /// ```
+    /// let router = mcp_core::Router::builder().build();
+    /// let transport = mcp_tower::StdioTransport::new().server_events(router.events());
+    /// ```
     pub fn server_events(mut self, events: broadcast::Receiver<ServerEvent>) -> Self {
         self.events = Some(events);
         self
     }
 
-    /// Serves on the process's stdin and stdout until stdin ends.
+    /// How long running requests get to finish once the input ended (or the
+    /// [shutdown token](Self::shutdown_token) fired), default [`DEFAULT_SHUTDOWN_GRACE`].
+    /// Their tokens are cancelled first, so a handler that watches
+    /// [`RequestContext::cancelled`](mcp_core::RequestContext::cancelled) ends at once;
+    /// answers ready within the grace are still written. Then the rest are aborted, and stdout
+    /// gets up to the grace again to take what is queued.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let transport = mcp_tower::StdioTransport::new().shutdown_grace(Duration::from_millis(500));
+    /// ```
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Ends serving when `token` is cancelled, as the end of input does (the server then ends
+    /// its subscriptions with `notifications/cancelled` and their closing results).
+    ///
+    /// ```no_run
+    /// use mcp_core::CancellationToken;
+    ///
+    /// # #[tokio::main] async fn main() -> std::io::Result<()> {
+    /// let shutdown = CancellationToken::new();
+    /// let on_signal = shutdown.clone();
+    /// tokio::spawn(async move {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    ///     on_signal.cancel();
+    /// });
+    /// let router = mcp_core::Router::builder().build();
+    /// mcp_tower::StdioTransport::new()
+    ///     .shutdown_token(shutdown)
+    ///     .serve(router)
+    ///     .await
+    /// # }
+    /// ```
+    pub fn shutdown_token(mut self, token: CancellationToken) -> Self {
+        self.shutdown = token;
+        self
+    }
+
+    /// How many `subscriptions/listen` subscriptions the client may hold at once (at least
+    /// 1, default [`DEFAULT_MAX_LISTENS`]); past that, a listen request is answered with
+    /// -32000 "Too many listeners".
+    ///
+    /// ```
+    /// let transport = mcp_tower::StdioTransport::new().max_listens(4);
+    /// ```
+    pub fn max_listens(mut self, limit: usize) -> Self {
+        self.max_listens = limit.max(1);
+        self
+    }
+
+    /// How many resources one subscription may name in `resourceSubscriptions` (default
+    /// [`DEFAULT_MAX_LISTEN_RESOURCES`]); a listen request naming more is refused with -32602.
+    ///
+    /// ```
+    /// let transport = mcp_tower::StdioTransport::new().max_listen_resources(100);
+    /// ```
+    pub fn max_listen_resources(mut self, limit: usize) -> Self {
+        self.max_listen_resources = limit;
+        self
+    }
+
+    /// What the client may see: put into every request's extensions (where the
+    /// [`Router`](mcp_core::Router) filters `*/list` results with it and
+    /// [`AllowListLayer`](crate::AllowListLayer) enforces it), and applied to the
+    /// notifications the client gets (hidden tools, prompts and resources are not announced).
+    ///
+    /// ```
+    /// let allow = mcp_core::AllowList::new().tools(["search"]);
+    /// let transport = mcp_tower::StdioTransport::new().allow_list(allow);
+    /// ```
+    pub fn allow_list(mut self, allow_list: AllowList) -> Self {
+        self.allow_list = Some(allow_list);
+        self
+    }
+
+    /// Serves on the process's stdin and stdout until stdin ends (or the shutdown token fires,
+    /// or stdout breaks).
+    ///
+    /// Both are read and written on threads of their own, not on Tokio's blocking pool: a
+    /// pending read of stdin there would hold the runtime's shutdown (and so the process's
+    /// exit) after `serve` returned because stdout broke. Stdin is read ahead of the lines
+    /// served (as with any buffered reader), so serve it once per process.
     pub async fn serve<S>(self, service: S) -> io::Result<()>
     where
         S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone + Send + 'static,
         S::Future: Send + 'static,
     {
-        self.serve_io(service, tokio::io::stdin(), tokio::io::stdout())
+        let (out, lines) = mpsc::channel(OUTPUT_QUEUE);
+        let writer = Writer::Thread(threaded::stdout(lines)?);
+        self.serve_lines(service, threaded::stdin()?, out, writer)
             .await
     }
 
-    /// Serves on any reader and writer until the reader ends (then lets running requests
-    /// finish, fails their pending server→client requests, and flushes the writer).
+    /// Serves on any reader and writer until the reader ends (or the shutdown token fires);
+    /// then ends as described under [`shutdown_grace`](Self::shutdown_grace), fails pending
+    /// server→client requests, and flushes the writer.
     pub async fn serve_io<S, R, W>(self, service: S, reader: R, writer: W) -> io::Result<()>
     where
         S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone + Send + 'static,
@@ -152,7 +293,25 @@ impl StdioTransport {
         W: AsyncWrite + Unpin + Send + 'static,
     {
         let (out, lines) = mpsc::channel(OUTPUT_QUEUE);
-        let mut writer_task = tokio::spawn(write_lines(writer, lines));
+        let writer = Writer::Task(tokio::spawn(write_lines(writer, lines)));
+        self.serve_lines(service, reader, out, writer).await
+    }
+
+    async fn serve_lines<S, R>(
+        self,
+        service: S,
+        reader: R,
+        out: mpsc::Sender<Vec<u8>>,
+        mut writer: Writer,
+    ) -> io::Result<()>
+    where
+        S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        R: AsyncRead + Unpin,
+    {
+        let closing = CancellationToken::new();
+        // However serving ends (even by being dropped), handlers see their tokens fire.
+        let _closing = closing.clone().drop_guard();
         let mut connection = Connection {
             shared: Arc::new(Shared {
                 out,
@@ -161,12 +320,20 @@ impl StdioTransport {
                 max_pending: self.max_pending_client_requests,
                 next_id: AtomicU64::new(0),
             }),
-            session: Arc::new(StdioSession::default()),
+            session: Arc::new(StdioSession::new(self.allow_list.clone())),
             service,
             version: ProtocolVersion::V2025_03_26,
             admission: Arc::new(Semaphore::new(self.max_queued_requests)),
             running: Arc::new(Semaphore::new(self.max_concurrent_requests)),
             tasks: JoinSet::new(),
+            listens: Listens::new(
+                self.max_listens,
+                self.max_listen_resources,
+                self.allow_list.clone(),
+            ),
+            publishing: self.events.is_some(),
+            closing,
+            allow_list: self.allow_list,
         };
         let mut events = self.events;
         let mut reader = LineReader::new(reader, self.max_line_length);
@@ -178,7 +345,8 @@ impl StdioTransport {
                     continue;
                 }
                 // stdout is gone: nobody can hear us any more.
-                written = &mut writer_task => return flatten(written),
+                written = writer.done() => return written,
+                () = self.shutdown.cancelled() => break Ok(()),
             };
             match read {
                 Ok(Line::Complete) => connection.handle(reader.line()).await,
@@ -197,13 +365,47 @@ impl StdioTransport {
             }
             connection.reap();
         };
-        connection.shared.lock_pending().close();
-        while let Some(joined) = connection.tasks.join_next().await {
-            log_join_error(joined);
+        let grace = self.shutdown_grace;
+        tokio::select! {
+            () = connection.finish(grace) => {}
+            written = writer.done() => return result.and(written),
         }
         // The tasks are done: dropping the last sender ends the writer after the queue.
         drop(connection);
-        result.and(flatten(writer_task.await))
+        let written = tokio::time::timeout_at(Instant::now() + grace, writer.done()).await;
+        let written = written.unwrap_or_else(|_| {
+            writer.abort();
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not take the last messages within the shutdown grace",
+            ))
+        });
+        result.and(written)
+    }
+}
+
+/// Where the queued lines go: a task writing to an `AsyncWrite`, or the stdout thread.
+enum Writer {
+    Task(JoinHandle<io::Result<()>>),
+    Thread(oneshot::Receiver<io::Result<()>>),
+}
+
+impl Writer {
+    /// How writing ended. Cancel-safe; not to be awaited again once it returned.
+    async fn done(&mut self) -> io::Result<()> {
+        match self {
+            Writer::Task(task) => task.await.map_err(io::Error::other)?,
+            Writer::Thread(done) => done
+                .await
+                .unwrap_or_else(|_| Err(io::Error::other("the stdout thread ended"))),
+        }
+    }
+
+    fn abort(&self) {
+        // A thread blocked in `write` cannot be stopped; it ends with the process.
+        if let Writer::Task(task) = self {
+            task.abort();
+        }
     }
 }
 
@@ -228,10 +430,6 @@ where
     StdioTransport::new()
         .serve_io(service, reader, writer)
         .await
-}
-
-fn flatten(joined: Result<io::Result<()>, tokio::task::JoinError>) -> io::Result<()> {
-    joined.map_err(io::Error::other)?
 }
 
 fn log_join_error(joined: Result<(), tokio::task::JoinError>) {
@@ -261,14 +459,7 @@ async fn write_lines<W: AsyncWrite + Unpin>(
     mut lines: mpsc::Receiver<Vec<u8>>,
 ) -> io::Result<()> {
     while let Some(mut line) = lines.recv().await {
-        // Raw newlines can only be insignificant whitespace in JSON (inside strings they are
-        // escaped), so blanking them keeps one message per line.
-        for byte in &mut line {
-            if matches!(*byte, b'\n' | b'\r') {
-                *byte = b' ';
-            }
-        }
-        line.push(b'\n');
+        frame(&mut line);
         writer.write_all(&line).await?;
         // Flush when the queue is empty: batched under load, prompt when idle.
         if lines.is_empty() {
@@ -276,4 +467,16 @@ async fn write_lines<W: AsyncWrite + Unpin>(
         }
     }
     writer.shutdown().await
+}
+
+/// Makes one message one line.
+fn frame(line: &mut Vec<u8>) {
+    // Raw newlines can only be insignificant whitespace in JSON (inside strings they are
+    // escaped), so blanking them keeps one message per line.
+    for byte in line.iter_mut() {
+        if matches!(*byte, b'\n' | b'\r') {
+            *byte = b' ';
+        }
+    }
+    line.push(b'\n');
 }

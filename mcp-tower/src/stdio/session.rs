@@ -3,15 +3,16 @@
 use super::*;
 use mcp_core::jsonrpc::{ErrorObject, codes};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
-use mcp_core::{ProtocolVersion, Session};
+use mcp_core::{AllowList, ProtocolVersion, Session};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 /// The legacy-era session of a stdio connection: what `initialize` declared, the log level,
-/// the subscriptions.
+/// the subscriptions, and what the transport's allow-list lets the client see.
 #[derive(Debug, Default)]
 pub(super) struct StdioSession {
     pub(super) state: Mutex<SessionState>,
+    pub(super) allow_list: Option<AllowList>,
 }
 
 #[derive(Debug)]
@@ -36,6 +37,13 @@ impl Default for SessionState {
 }
 
 impl StdioSession {
+    pub(super) fn new(allow_list: Option<AllowList>) -> Self {
+        Self {
+            state: Mutex::default(),
+            allow_list,
+        }
+    }
+
     pub(super) fn initialize(&self, version: ProtocolVersion, capabilities: ClientCapabilities) {
         let mut state = lock(&self.state);
         state.version = version;
@@ -83,5 +91,9 @@ impl Session for StdioSession {
 
     fn is_subscribed(&self, uri: &str) -> bool {
         lock(&self.state).subscriptions.contains(uri)
+    }
+
+    fn allow_list(&self) -> Option<&AllowList> {
+        self.allow_list.as_ref()
     }
 }

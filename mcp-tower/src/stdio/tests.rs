@@ -8,6 +8,8 @@ use super::*;
 use mcp_core::jsonrpc::codes;
 use tokio::io::BufReader;
 
+mod listen;
+
 struct Client {
     lines: Lines<BufReader<ReadHalf<DuplexStream>>>,
     writer: WriteHalf<DuplexStream>,
@@ -29,8 +31,23 @@ impl Client {
             )
             .tool(
                 Tool::new("wait").raw_handler(|_, ctx: RequestContext| async move {
+                    // Progress (when asked for) tells the test that the handler runs.
+                    ctx.progress(0.0, None, None).await;
                     ctx.cancelled().await;
                     "cancelled"
+                }),
+            )
+            .tool(
+                // A handler that ignores its cancellation token.
+                Tool::new("sleep").raw_handler(|_, ctx: RequestContext| async move {
+                    ctx.progress(0.0, None, None).await;
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    "slept"
+                }),
+            )
+            .tool(
+                Tool::new("version").raw_handler(|_, ctx: RequestContext| async move {
+                    ctx.protocol_version().to_string()
                 }),
             )
             .tool(
@@ -79,8 +96,14 @@ impl Client {
         response
     }
 
-    async fn finish(mut self) {
+    /// Ends the server's input (the client closed its stdin).
+    async fn close_input(&mut self) {
         self.writer.shutdown().await.unwrap();
+    }
+
+    /// Closes the input, checks that serving ends in time and that nothing more was written.
+    async fn finish(mut self) {
+        self.close_input().await;
         drop(self.writer);
         let served = tokio::time::timeout(Duration::from_secs(5), self.server).await;
         served
@@ -238,6 +261,121 @@ async fn server_events_reach_initialized_clients() {
     assert_eq!(
         changed,
         json!({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})
+    );
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn end_of_input_cancels_running_requests_and_writes_their_answers() {
+    // A long grace: ending in time proves the tokens fired, not that the grace ran out.
+    let mut client = Client::start(StdioTransport::new().shutdown_grace(Duration::from_secs(60)));
+    client.initialize(json!({})).await;
+    client
+        .send(&call(7, "wait", json!({"_meta": {"progressToken": 1}})))
+        .await;
+    assert_eq!(client.recv().await["method"], "notifications/progress");
+    client.close_input().await;
+    // The handler saw its token fire and finished; its answer still goes out.
+    let response = client.recv().await;
+    assert_eq!(response["id"], 7);
+    assert_eq!(response["result"]["content"][0]["text"], "cancelled");
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn end_of_input_aborts_requests_that_outlive_the_grace() {
+    let grace = Duration::from_millis(200);
+    let mut client = Client::start(StdioTransport::new().shutdown_grace(grace));
+    client.initialize(json!({})).await;
+    client
+        .send(&call(8, "sleep", json!({"_meta": {"progressToken": 1}})))
+        .await;
+    assert_eq!(client.recv().await["method"], "notifications/progress");
+    let closed = tokio::time::Instant::now();
+    // `finish` allows 5 s; the handler would sleep for 60 and is aborted without an answer.
+    client.finish().await;
+    assert!(closed.elapsed() >= grace);
+}
+
+#[tokio::test]
+async fn requests_queued_at_end_of_input_do_not_start() {
+    let mut client = Client::start(
+        StdioTransport::new()
+            .max_concurrent_requests(1)
+            .shutdown_grace(Duration::from_secs(60)),
+    );
+    client.initialize(json!({})).await;
+    client
+        .send(&call(1, "wait", json!({"_meta": {"progressToken": 1}})))
+        .await;
+    assert_eq!(client.recv().await["method"], "notifications/progress");
+    // Waits for the only slot; at the end of input it is dropped, not run for 60 s.
+    client.send(&call(2, "sleep", json!({}))).await;
+    client.close_input().await;
+    assert_eq!(client.recv().await["id"], 1);
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn the_shutdown_token_ends_serving_like_end_of_input() {
+    let shutdown = CancellationToken::new();
+    let mut client = Client::start(StdioTransport::new().shutdown_token(shutdown.clone()));
+    client.initialize(json!({})).await;
+    client
+        .send(&call(3, "wait", json!({"_meta": {"progressToken": 1}})))
+        .await;
+    assert_eq!(client.recv().await["method"], "notifications/progress");
+    shutdown.cancel();
+    assert_eq!(
+        client.recv().await["result"]["content"][0]["text"],
+        "cancelled"
+    );
+    // The input is still open: serving ended by itself.
+    let served = tokio::time::timeout(Duration::from_secs(5), &mut client.server).await;
+    served.expect("serving ends").unwrap().unwrap();
+    assert!(client.lines.next_line().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn serving_ends_at_once_when_the_output_breaks() {
+    let router = Router::builder().build();
+    let (mut client_write, server_read) = tokio::io::duplex(1024);
+    let (server_write, client_read) = tokio::io::duplex(1024);
+    let serving = tokio::spawn(
+        StdioTransport::new()
+            .shutdown_grace(Duration::from_secs(60))
+            .serve_io(router, server_read, server_write),
+    );
+    // The client stops reading but keeps the input open.
+    drop(client_read);
+    client_write
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n")
+        .await
+        .unwrap();
+    let served = tokio::time::timeout(Duration::from_secs(5), serving).await;
+    assert!(served.expect("serving ends").unwrap().is_err());
+}
+
+#[tokio::test]
+async fn a_notification_named_initialize_negotiates_nothing() {
+    let mut client = Client::start(StdioTransport::new());
+    let init = json!({"jsonrpc":"2.0","method":"initialize","params":{
+        "protocolVersion":"2025-06-18","capabilities":{},
+        "clientInfo":{"name":"test","version":"1"}}});
+    client.send(&init.to_string()).await;
+    client.send(&call(1, "version", json!({}))).await;
+    let response = client.recv().await;
+    assert_eq!(
+        response["id"], 1,
+        "the notification got no answer: {response}"
+    );
+    assert_eq!(response["result"]["content"][0]["text"], "2025-03-26");
+    // The request still negotiates.
+    client.initialize(json!({})).await;
+    client.send(&call(2, "version", json!({}))).await;
+    assert_eq!(
+        client.recv().await["result"]["content"][0]["text"],
+        "2025-06-18"
     );
     client.finish().await;
 }

@@ -1,0 +1,232 @@
+//! `subscriptions/listen` over stdio.
+
+use super::*;
+
+const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+
+/// A 2026-07-28 `subscriptions/listen` request with id `id` and filter `notifications`.
+fn listen(id: Value, notifications: Value) -> String {
+    json!({"jsonrpc":"2.0","id":id,"method":"subscriptions/listen","params":{
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                 "io.modelcontextprotocol/clientCapabilities":{}},
+        "notifications":notifications}})
+    .to_string()
+}
+
+fn cancel(id: Value) -> String {
+    json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":id}})
+        .to_string()
+}
+
+fn with_events(transport: StdioTransport) -> impl FnOnce(&Router) -> StdioTransport {
+    |router| transport.server_events(router.events())
+}
+
+impl Client {
+    /// Sends a ping and expects its answer next: nothing else was written before it.
+    async fn ping(&mut self, id: i64) {
+        self.send(&json!({"jsonrpc":"2.0","id":id,"method":"ping"}).to_string())
+            .await;
+        let answer = self.recv().await;
+        assert_eq!(answer["id"], id, "expected the ping's answer, got {answer}");
+    }
+}
+
+#[tokio::test]
+async fn listen_acknowledges_then_tags_what_each_subscription_asked_for() {
+    let mut client = Client::start_with(with_events(StdioTransport::new()));
+    client
+        .send(&listen(json!("tools"), json!({"toolsListChanged": true})))
+        .await;
+    assert_eq!(
+        client.recv().await,
+        json!({"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged","params":{
+            "_meta":{SUBSCRIPTION_ID:"tools"},"notifications":{"toolsListChanged":true}}})
+    );
+    let filter = json!({"promptsListChanged": false, "resourceSubscriptions": ["file:///a"]});
+    client.send(&listen(json!(2), filter)).await;
+    let acknowledged = client.recv().await;
+    assert_eq!(acknowledged["params"]["_meta"][SUBSCRIPTION_ID], 2);
+    // What was not asked for (or asked for with `false`) is not acknowledged.
+    assert_eq!(
+        acknowledged["params"]["notifications"],
+        json!({"resourceSubscriptions": ["file:///a"]})
+    );
+
+    client.router.notify_resource_updated("file:///other");
+    client.router.notify_resource_updated("file:///a");
+    let updated = client.recv().await;
+    assert_eq!(
+        updated,
+        json!({"jsonrpc":"2.0","method":"notifications/resources/updated",
+               "params":{"_meta":{SUBSCRIPTION_ID:2},"uri":"file:///a"}})
+    );
+    client.router.remove_tool("echo");
+    assert_eq!(
+        client.recv().await,
+        json!({"jsonrpc":"2.0","method":"notifications/tools/list_changed",
+               "params":{"_meta":{SUBSCRIPTION_ID:"tools"}}})
+    );
+    // Only the resource subscription hears this one, once.
+    client.router.notify_resource_updated("file:///a");
+    assert_eq!(client.recv().await["params"]["_meta"][SUBSCRIPTION_ID], 2);
+    client.ping(9).await;
+
+    // The client cancels one: nothing more for it, and no answer to the listen request.
+    client.send(&cancel(json!("tools"))).await;
+    client.ping(10).await;
+    client.router.remove_tool("wait");
+    client.ping(11).await;
+    // Its id is free again.
+    client
+        .send(&listen(json!("tools"), json!({"toolsListChanged": true})))
+        .await;
+    assert_eq!(
+        client.recv().await["params"]["_meta"][SUBSCRIPTION_ID],
+        "tools"
+    );
+    client.send(&cancel(json!("tools"))).await;
+    client.send(&cancel(json!(2))).await;
+    client.ping(12).await;
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn listen_requests_are_checked_and_bounded() {
+    let transport = StdioTransport::new().max_listens(1).max_listen_resources(2);
+    let mut client = Client::start_with(with_events(transport));
+    let mut refused = async |line: String| {
+        client.send(&line).await;
+        let answer = client.recv().await;
+        assert_eq!(answer["id"], 3, "{answer}");
+        answer["error"]["code"].clone()
+    };
+    let no_params = json!({"jsonrpc":"2.0","id":3,"method":"subscriptions/listen","params":{
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}});
+    assert_eq!(refused(no_params.to_string()).await, codes::INVALID_PARAMS);
+    let three = json!({"resourceSubscriptions": ["a://1", "a://2", "a://3"]});
+    assert_eq!(
+        refused(listen(json!(3), three)).await,
+        codes::INVALID_PARAMS
+    );
+    // Without the modern `_meta` the method does not exist (2025 era).
+    let legacy = json!({"jsonrpc":"2.0","id":3,"method":"subscriptions/listen",
+                        "params":{"notifications":{}}});
+    assert_eq!(refused(legacy.to_string()).await, codes::METHOD_NOT_FOUND);
+
+    let two = json!({"resourceSubscriptions": ["a://1", "a://2"]});
+    client.send(&listen(json!(1), two)).await;
+    assert!(client.recv().await["method"] == "notifications/subscriptions/acknowledged");
+    let mut refused = async |line: String| {
+        client.send(&line).await;
+        let answer = client.recv().await;
+        answer["error"]["code"].clone()
+    };
+    // One subscription at most.
+    let code = refused(listen(json!(3), json!({"toolsListChanged": true}))).await;
+    assert_eq!(code, codes::SERVER_ERROR);
+    // Its id is in use, for a subscription and for a request alike.
+    assert_eq!(
+        refused(listen(json!(1), json!({}))).await,
+        codes::INVALID_REQUEST
+    );
+    assert_eq!(
+        refused(call(1, "echo", json!({}))).await,
+        codes::INVALID_REQUEST
+    );
+    client.send(&cancel(json!(1))).await;
+    client.ping(4).await;
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn listen_needs_server_events() {
+    let mut client = Client::start(StdioTransport::new());
+    client
+        .send(&listen(json!(1), json!({"toolsListChanged": true})))
+        .await;
+    let answer = client.recv().await;
+    assert_eq!(answer["id"], 1);
+    assert_eq!(answer["error"]["code"], codes::INVALID_REQUEST);
+    client.finish().await;
+}
+
+/// What the server writes when it ends the subscription `id` itself.
+async fn expect_server_end(client: &mut Client, id: Value) {
+    let cancelled = client.recv().await;
+    assert_eq!(
+        cancelled["method"], "notifications/cancelled",
+        "{cancelled}"
+    );
+    assert_eq!(cancelled["params"]["requestId"], id);
+    assert_eq!(cancelled["params"]["_meta"][SUBSCRIPTION_ID], id);
+    assert_eq!(
+        client.recv().await,
+        json!({"jsonrpc":"2.0","id":id,"result":{
+            "_meta":{SUBSCRIPTION_ID:id},"resultType":"complete"}})
+    );
+}
+
+#[tokio::test]
+async fn end_of_input_ends_subscriptions_from_the_server_side() {
+    let mut client = Client::start_with(with_events(StdioTransport::new()));
+    client
+        .send(&listen(json!("l"), json!({"toolsListChanged": true})))
+        .await;
+    assert_eq!(
+        client.recv().await["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    client.close_input().await;
+    expect_server_end(&mut client, json!("l")).await;
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn the_shutdown_token_ends_subscriptions_and_serving() {
+    let shutdown = CancellationToken::new();
+    let transport = StdioTransport::new().shutdown_token(shutdown.clone());
+    let mut client = Client::start_with(with_events(transport));
+    client
+        .send(&listen(json!(5), json!({"resourcesListChanged": true})))
+        .await;
+    assert_eq!(
+        client.recv().await["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    shutdown.cancel();
+    expect_server_end(&mut client, json!(5)).await;
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn the_allow_list_hides_requests_and_notifications() {
+    let allow = mcp_core::AllowList::new().tools(["echo", "version"]);
+    let mut client = Client::start_with(with_events(StdioTransport::new().allow_list(allow)));
+    client
+        .send(&listen(json!(1), json!({"toolsListChanged": true})))
+        .await;
+    client.recv().await;
+    // The router sees the allow-list in the request's extensions.
+    client
+        .send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)
+        .await;
+    let listed = client.recv().await;
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["echo", "version"]);
+    // A hidden tool changes: the subscription is not told.
+    client.router.remove_tool("wait");
+    client.router.remove_tool("echo");
+    assert_eq!(
+        client.recv().await["method"],
+        "notifications/tools/list_changed"
+    );
+    client.ping(3).await;
+    client.send(&cancel(json!(1))).await;
+    client.finish().await;
+}

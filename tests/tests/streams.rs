@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::Method;
 use http_body_util::BodyExt;
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer, last_event_id};
+use mcp_e2e::{TestClient, TestServer, last_event_id, read_until};
 use mcp_tower::{McpServer, StreamableHttpConfig};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -299,17 +299,7 @@ async fn pending_client_requests_are_bounded() {
         )
         .await;
     let mut body = first.into_body();
-    let mut seen = String::new();
-    while !seen.contains("roots/list") {
-        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
-            .await
-            .expect("frame")
-            .expect("open")
-            .expect("ok");
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(data));
-        }
-    }
+    read_until(&mut body, "roots/list").await;
     // The second finds the table full and fails cleanly instead of queueing.
     let second = client
         .post(&call(2, "roots"), &[("mcp-session-id", &session)])

@@ -364,19 +364,7 @@ async fn server_logs_reach_the_get_stream_at_the_session_level() {
         Some("db"),
         "disk full",
     );
-    let mut body = response.into_body();
-    use http_body_util::BodyExt;
-    let mut seen = String::new();
-    while !seen.contains("disk full") {
-        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
-            .await
-            .expect("log in time")
-            .expect("stream open")
-            .expect("frame");
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(data));
-        }
-    }
+    let seen = read_until(&mut response.into_body(), "disk full").await;
     assert!(
         !seen.contains("too quiet"),
         "below the session's level: {seen}"

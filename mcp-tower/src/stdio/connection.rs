@@ -17,7 +17,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -25,7 +25,7 @@ use tower_service::Service;
 
 /// What the reader loop and the request tasks share.
 pub(super) struct Shared {
-    pub(super) out: mpsc::Sender<Vec<u8>>,
+    pub(super) out: output::OutputSender,
     pub(super) in_flight: Mutex<HashMap<RequestId, Cancel>>,
     pub(super) pending: Mutex<Pending>,
     pub(super) max_pending: usize,

@@ -66,7 +66,7 @@ use mcp_core::{
 };
 use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
+use tokio::sync::{Semaphore, broadcast, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tower_service::Service;
@@ -74,6 +74,7 @@ use tower_service::Service;
 mod connection;
 mod lines;
 mod listen;
+mod output;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -96,8 +97,8 @@ pub const DEFAULT_MAX_LISTENS: usize = 16;
 /// The default number of resources one subscription may name (as over HTTP).
 pub const DEFAULT_MAX_LISTEN_RESOURCES: usize = 1_000;
 
-/// Lines waiting for stdout; a slow reader on the other side slows the handlers down.
-const OUTPUT_QUEUE: usize = 256;
+/// The default most bytes of messages waiting for stdout ([`StdioTransport::max_output_bytes`]).
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Notifications one handler may queue before its sends wait.
 const PEER_CAPACITY: usize = 32;
 /// Resource subscriptions one stdio session may hold.
@@ -115,6 +116,7 @@ pub struct StdioTransport {
     shutdown_grace: Duration,
     max_listens: usize,
     max_listen_resources: usize,
+    max_output_bytes: usize,
     events: Option<broadcast::Receiver<ServerEvent>>,
     shutdown: CancellationToken,
     allow_list: Option<AllowList>,
@@ -139,6 +141,7 @@ impl StdioTransport {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_listens: DEFAULT_MAX_LISTENS,
             max_listen_resources: DEFAULT_MAX_LISTEN_RESOURCES,
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             events: None,
             shutdown: CancellationToken::new(),
             allow_list: None,
@@ -162,6 +165,18 @@ impl StdioTransport {
     /// answers to server→client requests are always read.
     pub fn max_queued_requests(mut self, limit: usize) -> Self {
         self.max_queued_requests = limit.max(1);
+        self
+    }
+
+    /// How many bytes of messages may wait for stdout (default 16 MiB; 256 messages at
+    /// most): past that, a client that does not read holds the handlers back instead of
+    /// filling memory. A longer message waits until the queue is empty.
+    ///
+    /// ```
+    /// let transport = mcp_tower::StdioTransport::new().max_output_bytes(4 * 1024 * 1024);
+    /// ```
+    pub fn max_output_bytes(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = bytes.max(1024);
         self
     }
 
@@ -276,7 +291,7 @@ impl StdioTransport {
         S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone + Send + 'static,
         S::Future: Send + 'static,
     {
-        let (out, lines) = mpsc::channel(OUTPUT_QUEUE);
+        let (out, lines) = output::queue(self.max_output_bytes);
         let writer = Writer::Thread(threaded::stdout(lines)?);
         self.serve_lines(service, threaded::stdin()?, out, writer)
             .await
@@ -292,7 +307,7 @@ impl StdioTransport {
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (out, lines) = mpsc::channel(OUTPUT_QUEUE);
+        let (out, lines) = output::queue(self.max_output_bytes);
         let writer = Writer::Task(tokio::spawn(write_lines(writer, lines)));
         self.serve_lines(service, reader, out, writer).await
     }
@@ -301,7 +316,7 @@ impl StdioTransport {
         self,
         service: S,
         reader: R,
-        out: mpsc::Sender<Vec<u8>>,
+        out: output::OutputSender,
         mut writer: Writer,
     ) -> io::Result<()>
     where
@@ -456,7 +471,7 @@ async fn next_event(events: &mut Option<broadcast::Receiver<ServerEvent>>) -> Op
 /// Writes each queued message as one line.
 async fn write_lines<W: AsyncWrite + Unpin>(
     mut writer: W,
-    mut lines: mpsc::Receiver<Vec<u8>>,
+    mut lines: output::OutputReceiver,
 ) -> io::Result<()> {
     while let Some(mut line) = lines.recv().await {
         frame(&mut line);

@@ -88,7 +88,7 @@ impl AsyncRead for ThreadStdin {
 /// Starts the thread that writes each queued line to stdout; the receiver gets how writing
 /// ended (the queue closed and everything was flushed, or an error).
 pub(super) fn stdout(
-    lines: mpsc::Receiver<Vec<u8>>,
+    lines: super::output::OutputReceiver,
 ) -> io::Result<oneshot::Receiver<io::Result<()>>> {
     let (done, result) = oneshot::channel();
     std::thread::Builder::new()
@@ -102,7 +102,7 @@ pub(super) fn stdout(
     Ok(result)
 }
 
-fn write_stdout(mut out: impl Write, mut lines: mpsc::Receiver<Vec<u8>>) -> io::Result<()> {
+fn write_stdout(mut out: impl Write, mut lines: super::output::OutputReceiver) -> io::Result<()> {
     while let Some(mut line) = lines.blocking_recv() {
         super::frame(&mut line);
         out.write_all(&line)?;

@@ -166,9 +166,11 @@ impl Call<'_> {
         })
     }
 
-    /// Lists are private when they depend on who asks.
+    /// Results are private when they may depend on who asks: for any authenticated caller
+    /// (as HTTP shared caches keep no answer to a request with credentials, RFC 9111 §3.5),
+    /// since another principal of the same server may have an allow-list and see less.
     fn list_scope(&self) -> Scope {
-        if self.allow_list().is_some() {
+        if self.allow_list().is_some() || self.extensions.get::<Principal>().is_some() {
             Scope::Private
         } else {
             Scope::Public

@@ -158,6 +158,12 @@ async fn modern_lists_and_reads_carry_cache_hints() {
     let result = result_of(&router, list).await;
     assert_eq!(result["cacheScope"], "private");
     assert_eq!(names(&result, "tools", "name"), ["add"]);
+    // So is any authenticated caller's, allow-list or not: another principal may have one,
+    // and a shared cache must not hand this fuller list to them.
+    let mut list = request(MODERN, 2, "tools/list", json!({}));
+    list.extensions.insert(mcp_core::Principal::new("admin"));
+    let result = result_of(&router, list).await;
+    assert_eq!(result["cacheScope"], "private");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use mcp_core::jsonrpc::{ErrorObject, Message, Response};
+use mcp_core::jsonrpc::{ErrorObject, Message, Response, quoted};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 use mcp_core::scan::{Flow, Scanner};
 use mcp_core::{AllowList, McpRequest, McpResponse, Principal, ProtocolVersion, ResourceTemplate};
@@ -278,13 +278,14 @@ impl Config {
             "resources/read" if target("uri").is_some_and(|u| allow.allows_resource(&u)) => None,
             "tools/call" => {
                 let params: CallShape<'_> = serde_json::from_str(params).ok()?;
-                (!allow.allows_tool(&params.name))
-                    .then(|| ErrorObject::invalid_params(format!("Unknown tool: {}", params.name)))
+                (!allow.allows_tool(&params.name)).then(|| {
+                    ErrorObject::invalid_params(format!("Unknown tool: {}", quoted(&params.name)))
+                })
             }
             "prompts/get" => {
                 let params: PromptShape<'_> = serde_json::from_str(params).ok()?;
                 (!allow.allows_prompt(&params.name)).then(|| {
-                    ErrorObject::invalid_params(format!("Unknown prompt: {}", params.name))
+                    ErrorObject::invalid_params(format!("Unknown prompt: {}", quoted(&params.name)))
                 })
             }
             "resources/read" => {

@@ -153,6 +153,17 @@ async fn hidden_names_fail_like_unknown_ones_and_never_reach_the_router() {
     let unknown = send(&service, &call("prompts/get", r#"{"name":"nope"}"#), v, p()).await;
     assert_eq!(hidden, unknown.replace("nope", "secret"));
 
+    // Long names are cut short the same way: a hidden one gets the router's error exactly.
+    let hidden = "secret".repeat(100);
+    let unknown = "nopes_".repeat(100);
+    for method in ["tools/call", "prompts/get"] {
+        let params = |name: &str| format!(r#"{{"name":"{name}"}}"#);
+        let restricted = send(&service, &call(method, &params(&hidden)), v, p()).await;
+        let unrestricted = send(&service, &call(method, &params(&unknown)), v, None).await;
+        assert!(restricted.len() < 400, "{restricted}");
+        assert_eq!(restricted.len(), unrestricted.len(), "{method}");
+    }
+
     for uri in ["file:///secret", "admin://7"] {
         let hidden = send(
             &service,

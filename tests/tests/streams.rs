@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::Method;
-use http_body_util::BodyExt;
 use mcp_core::{Json, RequestContext, Router, Tool};
 use mcp_e2e::{TestClient, TestServer, last_event_id, read_until};
 use mcp_tower::{McpServer, StreamableHttpConfig};
@@ -345,17 +344,7 @@ async fn a_dropped_connection_resumes_where_it_stopped() {
         .await;
     // Read up to the first progress event, remember its id, then drop the connection.
     let mut body = response.into_body();
-    let mut seen = String::new();
-    while !seen.contains("notifications/progress") {
-        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
-            .await
-            .expect("frame")
-            .expect("open")
-            .expect("ok");
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(data));
-        }
-    }
+    let seen = read_until(&mut body, "notifications/progress").await;
     drop(body);
     let resumed = client.resume(&session, &last_event_id(&seen)).await;
     assert_eq!(resumed.status, 200);

@@ -272,6 +272,12 @@ mod tests {
         session
     }
 
+    /// The id of an SSE event frame.
+    fn event_id(frame: &str) -> &str {
+        let line = frame.lines().next().unwrap_or_default();
+        line.strip_prefix("id: ").expect("an event id first")
+    }
+
     async fn get(
         service: &McpHttpService<McpBody>,
         headers: &[(&str, &str)],
@@ -296,12 +302,7 @@ mod tests {
         let (status, mut stream) = get(&service, &headers).await;
         assert_eq!(status, StatusCode::OK);
         let priming = next(&mut stream).await.unwrap();
-        let id = priming
-            .strip_prefix("id: ")
-            .unwrap()
-            .split('\n')
-            .next()
-            .unwrap();
+        let id = event_id(&priming);
         let stream_id = id
             .strip_suffix("-0")
             .expect("the priming event is number 0");
@@ -360,12 +361,7 @@ mod tests {
         let (status, mut stream) = get(&service, &headers).await;
         assert_eq!(status, StatusCode::OK);
         let priming = next(&mut stream).await.unwrap();
-        let last = priming
-            .strip_prefix("id: ")
-            .unwrap()
-            .split('\n')
-            .next()
-            .unwrap();
+        let last = event_id(&priming);
         let resume = [
             ("mcp-session-id", session.as_str()),
             ("last-event-id", last),

@@ -103,26 +103,25 @@ fn refusal(error: &BoxError) -> Response<McpBody> {
     }
 }
 
-/// 413, and the connection is closed: the rest of the body may still be on its way.
+/// 413.
 fn too_large() -> Response<McpBody> {
-    let mut response = json_rpc_error_response(
+    closing_refusal(
         StatusCode::PAYLOAD_TOO_LARGE,
-        -32600,
         "Payload Too Large: the body exceeds the configured limit",
-    );
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
+    )
 }
 
-/// 408, and the connection is closed: the rest of the body may still be on its way.
+/// 408.
 fn too_slow() -> Response<McpBody> {
-    let mut response = json_rpc_error_response(
+    closing_refusal(
         StatusCode::REQUEST_TIMEOUT,
-        -32600,
         "Request Timeout: the body did not arrive in time",
-    );
+    )
+}
+
+/// A refusal that closes the connection: the rest of the body may still be on its way.
+fn closing_refusal(status: StatusCode, message: &'static str) -> Response<McpBody> {
+    let mut response = json_rpc_error_response(status, -32600, message);
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -191,16 +191,25 @@ impl Call<'_> {
         let has_prompts = prompts
             .values()
             .any(|e| allow.is_none_or(|a| a.allows_prompt(e.item.name())));
-        let has_resources = !self.inner.resources.is_empty() || !self.inner.templates.is_empty();
-        let has_completions = prompts.values().any(|e| !e.item.completions.is_empty())
-            || self
-                .inner
-                .templates
-                .load()
-                .values()
-                .any(|e| !e.item.completions.is_empty());
+        // Every capability is judged on what this caller may see: advertising one the
+        // allow-list empties would tell a plan that hidden items exist.
+        let templates = self.inner.templates.load();
+        let visible_template = |name: &str| allow.is_none_or(|a| a.allows_resource_template(name));
+        let has_resources = self
+            .inner
+            .resources
+            .load()
+            .values()
+            .any(|e| allow.is_none_or(|a| a.allows_resource(e.item.uri())))
+            || templates.values().any(|e| visible_template(e.item.name()));
+        let has_completions = prompts.values().any(|e| {
+            !e.item.completions.is_empty() && allow.is_none_or(|a| a.allows_prompt(e.item.name()))
+        }) || templates
+            .values()
+            .any(|e| !e.item.completions.is_empty() && visible_template(e.item.name()));
         let has_tasks = tools.values().any(|e| {
             super::tasks::task_support(&e.item) != crate::protocol::TaskSupport::Forbidden
+                && allow.is_none_or(|a| a.allows_tool(e.item.name()))
         });
         let legacy_tasks = (has_tasks
             && !self.version.is_modern()

@@ -49,10 +49,6 @@ impl<T> Registry<T> {
         self.snapshot.load()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.snapshot.load().is_empty()
-    }
-
     /// Inserts or replaces; returns whether the registry changed.
     pub(crate) fn insert<D: Serialize>(&self, key: String, item: T, definition: &D) -> bool {
         let json = serde_json::value::to_raw_value(definition)

@@ -245,3 +245,35 @@ async fn notifications_and_client_responses_get_no_response() {
         }
     }
 }
+
+#[tokio::test]
+async fn capabilities_follow_what_the_caller_may_see() {
+    let router = full_router();
+    let init = json!({
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": { "name": "client", "version": "0.1" }
+    });
+    let everything = legacy(&router, "initialize", init.clone()).await;
+    for capability in ["tools", "prompts", "resources", "completions"] {
+        assert!(
+            everything["capabilities"].get(capability).is_some(),
+            "{capability}: {everything}"
+        );
+    }
+    // A plan that sees one tool learns nothing of the prompts, resources and completions it
+    // cannot see, not even that they exist.
+    let mut initialize = request(LEGACY, 1, "initialize", init);
+    initialize.extensions.insert(
+        mcp_core::AllowList::new()
+            .tools(["add"])
+            .prompts(Vec::<String>::new())
+            .resources(Vec::<String>::new())
+            .resource_templates(Vec::<String>::new()),
+    );
+    let restricted = result_of(&router, initialize).await;
+    assert_eq!(
+        restricted["capabilities"],
+        json!({ "logging": {}, "tools": { "listChanged": true } })
+    );
+}

@@ -34,6 +34,7 @@ mod server;
 pub mod session;
 pub mod stdio;
 pub mod streamable;
+mod subscription;
 
 pub use allow_list::AllowListLayer;
 pub use batch::BatchLayer;

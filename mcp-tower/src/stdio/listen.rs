@@ -6,34 +6,24 @@
 //! the server ends them (end of input, shutdown, no more events) each gets the server's
 //! `notifications/cancelled` for its id and then its closing result.
 //!
-//! This mirrors `streamable/listen.rs` (checks, errors, acknowledgement, closing result); its
-//! pieces are bound to HTTP streams and private there, so the little logic is repeated here.
+//! What a subscription is (params, acknowledgement, tagging, closing result) is shared with
+//! Streamable HTTP (`crate::subscription`); this is the table of them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use mcp_core::jsonrpc::{self, ErrorObject, RequestId, codes, notification_json};
-use mcp_core::protocol::{SubscriptionFilter, SubscriptionsListenRequestParams, meta_keys};
+use mcp_core::jsonrpc::{ErrorObject, RequestId, codes};
 use mcp_core::{AllowList, ServerEvent};
-use serde_json::Value;
 use serde_json::value::RawValue;
+
+use crate::subscription::Subscription;
 
 /// The open subscriptions of one connection, bounded in number and in resources each.
 #[derive(Debug)]
 pub(super) struct Listens {
-    open: HashMap<RequestId, Listen>,
+    open: HashMap<RequestId, Subscription>,
     max: usize,
     max_resources: usize,
     allow_list: Option<AllowList>,
-}
-
-#[derive(Debug)]
-struct Listen {
-    /// `{"io.modelcontextprotocol/subscriptionId": id}`, put on every message of it.
-    meta: Value,
-    tools: bool,
-    prompts: bool,
-    resources: bool,
-    uris: HashSet<String>,
 }
 
 impl Listens {
@@ -58,22 +48,7 @@ impl Listens {
         params: Option<&RawValue>,
         publishing: bool,
     ) -> Result<Vec<u8>, ErrorObject> {
-        let invalid =
-            |detail: String| ErrorObject::invalid_params(format!("Invalid params for {detail}"));
-        // The schema requires `notifications`: a subscription must say what it listens to.
-        let params: SubscriptionsListenRequestParams = match params {
-            None => return Err(invalid("subscriptions/listen: params are required".into())),
-            Some(raw) => serde_json::from_str(raw.get())
-                .map_err(|e| invalid(format!("subscriptions/listen: {e}")))?,
-        };
-        let filter = params.notifications;
-        let uris = filter.resource_subscriptions.unwrap_or_default();
-        if uris.len() > self.max_resources {
-            return Err(invalid(format!(
-                "subscriptions/listen: at most {} resourceSubscriptions per subscription",
-                self.max_resources
-            )));
-        }
+        let (subscription, acknowledgement) = Subscription::open(id, params, self.max_resources)?;
         if !publishing {
             return Err(ErrorObject::invalid_request(
                 "This server publishes no notifications",
@@ -82,26 +57,8 @@ impl Listens {
         if self.open.len() >= self.max {
             return Err(ErrorObject::new(codes::SERVER_ERROR, "Too many listeners"));
         }
-        let meta = serde_json::json!({ meta_keys::SUBSCRIPTION_ID: id });
-        let listen = Listen {
-            meta: meta.clone(),
-            tools: filter.tools_list_changed == Some(true),
-            prompts: filter.prompts_list_changed == Some(true),
-            resources: filter.resources_list_changed == Some(true),
-            uris: uris.iter().cloned().collect(),
-        };
-        // Every type asked for is honoured; the acknowledgement names only those.
-        let honoured = SubscriptionFilter {
-            tools_list_changed: listen.tools.then_some(true),
-            prompts_list_changed: listen.prompts.then_some(true),
-            resources_list_changed: listen.resources.then_some(true),
-            resource_subscriptions: (!uris.is_empty()).then_some(uris),
-        };
-        self.open.insert(id.clone(), listen);
-        Ok(notification_json(
-            "notifications/subscriptions/acknowledged",
-            &serde_json::json!({ "_meta": meta, "notifications": honoured }),
-        ))
+        self.open.insert(id.clone(), subscription);
+        Ok(acknowledgement)
     }
 
     /// Forgets the subscription `id` (the client cancelled it): nothing more is written for it.
@@ -111,17 +68,9 @@ impl Listens {
 
     /// The lines `event` becomes: one per subscription that asked for it and may see it.
     pub(super) fn lines_for(&self, event: &ServerEvent) -> Vec<Vec<u8>> {
-        if !event.is_visible_to(self.allow_list.as_ref()) {
-            return Vec::new();
-        }
         self.open
             .values()
-            .filter(|listen| listen.wants(event))
-            .map(|listen| {
-                let mut params = event.params();
-                params["_meta"] = listen.meta.clone();
-                notification_json(event.method(), &params)
-            })
+            .filter_map(|subscription| subscription.notification(event, self.allow_list.as_ref()))
             .collect()
     }
 
@@ -135,36 +84,10 @@ impl Listens {
     /// notification first, while the request is still in progress.
     pub(super) fn close_all(&mut self, reason: &str) -> Vec<Vec<u8>> {
         let mut lines = Vec::with_capacity(2 * self.open.len());
-        for (id, listen) in self.open.drain() {
-            let params = serde_json::json!({
-                "_meta": listen.meta,
-                "requestId": id,
-                "reason": reason,
-            });
-            lines.push(notification_json("notifications/cancelled", &params));
-            lines.push(closing_result(&id, &listen.meta));
+        for (_, subscription) in self.open.drain() {
+            lines.push(subscription.cancelled(reason));
+            lines.push(subscription.closing_result());
         }
         lines
     }
-}
-
-impl Listen {
-    fn wants(&self, event: &ServerEvent) -> bool {
-        match event {
-            ServerEvent::ToolsListChanged { .. } => self.tools,
-            ServerEvent::PromptsListChanged { .. } => self.prompts,
-            ServerEvent::ResourcesListChanged { .. } => self.resources,
-            ServerEvent::ResourceUpdated(uri) => self.uris.contains(uri),
-            // No filter asks for server-level logs in this era.
-            _ => false,
-        }
-    }
-}
-
-/// The `subscriptions/listen` result that ends a subscription gracefully: empty but for its
-/// `resultType` and the subscription id (`SubscriptionsListenResult`).
-fn closing_result(id: &RequestId, meta: &Value) -> Vec<u8> {
-    let result = serde_json::json!({ "_meta": meta, "resultType": "complete" });
-    let result = jsonrpc::to_raw(&result).expect("JSON values serialise");
-    jsonrpc::Response::result(id.clone(), result).to_vec()
 }

@@ -3,15 +3,13 @@
 //! id (the listen request's id), after an acknowledgement of what is honoured. At shutdown the
 //! stream ends gracefully, as the spec asks: the listen request's (empty) result, then the end.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
-use mcp_core::jsonrpc::{self, ErrorObject, RequestId, notification_json};
+use mcp_core::jsonrpc::{ErrorObject, RequestId};
 use mcp_core::{AllowList, ServerEvent};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -19,27 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Shared, streamed_response};
 use crate::body::McpBody;
 use crate::error_body::error_response;
-
-const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
-
-#[derive(Deserialize, Serialize, Default, Clone)]
-#[serde(rename_all = "camelCase")]
-struct Filter {
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    tools_list_changed: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    prompts_list_changed: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    resources_list_changed: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    resource_subscriptions: Vec<String>,
-}
-
-/// The schema requires `notifications`: a stream must say what it listens to.
-#[derive(Deserialize)]
-struct ListenParams {
-    notifications: Filter,
-}
+use crate::subscription::Subscription;
 
 /// Decrements the listener count when the stream ends.
 struct ListenerSlot(Arc<Shared>);
@@ -56,27 +34,11 @@ pub(crate) fn handle(
     params: Option<&RawValue>,
     allow_list: Option<AllowList>,
 ) -> Response<McpBody> {
-    let refuse = |message: String| {
-        error_response(
-            StatusCode::OK,
-            Some(id.clone()),
-            ErrorObject::invalid_params(message),
-        )
-    };
-    let params: ListenParams = match params.map(|raw| serde_json::from_str(raw.get())) {
-        None => {
-            return refuse("Invalid params for subscriptions/listen: params are required".into());
-        }
-        Some(Ok(params)) => params,
-        Some(Err(e)) => return refuse(format!("Invalid params for subscriptions/listen: {e}")),
-    };
-    let max = shared.config.max_listen_resources;
-    if params.notifications.resource_subscriptions.len() > max {
-        return refuse(format!(
-            "Invalid params for subscriptions/listen: at most {max} resourceSubscriptions per \
-             stream"
-        ));
-    }
+    let (subscription, acknowledgement) =
+        match Subscription::open(&id, params, shared.config.max_listen_resources) {
+            Ok(opened) => opened,
+            Err(error) => return error_response(StatusCode::OK, Some(id), error),
+        };
     let Some(events) = shared.config.events.as_ref().map(|source| source()) else {
         return error_response(
             StatusCode::OK,
@@ -95,15 +57,22 @@ pub(crate) fn handle(
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
     let end = shared.stream_end();
     let slot = ListenerSlot(shared);
-    let filter = params.notifications;
-    tokio::spawn(run(slot, id, filter, allow_list, events, sink, end.clone()));
+    tokio::spawn(run(
+        slot,
+        subscription,
+        acknowledgement,
+        allow_list,
+        events,
+        sink,
+        end.clone(),
+    ));
     streamed_response(body, end)
 }
 
 async fn run(
     slot: ListenerSlot,
-    id: RequestId,
-    filter: Filter,
+    subscription: Subscription,
+    acknowledgement: Vec<u8>,
     allow_list: Option<AllowList>,
     mut events: broadcast::Receiver<ServerEvent>,
     sink: mpsc::Sender<Bytes>,
@@ -114,19 +83,9 @@ async fn run(
     let _forget = end.clone().drop_guard();
     let ended = end.cancelled();
     tokio::pin!(ended);
-    let meta = serde_json::json!({ SUBSCRIPTION_ID: id });
-    let ack = notification_json(
-        "notifications/subscriptions/acknowledged",
-        &serde_json::json!({ "_meta": meta, "notifications": filter }),
-    );
-    if sink.send(frame(&ack)).await.is_err() {
+    if sink.send(frame(&acknowledgement)).await.is_err() {
         return;
     }
-    let uris: HashSet<&str> = filter
-        .resource_subscriptions
-        .iter()
-        .map(String::as_str)
-        .collect();
     let mut keep_alive = tokio::time::interval(shared.config.keep_alive);
     keep_alive.reset();
     loop {
@@ -142,7 +101,7 @@ async fn run(
             () = &mut ended => {
                 // A full queue means a client that is not reading: it would not read this
                 // either, and waiting for room would hold the shutdown up.
-                let _ = sink.try_send(frame(&closing_result(&id, &meta)));
+                let _ = sink.try_send(frame(&subscription.closing_result()));
                 return;
             }
         };
@@ -154,32 +113,13 @@ async fn run(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let wanted = match &event {
-            ServerEvent::ToolsListChanged { .. } => filter.tools_list_changed,
-            ServerEvent::PromptsListChanged { .. } => filter.prompts_list_changed,
-            ServerEvent::ResourcesListChanged { .. } => filter.resources_list_changed,
-            ServerEvent::ResourceUpdated(uri) => uris.contains(uri.as_str()),
-            // No filter asks for server-level logs in this era.
-            _ => false,
-        };
-        if !wanted || !event.is_visible_to(allow_list.as_ref()) {
+        let Some(bytes) = subscription.notification(&event, allow_list.as_ref()) else {
             continue;
-        }
-        let mut params = event.params();
-        params["_meta"] = meta.clone();
-        let bytes = notification_json(event.method(), &params);
+        };
         if sink.send(frame(&bytes)).await.is_err() {
             return;
         }
     }
-}
-
-/// The `subscriptions/listen` result that ends the subscription gracefully: empty but for
-/// its `resultType` and the subscription id (`SubscriptionsListenResult`).
-fn closing_result(id: &RequestId, meta: &serde_json::Value) -> Vec<u8> {
-    let result = serde_json::json!({ "_meta": meta, "resultType": "complete" });
-    let result = jsonrpc::to_raw(&result).expect("JSON values serialise");
-    jsonrpc::Response::result(id.clone(), result).to_vec()
 }
 
 fn frame(json: &[u8]) -> Bytes {

@@ -92,6 +92,24 @@ impl Reply {
     }
 }
 
+/// The `(id, data)` of every event of an SSE body that has an id; comments (keep-alives) and
+/// id-less blocks are skipped.
+pub fn sse_events(body: &str) -> Vec<(String, String)> {
+    body.split("\n\n")
+        .filter(|event| event.lines().any(|line| line.starts_with("id: ")))
+        .map(|event| {
+            let field = |name: &str| {
+                event
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (field("id: "), field("data: "))
+        })
+        .collect()
+}
+
 /// Reads a streamed body until its text so far contains `needle`, and returns that text;
 /// panics when 5 s pass without a frame or the stream ends first.
 pub async fn read_until(body: &mut hyper::body::Incoming, needle: &str) -> String {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer};
+use mcp_e2e::{TestClient, TestServer, sse_events};
 use mcp_tower::streamable::{EventStore, InMemoryEventStore, Replay, StoredEvent};
 use mcp_tower::{McpServer, ResponseMode, StreamableHttpConfig};
 use serde_json::{Value, json};
@@ -62,22 +62,9 @@ fn call(id: i64, tool: &str) -> Value {
     json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":tool,"arguments":{},"_meta":{"progressToken":id}}})
 }
 
-/// The SSE events of `body`: each one's `id` and `data` lines.
+/// The `(id, data)` of every event of an SSE body.
 fn events(body: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(body)
-        .split("\n\n")
-        .filter(|event| !event.trim().is_empty())
-        .map(|event| {
-            let field = |name: &str| {
-                event
-                    .lines()
-                    .find_map(|line| line.strip_prefix(name))
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            (field("id: "), field("data: "))
-        })
-        .collect()
+    sse_events(&String::from_utf8_lossy(body))
 }
 
 /// The stream part of an event id (`<stream>-<sequence>`).

@@ -1,10 +1,12 @@
 //! A legacy session speaks the version it negotiated: the `MCP-Protocol-Version` header may
-//! repeat it, not change it, on POST, GET and DELETE alike; and its streams open with a
-//! priming event only from 2025-11-25, the version that introduced it.
+//! name any supported version without changing the session's, and an unsupported one is
+//! refused on POST, GET and DELETE alike; a 2026-07-28 request is stateless whatever session
+//! id it carries; and streams open with a priming event only from 2025-11-25, the version that
+//! introduced it.
 
 use http::Method;
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer, read_until};
+use mcp_e2e::{TestClient, TestServer, read_until, sse_events};
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
 
@@ -49,23 +51,6 @@ fn steps(id: i64) -> Value {
         "tools/call",
         json!({"name":"steps","arguments":{},"_meta":{"progressToken":1}}),
     )
-}
-
-/// The `(id, data)` of every event of an SSE body; comments (keep-alives) are skipped.
-fn events(body: &str) -> Vec<(String, String)> {
-    body.split("\n\n")
-        .filter(|event| event.lines().any(|l| l.starts_with("id: ")))
-        .map(|event| {
-            let field = |name: &str| {
-                event
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            (field("id: "), field("data: "))
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -209,7 +194,7 @@ async fn get_stream_until_message(
     assert_eq!(response.status(), 200);
     // The stream is registered before the response returns; the change comes after it.
     router.remove_tool("spare");
-    events(&read_until(&mut response.into_body(), "list_changed").await)
+    sse_events(&read_until(&mut response.into_body(), "list_changed").await)
 }
 
 #[tokio::test]
@@ -237,7 +222,7 @@ async fn streams_open_with_a_priming_event_only_from_2025_11_25() {
             Some("text/event-stream"),
             "{version}"
         );
-        let posted = events(&String::from_utf8_lossy(&reply.body));
+        let posted = sse_events(&String::from_utf8_lossy(&reply.body));
         let stream = get_stream_until_message(&client, &session, &router).await;
 
         for (what, events) in [("POST", posted), ("GET", stream)] {

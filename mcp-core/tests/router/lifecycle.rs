@@ -18,11 +18,7 @@ use crate::support::{
 #[tokio::test]
 async fn initialize_echoes_a_supported_version_with_derived_capabilities() {
     let router = full_router();
-    let params = json!({
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": { "name": "client", "version": "0.1" }
-    });
+    let params = initialize_params("2025-06-18");
     let response = respond(&router, request(LEGACY, 7, "initialize", params)).await;
     assert_eq!(
         response,
@@ -64,11 +60,7 @@ async fn server_info_can_be_kept_out_of_modern_results() {
     assert_eq!(discovered["resultType"], "complete");
     assert!(discovered.get("_meta").is_none(), "{discovered}");
     // The legacy handshake's result requires `serverInfo`: it stays.
-    let params = json!({
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": { "name": "client", "version": "0.1" }
-    });
+    let params = initialize_params("2025-11-25");
     let initialized = legacy(&router_without, "initialize", params).await;
     assert_eq!(initialized["serverInfo"]["name"], "test-server");
     // With it on (the default, which the modern tools/call tests below see), every modern
@@ -81,11 +73,7 @@ async fn server_info_can_be_kept_out_of_modern_results() {
 async fn initialize_offers_the_latest_legacy_version_for_unknown_ones() {
     let router = full_router();
     for requested in ["1999-01-01", "2026-07-28", "latest", ""] {
-        let params = json!({
-            "protocolVersion": requested,
-            "capabilities": {},
-            "clientInfo": { "name": "client", "version": "0.1" }
-        });
+        let params = initialize_params(requested);
         let result = legacy(&router, "initialize", params).await;
         assert_eq!(
             result["protocolVersion"], "2025-11-25",
@@ -93,11 +81,7 @@ async fn initialize_offers_the_latest_legacy_version_for_unknown_ones() {
         );
     }
     for supported in ["2025-03-26", "2025-06-18", "2025-11-25"] {
-        let params = json!({
-            "protocolVersion": supported,
-            "capabilities": {},
-            "clientInfo": { "name": "client", "version": "0.1" }
-        });
+        let params = initialize_params(supported);
         let result = legacy(&router, "initialize", params).await;
         assert_eq!(result["protocolVersion"], supported);
     }
@@ -105,11 +89,7 @@ async fn initialize_offers_the_latest_legacy_version_for_unknown_ones() {
 
 #[tokio::test]
 async fn capabilities_follow_what_is_registered() {
-    let init = json!({
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": { "name": "client", "version": "0.1" }
-    });
+    let init = initialize_params("2025-11-25");
 
     let empty = Router::builder().name("empty", "0").build();
     let result = legacy(&empty, "initialize", init.clone()).await;
@@ -201,11 +181,7 @@ async fn unknown_method_is_method_not_found() {
 #[tokio::test]
 async fn methods_are_gated_by_era() {
     let router = full_router();
-    let init = json!({
-        "protocolVersion": "2026-07-28",
-        "capabilities": {},
-        "clientInfo": { "name": "client", "version": "0.1" }
-    });
+    let init = initialize_params("2026-07-28");
     let error = modern_error(&router, "initialize", init).await;
     assert_eq!(
         error,
@@ -249,11 +225,7 @@ async fn notifications_and_client_responses_get_no_response() {
 #[tokio::test]
 async fn capabilities_follow_what_the_caller_may_see() {
     let router = full_router();
-    let init = json!({
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": { "name": "client", "version": "0.1" }
-    });
+    let init = initialize_params("2025-11-25");
     let everything = legacy(&router, "initialize", init.clone()).await;
     for capability in ["tools", "prompts", "resources", "completions"] {
         assert!(
@@ -276,4 +248,13 @@ async fn capabilities_follow_what_the_caller_may_see() {
         restricted["capabilities"],
         json!({ "logging": {}, "tools": { "listChanged": true } })
     );
+}
+
+/// `initialize` params of a client with no capabilities asking for `version`.
+fn initialize_params(version: impl serde::Serialize) -> serde_json::Value {
+    json!({
+        "protocolVersion": version,
+        "capabilities": {},
+        "clientInfo": { "name": "client", "version": "0.1" }
+    })
 }

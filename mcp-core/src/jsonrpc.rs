@@ -20,6 +20,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+pub use crate::raw_json::RawJson;
+
 /// The standard JSON-RPC error codes and the MCP-specific ones.
 pub mod codes {
     /// Invalid JSON was received.
@@ -436,15 +438,16 @@ pub struct Response {
     /// The id of the request; `None` only when the request's id could not be read.
     pub id: Option<RequestId>,
     /// The result (raw JSON) or the error.
-    pub body: Result<Box<RawValue>, ErrorObject>,
+    pub body: Result<RawJson, ErrorObject>,
 }
 
 impl Response {
-    /// A successful response carrying an already-serialised result.
-    pub fn result(id: RequestId, result: Box<RawValue>) -> Self {
+    /// A successful response carrying an already-serialised result (a [`RawJson`], or a
+    /// `Box<RawValue>`).
+    pub fn result(id: RequestId, result: impl Into<RawJson>) -> Self {
         Self {
             id: Some(id),
-            body: Ok(result),
+            body: Ok(result.into()),
         }
     }
 

@@ -32,6 +32,7 @@ mod handler;
 mod input;
 mod peer;
 mod principal;
+mod raw_json;
 mod request;
 mod router;
 mod session;

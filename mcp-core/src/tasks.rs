@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::input::AskedInput;
-use crate::jsonrpc::ErrorObject;
+use crate::jsonrpc::{ErrorObject, RawJson};
 use crate::protocol::TaskStatus;
 
 /// Limits of the task store.
@@ -77,7 +77,7 @@ pub(crate) struct TaskState {
     pub(crate) status_message: Option<String>,
     pub(crate) last_updated: SystemTime,
     /// The encoded `CallToolResult`, once completed.
-    pub(crate) result: Option<Box<RawValue>>,
+    pub(crate) result: Option<RawJson>,
     /// The protocol error, once failed.
     pub(crate) error: Option<ErrorObject>,
     /// The unanswered questions, while `input_required`.

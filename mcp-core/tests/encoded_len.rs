@@ -31,7 +31,7 @@ fn results_with_number_ids_or_none_are_measured_exactly() {
         for json in results {
             let response = McpResponse::Single(Response {
                 id: id.clone(),
-                body: Ok(result(json)),
+                body: Ok(result(json).into()),
             });
             assert_eq!(
                 response.encoded_len(),

@@ -13,7 +13,7 @@ use super::{RouterFuture, RouterInner};
 use crate::context::{RequestContext, SharedCapabilities};
 use crate::handler::completion::cap;
 use crate::input::InputRound;
-use crate::jsonrpc::{ErrorObject, Message, RequestId, Response, quoted};
+use crate::jsonrpc::{ErrorObject, Message, RawJson, RequestId, Response, quoted};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
     InitializeRequestParams, InitializeResult, PromptsCapability, ResourcesCapability,
@@ -24,7 +24,7 @@ use crate::request::{McpRequest, McpResponse};
 use crate::session::SessionHandle;
 use crate::version::ProtocolVersion;
 
-pub(crate) type MethodResult = Result<Box<RawValue>, ErrorObject>;
+pub(crate) type MethodResult = Result<RawJson, ErrorObject>;
 
 /// Names a request for sealing its `requestState` (method, target, arguments); called only
 /// when a state is opened or sealed, so plain calls never serialise their arguments again.

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use super::dispatch::{Binding, Call, MethodResult};
 use super::encode::Extras;
 use crate::input::{InputRound, RequestStateSealer};
-use crate::jsonrpc::ErrorObject;
+use crate::jsonrpc::{ErrorObject, RawJson};
 use crate::principal::Principal;
 
 impl Call<'_> {
@@ -118,5 +118,5 @@ impl Call<'_> {
 /// What a handler run produced.
 pub(crate) enum Outcome<T> {
     Complete(T),
-    InputRequired(Box<RawValue>),
+    InputRequired(RawJson),
 }

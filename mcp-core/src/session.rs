@@ -1,5 +1,6 @@
 //! The view of a legacy session that the RPC tier needs. The HTTP tier's `SessionLayer` owns
-//! the storage (a `SessionStore`; in memory by default) and puts a [`SessionHandle`] into the request extensions.
+//! the storage (a `SessionStore`; in memory by default) and puts a [`SessionHandle`] into the
+//! request extensions.
 
 use std::sync::Arc;
 

@@ -38,6 +38,7 @@ pub use store::{InMemorySessionStore, SessionStore, StoreFull};
 pub struct SessionConfig {
     pub(crate) idle_ttl: Duration,
     pub(crate) max_sessions: usize,
+    pub(crate) max_sessions_per_principal: usize,
     pub(crate) max_subscriptions: usize,
     pub(crate) max_in_flight: usize,
     pub(crate) stream_capacity: usize,
@@ -48,6 +49,7 @@ impl Default for SessionConfig {
         Self {
             idle_ttl: Duration::from_secs(30 * 60),
             max_sessions: 10_000,
+            max_sessions_per_principal: 1_000,
             max_subscriptions: 1_000,
             max_in_flight: 256,
             stream_capacity: 256,
@@ -65,6 +67,20 @@ impl SessionConfig {
     /// The most sessions alive at once (default 10 000); `initialize` beyond it gets 503.
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.max_sessions = max.max(1);
+        self
+    }
+
+    /// The most sessions one principal (an authenticated subject) may hold at once (default
+    /// 1 000, a tenth of the default [`max_sessions`](Self::max_sessions)), so that one client
+    /// cannot take the whole server's sessions; `initialize` beyond it gets 429. Sessions of
+    /// unauthenticated clients count only against `max_sessions`.
+    ///
+    /// ```
+    /// let config = mcp_tower::SessionConfig::default().max_sessions_per_principal(20);
+    /// # let _ = config;
+    /// ```
+    pub fn max_sessions_per_principal(mut self, max: usize) -> Self {
+        self.max_sessions_per_principal = max.max(1);
         self
     }
 

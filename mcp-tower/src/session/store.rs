@@ -6,13 +6,23 @@ use std::time::{Duration, Instant};
 
 use super::{LiveSession, NewSession, SessionConfig};
 
-/// The session count cap was reached.
+/// A session count cap was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreFull;
+#[non_exhaustive]
+pub enum StoreFull {
+    /// The server's cap ([`SessionConfig::max_sessions`]): `initialize` gets 503.
+    Server,
+    /// The cap of the principal that ran `initialize`
+    /// ([`SessionConfig::max_sessions_per_principal`]): 429.
+    Principal,
+}
 
 impl std::fmt::Display for StoreFull {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("too many sessions")
+        f.write_str(match self {
+            StoreFull::Server => "too many sessions",
+            StoreFull::Principal => "too many sessions for this principal",
+        })
     }
 }
 
@@ -20,7 +30,7 @@ impl std::error::Error for StoreFull {}
 
 /// Keeps sessions by id.
 pub trait SessionStore: Send + Sync + 'static {
-    /// Creates and stores a session; fails at the count cap.
+    /// Creates and stores a session; fails at a count cap.
     fn create(&self, new: NewSession) -> Result<Arc<LiveSession>, StoreFull>;
     /// Finds a live session.
     fn get(&self, id: &str) -> Option<Arc<LiveSession>>;
@@ -36,12 +46,13 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 }
 
-/// The default store: a map in memory, capped in size, reaped in the background.
+/// The default store: a map in memory, capped in size (in all, and per principal), reaped in
+/// the background.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use mcp_tower::SessionConfig;
-/// use mcp_tower::session::{InMemorySessionStore, NewSession, SessionStore};
+/// use mcp_tower::session::{InMemorySessionStore, NewSession, SessionStore, StoreFull};
 ///
 /// let store = InMemorySessionStore::new(SessionConfig::default().max_sessions(1));
 /// let new = NewSession {
@@ -51,7 +62,7 @@ pub trait SessionStore: Send + Sync + 'static {
 ///     allow_list: None,
 /// };
 /// assert!(store.create(new.clone()).is_ok());
-/// assert!(store.create(new).is_err()); // the cap holds
+/// assert_eq!(store.create(new).unwrap_err(), StoreFull::Server); // the cap holds
 /// # }
 /// ```
 #[derive(Clone)]
@@ -62,10 +73,43 @@ pub struct InMemorySessionStore {
 struct StoreInner {
     /// foldhash, seeded per process: only ids this server generated are ever inserted, so a
     /// client cannot choose colliding keys, and SipHash of the id on every request cost more.
-    sessions: RwLock<HashMap<Arc<str>, Arc<LiveSession>, foldhash::fast::RandomState>>,
+    sessions: RwLock<Sessions>,
     config: Arc<SessionConfig>,
     epoch: Instant,
     reaper_started: std::sync::Once,
+}
+
+/// The sessions, and how many each principal holds (for its cap), under one lock.
+#[derive(Default)]
+struct Sessions {
+    by_id: HashMap<Arc<str>, Arc<LiveSession>, foldhash::fast::RandomState>,
+    per_principal: HashMap<String, usize, foldhash::fast::RandomState>,
+}
+
+impl Sessions {
+    fn insert(&mut self, session: Arc<LiveSession>) {
+        if let Some(principal) = session.principal() {
+            *self.per_principal.entry(principal.to_owned()).or_default() += 1;
+        }
+        self.by_id.insert(Arc::clone(&session.id), session);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Arc<LiveSession>> {
+        let session = self.by_id.remove(id)?;
+        if let Some(principal) = session.principal()
+            && let Some(count) = self.per_principal.get_mut(principal)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.per_principal.remove(principal);
+            }
+        }
+        Some(session)
+    }
+
+    fn held_by(&self, principal: &str) -> usize {
+        self.per_principal.get(principal).copied().unwrap_or(0)
+    }
 }
 
 impl std::fmt::Debug for InMemorySessionStore {
@@ -81,7 +125,7 @@ impl InMemorySessionStore {
     pub fn new(config: SessionConfig) -> Self {
         Self {
             inner: Arc::new(StoreInner {
-                sessions: RwLock::new(HashMap::default()),
+                sessions: RwLock::new(Sessions::default()),
                 config: Arc::new(config),
                 epoch: Instant::now(),
                 reaper_started: std::sync::Once::new(),
@@ -124,6 +168,7 @@ fn reap(inner: &StoreInner) -> usize {
     let expired: Vec<Arc<LiveSession>> = {
         let sessions = inner.sessions.read().unwrap_or_else(|p| p.into_inner());
         sessions
+            .by_id
             .values()
             .filter(|s| s.is_idle(now))
             .cloned()
@@ -157,10 +202,15 @@ impl SessionStore for InMemorySessionStore {
             .sessions
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        if sessions.len() >= self.inner.config.max_sessions {
-            return Err(StoreFull);
+        if sessions.by_id.len() >= self.inner.config.max_sessions {
+            return Err(StoreFull::Server);
         }
-        sessions.insert(Arc::clone(&session.id), Arc::clone(&session));
+        if let Some(principal) = session.principal()
+            && sessions.held_by(principal) >= self.inner.config.max_sessions_per_principal
+        {
+            return Err(StoreFull::Principal);
+        }
+        sessions.insert(Arc::clone(&session));
         Ok(session)
     }
 
@@ -169,6 +219,7 @@ impl SessionStore for InMemorySessionStore {
             .sessions
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .by_id
             .get(id)
             .cloned()
     }
@@ -192,6 +243,7 @@ impl SessionStore for InMemorySessionStore {
             .sessions
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .by_id
             .values()
             .cloned()
             .collect();
@@ -205,6 +257,66 @@ impl SessionStore for InMemorySessionStore {
             .sessions
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .by_id
             .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(principal: Option<&str>) -> NewSession {
+        NewSession {
+            principal: principal.map(str::to_owned),
+            version: mcp_core::ProtocolVersion::V2025_11_25,
+            capabilities: Default::default(),
+            allow_list: None,
+        }
+    }
+
+    #[test]
+    fn each_principal_has_its_own_cap_and_ending_a_session_frees_its_slot() {
+        let config = SessionConfig::default()
+            .max_sessions(6)
+            .max_sessions_per_principal(2)
+            .idle_ttl(Duration::from_millis(10));
+        let store = InMemorySessionStore::new(config);
+        let first = store.create(new(Some("alice"))).unwrap();
+        store.create(new(Some("alice"))).unwrap();
+        assert_eq!(
+            store.create(new(Some("alice"))).unwrap_err(),
+            StoreFull::Principal
+        );
+        store.create(new(Some("bob"))).unwrap();
+        // Unauthenticated sessions only count against the server's cap.
+        store.create(new(None)).unwrap();
+        store.create(new(None)).unwrap();
+        store.create(new(None)).unwrap();
+        assert_eq!(store.len(), 6);
+        assert_eq!(
+            store.create(new(Some("carol"))).unwrap_err(),
+            StoreFull::Server
+        );
+
+        store.remove(mcp_core::Session::id(&*first)).unwrap();
+        store.create(new(Some("alice"))).unwrap();
+        assert_eq!(
+            store.create(new(Some("alice"))).unwrap_err(),
+            StoreFull::Server
+        );
+
+        // Expiry frees slots too, and forgets the principals it leaves with none.
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(store.reap(), 6);
+        let sessions = store.inner.sessions.read().unwrap();
+        assert!(sessions.by_id.is_empty() && sessions.per_principal.is_empty());
+        drop(sessions);
+        store.create(new(Some("alice"))).unwrap();
+        store.create(new(Some("alice"))).unwrap();
+        assert_eq!(
+            store.create(new(Some("alice"))).unwrap_err(),
+            StoreFull::Principal
+        );
     }
 }

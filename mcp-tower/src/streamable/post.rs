@@ -17,7 +17,7 @@ use super::request_body::read_body;
 use super::{Accepts, RpcService, Shared, sized_response};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
-use crate::session::{LiveSession, NewSession, SessionManager};
+use crate::session::{LiveSession, NewSession, SessionManager, StoreFull};
 
 pub(crate) fn handle<S, B>(
     shared: Arc<Shared>,
@@ -310,6 +310,14 @@ fn attach_new_session(response: &mut Response<McpBody>, manager: &SessionManager
                     .headers_mut()
                     .insert(&mcp_core::headers::MCP_SESSION_ID, value);
             }
+        }
+        Err(StoreFull::Principal) => {
+            *response = json_rpc_error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                -32000,
+                "Too Many Requests: too many open sessions for this principal; \
+                 end one (DELETE) or let one expire",
+            );
         }
         Err(_) => {
             *response = json_rpc_error_response(

@@ -1,11 +1,16 @@
-//! Body size and time limits.
+//! Body size, time and session-count limits.
 
 use std::time::Duration;
 
-use mcp_tower::McpServer;
+use http::{Method, Request};
+use mcp_core::Principal;
+use mcp_e2e::{TestClient, TestServer};
+use mcp_tower::{McpServer, SessionConfig};
 use serde_json::json;
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
 
-use super::start;
+use super::{router, start};
 
 #[tokio::test]
 async fn body_over_limit_is_413() {
@@ -68,4 +73,69 @@ async fn a_body_that_stops_arriving_gets_408_and_the_connection_closes() {
     assert!(waited >= Duration::from_millis(300), "{waited:?}");
     // The endpoint still serves everyone else.
     assert!(!client.initialize("2025-11-25").await.is_empty());
+}
+
+/// `initialize` as the principal named in `x-user` (none without it).
+async fn initialize_as(client: &TestClient, user: Option<&str>) -> mcp_e2e::Reply {
+    let headers: Vec<(&str, &str)> = user.map(|user| ("x-user", user)).into_iter().collect();
+    let body = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}});
+    client.post(&body, &headers).await
+}
+
+#[tokio::test]
+async fn one_principal_cannot_take_every_session() {
+    // A stand-in authenticator: the principal is whoever `x-user` names.
+    let served = McpServer::builder(router())
+        .sessions(
+            SessionConfig::default()
+                .max_sessions(5)
+                .max_sessions_per_principal(2),
+        )
+        .into_http_service();
+    let http = ServiceBuilder::new()
+        .map_request(|mut request: Request<hyper::body::Incoming>| {
+            let user = request
+                .headers()
+                .get("x-user")
+                .and_then(|v| v.to_str().ok());
+            if let Some(principal) = user.map(Principal::new) {
+                request.extensions_mut().insert(principal);
+            }
+            request
+        })
+        .service(served);
+    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
+    let client = TestClient::new(&server);
+
+    let first = initialize_as(&client, Some("alice")).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(initialize_as(&client, Some("alice")).await.status, 200);
+    let refused = initialize_as(&client, Some("alice")).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json()["error"]["code"], -32000);
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("this principal"), "{message}");
+    assert!(refused.header("mcp-session-id").is_none());
+
+    // Others are not held back by alice's cap; unauthenticated clients only by the server's.
+    assert_eq!(initialize_as(&client, Some("bob")).await.status, 200);
+    assert_eq!(initialize_as(&client, None).await.status, 200);
+    assert_eq!(initialize_as(&client, None).await.status, 200);
+    assert_eq!(initialize_as(&client, Some("bob")).await.status, 503);
+
+    // Ending one of alice's sessions gives her its slot back (and one of the server's).
+    let alice = first.header("mcp-session-id").unwrap().to_owned();
+    let deleted = client
+        .send(
+            Method::DELETE,
+            "",
+            &[("mcp-session-id", &alice), ("x-user", "alice")],
+        )
+        .await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(initialize_as(&client, Some("alice")).await.status, 200);
 }

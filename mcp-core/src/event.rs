@@ -13,7 +13,7 @@ use crate::session::Session;
 /// ```
 /// use mcp_core::ServerEvent;
 ///
-/// let event = ServerEvent::ResourceUpdated("file:///a".into());
+/// let event = ServerEvent::resource_updated("file:///a");
 /// assert_eq!(
 ///     String::from_utf8(event.to_json()).unwrap(),
 ///     r#"{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"file:///a"}}"#
@@ -38,8 +38,19 @@ pub enum ServerEvent {
         /// The resource that changed.
         uri: String,
     },
-    /// `notifications/resources/updated` for this URI (only to its subscribers).
-    ResourceUpdated(String),
+    /// `notifications/resources/updated` for `uri`: only to its subscribers, and only to those
+    /// whose allow-list would let them read it. Made by
+    /// [`Router::notify_resource_updated`](crate::Router::notify_resource_updated), which knows
+    /// what serves the URI, or by [`ServerEvent::resource_updated`].
+    #[non_exhaustive]
+    ResourceUpdated {
+        /// The resource that changed.
+        uri: String,
+        /// Whether a static resource has this URI.
+        is_static: bool,
+        /// The names of the resource templates whose pattern matches the URI.
+        templates: Vec<String>,
+    },
     /// A server-level `notifications/message` (only to sessions whose level admits it).
     Log {
         /// The severity.
@@ -52,13 +63,23 @@ pub enum ServerEvent {
 }
 
 impl ServerEvent {
+    /// `notifications/resources/updated` for `uri`, when what serves it is not known: an
+    /// allow-list then shows it only if it allows `uri` itself.
+    pub fn resource_updated(uri: impl Into<String>) -> Self {
+        ServerEvent::ResourceUpdated {
+            uri: uri.into(),
+            is_static: false,
+            templates: Vec::new(),
+        }
+    }
+
     /// The notification's method name.
     pub fn method(&self) -> &'static str {
         match self {
             ServerEvent::ToolsListChanged { .. } => "notifications/tools/list_changed",
             ServerEvent::PromptsListChanged { .. } => "notifications/prompts/list_changed",
             ServerEvent::ResourcesListChanged { .. } => "notifications/resources/list_changed",
-            ServerEvent::ResourceUpdated(_) => "notifications/resources/updated",
+            ServerEvent::ResourceUpdated { .. } => "notifications/resources/updated",
             ServerEvent::Log { .. } => "notifications/message",
         }
     }
@@ -66,7 +87,7 @@ impl ServerEvent {
     /// The notification's params.
     pub fn params(&self) -> Value {
         match self {
-            ServerEvent::ResourceUpdated(uri) => json!({ "uri": uri }),
+            ServerEvent::ResourceUpdated { uri, .. } => json!({ "uri": uri }),
             ServerEvent::Log {
                 level,
                 logger: Some(logger),
@@ -80,7 +101,7 @@ impl ServerEvent {
     /// The whole JSON-RPC notification (list changes carry no params).
     pub fn to_json(&self) -> Vec<u8> {
         match self {
-            ServerEvent::ResourceUpdated(_) | ServerEvent::Log { .. } => {
+            ServerEvent::ResourceUpdated { .. } | ServerEvent::Log { .. } => {
                 notification_json(self.method(), &self.params())
             }
             _ => format!(r#"{{"jsonrpc":"2.0","method":"{}"}}"#, self.method()).into_bytes(),
@@ -92,7 +113,7 @@ impl ServerEvent {
     /// when the session's allow-list shows the item.
     pub fn is_wanted_by(&self, session: &dyn Session) -> bool {
         match self {
-            ServerEvent::ResourceUpdated(uri) => {
+            ServerEvent::ResourceUpdated { uri, .. } => {
                 session.is_subscribed(uri) && self.is_visible_to(session.allow_list())
             }
             ServerEvent::Log { level, .. } => session.log_level().is_none_or(|min| *level >= min),
@@ -108,8 +129,17 @@ impl ServerEvent {
         match self {
             ServerEvent::ToolsListChanged { name } => allow.allows_tool(name),
             ServerEvent::PromptsListChanged { name } => allow.allows_prompt(name),
-            ServerEvent::ResourcesListChanged { uri } | ServerEvent::ResourceUpdated(uri) => {
-                allow.allows_resource(uri)
+            ServerEvent::ResourcesListChanged { uri } => allow.allows_resource(uri),
+            // As `resources/read` decides: the static resource if it is allowed, else any
+            // allowed template that matches; a URI nothing serves, by the URI alone.
+            ServerEvent::ResourceUpdated {
+                uri,
+                is_static,
+                templates,
+            } => {
+                let unknown = !is_static && templates.is_empty();
+                ((*is_static || unknown) && allow.allows_resource(uri))
+                    || templates.iter().any(|t| allow.allows_resource_template(t))
             }
             ServerEvent::Log { .. } => true,
         }

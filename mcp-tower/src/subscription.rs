@@ -81,7 +81,7 @@ impl Subscription {
             ServerEvent::ToolsListChanged { .. } => self.tools,
             ServerEvent::PromptsListChanged { .. } => self.prompts,
             ServerEvent::ResourcesListChanged { .. } => self.resources,
-            ServerEvent::ResourceUpdated(uri) => self.uris.contains(uri),
+            ServerEvent::ResourceUpdated { uri, .. } => self.uris.contains(uri),
             // No filter asks for server-level logs in this era.
             _ => false,
         };

@@ -537,6 +537,14 @@ impl Call<'_> {
             "resources/unsubscribe"
         };
         let params: params::UriParams = params::owned(method, params)?;
+        if subscribe && !self.may_hear_of(&params.uri) {
+            // As `resources/read` answers a hidden URI.
+            return Err(ErrorObject::new(
+                self.version.resource_not_found_code(),
+                "Resource not found",
+            )
+            .with_data(serde_json::json!({ "uri": params.uri })));
+        }
         if let Some(session) = self.session() {
             if subscribe {
                 session.subscribe(&params.uri)?;
@@ -545,6 +553,20 @@ impl Call<'_> {
             }
         }
         self.encode(&Empty {}, Extras::complete())
+    }
+
+    /// Whether the caller's allow-list lets it hear of updates to `uri` (the rule of
+    /// [`ServerEvent::is_visible_to`](crate::ServerEvent::is_visible_to)).
+    fn may_hear_of(&self, uri: &str) -> bool {
+        let Some(allow) = self.allow_list() else {
+            return true;
+        };
+        let event = crate::ServerEvent::ResourceUpdated {
+            uri: uri.to_owned(),
+            is_static: self.inner.resources.load().get(uri).is_some(),
+            templates: self.inner.templates_matching(uri),
+        };
+        event.is_visible_to(Some(allow))
     }
 
     async fn get_prompt(&self, params: Option<&RawValue>) -> MethodResult {

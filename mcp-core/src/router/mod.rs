@@ -90,6 +90,18 @@ pub(crate) struct RouterInner {
     names_revision: AtomicU64,
 }
 
+impl RouterInner {
+    /// The names of the resource templates that match `uri`.
+    pub(crate) fn templates_matching(&self, uri: &str) -> Vec<String> {
+        self.templates
+            .load()
+            .values()
+            .filter(|e| e.item.matches(uri).is_some())
+            .map(|e| e.item.name().to_owned())
+            .collect()
+    }
+}
+
 /// Revisions are drawn from one counter for the process, so that no two routers (or two
 /// states of one router) share one.
 fn next_revision() -> u64 {
@@ -214,9 +226,17 @@ impl Router {
         removed
     }
 
-    /// Announces that the resource at `uri` changed (`notifications/resources/updated`).
+    /// Announces that the resource at `uri` changed (`notifications/resources/updated`) to
+    /// its subscribers that may read it.
     pub fn notify_resource_updated(&self, uri: impl Into<String>) {
-        self.announce(ServerEvent::ResourceUpdated(uri.into()));
+        let uri = uri.into();
+        let is_static = self.inner.resources.load().get(uri.as_str()).is_some();
+        let templates = self.inner.templates_matching(&uri);
+        self.announce(ServerEvent::ResourceUpdated {
+            uri,
+            is_static,
+            templates,
+        });
     }
 
     /// Sends a server-level log message (`notifications/message`) to the sessions whose

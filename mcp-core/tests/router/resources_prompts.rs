@@ -3,11 +3,12 @@
 
 use mcp_core::jsonrpc::codes;
 use mcp_core::protocol::ClientCapabilities;
-use mcp_core::{Session, SessionHandle};
+use mcp_core::{AllowList, ServerEvent, Session, SessionHandle};
 use serde_json::{Value, json};
 
 use crate::support::{
-    LEGACY, TestSession, full_router, legacy, legacy_error, modern_error, request, result_of,
+    LEGACY, TestSession, error_of, full_router, legacy, legacy_error, modern_error, request,
+    result_of,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +115,51 @@ async fn resources_subscribe_records_on_the_session() {
     unsubscribe.extensions.insert(handle);
     assert_eq!(result_of(&router, unsubscribe).await, json!({}));
     assert!(!session.is_subscribed("test://static/hello"));
+}
+
+#[tokio::test]
+async fn a_plan_subscribes_to_and_hears_of_what_it_may_read_templates_included() {
+    let router = full_router();
+    // This plan reads through the `data` template only, not the static resource.
+    let plan = AllowList::new()
+        .resources(Vec::<String>::new())
+        .resource_templates(["data"]);
+    let session = TestSession::with_capabilities(ClientCapabilities::default());
+    let handle: SessionHandle = session.clone();
+    let subscribe = |id: i64, uri: &str| {
+        let mut request = request(LEGACY, id, "resources/subscribe", json!({ "uri": uri }));
+        request.extensions.insert(handle.clone());
+        request.extensions.insert(plan.clone());
+        request
+    };
+    assert_eq!(
+        result_of(&router, subscribe(1, "test://template/7/data")).await,
+        json!({})
+    );
+    assert!(session.is_subscribed("test://template/7/data"));
+    // A hidden resource is answered as `resources/read` answers it, and not subscribed.
+    let refused = error_of(&router, subscribe(2, "test://static/hello")).await;
+    assert_eq!(refused["code"], codes::RESOURCE_NOT_FOUND);
+    assert_eq!(refused["data"]["uri"], "test://static/hello");
+    assert!(!session.is_subscribed("test://static/hello"));
+
+    // The router's events say what serves each URI, so the plan hears of the templated one.
+    let mut events = router.events();
+    router.notify_resource_updated("test://template/7/data");
+    router.notify_resource_updated("test://static/hello");
+    let templated = events.recv().await.unwrap();
+    let hidden = events.recv().await.unwrap();
+    assert!(templated.is_visible_to(Some(&plan)));
+    assert!(!hidden.is_visible_to(Some(&plan)));
+    // The other way round: every static resource, no template.
+    let statics_only = AllowList::new().resource_templates(Vec::<String>::new());
+    assert!(!templated.is_visible_to(Some(&statics_only)));
+    assert!(hidden.is_visible_to(Some(&statics_only)));
+    assert!(templated.is_visible_to(None));
+    // A URI nothing serves is judged by the URI alone.
+    let unknown = ServerEvent::resource_updated("test://elsewhere");
+    assert!(!unknown.is_visible_to(Some(&plan)));
+    assert!(unknown.is_visible_to(Some(&statics_only)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -424,7 +424,7 @@ mod tests {
             });
             bodies.push(body.unwrap());
         }
-        let event = mcp_core::ServerEvent::ResourceUpdated("x://y".into());
+        let event = mcp_core::ServerEvent::resource_updated("x://y");
         let mut times = Vec::new();
         for _ in 0..30 {
             let started = Instant::now();

@@ -502,9 +502,22 @@ impl Future for ResponseFuture {
 pub(crate) struct Accepts {
     pub(crate) json: bool,
     pub(crate) event_stream: bool,
+    /// How specific the ranges that decided `json` and `event_stream` were (RFC 9110
+    /// §12.5.1: the most specific range that matches a type gives its weight).
+    ranks: (Rank, Rank),
 }
 
-/// Reads the `Accept` headers once (wildcards included; parameters ignored).
+/// How specifically a media range names a type: `*/*`, `type/*`, or the type itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    #[default]
+    Unnamed,
+    Any,
+    Subtypes,
+    Exact,
+}
+
+/// Reads the `Accept` headers once (wildcards and `q=0` included; other parameters ignored).
 pub(crate) fn accepts(headers: &http::HeaderMap) -> Accepts {
     let mut found = Accepts::default();
     for value in headers.get_all(header::ACCEPT) {
@@ -522,27 +535,68 @@ impl Accepts {
         if bytes == b"application/json, text/event-stream"
             || bytes == b"text/event-stream, application/json"
         {
-            *self = Self::BOTH;
+            self.decide(Rank::Exact, true, Rank::Exact, true);
             return;
         }
         let Ok(value) = value.to_str() else { return };
         for item in value.split(',') {
-            let media = item.split(';').next().unwrap_or("").trim();
-            if media == "*/*" {
-                *self = Self::BOTH;
-                return;
-            }
-            self.json |= media.eq_ignore_ascii_case("application/json")
-                || media.eq_ignore_ascii_case("application/*");
-            self.event_stream |= media.eq_ignore_ascii_case("text/event-stream")
-                || media.eq_ignore_ascii_case("text/*");
+            let mut parts = item.split(';');
+            let media = parts.next().unwrap_or("").trim();
+            // `q=0` refuses what the range names ("not acceptable"); any other weight admits.
+            let admits = !parts.any(|p| {
+                p.trim()
+                    .split_once('=')
+                    .is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case("q") && is_zero(v.trim()))
+            });
+            let rank = |ty: &str, subtype: &str| match media.split_once('/') {
+                Some(("*", "*")) => Rank::Any,
+                Some((t, "*")) if t.eq_ignore_ascii_case(ty) => Rank::Subtypes,
+                Some((t, s)) if t.eq_ignore_ascii_case(ty) && s.eq_ignore_ascii_case(subtype) => {
+                    Rank::Exact
+                }
+                _ => Rank::Unnamed,
+            };
+            self.decide(
+                rank("application", "json"),
+                admits,
+                rank("text", "event-stream"),
+                admits,
+            );
         }
     }
 
-    const BOTH: Self = Self {
-        json: true,
-        event_stream: true,
-    };
+    /// Applies one range's verdict for each type, where it is at least as specific as the
+    /// range that decided before (of equally specific ones, one that admits wins).
+    fn decide(&mut self, json_rank: Rank, json: bool, stream_rank: Rank, stream: bool) {
+        let apply = |rank: Rank, admits: bool, held: &mut Rank, verdict: &mut bool| {
+            if rank == Rank::Unnamed || rank < *held {
+                return;
+            }
+            *verdict = if rank == *held {
+                *verdict || admits
+            } else {
+                admits
+            };
+            *held = rank;
+        };
+        apply(json_rank, json, &mut self.ranks.0, &mut self.json);
+        apply(
+            stream_rank,
+            stream,
+            &mut self.ranks.1,
+            &mut self.event_stream,
+        );
+    }
+}
+
+/// Whether a `q` value is zero (`0`, `0.`, `0.0`, `0.00`, `0.000`).
+fn is_zero(q: &str) -> bool {
+    q.strip_prefix('0').is_some_and(|rest| {
+        rest.is_empty()
+            || rest
+                .strip_prefix('.')
+                .is_some_and(|d| d.bytes().all(|b| b == b'0'))
+    })
 }
 
 /// Tells nginx-style proxies not to buffer the stream; named once, not parsed per response.

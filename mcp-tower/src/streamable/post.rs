@@ -460,6 +460,10 @@ mod tests {
             &[b"application/json", b"text/event-stream"],
             &[b"*/*"],
             &[b"application/*, text/*"],
+            &[b"application/json;q=0.5, text/event-stream;q=0.001"],
+            // The more specific range decides (RFC 9110 12.5.1).
+            &[b"*/*;q=0, application/json, text/event-stream"],
+            &[b"application/*;q=0, text/*, application/json"],
         ] {
             assert_eq!(status(accepted, json), 200, "{accepted:?}");
         }
@@ -469,6 +473,11 @@ mod tests {
             &[b"text/html, application/json"],
             &[b"application/json, text/event-stream\xff"],
             &[],
+            // `q=0`: "not acceptable".
+            &[b"application/json;q=0, text/event-stream"],
+            &[b"text/event-stream, application/json; Q = 0.000"],
+            &[b"*/*, application/json;q=0"],
+            &[b"text/*;q=0.0, application/json, */*"],
         ] {
             assert_eq!(status(refused, json), 406, "{refused:?}");
         }

@@ -65,8 +65,8 @@ where
                 let new_session = call.new_session;
                 let mut response = call.exchange.run(inner, call.request, call.outbound).await;
                 if let Some(new_session) = new_session {
-                    let (manager, new) = *new_session;
-                    attach_new_session(&mut response, &manager, new);
+                    let (manager, new, id) = *new_session;
+                    attach_new_session(&mut response, &manager, new, id);
                 }
                 response
             }
@@ -133,7 +133,7 @@ struct Call {
     request: McpRequest,
     outbound: Outbound,
     /// Boxed: only `initialize` has one, and client capabilities are large.
-    new_session: Option<Box<(SessionManager, NewSession)>>,
+    new_session: Option<Box<(SessionManager, NewSession, RequestId)>>,
 }
 
 /// Decodes the body, picks the era, checks what the era requires and decides the step.
@@ -250,7 +250,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
             let new_session = is_initialize
                 .then(|| manager.zip(initialize_params(&request, &extensions)))
                 .flatten()
-                .map(Box::new);
+                .map(|(manager, new)| Box::new((manager, new, id.clone())));
             // The exchange cancels through the peer: a token clone (and its drop) takes the
             // token's lock, a peer clone is one reference count.
             extensions.insert(peer.clone());
@@ -296,37 +296,39 @@ fn initialize_params(
     })
 }
 
-/// Creates the session of a successful `initialize` and names it in the response header.
-fn attach_new_session(response: &mut Response<McpBody>, manager: &SessionManager, new: NewSession) {
+/// Creates the session of a successful `initialize` (request `id`) and names it in the
+/// response header; at a session cap, the answer becomes the refusal.
+fn attach_new_session(
+    response: &mut Response<McpBody>,
+    manager: &SessionManager,
+    new: NewSession,
+    id: RequestId,
+) {
     if response.status() != StatusCode::OK {
         return;
     }
-    match manager.create(new) {
+    let (status, message) = match manager.create(new) {
         Ok(session) => {
-            let id = mcp_core::Session::id(&*session);
-            tracing::info!(session.id = id, "session created");
-            if let Ok(value) = HeaderValue::from_str(id) {
+            let session_id = mcp_core::Session::id(&*session);
+            tracing::info!(session.id = session_id, "session created");
+            if let Ok(value) = HeaderValue::from_str(session_id) {
                 response
                     .headers_mut()
                     .insert(&mcp_core::headers::MCP_SESSION_ID, value);
             }
+            return;
         }
-        Err(StoreFull::Principal) => {
-            *response = json_rpc_error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                -32000,
-                "Too Many Requests: too many open sessions for this principal; \
-                 end one (DELETE) or let one expire",
-            );
-        }
-        Err(_) => {
-            *response = json_rpc_error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                -32000,
-                "Service Unavailable: too many sessions",
-            );
-        }
-    }
+        Err(StoreFull::Principal) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests: too many open sessions for this principal; \
+             end one (DELETE) or let one expire",
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable: too many sessions",
+        ),
+    };
+    *response = error_response(status, Some(id), ErrorObject::new(-32000, message));
 }
 
 fn cancel(session: Option<&LiveSession>, params: Option<&serde_json::value::RawValue>) {

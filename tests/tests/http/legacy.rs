@@ -318,6 +318,11 @@ async fn session_cap_and_expiry() {
         .post(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}), &[])
         .await;
     assert_eq!(refused.status, 503);
+    assert_eq!(
+        refused.json()["id"],
+        0,
+        "the refusal answers the initialize request"
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
     let expired = client
         .post(&call_add(1), &[("mcp-session-id", &first)])

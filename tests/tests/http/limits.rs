@@ -113,6 +113,11 @@ async fn one_principal_cannot_take_every_session() {
     assert_eq!(initialize_as(&client, Some("alice")).await.status, 200);
     let refused = initialize_as(&client, Some("alice")).await;
     assert_eq!(refused.status, 429);
+    assert_eq!(
+        refused.json()["id"],
+        0,
+        "the refusal answers the initialize request"
+    );
     assert_eq!(refused.json()["error"]["code"], -32000);
     let message = refused.json()["error"]["message"]
         .as_str()

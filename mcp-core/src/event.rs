@@ -65,6 +65,14 @@ pub enum ServerEvent {
 impl ServerEvent {
     /// `notifications/resources/updated` for `uri`, when what serves it is not known: an
     /// allow-list then shows it only if it allows `uri` itself.
+    ///
+    /// ```
+    /// use mcp_core::{AllowList, ServerEvent};
+    ///
+    /// let event = ServerEvent::resource_updated("file:///a");
+    /// assert!(event.is_visible_to(Some(&AllowList::new().resources(["file:///a"]))));
+    /// assert!(!event.is_visible_to(Some(&AllowList::new().resources(["file:///b"]))));
+    /// ```
     pub fn resource_updated(uri: impl Into<String>) -> Self {
         ServerEvent::ResourceUpdated {
             uri: uri.into(),

@@ -39,6 +39,11 @@ pub struct RawJson(Box<str>);
 
 impl RawJson {
     /// The JSON text.
+    ///
+    /// ```
+    /// let raw = mcp_core::jsonrpc::RawJson::to_raw(&"hi").unwrap();
+    /// assert_eq!(raw.get(), r#""hi""#);
+    /// ```
     pub fn get(&self) -> &str {
         &self.0
     }
@@ -67,6 +72,11 @@ impl RawJson {
     }
 
     /// The same text as a `RawValue` (parsed again).
+    ///
+    /// ```
+    /// let raw = mcp_core::jsonrpc::RawJson::to_raw(&[1, 2]).unwrap();
+    /// assert_eq!(raw.to_raw_value().get(), "[1,2]");
+    /// ```
     pub fn to_raw_value(&self) -> Box<RawValue> {
         RawValue::from_string(self.get().to_owned()).expect("a RawJson holds valid JSON")
     }

@@ -7,6 +7,12 @@ use std::time::{Duration, Instant};
 use super::{LiveSession, NewSession, SessionConfig};
 
 /// A session count cap was reached.
+///
+/// ```
+/// use mcp_tower::session::StoreFull;
+///
+/// assert_eq!(StoreFull::Principal.to_string(), "too many sessions for this principal");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreFull {

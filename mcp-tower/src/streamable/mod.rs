@@ -2,6 +2,7 @@
 //! JSON-RPC messages and gets JSON or an SSE stream back; GET opens a session's stream for
 //! unsolicited messages (or resumes one with `Last-Event-ID`).
 
+mod accept;
 mod era;
 mod event_store;
 mod exchange;
@@ -33,6 +34,7 @@ pub use event_store::{EventStore, InMemoryEventStore, Replay, StoredEvent};
 
 use crate::body::McpBody;
 use crate::error_body::json_rpc_error_response;
+use accept::{Accepts, accepts};
 pub(crate) use era::check_session_header;
 use pending::PendingRequests;
 
@@ -495,108 +497,6 @@ impl Future for ResponseFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.project().future.poll(cx).map(Ok)
     }
-}
-
-/// What an `Accept` header admits, of the two media types MCP uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Accepts {
-    pub(crate) json: bool,
-    pub(crate) event_stream: bool,
-    /// How specific the ranges that decided `json` and `event_stream` were (RFC 9110
-    /// §12.5.1: the most specific range that matches a type gives its weight).
-    ranks: (Rank, Rank),
-}
-
-/// How specifically a media range names a type: `*/*`, `type/*`, or the type itself.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-enum Rank {
-    #[default]
-    Unnamed,
-    Any,
-    Subtypes,
-    Exact,
-}
-
-/// Reads the `Accept` headers once (wildcards and `q=0` included; other parameters ignored).
-pub(crate) fn accepts(headers: &http::HeaderMap) -> Accepts {
-    let mut found = Accepts::default();
-    for value in headers.get_all(header::ACCEPT) {
-        found.add(value);
-    }
-    found
-}
-
-impl Accepts {
-    /// Adds what one `Accept` value admits.
-    pub(crate) fn add(&mut self, value: &HeaderValue) {
-        // The value every MCP client sends: compared as bytes, it needs neither splitting nor
-        // `to_str`'s check of every byte (`==`: a slice pattern would compare byte by byte).
-        let bytes = value.as_bytes();
-        if bytes == b"application/json, text/event-stream"
-            || bytes == b"text/event-stream, application/json"
-        {
-            self.decide(Rank::Exact, true, Rank::Exact, true);
-            return;
-        }
-        let Ok(value) = value.to_str() else { return };
-        for item in value.split(',') {
-            let mut parts = item.split(';');
-            let media = parts.next().unwrap_or("").trim();
-            // `q=0` refuses what the range names ("not acceptable"); any other weight admits.
-            let admits = !parts.any(|p| {
-                p.trim()
-                    .split_once('=')
-                    .is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case("q") && is_zero(v.trim()))
-            });
-            let rank = |ty: &str, subtype: &str| match media.split_once('/') {
-                Some(("*", "*")) => Rank::Any,
-                Some((t, "*")) if t.eq_ignore_ascii_case(ty) => Rank::Subtypes,
-                Some((t, s)) if t.eq_ignore_ascii_case(ty) && s.eq_ignore_ascii_case(subtype) => {
-                    Rank::Exact
-                }
-                _ => Rank::Unnamed,
-            };
-            self.decide(
-                rank("application", "json"),
-                admits,
-                rank("text", "event-stream"),
-                admits,
-            );
-        }
-    }
-
-    /// Applies one range's verdict for each type, where it is at least as specific as the
-    /// range that decided before (of equally specific ones, one that admits wins).
-    fn decide(&mut self, json_rank: Rank, json: bool, stream_rank: Rank, stream: bool) {
-        let apply = |rank: Rank, admits: bool, held: &mut Rank, verdict: &mut bool| {
-            if rank == Rank::Unnamed || rank < *held {
-                return;
-            }
-            *verdict = if rank == *held {
-                *verdict || admits
-            } else {
-                admits
-            };
-            *held = rank;
-        };
-        apply(json_rank, json, &mut self.ranks.0, &mut self.json);
-        apply(
-            stream_rank,
-            stream,
-            &mut self.ranks.1,
-            &mut self.event_stream,
-        );
-    }
-}
-
-/// Whether a `q` value is zero (`0`, `0.`, `0.0`, `0.00`, `0.000`).
-fn is_zero(q: &str) -> bool {
-    q.strip_prefix('0').is_some_and(|rest| {
-        rest.is_empty()
-            || rest
-                .strip_prefix('.')
-                .is_some_and(|d| d.bytes().all(|b| b == b'0'))
-    })
 }
 
 /// Tells nginx-style proxies not to buffer the stream; named once, not parsed per response.

@@ -138,18 +138,27 @@ impl ServerEvent {
             ServerEvent::ToolsListChanged { name } => allow.allows_tool(name),
             ServerEvent::PromptsListChanged { name } => allow.allows_prompt(name),
             ServerEvent::ResourcesListChanged { uri } => allow.allows_resource(uri),
-            // As `resources/read` decides: the static resource if it is allowed, else any
-            // allowed template that matches; a URI nothing serves, by the URI alone.
             ServerEvent::ResourceUpdated {
                 uri,
                 is_static,
                 templates,
-            } => {
-                let unknown = !is_static && templates.is_empty();
-                ((*is_static || unknown) && allow.allows_resource(uri))
-                    || templates.iter().any(|t| allow.allows_resource_template(t))
-            }
+            } => may_read(allow, uri, *is_static, templates),
             ServerEvent::Log { .. } => true,
         }
     }
+}
+
+/// Whether `allow` lets its principal read `uri`, which a static resource serves when
+/// `is_static` and these `templates` (by name) match; decided as `resources/read` decides:
+/// the static resource if it is allowed, else any allowed template that matches, and a URI
+/// nothing serves by the URI alone.
+pub(crate) fn may_read(
+    allow: &AllowList,
+    uri: &str,
+    is_static: bool,
+    templates: &[String],
+) -> bool {
+    let unknown = !is_static && templates.is_empty();
+    ((is_static || unknown) && allow.allows_resource(uri))
+        || templates.iter().any(|t| allow.allows_resource_template(t))
 }

@@ -1,4 +1,5 @@
-//! One function per method. Each returns the encoded result or a JSON-RPC error.
+//! One function per method. Each returns the encoded result or a JSON-RPC error; the methods
+//! that run a handler are in `handlers`.
 
 use std::sync::Arc;
 
@@ -6,14 +7,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::encode::{Extras, Scope, encode};
-use super::inputs::Outcome;
 use super::params::{self, RequestMeta};
 use super::registry::{Entries, decode_cursor, page};
 use super::{RouterFuture, RouterInner};
 use crate::context::{RequestContext, SharedCapabilities};
-use crate::handler::completion::cap;
 use crate::input::InputRound;
-use crate::jsonrpc::{ErrorObject, Message, RawJson, RequestId, Response, quoted};
+use crate::jsonrpc::{ErrorObject, Message, RawJson, RequestId, Response};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
     InitializeRequestParams, InitializeResult, PromptsCapability, ResourcesCapability,
@@ -118,7 +117,7 @@ fn respond(id: RequestId, result: MethodResult) -> McpResponse {
 }
 
 #[derive(Serialize)]
-struct Empty {}
+pub(super) struct Empty {}
 
 /// `{"<field>":[...],"nextCursor":"..."}` of a `*/list` result.
 struct ListBody<'a, T> {
@@ -158,7 +157,7 @@ impl Call<'_> {
         )
     }
 
-    fn allow_list(&self) -> Option<&AllowList> {
+    pub(super) fn allow_list(&self) -> Option<&AllowList> {
         self.extensions.get::<AllowList>().or_else(|| {
             self.extensions
                 .get::<Principal>()
@@ -169,7 +168,7 @@ impl Call<'_> {
     /// Results are private when they may depend on who asks: for any authenticated caller
     /// (as HTTP shared caches keep no answer to a request with credentials, RFC 9111 §3.5),
     /// since another principal of the same server may have an allow-list and see less.
-    fn list_scope(&self) -> Scope {
+    pub(super) fn list_scope(&self) -> Scope {
         if self.allow_list().is_some() || self.extensions.get::<Principal>().is_some() {
             Scope::Private
         } else {
@@ -177,7 +176,7 @@ impl Call<'_> {
         }
     }
 
-    fn session(&self) -> Option<&SessionHandle> {
+    pub(super) fn session(&self) -> Option<&SessionHandle> {
         self.extensions.get::<SessionHandle>()
     }
 
@@ -358,7 +357,11 @@ impl Call<'_> {
     }
 
     /// Builds the handler's context.
-    fn context(&self, meta: Option<RequestMeta>, round: Option<Arc<InputRound>>) -> RequestContext {
+    pub(super) fn context(
+        &self,
+        meta: Option<RequestMeta>,
+        round: Option<Arc<InputRound>>,
+    ) -> RequestContext {
         self.context_parts(meta).build(round, None)
     }
 
@@ -387,290 +390,6 @@ impl Call<'_> {
             log_level: meta.log_level,
             capabilities,
         }
-    }
-
-    async fn call_tool(&self, params: Option<&RawValue>) -> MethodResult {
-        let params = params::CallToolParams::read(params)?;
-        let allowed = self
-            .allow_list()
-            .is_none_or(|a| a.allows_tool(&params.name));
-        let tool = self
-            .inner
-            .tools
-            .load()
-            .get(params.name.as_ref())
-            .filter(|_| allowed)
-            .map(|entry| entry.item.clone())
-            .ok_or_else(|| {
-                ErrorObject::invalid_params(format!("Unknown tool: {}", quoted(&params.name)))
-            })?;
-        let arguments = params.arguments.unwrap_or(params::EMPTY_OBJECT);
-        if self.version.is_modern()
-            && let Some(parts) = self.extensions.get::<http::request::Parts>()
-        {
-            tool.check_header_params(&parts.headers, arguments)?;
-        }
-        if let super::tasks::Mode::Task(ttl) =
-            self.task_mode(&tool, params.meta.as_ref(), params.task.as_ref())?
-        {
-            if !(tool.inner.defer_task && self.version.is_modern()) {
-                return self.start_task(
-                    tool,
-                    params::owned_arguments(arguments)?,
-                    params.meta,
-                    ttl,
-                );
-            }
-            let name = params.name.to_string();
-            let arguments_text = params::normalised(arguments);
-            let binding = move || {
-                vec![
-                    "tools/call".to_owned(),
-                    name.clone(),
-                    arguments_text.clone(),
-                ]
-            };
-            // Boxed: inline, this rare path's state would grow every tools/call future.
-            return Box::pin(self.call_deferred(
-                tool,
-                params::owned_arguments(arguments)?,
-                params.meta,
-                ttl,
-                &binding,
-                params.input_responses,
-                params.request_state,
-            ))
-            .await;
-        }
-        let meta = params.meta;
-        let name = params.name;
-        let binding = || {
-            vec![
-                "tools/call".to_owned(),
-                name.to_string(),
-                params::normalised(arguments),
-            ]
-        };
-        let outcome = self
-            .run_with_inputs(
-                &binding,
-                params.input_responses,
-                params.request_state,
-                |round| {
-                    let ctx = self.context(meta, round);
-                    tool.call(arguments, ctx)
-                },
-            )
-            .await?;
-        match outcome {
-            Outcome::Complete(result) => {
-                let extras = Extras::complete().with_meta(result.meta.is_some());
-                self.encode(&result, extras)
-            }
-            Outcome::InputRequired(raw) => Ok(raw),
-        }
-    }
-
-    async fn read_resource(&self, params: Option<&RawValue>) -> MethodResult {
-        let params: params::ReadParams<'_> = params::required("resources/read", params)?;
-        let uri = params.uri.as_ref();
-        let allow = self.allow_list();
-        let not_found = || {
-            ErrorObject::new(self.version.resource_not_found_code(), "Resource not found")
-                .with_data(serde_json::json!({ "uri": uri }))
-        };
-        let resource = self
-            .inner
-            .resources
-            .load()
-            .get(uri)
-            .filter(|_| allow.is_none_or(|a| a.allows_resource(uri)))
-            .map(|e| e.item.clone());
-        let meta = params.meta;
-        let binding = || vec!["resources/read".to_owned(), uri.to_owned()];
-        let outcome = if let Some(resource) = resource {
-            self.run_with_inputs(
-                &binding,
-                params.input_responses,
-                params.request_state,
-                |round| {
-                    let ctx = self.context(meta, round);
-                    (resource.read)(uri.to_owned(), ctx)
-                },
-            )
-            .await?
-        } else {
-            let matched = self.inner.templates.load().values().find_map(|e| {
-                let allowed = allow.is_none_or(|a| a.allows_resource_template(e.item.name()));
-                allowed
-                    .then(|| e.item.matches(uri).map(|m| (e.item.clone(), m)))
-                    .flatten()
-            });
-            let Some((template, matched)) = matched else {
-                return Err(not_found());
-            };
-            self.run_with_inputs(
-                &binding,
-                params.input_responses,
-                params.request_state,
-                |round| {
-                    let ctx = self.context(meta, round);
-                    (template.read)(matched, ctx)
-                },
-            )
-            .await?
-        };
-        match outcome {
-            Outcome::Complete(result) => {
-                let extras = Extras::cached(self.inner.cache.read_ttl_ms, self.list_scope())
-                    .with_meta(result.meta.is_some());
-                self.encode(&result, extras)
-            }
-            Outcome::InputRequired(raw) => Ok(raw),
-        }
-    }
-
-    fn subscribe(&self, params: Option<&RawValue>, subscribe: bool) -> MethodResult {
-        let method = if subscribe {
-            "resources/subscribe"
-        } else {
-            "resources/unsubscribe"
-        };
-        let params: params::UriParams = params::owned(method, params)?;
-        if subscribe && !self.may_hear_of(&params.uri) {
-            // As `resources/read` answers a hidden URI.
-            return Err(ErrorObject::new(
-                self.version.resource_not_found_code(),
-                "Resource not found",
-            )
-            .with_data(serde_json::json!({ "uri": params.uri })));
-        }
-        if let Some(session) = self.session() {
-            if subscribe {
-                session.subscribe(&params.uri)?;
-            } else {
-                session.unsubscribe(&params.uri);
-            }
-        }
-        self.encode(&Empty {}, Extras::complete())
-    }
-
-    /// Whether the caller's allow-list lets it hear of updates to `uri` (the rule of
-    /// [`ServerEvent::is_visible_to`](crate::ServerEvent::is_visible_to)).
-    fn may_hear_of(&self, uri: &str) -> bool {
-        let Some(allow) = self.allow_list() else {
-            return true;
-        };
-        let event = crate::ServerEvent::ResourceUpdated {
-            uri: uri.to_owned(),
-            is_static: self.inner.resources.load().get(uri).is_some(),
-            templates: self.inner.templates_matching(uri),
-        };
-        event.is_visible_to(Some(allow))
-    }
-
-    async fn get_prompt(&self, params: Option<&RawValue>) -> MethodResult {
-        let params: params::GetPromptParams<'_> = params::required("prompts/get", params)?;
-        let allowed = self
-            .allow_list()
-            .is_none_or(|a| a.allows_prompt(&params.name));
-        let prompt = self
-            .inner
-            .prompts
-            .load()
-            .get(params.name.as_ref())
-            .filter(|_| allowed)
-            .map(|e| e.item.clone())
-            .ok_or_else(|| {
-                ErrorObject::invalid_params(format!("Unknown prompt: {}", quoted(&params.name)))
-            })?;
-        let arguments = params.arguments.unwrap_or_default();
-        let arguments_text = serde_json::to_string(&arguments).unwrap_or_default();
-        let meta = params.meta;
-        let name = params.name;
-        let binding = || {
-            vec![
-                "prompts/get".to_owned(),
-                name.to_string(),
-                arguments_text.clone(),
-            ]
-        };
-        let outcome = self
-            .run_with_inputs(
-                &binding,
-                params.input_responses,
-                params.request_state,
-                |round| {
-                    let ctx = self.context(meta, round);
-                    prompt.get(arguments, ctx)
-                },
-            )
-            .await?;
-        match outcome {
-            Outcome::Complete(result) => {
-                let extras = Extras::complete().with_meta(result.meta.is_some());
-                self.encode(&result, extras)
-            }
-            Outcome::InputRequired(raw) => Ok(raw),
-        }
-    }
-
-    async fn complete(&self, params: Option<&RawValue>) -> MethodResult {
-        let params: params::CompleteParams = params::owned("completion/complete", params)?;
-        let allow = self.allow_list();
-        let completions = match &params.reference {
-            params::CompleteReference::Prompt { name } => self
-                .inner
-                .prompts
-                .load()
-                .get(name.as_str())
-                .filter(|_| allow.is_none_or(|a| a.allows_prompt(name)))
-                .map(|e| e.item.completions.clone())
-                .ok_or_else(|| {
-                    ErrorObject::invalid_params(format!("Unknown prompt: {}", quoted(name)))
-                })?,
-            params::CompleteReference::Resource { uri } => self
-                .inner
-                .templates
-                .load()
-                .get(uri.as_str())
-                .filter(|e| allow.is_none_or(|a| a.allows_resource_template(e.item.name())))
-                .map(|e| e.item.completions.clone())
-                .ok_or_else(|| {
-                    ErrorObject::invalid_params(format!(
-                        "Unknown resource template: {}",
-                        quoted(uri)
-                    ))
-                })?,
-        };
-        let values = match completions.get(&params.argument.name) {
-            Some(complete) => {
-                let resolved = params.context.unwrap_or_default().arguments;
-                let ctx = self.context(None, None);
-                complete(params.argument.value, resolved, ctx).await
-            }
-            None => Vec::new(),
-        };
-        let (values, total, has_more) = cap(values);
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Completion {
-            values: Vec<String>,
-            total: usize,
-            has_more: bool,
-        }
-        #[derive(Serialize)]
-        struct CompleteResult {
-            completion: Completion,
-        }
-        let result = CompleteResult {
-            completion: Completion {
-                values,
-                total,
-                has_more,
-            },
-        };
-        self.encode(&result, Extras::complete())
     }
 
     fn set_level(&self, params: Option<&RawValue>) -> MethodResult {

@@ -2,6 +2,7 @@
 
 mod dispatch;
 mod encode;
+mod handlers;
 mod inputs;
 mod params;
 mod registry;
@@ -91,14 +92,18 @@ pub(crate) struct RouterInner {
 }
 
 impl RouterInner {
-    /// The names of the resource templates that match `uri`.
-    pub(crate) fn templates_matching(&self, uri: &str) -> Vec<String> {
-        self.templates
+    /// What serves `uri`: whether a static resource has it, and the names of the resource
+    /// templates that match it.
+    pub(crate) fn served_by(&self, uri: &str) -> (bool, Vec<String>) {
+        let is_static = self.resources.load().get(uri).is_some();
+        let templates = self
+            .templates
             .load()
             .values()
             .filter(|e| e.item.matches(uri).is_some())
             .map(|e| e.item.name().to_owned())
-            .collect()
+            .collect();
+        (is_static, templates)
     }
 }
 
@@ -230,8 +235,7 @@ impl Router {
     /// its subscribers that may read it.
     pub fn notify_resource_updated(&self, uri: impl Into<String>) {
         let uri = uri.into();
-        let is_static = self.inner.resources.load().get(uri.as_str()).is_some();
-        let templates = self.inner.templates_matching(&uri);
+        let (is_static, templates) = self.inner.served_by(&uri);
         self.announce(ServerEvent::ResourceUpdated {
             uri,
             is_static,

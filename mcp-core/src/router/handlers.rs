@@ -7,7 +7,6 @@ use serde_json::value::RawValue;
 
 use super::dispatch::{Call, Empty, MethodResult};
 use super::encode::Extras;
-use super::inputs::Outcome;
 use super::params;
 use crate::handler::completion::cap;
 use crate::jsonrpc::{ErrorObject, quoted};
@@ -86,13 +85,9 @@ impl Call<'_> {
                 },
             )
             .await?;
-        match outcome {
-            Outcome::Complete(result) => {
-                let extras = Extras::complete().with_meta(result.meta.is_some());
-                self.encode(&result, extras)
-            }
-            Outcome::InputRequired(raw) => Ok(raw),
-        }
+        self.encode_outcome(outcome, |result| {
+            Extras::complete().with_meta(result.meta.is_some())
+        })
     }
 
     pub(super) async fn read_resource(&self, params: Option<&RawValue>) -> MethodResult {
@@ -144,14 +139,10 @@ impl Call<'_> {
             )
             .await?
         };
-        match outcome {
-            Outcome::Complete(result) => {
-                let extras = Extras::cached(self.inner.cache.read_ttl_ms, self.list_scope())
-                    .with_meta(result.meta.is_some());
-                self.encode(&result, extras)
-            }
-            Outcome::InputRequired(raw) => Ok(raw),
-        }
+        self.encode_outcome(outcome, |result| {
+            Extras::cached(self.inner.cache.read_ttl_ms, self.list_scope())
+                .with_meta(result.meta.is_some())
+        })
     }
 
     pub(super) fn subscribe(&self, params: Option<&RawValue>, subscribe: bool) -> MethodResult {
@@ -224,13 +215,9 @@ impl Call<'_> {
                 },
             )
             .await?;
-        match outcome {
-            Outcome::Complete(result) => {
-                let extras = Extras::complete().with_meta(result.meta.is_some());
-                self.encode(&result, extras)
-            }
-            Outcome::InputRequired(raw) => Ok(raw),
-        }
+        self.encode_outcome(outcome, |result| {
+            Extras::complete().with_meta(result.meta.is_some())
+        })
     }
 
     pub(super) async fn complete(&self, params: Option<&RawValue>) -> MethodResult {

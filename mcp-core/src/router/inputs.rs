@@ -120,3 +120,18 @@ pub(crate) enum Outcome<T> {
     Complete(T),
     InputRequired(RawJson),
 }
+
+impl Call<'_> {
+    /// Encodes what a handler run produced: its result with the `extras` it calls for, or
+    /// the `input_required` result already encoded.
+    pub(crate) fn encode_outcome<T: Serialize>(
+        &self,
+        outcome: Outcome<T>,
+        extras: impl FnOnce(&T) -> Extras,
+    ) -> MethodResult {
+        match outcome {
+            Outcome::Complete(result) => self.encode(&result, extras(&result)),
+            Outcome::InputRequired(raw) => Ok(raw),
+        }
+    }
+}

@@ -10,8 +10,9 @@
 #
 #   scripts/instructions.sh server SERVER SCENARIO [VARIANT]
 #       User-space instructions per request of one `load serve` server (ours-quickstart,
-#       ours-production, rmcp, raw) under `load bench` (4 connections, 8 s after a 3 s
-#       warm-up that is not counted). SCENARIO and VARIANT as `load` takes them.
+#       ours-production, ours-telemetry, rmcp, raw) under `load bench` (4 connections, 8 s
+#       after a 3 s warm-up that is not counted). SCENARIO and VARIANT as `load` takes them.
+#       ours-telemetry against ours-quickstart (stateless) is what telemetry costs over HTTP.
 #       Valgrind hides the CPU's SHA extensions: under it, ours-production's verified-token
 #       cache hashes each token with software SHA-256 (~34 000 instructions per request),
 #       a few percent of the time natively (check with perf).

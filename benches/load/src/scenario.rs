@@ -14,6 +14,10 @@ pub(crate) enum ServerId {
     /// The production stack with the verified-token cache off: every request's token
     /// signature is verified.
     ProductionUncached,
+    /// The quickstart stack (stateless) with `HttpTelemetryLayer` and `TelemetryLayer` added
+    /// and a Prometheus recorder installed: what telemetry costs per request over HTTP. Served
+    /// for `scripts/instructions.sh`, not part of the default run.
+    Telemetry,
     /// The official Rust SDK (rmcp 3.x) with the same tools, on axum.
     Rmcp,
     /// hyper + serde_json, no MCP framework: the ceiling of this machine.
@@ -27,6 +31,7 @@ impl ServerId {
             ServerId::Ours => "ours-quickstart",
             ServerId::Production => "ours-production",
             ServerId::ProductionUncached => "ours-production-uncached",
+            ServerId::Telemetry => "ours-telemetry",
             ServerId::Rmcp => "rmcp",
             ServerId::Raw => "raw",
         }
@@ -37,6 +42,7 @@ impl ServerId {
             ServerId::Ours,
             ServerId::Production,
             ServerId::ProductionUncached,
+            ServerId::Telemetry,
             ServerId::Rmcp,
             ServerId::Raw,
         ]
@@ -50,6 +56,7 @@ impl ServerId {
             ServerId::Ours => "mcp-tower quickstart",
             ServerId::Production => "mcp-tower production",
             ServerId::ProductionUncached => "mcp-tower production, no token cache",
+            ServerId::Telemetry => "mcp-tower quickstart with telemetry",
             ServerId::Rmcp => "rmcp 3.9",
             ServerId::Raw => "raw hyper (ceiling)",
         }

@@ -139,12 +139,18 @@ pub(super) struct BodyState {
     keys: &'static HttpKeys,
     scope: Scope,
     bytes: u64,
-    stream: Option<StreamInfo>,
+    /// Boxed: only SSE responses have one, and the response (this included) moves several
+    /// times on its way out.
+    stream: Option<Box<StreamInfo>>,
     ended: bool,
 }
 
 impl BodyState {
-    pub(super) fn new(keys: &'static HttpKeys, scope: Scope, stream: Option<StreamInfo>) -> Self {
+    pub(super) fn new(
+        keys: &'static HttpKeys,
+        scope: Scope,
+        stream: Option<Box<StreamInfo>>,
+    ) -> Self {
         Self {
             keys,
             scope,

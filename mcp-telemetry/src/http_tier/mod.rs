@@ -104,6 +104,7 @@ pub struct HttpTelemetry<S> {
 impl<S, B, ResBody> Service<Request<B>> for HttpTelemetry<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
+    B: http_body::Body,
     ResBody: http_body::Body,
 {
     type Response = Response<TelemetryBody<ResBody>>;
@@ -116,22 +117,24 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let method = method_index(request.method());
-        let content_length = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
         // Decided once for the request's three histogram samples.
         let scope = recorder::scope_now(self.keep_handles);
-        if let Some(length) = content_length {
+        // The declared length (`Content-Length`) as the body reports it, without a header
+        // lookup.
+        if let Some(length) = request.body().size_hint().exact() {
             keys::request_body_size(method).record(scope, length as f64);
         }
+        // Only DEBUG events name the session: when they are off, no header lookups.
+        let names_session = tracing::enabled!(target: "mcp_telemetry", tracing::Level::DEBUG);
         let state = HttpState {
             start: Start::now(),
             method,
             is_get: request.method() == Method::GET,
             // A header value clones by reference count, not by copying.
-            session: request.headers().get(&MCP_SESSION_ID).cloned(),
+            session: names_session
+                .then(|| request.headers().get(&MCP_SESSION_ID).cloned())
+                .flatten(),
+            names_session,
             answered: false,
             scope,
         };
@@ -148,6 +151,8 @@ struct HttpState {
     method: usize,
     is_get: bool,
     session: Option<HeaderValue>,
+    /// Whether the events that name the session are enabled.
+    names_session: bool,
     answered: bool,
     scope: Scope,
 }
@@ -188,11 +193,12 @@ impl HttpState {
                 StreamKind::Post
             };
             // `initialize` names its new session in the response.
-            let session = self
-                .session
-                .take()
-                .or_else(|| headers.get(&MCP_SESSION_ID).cloned());
-            StreamInfo::open(kind, session)
+            let session = self.session.take().or_else(|| {
+                self.names_session
+                    .then(|| headers.get(&MCP_SESSION_ID).cloned())
+                    .flatten()
+            });
+            Box::new(StreamInfo::open(kind, session))
         });
         let state = BodyState::new(keys, self.scope, stream);
         response.map(|body| TelemetryBody::new(body, state))

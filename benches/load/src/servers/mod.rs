@@ -30,7 +30,7 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     let args = Args::parse(argv)?;
     args.only(&["variant", "addr", "max-secs"])?;
     let server = args.positional(0).and_then(ServerId::from_cli).ok_or(
-        "which server? ours-quickstart, ours-production, ours-production-uncached, rmcp or raw",
+        "which server? ours-quickstart, ours-production, ours-production-uncached, ours-telemetry, rmcp or raw",
     )?;
     let variant = Variant::from_cli(args.string("variant").unwrap_or("stateless"))
         .ok_or("--variant: stateless, sessions or sse")?;
@@ -60,6 +60,9 @@ pub(crate) fn main(argv: &[String]) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())
             }
+            ServerId::Telemetry => ours::serve_telemetry(listener, commands)
+                .await
+                .map_err(|e| e.to_string()),
             ServerId::Rmcp => rmcp_peer::serve(listener, variant)
                 .await
                 .map_err(|e| e.to_string()),

@@ -9,8 +9,8 @@ use mcp_auth::{AuthLayer, JwtAuthenticator};
 use mcp_core::{AllowList, Router};
 use mcp_telemetry::{HttpTelemetryLayer, TelemetryLayer};
 use mcp_tower::{
-    AllowListLayer, BatchLayer, HostOriginLayer, McpServer, ResponseMode, SessionConfig,
-    StreamableHttpConfig, StreamableHttpLayer,
+    AllowListLayer, BatchLayer, EndpointLayer, HostOriginLayer, McpServer, ResponseMode,
+    SessionConfig, StreamableHttpConfig, StreamableHttpLayer,
 };
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -44,6 +44,52 @@ pub(crate) async fn serve_quickstart(
     tokio::spawn(notifier(router, commands));
     super::announce(listener.local_addr()?);
     mcp_tower::serve_with_shutdown(listener, service, std::future::pending()).await
+}
+
+/// The quickstart stack as `McpServer::builder(..).stateless()` builds it, with
+/// `HttpTelemetryLayer` outside and `TelemetryLayer` between batch and allow-list (as
+/// DESIGN orders them), and the Prometheus recorder installed: against `ours-quickstart`, what
+/// telemetry costs a request over HTTP.
+pub(crate) async fn serve_telemetry(
+    listener: TcpListener,
+    commands: mpsc::UnboundedReceiver<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    install_prometheus()?;
+    let router = quickstart::router();
+    let rpc = ServiceBuilder::new()
+        .layer(BatchLayer::default())
+        .layer(TelemetryLayer::for_router(&router))
+        .layer(AllowListLayer::new())
+        .service(router.clone());
+    let http = ServiceBuilder::new()
+        .layer(EndpointLayer::new("/mcp"))
+        .layer(HttpTelemetryLayer::new())
+        .layer(HostOriginLayer::new())
+        .layer(StreamableHttpLayer::new(
+            StreamableHttpConfig::default().events_from(&router),
+        ))
+        .service(rpc);
+    tokio::spawn(notifier(router, commands));
+    super::announce(listener.local_addr()?);
+    mcp_tower::serve_with_shutdown(listener, http, std::future::pending()).await?;
+    Ok(())
+}
+
+/// This crate's Prometheus preset as the global recorder, its histograms drained every few
+/// seconds (what the exporter's own listener would do).
+fn install_prometheus() -> Result<(), Box<dyn std::error::Error>> {
+    let recorder = mcp_telemetry::prometheus::builder().build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder)?;
+    mcp_telemetry::names::describe_metrics();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
+    });
+    Ok(())
 }
 
 /// `notify URI` on stdin: one `notifications/resources/updated` to every subscriber.
@@ -84,19 +130,7 @@ pub(crate) async fn serve_production(
         .map(|i| key.mint(&issuer, &resource, &format!("user-{i}")))
         .collect();
 
-    let recorder = mcp_telemetry::prometheus::builder().build_recorder();
-    let handle = recorder.handle();
-    metrics::set_global_recorder(recorder)?;
-    mcp_telemetry::names::describe_metrics();
-    // What the exporter's own listener would do: drain histograms now and then.
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            handle.run_upkeep();
-        }
-    });
-
+    install_prometheus()?;
     let router = quickstart::router();
     let rpc = ServiceBuilder::new()
         .layer(BatchLayer::default())

@@ -44,7 +44,8 @@ pub const SSE_STREAM_DURATION: &str = "mcp.server.sse.stream.duration";
 pub const HTTP_REQUEST_DURATION: &str = "http.server.request.duration";
 /// Histogram (bytes) of HTTP response bodies, by `method` and `status`.
 pub const HTTP_RESPONSE_BODY_SIZE: &str = "http.server.response.body.size";
-/// Histogram (bytes) of HTTP request bodies (from `Content-Length`), by `method`.
+/// Histogram (bytes) of HTTP request bodies of a declared length (`Content-Length`, as the body
+/// reports it; chunked bodies are not counted), by `method`.
 pub const HTTP_REQUEST_BODY_SIZE: &str = "http.server.request.body.size";
 
 /// Label keys.

@@ -18,6 +18,8 @@ struct Server {
     addr: SocketAddr,
     client: HttpClient,
     session: Option<String>,
+    /// The bytes of every POST body sent so far.
+    posted: std::cell::Cell<usize>,
 }
 
 impl Server {
@@ -36,6 +38,10 @@ impl Server {
             request = request
                 .header("mcp-session-id", session)
                 .header("mcp-protocol-version", "2025-11-25");
+        }
+        if request.method_ref() == Some(&Method::POST) {
+            self.posted
+                .set(self.posted.get() + body.map_or(0, str::len));
         }
         let body = Full::new(Bytes::from(body.unwrap_or_default().to_owned()));
         let response = self
@@ -131,6 +137,7 @@ async fn metrics_endpoint_reports_real_calls() {
         addr,
         client: Client::builder(TokioExecutor::new()).build_http(),
         session: None,
+        posted: std::cell::Cell::new(0),
     };
 
     let initialize = serde_json::json!({
@@ -254,6 +261,13 @@ async fn metrics_endpoint_reports_real_calls() {
     scrape.assert(http, &[("method", "POST"), ("status", "200")], 6.0);
     scrape.assert(http, &[("method", "POST"), ("status", "202")], 1.0);
     scrape.assert(http, &[("method", "GET"), ("status", "404")], 1.0);
+    // Request bodies as their length was declared: every POST, and the GET's empty body.
+    let body_size = "http_server_request_body_size_bytes";
+    scrape.assert(&format!("{body_size}_count"), &[("method", "POST")], 7.0);
+    let posted = server.posted.get() as f64;
+    scrape.assert(&format!("{body_size}_sum"), &[("method", "POST")], posted);
+    scrape.assert(&format!("{body_size}_count"), &[("method", "GET")], 1.0);
+    scrape.assert(&format!("{body_size}_sum"), &[("method", "GET")], 0.0);
     assert!(
         scrape
             .0

@@ -124,17 +124,14 @@ where
         if let Some(length) = request.body().size_hint().exact() {
             keys::request_body_size(method).record(scope, length as f64);
         }
-        // Only DEBUG events name the session: when they are off, no header lookups.
-        let names_session = tracing::enabled!(target: "mcp_telemetry", tracing::Level::DEBUG);
         let state = HttpState {
             start: Start::now(),
             method,
             is_get: request.method() == Method::GET,
             // A header value clones by reference count, not by copying.
-            session: names_session
+            session: names_session()
                 .then(|| request.headers().get(&MCP_SESSION_ID).cloned())
                 .flatten(),
-            names_session,
             answered: false,
             scope,
         };
@@ -145,14 +142,19 @@ where
     }
 }
 
+/// Whether this crate's DEBUG events are on: only they name the session, so otherwise its
+/// header is not read at all.
+fn names_session() -> bool {
+    tracing::enabled!(target: "mcp_telemetry", tracing::Level::DEBUG)
+}
+
 /// What the response needs from the request.
 struct HttpState {
     start: Start,
     method: usize,
     is_get: bool,
+    /// Read only when [`names_session`].
     session: Option<HeaderValue>,
-    /// Whether the events that name the session are enabled.
-    names_session: bool,
     answered: bool,
     scope: Scope,
 }
@@ -194,7 +196,7 @@ impl HttpState {
             };
             // `initialize` names its new session in the response.
             let session = self.session.take().or_else(|| {
-                self.names_session
+                names_session()
                     .then(|| headers.get(&MCP_SESSION_ID).cloned())
                     .flatten()
             });

@@ -1,18 +1,22 @@
 //! A Prometheus exporter set up for this crate's metrics (feature `prometheus`): histogram
 //! buckets that fit MCP calls, sessions and SSE streams, and Prometheus naming (`_total`,
 //! `_seconds`, `_bytes` suffixes). The exporter runs no HTTP listener of its own: serve
-//! [`PrometheusHandle::render`] with [`ScrapeLayer`](crate::ScrapeLayer).
+//! [`PrometheusHandle::render`] with [`ScrapeLayer`](crate::ScrapeLayer). [`install`] sets it
+//! all up, the upkeep that drains histogram buffers included.
 //!
 //! ```
 //! use mcp_telemetry::ScrapeLayer;
 //!
 //! let recorder = mcp_telemetry::prometheus::builder().build_recorder();
 //! let handle = recorder.handle();
-//! // Install `recorder` (metrics::set_global_recorder) then describe the metrics:
-//! // mcp_telemetry::names::describe_metrics();
+//! // Install `recorder` (metrics::set_global_recorder), describe the metrics
+//! // (mcp_telemetry::names::describe_metrics) and start the upkeep (`spawn_upkeep`):
+//! // `install()` does all three.
 //! let scrape = ScrapeLayer::new("/metrics", move || handle.render());
 //! # let _ = scrape;
 //! ```
+
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{BuildError, Matcher};
 pub use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
@@ -58,16 +62,103 @@ fn try_builder() -> Result<PrometheusBuilder, BuildError> {
         .set_buckets_for_metric(full(names::HTTP_REQUEST_BODY_SIZE), SIZE_BUCKETS)
 }
 
-/// Builds the recorder, installs it as the global recorder, describes the metrics, and
-/// returns the handle to render scrapes with. Without the exporter's own listener nothing
-/// runs its upkeep: call [`PrometheusHandle::run_upkeep`] every few seconds (rendering a
-/// scrape also drains the histogram buffers).
+/// How often [`install`] drains the exporter's histogram buffers: the period the exporter's
+/// own listener uses.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Builds this crate's preset ([`builder`]), installs it as the global recorder, describes
+/// the metrics, starts the upkeep ([`spawn_upkeep`]) and returns the handle to render scrapes
+/// with.
+///
+/// ```no_run
+/// let handle = mcp_telemetry::prometheus::install().expect("no global recorder yet");
+/// let text = handle.render(); // the scrape, e.g. through `ScrapeLayer`
+/// # let _ = text;
+/// ```
 ///
 /// # Errors
 ///
 /// When a global recorder is already installed.
 pub fn install() -> Result<PrometheusHandle, BuildError> {
-    let handle = builder().install_recorder()?;
+    install_with(builder())
+}
+
+/// [`install`] with a builder of your own: [`builder`] with global labels or other buckets.
+///
+/// ```no_run
+/// let builder = mcp_telemetry::prometheus::builder().add_global_label("region", "eu-west-1");
+/// let handle = mcp_telemetry::prometheus::install_with(builder).expect("no global recorder yet");
+/// # let _ = handle;
+/// ```
+///
+/// # Errors
+///
+/// When a global recorder is already installed.
+pub fn install_with(builder: PrometheusBuilder) -> Result<PrometheusHandle, BuildError> {
+    let handle = builder.install_recorder()?;
     names::describe_metrics();
+    spawn_upkeep(handle.clone(), UPKEEP_INTERVAL);
     Ok(handle)
+}
+
+/// Drains `handle`'s histogram buffers every `every`, on a thread of its own, for the life of
+/// the process (as a global recorder lives).
+///
+/// Every histogram sample is kept in a buffer until a scrape or an upkeep drains it; without
+/// the exporter's own listener nothing runs the upkeep, and a server nobody scrapes would
+/// keep every call's samples. [`install`] starts it; call this after installing a recorder of
+/// [`builder`] yourself. A thread rather than a task: it needs no runtime, and a global
+/// recorder outlives any runtime.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let recorder = mcp_telemetry::prometheus::builder().build_recorder();
+/// let handle = recorder.handle();
+/// metrics::set_global_recorder(recorder).expect("no global recorder yet");
+/// mcp_telemetry::names::describe_metrics();
+/// mcp_telemetry::prometheus::spawn_upkeep(handle, Duration::from_secs(5));
+/// ```
+pub fn spawn_upkeep(handle: PrometheusHandle, every: Duration) {
+    every_period("mcp-telemetry-upkeep", every, move || handle.run_upkeep());
+}
+
+/// Runs `work` every `period` on a new thread named `name`, for the life of the process. A
+/// thread that cannot be started is reported, not fatal: scrapes drain the buffers too.
+fn every_period(name: &str, period: Duration, mut work: impl FnMut() + Send + 'static) {
+    let started = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(period);
+                work();
+            }
+        });
+    if let Err(error) = started {
+        tracing::warn!(target: "mcp_telemetry", %error, "the Prometheus upkeep thread did not start");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_upkeep_runs_again_and_again() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&runs);
+        super::every_period("upkeep-test", Duration::from_millis(5), move || {
+            counted.fetch_add(1, Ordering::Relaxed);
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while runs.load(Ordering::Relaxed) < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "the upkeep ran {runs:?} times in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }

@@ -20,7 +20,6 @@
 //! ```no_run
 //! # #[tokio::main] async fn main() -> std::io::Result<()> {
 //! let handle = mcp_telemetry::prometheus::install().map_err(std::io::Error::other)?;
-//! metrics_server::spawn_upkeep(handle.clone());
 //! let service = metrics_server::app::<hyper::body::Incoming, _>(metrics_server::router(), move || handle.render());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! mcp_tower::serve(listener, service).await
@@ -29,13 +28,11 @@
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{Either, Ready, ready};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use mcp_core::Router;
-use mcp_telemetry::prometheus::PrometheusHandle;
 use mcp_telemetry::{
     HttpTelemetryLayer, ScrapeLayer, TelemetryBody, TelemetryLayer, TelemetrySessionStore,
 };
@@ -88,18 +85,6 @@ where
         .layer(HttpTelemetryLayer::new())
         .service(OnlyPath { inner: mcp });
     BoxCloneSyncService::new(http)
-}
-
-/// Runs the Prometheus exporter's upkeep (draining histogram buffers) every few seconds, in
-/// case nobody scrapes for a while. Call it inside the Tokio runtime.
-pub fn spawn_upkeep(handle: PrometheusHandle) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            ticker.tick().await;
-            handle.run_upkeep();
-        }
-    });
 }
 
 /// Answers 404 outside [`MCP_PATH`].

@@ -29,7 +29,6 @@ async fn main() -> io::Result<()> {
         }
     }
     let handle = mcp_telemetry::prometheus::install().map_err(io::Error::other)?;
-    metrics_server::spawn_upkeep(handle.clone());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
     // Printed on stdout so scripts can find the port.

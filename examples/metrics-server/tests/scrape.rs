@@ -122,10 +122,32 @@ fn parse_labels(text: &str) -> BTreeMap<&str, &str> {
         .collect()
 }
 
+/// This process's thread names, as the kernel keeps them (cut to 15 bytes).
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                .map(|name| name.trim_end().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_endpoint_reports_real_calls() {
     // The only test in this binary: it owns the global recorder.
     let handle = mcp_telemetry::prometheus::install().unwrap();
+    // A new thread names itself once it runs: until then it has its parent's name.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !thread_names().iter().any(|name| name == "mcp-telemetry-u") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "install() starts the upkeep thread (threads: {:?})",
+            thread_names()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let service = metrics_server::app(metrics_server::router(), move || handle.render());

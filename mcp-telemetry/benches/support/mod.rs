@@ -61,17 +61,13 @@ where
     black_box(out.len());
 }
 
-/// This crate's Prometheus preset installed as the global recorder (as a server runs it;
-/// it cannot be uninstalled), drained every second.
+/// This crate's Prometheus preset installed as the global recorder, as a server runs it
+/// (it cannot be uninstalled), drained every second: a dispatch loop records far more samples
+/// per second than a server, and the buffers between drains should stay small.
 pub(crate) fn install_global_prometheus() {
     let handle = mcp_telemetry::prometheus::builder()
         .install_recorder()
         .expect("no global recorder yet");
     mcp_telemetry::names::describe_metrics();
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-            handle.run_upkeep();
-        }
-    });
+    mcp_telemetry::prometheus::spawn_upkeep(handle, std::time::Duration::from_secs(1));
 }

@@ -54,7 +54,7 @@ pub(crate) async fn serve_telemetry(
     listener: TcpListener,
     commands: mpsc::UnboundedReceiver<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    install_prometheus()?;
+    mcp_telemetry::prometheus::install()?;
     let router = quickstart::router();
     let rpc = ServiceBuilder::new()
         .layer(BatchLayer::default())
@@ -72,23 +72,6 @@ pub(crate) async fn serve_telemetry(
     tokio::spawn(notifier(router, commands));
     super::announce(listener.local_addr()?);
     mcp_tower::serve_with_shutdown(listener, http, std::future::pending()).await?;
-    Ok(())
-}
-
-/// This crate's Prometheus preset as the global recorder, its histograms drained every few
-/// seconds (what the exporter's own listener would do).
-fn install_prometheus() -> Result<(), Box<dyn std::error::Error>> {
-    let recorder = mcp_telemetry::prometheus::builder().build_recorder();
-    let handle = recorder.handle();
-    metrics::set_global_recorder(recorder)?;
-    mcp_telemetry::names::describe_metrics();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            handle.run_upkeep();
-        }
-    });
     Ok(())
 }
 
@@ -130,7 +113,7 @@ pub(crate) async fn serve_production(
         .map(|i| key.mint(&issuer, &resource, &format!("user-{i}")))
         .collect();
 
-    install_prometheus()?;
+    mcp_telemetry::prometheus::install()?;
     let router = quickstart::router();
     let rpc = ServiceBuilder::new()
         .layer(BatchLayer::default())

@@ -40,8 +40,11 @@ impl Accepts {
         if bytes == b"application/json, text/event-stream"
             || bytes == b"text/event-stream, application/json"
         {
-            self.range("application/json", true);
-            self.range("text/event-stream", true);
+            // What `range` makes of both exact ranges: nothing can rank above them. Set
+            // directly, as ranking the two ranges cost ~1 500 instructions per request.
+            self.json = true;
+            self.event_stream = true;
+            self.ranks = (Rank::Exact, Rank::Exact);
             return;
         }
         let Ok(value) = value.to_str() else { return };
@@ -61,6 +64,9 @@ impl Accepts {
     /// Applies one media range to both types, where it is at least as specific as the range
     /// that decided before (of equally specific ones, one that admits wins).
     fn range(&mut self, media: &str, admits: bool) {
+        let Some((ty, subtype)) = media.split_once('/') else {
+            return;
+        };
         let apply = |rank: Rank, held: &mut Rank, verdict: &mut bool| {
             if rank == Rank::Unnamed || rank < *held {
                 return;
@@ -69,26 +75,24 @@ impl Accepts {
             *held = rank;
         };
         apply(
-            rank(media, "application", "json"),
+            rank((ty, subtype), "application", "json"),
             &mut self.ranks.0,
             &mut self.json,
         );
         apply(
-            rank(media, "text", "event-stream"),
+            rank((ty, subtype), "text", "event-stream"),
             &mut self.ranks.1,
             &mut self.event_stream,
         );
     }
 }
 
-/// How specifically the range `media` names `ty/subtype`.
-fn rank(media: &str, ty: &str, subtype: &str) -> Rank {
-    match media.split_once('/') {
-        Some(("*", "*")) => Rank::Any,
-        Some((t, "*")) if t.eq_ignore_ascii_case(ty) => Rank::Subtypes,
-        Some((t, s)) if t.eq_ignore_ascii_case(ty) && s.eq_ignore_ascii_case(subtype) => {
-            Rank::Exact
-        }
+/// How specifically the range `media` (split at its `/`) names `ty/subtype`.
+fn rank(media: (&str, &str), ty: &str, subtype: &str) -> Rank {
+    match media {
+        ("*", "*") => Rank::Any,
+        (t, "*") if t.eq_ignore_ascii_case(ty) => Rank::Subtypes,
+        (t, s) if t.eq_ignore_ascii_case(ty) && s.eq_ignore_ascii_case(subtype) => Rank::Exact,
         _ => Rank::Unnamed,
     }
 }
@@ -101,4 +105,48 @@ fn is_zero(q: &str) -> bool {
                 .strip_prefix('.')
                 .is_some_and(|d| d.bytes().all(|b| b == b'0'))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue, header};
+
+    use super::*;
+
+    fn of(values: &[&'static str]) -> Accepts {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(header::ACCEPT, HeaderValue::from_static(value));
+        }
+        accepts(&headers)
+    }
+
+    #[test]
+    fn the_usual_value_reads_as_the_general_parse_reads_it() {
+        // Without the space, the value takes the general path.
+        let general = of(&["application/json,text/event-stream"]);
+        assert_eq!(of(&["application/json, text/event-stream"]), general);
+        assert_eq!(of(&["text/event-stream, application/json"]), general);
+        assert!(general.json && general.event_stream);
+        // A later header's refusal of an equally specific range does not undo the admission.
+        let refused_after = [
+            "application/json, text/event-stream",
+            "text/event-stream;q=0",
+        ];
+        let general_after = [
+            "application/json,text/event-stream",
+            "text/event-stream;q=0",
+        ];
+        assert_eq!(of(&refused_after), of(&general_after));
+        assert!(of(&refused_after).event_stream);
+    }
+
+    #[test]
+    fn the_most_specific_range_decides() {
+        let accepts = of(&["*/*, application/json;q=0"]);
+        assert!(!accepts.json && accepts.event_stream);
+        let accepts = of(&["text/*;q=0, text/event-stream"]);
+        assert!(!accepts.json && accepts.event_stream);
+        assert_eq!(of(&["application"]), Accepts::default());
+    }
 }

@@ -359,6 +359,24 @@ pub(crate) fn plain_string(raw: &str) -> Option<&str> {
     (!inner.contains('\\')).then_some(inner)
 }
 
+/// An id as clients write it: an integer without sign (at most 18 digits, so it fits an
+/// `i64`) or a string without escapes. `None` for any other spelling, which serde reads: a
+/// second parser for a value of a few bytes costs more than the id is worth.
+fn plain_id(raw: &str) -> Option<RequestId> {
+    if let Some(text) = plain_string(raw) {
+        return Some(RequestId::String(Arc::from(text)));
+    }
+    // The message parser validated the number: digits alone have no leading zero.
+    let digits = raw.as_bytes();
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0'));
+    Some(RequestId::Number(value))
+}
+
 /// Reads a member that is present, even when it is `null`.
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&'de RawValue>::deserialize(deserializer).map(Some)
@@ -369,7 +387,9 @@ impl Envelope<'_> {
         // The id first, so that every later error can carry it.
         let id = match self.id {
             None => None,
-            Some(raw) => match serde_json::from_str::<RequestId>(raw.get()) {
+            Some(raw) => match plain_id(raw.get())
+                .map_or_else(|| serde_json::from_str::<RequestId>(raw.get()), Ok)
+            {
                 Ok(id) => Some(id),
                 Err(_) => {
                     return Err(Response::error(

@@ -360,8 +360,8 @@ pub(crate) fn plain_string(raw: &str) -> Option<&str> {
 }
 
 /// An id as clients write it: an integer without sign (at most 18 digits, so it fits an
-/// `i64`) or a string without escapes. `None` for any other spelling, which serde reads: a
-/// second parser for a value of a few bytes costs more than the id is worth.
+/// `i64`) or a string without escapes. `None` for any other spelling, which serde reads:
+/// setting serde's reader up costs more than reading a few digits here.
 fn plain_id(raw: &str) -> Option<RequestId> {
     if let Some(text) = plain_string(raw) {
         return Some(RequestId::String(Arc::from(text)));

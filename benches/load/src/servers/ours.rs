@@ -8,13 +8,14 @@ use mcp_auth::rate_limit::{Quota, RpcRateLimitLayer};
 use mcp_auth::{AuthLayer, JwtAuthenticator};
 use mcp_core::{AllowList, Router};
 use mcp_telemetry::{HttpTelemetryLayer, TelemetryLayer};
+use mcp_tower::streamable::RpcService;
 use mcp_tower::{
     AllowListLayer, BatchLayer, EndpointLayer, HostOriginLayer, McpServer, ResponseMode,
     SessionConfig, StreamableHttpConfig, StreamableHttpLayer,
 };
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tower::ServiceBuilder;
+use tower::{Layer, ServiceBuilder};
 
 use crate::jwt;
 use crate::scenario::Variant;
@@ -56,11 +57,7 @@ pub(crate) async fn serve_telemetry(
 ) -> Result<(), Box<dyn std::error::Error>> {
     mcp_telemetry::prometheus::install()?;
     let router = quickstart::router();
-    let rpc = ServiceBuilder::new()
-        .layer(BatchLayer::default())
-        .layer(TelemetryLayer::for_router(&router))
-        .layer(AllowListLayer::new())
-        .service(router.clone());
+    let rpc = instrumented_rpc(&router, router.clone());
     let http = ServiceBuilder::new()
         .layer(EndpointLayer::new("/mcp"))
         .layer(HttpTelemetryLayer::new())
@@ -73,6 +70,20 @@ pub(crate) async fn serve_telemetry(
     super::announce(listener.local_addr()?);
     mcp_tower::serve_with_shutdown(listener, http, std::future::pending()).await?;
     Ok(())
+}
+
+/// The RPC tier of both instrumented stacks, as DESIGN orders it: batch, then telemetry (each
+/// batch item its own call), then the allow-list, in front of `inner` (`router`, or what
+/// wraps it).
+fn instrumented_rpc<S>(router: &Router, inner: S) -> impl RpcService + Sync
+where
+    S: RpcService + Sync,
+{
+    ServiceBuilder::new()
+        .layer(BatchLayer::default())
+        .layer(TelemetryLayer::for_router(router))
+        .layer(AllowListLayer::new())
+        .service(inner)
 }
 
 /// `notify URI` on stdin: one `notifications/resources/updated` to every subscriber.
@@ -115,14 +126,8 @@ pub(crate) async fn serve_production(
 
     mcp_telemetry::prometheus::install()?;
     let router = quickstart::router();
-    let rpc = ServiceBuilder::new()
-        .layer(BatchLayer::default())
-        .layer(TelemetryLayer::for_router(&router))
-        .layer(AllowListLayer::new())
-        .layer(RpcRateLimitLayer::new(
-            Quota::per_second(1_000_000).burst(1_000_000),
-        ))
-        .service(router.clone());
+    let rate_limit = RpcRateLimitLayer::new(Quota::per_second(1_000_000).burst(1_000_000));
+    let rpc = instrumented_rpc(&router, rate_limit.layer(router.clone()));
     let http = ServiceBuilder::new()
         .layer(HttpTelemetryLayer::new())
         .layer(HostOriginLayer::new())

@@ -37,17 +37,18 @@ impl ServerId {
         }
     }
 
+    /// Every server `load serve` can run.
+    pub(crate) const ALL: [ServerId; 6] = [
+        ServerId::Ours,
+        ServerId::Production,
+        ServerId::ProductionUncached,
+        ServerId::Telemetry,
+        ServerId::Rmcp,
+        ServerId::Raw,
+    ];
+
     pub(crate) fn from_cli(name: &str) -> Option<Self> {
-        [
-            ServerId::Ours,
-            ServerId::Production,
-            ServerId::ProductionUncached,
-            ServerId::Telemetry,
-            ServerId::Rmcp,
-            ServerId::Raw,
-        ]
-        .into_iter()
-        .find(|s| s.cli() == name)
+        Self::ALL.into_iter().find(|s| s.cli() == name)
     }
 
     /// The name in the report.

@@ -128,10 +128,7 @@ where
             start: Start::now(),
             method,
             is_get: request.method() == Method::GET,
-            // A header value clones by reference count, not by copying.
-            session: names_session()
-                .then(|| request.headers().get(&MCP_SESSION_ID).cloned())
-                .flatten(),
+            session: session_header(request.headers()),
             answered: false,
             scope,
         };
@@ -142,10 +139,13 @@ where
     }
 }
 
-/// Whether this crate's DEBUG events are on: only they name the session, so otherwise its
-/// header is not read at all.
-fn names_session() -> bool {
+/// The `Mcp-Session-Id` in `headers`, when this crate's DEBUG events are on: only they name
+/// the session, so otherwise the header is not read at all. A header value clones by
+/// reference count, not by copying.
+fn session_header(headers: &http::HeaderMap) -> Option<HeaderValue> {
     tracing::enabled!(target: "mcp_telemetry", tracing::Level::DEBUG)
+        .then(|| headers.get(&MCP_SESSION_ID).cloned())
+        .flatten()
 }
 
 /// What the response needs from the request.
@@ -153,7 +153,7 @@ struct HttpState {
     start: Start,
     method: usize,
     is_get: bool,
-    /// Read only when [`names_session`].
+    /// Read only when the session is named ([`session_header`]).
     session: Option<HeaderValue>,
     answered: bool,
     scope: Scope,
@@ -195,11 +195,7 @@ impl HttpState {
                 StreamKind::Post
             };
             // `initialize` names its new session in the response.
-            let session = self.session.take().or_else(|| {
-                names_session()
-                    .then(|| headers.get(&MCP_SESSION_ID).cloned())
-                    .flatten()
-            });
+            let session = self.session.take().or_else(|| session_header(headers));
             Box::new(StreamInfo::open(kind, session))
         });
         let state = BodyState::new(keys, self.scope, stream);

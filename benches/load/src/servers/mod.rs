@@ -29,9 +29,13 @@ pub(crate) fn raise_fd_limit() {
 pub(crate) fn main(argv: &[String]) -> Result<(), String> {
     let args = Args::parse(argv)?;
     args.only(&["variant", "addr", "max-secs"])?;
-    let server = args.positional(0).and_then(ServerId::from_cli).ok_or(
-        "which server? ours-quickstart, ours-production, ours-production-uncached, ours-telemetry, rmcp or raw",
-    )?;
+    let server = args
+        .positional(0)
+        .and_then(ServerId::from_cli)
+        .ok_or_else(|| {
+            let names: Vec<_> = ServerId::ALL.iter().map(|s| s.cli()).collect();
+            format!("which server? {}", names.join(", "))
+        })?;
     let variant = Variant::from_cli(args.string("variant").unwrap_or("stateless"))
         .ok_or("--variant: stateless, sessions or sse")?;
     let addr: SocketAddr = args.get("addr", SocketAddr::from(([127, 0, 0, 1], 0)))?;

@@ -359,22 +359,19 @@ pub(crate) fn plain_string(raw: &str) -> Option<&str> {
     (!inner.contains('\\')).then_some(inner)
 }
 
-/// An id as clients write it: an integer without sign (at most 18 digits, so it fits an
-/// `i64`) or a string without escapes. `None` for any other spelling, which serde reads:
-/// setting serde's reader up costs more than reading a few digits here.
+/// An id as clients write it: an integer without sign that fits an `i64`, or a string
+/// without escapes. `None` for any other spelling, which serde reads: setting serde's reader
+/// up costs more than reading a few digits here.
 fn plain_id(raw: &str) -> Option<RequestId> {
     if let Some(text) = plain_string(raw) {
         return Some(RequestId::String(Arc::from(text)));
     }
-    // The message parser validated the number: digits alone have no leading zero.
-    let digits = raw.as_bytes();
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let value = digits
-        .iter()
-        .fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0'));
-    Some(RequestId::Number(value))
+    // The message parser validated the JSON: text starting with a digit is a number, and
+    // `parse` refuses its fractions, exponents and values past `i64`. Signs are left to serde,
+    // which reads `-0` as a float.
+    raw.starts_with(|c: char| c.is_ascii_digit())
+        .then(|| raw.parse().ok().map(RequestId::Number))
+        .flatten()
 }
 
 /// Reads a member that is present, even when it is `null`.

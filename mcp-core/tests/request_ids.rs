@@ -43,3 +43,9 @@ fn ids_read_as_json_says() {
         assert_eq!(id_of(spelling), expected, "id {spelling}");
     }
 }
+
+#[test]
+fn minus_zero_is_read_as_serde_reads_it() {
+    // serde_json reads `-0` as a float, which is no request id.
+    assert_eq!(id_of("-0"), None);
+}

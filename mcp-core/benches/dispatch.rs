@@ -29,6 +29,24 @@ struct AddArgs {
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 struct NoArgs {}
 
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct SumArgs {
+    values: Vec<f64>,
+}
+
+/// A 2026-07-28 `tools/call` whose arguments are an embedding-sized array of numbers, before
+/// `_meta` (so the router's scan passes it to reach `_meta`).
+fn numbers_call(count: usize) -> Vec<u8> {
+    let values: Vec<String> = (0..count)
+        .map(|i| format!("{:.6}", (i as f64 * 0.37).sin()))
+        .collect();
+    format!(
+        r#"{{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{{"name":"sum","arguments":{{"values":[{}]}},"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#,
+        values.join(",")
+    )
+    .into_bytes()
+}
+
 fn add_tool() -> Tool {
     Tool::new("add")
         .description("Adds two integers")
@@ -82,7 +100,13 @@ fn tools_call(c: &mut Criterion) {
     let mut router = Router::builder()
         .name("bench", "1.0.0")
         .tool(add_tool())
+        .tool(Tool::new("sum").description("Sums numbers").handler(
+            |Json(args): Json<SumArgs>, _ctx: RequestContext| async move {
+                args.values.iter().sum::<f64>().to_string()
+            },
+        ))
         .build();
+    let numbers = numbers_call(1536);
     check(
         &mut router,
         LEGACY_CALL,
@@ -92,6 +116,12 @@ fn tools_call(c: &mut Criterion) {
     check(
         &mut router,
         MODERN_CALL,
+        ProtocolVersion::V2026_07_28,
+        r#""resultType":"complete""#,
+    );
+    check(
+        &mut router,
+        &numbers,
         ProtocolVersion::V2026_07_28,
         r#""resultType":"complete""#,
     );
@@ -115,6 +145,17 @@ fn tools_call(c: &mut Criterion) {
             handle(
                 &mut router,
                 black_box(MODERN_CALL),
+                ProtocolVersion::V2026_07_28,
+                &mut out,
+            );
+            black_box(&out);
+        });
+    });
+    group.bench_function("modern_1536_numbers", |b| {
+        b.iter(|| {
+            handle(
+                &mut router,
+                black_box(&numbers),
                 ProtocolVersion::V2026_07_28,
                 &mut out,
             );

@@ -223,9 +223,9 @@ impl<'a> Scanner<'a> {
                 // A local cursor: `self.pos` is only written around strings and at the end.
                 let mut pos = self.pos;
                 loop {
-                    // One table load per byte passes digits, separators and whitespace.
                     let byte = *bytes.get(pos)?;
                     match STRUCTURAL[usize::from(byte)] {
+                        // One table load per byte passes digits, separators and whitespace.
                         OTHER => {}
                         QUOTE => {
                             self.pos = pos + 1;
@@ -233,7 +233,15 @@ impl<'a> Scanner<'a> {
                             pos = self.pos;
                             continue;
                         }
-                        OPEN => depth += 1,
+                        OPEN => {
+                            depth += 1;
+                            // The long runs of digits and separators are arrays of numbers:
+                            // from an array's start, they are passed sixteen bytes at a time.
+                            if byte == b'[' {
+                                pos = next_structural(bytes, pos + 1);
+                                continue;
+                            }
+                        }
                         _ => {
                             depth -= 1;
                             if depth == 0 {
@@ -273,6 +281,31 @@ static STRUCTURAL: [u8; 256] = {
     table[b']' as usize] = CLOSE;
     table
 };
+
+/// Passes the bytes from `from` on that are none of `"`, `{`, `[`, `}`, `]`, sixteen at a time:
+/// the position of the first one that is, or where fewer than sixteen bytes are left (those
+/// are the caller's byte loop's; `bytes.len()` at most, which its bounds check turns into
+/// `None`).
+#[inline(always)]
+fn next_structural(bytes: &[u8], from: usize) -> usize {
+    let mut pos = from;
+    while let Some(chunk) = bytes.get(pos..pos + 16) {
+        let chunk: &[u8; 16] = chunk.try_into().expect("16 bytes");
+        // Byte by byte, without branches, for the compiler to turn into vector compares.
+        // `[` and `]` are `{` and `}` without bit 0x20, and no other byte becomes either
+        // when that bit is set.
+        let hits = chunk.map(|byte| {
+            let folded = byte | 0x20;
+            u8::from(byte == b'"') | u8::from(folded == b'{') | u8::from(folded == b'}')
+        });
+        let found = u128::from_le_bytes(hits);
+        if found != 0 {
+            return pos + found.trailing_zeros() as usize / 8;
+        }
+        pos += 16;
+    }
+    pos
+}
 
 /// The offset of the first `"` or `\\` in `bytes`, eight bytes at a time (keys such as
 /// `io.modelcontextprotocol/protocolVersion` are long; a vectorised search costs more to start
@@ -383,6 +416,74 @@ mod tests {
             }
             assert_eq!(quote_or_backslash(&text[..len]), None);
         }
+    }
+
+    #[test]
+    fn the_chunk_search_stops_at_the_first_structural_byte() {
+        // Fillers include the neighbours of the brackets with and without bit 0x20 (`z`, `|`,
+        // `~`, `Z`, `\\`, `^`), `'`, and a byte of a multi-byte character.
+        let filler = b"0123456789.-+eE ,:\nz|~Z\\^'\xc3tfn";
+        for len in 0..=50 {
+            let text: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
+            let from = len.min(3);
+            let check = |bytes: &[u8], first: usize| {
+                let stop = next_structural(bytes, from);
+                assert!(stop <= first, "{len}: stopped at {stop}, past {first}");
+                // Stopped at the byte, or where the caller's byte loop takes over.
+                assert!(
+                    stop == first || bytes.len() - stop < 16,
+                    "{len}: {stop} {first}"
+                );
+            };
+            check(&text, len);
+            for at in from..len {
+                for special in *b"\"{}[]" {
+                    let mut bytes = text.clone();
+                    bytes[at] = special;
+                    if at + 1 < len {
+                        bytes[len - 1] = b']';
+                    }
+                    check(&bytes, at);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arrays_are_skipped_whole_whatever_their_length() {
+        let numbers = |n: usize| {
+            let items: Vec<String> = (0..n).map(|i| format!("{}.{i}e-3", i * 7)).collect();
+            items.join(", ")
+        };
+        for n in [0, 1, 2, 3, 5, 16, 40, 200] {
+            for value in [
+                format!("[{}]", numbers(n)),
+                format!("[[{}],\n [{}]]", numbers(n), numbers(n / 2)),
+                format!(
+                    r#"[true, "a]\"[", {{"k":[{}]}}, [{}], null]"#,
+                    numbers(n),
+                    numbers(n)
+                ),
+                format!(r#"{{"v":[{}],"w":"}}"}}"#, numbers(n)),
+            ] {
+                let text = format!(r#"{{"a":{value},"b":"after"}}"#);
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                    "{text}"
+                );
+                let mut found = Vec::new();
+                Scanner::new(&text).object(|s, key| {
+                    found.push((key.raw, s.raw_value()?));
+                    Some(Flow::Continue)
+                });
+                assert_eq!(found, [("a", value.as_str()), ("b", r#""after""#)]);
+            }
+        }
+        // Cut short, an array of numbers is malformed, not skipped.
+        assert_eq!(
+            Scanner::new(&format!("[{}", numbers(50))).skip_value(),
+            None
+        );
     }
 
     #[test]

@@ -55,6 +55,14 @@ fn add_tool() -> Tool {
         })
 }
 
+fn sum_tool() -> Tool {
+    Tool::new("sum").description("Sums numbers").handler(
+        |Json(args): Json<SumArgs>, _ctx: RequestContext| async move {
+            args.values.iter().sum::<f64>().to_string()
+        },
+    )
+}
+
 const LEGACY_CALL: &[u8] = br#"{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
 
 const MODERN_CALL: &[u8] = br#"{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
@@ -100,11 +108,7 @@ fn tools_call(c: &mut Criterion) {
     let mut router = Router::builder()
         .name("bench", "1.0.0")
         .tool(add_tool())
-        .tool(Tool::new("sum").description("Sums numbers").handler(
-            |Json(args): Json<SumArgs>, _ctx: RequestContext| async move {
-                args.values.iter().sum::<f64>().to_string()
-            },
-        ))
+        .tool(sum_tool())
         .build();
     let numbers = numbers_call(1536);
     check(

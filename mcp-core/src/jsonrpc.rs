@@ -369,9 +369,10 @@ fn plain_id(raw: &str) -> Option<RequestId> {
     // The message parser validated the JSON: text starting with a digit is a number, and
     // `parse` refuses its fractions, exponents and values past `i64`. Signs are left to serde,
     // which reads `-0` as a float.
-    raw.starts_with(|c: char| c.is_ascii_digit())
-        .then(|| raw.parse().ok().map(RequestId::Number))
-        .flatten()
+    if !raw.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok().map(RequestId::Number)
 }
 
 /// Reads a member that is present, even when it is `null`.

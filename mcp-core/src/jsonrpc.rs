@@ -299,6 +299,11 @@ impl Message {
                 return Err(Response::error(None, ErrorObject::parse_error(e)));
             }
             Err(_) => {
+                // Serde stops at the first value of the wrong type, which may come before a
+                // syntax error further on (`"a" }`): text that is not JSON is a parse error.
+                if let Err(syntax) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                    return Err(Response::error(None, ErrorObject::parse_error(syntax)));
+                }
                 return Err(Response::error(
                     None,
                     ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),

@@ -171,6 +171,10 @@ fn cases() -> Vec<Case> {
             [br#"{"jsonrpc":"2.0","id":1,"method":"ping",""#.as_slice(), b"\x80", br#"":1}"#].concat(),
             Error(PARSE, false),
         ),
+        // Found by fuzzing (fuzz/corpus/message): serde meets the wrong type before the bad
+        // syntax after it.
+        case("a string then garbage", r#"":2,"method":"tools/list"}"#, Error(PARSE, false)),
+        case("a wrongly typed member then garbage", r#"{"jsonrpc":2,"id":1,]"#, Error(PARSE, false)),
         case("a raw control character in a string", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"pi\u{1}ng\"}", Error(PARSE, false)),
         // --- JSON, but not a JSON-RPC object ---------------------------------------------
         case("a number", "42", Error(INVALID_REQUEST, false)),

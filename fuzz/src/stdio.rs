@@ -1,0 +1,89 @@
+//! The stdio transport serving the quickstart router (the `router` target's stack) on any
+//! input stream: every line it writes is one JSON-RPC message, each request gets at most one
+//! answer, and it ends when the input does.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use mcp_tower::StdioTransport;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+
+use crate::router::RUNTIME;
+
+/// Lines in the fuzz inputs are short: a small limit lets the fuzzer reach the refusal.
+const MAX_LINE: usize = 4096;
+
+/// Serves `data` as stdin and checks what was written to stdout.
+///
+/// ```
+/// mcp_fuzz::stdio(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n[{]\n");
+/// ```
+pub fn stdio(data: &[u8]) {
+    let output = RUNTIME.block_on(async {
+        let transport = StdioTransport::new()
+            .max_line_length(MAX_LINE)
+            .shutdown_grace(Duration::from_millis(100));
+        let service = crate::router::SERVICE.clone();
+        let (stdout, mut written) = tokio::io::duplex(1 << 16);
+        let collected = tokio::spawn(async move {
+            let mut output = Vec::new();
+            written.read_to_end(&mut output).await.map(|_| output)
+        });
+        let stdin = std::io::Cursor::new(data.to_vec());
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            transport.serve_io(service, stdin, stdout),
+        )
+        .await
+        .expect("serving ends when the input does")
+        .expect("writing to memory does not fail");
+        collected
+            .await
+            .expect("the collector does not panic")
+            .expect("reading memory does not fail")
+    });
+    let text = std::str::from_utf8(&output).expect("the output is UTF-8");
+    let asked = requests_by_id(data);
+    let mut answers: HashMap<String, usize> = HashMap::new();
+    for line in text.lines() {
+        let message: Value = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("an output line that is not JSON ({error}): {line}"));
+        for item in message
+            .as_array()
+            .map_or(vec![&message], |items| items.iter().collect())
+        {
+            assert_eq!(item["jsonrpc"], "2.0", "{item}");
+            let is_answer = item.get("result").is_some() || item.get("error").is_some();
+            if is_answer && !item["id"].is_null() {
+                let id = item["id"].to_string();
+                let count = answers.entry(id.clone()).or_default();
+                *count += 1;
+                assert!(
+                    *count <= asked.get(&id).copied().unwrap_or(0),
+                    "more answers to id {id} than messages with it"
+                );
+            }
+        }
+    }
+}
+
+/// How many messages (lines, or items of batch lines) carry each id, as JSON text.
+fn requests_by_id(data: &[u8]) -> HashMap<String, usize> {
+    let mut asked = HashMap::new();
+    for line in data.split(|&b| b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        for item in message
+            .as_array()
+            .map_or(vec![&message], |items| items.iter().collect())
+        {
+            // Invalid messages are answered with their id too, when it can be read.
+            if let Some(id) = item.get("id") {
+                *asked.entry(id.to_string()).or_default() += 1;
+            }
+        }
+    }
+    asked
+}

@@ -207,8 +207,12 @@ where
     S::Future: Send + 'static,
 {
     pub(super) async fn handle(&mut self, line: &[u8]) {
-        let line = line.trim_ascii();
-        if line.is_empty() {
+        // Blank lines (and a CRLF's `\r`) are skipped; the parser reads JSON's own whitespace
+        // around a message, and no other: `trim_ascii` would also pass a form feed.
+        if line
+            .iter()
+            .all(|byte| matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))
+        {
             return;
         }
         let message = match Message::parse(line) {

@@ -152,8 +152,14 @@ async fn bad_lines_get_errors_and_the_connection_goes_on() {
         .await;
     assert_eq!(client.recv().await["error"]["code"], codes::INVALID_REQUEST);
     client.send("").await;
+    client.send(" \t\r").await;
+    // A form feed is not JSON whitespace (found by the stdio fuzz target).
     client
-        .send(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#)
+        .send("\x0c{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}")
+        .await;
+    assert_eq!(client.recv().await["error"]["code"], codes::PARSE_ERROR);
+    client
+        .send(" {\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\r")
         .await;
     assert_eq!(
         client.recv().await,

@@ -139,7 +139,10 @@ async fn expired_and_not_yet_valid() {
         get_bearer(&s.url, &no_exp).await,
         s.invalid_token("token lacks a numeric exp claim")
     );
-    let text_exp = mint(&key, &s.claims_with(json!({"exp": (now() + 60).to_string()})));
+    let text_exp = mint(
+        &key,
+        &s.claims_with(json!({"exp": (now() + 60).to_string()})),
+    );
     assert_eq!(
         get_bearer(&s.url, &text_exp).await,
         s.invalid_token("token lacks a numeric exp claim")

@@ -13,6 +13,7 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use jsonwebtoken::Algorithm;
 use mcp_auth::{AuthLayer, JwtAuthenticator};
+use mcp_core::AllowList;
 use serde_json::Value;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
@@ -29,7 +30,9 @@ type Guarded = BoxCloneSyncService<Request<Full<Bytes>>, Response<Full<Bytes>>, 
 
 static KEY: LazyLock<TestKey> = LazyLock::new(|| auth_fixtures::ed_key("ed"));
 
-static SERVICE: LazyLock<Guarded> = LazyLock::new(|| {
+/// The authenticator of this target and of the `http` target's production stack: it
+/// trusts `KEY` and gives every principal an allow-list of the quickstart's `add` tool.
+pub(crate) fn authenticator() -> JwtAuthenticator {
     let jwks = Bytes::from(serde_json::json!({ "keys": [KEY.jwk] }).to_string());
     let jwt = JwtAuthenticator::builder(RESOURCE)
         .issuer(ISSUER)
@@ -40,15 +43,32 @@ static SERVICE: LazyLock<Guarded> = LazyLock::new(|| {
             async move { Ok(jwks) }
         })
         .required_scopes(["mcp"])
+        .allow_list_from(|_claims| Some(AllowList::new().tools(["add"])))
         .build()
         .expect("a valid configuration");
     RUNTIME
         .block_on(jwt.refresh())
         .expect("the keys are served");
+    jwt
+}
+
+/// `Bearer` and a token `authenticator` accepts.
+pub(crate) static VALID_BEARER: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let claims = serde_json::json!({
+        "iss": ISSUER, "aud": RESOURCE, "exp": 4_102_444_800_u64, "sub": "fuzz", "scope": "mcp",
+    });
+    HeaderValue::from_bytes(&bearer(
+        br#"{"alg":"EdDSA","kid":"ed","typ":"JWT"}"#,
+        claims.to_string().as_bytes(),
+    ))
+    .expect("a valid header")
+});
+
+static SERVICE: LazyLock<Guarded> = LazyLock::new(|| {
     let inner = tower::service_fn(|_: Request<Full<Bytes>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"through"))))
     });
-    BoxCloneSyncService::new(AuthLayer::new(jwt).layer(inner))
+    BoxCloneSyncService::new(AuthLayer::new(authenticator()).layer(inner))
 });
 
 /// The first byte picks the header: the rest as it is (0), `Bearer` and a signed token with

@@ -1,24 +1,83 @@
-//! The quickstart's whole HTTP service (`McpServer` defaults: Host/Origin checks, sessions,
-//! both eras, batches) called with any method, MCP headers and body.
+//! The quickstart's whole HTTP service, as `McpServer` builds it or as the load kit's
+//! production stack, called with any method, MCP headers and body.
 
+use std::convert::Infallible;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use arbitrary::Unstructured;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use mcp_tower::{McpHttpService, McpServer};
+use mcp_auth::{AuthLayer, Quota, RpcRateLimitLayer};
+use mcp_telemetry::{HttpTelemetryLayer, TelemetryLayer};
+use mcp_tower::{
+    AllowListLayer, BatchLayer, HostOriginLayer, McpHttpService, McpServer, StreamableHttpConfig,
+    StreamableHttpLayer,
+};
 use serde_json::Value;
-use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceBuilder, ServiceExt};
 
 use crate::router::RUNTIME;
 
-static SERVICE: LazyLock<McpHttpService<Full<Bytes>>> = LazyLock::new(|| {
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type AnyResponse = Response<UnsyncBoxBody<Bytes, BoxError>>;
+type Stack = BoxCloneSyncService<Request<Full<Bytes>>, AnyResponse, Infallible>;
+
+/// `McpServer`'s defaults: Host/Origin checks, sessions, both eras, batches.
+static SERVICE: LazyLock<Stack> = LazyLock::new(|| {
     let _runtime = RUNTIME.enter();
-    McpServer::builder(quickstart::router()).into_http_service()
+    let service: McpHttpService<Full<Bytes>> =
+        McpServer::builder(quickstart::router()).into_http_service();
+    boxed(service)
 });
+
+/// The load kit's production stack, stateless: HTTP telemetry, Host/Origin, JWT auth (a
+/// valid token is one of the `authorization` values) with an allow-list of `add`, the
+/// bridge, batches, RPC telemetry, the allow-list and a per-principal rate limit low enough
+/// to be reached; metrics go to a Prometheus recorder.
+static PRODUCTION: LazyLock<Stack> = LazyLock::new(|| {
+    let _runtime = RUNTIME.enter();
+    // Only one recorder per process: another target may have installed it first.
+    let _ = mcp_telemetry::prometheus::install();
+    let router = quickstart::router();
+    let rpc = ServiceBuilder::new()
+        .layer(BatchLayer::new())
+        .layer(TelemetryLayer::for_router(&router))
+        .layer(AllowListLayer::new())
+        .layer(RpcRateLimitLayer::new(Quota::per_second(1_000).burst(50)))
+        .service(router.clone());
+    boxed(
+        ServiceBuilder::new()
+            .layer(HttpTelemetryLayer::new())
+            .layer(HostOriginLayer::new())
+            .layer(AuthLayer::new(crate::auth::authenticator()))
+            .layer(StreamableHttpLayer::new(
+                StreamableHttpConfig::default().events_from(&router),
+            ))
+            .service(rpc),
+    )
+});
+
+fn boxed<S, B>(service: S) -> Stack
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    BoxCloneSyncService::new(
+        service
+            .map_response(|response| response.map(|body| body.map_err(Into::into).boxed_unsync())),
+    )
+}
 
 /// The session every input may name with `LIVE_SESSION`.
 static SESSION_ID: LazyLock<HeaderValue> =
@@ -113,35 +172,45 @@ const HEADERS: [(&str, &[&str]); 10] = [
         &["add", "echo", "quickstart://about", "=?base64?YWRk?="],
     ),
     ("last-event-id", &["0", "1-1", "x"]),
-    ("authorization", &["Bearer token"]),
+    ("authorization", &[VALID_TOKEN, "Bearer token"]),
 ];
 
 /// Stands for the id of a session opened by `initialize` when the service is built, so that
 /// requests reach a session's methods and streams.
 const LIVE_SESSION: &str = "live";
 
+/// Stands for a token the production stack accepts (`crate::auth::VALID_BEARER`).
+const VALID_TOKEN: &str = "valid";
+
 /// The longest answer read: the quickstart's answers are far shorter.
 const MAX_ANSWER: usize = 1 << 20;
 /// Whatever the request, the answer's head and a POST's whole body come before this.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// Builds a request from `data` (method, path, headers, then the body) and checks the answer:
+/// Builds a request from `data` (the stack: the default one or, when the first byte is
+/// odd, the production one; then method, path, headers and the body) and checks the answer:
 /// no server error, JSON where the content type says JSON, and every SSE event of a POST's
 /// stream a JSON-RPC message, all within ten seconds.
 ///
 /// ```
-/// // POST /mcp, Host, no Origin, Accept, Content-Type, version 2025-11-25, no other header.
-/// let head = b"\0\0\0\xff\0\0\x02\xff\xff\xff\xff\xff";
+/// // Default stack, POST /mcp, Host, no Origin, Accept, Content-Type, version 2025-11-25,
+/// // no other header.
+/// let head = b"\0\0\0\0\xff\0\0\x02\xff\xff\xff\xff\xff";
 /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"doc","version":"1"}}}"#;
 /// mcp_fuzz::http(&[head.as_slice(), body].concat());
 /// ```
 pub fn http(data: &[u8]) {
-    let Ok(request) = request(&mut Unstructured::new(data)) else {
+    let mut input = Unstructured::new(data);
+    let Ok(production) = input.arbitrary::<bool>() else {
         return;
     };
+    let Ok(request) = request(&mut input) else {
+        return;
+    };
+    let stack: &Stack = if production { &PRODUCTION } else { &SERVICE };
     let method = request.method().clone();
     RUNTIME.block_on(async {
-        tokio::time::timeout(PATIENCE, check(request, method))
+        tokio::time::timeout(PATIENCE, check(stack.clone(), request, method))
             .await
             .expect("the server answered in time");
     });
@@ -162,6 +231,7 @@ fn request(input: &mut Unstructured<'_>) -> arbitrary::Result<Request<Full<Bytes
                     None => HeaderValue::from_static("gone"),
                 },
                 LIVE_SESSION => SESSION_ID.clone(),
+                VALID_TOKEN => crate::auth::VALID_BEARER.clone(),
                 value => HeaderValue::from_static(value),
             },
             _ if pick < 3 * values.len() + 16 => {
@@ -179,8 +249,8 @@ fn request(input: &mut Unstructured<'_>) -> arbitrary::Result<Request<Full<Bytes
     Ok(request.body(Full::new(body)).expect("a valid request"))
 }
 
-async fn check(request: Request<Full<Bytes>>, method: Method) {
-    let Ok(response) = SERVICE.clone().oneshot(request).await;
+async fn check(stack: Stack, request: Request<Full<Bytes>>, method: Method) {
+    let Ok(response) = stack.oneshot(request).await;
     let status = response.status();
     assert!(
         !status.is_server_error() || status == StatusCode::SERVICE_UNAVAILABLE,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use mcp_tower::StdioTransport;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::io::AsyncReadExt;
 
 use crate::router::RUNTIME;
@@ -68,19 +69,29 @@ pub fn stdio(data: &[u8]) {
     }
 }
 
-/// How many messages (lines, or items of batch lines) carry each id, as JSON text.
+/// How many messages (lines, or items of batch lines) carry each id, as JSON text. Read the
+/// way the server reads them: members other than `id` are skipped, not converted (a number
+/// past f64 there does not make the line unreadable).
 fn requests_by_id(data: &[u8]) -> HashMap<String, usize> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<Value>,
+    }
     let mut asked = HashMap::new();
     for line in data.split(|&b| b == b'\n') {
-        let Ok(message) = serde_json::from_slice::<Value>(line) else {
+        let Ok(text) = std::str::from_utf8(line) else {
             continue;
         };
-        for item in message
-            .as_array()
-            .map_or(vec![&message], |items| items.iter().collect())
-        {
+        let items: Vec<&RawValue> = if text.trim_start().starts_with('[') {
+            serde_json::from_str(text).unwrap_or_default()
+        } else {
+            serde_json::from_str(text)
+                .map(|item| vec![item])
+                .unwrap_or_default()
+        };
+        for item in items {
             // Invalid messages are answered with their id too, when it can be read.
-            if let Some(id) = item.get("id") {
+            if let Ok(Id { id: Some(id) }) = serde_json::from_str(item.get()) {
                 *asked.entry(id.to_string()).or_default() += 1;
             }
         }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
-use crate::router::RUNTIME;
+use crate::RUNTIME;
 
 /// The `aud` a token must carry.
 const RESOURCE: &str = "https://mcp.example.com/mcp";

@@ -25,6 +25,27 @@ pub use router::router;
 pub use scan::scan;
 pub use stdio::stdio;
 
+use std::sync::LazyLock;
+
+use serde_json::Value;
+
+/// The runtime every target runs on; tasks the server spawns (task-augmented calls, SSE
+/// streams, the authenticator's key fetch) run on its one worker.
+pub(crate) static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+});
+
+/// The messages of a JSON-RPC payload: the items of a batch, or the one message.
+pub(crate) fn messages(payload: &Value) -> Vec<&Value> {
+    payload
+        .as_array()
+        .map_or_else(|| vec![payload], |items| items.iter().collect())
+}
+
 /// One target's check: panics when the code under test answered `data` wrongly.
 pub type Check = fn(data: &[u8]);
 

@@ -13,16 +13,9 @@ use serde_json::Value;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 
-type Rpc = BoxCloneSyncService<McpRequest, McpResponse, Infallible>;
+use crate::RUNTIME;
 
-/// Tasks the router spawns (task-augmented calls) run on this runtime's worker.
-pub(crate) static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-});
+type Rpc = BoxCloneSyncService<McpRequest, McpResponse, Infallible>;
 
 pub(crate) static SERVICE: LazyLock<Rpc> = LazyLock::new(|| {
     let _runtime = RUNTIME.enter();
@@ -65,10 +58,7 @@ pub fn router(data: &[u8]) {
     let answer: Value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|error| panic!("the answer is not JSON ({error})"));
     assert!(!is_notification, "a notification was answered: {answer}");
-    for item in answer
-        .as_array()
-        .map_or(vec![&answer], |items| items.iter().collect())
-    {
+    for item in crate::messages(&answer) {
         assert_eq!(item["jsonrpc"], "2.0", "{item}");
         assert!(
             item.get("result").is_some() != item.get("error").is_some(),

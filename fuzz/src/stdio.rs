@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::io::AsyncReadExt;
 
-use crate::router::RUNTIME;
+use crate::RUNTIME;
 
 /// Lines in the fuzz inputs are short: a small limit lets the fuzzer reach the refusal.
 const MAX_LINE: usize = 4096;
@@ -50,10 +50,7 @@ pub fn stdio(data: &[u8]) {
     for line in text.lines() {
         let message: Value = serde_json::from_str(line)
             .unwrap_or_else(|error| panic!("an output line that is not JSON ({error}): {line}"));
-        for item in message
-            .as_array()
-            .map_or(vec![&message], |items| items.iter().collect())
-        {
+        for item in crate::messages(&message) {
             assert_eq!(item["jsonrpc"], "2.0", "{item}");
             let is_answer = item.get("result").is_some() || item.get("error").is_some();
             if is_answer && !item["id"].is_null() {

@@ -1,115 +1,20 @@
 //! The quickstart's whole HTTP service, as `McpServer` builds it or as the load kit's
 //! production stack, called with any method, MCP headers and body.
 
-use std::convert::Infallible;
-use std::sync::LazyLock;
+mod stacks;
+
 use std::time::Duration;
 
 use arbitrary::Unstructured;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use http_body::Body;
-use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use mcp_auth::{AuthLayer, Quota, RpcRateLimitLayer};
-use mcp_telemetry::{HttpTelemetryLayer, TelemetryLayer};
-use mcp_tower::{
-    AllowListLayer, BatchLayer, HostOriginLayer, McpHttpService, McpServer, StreamableHttpConfig,
-    StreamableHttpLayer,
-};
 use serde_json::Value;
-use tower::util::BoxCloneSyncService;
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::ServiceExt;
 
-use crate::router::RUNTIME;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type AnyResponse = Response<UnsyncBoxBody<Bytes, BoxError>>;
-type Stack = BoxCloneSyncService<Request<Full<Bytes>>, AnyResponse, Infallible>;
-
-/// `McpServer`'s defaults: Host/Origin checks, sessions, both eras, batches.
-static SERVICE: LazyLock<Stack> = LazyLock::new(|| {
-    let _runtime = RUNTIME.enter();
-    let service: McpHttpService<Full<Bytes>> =
-        McpServer::builder(quickstart::router()).into_http_service();
-    boxed(service)
-});
-
-/// The load kit's production stack, stateless: HTTP telemetry, Host/Origin, JWT auth (a
-/// valid token is one of the `authorization` values) with an allow-list of `add`, the
-/// bridge, batches, RPC telemetry, the allow-list and a per-principal rate limit low enough
-/// to be reached; metrics go to a Prometheus recorder.
-static PRODUCTION: LazyLock<Stack> = LazyLock::new(|| {
-    let _runtime = RUNTIME.enter();
-    // Only one recorder per process: another target may have installed it first.
-    let _ = mcp_telemetry::prometheus::install();
-    let router = quickstart::router();
-    let rpc = ServiceBuilder::new()
-        .layer(BatchLayer::new())
-        .layer(TelemetryLayer::for_router(&router))
-        .layer(AllowListLayer::new())
-        .layer(RpcRateLimitLayer::new(Quota::per_second(1_000).burst(50)))
-        .service(router.clone());
-    boxed(
-        ServiceBuilder::new()
-            .layer(HttpTelemetryLayer::new())
-            .layer(HostOriginLayer::new())
-            .layer(AuthLayer::new(crate::auth::authenticator()))
-            .layer(StreamableHttpLayer::new(
-                StreamableHttpConfig::default().events_from(&router),
-            ))
-            .service(rpc),
-    )
-});
-
-fn boxed<S, B>(service: S) -> Stack
-where
-    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    BoxCloneSyncService::new(
-        service
-            .map_response(|response| response.map(|body| body.map_err(Into::into).boxed_unsync())),
-    )
-}
-
-/// The session every input may name with `LIVE_SESSION`.
-static SESSION_ID: LazyLock<HeaderValue> =
-    LazyLock::new(|| open_session().expect("the first session opens"));
-
-/// Opens a legacy session the way a client does: `initialize`, then `initialized`. `None`
-/// when the server refuses, as it does once the inputs' own sessions reach its count cap.
-fn open_session() -> Option<HeaderValue> {
-    RUNTIME.block_on(async {
-        let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}"#;
-        let Ok(response) = SERVICE.clone().oneshot(post(initialize, None)).await;
-        let id = response.headers().get("mcp-session-id")?.clone();
-        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-        let Ok(response) = SERVICE.clone().oneshot(post(initialized, Some(&id))).await;
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        Some(id)
-    })
-}
-
-fn post(body: &'static str, session: Option<&HeaderValue>) -> Request<Full<Bytes>> {
-    let mut request = Request::post("/mcp")
-        .header(header::HOST, "127.0.0.1:3000")
-        .header(header::ACCEPT, "application/json, text/event-stream")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("mcp-protocol-version", "2025-11-25");
-    if let Some(id) = session {
-        request = request.header("mcp-session-id", id);
-    }
-    request
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
-        .expect("a valid request")
-}
+use self::stacks::{DEFAULT, PRODUCTION, SESSION_ID, Stack, open_session};
+use crate::RUNTIME;
 
 const METHODS: [Method; 5] = [
     Method::POST,
@@ -207,7 +112,7 @@ pub fn http(data: &[u8]) {
     let Ok(request) = request(&mut input) else {
         return;
     };
-    let stack: &Stack = if production { &PRODUCTION } else { &SERVICE };
+    let stack: &Stack = if production { &PRODUCTION } else { &DEFAULT };
     let method = request.method().clone();
     RUNTIME.block_on(async {
         tokio::time::timeout(PATIENCE, check(stack.clone(), request, method))

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
+use mcp_core::jsonrpc::{self, ErrorObject};
 
 use crate::challenge::WwwAuthenticate;
 
@@ -129,15 +130,23 @@ impl Rejection {
         }
     }
 
-    /// The JSON-RPC error body: `{"jsonrpc":"2.0","id":null,"error":{"code":..,"message":".."}}`.
+    /// The JSON-RPC error body: `{"jsonrpc":"2.0","error":{"code":..,"message":".."}}`.
+    ///
+    /// It has no `id`: the request is refused before its body is read. MCP's schema (from
+    /// 2025-11-25) makes the id of an error response optional and never `null`, and
+    /// mcp-core writes every other id-less error the same way.
+    ///
+    /// ```
+    /// use mcp_auth::Rejection;
+    ///
+    /// assert_eq!(
+    ///     Rejection::forbidden("suspended").body(),
+    ///     r#"{"jsonrpc":"2.0","error":{"code":-32003,"message":"suspended"}}"#
+    /// );
+    /// ```
     pub fn body(&self) -> Bytes {
-        // Written by hand so the member order is fixed whatever serde_json features the
-        // workspace turns on; only the message needs escaping.
-        let message = serde_json::Value::from(self.message()).to_string();
-        Bytes::from(format!(
-            r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":{},"message":{message}}}}}"#,
-            self.code()
-        ))
+        let error = ErrorObject::new(self.code(), self.message().to_owned());
+        Bytes::from(jsonrpc::Response::error(None, error).to_vec())
     }
 
     /// The HTTP response: status, `Content-Type: application/json`, `WWW-Authenticate` when
@@ -195,7 +204,7 @@ mod tests {
         );
         assert_eq!(
             response.body(),
-            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"token expired"}}"#
+            r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"token expired"}}"#
         );
     }
 
@@ -206,7 +215,7 @@ mod tests {
         assert!(response.headers().get("www-authenticate").is_none());
         assert_eq!(
             response.body(),
-            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32003,"message":"nope"}}"#
+            r#"{"jsonrpc":"2.0","error":{"code":-32003,"message":"nope"}}"#
         );
     }
 

@@ -18,6 +18,9 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+#[path = "../../mcp-core/tests/support/schema.rs"]
+mod schema;
+
 /// Well under the 30 s grace period, and plenty for a loaded test machine.
 const PROMPTLY: Duration = Duration::from_secs(5);
 
@@ -128,19 +131,9 @@ fn messages(text: &str) -> Vec<Value> {
 
 /// Validates `value` against a definition of the 2026-07-28 schema.
 fn assert_valid(definition: &str, value: &Value) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/mcp-schema/2026-07-28/schema.json"
-    );
-    let text = std::fs::read_to_string(path).expect("the 2026-07-28 schema");
-    let mut root: Value = serde_json::from_str(&text).expect("the schema is JSON");
-    root["$ref"] = Value::String(format!("#/$defs/{definition}"));
-    let validator = jsonschema::validator_for(&root).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(value)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{definition}: {errors:?} in {value}");
+    if let Err(errors) = schema::SchemaSet::load("2026-07-28").validate(definition, value) {
+        panic!("{definition}: {errors:?} in {value}");
+    }
 }
 
 /// Opens a listen stream, shuts the server down once it is acknowledged, and checks that the

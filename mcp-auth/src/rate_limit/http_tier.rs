@@ -13,8 +13,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::limiter::{Limiter, SharedLimiter, ceil_millis, ceil_secs};
-use super::{DEFAULT_MAX_KEYS, Quota, RATE_LIMITED, RATE_LIMITED_MESSAGE, hashed_key};
+use super::limiter::{Limiter, SharedLimiter, ceil_secs};
+use super::{DEFAULT_MAX_KEYS, Quota, hashed_key, rate_limited};
 
 /// Limits HTTP requests per caller; see the [module docs](super) for the keys and an
 /// example.
@@ -126,11 +126,8 @@ where
 
 /// `429` with `Retry-After` and the JSON-RPC error body.
 fn too_many_requests<B: From<Bytes>>(wait: Duration) -> Response<B> {
-    // Written by hand, as `Rejection::body`: JSON-RPC wants `"id":null` when there is no id.
-    let body = format!(
-        r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":{RATE_LIMITED},"message":"{RATE_LIMITED_MESSAGE}","data":{{"retryAfterMs":{}}}}}}}"#,
-        ceil_millis(wait)
-    );
+    // No id: the request is refused before its body is read (as `Rejection::body`).
+    let body = mcp_core::jsonrpc::Response::error(None, rate_limited(wait)).to_vec();
     let mut response = Response::new(B::from(Bytes::from(body)));
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     let headers = response.headers_mut();
@@ -235,7 +232,7 @@ mod tests {
         assert!((29_000..=30_000).contains(&wait), "{wait}");
         assert_eq!(
             body,
-            serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
+            serde_json::json!({"jsonrpc": "2.0", "error": {
                 "code": -32000, "message": "Rate limit exceeded",
                 "data": {"retryAfterMs": wait}}})
         );

@@ -75,6 +75,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use mcp_core::Principal;
+use mcp_core::jsonrpc::ErrorObject;
 
 pub use http_tier::{RateLimit, RateLimitLayer, ResponseFuture};
 pub use rpc_tier::{RpcRateLimit, RpcRateLimitLayer, RpcResponseFuture};
@@ -85,6 +86,12 @@ pub const RATE_LIMITED: i32 = -32000;
 
 /// The JSON-RPC error message of a refusal.
 pub const RATE_LIMITED_MESSAGE: &str = "Rate limit exceeded";
+
+/// The error object of a refusal, in both tiers: retry after `wait`.
+fn rate_limited(wait: Duration) -> ErrorObject {
+    ErrorObject::new(RATE_LIMITED, RATE_LIMITED_MESSAGE)
+        .with_data(serde_json::json!({ "retryAfterMs": limiter::ceil_millis(wait) }))
+}
 
 /// The default bound on the number of callers tracked at once.
 pub const DEFAULT_MAX_KEYS: usize = 100_000;

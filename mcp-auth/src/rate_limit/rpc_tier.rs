@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use mcp_core::jsonrpc::{ErrorObject, Message, Response};
+use mcp_core::jsonrpc::{Message, Response};
 use mcp_core::{McpRequest, McpResponse};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::limiter::{Limiter, SharedLimiter, ceil_millis};
-use super::{DEFAULT_MAX_KEYS, Quota, RATE_LIMITED, RATE_LIMITED_MESSAGE, hashed_key};
+use super::limiter::{Limiter, SharedLimiter};
+use super::{DEFAULT_MAX_KEYS, Quota, hashed_key, rate_limited};
 
 /// Limits JSON-RPC requests per caller at the RPC tier.
 ///
@@ -142,8 +142,7 @@ fn cost(message: &Message) -> u32 {
 
 /// The answer to `message` when it is over the limit.
 fn refusal(message: &Message, wait: Duration) -> McpResponse {
-    let error = ErrorObject::new(RATE_LIMITED, RATE_LIMITED_MESSAGE)
-        .with_data(serde_json::json!({ "retryAfterMs": ceil_millis(wait) }));
+    let error = rate_limited(wait);
     match message {
         Message::Batch(items) => McpResponse::Batch(
             items

@@ -141,7 +141,7 @@ pub async fn get_bearer(url: &str, token: &str) -> Answer {
 
 /// The JSON-RPC error body of a rejection.
 pub fn error_body(code: i32, message: &str) -> String {
-    format!(r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":{code},"message":"{message}"}}}}"#)
+    format!(r#"{{"jsonrpc":"2.0","error":{{"code":{code},"message":"{message}"}}}}"#)
 }
 
 pub fn ok(subject: &str) -> Answer {

@@ -4,6 +4,7 @@
 mod legacy;
 mod limits;
 mod modern;
+mod refusals;
 
 use mcp_core::{Json, RequestContext, Router, Tool};
 use mcp_e2e::{TestClient, TestServer};

@@ -267,7 +267,7 @@ pub fn text_result(id: i64, text: &str) -> Value {
 
 /// A JSON-RPC error body without an id (HTTP-tier refusals).
 pub fn error_body(code: i32, message: &str) -> String {
-    format!(r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":{code},"message":"{message}"}}}}"#)
+    format!(r#"{{"jsonrpc":"2.0","error":{{"code":{code},"message":"{message}"}}}}"#)
 }
 
 /// The names `tools/list` returned.

@@ -320,10 +320,9 @@ async fn another_principal_cannot_use_a_session() {
         Answer {
             status: 404,
             challenge: None,
-            // mcp-core writes id-less errors without an `id` member (JSON-RPC 2.0 wants
-            // `"id":null`, as mcp-auth's rejections have): reported, asserted as it is today.
-            body: r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"}}"#
-                .to_owned(),
+            // Id-less, as every refusal made before the body is read: MCP's schema has no
+            // `"id":null`.
+            body: error_body(-32001, "Session not found"),
         }
     );
     // Alice with a fresh token of her own is still at home.

@@ -40,7 +40,7 @@ async fn http_burst_over_the_limit_gets_429() {
         assert_eq!(retry_after, wait.div_ceil(1000));
         assert_eq!(
             body,
-            json!({"jsonrpc": "2.0", "id": null, "error": {
+            json!({"jsonrpc": "2.0", "error": {
                 "code": -32000, "message": "Rate limit exceeded",
                 "data": {"retryAfterMs": wait}}})
         );

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one fuzz target under libFuzzer (needs a nightly toolchain and `cargo install cargo-fuzz`).
 #
-#   scripts/fuzz.sh TARGET [SECONDS] [JOBS]   TARGET: scan, message, router or http
+#   scripts/fuzz.sh TARGET [SECONDS] [JOBS]   TARGET: scan, message, router, http, auth or stdio
 #
 # The checks are in fuzz/src (crate mcp-fuzz); `cargo test -p mcp-fuzz` replays the committed
 # seeds in fuzz/corpus/TARGET on stable Rust. libFuzzer starts from those seeds and keeps the

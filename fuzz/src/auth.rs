@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use jsonwebtoken::Algorithm;
 use mcp_auth::{AuthLayer, JwtAuthenticator};
 use mcp_core::AllowList;
@@ -73,8 +73,9 @@ static SERVICE: LazyLock<Guarded> = LazyLock::new(|| {
 
 /// The first byte picks the header: the rest as it is (0), `Bearer` and a signed token with
 /// the rest as its claims (1), or with the rest's lines as its header and claims (2). The
-/// answer must be a pass, 400, 401 with a `Bearer` challenge, or 403; a pass only for a
-/// token signed by the key whose issuer, audience and expiry are right.
+/// answer must be a pass, 400, 401 with a `Bearer` challenge, or 403 (each refusal with a
+/// JSON-RPC error body); a pass only for a token signed by the key whose issuer, audience
+/// and expiry are right.
 ///
 /// ```
 /// mcp_fuzz::auth(br#"\x01{"iss":"https://auth.example.com","aud":"https://mcp.example.com/mcp","exp":4102444800,"sub":"u","scope":"mcp"}"#);
@@ -114,6 +115,16 @@ pub fn auth(data: &[u8]) {
         }
         StatusCode::FORBIDDEN => {}
         other => panic!("{other} for an Authorization header"),
+    }
+    if status != StatusCode::OK {
+        // The refusal's body, which quotes the token's fault, is a JSON-RPC error.
+        let body = RUNTIME
+            .block_on(response.into_body().collect())
+            .expect("a body in memory")
+            .to_bytes();
+        let refusal: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|error| panic!("a refusal that is not JSON ({error}): {body:?}"));
+        crate::assert_mcp_message(&refusal);
     }
 }
 

@@ -94,8 +94,8 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Builds a request from `data` (the stack: the default one or, when the first byte is
 /// odd, the production one; then method, path, headers and the body) and checks the answer:
-/// no server error, JSON where the content type says JSON, and every SSE event of a POST's
-/// stream a JSON-RPC message, all within ten seconds.
+/// no server error, JSON where the content type says JSON, and every message of a JSON body
+/// or of a POST's SSE stream a JSON-RPC message of MCP's schema, all within ten seconds.
 ///
 /// ```
 /// // Default stack, POST /mcp, Host, no Origin, Accept, Content-Type, version 2025-11-25,
@@ -180,8 +180,11 @@ async fn check(stack: Stack, request: Request<Full<Bytes>>, method: Method) {
         .expect("the answer's body")
         .to_bytes();
     if content_type.starts_with("application/json") {
-        let answer: Result<Value, _> = serde_json::from_slice(&body);
-        assert!(answer.is_ok(), "a JSON answer that is not JSON: {body:?}");
+        let answer: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|error| panic!("a JSON answer that is not JSON ({error}): {body:?}"));
+        crate::messages(&answer)
+            .into_iter()
+            .for_each(crate::assert_mcp_message);
     }
 }
 
@@ -209,7 +212,7 @@ where
             for data in event.lines().filter_map(|line| line.strip_prefix("data:")) {
                 let message: Value = serde_json::from_str(data.trim_start())
                     .unwrap_or_else(|error| panic!("an SSE event that is not JSON ({error})"));
-                assert_eq!(message["jsonrpc"], "2.0", "{message}");
+                crate::assert_mcp_message(&message);
                 if message.get("id").is_some() && message.get("method").is_none()
                     || message["method"] == "notifications/subscriptions/acknowledged"
                 {

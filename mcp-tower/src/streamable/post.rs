@@ -184,11 +184,8 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     let is_initialize = message.method() == Some("initialize");
     // Legacy requests need their session when the server keeps sessions.
     if !version.is_modern() && manager.is_some() && session.is_none() && !is_initialize {
-        return Step::Answer(json_rpc_error_response(
-            StatusCode::BAD_REQUEST,
-            -32600,
-            "Bad Request: Mcp-Session-Id header is required",
-        ));
+        let error = ErrorObject::invalid_request("Bad Request: Mcp-Session-Id header is required");
+        return refused((StatusCode::BAD_REQUEST, error), message.id());
     }
     if matches!(message, Message::Batch(_)) && !version.allows_batches() {
         let error = ErrorObject::invalid_request(format!(

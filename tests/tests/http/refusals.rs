@@ -59,6 +59,9 @@ struct Case {
     body: Vec<u8>,
     headers: Vec<(&'static str, String)>,
     status: StatusCode,
+    /// The request's id, answered when the refusal comes after the body was read; refusals
+    /// made before (or of a body without a readable id) have no `id` member.
+    id: Option<Value>,
 }
 
 fn case(name: &'static str, status: u16, body: impl Into<Vec<u8>>) -> Case {
@@ -68,6 +71,7 @@ fn case(name: &'static str, status: u16, body: impl Into<Vec<u8>>) -> Case {
         body: body.into(),
         headers: vec![("x-user", name.to_owned())],
         status: StatusCode::from_u16(status).expect("status"),
+        id: None,
     }
 }
 
@@ -80,6 +84,11 @@ impl Case {
 
     fn without(mut self, name: &'static str) -> Self {
         self.headers.retain(|(n, _)| *n != name);
+        self
+    }
+
+    fn answers_id(mut self, id: Value) -> Self {
+        self.id = Some(id);
         self
     }
 
@@ -129,15 +138,18 @@ async fn every_http_tier_refusal_is_a_schema_valid_error_response() {
         case("not JSON", 400, "{nope"),
         case("wrong content type", 415, add.clone()).header("content-type", "text/plain"),
         case("accepts no JSON", 406, add.clone()).header("accept", "text/html"),
-        case("legacy call without a session", 400, add.clone()),
+        case("legacy call without a session", 400, add.clone()).answers_id(json!(7)),
         case("unknown session", 404, add.clone()).header("mcp-session-id", "nope"),
-        case("unsupported version", 400, add.clone()).header("mcp-protocol-version", "1999-01-01"),
+        case("unsupported version", 400, add.clone())
+            .header("mcp-protocol-version", "1999-01-01")
+            .answers_id(json!(7)),
         case("GET without a session", 400, Vec::new())
             .method(Method::GET)
             .header("accept", "text/event-stream"),
         case("mismatched Mcp-Method", 400, modern_list)
             .header("mcp-protocol-version", "2026-07-28")
-            .header("mcp-method", "tools/call"),
+            .header("mcp-method", "tools/call")
+            .answers_id(json!("m-1")),
     ];
     let schemas = ["2025-11-25", "2026-07-28"].map(schema::SchemaSet::load);
     for case in &cases {
@@ -153,6 +165,7 @@ async fn every_http_tier_refusal_is_a_schema_valid_error_response() {
         );
         // The schema has no `"id": null`: an id-less refusal leaves the member out.
         let body = reply.json();
+        assert_eq!(body.get("id"), case.id.as_ref(), "{}: {body}", case.name);
         for schema in &schemas {
             if let Err(errors) = schema.validate("JSONRPCErrorResponse", &body) {
                 panic!(

@@ -124,7 +124,7 @@ pub fn auth(data: &[u8]) {
             .to_bytes();
         let refusal: Value = serde_json::from_slice(&body)
             .unwrap_or_else(|error| panic!("a refusal that is not JSON ({error}): {body:?}"));
-        crate::assert_mcp_message(&refusal);
+        crate::schema::assert_jsonrpc_message(&refusal);
     }
 }
 

@@ -48,23 +48,6 @@ pub(crate) fn messages(payload: &Value) -> Vec<&Value> {
         .map_or_else(|| vec![payload], |items| items.iter().collect())
 }
 
-/// The schemas an answer's envelope is checked against: the two versions whose error
-/// responses may leave out the id, as the server's id-less refusals do.
-static SCHEMAS: LazyLock<[schema::SchemaSet; 2]> =
-    LazyLock::new(|| ["2025-11-25", "2026-07-28"].map(schema::SchemaSet::load));
-
-/// Panics unless `message` (one message, not a batch) is a `JSONRPCMessage` of MCP's schema.
-pub(crate) fn assert_mcp_message(message: &Value) {
-    let mut errors = Vec::new();
-    for schema in SCHEMAS.iter() {
-        match schema.validate("JSONRPCMessage", message) {
-            Ok(()) => return,
-            Err(found) => errors.push((schema.version().to_owned(), found)),
-        }
-    }
-    panic!("not a JSON-RPC message of MCP's schema: {message}: {errors:?}");
-}
-
 /// One target's check: panics when the code under test answered `data` wrongly.
 pub type Check = fn(data: &[u8]);
 

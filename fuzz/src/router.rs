@@ -59,7 +59,7 @@ pub fn router(data: &[u8]) {
         .unwrap_or_else(|error| panic!("the answer is not JSON ({error})"));
     assert!(!is_notification, "a notification was answered: {answer}");
     for item in crate::messages(&answer) {
-        crate::assert_mcp_message(item);
+        crate::schema::assert_jsonrpc_message(item);
         assert!(
             item.get("result").is_some() != item.get("error").is_some(),
             "an answer has one of result and error: {item}"

@@ -51,7 +51,7 @@ pub fn stdio(data: &[u8]) {
         let message: Value = serde_json::from_str(line)
             .unwrap_or_else(|error| panic!("an output line that is not JSON ({error}): {line}"));
         for item in crate::messages(&message) {
-            crate::assert_mcp_message(item);
+            crate::schema::assert_jsonrpc_message(item);
             let is_answer = item.get("result").is_some() || item.get("error").is_some();
             if is_answer && !item["id"].is_null() {
                 let id = item["id"].to_string();

@@ -90,7 +90,31 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Panics unless every message of a JSON or SSE body (each item of a batch) is a
+    /// `JSONRPCMessage` of MCP's schema: every reply the tests read in full is checked,
+    /// whatever the test itself asserts.
+    fn assert_messages_follow_the_schema(&self) {
+        let content_type = self.header("content-type").unwrap_or_default();
+        let payloads = if content_type.starts_with("application/json") {
+            vec![self.json()]
+        } else if content_type.starts_with("text/event-stream") {
+            self.sse_messages()
+        } else {
+            return;
+        };
+        for payload in &payloads {
+            let items = payload
+                .as_array()
+                .map_or(std::slice::from_ref(payload), Vec::as_slice);
+            items.iter().for_each(schema::assert_jsonrpc_message);
+        }
+    }
 }
+
+/// The official MCP JSON Schemas (`shared/mcp-schema`), for tests that validate messages.
+#[path = "../../mcp-core/tests/support/schema.rs"]
+pub mod schema;
 
 /// The `(id, data)` of every event of an SSE body that has an id; comments (keep-alives) and
 /// id-less blocks are skipped.
@@ -169,11 +193,13 @@ impl TestClient {
         let response = self.send_streaming(method, body, extra).await;
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("body").to_bytes();
-        Reply {
+        let reply = Reply {
             status: parts.status,
             headers: parts.headers,
             body,
-        }
+        };
+        reply.assert_messages_follow_the_schema();
+        reply
     }
 
     /// Sends a request and returns the response with its body unread (for streams).

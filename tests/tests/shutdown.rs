@@ -13,13 +13,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mcp_core::Router;
+use mcp_e2e::schema::SchemaSet;
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-#[path = "../../mcp-core/tests/support/schema.rs"]
-mod schema;
 
 /// Well under the 30 s grace period, and plenty for a loaded test machine.
 const PROMPTLY: Duration = Duration::from_secs(5);
@@ -131,7 +129,7 @@ fn messages(text: &str) -> Vec<Value> {
 
 /// Validates `value` against a definition of the 2026-07-28 schema.
 fn assert_valid(definition: &str, value: &Value) {
-    if let Err(errors) = schema::SchemaSet::load("2026-07-28").validate(definition, value) {
+    if let Err(errors) = SchemaSet::load("2026-07-28").validate(definition, value) {
         panic!("{definition}: {errors:?} in {value}");
     }
 }

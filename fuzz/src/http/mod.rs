@@ -184,7 +184,7 @@ async fn check(stack: Stack, request: Request<Full<Bytes>>, method: Method) {
             .unwrap_or_else(|error| panic!("a JSON answer that is not JSON ({error}): {body:?}"));
         crate::messages(&answer)
             .into_iter()
-            .for_each(crate::assert_mcp_message);
+            .for_each(crate::schema::assert_jsonrpc_message);
     }
 }
 
@@ -212,7 +212,7 @@ where
             for data in event.lines().filter_map(|line| line.strip_prefix("data:")) {
                 let message: Value = serde_json::from_str(data.trim_start())
                     .unwrap_or_else(|error| panic!("an SSE event that is not JSON ({error})"));
-                crate::assert_mcp_message(&message);
+                crate::schema::assert_jsonrpc_message(&message);
                 if message.get("id").is_some() && message.get("method").is_none()
                     || message["method"] == "notifications/subscriptions/acknowledged"
                 {

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use serde_json::Value;
 
@@ -20,6 +20,24 @@ pub fn schema_dir() -> PathBuf {
 
 /// The protocol versions whose schemas are available, oldest first.
 pub const VERSIONS: [&str; 4] = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+
+/// The versions an envelope is checked against by [`assert_jsonrpc_message`]: the two whose
+/// error responses may leave out the id, as a refusal made before the body is read does.
+static ENVELOPES: LazyLock<[SchemaSet; 2]> =
+    LazyLock::new(|| ["2025-11-25", "2026-07-28"].map(SchemaSet::load));
+
+/// Panics unless `message` (one message, not a batch) is a `JSONRPCMessage` of the 2025-11-25
+/// or the 2026-07-28 schema.
+pub fn assert_jsonrpc_message(message: &Value) {
+    let mut errors = Vec::new();
+    for schema in ENVELOPES.iter() {
+        match schema.validate("JSONRPCMessage", message) {
+            Ok(()) => return,
+            Err(found) => errors.push((schema.version().to_owned(), found)),
+        }
+    }
+    panic!("not a JSON-RPC message of MCP's schema: {message}: {errors:?}");
+}
 
 /// One version's schema document with lazily compiled, cached per-definition validators.
 pub struct SchemaSet {

@@ -15,9 +15,6 @@ use tower::util::BoxCloneSyncService;
 
 use super::{call_add, router};
 
-#[path = "../../../mcp-core/tests/support/schema.rs"]
-mod schema;
-
 /// The quickstart-like endpoint behind a stand-in authenticator (the principal is whoever
 /// `x-user` names; `suspended` is refused with 403, `malformed` with 400, no header with
 /// 401) and a rate limit of one request per minute per principal.
@@ -151,7 +148,7 @@ async fn every_http_tier_refusal_is_a_schema_valid_error_response() {
             .header("mcp-method", "tools/call")
             .answers_id(json!("m-1")),
     ];
-    let schemas = ["2025-11-25", "2026-07-28"].map(schema::SchemaSet::load);
+    let schemas = ["2025-11-25", "2026-07-28"].map(mcp_e2e::schema::SchemaSet::load);
     for case in &cases {
         let reply = tokio::time::timeout(Duration::from_secs(10), case.send(&client))
             .await

@@ -112,7 +112,7 @@ impl Reply {
     }
 }
 
-/// The official MCP JSON Schemas (`shared/mcp-schema`), for tests that validate messages.
+// Its docs are the file's own (an outer doc comment here would not see its items).
 #[path = "../../mcp-core/tests/support/schema.rs"]
 pub mod schema;
 

@@ -1,7 +1,8 @@
 //! Validation of JSON values against the official MCP JSON Schemas in `shared/mcp-schema`.
 //!
 //! Include it from a test file with `#[path = "support/schema.rs"] mod schema;` (from a
-//! test directory's `main.rs`: `"../support/schema.rs"`) and use [`SchemaSet`].
+//! test directory's `main.rs`: `"../support/schema.rs"`) and use [`SchemaSet`]. The
+//! end-to-end tests (as `mcp_e2e::schema`) and the fuzz checks include this same file.
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;

@@ -103,12 +103,7 @@ impl Reply {
         } else {
             return;
         };
-        for payload in &payloads {
-            let items = payload
-                .as_array()
-                .map_or(std::slice::from_ref(payload), Vec::as_slice);
-            items.iter().for_each(schema::assert_jsonrpc_message);
-        }
+        payloads.iter().for_each(schema::assert_jsonrpc_payload);
     }
 }
 

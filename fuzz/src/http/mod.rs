@@ -182,9 +182,7 @@ async fn check(stack: Stack, request: Request<Full<Bytes>>, method: Method) {
     if content_type.starts_with("application/json") {
         let answer: Value = serde_json::from_slice(&body)
             .unwrap_or_else(|error| panic!("a JSON answer that is not JSON ({error}): {body:?}"));
-        crate::messages(&answer)
-            .into_iter()
-            .for_each(crate::schema::assert_jsonrpc_message);
+        crate::schema::assert_jsonrpc_payload(&answer);
     }
 }
 

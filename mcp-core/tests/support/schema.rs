@@ -40,6 +40,14 @@ pub fn assert_jsonrpc_message(message: &Value) {
     panic!("not a JSON-RPC message of MCP's schema: {message}: {errors:?}");
 }
 
+/// [`assert_jsonrpc_message`] for a whole payload: the one message, or each item of a batch.
+pub fn assert_jsonrpc_payload(payload: &Value) {
+    match payload.as_array() {
+        Some(items) => items.iter().for_each(assert_jsonrpc_message),
+        None => assert_jsonrpc_message(payload),
+    }
+}
+
 /// One version's schema document with lazily compiled, cached per-definition validators.
 pub struct SchemaSet {
     version: String,

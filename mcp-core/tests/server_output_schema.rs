@@ -212,3 +212,57 @@ async fn errors_match_the_schema_of_their_version() {
         }
     }
 }
+
+/// 2026-07-28 lets a tool's output be any JSON value; the earlier versions require an object
+/// (`outputSchema` with `"type": "object"`, `structuredContent` an object). A tool whose
+/// output is not an object keeps its schema and structured content from legacy clients,
+/// which still get the output as the mirrored text block.
+#[tokio::test]
+async fn non_object_structured_output_is_modern_only() {
+    let router = Router::builder()
+        .name("schema-test", "1.0.0")
+        .tool(
+            Tool::new("primes")
+                .description("The first primes")
+                .output_schema(json!({"type": "array", "items": {"type": "integer"}}))
+                .handler(
+                    |Json(_): Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
+                        Json(vec![2, 3, 5])
+                    },
+                ),
+        )
+        .build();
+    for version in ProtocolVersion::ALL {
+        let schema = SchemaSet::load(version.as_str());
+        let listed = call(&router, version, "tools/list", json!({})).await;
+        if let Err(errors) = schema.validate("ListToolsResult", &listed["result"]) {
+            panic!("{version} tools/list invalid: {errors:?}\n{listed}");
+        }
+        let tool = &listed["result"]["tools"][0];
+        let called = call(
+            &router,
+            version,
+            "tools/call",
+            json!({"name": "primes", "arguments": {}}),
+        )
+        .await;
+        if let Err(errors) = schema.validate("CallToolResult", &called["result"]) {
+            panic!("{version} tools/call invalid: {errors:?}\n{called}");
+        }
+        let result = &called["result"];
+        assert_eq!(
+            result["content"][0]["text"], "[2,3,5]",
+            "{version}: {called}"
+        );
+        if version.is_modern() {
+            assert_eq!(tool["outputSchema"]["type"], "array", "{version}: {listed}");
+            assert_eq!(result["structuredContent"], json!([2, 3, 5]), "{version}");
+        } else {
+            assert!(tool.get("outputSchema").is_none(), "{version}: {listed}");
+            assert!(
+                result.get("structuredContent").is_none(),
+                "{version}: {called}"
+            );
+        }
+    }
+}

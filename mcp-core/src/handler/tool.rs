@@ -155,6 +155,7 @@ impl Tool {
                 return Ok(self.invalid_arguments(&value));
             }
         }
+        let version = ctx.protocol_version();
         let handler = match (self.inner.handler)(arguments, ctx) {
             Ok(handler) => handler,
             Err(why) => return self.undeserialisable(arguments, &why),
@@ -181,6 +182,15 @@ impl Tool {
             // Mirror structured output as text for clients that read only `content`.
             let text = serde_json::to_string(&result.structured_content).unwrap_or_default();
             result.content.push(ContentBlock::text(text));
+        }
+        if !version.is_modern()
+            && result
+                .structured_content
+                .as_ref()
+                .is_some_and(|v| !v.is_object())
+        {
+            // Up to 2025-11-25 it must be an object: such a client reads the content blocks.
+            result.structured_content = None;
         }
         Ok(result)
     }
@@ -284,7 +294,9 @@ impl ToolBuilder {
         self
     }
 
-    /// Declares the structured output's schema as raw JSON.
+    /// Declares the structured output's schema as raw JSON. 2026-07-28 takes any schema;
+    /// clients of 2025-11-25 and earlier only an object schema (`"type": "object"`), so they
+    /// are shown any other without it, and get such output only in the content blocks.
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.definition.output_schema = Some(schema);
         self

@@ -24,7 +24,8 @@ pub struct Tool {
     /// through untouched.
     pub input_schema: Value,
     /// JSON Schema of `structuredContent` (2025-06-18+; up to 2025-11-25 it must be an
-    /// object schema with `"type": "object"`).
+    /// object schema with `"type": "object"`: the router lists any other to those clients
+    /// without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<Value>,
     /// Behaviour hints.
@@ -56,6 +57,35 @@ impl Tool {
             meta: None,
         }
     }
+
+    /// This definition as clients of 2025-11-25 and earlier must see it, when that differs.
+    /// Their schemas take only an object `outputSchema` (`"type": "object"`, `properties` a
+    /// map of schemas, `required` a list of names), where 2026-07-28 takes any schema: such a
+    /// tool is listed to them without one, and its output reaches them as text.
+    pub(crate) fn legacy_view(&self) -> Option<Tool> {
+        let schema = self.output_schema.as_ref()?;
+        (!is_object_schema(schema)).then(|| Tool {
+            output_schema: None,
+            ..self.clone()
+        })
+    }
+}
+
+/// Whether `schema` has the shape the legacy schemas require of an `outputSchema`.
+fn is_object_schema(schema: &Value) -> bool {
+    let all = |member: &str, each: fn(&Value) -> bool| {
+        schema.get(member).is_none_or(|value| match value {
+            Value::Object(map) => map.values().all(each),
+            Value::Array(items) => items.iter().all(each),
+            _ => false,
+        })
+    };
+    schema.get("type").and_then(Value::as_str) == Some("object")
+        && schema.get("$schema").is_none_or(Value::is_string)
+        && schema.get("properties").is_none_or(Value::is_object)
+        && all("properties", Value::is_object)
+        && schema.get("required").is_none_or(Value::is_array)
+        && all("required", Value::is_string)
 }
 
 impl Default for Tool {
@@ -224,6 +254,54 @@ impl ListToolsResult {
             tools,
             next_cursor,
             ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Tool;
+
+    fn with_output(schema: serde_json::Value) -> Tool {
+        Tool {
+            output_schema: Some(schema),
+            ..Tool::new("t", json!({"type": "object"}))
+        }
+    }
+
+    #[test]
+    fn object_output_schemas_are_listed_to_legacy_clients_as_they_are() {
+        for schema in [
+            json!({"type": "object"}),
+            json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                   "properties": {"sum": {"type": "number"}}, "required": ["sum"]}),
+        ] {
+            assert_eq!(with_output(schema.clone()).legacy_view(), None, "{schema}");
+        }
+        assert_eq!(
+            Tool::new("t", json!({"type": "object"})).legacy_view(),
+            None
+        );
+    }
+
+    #[test]
+    fn other_output_schemas_are_left_out_for_legacy_clients() {
+        for schema in [
+            json!({"type": "array", "items": {"type": "integer"}}),
+            json!({"type": ["object", "null"]}),
+            json!({"oneOf": [{"type": "object"}]}),
+            json!({"type": "object", "properties": {"sum": true}}),
+            json!({"type": "object", "required": "sum"}),
+            json!({"type": "object", "$schema": 7}),
+            json!(true),
+        ] {
+            let legacy = with_output(schema.clone())
+                .legacy_view()
+                .expect("a legacy view");
+            assert_eq!(legacy.output_schema, None, "{schema}");
+            assert_eq!(legacy.name, "t");
         }
     }
 }

@@ -297,7 +297,10 @@ impl Call<'_> {
         let page = page(&snapshot, start, self.inner.page_size, visible);
         let body = ListBody {
             field,
-            entries: Entries(&page.entries),
+            entries: Entries {
+                entries: &page.entries,
+                era: self.version.era(),
+            },
             next_cursor: page.next_cursor.as_deref(),
         };
         let extras = Extras::cached(self.inner.cache.list_ttl_ms, self.list_scope());

@@ -162,9 +162,13 @@ impl Router {
     /// Adds or replaces a tool at runtime and announces `tools/list_changed`.
     pub fn add_tool(&self, tool: Tool) {
         let definition = tool.definition().clone();
-        self.inner
-            .tools
-            .insert(definition.name.clone(), tool, &definition);
+        let legacy = definition.legacy_view();
+        self.inner.tools.insert_with_legacy(
+            definition.name.clone(),
+            tool,
+            &definition,
+            legacy.as_ref(),
+        );
         self.names_changed();
         self.announce(ServerEvent::ToolsListChanged {
             name: definition.name,
@@ -452,9 +456,13 @@ impl RouterBuilder {
         };
         for tool in self.tools {
             let definition = tool.definition().clone();
-            inner
-                .tools
-                .insert(definition.name.clone(), tool, &definition);
+            let legacy = definition.legacy_view();
+            inner.tools.insert_with_legacy(
+                definition.name.clone(),
+                tool,
+                &definition,
+                legacy.as_ref(),
+            );
         }
         for resource in self.resources {
             let key = resource.uri().to_owned();

@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::Era;
 use crate::jsonrpc::ErrorObject;
 
 /// An item and its definition, serialised once at registration.
@@ -17,6 +18,18 @@ use crate::jsonrpc::ErrorObject;
 pub(crate) struct Entry<T> {
     pub(crate) item: T,
     pub(crate) json: Box<RawValue>,
+    /// The definition as legacy clients (up to 2025-11-25) must see it, when that differs.
+    pub(crate) legacy_json: Option<Box<RawValue>>,
+}
+
+impl<T> Entry<T> {
+    /// The definition for a client of `era`.
+    fn json_for(&self, era: Era) -> &RawValue {
+        match (&self.legacy_json, era) {
+            (Some(legacy), Era::Legacy) => legacy,
+            _ => &self.json,
+        }
+    }
 }
 
 /// foldhash, not SipHash: every call looks its tool up here, and only names the server
@@ -51,11 +64,33 @@ impl<T> Registry<T> {
 
     /// Inserts or replaces; returns whether the registry changed.
     pub(crate) fn insert<D: Serialize>(&self, key: String, item: T, definition: &D) -> bool {
-        let json = serde_json::value::to_raw_value(definition)
-            .expect("protocol definitions always serialise");
+        self.insert_with_legacy(key, item, definition, None)
+    }
+
+    /// [`insert`](Self::insert), for an item that legacy clients must see as `legacy`.
+    pub(crate) fn insert_with_legacy<D: Serialize>(
+        &self,
+        key: String,
+        item: T,
+        definition: &D,
+        legacy: Option<&D>,
+    ) -> bool {
+        let encode = |definition| {
+            serde_json::value::to_raw_value(definition)
+                .expect("protocol definitions always serialise")
+        };
+        let json = encode(definition);
+        let legacy_json = legacy.map(encode);
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut next = Snapshot::clone(&self.snapshot.load());
-        next.insert(key, Arc::new(Entry { item, json }));
+        next.insert(
+            key,
+            Arc::new(Entry {
+                item,
+                json,
+                legacy_json,
+            }),
+        );
         self.snapshot.store(Arc::new(next));
         true
     }
@@ -108,11 +143,15 @@ pub(crate) fn page<'a, T>(
     }
 }
 
-/// Serialises `[entry, entry, ...]` from pre-serialised definitions (written verbatim).
-pub(crate) struct Entries<'a, T>(pub(crate) &'a [&'a Arc<Entry<T>>]);
+/// Serialises `[entry, entry, ...]` from pre-serialised definitions (written verbatim), as
+/// a client of `era` must see them.
+pub(crate) struct Entries<'a, T> {
+    pub(crate) entries: &'a [&'a Arc<Entry<T>>],
+    pub(crate) era: Era,
+}
 
 impl<T> Serialize for Entries<'_, T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|entry| &*entry.json))
+        serializer.collect_seq(self.entries.iter().map(|entry| entry.json_for(self.era)))
     }
 }

@@ -58,7 +58,7 @@ impl ServerId {
             ServerId::Production => "mcp-tower production",
             ServerId::ProductionUncached => "mcp-tower production, no token cache",
             ServerId::Telemetry => "mcp-tower quickstart with telemetry",
-            ServerId::Rmcp => "rmcp 3.9",
+            ServerId::Rmcp => "rmcp 3.11",
             ServerId::Raw => "raw hyper (ceiling)",
         }
     }

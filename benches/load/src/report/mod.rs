@@ -396,7 +396,7 @@ verification, the token's `exp` and the cache's maximum age) → `StreamableHttp
 recorder installed. Stateless.
 - **mcp-tower production, no token cache**: the same stack with the verified-token cache off \
 (`verified_token_cache(0, ..)`): every request's token signature and claims are verified.
-- **rmcp 3.9**: the official SDK from crates.io with the same tools (`#[tool_router]`, \
+- **rmcp 3.11**: the official SDK from crates.io with the same tools (`#[tool_router]`, \
 `#[tool_handler]`) and resource, `StreamableHttpService` nested in an axum router and served by \
 `axum::serve` as its documentation shows, at its best: the tool router built once and shared by \
 every handler instance, `TCP_NODELAY` on, `json_response` in stateless mode, \

@@ -143,3 +143,13 @@ async fn unreadable_numbers_and_depth_are_invalid_params() {
         "{response}"
     );
 }
+
+/// MCP requires an object schema for arguments in every version: anything else is refused
+/// when the tool is built, not discovered in each `tools/list`.
+#[test]
+#[should_panic(expected = "tool list: the input schema must have \"type\": \"object\" at its root")]
+fn an_input_schema_that_is_not_an_object_schema_is_refused() {
+    let _ = Tool::new("list")
+        .input_schema(json!({"type": "array"}))
+        .raw_handler(|_, _: RequestContext| async { "never" });
+}

@@ -287,7 +287,8 @@ impl ToolBuilder {
     }
 
     /// Gives the input schema as raw JSON; it is advertised untouched (`$schema`, `$defs`,
-    /// `additionalProperties` included) and used for validation.
+    /// `additionalProperties` included) and used for validation. It must have
+    /// `"type": "object"` at its root, as MCP requires: attaching the handler panics otherwise.
     pub fn input_schema(mut self, schema: Value) -> Self {
         self.definition.input_schema = schema;
         self.raw_input_schema = true;
@@ -375,6 +376,14 @@ impl ToolBuilder {
     }
 
     fn finish(self, handler: Box<ToolFn>, validate_first: bool) -> Tool {
+        // Every version's schema requires it: a tool without it would make each
+        // `tools/list` answer invalid, so it is refused here, once, like a schema that does
+        // not compile.
+        assert!(
+            self.definition.input_schema.get("type") == Some(&Value::from("object")),
+            "tool {}: the input schema must have \"type\": \"object\" at its root (MCP requires it)",
+            self.definition.name
+        );
         let input_validator = compile(&self.definition.input_schema).unwrap_or_else(|e| {
             panic!(
                 "tool {}: the input schema does not compile: {e}",

@@ -123,6 +123,11 @@ impl ProtocolVersion {
         !matches!(self, ProtocolVersion::V2025_03_26)
     }
 
+    /// Whether content blocks may be resource links (2025-06-18 and later).
+    pub const fn has_resource_links(self) -> bool {
+        !matches!(self, ProtocolVersion::V2025_03_26)
+    }
+
     /// Whether SSE streams open with a priming event, an event id and empty data (2025-11-25
     /// and later): earlier clients may read that empty data as a malformed message.
     pub const fn has_sse_priming(self) -> bool {

@@ -6,7 +6,7 @@
 mod schema;
 
 use mcp_core::jsonrpc::Message;
-use mcp_core::protocol::PromptMessage;
+use mcp_core::protocol::{ContentBlock, PromptMessage, ResourceLink, Role};
 use mcp_core::{
     Json, McpRequest, McpResponse, Prompt, ProtocolVersion, RequestContext, Resource,
     ResourceTemplate, Router, TemplateMatch, Tool,
@@ -263,6 +263,63 @@ async fn non_object_structured_output_is_modern_only() {
                 result.get("structuredContent").is_none(),
                 "{version}: {called}"
             );
+        }
+    }
+}
+
+/// Resource links arrived in 2025-06-18: a 2025-03-26 client gets each as a text block naming
+/// the resource (its schema has no other place for one), later clients get the link.
+#[tokio::test]
+async fn resource_links_reach_2025_03_26_clients_as_text() {
+    fn link() -> ContentBlock {
+        let mut link = ResourceLink::new("test://report/7", "report-7");
+        link.title = Some("Report 7".to_owned());
+        ContentBlock::resource_link(link)
+    }
+    let router = Router::builder()
+        .name("schema-test", "1.0.0")
+        .tool(Tool::new("find").description("Finds a report").handler(
+            |Json(_): Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
+                vec![ContentBlock::text("Found:"), link()]
+            },
+        ))
+        .prompt(
+            Prompt::new("review")
+                .description("Reviews a report")
+                .handler(|_, _: RequestContext| async move {
+                    vec![PromptMessage::new(Role::User, link())]
+                }),
+        )
+        .build();
+    for version in ProtocolVersion::ALL {
+        let schema = SchemaSet::load(version.as_str());
+        let called = call(
+            &router,
+            version,
+            "tools/call",
+            json!({"name": "find", "arguments": {}}),
+        )
+        .await;
+        if let Err(errors) = schema.validate("CallToolResult", &called["result"]) {
+            panic!("{version} tools/call invalid: {errors:?}\n{called}");
+        }
+        let prompt = call(&router, version, "prompts/get", json!({"name": "review"})).await;
+        if let Err(errors) = schema.validate("GetPromptResult", &prompt["result"]) {
+            panic!("{version} prompts/get invalid: {errors:?}\n{prompt}");
+        }
+        let from_tool = &called["result"]["content"][1];
+        let from_prompt = &prompt["result"]["messages"][0]["content"];
+        for block in [from_tool, from_prompt] {
+            if version.has_resource_links() {
+                assert_eq!(block["type"], "resource_link", "{version}: {block}");
+                assert_eq!(block["uri"], "test://report/7", "{version}: {block}");
+            } else {
+                assert_eq!(
+                    block,
+                    &json!({"type": "text", "text": "Report 7 (test://report/7)"}),
+                    "{version}"
+                );
+            }
         }
     }
 }

@@ -95,7 +95,12 @@ impl Prompt {
                 missing.join(", ")
             )));
         }
-        (self.get)(arguments, ctx).await
+        let version = ctx.protocol_version();
+        let mut result = (self.get)(arguments, ctx).await?;
+        for message in &mut result.messages {
+            message.content.make_readable_by(version);
+        }
+        Ok(result)
     }
 }
 

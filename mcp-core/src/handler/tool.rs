@@ -192,6 +192,9 @@ impl Tool {
             // Up to 2025-11-25 it must be an object: such a client reads the content blocks.
             result.structured_content = None;
         }
+        for block in &mut result.content {
+            block.make_readable_by(version);
+        }
         Ok(result)
     }
 

@@ -114,6 +114,25 @@ pub enum ContentBlock {
 }
 
 impl ContentBlock {
+    /// Makes the block one a client of `version` can read: 2025-03-26 has no resource links,
+    /// so a link becomes a text block naming the resource.
+    pub(crate) fn make_readable_by(&mut self, version: crate::ProtocolVersion) {
+        if let ContentBlock::ResourceLink(link) = self
+            && !version.has_resource_links()
+        {
+            let text = match &link.title {
+                Some(title) => format!("{title} ({})", link.uri),
+                None if link.name == link.uri => link.uri.clone(),
+                None => format!("{} ({})", link.name, link.uri),
+            };
+            *self = ContentBlock::Text(TextContent {
+                text,
+                annotations: link.annotations.take(),
+                meta: link.meta.take(),
+            });
+        }
+    }
+
     /// A text block.
     pub fn text(text: impl Into<String>) -> Self {
         ContentBlock::Text(TextContent::new(text))

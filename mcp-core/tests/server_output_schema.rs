@@ -21,6 +21,12 @@ struct Add {
     b: f64,
 }
 
+/// schemars writes `true` as the schema of a `Value` field.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Store {
+    value: Value,
+}
+
 #[derive(serde::Serialize)]
 struct Sum {
     sum: f64,
@@ -41,6 +47,9 @@ fn router() -> Router {
                     Json(Sum { sum: x.a + x.b })
                 }),
         )
+        .tool(Tool::new("store").description("Stores any JSON").handler(
+            |Json(x): Json<Store>, _: RequestContext| async move { x.value.to_string() },
+        ))
         .tool(Tool::new("fails").description("Always fails").handler(
             |Json(_): Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
                 Err::<String, _>("it failed".to_owned())
@@ -88,6 +97,11 @@ fn cases(version: ProtocolVersion) -> Vec<(&'static str, Value, &'static str)> {
         (
             "tools/call",
             json!({"name":"fails","arguments":{}}),
+            "CallToolResult",
+        ),
+        (
+            "tools/call",
+            json!({"name":"store","arguments":{"value":[1, {"a": null}]}}),
             "CallToolResult",
         ),
         ("resources/list", json!({}), "ListResourcesResult"),

@@ -289,8 +289,9 @@ impl ToolBuilder {
         self
     }
 
-    /// Gives the input schema as raw JSON; it is advertised untouched (`$schema`, `$defs`,
-    /// `additionalProperties` included) and used for validation. It must have
+    /// Gives the input schema as raw JSON; it is advertised as given (`$schema`, `$defs`,
+    /// `additionalProperties` included; only a `true` or `false` property schema is written
+    /// as the equivalent object, as MCP requires) and used for validation. It must have
     /// `"type": "object"` at its root, as MCP requires: attaching the handler panics otherwise.
     pub fn input_schema(mut self, schema: Value) -> Self {
         self.definition.input_schema = schema;
@@ -378,7 +379,11 @@ impl ToolBuilder {
         self.finish(handler, true)
     }
 
-    fn finish(self, handler: Box<ToolFn>, validate_first: bool) -> Tool {
+    fn finish(mut self, handler: Box<ToolFn>, validate_first: bool) -> Tool {
+        object_property_schemas(&mut self.definition.input_schema);
+        if let Some(output) = &mut self.definition.output_schema {
+            object_property_schemas(output);
+        }
         // Every version's schema requires it: a tool without it would make each
         // `tools/list` answer invalid, so it is refused here, once, like a schema that does
         // not compile.
@@ -430,6 +435,24 @@ pub fn schema_of<T: schemars::JsonSchema>() -> Value {
         map.entry("type").or_insert_with(|| Value::from("object"));
     }
     value
+}
+
+/// Replaces `true` and `false` among the top-level `properties` of a tool's schema with the
+/// equivalent `{}` and `{"not": {}}`. Both are JSON Schemas, and schemars writes `true` for
+/// a `serde_json::Value` field, but MCP's schemas up to 2025-11-25 take only objects there,
+/// and so does the TypeScript SDK's client, which then refuses the whole `tools/list`.
+fn object_property_schemas(schema: &mut Value) {
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for property in properties.values_mut() {
+            if let Value::Bool(accepts) = *property {
+                *property = if accepts {
+                    serde_json::json!({})
+                } else {
+                    serde_json::json!({"not": {}})
+                };
+            }
+        }
+    }
 }
 
 /// Anything a tool handler may return.

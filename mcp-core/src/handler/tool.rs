@@ -183,18 +183,7 @@ impl Tool {
             let text = serde_json::to_string(&result.structured_content).unwrap_or_default();
             result.content.push(ContentBlock::text(text));
         }
-        if !version.is_modern()
-            && result
-                .structured_content
-                .as_ref()
-                .is_some_and(|v| !v.is_object())
-        {
-            // Up to 2025-11-25 it must be an object: such a client reads the content blocks.
-            result.structured_content = None;
-        }
-        for block in &mut result.content {
-            block.make_readable_by(version);
-        }
+        result.make_readable_by(version);
         Ok(result)
     }
 

@@ -73,19 +73,18 @@ impl Tool {
 
 /// Whether `schema` has the shape the legacy schemas require of an `outputSchema`.
 fn is_object_schema(schema: &Value) -> bool {
-    let all = |member: &str, each: fn(&Value) -> bool| {
-        schema.get(member).is_none_or(|value| match value {
-            Value::Object(map) => map.values().all(each),
-            Value::Array(items) => items.iter().all(each),
-            _ => false,
-        })
-    };
     schema.get("type").and_then(Value::as_str) == Some("object")
         && schema.get("$schema").is_none_or(Value::is_string)
-        && schema.get("properties").is_none_or(Value::is_object)
-        && all("properties", Value::is_object)
-        && schema.get("required").is_none_or(Value::is_array)
-        && all("required", Value::is_string)
+        && schema.get("properties").is_none_or(|properties| {
+            properties
+                .as_object()
+                .is_some_and(|map| map.values().all(Value::is_object))
+        })
+        && schema.get("required").is_none_or(|required| {
+            required
+                .as_array()
+                .is_some_and(|names| names.iter().all(Value::is_string))
+        })
 }
 
 impl Default for Tool {
@@ -221,6 +220,25 @@ impl CallToolResult {
     /// Whether the result reports a tool failure.
     pub fn is_error(&self) -> bool {
         self.is_error == Some(true)
+    }
+
+    /// Makes the result one a client of `version` can read. Up to 2025-11-25
+    /// `structuredContent` must be an object (such a client reads the content blocks), and
+    /// 2025-03-26 has no resource links.
+    pub(crate) fn make_readable_by(&mut self, version: crate::ProtocolVersion) {
+        if version.is_modern() {
+            return;
+        }
+        if self
+            .structured_content
+            .as_ref()
+            .is_some_and(|v| !v.is_object())
+        {
+            self.structured_content = None;
+        }
+        for block in &mut self.content {
+            block.make_readable_by(version);
+        }
     }
 }
 

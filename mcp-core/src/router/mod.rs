@@ -161,18 +161,9 @@ impl Router {
 
     /// Adds or replaces a tool at runtime and announces `tools/list_changed`.
     pub fn add_tool(&self, tool: Tool) {
-        let definition = tool.definition().clone();
-        let legacy = definition.legacy_view();
-        self.inner.tools.insert_with_legacy(
-            definition.name.clone(),
-            tool,
-            &definition,
-            legacy.as_ref(),
-        );
+        let name = insert_tool(&self.inner.tools, tool);
         self.names_changed();
-        self.announce(ServerEvent::ToolsListChanged {
-            name: definition.name,
-        });
+        self.announce(ServerEvent::ToolsListChanged { name });
     }
 
     /// Removes a tool; announces `tools/list_changed` when it existed.
@@ -455,14 +446,7 @@ impl RouterBuilder {
             names_revision: AtomicU64::new(next_revision()),
         };
         for tool in self.tools {
-            let definition = tool.definition().clone();
-            let legacy = definition.legacy_view();
-            inner.tools.insert_with_legacy(
-                definition.name.clone(),
-                tool,
-                &definition,
-                legacy.as_ref(),
-            );
+            insert_tool(&inner.tools, tool);
         }
         for resource in self.resources {
             let key = resource.uri().to_owned();
@@ -500,6 +484,14 @@ impl tower_service::Service<McpRequest> for Router {
     fn call(&mut self, request: McpRequest) -> Self::Future {
         dispatch::dispatch(&self.inner, request)
     }
+}
+
+/// Registers `tool`, its definition encoded for both eras; returns its name.
+fn insert_tool(tools: &Registry<Tool>, tool: Tool) -> String {
+    let definition = tool.definition().clone();
+    let legacy = definition.legacy_view();
+    tools.insert_with_legacy(definition.name.clone(), tool, &definition, legacy.as_ref());
+    definition.name
 }
 
 /// The response future of [`Router`]: the answer itself for methods that run no handler,

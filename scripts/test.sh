@@ -7,7 +7,9 @@
 #   4. the official MCP conformance suites (Node >= 22 from npm) against the
 #      conformance-server example: 0.1.16 --suite all, and 0.2.x --requirements
 #      2025-11-25 and 2026-07-28.
-# Usage: scripts/test.sh [--no-conformance]
+#   5. the official MCP Python SDK's client (pinned, from PyPI) against the same server,
+#      in both eras (.ci/interop.sh).
+# Usage: scripts/test.sh [--no-conformance]   (skips 4 and 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,6 +83,8 @@ if [ "$conformance" = 1 ]; then
     exit 1
   fi
   .ci/conformance.sh "$url"
+  step "python sdk interop"
+  .ci/interop.sh "$url"
 fi
 echo
 echo "all tests passed"

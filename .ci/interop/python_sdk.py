@@ -1,0 +1,274 @@
+"""The official MCP Python SDK's client against the conformance-server example.
+
+A second, independent client implementation next to the conformance suites (which drive the
+TypeScript SDK): every feature the fixture serves, through the SDK's public `Client`, once
+with the legacy handshake (2025-11-25: initialize, session, server-to-client requests on
+SSE) and once as a 2026-07-28 client (server/discover, input_required rounds,
+subscriptions/listen). Each check states what it expects; any miss fails the run.
+
+Usage: python python_sdk.py URL   (run by .ci/interop.sh)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.client.client import Client
+from mcp.shared.exceptions import MCPError
+
+# The SDK warns on every call of a method 2026-07-28 deprecates; those calls are the point.
+warnings.simplefilter("ignore")
+
+TIMEOUT_SECONDS = 20
+failures: list[str] = []
+passed = 0
+
+
+def check(era: str, name: str, ok: bool, got: Any = None) -> None:
+    global passed
+    if ok:
+        passed += 1
+        print(f"  ok    {era} {name}")
+    else:
+        failures.append(f"{era} {name}: got {got!r}"[:600])
+        print(f"  FAIL  {era} {name}: got {got!r}"[:600])
+
+
+def texts(result: Any) -> list[str]:
+    return [block.text for block in result.content if block.type == "text"]
+
+
+class Inputs:
+    """The client's side of server-to-client requests: answers, and what was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.logs: list[Any] = []
+
+    async def elicit(self, _ctx: Any, params: Any) -> types.ElicitResult:
+        self.asked.append("elicit")
+        schema = params.requested_schema or {}
+        content: dict[str, Any] = {}
+        for key, prop in schema.get("properties", {}).items():
+            if "default" in prop:
+                content[key] = prop["default"]
+            elif "enum" in prop:
+                content[key] = prop["enum"][0]
+            else:
+                content[key] = {"boolean": True, "integer": 7, "number": 1.5}.get(
+                    prop.get("type"), f"py-{key}"
+                )
+        return types.ElicitResult(action="accept", content=content)
+
+    async def sample(self, _ctx: Any, params: Any) -> types.CreateMessageResult:
+        self.asked.append("sample")
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text="Paris"),
+            model="interop-model",
+            stop_reason="endTurn",
+        )
+
+    async def roots(self, _ctx: Any) -> types.ListRootsResult:
+        self.asked.append("roots")
+        return types.ListRootsResult(roots=[types.Root(uri="file:///srv/data", name="data")])
+
+    async def log(self, params: Any) -> None:
+        self.logs.append(params.data)
+
+    def take(self) -> list[str]:
+        asked, self.asked = self.asked, []
+        return asked
+
+
+async def expect_error(era: str, name: str, call: Any, code: int, words: str) -> None:
+    try:
+        got = await call
+    except MCPError as error:
+        check(era, name, error.error.code == code and words in error.error.message,
+              (error.error.code, error.error.message))
+    else:
+        check(era, name, False, got)
+
+
+async def common(era: str, client: Client, inputs: Inputs) -> None:
+    """What both eras must answer alike."""
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    check(era, "tools/list names the fixture's tools",
+          {"test_simple_text", "test_sampling", "greet", "json_schema_2020_12_tool"} <= set(tools),
+          sorted(tools))
+    greet = tools.get("greet")
+    check(era, "greet's input schema", greet is not None
+          and greet.input_schema.get("required") == ["name"], greet and greet.input_schema)
+
+    result = await client.call_tool("test_simple_text", {})
+    check(era, "text content", texts(result) == ["This is a simple text response for testing."]
+          and not result.is_error, result)
+    result = await client.call_tool("test_image_content", {})
+    check(era, "image content", result.content[0].type == "image"
+          and result.content[0].mime_type == "image/png", result.content)
+    result = await client.call_tool("test_embedded_resource", {})
+    check(era, "embedded resource", result.content[0].type == "resource"
+          and result.content[0].resource.uri == "test://embedded-resource", result.content)
+    result = await client.call_tool("test_multiple_content_types", {})
+    check(era, "mixed content", [b.type for b in result.content] == ["text", "image", "resource"],
+          result.content)
+    result = await client.call_tool("test_error_handling", {})
+    check(era, "a tool error is a result with isError", result.is_error is True, result)
+    result = await client.call_tool("greet", {"name": 3})
+    check(era, "invalid arguments are an isError result naming the field",
+          result.is_error is True and "/name" in " ".join(texts(result)), result)
+    await expect_error(era, "unknown tool -32602", client.call_tool("no_such_tool", {}),
+                       -32602, "no_such_tool")
+
+    progress: list[float] = []
+
+    async def on_progress(value: float, _total: float | None, _message: str | None) -> None:
+        progress.append(value)
+
+    result = await client.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
+    check(era, "progress notifications in order", progress == [0.0, 50.0, 100.0], progress)
+
+    resources = (await client.list_resources()).resources
+    check(era, "resources/list", {r.uri for r in resources} >= {"test://static-text",
+          "test://static-binary"}, [r.uri for r in resources])
+    templates = (await client.list_resource_templates()).resource_templates
+    check(era, "resources/templates/list",
+          [t.uri_template for t in templates] == ["test://template/{id}/data"], templates)
+    read = await client.read_resource("test://static-text")
+    check(era, "text resource", read.contents[0].text
+          == "This is the content of the static text resource.", read)
+    read = await client.read_resource("test://static-binary")
+    check(era, "blob resource", read.contents[0].mime_type == "image/png"
+          and read.contents[0].blob.startswith("iVBOR"), read)
+    read = await client.read_resource("test://template/42/data")
+    check(era, "templated resource", json.loads(read.contents[0].text).get("id") == "42", read)
+    missing_code = -32002 if era == "legacy" else -32602
+    await expect_error(era, f"unknown resource {missing_code}",
+                       client.read_resource("test://missing"), missing_code, "not found")
+
+    prompt = await client.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
+    check(era, "prompt with arguments", prompt.messages[0].content.text
+          == "Prompt with arguments: arg1='a', arg2='b'", prompt)
+    completion = await client.complete(
+        types.PromptReference(type="ref/prompt", name="test_prompt_with_arguments"),
+        {"name": "arg1", "value": "test"},
+    )
+    check(era, "completion/complete", completion.completion.values
+          == ["test", "testValue1", "testValue2"], completion)
+
+    # Server-to-client requests: on the request's SSE stream (legacy) or as input_required
+    # rounds the SDK answers and retries (2026-07-28). The same handlers serve both.
+    result = await client.call_tool("test_sampling", {"prompt": "Capital of France?"})
+    check(era, "sampling", texts(result) == ["LLM response: Paris"]
+          and inputs.take() == ["sample"], result)
+    result = await client.call_tool("test_elicitation", {"message": "Who are you?"})
+    check(era, "elicitation", "action=accept" in texts(result)[0]
+          and inputs.take() == ["elicit"], result)
+    result = await client.call_tool("test_elicitation_sep1034_defaults", {})
+    check(era, "elicitation with defaults", '"name":"John Doe"' in texts(result)[0], result)
+    inputs.take()
+    result = await client.call_tool("test_input_required_result_multiple_inputs", {})
+    check(era, "three inputs in one round",
+          texts(result) == ["Multiple inputs received: name=py-name, greeting=Paris, "
+                            "Found 1 root(s)"]
+          and sorted(inputs.take()) == ["elicit", "roots", "sample"], result)
+    result = await client.call_tool("test_input_required_result_multi_round", {})
+    check(era, "two rounds", texts(result) == ["Multi-round complete for py-name who likes "
+                                               "py-color"]
+          and inputs.take() == ["elicit", "elicit"], result)
+    result = await client.call_tool("test_input_required_result_request_state", {})
+    check(era, "request state carried", texts(result) == ["state-ok: requestState validated"],
+          result)
+    inputs.take()
+
+    # A call the client abandons; the server must go on serving the client.
+    with anyio.move_on_after(0.3):
+        await client.call_tool("slow_compute", {"label": "abandoned", "seconds": 5})
+    result = await client.call_tool("greet", {"name": "again"})
+    check(era, "served after an abandoned call", texts(result) == ["Hello, again!"], result)
+
+
+async def legacy(url: str) -> None:
+    era = "legacy"
+    inputs = Inputs()
+    async with Client(url, mode="legacy", read_timeout_seconds=TIMEOUT_SECONDS,
+                      elicitation_callback=inputs.elicit, sampling_callback=inputs.sample,
+                      list_roots_callback=inputs.roots, logging_callback=inputs.log) as client:
+        check(era, "initialize negotiates 2025-11-25", client.protocol_version == "2025-11-25",
+              client.protocol_version)
+        check(era, "server info", client.server_info.name == "mcp-conformance-test-server",
+              client.server_info)
+        await common(era, client, inputs)
+        check(era, "ping", isinstance(await client.send_ping(), types.EmptyResult))
+        check(era, "logging/setLevel", isinstance(await client.set_logging_level("info"),
+                                                  types.EmptyResult))
+        await client.call_tool("test_tool_with_logging", {})
+        check(era, "log notifications", inputs.logs == ["Tool execution started",
+              "Tool processing data", "Tool execution completed"], inputs.logs)
+        check(era, "resources/subscribe",
+              isinstance(await client.subscribe_resource("test://watched-resource"),
+                         types.EmptyResult))
+        # The fixture closes the SSE stream mid-call; the SDK resumes with Last-Event-ID.
+        result = await client.call_tool("test_reconnection", {})
+        check(era, "resumed after the stream closed",
+              texts(result)[0].startswith("Reconnection test completed successfully"), result)
+
+
+async def modern(url: str) -> None:
+    era = "2026-07-28"
+    inputs = Inputs()
+    async with Client(url, mode="auto", read_timeout_seconds=TIMEOUT_SECONDS,
+                      elicitation_callback=inputs.elicit, sampling_callback=inputs.sample,
+                      list_roots_callback=inputs.roots, logging_callback=inputs.log) as client:
+        check(era, "server/discover picks 2026-07-28", client.protocol_version == "2026-07-28",
+              client.protocol_version)
+        await common(era, client, inputs)
+        result = await client.call_tool("test_header_param", {"region": "eu-west"})
+        check(era, "Mcp-Param header", texts(result) == ["region=eu-west"], result)
+        await expect_error(era, "resources/subscribe is gone",
+                           client.subscribe_resource("test://watched-resource"), -32601,
+                           "resources/subscribe")
+        with anyio.fail_after(TIMEOUT_SECONDS):
+            async with client.listen(tools_list_changed=True,
+                                     resource_subscriptions=["test://watched-resource"]) as sub:
+                check(era, "subscriptions/listen acknowledged", sub.honored.tools_list_changed
+                      is True and sub.honored.resource_subscriptions
+                      == ["test://watched-resource"], sub.honored)
+                await client.call_tool("test_trigger_tool_change", {})
+                async for event in sub:
+                    check(era, "tools list_changed event on the listen stream",
+                          type(event).__name__ == "ToolsListChanged", event)
+                    break
+
+
+def innermost(error: BaseException) -> BaseException:
+    """The first leaf of the exception groups anyio's task groups wrap errors in."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+async def main(url: str) -> int:
+    for run in (legacy, modern):
+        try:
+            await run(url)
+        except Exception as error:  # a crash of one era still reports the other
+            error = innermost(error)
+            failures.append(f"{run.__name__}: {type(error).__name__}: {error}")
+            print(f"  FAIL  {run.__name__} crashed: {type(error).__name__}: {error}")
+    print(f"python SDK interop: {passed} passed, {len(failures)} failed")
+    for failure in failures:
+        print(f"  - {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    sys.exit(anyio.run(main, sys.argv[1]))

@@ -320,11 +320,15 @@ impl RequestContext {
     }
 
     /// Sends `notifications/progress` when the client asked for progress (sent a token).
-    /// Returns whether a notification was sent.
+    /// Returns whether a notification was sent. A `progress` that is not a finite number
+    /// (NaN, infinity: JSON cannot carry it) sends nothing; such a `total` is left out.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) -> bool {
         let (Some(token), Some(peer)) = (&self.inner.progress_token, &self.inner.peer) else {
             return false;
         };
+        if !progress.is_finite() {
+            return false;
+        }
         let mut params = ProgressNotificationParams::new(token.clone(), progress);
         params.total = total;
         params.message = message.map(str::to_owned);

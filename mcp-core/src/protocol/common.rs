@@ -74,11 +74,11 @@ pub struct Annotations {
     /// Who the object is intended for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<Vec<Role>>,
-    /// Importance from 0 (least) to 1 (most).
+    /// Importance from 0 (least) to 1 (most); written clamped into that range.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "number::opt"
+        skip_serializing_if = "number::absent",
+        serialize_with = "number::unit"
     )]
     pub priority: Option<f64>,
     /// ISO 8601 timestamp of the last modification (2025-06-18+).
@@ -275,7 +275,22 @@ pub(crate) mod number {
         }
     }
 
-    /// Serialise an optional number (used with `skip_serializing_if = "Option::is_none"`).
+    /// Whether an optional number is left out: absent, or not finite. JSON has no NaN or
+    /// infinity (serde_json would write `null`, which no schema accepts where a number goes).
+    pub(crate) fn absent(value: &Option<f64>) -> bool {
+        !value.is_some_and(f64::is_finite)
+    }
+
+    /// Serialise an optional number that the schemas bound to 0..=1 (priorities), clamped into
+    /// that range rather than sent invalid. Used with `skip_serializing_if = "absent"`.
+    pub(crate) fn unit<S: Serializer>(
+        value: &Option<f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        opt(&value.map(|v| v.clamp(0.0, 1.0)), serializer)
+    }
+
+    /// Serialise an optional number (used with `skip_serializing_if = "absent"`).
     pub(crate) fn opt<S: Serializer>(
         value: &Option<f64>,
         serializer: S,

@@ -283,21 +283,21 @@ pub struct NumberSchema {
     /// Minimum value.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
+        skip_serializing_if = "super::common::number::absent",
         serialize_with = "super::common::number::opt"
     )]
     pub minimum: Option<f64>,
     /// Maximum value.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
+        skip_serializing_if = "super::common::number::absent",
         serialize_with = "super::common::number::opt"
     )]
     pub maximum: Option<f64>,
     /// Default value (2025-11-25+).
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
+        skip_serializing_if = "super::common::number::absent",
         serialize_with = "super::common::number::opt"
     )]
     pub default: Option<f64>,

@@ -34,7 +34,7 @@ pub struct ProgressNotificationParams {
     /// Total to reach, if known.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
+        skip_serializing_if = "super::common::number::absent",
         serialize_with = "super::common::number::opt"
     )]
     pub total: Option<f64>,

@@ -88,25 +88,25 @@ pub struct ModelPreferences {
     /// Model hints, in order of preference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hints: Option<Vec<ModelHint>>,
-    /// How much cost matters.
+    /// How much cost matters, from 0 to 1; written clamped into that range.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "super::common::number::opt"
+        skip_serializing_if = "super::common::number::absent",
+        serialize_with = "super::common::number::unit"
     )]
     pub cost_priority: Option<f64>,
-    /// How much speed matters.
+    /// How much speed matters, from 0 to 1; written clamped into that range.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "super::common::number::opt"
+        skip_serializing_if = "super::common::number::absent",
+        serialize_with = "super::common::number::unit"
     )]
     pub speed_priority: Option<f64>,
-    /// How much capability matters.
+    /// How much capability matters, from 0 to 1; written clamped into that range.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "super::common::number::opt"
+        skip_serializing_if = "super::common::number::absent",
+        serialize_with = "super::common::number::unit"
     )]
     pub intelligence_priority: Option<f64>,
 }
@@ -164,7 +164,7 @@ pub struct CreateMessageRequestParams {
     /// Sampling temperature.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
+        skip_serializing_if = "super::common::number::absent",
         serialize_with = "super::common::number::opt"
     )]
     pub temperature: Option<f64>,

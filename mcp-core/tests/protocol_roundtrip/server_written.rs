@@ -71,6 +71,23 @@ fn server_written_values() -> Vec<(&'static str, &'static str, Value)> {
             .with_total(100.0)
             .with_message("Halfway"),
     );
+    // Numbers a handler may compute out of the schemas' range, or not finite at all: JSON
+    // has no NaN, and serde_json would write `null` where a number must go.
+    let wild_progress = ServerNotification::from(
+        ProgressNotificationParams::new(ProgressToken::from("tok-2"), 3.0).with_total(f64::NAN),
+    );
+    let mut wild_sampling = sampling_request_basic();
+    wild_sampling.temperature = Some(f64::INFINITY);
+    wild_sampling.model_preferences = Some(ModelPreferences {
+        hints: None,
+        cost_priority: Some(1.5),
+        speed_priority: Some(-2.0),
+        intelligence_priority: Some(f64::NAN),
+    });
+    let wild_annotations = Annotations {
+        priority: Some(7.0),
+        ..Annotations::default()
+    };
     let mut log = LoggingMessageNotificationParams::new(
         LoggingLevel::Warning,
         json!({ "error": "Connection failed", "port": 5432, "ratio": 0.5, "none": null }),
@@ -203,6 +220,23 @@ fn server_written_values() -> Vec<(&'static str, &'static str, Value)> {
             "progress notification",
             "ProgressNotification",
             notification_message(progress),
+        ),
+        (
+            "progress notification, total not finite",
+            "ProgressNotification",
+            notification_message(wild_progress),
+        ),
+        (
+            "sampling request, priorities out of range",
+            "CreateMessageRequest",
+            request_message("sampling/createMessage", wild_sampling),
+        ),
+        (
+            "tools/call, priority out of range",
+            "CallToolResult",
+            to(&CallToolResult::new(vec![
+                ContentBlock::text("y").with_annotations(wild_annotations),
+            ])),
         ),
         (
             "resource updated notification",
@@ -394,4 +428,36 @@ fn server_written_values_validate_against_every_version() {
         "unexpected failures: {unexpected:?}\nexpected failures that passed: {fixed:?}\n{}",
         report.join("\n")
     );
+}
+
+/// The numbers of the cases above as written: clamped into the range the schemas give
+/// priorities, and left out when not finite.
+#[test]
+fn out_of_range_and_non_finite_numbers_are_written_valid() {
+    let annotations = |priority: f64| {
+        to(&Annotations {
+            priority: Some(priority),
+            ..Annotations::default()
+        })
+    };
+    assert_eq!(annotations(7.0), json!({ "priority": 1 }));
+    assert_eq!(annotations(-0.25), json!({ "priority": 0 }));
+    assert_eq!(annotations(0.25), json!({ "priority": 0.25 }));
+    assert_eq!(annotations(f64::NAN), json!({}));
+
+    let preferences = to(&ModelPreferences {
+        hints: None,
+        cost_priority: Some(1.5),
+        speed_priority: Some(-2.0),
+        intelligence_priority: Some(f64::NAN),
+    });
+    assert_eq!(
+        preferences,
+        json!({ "costPriority": 1, "speedPriority": 0 })
+    );
+
+    let progress = to(
+        &ProgressNotificationParams::new(ProgressToken::from("t"), 3.0).with_total(f64::INFINITY),
+    );
+    assert_eq!(progress, json!({ "progressToken": "t", "progress": 3 }));
 }

@@ -44,6 +44,11 @@ async fn progress_and_logs_reach_the_client_peer() {
             }),
             json!({
                 "jsonrpc": "2.0",
+                "method": "notifications/progress",
+                "params": { "progressToken": "tok-1", "progress": 1.5 }
+            }),
+            json!({
+                "jsonrpc": "2.0",
                 "method": "notifications/message",
                 "params": { "level": "info", "logger": "worker", "data": { "step": 1 } }
             }),

@@ -132,6 +132,9 @@ pub(crate) fn full_router() -> Router {
         .tool(Tool::new("progress").handler(
             |Json(_): Json<NoArgs>, ctx: RequestContext| async move {
                 ctx.progress(1.0, Some(2.0), Some("half way")).await;
+                // JSON has no NaN or infinity: nothing is sent, and the total is left out.
+                ctx.progress(f64::NAN, Some(2.0), None).await;
+                ctx.progress(1.5, Some(f64::INFINITY), None).await;
                 ctx.log(LoggingLevel::Info, Some("worker"), json!({ "step": 1 }))
                     .await;
                 ctx.progress(2.0, Some(2.0), None).await;

@@ -194,57 +194,66 @@ async def common(era: str, client: Client, inputs: Inputs) -> None:
     check(era, "served after an abandoned call", texts(result) == ["Hello, again!"], result)
 
 
-async def legacy(url: str) -> None:
-    era = "legacy"
-    inputs = Inputs()
-    async with Client(url, mode="legacy", read_timeout_seconds=TIMEOUT_SECONDS,
-                      elicitation_callback=inputs.elicit, sampling_callback=inputs.sample,
-                      list_roots_callback=inputs.roots, logging_callback=inputs.log) as client:
-        check(era, "initialize negotiates 2025-11-25", client.protocol_version == "2025-11-25",
-              client.protocol_version)
-        check(era, "server info", client.server_info.name == "mcp-conformance-test-server",
-              client.server_info)
-        await common(era, client, inputs)
-        check(era, "ping", isinstance(await client.send_ping(), types.EmptyResult))
-        check(era, "logging/setLevel", isinstance(await client.set_logging_level("info"),
-                                                  types.EmptyResult))
-        await client.call_tool("test_tool_with_logging", {})
-        check(era, "log notifications", inputs.logs == ["Tool execution started",
-              "Tool processing data", "Tool execution completed"], inputs.logs)
-        check(era, "resources/subscribe",
-              isinstance(await client.subscribe_resource("test://watched-resource"),
-                         types.EmptyResult))
-        # The fixture closes the SSE stream mid-call; the SDK resumes with Last-Event-ID.
-        result = await client.call_tool("test_reconnection", {})
-        check(era, "resumed after the stream closed",
-              texts(result)[0].startswith("Reconnection test completed successfully"), result)
+def connect(url: str, mode: str, inputs: Inputs) -> Client:
+    """A client that answers every server-to-client request through `inputs`."""
+    return Client(url, mode=mode, read_timeout_seconds=TIMEOUT_SECONDS,
+                  elicitation_callback=inputs.elicit, sampling_callback=inputs.sample,
+                  list_roots_callback=inputs.roots, logging_callback=inputs.log)
 
 
-async def modern(url: str) -> None:
-    era = "2026-07-28"
+async def legacy_only(era: str, client: Client, inputs: Inputs) -> None:
+    """Methods and transport features of the handshake era."""
+    check(era, "server info", client.server_info.name == "mcp-conformance-test-server",
+          client.server_info)
+    check(era, "ping", isinstance(await client.send_ping(), types.EmptyResult))
+    check(era, "logging/setLevel", isinstance(await client.set_logging_level("info"),
+                                              types.EmptyResult))
+    await client.call_tool("test_tool_with_logging", {})
+    check(era, "log notifications", inputs.logs == ["Tool execution started",
+          "Tool processing data", "Tool execution completed"], inputs.logs)
+    check(era, "resources/subscribe",
+          isinstance(await client.subscribe_resource("test://watched-resource"),
+                     types.EmptyResult))
+    # The fixture closes the SSE stream mid-call; the SDK resumes with Last-Event-ID.
+    result = await client.call_tool("test_reconnection", {})
+    check(era, "resumed after the stream closed",
+          texts(result)[0].startswith("Reconnection test completed successfully"), result)
+
+
+async def modern_only(era: str, client: Client, _inputs: Inputs) -> None:
+    """What only 2026-07-28 has, or no longer has."""
+    result = await client.call_tool("test_header_param", {"region": "eu-west"})
+    check(era, "Mcp-Param header", texts(result) == ["region=eu-west"], result)
+    await expect_error(era, "resources/subscribe is gone",
+                       client.subscribe_resource("test://watched-resource"), -32601,
+                       "resources/subscribe")
+    with anyio.fail_after(TIMEOUT_SECONDS):
+        async with client.listen(tools_list_changed=True,
+                                 resource_subscriptions=["test://watched-resource"]) as sub:
+            check(era, "subscriptions/listen acknowledged", sub.honored.tools_list_changed
+                  is True and sub.honored.resource_subscriptions
+                  == ["test://watched-resource"], sub.honored)
+            await client.call_tool("test_trigger_tool_change", {})
+            async for event in sub:
+                check(era, "tools list_changed event on the listen stream",
+                      type(event).__name__ == "ToolsListChanged", event)
+                break
+
+
+# (era, the SDK's connect mode, the version it must settle on, the era's own checks)
+ERAS = (
+    ("legacy", "legacy", "2025-11-25", legacy_only),
+    ("2026-07-28", "auto", "2026-07-28", modern_only),
+)
+
+
+async def run(url: str, era: str, mode: str, version: str, own_checks: Any) -> None:
     inputs = Inputs()
-    async with Client(url, mode="auto", read_timeout_seconds=TIMEOUT_SECONDS,
-                      elicitation_callback=inputs.elicit, sampling_callback=inputs.sample,
-                      list_roots_callback=inputs.roots, logging_callback=inputs.log) as client:
-        check(era, "server/discover picks 2026-07-28", client.protocol_version == "2026-07-28",
+    async with connect(url, mode, inputs) as client:
+        check(era, f"the client settles on {version}", client.protocol_version == version,
               client.protocol_version)
         await common(era, client, inputs)
-        result = await client.call_tool("test_header_param", {"region": "eu-west"})
-        check(era, "Mcp-Param header", texts(result) == ["region=eu-west"], result)
-        await expect_error(era, "resources/subscribe is gone",
-                           client.subscribe_resource("test://watched-resource"), -32601,
-                           "resources/subscribe")
-        with anyio.fail_after(TIMEOUT_SECONDS):
-            async with client.listen(tools_list_changed=True,
-                                     resource_subscriptions=["test://watched-resource"]) as sub:
-                check(era, "subscriptions/listen acknowledged", sub.honored.tools_list_changed
-                      is True and sub.honored.resource_subscriptions
-                      == ["test://watched-resource"], sub.honored)
-                await client.call_tool("test_trigger_tool_change", {})
-                async for event in sub:
-                    check(era, "tools list_changed event on the listen stream",
-                          type(event).__name__ == "ToolsListChanged", event)
-                    break
+        await own_checks(era, client, inputs)
 
 
 def innermost(error: BaseException) -> BaseException:
@@ -255,13 +264,13 @@ def innermost(error: BaseException) -> BaseException:
 
 
 async def main(url: str) -> int:
-    for run in (legacy, modern):
+    for era, mode, version, own_checks in ERAS:
         try:
-            await run(url)
+            await run(url, era, mode, version, own_checks)
         except Exception as error:  # a crash of one era still reports the other
             error = innermost(error)
-            failures.append(f"{run.__name__}: {type(error).__name__}: {error}")
-            print(f"  FAIL  {run.__name__} crashed: {type(error).__name__}: {error}")
+            failures.append(f"{era}: {type(error).__name__}: {error}")
+            print(f"  FAIL  {era} crashed: {type(error).__name__}: {error}")
     print(f"python SDK interop: {passed} passed, {len(failures)} failed")
     for failure in failures:
         print(f"  - {failure}")

@@ -385,10 +385,15 @@ impl RequestContext {
 
     /// Closes the request's SSE stream early (legacy SSE polling, 2025-11-25): the handler
     /// keeps running, and the rest of its messages wait in the event store until the client
-    /// resumes with `Last-Event-ID`. Returns whether the transport supports it.
+    /// resumes with `Last-Event-ID`. Returns whether the stream is closed: not for clients of
+    /// earlier versions, which cannot resume (the stream then stays open), nor in the
+    /// stateless 2026-07-28 era.
     pub async fn close_sse_stream(&self) -> bool {
+        let version = self.inner.version;
         match &self.inner.peer {
-            Some(peer) if !self.inner.version.is_modern() => peer.close_stream().await.is_ok(),
+            Some(peer) if version.has_sse_polling() && !version.is_modern() => {
+                peer.close_stream().await.is_ok()
+            }
             _ => false,
         }
     }
@@ -407,7 +412,17 @@ impl RequestContext {
         key: Option<&str>,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, ErrorObject> {
-        self.require_capability("sampling", |caps| caps.sampling.is_some())?;
+        // Tool use in sampling arrived in 2025-11-25, behind its own capability.
+        let with_tools = params.tools.is_some() || params.tool_choice.is_some();
+        let defined = !with_tools || self.inner.version.has_sampling_tools();
+        let part = with_tools.then_some("tools");
+        self.require_capability("sampling", part, |caps| {
+            defined
+                && caps
+                    .sampling
+                    .as_ref()
+                    .is_some_and(|sampling| !with_tools || sampling.tools.is_some())
+        })?;
         self.request_keyed(key, "sampling/createMessage", &params)
             .await
     }
@@ -438,7 +453,12 @@ impl RequestContext {
         params: ElicitRequestParams,
     ) -> Result<ElicitResult, ErrorObject> {
         let url_mode = matches!(params, ElicitRequestParams::Url(_));
-        self.require_capability("elicitation", |caps| match &caps.elicitation {
+        // A capability the client's version does not define counts as undeclared: such a
+        // client (whatever it declared) answers `elicitation/create` with "method not found".
+        let version = self.inner.version;
+        let defined = version.has_elicitation() && (!url_mode || version.has_icons());
+        self.require_capability("elicitation", None, |caps| match &caps.elicitation {
+            _ if !defined => false,
             None => false,
             // An empty elicitation capability means form mode only (2025-11-25).
             Some(elicitation) if url_mode => elicitation.url.is_some(),
@@ -457,14 +477,17 @@ impl RequestContext {
         &self,
         key: Option<&str>,
     ) -> Result<ListRootsResult, ErrorObject> {
-        self.require_capability("roots", |caps| caps.roots.is_some())?;
+        self.require_capability("roots", None, |caps| caps.roots.is_some())?;
         self.request_keyed(key, "roots/list", &serde_json::json!({}))
             .await
     }
 
+    /// Fails unless the client `declared` capability `name` (with its member `part`, when
+    /// one is needed), naming what is missing as the modern era's error data does.
     fn require_capability(
         &self,
         name: &str,
+        part: Option<&str>,
         declared: impl FnOnce(&ClientCapabilities) -> bool,
     ) -> Result<(), ErrorObject> {
         if self.client_capabilities().is_some_and(declared) {
@@ -475,10 +498,18 @@ impl RequestContext {
         } else {
             codes::INVALID_REQUEST
         };
-        Err(
-            ErrorObject::new(code, format!("Client does not support {name}"))
-                .with_data(serde_json::json!({ "requiredCapabilities": { name: {} } })),
-        )
+        let (message, required) = match part {
+            Some(part) => (
+                format!("Client does not support {name}.{part}"),
+                serde_json::json!({ name: { part: {} } }),
+            ),
+            None => (
+                format!("Client does not support {name}"),
+                serde_json::json!({ name: {} }),
+            ),
+        };
+        Err(ErrorObject::new(code, message)
+            .with_data(serde_json::json!({ "requiredCapabilities": required })))
     }
 
     /// Sends any server→client request and decodes the answer.

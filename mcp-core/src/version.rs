@@ -137,9 +137,22 @@ impl ProtocolVersion {
         )
     }
 
+    /// Whether a server may close a request's SSE stream before answering it, for the client
+    /// to resume with `Last-Event-ID` (SSE polling, 2025-11-25 and later). Earlier specs say
+    /// a server should not, and their clients got no priming event to resume from: closing
+    /// would lose the answer.
+    pub const fn has_sse_polling(self) -> bool {
+        self.has_sse_priming()
+    }
+
     /// Whether elicitation exists (2025-06-18 and later).
     pub const fn has_elicitation(self) -> bool {
         !matches!(self, ProtocolVersion::V2025_03_26)
+    }
+
+    /// Whether sampling requests may offer the model tools (2025-11-25 and later).
+    pub const fn has_sampling_tools(self) -> bool {
+        self.has_icons()
     }
 
     /// Whether icons, URL elicitation and experimental tasks exist (2025-11-25 and later).

@@ -259,6 +259,38 @@ async fn resumption_replays_the_closed_stream() {
     assert_eq!(still_alive.status, 200, "{:?}", still_alive.body);
 }
 
+/// Clients of versions before SSE polling (2025-11-25) got no priming event and are not told
+/// to resume: a handler's request to close their stream is declined, and the answer comes on
+/// the stream that is open.
+#[tokio::test]
+async fn streams_of_clients_without_sse_polling_stay_open() {
+    let (_server, client, _) = start(StreamableHttpConfig::default()).await;
+    for version in ["2025-03-26", "2025-06-18"] {
+        let session = client.initialize(version).await;
+        let reply = client
+            .post(
+                &call(8, "polling"),
+                &[
+                    ("mcp-session-id", &session),
+                    ("mcp-protocol-version", version),
+                ],
+            )
+            .await;
+        // Nothing was sent before the answer, so it may come as plain JSON.
+        let messages = match reply.header("content-type") {
+            Some("text/event-stream") => reply.sse_messages(),
+            _ => vec![reply.json()],
+        };
+        assert!(
+            messages
+                .iter()
+                .any(|m| m["id"] == 8 && m["result"]["content"][0]["text"] == "after reconnection"),
+            "{version}: {:?}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_stalled_stream_does_not_block_other_requests() {
     let (_server, client, probe) = start(StreamableHttpConfig::default()).await;

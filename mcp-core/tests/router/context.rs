@@ -4,13 +4,18 @@
 use std::time::Duration;
 
 use mcp_core::jsonrpc::codes;
-use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
-use mcp_core::{ClientPeer, Json, RequestContext, Router, Session, SessionHandle, Tool};
+use mcp_core::protocol::{
+    ClientCapabilities, CreateMessageRequestParams, ElicitRequestURLParams, ElicitationCapability,
+    LoggingLevel, SamplingCapability, SamplingMessage, ToolChoice, ToolChoiceMode,
+};
+use mcp_core::{
+    ClientPeer, Json, ProtocolVersion, RequestContext, Router, Session, SessionHandle, Tool,
+};
 use serde_json::{Value, json};
 
 use crate::support::{
     LEGACY, MODERN, NoArgs, TestSession, all_client_capabilities, attach_client, error_of,
-    form_schema, full_router, modern_error, request, result_of,
+    form_schema, full_router, modern_error, request, respond, result_of,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -195,6 +200,112 @@ async fn server_to_client_requests_fail_cleanly_without_the_capability() {
             "data": { "requiredCapabilities": { "roots": {} } }
         })
     );
+}
+
+/// Elicitation arrived in 2025-06-18 and its URL mode in 2025-11-25: a client of an earlier
+/// version is not asked, whatever capabilities it declared.
+#[tokio::test]
+async fn elicitation_is_not_sent_to_clients_of_versions_without_it() {
+    let router = Router::builder()
+        .tool(
+            Tool::new("open").handler(|Json(_): Json<NoArgs>, ctx: RequestContext| async move {
+                let question = ElicitRequestURLParams::new("Sign in", "https://example.com/login");
+                ctx.elicit(question.into()).await.map(|_| "opened")
+            }),
+        )
+        .build();
+    let mut capabilities = all_client_capabilities();
+    capabilities.elicitation = Some(ElicitationCapability {
+        form: Some(serde_json::Map::new()),
+        url: Some(serde_json::Map::new()),
+    });
+    let refused = json!({
+        "code": codes::INVALID_REQUEST,
+        "message": "Client does not support elicitation",
+        "data": { "requiredCapabilities": { "elicitation": {} } }
+    });
+    for (version, router, tool) in [
+        (ProtocolVersion::V2025_03_26, &full_router(), "interview"),
+        (ProtocolVersion::V2025_06_18, &router, "open"),
+    ] {
+        let mut call = request(version, 1, "tools/call", json!({ "name": tool }));
+        let client = attach_client(&mut call, 4);
+        call.extensions
+            .insert::<SessionHandle>(TestSession::with_capabilities(capabilities.clone()));
+        assert_eq!(error_of(router, call).await, refused, "{version:?}");
+        let asked: Vec<Value> = client.await.unwrap();
+        assert!(
+            asked.iter().all(|m| m["request"] != "elicitation/create"),
+            "{version:?}: {asked:?}"
+        );
+    }
+
+    // From 2025-11-25 on, the same call reaches the client.
+    let mut call = request(
+        ProtocolVersion::V2025_11_25,
+        1,
+        "tools/call",
+        json!({ "name": "open" }),
+    );
+    let client = attach_client(&mut call, 4);
+    call.extensions
+        .insert::<SessionHandle>(TestSession::with_capabilities(capabilities));
+    result_of(&router, call).await;
+    let asked = client.await.unwrap();
+    assert_eq!(asked[0]["request"], "elicitation/create", "{asked:?}");
+    assert_eq!(asked[0]["params"]["mode"], "url");
+}
+
+/// Sampling with tools needs a 2025-11-25 client that declared `sampling.tools`.
+#[tokio::test]
+async fn sampling_with_tools_needs_the_sampling_tools_capability() {
+    let router = Router::builder()
+        .tool(Tool::new("delegate").handler(
+            |Json(_): Json<NoArgs>, ctx: RequestContext| async move {
+                let mut params = CreateMessageRequestParams::new(
+                    vec![SamplingMessage::user_text("Plan the trip")],
+                    50,
+                );
+                params.tool_choice = Some(ToolChoice {
+                    mode: Some(ToolChoiceMode::Auto),
+                });
+                ctx.sample(params).await.map(|_| "sampled")
+            },
+        ))
+        .build();
+    let plain = all_client_capabilities();
+    let mut with_tools = all_client_capabilities();
+    with_tools.sampling = Some(SamplingCapability {
+        tools: Some(serde_json::Map::new()),
+        ..SamplingCapability::default()
+    });
+    let refused = json!({
+        "code": codes::INVALID_REQUEST,
+        "message": "Client does not support sampling.tools",
+        "data": { "requiredCapabilities": { "sampling": { "tools": {} } } }
+    });
+    for (version, capabilities, sent) in [
+        (ProtocolVersion::V2025_11_25, &plain, false),
+        (ProtocolVersion::V2025_06_18, &with_tools, false),
+        (ProtocolVersion::V2025_11_25, &with_tools, true),
+    ] {
+        let mut call = request(version, 1, "tools/call", json!({ "name": "delegate" }));
+        let client = attach_client(&mut call, 4);
+        call.extensions
+            .insert::<SessionHandle>(TestSession::with_capabilities(capabilities.clone()));
+        let answer = respond(&router, call).await;
+        let asked = client.await.unwrap();
+        if sent {
+            assert_eq!(
+                answer["result"]["content"][0]["text"], "sampled",
+                "{answer}"
+            );
+            assert_eq!(asked[0]["params"]["toolChoice"], json!({ "mode": "auto" }));
+        } else {
+            assert_eq!(answer["error"], refused, "{version:?}");
+            assert_eq!(asked, Vec::<Value>::new(), "{version:?}");
+        }
+    }
 }
 
 #[tokio::test]

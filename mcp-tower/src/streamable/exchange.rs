@@ -263,7 +263,9 @@ impl Exchange {
                 }
             },
             OutboundMessage::CloseStream => {
-                if self.resumable() {
+                // Only a client that can resume: one of a version with SSE polling, whose
+                // stream's events are kept.
+                if self.version.has_sse_polling() && self.resumable() {
                     writer.detach();
                 }
             }

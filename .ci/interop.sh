@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drive a running conformance-server with the official MCP Python SDK's client
-# (.ci/interop/python_sdk.py): both eras, every feature the fixture serves. A second,
-# independent client next to the conformance suites, which drive the TypeScript SDK.
+# (.ci/interop/python_sdk.py): every protocol version, every feature the fixture serves.
+# A second, independent client next to the conformance suites, which drive the TypeScript
+# SDK.
 #
 # Usage: .ci/interop.sh <server-url>
 #

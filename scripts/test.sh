@@ -8,7 +8,7 @@
 #      conformance-server example: 0.1.16 --suite all, and 0.2.x --requirements
 #      2025-11-25 and 2026-07-28.
 #   5. the official MCP Python SDK's client (pinned, from PyPI) against the same server,
-#      in both eras (.ci/interop.sh).
+#      at every protocol version (.ci/interop.sh).
 # Usage: scripts/test.sh [--no-conformance]   (skips 4 and 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."

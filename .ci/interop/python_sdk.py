@@ -1,10 +1,11 @@
 """The official MCP Python SDK's client against the conformance-server example.
 
 A second, independent client implementation next to the conformance suites (which drive the
-TypeScript SDK): every feature the fixture serves, through the SDK's public `Client`, once
-with the legacy handshake (2025-11-25: initialize, session, server-to-client requests on
-SSE) and once as a 2026-07-28 client (server/discover, input_required rounds,
-subscriptions/listen). Each check states what it expects; any miss fails the run.
+TypeScript SDK): every feature the fixture serves, through the SDK's public `Client`, with
+the legacy handshake (initialize, session, server-to-client requests on SSE) at 2025-11-25
+and, with the SDK's handshake version pinned lower, at 2025-06-18 and 2025-03-26; and as a
+2026-07-28 client (server/discover, input_required rounds, subscriptions/listen). Each check
+states what it expects; any miss fails the run.
 
 Usage: python python_sdk.py URL   (run by .ci/interop.sh)
 """
@@ -17,6 +18,7 @@ import warnings
 from typing import Any
 
 import anyio
+import mcp.client.session
 import mcp_types as types
 from mcp.client.client import Client
 from mcp.shared.exceptions import MCPError
@@ -97,7 +99,7 @@ async def expect_error(era: str, name: str, call: Any, code: int, words: str) ->
 
 
 async def common(era: str, client: Client, inputs: Inputs) -> None:
-    """What both eras must answer alike."""
+    """What every version must answer alike."""
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     check(era, "tools/list names the fixture's tools",
           {"test_simple_text", "test_sampling", "greet", "json_schema_2020_12_tool"} <= set(tools),
@@ -148,7 +150,7 @@ async def common(era: str, client: Client, inputs: Inputs) -> None:
           and read.contents[0].blob.startswith("iVBOR"), read)
     read = await client.read_resource("test://template/42/data")
     check(era, "templated resource", json.loads(read.contents[0].text).get("id") == "42", read)
-    missing_code = -32002 if era == "legacy" else -32602
+    missing_code = -32602 if era == "2026-07-28" else -32002
     await expect_error(era, f"unknown resource {missing_code}",
                        client.read_resource("test://missing"), missing_code, "not found")
 
@@ -167,6 +169,35 @@ async def common(era: str, client: Client, inputs: Inputs) -> None:
     result = await client.call_tool("test_sampling", {"prompt": "Capital of France?"})
     check(era, "sampling", texts(result) == ["LLM response: Paris"]
           and inputs.take() == ["sample"], result)
+    result = await client.call_tool("test_input_required_result_list_roots", {})
+    check(era, "roots", texts(result) == ["Found 1 root(s)"] and inputs.take() == ["roots"],
+          result)
+    if era == "2025-03-26":
+        # No elicitation in that version: the SDK declares the capability anyway, and the
+        # server must not send it a method it does not have.
+        await expect_error(era, "elicitation is refused",
+                           client.call_tool("test_elicitation", {"message": "Who?"}),
+                           -32600, "does not support elicitation")
+        check(era, "nothing was asked", inputs.take() == [], inputs.asked)
+    else:
+        await elicitation(era, client, inputs)
+
+    # A call the client abandons; the server must go on serving the client.
+    with anyio.move_on_after(0.3):
+        await client.call_tool("slow_compute", {"label": "abandoned", "seconds": 5})
+    result = await client.call_tool("greet", {"name": "again"})
+    check(era, "served after an abandoned call", texts(result) == ["Hello, again!"], result)
+
+
+def connect(url: str, mode: str, inputs: Inputs) -> Client:
+    """A client that answers every server-to-client request through `inputs`."""
+    return Client(url, mode=mode, read_timeout_seconds=TIMEOUT_SECONDS,
+                  elicitation_callback=inputs.elicit, sampling_callback=inputs.sample,
+                  list_roots_callback=inputs.roots, logging_callback=inputs.log)
+
+
+async def elicitation(era: str, client: Client, inputs: Inputs) -> None:
+    """Form elicitation (2025-06-18 and later), alone and with other inputs in rounds."""
     result = await client.call_tool("test_elicitation", {"message": "Who are you?"})
     check(era, "elicitation", "action=accept" in texts(result)[0]
           and inputs.take() == ["elicit"], result)
@@ -187,19 +218,6 @@ async def common(era: str, client: Client, inputs: Inputs) -> None:
           result)
     inputs.take()
 
-    # A call the client abandons; the server must go on serving the client.
-    with anyio.move_on_after(0.3):
-        await client.call_tool("slow_compute", {"label": "abandoned", "seconds": 5})
-    result = await client.call_tool("greet", {"name": "again"})
-    check(era, "served after an abandoned call", texts(result) == ["Hello, again!"], result)
-
-
-def connect(url: str, mode: str, inputs: Inputs) -> Client:
-    """A client that answers every server-to-client request through `inputs`."""
-    return Client(url, mode=mode, read_timeout_seconds=TIMEOUT_SECONDS,
-                  elicitation_callback=inputs.elicit, sampling_callback=inputs.sample,
-                  list_roots_callback=inputs.roots, logging_callback=inputs.log)
-
 
 async def legacy_only(era: str, client: Client, inputs: Inputs) -> None:
     """Methods and transport features of the handshake era."""
@@ -214,9 +232,10 @@ async def legacy_only(era: str, client: Client, inputs: Inputs) -> None:
     check(era, "resources/subscribe",
           isinstance(await client.subscribe_resource("test://watched-resource"),
                      types.EmptyResult))
-    # The fixture closes the SSE stream mid-call; the SDK resumes with Last-Event-ID.
+    # The fixture asks to close the SSE stream mid-call: from 2025-11-25 on the SDK resumes
+    # with Last-Event-ID; an earlier client cannot, so the server keeps its stream open.
     result = await client.call_tool("test_reconnection", {})
-    check(era, "resumed after the stream closed",
+    check(era, "answered across an early stream close",
           texts(result)[0].startswith("Reconnection test completed successfully"), result)
 
 
@@ -240,20 +259,26 @@ async def modern_only(era: str, client: Client, _inputs: Inputs) -> None:
                 break
 
 
-# (era, the SDK's connect mode, the version it must settle on, the era's own checks)
-ERAS = (
-    ("legacy", "legacy", "2025-11-25", legacy_only),
-    ("2026-07-28", "auto", "2026-07-28", modern_only),
+# (the version, the SDK's connect mode, the version's own checks)
+VERSIONS = (
+    ("2025-11-25", "legacy", legacy_only),
+    ("2025-06-18", "legacy", legacy_only),
+    ("2025-03-26", "legacy", legacy_only),
+    ("2026-07-28", "auto", modern_only),
 )
+SDK_HANDSHAKE_VERSION = mcp.client.session.LATEST_HANDSHAKE_VERSION
 
 
-async def run(url: str, era: str, mode: str, version: str, own_checks: Any) -> None:
+async def run(url: str, version: str, mode: str, own_checks: Any) -> None:
+    # The SDK's `initialize` asks for this module-level version; it has no setting for it.
+    mcp.client.session.LATEST_HANDSHAKE_VERSION = (
+        version if mode == "legacy" else SDK_HANDSHAKE_VERSION)
     inputs = Inputs()
     async with connect(url, mode, inputs) as client:
-        check(era, f"the client settles on {version}", client.protocol_version == version,
+        check(version, "the client settles on its version", client.protocol_version == version,
               client.protocol_version)
-        await common(era, client, inputs)
-        await own_checks(era, client, inputs)
+        await common(version, client, inputs)
+        await own_checks(version, client, inputs)
 
 
 def innermost(error: BaseException) -> BaseException:
@@ -264,13 +289,13 @@ def innermost(error: BaseException) -> BaseException:
 
 
 async def main(url: str) -> int:
-    for era, mode, version, own_checks in ERAS:
+    for version, mode, own_checks in VERSIONS:
         try:
-            await run(url, era, mode, version, own_checks)
-        except Exception as error:  # a crash of one era still reports the other
+            await run(url, version, mode, own_checks)
+        except Exception as error:  # a crash of one version still reports the others
             error = innermost(error)
-            failures.append(f"{era}: {type(error).__name__}: {error}")
-            print(f"  FAIL  {era} crashed: {type(error).__name__}: {error}")
+            failures.append(f"{version}: {type(error).__name__}: {error}")
+            print(f"  FAIL  {version} crashed: {type(error).__name__}: {error}")
     print(f"python SDK interop: {passed} passed, {len(failures)} failed")
     for failure in failures:
         print(f"  - {failure}")

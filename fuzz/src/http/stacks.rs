@@ -9,7 +9,7 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
-use mcp_auth::{AuthLayer, Quota, RpcRateLimitLayer};
+use mcp_auth::{AuthLayer, Quota, RequiredScopes, RpcRateLimitLayer, ScopeLayer};
 use mcp_telemetry::{HttpTelemetryLayer, TelemetryLayer};
 use mcp_tower::{
     AllowListLayer, BatchLayer, HostOriginLayer, McpHttpService, McpServer, StreamableHttpConfig,
@@ -34,8 +34,9 @@ pub(super) static DEFAULT: LazyLock<Stack> = LazyLock::new(|| {
 
 /// The load kit's production stack, stateless: HTTP telemetry, Host/Origin, JWT auth (a
 /// valid token is one of the `authorization` values) with an allow-list of `add`, the
-/// bridge, batches, RPC telemetry, the allow-list and a per-principal rate limit low enough
-/// to be reached; metrics go to a Prometheus recorder.
+/// bridge, batches, RPC telemetry, the allow-list, per-target scopes that the valid token
+/// lacks for the prompt and the resource (step-up refusals), and a per-principal rate limit
+/// low enough to be reached; metrics go to a Prometheus recorder.
 pub(super) static PRODUCTION: LazyLock<Stack> = LazyLock::new(|| {
     let _runtime = RUNTIME.enter();
     // Only one recorder per process: another target may have installed it first.
@@ -45,6 +46,11 @@ pub(super) static PRODUCTION: LazyLock<Stack> = LazyLock::new(|| {
         .layer(BatchLayer::new())
         .layer(TelemetryLayer::for_router(&router))
         .layer(AllowListLayer::new())
+        .layer(ScopeLayer::new(
+            RequiredScopes::new()
+                .prompt("greet", ["prompts:greet"])
+                .resource("quickstart://about", ["docs:read"]),
+        ))
         .layer(RpcRateLimitLayer::new(Quota::per_second(1_000).burst(50)))
         .service(router.clone());
     boxed(

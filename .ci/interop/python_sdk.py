@@ -31,14 +31,14 @@ failures: list[str] = []
 passed = 0
 
 
-def check(era: str, name: str, ok: bool, got: Any = None) -> None:
+def check(version: str, name: str, ok: bool, got: Any = None) -> None:
     global passed
     if ok:
         passed += 1
-        print(f"  ok    {era} {name}")
+        print(f"  ok    {version} {name}")
     else:
-        failures.append(f"{era} {name}: got {got!r}"[:600])
-        print(f"  FAIL  {era} {name}: got {got!r}"[:600])
+        failures.append(f"{version} {name}: got {got!r}"[:600])
+        print(f"  FAIL  {version} {name}: got {got!r}"[:600])
 
 
 def texts(result: Any) -> list[str]:
@@ -88,44 +88,45 @@ class Inputs:
         return asked
 
 
-async def expect_error(era: str, name: str, call: Any, code: int, words: str) -> None:
+async def expect_error(version: str, name: str, call: Any, code: int, words: str) -> None:
     try:
         got = await call
     except MCPError as error:
-        check(era, name, error.error.code == code and words in error.error.message,
+        check(version, name, error.error.code == code and words in error.error.message,
               (error.error.code, error.error.message))
     else:
-        check(era, name, False, got)
+        check(version, name, False, got)
 
 
-async def common(era: str, client: Client, inputs: Inputs) -> None:
+async def common(version: str, client: Client, inputs: Inputs) -> None:
     """What every version must answer alike."""
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    check(era, "tools/list names the fixture's tools",
+    check(version, "tools/list names the fixture's tools",
           {"test_simple_text", "test_sampling", "greet", "json_schema_2020_12_tool"} <= set(tools),
           sorted(tools))
     greet = tools.get("greet")
-    check(era, "greet's input schema", greet is not None
+    check(version, "greet's input schema", greet is not None
           and greet.input_schema.get("required") == ["name"], greet and greet.input_schema)
 
     result = await client.call_tool("test_simple_text", {})
-    check(era, "text content", texts(result) == ["This is a simple text response for testing."]
+    check(version, "text content",
+          texts(result) == ["This is a simple text response for testing."]
           and not result.is_error, result)
     result = await client.call_tool("test_image_content", {})
-    check(era, "image content", result.content[0].type == "image"
+    check(version, "image content", result.content[0].type == "image"
           and result.content[0].mime_type == "image/png", result.content)
     result = await client.call_tool("test_embedded_resource", {})
-    check(era, "embedded resource", result.content[0].type == "resource"
+    check(version, "embedded resource", result.content[0].type == "resource"
           and result.content[0].resource.uri == "test://embedded-resource", result.content)
     result = await client.call_tool("test_multiple_content_types", {})
-    check(era, "mixed content", [b.type for b in result.content] == ["text", "image", "resource"],
-          result.content)
+    check(version, "mixed content",
+          [b.type for b in result.content] == ["text", "image", "resource"], result.content)
     result = await client.call_tool("test_error_handling", {})
-    check(era, "a tool error is a result with isError", result.is_error is True, result)
+    check(version, "a tool error is a result with isError", result.is_error is True, result)
     result = await client.call_tool("greet", {"name": 3})
-    check(era, "invalid arguments are an isError result naming the field",
+    check(version, "invalid arguments are an isError result naming the field",
           result.is_error is True and "/name" in " ".join(texts(result)), result)
-    await expect_error(era, "unknown tool -32602", client.call_tool("no_such_tool", {}),
+    await expect_error(version, "unknown tool -32602", client.call_tool("no_such_tool", {}),
                        -32602, "no_such_tool")
 
     progress: list[float] = []
@@ -134,59 +135,59 @@ async def common(era: str, client: Client, inputs: Inputs) -> None:
         progress.append(value)
 
     result = await client.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
-    check(era, "progress notifications in order", progress == [0.0, 50.0, 100.0], progress)
+    check(version, "progress notifications in order", progress == [0.0, 50.0, 100.0], progress)
 
     resources = (await client.list_resources()).resources
-    check(era, "resources/list", {r.uri for r in resources} >= {"test://static-text",
+    check(version, "resources/list", {r.uri for r in resources} >= {"test://static-text",
           "test://static-binary"}, [r.uri for r in resources])
     templates = (await client.list_resource_templates()).resource_templates
-    check(era, "resources/templates/list",
+    check(version, "resources/templates/list",
           [t.uri_template for t in templates] == ["test://template/{id}/data"], templates)
     read = await client.read_resource("test://static-text")
-    check(era, "text resource", read.contents[0].text
+    check(version, "text resource", read.contents[0].text
           == "This is the content of the static text resource.", read)
     read = await client.read_resource("test://static-binary")
-    check(era, "blob resource", read.contents[0].mime_type == "image/png"
+    check(version, "blob resource", read.contents[0].mime_type == "image/png"
           and read.contents[0].blob.startswith("iVBOR"), read)
     read = await client.read_resource("test://template/42/data")
-    check(era, "templated resource", json.loads(read.contents[0].text).get("id") == "42", read)
-    missing_code = -32602 if era == "2026-07-28" else -32002
-    await expect_error(era, f"unknown resource {missing_code}",
+    check(version, "templated resource", json.loads(read.contents[0].text).get("id") == "42", read)
+    missing_code = -32602 if version == "2026-07-28" else -32002
+    await expect_error(version, f"unknown resource {missing_code}",
                        client.read_resource("test://missing"), missing_code, "not found")
 
     prompt = await client.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
-    check(era, "prompt with arguments", prompt.messages[0].content.text
+    check(version, "prompt with arguments", prompt.messages[0].content.text
           == "Prompt with arguments: arg1='a', arg2='b'", prompt)
     completion = await client.complete(
         types.PromptReference(type="ref/prompt", name="test_prompt_with_arguments"),
         {"name": "arg1", "value": "test"},
     )
-    check(era, "completion/complete", completion.completion.values
+    check(version, "completion/complete", completion.completion.values
           == ["test", "testValue1", "testValue2"], completion)
 
     # Server-to-client requests: on the request's SSE stream (legacy) or as input_required
     # rounds the SDK answers and retries (2026-07-28). The same handlers serve both.
     result = await client.call_tool("test_sampling", {"prompt": "Capital of France?"})
-    check(era, "sampling", texts(result) == ["LLM response: Paris"]
+    check(version, "sampling", texts(result) == ["LLM response: Paris"]
           and inputs.take() == ["sample"], result)
     result = await client.call_tool("test_input_required_result_list_roots", {})
-    check(era, "roots", texts(result) == ["Found 1 root(s)"] and inputs.take() == ["roots"],
+    check(version, "roots", texts(result) == ["Found 1 root(s)"] and inputs.take() == ["roots"],
           result)
-    if era == "2025-03-26":
+    if version == "2025-03-26":
         # No elicitation in that version: the SDK declares the capability anyway, and the
         # server must not send it a method it does not have.
-        await expect_error(era, "elicitation is refused",
+        await expect_error(version, "elicitation is refused",
                            client.call_tool("test_elicitation", {"message": "Who?"}),
                            -32600, "does not support elicitation")
-        check(era, "nothing was asked", inputs.take() == [], inputs.asked)
+        check(version, "nothing was asked", inputs.take() == [], inputs.asked)
     else:
-        await elicitation(era, client, inputs)
+        await elicitation(version, client, inputs)
 
     # A call the client abandons; the server must go on serving the client.
     with anyio.move_on_after(0.3):
         await client.call_tool("slow_compute", {"label": "abandoned", "seconds": 5})
     result = await client.call_tool("greet", {"name": "again"})
-    check(era, "served after an abandoned call", texts(result) == ["Hello, again!"], result)
+    check(version, "served after an abandoned call", texts(result) == ["Hello, again!"], result)
 
 
 def connect(url: str, mode: str, inputs: Inputs) -> Client:
@@ -196,65 +197,65 @@ def connect(url: str, mode: str, inputs: Inputs) -> Client:
                   list_roots_callback=inputs.roots, logging_callback=inputs.log)
 
 
-async def elicitation(era: str, client: Client, inputs: Inputs) -> None:
+async def elicitation(version: str, client: Client, inputs: Inputs) -> None:
     """Form elicitation (2025-06-18 and later), alone and with other inputs in rounds."""
     result = await client.call_tool("test_elicitation", {"message": "Who are you?"})
-    check(era, "elicitation", "action=accept" in texts(result)[0]
+    check(version, "elicitation", "action=accept" in texts(result)[0]
           and inputs.take() == ["elicit"], result)
     result = await client.call_tool("test_elicitation_sep1034_defaults", {})
-    check(era, "elicitation with defaults", '"name":"John Doe"' in texts(result)[0], result)
+    check(version, "elicitation with defaults", '"name":"John Doe"' in texts(result)[0], result)
     inputs.take()
     result = await client.call_tool("test_input_required_result_multiple_inputs", {})
-    check(era, "three inputs in one round",
+    check(version, "three inputs in one round",
           texts(result) == ["Multiple inputs received: name=py-name, greeting=Paris, "
                             "Found 1 root(s)"]
           and sorted(inputs.take()) == ["elicit", "roots", "sample"], result)
     result = await client.call_tool("test_input_required_result_multi_round", {})
-    check(era, "two rounds", texts(result) == ["Multi-round complete for py-name who likes "
+    check(version, "two rounds", texts(result) == ["Multi-round complete for py-name who likes "
                                                "py-color"]
           and inputs.take() == ["elicit", "elicit"], result)
     result = await client.call_tool("test_input_required_result_request_state", {})
-    check(era, "request state carried", texts(result) == ["state-ok: requestState validated"],
+    check(version, "request state carried", texts(result) == ["state-ok: requestState validated"],
           result)
     inputs.take()
 
 
-async def legacy_only(era: str, client: Client, inputs: Inputs) -> None:
+async def legacy_only(version: str, client: Client, inputs: Inputs) -> None:
     """Methods and transport features of the handshake era."""
-    check(era, "server info", client.server_info.name == "mcp-conformance-test-server",
+    check(version, "server info", client.server_info.name == "mcp-conformance-test-server",
           client.server_info)
-    check(era, "ping", isinstance(await client.send_ping(), types.EmptyResult))
-    check(era, "logging/setLevel", isinstance(await client.set_logging_level("info"),
+    check(version, "ping", isinstance(await client.send_ping(), types.EmptyResult))
+    check(version, "logging/setLevel", isinstance(await client.set_logging_level("info"),
                                               types.EmptyResult))
     await client.call_tool("test_tool_with_logging", {})
-    check(era, "log notifications", inputs.logs == ["Tool execution started",
+    check(version, "log notifications", inputs.logs == ["Tool execution started",
           "Tool processing data", "Tool execution completed"], inputs.logs)
-    check(era, "resources/subscribe",
+    check(version, "resources/subscribe",
           isinstance(await client.subscribe_resource("test://watched-resource"),
                      types.EmptyResult))
     # The fixture asks to close the SSE stream mid-call: from 2025-11-25 on the SDK resumes
     # with Last-Event-ID; an earlier client cannot, so the server keeps its stream open.
     result = await client.call_tool("test_reconnection", {})
-    check(era, "answered across an early stream close",
+    check(version, "answered across an early stream close",
           texts(result)[0].startswith("Reconnection test completed successfully"), result)
 
 
-async def modern_only(era: str, client: Client, _inputs: Inputs) -> None:
+async def modern_only(version: str, client: Client, _inputs: Inputs) -> None:
     """What only 2026-07-28 has, or no longer has."""
     result = await client.call_tool("test_header_param", {"region": "eu-west"})
-    check(era, "Mcp-Param header", texts(result) == ["region=eu-west"], result)
-    await expect_error(era, "resources/subscribe is gone",
+    check(version, "Mcp-Param header", texts(result) == ["region=eu-west"], result)
+    await expect_error(version, "resources/subscribe is gone",
                        client.subscribe_resource("test://watched-resource"), -32601,
                        "resources/subscribe")
     with anyio.fail_after(TIMEOUT_SECONDS):
         async with client.listen(tools_list_changed=True,
                                  resource_subscriptions=["test://watched-resource"]) as sub:
-            check(era, "subscriptions/listen acknowledged", sub.honored.tools_list_changed
+            check(version, "subscriptions/listen acknowledged", sub.honored.tools_list_changed
                   is True and sub.honored.resource_subscriptions
                   == ["test://watched-resource"], sub.honored)
             await client.call_tool("test_trigger_tool_change", {})
             async for event in sub:
-                check(era, "tools list_changed event on the listen stream",
+                check(version, "tools list_changed event on the listen stream",
                       type(event).__name__ == "ToolsListChanged", event)
                 break
 

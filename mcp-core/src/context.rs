@@ -457,12 +457,14 @@ impl RequestContext {
         // client (whatever it declared) answers `elicitation/create` with "method not found".
         let version = self.inner.version;
         let defined = version.has_elicitation() && (!url_mode || version.has_icons());
-        self.require_capability("elicitation", None, |caps| match &caps.elicitation {
-            _ if !defined => false,
-            None => false,
-            // An empty elicitation capability means form mode only (2025-11-25).
-            Some(elicitation) if url_mode => elicitation.url.is_some(),
-            Some(elicitation) => elicitation.url.is_none() || elicitation.form.is_some(),
+        self.require_capability("elicitation", None, |caps| {
+            defined
+                && match &caps.elicitation {
+                    None => false,
+                    // An empty elicitation capability means form mode only (2025-11-25).
+                    Some(elicitation) if url_mode => elicitation.url.is_some(),
+                    Some(elicitation) => elicitation.url.is_none() || elicitation.form.is_some(),
+                }
         })?;
         self.request_keyed(key, "elicitation/create", &params).await
     }

@@ -183,6 +183,22 @@ async fn call(router: &Router, version: ProtocolVersion, method: &str, mut param
     serde_json::from_slice(&response.to_vec()).expect("response is JSON")
 }
 
+/// [`call`], failing unless the result is a valid `definition` of `schema`'s version; returns
+/// the whole response.
+async fn valid_result(
+    router: &Router,
+    schema: &SchemaSet,
+    version: ProtocolVersion,
+    (method, params): (&str, Value),
+    definition: &str,
+) -> Value {
+    let response = call(router, version, method, params).await;
+    if let Err(errors) = schema.validate(definition, &response["result"]) {
+        panic!("{version} {method} invalid: {errors:?}\n{response}");
+    }
+    response
+}
+
 #[tokio::test]
 async fn every_result_matches_the_schema_of_its_version() {
     let router = router();
@@ -248,21 +264,11 @@ async fn non_object_structured_output_is_modern_only() {
         .build();
     for version in ProtocolVersion::ALL {
         let schema = SchemaSet::load(version.as_str());
-        let listed = call(&router, version, "tools/list", json!({})).await;
-        if let Err(errors) = schema.validate("ListToolsResult", &listed["result"]) {
-            panic!("{version} tools/list invalid: {errors:?}\n{listed}");
-        }
+        let list = ("tools/list", json!({}));
+        let listed = valid_result(&router, &schema, version, list, "ListToolsResult").await;
         let tool = &listed["result"]["tools"][0];
-        let called = call(
-            &router,
-            version,
-            "tools/call",
-            json!({"name": "primes", "arguments": {}}),
-        )
-        .await;
-        if let Err(errors) = schema.validate("CallToolResult", &called["result"]) {
-            panic!("{version} tools/call invalid: {errors:?}\n{called}");
-        }
+        let primes = ("tools/call", json!({"name": "primes", "arguments": {}}));
+        let called = valid_result(&router, &schema, version, primes, "CallToolResult").await;
         let result = &called["result"];
         assert_eq!(
             result["content"][0]["text"], "[2,3,5]",
@@ -307,20 +313,10 @@ async fn resource_links_reach_2025_03_26_clients_as_text() {
         .build();
     for version in ProtocolVersion::ALL {
         let schema = SchemaSet::load(version.as_str());
-        let called = call(
-            &router,
-            version,
-            "tools/call",
-            json!({"name": "find", "arguments": {}}),
-        )
-        .await;
-        if let Err(errors) = schema.validate("CallToolResult", &called["result"]) {
-            panic!("{version} tools/call invalid: {errors:?}\n{called}");
-        }
-        let prompt = call(&router, version, "prompts/get", json!({"name": "review"})).await;
-        if let Err(errors) = schema.validate("GetPromptResult", &prompt["result"]) {
-            panic!("{version} prompts/get invalid: {errors:?}\n{prompt}");
-        }
+        let find = ("tools/call", json!({"name": "find", "arguments": {}}));
+        let called = valid_result(&router, &schema, version, find, "CallToolResult").await;
+        let review = ("prompts/get", json!({"name": "review"}));
+        let prompt = valid_result(&router, &schema, version, review, "GetPromptResult").await;
         let from_tool = &called["result"]["content"][1];
         let from_prompt = &prompt["result"]["messages"][0]["content"];
         for block in [from_tool, from_prompt] {

@@ -16,7 +16,7 @@ use crate::peer::ClientPeer;
 use crate::principal::Principal;
 use crate::protocol::{
     ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
-    ElicitResult, ListRootsResult, LoggingLevel, LoggingMessageNotificationParams,
+    ElicitResult, IncludeContext, ListRootsResult, LoggingLevel, LoggingMessageNotificationParams,
     ProgressNotificationParams, ProgressToken,
 };
 use crate::session::SessionHandle;
@@ -412,16 +412,27 @@ impl RequestContext {
         key: Option<&str>,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, ErrorObject> {
-        // Tool use in sampling arrived in 2025-11-25, behind its own capability.
+        // Tool use in sampling arrived in 2025-11-25, behind its own capability; so did the
+        // `sampling.context` capability that context inclusion (soft-deprecated) now needs.
+        let version = self.inner.version;
         let with_tools = params.tools.is_some() || params.tool_choice.is_some();
-        let defined = !with_tools || self.inner.version.has_sampling_tools();
-        let part = with_tools.then_some("tools");
-        self.require_capability("sampling", part, |caps| {
+        let with_context = version.has_sampling_context()
+            && params
+                .include_context
+                .is_some_and(|include| include != IncludeContext::None);
+        let defined = !with_tools || version.has_sampling_tools();
+        let parts: &[&str] = match (with_tools, with_context) {
+            (true, true) => &["tools", "context"],
+            (true, false) => &["tools"],
+            (false, true) => &["context"],
+            (false, false) => &[],
+        };
+        self.require_capability("sampling", parts, |caps| {
             defined
-                && caps
-                    .sampling
-                    .as_ref()
-                    .is_some_and(|sampling| !with_tools || sampling.tools.is_some())
+                && caps.sampling.as_ref().is_some_and(|sampling| {
+                    (!with_tools || sampling.tools.is_some())
+                        && (!with_context || sampling.context.is_some())
+                })
         })?;
         self.request_keyed(key, "sampling/createMessage", &params)
             .await
@@ -457,7 +468,7 @@ impl RequestContext {
         // client (whatever it declared) answers `elicitation/create` with "method not found".
         let version = self.inner.version;
         let defined = version.has_elicitation() && (!url_mode || version.has_icons());
-        self.require_capability("elicitation", None, |caps| {
+        self.require_capability("elicitation", &[], |caps| {
             defined
                 && match &caps.elicitation {
                     None => false,
@@ -479,17 +490,17 @@ impl RequestContext {
         &self,
         key: Option<&str>,
     ) -> Result<ListRootsResult, ErrorObject> {
-        self.require_capability("roots", None, |caps| caps.roots.is_some())?;
+        self.require_capability("roots", &[], |caps| caps.roots.is_some())?;
         self.request_keyed(key, "roots/list", &serde_json::json!({}))
             .await
     }
 
-    /// Fails unless the client `declared` capability `name` (with its member `part`, when
-    /// one is needed), naming what is missing as the modern era's error data does.
+    /// Fails unless the client `declared` capability `name` (with its members `parts`, when
+    /// some are needed), naming what is missing as the modern era's error data does.
     fn require_capability(
         &self,
         name: &str,
-        part: Option<&str>,
+        parts: &[&str],
         declared: impl FnOnce(&ClientCapabilities) -> bool,
     ) -> Result<(), ErrorObject> {
         if self.client_capabilities().is_some_and(declared) {
@@ -500,16 +511,17 @@ impl RequestContext {
         } else {
             codes::INVALID_REQUEST
         };
-        let (message, required) = match part {
-            Some(part) => (
-                format!("Client does not support {name}.{part}"),
-                serde_json::json!({ name: { part: {} } }),
-            ),
-            None => (
-                format!("Client does not support {name}"),
-                serde_json::json!({ name: {} }),
-            ),
+        let message = if parts.is_empty() {
+            format!("Client does not support {name}")
+        } else {
+            let named: Vec<String> = parts.iter().map(|part| format!("{name}.{part}")).collect();
+            format!("Client does not support {}", named.join(" and "))
         };
+        let members: serde_json::Map<String, serde_json::Value> = parts
+            .iter()
+            .map(|part| ((*part).to_owned(), serde_json::json!({})))
+            .collect();
+        let required = serde_json::json!({ name: members });
         Err(ErrorObject::new(code, message)
             .with_data(serde_json::json!({ "requiredCapabilities": required })))
     }

@@ -155,6 +155,13 @@ impl ProtocolVersion {
         self.has_icons()
     }
 
+    /// Whether a client must declare `sampling.context` before a sampling request asks it to
+    /// include MCP context (`includeContext` other than `none`; 2025-11-25 and later). Earlier
+    /// clients that declare `sampling` take the whole field.
+    pub const fn has_sampling_context(self) -> bool {
+        self.has_icons()
+    }
+
     /// Whether icons, URL elicitation and experimental tasks exist (2025-11-25 and later).
     pub const fn has_icons(self) -> bool {
         matches!(

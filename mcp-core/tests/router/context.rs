@@ -308,6 +308,98 @@ async fn sampling_with_tools_needs_the_sampling_tools_capability() {
     }
 }
 
+/// Context inclusion (soft-deprecated) needs `sampling.context` from 2025-11-25 on; earlier
+/// clients that declared `sampling` take the whole field.
+#[tokio::test]
+async fn sampling_with_context_needs_the_sampling_context_capability() {
+    let router = Router::builder()
+        .tool(Tool::new("summarise").handler(
+            |Json(args): Json<Value>, ctx: RequestContext| async move {
+                let mut params = CreateMessageRequestParams::new(
+                    vec![SamplingMessage::user_text("Summarise")],
+                    50,
+                );
+                params.include_context = serde_json::from_value(args["include"].clone()).ok();
+                if args["tools"] == true {
+                    params.tool_choice = Some(ToolChoice::default());
+                }
+                ctx.sample(params).await.map(|_| "sampled")
+            },
+        ))
+        .build();
+    let plain = all_client_capabilities();
+    let mut with_context = all_client_capabilities();
+    with_context.sampling = Some(SamplingCapability {
+        context: Some(serde_json::Map::new()),
+        ..SamplingCapability::default()
+    });
+    let refused = |message: &str, required: Value| {
+        json!({
+            "code": codes::INVALID_REQUEST,
+            "message": message,
+            "data": { "requiredCapabilities": { "sampling": required } }
+        })
+    };
+    let only_context = refused(
+        "Client does not support sampling.context",
+        json!({ "context": {} }),
+    );
+    let both = refused(
+        "Client does not support sampling.tools and sampling.context",
+        json!({ "tools": {}, "context": {} }),
+    );
+    let v11 = ProtocolVersion::V2025_11_25;
+    let v06 = ProtocolVersion::V2025_06_18;
+    for (version, capabilities, arguments, refusal) in [
+        (
+            v11,
+            &plain,
+            json!({ "include": "thisServer" }),
+            Some(&only_context),
+        ),
+        (
+            v11,
+            &plain,
+            json!({ "include": "allServers" }),
+            Some(&only_context),
+        ),
+        (
+            v11,
+            &plain,
+            json!({ "include": "allServers", "tools": true }),
+            Some(&both),
+        ),
+        (v11, &plain, json!({ "include": "none" }), None),
+        (v11, &with_context, json!({ "include": "thisServer" }), None),
+        (v06, &plain, json!({ "include": "thisServer" }), None),
+    ] {
+        let params = json!({ "name": "summarise", "arguments": arguments });
+        let mut call = request(version, 1, "tools/call", params);
+        let client = attach_client(&mut call, 4);
+        call.extensions
+            .insert::<SessionHandle>(TestSession::with_capabilities(capabilities.clone()));
+        let answer = respond(&router, call).await;
+        let asked = client.await.unwrap();
+        let case = format!("{version:?} {arguments}");
+        match refusal {
+            Some(refusal) => {
+                assert_eq!(&answer["error"], refusal, "{case}");
+                assert_eq!(asked, Vec::<Value>::new(), "{case}");
+            }
+            None => {
+                assert_eq!(
+                    answer["result"]["content"][0]["text"], "sampled",
+                    "{case}: {answer}"
+                );
+                assert_eq!(
+                    asked[0]["params"]["includeContext"], arguments["include"],
+                    "{case}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_client_that_goes_away_fails_the_request_cleanly() {
     let router = Router::builder()

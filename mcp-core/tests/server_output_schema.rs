@@ -243,10 +243,23 @@ async fn errors_match_the_schema_of_their_version() {
     }
 }
 
+/// A reading: a number, or an object with its unit. Its derived schema has no root `type`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum Reading {
+    Plain(f64),
+    #[allow(dead_code)]
+    Detailed {
+        value: f64,
+        unit: String,
+    },
+}
+
 /// 2026-07-28 lets a tool's output be any JSON value; the earlier versions require an object
 /// (`outputSchema` with `"type": "object"`, `structuredContent` an object). A tool whose
 /// output is not an object keeps its schema and structured content from legacy clients,
-/// which still get the output as the mirrored text block.
+/// which still get the output as the mirrored text block. So does a schema derived from a
+/// type whose values are not all objects.
 #[tokio::test]
 async fn non_object_structured_output_is_modern_only() {
     let router = Router::builder()
@@ -261,28 +274,43 @@ async fn non_object_structured_output_is_modern_only() {
                     },
                 ),
         )
+        .tool(
+            Tool::new("reading")
+                .description("The temperature")
+                .output_schema_of::<Reading>()
+                .handler(
+                    |Json(_): Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
+                        Json(Reading::Plain(21.5))
+                    },
+                ),
+        )
         .build();
     for version in ProtocolVersion::ALL {
         let schema = SchemaSet::load(version.as_str());
         let list = ("tools/list", json!({}));
         let listed = valid_result(&router, &schema, version, list, "ListToolsResult").await;
-        let tool = &listed["result"]["tools"][0];
-        let primes = ("tools/call", json!({"name": "primes", "arguments": {}}));
-        let called = valid_result(&router, &schema, version, primes, "CallToolResult").await;
-        let result = &called["result"];
-        assert_eq!(
-            result["content"][0]["text"], "[2,3,5]",
-            "{version}: {called}"
-        );
-        if version.is_modern() {
-            assert_eq!(tool["outputSchema"]["type"], "array", "{version}: {listed}");
-            assert_eq!(result["structuredContent"], json!([2, 3, 5]), "{version}");
-        } else {
-            assert!(tool.get("outputSchema").is_none(), "{version}: {listed}");
-            assert!(
-                result.get("structuredContent").is_none(),
+        for (index, name, output) in [(0, "primes", json!([2, 3, 5])), (1, "reading", json!(21.5))]
+        {
+            let tool = &listed["result"]["tools"][index];
+            assert_eq!(tool["name"], name);
+            let call = ("tools/call", json!({"name": name, "arguments": {}}));
+            let called = valid_result(&router, &schema, version, call, "CallToolResult").await;
+            let result = &called["result"];
+            assert_eq!(
+                result["content"][0]["text"],
+                output.to_string(),
                 "{version}: {called}"
             );
+            if version.is_modern() {
+                assert!(tool["outputSchema"].is_object(), "{version}: {listed}");
+                assert_eq!(result["structuredContent"], output, "{version}: {called}");
+            } else {
+                assert!(tool.get("outputSchema").is_none(), "{version}: {listed}");
+                assert!(
+                    result.get("structuredContent").is_none(),
+                    "{version}: {called}"
+                );
+            }
         }
     }
 }

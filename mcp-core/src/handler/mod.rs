@@ -2,6 +2,7 @@
 //! builders and registered on a [`Router`](crate::Router).
 
 pub(crate) mod completion;
+mod output_schema;
 mod prompt;
 mod resource;
 mod serde_checked;

@@ -296,9 +296,11 @@ impl ToolBuilder {
         self
     }
 
-    /// Derives the structured output's schema from `T`.
+    /// Derives the structured output's schema from `T`: `"type": "object"` at its root when
+    /// every value of `T` is an object (an enum of struct variants too), and otherwise as `T`
+    /// is (see [`ToolBuilder::output_schema`] for what older clients are shown then).
     pub fn output_schema_of<T: schemars::JsonSchema>(self) -> Self {
-        self.output_schema(schema_of::<T>())
+        self.output_schema(super::output_schema::output_schema_of::<T>())
     }
 
     /// Sets `_meta` on the definition.

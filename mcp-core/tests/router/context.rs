@@ -256,112 +256,67 @@ async fn elicitation_is_not_sent_to_clients_of_versions_without_it() {
     assert_eq!(asked[0]["params"]["mode"], "url");
 }
 
-/// Sampling with tools needs a 2025-11-25 client that declared `sampling.tools`.
+/// Sampling with tools needs a 2025-11-25 client that declared `sampling.tools`. Context
+/// inclusion (soft-deprecated) needs `sampling.context` from 2025-11-25 on; earlier clients
+/// that declared `sampling` take the whole field.
 #[tokio::test]
-async fn sampling_with_tools_needs_the_sampling_tools_capability() {
+async fn sampling_needs_the_sampling_members_it_uses() {
     let router = Router::builder()
         .tool(Tool::new("delegate").handler(
-            |Json(_): Json<NoArgs>, ctx: RequestContext| async move {
+            |Json(args): Json<Value>, ctx: RequestContext| async move {
                 let mut params = CreateMessageRequestParams::new(
                     vec![SamplingMessage::user_text("Plan the trip")],
                     50,
                 );
-                params.tool_choice = Some(ToolChoice {
-                    mode: Some(ToolChoiceMode::Auto),
-                });
-                ctx.sample(params).await.map(|_| "sampled")
-            },
-        ))
-        .build();
-    let plain = all_client_capabilities();
-    let mut with_tools = all_client_capabilities();
-    with_tools.sampling = Some(SamplingCapability {
-        tools: Some(serde_json::Map::new()),
-        ..SamplingCapability::default()
-    });
-    let refused = json!({
-        "code": codes::INVALID_REQUEST,
-        "message": "Client does not support sampling.tools",
-        "data": { "requiredCapabilities": { "sampling": { "tools": {} } } }
-    });
-    for (version, capabilities, sent) in [
-        (ProtocolVersion::V2025_11_25, &plain, false),
-        (ProtocolVersion::V2025_06_18, &with_tools, false),
-        (ProtocolVersion::V2025_11_25, &with_tools, true),
-    ] {
-        let mut call = request(version, 1, "tools/call", json!({ "name": "delegate" }));
-        let client = attach_client(&mut call, 4);
-        call.extensions
-            .insert::<SessionHandle>(TestSession::with_capabilities(capabilities.clone()));
-        let answer = respond(&router, call).await;
-        let asked = client.await.unwrap();
-        if sent {
-            assert_eq!(
-                answer["result"]["content"][0]["text"], "sampled",
-                "{answer}"
-            );
-            assert_eq!(asked[0]["params"]["toolChoice"], json!({ "mode": "auto" }));
-        } else {
-            assert_eq!(answer["error"], refused, "{version:?}");
-            assert_eq!(asked, Vec::<Value>::new(), "{version:?}");
-        }
-    }
-}
-
-/// Context inclusion (soft-deprecated) needs `sampling.context` from 2025-11-25 on; earlier
-/// clients that declared `sampling` take the whole field.
-#[tokio::test]
-async fn sampling_with_context_needs_the_sampling_context_capability() {
-    let router = Router::builder()
-        .tool(Tool::new("summarise").handler(
-            |Json(args): Json<Value>, ctx: RequestContext| async move {
-                let mut params = CreateMessageRequestParams::new(
-                    vec![SamplingMessage::user_text("Summarise")],
-                    50,
-                );
                 params.include_context = serde_json::from_value(args["include"].clone()).ok();
                 if args["tools"] == true {
-                    params.tool_choice = Some(ToolChoice::default());
+                    params.tool_choice = Some(ToolChoice {
+                        mode: Some(ToolChoiceMode::Auto),
+                    });
                 }
                 ctx.sample(params).await.map(|_| "sampled")
             },
         ))
         .build();
-    let plain = all_client_capabilities();
-    let mut with_context = all_client_capabilities();
-    with_context.sampling = Some(SamplingCapability {
-        context: Some(serde_json::Map::new()),
-        ..SamplingCapability::default()
-    });
-    let refused = |message: &str, required: Value| {
+    let with = |tools: bool, context: bool| {
+        let mut capabilities = all_client_capabilities();
+        capabilities.sampling = Some(SamplingCapability {
+            tools: tools.then(serde_json::Map::new),
+            context: context.then(serde_json::Map::new),
+        });
+        capabilities
+    };
+    let (plain, with_tools, with_context) =
+        (with(false, false), with(true, false), with(false, true));
+    let refused = |parts: &str, required: Value| {
         json!({
             "code": codes::INVALID_REQUEST,
-            "message": message,
+            "message": format!("Client does not support {parts}"),
             "data": { "requiredCapabilities": { "sampling": required } }
         })
     };
-    let only_context = refused(
-        "Client does not support sampling.context",
-        json!({ "context": {} }),
-    );
+    let tools = refused("sampling.tools", json!({ "tools": {} }));
+    let context = refused("sampling.context", json!({ "context": {} }));
     let both = refused(
-        "Client does not support sampling.tools and sampling.context",
+        "sampling.tools and sampling.context",
         json!({ "tools": {}, "context": {} }),
     );
-    let v11 = ProtocolVersion::V2025_11_25;
-    let v06 = ProtocolVersion::V2025_06_18;
+    let (v11, v06) = (ProtocolVersion::V2025_11_25, ProtocolVersion::V2025_06_18);
     for (version, capabilities, arguments, refusal) in [
+        (v11, &plain, json!({ "tools": true }), Some(&tools)),
+        (v06, &with_tools, json!({ "tools": true }), Some(&tools)),
+        (v11, &with_tools, json!({ "tools": true }), None),
         (
             v11,
             &plain,
             json!({ "include": "thisServer" }),
-            Some(&only_context),
+            Some(&context),
         ),
         (
             v11,
             &plain,
             json!({ "include": "allServers" }),
-            Some(&only_context),
+            Some(&context),
         ),
         (
             v11,
@@ -373,7 +328,7 @@ async fn sampling_with_context_needs_the_sampling_context_capability() {
         (v11, &with_context, json!({ "include": "thisServer" }), None),
         (v06, &plain, json!({ "include": "thisServer" }), None),
     ] {
-        let params = json!({ "name": "summarise", "arguments": arguments });
+        let params = json!({ "name": "delegate", "arguments": arguments });
         let mut call = request(version, 1, "tools/call", params);
         let client = attach_client(&mut call, 4);
         call.extensions
@@ -391,10 +346,12 @@ async fn sampling_with_context_needs_the_sampling_context_capability() {
                     answer["result"]["content"][0]["text"], "sampled",
                     "{case}: {answer}"
                 );
-                assert_eq!(
-                    asked[0]["params"]["includeContext"], arguments["include"],
-                    "{case}"
-                );
+                let sent = &asked[0]["params"];
+                assert_eq!(sent["includeContext"], arguments["include"], "{case}");
+                let choice = arguments["tools"]
+                    .as_bool()
+                    .map(|_| json!({ "mode": "auto" }));
+                assert_eq!(sent["toolChoice"], json!(choice), "{case}");
             }
         }
     }

@@ -2,9 +2,9 @@
 //! builders and registered on a [`Router`](crate::Router).
 
 pub(crate) mod completion;
-mod output_schema;
 mod prompt;
 mod resource;
+mod schema;
 mod serde_checked;
 mod tool;
 mod uri_template;
@@ -18,7 +18,8 @@ pub use resource::{
     IntoReadResult, Resource, ResourceBuilder, ResourceTemplate, ResourceTemplateBuilder,
     TemplateMatch,
 };
-pub use tool::{IntoToolResult, Tool, ToolBuilder, ToolError, ToolFailure, schema_of};
+pub use schema::schema_of;
+pub use tool::{IntoToolResult, Tool, ToolBuilder, ToolError, ToolFailure};
 pub use uri_template::UriTemplate;
 
 /// A boxed, sendable future.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{BoxFuture, Json};
+use super::{BoxFuture, Json, schema};
 use crate::context::RequestContext;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{self, CallToolResult, ContentBlock, Icon, ToolAnnotations};
@@ -300,7 +300,7 @@ impl ToolBuilder {
     /// every value of `T` is an object (an enum of struct variants too), and otherwise as `T`
     /// is (see [`ToolBuilder::output_schema`] for what older clients are shown then).
     pub fn output_schema_of<T: schemars::JsonSchema>(self) -> Self {
-        self.output_schema(super::output_schema::output_schema_of::<T>())
+        self.output_schema(schema::output_schema_of::<T>())
     }
 
     /// Sets `_meta` on the definition.
@@ -341,7 +341,7 @@ impl ToolBuilder {
         R: IntoToolResult,
     {
         if !self.raw_input_schema {
-            self.definition.input_schema = schema_of::<A>();
+            self.definition.input_schema = schema::schema_of::<A>();
         }
         let validate_first = self.raw_input_schema
             || !super::serde_checked::serde_checks_everything(&self.definition.input_schema);
@@ -371,9 +371,9 @@ impl ToolBuilder {
     }
 
     fn finish(mut self, handler: Box<ToolFn>, validate_first: bool) -> Tool {
-        object_property_schemas(&mut self.definition.input_schema);
+        schema::object_property_schemas(&mut self.definition.input_schema);
         if let Some(output) = &mut self.definition.output_schema {
-            object_property_schemas(output);
+            schema::object_property_schemas(output);
         }
         // Every version's schema requires it: a tool without it would make each
         // `tools/list` answer invalid, so it is refused here, once, like a schema that does
@@ -414,36 +414,6 @@ impl ToolBuilder {
 
 fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
     jsonschema::validator_for(schema).map_err(|e| e.to_string())
-}
-
-/// The JSON schema of `T`, as MCP wants it (an object schema; `$schema` kept as derived).
-pub fn schema_of<T: schemars::JsonSchema>() -> Value {
-    let schema = schemars::schema_for!(T);
-    let mut value = serde_json::to_value(schema).unwrap_or_else(|_| serde_json::json!({}));
-    if let Value::Object(map) = &mut value {
-        // `title` is the Rust type name: noise for a model.
-        map.remove("title");
-        map.entry("type").or_insert_with(|| Value::from("object"));
-    }
-    value
-}
-
-/// Replaces `true` and `false` among the top-level `properties` of a tool's schema with the
-/// equivalent `{}` and `{"not": {}}`. Both are JSON Schemas, and schemars writes `true` for
-/// a `serde_json::Value` field, but MCP's schemas up to 2025-11-25 take only objects there,
-/// and so does the TypeScript SDK's client, which then refuses the whole `tools/list`.
-fn object_property_schemas(schema: &mut Value) {
-    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
-        for property in properties.values_mut() {
-            if let Value::Bool(accepts) = *property {
-                *property = if accepts {
-                    serde_json::json!({})
-                } else {
-                    serde_json::json!({"not": {}})
-                };
-            }
-        }
-    }
 }
 
 /// Anything a tool handler may return.

@@ -1,4 +1,5 @@
-//! The output schema derived from a Rust type ([`ToolBuilder::output_schema_of`]).
+//! The schemas of a tool derived from Rust types ([`schema_of`], and
+//! [`ToolBuilder::output_schema_of`]) and written the way MCP's schemas want them.
 //!
 //! [`ToolBuilder::output_schema_of`]: crate::ToolBuilder::output_schema_of
 
@@ -8,22 +9,67 @@ use serde_json::Value;
 /// than objects (a recursive type refers to itself).
 const MAX_DEPTH: usize = 16;
 
-/// The schema of `T` as an `outputSchema`: without the Rust type name as `title`, and with
-/// `"type": "object"` at the root when every value it accepts is an object (an enum of
-/// struct variants has none of its own, and clients of 2025-11-25 and earlier take only a
-/// schema that says so). A schema that accepts other values keeps them: 2026-07-28 takes
-/// any structured output, and earlier clients are shown the tool without the schema.
-pub(crate) fn output_schema_of<T: schemars::JsonSchema>() -> Value {
-    let mut schema =
-        serde_json::to_value(schemars::schema_for!(T)).unwrap_or_else(|_| serde_json::json!({}));
-    let only_objects = accepts_only_objects(&schema, &schema, 0);
+/// The JSON schema of `T`, as MCP wants an input schema: an object schema (tool arguments
+/// are always an object), `$schema` kept as derived, the Rust type name left out.
+///
+/// ```
+/// #[derive(schemars::JsonSchema)]
+/// struct Add { a: f64, b: f64 }
+///
+/// let schema = mcp_core::schema_of::<Add>();
+/// assert_eq!(schema["type"], "object");
+/// assert_eq!(schema["required"], serde_json::json!(["a", "b"]));
+/// assert!(schema.get("title").is_none());
+/// ```
+pub fn schema_of<T: schemars::JsonSchema>() -> Value {
+    let mut schema = derived::<T>();
     if let Value::Object(map) = &mut schema {
-        map.remove("title");
-        if only_objects {
-            map.entry("type").or_insert_with(|| Value::from("object"));
-        }
+        map.entry("type").or_insert_with(|| Value::from("object"));
     }
     schema
+}
+
+/// The schema of `T` as an `outputSchema`: like [`schema_of`], but `"type": "object"` is
+/// only added at the root when every value it accepts is an object (an enum of struct
+/// variants has none of its own, and clients of 2025-11-25 and earlier take only a schema
+/// that says so). A schema that accepts other values keeps them: 2026-07-28 takes any
+/// structured output, and earlier clients are shown the tool without the schema.
+pub(crate) fn output_schema_of<T: schemars::JsonSchema>() -> Value {
+    let mut schema = derived::<T>();
+    if accepts_only_objects(&schema, &schema, 0)
+        && let Value::Object(map) = &mut schema
+    {
+        map.entry("type").or_insert_with(|| Value::from("object"));
+    }
+    schema
+}
+
+/// schemars' schema of `T` without `title`: the Rust type name is noise for a model.
+fn derived<T: schemars::JsonSchema>() -> Value {
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(T)).unwrap_or_else(|_| serde_json::json!({}));
+    if let Value::Object(map) = &mut schema {
+        map.remove("title");
+    }
+    schema
+}
+
+/// Replaces `true` and `false` among the top-level `properties` of a tool's schema with the
+/// equivalent `{}` and `{"not": {}}`. Both are JSON Schemas, and schemars writes `true` for
+/// a `serde_json::Value` field, but MCP's schemas up to 2025-11-25 take only objects there,
+/// and so does the TypeScript SDK's client, which then refuses the whole `tools/list`.
+pub(crate) fn object_property_schemas(schema: &mut Value) {
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for property in properties.values_mut() {
+            if let Value::Bool(accepts) = *property {
+                *property = if accepts {
+                    serde_json::json!({})
+                } else {
+                    serde_json::json!({"not": {}})
+                };
+            }
+        }
+    }
 }
 
 /// Whether `schema` (within the document `root`, for `$ref`s) accepts nothing but objects.

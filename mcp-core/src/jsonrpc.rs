@@ -13,7 +13,7 @@
 //! ```
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -57,11 +57,28 @@ pub enum RequestId {
     String(Arc<str>),
 }
 
+/// The id as sent, with control characters escaped: ids are client text, and they are written
+/// unquoted into logs, where a line break could forge a log line.
+///
+/// ```
+/// use mcp_core::jsonrpc::RequestId;
+///
+/// assert_eq!(RequestId::from(7).to_string(), "7");
+/// assert_eq!(RequestId::from("a-1").to_string(), "a-1");
+/// assert_eq!(RequestId::from("1\nERROR forged").to_string(), "1\\nERROR forged");
+/// ```
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RequestId::Number(n) => write!(f, "{n}"),
-            RequestId::String(s) => f.write_str(s),
+            RequestId::String(s) if !s.chars().any(char::is_control) => f.write_str(s),
+            RequestId::String(s) => s.chars().try_for_each(|c| {
+                if c.is_control() {
+                    write!(f, "{}", c.escape_default())
+                } else {
+                    f.write_char(c)
+                }
+            }),
         }
     }
 }

@@ -4,10 +4,10 @@
 use std::fmt;
 
 use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
-use mcp_core::{McpRequest, McpResponse, Principal, ProtocolVersion, SessionHandle};
+use mcp_core::{ClientPeer, McpRequest, McpResponse, Principal, ProtocolVersion, SessionHandle};
 use serde::Deserialize;
 
-use crate::keys::{self, KeysRef};
+use crate::keys::{self, TargetKeys};
 use crate::known::{KnownTargets, TargetKind};
 use crate::names::FOLDED;
 use crate::outcome::Outcome;
@@ -42,7 +42,7 @@ use crate::trace_context::TraceContext;
 #[derive(Clone)]
 pub struct CallInfo {
     pub(crate) method_index: usize,
-    pub(crate) keys: KeysRef,
+    pub(crate) keys: &'static TargetKeys,
     /// Where the call's metrics go (set when the call starts).
     pub(crate) scope: Scope,
     /// A name the tables do not hold, kept for spans and hooks but not for labels: the method
@@ -52,6 +52,8 @@ pub struct CallInfo {
     request_id: Option<RequestId>,
     session: Option<SessionHandle>,
     principal: Option<Principal>,
+    /// Tells whether the request was cancelled (the client asked, or left its stream).
+    peer: Option<ClientPeer>,
     version: ProtocolVersion,
     /// Boxed: it is rare (sent by the client and wanted by a span or a hook), and calls
     /// without it should not move its bytes around.
@@ -140,6 +142,12 @@ impl CallInfo {
         self.principal.as_ref().map(Principal::subject)
     }
 
+    /// Whether the request's cancellation fired: the client sent `notifications/cancelled`
+    /// for it, or left its streamed answer.
+    pub(crate) fn was_cancelled(&self) -> bool {
+        self.peer.as_ref().is_some_and(ClientPeer::is_cancelled)
+    }
+
     /// The caller's trace, from `params._meta.traceparent`. Read only for those who use it:
     /// `None` when no span can be enabled and no hook says it
     /// [reads it](crate::OnRequest::reads_trace_context).
@@ -194,10 +202,10 @@ pub(crate) fn start<'a>(
     let (keys, raw) = match (entry.target, target) {
         (Some(kind), Some(name)) => match keys::known_target(method_index, kind, name, known) {
             Some(keys) => (keys, None),
-            None => (KeysRef::Static(&entry.folded), Some(name.into())),
+            None => (&entry.folded, Some(name.into())),
         },
         _ => (
-            KeysRef::Static(&entry.untargeted),
+            &entry.untargeted,
             (method_index == keys::OTHER_METHOD).then(|| method.into()),
         ),
     };
@@ -210,6 +218,7 @@ pub(crate) fn start<'a>(
         request_id: request_id.cloned(),
         session: request.extensions.get::<SessionHandle>().cloned(),
         principal: request.extensions.get::<Principal>().cloned(),
+        peer: request.extensions.get::<ClientPeer>().cloned(),
         version: request.version,
         trace,
     };
@@ -314,7 +323,8 @@ impl fmt::Display for SpanName<'_> {
     }
 }
 
-/// Classifies an answer; a tool's `isError` result is a tool error, not a protocol error.
+/// Classifies an answer; a tool's `isError` result is a tool error, not a protocol error,
+/// whether `tools/call` returned it or, for a task, `tasks/result`.
 #[inline(always)]
 pub(crate) fn classify(
     method_index: usize,
@@ -325,7 +335,10 @@ pub(crate) fn classify(
     };
     match &response.body {
         Err(error) => (Outcome::ProtocolError(error.code), Some(error)),
-        Ok(result) if method_index == keys::TOOLS_CALL && is_tool_error(result.get()) => {
+        Ok(result)
+            if (method_index == keys::TOOLS_CALL || method_index == keys::TASKS_RESULT)
+                && is_tool_error(result.get()) =>
+        {
             (Outcome::ToolError, None)
         }
         Ok(_) => (Outcome::Ok, None),

@@ -10,7 +10,7 @@ use std::task::{Context, Poll, ready};
 
 use futures_util::future::CatchUnwind;
 use mcp_core::McpResponse;
-use mcp_core::jsonrpc::{ErrorObject, Response};
+use mcp_core::jsonrpc::{ErrorObject, Response, codes};
 use metrics::Gauge;
 use pin_project_lite::pin_project;
 use tracing::Span;
@@ -68,8 +68,16 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
     fn finish(&mut self, response: &McpResponse, payload: Option<Box<dyn Any + Send>>) {
         self.finished = true;
         let latency = self.start.elapsed();
-        let (outcome, error) = classify(self.info.method_index, response);
-        record_outcome(&self.span, outcome.error_type(), error);
+        if payload.is_none() && self.info.was_cancelled() {
+            // Transports do not send the answer of a cancelled request.
+            return self.finish_cancelled(latency);
+        }
+        let (mut outcome, error) = classify(self.info.method_index, response);
+        if payload.is_some() {
+            // A panicking notification has no error response to classify.
+            outcome = Outcome::ProtocolError(codes::INTERNAL_ERROR);
+        }
+        record_outcome(&self.span, outcome, error);
         self.on_response
             .on_response(&self.info, response, outcome, latency, &self.span);
         let failure = match (&payload, outcome, error) {
@@ -85,6 +93,13 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
             self.on_failure
                 .on_failure(&self.info, failure, latency, &self.span);
         }
+    }
+
+    #[cold]
+    fn finish_cancelled(&mut self, latency: std::time::Duration) {
+        record_error_type(&self.span, "cancelled");
+        self.on_failure
+            .on_failure(&self.info, Failure::Cancelled, latency, &self.span);
     }
 
     /// Reports a panic (in `call` or in the handler's future) and returns what to answer.
@@ -112,7 +127,7 @@ impl<OnRes: OnResponse, OnFail: OnFailure> Drop for CallState<OnRes, OnFail> {
         // Here rather than in a hook, so that replacing hooks cannot unbalance the gauge.
         self.in_flight.decrement(1.0);
         if !self.finished {
-            record_outcome(&self.span, Some("disconnected"), None);
+            record_error_type(&self.span, "disconnected");
             self.on_failure.on_failure(
                 &self.info,
                 Failure::Disconnected,
@@ -124,19 +139,31 @@ impl<OnRes: OnResponse, OnFail: OnFailure> Drop for CallState<OnRes, OnFail> {
 }
 
 /// The span fields of a failed call (OpenTelemetry error recording).
-fn record_outcome(span: &Span, error_type: Option<&str>, error: Option<&ErrorObject>) {
-    let Some(error_type) = error_type else {
-        return;
-    };
+fn record_outcome(span: &Span, outcome: Outcome, error: Option<&ErrorObject>) {
+    match (outcome, error) {
+        (Outcome::Ok, _) => {}
+        (_, None) => record_error_type(span, outcome.error_type().unwrap_or_default()),
+        (_, Some(error)) => {
+            if span.is_disabled() {
+                return;
+            }
+            span.record("otel.status_code", "ERROR");
+            // The code itself, as the convention asks, even where the metric label folds it:
+            // a span attribute has no cardinality to bound.
+            span.record("error.type", display(error.code));
+            span.record("rpc.response.status_code", display(error.code));
+            span.record("otel.status_description", &*error.message);
+        }
+    }
+}
+
+/// Marks the span failed with this `error.type`.
+fn record_error_type(span: &Span, error_type: &str) {
     if span.is_disabled() {
         return;
     }
     span.record("otel.status_code", "ERROR");
     span.record("error.type", error_type);
-    if let Some(error) = error {
-        span.record("rpc.response.status_code", display(error.code));
-        span.record("otel.status_description", &*error.message);
-    }
 }
 
 /// The panic payload, when it is a message.

@@ -180,9 +180,10 @@ impl OnResponse for DefaultOnResponse {
     }
 }
 
-/// Counts panics, disconnections and rate-limit refusals, and emits the lifecycle events
-/// (target `mcp_telemetry`, field `mcp.event`): `handler_panicked` (ERROR),
-/// `client_disconnected` and `rate_limited` (INFO), `tool_error` and `protocol_error` (DEBUG).
+/// Counts panics, disconnections, cancellations and rate-limit refusals, and emits the
+/// lifecycle events (target `mcp_telemetry`, field `mcp.event`): `handler_panicked` (ERROR),
+/// `client_disconnected`, `request_cancelled` and `rate_limited` (INFO), `tool_error` and
+/// `protocol_error` (DEBUG).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultOnFailure {
     _private: (),
@@ -229,6 +230,24 @@ impl OnFailure for DefaultOnFailure {
                         latency_ms,
                     },
                     "client disconnected mid-request"
+                );
+            }
+            Failure::Cancelled => {
+                keys::method(call.method_index)
+                    .cancelled
+                    .increment(call.scope);
+                tracing::info!(
+                    target: "mcp_telemetry",
+                    parent: span,
+                    {
+                        mcp.event = "request_cancelled",
+                        mcp.method.name = method,
+                        mcp.target = call.target(),
+                        jsonrpc.request.id = id,
+                        mcp.session.id = call.session_id(),
+                        latency_ms,
+                    },
+                    "request cancelled before it finished"
                 );
             }
             Failure::RateLimited(error) => {

@@ -2,7 +2,6 @@
 //! `metrics` macros build a `Vec` of labels on every use, these tables do not. Each key comes
 //! with its handle in the global recorder (see [`recorder`](crate::recorder)).
 
-use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
@@ -46,7 +45,7 @@ pub(crate) fn key(name: &'static str, labels: &[(&'static str, &'static str)]) -
 }
 
 /// The methods that get their own `method` label value, and what their target is.
-const KNOWN_METHODS: [(&str, Option<TargetKind>); 24] = [
+const KNOWN_METHODS: [(&str, Option<TargetKind>); 25] = [
     ("initialize", None),
     ("ping", None),
     ("server/discover", None),
@@ -71,10 +70,13 @@ const KNOWN_METHODS: [(&str, Option<TargetKind>); 24] = [
     ("notifications/progress", None),
     ("notifications/roots/list_changed", None),
     ("notifications/tasks/status", None),
+    ("tasks/update", None),
 ];
 
 /// The index of `tools/call` in the method table.
 pub(crate) const TOOLS_CALL: usize = 4;
+/// The index of `tasks/result` (2025-11-25), whose result is the task's `tools/call` result.
+pub(crate) const TASKS_RESULT: usize = 16;
 /// The index of the entry every unknown method shares.
 pub(crate) const OTHER_METHOD: usize = KNOWN_METHODS.len();
 
@@ -106,6 +108,7 @@ pub(crate) fn method_index(method: &str) -> usize {
         "notifications/progress" => 21,
         "notifications/roots/list_changed" => 22,
         "notifications/tasks/status" => 23,
+        "tasks/update" => 24,
         _ => OTHER_METHOD,
     }
 }
@@ -119,6 +122,7 @@ pub(crate) struct MethodKeys {
     pub(crate) in_flight: Metric<Gauge>,
     pub(crate) panics: Metric<Counter>,
     pub(crate) disconnected: Metric<Counter>,
+    pub(crate) cancelled: Metric<Counter>,
     /// For calls without a target.
     pub(crate) untargeted: TargetKeys,
     /// For calls whose target is not registered.
@@ -136,6 +140,7 @@ static METHODS: LazyLock<Vec<MethodKeys>> = LazyLock::new(|| {
             in_flight: Metric::new(key(names::IN_FLIGHT, &[(label::METHOD, method)])),
             panics: Metric::new(key(names::PANICS, &[(label::METHOD, method)])),
             disconnected: Metric::new(key(names::DISCONNECTED, &[(label::METHOD, method)])),
+            cancelled: Metric::new(key(names::CANCELLED, &[(label::METHOD, method)])),
             untargeted: TargetKeys::new(method, None, None),
             folded: TargetKeys::new(method, Some(SharedString::const_str(names::FOLDED)), None),
         })
@@ -197,27 +202,9 @@ impl TargetKeys {
     }
 }
 
-/// Keys of a call: static for untargeted, folded and cached targets; shared for the rare
-/// targets past the cache's cap.
-#[derive(Clone)]
-pub(crate) enum KeysRef {
-    Static(&'static TargetKeys),
-    Shared(Arc<TargetKeys>),
-}
-
-impl Deref for KeysRef {
-    type Target = TargetKeys;
-
-    fn deref(&self) -> &TargetKeys {
-        match self {
-            KeysRef::Static(keys) => keys,
-            KeysRef::Shared(keys) => keys,
-        }
-    }
-}
-
-/// How many registered names per method get cached (and never freed) keys; past that, keys
-/// are built per call, which is correct but allocates.
+/// How many names per method get a `target` label value of their own (cached, never freed
+/// keys); past that, names are folded like unknown ones, so that series stay bounded even when
+/// a [`KnownTargets`] accepts more names than it should.
 const MAX_CACHED_TARGETS: usize = 1024;
 
 /// Slots per method: at most half full, so that probe sequences stay short.
@@ -311,7 +298,7 @@ pub(crate) fn known_target(
     kind: TargetKind,
     name: &str,
     known: &dyn KnownTargets,
-) -> Option<KeysRef> {
+) -> Option<&'static TargetKeys> {
     let table = TABLES[index].get_or_init(TargetTable::new);
     // Read before asking: a change after this read moves the revision on, so what is
     // remembered below is never taken for the newer state.
@@ -320,47 +307,54 @@ pub(crate) fn known_target(
     if let (Some(keys), Some(revision)) = (found, revision)
         && keys.verified.load(Ordering::Relaxed) == revision
     {
-        return Some(KeysRef::Static(keys));
+        return Some(keys);
     }
     if !known.is_known(kind, name) {
         return None;
     }
     let keys = match found {
-        Some(keys) => KeysRef::Static(keys),
-        None => insert(table, index, name),
+        Some(keys) => keys,
+        None => insert(table, index, name)?,
     };
-    if let (KeysRef::Static(keys), Some(revision)) = (&keys, revision) {
+    if let Some(revision) = revision {
         keys.verified.store(revision, Ordering::Relaxed);
     }
     Some(keys)
 }
 
-/// Caches the keys of a name seen for the first time (or builds them per call past the cap).
+/// Caches the keys of a name seen for the first time; `None` (fold it) past the cap.
 #[cold]
 #[inline(never)]
-fn insert(table: &TargetTable, index: usize, name: &str) -> KeysRef {
-    let build = || {
-        let shared: Arc<str> = Arc::from(name);
-        TargetKeys::new(
-            method(index).label,
-            Some(SharedString::from(Arc::clone(&shared))),
-            Some(shared),
-        )
-    };
+fn insert(table: &TargetTable, index: usize, name: &str) -> Option<&'static TargetKeys> {
     // Inserts are rare (once per registered name) and serialised; lookups never wait.
     let _writer = table.writer.lock().unwrap_or_else(|p| p.into_inner());
     let free = match table.find(name) {
-        Ok(keys) => return KeysRef::Static(keys),
+        Ok(keys) => return Some(keys),
         Err(free) => free,
     };
     if table.len.load(Ordering::Relaxed) >= MAX_CACHED_TARGETS {
-        return KeysRef::Shared(Arc::new(build()));
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!(
+                target: "mcp_telemetry",
+                method = method(index).label,
+                "more than {MAX_CACHED_TARGETS} target names known for one method; \
+                 further names are folded into `{}`",
+                names::FOLDED
+            );
+        });
+        return None;
     }
-    let keys: &'static TargetKeys = Box::leak(Box::new(build()));
+    let shared: Arc<str> = Arc::from(name);
+    let keys: &'static TargetKeys = Box::leak(Box::new(TargetKeys::new(
+        method(index).label,
+        Some(SharedString::from(Arc::clone(&shared))),
+        Some(shared),
+    )));
     table.len.fetch_add(1, Ordering::Relaxed);
     // Only the writer fills slots, and this one was free under its lock.
     let _ = table.slots[free].set(keys);
-    KeysRef::Static(keys)
+    Some(keys)
 }
 
 #[cfg(test)]
@@ -400,15 +394,26 @@ mod tests {
     }
 
     #[test]
+    fn names_past_the_cap_are_folded() {
+        // A `KnownTargets` that accepts any name must still not create series without bound.
+        let index = method_index("resources/unsubscribe");
+        let anything = |_: TargetKind, _: &str| true;
+        for n in 0..MAX_CACHED_TARGETS {
+            let name = format!("name-{n}");
+            let keys = known_target(index, TargetKind::Resource, &name, &anything);
+            assert_eq!(keys.and_then(|k| k.name.as_deref()), Some(&*name));
+        }
+        assert!(known_target(index, TargetKind::Resource, "one-more", &anything).is_none());
+        // Names labelled before the cap keep their label.
+        assert!(known_target(index, TargetKind::Resource, "name-0", &anything).is_some());
+    }
+
+    #[test]
     fn duration_keys_carry_outcome_and_code() {
         let known = |_: TargetKind, _: &str| true;
         let target = || known_target(TOOLS_CALL, TargetKind::Tool, "add", &known);
-        let Some(KeysRef::Static(keys)) = target() else {
-            panic!("cached");
-        };
-        let Some(KeysRef::Static(again)) = target() else {
-            panic!("cached");
-        };
+        let keys = target().expect("known");
+        let again = target().expect("known");
         assert!(std::ptr::eq(keys, again));
         let key = keys.duration(Outcome::ProtocolError(-32602)).key();
         let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();

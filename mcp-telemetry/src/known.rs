@@ -2,15 +2,20 @@
 //!
 //! Clients choose the names they send; labelling metrics with them unchecked would let any
 //! client create series without bound. A name the server does not know is folded into
-//! [`FOLDED`](crate::names::FOLDED).
+//! [`FOLDED`](crate::names::FOLDED). A `KnownTargets` must answer yes for a bounded set of
+//! names only (the ones the server registered): each becomes a label value. As a backstop,
+//! past 1024 names per method further names are folded too.
 //!
 //! ```
 //! use mcp_telemetry::{KnownTargets, TargetKind};
 //!
-//! // A closure works: here only tools named `search*` are labelled.
-//! let known = |kind: TargetKind, name: &str| kind == TargetKind::Tool && name.starts_with("search");
-//! assert!(known.is_known(TargetKind::Tool, "search_docs"));
-//! assert!(!known.is_known(TargetKind::Prompt, "search_docs"));
+//! // A closure works: here only the tools `search` and `fetch` are labelled.
+//! let known = |kind: TargetKind, name: &str| {
+//!     kind == TargetKind::Tool && matches!(name, "search" | "fetch")
+//! };
+//! assert!(known.is_known(TargetKind::Tool, "search"));
+//! assert!(!known.is_known(TargetKind::Tool, "search2"));
+//! assert!(!known.is_known(TargetKind::Prompt, "search"));
 //! ```
 
 use mcp_core::Router;

@@ -22,6 +22,9 @@ pub const REQUESTS: &str = "mcp.server.requests";
 pub const IN_FLIGHT: &str = "mcp.server.requests.in_flight";
 /// Counter of requests abandoned before they were answered (client gone), by `method`.
 pub const DISCONNECTED: &str = "mcp.server.requests.disconnected";
+/// Counter of requests cancelled before they finished (the client sent
+/// `notifications/cancelled`, or left a streamed answer without resuming it), by `method`.
+pub const CANCELLED: &str = "mcp.server.requests.cancelled";
 /// Counter of handler panics (each answered with -32603), by `method`.
 pub const PANICS: &str = "mcp.server.panics";
 /// Counter of calls refused by a rate limit, by `tier` (`rpc` or `http`).
@@ -96,6 +99,7 @@ pub fn describe_metrics() {
         DISCONNECTED,
         "MCP requests abandoned before they were answered."
     );
+    describe_counter!(CANCELLED, "MCP requests cancelled before they finished.");
     describe_counter!(PANICS, "MCP handler panics, each answered with -32603.");
     describe_counter!(RATE_LIMITED, "Calls refused by a rate limit.");
     describe_counter!(AUTH_REFUSED, "HTTP requests refused by authentication.");

@@ -108,7 +108,8 @@ pub(crate) fn code_label(code: i32) -> &'static str {
 /// Why a call counts as failed; given to [`OnFailure`](crate::OnFailure).
 ///
 /// `ToolError`, `ProtocolError` and `RateLimited` come after the response hook (the call was
-/// answered); `Panicked` too (it was answered with -32603); `Disconnected` has no response.
+/// answered); `Panicked` too (it was answered with -32603); `Disconnected` and `Cancelled`
+/// have no response.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Failure<'a> {
@@ -125,6 +126,11 @@ pub enum Failure<'a> {
     /// The response future was dropped before it finished: the client went away (or an
     /// outer layer gave up on the call).
     Disconnected,
+    /// The request's cancellation fired before it finished: the client sent
+    /// `notifications/cancelled`, or left a streamed answer (SSE) without resuming it. The
+    /// HTTP transport does not send the answer of a cancelled request (stdio still writes
+    /// the answers of requests it cancelled at end of input).
+    Cancelled,
 }
 
 /// The default rate-limit predicate: a -32000 error whose message mentions a rate limit or

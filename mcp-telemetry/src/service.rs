@@ -135,8 +135,10 @@ where
             .in_flight
             .hold(config.keep_handles);
         info.scope = scope;
-        in_flight.increment(1.0);
         self.on_request.on_request(&info, &span);
+        // After the hook: a hook that panics must not leave the gauge up, and from here on
+        // the state's drop moves it back down.
+        in_flight.increment(1.0);
         let state = CallState::new(
             info,
             span,

@@ -56,6 +56,31 @@ async fn serve(layer: TelemetryLayer) -> (TestServer, TestClient) {
     (server, client)
 }
 
+/// Enters an `http.request` span around the call of the layer below, as an HTTP server's
+/// trace layer would: the ambient context of the call's span.
+#[derive(Clone)]
+struct InAmbientSpan<S>(S);
+
+impl<S: tower::Service<mcp_core::McpRequest>> tower::Service<mcp_core::McpRequest>
+    for InAmbientSpan<S>
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: mcp_core::McpRequest) -> S::Future {
+        let _entered = tracing::info_span!("http.request").entered();
+        self.0.call(request)
+    }
+}
+
 /// Sends the 2025-11-25 shape or the 2026-07-28 shape of `tools/call lookup`, with `meta`
 /// (JSON members, may be empty) added to `params._meta`, and checks that the tool answered.
 async fn call(client: &TestClient, modern: bool, meta: &str) {
@@ -180,6 +205,35 @@ fn the_call_span_joins_the_callers_trace_and_handler_spans_nest_under_it() {
             assert_eq!(query.parent_span_id, call.span_context.span_id());
             assert!(!query.parent_span_is_remote);
         }
+    });
+}
+
+#[test]
+fn a_joined_call_links_the_span_that_surrounded_it() {
+    traced(|exporter| async move {
+        let router = router();
+        let rpc = InAmbientSpan(
+            TelemetryLayer::new()
+                .known_targets(router.clone())
+                .layer(router),
+        );
+        let http = ServiceBuilder::new()
+            .layer(HostOriginLayer::new())
+            .layer(StreamableHttpLayer::default())
+            .service(rpc);
+        let server = TestServer::start(BoxCloneSyncService::new(http)).await;
+        let client = TestClient::new(&server);
+        let spans = exported_after(&exporter, &client, false, &traceparent("01")).await;
+        let call = named(&spans, CALL_SPAN_NAME);
+        let ambient = named(&spans, "http.request");
+        // The caller's trace is the parent; the local span it displaced is a link.
+        assert_eq!(call.parent_span_id, SpanId::from_hex(CALLER_SPAN).unwrap());
+        let linked: Vec<_> = call
+            .links
+            .iter()
+            .map(|link| link.span_context.span_id())
+            .collect();
+        assert_eq!(linked, [ambient.span_context.span_id()]);
     });
 }
 

@@ -229,7 +229,7 @@ where
     let _metrics = metrics::set_default_local_recorder(&recorder);
     let _tracing = tracing::subscriber::set_default(subscriber);
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .unwrap();
     runtime.block_on(test(capture, metrics));

@@ -1,0 +1,302 @@
+//! Calls that end in unusual ways are reported for what they are: cancelled (also when the
+//! client leaves a streamed answer over real HTTP), a panicking notification, a panicking
+//! `on_request` hook, error codes outside the known list, tool errors read from `tasks/result`,
+//! methods late in the table, and request ids that carry line breaks.
+
+mod support;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::task::Context;
+use std::time::Duration;
+
+use http::Method;
+use mcp_core::jsonrpc::{ErrorObject, Message, RawJson, Response};
+use mcp_core::{
+    ClientPeer, Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool,
+};
+use mcp_e2e::{TestClient, TestServer, read_until};
+use mcp_telemetry::TelemetryLayer;
+use mcp_tower::{HostOriginLayer, StreamableHttpLayer};
+use support::run;
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+
+/// A tool that reports progress once, then waits until the request is cancelled.
+fn router() -> Router {
+    Router::builder()
+        .tool(Tool::new("wait").handler(
+            |_: Json<serde_json::Value>, ctx: RequestContext| async move {
+                ctx.progress(1.0, None, None).await;
+                ctx.cancelled().await;
+                "cancelled".to_owned()
+            },
+        ))
+        .build()
+}
+
+fn request(body: &str) -> McpRequest {
+    McpRequest::new(
+        Message::parse(body.as_bytes()).unwrap(),
+        ProtocolVersion::V2025_11_25,
+    )
+}
+
+/// A service answering every request with `answer` (and notifications with nothing).
+fn answering(
+    answer: fn() -> Result<RawJson, ErrorObject>,
+) -> impl Service<
+    McpRequest,
+    Response = McpResponse,
+    Error = Infallible,
+    Future = impl Future<Output = Result<McpResponse, Infallible>> + Send,
+> + Clone {
+    tower::service_fn(move |request: McpRequest| async move {
+        Ok::<_, Infallible>(match request.message {
+            Message::Request(r) => McpResponse::Single(match answer() {
+                Ok(result) => Response::result(r.id, result),
+                Err(error) => Response::error(Some(r.id), error),
+            }),
+            _ => McpResponse::None,
+        })
+    })
+}
+
+fn raw(json: &str) -> RawJson {
+    RawJson::parse(json.to_owned()).unwrap()
+}
+
+const TOOLS_CALL: [(&str, &str); 1] = [("method", "tools/call")];
+
+#[test]
+fn a_cancelled_request_is_counted_as_cancelled_not_answered() {
+    run(|capture, metrics| async move {
+        let router = router();
+        let mut service = TelemetryLayer::for_router(&router).layer(router);
+        let (peer, _outbound) = ClientPeer::cancellable_channel(8);
+        let mut call = request(
+            r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"wait","arguments":{}}}"#,
+        );
+        call.extensions.insert(peer.clone());
+        let mut future = Box::pin(service.ready().await.unwrap().call(call));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        peer.cancel();
+        // The handler saw its token fire and finished; the transport would drop its answer.
+        future.await.unwrap();
+
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot.counter("mcp.server.requests.cancelled", &TOOLS_CALL),
+            1
+        );
+        assert_eq!(
+            snapshot.gauge("mcp.server.requests.in_flight", &TOOLS_CALL),
+            Some(0.0)
+        );
+        // Not an answered call: no duration sample claims it went well.
+        assert!(
+            snapshot.dump("mcp.server.operation.duration").is_empty(),
+            "{:?}",
+            snapshot.dump("mcp.server.operation.duration")
+        );
+        assert_eq!(capture.events_named("request_cancelled").len(), 1);
+        assert_eq!(
+            capture.span("tools/call wait").field("error.type"),
+            Some("cancelled")
+        );
+    });
+}
+
+#[test]
+fn a_client_leaving_a_streamed_answer_is_counted_over_http() {
+    run(|capture, metrics| async move {
+        let router = router();
+        let rpc = TelemetryLayer::for_router(&router).layer(router);
+        let http = ServiceBuilder::new()
+            .layer(HostOriginLayer::new())
+            .layer(StreamableHttpLayer::default())
+            .service(rpc);
+        let server = TestServer::start(BoxCloneSyncService::new(http)).await;
+        let client = TestClient::new(&server);
+        let body = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"wait","arguments":{},"_meta":{"progressToken":"p"}}}"#;
+        let response = client
+            .send_streaming(
+                Method::POST,
+                body,
+                &[("mcp-protocol-version", "2025-11-25")],
+            )
+            .await;
+        // The answer is streamed (a progress notification came first); then the client leaves.
+        let mut stream = response.into_body();
+        read_until(&mut stream, "notifications/progress").await;
+        drop(stream);
+        drop(client);
+
+        let mut cancelled = 0;
+        for _ in 0..500 {
+            cancelled += metrics
+                .snapshot()
+                .counter("mcp.server.requests.cancelled", &TOOLS_CALL);
+            if cancelled > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(cancelled, 1);
+        assert_eq!(capture.events_named("request_cancelled").len(), 1);
+        assert!(capture.events_named("client_disconnected").is_empty());
+    });
+}
+
+#[test]
+fn a_panicking_notification_is_a_protocol_error() {
+    run(|capture, metrics| async move {
+        let panics = tower::service_fn(|_: McpRequest| async {
+            if true {
+                panic!("notification handler broke");
+            }
+            Ok::<_, Infallible>(McpResponse::None)
+        });
+        let response = TelemetryLayer::new()
+            .layer(panics)
+            .oneshot(request(
+                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            ))
+            .await
+            .unwrap();
+        assert!(response.is_none());
+        let labels = [
+            ("method", "notifications/initialized"),
+            ("outcome", "protocol_error"),
+            ("code", "-32603"),
+        ];
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot
+                .histogram("mcp.server.operation.duration", &labels)
+                .len(),
+            1,
+            "{:?}",
+            snapshot.dump("mcp.server.operation.duration")
+        );
+        let span = capture.span("notifications/initialized");
+        assert_eq!(span.field("error.type"), Some("-32603"));
+        assert_eq!(span.field("otel.status_code"), Some("ERROR"));
+    });
+}
+
+#[test]
+fn a_panicking_request_hook_leaves_the_in_flight_gauge_alone() {
+    run(|_capture, metrics| async move {
+        let layer = TelemetryLayer::new().on_request(|_: &_, _: &tracing::Span| {
+            panic!("hook broke");
+        });
+        let mut service = layer.layer(answering(|| Ok(raw("{}"))));
+        let ready = service.ready().await.unwrap();
+        let unwound = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            drop(ready.call(request(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)));
+        }));
+        assert!(unwound.is_err());
+        let gauge = metrics
+            .snapshot()
+            .gauge("mcp.server.requests.in_flight", &[("method", "ping")]);
+        assert!(matches!(gauge, None | Some(0.0)), "{gauge:?}");
+    });
+}
+
+#[test]
+fn error_codes_outside_the_list_keep_their_code_on_spans_only() {
+    run(|capture, metrics| async move {
+        let service = TelemetryLayer::new().layer(answering(|| {
+            Err(ErrorObject::new(-32050, "custom refusal"))
+        }));
+        service
+            .oneshot(request(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+            .await
+            .unwrap();
+        let span = capture.span("ping");
+        assert_eq!(span.field("error.type"), Some("-32050"));
+        assert_eq!(span.field("rpc.response.status_code"), Some("-32050"));
+        // The label folds it: handlers may return any integer.
+        let labels = [
+            ("method", "ping"),
+            ("outcome", "protocol_error"),
+            ("code", "_OTHER"),
+        ];
+        assert_eq!(
+            metrics
+                .snapshot()
+                .histogram("mcp.server.operation.duration", &labels)
+                .len(),
+            1
+        );
+    });
+}
+
+#[test]
+fn a_task_result_with_is_error_is_a_tool_error() {
+    run(|_capture, metrics| async move {
+        let service = TelemetryLayer::new().layer(answering(|| {
+            Ok(raw(
+                r#"{"content":[{"type":"text","text":"no"}],"isError":true}"#,
+            ))
+        }));
+        service
+            .oneshot(request(
+                r#"{"jsonrpc":"2.0","id":1,"method":"tasks/result","params":{"taskId":"t"}}"#,
+            ))
+            .await
+            .unwrap();
+        let labels = [("method", "tasks/result"), ("outcome", "tool_error")];
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot
+                .histogram("mcp.server.operation.duration", &labels)
+                .len(),
+            1,
+            "{:?}",
+            snapshot.dump("mcp.server.operation.duration")
+        );
+    });
+}
+
+#[test]
+fn tasks_update_is_a_known_method() {
+    run(|capture, metrics| async move {
+        let service = TelemetryLayer::new().layer(answering(|| Ok(raw("{}"))));
+        service
+            .oneshot(request(
+                r#"{"jsonrpc":"2.0","id":1,"method":"tasks/update","params":{"taskId":"t"}}"#,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            metrics
+                .snapshot()
+                .counter("mcp.server.requests", &[("method", "tasks/update")]),
+            1
+        );
+        assert_eq!(
+            capture.span("tasks/update").field("mcp.method.name"),
+            Some("tasks/update")
+        );
+    });
+}
+
+#[test]
+fn string_ids_reach_logs_with_line_breaks_escaped() {
+    run(|capture, _metrics| async move {
+        let service =
+            TelemetryLayer::new().layer(answering(|| Err(ErrorObject::new(-32000, "no"))));
+        // JSON escapes: the id holds a real line break.
+        let body =
+            r#"{"jsonrpc":"2.0","id":"1\n2026-01-01T00:00:00Z ERROR forged","method":"ping"}"#;
+        service.oneshot(request(body)).await.unwrap();
+        let id = capture.span("ping");
+        let id = id.field("jsonrpc.request.id").expect("an id");
+        assert!(!id.contains('\n'), "{id:?}");
+        assert_eq!(id, r"1\n2026-01-01T00:00:00Z ERROR forged");
+    });
+}

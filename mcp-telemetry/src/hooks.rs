@@ -214,40 +214,28 @@ impl OnFailure for DefaultOnFailure {
                     "handler panicked; answered -32603"
                 );
             }
-            Failure::Disconnected => {
-                keys::method(call.method_index)
-                    .disconnected
-                    .increment(call.scope);
+            Failure::Disconnected | Failure::Cancelled => {
+                let keys = keys::method(call.method_index);
+                let (counter, event, what) = if matches!(failure, Failure::Disconnected) {
+                    let what = "client disconnected mid-request";
+                    (&keys.disconnected, "client_disconnected", what)
+                } else {
+                    let what = "request cancelled before it finished";
+                    (&keys.cancelled, "request_cancelled", what)
+                };
+                counter.increment(call.scope);
                 tracing::info!(
                     target: "mcp_telemetry",
                     parent: span,
                     {
-                        mcp.event = "client_disconnected",
+                        mcp.event = event,
                         mcp.method.name = method,
                         mcp.target = call.target(),
                         jsonrpc.request.id = id,
                         mcp.session.id = call.session_id(),
                         latency_ms,
                     },
-                    "client disconnected mid-request"
-                );
-            }
-            Failure::Cancelled => {
-                keys::method(call.method_index)
-                    .cancelled
-                    .increment(call.scope);
-                tracing::info!(
-                    target: "mcp_telemetry",
-                    parent: span,
-                    {
-                        mcp.event = "request_cancelled",
-                        mcp.method.name = method,
-                        mcp.target = call.target(),
-                        jsonrpc.request.id = id,
-                        mcp.session.id = call.session_id(),
-                        latency_ms,
-                    },
-                    "request cancelled before it finished"
+                    "{what}"
                 );
             }
             Failure::RateLimited(error) => {

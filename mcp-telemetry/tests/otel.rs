@@ -8,17 +8,17 @@
 
 #![cfg(feature = "opentelemetry")]
 
+mod support;
+
 use std::time::Duration;
 
 use http::{Method, StatusCode};
 use mcp_core::{Json, RequestContext, Router, Tool};
 use mcp_e2e::{TestClient, TestServer};
 use mcp_telemetry::TelemetryLayer;
-use mcp_tower::{HostOriginLayer, StreamableHttpLayer};
 use opentelemetry::trace::{SpanId, SpanKind, TraceId, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use tower::util::BoxCloneSyncService;
-use tower::{Layer, ServiceBuilder};
+use tower::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -46,14 +46,7 @@ fn router() -> Router {
 /// client of it.
 async fn serve(layer: TelemetryLayer) -> (TestServer, TestClient) {
     let router = router();
-    let rpc = layer.known_targets(router.clone()).layer(router);
-    let http = ServiceBuilder::new()
-        .layer(HostOriginLayer::new())
-        .layer(StreamableHttpLayer::default())
-        .service(rpc);
-    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
-    let client = TestClient::new(&server);
-    (server, client)
+    support::serve_rpc(layer.known_targets(router.clone()).layer(router)).await
 }
 
 /// Enters an `http.request` span around the call of the layer below, as an HTTP server's
@@ -212,17 +205,8 @@ fn the_call_span_joins_the_callers_trace_and_handler_spans_nest_under_it() {
 fn a_joined_call_links_the_span_that_surrounded_it() {
     traced(|exporter| async move {
         let router = router();
-        let rpc = InAmbientSpan(
-            TelemetryLayer::new()
-                .known_targets(router.clone())
-                .layer(router),
-        );
-        let http = ServiceBuilder::new()
-            .layer(HostOriginLayer::new())
-            .layer(StreamableHttpLayer::default())
-            .service(rpc);
-        let server = TestServer::start(BoxCloneSyncService::new(http)).await;
-        let client = TestClient::new(&server);
+        let rpc = TelemetryLayer::new().known_targets(router.clone());
+        let (_server, client) = support::serve_rpc(InAmbientSpan(rpc.layer(router))).await;
         let spans = exported_after(&exporter, &client, false, &traceparent("01")).await;
         let call = named(&spans, CALL_SPAN_NAME);
         let ambient = named(&spans, "http.request");

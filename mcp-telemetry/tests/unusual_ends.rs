@@ -16,12 +16,10 @@ use mcp_core::jsonrpc::{ErrorObject, Message, RawJson, Response};
 use mcp_core::{
     ClientPeer, Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool,
 };
-use mcp_e2e::{TestClient, TestServer, read_until};
+use mcp_e2e::read_until;
 use mcp_telemetry::TelemetryLayer;
-use mcp_tower::{HostOriginLayer, StreamableHttpLayer};
 use support::run;
-use tower::util::BoxCloneSyncService;
-use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+use tower::{Layer, Service, ServiceExt};
 
 /// A tool that reports progress once, then waits until the request is cancelled.
 fn router() -> Router {
@@ -113,13 +111,8 @@ fn a_cancelled_request_is_counted_as_cancelled_not_answered() {
 fn a_client_leaving_a_streamed_answer_is_counted_over_http() {
     run(|capture, metrics| async move {
         let router = router();
-        let rpc = TelemetryLayer::for_router(&router).layer(router);
-        let http = ServiceBuilder::new()
-            .layer(HostOriginLayer::new())
-            .layer(StreamableHttpLayer::default())
-            .service(rpc);
-        let server = TestServer::start(BoxCloneSyncService::new(http)).await;
-        let client = TestClient::new(&server);
+        let (_server, client) =
+            support::serve_rpc(TelemetryLayer::for_router(&router).layer(router)).await;
         let body = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"wait","arguments":{},"_meta":{"progressToken":"p"}}}"#;
         let response = client
             .send_streaming(

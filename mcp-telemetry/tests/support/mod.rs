@@ -247,3 +247,27 @@ pub fn add_tool() -> mcp_core::Tool {
     Tool::new("add")
         .handler(|Json(x): Json<AddArgs>, _: RequestContext| async move { (x.a + x.b).to_string() })
 }
+
+/// A real server on 127.0.0.1:0 (Host/Origin checks and stateless Streamable HTTP around
+/// `rpc`), and a client of it.
+pub async fn serve_rpc<S>(rpc: S) -> (mcp_e2e::TestServer, mcp_e2e::TestClient)
+where
+    S: tower::Service<
+            mcp_core::McpRequest,
+            Response = mcp_core::McpResponse,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    use tower::ServiceBuilder;
+    let http = ServiceBuilder::new()
+        .layer(mcp_tower::HostOriginLayer::new())
+        .layer(mcp_tower::StreamableHttpLayer::default())
+        .service(rpc);
+    let server = mcp_e2e::TestServer::start(tower::util::BoxCloneSyncService::new(http)).await;
+    let client = mcp_e2e::TestClient::new(&server);
+    (server, client)
+}

@@ -1,6 +1,9 @@
 //! `subscriptions/listen` (2026-07-28): a long-lived POST stream carrying the list-changed and
 //! resource-updated notifications the client opted in to, each tagged with the subscription
-//! id (the listen request's id), after an acknowledgement of what is honoured. At shutdown the
+//! id (the listen request's id), after an acknowledgement of what is honoured. The request
+//! first goes through the RPC tier like any other (scopes, rate limits, telemetry): only the
+//! router's acceptance, which names the types it supports, opens the stream; any other answer
+//! is sent as the response, with the status it maps to. At shutdown the
 //! stream ends gracefully, as the spec asks: the listen request's (empty) result, then the end.
 
 use std::sync::Arc;
@@ -9,11 +12,12 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
-use mcp_core::{AllowList, ServerEvent};
+use mcp_core::{AllowList, McpResponse, ProtocolVersion, ServerEvent};
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use super::post::json_response;
 use super::{Shared, streamed_response};
 use crate::body::McpBody;
 use crate::error_body::error_response;
@@ -28,17 +32,31 @@ impl Drop for ListenerSlot {
     }
 }
 
-pub(crate) fn handle(
-    shared: Arc<Shared>,
-    id: RequestId,
-    params: Option<&RawValue>,
-    allow_list: Option<AllowList>,
-) -> Response<McpBody> {
-    let (subscription, acknowledgement) =
-        match Subscription::open(&id, params, shared.config.max_listen_resources) {
-            Ok(opened) => opened,
-            Err(error) => return error_response(StatusCode::OK, Some(id), error),
-        };
+/// A listen request the RPC tier has answered.
+pub(super) struct Opening {
+    pub(super) id: RequestId,
+    pub(super) params: Option<Box<RawValue>>,
+    /// The RPC tier's answer: the router's acceptance opens the stream; anything else (a
+    /// layer's refusal) is the response.
+    pub(super) answer: McpResponse,
+    pub(super) allow_list: Option<AllowList>,
+    pub(super) version: ProtocolVersion,
+    pub(super) request_headers: usize,
+}
+
+pub(super) fn handle(shared: Arc<Shared>, opening: Opening) -> Response<McpBody> {
+    let Opening {
+        id,
+        params,
+        answer,
+        allow_list,
+        version,
+        request_headers,
+    } = opening;
+    let Some(honoured) = Subscription::accepted(&answer) else {
+        return json_response(&answer, version, request_headers);
+    };
+    let (subscription, acknowledgement) = Subscription::open(&id, params.as_deref(), honoured);
     let Some(events) = shared.config.events.as_ref().map(|source| source()) else {
         return error_response(
             StatusCode::OK,

@@ -18,6 +18,7 @@ use super::{Accepts, RpcService, Shared, sized_response};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{LiveSession, NewSession, SessionManager, StoreFull};
+use crate::subscription::Subscription;
 
 pub(crate) fn handle<S, B>(
     shared: Arc<Shared>,
@@ -53,6 +54,30 @@ where
                 // Layers below may observe notifications (telemetry); there is nothing to send.
                 let _ = inner.oneshot(request).await;
                 accepted()
+            }
+            Step::Listen(listen) => {
+                let Listen {
+                    shared,
+                    request,
+                    id,
+                    params,
+                    allow_list,
+                } = *listen;
+                let version = request.version;
+                // The RPC tier gates the stream as it gates any request (scopes, rate limits,
+                // telemetry, allow-lists); only the router's acceptance opens it.
+                let answer = inner.oneshot(request).await.unwrap_or_default();
+                super::listen::handle(
+                    shared,
+                    super::listen::Opening {
+                        id,
+                        params,
+                        answer,
+                        allow_list,
+                        version,
+                        request_headers,
+                    },
+                )
             }
             Step::Batch(request) => {
                 let version = request.version;
@@ -125,6 +150,18 @@ enum Step {
     Batch(McpRequest),
     /// A request for the RPC tier (boxed: the other steps are small).
     Call(Box<Call>),
+    /// A `subscriptions/listen` request (2026-07-28): the RPC tier's answer decides whether
+    /// its stream opens.
+    Listen(Box<Listen>),
+}
+
+/// A listen request ready for the RPC tier, and what opening its stream needs.
+struct Listen {
+    shared: Arc<Shared>,
+    request: McpRequest,
+    id: RequestId,
+    params: Option<Box<serde_json::value::RawValue>>,
+    allow_list: Option<AllowList>,
 }
 
 /// A request ready for the RPC tier.
@@ -221,17 +258,28 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>
         {
+            let max_resources = shared.config.max_listen_resources;
+            if let Err(error) =
+                Subscription::check_request(request.params.as_deref(), max_resources)
+            {
+                return refused((StatusCode::OK, error), Some(&request.id));
+            }
             let allow_list = extensions.get::<AllowList>().cloned().or_else(|| {
                 extensions
                     .get::<Principal>()
                     .and_then(|p| p.allow_list().cloned())
             });
-            Step::Answer(super::listen::handle(
+            Step::Listen(Box::new(Listen {
                 shared,
-                request.id,
-                request.params.as_deref(),
+                id: request.id.clone(),
+                params: request.params.clone(),
                 allow_list,
-            ))
+                request: McpRequest {
+                    message: Message::Request(request),
+                    version,
+                    extensions,
+                },
+            }))
         }
         Message::Request(request) => {
             let id = request.id.clone();

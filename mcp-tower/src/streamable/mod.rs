@@ -47,7 +47,9 @@ pub enum ResponseMode {
     Auto,
     /// Always an SSE stream. A handler that answers in its first poll gets the whole stream
     /// (priming event, then the response) as one body with a `Content-Length`, written with
-    /// the headers; otherwise events are written as they come.
+    /// the headers; otherwise events are written as they come. A 2026-07-28 answer that is
+    /// a direct error with an HTTP status of its own (404 for -32601, 400, 403, 429) is
+    /// JSON with that status, as the spec asks, and is awaited before any header is sent.
     AlwaysSse,
     /// Always JSON: notifications are dropped and server→client requests fail.
     JsonOnly,

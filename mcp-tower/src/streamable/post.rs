@@ -292,7 +292,8 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
             {
                 return refused((StatusCode::OK, error), Some(&id));
             }
-            let new_session = is_initialize
+            // The modern era has no `initialize` (the router answers -32601) and no sessions.
+            let new_session = (is_initialize && !version.is_modern())
                 .then(|| manager.zip(initialize_params(&request, &extensions)))
                 .flatten()
                 .map(|(manager, new)| Box::new((manager, new, id.clone())));
@@ -349,7 +350,8 @@ fn attach_new_session(
     new: NewSession,
     id: RequestId,
 ) {
-    if response.status() != StatusCode::OK {
+    // An `initialize` refused with an error (under `AlwaysSse` a 200 SSE body) opens nothing.
+    if response.status() != StatusCode::OK || response.extensions().get::<ErrorAnswer>().is_some() {
         return;
     }
     let (status, message) = match manager.create(new) {
@@ -430,6 +432,27 @@ pub(super) fn json_response(
         http.extensions_mut().insert(mcp_core::RefusedAtRpcTier);
     }
     http
+}
+
+/// Marks an HTTP response whose JSON-RPC answer is a single error, whatever its status or
+/// framing: `initialize` creates no session on it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ErrorAnswer;
+
+impl ErrorAnswer {
+    pub(super) fn mark(http: &mut Response<McpBody>, response: &McpResponse) {
+        if response.as_single().is_some_and(|r| r.is_error()) {
+            http.extensions_mut().insert(ErrorAnswer);
+        }
+    }
+}
+
+/// Whether [`json_response`] answers `response` with a status other than 200: an error the
+/// modern era maps, or an RPC-tier scope or rate-limit refusal.
+pub(super) fn has_error_status(response: &McpResponse, version: ProtocolVersion) -> bool {
+    status_of(response, version) != StatusCode::OK
+        || step_up_challenge(response).is_some()
+        || retry_after(response).is_some()
 }
 
 /// The wait an RPC-tier layer attached to a refusal, as `error.data.retryAfterMs`, in whole

@@ -272,7 +272,13 @@ impl Call<'_> {
             instructions: Option<&'a str>,
         }
         let result = Discover {
-            supported_versions: ProtocolVersion::supported_strings(None),
+            // Only the versions the transport serves.
+            supported_versions: self
+                .extensions
+                .get::<crate::version::ServedEras>()
+                .copied()
+                .unwrap_or(crate::version::ServedEras::BOTH)
+                .supported_strings(),
             capabilities: self.capabilities(),
             instructions: self.inner.instructions.as_deref(),
         };

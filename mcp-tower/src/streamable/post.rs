@@ -7,6 +7,7 @@ use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
     AllowList, ClientPeer, McpRequest, McpResponse, Outbound, Principal, ProtocolVersion,
+    ServedEras,
 };
 use tower::ServiceExt;
 
@@ -187,7 +188,11 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     if let Err(refusal) = super::routing_headers::check_not_repeated(&mcp_headers) {
         return refused(refusal, message.id());
     }
-    let header = match era::VersionHeader::read(mcp_headers.version) {
+    let served = ServedEras {
+        legacy: shared.config.legacy,
+        modern: shared.config.modern,
+    };
+    let header = match era::VersionHeader::read(mcp_headers.version, served) {
         Ok(header) => header,
         Err(refusal) => return refused(refusal, message.id()),
     };
@@ -201,9 +206,8 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Ok(version) => version,
         Err(refusal) => return refused(refusal, message.id()),
     };
-    if version.is_modern() && !shared.config.modern || !version.is_modern() && !shared.config.legacy
-    {
-        return refused(era::unsupported(version.as_str()), message.id());
+    if !served.serves(version) {
+        return refused(era::unsupported(version.as_str(), served), message.id());
     }
     if version.is_modern() && matches!(message, Message::Response(_)) {
         // The era has no server-to-client requests (input_required replaced them).
@@ -234,6 +238,10 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     let request_headers = parts.headers.len();
     let mut extensions = std::mem::take(&mut parts.extensions);
     extensions.insert(parts);
+    if served != ServedEras::BOTH {
+        // For `server/discover`, which lists what is served.
+        extensions.insert(served);
+    }
 
     match message {
         Message::Response(response) => {

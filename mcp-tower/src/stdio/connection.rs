@@ -452,17 +452,28 @@ where
 
     pub(super) async fn forward_event(
         &mut self,
-        event: Option<ServerEvent>,
+        received: Received,
         events: &mut Option<broadcast::Receiver<ServerEvent>>,
     ) {
-        let Some(event) = event else {
-            *events = None;
-            self.publishing = false;
-            // Nothing can be delivered any more: end the subscriptions rather than leave the
-            // client waiting on them.
-            return self
-                .close_listens("the server stopped publishing notifications")
-                .await;
+        let event = match received {
+            Received::Event(event) => event,
+            Received::Missed(missed) => {
+                tracing::warn!(missed, "stdio transport missed server events");
+                // A subscription would never learn what it missed: it ends as the server
+                // ends one, and its client listens again and re-reads what it follows.
+                return self
+                    .close_listens("the subscription fell behind the server's notifications")
+                    .await;
+            }
+            Received::Closed => {
+                *events = None;
+                self.publishing = false;
+                // Nothing can be delivered any more: end the subscriptions rather than leave
+                // the client waiting on them.
+                return self
+                    .close_listens("the server stopped publishing notifications")
+                    .await;
+            }
         };
         if lock(&self.session.state).initialized && event.is_wanted_by(&*self.session) {
             self.shared.send_line(event.to_json()).await;

@@ -5,6 +5,7 @@
 //! router's acceptance, which names the types it supports, opens the stream; any other answer
 //! is sent as the response, with the status it maps to. At shutdown the
 //! stream ends gracefully, as the spec asks: the listen request's (empty) result, then the end.
+//! A stream that falls behind the server's events ends the same way, rather than skip some.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -126,8 +127,19 @@ async fn run(
         let event = match event {
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "a subscriptions/listen stream missed notifications");
-                continue;
+                // Its client would never learn what it missed. The subscription ends as the
+                // server ends one, with its result: the client listens again and re-reads
+                // what it follows. (The router's `event_capacity` bounds how far behind a
+                // stream may fall.)
+                tracing::warn!(
+                    missed,
+                    "a subscriptions/listen stream fell behind; ending it"
+                );
+                tokio::select! {
+                    _ = sink.send(frame(&subscription.closing_result())) => {}
+                    () = &mut ended => {}
+                }
+                return;
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
@@ -224,6 +236,34 @@ mod tests {
         let response = service.clone().oneshot(request).await.unwrap();
         let mut stream = response.into_body();
         assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_falls_behind_ends_with_its_result() {
+        // Room for one undelivered event.
+        let mut router = Router::builder().event_capacity(1);
+        for name in ["a", "b", "c", "d"] {
+            router = router.tool(
+                mcp_core::Tool::new(name)
+                    .raw_handler(|_, _: mcp_core::RequestContext| async { "" }),
+            );
+        }
+        let router = router.build();
+        let service: McpHttpService<McpBody> =
+            McpServer::builder(router.clone()).into_http_service();
+        let mut stream = listen(&service, 9).await;
+        // Three changes before the stream reads any: it misses two.
+        for name in ["a", "b", "c"] {
+            router.remove_tool(name);
+        }
+        assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
+        let closing = concat!(
+            r#"data: {"jsonrpc":"2.0","id":9,"result":{"_meta":"#,
+            r#"{"io.modelcontextprotocol/subscriptionId":9},"resultType":"complete"}}"#,
+            "\n\n"
+        );
+        assert_eq!(next(&mut stream).await.unwrap(), closing);
+        assert_eq!(next(&mut stream).await, None);
     }
 
     #[tokio::test]

@@ -22,6 +22,28 @@ fn with_events(transport: StdioTransport) -> impl FnOnce(&Router) -> StdioTransp
     |router| transport.server_events(router.events())
 }
 
+/// A client of `service` served with `router`'s events.
+fn serve<S>(router: Router, service: S) -> Client
+where
+    S: tower_service::Service<McpRequest, Response = McpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (server_read, server_write) = tokio::io::split(server);
+    let transport = StdioTransport::new().server_events(router.events());
+    let server = tokio::spawn(transport.serve_io(service, server_read, server_write));
+    let (read, writer) = tokio::io::split(client);
+    Client {
+        lines: tokio::io::BufReader::new(read).lines(),
+        writer,
+        server,
+        router,
+    }
+}
+
 impl Client {
     /// Sends a ping and expects its answer next: nothing else was written before it.
     async fn ping(&mut self, id: i64) {
@@ -264,17 +286,7 @@ async fn listen_requests_pass_through_the_service_and_hear_what_it_accepts() {
             inner.oneshot(request).await
         }
     });
-    let (client, server) = tokio::io::duplex(64 * 1024);
-    let (server_read, server_write) = tokio::io::split(server);
-    let transport = StdioTransport::new().server_events(router.events());
-    let server = tokio::spawn(transport.serve_io(service, server_read, server_write));
-    let (read, writer) = tokio::io::split(client);
-    let mut client = Client {
-        lines: tokio::io::BufReader::new(read).lines(),
-        writer,
-        server,
-        router,
-    };
+    let mut client = serve(router, service);
 
     client
         .send(&listen(
@@ -299,5 +311,31 @@ async fn listen_requests_pass_through_the_service_and_hear_what_it_accepts() {
     );
     assert_eq!(seen.load(Ordering::Relaxed), 2);
     client.send(&cancel(json!(3))).await;
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn a_subscription_that_falls_behind_is_ended_by_the_server() {
+    // Room for one undelivered event.
+    let mut router = Router::builder().event_capacity(1);
+    for name in ["a", "b", "c"] {
+        router = router.tool(Tool::new(name).raw_handler(|_, _: RequestContext| async { "" }));
+    }
+    let router = router.build();
+    let mut client = serve(router.clone(), router);
+    client
+        .send(&listen(json!("l"), json!({"toolsListChanged": true})))
+        .await;
+    assert_eq!(
+        client.recv().await["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    // Three changes before the connection reads any: it misses two, and says so by ending
+    // the subscription (the client listens again and re-reads the list).
+    for name in ["a", "b", "c"] {
+        client.router.remove_tool(name);
+    }
+    expect_server_end(&mut client, json!("l")).await;
+    client.ping(2).await;
     client.finish().await;
 }

@@ -300,7 +300,9 @@ impl Call<'_> {
         let values = match completions.get(&params.argument.name) {
             Some(complete) => {
                 let resolved = params.context.unwrap_or_default().arguments;
-                let ctx = self.context(None, None);
+                // Its `_meta` as any request's: progress token, log level and (2026-07-28)
+                // the client's declared capabilities.
+                let ctx = self.context(params.meta, None);
                 complete(params.argument.value, resolved, ctx).await
             }
             None => Vec::new(),

@@ -13,13 +13,14 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
-use mcp_core::{AllowList, McpResponse, ProtocolVersion, ServerEvent};
+use mcp_core::{AllowList, McpRequest, McpResponse, ProtocolVersion, ServerEvent};
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 use super::post::json_response;
-use super::{Shared, streamed_response};
+use super::{RpcService, Shared, streamed_response};
 use crate::body::McpBody;
 use crate::error_body::error_response;
 use crate::subscription::Subscription;
@@ -33,27 +34,57 @@ impl Drop for ListenerSlot {
     }
 }
 
-/// A listen request the RPC tier has answered.
-pub(super) struct Opening {
+/// A listen request ready for the RPC tier, and what opening its stream needs.
+pub(super) struct Listen {
+    pub(super) shared: Arc<Shared>,
+    pub(super) request: McpRequest,
     pub(super) id: RequestId,
     pub(super) params: Option<Box<RawValue>>,
-    /// The RPC tier's answer: the router's acceptance opens the stream; anything else (a
-    /// layer's refusal) is the response.
-    pub(super) answer: McpResponse,
     pub(super) allow_list: Option<AllowList>,
-    pub(super) version: ProtocolVersion,
-    pub(super) request_headers: usize,
 }
 
-pub(super) fn handle(shared: Arc<Shared>, opening: Opening) -> Response<McpBody> {
-    let Opening {
+impl Listen {
+    /// Passes the request through the RPC tier, which gates the stream as it gates any
+    /// request (scopes, rate limits, telemetry, allow-lists), and opens the stream on the
+    /// router's acceptance; any other answer is the response, with the status it maps to.
+    pub(super) async fn open<S: RpcService>(
+        self,
+        inner: S,
+        request_headers: usize,
+    ) -> Response<McpBody> {
+        let version = self.request.version;
+        let answer = inner.oneshot(self.request).await.unwrap_or_default();
+        let answered = Answered {
+            id: self.id,
+            params: self.params,
+            answer,
+            allow_list: self.allow_list,
+            version,
+            request_headers,
+        };
+        handle(self.shared, answered)
+    }
+}
+
+/// A listen request the RPC tier has answered.
+struct Answered {
+    id: RequestId,
+    params: Option<Box<RawValue>>,
+    answer: McpResponse,
+    allow_list: Option<AllowList>,
+    version: ProtocolVersion,
+    request_headers: usize,
+}
+
+fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
+    let Answered {
         id,
         params,
         answer,
         allow_list,
         version,
         request_headers,
-    } = opening;
+    } = answered;
     let Some(honoured) = Subscription::accepted(&answer) else {
         return json_response(&answer, version, request_headers);
     };

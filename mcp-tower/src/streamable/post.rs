@@ -56,30 +56,7 @@ where
                 let _ = inner.oneshot(request).await;
                 accepted()
             }
-            Step::Listen(listen) => {
-                let Listen {
-                    shared,
-                    request,
-                    id,
-                    params,
-                    allow_list,
-                } = *listen;
-                let version = request.version;
-                // The RPC tier gates the stream as it gates any request (scopes, rate limits,
-                // telemetry, allow-lists); only the router's acceptance opens it.
-                let answer = inner.oneshot(request).await.unwrap_or_default();
-                super::listen::handle(
-                    shared,
-                    super::listen::Opening {
-                        id,
-                        params,
-                        answer,
-                        allow_list,
-                        version,
-                        request_headers,
-                    },
-                )
-            }
+            Step::Listen(listen) => listen.open(inner, request_headers).await,
             Step::Batch(request) => {
                 let version = request.version;
                 let response = inner.oneshot(request).await.unwrap_or_default();
@@ -153,16 +130,7 @@ enum Step {
     Call(Box<Call>),
     /// A `subscriptions/listen` request (2026-07-28): the RPC tier's answer decides whether
     /// its stream opens.
-    Listen(Box<Listen>),
-}
-
-/// A listen request ready for the RPC tier, and what opening its stream needs.
-struct Listen {
-    shared: Arc<Shared>,
-    request: McpRequest,
-    id: RequestId,
-    params: Option<Box<serde_json::value::RawValue>>,
-    allow_list: Option<AllowList>,
+    Listen(Box<super::listen::Listen>),
 }
 
 /// A request ready for the RPC tier.
@@ -277,7 +245,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
                     .get::<Principal>()
                     .and_then(|p| p.allow_list().cloned())
             });
-            Step::Listen(Box::new(Listen {
+            Step::Listen(Box::new(super::listen::Listen {
                 shared,
                 id: request.id.clone(),
                 params: request.params.clone(),

@@ -1,5 +1,6 @@
 //! [`ScopeLayer`]: the RPC-tier check of [`RequiredScopes`] per `tools/call`, `prompts/get` and
-//! `resources/read`.
+//! `resources/read` (and the resources a subscription names: `resources/subscribe`, and each
+//! of a 2026-07-28 `subscriptions/listen`'s `resourceSubscriptions`).
 //!
 //! It reads the [`Principal`] the HTTP tier put into [`McpRequest::extensions`] (no principal
 //! means no scopes) and answers a request that lacks scopes with a JSON-RPC error
@@ -53,7 +54,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::rejection::codes;
-use crate::scope::{MissingScopes, RequiredScopes, ScopeTarget};
+use crate::scope::{MissingScopes, RequiredScopes, ScopeTarget, check_scopes};
 
 /// Applies [`Scope`]: see the [module docs](self).
 #[derive(Debug, Clone)]
@@ -122,6 +123,20 @@ struct UriParams<'a> {
     uri: Cow<'a, str>,
 }
 
+/// The targets of `subscriptions/listen` (2026-07-28): the resources it subscribes to.
+#[derive(Deserialize)]
+struct ListenParams<'a> {
+    #[serde(borrow)]
+    notifications: ListenFilter<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListenFilter<'a> {
+    #[serde(borrow, default)]
+    resource_subscriptions: Option<Vec<Cow<'a, str>>>,
+}
+
 /// Reads the target of a guarded method. Unreadable params are refused here rather than
 /// checked as a call of nothing in particular (the global scopes only): whatever the router
 /// would make of them, they never reach it past a per-target scope.
@@ -157,11 +172,33 @@ impl Config {
                 uri = target_params::<UriParams<'_>>(method, params)?.uri;
                 ScopeTarget::Resource(&uri)
             }
+            // 2026-07-28: a subscription is a standing read of each resource it names.
+            "subscriptions/listen" => return self.check_listen(principal, params),
             _ => ScopeTarget::Any,
         };
         self.policy
             .check(principal, target)
             .map_err(|missing| self.error(&missing))
+    }
+
+    /// A `subscriptions/listen` request needs the scopes of every resource in its
+    /// `notifications.resourceSubscriptions` (as `resources/subscribe` needs its URI's), and
+    /// the global ones.
+    fn check_listen(
+        &self,
+        principal: &Principal,
+        params: Option<&serde_json::value::RawValue>,
+    ) -> Result<(), ErrorObject> {
+        let listen: ListenParams<'_> = target_params("subscriptions/listen", params)?;
+        let uris = listen
+            .notifications
+            .resource_subscriptions
+            .unwrap_or_default();
+        let required = self.policy.required_for(ScopeTarget::Any).chain(
+            uris.iter()
+                .flat_map(|uri| self.policy.required_for(ScopeTarget::Resource(uri))),
+        );
+        check_scopes(principal, required).map_err(|missing| self.error(&missing))
     }
 
     fn error(&self, missing: &MissingScopes) -> ErrorObject {
@@ -406,6 +443,45 @@ mod tests {
             params: None,
         });
         let response = run(no_params, alice()).await;
+        assert_eq!(
+            response.as_single().unwrap().error_object().unwrap().code,
+            -32602
+        );
+    }
+
+    #[tokio::test]
+    async fn a_listen_request_needs_the_scopes_of_every_resource_it_names() {
+        let alice = || Some(Principal::new("alice").with_scopes(["mcp"]));
+        let listen = |uris: serde_json::Value| {
+            request(
+                "subscriptions/listen",
+                serde_json::json!({"notifications": {"toolsListChanged": true, "resourceSubscriptions": uris}}),
+            )
+        };
+        let response = run(
+            listen(serde_json::json!(["file:///a", "file:///etc"])),
+            alice(),
+        )
+        .await;
+        let error = response.as_single().unwrap().error_object().unwrap();
+        assert_eq!(error.code, codes::FORBIDDEN);
+        assert_eq!(error.data.as_ref().unwrap()["scope"], "mcp files");
+        assert!(passed(
+            &run(listen(serde_json::json!(["file:///a"])), alice()).await
+        ));
+        let files = Principal::new("bob").with_scopes(["mcp", "files"]);
+        assert!(passed(
+            &run(listen(serde_json::json!(["file:///etc"])), Some(files)).await
+        ));
+        // The global scopes, whatever it names.
+        let none = Principal::new("carol");
+        let response = run(listen(serde_json::json!([])), Some(none)).await;
+        assert!(response.as_single().unwrap().is_error());
+        let malformed = request(
+            "subscriptions/listen",
+            serde_json::json!({"notifications": 1}),
+        );
+        let response = run(malformed, alice()).await;
         assert_eq!(
             response.as_single().unwrap().error_object().unwrap().code,
             -32602

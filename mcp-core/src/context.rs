@@ -570,6 +570,15 @@ impl RequestContext {
                 }
             };
         }
+        if self.inner.version.is_modern() {
+            // 2026-07-28 servers send no requests: they ask through `input_required`, which
+            // only tools/call, prompts/get and resources/read may answer (completion may not).
+            return Err(ErrorObject::internal_error(format!(
+                "{method} cannot be asked here: in {} only tools/call, prompts/get and \
+                 resources/read may ask the client for input",
+                self.inner.version
+            )));
+        }
         let Some(peer) = &self.inner.peer else {
             return Err(ErrorObject::internal_error(format!(
                 "{method} needs a transport that carries server-to-client requests"

@@ -55,4 +55,4 @@ pub use router::{CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFu
 pub use session::{Session, SessionHandle};
 pub use tasks::TaskConfig;
 pub use tokio_util::sync::CancellationToken;
-pub use version::{Era, ProtocolVersion, UnsupportedVersion};
+pub use version::{Era, ProtocolVersion, ServedEras, UnsupportedVersion};

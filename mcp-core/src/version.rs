@@ -207,6 +207,50 @@ impl ProtocolVersion {
     }
 }
 
+/// The eras a transport serves, when it serves fewer than both: it puts this into each
+/// request's extensions, and the router's `server/discover` then advertises only the
+/// versions served (a client told of a version that is refused would retry with it).
+///
+/// ```
+/// use mcp_core::ServedEras;
+///
+/// let legacy_only = ServedEras { legacy: true, modern: false };
+/// assert_eq!(legacy_only.supported_strings(), ["2025-03-26", "2025-06-18", "2025-11-25"]);
+/// assert_eq!(ServedEras::BOTH.supported_strings().len(), 4);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServedEras {
+    /// 2025-03-26 … 2025-11-25.
+    pub legacy: bool,
+    /// 2026-07-28.
+    pub modern: bool,
+}
+
+impl ServedEras {
+    /// Every version.
+    pub const BOTH: ServedEras = ServedEras {
+        legacy: true,
+        modern: true,
+    };
+
+    /// Whether `version` is served.
+    pub const fn serves(self, version: ProtocolVersion) -> bool {
+        match version.era() {
+            Era::Legacy => self.legacy,
+            Era::Modern => self.modern,
+        }
+    }
+
+    /// The versions served, oldest first, as strings.
+    pub fn supported_strings(self) -> Vec<&'static str> {
+        ProtocolVersion::ALL
+            .into_iter()
+            .filter(|v| self.serves(*v))
+            .map(ProtocolVersion::as_str)
+            .collect()
+    }
+}
+
 impl fmt::Display for ProtocolVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

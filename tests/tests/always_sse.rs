@@ -1,7 +1,9 @@
 //! `ResponseMode::AlwaysSse` over a real socket: a request answered in its handler's first
 //! poll is one complete SSE body (priming event, then the response), recorded for resumption
 //! when a session could resume it;
-//! messages sent before the answer, and handlers that wait, still stream in order.
+//! messages sent before the answer, and handlers that wait, still stream in order. A
+//! 2026-07-28 answer that is a direct error keeps its status, as JSON; an `initialize`
+//! answered with an error opens no session.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +39,16 @@ fn router() -> Router {
                     ctx.progress(0.5, Some(1.0), None).await;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     "slow"
+                }),
+        )
+        .tool(
+            Tool::new("roots_later")
+                .description("Asks for the client's roots after a while")
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    ctx.list_roots()
+                        .await
+                        .map(|roots| roots.roots.len().to_string())
                 }),
         )
         .build()
@@ -202,4 +214,116 @@ async fn messages_sent_before_the_answer_come_first() {
         assert_eq!(messages[1]["id"], id);
         assert_eq!(messages[1]["result"]["content"][0]["text"], text);
     }
+}
+
+/// A 2026-07-28 request of `method` with `params`, its `_meta` and routing headers.
+fn modern(id: i64, method: &str, mut params: Value) -> (Value, Vec<(&'static str, String)>) {
+    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                             "io.modelcontextprotocol/clientCapabilities": {}});
+    let mut headers = vec![
+        ("mcp-protocol-version", "2026-07-28".to_owned()),
+        ("mcp-method", method.to_owned()),
+    ];
+    if let Some(name) = params["name"].as_str() {
+        headers.push(("mcp-name", name.to_owned()));
+    }
+    let body = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params});
+    (body, headers)
+}
+
+#[tokio::test]
+async fn modern_errors_keep_their_status_as_json() {
+    let (_server, client) = start(false).await;
+    let post = async |(body, headers): (Value, Vec<(&'static str, String)>)| {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        client.post(&body, &headers).await
+    };
+    let initialize = json!({"protocolVersion": "2026-07-28", "capabilities": {},
+                            "clientInfo": {"name": "x", "version": "1"}});
+    for (case, request, status, code) in [
+        (
+            "unknown method",
+            modern(1, "nothing/here", json!({})),
+            404,
+            -32601,
+        ),
+        // A modern-shaped initialize: no such method, and no session either.
+        (
+            "initialize",
+            modern(2, "initialize", initialize),
+            404,
+            -32601,
+        ),
+        // The handler fails after its first poll, before sending anything.
+        (
+            "missing capability",
+            modern(
+                3,
+                "tools/call",
+                json!({"name": "roots_later", "arguments": {}}),
+            ),
+            400,
+            -32021,
+        ),
+    ] {
+        let reply = post(request).await;
+        assert_eq!(reply.status, status, "{case}: {:?}", reply.body);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/json"),
+            "{case}"
+        );
+        assert_eq!(reply.json()["error"]["code"], code, "{case}");
+        assert!(reply.header("mcp-session-id").is_none(), "{case}");
+    }
+    // A modern answer that is not an error is still a stream.
+    let reply = post(modern(
+        4,
+        "tools/call",
+        json!({"name": "fast", "arguments": {}}),
+    ))
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    assert_eq!(
+        reply.sse_messages()[0]["result"]["content"][0]["text"],
+        "fast"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_initialize_opens_no_session() {
+    use mcp_core::jsonrpc::ErrorObject;
+    use mcp_core::{McpRequest, McpResponse};
+    use tower::ServiceExt;
+
+    // A layer refusing every initialize with an error: legacy answers stay 200 SSE.
+    let router = router();
+    let refuse = tower::service_fn(move |request: McpRequest| {
+        let router = router.clone();
+        async move {
+            if request.method() == Some("initialize") {
+                let error = ErrorObject::new(-32003, "not you");
+                return Ok(McpResponse::error_for(&request.message, error));
+            }
+            router.oneshot(request).await
+        }
+    });
+    let http = tower::Layer::layer(
+        &mcp_tower::SessionLayer::new(mcp_tower::SessionConfig::default()),
+        tower::Layer::layer(
+            &mcp_tower::StreamableHttpLayer::new(
+                StreamableHttpConfig::default().response_mode(ResponseMode::AlwaysSse),
+            ),
+            refuse,
+        ),
+    );
+    let server = TestServer::start(tower::util::BoxCloneSyncService::new(http)).await;
+    let client = TestClient::new(&server);
+    let body = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}});
+    let reply = client.post(&body, &[]).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.sse_messages()[0]["error"]["code"], -32003);
+    assert!(reply.header("mcp-session-id").is_none());
 }

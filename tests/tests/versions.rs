@@ -244,3 +244,86 @@ async fn streams_open_with_a_priming_event_only_from_2025_11_25() {
         }
     }
 }
+
+/// A 2026-07-28 request of `method`, as a dual-era client first tries it.
+fn modern_request(method: &str, version: &str) -> (Value, [(&'static str, String); 2]) {
+    let body = request(
+        1,
+        method,
+        json!({"_meta": {"io.modelcontextprotocol/protocolVersion": version,
+                         "io.modelcontextprotocol/clientCapabilities": {}}}),
+    );
+    let headers = [
+        ("mcp-protocol-version", version.to_owned()),
+        ("mcp-method", method.to_owned()),
+    ];
+    (body, headers)
+}
+
+async fn start_with(config: mcp_tower::StreamableHttpConfig) -> (TestServer, TestClient) {
+    let service = McpServer::builder(router())
+        .http_config(config)
+        .into_http_service();
+    let server = TestServer::start(service).await;
+    let client = TestClient::new(&server);
+    (server, client)
+}
+
+#[tokio::test]
+async fn a_legacy_only_server_sends_modern_clients_to_initialize() {
+    let config = mcp_tower::StreamableHttpConfig::default().modern(false);
+    let (_server, client) = start_with(config).await;
+    for version in ["2026-07-28", "2027-01-01"] {
+        let (body, headers) = modern_request("server/discover", version);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let refused = client.post(&body, &headers).await;
+        // A 400 without a modern error (-32022 would tell the client to retry modern):
+        // dual-era clients fall back to initialize. The message names what is spoken.
+        assert_eq!(refused.status, 400, "{version}: {:?}", refused.body);
+        let error = &refused.json()["error"];
+        assert_eq!(error["code"], -32600, "{version}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.ends_with("this server speaks 2025-03-26, 2025-06-18, 2025-11-25"),
+            "{message}"
+        );
+    }
+    // And initialize works.
+    client.initialize("2025-11-25").await;
+}
+
+#[tokio::test]
+async fn a_modern_only_server_advertises_only_the_modern_version() {
+    let config = mcp_tower::StreamableHttpConfig::default().legacy(false);
+    let (_server, client) = start_with(config).await;
+    let initialize = request(
+        0,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {},
+               "clientInfo": {"name": "x", "version": "1"}}),
+    );
+    let refused = client.post(&initialize, &[]).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], -32022);
+    assert_eq!(
+        refused.json()["error"]["data"]["supported"],
+        json!(["2026-07-28"])
+    );
+    let (body, headers) = modern_request("server/discover", "2026-07-28");
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let discovered = client.post(&body, &headers).await;
+    assert_eq!(discovered.status, 200, "{:?}", discovered.body);
+    assert_eq!(
+        discovered.json()["result"]["supportedVersions"],
+        json!(["2026-07-28"])
+    );
+    // An unknown version is told the same list.
+    let (body, headers) = modern_request("server/discover", "2027-01-01");
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let unknown = client.post(&body, &headers).await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(
+        unknown.json()["error"]["data"]["supported"],
+        json!(["2026-07-28"])
+    );
+}

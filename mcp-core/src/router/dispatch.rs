@@ -97,6 +97,7 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
         "resources/templates/list" => call.list_templates(params),
         "resources/subscribe" => call.subscribe(params, true),
         "resources/unsubscribe" => call.subscribe(params, false),
+        "subscriptions/listen" => call.listen(params),
         "prompts/list" => call.list_prompts(params),
         "logging/setLevel" => call.set_level(params),
         "tasks/get" => call.get_task(params),
@@ -180,7 +181,7 @@ impl Call<'_> {
         self.extensions.get::<SessionHandle>()
     }
 
-    fn capabilities(&self) -> ServerCapabilities {
+    pub(super) fn capabilities(&self) -> ServerCapabilities {
         let allow = self.allow_list();
         let tools = self.inner.tools.load();
         let has_tools = tools
@@ -271,7 +272,13 @@ impl Call<'_> {
             instructions: Option<&'a str>,
         }
         let result = Discover {
-            supported_versions: ProtocolVersion::supported_strings(None),
+            // Only the versions the transport serves.
+            supported_versions: self
+                .extensions
+                .get::<crate::version::ServedEras>()
+                .copied()
+                .unwrap_or(crate::version::ServedEras::BOTH)
+                .supported_strings(),
             capabilities: self.capabilities(),
             instructions: self.inner.instructions.as_deref(),
         };

@@ -170,6 +170,55 @@ impl Call<'_> {
         self.encode(&Empty {}, Extras::complete())
     }
 
+    /// `subscriptions/listen` (2026-07-28). A router cannot stream: it answers with what the
+    /// subscription would carry, and a transport that streams opens the stream only on this
+    /// answer, so that the layers above (scopes, rate limits, telemetry, allow-lists) gate a
+    /// listen request as they gate any other. The answer is the stream's closing result (the
+    /// subscription id in `_meta`, `resultType`) with `notifications`: the requested types
+    /// this server supports and the caller may see, which the acknowledgement repeats
+    /// (unsupported ones are omitted, as the schema asks). Sent as it is, by a transport that
+    /// cannot stream, it ends the subscription at once.
+    pub(super) fn listen(&self, params: Option<&RawValue>) -> MethodResult {
+        let params: crate::protocol::SubscriptionsListenRequestParams =
+            params::owned("subscriptions/listen", params)?;
+        let requested = params.notifications;
+        let capabilities = self.capabilities();
+        let asked =
+            |flag: Option<bool>, supported: bool| (flag == Some(true) && supported).then_some(true);
+        let uris: Vec<String> = requested
+            .resource_subscriptions
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|uri| capabilities.resources.is_some() && self.may_read(uri))
+            .collect();
+        let honoured = crate::protocol::SubscriptionFilter {
+            tools_list_changed: asked(requested.tools_list_changed, capabilities.tools.is_some()),
+            prompts_list_changed: asked(
+                requested.prompts_list_changed,
+                capabilities.prompts.is_some(),
+            ),
+            resources_list_changed: asked(
+                requested.resources_list_changed,
+                capabilities.resources.is_some(),
+            ),
+            resource_subscriptions: (!uris.is_empty()).then_some(uris),
+        };
+        #[derive(Serialize)]
+        struct Accepted<'a> {
+            #[serde(rename = "_meta")]
+            meta: serde_json::Value,
+            notifications: &'a crate::protocol::SubscriptionFilter,
+        }
+        let meta = serde_json::json!({ crate::protocol::meta_keys::SUBSCRIPTION_ID: self.id });
+        self.encode(
+            &Accepted {
+                meta,
+                notifications: &honoured,
+            },
+            Extras::complete().with_meta(true),
+        )
+    }
+
     /// Whether the caller's allow-list lets it read `uri` (and so hear of its updates).
     fn may_read(&self, uri: &str) -> bool {
         self.allow_list().is_none_or(|allow| {
@@ -251,7 +300,9 @@ impl Call<'_> {
         let values = match completions.get(&params.argument.name) {
             Some(complete) => {
                 let resolved = params.context.unwrap_or_default().arguments;
-                let ctx = self.context(None, None);
+                // Its `_meta` as any request's: progress token, log level and (2026-07-28)
+                // the client's declared capabilities.
+                let ctx = self.context(params.meta, None);
                 complete(params.argument.value, resolved, ctx).await
             }
             None => Vec::new(),

@@ -397,7 +397,9 @@ impl RouterBuilder {
         self
     }
 
-    /// How many undelivered events a slow listener may fall behind before it misses some.
+    /// How many undelivered events a slow listener may fall behind before it misses some
+    /// (default 1024). The transports end a 2026-07-28 subscription that falls further
+    /// behind, with its closing result, so that its client listens again.
     pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity.max(1);
         self

@@ -195,6 +195,8 @@ pub(crate) struct CompleteParams {
     pub(crate) argument: CompleteArgument,
     #[serde(default)]
     pub(crate) context: Option<CompleteContext>,
+    #[serde(rename = "_meta", default)]
+    pub(crate) meta: Option<RequestMeta>,
 }
 
 #[derive(Deserialize)]

@@ -397,3 +397,62 @@ async fn a_client_that_goes_away_fails_the_request_cleanly() {
     );
     assert_eq!(silent.await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_modern_completion_handler_gets_its_requests_meta() {
+    use mcp_core::Prompt;
+
+    // The completion reports what its context knows, then tries to ask the client.
+    let router = Router::builder()
+        .prompt(
+            Prompt::new("greet")
+                .argument("name", "Who", true)
+                .complete(
+                    "name",
+                    |_prefix: String, _resolved, ctx: RequestContext| async move {
+                        ctx.progress(1.0, None, None).await;
+                        ctx.log(LoggingLevel::Info, None, "completing").await;
+                        let declared = ctx
+                            .client_capabilities()
+                            .is_some_and(|caps| caps.elicitation.is_some());
+                        let asked = ctx
+                            .list_roots()
+                            .await
+                            .map_or_else(|e| e.code.to_string(), |_| "answered".to_owned());
+                        vec![format!("declared {declared}"), format!("asked {asked}")]
+                    },
+                )
+                .handler(|_, _ctx: RequestContext| async {
+                    vec![mcp_core::protocol::PromptMessage::user_text("hi")]
+                }),
+        )
+        .build();
+    let params = json!({
+        "ref": { "type": "ref/prompt", "name": "greet" },
+        "argument": { "name": "name", "value": "A" },
+        "_meta": { "progressToken": "c-1", "io.modelcontextprotocol/logLevel": "debug" }
+    });
+    let mut call = crate::support::request_with_caps(
+        MODERN,
+        1,
+        "completion/complete",
+        params,
+        json!({ "elicitation": {}, "roots": {} }),
+    );
+    let client = attach_client(&mut call, 16);
+    let result = result_of(&router, call).await;
+    // The declared capabilities are the request's; asking is refused as the era has no way
+    // for a completion to ask (no input_required), and the client is not blamed (-32021).
+    assert_eq!(
+        result["completion"]["values"],
+        json!(["declared true", format!("asked {}", codes::INTERNAL_ERROR)])
+    );
+    let seen = client.await.unwrap();
+    let methods: Vec<&str> = seen.iter().filter_map(|m| m["method"].as_str()).collect();
+    assert_eq!(
+        methods,
+        ["notifications/progress", "notifications/message"],
+        "{seen:?}"
+    );
+    assert_eq!(seen[0]["params"]["progressToken"], "c-1");
+}

@@ -202,6 +202,34 @@ async fn methods_are_gated_by_era() {
 }
 
 #[tokio::test]
+async fn subscriptions_listen_is_answered_with_the_supported_types_it_asked_for() {
+    let tools_only = Router::builder().tool(tool_add()).build();
+    let everything = json!({ "notifications": {
+        "toolsListChanged": true, "promptsListChanged": true, "resourcesListChanged": true,
+        "resourceSubscriptions": ["test://a"] } });
+    let answer = modern(&tools_only, "subscriptions/listen", everything.clone()).await;
+    // The closing result's shape, plus what the transport's stream would carry.
+    assert_eq!(
+        answer,
+        json!({ "resultType": "complete",
+                "_meta": { "io.modelcontextprotocol/subscriptionId": 1 },
+                "notifications": { "toolsListChanged": true } })
+    );
+    let answer = modern(&full_router(), "subscriptions/listen", everything).await;
+    assert_eq!(
+        answer["notifications"],
+        json!({ "toolsListChanged": true, "promptsListChanged": true,
+                "resourcesListChanged": true, "resourceSubscriptions": ["test://a"] })
+    );
+    // What was not asked for (or asked for with `false`) is not carried.
+    let some = json!({ "notifications": { "toolsListChanged": false } });
+    let answer = modern(&full_router(), "subscriptions/listen", some).await;
+    assert_eq!(answer["notifications"], json!({}));
+    let error = modern_error(&full_router(), "subscriptions/listen", json!({})).await;
+    assert_eq!(error["code"], codes::INVALID_PARAMS);
+}
+
+#[tokio::test]
 async fn notifications_and_client_responses_get_no_response() {
     let router = full_router();
     for body in [

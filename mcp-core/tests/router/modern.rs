@@ -152,6 +152,15 @@ async fn modern_lists_and_reads_carry_cache_hints() {
         })
     );
 
+    // A transport serving one era has discovery list only that era's versions.
+    let mut discover = request(MODERN, 1, "server/discover", json!({}));
+    discover.extensions.insert(mcp_core::ServedEras {
+        legacy: false,
+        modern: true,
+    });
+    let result = result_of(&router, discover).await;
+    assert_eq!(result["supportedVersions"], json!(["2026-07-28"]));
+
     // A list that depends on who asks is private.
     let mut list = request(MODERN, 1, "tools/list", json!({}));
     list.extensions.insert(AllowList::new().tools(["add"]));

@@ -23,6 +23,8 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 use tower_service::Service;
 
+use crate::subscription::Subscription;
+
 /// What the reader loop and the request tasks share.
 pub(super) struct Shared {
     pub(super) out: output::OutputSender,
@@ -253,7 +255,7 @@ where
                         Message::Request(request)
                             if version.is_modern() && request.method == SUBSCRIPTIONS_LISTEN =>
                         {
-                            self.listen(&request).await;
+                            self.listen(request, version).await;
                         }
                         message => self.dispatch(message, version).await,
                     },
@@ -279,18 +281,41 @@ where
     }
 
     /// Opens a `subscriptions/listen` subscription and acknowledges it, or answers why not.
-    async fn listen(&mut self, request: &jsonrpc::Request) {
-        let id = &request.id;
-        let opened = if self.listens.contains(id) || lock(&self.shared.in_flight).contains_key(id) {
-            Err(in_use(id))
-        } else {
-            self.listens
-                .open(id, request.params.as_deref(), self.publishing)
+    /// The request passes through the service first, as any request does (scopes, rate
+    /// limits, telemetry); only the router's acceptance opens the subscription. It is awaited
+    /// here, in the reader loop, so that the acknowledgement precedes the subscription's
+    /// events and later requests see it; a router answers it at once.
+    async fn listen(&mut self, request: jsonrpc::Request, version: ProtocolVersion) {
+        let id = request.id.clone();
+        let params = request.params.clone();
+        let checked =
+            if self.listens.contains(&id) || lock(&self.shared.in_flight).contains_key(&id) {
+                Err(in_use(&id))
+            } else {
+                self.listens.check(params.as_deref())
+            };
+        if let Err(error) = checked {
+            let response = Response::error(Some(id), error);
+            return self.shared.write(&McpResponse::Single(response)).await;
+        }
+        let mut call = McpRequest::new(Message::Request(request), version);
+        if let Some(allow_list) = &self.allow_list {
+            call.extensions.insert(allow_list.clone());
+        }
+        let answer = match self.service.clone().oneshot(call).await {
+            Ok(answer) => answer,
+            Err(never) => match never {},
         };
-        match opened {
+        let Some(honoured) = Subscription::accepted(&answer) else {
+            return self.shared.write(&answer).await;
+        };
+        match self
+            .listens
+            .open(&id, params.as_deref(), honoured, self.publishing)
+        {
             Ok(acknowledged) => self.shared.send_line(acknowledged).await,
             Err(error) => {
-                let response = Response::error(Some(id.clone()), error);
+                let response = Response::error(Some(id), error);
                 self.shared.write(&McpResponse::Single(response)).await;
             }
         }
@@ -427,17 +452,28 @@ where
 
     pub(super) async fn forward_event(
         &mut self,
-        event: Option<ServerEvent>,
+        received: Received,
         events: &mut Option<broadcast::Receiver<ServerEvent>>,
     ) {
-        let Some(event) = event else {
-            *events = None;
-            self.publishing = false;
-            // Nothing can be delivered any more: end the subscriptions rather than leave the
-            // client waiting on them.
-            return self
-                .close_listens("the server stopped publishing notifications")
-                .await;
+        let event = match received {
+            Received::Event(event) => event,
+            Received::Missed(missed) => {
+                tracing::warn!(missed, "stdio transport missed server events");
+                // A subscription would never learn what it missed: it ends as the server
+                // ends one, and its client listens again and re-reads what it follows.
+                return self
+                    .close_listens("the subscription fell behind the server's notifications")
+                    .await;
+            }
+            Received::Closed => {
+                *events = None;
+                self.publishing = false;
+                // Nothing can be delivered any more: end the subscriptions rather than leave
+                // the client waiting on them.
+                return self
+                    .close_listens("the server stopped publishing notifications")
+                    .await;
+            }
         };
         if lock(&self.session.state).initialized && event.is_wanted_by(&*self.session) {
             self.shared.send_line(event.to_json()).await;

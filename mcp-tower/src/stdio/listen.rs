@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use mcp_core::jsonrpc::{ErrorObject, RequestId, codes};
+use mcp_core::protocol::SubscriptionFilter;
 use mcp_core::{AllowList, ServerEvent};
 use serde_json::value::RawValue;
 
@@ -40,15 +41,22 @@ impl Listens {
         self.open.contains_key(id)
     }
 
-    /// Opens the subscription `id` and returns its acknowledgement, or the error to answer.
+    /// Checks the params of a listen request before the service sees it (see
+    /// [`Subscription::check_request`]).
+    pub(super) fn check(&self, params: Option<&RawValue>) -> Result<(), ErrorObject> {
+        Subscription::check_request(params, self.max_resources)
+    }
+
+    /// Opens the subscription `id` carrying what the service `honoured` (see
+    /// [`Subscription::open`]) and returns its acknowledgement, or the error to answer.
     /// `publishing`: whether the server has events to deliver at all.
     pub(super) fn open(
         &mut self,
         id: &RequestId,
         params: Option<&RawValue>,
+        honoured: SubscriptionFilter,
         publishing: bool,
     ) -> Result<Vec<u8>, ErrorObject> {
-        let (subscription, acknowledgement) = Subscription::open(id, params, self.max_resources)?;
         if !publishing {
             return Err(ErrorObject::invalid_request(
                 "This server publishes no notifications",
@@ -57,6 +65,7 @@ impl Listens {
         if self.open.len() >= self.max {
             return Err(ErrorObject::new(codes::SERVER_ERROR, "Too many listeners"));
         }
+        let (subscription, acknowledgement) = Subscription::open(id, params, honoured);
         self.open.insert(id.clone(), subscription);
         Ok(acknowledgement)
     }

@@ -453,18 +453,22 @@ fn log_join_error(joined: Result<(), tokio::task::JoinError>) {
     }
 }
 
-async fn next_event(events: &mut Option<broadcast::Receiver<ServerEvent>>) -> Option<ServerEvent> {
+/// What the server's event channel gives.
+enum Received {
+    Event(ServerEvent),
+    /// This many events were missed: the connection fell behind.
+    Missed(u64),
+    Closed,
+}
+
+async fn next_event(events: &mut Option<broadcast::Receiver<ServerEvent>>) -> Received {
     let Some(receiver) = events else {
         return std::future::pending().await;
     };
-    loop {
-        match receiver.recv().await {
-            Ok(event) => return Some(event),
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "stdio transport missed server events");
-            }
-            Err(broadcast::error::RecvError::Closed) => return None,
-        }
+    match receiver.recv().await {
+        Ok(event) => Received::Event(event),
+        Err(broadcast::error::RecvError::Lagged(missed)) => Received::Missed(missed),
+        Err(broadcast::error::RecvError::Closed) => Received::Closed,
     }
 }
 

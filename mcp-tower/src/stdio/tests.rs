@@ -57,6 +57,10 @@ impl Client {
                     Ok::<_, ErrorObject>(roots.roots[0].uri.clone())
                 }),
             )
+            .resource(
+                mcp_core::Resource::new("file:///a", "a")
+                    .handler(|_uri: String, _ctx: RequestContext| async { "a" }),
+            )
             .build();
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (server_read, server_write) = tokio::io::split(server);

@@ -9,7 +9,7 @@ use mcp_core::protocol::meta_keys::{
     CLIENT_CAPABILITIES as META_CAPABILITIES, PROTOCOL_VERSION as META_VERSION,
 };
 use mcp_core::scan::{Flow, Scanner};
-use mcp_core::{Era, ProtocolVersion};
+use mcp_core::{Era, ProtocolVersion, ServedEras};
 use serde::Deserialize;
 
 /// A refusal: the HTTP status and the JSON-RPC error.
@@ -140,11 +140,17 @@ impl<'a> Peek<'a> {
 pub(crate) struct VersionHeader<'h> {
     raw: Option<&'h str>,
     version: Option<ProtocolVersion>,
+    /// What the endpoint serves: refusals name these versions only.
+    served: ServedEras,
 }
 
 impl<'h> VersionHeader<'h> {
-    /// Reads the header's value; one that is not ASCII is refused.
-    pub(crate) fn read(value: Option<&'h HeaderValue>) -> Result<Self, Refusal> {
+    /// Reads the header's value, for an endpoint serving `served`; one that is not ASCII is
+    /// refused.
+    pub(crate) fn read(
+        value: Option<&'h HeaderValue>,
+        served: ServedEras,
+    ) -> Result<Self, Refusal> {
         let raw = match value {
             None => None,
             Some(value) => Some(
@@ -156,13 +162,14 @@ impl<'h> VersionHeader<'h> {
         Ok(Self {
             raw,
             version: raw.and_then(ProtocolVersion::parse),
+            served,
         })
     }
 
     /// Refuses a header that names no supported version (an absent one is fine).
     pub(crate) fn check_supported(&self) -> Result<(), Refusal> {
         match (self.raw, self.version) {
-            (Some(requested), None) => Err(unsupported(requested)),
+            (Some(requested), None) => Err(unsupported(requested, self.served)),
             _ => Ok(()),
         }
     }
@@ -177,10 +184,25 @@ impl<'h> VersionHeader<'h> {
 /// Checks the `MCP-Protocol-Version` header of a session's GET or DELETE, which carry no
 /// message: absent, or a supported version.
 pub(crate) fn check_session_header(headers: &http::HeaderMap) -> Result<(), Refusal> {
-    VersionHeader::read(headers.get(&mcp_core::headers::MCP_PROTOCOL_VERSION))?.check_supported()
+    let header = headers.get(&mcp_core::headers::MCP_PROTOCOL_VERSION);
+    VersionHeader::read(header, ServedEras::BOTH)?.check_supported()
 }
 
-pub(crate) fn unsupported(requested: &str) -> Refusal {
+/// The refusal of a request for version `requested`, which the endpoint (serving `served`)
+/// does not serve: 400 and an `UnsupportedProtocolVersionError` naming the versions served.
+/// An endpoint that serves no modern version answers as a legacy server does instead (400
+/// and a plain invalid-request error): 2026-07-28 clients that also speak a legacy version
+/// fall back to `initialize` on any 400 without a modern error, and retry with the versions a
+/// modern error lists (streamable HTTP, Backward Compatibility).
+pub(crate) fn unsupported(requested: &str, served: ServedEras) -> Refusal {
+    let supported = served.supported_strings();
+    if !served.modern {
+        return bad_request(format!(
+            "Bad Request: Unsupported protocol version: {}; this server speaks {}",
+            quoted(requested),
+            supported.join(", ")
+        ));
+    }
     (
         StatusCode::BAD_REQUEST,
         ErrorObject::new(
@@ -189,7 +211,7 @@ pub(crate) fn unsupported(requested: &str) -> Refusal {
         )
         .with_data(serde_json::json!({
             "requested": quoted(requested),
-            "supported": ProtocolVersion::supported_strings(None),
+            "supported": supported,
         })),
     )
 }
@@ -221,6 +243,8 @@ pub(crate) fn classify(
         return header.check_supported().map(|()| negotiated);
     }
     let header_names_modern = header.names_modern();
+    let served = header.served;
+    let unsupported = |requested: &str| unsupported(requested, served);
     let (header, header_version) = (header.raw, header.version);
     if let Message::Batch(_) | Message::Response(_) = message {
         return match (header, header_version) {
@@ -337,7 +361,7 @@ mod tests {
                 .as_bytes(),
         )
         .expect("a request");
-        let no_header = VersionHeader::read(None).expect("no header");
+        let no_header = VersionHeader::read(None, ServedEras::BOTH).expect("no header");
         assert_eq!(
             Peek::of(&message, &no_header).name.as_deref(),
             Some("hidden")

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use super::event_store::EventStore;
-use super::post::{accepted, json_response};
+use super::post::{ErrorAnswer, accepted, has_error_status, json_response};
 use super::sse::{SseWriter, complete_stream};
 use super::{ResponseMode, RpcService, Shared, sse_response};
 use crate::body::McpBody;
@@ -69,6 +69,10 @@ impl Exchange {
         let guard = AbandonOnDrop(Some(&self));
         let mut future: RpcFuture = Box::pin(inner.oneshot(call));
         let mode = self.shared.config.response_mode;
+        // A 2026-07-28 answer that is a direct error goes out as JSON with the status it maps
+        // to (404, 400, 403, 429), whatever the mode: so the stream starts only with a first
+        // message or a non-error answer, as in `Auto`.
+        let waits = mode == ResponseMode::Auto || self.version.is_modern();
         // `Ok`: the handler answered; `Err`: it has not yet, maybe with a first message.
         let answered = match mode {
             ResponseMode::JsonOnly => {
@@ -77,14 +81,14 @@ impl Exchange {
                 guard.disarm();
                 return self.finish_json(response);
             }
-            ResponseMode::Auto => tokio::select! {
+            _ if waits => tokio::select! {
                 biased;
                 response = &mut future => Ok(response),
                 message = outbound.recv() => Err(message),
             },
-            // Most handlers answer in their first poll; the stream is then one body, written
-            // with the headers, and needs no task.
-            ResponseMode::AlwaysSse => {
+            // Legacy `AlwaysSse` (`Auto` waits above). Most handlers answer in their first
+            // poll; the stream is then one body, written with the headers, and needs no task.
+            ResponseMode::Auto | ResponseMode::AlwaysSse => {
                 let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx)));
                 match polled.await {
                     Poll::Ready(response) => Ok(response),
@@ -102,8 +106,10 @@ impl Exchange {
                 Err(_) => {
                     guard.disarm();
                     let response = response.unwrap_or_default();
+                    let direct_error =
+                        self.version.is_modern() && has_error_status(&response, self.version);
                     return match mode {
-                        ResponseMode::AlwaysSse => self.finish_sse(&response),
+                        ResponseMode::AlwaysSse if !direct_error => self.finish_sse(&response),
                         _ => self.finish_json(response),
                     };
                 }
@@ -137,7 +143,9 @@ impl Exchange {
         if self.peer.is_cancelled() {
             return accepted();
         }
-        json_response(&response, self.version, self.request_headers)
+        let mut http = json_response(&response, self.version, self.request_headers);
+        ErrorAnswer::mark(&mut http, &response);
+        http
     }
 
     /// The whole SSE stream of a request answered at once: the priming event and the
@@ -157,7 +165,9 @@ impl Exchange {
             self.shared.priming(self.version),
             data,
         );
-        sse_response(McpBody::from(body), self.request_headers)
+        let mut http = sse_response(McpBody::from(body), self.request_headers);
+        ErrorAnswer::mark(&mut http, response);
+        http
     }
 
     fn end(&self) {

@@ -1,7 +1,11 @@
 //! `subscriptions/listen` (2026-07-28): a long-lived POST stream carrying the list-changed and
 //! resource-updated notifications the client opted in to, each tagged with the subscription
-//! id (the listen request's id), after an acknowledgement of what is honoured. At shutdown the
+//! id (the listen request's id), after an acknowledgement of what is honoured. The request
+//! first goes through the RPC tier like any other (scopes, rate limits, telemetry): only the
+//! router's acceptance, which names the types it supports, opens the stream; any other answer
+//! is sent as the response, with the status it maps to. At shutdown the
 //! stream ends gracefully, as the spec asks: the listen request's (empty) result, then the end.
+//! A stream that falls behind the server's events ends the same way, rather than skip some.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -9,12 +13,14 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
-use mcp_core::{AllowList, ServerEvent};
+use mcp_core::{AllowList, McpRequest, McpResponse, ProtocolVersion, ServerEvent};
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
-use super::{Shared, streamed_response};
+use super::post::json_response;
+use super::{RpcService, Shared, streamed_response};
 use crate::body::McpBody;
 use crate::error_body::error_response;
 use crate::subscription::Subscription;
@@ -28,17 +34,61 @@ impl Drop for ListenerSlot {
     }
 }
 
-pub(crate) fn handle(
-    shared: Arc<Shared>,
-    id: RequestId,
-    params: Option<&RawValue>,
-    allow_list: Option<AllowList>,
-) -> Response<McpBody> {
-    let (subscription, acknowledgement) =
-        match Subscription::open(&id, params, shared.config.max_listen_resources) {
-            Ok(opened) => opened,
-            Err(error) => return error_response(StatusCode::OK, Some(id), error),
+/// A listen request ready for the RPC tier, and what opening its stream needs.
+pub(super) struct Listen {
+    pub(super) shared: Arc<Shared>,
+    pub(super) request: McpRequest,
+    pub(super) id: RequestId,
+    pub(super) params: Option<Box<RawValue>>,
+    pub(super) allow_list: Option<AllowList>,
+}
+
+impl Listen {
+    /// Passes the request through the RPC tier, which gates the stream as it gates any
+    /// request (scopes, rate limits, telemetry, allow-lists), and opens the stream on the
+    /// router's acceptance; any other answer is the response, with the status it maps to.
+    pub(super) async fn open<S: RpcService>(
+        self,
+        inner: S,
+        request_headers: usize,
+    ) -> Response<McpBody> {
+        let version = self.request.version;
+        let answer = inner.oneshot(self.request).await.unwrap_or_default();
+        let answered = Answered {
+            id: self.id,
+            params: self.params,
+            answer,
+            allow_list: self.allow_list,
+            version,
+            request_headers,
         };
+        handle(self.shared, answered)
+    }
+}
+
+/// A listen request the RPC tier has answered.
+struct Answered {
+    id: RequestId,
+    params: Option<Box<RawValue>>,
+    answer: McpResponse,
+    allow_list: Option<AllowList>,
+    version: ProtocolVersion,
+    request_headers: usize,
+}
+
+fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
+    let Answered {
+        id,
+        params,
+        answer,
+        allow_list,
+        version,
+        request_headers,
+    } = answered;
+    let Some(honoured) = Subscription::accepted(&answer) else {
+        return json_response(&answer, version, request_headers);
+    };
+    let (subscription, acknowledgement) = Subscription::open(&id, params.as_deref(), honoured);
     let Some(events) = shared.config.events.as_ref().map(|source| source()) else {
         return error_response(
             StatusCode::OK,
@@ -108,8 +158,19 @@ async fn run(
         let event = match event {
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "a subscriptions/listen stream missed notifications");
-                continue;
+                // Its client would never learn what it missed. The subscription ends as the
+                // server ends one, with its result: the client listens again and re-reads
+                // what it follows. (The router's `event_capacity` bounds how far behind a
+                // stream may fall.)
+                tracing::warn!(
+                    missed,
+                    "a subscriptions/listen stream fell behind; ending it"
+                );
+                tokio::select! {
+                    _ = sink.send(frame(&subscription.closing_result())) => {}
+                    () = &mut ended => {}
+                }
+                return;
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
@@ -206,6 +267,34 @@ mod tests {
         let response = service.clone().oneshot(request).await.unwrap();
         let mut stream = response.into_body();
         assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_falls_behind_ends_with_its_result() {
+        // Room for one undelivered event.
+        let mut router = Router::builder().event_capacity(1);
+        for name in ["a", "b", "c", "d"] {
+            router = router.tool(
+                mcp_core::Tool::new(name)
+                    .raw_handler(|_, _: mcp_core::RequestContext| async { "" }),
+            );
+        }
+        let router = router.build();
+        let service: McpHttpService<McpBody> =
+            McpServer::builder(router.clone()).into_http_service();
+        let mut stream = listen(&service, 9).await;
+        // Three changes before the stream reads any: it misses two.
+        for name in ["a", "b", "c"] {
+            router.remove_tool(name);
+        }
+        assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
+        let closing = concat!(
+            r#"data: {"jsonrpc":"2.0","id":9,"result":{"_meta":"#,
+            r#"{"io.modelcontextprotocol/subscriptionId":9},"resultType":"complete"}}"#,
+            "\n\n"
+        );
+        assert_eq!(next(&mut stream).await.unwrap(), closing);
+        assert_eq!(next(&mut stream).await, None);
     }
 
     #[tokio::test]

@@ -47,7 +47,9 @@ pub enum ResponseMode {
     Auto,
     /// Always an SSE stream. A handler that answers in its first poll gets the whole stream
     /// (priming event, then the response) as one body with a `Content-Length`, written with
-    /// the headers; otherwise events are written as they come.
+    /// the headers; otherwise events are written as they come. A 2026-07-28 answer that is
+    /// a direct error with an HTTP status of its own (404 for -32601, 400, 403, 429) is
+    /// JSON with that status, as the spec asks, and is awaited before any header is sent.
     AlwaysSse,
     /// Always JSON: notifications are dropped and server→client requests fail.
     JsonOnly,
@@ -184,13 +186,22 @@ impl StreamableHttpConfig {
         self
     }
 
-    /// Serve the legacy era (2025-03-26 … 2025-11-25) (default true).
+    /// Serve the legacy era (2025-03-26 … 2025-11-25) (default true). Without it,
+    /// `initialize` and other legacy requests get 400 and an `UnsupportedProtocolVersionError`
+    /// naming 2026-07-28 only, and `server/discover` lists 2026-07-28 only.
     pub fn legacy(mut self, enabled: bool) -> Self {
         self.legacy = enabled;
         self
     }
 
-    /// Serve the modern era (2026-07-28) (default true).
+    /// Serve the modern era (2026-07-28) (default true). Without it, a 2026-07-28 request is
+    /// refused as a legacy server refuses it (400 and no modern error), so that clients that
+    /// speak both eras fall back to `initialize`.
+    ///
+    /// ```
+    /// let legacy_only = mcp_tower::StreamableHttpConfig::default().modern(false);
+    /// # let _ = legacy_only;
+    /// ```
     pub fn modern(mut self, enabled: bool) -> Self {
         self.modern = enabled;
         self

@@ -7,6 +7,7 @@ use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
     AllowList, ClientPeer, McpRequest, McpResponse, Outbound, Principal, ProtocolVersion,
+    ServedEras,
 };
 use tower::ServiceExt;
 
@@ -18,6 +19,7 @@ use super::{Accepts, RpcService, Shared, sized_response};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{LiveSession, NewSession, SessionManager, StoreFull};
+use crate::subscription::Subscription;
 
 pub(crate) fn handle<S, B>(
     shared: Arc<Shared>,
@@ -54,6 +56,7 @@ where
                 let _ = inner.oneshot(request).await;
                 accepted()
             }
+            Step::Listen(listen) => listen.open(inner, request_headers).await,
             Step::Batch(request) => {
                 let version = request.version;
                 let response = inner.oneshot(request).await.unwrap_or_default();
@@ -125,6 +128,9 @@ enum Step {
     Batch(McpRequest),
     /// A request for the RPC tier (boxed: the other steps are small).
     Call(Box<Call>),
+    /// A `subscriptions/listen` request (2026-07-28): the RPC tier's answer decides whether
+    /// its stream opens.
+    Listen(Box<super::listen::Listen>),
 }
 
 /// A request ready for the RPC tier.
@@ -150,7 +156,11 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     if let Err(refusal) = super::routing_headers::check_not_repeated(&mcp_headers) {
         return refused(refusal, message.id());
     }
-    let header = match era::VersionHeader::read(mcp_headers.version) {
+    let served = ServedEras {
+        legacy: shared.config.legacy,
+        modern: shared.config.modern,
+    };
+    let header = match era::VersionHeader::read(mcp_headers.version, served) {
         Ok(header) => header,
         Err(refusal) => return refused(refusal, message.id()),
     };
@@ -164,9 +174,8 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Ok(version) => version,
         Err(refusal) => return refused(refusal, message.id()),
     };
-    if version.is_modern() && !shared.config.modern || !version.is_modern() && !shared.config.legacy
-    {
-        return refused(era::unsupported(version.as_str()), message.id());
+    if !served.serves(version) {
+        return refused(era::unsupported(version.as_str(), served), message.id());
     }
     if version.is_modern() && matches!(message, Message::Response(_)) {
         // The era has no server-to-client requests (input_required replaced them).
@@ -197,6 +206,10 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     let request_headers = parts.headers.len();
     let mut extensions = std::mem::take(&mut parts.extensions);
     extensions.insert(parts);
+    if served != ServedEras::BOTH {
+        // For `server/discover`, which lists what is served.
+        extensions.insert(served);
+    }
 
     match message {
         Message::Response(response) => {
@@ -221,17 +234,28 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>
         {
+            let max_resources = shared.config.max_listen_resources;
+            if let Err(error) =
+                Subscription::check_request(request.params.as_deref(), max_resources)
+            {
+                return refused((StatusCode::OK, error), Some(&request.id));
+            }
             let allow_list = extensions.get::<AllowList>().cloned().or_else(|| {
                 extensions
                     .get::<Principal>()
                     .and_then(|p| p.allow_list().cloned())
             });
-            Step::Answer(super::listen::handle(
+            Step::Listen(Box::new(super::listen::Listen {
                 shared,
-                request.id,
-                request.params.as_deref(),
+                id: request.id.clone(),
+                params: request.params.clone(),
                 allow_list,
-            ))
+                request: McpRequest {
+                    message: Message::Request(request),
+                    version,
+                    extensions,
+                },
+            }))
         }
         Message::Request(request) => {
             let id = request.id.clone();
@@ -244,7 +268,8 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
             {
                 return refused((StatusCode::OK, error), Some(&id));
             }
-            let new_session = is_initialize
+            // The modern era has no `initialize` (the router answers -32601) and no sessions.
+            let new_session = (is_initialize && !version.is_modern())
                 .then(|| manager.zip(initialize_params(&request, &extensions)))
                 .flatten()
                 .map(|(manager, new)| Box::new((manager, new, id.clone())));
@@ -301,7 +326,8 @@ fn attach_new_session(
     new: NewSession,
     id: RequestId,
 ) {
-    if response.status() != StatusCode::OK {
+    // An `initialize` refused with an error (under `AlwaysSse` a 200 SSE body) opens nothing.
+    if response.status() != StatusCode::OK || response.extensions().get::<ErrorAnswer>().is_some() {
         return;
     }
     let (status, message) = match manager.create(new) {
@@ -382,6 +408,27 @@ pub(super) fn json_response(
         http.extensions_mut().insert(mcp_core::RefusedAtRpcTier);
     }
     http
+}
+
+/// Marks an HTTP response whose JSON-RPC answer is a single error, whatever its status or
+/// framing: `initialize` creates no session on it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ErrorAnswer;
+
+impl ErrorAnswer {
+    pub(super) fn mark(http: &mut Response<McpBody>, response: &McpResponse) {
+        if response.as_single().is_some_and(|r| r.is_error()) {
+            http.extensions_mut().insert(ErrorAnswer);
+        }
+    }
+}
+
+/// Whether [`json_response`] answers `response` with a status other than 200: an error the
+/// modern era maps, or an RPC-tier scope or rate-limit refusal.
+pub(super) fn has_error_status(response: &McpResponse, version: ProtocolVersion) -> bool {
+    status_of(response, version) != StatusCode::OK
+        || step_up_challenge(response).is_some()
+        || retry_after(response).is_some()
 }
 
 /// The wait an RPC-tier layer attached to a refusal, as `error.data.retryAfterMs`, in whole

@@ -97,8 +97,8 @@ mod tests {
         headers.insert(&MCP_METHOD, HeaderValue::from_static("resources/read"));
         headers.insert(&MCP_NAME, name);
         let modern = HeaderValue::from_static("2026-07-28");
-        let version =
-            VersionHeader::read(Some(&modern)).unwrap_or_else(|_| unreachable!("an ASCII header"));
+        let version = VersionHeader::read(Some(&modern), mcp_core::ServedEras::BOTH)
+            .unwrap_or_else(|_| unreachable!("an ASCII header"));
         let peek = Peek::of(&message, &version);
         check(&McpHeaders::read(&headers), &message, &peek)
             .err()

@@ -22,6 +22,28 @@ fn with_events(transport: StdioTransport) -> impl FnOnce(&Router) -> StdioTransp
     |router| transport.server_events(router.events())
 }
 
+/// A client of `service` served with `router`'s events.
+fn serve<S>(router: Router, service: S) -> Client
+where
+    S: tower_service::Service<McpRequest, Response = McpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (server_read, server_write) = tokio::io::split(server);
+    let transport = StdioTransport::new().server_events(router.events());
+    let server = tokio::spawn(transport.serve_io(service, server_read, server_write));
+    let (read, writer) = tokio::io::split(client);
+    Client {
+        lines: tokio::io::BufReader::new(read).lines(),
+        writer,
+        server,
+        router,
+    }
+}
+
 impl Client {
     /// Sends a ping and expects its answer next: nothing else was written before it.
     async fn ping(&mut self, id: i64) {
@@ -228,5 +250,92 @@ async fn the_allow_list_hides_requests_and_notifications() {
     );
     client.ping(3).await;
     client.send(&cancel(json!(1))).await;
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn listen_requests_pass_through_the_service_and_hear_what_it_accepts() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower::ServiceExt;
+
+    // A layer standing for a scope check: it refuses subscriptions to `file:///a`, and
+    // counts the listen requests it sees.
+    let router = Router::builder()
+        .resource(
+            mcp_core::Resource::new("file:///a", "a")
+                .handler(|_uri: String, _ctx: RequestContext| async { "a" }),
+        )
+        .build();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let (counted, inner) = (Arc::clone(&seen), router.clone());
+    let service = tower::service_fn(move |request: McpRequest| {
+        let inner = inner.clone();
+        let listen = request.method() == Some("subscriptions/listen");
+        let guarded = request
+            .message
+            .params()
+            .is_some_and(|params| params.get().contains("file:///a"));
+        if listen {
+            counted.fetch_add(1, Ordering::Relaxed);
+        }
+        async move {
+            if listen && guarded {
+                let error = ErrorObject::new(-32003, "missing scope: files");
+                return Ok(McpResponse::error_for(&request.message, error));
+            }
+            inner.oneshot(request).await
+        }
+    });
+    let mut client = serve(router, service);
+
+    client
+        .send(&listen(
+            json!(1),
+            json!({"resourceSubscriptions": ["file:///a"]}),
+        ))
+        .await;
+    let refused = client.recv().await;
+    assert_eq!(refused["id"], 1);
+    assert_eq!(refused["error"]["code"], -32003);
+    // Nothing was opened: the resource's update reaches no one.
+    client.router.notify_resource_updated("file:///a");
+    client.ping(2).await;
+
+    // The router acknowledges only what it supports: it has no tools or prompts.
+    let filter = json!({"resourcesListChanged": true, "toolsListChanged": true,
+                        "promptsListChanged": true});
+    client.send(&listen(json!(3), filter)).await;
+    assert_eq!(
+        client.recv().await["params"]["notifications"],
+        json!({"resourcesListChanged": true})
+    );
+    assert_eq!(seen.load(Ordering::Relaxed), 2);
+    client.send(&cancel(json!(3))).await;
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn a_subscription_that_falls_behind_is_ended_by_the_server() {
+    // Room for one undelivered event.
+    let mut router = Router::builder().event_capacity(1);
+    for name in ["a", "b", "c"] {
+        router = router.tool(Tool::new(name).raw_handler(|_, _: RequestContext| async { "" }));
+    }
+    let router = router.build();
+    let mut client = serve(router.clone(), router);
+    client
+        .send(&listen(json!("l"), json!({"toolsListChanged": true})))
+        .await;
+    assert_eq!(
+        client.recv().await["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    // Three changes before the connection reads any: it misses two, and says so by ending
+    // the subscription (the client listens again and re-reads the list).
+    for name in ["a", "b", "c"] {
+        client.router.remove_tool(name);
+    }
+    expect_server_end(&mut client, json!("l")).await;
+    client.ping(2).await;
     client.finish().await;
 }

@@ -194,6 +194,20 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_slash_after_a_path_stays() {
+        let s = MetadataService::new(
+            ProtectedResourceMetadata::new("https://a.example/mcp/")
+                .authorization_server("https://auth.example"),
+        )
+        .unwrap();
+        let url = "https://a.example/.well-known/oauth-protected-resource/mcp/";
+        assert_eq!(s.resource_metadata_url(), url);
+        let answered = |path| s.respond::<Bytes>(&Method::GET, path).status();
+        assert_eq!(answered("/.well-known/oauth-protected-resource/mcp/"), 200);
+        assert_eq!(answered("/.well-known/oauth-protected-resource/mcp"), 404);
+    }
+
+    #[test]
     fn refuses_bad_documents() {
         assert!(MetadataService::new(ProtectedResourceMetadata::new("not a uri")).is_err());
         let mut doc = ProtectedResourceMetadata::new("https://a.example");

@@ -25,7 +25,7 @@ fn authenticator(key: &TestKey, cache: usize) -> JwtAuthenticator {
     JwtAuthenticator::builder(RESOURCE)
         .issuer(ISSUER)
         .algorithms([key.alg])
-        .jwks_url("http://jwks.invalid/jwks.json")
+        .jwks_url("https://jwks.invalid/jwks.json")
         .fetcher(move |_: Uri, _: usize| {
             let jwks = jwks.clone();
             async move { Ok::<_, FetchError>(jwks) }

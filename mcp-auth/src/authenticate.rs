@@ -113,12 +113,14 @@ where
 
 /// Where a bearer token was found, per RFC 6750 §2.
 ///
-/// Only the `Authorization` header is accepted. Returns `Ok(None)` when the request carries
-/// no credentials at all, `Ok(Some(token))` for `Authorization: Bearer <token>`, and a 400
-/// `invalid_request` [`Rejection`] when the token is sent some other way (an `access_token`
-/// query parameter, which leaks into logs and caches), when the header is malformed, or when
-/// another scheme is used. `challenge` is the base challenge (e.g. with `resource_metadata`)
-/// the rejection extends.
+/// Only the `Authorization` header is accepted. Returns `Ok(Some(token))` for
+/// `Authorization: Bearer <token>`; `Ok(None)` when the request carries no bearer credentials,
+/// either no `Authorization` header or one with another scheme (`Basic ...`): RFC 6750 §3.1
+/// answers both with a bare challenge, no error code, and that 401 is what starts an MCP
+/// client's OAuth discovery. A 400 `invalid_request` [`Rejection`] when the token is sent some
+/// other way (an `access_token` query parameter, which leaks into logs and caches), when the
+/// bearer credentials are malformed, or when there is more than one `Authorization` header.
+/// `challenge` is the base challenge (e.g. with `resource_metadata`) the rejection extends.
 ///
 /// ```
 /// use mcp_auth::{bearer_token, WwwAuthenticate};
@@ -129,6 +131,13 @@ where
 ///     .unwrap()
 ///     .into_parts();
 /// assert_eq!(bearer_token(&parts, &WwwAuthenticate::bearer()).unwrap(), Some("abc.def.ghi"));
+///
+/// let (parts, ()) = http::Request::get("/mcp")
+///     .header("authorization", "Basic YWxpY2U6c2VjcmV0")
+///     .body(())
+///     .unwrap()
+///     .into_parts();
+/// assert_eq!(bearer_token(&parts, &WwwAuthenticate::bearer()).unwrap(), None);
 ///
 /// let (parts, ()) = http::Request::get("/mcp?access_token=abc").body(()).unwrap().into_parts();
 /// assert_eq!(bearer_token(&parts, &WwwAuthenticate::bearer()).unwrap_err().status(), 400);
@@ -183,7 +192,9 @@ pub(crate) fn bearer_credentials<'a>(
         None => (value, &[][..]),
     };
     if !scheme.eq_ignore_ascii_case(b"bearer") {
-        return Err(invalid("the Authorization scheme must be Bearer"));
+        // An unsupported method is "no authentication information" (RFC 6750 §3.1): the
+        // caller answers it with the bare challenge, which tells the client to use Bearer.
+        return Ok(None);
     }
     Ok(Some(trim_spaces(token)))
 }
@@ -293,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_query_and_other_schemes() {
+    fn refuses_query_and_ignores_other_schemes() {
         let c = WwwAuthenticate::bearer();
         let r = bearer_token(&parts("/mcp?a=1&access_token=x", &[]), &c).unwrap_err();
         assert_eq!(r.status(), http::StatusCode::BAD_REQUEST);
@@ -301,8 +312,11 @@ mod tests {
             r.challenge().unwrap().render().unwrap(),
             "Bearer error=\"invalid_request\", error_description=\"access tokens are accepted only in the Authorization header\""
         );
-        let r = bearer_token(&parts("/", &["Basic dXNlcjpwYXNz"]), &c).unwrap_err();
-        assert_eq!(description(r), "the Authorization scheme must be Bearer");
+        for other in ["Basic dXNlcjpwYXNz", "Digest x=1", "Bearerabc", "ApiKey"] {
+            let other_scheme = parts("/", &[other]);
+            let none = bearer_token(&other_scheme, &c).unwrap();
+            assert_eq!(none, None, "{other}: no bearer credentials");
+        }
         let r = bearer_token(&parts("/", &["Bearer"]), &c).unwrap_err();
         assert_eq!(description(r), "malformed bearer token");
         let r = bearer_token(&parts("/", &["Bearer a b"]), &c).unwrap_err();
@@ -322,8 +336,7 @@ mod tests {
         non_ascii_scheme
             .headers
             .insert(http::header::AUTHORIZATION, value);
-        let r = bearer_token(&non_ascii_scheme, &c).unwrap_err();
-        assert_eq!(description(r), "the Authorization scheme must be Bearer");
+        assert_eq!(bearer_token(&non_ascii_scheme, &c).unwrap(), None);
         let r = bearer_token(&parts("/", &["Bearer a", "Bearer b"]), &c).unwrap_err();
         assert_eq!(description(r), "more than one Authorization header");
     }

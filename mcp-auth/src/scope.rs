@@ -16,9 +16,10 @@ pub enum ScopeTarget<'a> {
     Any,
     /// `tools/call` of this tool.
     Tool(&'a str),
-    /// `prompts/get` of this prompt.
+    /// `prompts/get` of this prompt, or `completion/complete` of its arguments.
     Prompt(&'a str),
-    /// `resources/read` (or subscribe) of this URI.
+    /// `resources/read` (or subscribe) of this URI, or `completion/complete` of the variables
+    /// of the resource template with this URI template.
     Resource(&'a str),
 }
 
@@ -113,7 +114,8 @@ impl RequiredScopes {
         self
     }
 
-    /// Scopes reading the resource `uri` needs (in addition to the global ones).
+    /// Scopes reading the resource `uri` needs (in addition to the global ones). For a
+    /// resource template, `uri` is its URI template: completing its variables needs them.
     pub fn resource<I, S>(mut self, uri: impl Into<String>, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -1,6 +1,8 @@
-//! [`ScopeLayer`]: the RPC-tier check of [`RequiredScopes`] per `tools/call`, `prompts/get` and
-//! `resources/read` (and the resources a subscription names: `resources/subscribe`, and each
-//! of a 2026-07-28 `subscriptions/listen`'s `resourceSubscriptions`).
+//! [`ScopeLayer`]: the RPC-tier check of [`RequiredScopes`] per `tools/call`, `prompts/get`,
+//! `resources/read` (and subscribe, unsubscribe), `completion/complete` (whose `ref` names a
+//! prompt or a resource template: completing its arguments runs that prompt's or template's
+//! code, so it needs that target's scopes) and the resources a 2026-07-28
+//! `subscriptions/listen` names in its `resourceSubscriptions`.
 //!
 //! It reads the [`Principal`] the HTTP tier put into [`McpRequest::extensions`] (no principal
 //! means no scopes) and answers a request that lacks scopes with a JSON-RPC error
@@ -137,6 +139,29 @@ struct ListenFilter<'a> {
     resource_subscriptions: Option<Vec<Cow<'a, str>>>,
 }
 
+/// The target of `completion/complete`: its `ref`.
+#[derive(Deserialize)]
+struct CompleteParams<'a> {
+    #[serde(rename = "ref", borrow)]
+    reference: CompleteRef<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum CompleteRef<'a> {
+    #[serde(rename = "ref/prompt")]
+    Prompt {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+    },
+    /// `uri` is a resource URI or a URI template, as registered.
+    #[serde(rename = "ref/resource")]
+    Resource {
+        #[serde(borrow)]
+        uri: Cow<'a, str>,
+    },
+}
+
 /// Reads the target of a guarded method. Unreadable params are refused here rather than
 /// checked as a call of nothing in particular (the global scopes only): whatever the router
 /// would make of them, they never reach it past a per-target scope.
@@ -174,6 +199,18 @@ impl Config {
             }
             // 2026-07-28: a subscription is a standing read of each resource it names.
             "subscriptions/listen" => return self.check_listen(principal, params),
+            "completion/complete" => {
+                match target_params::<CompleteParams<'_>>(method, params)?.reference {
+                    CompleteRef::Prompt { name: prompt } => {
+                        name = prompt;
+                        ScopeTarget::Prompt(&name)
+                    }
+                    CompleteRef::Resource { uri: resource } => {
+                        uri = resource;
+                        ScopeTarget::Resource(&uri)
+                    }
+                }
+            }
             _ => ScopeTarget::Any,
         };
         self.policy
@@ -354,7 +391,8 @@ mod tests {
             .global(["mcp"])
             .tool("admin", ["admin"])
             .prompt("secret", ["prompts:secret"])
-            .resource("file:///etc", ["files"]);
+            .resource("file:///etc", ["files"])
+            .resource("file:///etc/{name}", ["files"]);
         let service = ScopeLayer::new(policy)
             .resource_metadata("http://x/.well-known/oauth-protected-resource")
             .layer(tower::service_fn(|_: McpRequest| async {
@@ -384,10 +422,36 @@ mod tests {
         assert!(passed(
             &run(request("tools/list", serde_json::json!({})), alice()).await
         ));
+        let open_prompt = serde_json::json!({"ref": {"type": "ref/prompt", "name": "greet"},
+            "argument": {"name": "who", "value": "a"}});
+        assert!(passed(
+            &run(request("completion/complete", open_prompt), alice()).await
+        ));
+        let holder = || Some(Principal::new("bob").with_scopes(["mcp", "prompts:secret", "files"]));
+        for reference in [
+            serde_json::json!({"type": "ref/prompt", "name": "secret"}),
+            serde_json::json!({"type": "ref/resource", "uri": "file:///etc/{name}"}),
+        ] {
+            let params = serde_json::json!({"ref": reference,
+                "argument": {"name": "x", "value": ""}});
+            let response = run(request("completion/complete", params), holder()).await;
+            assert!(passed(&response), "{reference}");
+        }
         for message in [
             request("tools/call", serde_json::json!({"name": "admin"})),
             request("prompts/get", serde_json::json!({"name": "secret"})),
             request("resources/read", serde_json::json!({"uri": "file:///etc"})),
+            // Completing a prompt's or a template's arguments runs its completion handler.
+            request(
+                "completion/complete",
+                serde_json::json!({"ref": {"type": "ref/prompt", "name": "secret"},
+                    "argument": {"name": "customer", "value": "a"}}),
+            ),
+            request(
+                "completion/complete",
+                serde_json::json!({"ref": {"type": "ref/resource", "uri": "file:///etc/{name}"},
+                    "argument": {"name": "name", "value": "pa"}}),
+            ),
         ] {
             let response = run(message, alice()).await;
             let error = response
@@ -432,6 +496,15 @@ mod tests {
             ("tools/call", serde_json::json!({"arguments": {}})),
             ("prompts/get", serde_json::json!([])),
             ("resources/read", serde_json::json!({"uri": null})),
+            ("completion/complete", serde_json::json!({"argument": {}})),
+            (
+                "completion/complete",
+                serde_json::json!({"ref": {"type": "ref/tool", "name": "admin"}}),
+            ),
+            (
+                "completion/complete",
+                serde_json::json!({"ref": {"type": "ref/prompt", "uri": "secret"}}),
+            ),
         ] {
             let response = run(request(method, params.clone()), alice()).await;
             let error = response.as_single().unwrap().error_object().unwrap();

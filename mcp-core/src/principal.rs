@@ -27,6 +27,9 @@ pub struct Principal {
 #[derive(Debug, Clone, PartialEq)]
 struct PrincipalInner {
     subject: String,
+    issuer: Option<String>,
+    /// `issuer#subject` when the issuer is known; `None` when the identity is the subject.
+    qualified: Option<String>,
     scopes: BTreeSet<String>,
     claims: serde_json::Map<String, serde_json::Value>,
     allow_list: Option<AllowList>,
@@ -38,11 +41,37 @@ impl Principal {
         Self {
             inner: Arc::new(PrincipalInner {
                 subject: subject.into(),
+                issuer: None,
+                qualified: None,
                 scopes: BTreeSet::new(),
                 claims: serde_json::Map::new(),
                 allow_list: None,
             }),
         }
+    }
+
+    /// Records who vouched for the subject (a token's `iss`). A subject is unique only
+    /// within its issuer (RFC 7519 §4.1.2), so from then on [`id`](Self::id), the identity
+    /// sessions, tasks and rate limits are keyed on, is the issuer and the subject together.
+    ///
+    /// ```
+    /// use mcp_core::Principal;
+    ///
+    /// let a = Principal::new("alice").with_issuer("https://a.example");
+    /// let b = Principal::new("alice").with_issuer("https://b.example");
+    /// assert_eq!((a.subject(), b.subject()), ("alice", "alice"));
+    /// assert_eq!(a.issuer(), Some("https://a.example"));
+    /// assert_ne!(a.id(), b.id());
+    /// assert_eq!(a.id(), "https://a.example#alice");
+    /// ```
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        let inner = Arc::make_mut(&mut self.inner);
+        let issuer = issuer.into();
+        // An issuer identifier has no fragment (RFC 8414 §2), so `#` cannot be part of it
+        // and the first `#` ends it: no two (issuer, subject) pairs share an id.
+        inner.qualified = Some(format!("{issuer}#{}", inner.subject));
+        inner.issuer = Some(issuer);
+        self
     }
 
     /// Adds scopes (OAuth `scope` / `scp` values).
@@ -69,9 +98,31 @@ impl Principal {
         self
     }
 
-    /// The subject (`sub` claim, API key owner, ...). Sessions are bound to it.
+    /// The subject (`sub` claim, API key owner, ...), as given: for display. Key anything
+    /// that belongs to the caller on [`id`](Self::id) instead.
     pub fn subject(&self) -> &str {
         &self.inner.subject
+    }
+
+    /// The issuer given with [`with_issuer`](Self::with_issuer), if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// The caller's identity, which sessions, tasks and rate limits are bound to: the subject,
+    /// qualified by its issuer when there is one (`issuer#subject`), so that the same `sub`
+    /// from two accepted issuers is two callers.
+    ///
+    /// ```
+    /// use mcp_core::Principal;
+    ///
+    /// assert_eq!(Principal::new("ci-bot").id(), "ci-bot");
+    /// ```
+    pub fn id(&self) -> &str {
+        self.inner
+            .qualified
+            .as_deref()
+            .unwrap_or(&self.inner.subject)
     }
 
     /// The granted scopes, sorted.

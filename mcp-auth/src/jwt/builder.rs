@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use mcp_core::AllowList;
 use serde_json::{Map, Value};
 
-use super::fetch::{HttpFetcher, JwksFetcher};
+use super::fetch::{HttpFetcher, JwksFetcher, is_remote_plain_http};
 use super::keys::{JwksSource, KeyStore, Limits};
 use super::{AllowListFn, Inner, JwtAuthenticator};
 use crate::challenge::WwwAuthenticate;
@@ -27,7 +27,8 @@ enum Source {
 /// Defaults: algorithm `RS256`; leeway 30 s; JWKS fetch timeout 5 s, at most 64 KiB and 32
 /// usable keys; at most one refresh per 30 s (minimum interval) and a refresh when the keys
 /// are older than 1 hour; the `resource_metadata` URL derived from the resource (RFC 9728
-/// §3.1); plain-HTTP [`HttpFetcher`].
+/// §3.1); an [`HttpFetcher`] speaking HTTPS with the `webpki-roots` CAs; plain `http` URLs
+/// only to loopback hosts.
 pub struct JwtAuthenticatorBuilder {
     resource: String,
     issuers: Vec<String>,
@@ -69,6 +70,7 @@ impl JwtAuthenticatorBuilder {
                 max_keys: 32,
                 min_refresh_interval: Duration::from_secs(30),
                 max_age: Duration::from_secs(3600),
+                allow_insecure_http: false,
             },
             required_scopes: Vec::new(),
             resource_metadata: None,
@@ -142,10 +144,32 @@ impl JwtAuthenticatorBuilder {
         self
     }
 
-    /// Uses `fetcher` for the JWKS and metadata (e.g. an [`HttpFetcher`] with an HTTPS
-    /// connector).
+    /// Uses `fetcher` for the JWKS and metadata (e.g. an [`HttpFetcher`] trusting a private
+    /// CA, see [`HttpFetcher::with_root_store`]).
     pub fn fetcher(mut self, fetcher: impl JwksFetcher) -> Self {
         self.fetcher = Some(Arc::new(fetcher));
+        self
+    }
+
+    /// Lets the JWKS, metadata and discovered `jwks_uri` URLs be plain `http` to any host.
+    /// **For development only**: whoever is on the path can then swap the keys and mint
+    /// tokens. Without it only `https` and `http` to a loopback host (`localhost`,
+    /// `127.0.0.0/8`, `[::1]`) are accepted, and [`build`](Self::build) refuses the rest, as
+    /// the MCP authorization spec has authorization server endpoints served over HTTPS.
+    ///
+    /// ```
+    /// use mcp_auth::JwtAuthenticator;
+    ///
+    /// let builder = || {
+    ///     JwtAuthenticator::builder("http://mcp.dev.internal/mcp")
+    ///         .issuer("http://auth.dev.internal")
+    ///         .jwks_url("http://auth.dev.internal/jwks.json")
+    /// };
+    /// assert!(builder().build().is_err());
+    /// assert!(builder().allow_insecure_http().build().is_ok());
+    /// ```
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.limits.allow_insecure_http = true;
         self
     }
 
@@ -232,17 +256,17 @@ impl JwtAuthenticatorBuilder {
         if self.limits.timeout.is_zero() {
             return Err(ConfigError::new("the fetch timeout must be positive"));
         }
-        let source = match self.source {
+        let source = match &self.source {
             None => {
                 return Err(ConfigError::new(
                     "a JWKS source is required (jwks_url, ...)",
                 ));
             }
-            Some(Source::Url(url)) => JwksSource::Url(http_url(&url)?),
-            Some(Source::Metadata(url)) => JwksSource::Metadata(http_url(&url)?),
+            Some(Source::Url(url)) => JwksSource::Url(self.fetch_url(url)?),
+            Some(Source::Metadata(url)) => JwksSource::Metadata(self.fetch_url(url)?),
             Some(Source::Discover) => {
                 let first = self.issuers.first().map_or("", String::as_str);
-                JwksSource::Metadata(http_url(&authorization_server_metadata_url(first)?)?)
+                JwksSource::Metadata(self.fetch_url(&authorization_server_metadata_url(first)?)?)
             }
         };
         for scope in &self.required_scopes {
@@ -308,6 +332,21 @@ impl JwtAuthenticatorBuilder {
     }
 }
 
+impl JwtAuthenticatorBuilder {
+    /// `url` as a URL keys may be fetched from: absolute http(s), and plain http only to
+    /// loopback unless [`allow_insecure_http`](Self::allow_insecure_http).
+    fn fetch_url(&self, url: &str) -> Result<Uri, ConfigError> {
+        let uri = http_url(url)?;
+        if !self.limits.allow_insecure_http && is_remote_plain_http(&uri) {
+            return Err(ConfigError::new(format!(
+                "{url:?} is plain http to a non-loopback host: use https \
+                 (or allow_insecure_http, for development)"
+            )));
+        }
+        Ok(uri)
+    }
+}
+
 fn http_url(url: &str) -> Result<Uri, ConfigError> {
     let uri: Uri = url
         .parse()
@@ -352,6 +391,39 @@ mod tests {
         JwtAuthenticator::builder("https://mcp.example.com/mcp")
             .issuer("https://auth.example.com")
             .jwks_url("https://auth.example.com/jwks")
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        let remote = "http://auth.example.com/jwks";
+        let http_issuer = || {
+            JwtAuthenticator::builder("https://mcp.example.com/mcp")
+                .issuer("http://auth.example.com")
+        };
+        for builder in [
+            base().jwks_url(remote),
+            base().jwks_from_metadata("http://auth.example.com/.well-known/openid-configuration"),
+            http_issuer().discover_jwks(),
+        ] {
+            let error = builder.build().unwrap_err();
+            assert!(error.message().contains("plain http"), "{error}");
+        }
+        assert!(
+            base()
+                .jwks_url(remote)
+                .allow_insecure_http()
+                .build()
+                .is_ok()
+        );
+        let discover = http_issuer().discover_jwks().allow_insecure_http();
+        assert!(discover.build().is_ok());
+        for loopback in [
+            "http://127.0.0.1:4000/jwks",
+            "http://localhost/jwks",
+            "http://[::1]/jwks",
+        ] {
+            assert!(base().jwks_url(loopback).build().is_ok(), "{loopback}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
-use super::fetch::{FetchError, JwksFetcher};
+use super::fetch::{FetchError, JwksFetcher, is_remote_plain_http};
 
 /// Where the JWKS comes from.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub(crate) struct Limits {
     pub(crate) max_keys: usize,
     pub(crate) min_refresh_interval: Duration,
     pub(crate) max_age: Duration,
+    /// Plain `http` to a non-loopback host is allowed (a discovered `jwks_uri` too).
+    pub(crate) allow_insecure_http: bool,
 }
 
 /// A verified-ready key and the algorithms it may be used with.
@@ -248,6 +250,11 @@ impl KeyStore {
             .map_err(|_| FetchError::new("bad jwks_uri"))?;
         if !matches!(url.scheme_str(), Some("http" | "https")) || url.authority().is_none() {
             return Err(FetchError::new("jwks_uri must be an absolute http(s) URL"));
+        }
+        if !self.limits.allow_insecure_http && is_remote_plain_http(&url) {
+            return Err(FetchError::new(
+                "jwks_uri is plain http to a non-loopback host (see allow_insecure_http)",
+            ));
         }
         Ok(url)
     }

@@ -40,7 +40,8 @@ type AllowListFn = dyn Fn(&Map<String, Value>) -> Option<AllowList> + Send + Syn
 ///   `alg: none` and HMAC algorithms are refused.
 /// - Claims: `aud` must contain the resource's canonical URI, `iss` must be a configured
 ///   authorization server, `exp` is required, `nbf` is checked when present, both with a small
-///   leeway; `sub` becomes the [`Principal`] subject; scopes come from `scope` or `scp`.
+///   leeway; `sub` becomes the [`Principal`] subject and `iss` its issuer (both make its
+///   [`id`](Principal::id)); scopes come from `scope` or `scp`.
 ///
 /// While the JWKS cannot be fetched (down, too large, too slow) the keys already cached keep
 /// working; tokens signed with other keys get a 401 `unknown signing key` and the failure is
@@ -215,6 +216,12 @@ impl JwtAuthenticator {
             return Err(self.invalid_token("token lacks the sub claim"));
         };
         let mut principal = Principal::new(subject).with_scopes(claims::scopes(&claims));
+        // `sub` is unique only per issuer (RFC 7519 §4.1.2) and several issuers may be
+        // accepted: the issuer is part of the identity sessions and limits are keyed on.
+        // Validation required `iss` and matched it against the configured issuers.
+        if let Some(issuer) = claims.get("iss").and_then(Value::as_str) {
+            principal = principal.with_issuer(issuer);
+        }
         if let Some(allow_list) = inner.allow_list_from.as_ref().and_then(|f| f(&claims)) {
             principal = principal.with_allow_list(allow_list);
         }

@@ -173,7 +173,10 @@ pub(crate) fn parse_resource(resource: &str) -> Result<ResourceUri<'_>, ConfigEr
         Some((path, query)) => (path, Some(query)),
         None => (rest, None),
     };
-    let path = path.trim_end_matches('/');
+    // RFC 9728 §3.1 (and RFC 8414 §3.1) drop only a terminating slash right after the host,
+    // a path of just "/"; a longer path keeps its trailing slash, which is part of the
+    // resource identifier.
+    let path = if path == "/" { "" } else { path };
     Ok(ResourceUri {
         origin,
         path,
@@ -264,7 +267,15 @@ mod tests {
             ),
             (
                 "http://127.0.0.1:8080/a/b/",
+                "http://127.0.0.1:8080/.well-known/oauth-protected-resource/a/b/",
+            ),
+            (
+                "http://127.0.0.1:8080/a/b",
                 "http://127.0.0.1:8080/.well-known/oauth-protected-resource/a/b",
+            ),
+            (
+                "https://mcp.example.com/?tenant=1",
+                "https://mcp.example.com/.well-known/oauth-protected-resource?tenant=1",
             ),
             (
                 "https://example.com/mcp?tenant=1",

@@ -35,10 +35,26 @@ struct Inner {
 }
 
 impl MetadataService {
-    /// Checks `document.resource` (absolute http(s) URI without fragment) and serialises the
-    /// document.
+    /// Checks `document.resource` (absolute http(s) URI without fragment) and that
+    /// `authorization_servers` names at least one server, and serialises the document.
+    ///
+    /// ```
+    /// use mcp_auth::{MetadataService, ProtectedResourceMetadata};
+    ///
+    /// let without_servers = ProtectedResourceMetadata::new("https://mcp.example.com/mcp");
+    /// assert!(MetadataService::new(without_servers.clone()).is_err());
+    /// let document = without_servers.authorization_server("https://auth.example.com");
+    /// assert!(MetadataService::new(document).is_ok());
+    /// ```
     pub fn new(document: ProtectedResourceMetadata) -> Result<Self, ConfigError> {
         let parsed = parse_resource(&document.resource)?;
+        // MCP authorization: the document MUST name at least one authorization server, which
+        // is where a client's discovery goes next; without one it cannot get a token.
+        if document.authorization_servers.is_empty() {
+            return Err(ConfigError::new(
+                "authorization_servers: at least one authorization server is required",
+            ));
+        }
         if document
             .bearer_methods_supported
             .iter()
@@ -194,12 +210,34 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_slash_after_a_path_stays() {
+        let s = MetadataService::new(
+            ProtectedResourceMetadata::new("https://a.example/mcp/")
+                .authorization_server("https://auth.example"),
+        )
+        .unwrap();
+        let url = "https://a.example/.well-known/oauth-protected-resource/mcp/";
+        assert_eq!(s.resource_metadata_url(), url);
+        let answered = |path| s.respond::<Bytes>(&Method::GET, path).status();
+        assert_eq!(answered("/.well-known/oauth-protected-resource/mcp/"), 200);
+        assert_eq!(answered("/.well-known/oauth-protected-resource/mcp"), 404);
+    }
+
+    #[test]
     fn refuses_bad_documents() {
-        assert!(MetadataService::new(ProtectedResourceMetadata::new("not a uri")).is_err());
-        let mut doc = ProtectedResourceMetadata::new("https://a.example");
-        doc.bearer_methods_supported.push("query".into());
-        assert!(MetadataService::new(doc).is_err());
-        let s = MetadataService::new(ProtectedResourceMetadata::new("https://a.example")).unwrap();
+        let doc = |resource| {
+            ProtectedResourceMetadata::new(resource).authorization_server("https://auth.example")
+        };
+        assert!(MetadataService::new(doc("not a uri")).is_err());
+        let mut query = doc("https://a.example");
+        query.bearer_methods_supported.push("query".into());
+        assert!(MetadataService::new(query).is_err());
+        let no_server = MetadataService::new(ProtectedResourceMetadata::new("https://a.example"));
+        assert_eq!(
+            no_server.unwrap_err().to_string(),
+            "authorization_servers: at least one authorization server is required"
+        );
+        let s = MetadataService::new(doc("https://a.example")).unwrap();
         assert_eq!(s.paths().count(), 1);
         assert_eq!(
             s.resource_metadata_url(),

@@ -12,8 +12,8 @@
 //! # Who is charged
 //!
 //! The key of a request is, in order:
-//! 1. the subject of the [`Principal`] in the extensions (put there by
-//!    [`AuthLayer`](crate::AuthLayer): place the rate limit below it);
+//! 1. the identity ([`Principal::id`]: issuer and subject) of the [`Principal`] in the
+//!    extensions (put there by [`AuthLayer`](crate::AuthLayer): place the rate limit below it);
 //! 2. else the peer address: a [`std::net::SocketAddr`] in the extensions (axum's
 //!    `ConnectInfo` holds one; with plain hyper, insert it per connection). IPv6 peers are
 //!    grouped by /64, the block one subscriber usually gets;
@@ -173,7 +173,7 @@ enum Key<'a> {
 
 fn key_of(extensions: &http::Extensions) -> Key<'_> {
     if let Some(principal) = extensions.get::<Principal>() {
-        return Key::Subject(principal.subject());
+        return Key::Subject(principal.id());
     }
     match extensions.get::<SocketAddr>() {
         Some(addr) => Key::Peer(peer_block(addr.ip())),
@@ -230,5 +230,8 @@ mod tests {
         assert_eq!(key_of(&extensions), Key::Peer([192, 0, 2, 9].into()));
         extensions.insert(Principal::new("alice"));
         assert_eq!(key_of(&extensions), Key::Subject("alice"));
+        // The same `sub` from another issuer is someone else.
+        extensions.insert(Principal::new("alice").with_issuer("https://b.example"));
+        assert_eq!(key_of(&extensions), Key::Subject("https://b.example#alice"));
     }
 }

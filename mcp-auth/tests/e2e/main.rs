@@ -10,3 +10,4 @@ mod custom;
 mod jwt;
 mod keys;
 mod layer;
+mod tls;

@@ -66,10 +66,7 @@ impl Call<'_> {
     /// The digest a `requestState` is sealed to: the caller and the request. Hashing costs
     /// more than a small handler, so it is only done when a state is opened or sealed.
     fn binding(&self, binding: Binding<'_>) -> [u8; 32] {
-        let subject = self
-            .extensions
-            .get::<Principal>()
-            .map_or("", Principal::subject);
+        let subject = self.extensions.get::<Principal>().map_or("", Principal::id);
         let named = binding();
         let mut parts = Vec::with_capacity(named.len() + 1);
         parts.push(subject);

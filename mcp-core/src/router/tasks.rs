@@ -111,10 +111,7 @@ impl Call<'_> {
 
     /// Who may see a task: the principal, and in the legacy era also the session.
     fn task_owner(&self) -> String {
-        let subject = self
-            .extensions
-            .get::<Principal>()
-            .map_or("", Principal::subject);
+        let subject = self.extensions.get::<Principal>().map_or("", Principal::id);
         let session = self
             .extensions
             .get::<SessionHandle>()

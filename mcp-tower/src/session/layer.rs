@@ -145,10 +145,7 @@ where
             return ResponseFuture::inner(self.inner.call(request));
         };
         let id = id.to_str().unwrap_or_default();
-        let subject = request
-            .extensions()
-            .get::<Principal>()
-            .map(Principal::subject);
+        let subject = request.extensions().get::<Principal>().map(Principal::id);
         let session = self
             .manager
             .store

@@ -132,7 +132,8 @@ pub struct LiveSession {
 /// What a new session starts with.
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    /// The subject of the principal that ran `initialize` (`None`: unauthenticated).
+    /// The identity ([`Principal::id`](mcp_core::Principal::id)) of the principal that ran
+    /// `initialize` (`None`: unauthenticated).
     pub principal: Option<String>,
     /// The negotiated version.
     pub version: ProtocolVersion,
@@ -169,7 +170,8 @@ impl LiveSession {
         session
     }
 
-    /// The subject of the principal the session is bound to.
+    /// The identity ([`Principal::id`](mcp_core::Principal::id)) of the principal the session
+    /// is bound to.
     pub fn principal(&self) -> Option<&str> {
         self.principal.as_deref()
     }

@@ -312,7 +312,7 @@ fn initialize_params(
             .get::<AllowList>()
             .or_else(|| principal.and_then(Principal::allow_list))
             .cloned(),
-        principal: principal.map(|p| p.subject().to_owned()),
+        principal: principal.map(|p| p.id().to_owned()),
         version: mcp_core::ProtocolVersion::negotiate(&params.protocol_version),
         capabilities: params.capabilities,
     })

@@ -337,3 +337,56 @@ async fn another_principal_cannot_use_a_session() {
         .await;
     assert_eq!(reply.json(), text_result(2, "subject: alice\nscopes: mcp"));
 }
+
+/// A second authorization server accepted next to the fixtures' one, signing with the same
+/// key (one tenant of a multi-tenant provider, say).
+const OTHER_ISSUER: &str = "https://other-tenant.example";
+
+#[tokio::test]
+async fn the_same_sub_from_another_issuer_is_another_principal() {
+    let key = ec_key("k");
+    let s = Setup::with(&[&key], |b| b.issuer(OTHER_ISSUER), |o| o).await;
+    let alice = bearer(&mint(&key, &s.claims()));
+    let session = s.server.initialize(&[("authorization", &alice)]).await;
+    // `sub` is unique only within its issuer (RFC 7519 §4.1.2): this is not the same alice.
+    let other_alice = bearer(&mint(&key, &s.claims_with(json!({"iss": OTHER_ISSUER}))));
+    let reply = s
+        .server
+        .in_session(
+            &session,
+            &[("authorization", &other_alice)],
+            &call(1, "whoami", json!({})),
+        )
+        .await;
+    assert_eq!(
+        reply.answer(),
+        Answer {
+            status: 404,
+            challenge: None,
+            body: error_body(-32001, "Session not found"),
+        }
+    );
+    // She is accepted, in a session of her own, and shown her raw subject.
+    let hers = s
+        .server
+        .initialize(&[("authorization", &other_alice)])
+        .await;
+    let reply = s
+        .server
+        .in_session(
+            &hers,
+            &[("authorization", &other_alice)],
+            &call(2, "whoami", json!({})),
+        )
+        .await;
+    assert_eq!(reply.json(), text_result(2, "subject: alice\nscopes: mcp"));
+    let reply = s
+        .server
+        .in_session(
+            &session,
+            &[("authorization", &alice)],
+            &call(3, "whoami", json!({})),
+        )
+        .await;
+    assert_eq!(reply.json(), text_result(3, "subject: alice\nscopes: mcp"));
+}

@@ -6,13 +6,16 @@ use serde_json::json;
 
 use crate::common::*;
 
+/// A second accepted authorization server, signing with the same key.
+const OTHER_ISSUER: &str = "https://other-tenant.example";
+
 #[tokio::test]
 async fn http_burst_over_the_limit_gets_429() {
     let key = ec_key("k");
     // 3 per minute: a token comes back every 20 s, so nothing refills during the test.
     let s = Setup::with(
         &[&key],
-        |b| b,
+        |b| b.issuer(OTHER_ISSUER),
         |mut o| {
             o.rate_limit = Some(RateLimitLayer::new(Quota::per_minute(3)));
             o
@@ -49,7 +52,14 @@ async fn http_burst_over_the_limit_gets_429() {
     let bob = bearer(&mint(&key, &s.claims_with(json!({"sub": "bob"}))));
     let reply = s
         .server
-        .modern(&[("authorization", &bob)], "tools/call", whoami)
+        .modern(&[("authorization", &bob)], "tools/call", whoami.clone())
+        .await;
+    assert_eq!(reply.status, 200);
+    // So does the same `sub` from another accepted issuer: another principal.
+    let other_alice = bearer(&mint(&key, &s.claims_with(json!({"iss": OTHER_ISSUER}))));
+    let reply = s
+        .server
+        .modern(&[("authorization", &other_alice)], "tools/call", whoami)
         .await;
     assert_eq!(reply.status, 200);
     // Requests without a valid token are refused by auth before they cost anything.

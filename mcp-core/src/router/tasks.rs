@@ -25,6 +25,7 @@ use crate::protocol::TaskSupport;
 use crate::protocol::{TaskStatus, ToolExecution};
 use crate::session::SessionHandle;
 use crate::tasks::{TaskEntry, timestamp};
+use futures_util::FutureExt;
 use std::future::Future;
 use std::pin::Pin;
 use tokio_util::sync::CancellationToken;
@@ -384,8 +385,9 @@ impl Call<'_> {
                         .unwrap_or_else(|| ErrorObject::internal_error("task failed")));
                 }
                 TaskStatus::Cancelled => {
+                    let why = state.status_message.as_deref().unwrap_or("Cancelled");
                     return Err(ErrorObject::invalid_params(format!(
-                        "Task {} was cancelled",
+                        "Task {}: {why}",
                         task.id
                     )));
                 }
@@ -426,6 +428,7 @@ async fn run(
     server_info_meta: Option<Box<RawValue>>,
     mut running: Option<Running>,
 ) {
+    let _ends = EndsTask(&task);
     loop {
         let (handler, round) = match running.take() {
             Some(Running { handler, round }) => (handler, Some(round)),
@@ -447,10 +450,18 @@ async fn run(
                 None => std::future::pending().await,
             }
         };
+        // A panicking handler fails the task instead of leaving it `working` forever; the
+        // panic's payload stays in the server's log, not in the answer.
+        let handler = std::panic::AssertUnwindSafe(handler).catch_unwind();
         let outcome = tokio::select! {
             biased;
             () = task.cancel.cancelled() => return,
-            result = handler => Some(result),
+            result = handler => Some(result.unwrap_or_else(|_| {
+                Err(ErrorObject::internal_error(format!(
+                    "Tool {} failed unexpectedly",
+                    tool.name()
+                )))
+            })),
             () = asked => None,
         };
         match outcome {
@@ -511,5 +522,26 @@ async fn run(
                 });
             }
         }
+    }
+}
+
+/// Leaves the task in a terminal state however its runner ends: cancelled when its token
+/// fired (by `tasks/cancel` or expiry, which already say why), failed otherwise (the runtime
+/// dropped the runner). Either way waiters such as `tasks/result` wake up.
+struct EndsTask<'a>(&'a TaskEntry);
+
+impl Drop for EndsTask<'_> {
+    fn drop(&mut self) {
+        let task = self.0;
+        task.update(|state| {
+            if task.cancel.is_cancelled() {
+                state.status = TaskStatus::Cancelled;
+                state.status_message = Some("Cancelled".to_owned());
+            } else {
+                state.status = TaskStatus::Failed;
+                state.status_message = Some("The task ended unexpectedly".to_owned());
+                state.error = Some(ErrorObject::internal_error("The task ended unexpectedly"));
+            }
+        });
     }
 }

@@ -118,11 +118,19 @@ impl TaskEntry {
         self.changed.notify_waiters();
     }
 
-    /// Adds answers (from `tasks/update`) and wakes the runner.
+    /// Adds answers (from `tasks/update`) and wakes the runner. Only answers to outstanding
+    /// questions (asked, not yet answered) are kept: any other key is ignored, so a client
+    /// cannot answer a question before it is asked nor change an answer already given.
     pub(crate) fn answer(&self, answers: BTreeMap<String, Box<RawValue>>) {
         {
             let mut state = lock(&self.state);
-            state.answers.extend(answers);
+            for (key, answer) in answers {
+                let outstanding = state.asked.iter().any(|asked| asked.key == key)
+                    && !state.answers.contains_key(&key);
+                if outstanding {
+                    state.answers.insert(key, answer);
+                }
+            }
             state.last_updated = SystemTime::now();
         }
         self.changed.notify_waiters();

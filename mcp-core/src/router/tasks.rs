@@ -493,11 +493,17 @@ async fn run(
                 return;
             }
             None => {
-                let asked = round.map(|r| r.take_asked()).unwrap_or_default();
+                let (asked, read) = round
+                    .map(|r| (r.take_asked(), r.used_answers()))
+                    .unwrap_or_default();
                 let keys: Vec<String> = asked.iter().map(|a| a.key.clone()).collect();
                 task.update(|state| {
                     state.status = TaskStatus::InputRequired;
                     state.asked = asked;
+                    // The next run starts from the top: it needs every answer this one read,
+                    // including those given before a deferred task was created (asking
+                    // again under a key already answered is forbidden).
+                    state.answers.extend(read);
                 });
                 // Wait until every question has an answer (or the task is cancelled).
                 loop {

@@ -67,6 +67,7 @@ fn router(max_tasks: usize) -> Router {
                     Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!("Hello, {name}!"))
                 }),
         )
+        .tool(plain())
         .tool(
             Tool::new("greet_then_confirm")
                 .description("Asks a name, works as a task, then asks a confirmation")
@@ -90,6 +91,11 @@ fn router(max_tasks: usize) -> Router {
                 }),
         )
         .build()
+}
+
+/// A tool that does not support tasks (the default).
+fn plain() -> Tool {
+    Tool::new("plain").handler(|Json(_): Args, _ctx: RequestContext| async move { "plain done" })
 }
 
 /// Asks for `{"text": ..}` under `key`; answers with the text.
@@ -400,4 +406,38 @@ async fn task_ignores_answers_to_questions_not_outstanding() {
     modern(&router, "tasks/update", answers).await;
     let done = poll_until(&router, &task_id, "completed").await;
     assert_eq!(done["result"]["content"][0]["text"], "one, two");
+}
+
+#[tokio::test]
+async fn task_of_a_tool_that_forbids_tasks() {
+    let v = ProtocolVersion::V2025_11_25;
+    let params = json!({"name":"plain","arguments":{},"task":{}});
+    // The server advertises tasks.requests.tools.call: -32601.
+    let router = router(10);
+    let refused = send(&router, v, "tools/call", params.clone(), "alice").await;
+    assert_eq!(refused["error"]["code"], -32601, "{refused}");
+    let plain_call = json!({"name":"plain","arguments":{}});
+    let direct = send(&router, v, "tools/call", plain_call, "alice").await;
+    assert_eq!(
+        direct["result"]["content"][0]["text"], "plain done",
+        "{direct}"
+    );
+    // The modern era decides per request: it runs directly.
+    let direct = modern(
+        &router,
+        "tools/call",
+        json!({"name":"plain","arguments":{}}),
+    )
+    .await;
+    assert_eq!(
+        direct["result"]["content"][0]["text"], "plain done",
+        "{direct}"
+    );
+    // A server without the capability processes the request normally.
+    let router = Router::builder().tool(plain()).build();
+    let direct = send(&router, v, "tools/call", params, "alice").await;
+    assert_eq!(
+        direct["result"]["content"][0]["text"], "plain done",
+        "{direct}"
+    );
 }

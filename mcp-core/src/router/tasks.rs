@@ -90,7 +90,16 @@ impl Call<'_> {
     ) -> Result<Mode, ErrorObject> {
         let support = task_support(tool);
         if support == TaskSupport::Forbidden {
-            // Most tools: whether the client asked for a task does not matter.
+            // 2025-11-25: asking for a task of such a tool SHOULD get -32601 from a server
+            // that advertises task-augmented tools/call; one that does not processes the
+            // request normally, and so does the modern era (the server decides).
+            let asked = task.is_some() && !self.version.is_modern();
+            if asked && self.version.has_method("tasks/get") && self.advertises_tool_tasks() {
+                return Err(ErrorObject::new(
+                    codes::METHOD_NOT_FOUND,
+                    format!("Tool {} cannot be called as a task", tool.name()),
+                ));
+            }
             return Ok(Mode::Direct);
         }
         let (requested, ttl) = if self.version.is_modern() {
@@ -108,6 +117,16 @@ impl Call<'_> {
                 format!("Tool {} must be called as a task", tool.name()),
             )),
         }
+    }
+
+    /// Whether this caller is told that the server takes task-augmented `tools/call`: some
+    /// tool it may see supports tasks (as `initialize` judges it).
+    fn advertises_tool_tasks(&self) -> bool {
+        let allow = self.allow_list();
+        self.inner.tools.load().values().any(|e| {
+            task_support(&e.item) != TaskSupport::Forbidden
+                && allow.is_none_or(|a| a.allows_tool(e.item.name()))
+        })
     }
 
     /// Who may see a task: the principal, and in the legacy era also the session.

@@ -394,6 +394,13 @@ impl ToolBuilder {
     }
 
     fn finish(mut self, handler: Box<ToolFn>, validate_first: bool) -> Tool {
+        if !is_conventional_name(&self.definition.name) {
+            // A SHOULD of 2025-11-25, so a warning: some clients may refuse or mangle it.
+            tracing::warn!(
+                tool = %self.definition.name,
+                "tool names should be 1 to 128 characters of A-Z a-z 0-9 _ - . (MCP 2025-11-25)"
+            );
+        }
         schema::object_property_schemas(&mut self.definition.input_schema);
         if let Some(output) = &mut self.definition.output_schema {
             schema::object_property_schemas(output);
@@ -436,6 +443,15 @@ impl ToolBuilder {
             }),
         }
     }
+}
+
+/// Whether `name` follows the tool name rules of 2025-11-25: 1 to 128 characters, each
+/// one of A-Z, a-z, 0-9, `_`, `-` and `.`.
+fn is_conventional_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
@@ -541,5 +557,30 @@ impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for ToolError {
 impl ToolFailure for ToolError {
     fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
         Ok(CallToolResult::error_text(self.0.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_conventional_name;
+
+    #[test]
+    fn tool_names_are_checked_against_the_2025_11_25_rules() {
+        for name in [
+            "add",
+            "get_user",
+            "DATA_EXPORT_v2",
+            "admin.tools.list",
+            "a-b",
+            "x",
+        ] {
+            assert!(is_conventional_name(name), "{name}");
+        }
+        let long = "a".repeat(128);
+        assert!(is_conventional_name(&long));
+        for name in ["", "with space", "a,b", "naïve", "a/b", "emoji🙂", "tab\t"] {
+            assert!(!is_conventional_name(name), "{name}");
+        }
+        assert!(!is_conventional_name(&"a".repeat(129)));
     }
 }

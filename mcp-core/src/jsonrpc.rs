@@ -238,10 +238,21 @@ pub struct Notification {
 }
 
 /// The client's answer to a server→client request (sampling, elicitation, roots).
+///
+/// ```
+/// use mcp_core::jsonrpc::Message;
+///
+/// // An error without an id (2025-11-25: the client could not read the request's id) is
+/// // still a response; it answers no request in particular.
+/// let body = br#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}}"#;
+/// let Ok(Message::Response(response)) = Message::parse(body) else { panic!() };
+/// assert!(response.id.is_none() && response.result.is_err());
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientResponse {
-    /// The id of the server's request.
-    pub id: RequestId,
+    /// The id of the server's request; `None` only for an error response without one,
+    /// which nothing can be matched to (transports accept and drop it).
+    pub id: Option<RequestId>,
     /// The raw result, or the client's error.
     pub result: Result<Box<RawValue>, ErrorObject>,
 }
@@ -283,7 +294,7 @@ impl Message {
     pub fn id(&self) -> Option<&RequestId> {
         match self {
             Message::Request(r) => Some(&r.id),
-            Message::Response(r) => Some(&r.id),
+            Message::Response(r) => r.id.as_ref(),
             Message::Notification(_) | Message::Batch(_) => None,
         }
     }
@@ -457,9 +468,11 @@ impl Envelope<'_> {
                 None => Message::Notification(Notification { method, params }),
             });
         }
-        let Some(id) = id.clone() else {
+        // 2025-11-25 lets an error response leave out its id (the client could not read
+        // the request's); every other response, and earlier versions', carries one.
+        if id.is_none() && (self.result.is_some() || self.error.is_none()) {
             return fail("Invalid Request: missing method");
-        };
+        }
         let result = match (self.result, self.error) {
             (Some(result), None) => Ok(result.to_owned()),
             (None, Some(error)) => match serde_json::from_str::<ErrorObject>(error.get()) {

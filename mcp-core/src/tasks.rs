@@ -118,14 +118,32 @@ impl TaskEntry {
         self.changed.notify_waiters();
     }
 
-    /// Adds answers (from `tasks/update`) and wakes the runner.
+    /// Adds answers (from `tasks/update`) and wakes the runner. Only answers to outstanding
+    /// questions (asked, not yet answered) are kept: any other key is ignored, so a client
+    /// cannot answer a question before it is asked nor change an answer already given.
     pub(crate) fn answer(&self, answers: BTreeMap<String, Box<RawValue>>) {
         {
             let mut state = lock(&self.state);
-            state.answers.extend(answers);
+            for (key, answer) in answers {
+                let outstanding = state.asked.iter().any(|asked| asked.key == key)
+                    && !state.answers.contains_key(&key);
+                if outstanding {
+                    state.answers.insert(key, answer);
+                }
+            }
             state.last_updated = SystemTime::now();
         }
         self.changed.notify_waiters();
+    }
+
+    /// Ends the task because its TTL ran out: marks it cancelled (unless it already ended),
+    /// wakes waiters and stops its runner, so nothing outlives the TTL.
+    pub(crate) fn expire(&self) {
+        self.update(|state| {
+            state.status = TaskStatus::Cancelled;
+            state.status_message = Some("Expired: its TTL ran out".to_owned());
+        });
+        self.cancel.cancel();
     }
 
     fn expired(&self, now: Instant) -> bool {
@@ -139,22 +157,29 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The tasks by id.
+type TaskMap = Mutex<HashMap<String, Arc<TaskEntry>>>;
+
 /// The bounded task table.
 #[derive(Debug, Default)]
 pub(crate) struct TaskStore {
-    tasks: Mutex<HashMap<String, Arc<TaskEntry>>>,
+    /// Shared (weakly) with each task's expiry timer.
+    tasks: Arc<TaskMap>,
     pub(crate) config: TaskConfig,
 }
 
 impl TaskStore {
     pub(crate) fn new(config: TaskConfig) -> Self {
         Self {
-            tasks: Mutex::new(HashMap::new()),
+            tasks: Arc::new(Mutex::new(HashMap::new())),
             config,
         }
     }
 
     /// Creates a task for `owner`; fails when the store is full of live tasks.
+    ///
+    /// A timer removes and ends the task when its TTL runs out, even if nobody asks about
+    /// it again (a task the client abandoned must not keep its runner forever).
     pub(crate) fn create(
         &self,
         owner: &str,
@@ -163,8 +188,17 @@ impl TaskStore {
     ) -> Result<Arc<TaskEntry>, ErrorObject> {
         let now = Instant::now();
         let mut tasks = lock(&self.tasks);
-        tasks.retain(|_, task| !task.expired(now));
+        let mut expired = Vec::new();
+        tasks.retain(|_, task| {
+            let live = !task.expired(now);
+            if !live {
+                expired.push(Arc::clone(task));
+            }
+            live
+        });
         if tasks.len() >= self.config.max_tasks {
+            drop(tasks);
+            expired.iter().for_each(|task| task.expire());
             return Err(ErrorObject::new(
                 crate::jsonrpc::codes::SERVER_ERROR,
                 "Too many tasks; try again later",
@@ -193,7 +227,18 @@ impl TaskStore {
                 answers: BTreeMap::new(),
             }),
         });
-        tasks.insert(id, Arc::clone(&entry));
+        tasks.insert(id.clone(), Arc::clone(&entry));
+        drop(tasks);
+        expired.iter().for_each(|task| task.expire());
+        let store = Arc::downgrade(&self.tasks);
+        let deadline = tokio::time::Instant::from_std(now + ttl);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            let removed = store.upgrade().and_then(|tasks| lock(&tasks).remove(&id));
+            if let Some(task) = removed {
+                task.expire();
+            }
+        });
         Ok(entry)
     }
 
@@ -203,8 +248,10 @@ impl TaskStore {
         let mut tasks = lock(&self.tasks);
         let expired = tasks.get(id).is_some_and(|task| task.expired(now));
         if expired {
-            if let Some(task) = tasks.remove(id) {
-                task.cancel.cancel();
+            let removed = tasks.remove(id);
+            drop(tasks);
+            if let Some(task) = removed {
+                task.expire();
             }
             return None;
         }

@@ -237,6 +237,9 @@ fn cases() -> Vec<Case> {
         case("an error without a message", r#"{"jsonrpc":"2.0","id":1,"error":{"code":1}}"#, Error(INVALID_REQUEST, true)),
         case("a result without an id", r#"{"jsonrpc":"2.0","result":{}}"#, Error(INVALID_REQUEST, false)),
         case("a well-formed client response", r#"{"jsonrpc":"2.0","id":1,"result":{}}"#, Nothing),
+        // 2025-11-25: an error response may leave out its id (the client could not read it).
+        case("an error without an id", r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}}"#, Nothing),
+        case("an empty object without an id", r#"{"jsonrpc":"2.0"}"#, Error(INVALID_REQUEST, false)),
         // --- Duplicate keys --------------------------------------------------------------
         case("duplicate id", r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#, Error(INVALID_REQUEST, false)),
         case("duplicate method", r#"{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/list"}"#, Error(INVALID_REQUEST, false)),

@@ -315,6 +315,57 @@ async fn non_object_structured_output_is_modern_only() {
     }
 }
 
+/// A tool that declares an output schema must return structured content to every client it
+/// was shown to (-32603 otherwise, as for output that does not match): to all clients for
+/// an object schema, to 2026-07-28 clients only for any other. An `isError` result needs none.
+#[tokio::test]
+async fn output_schema_without_structured_content_is_an_error_where_the_schema_was_shown() {
+    let text_only = |_: Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
+        "just text".to_owned()
+    };
+    let router = Router::builder()
+        .tool(
+            Tool::new("object_text")
+                .output_schema(json!({"type": "object", "properties": {"sum": {"type": "number"}}}))
+                .handler(text_only),
+        )
+        .tool(
+            Tool::new("array_text")
+                .output_schema(json!({"type": "array", "items": {"type": "integer"}}))
+                .handler(text_only),
+        )
+        .tool(
+            Tool::new("object_fails")
+                .output_schema(json!({"type": "object"}))
+                .handler(
+                    |_: Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
+                        Err::<String, _>("it failed".to_owned())
+                    },
+                ),
+        )
+        .build();
+    for version in ProtocolVersion::ALL {
+        for (name, shown) in [("object_text", true), ("array_text", version.is_modern())] {
+            let params = json!({"name": name, "arguments": {}});
+            let response = call(&router, version, "tools/call", params).await;
+            if shown {
+                assert_eq!(
+                    response["error"]["code"], -32603,
+                    "{version} {name}: {response}"
+                );
+            } else {
+                assert_eq!(
+                    response["result"]["content"][0]["text"], "just text",
+                    "{version}"
+                );
+            }
+        }
+        let params = json!({"name": "object_fails", "arguments": {}});
+        let response = call(&router, version, "tools/call", params).await;
+        assert_eq!(response["result"]["isError"], true, "{version}: {response}");
+    }
+}
+
 /// Resource links arrived in 2025-06-18: a 2025-03-26 client gets each as a text block naming
 /// the resource (its schema has no other place for one), later clients get the link.
 #[tokio::test]

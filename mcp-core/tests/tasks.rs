@@ -1,25 +1,13 @@
 //! Task-augmented tool calls in both eras: creation, polling, input, cancellation, bounds.
 
+mod common;
+
 use std::time::Duration;
 
-use mcp_core::jsonrpc::Message;
-use mcp_core::protocol::{
-    ElicitRequestFormParams, ElicitRequestParams, TaskSupport, ToolExecution,
-};
-use mcp_core::{
-    Json, McpRequest, McpResponse, Principal, ProtocolVersion, RequestContext, Router, TaskConfig,
-    Tool,
-};
+use common::{Args, TASKS, execution, modern, modern_meta, poll_until, poll_until_any, send};
+use mcp_core::protocol::{ElicitRequestFormParams, ElicitRequestParams, TaskSupport};
+use mcp_core::{Json, ProtocolVersion, RequestContext, Router, TaskConfig, Tool};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-type Args = Json<serde_json::Map<String, Value>>;
-
-fn execution(support: TaskSupport) -> ToolExecution {
-    ToolExecution {
-        task_support: Some(support),
-    }
-}
 
 fn router(max_tasks: usize) -> Router {
     Router::builder()
@@ -79,60 +67,53 @@ fn router(max_tasks: usize) -> Router {
                     Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!("Hello, {name}!"))
                 }),
         )
+        .tool(plain())
+        .tool(
+            Tool::new("greet_then_confirm")
+                .description("Asks a name, works as a task, then asks a confirmation")
+                .execution(execution(TaskSupport::Required))
+                .defer_task_creation()
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    let name = ask(&ctx, "user_name").await?;
+                    ctx.escalate_to_task().await;
+                    let sure = ask(&ctx, "confirm").await?;
+                    Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!("Hello, {name} ({sure})"))
+                }),
+        )
+        .tool(
+            Tool::new("two_questions")
+                .description("Asks one question after the other")
+                .execution(execution(TaskSupport::Required))
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    let first = ask(&ctx, "first").await?;
+                    let second = ask(&ctx, "second").await?;
+                    Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!("{first}, {second}"))
+                }),
+        )
         .build()
 }
 
-const TASKS: &str = "io.modelcontextprotocol/tasks";
-
-fn modern_meta(with_extension: bool) -> Value {
-    let capabilities = if with_extension {
-        json!({"elicitation": {}, "extensions": {TASKS: {}}})
-    } else {
-        json!({"elicitation": {}})
-    };
-    json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": capabilities
-    })
+/// A tool that does not support tasks (the default).
+fn plain() -> Tool {
+    Tool::new("plain").handler(|Json(_): Args, _ctx: RequestContext| async move { "plain done" })
 }
 
-async fn send(
-    router: &Router,
-    version: ProtocolVersion,
-    method: &str,
-    params: Value,
-    who: &str,
-) -> Value {
-    let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params}).to_string();
-    let mut request = McpRequest::new(Message::parse(body.as_bytes()).unwrap(), version);
-    request.extensions.insert(Principal::new(who));
-    let McpResponse::Single(response) = router.clone().oneshot(request).await.unwrap() else {
-        panic!("one response expected");
-    };
-    serde_json::from_slice(&response.to_vec()).unwrap()
+/// Asks for `{"text": ..}` under `key`; answers with the text.
+async fn ask(ctx: &RequestContext, key: &str) -> Result<String, mcp_core::jsonrpc::ErrorObject> {
+    let schema = json!({"type":"object","properties":{"text":{"type":"string"}}});
+    let question = ElicitRequestParams::Form(ElicitRequestFormParams::new(
+        key,
+        serde_json::from_value(schema).unwrap(),
+    ));
+    let answer = ctx.elicit_keyed(Some(key), question).await?;
+    Ok(answer
+        .content
+        .and_then(|c| c.get("text").and_then(|n| n.as_str().map(str::to_owned)))
+        .unwrap_or_default())
 }
 
-async fn modern(router: &Router, method: &str, mut params: Value) -> Value {
-    params["_meta"] = modern_meta(true);
-    send(
-        router,
-        ProtocolVersion::V2026_07_28,
-        method,
-        params,
-        "alice",
-    )
-    .await
-}
-
-async fn poll_until(router: &Router, task_id: &str, status: &str) -> Value {
-    for _ in 0..200 {
-        let got = modern(router, "tasks/get", json!({"taskId": task_id})).await;
-        if got["result"]["status"] == status {
-            return got["result"].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("task {task_id} never reached {status}");
+fn text_answer(text: &str) -> Value {
+    json!({"action": "accept", "content": {"text": text}})
 }
 
 #[tokio::test]
@@ -343,4 +324,120 @@ async fn deferred_task_asks_first_then_becomes_a_task() {
     let task_id = second["result"]["taskId"].as_str().unwrap().to_owned();
     let done = poll_until(&router, &task_id, "completed").await;
     assert_eq!(done["result"]["content"][0]["text"], "Hello, Alice!");
+}
+
+#[tokio::test]
+async fn deferred_task_keeps_the_answers_given_before_it_was_created() {
+    let router = router(10);
+    let call = json!({"name":"greet_then_confirm","arguments":{}});
+    let first = modern(&router, "tools/call", call.clone()).await;
+    assert!(
+        first["result"]["inputRequests"]["user_name"].is_object(),
+        "{first}"
+    );
+    let mut retry = call;
+    retry["requestState"] = first["result"]["requestState"].clone();
+    retry["inputResponses"] = json!({"user_name": text_answer("Alice")});
+    let second = modern(&router, "tools/call", retry).await;
+    assert_eq!(second["result"]["resultType"], "task", "{second}");
+    let task_id = second["result"]["taskId"].as_str().unwrap().to_owned();
+    let parked = poll_until(&router, &task_id, "input_required").await;
+    assert_eq!(
+        parked["inputRequests"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["confirm"],
+        "{parked}"
+    );
+    let answers = json!({"taskId": task_id, "inputResponses": {"confirm": text_answer("yes")}});
+    modern(&router, "tasks/update", answers).await;
+    // The handler runs again from the top: the name given before the task existed must
+    // still be known, not asked again under the same key.
+    for _ in 0..200 {
+        let got = modern(&router, "tasks/get", json!({"taskId": task_id})).await;
+        let got = &got["result"];
+        assert!(got["inputRequests"].get("user_name").is_none(), "{got}");
+        if got["status"] == "completed" {
+            assert_eq!(got["result"]["content"][0]["text"], "Hello, Alice (yes)");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("task {task_id} never completed");
+}
+
+#[tokio::test]
+async fn task_ignores_answers_to_questions_not_outstanding() {
+    let router = router(10);
+    let created = modern(
+        &router,
+        "tools/call",
+        json!({"name":"two_questions","arguments":{}}),
+    )
+    .await;
+    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    poll_until(&router, &task_id, "input_required").await;
+    // "second" has not been asked yet: its answer is ignored, and asked for later.
+    let answers = json!({"taskId": task_id, "inputResponses": {
+        "first": text_answer("one"), "second": text_answer("early"), "junk": text_answer("x")}});
+    modern(&router, "tasks/update", answers).await;
+    let parked = loop {
+        let got = poll_until_any(&router, &task_id).await;
+        let asking = got["inputRequests"]
+            .as_object()
+            .is_some_and(|r| !r.is_empty());
+        if asking || got["status"] != "input_required" {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(parked["status"], "input_required", "{parked}");
+    let asked: Vec<_> = parked["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(asked, ["second"], "{parked}");
+    // Answering "first" again changes nothing.
+    let answers = json!({"taskId": task_id, "inputResponses": {
+        "first": text_answer("changed"), "second": text_answer("two")}});
+    modern(&router, "tasks/update", answers).await;
+    let done = poll_until(&router, &task_id, "completed").await;
+    assert_eq!(done["result"]["content"][0]["text"], "one, two");
+}
+
+#[tokio::test]
+async fn task_of_a_tool_that_forbids_tasks() {
+    let v = ProtocolVersion::V2025_11_25;
+    let params = json!({"name":"plain","arguments":{},"task":{}});
+    // The server advertises tasks.requests.tools.call: -32601.
+    let router = router(10);
+    let refused = send(&router, v, "tools/call", params.clone(), "alice").await;
+    assert_eq!(refused["error"]["code"], -32601, "{refused}");
+    let plain_call = json!({"name":"plain","arguments":{}});
+    let direct = send(&router, v, "tools/call", plain_call, "alice").await;
+    assert_eq!(
+        direct["result"]["content"][0]["text"], "plain done",
+        "{direct}"
+    );
+    // The modern era decides per request: it runs directly.
+    let direct = modern(
+        &router,
+        "tools/call",
+        json!({"name":"plain","arguments":{}}),
+    )
+    .await;
+    assert_eq!(
+        direct["result"]["content"][0]["text"], "plain done",
+        "{direct}"
+    );
+    // A server without the capability processes the request normally.
+    let router = Router::builder().tool(plain()).build();
+    let direct = send(&router, v, "tools/call", params, "alice").await;
+    assert_eq!(
+        direct["result"]["content"][0]["text"], "plain done",
+        "{direct}"
+    );
 }

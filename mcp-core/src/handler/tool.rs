@@ -44,6 +44,9 @@ pub(crate) struct ToolInner {
     pub(crate) definition: protocol::Tool,
     pub(crate) input_validator: jsonschema::Validator,
     pub(crate) output_validator: Option<jsonschema::Validator>,
+    /// Whether clients of 2025-11-25 and earlier are shown the output schema (only object
+    /// schemas fit their schemas): only they must then get structured content.
+    pub(crate) legacy_output_schema: bool,
     pub(crate) handler: Box<ToolFn>,
     /// Arguments mirrored into `Mcp-Param-<name>` headers: (argument, lower-case header).
     pub(crate) header_params: Vec<(String, String)>,
@@ -161,22 +164,10 @@ impl Tool {
             Err(why) => return self.undeserialisable(arguments, &why),
         };
         let mut result = handler.await?;
-        if let (Some(validator), Some(structured)) =
-            (&self.inner.output_validator, &result.structured_content)
+        if let Some(validator) = &self.inner.output_validator
             && result.is_error != Some(true)
-            && !validator.is_valid(structured)
         {
-            {
-                let errors: Vec<String> = validator
-                    .iter_errors(structured)
-                    .map(|e| format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e))
-                    .collect();
-                return Err(ErrorObject::internal_error(format!(
-                    "Tool {} produced structured content that does not match its outputSchema: {}",
-                    self.name(),
-                    errors.join("; ")
-                )));
-            }
+            self.check_output(validator, result.structured_content.as_ref(), version)?;
         }
         if result.structured_content.is_some() && result.content.is_empty() {
             // Mirror structured output as text for clients that read only `content`.
@@ -185,6 +176,38 @@ impl Tool {
         }
         result.make_readable_by(version);
         Ok(result)
+    }
+
+    /// Checks a successful result against the output schema. A client shown the schema must
+    /// get structured content that conforms (MCP: "Servers MUST provide structured results
+    /// that conform to this schema"); a legacy client not shown it may get none.
+    fn check_output(
+        &self,
+        validator: &jsonschema::Validator,
+        structured: Option<&Value>,
+        version: crate::ProtocolVersion,
+    ) -> Result<(), ErrorObject> {
+        let Some(structured) = structured else {
+            if version.is_modern() || self.inner.legacy_output_schema {
+                return Err(ErrorObject::internal_error(format!(
+                    "Tool {} declares an outputSchema but returned no structured content",
+                    self.name()
+                )));
+            }
+            return Ok(());
+        };
+        if validator.is_valid(structured) {
+            return Ok(());
+        }
+        let errors: Vec<String> = validator
+            .iter_errors(structured)
+            .map(|e| format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e))
+            .collect();
+        Err(ErrorObject::internal_error(format!(
+            "Tool {} produced structured content that does not match its outputSchema: {}",
+            self.name(),
+            errors.join("; ")
+        )))
     }
 
     /// The handler's type refused the arguments: list the schema's violations when there are
@@ -371,6 +394,13 @@ impl ToolBuilder {
     }
 
     fn finish(mut self, handler: Box<ToolFn>, validate_first: bool) -> Tool {
+        if !is_conventional_name(&self.definition.name) {
+            // A SHOULD of 2025-11-25, so a warning: some clients may refuse or mangle it.
+            tracing::warn!(
+                tool = %self.definition.name,
+                "tool names should be 1 to 128 characters of A-Z a-z 0-9 _ - . (MCP 2025-11-25)"
+            );
+        }
         schema::object_property_schemas(&mut self.definition.input_schema);
         if let Some(output) = &mut self.definition.output_schema {
             schema::object_property_schemas(output);
@@ -398,8 +428,11 @@ impl ToolBuilder {
             })
         });
         let header_params = header_params(&self.definition.input_schema);
+        let legacy_output_schema =
+            output_validator.is_some() && self.definition.legacy_view().is_none();
         Tool {
             inner: Arc::new(ToolInner {
+                legacy_output_schema,
                 header_params,
                 defer_task: self.defer_task,
                 validate_first,
@@ -410,6 +443,15 @@ impl ToolBuilder {
             }),
         }
     }
+}
+
+/// Whether `name` follows the tool name rules of 2025-11-25: 1 to 128 characters, each
+/// one of A-Z, a-z, 0-9, `_`, `-` and `.`.
+fn is_conventional_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
@@ -515,5 +557,30 @@ impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for ToolError {
 impl ToolFailure for ToolError {
     fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
         Ok(CallToolResult::error_text(self.0.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_conventional_name;
+
+    #[test]
+    fn tool_names_are_checked_against_the_2025_11_25_rules() {
+        for name in [
+            "add",
+            "get_user",
+            "DATA_EXPORT_v2",
+            "admin.tools.list",
+            "a-b",
+            "x",
+        ] {
+            assert!(is_conventional_name(name), "{name}");
+        }
+        let long = "a".repeat(128);
+        assert!(is_conventional_name(&long));
+        for name in ["", "with space", "a,b", "naïve", "a/b", "emoji🙂", "tab\t"] {
+            assert!(!is_conventional_name(name), "{name}");
+        }
+        assert!(!is_conventional_name(&"a".repeat(129)));
     }
 }

@@ -25,6 +25,7 @@ use crate::protocol::TaskSupport;
 use crate::protocol::{TaskStatus, ToolExecution};
 use crate::session::SessionHandle;
 use crate::tasks::{TaskEntry, timestamp};
+use futures_util::FutureExt;
 use std::future::Future;
 use std::pin::Pin;
 use tokio_util::sync::CancellationToken;
@@ -89,7 +90,16 @@ impl Call<'_> {
     ) -> Result<Mode, ErrorObject> {
         let support = task_support(tool);
         if support == TaskSupport::Forbidden {
-            // Most tools: whether the client asked for a task does not matter.
+            // 2025-11-25: asking for a task of such a tool SHOULD get -32601 from a server
+            // that advertises task-augmented tools/call; one that does not processes the
+            // request normally, and so does the modern era (the server decides).
+            let asked = task.is_some() && !self.version.is_modern();
+            if asked && self.version.has_method("tasks/get") && self.advertises_tool_tasks() {
+                return Err(ErrorObject::new(
+                    codes::METHOD_NOT_FOUND,
+                    format!("Tool {} cannot be called as a task", tool.name()),
+                ));
+            }
             return Ok(Mode::Direct);
         }
         let (requested, ttl) = if self.version.is_modern() {
@@ -107,6 +117,16 @@ impl Call<'_> {
                 format!("Tool {} must be called as a task", tool.name()),
             )),
         }
+    }
+
+    /// Whether this caller is told that the server takes task-augmented `tools/call`: some
+    /// tool it may see supports tasks (as `initialize` judges it).
+    fn advertises_tool_tasks(&self) -> bool {
+        let allow = self.allow_list();
+        self.inner.tools.load().values().any(|e| {
+            task_support(&e.item) != TaskSupport::Forbidden
+                && allow.is_none_or(|a| a.allows_tool(e.item.name()))
+        })
     }
 
     /// Who may see a task: the principal, and in the legacy era also the session.
@@ -381,8 +401,9 @@ impl Call<'_> {
                         .unwrap_or_else(|| ErrorObject::internal_error("task failed")));
                 }
                 TaskStatus::Cancelled => {
+                    let why = state.status_message.as_deref().unwrap_or("Cancelled");
                     return Err(ErrorObject::invalid_params(format!(
-                        "Task {} was cancelled",
+                        "Task {}: {why}",
                         task.id
                     )));
                 }
@@ -423,6 +444,7 @@ async fn run(
     server_info_meta: Option<Box<RawValue>>,
     mut running: Option<Running>,
 ) {
+    let _ends = EndsTask(&task);
     loop {
         let (handler, round) = match running.take() {
             Some(Running { handler, round }) => (handler, Some(round)),
@@ -444,10 +466,18 @@ async fn run(
                 None => std::future::pending().await,
             }
         };
+        // A panicking handler fails the task instead of leaving it `working` forever; the
+        // panic's payload stays in the server's log, not in the answer.
+        let handler = std::panic::AssertUnwindSafe(handler).catch_unwind();
         let outcome = tokio::select! {
             biased;
             () = task.cancel.cancelled() => return,
-            result = handler => Some(result),
+            result = handler => Some(result.unwrap_or_else(|_| {
+                Err(ErrorObject::internal_error(format!(
+                    "Tool {} failed unexpectedly",
+                    tool.name()
+                )))
+            })),
             () = asked => None,
         };
         match outcome {
@@ -479,11 +509,17 @@ async fn run(
                 return;
             }
             None => {
-                let asked = round.map(|r| r.take_asked()).unwrap_or_default();
+                let (asked, read) = round
+                    .map(|r| (r.take_asked(), r.used_answers()))
+                    .unwrap_or_default();
                 let keys: Vec<String> = asked.iter().map(|a| a.key.clone()).collect();
                 task.update(|state| {
                     state.status = TaskStatus::InputRequired;
                     state.asked = asked;
+                    // The next run starts from the top: it needs every answer this one read,
+                    // including those given before a deferred task was created (asking
+                    // again under a key already answered is forbidden).
+                    state.answers.extend(read);
                 });
                 // Wait until every question has an answer (or the task is cancelled).
                 loop {
@@ -508,5 +544,26 @@ async fn run(
                 });
             }
         }
+    }
+}
+
+/// Leaves the task in a terminal state however its runner ends: cancelled when its token
+/// fired (by `tasks/cancel` or expiry, which already say why), failed otherwise (the runtime
+/// dropped the runner). Either way waiters such as `tasks/result` wake up.
+struct EndsTask<'a>(&'a TaskEntry);
+
+impl Drop for EndsTask<'_> {
+    fn drop(&mut self) {
+        let task = self.0;
+        task.update(|state| {
+            if task.cancel.is_cancelled() {
+                state.status = TaskStatus::Cancelled;
+                state.status_message = Some("Cancelled".to_owned());
+            } else {
+                state.status = TaskStatus::Failed;
+                state.status_message = Some("The task ended unexpectedly".to_owned());
+                state.error = Some(ErrorObject::internal_error("The task ended unexpectedly"));
+            }
+        });
     }
 }

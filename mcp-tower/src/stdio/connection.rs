@@ -144,11 +144,16 @@ impl Shared {
     }
 
     pub(super) fn route_reply(&self, response: ClientResponse) {
-        match self.lock_pending().replies.remove(&response.id) {
+        // An error without an id answers no request in particular: dropped like a stray one.
+        let Some(id) = response.id else {
+            tracing::debug!("error response without an id");
+            return;
+        };
+        match self.lock_pending().replies.remove(&id) {
             Some(reply) => {
                 let _ = reply.send(response.result);
             }
-            None => tracing::debug!(id = %response.id, "answer to no pending request"),
+            None => tracing::debug!(%id, "answer to no pending request"),
         }
     }
 

@@ -44,7 +44,7 @@ impl PendingRequests {
 
     /// Delivers a client's answer; false when nobody waits for it (or another session).
     pub(crate) fn complete(&self, session: &str, response: ClientResponse) -> bool {
-        let RequestId::Number(id) = response.id else {
+        let Some(RequestId::Number(id)) = response.id else {
             return false;
         };
         let mut waiting = lock(&self.waiting);

@@ -207,10 +207,7 @@ impl Call<'_> {
         }) || templates
             .values()
             .any(|e| !e.item.completions.is_empty() && visible_template(e.item.name()));
-        let has_tasks = tools.values().any(|e| {
-            super::tasks::task_support(&e.item) != crate::protocol::TaskSupport::Forbidden
-                && allow.is_none_or(|a| a.allows_tool(e.item.name()))
-        });
+        let has_tasks = self.advertises_tool_tasks();
         let legacy_tasks = (has_tasks
             && !self.version.is_modern()
             && self.version.has_method("tasks/get"))

@@ -121,7 +121,7 @@ impl Call<'_> {
 
     /// Whether this caller is told that the server takes task-augmented `tools/call`: some
     /// tool it may see supports tasks (as `initialize` judges it).
-    fn advertises_tool_tasks(&self) -> bool {
+    pub(super) fn advertises_tool_tasks(&self) -> bool {
         let allow = self.allow_list();
         self.inner.tools.load().values().any(|e| {
             task_support(&e.item) != TaskSupport::Forbidden

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use super::event_store::EventStore;
+use super::pending::Answerer;
 use super::post::{accepted, json_response};
 use super::sse::{SseWriter, complete_stream};
 use super::{ResponseMode, RpcService, Shared, sse_response};
@@ -33,6 +34,8 @@ pub(super) struct Exchange {
     /// The request's peer, which carries its cancellation.
     pub(super) peer: ClientPeer,
     pub(super) session: Option<Arc<LiveSession>>,
+    /// Without a session, the caller: only they may answer the handler's requests.
+    pub(super) principal: Option<mcp_core::Principal>,
     /// The request's header count, the room its response's header map gets.
     pub(super) request_headers: usize,
 }
@@ -130,6 +133,12 @@ impl Exchange {
         self.session
             .as_deref()
             .map_or("", |s| mcp_core::Session::id(s))
+    }
+
+    /// Who may answer the handler's requests to the client.
+    fn answerer(&self) -> Answerer<'_> {
+        let session = self.session.as_deref().map(mcp_core::Session::id);
+        Answerer::of(session, self.principal.as_ref())
     }
 
     fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
@@ -250,7 +259,7 @@ impl Exchange {
                 method,
                 params,
                 reply,
-            } => match self.shared.pending.register(self.session_id(), reply) {
+            } => match self.shared.pending.register(self.answerer(), reply) {
                 Ok(id) => {
                     let bytes = mcp_core::jsonrpc::request_json(&id, method, &params);
                     asked.push(id);

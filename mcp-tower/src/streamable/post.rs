@@ -13,6 +13,7 @@ use tower::ServiceExt;
 use super::era::{self, Refusal};
 use super::exchange::Exchange;
 use super::mcp_headers::McpHeaders;
+use super::pending::Answerer;
 use super::request_body::read_body;
 use super::{Accepts, RpcService, Shared, sized_response};
 use crate::body::McpBody;
@@ -193,14 +194,15 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         ));
         return refused((StatusCode::BAD_REQUEST, error), None);
     }
-    let session_id = session.as_deref().map_or("", |s| mcp_core::Session::id(s));
     let request_headers = parts.headers.len();
     let mut extensions = std::mem::take(&mut parts.extensions);
     extensions.insert(parts);
 
     match message {
         Message::Response(response) => {
-            shared.pending.complete(session_id, response);
+            let session_id = session.as_deref().map(mcp_core::Session::id);
+            let answerer = Answerer::of(session_id, extensions.get::<Principal>());
+            shared.pending.complete(answerer, response);
             Step::Answer(accepted())
         }
         Message::Notification(notification) => {
@@ -257,6 +259,10 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
                     version,
                     id,
                     peer,
+                    principal: session
+                        .is_none()
+                        .then(|| extensions.get::<Principal>().cloned())
+                        .flatten(),
                     session,
                     request_headers,
                 },

@@ -200,7 +200,8 @@ impl Exchange {
                 Some(message) = outbound.recv() => self.forward(writer, message, &mut asked).await,
                 response = &mut future => break response.unwrap_or_default(),
                 _ = keep_alive.tick(), if writer.is_attached() => { writer.keep_alive().await; }
-                () = writer.client_gone(), if writer.is_attached() => {
+                // Also when a write found it gone: the stream then no longer watches it.
+                () = writer.client_gone(), if writer.watches_client() => {
                     if self.resumable() {
                         // Disconnection is not cancellation (the client may resume with
                         // Last-Event-ID), but a client that never comes back is.

@@ -80,6 +80,9 @@ impl EventLog {
 pub(crate) struct SseWriter {
     log: EventLog,
     sink: Option<mpsc::Sender<Bytes>>,
+    /// A write found the client gone, and [`client_gone`](Self::client_gone) has not said so
+    /// yet.
+    lost: bool,
 }
 
 impl SseWriter {
@@ -93,6 +96,7 @@ impl SseWriter {
         Self {
             log: EventLog::open(stream, session, store),
             sink: Some(sink),
+            lost: false,
         }
     }
 
@@ -106,6 +110,7 @@ impl SseWriter {
         Self {
             log: EventLog::resume(stream, sequence, store),
             sink: Some(sink),
+            lost: false,
         }
     }
 
@@ -155,8 +160,18 @@ impl SseWriter {
         self.sink.as_ref().is_some_and(|s| !s.is_closed())
     }
 
-    /// Resolves when the attached client goes away (never, when detached).
-    pub(crate) async fn client_gone(&self) {
+    /// Whether [`client_gone`](Self::client_gone) may still resolve: a client is attached,
+    /// or a write found it gone.
+    pub(crate) fn watches_client(&self) -> bool {
+        self.lost || self.is_attached()
+    }
+
+    /// Resolves when the attached client goes away, at once when a write already found it
+    /// gone (once); never when detached.
+    pub(crate) async fn client_gone(&mut self) {
+        if std::mem::take(&mut self.lost) {
+            return;
+        }
         match &self.sink {
             Some(sink) => sink.closed().await,
             None => std::future::pending().await,
@@ -175,6 +190,7 @@ impl SseWriter {
                     true
                 } else {
                     self.sink = None;
+                    self.lost = true;
                     false
                 }
             }

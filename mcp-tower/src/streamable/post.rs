@@ -215,11 +215,19 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
                 extensions,
             })
         }
-        Message::Batch(items) => Step::Batch(McpRequest {
-            message: Message::Batch(items),
-            version,
-            extensions,
-        }),
+        Message::Batch(items) => {
+            let session_id = session.as_deref().map(mcp_core::Session::id);
+            let answerer = Answerer::of(session_id, extensions.get::<Principal>());
+            let items = take_answers(&shared, answerer, session.as_deref(), items);
+            if items.is_empty() {
+                return Step::Answer(accepted());
+            }
+            Step::Batch(McpRequest {
+                message: Message::Batch(items),
+                version,
+                extensions,
+            })
+        }
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>
         {
@@ -332,6 +340,35 @@ fn attach_new_session(
         ),
     };
     *response = error_response(status, Some(id), ErrorObject::new(-32000, message));
+}
+
+/// Does what the bridge does for single messages to the items of a batch (2025-03-26:
+/// "an array batching one or more responses" or notifications): client answers go to the
+/// requests awaiting them, and are taken out (the RPC tier has nothing to do with them);
+/// `notifications/cancelled` cancels, and goes on like any notification.
+fn take_answers(
+    shared: &Shared,
+    answerer: Answerer<'_>,
+    session: Option<&LiveSession>,
+    items: Vec<Result<Message, mcp_core::jsonrpc::Response>>,
+) -> Vec<Result<Message, mcp_core::jsonrpc::Response>> {
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Ok(Message::Response(response)) => {
+                shared.pending.complete(answerer, response);
+            }
+            item => {
+                if let Ok(Message::Notification(notification)) = &item
+                    && notification.method == "notifications/cancelled"
+                {
+                    cancel(session, notification.params.as_deref());
+                }
+                kept.push(item);
+            }
+        }
+    }
+    kept
 }
 
 fn cancel(session: Option<&LiveSession>, params: Option<&serde_json::value::RawValue>) {

@@ -96,3 +96,63 @@ async fn without_a_session_request_ids_cannot_be_guessed() {
     let seen = read_until(&mut victim, "roots\"").await;
     assert!(seen.contains("1 roots"), "the victim's own answer: {seen}");
 }
+
+const LEGACY: &str = "2025-03-26";
+
+/// Starts `roots` in a 2025-03-26 session; its stream and the id of the roots/list request.
+async fn ask_in_session(client: &TestClient, session: &str) -> (hyper::body::Incoming, Value) {
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"roots","arguments":{}}}"#;
+    let headers = [
+        ("mcp-session-id", session),
+        ("mcp-protocol-version", LEGACY),
+    ];
+    let response = client.send_streaming(Method::POST, call, &headers).await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "roots/list").await;
+    let line = seen
+        .lines()
+        .find(|l| l.contains("roots/list"))
+        .expect("the request");
+    let request: Value = serde_json::from_str(line.trim_start_matches("data: ")).expect("json");
+    (body, request["id"].clone())
+}
+
+#[tokio::test]
+async fn a_batch_of_2025_03_26_carries_answers_and_cancellations() {
+    use http_body_util::BodyExt;
+
+    let (_server, client, _) = super::start(McpServer::builder).await;
+    let session = client.initialize(LEGACY).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", LEGACY),
+    ];
+    // An answer, alone in a batch.
+    let (mut stream, id) = ask_in_session(&client, &session).await;
+    let answer = json!([{"jsonrpc":"2.0","id":id,"result":{"roots":[{"uri":"file:///a"}]}}]);
+    let reply = client.post(&answer, &headers).await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let seen = read_until(&mut stream, "roots\"").await;
+    assert!(seen.contains("1 roots"), "{seen}");
+
+    // A cancellation in a batch, beside a request: the handler stops, and sends nothing.
+    let (stream, _) = ask_in_session(&client, &session).await;
+    let batch = json!([
+        {"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}},
+        super::call_add(2),
+    ]);
+    let reply = client.post(&batch, &headers).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.json().as_array().map(Vec::len), Some(1));
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(2), stream.collect())
+        .await
+        .expect("the cancelled request's stream ends")
+        .expect("body")
+        .to_bytes();
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(
+        !rest.contains(r#""id":1"#),
+        "no answer once cancelled: {rest}"
+    );
+}

@@ -71,6 +71,23 @@ fn router(probe: Arc<Probe>) -> Router {
                 }
             }
         }))
+        .tool(Tool::new("chatter").description("Reports progress until cancelled").handler({
+            let probe = Arc::clone(&probe);
+            move |Json(_): Args, ctx: RequestContext| {
+                let probe = Arc::clone(&probe);
+                async move {
+                    // As fast as the stream takes them: the writer is always busy writing.
+                    let mut step = 0.0;
+                    while !ctx.is_cancelled() {
+                        ctx.progress(step, None, None).await;
+                        step += 1.0;
+                        tokio::task::yield_now().await;
+                    }
+                    probe.cancelled.fetch_add(1, Ordering::SeqCst);
+                    "cancelled"
+                }
+            }
+        }))
         .tool(Tool::new("fast").description("Answers at once").handler(
             |Json(_): Args, _: RequestContext| async move { "fast" },
         ))
@@ -389,4 +406,29 @@ async fn a_dropped_connection_resumes_where_it_stopped() {
         messages[1]["result"]["content"][0]["text"],
         "both steps done"
     );
+}
+
+/// A client that leaves while the handler keeps writing is noticed by the failed write,
+/// not only by the stream's watch on the connection (which stopped once a write failed).
+#[tokio::test]
+async fn a_client_gone_mid_write_cancels_the_handler() {
+    let grace = Duration::from_millis(100);
+    for config in [
+        StreamableHttpConfig::default().event_store(None),
+        StreamableHttpConfig::default().disconnect_grace(grace),
+    ] {
+        let (_server, client, probe) = start(config).await;
+        let session = client.initialize("2025-11-25").await;
+        let response = client
+            .send_streaming(
+                Method::POST,
+                serde_json::to_vec(&call(3, "chatter")).unwrap(),
+                &[("mcp-session-id", &session)],
+            )
+            .await;
+        let mut body = response.into_body();
+        read_until(&mut body, "notifications/progress").await;
+        drop(body);
+        wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+    }
 }

@@ -29,6 +29,11 @@ pub(crate) trait EventSink: Send + std::fmt::Debug {
     fn try_event(&mut self, data: &Bytes) -> Delivery;
     /// Whether the client has gone.
     fn is_closed(&self) -> bool;
+    /// The sink as its own type, for the bridge that made it (to attach a client that
+    /// resumes the stream); `None` unless that needs it.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
 }
 
 /// Starts the task that forwards `router`'s events to the sessions of `store`. Needs a

@@ -121,7 +121,8 @@ pub struct LiveSession {
     /// foldhash, seeded per process: SipHash of the id was a tenth of a session request's
     /// routing cost, and the map is capped (`max_in_flight`), so flooding it gains nothing.
     in_flight: Mutex<HashMap<RequestId, ClientPeer, foldhash::fast::RandomState>>,
-    /// The GET stream, written straight into by the fan-out.
+    /// The GET stream, written straight into by the fan-out; kept after its client leaves,
+    /// recording for the client to resume it, until replaced or the session ends.
     stream: Mutex<Option<Box<dyn EventSink>>>,
     last_seen: AtomicU64,
     terminated: AtomicBool,
@@ -264,6 +265,18 @@ impl LiveSession {
         let (sink, opened) = open(self.config.stream_capacity);
         *stream = Some(sink);
         Some(opened)
+    }
+
+    /// Runs `resume` on the standalone stream, with the stream's queue capacity, when the
+    /// session has one (attached or not); `None` otherwise. Holds the stream's lock
+    /// throughout, so that no event is delivered meanwhile.
+    pub(crate) fn resume_stream<T>(
+        &self,
+        resume: impl FnOnce(&mut dyn EventSink, usize) -> T,
+    ) -> Option<T> {
+        let mut stream = lock(&self.stream);
+        let sink = stream.as_deref_mut()?;
+        Some(resume(sink, self.config.stream_capacity))
     }
 
     /// Drops the standalone stream if it has closed (its client left, or the server ended

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use super::event_store::EventStore;
+use super::pending::Answerer;
 use super::post::{ErrorAnswer, accepted, has_error_status, json_response};
 use super::sse::{SseWriter, complete_stream};
 use super::{ResponseMode, RpcService, Shared, sse_response};
@@ -33,6 +34,8 @@ pub(super) struct Exchange {
     /// The request's peer, which carries its cancellation.
     pub(super) peer: ClientPeer,
     pub(super) session: Option<Arc<LiveSession>>,
+    /// Without a session, the caller: only they may answer the handler's requests.
+    pub(super) principal: Option<mcp_core::Principal>,
     /// The request's header count, the room its response's header map gets.
     pub(super) request_headers: usize,
 }
@@ -138,6 +141,12 @@ impl Exchange {
             .map_or("", |s| mcp_core::Session::id(s))
     }
 
+    /// Who may answer the handler's requests to the client.
+    fn answerer(&self) -> Answerer<'_> {
+        let session = self.session.as_deref().map(mcp_core::Session::id);
+        Answerer::of(session, self.principal.as_ref())
+    }
+
     fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
         self.end();
         if self.peer.is_cancelled() {
@@ -201,7 +210,8 @@ impl Exchange {
                 Some(message) = outbound.recv() => self.forward(writer, message, &mut asked).await,
                 response = &mut future => break response.unwrap_or_default(),
                 _ = keep_alive.tick(), if writer.is_attached() => { writer.keep_alive().await; }
-                () = writer.client_gone(), if writer.is_attached() => {
+                // Also when a write found it gone: the stream then no longer watches it.
+                () = writer.client_gone(), if writer.watches_client() => {
                     if self.resumable() {
                         // Disconnection is not cancellation (the client may resume with
                         // Last-Event-ID), but a client that never comes back is.
@@ -260,7 +270,7 @@ impl Exchange {
                 method,
                 params,
                 reply,
-            } => match self.shared.pending.register(self.session_id(), reply) {
+            } => match self.shared.pending.register(self.answerer(), reply) {
                 Ok(id) => {
                     let bytes = mcp_core::jsonrpc::request_json(&id, method, &params);
                     asked.push(id);

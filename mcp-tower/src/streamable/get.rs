@@ -11,8 +11,8 @@ use http::{Request, Response, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::event_store::{EventStore, parse_event_id};
-use super::sse::{KEEP_ALIVE, SseWriter, StreamSink};
+use super::event_store::parse_event_id;
+use super::sse::{KEEP_ALIVE, SseWriter, StreamSink, stored_frame};
 use super::{Shared, accepts, streamed_response};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
@@ -52,6 +52,11 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(last) = last_event_id {
+        if let Some((stream, sequence)) = parse_event_id(&last)
+            && let Some(resumed) = resume_session_stream(&shared, &session, stream, sequence)
+        {
+            return resumed;
+        }
         return resume(&shared, &session, &last);
     }
     let session_id = mcp_core::Session::id(&*session);
@@ -65,7 +70,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
             stream,
             session_id,
             sender.clone(),
-            store.clone(),
+            store,
             shared.priming(mcp_core::Session::protocol_version(&*session)),
         );
         let sink = Endable {
@@ -76,8 +81,6 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
             keep_alive: shared.config.keep_alive,
             sink: sender,
             ended,
-            stream,
-            store,
         };
         (Box::new(sink) as Box<dyn EventSink>, (body, follow, stream))
     });
@@ -110,21 +113,76 @@ impl EventSink for Endable {
     fn is_closed(&self) -> bool {
         self.sink.is_closed() || self.end.is_cancelled()
     }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// Resumes the session's own GET stream, whose client left: what it missed, then what comes
+/// next, on this connection, which becomes the session's stream again (the spec: "resume the
+/// stream from that point"). `None` when `stream` is not that stream; 409 while another
+/// connection follows it, as for a second GET.
+fn resume_session_stream(
+    shared: &Arc<Shared>,
+    session: &Arc<LiveSession>,
+    stream: u64,
+    after: u64,
+) -> Option<Response<McpBody>> {
+    let store = shared.config.event_store.as_ref()?;
+    let session_id = mcp_core::Session::id(&**session);
+    let end = shared.stream_end();
+    let resumed = session.resume_stream(|sink, capacity| {
+        let sink = sink.as_any_mut()?.downcast_mut::<Endable>()?;
+        if sink.sink.stream() != stream {
+            return None;
+        }
+        if !sink.is_closed() {
+            return Some(Err(json_rpc_error_response(
+                StatusCode::CONFLICT,
+                -32600,
+                "Conflict: this session already has an open stream",
+            )));
+        }
+        // Under the session's stream lock: nothing is delivered between the replay and the
+        // attachment, so nothing is missed or sent twice.
+        let replay = store.replay(stream, session_id, after)?;
+        let (sender, body) = mpsc::channel(capacity + replay.events.len());
+        for event in &replay.events {
+            // The queue has room for every replayed event.
+            let _ = sender.try_send(stored_frame(stream, event));
+        }
+        let ended = sink.sink.reattach(sender.clone());
+        sink.end = end.clone();
+        let follow = Follow {
+            keep_alive: shared.config.keep_alive,
+            sink: sender,
+            ended,
+        };
+        Some(Ok((body, follow)))
+    })??;
+    let (body, follow) = match resumed {
+        Ok(resumed) => resumed,
+        Err(conflict) => return Some(conflict),
+    };
+    tracing::debug!(session.id = %session_id, stream, "session stream resumed");
+    tokio::spawn(follow.run(Arc::clone(session), end.clone()));
+    Some(streamed_response(body, end))
 }
 
 /// The task that keeps a session stream alive.
 struct Follow {
     keep_alive: Duration,
     sink: mpsc::Sender<Bytes>,
-    /// Fires when the session drops the stream (terminated, or the stream replaced).
+    /// Fires when the session drops the stream (terminated, or the stream replaced), or
+    /// another connection resumes it.
     ended: oneshot::Receiver<()>,
-    stream: u64,
-    store: Option<Arc<dyn EventStore>>,
 }
 
 impl Follow {
-    /// Keeps the stream alive until the client or the session goes away, or `end` fires,
-    /// then marks it finished in the store. Messages do not pass through here: the fan-out
+    /// Keeps the stream alive until the client or the session goes away, or `end` fires.
+    /// The stream is not finished when its client leaves: the session keeps recording it,
+    /// and the client may resume it (see [`resume_session_stream`]). Messages do not pass through here: the fan-out
     /// queues them on the session's sink directly, so this task wakes only for keep-alives
     /// and the end.
     async fn run(mut self, session: Arc<LiveSession>, end: CancellationToken) {
@@ -152,9 +210,6 @@ impl Follow {
                     break;
                 }
             }
-        }
-        if let Some(store) = self.store {
-            store.finish(self.stream);
         }
     }
 }
@@ -315,21 +370,57 @@ mod tests {
             "{first}"
         );
         assert!(first.contains(r#""data":"first""#), "{first}");
-        // The client goes away; what happened meanwhile is not sent anywhere.
+        // The client goes away; what happens meanwhile is kept for it.
         drop(stream);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        router.log(LoggingLevel::Info, None, "unseen");
+        router.log(LoggingLevel::Info, None, "missed");
 
-        // Resuming from the priming event replays the first message, then the stream ends.
+        // Resuming from the priming event replays both messages, then the stream is the
+        // session's stream again: a later message arrives on it, live.
         let last = format!("{stream_id}-0");
         let resume = [
             ("mcp-session-id", session.as_str()),
             ("last-event-id", &last),
         ];
-        let (status, mut replay) = get(&service, &resume).await;
+        let (status, mut resumed) = get(&service, &resume).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(next(&mut replay).await.unwrap(), first);
-        assert_eq!(next(&mut replay).await, None);
+        assert_eq!(next(&mut resumed).await.unwrap(), first);
+        let missed = next(&mut resumed).await.unwrap();
+        assert!(
+            missed.starts_with(&format!("id: {stream_id}-2\ndata: {{")),
+            "{missed}"
+        );
+        assert!(missed.contains(r#""data":"missed""#), "{missed}");
+        router.log(LoggingLevel::Info, None, "live");
+        let live = next(&mut resumed).await.unwrap();
+        assert!(
+            live.starts_with(&format!("id: {stream_id}-3\ndata: {{")),
+            "{live}"
+        );
+        assert!(live.contains(r#""data":"live""#), "{live}");
+        // While it is followed, neither a second resumption nor a new stream is allowed.
+        assert_eq!(get(&service, &resume).await.0, StatusCode::CONFLICT);
+        assert_eq!(get(&service, &headers).await.0, StatusCode::CONFLICT);
+
+        // Left again, and resumed from the last message seen: only what came after.
+        drop(resumed);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        router.log(LoggingLevel::Info, None, "missed again");
+        let last = format!("{stream_id}-3");
+        let resume = [
+            ("mcp-session-id", session.as_str()),
+            ("last-event-id", &last),
+        ];
+        let (status, mut resumed) = get(&service, &resume).await;
+        assert_eq!(status, StatusCode::OK);
+        let missed = next(&mut resumed).await.unwrap();
+        assert!(
+            missed.starts_with(&format!("id: {stream_id}-4\n")),
+            "{missed}"
+        );
+        assert!(missed.contains(r#""data":"missed again""#), "{missed}");
+        drop(resumed);
+        tokio::time::sleep(Duration::from_millis(50)).await;
 
         // A new stream may be opened, and DELETE ends it.
         let (status, mut again) = get(&service, &headers).await;
@@ -360,11 +451,17 @@ mod tests {
         let headers = [("mcp-session-id", session.as_str())];
         let (status, mut stream) = get(&service, &headers).await;
         assert_eq!(status, StatusCode::OK);
-        let priming = next(&mut stream).await.unwrap();
-        let last = event_id(&priming);
+        next(&mut stream).await.unwrap();
+        // Another session's stream, left and resumed.
+        let other = initialize(&service).await;
+        let (status, mut left) = get(&service, &[("mcp-session-id", &other)]).await;
+        assert_eq!(status, StatusCode::OK);
+        let priming = next(&mut left).await.unwrap();
+        drop(left);
+        tokio::time::sleep(Duration::from_millis(50)).await;
         let resume = [
-            ("mcp-session-id", session.as_str()),
-            ("last-event-id", last),
+            ("mcp-session-id", other.as_str()),
+            ("last-event-id", event_id(&priming)),
         ];
         let (status, mut resumed) = get(&service, &resume).await;
         assert_eq!(status, StatusCode::OK);
@@ -374,9 +471,11 @@ mod tests {
         assert_eq!(next(&mut resumed).await, None);
         // The session let go of the stream: a new one opens (and, the server shutting down,
         // ends at once).
-        let (status, mut again) = get(&service, &headers).await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(next(&mut again).await.unwrap().contains("retry: "));
-        assert_eq!(next(&mut again).await, None);
+        for headers in [headers, [("mcp-session-id", other.as_str())]] {
+            let (status, mut again) = get(&service, &headers).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(next(&mut again).await.unwrap().contains("retry: "));
+            assert_eq!(next(&mut again).await, None);
+        }
     }
 }

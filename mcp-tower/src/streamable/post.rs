@@ -14,6 +14,7 @@ use tower::ServiceExt;
 use super::era::{self, Refusal};
 use super::exchange::Exchange;
 use super::mcp_headers::McpHeaders;
+use super::pending::Answerer;
 use super::request_body::read_body;
 use super::{Accepts, RpcService, Shared, sized_response};
 use crate::body::McpBody;
@@ -202,7 +203,6 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         ));
         return refused((StatusCode::BAD_REQUEST, error), None);
     }
-    let session_id = session.as_deref().map_or("", |s| mcp_core::Session::id(s));
     let request_headers = parts.headers.len();
     let mut extensions = std::mem::take(&mut parts.extensions);
     extensions.insert(parts);
@@ -213,7 +213,9 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
 
     match message {
         Message::Response(response) => {
-            shared.pending.complete(session_id, response);
+            let session_id = session.as_deref().map(mcp_core::Session::id);
+            let answerer = Answerer::of(session_id, extensions.get::<Principal>());
+            shared.pending.complete(answerer, response);
             Step::Answer(accepted())
         }
         Message::Notification(notification) => {
@@ -226,11 +228,19 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
                 extensions,
             })
         }
-        Message::Batch(items) => Step::Batch(McpRequest {
-            message: Message::Batch(items),
-            version,
-            extensions,
-        }),
+        Message::Batch(items) => {
+            let session_id = session.as_deref().map(mcp_core::Session::id);
+            let answerer = Answerer::of(session_id, extensions.get::<Principal>());
+            let items = take_answers(&shared, answerer, session.as_deref(), items);
+            if items.is_empty() {
+                return Step::Answer(accepted());
+            }
+            Step::Batch(McpRequest {
+                message: Message::Batch(items),
+                version,
+                extensions,
+            })
+        }
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>
         {
@@ -282,6 +292,10 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
                     version,
                     id,
                     peer,
+                    principal: session
+                        .is_none()
+                        .then(|| extensions.get::<Principal>().cloned())
+                        .flatten(),
                     session,
                     request_headers,
                 },
@@ -352,6 +366,35 @@ fn attach_new_session(
         ),
     };
     *response = error_response(status, Some(id), ErrorObject::new(-32000, message));
+}
+
+/// Does what the bridge does for single messages to the items of a batch (2025-03-26:
+/// "an array batching one or more responses" or notifications): client answers go to the
+/// requests awaiting them, and are taken out (the RPC tier has nothing to do with them);
+/// `notifications/cancelled` cancels, and goes on like any notification.
+fn take_answers(
+    shared: &Shared,
+    answerer: Answerer<'_>,
+    session: Option<&LiveSession>,
+    items: Vec<Result<Message, mcp_core::jsonrpc::Response>>,
+) -> Vec<Result<Message, mcp_core::jsonrpc::Response>> {
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Ok(Message::Response(response)) => {
+                shared.pending.complete(answerer, response);
+            }
+            item => {
+                if let Ok(Message::Notification(notification)) = &item
+                    && notification.method == "notifications/cancelled"
+                {
+                    cancel(session, notification.params.as_deref());
+                }
+                kept.push(item);
+            }
+        }
+    }
+    kept
 }
 
 fn cancel(session: Option<&LiveSession>, params: Option<&serde_json::value::RawValue>) {

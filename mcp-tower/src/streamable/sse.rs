@@ -80,6 +80,9 @@ impl EventLog {
 pub(crate) struct SseWriter {
     log: EventLog,
     sink: Option<mpsc::Sender<Bytes>>,
+    /// A write found the client gone, and [`client_gone`](Self::client_gone) has not said so
+    /// yet.
+    lost: bool,
 }
 
 impl SseWriter {
@@ -93,6 +96,7 @@ impl SseWriter {
         Self {
             log: EventLog::open(stream, session, store),
             sink: Some(sink),
+            lost: false,
         }
     }
 
@@ -106,6 +110,7 @@ impl SseWriter {
         Self {
             log: EventLog::resume(stream, sequence, store),
             sink: Some(sink),
+            lost: false,
         }
     }
 
@@ -155,8 +160,18 @@ impl SseWriter {
         self.sink.as_ref().is_some_and(|s| !s.is_closed())
     }
 
-    /// Resolves when the attached client goes away (never, when detached).
-    pub(crate) async fn client_gone(&self) {
+    /// Whether [`client_gone`](Self::client_gone) may still resolve: a client is attached,
+    /// or a write found it gone.
+    pub(crate) fn watches_client(&self) -> bool {
+        self.lost || self.is_attached()
+    }
+
+    /// Resolves when the attached client goes away, at once when a write already found it
+    /// gone (once); never when detached.
+    pub(crate) async fn client_gone(&mut self) {
+        if std::mem::take(&mut self.lost) {
+            return;
+        }
         match &self.sink {
             Some(sink) => sink.closed().await,
             None => std::future::pending().await,
@@ -175,6 +190,7 @@ impl SseWriter {
                     true
                 } else {
                     self.sink = None;
+                    self.lost = true;
                     false
                 }
             }
@@ -215,7 +231,7 @@ pub(crate) struct StreamSink {
     log: EventLog,
     sink: mpsc::Sender<Bytes>,
     /// Dropped with the sink (session terminated, stream replaced): ends the keep-alive task.
-    _open: oneshot::Sender<()>,
+    open: oneshot::Sender<()>,
 }
 
 impl std::fmt::Debug for StreamSink {
@@ -244,12 +260,32 @@ impl StreamSink {
             let _ = sink.try_send(prime_frame(stream, retry_ms));
         }
         let (open, closed) = oneshot::channel();
-        let sink = Self {
-            log,
-            sink,
-            _open: open,
-        };
+        let sink = Self { log, sink, open };
         (sink, closed)
+    }
+}
+
+impl StreamSink {
+    /// The stream id.
+    pub(crate) fn stream(&self) -> u64 {
+        self.log.stream
+    }
+
+    /// Continues the stream on a new connection (its client resumed it), queued on `sink`;
+    /// the receiver fires when the sink is dropped, as [`open`](Self::open)'s does.
+    pub(crate) fn reattach(&mut self, sink: mpsc::Sender<Bytes>) -> oneshot::Receiver<()> {
+        let (open, closed) = oneshot::channel();
+        self.sink = sink;
+        self.open = open;
+        closed
+    }
+}
+
+impl Drop for StreamSink {
+    /// The session let go of its stream (ended, or replaced by a new one): nothing more will
+    /// be recorded. A client that merely left does not finish it: it may resume.
+    fn drop(&mut self) {
+        self.log.finish();
     }
 }
 
@@ -258,12 +294,18 @@ impl EventSink for StreamSink {
         self.sink.is_closed()
     }
 
-    /// A full queue drops the event instead of blocking the fan-out.
+    /// A full queue drops the event instead of blocking the fan-out. With no client attached
+    /// the event is recorded only, for the client to resume the stream from.
     fn try_event(&mut self, data: &Bytes) -> Delivery {
         let permit = match self.sink.try_reserve() {
             Ok(permit) => permit,
             Err(mpsc::error::TrySendError::Full(())) => return Delivery::Full,
-            Err(mpsc::error::TrySendError::Closed(())) => return Delivery::Closed,
+            Err(mpsc::error::TrySendError::Closed(())) => {
+                if self.log.store.is_some() {
+                    self.log.record(data);
+                }
+                return Delivery::Closed;
+            }
         };
         // Numbered and recorded only once it is sure to go out: a dropped event leaves no gap.
         permit.send(self.log.next(data));
@@ -275,6 +317,11 @@ impl EventSink for StreamSink {
 /// message) and the reconnection delay.
 fn prime_frame(stream: u64, retry_ms: u64) -> Bytes {
     joined(prime_parts(&mut Default::default(), stream, retry_ms).into_iter())
+}
+
+/// The frame of a stored event of `stream`, with its original id.
+pub(crate) fn stored_frame(stream: u64, event: &StoredEvent) -> Bytes {
+    frame(stream, event.sequence, &event.data)
 }
 
 /// One event, `id: <stream>-<sequence>\ndata: <json>\n\n`, in one allocation.

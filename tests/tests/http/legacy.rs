@@ -376,3 +376,33 @@ async fn server_logs_reach_the_get_stream_at_the_session_level() {
     );
     assert!(seen.contains(r#""level":"error","logger":"db""#), "{seen}");
 }
+
+/// What a client that reconnects its GET stream with `Last-Event-ID` (as the TypeScript SDK
+/// does whenever the stream ends) sees: what it missed, then the stream, live again.
+#[tokio::test]
+async fn a_resumed_get_stream_catches_up_and_stays_live() {
+    let (_server, client, router) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("accept", "text/event-stream"),
+    ];
+    let response = client.send_streaming(Method::GET, "", &headers).await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "retry: ").await;
+    let last = mcp_e2e::last_event_id(&seen);
+    drop(body);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    router.remove_tool("roots");
+
+    let mut resume = headers.to_vec();
+    resume.push(("last-event-id", &last));
+    let response = client.send_streaming(Method::GET, "", &resume).await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let missed = read_until(&mut body, "tools/list_changed").await;
+    assert_eq!(mcp_e2e::sse_events(&missed).len(), 1, "{missed}");
+    router.log(mcp_core::protocol::LoggingLevel::Error, None, "live again");
+    read_until(&mut body, "live again").await;
+}

@@ -1,6 +1,7 @@
 //! The Streamable HTTP endpoint over a real socket: statuses, sessions, both eras, streams,
 //! body limits.
 
+mod answers;
 mod legacy;
 mod limits;
 mod modern;
@@ -34,6 +35,15 @@ pub(crate) fn router() -> Router {
             |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
                 match ctx.list_roots().await {
                     Ok(roots) => format!("{} roots", roots.roots.len()),
+                    Err(e) => format!("error: {}", e.message),
+                }
+            },
+        ))
+        .tool(Tool::new("ask_roots").description("Asks for roots without a capability check").handler(
+            |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
+                // `request`, not `list_roots`: a stateless server knows no client capabilities.
+                match ctx.request::<_, Value>("roots/list", &json!({})).await {
+                    Ok(roots) => format!("{} roots", roots["roots"].as_array().map_or(0, Vec::len)),
                     Err(e) => format!("error: {}", e.message),
                 }
             },

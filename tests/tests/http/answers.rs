@@ -1,0 +1,158 @@
+//! Client answers to server-to-client requests: who may give them, and how they arrive.
+
+use http::{Method, Request};
+use mcp_core::Principal;
+use mcp_e2e::{TestClient, TestServer, read_until};
+use mcp_tower::McpServer;
+use serde_json::{Value, json};
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
+
+use super::router;
+
+/// A stateless server whose principal is whoever `x-user` names (anonymous without it).
+async fn stateless_server() -> (TestServer, TestClient) {
+    let served = McpServer::builder(router())
+        .stateless()
+        .into_http_service::<hyper::body::Incoming>();
+    let http = ServiceBuilder::new()
+        .map_request(|mut request: Request<hyper::body::Incoming>| {
+            let user = request
+                .headers()
+                .get("x-user")
+                .and_then(|v| v.to_str().ok());
+            if let Some(principal) = user.map(Principal::new) {
+                request.extensions_mut().insert(principal);
+            }
+            request
+        })
+        .service(served);
+    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
+    let client = TestClient::new(&server);
+    (server, client)
+}
+
+const ASK: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ask_roots","arguments":{}}}"#;
+
+/// Starts `ask_roots` as `headers` say; its stream and the id of the roots/list request.
+async fn ask(client: &TestClient, headers: &[(&str, &str)]) -> (hyper::body::Incoming, Value) {
+    let mut all = vec![("mcp-protocol-version", "2025-11-25")];
+    all.extend_from_slice(headers);
+    let response = client.send_streaming(Method::POST, ASK, &all).await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "roots/list").await;
+    let line = seen
+        .lines()
+        .find(|l| l.contains("roots/list"))
+        .expect("the request");
+    let request: Value = serde_json::from_str(line.trim_start_matches("data: ")).expect("json");
+    (body, request["id"].clone())
+}
+
+/// Answers request `id` with `count` roots as `headers` say.
+async fn answer(client: &TestClient, id: &Value, count: usize, headers: &[(&str, &str)]) {
+    let roots: Vec<Value> = (0..count)
+        .map(|n| json!({"uri": format!("file:///{n}")}))
+        .collect();
+    let mut all = vec![("mcp-protocol-version", "2025-11-25")];
+    all.extend_from_slice(headers);
+    let reply = json!({"jsonrpc":"2.0","id":id,"result":{"roots":roots}});
+    assert_eq!(client.post(&reply, &all).await.status, 202);
+}
+
+#[tokio::test]
+async fn without_a_session_only_the_principal_asked_can_answer() {
+    let (_server, client) = stateless_server().await;
+    let (mut alice, id) = ask(&client, &[("x-user", "alice")]).await;
+    // Bob learns the id (here: is told it) and answers first; anonymous too.
+    answer(&client, &id, 2, &[("x-user", "bob")]).await;
+    answer(&client, &id, 3, &[]).await;
+    answer(&client, &id, 1, &[("x-user", "alice")]).await;
+    let seen = read_until(&mut alice, "roots\"").await;
+    assert!(seen.contains("1 roots"), "alice's own answer: {seen}");
+}
+
+#[tokio::test]
+async fn without_a_session_request_ids_cannot_be_guessed() {
+    let (_server, client) = stateless_server().await;
+    // The attacker asks first and learns the id it was given.
+    let (_attacker, known) = ask(&client, &[]).await;
+    let (mut victim, id) = ask(&client, &[]).await;
+    assert_ne!(known, id);
+    let mut guesses = Vec::new();
+    match known.as_i64() {
+        Some(n) => guesses.extend((1..=5).map(|k| json!(n + k))),
+        None => {
+            let text = known.as_str().expect("a number or a string");
+            assert!(text.len() >= 32, "128 bits at least: {text}");
+            guesses.extend((1..=5).map(|k| json!(format!("{text}{k}"))));
+        }
+    }
+    for guess in &guesses {
+        answer(&client, guess, 2, &[]).await;
+    }
+    answer(&client, &id, 1, &[]).await;
+    let seen = read_until(&mut victim, "roots\"").await;
+    assert!(seen.contains("1 roots"), "the victim's own answer: {seen}");
+}
+
+const LEGACY: &str = "2025-03-26";
+
+/// Starts `roots` in a 2025-03-26 session; its stream and the id of the roots/list request.
+async fn ask_in_session(client: &TestClient, session: &str) -> (hyper::body::Incoming, Value) {
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"roots","arguments":{}}}"#;
+    let headers = [
+        ("mcp-session-id", session),
+        ("mcp-protocol-version", LEGACY),
+    ];
+    let response = client.send_streaming(Method::POST, call, &headers).await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "roots/list").await;
+    let line = seen
+        .lines()
+        .find(|l| l.contains("roots/list"))
+        .expect("the request");
+    let request: Value = serde_json::from_str(line.trim_start_matches("data: ")).expect("json");
+    (body, request["id"].clone())
+}
+
+#[tokio::test]
+async fn a_batch_of_2025_03_26_carries_answers_and_cancellations() {
+    use http_body_util::BodyExt;
+
+    let (_server, client, _) = super::start(McpServer::builder).await;
+    let session = client.initialize(LEGACY).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", LEGACY),
+    ];
+    // An answer, alone in a batch.
+    let (mut stream, id) = ask_in_session(&client, &session).await;
+    let answer = json!([{"jsonrpc":"2.0","id":id,"result":{"roots":[{"uri":"file:///a"}]}}]);
+    let reply = client.post(&answer, &headers).await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let seen = read_until(&mut stream, "roots\"").await;
+    assert!(seen.contains("1 roots"), "{seen}");
+
+    // A cancellation in a batch, beside a request: the handler stops, and sends nothing.
+    let (stream, _) = ask_in_session(&client, &session).await;
+    let batch = json!([
+        {"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}},
+        super::call_add(2),
+    ]);
+    let reply = client.post(&batch, &headers).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.json().as_array().map(Vec::len), Some(1));
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(2), stream.collect())
+        .await
+        .expect("the cancelled request's stream ends")
+        .expect("body")
+        .to_bytes();
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(
+        !rest.contains(r#""id":1"#),
+        "no answer once cancelled: {rest}"
+    );
+}

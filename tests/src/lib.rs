@@ -76,13 +76,14 @@ impl Reply {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
-    /// The JSON messages of an SSE body, in order (empty `data:` lines skipped).
+    /// The JSON messages of an SSE body, in order (events without data skipped); an event's
+    /// `data:` lines are joined with newlines, as SSE clients do.
     pub fn sse_messages(&self) -> Vec<serde_json::Value> {
         String::from_utf8_lossy(&self.body)
-            .lines()
-            .filter_map(|line| line.strip_prefix("data: "))
+            .split("\n\n")
+            .map(event_data)
             .filter(|data| !data.trim().is_empty())
-            .map(|data| serde_json::from_str(data).expect("SSE data is JSON"))
+            .map(|data| serde_json::from_str(&data).expect("SSE data is JSON"))
             .collect()
     }
 
@@ -111,20 +112,27 @@ impl Reply {
 #[path = "../../mcp-core/tests/support/schema.rs"]
 pub mod schema;
 
+/// The data of one SSE event: its `data:` lines joined with newlines.
+fn event_data(event: &str) -> String {
+    let lines: Vec<&str> = event
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .collect();
+    lines.join("\n")
+}
+
 /// The `(id, data)` of every event of an SSE body that has an id; comments (keep-alives) and
 /// id-less blocks are skipped.
 pub fn sse_events(body: &str) -> Vec<(String, String)> {
     body.split("\n\n")
         .filter(|event| event.lines().any(|line| line.starts_with("id: ")))
         .map(|event| {
-            let field = |name: &str| {
-                event
-                    .lines()
-                    .find_map(|line| line.strip_prefix(name))
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            (field("id: "), field("data: "))
+            let id = event
+                .lines()
+                .find_map(|line| line.strip_prefix("id: "))
+                .unwrap_or_default()
+                .to_owned();
+            (id, event_data(event))
         })
         .collect()
 }

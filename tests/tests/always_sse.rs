@@ -327,3 +327,40 @@ async fn a_refused_initialize_opens_no_session() {
     assert_eq!(reply.sse_messages()[0]["error"]["code"], -32003);
     assert!(reply.header("mcp-session-id").is_none());
 }
+
+/// A result written by hand, pretty-printed (a custom RPC-tier service), keeps its line
+/// breaks on the wire: each line is a `data:` line of its own, and the client reads the
+/// message whole, whether it is answered at once or after waiting.
+#[tokio::test]
+async fn a_result_with_line_breaks_stays_one_event() {
+    use mcp_core::jsonrpc::{Message, RawJson, Response};
+    use mcp_core::{McpRequest, McpResponse};
+    use tower::Layer;
+
+    let rpc = tower::service_fn(|request: McpRequest| async move {
+        let Message::Request(request) = request.message else {
+            return Ok::<_, std::convert::Infallible>(McpResponse::None);
+        };
+        if request.id == 2.into() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pretty = "{\n  \"content\": [\r\n    {\"type\": \"text\", \"text\": \"a\\nb\"}\n  ]\n}";
+        let result = RawJson::parse(pretty.to_owned()).expect("json");
+        Ok(McpResponse::Single(Response::result(request.id, result)))
+    });
+    let config = StreamableHttpConfig::default().response_mode(ResponseMode::AlwaysSse);
+    let http = mcp_tower::StreamableHttpLayer::new(config).layer(rpc);
+    let server = TestServer::start(tower::util::BoxCloneSyncService::new(http)).await;
+    let client = TestClient::new(&server);
+    for id in [1, 2] {
+        let reply = client
+            .post(&call(id, "any"), &[("mcp-protocol-version", "2025-11-25")])
+            .await;
+        let text = String::from_utf8_lossy(&reply.body);
+        assert!(text.contains("\ndata:     {\"type\""), "{text}");
+        let messages = reply.sse_messages();
+        assert_eq!(messages.len(), 1, "{text}");
+        assert_eq!(messages[0]["id"], id);
+        assert_eq!(messages[0]["result"]["content"][0]["text"], "a\nb");
+    }
+}

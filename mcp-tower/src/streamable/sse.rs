@@ -214,6 +214,13 @@ pub(crate) fn complete_stream(
     let mut log = EventLog::open(stream, session, store);
     let sequence = data.as_ref().map(|data| log.record(data));
     log.finish();
+    if let (Some(data), Some(sequence)) = (&data, sequence)
+        && has_line_break(data)
+    {
+        let prime = prime.map(|retry_ms| prime_frame(stream, retry_ms));
+        let event = multiline_frame(stream, sequence, data);
+        return Bytes::from([prime.unwrap_or_default(), event].concat());
+    }
     let mut prime_numbers = NumberBuffers::default();
     let mut event_numbers = NumberBuffers::default();
     let prime = prime.map(|retry_ms| prime_parts(&mut prime_numbers, stream, retry_ms));
@@ -326,7 +333,42 @@ pub(crate) fn stored_frame(stream: u64, event: &StoredEvent) -> Bytes {
 
 /// One event, `id: <stream>-<sequence>\ndata: <json>\n\n`, in one allocation.
 fn frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
+    if has_line_break(data) {
+        return multiline_frame(stream, sequence, data);
+    }
     joined(frame_parts(&mut Default::default(), stream, sequence, None, data).into_iter())
+}
+
+/// Whether `data` holds a line break, which would end its `data:` field early. serde_json
+/// writes none, but raw results (`RawJson`, a layer's `RawValue`) pass through as written,
+/// pretty-printed perhaps.
+fn has_line_break(data: &[u8]) -> bool {
+    memchr::memchr2(b'\n', b'\r', data).is_some()
+}
+
+/// An event whose data spans lines: one `data:` field per line (ended by CRLF, CR or LF, as
+/// SSE reads them), which the client joins again with LF. JSON allows a line break only
+/// as whitespace, so the message reads the same.
+fn multiline_frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
+    let [stream_digits, sequence_digits, _] = &mut NumberBuffers::default();
+    let mut out = Vec::with_capacity(data.len() + 64);
+    out.extend_from_slice(b"id: ");
+    out.extend_from_slice(stream_digits.format(stream).as_bytes());
+    out.push(b'-');
+    out.extend_from_slice(sequence_digits.format(sequence).as_bytes());
+    let mut rest = data;
+    loop {
+        out.extend_from_slice(b"\ndata: ");
+        let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
+            out.extend_from_slice(rest);
+            break;
+        };
+        out.extend_from_slice(&rest[..end]);
+        let crlf = rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n');
+        rest = &rest[end + 1 + usize::from(crlf)..];
+    }
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
 }
 
 /// Where the numbers of a frame are formatted: `itoa`, as serde_json does, not the
@@ -352,7 +394,8 @@ fn frame_parts<'a>(
         Some(ms) => (&b"\nretry: "[..], retry_digits.format(ms).as_bytes()),
         None => (&b""[..], &b""[..]),
     };
-    // serde_json never emits raw newlines, so one `data:` line holds the whole message.
+    // One `data:` line holds the whole message: callers send data with line breaks to
+    // `multiline_frame`.
     [
         b"id: ",
         stream_digits.format(stream).as_bytes(),
@@ -391,6 +434,30 @@ mod tests {
         assert_eq!(
             &prime_frame(u64::MAX, 0)[..],
             format!("id: {}-0\nretry: 0\ndata: \n\n", u64::MAX).as_bytes()
+        );
+    }
+
+    #[test]
+    fn data_with_line_breaks_spans_data_lines() {
+        let pretty = b"{\n  \"a\": 1,\r\n  \"b\": [\r2]\n}";
+        assert_eq!(
+            &frame(3, 4, pretty)[..],
+            &b"id: 3-4\ndata: {\ndata:   \"a\": 1,\ndata:   \"b\": [\ndata: 2]\ndata: }\n\n"[..]
+        );
+        assert_eq!(&frame(3, 4, b"1\n")[..], b"id: 3-4\ndata: 1\ndata: \n\n");
+        // The data lines, joined with LF as a client joins them, are the same JSON.
+        let text = String::from_utf8(frame(3, 4, pretty).to_vec()).unwrap();
+        let data: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        let read: serde_json::Value = serde_json::from_str(&data.join("\n")).unwrap();
+        assert_eq!(read, serde_json::json!({"a": 1, "b": [2]}));
+        // A whole stream too.
+        let whole = complete_stream(5, "", None, Some(100), Some(Bytes::from_static(b"{\n}")));
+        assert_eq!(
+            &whole[..],
+            &b"id: 5-0\nretry: 100\ndata: \n\nid: 5-1\ndata: {\ndata: }\n\n"[..]
         );
     }
 

@@ -34,7 +34,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
         .is_some_and(mcp_core::ProtocolVersion::is_modern);
     let stateless = request.extensions().get::<SessionManager>().is_none();
     if !shared.config.get_stream || modern || stateless || !shared.config.legacy {
-        return super::method_not_allowed();
+        return super::method_not_allowed(&shared, request.extensions());
     }
     let Some(session) = request.extensions().get::<Arc<LiveSession>>().cloned() else {
         return json_rpc_error_response(

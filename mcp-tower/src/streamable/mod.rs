@@ -34,6 +34,7 @@ pub use event_store::{EventStore, InMemoryEventStore, Replay, StoredEvent};
 
 use crate::body::McpBody;
 use crate::error_body::json_rpc_error_response;
+use crate::session::SessionManager;
 use accept::{Accepts, accepts};
 pub(crate) use era::check_session_header;
 use pending::PendingRequests;
@@ -470,21 +471,33 @@ where
             match *request.method() {
                 Method::POST => Box::pin(post::handle(shared, inner, request)),
                 Method::GET => Box::pin(get::handle(shared, request)),
-                _ => Box::pin(std::future::ready(method_not_allowed())),
+                _ => Box::pin(std::future::ready(method_not_allowed(
+                    &shared,
+                    request.extensions(),
+                ))),
             };
         ResponseFuture { future }
     }
 }
 
-fn method_not_allowed() -> Response<McpBody> {
-    let mut response = json_rpc_error_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        -32600,
-        "Method Not Allowed: use POST (or GET for the session stream)",
-    );
+/// 405 with the methods this endpoint serves in `Allow` (RFC 9110 §15.5.6): DELETE only with
+/// sessions (the session layer, which puts its manager into the extensions, answers it), GET
+/// only where it opens a session stream.
+fn method_not_allowed(shared: &Shared, extensions: &http::Extensions) -> Response<McpBody> {
+    let sessions = extensions.get::<SessionManager>().is_some();
+    let get = sessions && shared.config.get_stream && shared.config.legacy;
+    let (allow, message) = match (get, sessions) {
+        (true, _) => (
+            "GET, POST, DELETE",
+            "Method Not Allowed: use POST (or GET for the session stream)",
+        ),
+        (false, true) => ("POST, DELETE", "Method Not Allowed: use POST"),
+        (false, false) => ("POST", "Method Not Allowed: use POST"),
+    };
+    let mut response = json_rpc_error_response(StatusCode::METHOD_NOT_ALLOWED, -32600, message);
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 

@@ -406,3 +406,39 @@ async fn a_resumed_get_stream_catches_up_and_stays_live() {
     router.log(mcp_core::protocol::LoggingLevel::Error, None, "live again");
     read_until(&mut body, "live again").await;
 }
+
+/// A 405's `Allow` lists the methods this endpoint serves (RFC 9110 §15.5.6): DELETE only
+/// with sessions, GET only where it opens a session stream.
+#[tokio::test]
+async fn method_not_allowed_lists_what_the_endpoint_serves() {
+    let no_get = |router| {
+        McpServer::builder(router)
+            .http_config(mcp_tower::StreamableHttpConfig::default().get_stream(false))
+    };
+    let stateless = |router| McpServer::builder(router).stateless();
+    for (name, server, allow) in [
+        (
+            "sessions",
+            start(McpServer::builder).await,
+            "GET, POST, DELETE",
+        ),
+        ("sessions without GET", start(no_get).await, "POST, DELETE"),
+        ("stateless", start(stateless).await, "POST"),
+    ] {
+        let (_server, client, _) = server;
+        for method in [Method::PUT, Method::PATCH] {
+            let reply = client.send(method, "", &[]).await;
+            assert_eq!(reply.status, 405, "{name}");
+            assert_eq!(reply.header("allow"), Some(allow), "{name}");
+        }
+    }
+    // Stateless, DELETE and GET are not served either; both say so the same way.
+    let (_server, client, _) = start(stateless).await;
+    for method in [Method::DELETE, Method::GET] {
+        let reply = client
+            .send(method, "", &[("accept", "text/event-stream")])
+            .await;
+        assert_eq!(reply.status, 405);
+        assert_eq!(reply.header("allow"), Some("POST"));
+    }
+}

@@ -300,93 +300,57 @@ async fn missing_scopes_get_step_up_challenges() {
     );
 }
 
-#[tokio::test]
-async fn another_principal_cannot_use_a_session() {
-    let key = ec_key("k");
-    let s = Setup::new(&[&key]).await;
-    let alice = bearer(&mint(&key, &s.claims()));
-    let session = s.server.initialize(&[("authorization", &alice)]).await;
-    let mallory = bearer(&mint(&key, &s.claims_with(json!({"sub": "mallory"}))));
-    let reply = s
-        .server
-        .in_session(
-            &session,
-            &[("authorization", &mallory)],
-            &call(1, "whoami", json!({})),
-        )
-        .await;
-    assert_eq!(
-        reply.answer(),
-        Answer {
-            status: 404,
-            challenge: None,
-            // Id-less, as every refusal made before the body is read: MCP's schema has no
-            // `"id":null`.
-            body: error_body(-32001, "Session not found"),
-        }
-    );
-    // Alice with a fresh token of her own is still at home.
-    let alice_again = bearer(&mint(&key, &s.claims_with(json!({"iat": now() - 1}))));
-    let reply = s
-        .server
-        .in_session(
-            &session,
-            &[("authorization", &alice_again)],
-            &call(2, "whoami", json!({})),
-        )
-        .await;
-    assert_eq!(reply.json(), text_result(2, "subject: alice\nscopes: mcp"));
-}
-
 /// A second authorization server accepted next to the fixtures' one, signing with the same
 /// key (one tenant of a multi-tenant provider, say).
 const OTHER_ISSUER: &str = "https://other-tenant.example";
 
+/// A session is bound to the principal that opened it: another `sub`, and the same `sub`
+/// from another issuer (a `sub` is unique only within its issuer, RFC 7519 §4.1.2), get 404.
 #[tokio::test]
-async fn the_same_sub_from_another_issuer_is_another_principal() {
+async fn another_principal_cannot_use_a_session() {
     let key = ec_key("k");
     let s = Setup::with(&[&key], |b| b.issuer(OTHER_ISSUER), |o| o).await;
     let alice = bearer(&mint(&key, &s.claims()));
     let session = s.server.initialize(&[("authorization", &alice)]).await;
-    // `sub` is unique only within its issuer (RFC 7519 §4.1.2): this is not the same alice.
+    let mallory = bearer(&mint(&key, &s.claims_with(json!({"sub": "mallory"}))));
     let other_alice = bearer(&mint(&key, &s.claims_with(json!({"iss": OTHER_ISSUER}))));
-    let reply = s
-        .server
-        .in_session(
-            &session,
-            &[("authorization", &other_alice)],
-            &call(1, "whoami", json!({})),
-        )
-        .await;
-    assert_eq!(
-        reply.answer(),
-        Answer {
-            status: 404,
-            challenge: None,
-            body: error_body(-32001, "Session not found"),
-        }
-    );
-    // She is accepted, in a session of her own, and shown her raw subject.
+    for (id, intruder) in [(1, &mallory), (2, &other_alice)] {
+        let reply = s
+            .server
+            .in_session(
+                &session,
+                &[("authorization", intruder)],
+                &call(id, "whoami", json!({})),
+            )
+            .await;
+        assert_eq!(
+            reply.answer(),
+            Answer {
+                status: 404,
+                challenge: None,
+                // Id-less, as every refusal made before the body is read: MCP's schema has
+                // no `"id":null`.
+                body: error_body(-32001, "Session not found"),
+            },
+            "intruder {id}"
+        );
+    }
+    // The other issuer's alice is accepted, in a session of her own, and shown her raw
+    // subject; alice with a fresh token of her own is still at home.
     let hers = s
         .server
         .initialize(&[("authorization", &other_alice)])
         .await;
-    let reply = s
-        .server
-        .in_session(
-            &hers,
-            &[("authorization", &other_alice)],
-            &call(2, "whoami", json!({})),
-        )
-        .await;
-    assert_eq!(reply.json(), text_result(2, "subject: alice\nscopes: mcp"));
-    let reply = s
-        .server
-        .in_session(
-            &session,
-            &[("authorization", &alice)],
-            &call(3, "whoami", json!({})),
-        )
-        .await;
-    assert_eq!(reply.json(), text_result(3, "subject: alice\nscopes: mcp"));
+    let alice_again = bearer(&mint(&key, &s.claims_with(json!({"iat": now() - 1}))));
+    for (id, session, token) in [(3, &hers, &other_alice), (4, &session, &alice_again)] {
+        let reply = s
+            .server
+            .in_session(
+                session,
+                &[("authorization", token)],
+                &call(id, "whoami", json!({})),
+            )
+            .await;
+        assert_eq!(reply.json(), text_result(id, "subject: alice\nscopes: mcp"));
+    }
 }

@@ -1,35 +1,16 @@
 //! Client answers to server-to-client requests: who may give them, and how they arrive.
 
-use http::{Method, Request};
-use mcp_core::Principal;
+use http::Method;
 use mcp_e2e::{TestClient, TestServer, read_until};
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
-use tower::ServiceBuilder;
-use tower::util::BoxCloneSyncService;
 
-use super::router;
+use super::{router, start_as_x_user};
 
 /// A stateless server whose principal is whoever `x-user` names (anonymous without it).
 async fn stateless_server() -> (TestServer, TestClient) {
-    let served = McpServer::builder(router())
-        .stateless()
-        .into_http_service::<hyper::body::Incoming>();
-    let http = ServiceBuilder::new()
-        .map_request(|mut request: Request<hyper::body::Incoming>| {
-            let user = request
-                .headers()
-                .get("x-user")
-                .and_then(|v| v.to_str().ok());
-            if let Some(principal) = user.map(Principal::new) {
-                request.extensions_mut().insert(principal);
-            }
-            request
-        })
-        .service(served);
-    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
-    let client = TestClient::new(&server);
-    (server, client)
+    let served = McpServer::builder(router()).stateless().into_http_service();
+    start_as_x_user(served).await
 }
 
 const ASK: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ask_roots","arguments":{}}}"#;

@@ -2,15 +2,12 @@
 
 use std::time::Duration;
 
-use http::{Method, Request};
-use mcp_core::Principal;
-use mcp_e2e::{TestClient, TestServer};
+use http::Method;
+use mcp_e2e::TestClient;
 use mcp_tower::{McpServer, SessionConfig};
 use serde_json::json;
-use tower::ServiceBuilder;
-use tower::util::BoxCloneSyncService;
 
-use super::{router, start};
+use super::{router, start, start_as_x_user};
 
 #[tokio::test]
 async fn body_over_limit_is_413() {
@@ -93,20 +90,7 @@ async fn one_principal_cannot_take_every_session() {
                 .max_sessions_per_principal(2),
         )
         .into_http_service();
-    let http = ServiceBuilder::new()
-        .map_request(|mut request: Request<hyper::body::Incoming>| {
-            let user = request
-                .headers()
-                .get("x-user")
-                .and_then(|v| v.to_str().ok());
-            if let Some(principal) = user.map(Principal::new) {
-                request.extensions_mut().insert(principal);
-            }
-            request
-        })
-        .service(served);
-    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
-    let client = TestClient::new(&server);
+    let (_server, client) = start_as_x_user(served).await;
 
     let first = initialize_as(&client, Some("alice")).await;
     assert_eq!(first.status, 200);

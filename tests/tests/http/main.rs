@@ -60,6 +60,28 @@ pub(crate) async fn start(
     (server, client, router)
 }
 
+/// Serves `served` behind a stand-in authenticator: the principal is whoever `x-user` names
+/// (anonymous without it).
+pub(crate) async fn start_as_x_user(
+    served: mcp_tower::McpHttpService<hyper::body::Incoming>,
+) -> (TestServer, TestClient) {
+    let http = tower::ServiceBuilder::new()
+        .map_request(|mut request: http::Request<hyper::body::Incoming>| {
+            let user = request
+                .headers()
+                .get("x-user")
+                .and_then(|v| v.to_str().ok());
+            if let Some(principal) = user.map(mcp_core::Principal::new) {
+                request.extensions_mut().insert(principal);
+            }
+            request
+        })
+        .service(served);
+    let server = TestServer::start(tower::util::BoxCloneSyncService::new(http)).await;
+    let client = TestClient::new(&server);
+    (server, client)
+}
+
 pub(crate) fn call_add(id: i64) -> Value {
     json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}})
 }

@@ -288,13 +288,16 @@ mod tests {
             router.remove_tool(name);
         }
         assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
-        let closing = concat!(
-            r#"data: {"jsonrpc":"2.0","id":9,"result":{"_meta":"#,
-            r#"{"io.modelcontextprotocol/subscriptionId":9},"resultType":"complete"}}"#,
-            "\n\n"
-        );
-        assert_eq!(next(&mut stream).await.unwrap(), closing);
+        assert_eq!(next(&mut stream).await.unwrap(), closing(9));
         assert_eq!(next(&mut stream).await, None);
+    }
+
+    /// The closing result of the subscription `id`, as an SSE event.
+    fn closing(id: i64) -> String {
+        format!(
+            "data: {{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"_meta\":\
+             {{\"io.modelcontextprotocol/subscriptionId\":{id}}},\"resultType\":\"complete\"}}}}\n\n"
+        )
     }
 
     #[tokio::test]
@@ -307,12 +310,7 @@ mod tests {
         let mut stream = listen(&service, 7).await;
         assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
         shutdown.cancel();
-        let closing = concat!(
-            r#"data: {"jsonrpc":"2.0","id":7,"result":{"_meta":"#,
-            r#"{"io.modelcontextprotocol/subscriptionId":7},"resultType":"complete"}}"#,
-            "\n\n"
-        );
-        assert_eq!(next(&mut stream).await.unwrap(), closing);
+        assert_eq!(next(&mut stream).await.unwrap(), closing(7));
         assert_eq!(next(&mut stream).await, None);
 
         // A stream opened later is acknowledged, then closed at once.

@@ -59,21 +59,7 @@ async fn panicking_task_fails_and_tasks_result_answers() {
     let (router, _) = ending_router(Duration::from_secs(60));
     let v = ProtocolVersion::V2025_11_25;
     let params = json!({"name":"explode","arguments":{},"task":{}});
-    let created = send(&router, v, "tools/call", params, "alice").await;
-    let task_id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let result = send(
-        &router,
-        v,
-        "tasks/result",
-        json!({"taskId": task_id}),
-        "alice",
-    );
-    let result = tokio::time::timeout(Duration::from_secs(5), result)
-        .await
-        .expect("tasks/result of a panicked task must answer");
+    let (task_id, result) = legacy_task_result(&router, params).await;
     assert_eq!(result["error"]["code"], -32603, "{result}");
     assert!(!result.to_string().contains("secret"), "{result}");
     let got = send(&router, v, "tasks/get", json!({"taskId": task_id}), "alice").await;
@@ -91,6 +77,31 @@ async fn panicking_task_fails_and_tasks_result_answers() {
     assert!(!failed.to_string().contains("secret"), "{failed}");
 }
 
+/// Starts a 2025-11-25 task with `params` (a `tools/call` with `task`) and waits, at most 5 s,
+/// for its `tasks/result`: the task's id and that answer.
+async fn legacy_task_result(
+    router: &Router,
+    params: serde_json::Value,
+) -> (String, serde_json::Value) {
+    let v = ProtocolVersion::V2025_11_25;
+    let created = send(router, v, "tools/call", params, "alice").await;
+    let task_id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let result = send(
+        router,
+        v,
+        "tasks/result",
+        json!({"taskId": task_id}),
+        "alice",
+    );
+    let result = tokio::time::timeout(Duration::from_secs(5), result)
+        .await
+        .expect("tasks/result must answer once the task has ended");
+    (task_id, result)
+}
+
 async fn wait_stopped(stopped: &AtomicBool) {
     for _ in 0..300 {
         if stopped.load(Ordering::SeqCst) {
@@ -106,22 +117,8 @@ async fn expired_legacy_task_stops_its_runner_and_answers_tasks_result() {
     let (router, stopped) = ending_router(Duration::from_secs(60));
     let v = ProtocolVersion::V2025_11_25;
     let params = json!({"name":"stuck","arguments":{},"task":{"ttl":200}});
-    let created = send(&router, v, "tools/call", params, "alice").await;
-    let task_id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     // Waiting before the TTL runs out: the expiry must end the wait.
-    let result = send(
-        &router,
-        v,
-        "tasks/result",
-        json!({"taskId": task_id}),
-        "alice",
-    );
-    let result = tokio::time::timeout(Duration::from_secs(5), result)
-        .await
-        .expect("tasks/result of an expired task must answer");
+    let (task_id, result) = legacy_task_result(&router, params).await;
     assert_eq!(result["error"]["code"], -32602, "{result}");
     wait_stopped(&stopped).await;
     let got = send(&router, v, "tasks/get", json!({"taskId": task_id}), "alice").await;

@@ -20,6 +20,13 @@ async fn ask(client: &TestClient, headers: &[(&str, &str)]) -> (hyper::body::Inc
     let mut all = vec![("mcp-protocol-version", "2025-11-25")];
     all.extend_from_slice(headers);
     let response = client.send_streaming(Method::POST, ASK, &all).await;
+    roots_request(response).await
+}
+
+/// Reads a 200 stream up to the server's roots/list request: the stream and the request's id.
+async fn roots_request(
+    response: http::Response<hyper::body::Incoming>,
+) -> (hyper::body::Incoming, Value) {
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
     let seen = read_until(&mut body, "roots/list").await;
@@ -88,15 +95,7 @@ async fn ask_in_session(client: &TestClient, session: &str) -> (hyper::body::Inc
         ("mcp-protocol-version", LEGACY),
     ];
     let response = client.send_streaming(Method::POST, call, &headers).await;
-    assert_eq!(response.status(), 200);
-    let mut body = response.into_body();
-    let seen = read_until(&mut body, "roots/list").await;
-    let line = seen
-        .lines()
-        .find(|l| l.contains("roots/list"))
-        .expect("the request");
-    let request: Value = serde_json::from_str(line.trim_start_matches("data: ")).expect("json");
-    (body, request["id"].clone())
+    roots_request(response).await
 }
 
 #[tokio::test]

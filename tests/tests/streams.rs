@@ -1,13 +1,16 @@
 //! Streams over a real socket: cancellation (notification and disconnect), duplicate ids,
-//! resumption with Last-Event-ID, slow clients, bounded pending requests.
+//! resumption with Last-Event-ID (of a connected stream too, after the store's maximum age,
+//! from before what the store kept), slow clients, bounded pending requests.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::Method;
+use http_body_util::BodyExt;
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer, last_event_id, read_until};
+use mcp_e2e::{TestClient, TestServer, last_event_id, read_until, sse_events};
+use mcp_tower::streamable::InMemoryEventStore;
 use mcp_tower::{McpServer, StreamableHttpConfig};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -17,6 +20,8 @@ type Args = Json<serde_json::Map<String, Value>>;
 struct Probe {
     cancelled: AtomicUsize,
     started: Notify,
+    /// Lets the `gated` tool go on to its second step.
+    proceed: Notify,
 }
 
 fn router(probe: Arc<Probe>) -> Router {
@@ -52,6 +57,28 @@ fn router(probe: Arc<Probe>) -> Router {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 ctx.progress(2.0, Some(2.0), None).await;
                 "both steps done"
+            },
+        ))
+        .tool(Tool::new("gated").description("Two steps, the second when let go").handler({
+            let probe = Arc::clone(&probe);
+            move |Json(_): Args, ctx: RequestContext| {
+                let probe = Arc::clone(&probe);
+                async move {
+                    ctx.progress(1.0, Some(2.0), None).await;
+                    probe.proceed.notified().await;
+                    ctx.progress(2.0, Some(2.0), None).await;
+                    "both steps done"
+                }
+            }
+        }))
+        .tool(Tool::new("panics").description("Sends progress, then panics").handler(
+            |Json(_): Args, ctx: RequestContext| async move {
+                ctx.progress(1.0, None, None).await;
+                // After the answer has become a stream with a task of its own.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                panic!("a handler bug");
+                #[allow(unreachable_code)]
+                "never"
             },
         ))
         .tool(Tool::new("quiet").description("Waits, sending nothing").handler({
@@ -106,6 +133,7 @@ async fn start(config: StreamableHttpConfig) -> (TestServer, TestClient, Arc<Pro
     let probe = Arc::new(Probe {
         cancelled: AtomicUsize::new(0),
         started: Notify::new(),
+        proceed: Notify::new(),
     });
     let service = McpServer::builder(router(Arc::clone(&probe)))
         .http_config(config)
@@ -203,6 +231,7 @@ async fn client_disconnect_cancels_a_stateless_handler() {
     let probe = Arc::new(Probe {
         cancelled: AtomicUsize::new(0),
         started: Notify::new(),
+        proceed: Notify::new(),
     });
     let service = McpServer::builder(router(Arc::clone(&probe)))
         .stateless()
@@ -431,4 +460,175 @@ async fn a_client_gone_mid_write_cancels_the_handler() {
         drop(body);
         wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
     }
+}
+
+/// Resumes a stream of `session` from `last_id` (GET), its body unread.
+async fn resume_streaming(
+    client: &TestClient,
+    session: &str,
+    last_id: &str,
+) -> http::Response<hyper::body::Incoming> {
+    let headers = [
+        ("mcp-session-id", session),
+        ("accept", "text/event-stream"),
+        ("last-event-id", last_id),
+    ];
+    client.send_streaming(Method::GET, "", &headers).await
+}
+
+/// The rest of a streamed body, up to its end; panics if it has not ended in 5 s.
+async fn rest_of(body: hyper::body::Incoming) -> String {
+    let rest = tokio::time::timeout(Duration::from_secs(5), body.collect())
+        .await
+        .expect("the stream ends")
+        .expect("body");
+    String::from_utf8_lossy(&rest.to_bytes()).into_owned()
+}
+
+/// The spec: a server MUST NOT send a message on more than one stream. A client that
+/// resumes a stream whose connection the server still holds gets the stream on the new
+/// connection, and the old one ends; a second resumption replaces the first in turn.
+#[tokio::test]
+async fn resuming_a_connected_stream_moves_it_to_the_new_connection() {
+    let (_server, client, probe) = start(StreamableHttpConfig::default()).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(12, "gated")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    let mut original = response.into_body();
+    let seen = read_until(&mut original, "notifications/progress").await;
+    let last = last_event_id(&seen);
+    let first = resume_streaming(&client, &session, &last).await;
+    assert_eq!(first.status(), 200);
+    let second = resume_streaming(&client, &session, &last).await;
+    assert_eq!(second.status(), 200);
+    probe.proceed.notify_one();
+
+    // The replaced connections end with nothing more on them.
+    assert_eq!(sse_events(&rest_of(original).await), []);
+    assert_eq!(sse_events(&rest_of(first.into_body()).await), []);
+    let events = sse_events(&rest_of(second.into_body()).await);
+    let messages: Vec<Value> = events
+        .iter()
+        .map(|(_, data)| serde_json::from_str(data).unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "{events:?}");
+    assert_eq!(messages[0]["params"]["progress"], 2.0);
+    assert_eq!(messages[1]["id"], 12);
+    assert_eq!(
+        messages[1]["result"]["content"][0]["text"],
+        "both steps done"
+    );
+}
+
+/// The store's maximum age applies to streams that ended: a session stream that is merely
+/// quiet stays resumable.
+#[tokio::test]
+async fn a_quiet_session_stream_is_resumable_after_the_maximum_age() {
+    let max_age = Duration::from_millis(100);
+    let store = Arc::new(InMemoryEventStore::new(16, 100, max_age));
+    let config = StreamableHttpConfig::default().event_store(Some(store));
+    let (_server, client, _) = start(config).await;
+    let session = client.initialize("2025-11-25").await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("accept", "text/event-stream"),
+    ];
+    let stream = client.send_streaming(Method::GET, "", &headers).await;
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.into_body();
+    let priming = read_until(&mut body, "retry: ").await;
+    drop(body);
+    tokio::time::sleep(max_age * 3).await;
+    let resumed = resume_streaming(&client, &session, &last_event_id(&priming)).await;
+    assert_eq!(resumed.status(), 200);
+}
+
+/// A cursor from before the events the store kept (here at most 2 per stream) would skip
+/// what was trimmed after it without the client knowing: refused, as an unknown one is.
+#[tokio::test]
+async fn a_last_event_id_older_than_the_kept_events_is_refused() {
+    let store = Arc::new(InMemoryEventStore::new(2, 100, Duration::from_secs(60)));
+    let config = StreamableHttpConfig::default().event_store(Some(store));
+    let (_server, client, _) = start(config).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(13, "steps")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "notifications/progress").await;
+    drop(body);
+    // Three events (two steps, the answer): the first is trimmed, and the stream finishes.
+    let last = last_event_id(&seen);
+    let resumed = client.resume(&session, &last).await;
+    assert_eq!(resumed.status, 200);
+    assert_eq!(resumed.sse_messages().len(), 2, "{:?}", resumed.body);
+    let (stream, _) = last.split_once('-').unwrap();
+    let refused = client.resume(&session, &format!("{stream}-0")).await;
+    assert_eq!(refused.status, 400);
+    let message = refused.json()["error"]["message"].clone();
+    assert!(
+        message.as_str().is_some_and(|m| m.contains("older than")),
+        "{message}"
+    );
+}
+
+/// A client that resumed and then left the resumed stream too, for good, cancels the handler
+/// as one that never resumed does, a grace period after.
+#[tokio::test]
+async fn leaving_the_resumed_stream_too_cancels_the_handler() {
+    let grace = Duration::from_millis(200);
+    let config = StreamableHttpConfig::default().disconnect_grace(grace);
+    let (_server, client, probe) = start(config).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(14, "wait")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "notifications/progress").await;
+    drop(body);
+    let resumed = resume_streaming(&client, &session, &last_event_id(&seen)).await;
+    assert_eq!(resumed.status(), 200);
+    // Followed past the grace period: not cancelled.
+    tokio::time::sleep(grace * 2).await;
+    assert_eq!(probe.cancelled.load(Ordering::SeqCst), 0);
+    drop(resumed);
+    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+}
+
+/// A handler that panics mid-stream still finishes its stream in the store: a resumption
+/// replays what it sent and ends, instead of waiting for a stream that never ends.
+#[tokio::test]
+async fn a_panicking_handler_finishes_its_stream() {
+    let (_server, client, _) = start(StreamableHttpConfig::default()).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = client
+        .send_streaming(
+            Method::POST,
+            serde_json::to_vec(&call(15, "panics")).unwrap(),
+            &[("mcp-session-id", &session)],
+        )
+        .await;
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "notifications/progress").await;
+    let last = last_event_id(&seen);
+    let (stream, _) = last.split_once('-').unwrap();
+    // The connection ends with the task that panicked.
+    rest_of(body).await;
+    let resumed = resume_streaming(&client, &session, &format!("{stream}-0")).await;
+    assert_eq!(resumed.status(), 200);
+    let events = sse_events(&rest_of(resumed.into_body()).await);
+    assert_eq!(events.len(), 1, "the progress, then the end: {events:?}");
 }

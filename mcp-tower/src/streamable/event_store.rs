@@ -21,7 +21,19 @@ pub struct StoredEvent {
     pub data: Bytes,
 }
 
-/// Keeps recent events per stream, bounded by count and age.
+/// Keeps recent events per stream, for clients that resume a stream with `Last-Event-ID`.
+///
+/// The contract the bridge relies on:
+///
+/// - A stream is *live* from [`open_stream`](Self::open_stream) until
+///   [`finish`](Self::finish). The bridge finishes every stream it opens: when its request is
+///   answered (or its handler dies), and a session's GET stream when the session ends or
+///   replaces it, or at shutdown. A store should forget a live stream only when it must to
+///   stay bounded, since its client may be about to resume it.
+/// - A store may trim a stream's oldest events (to bound it per stream or by age), but must
+///   then say so in [`Replay::trimmed_through`]: the bridge refuses (400) a resumption from
+///   before it, which would silently skip the trimmed events.
+/// - Sequences of a stream are appended in increasing order.
 pub trait EventStore: Send + Sync + 'static {
     /// Starts a stream owned by `session` (empty for stateless).
     fn open_stream(&self, stream: u64, session: &str);
@@ -29,8 +41,9 @@ pub trait EventStore: Send + Sync + 'static {
     fn append(&self, stream: u64, event: StoredEvent);
     /// Marks the stream complete: nothing more will be appended.
     fn finish(&self, stream: u64);
-    /// Events after `sequence`, whether the stream is finished, and a notifier for more;
-    /// `None` when the stream is unknown, expired or owned by another session.
+    /// Events after `sequence`, whether the stream is finished, how far it was trimmed, and a
+    /// notifier for more; `None` when the stream is unknown, expired or owned by another
+    /// session.
     fn replay(&self, stream: u64, session: &str, after: u64) -> Option<Replay>;
 }
 
@@ -41,12 +54,24 @@ pub struct Replay {
     pub events: Vec<StoredEvent>,
     /// Whether the stream has ended.
     pub finished: bool,
+    /// The last sequence trimmed from the stream (by a per-stream cap or by age); 0 when
+    /// nothing was. A resumption after an earlier sequence would miss events, and is refused.
+    pub trimmed_through: u64,
     /// Fires when the stream gets more events or finishes.
     pub more: Arc<Notify>,
 }
 
-/// The default [`EventStore`]: memory, at most `max_events_per_stream` events per stream, at
-/// most `max_streams` streams, and nothing older than `max_age`.
+/// The default [`EventStore`]: memory, at most `max_events_per_stream` events per stream
+/// (the oldest trimmed first), at most `max_streams` streams, and no event older than
+/// `max_age`.
+///
+/// Which streams it forgets:
+///
+/// - A finished stream `max_age` after it finished (or after its last event, if later).
+/// - A live stream never by age: an idle session stream stays resumable however long it is
+///   quiet. Its events are still trimmed by count and age.
+/// - At `max_streams`, opening another stream forgets the oldest finished stream, or, when
+///   none is finished, the oldest live one, so the bound holds whatever clients do.
 ///
 /// ```
 /// use std::time::Duration;
@@ -60,13 +85,24 @@ pub struct Replay {
 /// ```
 #[derive(Debug)]
 pub struct InMemoryEventStore {
-    /// foldhash, seeded per process: SipHash cost more than the rest of recording a stream,
-    /// and the keys are stream numbers the server counts up, never chosen by clients.
-    streams: Mutex<HashMap<u64, StreamLog, foldhash::fast::RandomState>>,
-    order: Mutex<VecDeque<u64>>,
+    streams: Mutex<Streams>,
     max_events_per_stream: usize,
     max_streams: usize,
     max_age: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Streams {
+    /// foldhash, seeded per process: SipHash cost more than the rest of recording a stream,
+    /// and the keys are stream numbers the server counts up, never chosen by clients.
+    logs: HashMap<u64, StreamLog, foldhash::fast::RandomState>,
+    /// Streams in the order they opened, to evict the oldest live one. Entries of streams
+    /// since finished or forgotten are skipped when met, and swept when they outnumber the
+    /// logs (see `compact`).
+    opened: VecDeque<u64>,
+    /// Finished streams in the order they finished: the oldest is the first to expire, and
+    /// the first evicted.
+    finished: VecDeque<u64>,
 }
 
 #[derive(Debug)]
@@ -74,9 +110,12 @@ struct StreamLog {
     /// `None` for a stream without a session (stateless).
     session: Option<Arc<str>>,
     events: VecDeque<(Instant, StoredEvent)>,
+    /// The last sequence trimmed from `events`.
+    trimmed_through: u64,
     finished: bool,
     /// Made when a follower resumes the stream (see `replay`); most streams never have one.
     more: Option<Arc<Notify>>,
+    /// The last event, or the end.
     touched: Instant,
 }
 
@@ -91,14 +130,87 @@ impl StreamLog {
             more.notify_waiters();
         }
     }
+
+    /// Drops the events beyond `max_events` (room for one more when `adding`) and those
+    /// older than `max_age`, remembering how far.
+    fn trim(&mut self, now: Instant, max_events: usize, max_age: Duration, adding: bool) {
+        let keep = max_events - usize::from(adding);
+        while self.events.len() > keep
+            || self
+                .events
+                .front()
+                .is_some_and(|(at, _)| now.duration_since(*at) > max_age)
+        {
+            if let Some((_, event)) = self.events.pop_front() {
+                self.trimmed_through = event.sequence;
+            }
+        }
+    }
+}
+
+impl Streams {
+    /// Forgets `stream`, waking its followers (who then find it gone).
+    fn forget(&mut self, stream: u64) {
+        if let Some(log) = self.logs.remove(&stream) {
+            log.notify();
+        }
+    }
+
+    /// Whether `stream` is known and not finished.
+    fn is_live(&self, stream: u64) -> bool {
+        self.logs.get(&stream).is_some_and(|log| !log.finished)
+    }
+
+    /// Forgets finished streams older than `max_age`, oldest first.
+    fn expire(&mut self, now: Instant, max_age: Duration) {
+        while let Some(&oldest) = self.finished.front() {
+            let expired = self
+                .logs
+                .get(&oldest)
+                .is_none_or(|log| now.duration_since(log.touched) > max_age);
+            if !expired {
+                break;
+            }
+            self.finished.pop_front();
+            self.forget(oldest);
+        }
+    }
+
+    /// Forgets one stream to make room: the oldest finished, else the oldest live; false
+    /// when there was none.
+    fn evict_one(&mut self) -> bool {
+        while let Some(oldest) = self.finished.pop_front() {
+            if self.logs.contains_key(&oldest) {
+                self.forget(oldest);
+                return true;
+            }
+        }
+        while let Some(oldest) = self.opened.pop_front() {
+            if self.is_live(oldest) {
+                self.forget(oldest);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Sweeps `opened` of streams no longer live once it holds more than twice as many
+    /// entries as there are logs: each sweep is paid for by as many opens, so opening stays
+    /// O(1) amortised, and `opened` bounded while a long-lived stream sits at its front.
+    fn compact(&mut self) {
+        if self.opened.len() > 2 * self.logs.len() + 16 {
+            let logs = &self.logs;
+            self.opened
+                .retain(|stream| logs.get(stream).is_some_and(|log| !log.finished));
+        }
+    }
 }
 
 impl InMemoryEventStore {
     /// A store with these bounds.
     pub fn new(max_events_per_stream: usize, max_streams: usize, max_age: Duration) -> Self {
         Self {
-            streams: Mutex::new(HashMap::default()),
-            order: Mutex::new(VecDeque::new()),
+            streams: Mutex::new(Streams::default()),
             max_events_per_stream: max_events_per_stream.max(1),
             max_streams: max_streams.max(1),
             max_age,
@@ -116,68 +228,60 @@ impl EventStore for InMemoryEventStore {
     fn open_stream(&self, stream: u64, session: &str) {
         let now = Instant::now();
         let mut streams = lock(&self.streams);
-        let mut order = lock(&self.order);
-        // Evict the oldest streams (and any expired one at the front) to stay bounded.
-        while let Some(&oldest) = order.front() {
-            let expired = streams
-                .get(&oldest)
-                .is_none_or(|log| now.duration_since(log.touched) > self.max_age);
-            if streams.len() < self.max_streams && !expired {
-                break;
-            }
-            order.pop_front();
-            if let Some(log) = streams.remove(&oldest) {
-                log.notify();
-            }
-        }
-        streams.insert(
+        streams.expire(now, self.max_age);
+        while streams.logs.len() >= self.max_streams && streams.evict_one() {}
+        streams.compact();
+        streams.logs.insert(
             stream,
             StreamLog {
                 session: (!session.is_empty()).then(|| Arc::from(session)),
                 events: VecDeque::new(),
+                trimmed_through: 0,
                 finished: false,
                 more: None,
                 touched: now,
             },
         );
-        order.push_back(stream);
+        streams.opened.push_back(stream);
     }
 
     fn append(&self, stream: u64, event: StoredEvent) {
         let now = Instant::now();
         let mut streams = lock(&self.streams);
-        let Some(log) = streams.get_mut(&stream) else {
+        let Some(log) = streams.logs.get_mut(&stream) else {
             return;
         };
-        while log.events.len() >= self.max_events_per_stream
-            || log
-                .events
-                .front()
-                .is_some_and(|(at, _)| now.duration_since(*at) > self.max_age)
-        {
-            log.events.pop_front();
-        }
+        log.trim(now, self.max_events_per_stream, self.max_age, true);
         log.events.push_back((now, event));
         log.touched = now;
         log.notify();
     }
 
     fn finish(&self, stream: u64) {
-        if let Some(log) = lock(&self.streams).get_mut(&stream) {
-            log.finished = true;
-            log.notify();
+        let mut streams = lock(&self.streams);
+        let Some(log) = streams.logs.get_mut(&stream) else {
+            return;
+        };
+        if log.finished {
+            return;
         }
+        log.finished = true;
+        // Kept `max_age` from now: a stream quiet for long before it ended is still
+        // resumable for a while after.
+        log.touched = Instant::now();
+        log.notify();
+        streams.finished.push_back(stream);
     }
 
     fn replay(&self, stream: u64, session: &str, after: u64) -> Option<Replay> {
         let now = Instant::now();
         let mut streams = lock(&self.streams);
-        let log = streams.get_mut(&stream)?;
-        if log.session.as_deref().unwrap_or("") != session
-            || now.duration_since(log.touched) > self.max_age
-        {
+        let log = streams.logs.get_mut(&stream)?;
+        let expired = log.finished && now.duration_since(log.touched) > self.max_age;
+        if log.session.as_deref().unwrap_or("") != session || expired {
             return None;
         }
+        log.trim(now, self.max_events_per_stream, self.max_age, false);
         Some(Replay {
             events: log
                 .events
@@ -186,6 +290,7 @@ impl EventStore for InMemoryEventStore {
                 .map(|(_, e)| e.clone())
                 .collect(),
             finished: log.finished,
+            trimmed_through: log.trimmed_through,
             more: Arc::clone(log.more.get_or_insert_default()),
         })
     }
@@ -208,37 +313,93 @@ mod tests {
         }
     }
 
+    fn kept(store: &InMemoryEventStore, stream: u64) -> Option<Vec<u64>> {
+        let replay = store.replay(stream, "s", 0)?;
+        Some(replay.events.iter().map(|e| e.sequence).collect())
+    }
+
     #[test]
-    fn keeps_at_most_the_configured_events_per_stream() {
+    fn keeps_at_most_the_configured_events_per_stream_and_says_how_far_it_trimmed() {
         let store = InMemoryEventStore::new(3, 10, Duration::from_secs(60));
         store.open_stream(1, "s");
+        assert_eq!(store.replay(1, "s", 0).unwrap().trimmed_through, 0);
         for sequence in 1..=10 {
             store.append(1, event(sequence));
         }
-        let replay = store.replay(1, "s", 0).unwrap();
-        let kept: Vec<u64> = replay.events.iter().map(|e| e.sequence).collect();
-        assert_eq!(kept, [8, 9, 10]);
+        assert_eq!(kept(&store, 1).unwrap(), [8, 9, 10]);
+        assert_eq!(store.replay(1, "s", 0).unwrap().trimmed_through, 7);
     }
 
     #[test]
-    fn keeps_at_most_the_configured_streams() {
-        let store = InMemoryEventStore::new(3, 2, Duration::from_secs(60));
-        for stream in 1..=5 {
+    fn trims_events_older_than_the_maximum_age_from_live_streams() {
+        let store = InMemoryEventStore::new(10, 10, Duration::from_millis(20));
+        store.open_stream(1, "s");
+        store.append(1, event(1));
+        store.append(1, event(2));
+        std::thread::sleep(Duration::from_millis(40));
+        store.append(1, event(3));
+        let replay = store.replay(1, "s", 0).unwrap();
+        assert_eq!(replay.trimmed_through, 2);
+        assert_eq!(replay.events.len(), 1);
+        // Trimmed on replay too, not only when the stream grows.
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(store.replay(1, "s", 0).unwrap().trimmed_through, 3);
+    }
+
+    #[test]
+    fn at_the_stream_cap_evicts_finished_streams_first_then_the_oldest_live_one() {
+        let store = InMemoryEventStore::new(3, 3, Duration::from_secs(60));
+        for stream in 1..=3 {
             store.open_stream(stream, "s");
         }
-        assert!(store.replay(1, "s", 0).is_none());
-        assert!(store.replay(3, "s", 0).is_none());
-        assert!(store.replay(4, "s", 0).is_some());
-        assert!(store.replay(5, "s", 0).is_some());
+        store.finish(3);
+        store.finish(2);
+        // Finished first, the oldest-finished first: 3, then 2.
+        store.open_stream(4, "s");
+        assert!(kept(&store, 3).is_none());
+        store.open_stream(5, "s");
+        assert!(kept(&store, 2).is_none());
+        // Only live streams left (1, 4, 5): the oldest of them goes.
+        store.open_stream(6, "s");
+        assert!(kept(&store, 1).is_none());
+        for stream in [4, 5, 6] {
+            assert!(kept(&store, stream).is_some(), "{stream}");
+        }
     }
 
     #[test]
-    fn forgets_streams_older_than_the_maximum_age() {
+    fn forgets_finished_streams_older_than_the_maximum_age_but_never_live_ones() {
         let store = InMemoryEventStore::new(3, 10, Duration::from_millis(20));
         store.open_stream(1, "s");
         store.append(1, event(1));
+        store.open_stream(2, "s");
+        store.append(2, event(1));
+        store.finish(2);
         std::thread::sleep(Duration::from_millis(40));
-        assert!(store.replay(1, "s", 0).is_none());
+        assert!(kept(&store, 2).is_none(), "finished and old: forgotten");
+        let live = store.replay(1, "s", 0).expect("live: kept however quiet");
+        assert!(!live.finished);
+        // Opening a stream sweeps the expired one out of memory, and only it.
+        store.open_stream(3, "s");
+        assert!(!lock(&store.streams).logs.contains_key(&2));
+        assert!(kept(&store, 1).is_some());
+        // Once finished, a quiet stream is kept for the maximum age from its end.
+        store.finish(1);
+        assert!(kept(&store, 1).is_some());
+    }
+
+    #[test]
+    fn the_open_order_stays_bounded_behind_a_long_lived_stream() {
+        let store = InMemoryEventStore::new(3, 100, Duration::from_secs(60));
+        store.open_stream(0, "s");
+        for stream in 1..10_000 {
+            store.open_stream(stream, "s");
+            store.finish(stream);
+        }
+        let streams = lock(&store.streams);
+        assert!(streams.opened.len() <= 2 * streams.logs.len() + 17);
+        assert!(streams.logs.len() <= 100);
+        assert!(streams.logs.contains_key(&0), "the live stream stays");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tower::ServiceExt;
 use super::event_store::EventStore;
 use super::pending::Answerer;
 use super::post::{ErrorAnswer, accepted, has_error_status, json_response};
+use super::resumption::Deliverer;
 use super::sse::{SseWriter, complete_stream};
 use super::{ResponseMode, RpcService, Shared, sse_response};
 use crate::body::McpBody;
@@ -127,10 +128,18 @@ impl Exchange {
         if let Some(retry_ms) = self.shared.priming(self.version) {
             writer.prime(retry_ms);
         }
+        // A resumption of the stream takes it over from this writer (see `Resumptions`).
+        let deliverer = self
+            .resumable()
+            .then(|| Deliverer::writer(&self.shared, stream));
+        if let Some(deliverer) = &deliverer {
+            writer.replaceable(deliverer.replaced());
+        }
         let request_headers = self.request_headers;
         tokio::spawn(async move {
             self.stream(&mut writer, future, first, outbound).await;
-            writer.finish();
+            // The writer's drop finishes the stream in the store (a panic drops it too).
+            drop((writer, deliverer));
         });
         sse_response(McpBody::stream(body), request_headers)
     }
@@ -222,8 +231,11 @@ impl Exchange {
                     }
                 }
                 () = &mut abandoned, if waiting_for_resume => {
-                    waiting_for_resume = false;
-                    if !self.shared.is_resumed(writer.stream()) {
+                    if self.shared.resumptions.is_followed(writer.stream()) {
+                        // Look again later: a client may leave the resumed stream too.
+                        abandoned.as_mut().reset(Instant::now() + self.shared.config.disconnect_grace);
+                    } else {
+                        waiting_for_resume = false;
                         tracing::debug!(request.id = %self.id, "client gone without resuming; cancelling");
                         self.peer.cancel();
                     }

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::event_store::parse_event_id;
+use super::resumption::Deliverer;
 use super::sse::{KEEP_ALIVE, SseWriter, StreamSink, stored_frame};
 use super::{Shared, accepts, streamed_response};
 use crate::body::McpBody;
@@ -147,6 +148,9 @@ fn resume_session_stream(
         // Under the session's stream lock: nothing is delivered between the replay and the
         // attachment, so nothing is missed or sent twice.
         let replay = store.replay(stream, session_id, after)?;
+        if after < replay.trimmed_through {
+            return Some(Err(trimmed_past()));
+        }
         let (sender, body) = mpsc::channel(capacity + replay.events.len());
         for event in &replay.events {
             // The queue has room for every replayed event.
@@ -163,7 +167,7 @@ fn resume_session_stream(
     })??;
     let (body, follow) = match resumed {
         Ok(resumed) => resumed,
-        Err(conflict) => return Some(conflict),
+        Err(refused) => return Some(refused),
     };
     tracing::debug!(session.id = %session_id, stream, "session stream resumed");
     tokio::spawn(follow.run(Arc::clone(session), end.clone()));
@@ -214,7 +218,9 @@ impl Follow {
     }
 }
 
-/// Replays what the stream sent after `last`, then follows it until it ends.
+/// Replays what the stream sent after `last`, then follows it until it ends, or until
+/// another resumption takes it over. This resumption takes it over from whoever delivered it
+/// until now (see [`Resumptions`](super::resumption::Resumptions)).
 fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Response<McpBody> {
     let session_id = mcp_core::Session::id(&**session).to_owned();
     let replay = parse_event_id(last).and_then(|(stream, sequence)| {
@@ -234,17 +240,22 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
             "Bad Request: unknown or expired Last-Event-ID (reconnect without it)",
         );
     };
+    if sequence < first.trimmed_through {
+        return trimmed_past();
+    }
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
     let store = shared.config.event_store.clone();
     let end = shared.stream_end();
     let ending = end.clone();
+    // Taken over now, before the response: the connection it replaces carries nothing more.
+    let deliverer = Deliverer::follower(shared, stream);
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         // However the stream ends, its token is cancelled, so that the server forgets it.
         let _forget = ending.clone().drop_guard();
         let Some(store) = store else { return };
-        let _following = super::Following::new(&shared, stream);
         let mut writer = SseWriter::resume(stream, sequence, sink, None);
+        writer.replaceable(deliverer.replaced());
         let mut last_sent = sequence;
         let more = Arc::clone(&first.more);
         let mut keep_alive = tokio::time::interval(shared.config.keep_alive);
@@ -257,6 +268,11 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
             let Some(replay) = store.replay(stream, &session_id, last_sent) else {
                 return;
             };
+            // Events this client has not had were trimmed while it read slowly: end here,
+            // and its next resumption is refused, rather than skip them unsaid.
+            if last_sent < replay.trimmed_through {
+                return;
+            }
             for event in &replay.events {
                 if !writer.replay(event).await {
                     return;
@@ -273,6 +289,7 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
                         return;
                     }
                 }
+                // The client left, or another resumption took the stream over.
                 () = writer.client_gone() => return,
                 // Shutdown: the client resumes from what it has, later or elsewhere.
                 () = ending.cancelled() => return,
@@ -282,8 +299,20 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
     streamed_response(body, end)
 }
 
+/// 400 for a `Last-Event-ID` whose stream has since been trimmed past it: replaying would
+/// skip the events in between without the client knowing.
+fn trimmed_past() -> Response<McpBody> {
+    json_rpc_error_response(
+        StatusCode::BAD_REQUEST,
+        -32600,
+        "Bad Request: Last-Event-ID is older than the events kept for its stream; events \
+         after it are lost (reconnect without it)",
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
     use http::{Method, Request, StatusCode};
@@ -477,5 +506,91 @@ mod tests {
             assert!(next(&mut again).await.unwrap().contains("retry: "));
             assert_eq!(next(&mut again).await, None);
         }
+    }
+
+    #[tokio::test]
+    async fn a_session_stream_resumed_from_before_its_kept_events_is_refused() {
+        let store = crate::streamable::InMemoryEventStore::new(1, 10, Duration::from_secs(60));
+        let config = crate::StreamableHttpConfig::default().event_store(Some(Arc::new(store)));
+        let router = mcp_core::Router::builder().build();
+        let service: McpHttpService<McpBody> = McpServer::builder(router.clone())
+            .http_config(config)
+            .into_http_service();
+        let session = initialize(&service).await;
+        let headers = [("mcp-session-id", session.as_str())];
+        let (status, mut stream) = get(&service, &headers).await;
+        assert_eq!(status, StatusCode::OK);
+        let priming = next(&mut stream).await.unwrap();
+        drop(stream);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Two messages while the client is away; the store keeps one.
+        router.log(LoggingLevel::Info, None, "first");
+        router.log(LoggingLevel::Info, None, "second");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let resume = [
+            ("mcp-session-id", session.as_str()),
+            ("last-event-id", event_id(&priming)),
+        ];
+        let (status, mut refused) = get(&service, &resume).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let body = next(&mut refused).await.unwrap();
+        assert!(body.contains("older than the events kept"), "{body}");
+    }
+
+    /// A follower that falls behind the store's trimming ends its stream rather than skip
+    /// what was trimmed: the client's next resumption is then refused, so it knows.
+    #[tokio::test]
+    async fn a_follower_the_store_trimmed_past_ends_instead_of_skipping() {
+        type Args = mcp_core::Json<serde_json::Map<String, serde_json::Value>>;
+        let go = Arc::new(tokio::sync::Notify::new());
+        let gate = Arc::clone(&go);
+        let count =
+            mcp_core::Tool::new("count").handler(move |_: Args, ctx: mcp_core::RequestContext| {
+                let gate = Arc::clone(&gate);
+                async move {
+                    ctx.progress(0.0, None, None).await;
+                    gate.notified().await;
+                    for step in 1..=20 {
+                        ctx.progress(f64::from(step), None, None).await;
+                    }
+                    "counted"
+                }
+            });
+        let router = mcp_core::Router::builder().tool(count).build();
+        let store = crate::streamable::InMemoryEventStore::new(2, 10, Duration::from_secs(60));
+        let config = crate::StreamableHttpConfig::default()
+            .event_store(Some(Arc::new(store)))
+            .outbound_capacity(1);
+        let service: McpHttpService<McpBody> = McpServer::builder(router)
+            .http_config(config)
+            .into_http_service();
+        let session = initialize(&service).await;
+        let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"count","arguments":{},"_meta":{"progressToken":5}}}"#;
+        let headers = [("mcp-session-id", session.as_str())];
+        let response = service
+            .clone()
+            .oneshot(request(Method::POST, call, &headers))
+            .await
+            .unwrap();
+        let mut original = response.into_body();
+        next(&mut original).await.unwrap();
+        let progress = next(&mut original).await.unwrap();
+        let resume = [
+            ("mcp-session-id", session.as_str()),
+            ("last-event-id", event_id(&progress)),
+        ];
+        let (status, mut resumed) = get(&service, &resume).await;
+        assert_eq!(status, StatusCode::OK);
+        // The resumed body's queue holds one event; unread, the follower falls behind.
+        go.notify_one();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut sequences = Vec::new();
+        while let Some(frame) = next(&mut resumed).await {
+            let (_, sequence) = event_id(&frame).split_once('-').unwrap();
+            sequences.push(sequence.parse::<u64>().unwrap());
+        }
+        assert!(!sequences.is_empty());
+        let expected: Vec<u64> = (2..2 + sequences.len() as u64).collect();
+        assert_eq!(sequences, expected, "no gap, and no answer after one");
     }
 }

@@ -12,6 +12,7 @@ mod mcp_headers;
 mod pending;
 mod post;
 mod request_body;
+mod resumption;
 mod routing_headers;
 mod sse;
 
@@ -293,8 +294,8 @@ pub(crate) struct Shared {
     pub(crate) next_stream: AtomicU64,
     pub(crate) retry_ms: u64,
     pub(crate) listeners: AtomicUsize,
-    /// Streams a client is following again after a reconnection, with how many followers.
-    pub(crate) resumed: std::sync::Mutex<std::collections::HashMap<u64, usize>>,
+    /// Who delivers each resumable stream: its writer, or the resumption that took it over.
+    pub(crate) resumptions: resumption::Resumptions,
 }
 
 impl Shared {
@@ -302,10 +303,6 @@ impl Shared {
     /// when that version's streams have none.
     pub(crate) fn priming(&self, version: mcp_core::ProtocolVersion) -> Option<u64> {
         version.has_sse_priming().then_some(self.retry_ms)
-    }
-
-    pub(crate) fn is_resumed(&self, stream: u64) -> bool {
-        crate::session::lock(&self.resumed).contains_key(&stream)
     }
 
     /// What ends one long-lived stream: cancelled by the configured shutdown token, or by
@@ -330,33 +327,6 @@ pub(crate) fn streamed_response(
         .extensions_mut()
         .insert(crate::serve::EndStream(end));
     response
-}
-
-/// Marks a stream as followed while alive.
-pub(crate) struct Following<'a> {
-    shared: &'a Shared,
-    stream: u64,
-}
-
-impl<'a> Following<'a> {
-    pub(crate) fn new(shared: &'a Shared, stream: u64) -> Self {
-        *crate::session::lock(&shared.resumed)
-            .entry(stream)
-            .or_default() += 1;
-        Self { shared, stream }
-    }
-}
-
-impl Drop for Following<'_> {
-    fn drop(&mut self) {
-        let mut resumed = crate::session::lock(&self.shared.resumed);
-        if let Some(count) = resumed.get_mut(&self.stream) {
-            *count -= 1;
-            if *count == 0 {
-                resumed.remove(&self.stream);
-            }
-        }
-    }
 }
 
 /// Turns an RPC-tier service into the HTTP endpoint.
@@ -401,7 +371,7 @@ impl StreamableHttpLayer {
                 next_stream: AtomicU64::new(1),
                 retry_ms,
                 listeners: AtomicUsize::new(0),
-                resumed: std::sync::Mutex::new(std::collections::HashMap::new()),
+                resumptions: resumption::Resumptions::default(),
             }),
         }
     }

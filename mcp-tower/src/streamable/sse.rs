@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::event_store::{EventStore, StoredEvent};
 use crate::session::{Delivery, EventSink};
@@ -76,13 +77,17 @@ impl EventLog {
     }
 }
 
-/// Writes one SSE stream.
+/// Writes one SSE stream. Dropping it finishes the stream in the store, however its task
+/// ends (a panicking handler included), so that the store does not keep it live for good.
 pub(crate) struct SseWriter {
     log: EventLog,
     sink: Option<mpsc::Sender<Bytes>>,
-    /// A write found the client gone, and [`client_gone`](Self::client_gone) has not said so
-    /// yet.
+    /// A write found the client gone (or the connection replaced), and
+    /// [`client_gone`](Self::client_gone) has not said so yet.
     lost: bool,
+    /// Fires when a resumption of the stream takes over its delivery: this connection must
+    /// then carry nothing more (see [`replaceable`](Self::replaceable)).
+    replaced: Option<CancellationToken>,
 }
 
 impl SseWriter {
@@ -97,6 +102,7 @@ impl SseWriter {
             log: EventLog::open(stream, session, store),
             sink: Some(sink),
             lost: false,
+            replaced: None,
         }
     }
 
@@ -111,12 +117,21 @@ impl SseWriter {
             log: EventLog::resume(stream, sequence, store),
             sink: Some(sink),
             lost: false,
+            replaced: None,
         }
     }
 
     /// The stream id.
     pub(crate) fn stream(&self) -> u64 {
         self.log.stream
+    }
+
+    /// Leaves the connection once `replaced` fires (a resumption of the stream took over),
+    /// so that no message goes out on two connections: nothing more is written to it, its
+    /// body ends, and [`client_gone`](Self::client_gone) resolves as if the client had left.
+    /// Events are still recorded, for the connection that took over.
+    pub(crate) fn replaceable(&mut self, replaced: CancellationToken) {
+        self.replaced = Some(replaced);
     }
 
     /// Queues the priming event: an id and empty data (so clients learn a Last-Event-ID
@@ -166,37 +181,66 @@ impl SseWriter {
         self.lost || self.is_attached()
     }
 
-    /// Resolves when the attached client goes away, at once when a write already found it
-    /// gone (once); never when detached.
+    /// Resolves when the attached client goes away or a resumption replaces its connection
+    /// (which is then left), at once when a write already found either (once); never when
+    /// detached.
     pub(crate) async fn client_gone(&mut self) {
         if std::mem::take(&mut self.lost) {
             return;
         }
-        match &self.sink {
-            Some(sink) => sink.closed().await,
-            None => std::future::pending().await,
+        let Some(sink) = &self.sink else {
+            return std::future::pending().await;
+        };
+        let replaced = match &self.replaced {
+            Some(replaced) => tokio::select! {
+                () = sink.closed() => false,
+                () = replaced.cancelled() => true,
+            },
+            None => {
+                sink.closed().await;
+                false
+            }
+        };
+        if replaced {
+            self.sink = None;
         }
-    }
-
-    /// Marks the stream complete in the store.
-    pub(crate) fn finish(self) {
-        self.log.finish();
     }
 
     async fn send(&mut self, frame: Bytes) -> bool {
-        match &self.sink {
-            Some(sink) => {
-                if sink.send(frame).await.is_ok() {
-                    true
-                } else {
-                    self.sink = None;
-                    self.lost = true;
-                    false
-                }
-            }
-            // Detached: the event is in the store; that counts as delivered for now.
-            None => self.log.store.is_some(),
+        if self.replaced.as_ref().is_some_and(|r| r.is_cancelled()) && self.sink.is_some() {
+            self.leave();
         }
+        let Some(sink) = &self.sink else {
+            // Detached: the event is in the store; that counts as delivered for now.
+            return self.log.store.is_some();
+        };
+        let sent = match &self.replaced {
+            // A full queue may wait long: a resumption meanwhile must not find this event
+            // going out here too.
+            Some(replaced) => tokio::select! {
+                biased;
+                sent = sink.send(frame) => sent.is_ok(),
+                () = replaced.cancelled() => false,
+            },
+            None => sink.send(frame).await.is_ok(),
+        };
+        if !sent {
+            self.leave();
+        }
+        sent
+    }
+
+    /// Lets go of the connection after the client left or was replaced, and tells
+    /// [`client_gone`](Self::client_gone).
+    fn leave(&mut self) {
+        self.sink = None;
+        self.lost = true;
+    }
+}
+
+impl Drop for SseWriter {
+    fn drop(&mut self) {
+        self.log.finish();
     }
 }
 

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 /// The body of every response the mcp-tower HTTP tier produces.
 ///
@@ -27,7 +28,11 @@ pub struct McpBody {
 enum Kind {
     Empty,
     Full(Option<Bytes>),
-    Stream(mpsc::Receiver<Bytes>),
+    Stream {
+        frames: mpsc::Receiver<Bytes>,
+        /// Ends the body at once, frames still queued dropped (see [`McpBody::stream_until`]).
+        until: Option<CancellationToken>,
+    },
 }
 
 impl McpBody {
@@ -39,7 +44,23 @@ impl McpBody {
     /// A body that yields whatever is sent on the channel, until the sender is dropped.
     pub fn stream(receiver: mpsc::Receiver<Bytes>) -> Self {
         Self {
-            kind: Kind::Stream(receiver),
+            kind: Kind::Stream {
+                frames: receiver,
+                until: None,
+            },
+        }
+    }
+
+    /// A [`stream`](Self::stream) that ends once `until` is cancelled, without the frames
+    /// still queued: a resumed SSE stream moves to another connection, and what this one had
+    /// not sent yet goes out there instead (never on both). The sender's side drops its
+    /// sender on cancellation, which wakes the body to end.
+    pub(crate) fn stream_until(receiver: mpsc::Receiver<Bytes>, until: CancellationToken) -> Self {
+        Self {
+            kind: Kind::Stream {
+                frames: receiver,
+                until: Some(until),
+            },
         }
     }
 }
@@ -87,9 +108,15 @@ impl Body for McpBody {
         match &mut self.kind {
             Kind::Empty => Poll::Ready(None),
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Kind::Stream(receiver) => receiver
-                .poll_recv(cx)
-                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+            Kind::Stream { frames, until } => {
+                let frame = std::task::ready!(frames.poll_recv(cx));
+                // Checked after the frame is out of the queue, so that none taken after the
+                // cancellation is sent.
+                if until.as_ref().is_some_and(CancellationToken::is_cancelled) {
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(frame.map(|b| Ok(Frame::data(b))))
+            }
         }
     }
 
@@ -97,7 +124,7 @@ impl Body for McpBody {
         match &self.kind {
             Kind::Empty => true,
             Kind::Full(bytes) => bytes.is_none(),
-            Kind::Stream(_) => false,
+            Kind::Stream { .. } => false,
         }
     }
 
@@ -106,7 +133,7 @@ impl Body for McpBody {
             Kind::Empty => SizeHint::with_exact(0),
             Kind::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
-            Kind::Stream(_) => SizeHint::default(),
+            Kind::Stream { .. } => SizeHint::default(),
         }
     }
 }

@@ -62,6 +62,23 @@ impl Drop for AbandonOnDrop<'_> {
     }
 }
 
+/// Ends a streamed request however its task ends, a panicking handler's unwinding included:
+/// forgets the server-to-client requests it asked, and ends it in its session, which would
+/// otherwise count it in flight (and never idle out) for good.
+struct Ending<'a> {
+    exchange: &'a Exchange,
+    asked: Vec<RequestId>,
+}
+
+impl Drop for Ending<'_> {
+    fn drop(&mut self) {
+        for id in &self.asked {
+            self.exchange.shared.pending.forget(id);
+        }
+        self.exchange.end();
+    }
+}
+
 impl Exchange {
     pub(super) async fn run<S: RpcService>(
         self,
@@ -132,16 +149,20 @@ impl Exchange {
         let deliverer = self
             .resumable()
             .then(|| Deliverer::writer(&self.shared, stream));
-        if let Some(deliverer) = &deliverer {
-            writer.replaceable(deliverer.replaced());
-        }
+        let body = match &deliverer {
+            Some(deliverer) => {
+                writer.replaceable(deliverer.replaced());
+                McpBody::stream_until(body, deliverer.replaced())
+            }
+            None => McpBody::stream(body),
+        };
         let request_headers = self.request_headers;
         tokio::spawn(async move {
             self.stream(&mut writer, future, first, outbound).await;
             // The writer's drop finishes the stream in the store (a panic drops it too).
             drop((writer, deliverer));
         });
-        sse_response(McpBody::stream(body), request_headers)
+        sse_response(body, request_headers)
     }
 
     fn session_id(&self) -> &str {
@@ -202,9 +223,12 @@ impl Exchange {
         first: Option<OutboundMessage>,
         mut outbound: Outbound,
     ) {
-        let mut asked: Vec<RequestId> = Vec::new();
+        let mut ending = Ending {
+            exchange: &self,
+            asked: Vec::new(),
+        };
         if let Some(message) = first {
-            self.forward(writer, message, &mut asked).await;
+            self.forward(writer, message, &mut ending.asked).await;
         }
         let mut keep_alive = tokio::time::interval(self.shared.config.keep_alive);
         keep_alive.reset();
@@ -216,7 +240,7 @@ impl Exchange {
             tokio::select! {
                 biased;
                 // Messages the handler sent go out before its response.
-                Some(message) = outbound.recv() => self.forward(writer, message, &mut asked).await,
+                Some(message) = outbound.recv() => self.forward(writer, message, &mut ending.asked).await,
                 response = &mut future => break response.unwrap_or_default(),
                 _ = keep_alive.tick(), if writer.is_attached() => { writer.keep_alive().await; }
                 // Also when a write found it gone: the stream then no longer watches it.
@@ -243,12 +267,10 @@ impl Exchange {
             }
         };
         while let Ok(message) = outbound.try_recv() {
-            self.forward(writer, message, &mut asked).await;
+            self.forward(writer, message, &mut ending.asked).await;
         }
-        for id in &asked {
-            self.shared.pending.forget(id);
-        }
-        self.end();
+        // Ended before the answer is written: the session no longer counts it in flight.
+        drop(ending);
         if self.peer.is_cancelled() {
             return;
         }
@@ -309,4 +331,102 @@ impl Exchange {
 fn event_data(response: &McpResponse) -> Option<Bytes> {
     let bytes = response.to_vec();
     (!bytes.is_empty()).then(|| Bytes::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{Method, StatusCode};
+    use mcp_core::{RequestContext, Router, Tool};
+    use tower::ServiceExt;
+
+    use super::super::test_support::{event_id, get, initialize, request};
+    use crate::body::{McpBody, next_text as next};
+    use crate::session::SessionConfig;
+    use crate::{McpHttpService, McpServer};
+
+    /// A client that stopped reading its connection resumes the stream on another: what the
+    /// old connection had queued but not sent goes out on the new one only.
+    #[tokio::test]
+    async fn a_resumed_stream_leaves_its_queued_frames_to_the_new_connection() {
+        let router = Router::builder()
+            .tool(
+                Tool::new("steps").raw_handler(|_, ctx: RequestContext| async move {
+                    ctx.progress(1.0, None, None).await;
+                    ctx.progress(2.0, None, None).await;
+                    std::future::pending::<&str>().await
+                }),
+            )
+            .build();
+        let service: McpHttpService<McpBody> = McpServer::builder(router).into_http_service();
+        let session = initialize(&service).await;
+        let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"steps","arguments":{},"_meta":{"progressToken":"p"}}}"#;
+        let headers = [("mcp-session-id", session.as_str())];
+        let response = service
+            .clone()
+            .oneshot(request(Method::POST, call, &headers))
+            .await
+            .unwrap();
+        let mut original = response.into_body();
+        // Read up to the first progress: the second stays queued in the unread body.
+        next(&mut original).await.expect("the priming event");
+        let first = next(&mut original).await.unwrap();
+        assert!(first.contains(r#""progress":1"#), "{first}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+        let last = event_id(&first);
+        let resume = [
+            ("mcp-session-id", session.as_str()),
+            ("last-event-id", last),
+        ];
+        let (status, mut resumed) = get(&service, &resume).await;
+        assert_eq!(status, StatusCode::OK);
+        let second = next(&mut resumed).await.unwrap();
+        assert!(second.contains(r#""progress":2"#), "{second}");
+        assert_eq!(next(&mut original).await, None, "sent on one stream only");
+    }
+
+    /// A handler that panics after its answer became a stream ends its request in the
+    /// session all the same: with one request allowed in flight, the next one is served.
+    #[tokio::test]
+    async fn a_panicking_streamed_handler_ends_its_request_in_the_session() {
+        let router = Router::builder()
+            .tool(
+                Tool::new("panics").raw_handler(|_, ctx: RequestContext| async move {
+                    ctx.progress(1.0, None, None).await;
+                    // After the answer has become a stream with a task of its own.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    panic!("a handler bug");
+                    #[allow(unreachable_code)]
+                    "never"
+                }),
+            )
+            .tool(Tool::new("fine").raw_handler(|_, _: RequestContext| async { "fine" }))
+            .build();
+        let service: McpHttpService<McpBody> = McpServer::builder(router)
+            .sessions(SessionConfig::default().max_in_flight(1))
+            .into_http_service();
+        let session = initialize(&service).await;
+        let headers = [("mcp-session-id", session.as_str())];
+        let call = |id: u32, tool: &str| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{}},"_meta":{{"progressToken":{id}}}}}}}"#
+            )
+        };
+        let response = service
+            .clone()
+            .oneshot(request(Method::POST, &call(1, "panics"), &headers))
+            .await
+            .unwrap();
+        let mut stream = response.into_body();
+        while next(&mut stream).await.is_some() {}
+
+        let response = service
+            .clone()
+            .oneshot(request(Method::POST, &call(2, "fine"), &headers))
+            .await
+            .unwrap();
+        let mut body = response.into_body();
+        let answer = next(&mut body).await.unwrap();
+        assert!(answer.contains(r#""text":"fine""#), "{answer}");
+    }
 }

@@ -94,7 +94,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
     };
     tracing::debug!(session.id = %session_id, stream, "session stream opened");
     tokio::spawn(follow.run(session, end.clone()));
-    streamed_response(body, end)
+    streamed_response(McpBody::stream(body), end)
 }
 
 /// The session's end of its GET stream: the SSE writer, and the token that ends the stream,
@@ -171,7 +171,7 @@ fn resume_session_stream(
     };
     tracing::debug!(session.id = %session_id, stream, "session stream resumed");
     tokio::spawn(follow.run(Arc::clone(session), end.clone()));
-    Some(streamed_response(body, end))
+    Some(streamed_response(McpBody::stream(body), end))
 }
 
 /// The task that keeps a session stream alive.
@@ -249,6 +249,8 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
     let ending = end.clone();
     // Taken over now, before the response: the connection it replaces carries nothing more.
     let deliverer = Deliverer::follower(shared, stream);
+    // A later resumption takes over from this one in turn: the body then ends at once.
+    let body = McpBody::stream_until(body, deliverer.replaced());
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         // However the stream ends, its token is cancelled, so that the server forgets it.
@@ -315,66 +317,13 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use http::{Method, Request, StatusCode};
+    use http::{Method, StatusCode};
     use mcp_core::protocol::LoggingLevel;
     use tower::ServiceExt;
 
+    use super::super::test_support::{event_id, get, initialize, request};
     use crate::body::{McpBody, next_text as next};
     use crate::{McpHttpService, McpServer};
-
-    fn request(method: Method, body: &str, headers: &[(&str, &str)]) -> Request<McpBody> {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri("http://localhost/mcp")
-            .header("host", "localhost")
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json");
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        builder.body(McpBody::from(body.to_owned())).unwrap()
-    }
-
-    async fn initialize(service: &McpHttpService<McpBody>) -> String {
-        let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-        let response = service
-            .clone()
-            .oneshot(request(Method::POST, init, &[]))
-            .await;
-        let response = response.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let session = response.headers()["mcp-session-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let done = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-        let headers = [("mcp-session-id", session.as_str())];
-        let response = service
-            .clone()
-            .oneshot(request(Method::POST, done, &headers));
-        assert_eq!(response.await.unwrap().status(), StatusCode::ACCEPTED);
-        session
-    }
-
-    /// The id of an SSE event frame.
-    fn event_id(frame: &str) -> &str {
-        let line = frame.lines().next().unwrap_or_default();
-        line.strip_prefix("id: ").expect("an event id first")
-    }
-
-    async fn get(
-        service: &McpHttpService<McpBody>,
-        headers: &[(&str, &str)],
-    ) -> (StatusCode, McpBody) {
-        let mut all = vec![("accept", "text/event-stream")];
-        all.extend_from_slice(headers);
-        let response = service
-            .clone()
-            .oneshot(request(Method::GET, "", &all))
-            .await;
-        let (parts, body) = response.unwrap().into_parts();
-        (parts.status, body)
-    }
 
     #[tokio::test]
     async fn the_session_stream_delivers_resumes_and_reopens() {

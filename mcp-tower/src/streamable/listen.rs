@@ -116,7 +116,7 @@ fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
         sink,
         end.clone(),
     ));
-    streamed_response(body, end)
+    streamed_response(McpBody::stream(body), end)
 }
 
 async fn run(

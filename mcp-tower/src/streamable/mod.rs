@@ -15,6 +15,8 @@ mod request_body;
 mod resumption;
 mod routing_headers;
 mod sse;
+#[cfg(test)]
+mod test_support;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -318,11 +320,8 @@ impl Shared {
 
 /// The response of a long-lived SSE stream that `end` ends: it carries the token to the
 /// server, which cancels it when it shuts down.
-pub(crate) fn streamed_response(
-    body: tokio::sync::mpsc::Receiver<bytes::Bytes>,
-    end: CancellationToken,
-) -> Response<McpBody> {
-    let mut response = sse_response(McpBody::stream(body), 0);
+pub(crate) fn streamed_response(body: McpBody, end: CancellationToken) -> Response<McpBody> {
+    let mut response = sse_response(body, 0);
     response
         .extensions_mut()
         .insert(crate::serve::EndStream(end));

@@ -608,8 +608,8 @@ async fn leaving_the_resumed_stream_too_cancels_the_handler() {
     wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
 }
 
-/// A handler that panics mid-stream still finishes its stream in the store: a resumption
-/// replays what it sent and ends, instead of waiting for a stream that never ends.
+/// A handler that panics mid-stream is answered -32603 and its stream finishes in the store:
+/// a resumption replays what it sent and ends, instead of waiting for a stream that never ends.
 #[tokio::test]
 async fn a_panicking_handler_finishes_its_stream() {
     let (_server, client, _) = start(StreamableHttpConfig::default()).await;
@@ -625,10 +625,17 @@ async fn a_panicking_handler_finishes_its_stream() {
     let seen = read_until(&mut body, "notifications/progress").await;
     let last = last_event_id(&seen);
     let (stream, _) = last.split_once('-').unwrap();
-    // The connection ends with the task that panicked.
+    // The connection ends with the answer to the panic.
     rest_of(body).await;
     let resumed = resume_streaming(&client, &session, &format!("{stream}-0")).await;
     assert_eq!(resumed.status(), 200);
     let events = sse_events(&rest_of(resumed.into_body()).await);
-    assert_eq!(events.len(), 1, "the progress, then the end: {events:?}");
+    assert_eq!(
+        events.len(),
+        2,
+        "the progress, the error, then the end: {events:?}"
+    );
+    let answer: Value = serde_json::from_str(&events[1].1).unwrap();
+    assert_eq!(answer["id"], 15);
+    assert_eq!(answer["error"]["code"], -32603);
 }

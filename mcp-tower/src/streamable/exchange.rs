@@ -1,12 +1,14 @@
 //! One request in flight: its handler driven to an answer, sent as JSON or as an SSE
 //! stream with the handler's messages before it, and cancelled when the client goes away.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::Response;
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
 use mcp_core::{ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage, ProtocolVersion};
@@ -88,7 +90,7 @@ impl Exchange {
     ) -> Response<McpBody> {
         // Dropping this future (client gone before we answered) abandons the request.
         let guard = AbandonOnDrop(Some(&self));
-        let mut future: RpcFuture = Box::pin(inner.oneshot(call));
+        let mut future: RpcFuture = Box::pin(answer_panics(inner.oneshot(call), self.id.clone()));
         let mode = self.shared.config.response_mode;
         // A 2026-07-28 answer that is a direct error goes out as JSON with the status it maps
         // to (404, 400, 403, 429), whatever the mode: so the stream starts only with a first
@@ -327,6 +329,26 @@ impl Exchange {
     }
 }
 
+/// The handler's answer; a panic becomes -32603 without its message, as over stdio, so the
+/// client is not left waiting on a stream that just ends or a connection that drops. (A
+/// `TelemetryLayer` inside catches it first, and counts it.)
+async fn answer_panics<F>(call: F, id: RequestId) -> Result<McpResponse, std::convert::Infallible>
+where
+    F: std::future::Future<Output = Result<McpResponse, std::convert::Infallible>>,
+{
+    match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(answer) => answer,
+        Err(_) => {
+            tracing::error!(request.id = %id, "handler panicked");
+            let error = ErrorObject::internal_error("Internal error");
+            Ok(McpResponse::Single(mcp_core::jsonrpc::Response::error(
+                Some(id),
+                error,
+            )))
+        }
+    }
+}
+
 /// `response` as the data of an SSE event; `None` when there is nothing to send.
 fn event_data(response: &McpResponse) -> Option<Bytes> {
     let bytes = response.to_vec();
@@ -385,10 +407,11 @@ mod tests {
         assert_eq!(next(&mut original).await, None, "sent on one stream only");
     }
 
-    /// A handler that panics after its answer became a stream ends its request in the
-    /// session all the same: with one request allowed in flight, the next one is served.
+    /// A handler that panics after its answer became a stream is answered -32603, and its
+    /// request ends in the session: with one request allowed in flight, the next is served.
+    /// One that panics at once is answered -32603 as JSON.
     #[tokio::test]
-    async fn a_panicking_streamed_handler_ends_its_request_in_the_session() {
+    async fn a_panicking_handler_is_answered_and_ends_its_request_in_the_session() {
         let router = Router::builder()
             .tool(
                 Tool::new("panics").raw_handler(|_, ctx: RequestContext| async move {
@@ -401,6 +424,11 @@ mod tests {
                 }),
             )
             .tool(Tool::new("fine").raw_handler(|_, _: RequestContext| async { "fine" }))
+            .tool(Tool::new("boom").raw_handler(|_, _: RequestContext| async {
+                panic!("a handler bug");
+                #[allow(unreachable_code)]
+                "never"
+            }))
             .build();
         let service: McpHttpService<McpBody> = McpServer::builder(router)
             .sessions(SessionConfig::default().max_in_flight(1))
@@ -418,7 +446,14 @@ mod tests {
             .await
             .unwrap();
         let mut stream = response.into_body();
-        while next(&mut stream).await.is_some() {}
+        let mut last = String::new();
+        while let Some(event) = next(&mut stream).await {
+            last = event;
+        }
+        assert!(
+            last.contains(r#""id":1,"error":{"code":-32603,"message":"Internal error"}"#),
+            "the client is answered: {last}"
+        );
 
         let response = service
             .clone()
@@ -428,5 +463,17 @@ mod tests {
         let mut body = response.into_body();
         let answer = next(&mut body).await.unwrap();
         assert!(answer.contains(r#""text":"fine""#), "{answer}");
+
+        // One that panics before any message is answered as JSON.
+        let response = service
+            .clone()
+            .oneshot(request(Method::POST, &call(3, "boom"), &headers))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let answer = next(&mut response.into_body()).await.unwrap();
+        let expected =
+            r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32603,"message":"Internal error"}}"#;
+        assert_eq!(answer, expected);
     }
 }

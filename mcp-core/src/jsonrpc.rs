@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 pub use crate::raw_json::RawJson;
+use crate::request::HttpRefusal;
 
 /// The standard JSON-RPC error codes and the MCP-specific ones.
 pub mod codes {
@@ -138,6 +139,10 @@ pub struct ErrorObject {
     /// Extra machine-readable detail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
+    /// How HTTP restates this error; set in code only, never on the wire (so boxed: most
+    /// errors have none, and it costs them a pointer).
+    #[serde(skip)]
+    http_refusal: Option<Box<HttpRefusal>>,
 }
 
 impl ErrorObject {
@@ -147,6 +152,7 @@ impl ErrorObject {
             code,
             message: message.into(),
             data: None,
+            http_refusal: None,
         }
     }
 
@@ -154,6 +160,19 @@ impl ErrorObject {
     pub fn with_data(mut self, data: serde_json::Value) -> Self {
         self.data = Some(data);
         self
+    }
+
+    /// Asks the HTTP transport to restate this error as `refusal` (see [`HttpRefusal`]).
+    /// Nothing changes on the wire.
+    pub fn with_http_refusal(mut self, refusal: HttpRefusal) -> Self {
+        self.http_refusal = Some(Box::new(refusal));
+        self
+    }
+
+    /// The refusal attached with [`with_http_refusal`](Self::with_http_refusal); `None` for
+    /// every error read from JSON.
+    pub fn http_refusal(&self) -> Option<&HttpRefusal> {
+        self.http_refusal.as_deref()
     }
 
     /// -32700: the body is not JSON.

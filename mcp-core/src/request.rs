@@ -1,6 +1,10 @@
 //! The request and response types of the RPC tier: what every RPC-tier layer and the
 //! [`Router`](crate::Router) take and return.
 
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, StatusCode, header};
+
 use crate::jsonrpc::{ErrorObject, Message, Response};
 use crate::version::ProtocolVersion;
 
@@ -84,6 +88,12 @@ impl McpResponse {
         }
     }
 
+    /// The [`HttpRefusal`] of a single error response, which the HTTP transport restates as
+    /// its status and header. A batch has none: its answers share one HTTP response.
+    pub fn http_refusal(&self) -> Option<&HttpRefusal> {
+        self.as_single()?.error_object()?.http_refusal()
+    }
+
     /// The length of what [`write_json`](Self::write_json) writes, when it is known without
     /// writing it (see [`Response::encoded_len`]).
     ///
@@ -148,6 +158,82 @@ impl McpResponse {
                     response.write_json(out);
                 }
                 out.push(b']');
+            }
+        }
+    }
+}
+
+/// How the HTTP transport restates a refusal made at the RPC tier: the status and header
+/// HTTP clients, proxies and HTTP-tier telemetry understand, beside the JSON-RPC error that
+/// says the same to MCP clients.
+///
+/// An RPC-tier layer attaches it to its error with
+/// [`ErrorObject::with_http_refusal`]. It is not part of the JSON: it is never serialised
+/// and never read from the wire, so an error's `data` (a handler's, or one relayed from an
+/// upstream server) cannot pick an HTTP status or header, whatever keys it holds. `mcp_auth`'s
+/// `ScopeLayer` (403 step-up) and `RpcRateLimitLayer` (429) set it. Over streamable HTTP only a
+/// single error response is restated (a batch shares one HTTP response); under
+/// `ResponseMode::AlwaysSse` a legacy-era refusal keeps its status when the RPC tier answers in
+/// its first poll, as a layer that refuses without awaiting anything does (the stream of a
+/// slower answer has begun by then).
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::time::Duration;
+///
+/// use mcp_core::jsonrpc::{ErrorObject, Message};
+/// use mcp_core::{HttpRefusal, McpRequest, McpResponse};
+///
+/// // A third-party RPC-tier layer refusing a call: a JSON-RPC error for MCP clients, and
+/// // `429 Too Many Requests` with `Retry-After: 30` for HTTP.
+/// let refuse = |request: McpRequest| async move {
+///     let error = ErrorObject::new(-32000, "Try again later")
+///         .with_http_refusal(HttpRefusal::RateLimited(Duration::from_secs(30)));
+///     Ok::<_, Infallible>(McpResponse::error_for(&request.message, error))
+/// };
+/// # let request = McpRequest::new(
+/// #     Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap(),
+/// #     mcp_core::ProtocolVersion::V2025_11_25,
+/// # );
+/// # let response = futures_util::FutureExt::now_or_never(refuse(request)).unwrap().unwrap();
+/// let refusal = response.http_refusal().unwrap();
+/// assert_eq!(refusal.status(), http::StatusCode::TOO_MANY_REQUESTS);
+/// assert_eq!(refusal.header(), (http::header::RETRY_AFTER, http::HeaderValue::from(30)));
+/// // The wire sees only the JSON-RPC error, and data read from it carries no refusal.
+/// let json = response.to_vec();
+/// assert_eq!(json, br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"Try again later"}}"#);
+/// let relayed: ErrorObject = serde_json::from_str(r#"{"code":-32000,"message":"x"}"#).unwrap();
+/// assert!(relayed.http_refusal().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpRefusal {
+    /// `403 Forbidden` with this `WWW-Authenticate` challenge: the caller lacks a scope and
+    /// may step up (RFC 6750 §3.1, `insufficient_scope`).
+    InsufficientScope(HeaderValue),
+    /// `429 Too Many Requests` with `Retry-After`: this wait, in whole seconds rounded up and
+    /// at least 1.
+    RateLimited(Duration),
+}
+
+impl HttpRefusal {
+    /// The HTTP status of the refusal.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            HttpRefusal::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            HttpRefusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// The header that goes with the status.
+    pub fn header(&self) -> (HeaderName, HeaderValue) {
+        match self {
+            HttpRefusal::InsufficientScope(challenge) => {
+                (header::WWW_AUTHENTICATE, challenge.clone())
+            }
+            HttpRefusal::RateLimited(wait) => {
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                (header::RETRY_AFTER, HeaderValue::from(seconds.max(1)))
             }
         }
     }

@@ -144,9 +144,10 @@ impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
         self
     }
 
-    /// How a rate-limit refusal is recognised among protocol errors (default: code -32000
-    /// with "rate limit" in the message or `retryAfterMs` / `retryAfter` in the data, as
-    /// mcp-auth's `RateLimitLayer` answers).
+    /// How a rate-limit refusal is recognised among protocol errors (default: an error
+    /// marked [`HttpRefusal::RateLimited`](mcp_core::HttpRefusal::RateLimited), or code
+    /// -32000 with "rate limit" in the message or `retryAfterMs` / `retryAfter` in the data,
+    /// as mcp-auth's `RateLimitLayer` answers).
     pub fn rate_limited_when(mut self, predicate: fn(&ErrorObject) -> bool) -> Self {
         Arc::make_mut(&mut self.config).is_rate_limited = predicate;
         self

@@ -133,10 +133,17 @@ pub enum Failure<'a> {
     Cancelled,
 }
 
-/// The default rate-limit predicate: a -32000 error whose message mentions a rate limit or
-/// whose data carries `retryAfterMs` / `retryAfter` (mcp-auth's `RateLimitLayer` answers
-/// -32000 "Rate limit exceeded" with `retryAfterMs`).
+/// The default rate-limit predicate: an error an RPC-tier layer marked as a rate limit for
+/// HTTP (its 429 is then not counted again at the HTTP tier), or a -32000 error whose message
+/// mentions a rate limit or whose data carries `retryAfterMs` / `retryAfter` (mcp-auth's
+/// `RateLimitLayer` answers -32000 "Rate limit exceeded" with `retryAfterMs`, and marks it).
 pub(crate) fn default_is_rate_limited(error: &ErrorObject) -> bool {
+    if matches!(
+        error.http_refusal(),
+        Some(mcp_core::HttpRefusal::RateLimited(_))
+    ) {
+        return true;
+    }
     if error.code != codes::SERVER_ERROR {
         return false;
     }
@@ -186,5 +193,10 @@ mod tests {
         assert!(!default_is_rate_limited(&other));
         let wrong_code = ErrorObject::new(codes::INVALID_PARAMS, "rate limit");
         assert!(!default_is_rate_limited(&wrong_code));
+        // A third-party limiter's own code and message, marked for HTTP.
+        let marked = ErrorObject::new(-32099, "Slow down").with_http_refusal(
+            mcp_core::HttpRefusal::RateLimited(std::time::Duration::from_secs(1)),
+        );
+        assert!(default_is_rate_limited(&marked));
     }
 }

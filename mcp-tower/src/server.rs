@@ -11,7 +11,7 @@
 use std::convert::Infallible;
 
 use http::{Request, Response};
-use mcp_core::Router;
+use mcp_core::{Router, ServedEras};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 use tower_layer::Layer;
@@ -127,10 +127,17 @@ impl McpServerBuilder {
             Some(_) => self.http,
             None => self.http.events_from(&self.router),
         };
+        // The session layer answers DELETE itself: it must refuse what the bridge refuses.
+        let served = ServedEras {
+            legacy: http_config.legacy,
+            modern: http_config.modern,
+        };
         let bridge = StreamableHttpLayer::new(http_config);
-        let sessions = self
-            .sessions
-            .map(|config| SessionLayer::new(config).deliver_events_from(&self.router));
+        let sessions = self.sessions.map(|config| {
+            SessionLayer::new(config)
+                .served_eras(served)
+                .deliver_events_from(&self.router)
+        });
         let http = ServiceBuilder::new()
             .layer(self.host_origin)
             .option_layer(sessions)

@@ -1,6 +1,6 @@
 //! A legacy session speaks the version it negotiated: the `MCP-Protocol-Version` header may
 //! name any supported version without changing the session's, and an unsupported one is
-//! refused on POST, GET and DELETE alike; a 2026-07-28 request is stateless whatever session
+//! refused on POST, GET and DELETE alike (naming the versions served); a 2026-07-28 request is stateless whatever session
 //! id it carries; and streams open with a priming event only from 2025-11-25, the version that
 //! introduced it.
 
@@ -269,6 +269,19 @@ async fn start_with(config: mcp_tower::StreamableHttpConfig) -> (TestServer, Tes
     (server, client)
 }
 
+/// A 400 without a modern error (-32022 would tell the client to retry modern): dual-era
+/// clients fall back to initialize. The message names what is spoken.
+fn assert_legacy_refusal(refused: &mcp_e2e::Reply, case: &str) {
+    assert_eq!(refused.status, 400, "{case}: {:?}", refused.body);
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], -32600, "{case}: {error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("this server speaks 2025-03-26, 2025-06-18, 2025-11-25"),
+        "{case}: {message}"
+    );
+}
+
 #[tokio::test]
 async fn a_legacy_only_server_sends_modern_clients_to_initialize() {
     let config = mcp_tower::StreamableHttpConfig::default().modern(false);
@@ -276,20 +289,29 @@ async fn a_legacy_only_server_sends_modern_clients_to_initialize() {
     for version in ["2026-07-28", "2027-01-01"] {
         let (body, headers) = modern_request("server/discover", version);
         let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let refused = client.post(&body, &headers).await;
-        // A 400 without a modern error (-32022 would tell the client to retry modern):
-        // dual-era clients fall back to initialize. The message names what is spoken.
-        assert_eq!(refused.status, 400, "{version}: {:?}", refused.body);
-        let error = &refused.json()["error"];
-        assert_eq!(error["code"], -32600, "{version}: {error}");
-        let message = error["message"].as_str().unwrap();
-        assert!(
-            message.ends_with("this server speaks 2025-03-26, 2025-06-18, 2025-11-25"),
-            "{message}"
-        );
+        assert_legacy_refusal(&client.post(&body, &headers).await, version);
     }
     // And initialize works.
-    client.initialize("2025-11-25").await;
+    let session = client.initialize("2025-11-25").await;
+    // A session's GET and DELETE, which the bridge and the session layer check, are refused
+    // the same way for a version that is not served (GET of a modern one is 405).
+    for (method, version) in [
+        (Method::GET, "2027-01-01"),
+        (Method::DELETE, "2027-01-01"),
+        (Method::DELETE, "2026-07-28"),
+    ] {
+        let headers = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", version),
+        ];
+        let refused = client.send(method.clone(), "", &headers).await;
+        assert_legacy_refusal(&refused, &format!("{method} {version}"));
+    }
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    assert_eq!(client.send(Method::DELETE, "", &headers).await.status, 200);
 }
 
 #[tokio::test]

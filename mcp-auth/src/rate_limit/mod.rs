@@ -5,7 +5,8 @@
 //!   up) and a JSON-RPC error body, and never reaches the inner service.
 //! - [`RpcRateLimitLayer`] at the RPC tier: one token per JSON-RPC request; over the limit
 //!   the request is answered with the JSON-RPC error [`RATE_LIMITED`] (`-32000`,
-//!   `"Rate limit exceeded"`) carrying `data.retryAfterMs`. Notifications and client
+//!   `"Rate limit exceeded"`) carrying `data.retryAfterMs`, which the HTTP bridge answers
+//!   `429` with `Retry-After` (an [`HttpRefusal`]). Notifications and client
 //!   responses always pass. Put it below `BatchLayer` so that every item of a batch is
 //!   counted and judged on its own.
 //!
@@ -74,8 +75,8 @@ mod rpc_tier;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use mcp_core::Principal;
 use mcp_core::jsonrpc::ErrorObject;
+use mcp_core::{HttpRefusal, Principal};
 
 pub use http_tier::{RateLimit, RateLimitLayer, ResponseFuture};
 pub use rpc_tier::{RpcRateLimit, RpcRateLimitLayer, RpcResponseFuture};
@@ -87,10 +88,12 @@ pub const RATE_LIMITED: i32 = -32000;
 /// The JSON-RPC error message of a refusal.
 pub const RATE_LIMITED_MESSAGE: &str = "Rate limit exceeded";
 
-/// The error object of a refusal, in both tiers: retry after `wait`.
+/// The error object of a refusal, in both tiers: retry after `wait`. Its [`HttpRefusal`]
+/// has the HTTP bridge answer an RPC-tier refusal `429` with `Retry-After`.
 fn rate_limited(wait: Duration) -> ErrorObject {
     ErrorObject::new(RATE_LIMITED, RATE_LIMITED_MESSAGE)
         .with_data(serde_json::json!({ "retryAfterMs": limiter::ceil_millis(wait) }))
+        .with_http_refusal(HttpRefusal::RateLimited(wait))
 }
 
 /// The default bound on the number of callers tracked at once.

@@ -294,9 +294,17 @@ mod tests {
             .oneshot(request(CALL, Some("a")))
             .await
             .unwrap();
+        // The HTTP bridge answers 429 with a Retry-After for the same wait.
+        let Some(mcp_core::HttpRefusal::RateLimited(after)) = refused.http_refusal().cloned()
+        else {
+            panic!("no rate-limit refusal: {refused:?}");
+        };
         let refused = json(&refused);
         let wait = refused["error"]["data"]["retryAfterMs"].as_u64().unwrap();
         assert!((29_000..=30_000).contains(&wait), "{wait}");
+        // `retryAfterMs` is the same wait rounded up to the millisecond.
+        let rounded = Duration::from_millis(wait);
+        assert!(after <= rounded && rounded - after < Duration::from_millis(1));
         assert_eq!(
             refused,
             serde_json::json!({"jsonrpc": "2.0", "id": 7, "error": {

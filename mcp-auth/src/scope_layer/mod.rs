@@ -6,9 +6,9 @@
 //!
 //! It reads the [`Principal`] the HTTP tier put into [`McpRequest::extensions`] (no principal
 //! means no scopes) and answers a request that lacks scopes with a JSON-RPC error
-//! ([`crate::codes::FORBIDDEN`]) whose `data` carries the step-up
-//! challenge, so the HTTP bridge (or the client) can act on it:
-//! `{"error":"insufficient_scope","scope":"granted missing","www_authenticate":"Bearer ..."}`.
+//! ([`crate::codes::FORBIDDEN`]) whose `data` carries the step-up challenge for the client:
+//! `{"error":"insufficient_scope","scope":"granted missing","www_authenticate":"Bearer ..."}`;
+//! the error's [`HttpRefusal`] has the HTTP bridge answer `403` with that `WWW-Authenticate`.
 //! Notifications and client responses pass unchecked (they cannot call anything). Put it below
 //! `BatchLayer`, so that it sees single messages; a batch that still reaches it is refused
 //! whole when any of its requests lacks scopes.
@@ -49,7 +49,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use mcp_core::jsonrpc::{ErrorObject, Message, Response};
-use mcp_core::{McpRequest, McpResponse, Principal};
+use mcp_core::{HttpRefusal, McpRequest, McpResponse, Principal};
 use pin_project_lite::pin_project;
 use serde::Deserialize;
 use tower_layer::Layer;
@@ -244,10 +244,16 @@ impl Config {
             "error": "insufficient_scope",
             "scope": missing.step_up_scopes().join(" "),
         });
+        let mut error = ErrorObject::new(codes::FORBIDDEN, missing.to_string());
         if let Ok(rendered) = challenge.render() {
+            // The HTTP bridge answers 403 with this challenge; the data says the same to
+            // clients that only read the JSON-RPC error.
+            if let Ok(value) = http::HeaderValue::from_str(&rendered) {
+                error = error.with_http_refusal(HttpRefusal::InsufficientScope(value));
+            }
             data["www_authenticate"] = rendered.into();
         }
-        ErrorObject::new(codes::FORBIDDEN, missing.to_string()).with_data(data)
+        error.with_data(data)
     }
 
     /// The refusal of `message`, or `None` to let it through.

@@ -91,13 +91,17 @@ async fn checks_per_target() {
             .unwrap()
             .clone();
         assert_eq!(error.code, codes::FORBIDDEN);
+        // The HTTP bridge's 403 carries the challenge the data shows clients.
+        let Some(mcp_core::HttpRefusal::InsufficientScope(challenge)) = error.http_refusal() else {
+            panic!("no step-up refusal: {error:?}");
+        };
+        let challenge = challenge.to_str().unwrap().to_owned();
         let data = error.data.unwrap();
         assert_eq!(data["error"], "insufficient_scope");
         assert!(data["scope"].as_str().unwrap().starts_with("mcp "));
+        assert_eq!(data["www_authenticate"], challenge);
         assert!(
-            data["www_authenticate"]
-                .as_str()
-                .unwrap()
+            challenge
                 .starts_with("Bearer resource_metadata=\"http://x/.well-known/oauth-protected-resource\", scope=\"mcp ")
         );
     }

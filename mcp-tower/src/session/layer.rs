@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use mcp_core::{Principal, SessionHandle};
+use mcp_core::{Principal, ServedEras, SessionHandle};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -26,6 +26,7 @@ use crate::future::ResponseFuture;
 #[derive(Clone)]
 pub struct SessionLayer {
     manager: SessionManager,
+    served: ServedEras,
 }
 
 impl std::fmt::Debug for SessionLayer {
@@ -52,7 +53,27 @@ impl SessionLayer {
             manager: SessionManager {
                 store: Arc::new(store),
             },
+            served: ServedEras::BOTH,
         }
+    }
+
+    /// The eras the bridge behind serves (default both), as set with
+    /// [`StreamableHttpConfig::legacy`](crate::StreamableHttpConfig::legacy) and
+    /// [`modern`](crate::StreamableHttpConfig::modern): a DELETE whose
+    /// `MCP-Protocol-Version` names another version is refused with the served ones, as the
+    /// bridge refuses its requests. `McpServer` sets it from its HTTP config.
+    ///
+    /// ```
+    /// use mcp_core::ServedEras;
+    /// use mcp_tower::{SessionLayer, StreamableHttpConfig};
+    ///
+    /// let bridge = StreamableHttpConfig::default().modern(false);
+    /// let sessions = SessionLayer::default().served_eras(ServedEras { legacy: true, modern: false });
+    /// # let _ = (bridge, sessions);
+    /// ```
+    pub fn served_eras(mut self, served: ServedEras) -> Self {
+        self.served = served;
+        self
     }
 
     /// Delivers `router`'s events (list changes, resource updates, server logs) to the GET
@@ -84,6 +105,7 @@ impl<S> Layer<S> for SessionLayer {
         SessionService {
             inner,
             manager: self.manager.clone(),
+            served: self.served,
         }
     }
 }
@@ -93,6 +115,7 @@ impl<S> Layer<S> for SessionLayer {
 pub struct SessionService<S> {
     inner: S,
     manager: SessionManager,
+    served: ServedEras,
 }
 
 impl<S> std::fmt::Debug for SessionService<S> {
@@ -161,7 +184,8 @@ where
             ));
         };
         if is_delete {
-            if let Err((status, error)) = crate::streamable::check_session_header(request.headers())
+            if let Err((status, error)) =
+                crate::streamable::check_session_header(request.headers(), self.served)
             {
                 return ResponseFuture::answer(error_response(status, None, error));
             }

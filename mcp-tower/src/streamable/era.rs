@@ -182,10 +182,19 @@ impl<'h> VersionHeader<'h> {
 }
 
 /// Checks the `MCP-Protocol-Version` header of a session's GET or DELETE, which carry no
-/// message: absent, or a supported version.
-pub(crate) fn check_session_header(headers: &http::HeaderMap) -> Result<(), Refusal> {
+/// message: absent, or a version the endpoint serves; a refusal names those only.
+pub(crate) fn check_session_header(
+    headers: &http::HeaderMap,
+    served: ServedEras,
+) -> Result<(), Refusal> {
     let header = headers.get(&mcp_core::headers::MCP_PROTOCOL_VERSION);
-    VersionHeader::read(header, ServedEras::BOTH)?.check_supported()
+    let header = VersionHeader::read(header, served)?;
+    match (header.raw, header.version) {
+        (Some(requested), version) if !version.is_some_and(|v| served.serves(v)) => {
+            Err(unsupported(requested, served))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The refusal of a request for version `requested`, which the endpoint (serving `served`)

@@ -129,8 +129,9 @@ impl Exchange {
                 Err(_) => {
                     guard.disarm();
                     let response = response.unwrap_or_default();
-                    let direct_error =
-                        self.version.is_modern() && has_error_status(&response, self.version);
+                    // A modern direct error, or a refusal with an HTTP status of its own in
+                    // either era: JSON with that status, as in `Auto`.
+                    let direct_error = has_error_status(&response, self.version);
                     return match mode {
                         ResponseMode::AlwaysSse if !direct_error => self.finish_sse(&response),
                         _ => self.finish_json(response),

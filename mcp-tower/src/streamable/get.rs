@@ -44,7 +44,11 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
             "Bad Request: Mcp-Session-Id header is required",
         );
     };
-    if let Err((status, error)) = super::check_session_header(request.headers()) {
+    let served = mcp_core::ServedEras {
+        legacy: shared.config.legacy,
+        modern: shared.config.modern,
+    };
+    if let Err((status, error)) = super::check_session_header(request.headers(), served) {
         return error_response(status, None, error);
     }
     let last_event_id = request

@@ -54,6 +54,9 @@ pub enum ResponseMode {
     /// the headers; otherwise events are written as they come. A 2026-07-28 answer that is
     /// a direct error with an HTTP status of its own (404 for -32601, 400, 403, 429) is
     /// JSON with that status, as the spec asks, and is awaited before any header is sent.
+    /// In both eras a refusal an RPC-tier layer marks with an [`mcp_core::HttpRefusal`]
+    /// (`ScopeLayer`'s 403, `RpcRateLimitLayer`'s 429) is JSON with its status and header,
+    /// as in `Auto`; in the legacy era when it is ready in the first poll, as theirs are.
     AlwaysSse,
     /// Always JSON: notifications are dropped and server→client requests fail.
     JsonOnly,

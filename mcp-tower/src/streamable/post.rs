@@ -6,8 +6,8 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{
-    AllowList, ClientPeer, McpRequest, McpResponse, Outbound, Principal, ProtocolVersion,
-    ServedEras,
+    AllowList, ClientPeer, HttpRefusal, McpRequest, McpResponse, Outbound, Principal,
+    ProtocolVersion, ServedEras,
 };
 use tower::ServiceExt;
 
@@ -438,17 +438,16 @@ pub(super) fn json_response(
     }
     let bytes = response.to_vec();
     let mut http = json_body(status_of(response, version), bytes, request_headers);
-    if let Some(challenge) = step_up_challenge(response) {
-        // An RPC-tier scope check refused the call: HTTP says so too (RFC 6750 §3.1).
-        *http.status_mut() = StatusCode::FORBIDDEN;
-        http.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge);
-    } else if let Some(seconds) = retry_after(response) {
-        // An RPC-tier rate limit refused the call: 429 tells HTTP clients and proxies too.
-        *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        http.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        http.extensions_mut().insert(mcp_core::RefusedAtRpcTier);
+    // An RPC-tier layer refused the call and said how HTTP restates it (a scope check's 403
+    // step-up, RFC 6750 §3.1; a rate limit's 429 for HTTP clients and proxies). Only the
+    // typed hint counts: keys in the error's data are the handler's (or an upstream's) text.
+    if let Some(refusal) = response.http_refusal() {
+        *http.status_mut() = refusal.status();
+        let (name, value) = refusal.header();
+        http.headers_mut().insert(name, value);
+        if matches!(refusal, HttpRefusal::RateLimited(_)) {
+            http.extensions_mut().insert(mcp_core::RefusedAtRpcTier);
+        }
     }
     http
 }
@@ -467,27 +466,9 @@ impl ErrorAnswer {
 }
 
 /// Whether [`json_response`] answers `response` with a status other than 200: an error the
-/// modern era maps, or an RPC-tier scope or rate-limit refusal.
+/// modern era maps, or a refusal an RPC-tier layer marked with an [`HttpRefusal`].
 pub(super) fn has_error_status(response: &McpResponse, version: ProtocolVersion) -> bool {
-    status_of(response, version) != StatusCode::OK
-        || step_up_challenge(response).is_some()
-        || retry_after(response).is_some()
-}
-
-/// The wait an RPC-tier layer attached to a refusal, as `error.data.retryAfterMs`, in whole
-/// seconds rounded up.
-fn retry_after(response: &McpResponse) -> Option<u64> {
-    let error = response.as_single()?.error_object()?;
-    let millis = error.data.as_ref()?.get("retryAfterMs")?.as_u64()?;
-    Some(millis.div_ceil(1000).max(1))
-}
-
-/// The `WWW-Authenticate` challenge an RPC-tier layer attached to an error, as
-/// `error.data.www_authenticate` (what `mcp_auth::ScopeLayer` does).
-fn step_up_challenge(response: &McpResponse) -> Option<HeaderValue> {
-    let error = response.as_single()?.error_object()?;
-    let challenge = error.data.as_ref()?.get("www_authenticate")?.as_str()?;
-    HeaderValue::from_str(challenge).ok()
+    response.http_refusal().is_some() || status_of(response, version) != StatusCode::OK
 }
 
 /// The modern era maps some JSON-RPC errors to HTTP statuses; the legacy era always uses 200.
@@ -596,11 +577,13 @@ mod tests {
 
     #[test]
     fn an_rpc_rate_limit_is_a_429_marked_as_restated() {
+        use std::time::Duration;
+
         use mcp_core::jsonrpc::{ErrorObject, Response};
-        use mcp_core::{McpResponse, ProtocolVersion, RefusedAtRpcTier};
+        use mcp_core::{HttpRefusal, McpResponse, ProtocolVersion, RefusedAtRpcTier};
 
         let refusal = ErrorObject::new(-32029, "rate limited")
-            .with_data(serde_json::json!({"retryAfterMs": 1500}));
+            .with_http_refusal(HttpRefusal::RateLimited(Duration::from_millis(1500)));
         let response = McpResponse::Single(Response::error(Some(1.into()), refusal));
         let http = super::json_response(&response, ProtocolVersion::V2025_11_25, 0);
         assert_eq!(http.status(), 429);

@@ -6,6 +6,7 @@ mod legacy;
 mod limits;
 mod modern;
 mod refusals;
+mod rpc_refusals;
 
 use mcp_core::{Json, RequestContext, Router, Tool};
 use mcp_e2e::{TestClient, TestServer};

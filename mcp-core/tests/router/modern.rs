@@ -265,6 +265,59 @@ async fn input_required_rounds_complete_the_handler_in_the_modern_era() {
     );
 }
 
+/// A retry of `interview` by alice carrying `responses` and, when given, `state`.
+fn interview_answering(responses: Value, state: Option<&str>) -> McpRequest {
+    let mut params = json!({ "name": "interview", "arguments": {}, "inputResponses": responses });
+    if let Some(state) = state {
+        params["requestState"] = json!(state);
+    }
+    let caps = json!({ "roots": {}, "sampling": {}, "elicitation": {} });
+    let mut request = request_with_caps(MODERN, 1, "tools/call", params, caps);
+    request.extensions.insert(Principal::new("alice"));
+    request
+}
+
+#[tokio::test]
+async fn input_responses_to_questions_never_asked_are_ignored() {
+    let router = full_router();
+    let roots = client_answer("roots/list");
+    let name = client_answer("elicitation/create");
+    let no_roots = json!({ "roots": [] });
+
+    // Without a state nothing was asked: a pre-made answer does not reach the handler, which
+    // asks its first question.
+    let round1 = result_of(
+        &router,
+        interview_answering(json!({ "input-0": roots }), None),
+    )
+    .await;
+    let (key, _, _, state) = input_required(&round1);
+    assert_eq!(key, "input-0");
+
+    // The answer to the question asked is taken; one to the next question, not yet asked, is
+    // not.
+    let ahead = json!({ "input-0": roots, "input-1": name });
+    let round2 = result_of(&router, interview_answering(ahead, Some(&state))).await;
+    let (key, method, _, state) = input_required(&round2);
+    assert_eq!(
+        (key.as_str(), method.as_str()),
+        ("input-1", "elicitation/create")
+    );
+
+    // An answer sealed in an earlier round cannot be replaced by a new `inputResponses`.
+    let replaced = json!({ "input-0": no_roots, "input-1": name });
+    let round3 = result_of(&router, interview_answering(replaced, Some(&state))).await;
+    let (key, method, _, state) = input_required(&round3);
+    assert_eq!(
+        (key.as_str(), method.as_str()),
+        ("input-2", "sampling/createMessage")
+    );
+    let sampled = json!({ "input-2": client_answer(&method) });
+    let done = result_of(&router, interview_answering(sampled, Some(&state))).await;
+    let text = done["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("roots=2 name=Ada"), "{text}");
+}
+
 #[tokio::test]
 async fn a_forged_or_tampered_request_state_is_refused() {
     let router = Router::builder()

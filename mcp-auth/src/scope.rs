@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use mcp_core::Principal;
+use mcp_core::{Principal, UriTemplate};
 
 use crate::challenge::WwwAuthenticate;
 use crate::rejection::Rejection;
@@ -19,7 +19,8 @@ pub enum ScopeTarget<'a> {
     /// `prompts/get` of this prompt, or `completion/complete` of its arguments.
     Prompt(&'a str),
     /// `resources/read` (or subscribe) of this URI, or `completion/complete` of the variables
-    /// of the resource template with this URI template.
+    /// of the resource template with this URI template. A URI the policy does not name needs
+    /// the scopes of every policy template that matches it.
     Resource(&'a str),
 }
 
@@ -61,6 +62,9 @@ struct Tables {
     tools: HashMap<String, Vec<String>>,
     prompts: HashMap<String, Vec<String>>,
     resources: HashMap<String, Vec<String>>,
+    /// The keys of `resources` that are URI templates, parsed: a concrete URI they match
+    /// needs their scopes, as the router serves it through the template.
+    templates: Vec<(UriTemplate, Vec<String>)>,
 }
 
 fn collect<I, S>(scopes: I) -> Vec<String>
@@ -115,13 +119,39 @@ impl RequiredScopes {
     }
 
     /// Scopes reading the resource `uri` needs (in addition to the global ones). For a
-    /// resource template, `uri` is its URI template: completing its variables needs them.
+    /// resource template, `uri` is its URI template (`file:///{path}`): reading, subscribing
+    /// to or completing through it needs them, so a concrete URI it matches
+    /// (`file:///a.txt`) does too. A URI named on its own wins over the templates matching
+    /// it; a URI named by none needs the scopes of every template that matches it, as the
+    /// router may serve it through any of them.
+    ///
+    /// ```
+    /// use mcp_auth::{RequiredScopes, ScopeTarget};
+    ///
+    /// let policy = RequiredScopes::new()
+    ///     .resource("file:///{path}", ["files"])
+    ///     .resource("file:///public", Vec::<String>::new());
+    /// let needs = |uri| policy.required_for(ScopeTarget::Resource(uri)).collect::<Vec<_>>();
+    /// assert_eq!(needs("file:///a.txt"), ["files"]);
+    /// assert!(needs("file:///public").is_empty());
+    /// ```
     pub fn resource<I, S>(mut self, uri: impl Into<String>, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.tables().resources.insert(uri.into(), collect(scopes));
+        let (uri, scopes) = (uri.into(), collect(scopes));
+        let tables = self.tables();
+        tables
+            .templates
+            .retain(|(template, _)| template.as_str() != uri);
+        // Text that is not a template the router could serve stays an exact URI only.
+        if uri.contains('{')
+            && let Ok(template) = UriTemplate::parse(&uri)
+        {
+            tables.templates.push((template, scopes.clone()));
+        }
+        tables.resources.insert(uri, scopes);
         self
     }
 
@@ -139,18 +169,29 @@ impl RequiredScopes {
         &self.inner.global
     }
 
-    /// Every scope `target` needs: the global ones, then the target's own.
+    /// Every scope `target` needs: the global ones, then the target's own (for a resource
+    /// the policy does not name, those of the templates matching it). May repeat a scope.
     pub fn required_for(&self, target: ScopeTarget<'_>) -> impl Iterator<Item = &str> {
         let t = &self.inner;
-        let own = match target {
-            ScopeTarget::Any => None,
-            ScopeTarget::Tool(name) => t.tools.get(name),
-            ScopeTarget::Prompt(name) => t.prompts.get(name),
-            ScopeTarget::Resource(uri) => t.resources.get(uri),
+        let (own, uri) = match target {
+            ScopeTarget::Any => (None, None),
+            ScopeTarget::Tool(name) => (t.tools.get(name), None),
+            ScopeTarget::Prompt(name) => (t.prompts.get(name), None),
+            ScopeTarget::Resource(uri) => match t.resources.get(uri) {
+                Some(exact) => (Some(exact), None),
+                None => (None, Some(uri)),
+            },
         };
+        let templates = uri.into_iter().flat_map(move |uri| {
+            t.templates
+                .iter()
+                .filter(move |(template, _)| template.matches(uri).is_some())
+                .flat_map(|(_, scopes)| scopes)
+        });
         t.global
             .iter()
             .chain(own.into_iter().flatten())
+            .chain(templates)
             .map(String::as_str)
     }
 
@@ -279,6 +320,34 @@ mod tests {
         assert_eq!(missing.missing(), ["mcp", "tools:t"]);
         assert!(!policy.is_empty());
         assert!(RequiredScopes::new().is_empty());
+    }
+
+    #[test]
+    fn a_uri_needs_every_matching_template_unless_named_itself() {
+        let policy = RequiredScopes::new()
+            .resource("db://{table}/{id}", ["db"])
+            .resource("db://users/{id}", ["users"])
+            .resource("db://users/1", ["me"])
+            // Not a template the router could serve: only this very text is guarded.
+            .resource("db://{bad", ["broken"]);
+        let needs = |uri| {
+            policy
+                .required_for(ScopeTarget::Resource(uri))
+                .collect::<Vec<_>>()
+        };
+        // The router may serve it through either template: both guard it.
+        assert_eq!(needs("db://users/2"), ["db", "users"]);
+        assert_eq!(needs("db://orders/2"), ["db"]);
+        assert_eq!(needs("db://users/1"), ["me"]);
+        assert_eq!(needs("db://{table}/{id}"), ["db"]);
+        assert!(needs("db://users").is_empty());
+        assert_eq!(needs("db://{bad"), ["broken"]);
+        // Naming a template again replaces its scopes.
+        let policy = policy.resource("db://{table}/{id}", ["db:read"]);
+        let needs = policy
+            .required_for(ScopeTarget::Resource("db://orders/2"))
+            .collect::<Vec<_>>();
+        assert_eq!(needs, ["db:read"]);
     }
 
     #[test]

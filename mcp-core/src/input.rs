@@ -7,11 +7,14 @@
 //! keyed by its position in the handler's sequence of questions, so the handler code is the
 //! same as in the legacy era.
 //!
-//! The state carries the answers of earlier rounds, sealed with HMAC-SHA256 under a server
-//! key and bound to the request (principal, method, params), so a client can neither forge it
-//! nor replay it for another request or another principal.
+//! The state carries the answers of earlier rounds and the keys of the questions the last
+//! round asked, sealed with HMAC-SHA256 under a server key and bound to the request
+//! (principal, method, params), so a client can neither forge it nor replay it for another
+//! request or another principal. Only answers under those asked keys are taken from the
+//! retry's `inputResponses`: the spec says to ignore what the server does not recognise, and a
+//! handler must not find an answer to a question it never put to the client.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,7 +34,7 @@ pub struct InputRound {
     answers: BTreeMap<String, Box<RawValue>>,
     asked: Mutex<Vec<AskedInput>>,
     /// Keys whose answers the handler read: only those are carried to the next round.
-    used: Mutex<std::collections::BTreeSet<String>>,
+    used: Mutex<BTreeSet<String>>,
     waiting: Notify,
 }
 
@@ -60,7 +63,7 @@ impl InputRound {
         Self {
             answers,
             asked: Mutex::new(Vec::new()),
-            used: Mutex::new(std::collections::BTreeSet::new()),
+            used: Mutex::new(BTreeSet::new()),
             waiting: Notify::new(),
         }
     }
@@ -143,17 +146,45 @@ impl InputRound {
     }
 }
 
+/// What a `requestState` carries from one round of a request to the next.
+///
+/// ```
+/// use mcp_core::RoundState;
+///
+/// let round = RoundState::default().asking(["input-0"]);
+/// assert!(round.asked.contains("input-0") && round.answers.is_empty());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RoundState {
+    /// The answers the handler read in earlier rounds.
+    pub answers: BTreeMap<String, Box<RawValue>>,
+    /// The keys of the questions the last round asked: the only keys whose answers the retry's
+    /// `inputResponses` may bring.
+    pub asked: BTreeSet<String>,
+}
+
+impl RoundState {
+    /// The same state, also asking the questions under `keys`.
+    pub fn asking<I, K>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: Into<String>,
+    {
+        self.asked.extend(keys.into_iter().map(Into::into));
+        self
+    }
+}
+
 /// Seals and opens `requestState` values.
 ///
 /// ```
-/// use std::collections::BTreeMap;
 /// use std::time::Duration;
-/// use mcp_core::RequestStateSealer;
+/// use mcp_core::{RequestStateSealer, RoundState};
 ///
 /// let sealer = RequestStateSealer::new(b"a server secret of at least 32 bytes!!", Duration::from_secs(600));
 /// let binding = RequestStateSealer::binding(&["alice", "tools/call", r#"{"name":"x"}"#]);
-/// let state = sealer.seal(&binding, &BTreeMap::new()).unwrap();
-/// assert!(sealer.open(&state, &binding).is_ok());
+/// let state = sealer.seal(&binding, &RoundState::default().asking(["input-0"])).unwrap();
+/// assert!(sealer.open(&state, &binding).unwrap().asked.contains("input-0"));
 /// let other = RequestStateSealer::binding(&["mallory", "tools/call", r#"{"name":"x"}"#]);
 /// assert!(sealer.open(&state, &other).is_err());
 /// ```
@@ -179,6 +210,10 @@ struct SealedState {
     e: u64,
     /// The answers so far.
     a: BTreeMap<String, Box<RawValue>>,
+    /// The keys the last round asked (absent in a state sealed before they were recorded:
+    /// then no new answer is taken and the handler asks again).
+    #[serde(default)]
+    q: BTreeSet<String>,
 }
 
 /// Why a `requestState` was refused.
@@ -229,17 +264,18 @@ impl RequestStateSealer {
         hasher.finalize().into()
     }
 
-    /// Seals the answers for a request.
+    /// Seals the state of a round for a request.
     pub fn seal(
         &self,
         binding: &[u8; 32],
-        answers: &BTreeMap<String, Box<RawValue>>,
+        round: &RoundState,
     ) -> Result<String, serde_json::Error> {
         let expires = now_secs().saturating_add(self.max_age.as_secs());
         let payload = serde_json::to_vec(&SealedState {
             b: URL_SAFE_NO_PAD.encode(binding),
             e: expires,
-            a: answers.clone(),
+            a: round.answers.clone(),
+            q: round.asked.clone(),
         })?;
         let mut mac = self.mac();
         mac.update(&payload);
@@ -251,12 +287,8 @@ impl RequestStateSealer {
         ))
     }
 
-    /// Checks a state and returns the answers it carries.
-    pub fn open(
-        &self,
-        state: &str,
-        binding: &[u8; 32],
-    ) -> Result<BTreeMap<String, Box<RawValue>>, StateError> {
+    /// Checks a state and returns the round state it carries.
+    pub fn open(&self, state: &str, binding: &[u8; 32]) -> Result<RoundState, StateError> {
         let (payload, tag) = state.split_once('.').ok_or(StateError::Forged)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
@@ -275,7 +307,10 @@ impl RequestStateSealer {
         if sealed.e < now_secs() {
             return Err(StateError::Expired);
         }
-        Ok(sealed.a)
+        Ok(RoundState {
+            answers: sealed.a,
+            asked: sealed.q,
+        })
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -288,4 +323,54 @@ fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealer() -> RequestStateSealer {
+        RequestStateSealer::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60))
+    }
+
+    #[test]
+    fn a_state_carries_the_keys_its_round_asked() {
+        let binding = RequestStateSealer::binding(&["alice", "tools/call"]);
+        let answer = RawValue::from_string(r#"{"roots":[]}"#.to_owned()).unwrap();
+        let round = RoundState {
+            answers: BTreeMap::from([("input-0".to_owned(), answer)]),
+            asked: BTreeSet::new(),
+        }
+        .asking(["input-1", "user_name"]);
+        let opened = sealer()
+            .open(&sealer().seal(&binding, &round).unwrap(), &binding)
+            .unwrap();
+        assert_eq!(opened.answers.keys().collect::<Vec<_>>(), ["input-0"]);
+        assert_eq!(
+            opened.asked,
+            BTreeSet::from(["input-1".into(), "user_name".into()])
+        );
+    }
+
+    #[test]
+    fn a_state_sealed_without_asked_keys_opens_asking_nothing() {
+        // The shape sealed before the asked keys were recorded: it still opens, and no new
+        // answer is taken (the handler asks again) rather than every one.
+        let binding = RequestStateSealer::binding(&["alice", "tools/call"]);
+        let payload = serde_json::json!({
+            "b": URL_SAFE_NO_PAD.encode(binding),
+            "e": now_secs() + 60,
+            "a": {}
+        })
+        .to_string();
+        let mut mac = sealer().mac();
+        mac.update(payload.as_bytes());
+        let state = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        let opened = sealer().open(&state, &binding).unwrap();
+        assert!(opened.asked.is_empty() && opened.answers.is_empty());
+    }
 }

@@ -47,7 +47,7 @@ pub use handler::{
     ResourceTemplateBuilder, TemplateMatch, Tool, ToolBuilder, ToolError, ToolFailure, UriTemplate,
     schema_of,
 };
-pub use input::{AskedInput, InputRound, RequestStateSealer, StateError};
+pub use input::{AskedInput, InputRound, RequestStateSealer, RoundState, StateError};
 pub use peer::{ClientPeer, Outbound, OutboundMessage};
 pub use principal::{AllowList, Principal};
 pub use request::{HttpRefusal, McpRequest, McpResponse, RefusedAtRpcTier};

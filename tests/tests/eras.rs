@@ -193,6 +193,40 @@ async fn the_same_handler_asks_for_input_in_both_eras_on_one_endpoint() {
 }
 
 #[tokio::test]
+async fn input_responses_no_question_asked_for_are_ignored() {
+    let (_server, client) = start().await;
+    let ada = json!({"action":"accept","content":{"name":"Ada"}});
+    let bob = json!({"action":"accept","content":{"name":"Bob"}});
+
+    // The first call asks; the retry answers with the state, plus a key never asked: the
+    // extra one is ignored, not an error.
+    let first = client
+        .post(&modern_call(1, json!({})), &with_user("alice"))
+        .await;
+    let result = first.json()["result"].clone();
+    assert_eq!(result["resultType"], "input_required", "{result}");
+    let requests = result["inputRequests"].as_object().expect("inputRequests");
+    let key = requests.keys().next().expect("a question").clone();
+    let state = result["requestState"].as_str().expect("requestState");
+    let answers = json!({ key.clone(): ada, "not-asked": {"action":"decline"} });
+    let retry = modern_call(2, json!({"inputResponses": answers, "requestState": state}));
+    let second = client.post(&retry, &with_user("alice")).await;
+    let result = &second.json()["result"];
+    assert_eq!(result["resultType"], "complete", "{result}");
+    assert_eq!(result["content"][0]["text"], "Hello, Ada!");
+
+    // An answer ready before its question, with extras, on a first call: taken, as the
+    // conformance suite's `ignore-extra-params` expects.
+    let ready = json!({"inputResponses": { key: bob, "unknown_extra_key": {"x": 1} }});
+    let third = client
+        .post(&modern_call(3, ready), &with_user("alice"))
+        .await;
+    let result = &third.json()["result"];
+    assert_eq!(result["resultType"], "complete", "{result}");
+    assert_eq!(result["content"][0]["text"], "Hello, Bob!");
+}
+
+#[tokio::test]
 async fn a_modern_client_without_the_capability_gets_32021_and_400() {
     let (_server, client) = start().await;
     let mut call = modern_call(1, json!({}));

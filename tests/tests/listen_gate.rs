@@ -2,7 +2,8 @@
 //! opens, as any request does: with the auth example's layout (scopes and rate limit in the
 //! RPC tier), a principal lacking a resource's scope is refused 403 insufficient_scope, as
 //! for `resources/subscribe` of the same URI; one holding it gets the stream; and a layer of
-//! the RPC tier counts every listen request.
+//! the RPC tier counts every listen request. A scope on a resource template guards the
+//! concrete URIs it serves, for reads and listens alike.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,10 @@ use std::time::Duration;
 use http::Method;
 use mcp_auth::rate_limit::{Quota, RpcRateLimitLayer};
 use mcp_auth::{AuthLayer, Rejection, RequiredScopes, ScopeLayer, WwwAuthenticate};
-use mcp_core::{McpRequest, McpResponse, Principal, RequestContext, Resource, Router};
+use mcp_core::{
+    McpRequest, McpResponse, Principal, RequestContext, Resource, ResourceTemplate, Router,
+    TemplateMatch,
+};
 use mcp_e2e::{TestClient, TestServer, read_until};
 use mcp_tower::{
     AllowListLayer, BatchLayer, SessionConfig, SessionLayer, StreamableHttpConfig,
@@ -22,6 +26,8 @@ use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder};
 
 const SECRET: &str = "test://static/secret";
+/// A template serving many files, all behind one scope.
+const FILES: &str = "test://files/{name}";
 
 /// The methods the RPC tier saw, in order.
 type Seen = Arc<Mutex<Vec<String>>>;
@@ -29,14 +35,18 @@ type Seen = Arc<Mutex<Vec<String>>>;
 type RpcTier = BoxCloneSyncService<McpRequest, McpResponse, Infallible>;
 
 /// The auth example's stack around a router with one protected resource: the principal is
-/// whoever `x-user` names, with the scopes `x-scopes` lists; `secret` needs the `files`
-/// scope. A counting layer stands where telemetry would, above the scope check, and the
+/// whoever `x-user` names, with the scopes `x-scopes` lists; `secret` and every file the
+/// `files` template serves need the `files` scope. A counting layer stands where telemetry would, above the scope check, and the
 /// RPC-tier rate limit is `limit`.
 async fn start(seen: &Seen, limit: Option<RpcRateLimitLayer>) -> (TestServer, TestClient, Router) {
     let router = Router::builder()
         .resource(
             Resource::new(SECRET, "secret")
                 .handler(|_uri: String, _ctx: RequestContext| async { "secret" }),
+        )
+        .resource_template(
+            ResourceTemplate::new(FILES, "files")
+                .handler(|m: TemplateMatch, _ctx: RequestContext| async move { m.uri }),
         )
         .build();
     let counted = Arc::clone(seen);
@@ -53,7 +63,9 @@ async fn start(seen: &Seen, limit: Option<RpcRateLimitLayer>) -> (TestServer, Te
     let below = ServiceBuilder::new()
         .layer(AllowListLayer::new())
         .layer(ScopeLayer::new(
-            RequiredScopes::new().resource(SECRET, ["files"]),
+            RequiredScopes::new()
+                .resource(SECRET, ["files"])
+                .resource(FILES, ["files"]),
         ))
         .option_layer(limit)
         .service(router.clone());
@@ -188,6 +200,47 @@ async fn a_listen_request_is_gated_by_the_rpc_tier_scopes() {
         .filter(|m| *m == "subscriptions/listen")
         .count();
     assert_eq!(listens, 2);
+}
+
+#[tokio::test]
+async fn a_template_scope_guards_the_uris_it_matches() {
+    let seen = Seen::default();
+    let (_server, client, _router) = start(&seen, None).await;
+    const FILE: &str = "test://files/a.txt";
+    let read = json!({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri": FILE,
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let as_user = |user, scopes| {
+        [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "resources/read"),
+            ("mcp-name", FILE),
+            ("x-user", user),
+            ("x-scopes", scopes),
+        ]
+    };
+
+    let refused = client.post(&read, &as_user("alice", "mcp")).await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    let challenge = refused.header("www-authenticate").expect("a challenge");
+    assert!(challenge.contains("insufficient_scope"), "{challenge}");
+    assert_eq!(refused.json()["error"]["data"]["scope"], "mcp files");
+
+    let served = client.post(&read, &as_user("bob", "files")).await;
+    assert_eq!(served.status, 200, "{:?}", served.body);
+    assert_eq!(served.json()["result"]["contents"][0]["text"], FILE);
+
+    // A listen naming the file is a standing read of it: refused alike.
+    let headers = [
+        LISTEN[0],
+        LISTEN[1],
+        ("x-user", "alice"),
+        ("x-scopes", "mcp"),
+    ];
+    let refused = client
+        .send(Method::POST, listen(2, &[FILE]), &headers)
+        .await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
 }
 
 #[tokio::test]

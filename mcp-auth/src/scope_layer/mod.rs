@@ -2,7 +2,9 @@
 //! `resources/read` (and subscribe, unsubscribe), `completion/complete` (whose `ref` names a
 //! prompt or a resource template: completing its arguments runs that prompt's or template's
 //! code, so it needs that target's scopes) and the resources a 2026-07-28
-//! `subscriptions/listen` names in its `resourceSubscriptions`.
+//! `subscriptions/listen` names in its `resourceSubscriptions`. Every one of those URIs goes
+//! through [`RequiredScopes::resource`]'s rule: a rule keyed by a resource template
+//! (`file:///{path}`) guards the concrete URIs it matches, and a rule for the URI itself wins.
 //!
 //! It reads the [`Principal`] the HTTP tier put into [`McpRequest::extensions`] (no principal
 //! means no scopes) and answers a request that lacks scopes with a JSON-RPC error

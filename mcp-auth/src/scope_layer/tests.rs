@@ -22,7 +22,8 @@ async fn run(message: Message, principal: Option<Principal>) -> McpResponse {
         .tool("admin", ["admin"])
         .prompt("secret", ["prompts:secret"])
         .resource("file:///etc", ["files"])
-        .resource("file:///etc/{name}", ["files"]);
+        .resource("file:///etc/{name}", ["files"])
+        .resource("file:///etc/motd", Vec::<String>::new());
     let service = ScopeLayer::new(policy)
         .resource_metadata("http://x/.well-known/oauth-protected-resource")
         .layer(tower::service_fn(|_: McpRequest| async {
@@ -193,6 +194,40 @@ async fn a_listen_request_needs_the_scopes_of_every_resource_it_names() {
         response.as_single().unwrap().error_object().unwrap().code,
         -32602
     );
+}
+
+#[tokio::test]
+async fn a_uri_a_guarded_template_matches_needs_its_scopes() {
+    let alice = || Some(Principal::new("alice").with_scopes(["mcp"]));
+    let bob = || Some(Principal::new("bob").with_scopes(["mcp", "files"]));
+    let uri = |uri: &str| serde_json::json!({"uri": uri});
+    let through_the_template = [
+        request("resources/read", uri("file:///etc/passwd")),
+        request("resources/subscribe", uri("file:///etc/passwd")),
+        request("resources/unsubscribe", uri("file:///etc/passwd")),
+        request(
+            "subscriptions/listen",
+            serde_json::json!({"notifications": {"resourceSubscriptions": ["file:///etc/passwd"]}}),
+        ),
+        request(
+            "completion/complete",
+            serde_json::json!({"ref": {"type": "ref/resource", "uri": "file:///etc/passwd"},
+                "argument": {"name": "name", "value": ""}}),
+        ),
+    ];
+    for message in through_the_template {
+        let response = run(message.clone(), alice()).await;
+        let error = response.as_single().unwrap().error_object().unwrap();
+        assert_eq!(error.code, codes::FORBIDDEN, "{message:?}");
+        assert_eq!(error.data.as_ref().unwrap()["scope"], "mcp files");
+        assert!(passed(&run(message, bob()).await));
+    }
+    // A URI named on its own wins over the template; one the template does not match (its
+    // `{name}` stops at '/') needs the global scopes only.
+    for open in ["file:///etc/motd", "file:///etc/a/b", "file:///etcetera"] {
+        let response = run(request("resources/read", uri(open)), alice()).await;
+        assert!(passed(&response), "{open}");
+    }
 }
 
 #[tokio::test]

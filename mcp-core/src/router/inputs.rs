@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::dispatch::{Binding, Call, MethodResult};
 use super::encode::Extras;
-use crate::input::{InputRound, RequestStateSealer};
+use crate::input::{InputRound, RequestStateSealer, RoundState};
 use crate::jsonrpc::{ErrorObject, RawJson};
 use crate::principal::Principal;
 
@@ -42,23 +42,38 @@ impl Call<'_> {
     }
 
     /// Opens the input round of a modern request: the answers sealed in `requestState` plus
-    /// the new `inputResponses`. `binding` names the request (method, name, arguments).
+    /// the new `inputResponses` to the questions the last round asked. `binding` names the
+    /// request (method, name, arguments).
     pub(crate) fn open_round(
         &self,
         binding: Binding<'_>,
         input_responses: Option<BTreeMap<String, Box<RawValue>>>,
         request_state: Option<String>,
     ) -> Result<Arc<InputRound>, ErrorObject> {
-        let mut answers = match &request_state {
-            Some(state) => self
-                .inner
-                .sealer
-                .open(state, &self.binding(binding))
-                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?,
-            None => BTreeMap::new(),
+        let responses = input_responses.into_iter().flatten();
+        let Some(state) = &request_state else {
+            // A first call may carry answers ready before any question (the conformance
+            // suite's `ignore-extra-params` calls so): the handler takes those it asks for and
+            // never sees the rest. Nothing is sealed yet that they could replace.
+            return Ok(Arc::new(InputRound::new(responses.collect())));
         };
-        if let Some(responses) = input_responses {
-            answers.extend(responses);
+        let RoundState { mut answers, asked } = self
+            .inner
+            .sealer
+            .open(state, &self.binding(binding))
+            .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
+        for (key, answer) in responses {
+            // The spec says to ignore responses the server does not recognise. On a retry,
+            // taking one the last round did not ask for could replace an answer sealed in an
+            // earlier round, which the handler acted on then.
+            if asked.contains(&key) {
+                answers.insert(key, answer);
+            } else {
+                tracing::debug!(
+                    key,
+                    "ignoring an inputResponses entry no question asked for"
+                );
+            }
         }
         Ok(Arc::new(InputRound::new(answers)))
     }
@@ -77,10 +92,14 @@ impl Call<'_> {
     /// The `input_required` result for the questions `round` asked.
     pub(crate) fn input_required(&self, binding: Binding<'_>, round: &InputRound) -> MethodResult {
         let asked = round.take_asked();
+        let next = RoundState {
+            answers: round.used_answers(),
+            asked: asked.iter().map(|input| input.key.clone()).collect(),
+        };
         let state = self
             .inner
             .sealer
-            .seal(&self.binding(binding), &round.used_answers())
+            .seal(&self.binding(binding), &next)
             .map_err(|e| ErrorObject::internal_error(e.to_string()))?;
         let mut requests = serde_json::Map::new();
         for input in asked {

@@ -265,6 +265,56 @@ async fn input_required_rounds_complete_the_handler_in_the_modern_era() {
     );
 }
 
+/// A retry of `interview` by alice carrying `responses` and, when given, `state`.
+fn interview_answering(responses: Value, state: Option<&str>) -> McpRequest {
+    let mut params = json!({ "name": "interview", "arguments": {}, "inputResponses": responses });
+    if let Some(state) = state {
+        params["requestState"] = json!(state);
+    }
+    let caps = json!({ "roots": {}, "sampling": {}, "elicitation": {} });
+    let mut request = request_with_caps(MODERN, 1, "tools/call", params, caps);
+    request.extensions.insert(Principal::new("alice"));
+    request
+}
+
+#[tokio::test]
+async fn a_retry_takes_answers_only_to_the_questions_its_state_asked() {
+    let router = full_router();
+    let roots = client_answer("roots/list");
+    let name = client_answer("elicitation/create");
+    let no_roots = json!({ "roots": [] });
+
+    // A first call may carry an answer ready before its question (the conformance suite's
+    // `ignore-extra-params` does): the handler takes it and asks its next question.
+    let round1 = result_of(
+        &router,
+        interview_answering(json!({ "input-0": roots, "extra": name }), None),
+    )
+    .await;
+    let (key, method, _, state) = input_required(&round1);
+    assert_eq!(
+        (key.as_str(), method.as_str()),
+        ("input-1", "elicitation/create")
+    );
+
+    // On a retry, the answer to the question asked is taken; one to the next question, not
+    // yet asked, is not.
+    let sampled = client_answer("sampling/createMessage");
+    let ahead = json!({ "input-1": name, "input-2": sampled });
+    let round2 = result_of(&router, interview_answering(ahead, Some(&state))).await;
+    let (key, method, _, state) = input_required(&round2);
+    assert_eq!(
+        (key.as_str(), method.as_str()),
+        ("input-2", "sampling/createMessage")
+    );
+
+    // An answer sealed in an earlier round cannot be replaced by a new `inputResponses`.
+    let replaced = json!({ "input-0": no_roots, "input-2": sampled });
+    let done = result_of(&router, interview_answering(replaced, Some(&state))).await;
+    let text = done["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("roots=2 name=Ada"), "{text}");
+}
+
 #[tokio::test]
 async fn a_forged_or_tampered_request_state_is_refused() {
     let router = Router::builder()

@@ -25,9 +25,9 @@ use super::{ResponseMode, RpcService, Shared, sse_response};
 use crate::body::McpBody;
 use crate::session::LiveSession;
 
-type RpcFuture = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<McpResponse, std::convert::Infallible>> + Send>,
->;
+/// The RPC tier's answer, a panic caught (see [`Exchange::answer`]).
+type RpcOutcome = std::thread::Result<Result<McpResponse, std::convert::Infallible>>;
+type RpcFuture = std::pin::Pin<Box<dyn std::future::Future<Output = RpcOutcome> + Send>>;
 
 /// One request in flight and the ways its answer can travel.
 pub(super) struct Exchange {
@@ -90,7 +90,7 @@ impl Exchange {
     ) -> Response<McpBody> {
         // Dropping this future (client gone before we answered) abandons the request.
         let guard = AbandonOnDrop(Some(&self));
-        let mut future: RpcFuture = Box::pin(answer_panics(inner.oneshot(call), self.id.clone()));
+        let mut future: RpcFuture = Box::pin(AssertUnwindSafe(inner.oneshot(call)).catch_unwind());
         let mode = self.shared.config.response_mode;
         // A 2026-07-28 answer that is a direct error goes out as JSON with the status it maps
         // to (404, 400, 403, 429), whatever the mode: so the stream starts only with a first
@@ -100,13 +100,13 @@ impl Exchange {
         let answered = match mode {
             ResponseMode::JsonOnly => {
                 drop(outbound);
-                let response = future.await.unwrap_or_default();
+                let response = self.answer(future.await);
                 guard.disarm();
                 return self.finish_json(response);
             }
             _ if waits => tokio::select! {
                 biased;
-                response = &mut future => Ok(response),
+                response = &mut future => Ok(self.answer(response)),
                 message = outbound.recv() => Err(message),
             },
             // Legacy `AlwaysSse` (`Auto` waits above). Most handlers answer in their first
@@ -114,7 +114,7 @@ impl Exchange {
             ResponseMode::Auto | ResponseMode::AlwaysSse => {
                 let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx)));
                 match polled.await {
-                    Poll::Ready(response) => Ok(response),
+                    Poll::Ready(response) => Ok(self.answer(response)),
                     Poll::Pending => Err(None),
                 }
             }
@@ -123,12 +123,11 @@ impl Exchange {
             // A handler may have sent messages and finished in the same poll.
             Ok(response) => match outbound.try_recv() {
                 Ok(message) => {
-                    future = Box::pin(std::future::ready(response));
+                    future = Box::pin(std::future::ready(Ok(Ok(response))));
                     Some(message)
                 }
                 Err(_) => {
                     guard.disarm();
-                    let response = response.unwrap_or_default();
                     // A modern direct error, or a refusal with an HTTP status of its own in
                     // either era: JSON with that status, as in `Auto`.
                     let direct_error = has_error_status(&response, self.version);
@@ -166,6 +165,22 @@ impl Exchange {
             drop((writer, deliverer));
         });
         sse_response(body, request_headers)
+    }
+
+    /// The handler's answer; a panic becomes -32603 without its message, as over stdio, so
+    /// the client is not left waiting on a stream that just ends or a connection that drops.
+    /// (A `TelemetryLayer` inside catches it first, and counts it.)
+    fn answer(&self, outcome: RpcOutcome) -> McpResponse {
+        match outcome {
+            Ok(Ok(response)) => response,
+            Ok(Err(never)) => match never {},
+            Err(_) => {
+                tracing::error!(request.id = %self.id, "handler panicked");
+                let error = ErrorObject::internal_error("Internal error");
+                let id = Some(self.id.clone());
+                McpResponse::Single(mcp_core::jsonrpc::Response::error(id, error))
+            }
+        }
     }
 
     fn session_id(&self) -> &str {
@@ -244,7 +259,7 @@ impl Exchange {
                 biased;
                 // Messages the handler sent go out before its response.
                 Some(message) = outbound.recv() => self.forward(writer, message, &mut ending.asked).await,
-                response = &mut future => break response.unwrap_or_default(),
+                response = &mut future => break self.answer(response),
                 _ = keep_alive.tick(), if writer.is_attached() => { writer.keep_alive().await; }
                 // Also when a write found it gone: the stream then no longer watches it.
                 () = writer.client_gone(), if writer.watches_client() => {
@@ -326,26 +341,6 @@ impl Exchange {
                     writer.detach();
                 }
             }
-        }
-    }
-}
-
-/// The handler's answer; a panic becomes -32603 without its message, as over stdio, so the
-/// client is not left waiting on a stream that just ends or a connection that drops. (A
-/// `TelemetryLayer` inside catches it first, and counts it.)
-async fn answer_panics<F>(call: F, id: RequestId) -> Result<McpResponse, std::convert::Infallible>
-where
-    F: std::future::Future<Output = Result<McpResponse, std::convert::Infallible>>,
-{
-    match AssertUnwindSafe(call).catch_unwind().await {
-        Ok(answer) => answer,
-        Err(_) => {
-            tracing::error!(request.id = %id, "handler panicked");
-            let error = ErrorObject::internal_error("Internal error");
-            Ok(McpResponse::Single(mcp_core::jsonrpc::Response::error(
-                Some(id),
-                error,
-            )))
         }
     }
 }

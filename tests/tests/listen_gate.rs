@@ -109,10 +109,15 @@ fn listen(id: u32, uris: &[&str]) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
-const LISTEN: [(&str, &str); 2] = [
-    ("mcp-protocol-version", "2026-07-28"),
-    ("mcp-method", "subscriptions/listen"),
-];
+/// The headers of a listen request by `user` holding `scopes` (space-separated).
+fn listen_as<'a>(user: &'a str, scopes: &'a str) -> [(&'a str, &'a str); 4] {
+    [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "subscriptions/listen"),
+        ("x-user", user),
+        ("x-scopes", scopes),
+    ]
+}
 
 #[tokio::test]
 async fn a_listen_request_is_gated_by_the_rpc_tier_scopes() {
@@ -120,12 +125,7 @@ async fn a_listen_request_is_gated_by_the_rpc_tier_scopes() {
     let (_server, client, router) = start(&seen, None).await;
 
     // Without the resource's scope: refused as resources/subscribe of it is.
-    let headers = [
-        LISTEN[0],
-        LISTEN[1],
-        ("x-user", "alice"),
-        ("x-scopes", "mcp"),
-    ];
+    let headers = listen_as("alice", "mcp");
     let refused = client
         .send(Method::POST, listen(1, &[SECRET]), &headers)
         .await;
@@ -161,12 +161,7 @@ async fn a_listen_request_is_gated_by_the_rpc_tier_scopes() {
     );
 
     // With it: the stream opens and carries the resource's updates.
-    let headers = [
-        LISTEN[0],
-        LISTEN[1],
-        ("x-user", "bob"),
-        ("x-scopes", "files"),
-    ];
+    let headers = listen_as("bob", "files");
     let response = client
         .send_streaming(Method::POST, listen(3, &[SECRET]), &headers)
         .await;
@@ -231,12 +226,7 @@ async fn a_template_scope_guards_the_uris_it_matches() {
     assert_eq!(served.json()["result"]["contents"][0]["text"], FILE);
 
     // A listen naming the file is a standing read of it: refused alike.
-    let headers = [
-        LISTEN[0],
-        LISTEN[1],
-        ("x-user", "alice"),
-        ("x-scopes", "mcp"),
-    ];
+    let headers = listen_as("alice", "mcp");
     let refused = client
         .send(Method::POST, listen(2, &[FILE]), &headers)
         .await;
@@ -248,12 +238,7 @@ async fn an_rpc_tier_rate_limit_refuses_a_listen_request() {
     let seen = Seen::default();
     let limit = RpcRateLimitLayer::new(Quota::per_minute(1));
     let (_server, client, _router) = start(&seen, Some(limit)).await;
-    let headers = [
-        LISTEN[0],
-        LISTEN[1],
-        ("x-user", "bob"),
-        ("x-scopes", "files"),
-    ];
+    let headers = listen_as("bob", "files");
     let first = client
         .send_streaming(Method::POST, listen(1, &[SECRET]), &headers)
         .await;

@@ -353,11 +353,10 @@ fn event_data(response: &McpResponse) -> Option<Bytes> {
 
 #[cfg(test)]
 mod tests {
-    use http::{Method, StatusCode};
+    use http::StatusCode;
     use mcp_core::{RequestContext, Router, Tool};
-    use tower::ServiceExt;
 
-    use super::super::test_support::{event_id, get, initialize, request};
+    use super::super::test_support::{event_id, initialize, post_in, resume};
     use crate::body::{McpBody, next_text as next};
     use crate::session::SessionConfig;
     use crate::{McpHttpService, McpServer};
@@ -378,13 +377,7 @@ mod tests {
         let service: McpHttpService<McpBody> = McpServer::builder(router).into_http_service();
         let session = initialize(&service).await;
         let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"steps","arguments":{},"_meta":{"progressToken":"p"}}}"#;
-        let headers = [("mcp-session-id", session.as_str())];
-        let response = service
-            .clone()
-            .oneshot(request(Method::POST, call, &headers))
-            .await
-            .unwrap();
-        let mut original = response.into_body();
+        let mut original = post_in(&service, &session, call).await.into_body();
         // Read up to the first progress: the second stays queued in the unread body.
         next(&mut original).await.expect("the priming event");
         let first = next(&mut original).await.unwrap();
@@ -392,11 +385,7 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
 
         let last = event_id(&first);
-        let resume = [
-            ("mcp-session-id", session.as_str()),
-            ("last-event-id", last),
-        ];
-        let (status, mut resumed) = get(&service, &resume).await;
+        let (status, mut resumed) = resume(&service, &session, last).await;
         assert_eq!(status, StatusCode::OK);
         let second = next(&mut resumed).await.unwrap();
         assert!(second.contains(r#""progress":2"#), "{second}");
@@ -430,17 +419,12 @@ mod tests {
             .sessions(SessionConfig::default().max_in_flight(1))
             .into_http_service();
         let session = initialize(&service).await;
-        let headers = [("mcp-session-id", session.as_str())];
         let call = |id: u32, tool: &str| {
             format!(
                 r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{}},"_meta":{{"progressToken":{id}}}}}}}"#
             )
         };
-        let response = service
-            .clone()
-            .oneshot(request(Method::POST, &call(1, "panics"), &headers))
-            .await
-            .unwrap();
+        let response = post_in(&service, &session, &call(1, "panics")).await;
         let mut stream = response.into_body();
         let mut last = String::new();
         while let Some(event) = next(&mut stream).await {
@@ -451,21 +435,13 @@ mod tests {
             "the client is answered: {last}"
         );
 
-        let response = service
-            .clone()
-            .oneshot(request(Method::POST, &call(2, "fine"), &headers))
-            .await
-            .unwrap();
+        let response = post_in(&service, &session, &call(2, "fine")).await;
         let mut body = response.into_body();
         let answer = next(&mut body).await.unwrap();
         assert!(answer.contains(r#""text":"fine""#), "{answer}");
 
         // One that panics before any message is answered as JSON.
-        let response = service
-            .clone()
-            .oneshot(request(Method::POST, &call(3, "boom"), &headers))
-            .await
-            .unwrap();
+        let response = post_in(&service, &session, &call(3, "boom")).await;
         assert_eq!(response.status(), StatusCode::OK);
         let answer = next(&mut response.into_body()).await.unwrap();
         let expected =

@@ -325,7 +325,7 @@ mod tests {
     use mcp_core::protocol::LoggingLevel;
     use tower::ServiceExt;
 
-    use super::super::test_support::{event_id, get, initialize, request};
+    use super::super::test_support::{event_id, get, initialize, post_in, request, resume};
     use crate::body::{McpBody, next_text as next};
     use crate::{McpHttpService, McpServer};
 
@@ -360,11 +360,7 @@ mod tests {
         // Resuming from the priming event replays both messages, then the stream is the
         // session's stream again: a later message arrives on it, live.
         let last = format!("{stream_id}-0");
-        let resume = [
-            ("mcp-session-id", session.as_str()),
-            ("last-event-id", &last),
-        ];
-        let (status, mut resumed) = get(&service, &resume).await;
+        let (status, mut resumed) = resume(&service, &session, &last).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(next(&mut resumed).await.unwrap(), first);
         let missed = next(&mut resumed).await.unwrap();
@@ -381,7 +377,10 @@ mod tests {
         );
         assert!(live.contains(r#""data":"live""#), "{live}");
         // While it is followed, neither a second resumption nor a new stream is allowed.
-        assert_eq!(get(&service, &resume).await.0, StatusCode::CONFLICT);
+        assert_eq!(
+            resume(&service, &session, &last).await.0,
+            StatusCode::CONFLICT
+        );
         assert_eq!(get(&service, &headers).await.0, StatusCode::CONFLICT);
 
         // Left again, and resumed from the last message seen: only what came after.
@@ -389,11 +388,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         router.log(LoggingLevel::Info, None, "missed again");
         let last = format!("{stream_id}-3");
-        let resume = [
-            ("mcp-session-id", session.as_str()),
-            ("last-event-id", &last),
-        ];
-        let (status, mut resumed) = get(&service, &resume).await;
+        let (status, mut resumed) = resume(&service, &session, &last).await;
         assert_eq!(status, StatusCode::OK);
         let missed = next(&mut resumed).await.unwrap();
         assert!(
@@ -441,11 +436,7 @@ mod tests {
         let priming = next(&mut left).await.unwrap();
         drop(left);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let resume = [
-            ("mcp-session-id", other.as_str()),
-            ("last-event-id", event_id(&priming)),
-        ];
-        let (status, mut resumed) = get(&service, &resume).await;
+        let (status, mut resumed) = resume(&service, &other, event_id(&priming)).await;
         assert_eq!(status, StatusCode::OK);
 
         shutdown.cancel();
@@ -480,11 +471,7 @@ mod tests {
         router.log(LoggingLevel::Info, None, "first");
         router.log(LoggingLevel::Info, None, "second");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let resume = [
-            ("mcp-session-id", session.as_str()),
-            ("last-event-id", event_id(&priming)),
-        ];
-        let (status, mut refused) = get(&service, &resume).await;
+        let (status, mut refused) = resume(&service, &session, event_id(&priming)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         let body = next(&mut refused).await.unwrap();
         assert!(body.contains("older than the events kept"), "{body}");
@@ -519,20 +506,10 @@ mod tests {
             .into_http_service();
         let session = initialize(&service).await;
         let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"count","arguments":{},"_meta":{"progressToken":5}}}"#;
-        let headers = [("mcp-session-id", session.as_str())];
-        let response = service
-            .clone()
-            .oneshot(request(Method::POST, call, &headers))
-            .await
-            .unwrap();
-        let mut original = response.into_body();
+        let mut original = post_in(&service, &session, call).await.into_body();
         next(&mut original).await.unwrap();
         let progress = next(&mut original).await.unwrap();
-        let resume = [
-            ("mcp-session-id", session.as_str()),
-            ("last-event-id", event_id(&progress)),
-        ];
-        let (status, mut resumed) = get(&service, &resume).await;
+        let (status, mut resumed) = resume(&service, &session, event_id(&progress)).await;
         assert_eq!(status, StatusCode::OK);
         // The resumed body's queue holds one event; unread, the follower falls behind.
         go.notify_one();

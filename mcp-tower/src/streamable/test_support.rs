@@ -60,3 +60,29 @@ pub(super) async fn get(
     let (parts, body) = response.unwrap().into_parts();
     (parts.status, body)
 }
+
+/// A GET resuming `session`'s stream after the event `last`.
+pub(super) async fn resume(
+    service: &McpHttpService<McpBody>,
+    session: &str,
+    last: &str,
+) -> (StatusCode, McpBody) {
+    get(
+        service,
+        &[("mcp-session-id", session), ("last-event-id", last)],
+    )
+    .await
+}
+
+/// A POST of `body` in `session`.
+pub(super) async fn post_in(
+    service: &McpHttpService<McpBody>,
+    session: &str,
+    body: &str,
+) -> http::Response<McpBody> {
+    let headers = [("mcp-session-id", session)];
+    let response = service
+        .clone()
+        .oneshot(request(Method::POST, body, &headers));
+    response.await.unwrap()
+}

@@ -28,11 +28,13 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::mem;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_util::future::{Either, JoinAll, Ready, join_all, ready};
-use mcp_core::jsonrpc::{ErrorObject, Message, Response};
+use futures_util::FutureExt;
+use futures_util::future::{CatchUnwind, Either, JoinAll, Ready, join_all, ready};
+use mcp_core::jsonrpc::{ErrorObject, Message, RequestId, Response};
 use mcp_core::{McpRequest, McpResponse};
 use pin_project_lite::pin_project;
 use tower::ServiceExt;
@@ -93,8 +95,42 @@ pub struct Batch<S> {
 /// One item of a batch: answered on the spot, by the readied inner service, or by a clone.
 type ItemFuture<S> = Either<
     Ready<Result<McpResponse, Infallible>>,
-    Either<<S as Service<McpRequest>>::Future, Oneshot<S, McpRequest>>,
+    ItemAnswer<Either<<S as Service<McpRequest>>::Future, Oneshot<S, McpRequest>>>,
 >;
+
+pin_project! {
+    /// A batch item's answer from the inner service. A panic answers that item -32603 (see
+    /// `panicked`), and the other items theirs, as a lone request's panic is answered.
+    struct ItemAnswer<F> {
+        #[pin]
+        future: CatchUnwind<AssertUnwindSafe<F>>,
+        id: Option<RequestId>,
+    }
+}
+
+impl<F: Future> ItemAnswer<F> {
+    fn new(future: F, id: Option<RequestId>) -> Self {
+        Self {
+            future: AssertUnwindSafe(future).catch_unwind(),
+            id,
+        }
+    }
+}
+
+impl<F> Future for ItemAnswer<F>
+where
+    F: Future<Output = Result<McpResponse, Infallible>>,
+{
+    type Output = Result<McpResponse, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        Poll::Ready(match std::task::ready!(this.future.poll(cx)) {
+            Ok(answer) => answer,
+            Err(_) => Ok(crate::panicked::answer(this.id.take())),
+        })
+    }
+}
 
 fn refuse(id: Option<mcp_core::jsonrpc::RequestId>, message: String) -> McpResponse {
     McpResponse::Single(Response::error(id, ErrorObject::invalid_request(message)))
@@ -178,15 +214,20 @@ where
                     ))
                 }
                 Ok(message) => {
+                    let id = match &message {
+                        Message::Request(request) => Some(request.id.clone()),
+                        _ => None,
+                    };
                     let request = McpRequest {
                         message,
                         version,
                         extensions: extensions.clone(),
                     };
-                    match readied.take() {
-                        Some(mut service) => Either::Right(Either::Left(service.call(request))),
-                        None => Either::Right(Either::Right(self.inner.clone().oneshot(request))),
-                    }
+                    let future = match readied.take() {
+                        Some(mut service) => Either::Left(service.call(request)),
+                        None => Either::Right(self.inner.clone().oneshot(request)),
+                    };
+                    Either::Right(ItemAnswer::new(future, id))
                 }
             };
             futures.push(future);
@@ -467,6 +508,45 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#"[{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"3"}]}},{"jsonrpc":"2.0","id":2,"result":{}},{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"Method not found: nope"}}]"#
+        );
+    }
+
+    /// A panicking item is answered -32603, and the others as usual: the client is not left
+    /// without its answers, whichever item (first, served by the readied service, or later).
+    #[tokio::test]
+    async fn a_panicking_item_is_answered_and_the_others_too() {
+        let router = Router::builder()
+            .tool(Tool::new("boom").raw_handler(|_, _: RequestContext| async {
+                panic!("a handler bug");
+                #[allow(unreachable_code)]
+                "never"
+            }))
+            .build();
+        let service = ServiceBuilder::new()
+            .layer(BatchLayer::new())
+            .service(router);
+        let boom = |id: u32| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"boom","arguments":{{}}}}}}"#
+            )
+        };
+        let body = format!(
+            r#"[{},{{"jsonrpc":"2.0","id":2,"method":"ping"}},{}]"#,
+            boom(1),
+            boom(3)
+        );
+        let response = service
+            .oneshot(parse(&body, ProtocolVersion::V2025_03_26))
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        response.write_json(&mut out);
+        let internal = r#""error":{"code":-32603,"message":"Internal error"}"#;
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(
+                r#"[{{"jsonrpc":"2.0","id":1,{internal}}},{{"jsonrpc":"2.0","id":2,"result":{{}}}},{{"jsonrpc":"2.0","id":3,{internal}}}]"#
+            )
         );
     }
 }

@@ -29,6 +29,7 @@ mod endpoint;
 mod error_body;
 pub mod future;
 mod host_origin;
+mod panicked;
 pub mod serve;
 mod server;
 pub mod session;

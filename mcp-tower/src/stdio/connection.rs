@@ -586,16 +586,7 @@ pub(super) async fn run<S>(
     let response = match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(never)) => match never {},
-        Err(_) => {
-            tracing::error!(id = ?request_id, "handler panicked");
-            match request_id {
-                Some(id) => McpResponse::Single(Response::error(
-                    Some(id),
-                    ErrorObject::internal_error("Internal error"),
-                )),
-                None => McpResponse::None,
-            }
-        }
+        Err(_) => crate::panicked::answer(request_id),
     };
     shared.write(&response).await;
 }

@@ -174,12 +174,7 @@ impl Exchange {
         match outcome {
             Ok(Ok(response)) => response,
             Ok(Err(never)) => match never {},
-            Err(_) => {
-                tracing::error!(request.id = %self.id, "handler panicked");
-                let error = ErrorObject::internal_error("Internal error");
-                let id = Some(self.id.clone());
-                McpResponse::Single(mcp_core::jsonrpc::Response::error(id, error))
-            }
+            Err(_) => crate::panicked::answer(Some(self.id.clone())),
         }
     }
 

@@ -1,0 +1,141 @@
+//! JSON-RPC error objects, the codes this crate uses, and how messages quote client text.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::request::HttpRefusal;
+
+/// The standard JSON-RPC error codes and the MCP-specific ones.
+pub mod codes {
+    /// Invalid JSON was received.
+    pub const PARSE_ERROR: i32 = -32700;
+    /// The JSON sent is not a valid request object.
+    pub const INVALID_REQUEST: i32 = -32600;
+    /// The method does not exist or is not available in this protocol version.
+    pub const METHOD_NOT_FOUND: i32 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// Internal JSON-RPC error.
+    pub const INTERNAL_ERROR: i32 = -32603;
+    /// Resource not found (legacy era, 2025-03-26 up to 2025-11-25).
+    pub const RESOURCE_NOT_FOUND: i32 = -32002;
+    /// URL elicitation required (2025-11-25).
+    pub const URL_ELICITATION_REQUIRED: i32 = -32042;
+    /// An HTTP header does not match the body (2026-07-28).
+    pub const HEADER_MISMATCH: i32 = -32020;
+    /// The request needs a client capability the client did not declare (2026-07-28).
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+    /// The protocol version is not supported (2026-07-28).
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+    /// Generic server-defined error (used for rate limits and refusals at the RPC tier).
+    pub const SERVER_ERROR: i32 = -32000;
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    /// The error code (see [`codes`]).
+    pub code: i32,
+    /// A short description.
+    pub message: Cow<'static, str>,
+    /// Extra machine-readable detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+    /// How HTTP restates this error; set in code only, never on the wire (so boxed: most
+    /// errors have none, and it costs them a pointer).
+    #[serde(skip)]
+    http_refusal: Option<Box<HttpRefusal>>,
+}
+
+impl ErrorObject {
+    /// An error with a code and a message.
+    pub fn new(code: i32, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+            http_refusal: None,
+        }
+    }
+
+    /// Attaches `data`.
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// Asks the HTTP transport to restate this error as `refusal` (see [`HttpRefusal`]).
+    /// Nothing changes on the wire.
+    pub fn with_http_refusal(mut self, refusal: HttpRefusal) -> Self {
+        self.http_refusal = Some(Box::new(refusal));
+        self
+    }
+
+    /// The refusal attached with [`with_http_refusal`](Self::with_http_refusal); `None` for
+    /// every error read from JSON.
+    pub fn http_refusal(&self) -> Option<&HttpRefusal> {
+        self.http_refusal.as_deref()
+    }
+
+    /// -32700: the body is not JSON.
+    pub fn parse_error(detail: impl fmt::Display) -> Self {
+        Self::new(codes::PARSE_ERROR, format!("Parse error: {detail}"))
+    }
+
+    /// -32600: the message is JSON but not a valid JSON-RPC message.
+    pub fn invalid_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(codes::INVALID_REQUEST, message)
+    }
+
+    /// -32601: the method does not exist (in this protocol version).
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(
+            codes::METHOD_NOT_FOUND,
+            format!("Method not found: {}", quoted(method)),
+        )
+    }
+
+    /// -32602: the parameters are invalid.
+    pub fn invalid_params(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(codes::INVALID_PARAMS, message)
+    }
+
+    /// -32603: something failed inside the server. Say what, never how.
+    pub fn internal_error(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(codes::INTERNAL_ERROR, message)
+    }
+}
+
+/// The most of a client's text that an error message quotes.
+const MAX_QUOTED_BYTES: usize = 200;
+
+/// `text` as an error message quotes it: cut after 200 bytes (at a character boundary), with
+/// an ellipsis, so that an error never grows with what the client sent.
+///
+/// ```
+/// use mcp_core::jsonrpc::quoted;
+///
+/// assert_eq!(quoted("tools/call"), "tools/call");
+/// let long = "é".repeat(1_000);
+/// assert_eq!(quoted(&long), format!("{}…", "é".repeat(100)));
+/// ```
+pub fn quoted(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_QUOTED_BYTES {
+        return Cow::Borrowed(text);
+    }
+    let mut end = MAX_QUOTED_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
+}
+
+impl fmt::Display for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for ErrorObject {}

@@ -137,8 +137,7 @@ async fn listen_requests_are_checked_and_bounded() {
     assert_eq!(refused(legacy.to_string()).await, codes::METHOD_NOT_FOUND);
 
     let two = json!({"resourceSubscriptions": ["a://1", "a://2"]});
-    client.send(&listen(json!(1), two)).await;
-    assert!(client.recv().await["method"] == "notifications/subscriptions/acknowledged");
+    listen_acknowledged(&mut client, json!(1), two).await;
     let mut refused = async |line: String| {
         client.send(&line).await;
         let answer = client.recv().await;
@@ -174,6 +173,15 @@ async fn listen_needs_server_events() {
 }
 
 /// What the server writes when it ends the subscription `id` itself.
+/// Sends a listen request and reads its acknowledgement.
+async fn listen_acknowledged(client: &mut Client, id: Value, notifications: Value) {
+    client.send(&listen(id, notifications)).await;
+    assert_eq!(
+        client.recv().await["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+}
+
 async fn expect_server_end(client: &mut Client, id: Value) {
     let cancelled = client.recv().await;
     assert_eq!(
@@ -192,13 +200,7 @@ async fn expect_server_end(client: &mut Client, id: Value) {
 #[tokio::test]
 async fn end_of_input_ends_subscriptions_from_the_server_side() {
     let mut client = Client::start_with(with_events(StdioTransport::new()));
-    client
-        .send(&listen(json!("l"), json!({"toolsListChanged": true})))
-        .await;
-    assert_eq!(
-        client.recv().await["method"],
-        "notifications/subscriptions/acknowledged"
-    );
+    listen_acknowledged(&mut client, json!("l"), json!({"toolsListChanged": true})).await;
     client.close_input().await;
     expect_server_end(&mut client, json!("l")).await;
     client.finish().await;
@@ -209,13 +211,7 @@ async fn the_shutdown_token_ends_subscriptions_and_serving() {
     let shutdown = CancellationToken::new();
     let transport = StdioTransport::new().shutdown_token(shutdown.clone());
     let mut client = Client::start_with(with_events(transport));
-    client
-        .send(&listen(json!(5), json!({"resourcesListChanged": true})))
-        .await;
-    assert_eq!(
-        client.recv().await["method"],
-        "notifications/subscriptions/acknowledged"
-    );
+    listen_acknowledged(&mut client, json!(5), json!({"resourcesListChanged": true})).await;
     shutdown.cancel();
     expect_server_end(&mut client, json!(5)).await;
     client.finish().await;
@@ -323,13 +319,7 @@ async fn a_subscription_that_falls_behind_is_ended_by_the_server() {
     }
     let router = router.build();
     let mut client = serve(router.clone(), router);
-    client
-        .send(&listen(json!("l"), json!({"toolsListChanged": true})))
-        .await;
-    assert_eq!(
-        client.recv().await["method"],
-        "notifications/subscriptions/acknowledged"
-    );
+    listen_acknowledged(&mut client, json!("l"), json!({"toolsListChanged": true})).await;
     // Three changes before the connection reads any: it misses two, and says so by ending
     // the subscription (the client listens again and re-reads the list).
     for name in ["a", "b", "c"] {

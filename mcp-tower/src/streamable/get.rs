@@ -78,9 +78,12 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
             store,
             shared.priming(mcp_core::Session::protocol_version(&*session)),
         );
+        let replaced = CancellationToken::new();
+        let body = McpBody::stream_until(body, replaced.clone());
         let sink = Endable {
             sink,
             end: end.clone(),
+            replaced,
         };
         let follow = Follow {
             keep_alive: shared.config.keep_alive,
@@ -98,15 +101,17 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
     };
     tracing::debug!(session.id = %session_id, stream, "session stream opened");
     tokio::spawn(follow.run(session, end.clone()));
-    streamed_response(McpBody::stream(body), end)
+    streamed_response(body, end)
 }
 
-/// The session's end of its GET stream: the SSE writer, and the token that ends the stream,
-/// which closes it (see [`LiveSession::drop_closed_stream`]).
+/// The session's end of its GET stream: the SSE writer, the token that ends the stream,
+/// which closes it (see [`LiveSession::drop_closed_stream`]), and the token that ends the
+/// connection delivering it when a resumption takes it over.
 #[derive(Debug)]
 struct Endable {
     sink: StreamSink,
     end: CancellationToken,
+    replaced: CancellationToken,
 }
 
 impl EventSink for Endable {
@@ -124,10 +129,15 @@ impl EventSink for Endable {
     }
 }
 
-/// Resumes the session's own GET stream, whose client left: what it missed, then what comes
-/// next, on this connection, which becomes the session's stream again (the spec: "resume the
-/// stream from that point"). `None` when `stream` is not that stream; 409 while another
-/// connection follows it, as for a second GET.
+/// Resumes the session's own GET stream: what the client missed, then what comes next, on
+/// this connection, which becomes the session's stream again (the spec: "resume the stream
+/// from that point"). `None` when `stream` is not that stream.
+///
+/// A connection still delivering the stream is replaced: the client that resumes shows it
+/// lost that connection, which the server may not know yet (a half-open TCP connection is
+/// found dead only when a write fails). The old connection ends at once, without the frames
+/// still queued on it, which the replay brings here instead: each message goes out on one
+/// connection only.
 fn resume_session_stream(
     shared: &Arc<Shared>,
     session: &Arc<LiveSession>,
@@ -142,19 +152,15 @@ fn resume_session_stream(
         if sink.sink.stream() != stream {
             return None;
         }
-        if !sink.is_closed() {
-            return Some(Err(json_rpc_error_response(
-                StatusCode::CONFLICT,
-                -32600,
-                "Conflict: this session already has an open stream",
-            )));
-        }
         // Under the session's stream lock: nothing is delivered between the replay and the
         // attachment, so nothing is missed or sent twice.
         let replay = store.replay(stream, session_id, after)?;
         if after < replay.trimmed_through {
             return Some(Err(trimmed_past()));
         }
+        // The connection replaced, if one is still attached, ends now: its follower ends
+        // once the sink lets go of it below, which closes its queue and wakes its body.
+        sink.replaced.cancel();
         let (sender, body) = mpsc::channel(capacity + replay.events.len());
         for event in &replay.events {
             // The queue has room for every replayed event.
@@ -162,6 +168,8 @@ fn resume_session_stream(
         }
         let ended = sink.sink.reattach(sender.clone());
         sink.end = end.clone();
+        sink.replaced = CancellationToken::new();
+        let body = McpBody::stream_until(body, sink.replaced.clone());
         let follow = Follow {
             keep_alive: shared.config.keep_alive,
             sink: sender,
@@ -175,7 +183,7 @@ fn resume_session_stream(
     };
     tracing::debug!(session.id = %session_id, stream, "session stream resumed");
     tokio::spawn(follow.run(Arc::clone(session), end.clone()));
-    Some(streamed_response(McpBody::stream(body), end))
+    Some(streamed_response(body, end))
 }
 
 /// The task that keeps a session stream alive.
@@ -376,23 +384,34 @@ mod tests {
             "{live}"
         );
         assert!(live.contains(r#""data":"live""#), "{live}");
-        // While it is followed, neither a second resumption nor a new stream is allowed.
-        assert_eq!(
-            resume(&service, &session, &last).await.0,
-            StatusCode::CONFLICT
-        );
+        // While it is followed, a new stream is refused, but a resumption takes the stream
+        // over (its client lost the connection the server still holds): the replaced
+        // connection ends, and the new one replays from the cursor, then follows live.
         assert_eq!(get(&service, &headers).await.0, StatusCode::CONFLICT);
+        let (status, mut taken_over) = resume(&service, &session, &last).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(next(&mut resumed).await, None);
+        assert_eq!(next(&mut taken_over).await.unwrap(), first);
+        assert!(next(&mut taken_over).await.unwrap().contains("-2\n"));
+        assert_eq!(next(&mut taken_over).await.unwrap(), live);
+        router.log(LoggingLevel::Info, None, "after the takeover");
+        let after = next(&mut taken_over).await.unwrap();
+        assert!(
+            after.starts_with(&format!("id: {stream_id}-4\n")),
+            "{after}"
+        );
+        let resumed = taken_over;
 
         // Left again, and resumed from the last message seen: only what came after.
         drop(resumed);
         tokio::time::sleep(Duration::from_millis(50)).await;
         router.log(LoggingLevel::Info, None, "missed again");
-        let last = format!("{stream_id}-3");
+        let last = format!("{stream_id}-4");
         let (status, mut resumed) = resume(&service, &session, &last).await;
         assert_eq!(status, StatusCode::OK);
         let missed = next(&mut resumed).await.unwrap();
         assert!(
-            missed.starts_with(&format!("id: {stream_id}-4\n")),
+            missed.starts_with(&format!("id: {stream_id}-5\n")),
             "{missed}"
         );
         assert!(missed.contains(r#""data":"missed again""#), "{missed}");
@@ -414,6 +433,34 @@ mod tests {
             .await;
         assert_eq!(delete.unwrap().status(), StatusCode::OK);
         assert_eq!(next(&mut again).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_replaced_session_stream_leaves_its_queued_frames_to_the_new_connection() {
+        let router = mcp_core::Router::builder().build();
+        let service: McpHttpService<McpBody> =
+            McpServer::builder(router.clone()).into_http_service();
+        let session = initialize(&service).await;
+        let headers = [("mcp-session-id", session.as_str())];
+        let (status, mut old) = get(&service, &headers).await;
+        assert_eq!(status, StatusCode::OK);
+        let priming = event_id(&next(&mut old).await.unwrap()).to_owned();
+        // The client stops reading (its connection is dead, say): messages queue up there.
+        for message in ["one", "two", "three"] {
+            router.log(LoggingLevel::Info, None, message);
+        }
+        // Notifications reach the session's queue through a task of their own.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (status, mut new) = resume(&service, &session, &priming).await;
+        assert_eq!(status, StatusCode::OK);
+        // None of the queued messages goes out on the old connection: they come here.
+        assert_eq!(next(&mut old).await, None);
+        for message in ["one", "two", "three"] {
+            let event = next(&mut new).await.unwrap();
+            assert!(event.contains(&format!(r#""data":"{message}""#)), "{event}");
+        }
+        router.log(LoggingLevel::Info, None, "four");
+        assert!(next(&mut new).await.unwrap().contains(r#""data":"four""#));
     }
 
     #[tokio::test]

@@ -212,6 +212,10 @@ impl RequestContextBuilder {
         let cancellation = std::sync::OnceLock::new();
         let extensions = self.extensions.unwrap_or_default();
         let peer = extensions.get::<ClientPeer>().cloned();
+        // A context is built for a handler about to run: past every layer that could refuse.
+        if let Some(peer) = &peer {
+            peer.mark_handler_started();
+        }
         // The peer's token is read through the peer: a token clone (and its drop) takes the
         // token's lock, on every request.
         if let Some(token) = extensions.get::<CancellationToken>() {

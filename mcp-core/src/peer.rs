@@ -75,6 +75,10 @@ struct Link {
     cancellation: Cancellation,
     sender: OnceLock<mpsc::Sender<OutboundMessage>>,
     handoff: Mutex<Option<oneshot::Sender<mpsc::Receiver<OutboundMessage>>>>,
+    /// Set when a transport waits for the handler to start (see
+    /// [`ClientPeer::handler_started`]): every other request skips the lock below.
+    start_awaited: AtomicBool,
+    started: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 /// How a link carries its request's cancellation.
@@ -239,6 +243,8 @@ impl ClientPeer {
             cancellation,
             sender: OnceLock::new(),
             handoff: Mutex::new(Some(handoff)),
+            start_awaited: AtomicBool::new(false),
+            started: Mutex::new(None),
         };
         let outbound = Outbound {
             state: OutboundState::Waiting(waiting),
@@ -304,6 +310,51 @@ impl ClientPeer {
             .send(OutboundMessage::CloseStream)
             .await
             .map_err(|_| ErrorObject::internal_error("the client's stream is closed"))
+    }
+
+    /// Completes once the request's handler starts, that is once the request has passed
+    /// every layer in front of the router, which can no longer refuse it. A transport that
+    /// must choose its response head (an HTTP status for a refusal, or a stream) waits for
+    /// this, the answer or a first message, whichever comes first. Fails (`Err`) if every
+    /// peer is dropped without a handler starting; a later call replaces the earlier one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::ClientPeer;
+    ///
+    /// let (peer, _outbound) = ClientPeer::cancellable_channel(8);
+    /// let started = peer.handler_started();
+    /// peer.mark_handler_started(); // what the router does before running a handler
+    /// assert!(started.await.is_ok());
+    /// # }
+    /// ```
+    pub fn handler_started(&self) -> oneshot::Receiver<()> {
+        let (started, receiver) = oneshot::channel();
+        *self
+            .link
+            .started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(started);
+        self.link.start_awaited.store(true, Ordering::Release);
+        receiver
+    }
+
+    /// Tells a transport waiting on [`handler_started`](Self::handler_started) that the
+    /// handler starts now. The router calls it when it builds a handler's context; without a
+    /// waiting transport it costs one atomic load.
+    pub fn mark_handler_started(&self) {
+        if !self.link.start_awaited.load(Ordering::Acquire) {
+            return;
+        }
+        let started = self
+            .link
+            .started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(started) = started {
+            let _ = started.send(());
+        }
     }
 
     /// Whether the receiving side is gone.

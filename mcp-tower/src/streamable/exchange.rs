@@ -4,7 +4,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -111,11 +110,18 @@ impl Exchange {
             },
             // Legacy `AlwaysSse` (`Auto` waits above). Most handlers answer in their first
             // poll; the stream is then one body, written with the headers, and needs no task.
+            // Otherwise the stream starts once the handler does, when no layer in front of it
+            // can refuse the request with an HTTP status of its own any more: a layer that
+            // awaits (a remote rate limit) before refusing still gets its 403 or 429. A
+            // handler behind no router, which nobody marks started, starts it with its first
+            // message.
             ResponseMode::Auto | ResponseMode::AlwaysSse => {
-                let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx)));
-                match polled.await {
-                    Poll::Ready(response) => Ok(self.answer(response)),
-                    Poll::Pending => Err(None),
+                let started = self.peer.handler_started();
+                tokio::select! {
+                    biased;
+                    response = &mut future => Ok(self.answer(response)),
+                    message = outbound.recv() => Err(message),
+                    Ok(()) = started => Err(None),
                 }
             }
         };

@@ -56,7 +56,10 @@ pub enum ResponseMode {
     /// JSON with that status, as the spec asks, and is awaited before any header is sent.
     /// In both eras a refusal an RPC-tier layer marks with an [`mcp_core::HttpRefusal`]
     /// (`ScopeLayer`'s 403, `RpcRateLimitLayer`'s 429) is JSON with its status and header,
-    /// as in `Auto`; in the legacy era when it is ready in the first poll, as theirs are.
+    /// as in `Auto`. So in the legacy era the stream starts when the request reaches its
+    /// handler (see [`mcp_core::ClientPeer::handler_started`]), or with the handler's first
+    /// message or its answer: a layer that awaits something before refusing is answered
+    /// with its status too.
     AlwaysSse,
     /// Always JSON: notifications are dropped and server→client requests fail.
     JsonOnly,

@@ -189,3 +189,88 @@ async fn rpc_tier_refusals_keep_their_status_and_lookalike_errors_do_not_get_one
         }
     }
 }
+
+/// Legacy `AlwaysSse` holds its stream until the request reaches its handler: a layer that
+/// awaits something before refusing (a remote rate limit, say) still answers with its status,
+/// and a handler that takes its time still gets its stream before its answer.
+#[tokio::test]
+async fn legacy_always_sse_streams_once_the_handler_starts() {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use mcp_core::jsonrpc::Response;
+    use mcp_core::{HttpRefusal, McpRequest, McpResponse};
+    use tower::ServiceExt;
+
+    let release = Arc::new(tokio::sync::Notify::new());
+    let released = Arc::clone(&release);
+    let router = Router::builder()
+        .tool(
+            Tool::new("slow")
+                .description("Answers once released")
+                .handler(move |Json(_): Args, _: RequestContext| {
+                    let released = Arc::clone(&released);
+                    async move {
+                        released.notified().await;
+                        "done"
+                    }
+                }),
+        )
+        .build();
+    // Refuses request id 7 after a lookup that takes a while.
+    let rpc = tower::service_fn(move |request: McpRequest| {
+        let router = router.clone();
+        async move {
+            let id = request.message.id().cloned();
+            if id == Some(7.into()) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let refusal = ErrorObject::new(-32000, "rate limited")
+                    .with_http_refusal(HttpRefusal::RateLimited(Duration::from_secs(2)));
+                return Ok::<_, Infallible>(McpResponse::Single(Response::error(id, refusal)));
+            }
+            router.oneshot(request).await
+        }
+    });
+    let http = ServiceBuilder::new()
+        .layer(SessionLayer::new(SessionConfig::default()))
+        .layer(StreamableHttpLayer::new(
+            StreamableHttpConfig::default().response_mode(ResponseMode::AlwaysSse),
+        ))
+        .service(rpc);
+    let (_server, client) = start_as_x_user(BoxCloneSyncService::new(http)).await;
+    let caller = Caller::new(&client, "sse-user".to_owned(), false).await;
+
+    let reply = caller.call(7, "slow").await;
+    assert_refused(&reply, 429, -32000, "awaited refusal");
+    assert_eq!(reply.header("retry-after"), Some("2"));
+
+    // The slow handler: the stream's head and priming event come before its answer.
+    let session = caller.session.clone().unwrap();
+    let body = json!({"jsonrpc":"2.0","id":8,"method":"tools/call",
+                      "params":{"name":"slow","arguments":{}}});
+    let headers = [
+        ("x-user", "sse-user"),
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.send_streaming(
+            http::Method::POST,
+            serde_json::to_vec(&body).unwrap(),
+            &headers,
+        ),
+    )
+    .await
+    .expect("the stream starts before the handler answers");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    release.notify_one();
+    let mut stream = response.into_body();
+    let text = mcp_e2e::read_until(&mut stream, "done").await;
+    assert!(text.contains(r#""id":8"#), "{text}");
+}

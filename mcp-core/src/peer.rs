@@ -75,10 +75,12 @@ struct Link {
     cancellation: Cancellation,
     sender: OnceLock<mpsc::Sender<OutboundMessage>>,
     handoff: Mutex<Option<oneshot::Sender<mpsc::Receiver<OutboundMessage>>>>,
-    /// Set when a transport waits for the handler to start (see
-    /// [`ClientPeer::handler_started`]): every other request skips the lock below.
+    /// Set once the request's handler starts (see [`ClientPeer::mark_handler_started`]).
+    started: AtomicBool,
+    /// Set while a transport waits for that (see [`ClientPeer::handler_started`]): every
+    /// other request skips the lock below.
     start_awaited: AtomicBool,
-    started: Mutex<Option<oneshot::Sender<()>>>,
+    start_waiter: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 /// How a link carries its request's cancellation.
@@ -243,8 +245,9 @@ impl ClientPeer {
             cancellation,
             sender: OnceLock::new(),
             handoff: Mutex::new(Some(handoff)),
+            started: AtomicBool::new(false),
             start_awaited: AtomicBool::new(false),
-            started: Mutex::new(None),
+            start_waiter: Mutex::new(None),
         };
         let outbound = Outbound {
             state: OutboundState::Waiting(waiting),
@@ -313,10 +316,11 @@ impl ClientPeer {
     }
 
     /// Completes once the request's handler starts, that is once the request has passed
-    /// every layer in front of the router, which can no longer refuse it. A transport that
-    /// must choose its response head (an HTTP status for a refusal, or a stream) waits for
-    /// this, the answer or a first message, whichever comes first. Fails (`Err`) if every
-    /// peer is dropped without a handler starting; a later call replaces the earlier one.
+    /// every layer in front of the router, which can no longer refuse it (at once if it has
+    /// already). A transport that must choose its response head (an HTTP status for a
+    /// refusal, or a stream) waits for this, the answer or a first message, whichever comes
+    /// first. Fails (`Err`) if every peer is dropped without a handler starting; a later
+    /// call replaces the earlier one.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -324,36 +328,51 @@ impl ClientPeer {
     ///
     /// let (peer, _outbound) = ClientPeer::cancellable_channel(8);
     /// let started = peer.handler_started();
+    /// assert!(!peer.has_handler_started());
     /// peer.mark_handler_started(); // what the router does before running a handler
     /// assert!(started.await.is_ok());
+    /// assert!(peer.has_handler_started());
     /// # }
     /// ```
     pub fn handler_started(&self) -> oneshot::Receiver<()> {
-        let (started, receiver) = oneshot::channel();
-        *self
-            .link
-            .started
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(started);
-        self.link.start_awaited.store(true, Ordering::Release);
-        receiver
+        let (waiter, started) = oneshot::channel();
+        *self.start_waiter() = Some(waiter);
+        // Both flags sequentially consistent: of this store and the marker's, one sees the
+        // other's, so the waiter is woken whichever side comes second.
+        self.link.start_awaited.store(true, Ordering::SeqCst);
+        if self.link.started.load(Ordering::SeqCst) {
+            self.wake_start_waiter();
+        }
+        started
     }
 
-    /// Tells a transport waiting on [`handler_started`](Self::handler_started) that the
-    /// handler starts now. The router calls it when it builds a handler's context; without a
-    /// waiting transport it costs one atomic load.
+    /// Whether the request's handler has started (see
+    /// [`handler_started`](Self::handler_started)).
+    pub fn has_handler_started(&self) -> bool {
+        self.link.started.load(Ordering::SeqCst)
+    }
+
+    /// Records that the request's handler starts now, and wakes a transport waiting on
+    /// [`handler_started`](Self::handler_started). The router calls it when it builds a
+    /// handler's context; when no transport waits it costs an atomic store and load.
     pub fn mark_handler_started(&self) {
-        if !self.link.start_awaited.load(Ordering::Acquire) {
-            return;
+        self.link.started.store(true, Ordering::SeqCst);
+        if self.link.start_awaited.load(Ordering::SeqCst) {
+            self.wake_start_waiter();
         }
-        let started = self
-            .link
-            .started
+    }
+
+    fn start_waiter(&self) -> std::sync::MutexGuard<'_, Option<oneshot::Sender<()>>> {
+        self.link
+            .start_waiter
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(started) = started {
-            let _ = started.send(());
+    }
+
+    fn wake_start_waiter(&self) {
+        let waiter = self.start_waiter().take();
+        if let Some(waiter) = waiter {
+            let _ = waiter.send(());
         }
     }
 
@@ -381,6 +400,25 @@ impl ClientPeer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_handler_start_is_seen_whether_it_comes_before_or_after_the_wait() {
+        // Marked first (the handler started in the transport's first poll): ready at once.
+        let (peer, _outbound) = ClientPeer::cancellable_channel(2);
+        peer.mark_handler_started();
+        assert!(peer.handler_started().try_recv().is_ok());
+        // Waited for first, marked from another task.
+        let (peer, _outbound) = ClientPeer::cancellable_channel(2);
+        let started = peer.handler_started();
+        let marker = peer.clone();
+        tokio::spawn(async move { marker.mark_handler_started() });
+        assert!(started.await.is_ok());
+        // Never marked: the wait fails once every peer is gone, instead of hanging.
+        let (peer, _outbound) = ClientPeer::cancellable_channel(2);
+        let started = peer.handler_started();
+        drop(peer);
+        assert!(started.await.is_err());
+    }
 
     #[tokio::test]
     async fn the_channel_is_built_on_the_first_send() {

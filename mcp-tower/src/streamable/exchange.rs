@@ -4,6 +4,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -116,12 +117,19 @@ impl Exchange {
             // handler behind no router, which nobody marks started, starts it with its first
             // message.
             ResponseMode::Auto | ResponseMode::AlwaysSse => {
-                let started = self.peer.handler_started();
-                tokio::select! {
-                    biased;
-                    response = &mut future => Ok(self.answer(response)),
-                    message = outbound.recv() => Err(message),
-                    Ok(()) = started => Err(None),
+                let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx)));
+                match polled.await {
+                    Poll::Ready(response) => Ok(self.answer(response)),
+                    Poll::Pending if self.peer.has_handler_started() => Err(None),
+                    Poll::Pending => {
+                        let started = self.peer.handler_started();
+                        tokio::select! {
+                            biased;
+                            response = &mut future => Ok(self.answer(response)),
+                            message = outbound.recv() => Err(message),
+                            Ok(()) = started => Err(None),
+                        }
+                    }
                 }
             }
         };

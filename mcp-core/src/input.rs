@@ -191,6 +191,8 @@ impl RoundState {
 #[derive(Clone)]
 pub struct RequestStateSealer {
     key: Vec<u8>,
+    /// Keys being retired: states they sealed still open (see [`Self::also_opening`]).
+    retired: Vec<Vec<u8>>,
     max_age: Duration,
 }
 
@@ -244,8 +246,34 @@ impl RequestStateSealer {
     pub fn new(key: &[u8], max_age: Duration) -> Self {
         Self {
             key: key.to_vec(),
+            retired: Vec::new(),
             max_age,
         }
+    }
+
+    /// Also opens states sealed under `retired_key`, which seals nothing new: to rotate the
+    /// key without failing the requests in flight, give every node the new key with the old
+    /// one here, then drop the old one once `max_age` has passed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_core::{RequestStateSealer, RoundState};
+    ///
+    /// let max_age = Duration::from_secs(600);
+    /// let old = RequestStateSealer::new(b"the key of last month, 32 bytes long!", max_age);
+    /// let new = RequestStateSealer::new(b"the key of this month, 32 bytes long!", max_age)
+    ///     .also_opening(b"the key of last month, 32 bytes long!");
+    /// let binding = RequestStateSealer::binding(&["alice", "tools/call"]);
+    /// let in_flight = old.seal(&binding, &RoundState::default()).unwrap();
+    /// assert!(new.open(&in_flight, &binding).is_ok());
+    /// // What the new key seals, the old one does not open.
+    /// let fresh = new.seal(&binding, &RoundState::default()).unwrap();
+    /// assert!(old.open(&fresh, &binding).is_err());
+    /// ```
+    #[must_use]
+    pub fn also_opening(mut self, retired_key: &[u8]) -> Self {
+        self.retired.push(retired_key.to_vec());
+        self
     }
 
     /// A sealer with a random key (states do not survive a restart or cross nodes).
@@ -277,7 +305,7 @@ impl RequestStateSealer {
             a: round.answers.clone(),
             q: round.asked.clone(),
         })?;
-        let mut mac = self.mac();
+        let mut mac = mac(&self.key);
         mac.update(&payload);
         let tag = mac.finalize().into_bytes();
         Ok(format!(
@@ -296,9 +324,14 @@ impl RequestStateSealer {
         let tag = URL_SAFE_NO_PAD
             .decode(tag)
             .map_err(|_| StateError::Forged)?;
-        let mut mac = self.mac();
-        mac.update(&payload);
-        mac.verify_slice(&tag).map_err(|_| StateError::Forged)?;
+        let genuine = std::iter::once(&self.key).chain(&self.retired).any(|key| {
+            let mut mac = mac(key);
+            mac.update(&payload);
+            mac.verify_slice(&tag).is_ok()
+        });
+        if !genuine {
+            return Err(StateError::Forged);
+        }
         let sealed: SealedState =
             serde_json::from_slice(&payload).map_err(|_| StateError::Forged)?;
         if sealed.b != URL_SAFE_NO_PAD.encode(binding) {
@@ -312,11 +345,11 @@ impl RequestStateSealer {
             asked: sealed.q,
         })
     }
+}
 
-    fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length.
-        HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length")
-    }
+fn mac(key: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length.
+    HmacSha256::new_from_slice(key).expect("HMAC takes any key length")
 }
 
 fn now_secs() -> u64 {
@@ -363,7 +396,7 @@ mod tests {
             "a": {}
         })
         .to_string();
-        let mut mac = sealer().mac();
+        let mut mac = mac(&sealer().key);
         mac.update(payload.as_bytes());
         let state = format!(
             "{}.{}",

@@ -411,6 +411,23 @@ impl RouterBuilder {
         self
     }
 
+    /// The sealer of `requestState`, for one that also opens the states of a key being
+    /// retired ([`RequestStateSealer::also_opening`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_core::{RequestStateSealer, Router};
+    ///
+    /// let sealer = RequestStateSealer::new(b"the new key, at least 32 bytes long", Duration::from_secs(600))
+    ///     .also_opening(b"the old key, at least 32 bytes long");
+    /// let router = Router::builder().request_state_sealer(sealer).build();
+    /// # let _ = router;
+    /// ```
+    pub fn request_state_sealer(mut self, sealer: RequestStateSealer) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
     /// How long a server→client request waits for the client (default 60 s).
     pub fn client_request_timeout(mut self, timeout: Duration) -> Self {
         self.client_request_timeout = timeout;

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use mcp_core::jsonrpc::codes;
 use mcp_core::{
-    AllowList, Json, McpRequest, Principal, ProtocolVersion, RequestContext, Router, Tool,
+    AllowList, Json, McpRequest, Principal, ProtocolVersion, RequestContext, RequestStateSealer,
+    Router, Tool,
 };
 use serde_json::{Value, json};
 
@@ -371,6 +372,52 @@ async fn a_forged_or_tampered_request_state_is_refused() {
             "state {forged:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_request_state_of_a_retired_key_still_opens_while_the_key_is_kept() {
+    let old_key = b"0123456789abcdef0123456789abcdef";
+    let new_key = b"fedcba9876543210fedcba9876543210";
+    let router = |sealer: RequestStateSealer| {
+        Router::builder()
+            .name("test-server", "1.2.3")
+            .request_state_sealer(sealer)
+            .tool(tool_roots_count())
+            .build()
+    };
+    let minute = Duration::from_secs(60);
+    let before = router(RequestStateSealer::new(old_key, minute));
+    let rotating = router(RequestStateSealer::new(new_key, minute).also_opening(old_key));
+    let after = router(RequestStateSealer::new(new_key, minute));
+    let ask = |state: Option<&str>| {
+        let mut params = json!({ "name": "roots", "arguments": {} });
+        if let Some(state) = state {
+            params["requestState"] = json!(state);
+            params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
+        }
+        let mut request =
+            request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
+        request.extensions.insert(Principal::new("alice"));
+        request
+    };
+    // Asked before the rotation, retried on a node that has rotated: answered.
+    let (_, _, _, in_flight) = input_required(&result_of(&before, ask(None)).await);
+    let done = result_of(&rotating, ask(Some(&in_flight))).await;
+    assert_eq!(done["content"][0]["text"], "2");
+    // Once the old key is dropped, its states are refused.
+    let error = error_of(&after, ask(Some(&in_flight))).await;
+    assert_eq!(
+        error,
+        json!({ "code": -32602, "message": "requestState is not valid" })
+    );
+    // The rotating node seals with the new key, which a node on the old key does not open.
+    let (_, _, _, fresh) = input_required(&result_of(&rotating, ask(None)).await);
+    assert_eq!(
+        result_of(&after, ask(Some(&fresh))).await["content"][0]["text"],
+        "2"
+    );
+    let error = error_of(&before, ask(Some(&fresh))).await;
+    assert_eq!(error["code"], -32602);
 }
 
 fn tool_roots_count() -> Tool {

@@ -13,6 +13,8 @@ pub use fetch::{BoxFuture, FetchError, HttpFetcher, JwksFetcher};
 use std::fmt;
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
 use jsonwebtoken::{Algorithm, Validation};
 use mcp_core::{AllowList, Principal};
@@ -33,9 +35,10 @@ type AllowListFn = dyn Fn(&Map<String, Value>) -> Option<AllowList> + Send + Syn
 /// (MCP authorization spec, RFC 9068, RFC 8707).
 ///
 /// - Signature: keys come from the authorization server's JWKS, fetched over HTTP (see
-///   [`JwksFetcher`]), cached with a [`DecodingKey`](jsonwebtoken::DecodingKey) built once per
-///   key, and refreshed when a token names an unknown `kid`, at most once per minimum interval;
-///   concurrent misses share one fetch. Symmetric (`oct`) keys are never used.
+///   [`JwksFetcher`]), each parsed once into an aws-lc public key per allowed algorithm (keys
+///   that do not parse are not used), and refreshed when a token names an unknown `kid`, at
+///   most once per minimum interval; concurrent misses share one fetch. Symmetric (`oct`) keys
+///   are never used.
 /// - Algorithm: only the configured ones (default `RS256`), and only those that fit the key;
 ///   `alg: none` and HMAC algorithms are refused.
 /// - Claims: `aud` must contain the resource's canonical URI, `iss` must be a configured
@@ -88,7 +91,8 @@ struct Inner {
     resource: String,
     keys: KeyStore,
     algorithms: Vec<Algorithm>,
-    // One per configured algorithm, built once: `Validation` holds hash sets.
+    // The claim checks, one per configured algorithm, built once: `Validation` holds hash
+    // sets. Their signature check is off: `verify_uncached` checks the signature first.
     validations: Vec<(Algorithm, Validation)>,
     resource_metadata: Option<String>,
     required_scopes: Vec<String>,
@@ -189,12 +193,25 @@ impl JwtAuthenticator {
         let Some(key) = inner.keys.find(header.kid.as_deref()).await else {
             return Err(self.invalid_token("unknown signing key"));
         };
-        if !key.algorithms.contains(&header.alg) {
+        let Some(verifier) = key.verifier(header.alg) else {
             return Err(self.invalid_token("token algorithm not allowed for its key"));
-        }
+        };
         let Some((_, validation)) = inner.validations.iter().find(|(a, _)| *a == header.alg) else {
             return Err(self.invalid_token("token algorithm not allowed"));
         };
+        // The header decoded, so the token is exactly `header.payload.signature`: a dot in
+        // the header segment is not base64url.
+        let Some((message, signature)) = token.rsplit_once('.') else {
+            return Err(self.invalid_token("malformed token"));
+        };
+        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+            return Err(self.invalid_token("malformed token"));
+        };
+        if verifier.verify_sig(message.as_bytes(), &signature).is_err() {
+            tracing::debug!(alg = ?header.alg, "token refused: invalid signature");
+            return Err(self.invalid_token("invalid token signature"));
+        }
+        // The claims only: `validation` has its signature check off.
         let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation) {
             Ok(data) => data.claims,
             Err(error) => {

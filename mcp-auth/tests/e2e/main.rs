@@ -10,4 +10,5 @@ mod custom;
 mod jwt;
 mod keys;
 mod layer;
+mod signature;
 mod tls;

@@ -252,6 +252,12 @@ impl EventStore for InMemoryEventStore {
             return;
         };
         log.trim(now, self.max_events_per_stream, self.max_age, true);
+        if log.events.capacity() == 0 {
+            // Most session streams hold one event at a time (a rare notification): room for
+            // one, where the first push would make room for four. A fan-out makes one such
+            // buffer per stream at once; a quarter the size is a quarter the new heap pages.
+            log.events.reserve_exact(1);
+        }
         log.events.push_back((now, event));
         log.touched = now;
         log.notify();
@@ -328,6 +334,20 @@ mod tests {
         }
         assert_eq!(kept(&store, 1).unwrap(), [8, 9, 10]);
         assert_eq!(store.replay(1, "s", 0).unwrap().trimmed_through, 7);
+    }
+
+    #[test]
+    fn a_stream_with_one_event_keeps_room_for_one_and_grows_past_it() {
+        let store = InMemoryEventStore::new(5, 10, Duration::from_secs(60));
+        store.open_stream(1, "s");
+        store.append(1, event(1));
+        let capacity = |store: &InMemoryEventStore| lock(&store.streams).logs[&1].events.capacity();
+        assert_eq!(capacity(&store), 1, "one fan-out event: one slot");
+        for sequence in 2..=7 {
+            store.append(1, event(sequence));
+        }
+        assert_eq!(kept(&store, 1).unwrap(), [3, 4, 5, 6, 7]);
+        assert!(capacity(&store) >= 5);
     }
 
     #[test]

@@ -339,7 +339,7 @@ fn memory(out: &mut String, results: &Results) {
                  stream on its own TCP connection; one `notifications/resources/updated` \
                  triggered in the server (`Router::notify_resource_updated`), timed from the \
                  trigger to its arrival at each client stream. {} rounds, each with a fresh \
-                 server; the time for all streams was {} ms, **median {:.1} ms**.\n\n\
+                 server, started once the kernel has freed the last round's sockets; the time for all streams was {} ms, **median {:.1} ms**.\n\n\
                  The median round: {} ready (setup {:.1} s, server RSS {} KiB), **{}/{} \
                  delivered, all within {:.1} ms** (p50 {:.1} ms, p99 {:.1} ms). CPU time in \
                  that window: server {:.0} ms, clients {:.0} ms (both on the same 2 CPUs).{}\n",

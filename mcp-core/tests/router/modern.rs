@@ -323,21 +323,10 @@ async fn a_forged_or_tampered_request_state_is_refused() {
         .request_state_key(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60))
         .tool(tool_roots_count())
         .build();
-    let ask = |state: Option<&str>| {
-        let mut params = json!({ "name": "roots", "arguments": {} });
-        if let Some(state) = state {
-            params["requestState"] = json!(state);
-            params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
-        }
-        let mut request =
-            request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
-        request.extensions.insert(Principal::new("alice"));
-        request
-    };
-    let (_, _, _, state) = input_required(&result_of(&router, ask(None)).await);
+    let (_, _, _, state) = input_required(&result_of(&router, ask_roots(None)).await);
 
     // The genuine state works.
-    let done = result_of(&router, ask(Some(&state))).await;
+    let done = result_of(&router, ask_roots(Some(&state))).await;
     assert_eq!(done["content"][0]["text"], "2");
 
     // Every single-character change of the state is refused.
@@ -362,10 +351,10 @@ async fn a_forged_or_tampered_request_state_is_refused() {
         .name("test-server", "1.2.3")
         .tool(tool_roots_count())
         .build();
-    let (_, _, _, foreign) = input_required(&result_of(&other, ask(None)).await);
+    let (_, _, _, foreign) = input_required(&result_of(&other, ask_roots(None)).await);
     tampered.push(foreign);
     for forged in &tampered {
-        let error = error_of(&router, ask(Some(forged))).await;
+        let error = error_of(&router, ask_roots(Some(forged))).await;
         assert_eq!(
             error,
             json!({ "code": -32602, "message": "requestState is not valid" }),
@@ -389,35 +378,37 @@ async fn a_request_state_of_a_retired_key_still_opens_while_the_key_is_kept() {
     let before = router(RequestStateSealer::new(old_key, minute));
     let rotating = router(RequestStateSealer::new(new_key, minute).also_opening(old_key));
     let after = router(RequestStateSealer::new(new_key, minute));
-    let ask = |state: Option<&str>| {
-        let mut params = json!({ "name": "roots", "arguments": {} });
-        if let Some(state) = state {
-            params["requestState"] = json!(state);
-            params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
-        }
-        let mut request =
-            request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
-        request.extensions.insert(Principal::new("alice"));
-        request
-    };
     // Asked before the rotation, retried on a node that has rotated: answered.
-    let (_, _, _, in_flight) = input_required(&result_of(&before, ask(None)).await);
-    let done = result_of(&rotating, ask(Some(&in_flight))).await;
+    let (_, _, _, in_flight) = input_required(&result_of(&before, ask_roots(None)).await);
+    let done = result_of(&rotating, ask_roots(Some(&in_flight))).await;
     assert_eq!(done["content"][0]["text"], "2");
     // Once the old key is dropped, its states are refused.
-    let error = error_of(&after, ask(Some(&in_flight))).await;
+    let error = error_of(&after, ask_roots(Some(&in_flight))).await;
     assert_eq!(
         error,
         json!({ "code": -32602, "message": "requestState is not valid" })
     );
     // The rotating node seals with the new key, which a node on the old key does not open.
-    let (_, _, _, fresh) = input_required(&result_of(&rotating, ask(None)).await);
+    let (_, _, _, fresh) = input_required(&result_of(&rotating, ask_roots(None)).await);
     assert_eq!(
-        result_of(&after, ask(Some(&fresh))).await["content"][0]["text"],
+        result_of(&after, ask_roots(Some(&fresh))).await["content"][0]["text"],
         "2"
     );
-    let error = error_of(&before, ask(Some(&fresh))).await;
+    let error = error_of(&before, ask_roots(Some(&fresh))).await;
     assert_eq!(error["code"], -32602);
+}
+
+/// alice's `tools/call roots`: the first round without `state`, a retry with it and the
+/// client's `roots/list` answer.
+fn ask_roots(state: Option<&str>) -> McpRequest {
+    let mut params = json!({ "name": "roots", "arguments": {} });
+    if let Some(state) = state {
+        params["requestState"] = json!(state);
+        params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
+    }
+    let mut request = request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
+    request.extensions.insert(Principal::new("alice"));
+    request
 }
 
 fn tool_roots_count() -> Tool {

@@ -1,0 +1,137 @@
+//! The SSE writer's frames and its fan-out cost.
+
+use super::*;
+use crate::streamable::InMemoryEventStore;
+
+#[test]
+fn frames_carry_the_stream_and_sequence_in_their_id() {
+    assert_eq!(&frame(42, 7, b"{}")[..], b"id: 42-7\ndata: {}\n\n");
+    assert_eq!(&frame(0, 0, b"1")[..], b"id: 0-0\ndata: 1\n\n");
+    let max = format!("id: {0}-{0}\ndata: x\n\n", u64::MAX);
+    assert_eq!(&frame(u64::MAX, u64::MAX, b"x")[..], max.as_bytes());
+    assert_eq!(
+        &prime_frame(u64::MAX, 0)[..],
+        format!("id: {}-0\nretry: 0\ndata: \n\n", u64::MAX).as_bytes()
+    );
+}
+
+#[test]
+fn data_with_line_breaks_spans_data_lines() {
+    let pretty = b"{\n  \"a\": 1,\r\n  \"b\": [\r2]\n}";
+    assert_eq!(
+        &frame(3, 4, pretty)[..],
+        &b"id: 3-4\ndata: {\ndata:   \"a\": 1,\ndata:   \"b\": [\ndata: 2]\ndata: }\n\n"[..]
+    );
+    assert_eq!(&frame(3, 4, b"1\n")[..], b"id: 3-4\ndata: 1\ndata: \n\n");
+    // The data lines, joined with LF as a client joins them, are the same JSON.
+    let text = String::from_utf8(frame(3, 4, pretty).to_vec()).unwrap();
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
+    let read: serde_json::Value = serde_json::from_str(&data.join("\n")).unwrap();
+    assert_eq!(read, serde_json::json!({"a": 1, "b": [2]}));
+    // A whole stream too.
+    let whole = complete_stream(5, "", None, Some(100), Some(Bytes::from_static(b"{\n}")));
+    assert_eq!(
+        &whole[..],
+        &b"id: 5-0\nretry: 100\ndata: \n\nid: 5-1\ndata: {\ndata: }\n\n"[..]
+    );
+}
+
+#[tokio::test]
+async fn a_stream_sink_primes_numbers_records_and_drops_when_full() {
+    let store: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::default());
+    let (sender, mut body) = mpsc::channel(2);
+    let (mut sink, mut open) =
+        StreamSink::open(9, "s", sender, Some(Arc::clone(&store)), Some(500));
+    assert_eq!(
+        &body.recv().await.unwrap()[..],
+        b"id: 9-0\nretry: 500\ndata: \n\n"
+    );
+    let data = Bytes::from_static(b"{\"n\":1}");
+    assert_eq!(sink.try_event(&data), Delivery::Queued);
+    assert_eq!(sink.try_event(&data), Delivery::Queued);
+    // The queue holds two frames: the third event is dropped, not numbered or recorded.
+    assert_eq!(sink.try_event(&data), Delivery::Full);
+    assert_eq!(
+        &body.recv().await.unwrap()[..],
+        b"id: 9-1\ndata: {\"n\":1}\n\n"
+    );
+    assert_eq!(
+        &body.recv().await.unwrap()[..],
+        b"id: 9-2\ndata: {\"n\":1}\n\n"
+    );
+    assert_eq!(sink.try_event(&data), Delivery::Queued);
+    assert_eq!(
+        &body.recv().await.unwrap()[..],
+        b"id: 9-3\ndata: {\"n\":1}\n\n"
+    );
+    let replay = store.replay(9, "s", 1).unwrap();
+    let sequences: Vec<u64> = replay.events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, [2, 3]);
+    assert!(open.try_recv().is_err(), "still open");
+    drop(body);
+    assert!(sink.is_closed());
+    assert_eq!(sink.try_event(&data), Delivery::Closed);
+    drop(sink);
+    assert!(open.await.is_err(), "dropping the sink signals the end");
+}
+
+/// The user-space cost of one fan-out (serialise once, filter, frame, record, queue),
+/// without the connections that write the frames.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "a timing: cargo test --release -p mcp-tower fan_out_cost -- --ignored --nocapture"]
+async fn fan_out_cost() {
+    use std::time::{Duration, Instant};
+
+    use crate::session::{InMemorySessionStore, NewSession, SessionStore};
+    use mcp_core::Session;
+
+    let streams = 10_000;
+    let config = crate::SessionConfig::default().max_sessions(streams);
+    let store = InMemorySessionStore::new(config);
+    let events: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::new(
+        256,
+        streams,
+        Duration::from_secs(300),
+    ));
+    let mut bodies = Vec::with_capacity(streams);
+    for stream in 0..streams as u64 {
+        let new = NewSession {
+            principal: None,
+            version: mcp_core::ProtocolVersion::V2025_11_25,
+            capabilities: Default::default(),
+            allow_list: None,
+        };
+        let session = store.create(new).unwrap();
+        session.subscribe("x://y").unwrap();
+        let body = session.open_stream(|capacity| {
+            let (sender, mut body) = mpsc::channel(capacity);
+            let store = Some(Arc::clone(&events));
+            let (sink, ended) = StreamSink::open(stream, session.id(), sender, store, Some(1000));
+            body.try_recv().expect("priming");
+            (Box::new(sink) as Box<dyn EventSink>, (body, ended))
+        });
+        bodies.push(body.unwrap());
+    }
+    let event = mcp_core::ServerEvent::resource_updated("x://y");
+    let mut times = Vec::new();
+    for _ in 0..30 {
+        let started = Instant::now();
+        crate::session::deliver(&store, &event);
+        times.push(started.elapsed());
+        for (body, _) in &mut bodies {
+            body.try_recv().expect("delivered");
+        }
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / streams as f64;
+    let first = times[0];
+    times.sort();
+    println!(
+        "fan-out to {streams} streams: first {:.3} us per stream, median {:.3}, best {:.3}",
+        per(first),
+        per(times[times.len() / 2]),
+        per(times[0])
+    );
+}

@@ -4,7 +4,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -81,6 +80,17 @@ impl Drop for Ending<'_> {
     }
 }
 
+/// Completes once the request's handler has started; never if no one marks it. Checked
+/// first, so that a handler that started in the first poll needs no waiter.
+async fn handler_started(peer: &ClientPeer) {
+    if peer.has_handler_started() {
+        return;
+    }
+    if peer.handler_started().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 impl Exchange {
     pub(super) async fn run<S: RpcService>(
         self,
@@ -104,34 +114,19 @@ impl Exchange {
                 guard.disarm();
                 return self.finish_json(response);
             }
-            _ if waits => tokio::select! {
+            // Most handlers answer in their first poll (the future is polled first): under
+            // `AlwaysSse` the stream is then one body, written with the headers, and needs no
+            // task. Legacy `AlwaysSse` otherwise starts its stream once the handler starts,
+            // when no layer in front of it can refuse the request with an HTTP status of its
+            // own any more: a layer that awaits (a remote rate limit) before refusing still
+            // gets its 403 or 429. A handler behind no router, which nobody marks started,
+            // starts it with its first message.
+            _ => tokio::select! {
                 biased;
                 response = &mut future => Ok(self.answer(response)),
                 message = outbound.recv() => Err(message),
+                () = handler_started(&self.peer), if !waits => Err(None),
             },
-            // Legacy `AlwaysSse` (`Auto` waits above). Most handlers answer in their first
-            // poll; the stream is then one body, written with the headers, and needs no task.
-            // Otherwise the stream starts once the handler does, when no layer in front of it
-            // can refuse the request with an HTTP status of its own any more: a layer that
-            // awaits (a remote rate limit) before refusing still gets its 403 or 429. A
-            // handler behind no router, which nobody marks started, starts it with its first
-            // message.
-            ResponseMode::Auto | ResponseMode::AlwaysSse => {
-                let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx)));
-                match polled.await {
-                    Poll::Ready(response) => Ok(self.answer(response)),
-                    Poll::Pending if self.peer.has_handler_started() => Err(None),
-                    Poll::Pending => {
-                        let started = self.peer.handler_started();
-                        tokio::select! {
-                            biased;
-                            response = &mut future => Ok(self.answer(response)),
-                            message = outbound.recv() => Err(message),
-                            Ok(()) = started => Err(None),
-                        }
-                    }
-                }
-            }
         };
         let first = match answered {
             // A handler may have sent messages and finished in the same poll.

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use mcp_core::jsonrpc::RequestId;
 use mcp_tower::StdioTransport;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -52,9 +53,14 @@ pub fn stdio(data: &[u8]) {
             .unwrap_or_else(|error| panic!("an output line that is not JSON ({error}): {line}"));
         for item in crate::messages(&message) {
             crate::schema::assert_jsonrpc_message(item);
-            let is_answer = item.get("result").is_some() || item.get("error").is_some();
-            if is_answer && !item["id"].is_null() {
-                let id = item["id"].to_string();
+        }
+        // The ids again from the text: a `Value` rounds integers past 64 bits.
+        for item in items(line) {
+            let Ok(answer) = serde_json::from_str::<Answer<'_>>(item.get()) else {
+                continue;
+            };
+            if let (Some(id), true) = (answer.id, answer.result.or(answer.error).is_some()) {
+                let id = id_key(id);
                 let count = answers.entry(id.clone()).or_default();
                 *count += 1;
                 assert!(
@@ -66,30 +72,52 @@ pub fn stdio(data: &[u8]) {
     }
 }
 
-/// How many messages (lines, or items of batch lines) carry each id, as JSON text. Read the
+/// What the answer count reads of an output message.
+#[derive(serde::Deserialize)]
+struct Answer<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// The items of a batch line, or the line's one message; nothing for a line that is not JSON.
+fn items(line: &str) -> Vec<&RawValue> {
+    if line.trim_start().starts_with('[') {
+        serde_json::from_str(line).unwrap_or_default()
+    } else {
+        serde_json::from_str(line)
+            .map(|item| vec![item])
+            .unwrap_or_default()
+    }
+}
+
+/// An id by its value, as the server reads it (`7.0` is `7`); its text when it is no id.
+fn id_key(id: &RawValue) -> String {
+    serde_json::from_str::<RequestId>(id.get())
+        .map_or_else(|_| id.get().to_owned(), |id| format!("{id:?}"))
+}
+
+/// How many messages (lines, or items of batch lines) carry each id, by [`id_key`]. Read the
 /// way the server reads them: members other than `id` are skipped, not converted (a number
 /// past f64 there does not make the line unreadable).
 fn requests_by_id(data: &[u8]) -> HashMap<String, usize> {
     #[derive(serde::Deserialize)]
-    struct Id {
-        id: Option<Value>,
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
     }
     let mut asked = HashMap::new();
     for line in data.split(|&b| b == b'\n') {
         let Ok(text) = std::str::from_utf8(line) else {
             continue;
         };
-        let items: Vec<&RawValue> = if text.trim_start().starts_with('[') {
-            serde_json::from_str(text).unwrap_or_default()
-        } else {
-            serde_json::from_str(text)
-                .map(|item| vec![item])
-                .unwrap_or_default()
-        };
-        for item in items {
+        for item in items(text) {
             // Invalid messages are answered with their id too, when it can be read.
             if let Ok(Id { id: Some(id) }) = serde_json::from_str(item.get()) {
-                *asked.entry(id.to_string()).or_default() += 1;
+                *asked.entry(id_key(id)).or_default() += 1;
             }
         }
     }

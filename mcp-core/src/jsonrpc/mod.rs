@@ -16,22 +16,42 @@ use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 mod error;
+mod integer;
 
 pub use self::error::{ErrorObject, codes, quoted};
 pub use crate::raw_json::RawJson;
 
 /// A request id: a string or an integer, never null.
+///
+/// An integer id has one form whatever its spelling (`7`, `7.0` and `7e0` are all
+/// `Number(7)`), and is answered in that form; JSON-RPC asks for the same value back.
+///
+/// ```
+/// use mcp_core::jsonrpc::{Message, RequestId};
+///
+/// let id = |spelling: &str| {
+///     let body = format!(r#"{{"jsonrpc":"2.0","id":{spelling},"method":"ping"}}"#);
+///     let Ok(Message::Request(request)) = Message::parse(body.as_bytes()) else { panic!() };
+///     request.id
+/// };
+/// assert_eq!(id("7.0"), RequestId::Number(7));
+/// assert_eq!(id("18446744073709551615"), RequestId::BigNumber("18446744073709551615".into()));
+/// assert_eq!(id(r#""a-1""#), RequestId::from("a-1"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RequestId {
-    /// An integer id.
+    /// An integer id that fits an `i64`.
     Number(i64),
     /// A string id.
     String(Arc<str>),
+    /// An integer id outside `i64`, of at most 40 digits: its decimal digits, with a leading
+    /// `-` when negative and no leading zeros.
+    BigNumber(Arc<str>),
 }
 
 /// The id as sent, with control characters escaped: ids are client text, and they are written
@@ -48,6 +68,7 @@ impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RequestId::Number(n) => write!(f, "{n}"),
+            RequestId::BigNumber(digits) => f.write_str(digits),
             RequestId::String(s) if !s.chars().any(char::is_control) => f.write_str(s),
             RequestId::String(s) => s.chars().try_for_each(|c| {
                 if c.is_control() {
@@ -77,32 +98,41 @@ impl Serialize for RequestId {
         match self {
             RequestId::Number(n) => serializer.serialize_i64(*n),
             RequestId::String(s) => serializer.serialize_str(s),
+            // A JSON number as is: serde's integer types stop at 128 bits, JSON's do not.
+            RequestId::BigNumber(digits) => RawValue::from_string(digits.to_string())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
         }
     }
 }
 
+/// Through the number's text, which serde's integer types would round or refuse past 64 bits
+/// (JSON only: the format of every message).
 impl<'de> Deserialize<'de> for RequestId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = RequestId;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or an integer request id")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RequestId, E> {
-                Ok(RequestId::Number(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RequestId, E> {
-                i64::try_from(v)
-                    .map(RequestId::Number)
-                    .map_err(|_| E::custom("request id out of range"))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RequestId, E> {
-                Ok(RequestId::String(Arc::from(v)))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
+        let raw = <Box<RawValue>>::deserialize(deserializer)?;
+        read_id(raw.get()).ok_or_else(|| de::Error::custom(INVALID_ID))
     }
+}
+
+/// Why an id is refused.
+const INVALID_ID: &str = "Invalid Request: id must be a string or an integer of at most 40 digits";
+
+/// The id the JSON value `raw` spells; `None` for anything but a string or an integer of at
+/// most 40 digits.
+fn read_id(raw: &str) -> Option<RequestId> {
+    if let Some(id) = plain_id(raw) {
+        return Some(id);
+    }
+    if raw.starts_with('"') {
+        return serde_json::from_str::<Box<str>>(raw)
+            .ok()
+            .map(|s| RequestId::String(s.into()));
+    }
+    Some(match integer::read(raw)? {
+        integer::Integer::Small(n) => RequestId::Number(n),
+        integer::Integer::Big(digits) => RequestId::BigNumber(digits.into()),
+    })
 }
 
 /// A request from the client: it expects exactly one response.
@@ -281,15 +311,13 @@ pub(crate) fn plain_string(raw: &str) -> Option<&str> {
 }
 
 /// An id as clients write it: an integer without sign that fits an `i64`, or a string
-/// without escapes. `None` for any other spelling, which serde reads: setting serde's reader
-/// up costs more than reading a few digits here.
+/// without escapes. `None` for any other spelling, which [`read_id`] reads the long way.
 fn plain_id(raw: &str) -> Option<RequestId> {
     if let Some(text) = plain_string(raw) {
         return Some(RequestId::String(Arc::from(text)));
     }
     // The message parser validated the JSON: text starting with a digit is a number, and
-    // `parse` refuses its fractions, exponents and values past `i64`. Signs are left to serde,
-    // which reads `-0` as a float.
+    // `parse` refuses its fractions, exponents and values past `i64`.
     if !raw.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
@@ -306,16 +334,12 @@ impl Envelope<'_> {
         // The id first, so that every later error can carry it.
         let id = match self.id {
             None => None,
-            Some(raw) => match plain_id(raw.get())
-                .map_or_else(|| serde_json::from_str::<RequestId>(raw.get()), Ok)
-            {
-                Ok(id) => Some(id),
-                Err(_) => {
+            Some(raw) => match read_id(raw.get()) {
+                Some(id) => Some(id),
+                None => {
                     return Err(Response::error(
                         None,
-                        ErrorObject::invalid_request(
-                            "Invalid Request: id must be a string or an integer",
-                        ),
+                        ErrorObject::invalid_request(INVALID_ID),
                     ));
                 }
             },
@@ -436,6 +460,7 @@ impl Response {
                 r#""id":,"#.len() + usize::from(*n < 0) + digits
             }
             Some(RequestId::String(_)) => return None,
+            Some(RequestId::BigNumber(digits)) => r#""id":,"#.len() + digits.len(),
         };
         Some(r#"{"jsonrpc":"2.0","result":}"#.len() + id + result.get().len())
     }
@@ -474,6 +499,7 @@ impl Response {
 fn write_id(id: &RequestId, out: &mut Vec<u8>) {
     match id {
         RequestId::Number(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        RequestId::BigNumber(digits) => out.extend_from_slice(digits.as_bytes()),
         RequestId::String(s) => {
             serde_json::to_writer(&mut *out, &**s).expect("strings serialise");
         }

@@ -136,3 +136,44 @@ async fn a_batch_of_2025_03_26_carries_answers_and_cancellations() {
         "no answer once cancelled: {rest}"
     );
 }
+
+#[tokio::test]
+async fn integer_ids_of_any_size_and_spelling_are_answered_and_cancelled() {
+    use http_body_util::BodyExt;
+
+    let (_server, client, _) = super::start(McpServer::builder).await;
+    let session = client.initialize(LEGACY).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", LEGACY),
+    ];
+    // JSON Schema's `integer`, MCP's id type, has no size: the answer carries the same digits.
+    let call = r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
+    let reply = client.send(Method::POST, call, &headers).await;
+    assert_eq!(reply.status, 200);
+    let text = String::from_utf8_lossy(&reply.body);
+    assert!(
+        text.contains(r#""id":123456789012345678901234567890,"#),
+        "{text}"
+    );
+
+    // A request whose id is 10^20, cancelled by a notification that spells it another way.
+    let call = r#"{"jsonrpc":"2.0","id":1e20,"method":"tools/call","params":{"name":"roots","arguments":{}}}"#;
+    let (stream, _) =
+        roots_request(client.send_streaming(Method::POST, call, &headers).await).await;
+    let cancel = r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":100000000000000000000.0}}"#;
+    assert_eq!(
+        client.send(Method::POST, cancel, &headers).await.status,
+        202
+    );
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(2), stream.collect())
+        .await
+        .expect("the cancelled request's stream ends")
+        .expect("body")
+        .to_bytes();
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(
+        !rest.contains("100000000000000000000"),
+        "no answer once cancelled: {rest}"
+    );
+}

@@ -1,0 +1,157 @@
+//! Integer request ids in any spelling JSON allows.
+//!
+//! MCP's schema types a request id as `string | integer`, and JSON Schema's `integer` is any
+//! number without a fractional part, whatever its size or spelling: `7`, `7.0`, `7e0`, `-0`
+//! and `18446744073709551615` are all integers, and the TypeScript and Python SDKs accept them.
+//! [`read`] turns one into a single canonical form, so that the same value always makes the
+//! same [`RequestId`](super::RequestId) (a cancellation spelled `7.0` finds request `7`).
+
+/// The most decimal digits an integer id may have: beyond `u128`, and small enough that an
+/// exponent (`1e999999999`) cannot make the server write a huge number.
+pub(crate) const MAX_DIGITS: usize = 40;
+
+/// An integer id's value.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Integer {
+    /// The value fits an `i64`.
+    Small(i64),
+    /// Outside `i64`: its decimal digits, with a leading `-` when negative, no leading zeros.
+    Big(Box<str>),
+}
+
+/// The value of the JSON number `text` when it is an integer of at most [`MAX_DIGITS`]
+/// digits; `None` for a fraction, a larger integer, or anything that is not a JSON number.
+pub(crate) fn read(text: &str) -> Option<Integer> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(at) => (&rest[..at], exponent(&rest[at + 1..])?),
+        None => (rest, 0),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((whole, fraction)) if !fraction.is_empty() => (whole, fraction),
+        Some(_) => return None,
+        None => (mantissa, ""),
+    };
+    let well_formed = whole == "0" || (!whole.is_empty() && !whole.starts_with('0'));
+    if !well_formed || !is_digits(whole) || !is_digits(fraction) {
+        return None;
+    }
+    // The value is `significant × 10^scale`, with no zero at either end of `significant`.
+    let all = [whole, fraction].concat();
+    let significant = all.trim_start_matches('0');
+    if significant.is_empty() {
+        return Some(Integer::Small(0));
+    }
+    let trimmed = significant.trim_end_matches('0');
+    let scale = exponent
+        .saturating_sub(fraction.len() as i64)
+        .saturating_add((significant.len() - trimmed.len()) as i64);
+    // A negative scale leaves a non-zero digit after the point.
+    let zeros = usize::try_from(scale).ok()?;
+    if trimmed.len().saturating_add(zeros) > MAX_DIGITS {
+        return None;
+    }
+    let mut canonical = String::with_capacity(1 + trimmed.len() + zeros);
+    if negative {
+        canonical.push('-');
+    }
+    canonical.push_str(trimmed);
+    canonical.extend(std::iter::repeat_n('0', zeros));
+    Some(match canonical.parse() {
+        Ok(small) => Integer::Small(small),
+        Err(_) => Integer::Big(canonical.into_boxed_str()),
+    })
+}
+
+/// An exponent's value, saturated: anything past `i64` is out of range anyway.
+fn exponent(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !is_digits(digits) {
+        return None;
+    }
+    let magnitude = digits.bytes().fold(0i64, |value, digit| {
+        value
+            .saturating_mul(10)
+            .saturating_add(i64::from(digit - b'0'))
+    });
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+fn is_digits(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big(digits: &str) -> Option<Integer> {
+        Some(Integer::Big(digits.into()))
+    }
+
+    #[test]
+    fn integers_in_every_spelling() {
+        let cases = [
+            ("0", Some(Integer::Small(0))),
+            ("-0", Some(Integer::Small(0))),
+            ("0.000", Some(Integer::Small(0))),
+            ("0e-7", Some(Integer::Small(0))),
+            ("7", Some(Integer::Small(7))),
+            ("7.0", Some(Integer::Small(7))),
+            ("7E0", Some(Integer::Small(7))),
+            ("700e-2", Some(Integer::Small(7))),
+            ("1.5e1", Some(Integer::Small(15))),
+            ("1e3", Some(Integer::Small(1000))),
+            ("-42", Some(Integer::Small(-42))),
+            ("-9223372036854775808", Some(Integer::Small(i64::MIN))),
+            ("9223372036854775807", Some(Integer::Small(i64::MAX))),
+            ("9223372036854775808", big("9223372036854775808")),
+            ("-9223372036854775809", big("-9223372036854775809")),
+            ("18446744073709551615", big("18446744073709551615")),
+            ("1.8446744073709551615e19", big("18446744073709551615")),
+            ("1e39", big(&format!("1{}", "0".repeat(39)))),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(read(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn fractions_huge_values_and_non_numbers_are_not_integers() {
+        for text in [
+            "0.5",
+            "7.01",
+            "1e-1",
+            "15e-1",
+            "-0.1",
+            "1e40",
+            "1e999999999999999999999",
+            "1e-999999999999999999999",
+            "12345678901234567890123456789012345678901",
+            "",
+            "-",
+            "01",
+            "-01",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "+1",
+            "0x10",
+            "1_000",
+            " 1",
+            "\"7\"",
+            "NaN",
+            "Infinity",
+        ] {
+            assert_eq!(read(text), None, "{text}");
+        }
+    }
+}

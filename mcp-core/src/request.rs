@@ -250,3 +250,19 @@ impl HttpRefusal {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefusedAtRpcTier;
+
+/// Marks, in [`McpRequest::extensions`], a message that came over stdio, as the stdio
+/// transport does. HTTP requests are known by the `http::request::Parts` they carry instead.
+/// Telemetry reads both to report the transport (`network.transport`: `pipe` or `tcp`).
+///
+/// ```
+/// use mcp_core::{FromStdio, McpRequest, ProtocolVersion};
+/// use mcp_core::jsonrpc::Message;
+///
+/// let body = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+/// let mut request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+/// request.extensions.insert(FromStdio);
+/// assert!(request.extensions.get::<FromStdio>().is_some());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FromStdio;

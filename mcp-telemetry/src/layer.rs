@@ -52,7 +52,10 @@ use crate::{clock, recorder};
 ///
 /// Each call gets a span (static name `mcp.request`; its OpenTelemetry name `{method}
 /// {target}` is the `otel.name` field, as `tracing-opentelemetry` expects) with the MCP
-/// semantic-convention attributes, and the hooks record the metrics (see
+/// semantic-convention attributes, among them how the call arrived when the transport says:
+/// `network.transport` (`tcp` over HTTP, `pipe` over stdio), `network.protocol.name` and
+/// `.version`, and the connection's `network.peer.address` and `.port` (mcp-tower's server
+/// attaches the peer). The hooks record the metrics (see
 /// [`hooks`](crate::hooks)). A panicking handler is answered with -32603 "Internal error".
 #[derive(Clone)]
 pub struct TelemetryLayer<

@@ -62,6 +62,7 @@ mod keys;
 mod known;
 mod layer;
 pub mod names;
+mod network;
 #[cfg(feature = "opentelemetry")]
 mod otel;
 mod outcome;

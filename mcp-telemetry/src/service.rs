@@ -17,6 +17,7 @@ use crate::future::{CallState, ResponseFuture};
 use crate::hooks::{OnFailure, OnRequest, OnResponse};
 use crate::keys;
 use crate::layer::Config;
+use crate::network::Network;
 
 /// The static name of every call span; the OpenTelemetry name is the `otel.name` field.
 pub(crate) const SPAN_NAME: &str = "mcp.request";
@@ -63,7 +64,12 @@ fn level_may_be_enabled(level: tracing::Level) -> bool {
 
 /// The call's span with the OpenTelemetry MCP attributes. Field values are only computed
 /// when a subscriber wants the span.
-fn make_span(level: tracing::Level, targets: &SpanTargets<'_>, info: &CallInfo) -> Span {
+fn make_span(
+    level: tracing::Level,
+    targets: &SpanTargets<'_>,
+    info: &CallInfo,
+    network: &Network<'_>,
+) -> Span {
     call_span!(
         level,
         otel.name = %targets.span_name(),
@@ -81,6 +87,11 @@ fn make_span(level: tracing::Level, targets: &SpanTargets<'_>, info: &CallInfo) 
         user.id = info.subject(),
         trace_id = info.trace_context().map(|t| display(t.trace_id())),
         parent_span_id = info.trace_context().map(|t| display(t.parent_span_id())),
+        network.transport = network.transport(),
+        network.protocol.name = network.protocol_name(),
+        network.protocol.version = network.protocol_version(),
+        network.peer.address = network.peer().map(|peer| display(peer.ip())),
+        network.peer.port = network.peer().map(|peer| peer.port()),
         "error.type" = Empty,
         rpc.response.status_code = Empty,
     )
@@ -116,6 +127,7 @@ where
             config.span_level,
             &SpanTargets::new(&info, &peeked, config.uri_in_span_name),
             &info,
+            &Network(&request.extensions),
         );
         // The span has what it needs from the request, which moves on now.
         drop(peeked);

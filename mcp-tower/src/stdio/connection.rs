@@ -6,8 +6,8 @@ use mcp_core::jsonrpc::{self, ClientResponse, ErrorObject, Message, RequestId, R
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::protocol::methods::SUBSCRIPTIONS_LISTEN;
 use mcp_core::{
-    AllowList, CancellationToken, ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage,
-    ProtocolVersion, ServerEvent, SessionHandle,
+    AllowList, CancellationToken, ClientPeer, FromStdio, McpRequest, McpResponse, Outbound,
+    OutboundMessage, ProtocolVersion, ServerEvent, SessionHandle,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -304,6 +304,7 @@ where
             return self.shared.write(&McpResponse::Single(response)).await;
         }
         let mut call = McpRequest::new(Message::Request(request), version);
+        call.extensions.insert(FromStdio);
         if let Some(allow_list) = &self.allow_list {
             call.extensions.insert(allow_list.clone());
         }
@@ -425,6 +426,7 @@ where
         };
         let (peer, outbound) = ClientPeer::request_channel(PEER_CAPACITY, cancel.token.clone());
         let mut request = McpRequest::new(message, version);
+        request.extensions.insert(FromStdio);
         request.extensions.insert(peer);
         if let Some(allow_list) = &self.allow_list {
             request.extensions.insert(allow_list.clone());

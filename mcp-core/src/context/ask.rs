@@ -1,0 +1,217 @@
+//! Server→client requests a handler makes through its [`RequestContext`]: sampling,
+//! elicitation, roots, and any other method, each under the client's declared capabilities.
+
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use super::RequestContext;
+use crate::input::{InputRound, InputWait};
+use crate::jsonrpc::{ErrorObject, codes, to_raw};
+use crate::protocol::{
+    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
+    ElicitResult, IncludeContext, ListRootsResult,
+};
+
+impl RequestContext {
+    /// Asks the client's LLM for a completion (`sampling/createMessage`).
+    pub async fn sample(
+        &self,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, ErrorObject> {
+        self.sample_keyed(None, params).await
+    }
+
+    /// [`RequestContext::sample`] with a named question (see [`RequestContext::request_keyed`]).
+    pub async fn sample_keyed(
+        &self,
+        key: Option<&str>,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, ErrorObject> {
+        // Tool use in sampling arrived in 2025-11-25, behind its own capability; so did the
+        // `sampling.context` capability that context inclusion (soft-deprecated) now needs.
+        let version = self.inner.version;
+        let with_tools = params.tools.is_some() || params.tool_choice.is_some();
+        let with_context = version.has_sampling_context()
+            && params
+                .include_context
+                .is_some_and(|include| include != IncludeContext::None);
+        let defined = !with_tools || version.has_sampling_tools();
+        let parts: &[&str] = match (with_tools, with_context) {
+            (true, true) => &["tools", "context"],
+            (true, false) => &["tools"],
+            (false, true) => &["context"],
+            (false, false) => &[],
+        };
+        self.require_capability("sampling", parts, |caps| {
+            defined
+                && caps.sampling.as_ref().is_some_and(|sampling| {
+                    (!with_tools || sampling.tools.is_some())
+                        && (!with_context || sampling.context.is_some())
+                })
+        })?;
+        self.request_keyed(key, "sampling/createMessage", &params)
+            .await
+    }
+
+    /// Asks the user for input (`elicitation/create`, form or URL mode).
+    pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, ErrorObject> {
+        self.elicit_keyed(None, params).await
+    }
+
+    /// [`RequestContext::elicit`] with a named question (see [`RequestContext::request_keyed`]).
+    ///
+    /// ```
+    /// # async fn handler(ctx: mcp_core::RequestContext) -> Result<(), mcp_core::jsonrpc::ErrorObject> {
+    /// use mcp_core::protocol::{ElicitRequestFormParams, ElicitRequestParams};
+    ///
+    /// let schema = serde_json::json!({"type": "object", "properties": {"name": {"type": "string"}}});
+    /// let question = ElicitRequestParams::Form(ElicitRequestFormParams::new(
+    ///     "Your name?",
+    ///     serde_json::from_value(schema).unwrap(),
+    /// ));
+    /// // A modern client sees `inputRequests: {"user_name": {...}}` and answers under that key.
+    /// let answer = ctx.elicit_keyed(Some("user_name"), question).await?;
+    /// # let _ = answer; Ok(()) }
+    /// ```
+    pub async fn elicit_keyed(
+        &self,
+        key: Option<&str>,
+        params: ElicitRequestParams,
+    ) -> Result<ElicitResult, ErrorObject> {
+        let url_mode = matches!(params, ElicitRequestParams::Url(_));
+        // A capability the client's version does not define counts as undeclared: such a
+        // client (whatever it declared) answers `elicitation/create` with "method not found".
+        let version = self.inner.version;
+        let defined = version.has_elicitation() && (!url_mode || version.has_icons());
+        self.require_capability("elicitation", &[], |caps| {
+            defined
+                && match &caps.elicitation {
+                    None => false,
+                    // An empty elicitation capability means form mode only (2025-11-25).
+                    Some(elicitation) if url_mode => elicitation.url.is_some(),
+                    Some(elicitation) => elicitation.url.is_none() || elicitation.form.is_some(),
+                }
+        })?;
+        self.request_keyed(key, "elicitation/create", &params).await
+    }
+
+    /// Asks the client for its roots (`roots/list`).
+    pub async fn list_roots(&self) -> Result<ListRootsResult, ErrorObject> {
+        self.list_roots_keyed(None).await
+    }
+
+    /// [`RequestContext::list_roots`] with a named question.
+    pub async fn list_roots_keyed(
+        &self,
+        key: Option<&str>,
+    ) -> Result<ListRootsResult, ErrorObject> {
+        self.require_capability("roots", &[], |caps| caps.roots.is_some())?;
+        self.request_keyed(key, "roots/list", &serde_json::json!({}))
+            .await
+    }
+
+    /// Fails unless the client `declared` capability `name` (with its members `parts`, when
+    /// some are needed), naming what is missing as the modern era's error data does.
+    fn require_capability(
+        &self,
+        name: &str,
+        parts: &[&str],
+        declared: impl FnOnce(&ClientCapabilities) -> bool,
+    ) -> Result<(), ErrorObject> {
+        if self.client_capabilities().is_some_and(declared) {
+            return Ok(());
+        }
+        let code = if self.inner.version.is_modern() {
+            codes::MISSING_REQUIRED_CLIENT_CAPABILITY
+        } else {
+            codes::INVALID_REQUEST
+        };
+        let message = if parts.is_empty() {
+            format!("Client does not support {name}")
+        } else {
+            let named: Vec<String> = parts.iter().map(|part| format!("{name}.{part}")).collect();
+            format!("Client does not support {}", named.join(" and "))
+        };
+        let members: serde_json::Map<String, serde_json::Value> = parts
+            .iter()
+            .map(|part| ((*part).to_owned(), serde_json::json!({})))
+            .collect();
+        let required = serde_json::json!({ name: members });
+        Err(ErrorObject::new(code, message)
+            .with_data(serde_json::json!({ "requiredCapabilities": required })))
+    }
+
+    /// Sends any server→client request and decodes the answer.
+    pub async fn request<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: &P,
+    ) -> Result<R, ErrorObject> {
+        self.request_keyed(None, method, params).await
+    }
+
+    /// Like [`RequestContext::request`], naming the question: in the modern era the key of
+    /// the `inputRequests` entry (and of the answer in `inputResponses`); ignored otherwise.
+    pub async fn request_keyed<P: Serialize, R: DeserializeOwned>(
+        &self,
+        key: Option<&str>,
+        method: &'static str,
+        params: &P,
+    ) -> Result<R, ErrorObject> {
+        let params = to_raw(params)?;
+        let raw = self.request_raw(method, params, key).await?;
+        serde_json::from_str(raw.get()).map_err(|e| {
+            ErrorObject::invalid_params(format!("client answered {method} with bad result: {e}"))
+        })
+    }
+
+    async fn request_raw(
+        &self,
+        method: &'static str,
+        params: Box<RawValue>,
+        key: Option<&str>,
+    ) -> Result<Box<RawValue>, ErrorObject> {
+        if let Some(round) = &self.inner.input {
+            let key = match key {
+                Some(key) => key.to_owned(),
+                None => InputRound::key(self.inner.input_sequence.fetch_add(1, Ordering::Relaxed)),
+            };
+            return match round.answer_or_ask(method, params, key) {
+                InputWait::Answered(raw) => Ok(raw),
+                InputWait::Asked => {
+                    // The router sees the round is waiting and answers `input_required`; this
+                    // future is dropped, so it never needs to resolve.
+                    std::future::pending().await
+                }
+            };
+        }
+        if self.inner.version.is_modern() {
+            // 2026-07-28 servers send no requests: they ask through `input_required`, which
+            // only tools/call, prompts/get and resources/read may answer (completion may not).
+            return Err(ErrorObject::internal_error(format!(
+                "{method} cannot be asked here: in {} only tools/call, prompts/get and \
+                 resources/read may ask the client for input",
+                self.inner.version
+            )));
+        }
+        let Some(peer) = &self.inner.peer else {
+            return Err(ErrorObject::internal_error(format!(
+                "{method} needs a transport that carries server-to-client requests"
+            )));
+        };
+        let answer = peer.request(method, params);
+        tokio::select! {
+            answer = tokio::time::timeout(self.inner.request_timeout, answer) => {
+                answer.unwrap_or_else(|_| {
+                    Err(ErrorObject::internal_error(format!("client did not answer {method} in time")))
+                })
+            }
+            () = self.cancellation_token().cancelled() => {
+                Err(ErrorObject::internal_error("request cancelled"))
+            }
+        }
+    }
+}

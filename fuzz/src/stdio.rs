@@ -96,8 +96,7 @@ fn items(line: &str) -> Vec<&RawValue> {
 
 /// An id by its value, as the server reads it (`7.0` is `7`); its text when it is no id.
 fn id_key(id: &RawValue) -> String {
-    serde_json::from_str::<RequestId>(id.get())
-        .map_or_else(|_| id.get().to_owned(), |id| format!("{id:?}"))
+    RequestId::from_json(id.get()).map_or_else(|| id.get().to_owned(), |id| format!("{id:?}"))
 }
 
 /// How many messages (lines, or items of batch lines) carry each id, by [`id_key`]. Read the

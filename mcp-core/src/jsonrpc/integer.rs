@@ -66,6 +66,64 @@ pub(crate) fn read(text: &str) -> Option<Integer> {
     })
 }
 
+/// A JSON string or integer, as ids and progress tokens are.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum StringOrInteger {
+    /// The string, unescaped.
+    String(Box<str>),
+    /// The integer's value.
+    Integer(Integer),
+}
+
+/// The string or integer the JSON value `raw` spells; `None` for anything else (fractions and
+/// integers past [`MAX_DIGITS`] included).
+pub(crate) fn string_or_integer(raw: &str) -> Option<StringOrInteger> {
+    if raw.starts_with('"') {
+        serde_json::from_str(raw).ok().map(StringOrInteger::String)
+    } else {
+        read(raw).map(StringOrInteger::Integer)
+    }
+}
+
+/// Reads a string or an integer through serde, for `Deserialize` impls: any deserializer,
+/// buffered ones (tagged enums) included. Integers are exact to 64 bits; past that serde
+/// hands over the nearest `f64`, whose value is taken ([`string_or_integer`] reads the text
+/// exactly where there is one).
+pub(crate) struct StringOrIntegerVisitor;
+
+impl serde::de::Visitor<'_> for StringOrIntegerVisitor {
+    type Value = StringOrInteger;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or an integer of at most 40 digits")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<StringOrInteger, E> {
+        Ok(StringOrInteger::Integer(Integer::Small(v)))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<StringOrInteger, E> {
+        Ok(StringOrInteger::Integer(i64::try_from(v).map_or_else(
+            |_| Integer::Big(v.to_string().into()),
+            Integer::Small,
+        )))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<StringOrInteger, E> {
+        // `{v:.0}` writes every digit of an integral `f64` (no exponent), which `read` takes.
+        let integral = v.is_finite() && v.fract() == 0.0;
+        integral
+            .then(|| read(&format!("{v:.0}")))
+            .flatten()
+            .map(StringOrInteger::Integer)
+            .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Float(v), &self))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StringOrInteger, E> {
+        Ok(StringOrInteger::String(v.into()))
+    }
+}
+
 /// An exponent's value, saturated: anything past `i64` is out of range anyway.
 fn exponent(text: &str) -> Option<i64> {
     let (negative, digits) = match text.as_bytes().first()? {
@@ -121,6 +179,41 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(read(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn serde_reads_the_same_values_to_64_bits_and_floats_by_their_value() {
+        use serde::Deserializer as _;
+        let through_serde = |text: &str| {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            deserializer.deserialize_any(StringOrIntegerVisitor).ok()
+        };
+        for text in [
+            "7",
+            "-7",
+            "7.0",
+            "2e1",
+            "-0",
+            "18446744073709551615",
+            "1e20",
+        ] {
+            let exact = string_or_integer(text).expect(text);
+            assert_eq!(through_serde(text), Some(exact), "{text}");
+        }
+        // Past 64 bits, serde's `f64`: its value, not the text's.
+        assert_eq!(
+            through_serde("123456789012345678901234567890"),
+            Some(StringOrInteger::Integer(
+                big("123456789012345677877719597056").unwrap()
+            ))
+        );
+        for text in ["1.5", "1e40", "true", "null", "[1]"] {
+            assert_eq!(through_serde(text), None, "{text}");
+        }
+        assert_eq!(
+            through_serde(r#""a\"b""#),
+            Some(StringOrInteger::String(r#"a"b"#.into()))
+        );
     }
 
     #[test]

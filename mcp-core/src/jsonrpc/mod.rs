@@ -16,12 +16,14 @@ use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use serde::de::{self, Deserializer};
+use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 mod error;
 mod integer;
+
+pub(crate) use self::integer::{Integer, StringOrInteger, StringOrIntegerVisitor};
 
 pub use self::error::{ErrorObject, codes, quoted};
 pub use crate::raw_json::RawJson;
@@ -106,34 +108,67 @@ impl Serialize for RequestId {
     }
 }
 
-/// Through the number's text, which serde's integer types would round or refuse past 64 bits
-/// (JSON only: the format of every message).
+/// Integers are exact to 64 bits; past that, serde hands over the nearest `f64`.
+/// [`RequestId::from_json`] reads JSON text exactly.
 impl<'de> Deserialize<'de> for RequestId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <Box<RawValue>>::deserialize(deserializer)?;
-        read_id(raw.get()).ok_or_else(|| de::Error::custom(INVALID_ID))
+        deserializer
+            .deserialize_any(integer::StringOrIntegerVisitor)
+            .map(RequestId::from)
     }
+}
+
+impl From<StringOrInteger> for RequestId {
+    fn from(value: StringOrInteger) -> Self {
+        match value {
+            StringOrInteger::String(s) => RequestId::String(s.into()),
+            StringOrInteger::Integer(Integer::Small(n)) => RequestId::Number(n),
+            StringOrInteger::Integer(Integer::Big(digits)) => RequestId::BigNumber(digits.into()),
+        }
+    }
+}
+
+impl RequestId {
+    /// The id the JSON value `text` spells, exactly: a string, or an integer of at most 40
+    /// digits in any spelling. `None` for anything else.
+    ///
+    /// ```
+    /// use mcp_core::jsonrpc::RequestId;
+    ///
+    /// let big = "123456789012345678901234567890";
+    /// assert_eq!(RequestId::from_json(big), Some(RequestId::BigNumber(big.into())));
+    /// assert_eq!(RequestId::from_json("1e2"), Some(RequestId::Number(100)));
+    /// assert_eq!(RequestId::from_json(r#""a-1""#), Some(RequestId::from("a-1")));
+    /// assert_eq!(RequestId::from_json("1.5"), None);
+    /// ```
+    pub fn from_json(text: &str) -> Option<Self> {
+        plain_id(text).or_else(|| integer::string_or_integer(text).map(RequestId::from))
+    }
+}
+
+/// The request a `notifications/cancelled` names (`params.requestId`), read exactly from the
+/// params' text; `None` when it names none.
+///
+/// ```
+/// use mcp_core::jsonrpc::{RequestId, cancelled_request_id};
+/// use serde_json::value::RawValue;
+///
+/// let params = RawValue::from_string(r#"{"requestId":1e20,"reason":"user"}"#.into()).unwrap();
+/// let named = cancelled_request_id(&params);
+/// assert_eq!(named, Some(RequestId::BigNumber("100000000000000000000".into())));
+/// ```
+pub fn cancelled_request_id(params: &RawValue) -> Option<RequestId> {
+    #[derive(Deserialize)]
+    struct Cancelled<'a> {
+        #[serde(rename = "requestId", borrow)]
+        request_id: Option<&'a RawValue>,
+    }
+    let cancelled: Cancelled<'_> = serde_json::from_str(params.get()).ok()?;
+    RequestId::from_json(cancelled.request_id?.get())
 }
 
 /// Why an id is refused.
 const INVALID_ID: &str = "Invalid Request: id must be a string or an integer of at most 40 digits";
-
-/// The id the JSON value `raw` spells; `None` for anything but a string or an integer of at
-/// most 40 digits.
-fn read_id(raw: &str) -> Option<RequestId> {
-    if let Some(id) = plain_id(raw) {
-        return Some(id);
-    }
-    if raw.starts_with('"') {
-        return serde_json::from_str::<Box<str>>(raw)
-            .ok()
-            .map(|s| RequestId::String(s.into()));
-    }
-    Some(match integer::read(raw)? {
-        integer::Integer::Small(n) => RequestId::Number(n),
-        integer::Integer::Big(digits) => RequestId::BigNumber(digits.into()),
-    })
-}
 
 /// A request from the client: it expects exactly one response.
 #[derive(Debug, Clone)]
@@ -311,7 +346,8 @@ pub(crate) fn plain_string(raw: &str) -> Option<&str> {
 }
 
 /// An id as clients write it: an integer without sign that fits an `i64`, or a string
-/// without escapes. `None` for any other spelling, which [`read_id`] reads the long way.
+/// without escapes. `None` for any other spelling, which [`RequestId::from_json`] reads the
+/// long way.
 fn plain_id(raw: &str) -> Option<RequestId> {
     if let Some(text) = plain_string(raw) {
         return Some(RequestId::String(Arc::from(text)));
@@ -334,7 +370,7 @@ impl Envelope<'_> {
         // The id first, so that every later error can carry it.
         let id = match self.id {
             None => None,
-            Some(raw) => match read_id(raw.get()) {
+            Some(raw) => match RequestId::from_json(raw.get()) {
                 Some(id) => Some(id),
                 None => {
                     return Err(Response::error(

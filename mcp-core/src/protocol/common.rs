@@ -4,11 +4,13 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::capabilities::ClientCapabilities;
 use super::logging::LoggingLevel;
 use super::modern::{ResultType, meta_keys};
+use crate::jsonrpc::{Integer, StringOrInteger, StringOrIntegerVisitor};
 
 /// The contents of a `_meta` field: an open JSON object.
 pub type Meta = Map<String, Value>;
@@ -20,22 +22,62 @@ pub type JsonObject = Map<String, Value>;
 pub type Cursor = String;
 
 /// A progress token or any other id that is "a string or an integer" (request ids in params,
-/// subscription ids).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(untagged)]
+/// subscription ids). Integers have one form whatever their spelling, as
+/// [`RequestId`](crate::jsonrpc::RequestId)'s do.
+///
+/// ```
+/// use mcp_core::protocol::ProgressToken;
+///
+/// let token: ProgressToken = serde_json::from_str("7.0").unwrap();
+/// assert_eq!(token, ProgressToken::Number(7));
+/// let token: ProgressToken = serde_json::from_str("9223372036854775808").unwrap();
+/// assert_eq!(serde_json::to_string(&token).unwrap(), "9223372036854775808");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProgressToken {
-    /// An integer token.
+    /// An integer token that fits an `i64`.
     Number(i64),
     /// A string token.
     String(String),
+    /// An integer token outside `i64`, of at most 40 digits: its decimal digits, with a
+    /// leading `-` when negative and no leading zeros.
+    BigNumber(String),
 }
 
 impl fmt::Display for ProgressToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProgressToken::Number(n) => write!(f, "{n}"),
-            ProgressToken::String(s) => f.write_str(s),
+            ProgressToken::String(s) | ProgressToken::BigNumber(s) => f.write_str(s),
         }
+    }
+}
+
+impl Serialize for ProgressToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ProgressToken::Number(n) => serializer.serialize_i64(*n),
+            ProgressToken::String(s) => serializer.serialize_str(s),
+            // A JSON number as is: serde's integer types stop at 128 bits, JSON's do not.
+            ProgressToken::BigNumber(digits) => RawValue::from_string(digits.clone())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
+        }
+    }
+}
+
+/// As for request ids: exact to 64 bits, past that the nearest `f64`'s value.
+impl<'de> Deserialize<'de> for ProgressToken {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(
+            match deserializer.deserialize_any(StringOrIntegerVisitor)? {
+                StringOrInteger::String(s) => ProgressToken::String(s.into()),
+                StringOrInteger::Integer(Integer::Small(n)) => ProgressToken::Number(n),
+                StringOrInteger::Integer(Integer::Big(digits)) => {
+                    ProgressToken::BigNumber(digits.into())
+                }
+            },
+        )
     }
 }
 

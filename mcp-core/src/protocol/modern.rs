@@ -318,5 +318,9 @@ fn subscription_id_value(id: ProgressToken) -> serde_json::Value {
     match id {
         ProgressToken::Number(n) => n.into(),
         ProgressToken::String(s) => s.into(),
+        // A `Value` holds integers to 64 bits exactly; past that, the nearest `f64`.
+        ProgressToken::BigNumber(digits) => {
+            serde_json::from_str(&digits).unwrap_or(serde_json::Value::String(digits))
+        }
     }
 }

@@ -165,17 +165,6 @@ impl Shared {
     }
 }
 
-/// The request a `notifications/cancelled` names.
-fn cancelled_id(params: Option<&RawValue>) -> Option<RequestId> {
-    #[derive(Deserialize)]
-    struct Cancelled {
-        #[serde(rename = "requestId")]
-        request_id: RequestId,
-    }
-    let cancelled = serde_json::from_str::<Cancelled>(params?.get()).ok()?;
-    Some(cancelled.request_id)
-}
-
 /// Removes a request's ids from the in-flight map however its task ends.
 pub(super) struct InFlight {
     pub(super) shared: Arc<Shared>,
@@ -276,7 +265,7 @@ where
 
     /// The client's `notifications/cancelled`: stops a running request or ends a subscription.
     fn cancelled(&mut self, params: Option<&RawValue>) {
-        let Some(id) = cancelled_id(params) else {
+        let Some(id) = params.and_then(jsonrpc::cancelled_request_id) else {
             return;
         };
         self.shared.cancel(&id);

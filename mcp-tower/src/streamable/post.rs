@@ -398,16 +398,10 @@ fn take_answers(
 }
 
 fn cancel(session: Option<&LiveSession>, params: Option<&serde_json::value::RawValue>) {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Cancelled {
-        request_id: RequestId,
-    }
-    let (Some(session), Some(params)) = (session, params) else {
-        return;
-    };
-    if let Ok(cancelled) = serde_json::from_str::<Cancelled>(params.get()) {
-        session.cancel_request(&cancelled.request_id);
+    if let (Some(session), Some(params)) = (session, params)
+        && let Some(id) = mcp_core::jsonrpc::cancelled_request_id(params)
+    {
+        session.cancel_request(&id);
     }
 }
 

@@ -66,6 +66,18 @@ pub(crate) fn read(text: &str) -> Option<Integer> {
     })
 }
 
+/// Writes an integer's decimal `digits` as a JSON number: serde's integer types stop at 128
+/// bits, JSON's do not.
+pub(crate) fn serialize_digits<S: serde::Serializer>(
+    digits: &str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    serde_json::value::RawValue::from_string(digits.to_owned())
+        .map_err(serde::ser::Error::custom)?
+        .serialize(serializer)
+}
+
 /// A JSON string or integer, as ids and progress tokens are.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum StringOrInteger {

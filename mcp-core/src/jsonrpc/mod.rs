@@ -23,7 +23,9 @@ use serde_json::value::RawValue;
 mod error;
 mod integer;
 
-pub(crate) use self::integer::{Integer, StringOrInteger, StringOrIntegerVisitor};
+pub(crate) use self::integer::{
+    Integer, StringOrInteger, StringOrIntegerVisitor, serialize_digits,
+};
 
 pub use self::error::{ErrorObject, codes, quoted};
 pub use crate::raw_json::RawJson;
@@ -100,10 +102,7 @@ impl Serialize for RequestId {
         match self {
             RequestId::Number(n) => serializer.serialize_i64(*n),
             RequestId::String(s) => serializer.serialize_str(s),
-            // A JSON number as is: serde's integer types stop at 128 bits, JSON's do not.
-            RequestId::BigNumber(digits) => RawValue::from_string(digits.to_string())
-                .map_err(serde::ser::Error::custom)?
-                .serialize(serializer),
+            RequestId::BigNumber(digits) => integer::serialize_digits(digits, serializer),
         }
     }
 }

@@ -4,13 +4,12 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::capabilities::ClientCapabilities;
 use super::logging::LoggingLevel;
 use super::modern::{ResultType, meta_keys};
-use crate::jsonrpc::{Integer, StringOrInteger, StringOrIntegerVisitor};
+use crate::jsonrpc::{Integer, StringOrInteger, StringOrIntegerVisitor, serialize_digits};
 
 /// The contents of a `_meta` field: an open JSON object.
 pub type Meta = Map<String, Value>;
@@ -58,10 +57,7 @@ impl Serialize for ProgressToken {
         match self {
             ProgressToken::Number(n) => serializer.serialize_i64(*n),
             ProgressToken::String(s) => serializer.serialize_str(s),
-            // A JSON number as is: serde's integer types stop at 128 bits, JSON's do not.
-            ProgressToken::BigNumber(digits) => RawValue::from_string(digits.clone())
-                .map_err(serde::ser::Error::custom)?
-                .serialize(serializer),
+            ProgressToken::BigNumber(digits) => serialize_digits(digits, serializer),
         }
     }
 }

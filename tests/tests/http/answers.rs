@@ -98,10 +98,19 @@ async fn ask_in_session(client: &TestClient, session: &str) -> (hyper::body::Inc
     roots_request(response).await
 }
 
+/// What a cancelled request's stream still carries; it must end within 2 s.
+async fn rest_of_cancelled(stream: hyper::body::Incoming) -> String {
+    use http_body_util::BodyExt;
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(2), stream.collect())
+        .await
+        .expect("the cancelled request's stream ends")
+        .expect("body")
+        .to_bytes();
+    String::from_utf8_lossy(&rest).into_owned()
+}
+
 #[tokio::test]
 async fn a_batch_of_2025_03_26_carries_answers_and_cancellations() {
-    use http_body_util::BodyExt;
-
     let (_server, client, _) = super::start(McpServer::builder).await;
     let session = client.initialize(LEGACY).await;
     let headers = [
@@ -125,12 +134,7 @@ async fn a_batch_of_2025_03_26_carries_answers_and_cancellations() {
     let reply = client.post(&batch, &headers).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.json().as_array().map(Vec::len), Some(1));
-    let rest = tokio::time::timeout(std::time::Duration::from_secs(2), stream.collect())
-        .await
-        .expect("the cancelled request's stream ends")
-        .expect("body")
-        .to_bytes();
-    let rest = String::from_utf8_lossy(&rest);
+    let rest = rest_of_cancelled(stream).await;
     assert!(
         !rest.contains(r#""id":1"#),
         "no answer once cancelled: {rest}"
@@ -139,8 +143,6 @@ async fn a_batch_of_2025_03_26_carries_answers_and_cancellations() {
 
 #[tokio::test]
 async fn integer_ids_of_any_size_and_spelling_are_answered_and_cancelled() {
-    use http_body_util::BodyExt;
-
     let (_server, client, _) = super::start(McpServer::builder).await;
     let session = client.initialize(LEGACY).await;
     let headers = [
@@ -166,12 +168,7 @@ async fn integer_ids_of_any_size_and_spelling_are_answered_and_cancelled() {
         client.send(Method::POST, cancel, &headers).await.status,
         202
     );
-    let rest = tokio::time::timeout(std::time::Duration::from_secs(2), stream.collect())
-        .await
-        .expect("the cancelled request's stream ends")
-        .expect("body")
-        .to_bytes();
-    let rest = String::from_utf8_lossy(&rest);
+    let rest = rest_of_cancelled(stream).await;
     assert!(
         !rest.contains("123456789012345678901234567891"),
         "no answer once cancelled: {rest}"

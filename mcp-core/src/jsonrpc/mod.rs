@@ -141,8 +141,14 @@ impl RequestId {
     /// assert_eq!(RequestId::from_json("1.5"), None);
     /// ```
     pub fn from_json(text: &str) -> Option<Self> {
-        plain_id(text).or_else(|| integer::string_or_integer(text).map(RequestId::from))
+        plain_id(text).or_else(|| id_the_long_way(text))
     }
+}
+
+/// [`RequestId::from_json`] for what [`plain_id`] does not read.
+#[inline(never)]
+fn id_the_long_way(text: &str) -> Option<RequestId> {
+    integer::string_or_integer(text).map(RequestId::from)
 }
 
 /// The request a `notifications/cancelled` names (`params.requestId`), read exactly from the
@@ -339,6 +345,7 @@ struct Envelope<'a> {
 
 /// The contents of a JSON string without escapes (the parser already refused control
 /// characters); `None` for anything else.
+#[inline(always)]
 pub(crate) fn plain_string(raw: &str) -> Option<&str> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
     (!inner.contains('\\')).then_some(inner)
@@ -347,6 +354,7 @@ pub(crate) fn plain_string(raw: &str) -> Option<&str> {
 /// An id as clients write it: an integer without sign that fits an `i64`, or a string
 /// without escapes. `None` for any other spelling, which [`RequestId::from_json`] reads the
 /// long way.
+#[inline(always)]
 fn plain_id(raw: &str) -> Option<RequestId> {
     if let Some(text) = plain_string(raw) {
         return Some(RequestId::String(Arc::from(text)));
@@ -369,7 +377,8 @@ impl Envelope<'_> {
         // The id first, so that every later error can carry it.
         let id = match self.id {
             None => None,
-            Some(raw) => match RequestId::from_json(raw.get()) {
+            // The common spellings inline; the rest the long way.
+            Some(raw) => match plain_id(raw.get()).or_else(|| id_the_long_way(raw.get())) {
                 Some(id) => Some(id),
                 None => {
                     return Err(Response::error(

@@ -23,9 +23,12 @@ fn results_with_number_ids_or_none_are_measured_exactly() {
         r#"{"content":[{"type":"text","text":"é \" \\u00e9"}]}"#,
         "[1,2]",
     ];
+    let big = ["9223372036854775808", "-123456789012345678901234567890"]
+        .map(|digits| Some(RequestId::BigNumber(digits.into())));
     for id in ids
         .map(|n| Some(RequestId::Number(n)))
         .into_iter()
+        .chain(big)
         .chain([None])
     {
         for json in results {

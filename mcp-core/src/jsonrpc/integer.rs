@@ -1,10 +1,10 @@
-//! Integer request ids in any spelling JSON allows.
+//! Integer ids (request ids, progress tokens) in any spelling JSON allows.
 //!
-//! MCP's schema types a request id as `string | integer`, and JSON Schema's `integer` is any
-//! number without a fractional part, whatever its size or spelling: `7`, `7.0`, `7e0`, `-0`
-//! and `18446744073709551615` are all integers, and the TypeScript and Python SDKs accept them.
-//! [`read`] turns one into a single canonical form, so that the same value always makes the
-//! same [`RequestId`](super::RequestId) (a cancellation spelled `7.0` finds request `7`).
+//! MCP's schema types them `string | integer`, and JSON Schema's `integer` is any number
+//! without a fractional part, whatever its size or spelling: `7`, `7.0`, `7e0`, `-0` and
+//! `18446744073709551615` are all integers. [`read`] turns one into a single canonical form,
+//! so that the same value always makes the same [`RequestId`](super::RequestId) (a
+//! cancellation spelled `7.0` finds request `7`).
 
 /// The most decimal digits an integer id may have: beyond `u128`, and small enough that an
 /// exponent (`1e999999999`) cannot make the server write a huge number.

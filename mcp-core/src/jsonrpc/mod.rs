@@ -113,17 +113,15 @@ impl<'de> Deserialize<'de> for RequestId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer
             .deserialize_any(integer::StringOrIntegerVisitor)
-            .map(RequestId::from)
+            .map(id_of)
     }
 }
 
-impl From<StringOrInteger> for RequestId {
-    fn from(value: StringOrInteger) -> Self {
-        match value {
-            StringOrInteger::String(s) => RequestId::String(s.into()),
-            StringOrInteger::Integer(Integer::Small(n)) => RequestId::Number(n),
-            StringOrInteger::Integer(Integer::Big(digits)) => RequestId::BigNumber(digits.into()),
-        }
+fn id_of(value: StringOrInteger) -> RequestId {
+    match value {
+        StringOrInteger::String(s) => RequestId::String(s.into()),
+        StringOrInteger::Integer(Integer::Small(n)) => RequestId::Number(n),
+        StringOrInteger::Integer(Integer::Big(digits)) => RequestId::BigNumber(digits.into()),
     }
 }
 
@@ -148,7 +146,7 @@ impl RequestId {
 /// [`RequestId::from_json`] for what [`plain_id`] does not read.
 #[inline(never)]
 fn id_the_long_way(text: &str) -> Option<RequestId> {
-    integer::string_or_integer(text).map(RequestId::from)
+    integer::string_or_integer(text).map(id_of)
 }
 
 /// The request a `notifications/cancelled` names (`params.requestId`), read exactly from the

@@ -337,16 +337,29 @@ mod tests {
     use crate::body::{McpBody, next_text as next};
     use crate::{McpHttpService, McpServer};
 
-    #[tokio::test]
-    async fn the_session_stream_delivers_resumes_and_reopens() {
+    /// The default server, a session of it, and that session's GET stream with its priming
+    /// event read.
+    async fn session_stream() -> (
+        mcp_core::Router,
+        McpHttpService<McpBody>,
+        String,
+        McpBody,
+        String,
+    ) {
         let router = mcp_core::Router::builder().build();
         let service: McpHttpService<McpBody> =
             McpServer::builder(router.clone()).into_http_service();
         let session = initialize(&service).await;
-        let headers = [("mcp-session-id", session.as_str())];
-        let (status, mut stream) = get(&service, &headers).await;
+        let (status, mut stream) = get(&service, &[("mcp-session-id", session.as_str())]).await;
         assert_eq!(status, StatusCode::OK);
         let priming = next(&mut stream).await.unwrap();
+        (router, service, session, stream, priming)
+    }
+
+    #[tokio::test]
+    async fn the_session_stream_delivers_resumes_and_reopens() {
+        let (router, service, session, mut stream, priming) = session_stream().await;
+        let headers = [("mcp-session-id", session.as_str())];
         let id = event_id(&priming);
         let stream_id = id
             .strip_suffix("-0")
@@ -437,14 +450,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_replaced_session_stream_leaves_its_queued_frames_to_the_new_connection() {
-        let router = mcp_core::Router::builder().build();
-        let service: McpHttpService<McpBody> =
-            McpServer::builder(router.clone()).into_http_service();
-        let session = initialize(&service).await;
-        let headers = [("mcp-session-id", session.as_str())];
-        let (status, mut old) = get(&service, &headers).await;
-        assert_eq!(status, StatusCode::OK);
-        let priming = event_id(&next(&mut old).await.unwrap()).to_owned();
+        let (router, service, session, mut old, priming) = session_stream().await;
+        let priming = event_id(&priming).to_owned();
         // The client stops reading (its connection is dead, say): messages queue up there.
         for message in ["one", "two", "three"] {
             router.log(LoggingLevel::Info, None, message);

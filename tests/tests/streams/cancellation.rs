@@ -24,7 +24,7 @@ async fn cancelled_notification_stops_the_handler_and_suppresses_the_response() 
     let cancel = json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5,"reason":"user"}});
     assert_eq!(client.post(&cancel, &headers).await.status, 202);
     let reply = pending.await.expect("join");
-    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+    probe.cancelled_reaches(1).await;
     assert!(
         !reply.sse_messages().iter().any(|m| m["id"] == 5),
         "no response for a cancelled request: {:?}",
@@ -45,7 +45,7 @@ async fn client_disconnect_cancels_the_handler() {
         .await;
     probe.started.notified().await;
     drop(response);
-    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+    probe.cancelled_reaches(1).await;
 }
 
 /// Before anything was sent the answer would be plain JSON: no stream notices the client
@@ -103,7 +103,7 @@ async fn disconnect_while_quiet(server: &TestServer, probe: &Probe, extra_header
     socket.write_all(&body).await.unwrap();
     probe.started.notified().await;
     drop(socket);
-    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+    probe.cancelled_reaches(1).await;
 }
 
 /// A client that leaves while the handler keeps writing is noticed by the failed write,
@@ -127,6 +127,6 @@ async fn a_client_gone_mid_write_cancels_the_handler() {
         let mut body = response.into_body();
         read_until(&mut body, "notifications/progress").await;
         drop(body);
-        wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+        probe.cancelled_reaches(1).await;
     }
 }

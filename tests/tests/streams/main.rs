@@ -27,6 +27,13 @@ struct Probe {
     proceed: Notify,
 }
 
+impl Probe {
+    /// Waits until `count` handlers saw their cancellation.
+    async fn cancelled_reaches(&self, count: usize) {
+        wait_for(|| self.cancelled.load(Ordering::SeqCst) == count).await;
+    }
+}
+
 fn router(probe: Arc<Probe>) -> Router {
     let wait_probe = Arc::clone(&probe);
     Router::builder()

@@ -99,7 +99,7 @@ async fn a_resumable_stream_is_cancelled_only_after_the_grace_period() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(probe.cancelled.load(Ordering::SeqCst), 0);
     // ...but a client that never comes back cancels the handler after the grace period.
-    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+    probe.cancelled_reaches(1).await;
 }
 
 #[tokio::test]
@@ -264,7 +264,7 @@ async fn leaving_the_resumed_stream_too_cancels_the_handler() {
     tokio::time::sleep(grace * 2).await;
     assert_eq!(probe.cancelled.load(Ordering::SeqCst), 0);
     drop(resumed);
-    wait_for(|| probe.cancelled.load(Ordering::SeqCst) == 1).await;
+    probe.cancelled_reaches(1).await;
 }
 
 /// A handler that panics mid-stream is answered -32603 and its stream finishes in the store:

@@ -6,9 +6,11 @@
 use std::collections::HashSet;
 
 use mcp_core::jsonrpc::{self, ErrorObject, RequestId, notification_json};
-use mcp_core::protocol::{SubscriptionFilter, SubscriptionsListenRequestParams, meta_keys};
+use mcp_core::protocol::{
+    SubscriptionFilter, SubscriptionIdMeta, SubscriptionsListenRequestParams,
+};
 use mcp_core::{AllowList, McpResponse, ServerEvent};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -16,8 +18,9 @@ use serde_json::value::RawValue;
 #[derive(Debug)]
 pub(crate) struct Subscription {
     id: RequestId,
-    /// `{"io.modelcontextprotocol/subscriptionId": id}`, put on every message of it.
-    meta: Value,
+    /// `{"io.modelcontextprotocol/subscriptionId": id}`, put on every message of it. Text,
+    /// not a `Value`: a `Value` holds an id past 64 bits only as the nearest `f64`.
+    meta: Box<RawValue>,
     tools: bool,
     prompts: bool,
     resources: bool,
@@ -97,9 +100,13 @@ impl Subscription {
             .into_iter()
             .filter(|uri| asked_uris.contains(uri))
             .collect();
+        let meta = serde_json::value::to_raw_value(&SubscriptionIdMeta {
+            subscription_id: id,
+        })
+        .expect("request ids serialise");
         let subscription = Self {
             id: id.clone(),
-            meta: serde_json::json!({ meta_keys::SUBSCRIPTION_ID: id }),
+            meta,
             tools: both(requested.tools_list_changed, honoured.tools_list_changed),
             prompts: both(
                 requested.prompts_list_changed,
@@ -117,9 +124,18 @@ impl Subscription {
             resources_list_changed: subscription.resources.then_some(true),
             resource_subscriptions: (!uris.is_empty()).then_some(uris),
         };
+        #[derive(Serialize)]
+        struct Acknowledged<'a> {
+            #[serde(rename = "_meta")]
+            meta: &'a RawValue,
+            notifications: SubscriptionFilter,
+        }
         let acknowledgement = notification_json(
             "notifications/subscriptions/acknowledged",
-            &serde_json::json!({ "_meta": subscription.meta, "notifications": acknowledged }),
+            &Acknowledged {
+                meta: &subscription.meta,
+                notifications: acknowledged,
+            },
         );
         (subscription, acknowledgement)
     }
@@ -143,25 +159,133 @@ impl Subscription {
             return None;
         }
         let mut params = event.params();
-        params["_meta"] = self.meta.clone();
-        Some(notification_json(event.method(), &params))
+        if let Value::Object(members) = &mut params {
+            members.remove("_meta");
+        }
+        Some(notification_json(
+            event.method(),
+            &Tagged {
+                params,
+                meta: &self.meta,
+            },
+        ))
     }
 
     /// The server's `notifications/cancelled` for this subscription, with `reason`.
     pub(crate) fn cancelled(&self, reason: &str) -> Vec<u8> {
-        let params = serde_json::json!({
-            "_meta": self.meta,
-            "requestId": self.id,
-            "reason": reason,
-        });
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Cancelled<'a> {
+            #[serde(rename = "_meta")]
+            meta: &'a RawValue,
+            request_id: &'a RequestId,
+            reason: &'a str,
+        }
+        let params = Cancelled {
+            meta: &self.meta,
+            request_id: &self.id,
+            reason,
+        };
         notification_json("notifications/cancelled", &params)
     }
 
     /// The `subscriptions/listen` result that ends the subscription gracefully: empty but
     /// for its `resultType` and the subscription id (`SubscriptionsListenResult`).
     pub(crate) fn closing_result(&self) -> Vec<u8> {
-        let result = serde_json::json!({ "_meta": self.meta, "resultType": "complete" });
-        let result = jsonrpc::to_raw(&result).expect("JSON values serialise");
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Closing<'a> {
+            #[serde(rename = "_meta")]
+            meta: &'a RawValue,
+            result_type: &'static str,
+        }
+        let result = jsonrpc::to_raw(&Closing {
+            meta: &self.meta,
+            result_type: "complete",
+        })
+        .expect("the closing result serialises");
         jsonrpc::Response::result(self.id.clone(), result).to_vec()
+    }
+}
+
+/// An event's params with the subscription's `_meta` (the params hold none).
+#[derive(Serialize)]
+struct Tagged<'a> {
+    #[serde(flatten)]
+    params: Value,
+    #[serde(rename = "_meta")]
+    meta: &'a RawValue,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An id no `f64` holds: every message of the subscription must carry its digits.
+    const LONG_ID: &str = "123456789012345678901234567891";
+
+    fn subscription() -> (Subscription, Vec<u8>) {
+        let id = RequestId::from_json(LONG_ID).unwrap();
+        let requested = serde_json::value::to_raw_value(&serde_json::json!({
+            "notifications": {"toolsListChanged": true, "resourceSubscriptions": ["file:///a"]}
+        }))
+        .unwrap();
+        let honoured = SubscriptionFilter {
+            tools_list_changed: Some(true),
+            resource_subscriptions: Some(vec!["file:///a".to_owned()]),
+            ..SubscriptionFilter::default()
+        };
+        Subscription::open(&id, Some(&requested), honoured)
+    }
+
+    fn text(bytes: &[u8]) -> &str {
+        std::str::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn every_message_carries_the_ids_digits() {
+        let tag = format!(r#""_meta":{{"io.modelcontextprotocol/subscriptionId":{LONG_ID}}}"#);
+        let (subscription, acknowledgement) = subscription();
+        assert!(
+            text(&acknowledgement).contains(&tag),
+            "{}",
+            text(&acknowledgement)
+        );
+
+        let updated = subscription
+            .notification(&ServerEvent::resource_updated("file:///a"), None)
+            .unwrap();
+        let parsed: Value = serde_json::from_slice(&updated).unwrap();
+        assert_eq!(parsed["method"], "notifications/resources/updated");
+        assert_eq!(parsed["params"]["uri"], "file:///a");
+        assert!(text(&updated).contains(&tag), "{}", text(&updated));
+
+        let cancelled = subscription.cancelled("server shutting down");
+        assert!(text(&cancelled).contains(&tag), "{}", text(&cancelled));
+        assert!(
+            text(&cancelled).contains(&format!(r#""requestId":{LONG_ID}"#)),
+            "{}",
+            text(&cancelled)
+        );
+
+        let closing = subscription.closing_result();
+        assert!(text(&closing).contains(&tag), "{}", text(&closing));
+        assert!(
+            text(&closing).starts_with(&format!(r#"{{"jsonrpc":"2.0","id":{LONG_ID},"#)),
+            "{}",
+            text(&closing)
+        );
+        let parsed: Value = serde_json::from_slice(&closing).unwrap();
+        assert_eq!(parsed["result"]["resultType"], "complete");
+    }
+
+    #[test]
+    fn events_not_asked_for_are_not_delivered() {
+        let (subscription, _) = subscription();
+        assert!(
+            subscription
+                .notification(&ServerEvent::resource_updated("file:///b"), None)
+                .is_none()
+        );
     }
 }

@@ -267,6 +267,28 @@ pub struct SubscriptionFilter {
     pub resource_subscriptions: Option<Vec<String>>,
 }
 
+/// The `_meta` of every message of a `subscriptions/listen` subscription:
+/// `{"io.modelcontextprotocol/subscriptionId": id}`, where `id` is the listen request's id.
+///
+/// Serialise it rather than a [`Meta`] map: a map holds an integer id past 64 bits only as
+/// the nearest `f64`, while the [`RequestId`](crate::jsonrpc::RequestId) is written with the
+/// value the client sent.
+///
+/// ```
+/// use mcp_core::jsonrpc::RequestId;
+/// use mcp_core::protocol::SubscriptionIdMeta;
+///
+/// let id = RequestId::from_json("123456789012345678901234567890").unwrap();
+/// let meta = serde_json::to_string(&SubscriptionIdMeta { subscription_id: &id }).unwrap();
+/// assert_eq!(meta, r#"{"io.modelcontextprotocol/subscriptionId":123456789012345678901234567890}"#);
+/// ```
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SubscriptionIdMeta<'a> {
+    /// The id of the `subscriptions/listen` request that opened the subscription.
+    #[serde(rename = "io.modelcontextprotocol/subscriptionId")]
+    pub subscription_id: &'a crate::jsonrpc::RequestId,
+}
+
 /// Params of `subscriptions/listen`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionsListenRequestParams {

@@ -206,13 +206,14 @@ impl Call<'_> {
         #[derive(Serialize)]
         struct Accepted<'a> {
             #[serde(rename = "_meta")]
-            meta: serde_json::Value,
+            meta: crate::protocol::SubscriptionIdMeta<'a>,
             notifications: &'a crate::protocol::SubscriptionFilter,
         }
-        let meta = serde_json::json!({ crate::protocol::meta_keys::SUBSCRIPTION_ID: self.id });
         self.encode(
             &Accepted {
-                meta,
+                meta: crate::protocol::SubscriptionIdMeta {
+                    subscription_id: &self.id,
+                },
                 notifications: &honoured,
             },
             Extras::complete().with_meta(true),

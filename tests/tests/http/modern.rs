@@ -109,19 +109,21 @@ async fn routing_headers(client: &TestClient, call: &Value) {
     }
 }
 
-#[tokio::test]
-async fn subscriptions_listen_streams_tagged_notifications() {
+/// Opens a `subscriptions/listen` stream for tool changes with request id `id` (JSON text),
+/// changes a resource and a tool once it is acknowledged, and returns the stream's first two
+/// messages as sent: the acknowledgement and the one notification it asked for.
+async fn listen_for_tool_changes(id: &str) -> Vec<String> {
     let (_server, client, router) = start(McpServer::builder).await;
-    let meta = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {}
-    });
-    let listen = json!({"jsonrpc":"2.0","id":42,"method":"subscriptions/listen","params":{
-        "_meta": meta, "notifications": {"toolsListChanged": true}}});
+    let listen = format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"subscriptions/listen","params":{{
+            "_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities":{{}}}},
+            "notifications":{{"toolsListChanged":true}}}}}}"#
+    );
     let response = client
         .send_streaming(
             Method::POST,
-            serde_json::to_vec(&listen).unwrap(),
+            listen.into_bytes(),
             &[
                 ("mcp-protocol-version", "2026-07-28"),
                 ("mcp-method", "subscriptions/listen"),
@@ -149,10 +151,18 @@ async fn subscriptions_listen_streams_tagged_notifications() {
             changed = true;
         }
     }
-    let messages: Vec<Value> = seen
-        .lines()
+    seen.lines()
         .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).unwrap())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn subscriptions_listen_streams_tagged_notifications() {
+    let messages: Vec<Value> = listen_for_tool_changes("42")
+        .await
+        .iter()
+        .map(|data| serde_json::from_str(data).unwrap())
         .collect();
     assert_eq!(
         messages[0]["method"],
@@ -168,6 +178,23 @@ async fn subscriptions_listen_streams_tagged_notifications() {
             message["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
             42
         );
+    }
+}
+
+#[tokio::test]
+async fn a_subscription_id_past_64_bits_is_echoed_digit_for_digit() {
+    // No `f64` holds it: a server that passes the id through one answers 1.2345…e29.
+    let id = "123456789012345678901234567891";
+    let messages = listen_for_tool_changes(id).await;
+    let tag = format!(r#""io.modelcontextprotocol/subscriptionId":{id}}}"#);
+    assert!(messages[0].contains("acknowledged"), "{}", messages[0]);
+    assert!(
+        messages[1].contains("tools/list_changed"),
+        "{}",
+        messages[1]
+    );
+    for message in &messages {
+        assert!(message.contains(&tag), "{message}");
     }
 }
 

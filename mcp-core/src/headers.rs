@@ -100,9 +100,30 @@ pub fn argument_text(value: &serde_json::Value) -> String {
     }
 }
 
+/// Whether the integer argument `value` and the header text `sent` name the same integer,
+/// however each is spelled (`42`, `42.0`, `4.2e1`): the spec asks servers to compare
+/// integers numerically rather than as strings.
+pub(crate) fn same_integer(value: &serde_json::Value, sent: &str) -> bool {
+    use crate::jsonrpc::integer::read;
+    value.is_number()
+        && read(sent.trim()).is_some_and(|sent| read(&value.to_string()) == Some(sent))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_compare_by_value() {
+        let forty_two = serde_json::json!(42);
+        assert!(same_integer(&forty_two, "42.0"));
+        assert!(same_integer(&forty_two, "4.2e1"));
+        assert!(same_integer(&serde_json::json!(42.0), "42"));
+        assert!(!same_integer(&forty_two, "43"));
+        assert!(!same_integer(&forty_two, "42.5"));
+        assert!(!same_integer(&serde_json::json!("42"), "42.0"));
+        assert!(!same_integer(&serde_json::json!(1.5), "1.5"));
+    }
 
     #[test]
     fn only_outer_spaces_and_tabs_are_trimmed() {

@@ -129,12 +129,10 @@ impl ProtocolVersion {
     }
 
     /// Whether SSE streams open with a priming event, an event id and empty data (2025-11-25
-    /// and later): earlier clients may read that empty data as a malformed message.
+    /// only): earlier clients may read that empty data as a malformed message, and
+    /// 2026-07-28 streams cannot be resumed, so their events carry no ids to prime.
     pub const fn has_sse_priming(self) -> bool {
-        !matches!(
-            self,
-            ProtocolVersion::V2025_03_26 | ProtocolVersion::V2025_06_18
-        )
+        matches!(self, ProtocolVersion::V2025_11_25)
     }
 
     /// Whether a server may close a request's SSE stream before answering it, for the client

@@ -109,7 +109,9 @@ impl Tool {
         }
         let arguments = parse_arguments(arguments)?;
         for (argument, header) in &self.inner.header_params {
-            let Some(value) = arguments.get(argument) else {
+            // A client omits the header of an absent or `null` argument; the server must not
+            // expect it (2026-07-28, "Server Behavior for Custom Headers").
+            let Some(value) = arguments.get(argument).filter(|value| !value.is_null()) else {
                 continue;
             };
             let expected = crate::headers::argument_text(value);
@@ -123,7 +125,8 @@ impl Tool {
                 )));
             }
             match sent {
-                Some(Some(sent)) if sent == expected => {}
+                Some(Some(sent))
+                    if sent == expected || crate::headers::same_integer(value, &sent) => {}
                 Some(Some(sent)) => {
                     return Err(header_mismatch(format!(
                         "Header mismatch: {header} header value '{}' does not match argument '{argument}'",

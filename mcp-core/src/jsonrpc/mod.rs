@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 mod error;
-mod integer;
+pub(crate) mod integer;
 
 pub(crate) use self::integer::{
     Integer, StringOrInteger, StringOrIntegerVisitor, serialize_digits,

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 
 use super::event_store::EventStore;
 use super::pending::Answerer;
-use super::post::{ErrorAnswer, accepted, has_error_status, json_response};
+use super::post::{ErrorAnswer, has_error_status, json_response};
 use super::resumption::Deliverer;
 use super::sse::{SseWriter, complete_stream};
 use super::{ResponseMode, RpcService, Shared, sse_response};
@@ -152,7 +152,9 @@ impl Exchange {
         let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
         let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
         let store = self.event_store().cloned();
-        let mut writer = SseWriter::new(stream, self.session_id(), sink, store);
+        // 2026-07-28 streams cannot be resumed: their events carry no ids.
+        let numbered = !self.version.is_modern();
+        let mut writer = SseWriter::new(stream, self.session_id(), sink, store, numbered);
         if let Some(retry_ms) = self.shared.priming(self.version) {
             writer.prime(retry_ms);
         }
@@ -200,10 +202,12 @@ impl Exchange {
     }
 
     fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
-        self.end();
         if self.peer.is_cancelled() {
-            return accepted();
+            // A request is answered with JSON or SSE, never a bare 202: a cancelled one gets
+            // the stream a streamed answer would have, ending without a response.
+            return self.finish_sse(&response);
         }
+        self.end();
         let mut http = json_response(&response, self.version, self.request_headers);
         ErrorAnswer::mark(&mut http, &response);
         http
@@ -225,6 +229,7 @@ impl Exchange {
             self.event_store().cloned(),
             self.shared.priming(self.version),
             data,
+            !self.version.is_modern(),
         );
         let mut http = sse_response(McpBody::from(body), self.request_headers);
         ErrorAnswer::mark(&mut http, response);

@@ -235,3 +235,139 @@ async fn listeners_are_capped() {
     }
     assert!(reopened);
 }
+
+/// Arguments annotated with `x-mcp-header`: a `null` one needs no header (the client must
+/// omit it), and integers compare by value (`42.0` is `42`), as 2026-07-28 asks.
+#[tokio::test]
+async fn mirrored_arguments_null_needs_no_header_and_integers_compare_by_value() {
+    let (_server, client, router) = start(McpServer::builder).await;
+    router.add_tool(
+        mcp_core::Tool::new("mirrored")
+            .input_schema(json!({
+                "type": "object",
+                "properties": {
+                    "region": {"type": ["string", "null"], "x-mcp-header": "Region"},
+                    "count": {"type": "integer", "x-mcp-header": "Count"}
+                }
+            }))
+            .raw_handler(|args, _| async move { Value::Object(args).to_string() }),
+    );
+    let call = |arguments: Value| {
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
+            "name":"mirrored","arguments":arguments,"_meta":{
+                "io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities":{}}}})
+    };
+    let routing = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "mirrored"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut headers = routing.to_vec();
+        headers.extend_from_slice(extra);
+        headers
+    };
+    let answered = |reply: &mcp_e2e::Reply| {
+        reply.status == 200 && reply.json()["result"]["isError"] != json!(true)
+    };
+
+    let null_region = call(json!({"region": null, "count": 42}));
+    let reply = client
+        .post(&null_region, &with(&[("mcp-param-count", "42")]))
+        .await;
+    assert!(answered(&reply), "{} {:?}", reply.status, reply.body);
+
+    for spelled in ["42.0", "4.2e1", " 42 "] {
+        let reply = client
+            .post(
+                &call(json!({"count": 42})),
+                &with(&[("mcp-param-count", spelled)]),
+            )
+            .await;
+        assert!(
+            answered(&reply),
+            "{spelled}: {} {:?}",
+            reply.status,
+            reply.body
+        );
+    }
+    let reply = client
+        .post(
+            &call(json!({"count": 42.0})),
+            &with(&[("mcp-param-count", "42")]),
+        )
+        .await;
+    assert!(answered(&reply), "{} {:?}", reply.status, reply.body);
+
+    // Still refused: another value, and a present argument without its header.
+    let reply = client
+        .post(
+            &call(json!({"count": 42})),
+            &with(&[("mcp-param-count", "43")]),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["error"]["code"], -32020);
+    let reply = client
+        .post(
+            &call(json!({"region": "eu", "count": 1})),
+            &with(&[("mcp-param-count", "1")]),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["error"]["code"], -32020);
+}
+
+/// 2026-07-28 streams cannot be resumed: their events carry no ids, and no priming event
+/// (empty data, `retry`) precedes the messages, whether the answer streams (progress) or
+/// comes whole (`AlwaysSse`).
+#[tokio::test]
+async fn modern_sse_answers_carry_no_event_ids_and_no_priming_event() {
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "progressToken": "p"
+    });
+    let call = |name: &str| {
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+               "params":{"name":name,"arguments":{"a":1,"b":2},"_meta":meta}})
+    };
+    let headers = |name: &'static str| {
+        [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", name),
+        ]
+    };
+    let only_data = |reply: &mcp_e2e::Reply| {
+        let text = String::from_utf8_lossy(&reply.body).into_owned();
+        assert_eq!(reply.headers["content-type"], "text/event-stream", "{text}");
+        for line in text.lines().filter(|line| !line.is_empty()) {
+            let data = line.strip_prefix("data: ");
+            assert!(data.is_some_and(|d| !d.is_empty()), "{line:?} in {text}");
+        }
+        reply.sse_messages()
+    };
+
+    let (_server, client, _) = start(McpServer::builder).await;
+    let messages = only_data(
+        &client
+            .post(&call("slow_progress"), &headers("slow_progress"))
+            .await,
+    );
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert_eq!(messages[0]["method"], "notifications/progress");
+    assert_eq!(messages[3]["result"]["content"][0]["text"], "done");
+
+    let (_server, client, _) = start(|router| {
+        McpServer::builder(router).http_config(
+            mcp_tower::StreamableHttpConfig::default()
+                .response_mode(mcp_tower::ResponseMode::AlwaysSse),
+        )
+    })
+    .await;
+    let messages = only_data(&client.post(&call("add"), &headers("add")).await);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["result"]["content"][0]["text"], "3");
+}

@@ -25,6 +25,10 @@ async fn cancelled_notification_stops_the_handler_and_suppresses_the_response() 
     assert_eq!(client.post(&cancel, &headers).await.status, 202);
     let reply = pending.await.expect("join");
     probe.cancelled_reaches(1).await;
+    // A request is answered with JSON or SSE, never with the 202 of a notification: here
+    // with a stream that ends without a response.
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["content-type"], "text/event-stream");
     assert!(
         !reply.sse_messages().iter().any(|m| m["id"] == 5),
         "no response for a cancelled request: {:?}",

@@ -1,5 +1,6 @@
 //! SSE framing: event ids that encode the stream, a priming event with `retry`, keep-alive
-//! comments, and a copy of every event in the [`EventStore`] for resumption.
+//! comments, and a copy of every event in the [`EventStore`] for resumption. 2026-07-28
+//! streams cannot be resumed: their events carry no id (and they get no priming event).
 //!
 //! Two writers: [`SseWriter`] for a stream driven by its own task (a POST answered as SSE),
 //! and [`StreamSink`] for a session's GET stream, which the fan-out writes into directly.
@@ -22,6 +23,8 @@ struct EventLog {
     stream: u64,
     sequence: u64,
     store: Option<Arc<dyn EventStore>>,
+    /// Whether frames carry their event id (legacy eras, where a client resumes from it).
+    numbered: bool,
 }
 
 impl EventLog {
@@ -39,7 +42,19 @@ impl EventLog {
             stream,
             sequence,
             store,
+            numbered: true,
         }
+    }
+
+    /// Frames without event ids from now on (a 2026-07-28 stream).
+    fn unnumbered(mut self) -> Self {
+        self.numbered = false;
+        self
+    }
+
+    /// The id a frame of event `sequence` carries, if any.
+    fn id(&self, sequence: u64) -> Option<EventId> {
+        self.numbered.then_some((self.stream, sequence))
     }
 
     /// Numbers and records `data` as the next event; its number.
@@ -60,13 +75,13 @@ impl EventLog {
     /// Numbers and records `data` as the next event; its frame.
     fn next(&mut self, data: &Bytes) -> Bytes {
         let sequence = self.record(data);
-        frame(self.stream, sequence, data)
+        frame(self.id(sequence), data)
     }
 
     /// The frame of a stored event, with its original id.
     fn replay(&mut self, event: &StoredEvent) -> Bytes {
         self.sequence = self.sequence.max(event.sequence);
-        frame(self.stream, event.sequence, &event.data)
+        frame(Some((self.stream, event.sequence)), &event.data)
     }
 
     /// Marks the stream complete in the store.
@@ -91,15 +106,18 @@ pub(crate) struct SseWriter {
 }
 
 impl SseWriter {
-    /// A writer for `stream`, recording events in `store` under `session`.
+    /// A writer for `stream`, recording events in `store` under `session`; its events carry
+    /// ids when `numbered` (legacy eras).
     pub(crate) fn new(
         stream: u64,
         session: &str,
         sink: mpsc::Sender<Bytes>,
         store: Option<Arc<dyn EventStore>>,
+        numbered: bool,
     ) -> Self {
+        let log = EventLog::open(stream, session, store);
         Self {
-            log: EventLog::open(stream, session, store),
+            log: if numbered { log } else { log.unnumbered() },
             sink: Some(sink),
             lost: false,
             replaced: None,
@@ -246,23 +264,30 @@ impl Drop for SseWriter {
 
 /// The frames of a whole stream known at once (a request answered in its handler's first
 /// poll): the priming event (with `prime`'s reconnection delay, when given) and `data` as its
-/// one event, registered in `store` under `session`, recorded and finished like any stream,
-/// in one buffer.
+/// one event (with its id when `numbered`), registered in `store` under `session`, recorded
+/// and finished like any stream, in one buffer.
 pub(crate) fn complete_stream(
     stream: u64,
     session: &str,
     store: Option<Arc<dyn EventStore>>,
     prime: Option<u64>,
     data: Option<Bytes>,
+    numbered: bool,
 ) -> Bytes {
     let mut log = EventLog::open(stream, session, store);
-    let sequence = data.as_ref().map(|data| log.record(data));
+    if !numbered {
+        log = log.unnumbered();
+    }
+    let id = data
+        .as_ref()
+        .map(|data| log.record(data))
+        .map(|sequence| log.id(sequence));
     log.finish();
-    if let (Some(data), Some(sequence)) = (&data, sequence)
+    if let (Some(data), Some(id)) = (&data, id)
         && has_line_break(data)
     {
         let prime = prime.map(|retry_ms| prime_frame(stream, retry_ms));
-        let event = multiline_frame(stream, sequence, data);
+        let event = multiline_frame(id, data);
         return Bytes::from([prime.unwrap_or_default(), event].concat());
     }
     let mut prime_numbers = NumberBuffers::default();
@@ -270,8 +295,8 @@ pub(crate) fn complete_stream(
     let prime = prime.map(|retry_ms| prime_parts(&mut prime_numbers, stream, retry_ms));
     let event = data
         .as_deref()
-        .zip(sequence)
-        .map(|(data, sequence)| frame_parts(&mut event_numbers, stream, sequence, None, data));
+        .zip(id)
+        .map(|(data, id)| frame_parts(&mut event_numbers, id, None, data));
     joined(prime.into_iter().chain(event).flatten())
 }
 
@@ -372,15 +397,19 @@ fn prime_frame(stream: u64, retry_ms: u64) -> Bytes {
 
 /// The frame of a stored event of `stream`, with its original id.
 pub(crate) fn stored_frame(stream: u64, event: &StoredEvent) -> Bytes {
-    frame(stream, event.sequence, &event.data)
+    frame(Some((stream, event.sequence)), &event.data)
 }
 
-/// One event, `id: <stream>-<sequence>\ndata: <json>\n\n`, in one allocation.
-fn frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
+/// An event id: the stream and the event's number in it, written `<stream>-<sequence>`.
+type EventId = (u64, u64);
+
+/// One event, `id: <stream>-<sequence>\ndata: <json>\n\n` (or without the id line), in one
+/// allocation.
+fn frame(id: Option<EventId>, data: &[u8]) -> Bytes {
     if has_line_break(data) {
-        return multiline_frame(stream, sequence, data);
+        return multiline_frame(id, data);
     }
-    joined(frame_parts(&mut Default::default(), stream, sequence, None, data).into_iter())
+    joined(frame_parts(&mut Default::default(), id, None, data).into_iter())
 }
 
 /// Whether `data` holds a line break, which would end its `data:` field early. serde_json
@@ -393,21 +422,25 @@ fn has_line_break(data: &[u8]) -> bool {
 /// An event whose data spans lines: one `data:` field per line (ended by CRLF, CR or LF, as
 /// SSE reads them), which the client joins again with LF. JSON allows a line break only
 /// as whitespace, so the message reads the same.
-fn multiline_frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
+fn multiline_frame(id: Option<EventId>, data: &[u8]) -> Bytes {
     let [stream_digits, sequence_digits, _] = &mut NumberBuffers::default();
     let mut out = Vec::with_capacity(data.len() + 64);
-    out.extend_from_slice(b"id: ");
-    out.extend_from_slice(stream_digits.format(stream).as_bytes());
-    out.push(b'-');
-    out.extend_from_slice(sequence_digits.format(sequence).as_bytes());
+    if let Some((stream, sequence)) = id {
+        out.extend_from_slice(b"id: ");
+        out.extend_from_slice(stream_digits.format(stream).as_bytes());
+        out.push(b'-');
+        out.extend_from_slice(sequence_digits.format(sequence).as_bytes());
+        out.push(b'\n');
+    }
     let mut rest = data;
     loop {
-        out.extend_from_slice(b"\ndata: ");
+        out.extend_from_slice(b"data: ");
         let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
             out.extend_from_slice(rest);
             break;
         };
         out.extend_from_slice(&rest[..end]);
+        out.push(b'\n');
         let crlf = rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n');
         rest = &rest[end + 1 + usize::from(crlf)..];
     }
@@ -420,34 +453,45 @@ fn multiline_frame(stream: u64, sequence: u64, data: &[u8]) -> Bytes {
 type NumberBuffers = [itoa::Buffer; 3];
 
 /// The priming event: event 0, with the reconnection delay and no data.
-fn prime_parts(numbers: &mut NumberBuffers, stream: u64, retry_ms: u64) -> [&[u8]; 9] {
-    frame_parts(numbers, stream, 0, Some(retry_ms), b"")
+fn prime_parts(numbers: &mut NumberBuffers, stream: u64, retry_ms: u64) -> [&[u8]; 11] {
+    frame_parts(numbers, Some((stream, 0)), Some(retry_ms), b"")
 }
 
-/// `id: <stream>-<sequence>`, then `retry: <ms>` if given, then `data: <json>`, each on its
-/// own line, and the blank line that ends the event.
+/// `id: <stream>-<sequence>` if given, then `retry: <ms>` if given, then `data: <json>`,
+/// each on its own line, and the blank line that ends the event.
 fn frame_parts<'a>(
     numbers: &'a mut NumberBuffers,
-    stream: u64,
-    sequence: u64,
+    id: Option<EventId>,
     retry_ms: Option<u64>,
     data: &'a [u8],
-) -> [&'a [u8]; 9] {
+) -> [&'a [u8]; 11] {
     let [stream_digits, sequence_digits, retry_digits] = numbers;
-    let (retry_field, retry) = match retry_ms {
-        Some(ms) => (&b"\nretry: "[..], retry_digits.format(ms).as_bytes()),
-        None => (&b""[..], &b""[..]),
+    let [id_field, stream, dash, sequence, id_end]: [&[u8]; 5] = match id {
+        Some((stream, sequence)) => [
+            b"id: ",
+            stream_digits.format(stream).as_bytes(),
+            b"-",
+            sequence_digits.format(sequence).as_bytes(),
+            b"\n",
+        ],
+        None => [b""; 5],
+    };
+    let [retry_field, retry, retry_end]: [&[u8]; 3] = match retry_ms {
+        Some(ms) => [b"retry: ", retry_digits.format(ms).as_bytes(), b"\n"],
+        None => [b""; 3],
     };
     // One `data:` line holds the whole message: callers send data with line breaks to
     // `multiline_frame`.
     [
-        b"id: ",
-        stream_digits.format(stream).as_bytes(),
-        b"-",
-        sequence_digits.format(sequence).as_bytes(),
+        id_field,
+        stream,
+        dash,
+        sequence,
+        id_end,
         retry_field,
         retry,
-        b"\ndata: ",
+        retry_end,
+        b"data: ",
         data,
         b"\n\n",
     ]

@@ -5,10 +5,10 @@ use crate::streamable::InMemoryEventStore;
 
 #[test]
 fn frames_carry_the_stream_and_sequence_in_their_id() {
-    assert_eq!(&frame(42, 7, b"{}")[..], b"id: 42-7\ndata: {}\n\n");
-    assert_eq!(&frame(0, 0, b"1")[..], b"id: 0-0\ndata: 1\n\n");
+    assert_eq!(&frame(Some((42, 7)), b"{}")[..], b"id: 42-7\ndata: {}\n\n");
+    assert_eq!(&frame(Some((0, 0)), b"1")[..], b"id: 0-0\ndata: 1\n\n");
     let max = format!("id: {0}-{0}\ndata: x\n\n", u64::MAX);
-    assert_eq!(&frame(u64::MAX, u64::MAX, b"x")[..], max.as_bytes());
+    assert_eq!(&frame(Some((u64::MAX, u64::MAX)), b"x")[..], max.as_bytes());
     assert_eq!(
         &prime_frame(u64::MAX, 0)[..],
         format!("id: {}-0\nretry: 0\ndata: \n\n", u64::MAX).as_bytes()
@@ -16,15 +16,29 @@ fn frames_carry_the_stream_and_sequence_in_their_id() {
 }
 
 #[test]
+fn frames_without_an_id_are_data_only() {
+    assert_eq!(&frame(None, b"{}")[..], b"data: {}\n\n");
+    assert_eq!(&frame(None, b"{\r\n}")[..], b"data: {\ndata: }\n\n");
+    // A 2026-07-28 stream known at once: no priming event, no ids.
+    let whole = complete_stream(5, "", None, None, Some(Bytes::from_static(b"{}")), false);
+    assert_eq!(&whole[..], b"data: {}\n\n");
+    let pretty = complete_stream(5, "", None, None, Some(Bytes::from_static(b"{\n}")), false);
+    assert_eq!(&pretty[..], b"data: {\ndata: }\n\n");
+}
+
+#[test]
 fn data_with_line_breaks_spans_data_lines() {
     let pretty = b"{\n  \"a\": 1,\r\n  \"b\": [\r2]\n}";
     assert_eq!(
-        &frame(3, 4, pretty)[..],
+        &frame(Some((3, 4)), pretty)[..],
         &b"id: 3-4\ndata: {\ndata:   \"a\": 1,\ndata:   \"b\": [\ndata: 2]\ndata: }\n\n"[..]
     );
-    assert_eq!(&frame(3, 4, b"1\n")[..], b"id: 3-4\ndata: 1\ndata: \n\n");
+    assert_eq!(
+        &frame(Some((3, 4)), b"1\n")[..],
+        b"id: 3-4\ndata: 1\ndata: \n\n"
+    );
     // The data lines, joined with LF as a client joins them, are the same JSON.
-    let text = String::from_utf8(frame(3, 4, pretty).to_vec()).unwrap();
+    let text = String::from_utf8(frame(Some((3, 4)), pretty).to_vec()).unwrap();
     let data: Vec<&str> = text
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
@@ -32,7 +46,14 @@ fn data_with_line_breaks_spans_data_lines() {
     let read: serde_json::Value = serde_json::from_str(&data.join("\n")).unwrap();
     assert_eq!(read, serde_json::json!({"a": 1, "b": [2]}));
     // A whole stream too.
-    let whole = complete_stream(5, "", None, Some(100), Some(Bytes::from_static(b"{\n}")));
+    let whole = complete_stream(
+        5,
+        "",
+        None,
+        Some(100),
+        Some(Bytes::from_static(b"{\n}")),
+        true,
+    );
     assert_eq!(
         &whole[..],
         &b"id: 5-0\nretry: 100\ndata: \n\nid: 5-1\ndata: {\ndata: }\n\n"[..]

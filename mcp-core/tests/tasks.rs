@@ -441,3 +441,29 @@ async fn task_of_a_tool_that_forbids_tasks() {
         "{direct}"
     );
 }
+
+#[tokio::test]
+async fn a_task_only_tool_runs_directly_in_eras_without_tasks() {
+    // 2025-03-26 and 2025-06-18 have no tasks: the listed tool is processed normally (with
+    // or without a stray `task`), where 2025-11-25 refuses it without one (above).
+    let router = Router::builder()
+        .tasks(TaskConfig::default())
+        .tool(
+            Tool::new("slow_required")
+                .execution(execution(TaskSupport::Required))
+                .handler(|Json(_): Args, _: RequestContext| async move { "required done" }),
+        )
+        .build();
+    for v in [ProtocolVersion::V2025_03_26, ProtocolVersion::V2025_06_18] {
+        for params in [
+            json!({"name":"slow_required","arguments":{}}),
+            json!({"name":"slow_required","arguments":{},"task":{"ttl":1000}}),
+        ] {
+            let direct = send(&router, v, "tools/call", params, "alice").await;
+            assert_eq!(
+                direct["result"]["content"][0]["text"], "required done",
+                "{v:?}: {direct}"
+            );
+        }
+    }
+}

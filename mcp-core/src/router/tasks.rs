@@ -112,6 +112,11 @@ impl Call<'_> {
             (TaskSupport::Forbidden, _) | (TaskSupport::Optional, false) => Ok(Mode::Direct),
             (_, true) => Ok(Mode::Task(ttl)),
             (TaskSupport::Required, false) if self.version.is_modern() => Err(missing_extension()),
+            // 2025-03-26 and 2025-06-18 have no tasks: a receiver without the capability
+            // processes the request normally (2025-11-25, tasks), and the tool is listed.
+            (TaskSupport::Required, false) if !self.version.has_method("tasks/get") => {
+                Ok(Mode::Direct)
+            }
             (TaskSupport::Required, false) => Err(ErrorObject::new(
                 codes::METHOD_NOT_FOUND,
                 format!("Tool {} must be called as a task", tool.name()),

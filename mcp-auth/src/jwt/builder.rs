@@ -191,7 +191,9 @@ impl JwtAuthenticatorBuilder {
         self
     }
 
-    /// Shortest time between two JWKS fetches triggered by unknown `kid`s (or failures).
+    /// Shortest time between two JWKS fetches triggered by unknown `kid`s. After a fetch
+    /// that failed the next may come sooner: 1 s later, then twice as long after each further
+    /// failure, up to this interval.
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.limits.min_refresh_interval = interval;
         self

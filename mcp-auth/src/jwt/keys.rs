@@ -118,10 +118,15 @@ impl KeySet {
 
 struct RefreshState {
     last_attempt: Option<Instant>,
+    /// Fetches that failed in a row since the last one that worked.
+    failures: u32,
     // Resolved from the metadata document; cleared when fetching it fails so that the next
     // refresh discovers it again.
     jwks_uri: Option<Uri>,
 }
+
+/// How soon a miss may fetch again after a failed fetch (doubled after each further one).
+const FIRST_RETRY: Duration = Duration::from_secs(1);
 
 /// The cache.
 pub(crate) struct KeyStore {
@@ -164,6 +169,7 @@ impl KeyStore {
             current: RwLock::new(Arc::new(KeySet::default())),
             refresh: tokio::sync::Mutex::new(RefreshState {
                 last_attempt: None,
+                failures: 0,
                 jwks_uri: None,
             }),
         }
@@ -207,10 +213,19 @@ impl KeyStore {
         self.refresh_after_miss(set.generation).await.lookup(kid)
     }
 
+    /// Whether a miss may fetch now. After a fetch that worked, once per minimum interval;
+    /// after failures, sooner: 1 s, then twice as long after each further failure, up to the
+    /// interval. A JWKS that was down when the server started (or a moment ago) is then
+    /// asked again within a second, instead of every valid token being refused for the
+    /// whole interval, and a JWKS that stays down is asked at most once a second.
     fn may_fetch(&self, state: &RefreshState) -> bool {
-        state
-            .last_attempt
-            .is_none_or(|at| at.elapsed() >= self.limits.min_refresh_interval)
+        let wait = match state.failures {
+            0 => self.limits.min_refresh_interval,
+            failures => FIRST_RETRY
+                .saturating_mul(1 << (failures - 1).min(16))
+                .min(self.limits.min_refresh_interval),
+        };
+        state.last_attempt.is_none_or(|at| at.elapsed() >= wait)
     }
 
     async fn refresh_after_miss(&self, seen_generation: u64) -> Arc<KeySet> {
@@ -243,6 +258,10 @@ impl KeyStore {
         // Counted from the end of the attempt, so a slow authorization server cannot be
         // asked again as soon as it answers.
         state.last_attempt = Some(Instant::now());
+        state.failures = match outcome {
+            Ok(()) => 0,
+            Err(_) => state.failures.saturating_add(1),
+        };
         outcome
     }
 

@@ -48,7 +48,8 @@ type AllowListFn = dyn Fn(&Map<String, Value>) -> Option<AllowList> + Send + Syn
 ///
 /// While the JWKS cannot be fetched (down, too large, too slow) the keys already cached keep
 /// working; tokens signed with other keys get a 401 `unknown signing key` and the failure is
-/// logged at `warn`.
+/// logged at `warn`. The JWKS is asked again 1 s after a failure, then at doubling intervals
+/// up to the [minimum refresh interval](JwtAuthenticatorBuilder::min_refresh_interval).
 ///
 /// Failures answer `401` with `WWW-Authenticate: Bearer resource_metadata="...",
 /// scope="...", error="invalid_token", error_description="..."` (no `error` when no token was

@@ -210,6 +210,37 @@ async fn unknown_kid_then_rotated_in() {
     assert_eq!(s.jwks.fetches(), 2);
 }
 
+/// A JWKS that is down when the first token arrives (a server started before its
+/// authorization server) is asked again a second later, not after the whole minimum
+/// interval: valid tokens are refused for a second, not for half a minute. While it stays
+/// down it is asked at most once a second, then less and less often.
+#[tokio::test]
+async fn a_jwks_that_was_down_is_asked_again_within_a_second() {
+    let key = ec_key("k");
+    let s = Setup::new(&[&key], |b| b.min_refresh_interval(Duration::from_secs(30))).await;
+    s.jwks.set_down(true);
+    let token = mint(&key, &s.claims());
+    assert_eq!(
+        get_bearer(&s.url, &token).await,
+        s.invalid_token("unknown signing key")
+    );
+    assert_eq!(s.jwks.fetches(), 1);
+    // Within the second: no fetch.
+    get_bearer(&s.url, &token).await;
+    assert_eq!(s.jwks.fetches(), 1);
+    // Still down a second later: one more fetch, and the next wait is two seconds.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    get_bearer(&s.url, &token).await;
+    assert_eq!(s.jwks.fetches(), 2);
+    s.jwks.set_down(false);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    get_bearer(&s.url, &token).await;
+    assert_eq!(s.jwks.fetches(), 2, "asked again before the doubled wait");
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(get_bearer(&s.url, &token).await, ok("alice"));
+    assert_eq!(s.jwks.fetches(), 3);
+}
+
 #[tokio::test]
 async fn burst_of_unknown_kids_shares_one_fetch() {
     let (known, unknown) = (ec_key("known"), ec_key("unknown"));

@@ -15,7 +15,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -154,6 +154,8 @@ pub struct Jwks {
     pub addr: SocketAddr,
     keys: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
+    /// While set, the JWKS answers 503 (the authorization server is down).
+    down: Arc<AtomicBool>,
 }
 
 impl Jwks {
@@ -171,6 +173,7 @@ impl Jwks {
             addr,
             keys: Arc::new(Mutex::new(keys.iter().map(|k| k.jwk.clone()).collect())),
             fetches: Arc::new(AtomicUsize::new(0)),
+            down: Arc::new(AtomicBool::new(false)),
         };
         let state = jwks.clone();
         let service = tower::service_fn(move |request: Request<Incoming>| {
@@ -180,6 +183,11 @@ impl Jwks {
                     "/jwks.json" => {
                         state.fetches.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(delay).await;
+                        if state.down.load(Ordering::SeqCst) {
+                            let mut response = Response::new(Full::default());
+                            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                            return Ok(response);
+                        }
                         json!({ "keys": *state.keys.lock().unwrap() })
                     }
                     "/.well-known/oauth-authorization-server" => json!({
@@ -212,6 +220,11 @@ impl Jwks {
     /// Publishes one more key (key rotation).
     pub fn add(&self, key: &TestKey) {
         self.keys.lock().unwrap().push(key.jwk.clone());
+    }
+
+    /// Makes the JWKS answer 503 (`true`) or its keys again (`false`).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
     }
 
     /// How many times the JWKS was fetched.

@@ -154,10 +154,12 @@ where
             .cloned();
         let is_delete = request.method() == Method::DELETE;
         // A 2026-07-28 request is stateless whatever session id it carries (the spec: ignore
-        // the header): served, and checked by the bridge, as a request without one.
-        let id = id.filter(|_| is_delete || !names_modern_version(request.headers()));
+        // the header): served, and checked by the bridge, as a request without one. A DELETE
+        // too, which the bridge refuses with 405 as it refuses GET in that era.
+        let modern = names_modern_version(request.headers());
+        let id = id.filter(|_| !modern);
         let Some(id) = id else {
-            if is_delete {
+            if is_delete && !modern {
                 return ResponseFuture::answer(json_rpc_error_response(
                     StatusCode::BAD_REQUEST,
                     -32600,

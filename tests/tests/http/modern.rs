@@ -371,3 +371,28 @@ async fn modern_sse_answers_carry_no_event_ids_and_no_priming_event() {
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert_eq!(messages[0]["result"]["content"][0]["text"], "3");
 }
+
+/// A DELETE in the 2026-07-28 era is refused with 405, as a GET is, and its
+/// `Mcp-Session-Id` is ignored: it cannot end a legacy session.
+#[tokio::test]
+async fn a_modern_delete_is_405_and_ends_no_session() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    let modern = ("mcp-protocol-version", "2026-07-28");
+    for headers in [
+        vec![modern],
+        vec![modern, ("mcp-session-id", session.as_str())],
+    ] {
+        let reply = client.send(Method::DELETE, "", &headers).await;
+        assert_eq!(reply.status, 405, "{headers:?}: {:?}", reply.body);
+        assert!(reply.headers.contains_key("allow"));
+    }
+    // The legacy session lives on.
+    let legacy = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let reply = client.post(&super::call_add(2), &legacy).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.json()["result"]["content"][0]["text"], "5");
+}

@@ -284,7 +284,7 @@ pub(crate) fn classify(
         None if is_notification || header_version.is_none() => {
             return header_version
                 .filter(|version| version.is_modern())
-                .ok_or_else(|| unsupported(header.unwrap_or_default()));
+                .ok_or_else(|| not_modern(header.unwrap_or_default(), header_version, served));
         }
         None => {
             return Err(invalid_meta(format!(
@@ -316,7 +316,35 @@ pub(crate) fn classify(
     // named the modern way is not a version of this era.
     header_version
         .filter(|version| version.is_modern())
-        .ok_or_else(|| unsupported(meta_version))
+        .ok_or_else(|| not_modern(meta_version, header_version, served))
+}
+
+/// The refusal of a request made the 2026-07-28 way (version in `_meta`, no session) that
+/// names `requested`, which is not a modern version: when it is a legacy version this server
+/// speaks, -32022 lists only the versions a request may name that way (a client retries with
+/// one of them) and says how the legacy ones are reached, rather than calling a version it
+/// also lists unsupported.
+fn not_modern(requested: &str, parsed: Option<ProtocolVersion>, served: ServedEras) -> Refusal {
+    if !(served.modern && parsed.is_some_and(|version| served.serves(version))) {
+        return unsupported(requested, served);
+    }
+    let per_request = ProtocolVersion::supported_strings(Some(Era::Modern));
+    (
+        StatusCode::BAD_REQUEST,
+        ErrorObject::new(
+            codes::UNSUPPORTED_PROTOCOL_VERSION,
+            format!(
+                "Unsupported protocol version: {} is negotiated with initialize; a request \
+                 that carries its version in _meta may name {}",
+                quoted(requested),
+                per_request.join(", ")
+            ),
+        )
+        .with_data(serde_json::json!({
+            "requested": quoted(requested),
+            "supported": per_request,
+        })),
+    )
 }
 
 fn invalid_meta(message: String) -> Refusal {

@@ -396,3 +396,47 @@ async fn a_modern_delete_is_405_and_ends_no_session() {
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.json()["result"]["content"][0]["text"], "5");
 }
+
+/// A request made the 2026-07-28 way that names a legacy version is refused with -32022
+/// listing only the versions a request may name that way, so that a client retrying with one
+/// of them succeeds, and the message says legacy versions come with `initialize`. An
+/// unknown version is answered with every supported version.
+#[tokio::test]
+async fn a_legacy_version_in_meta_is_refused_with_the_per_request_versions() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let list = |version: &str| {
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{
+            "io.modelcontextprotocol/protocolVersion": version,
+            "io.modelcontextprotocol/clientCapabilities": {}}}})
+    };
+    let reply = client
+        .post(
+            &list("2025-11-25"),
+            &[
+                ("mcp-protocol-version", "2025-11-25"),
+                ("mcp-method", "tools/list"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], -32022, "{error}");
+    assert_eq!(error["data"]["supported"], json!(["2026-07-28"]));
+    assert_eq!(error["data"]["requested"], "2025-11-25");
+    assert!(
+        error["message"].as_str().unwrap().contains("initialize"),
+        "{error}"
+    );
+    let reply = client
+        .post(
+            &list("2099-01-01"),
+            &[
+                ("mcp-protocol-version", "2099-01-01"),
+                ("mcp-method", "tools/list"),
+            ],
+        )
+        .await;
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], -32022, "{error}");
+    assert_eq!(error["data"]["supported"].as_array().unwrap().len(), 4);
+}

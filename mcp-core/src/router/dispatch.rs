@@ -88,6 +88,11 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
         extensions,
     };
     let params = request.params.as_deref();
+    if version.is_modern()
+        && let Err(error) = params::check_log_level(&request.method, params)
+    {
+        return RouterFuture::ready(respond(request.id, Err(error)));
+    }
     let result = match request.method.as_str() {
         "initialize" => call.initialize(params),
         "ping" => call.encode(&Empty {}, Extras::complete()),

@@ -282,6 +282,30 @@ pub(crate) fn normalised(arguments: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The 2026-07-28 logging utility: a request whose `_meta` names a log level that is not
+/// one is refused with -32602, whatever its method. Methods that run handlers read the level
+/// with the rest of their `_meta`; this check is for the others (discovery, lists, listen).
+/// Params that do not mention a log level are not parsed.
+pub(crate) fn check_log_level(method: &str, params: Option<&RawValue>) -> Result<(), ErrorObject> {
+    #[derive(Deserialize)]
+    struct WithMeta {
+        #[serde(rename = "_meta", default)]
+        _meta: Option<LevelOnly>,
+    }
+    #[derive(Deserialize)]
+    struct LevelOnly {
+        #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+        _level: Option<LoggingLevel>,
+    }
+    // A key spelled with escapes is read too.
+    match params {
+        Some(params) if params.get().contains("Level") || params.get().contains("\\u") => {
+            required::<WithMeta>(method, Some(params)).map(drop)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Parses required params; a missing or malformed object is -32602.
 pub(crate) fn required<'a, T: Deserialize<'a>>(
     method: &str,

@@ -440,3 +440,62 @@ async fn a_legacy_version_in_meta_is_refused_with_the_per_request_versions() {
     assert_eq!(error["code"], -32022, "{error}");
     assert_eq!(error["data"]["supported"].as_array().unwrap().len(), 4);
 }
+
+/// A log level that is not one is refused with -32602 by every method, not only by those
+/// that run handlers (2026-07-28, logging: error handling).
+#[tokio::test]
+async fn an_unknown_log_level_is_refused_by_every_method() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    for (method, extra) in [
+        ("server/discover", json!({})),
+        ("tools/list", json!({})),
+        ("resources/templates/list", json!({})),
+        (
+            "subscriptions/listen",
+            json!({"notifications": {"toolsListChanged": true}}),
+        ),
+        (
+            "tools/call",
+            json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
+        ),
+    ] {
+        let mut params = extra.clone();
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/logLevel": "verbose"
+        });
+        let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params});
+        let mut headers = vec![
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", method),
+        ];
+        if method == "tools/call" {
+            headers.push(("mcp-name", "add"));
+        }
+        let reply = client.post(&body, &headers).await;
+        assert_eq!(
+            reply.json()["error"]["code"],
+            -32602,
+            "{method}: {:?}",
+            reply.body
+        );
+        // A known level is served (a listen stream stays open: its status says it).
+        params["_meta"]["io.modelcontextprotocol/logLevel"] = json!("debug");
+        let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params});
+        if method == "subscriptions/listen" {
+            let response = client
+                .send_streaming(Method::POST, serde_json::to_vec(&body).unwrap(), &headers)
+                .await;
+            assert_eq!(response.status(), 200);
+            continue;
+        }
+        let reply = client.post(&body, &headers).await;
+        assert_eq!(reply.status, 200, "{method}: {:?}", reply.body);
+        assert!(
+            reply.json()["result"].is_object(),
+            "{method}: {:?}",
+            reply.body
+        );
+    }
+}

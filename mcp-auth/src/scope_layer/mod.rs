@@ -171,8 +171,18 @@ fn target_params<'a, T: Deserialize<'a>>(
     method: &str,
     params: Option<&'a serde_json::value::RawValue>,
 ) -> Result<T, ErrorObject> {
-    let params = params.map_or("null", |raw| raw.get());
-    serde_json::from_str(params).map_err(|error| {
+    // Worded as the router words it: serde's messages name this crate's private types.
+    let Some(params) = params else {
+        return Err(ErrorObject::invalid_params(format!(
+            "Invalid params for {method}: params are required"
+        )));
+    };
+    if !params.get().trim_start().starts_with('{') {
+        return Err(ErrorObject::invalid_params(format!(
+            "Invalid params for {method}: params must be an object"
+        )));
+    }
+    serde_json::from_str(params.get()).map_err(|error| {
         ErrorObject::invalid_params(format!("Invalid params for {method}: {error}"))
     })
 }

@@ -151,9 +151,18 @@ async fn a_guarded_call_with_unreadable_params_is_refused_not_waved_through() {
         params: None,
     });
     let response = run(no_params, alice()).await;
+    let error = response.as_single().unwrap().error_object().unwrap();
+    assert_eq!(error.code, -32602);
+    // Worded as the router words it, without this crate's private type names.
     assert_eq!(
-        response.as_single().unwrap().error_object().unwrap().code,
-        -32602
+        error.message,
+        "Invalid params for tools/call: params are required"
+    );
+    let response = run(request("prompts/get", serde_json::json!([])), alice()).await;
+    let error = response.as_single().unwrap().error_object().unwrap();
+    assert_eq!(
+        error.message,
+        "Invalid params for prompts/get: params must be an object"
     );
 }
 

@@ -282,16 +282,13 @@ impl Message {
             Err(e) if e.is_syntax() || e.is_eof() => {
                 return Err(Response::error(None, ErrorObject::parse_error(e)));
             }
-            Err(_) => {
+            Err(e) => {
                 // Serde stops at the first value of the wrong type, which may come before a
                 // syntax error further on (`"a" }`): text that is not JSON is a parse error.
                 if let Err(syntax) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
                     return Err(Response::error(None, ErrorObject::parse_error(syntax)));
                 }
-                return Err(Response::error(
-                    None,
-                    ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),
-                ));
+                return Err(Response::error(None, invalid_envelope(&e)));
             }
         };
         envelope.into_message()
@@ -312,14 +309,23 @@ impl Message {
             Err(e) if e.is_syntax() || e.is_eof() => {
                 return Err(Response::error(None, ErrorObject::parse_error(e)));
             }
-            Err(_) => {
-                return Err(Response::error(
-                    None,
-                    ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),
-                ));
-            }
+            Err(e) => return Err(Response::error(None, invalid_envelope(&e))),
         };
         envelope.into_message()
+    }
+}
+
+/// -32600 for a JSON value serde could not read as a message: a repeated member is named
+/// (the text is an object, and the real fault would be lost); anything else is not a
+/// JSON-RPC object.
+fn invalid_envelope(error: &serde_json::Error) -> ErrorObject {
+    let text = error.to_string();
+    match text.strip_prefix("duplicate field ") {
+        Some(rest) => {
+            let field = rest.split(" at line ").next().unwrap_or(rest);
+            ErrorObject::invalid_request(format!("Invalid Request: duplicate member {field}"))
+        }
+        None => ErrorObject::invalid_request("Invalid Request: expected a JSON-RPC object"),
     }
 }
 
@@ -576,4 +582,29 @@ pub fn request_json(id: &RequestId, method: &str, params: &RawValue) -> Vec<u8> 
 pub fn to_raw(value: &impl Serialize) -> Result<Box<RawValue>, ErrorObject> {
     serde_json::value::to_raw_value(value)
         .map_err(|e| ErrorObject::internal_error(format!("result could not be encoded: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(text: &str) -> String {
+        let error = Message::parse(text.as_bytes()).expect_err("refused");
+        error.body.expect_err("an error").message.into_owned()
+    }
+
+    #[test]
+    fn a_repeated_member_is_named() {
+        let duplicate = r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#;
+        assert_eq!(refusal(duplicate), "Invalid Request: duplicate member `id`");
+        let in_batch = format!("[{duplicate}]");
+        let Ok(Message::Batch(items)) = Message::parse(in_batch.as_bytes()) else {
+            panic!("a batch");
+        };
+        let item = items.into_iter().next().unwrap().expect_err("refused");
+        assert_eq!(
+            item.body.expect_err("an error").message,
+            "Invalid Request: duplicate member `id`"
+        );
+    }
 }

@@ -300,16 +300,20 @@ pub(crate) fn classify(
         ));
     }
     if header != Some(meta_version) {
+        let message = match header {
+            None => format!(
+                "Header mismatch: MCP-Protocol-Version header is required (body value '{}')",
+                quoted(meta_version)
+            ),
+            Some(header) => format!(
+                "Header mismatch: MCP-Protocol-Version header value '{}' does not match body value '{}'",
+                quoted(header),
+                quoted(meta_version)
+            ),
+        };
         return Err((
             StatusCode::BAD_REQUEST,
-            ErrorObject::new(
-                codes::HEADER_MISMATCH,
-                format!(
-                    "Header mismatch: MCP-Protocol-Version header value '{}' does not match body value '{}'",
-                    quoted(header.unwrap_or("")),
-                    quoted(meta_version)
-                ),
-            ),
+            ErrorObject::new(codes::HEADER_MISMATCH, message),
         ));
     }
     // The header equals `meta_version` here: its parse stands for both. A legacy version

@@ -73,11 +73,16 @@ pub(crate) fn check(
             quoted(expected)
         ))),
         Some(value) if value_is(value.as_bytes(), expected) => Ok(()),
-        Some(value) => Err(mismatch(format!(
-            "Header mismatch: Mcp-Name header value '{}' does not match body value '{}'",
-            quoted(&decode_header_value(value.as_bytes()).unwrap_or_default()),
-            quoted(expected)
-        ))),
+        Some(value) => Err(mismatch(match decode_header_value(value.as_bytes()) {
+            Some(sent) => format!(
+                "Header mismatch: Mcp-Name header value '{}' does not match body value '{}'",
+                quoted(&sent),
+                quoted(expected)
+            ),
+            None => "Header mismatch: Mcp-Name header is not valid base64, or holds characters \
+                     that must be base64-encoded"
+                .to_owned(),
+        })),
     }
 }
 
@@ -91,6 +96,11 @@ mod tests {
 
     /// The code `check` answers for a `resources/read` of `uri` whose `Mcp-Name` is `name`.
     fn code_for(uri: &str, name: HeaderValue) -> Option<i32> {
+        refusal_for(uri, name).map(|error| error.code)
+    }
+
+    /// The error `check` answers for a `resources/read` of `uri` whose `Mcp-Name` is `name`.
+    fn refusal_for(uri: &str, name: HeaderValue) -> Option<mcp_core::jsonrpc::ErrorObject> {
         let body = serde_json::json!({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":uri}});
         let message = Message::parse(body.to_string().as_bytes()).expect("a request");
         let mut headers = HeaderMap::new();
@@ -102,7 +112,25 @@ mod tests {
         let peek = Peek::of(&message, &version);
         check(&McpHeaders::read(&headers), &message, &peek)
             .err()
-            .map(|(_, error)| error.code)
+            .map(|(_, error)| error)
+    }
+
+    #[test]
+    fn an_undecodable_name_is_refused_for_what_it_is() {
+        for name in [
+            HeaderValue::from_bytes("gréet".as_bytes()).expect("obs-text"),
+            HeaderValue::from_static("=?base64?@@@?="),
+        ] {
+            let error = refusal_for("greet", name).expect("refused");
+            assert_eq!(error.code, codes::HEADER_MISMATCH);
+            assert!(
+                error.message.contains("not valid base64"),
+                "{}",
+                error.message
+            );
+        }
+        let error = refusal_for("greet", HeaderValue::from_static("other")).expect("refused");
+        assert!(error.message.contains("value 'other'"), "{}", error.message);
     }
 
     #[test]

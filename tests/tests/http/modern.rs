@@ -499,3 +499,21 @@ async fn an_unknown_log_level_is_refused_by_every_method() {
         );
     }
 }
+
+/// A modern body without `MCP-Protocol-Version` is told the header is missing (not that an
+/// empty one differs).
+#[tokio::test]
+async fn a_missing_version_header_is_named_missing() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let reply = client.post(&body, &[("mcp-method", "tools/list")]).await;
+    assert_eq!(reply.status, 400);
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], -32020);
+    assert_eq!(
+        error["message"],
+        "Header mismatch: MCP-Protocol-Version header is required (body value '2026-07-28')"
+    );
+}

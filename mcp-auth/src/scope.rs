@@ -245,10 +245,14 @@ impl MissingScopes {
     }
 
     /// The scopes to ask the authorization server for: the granted ones then the missing
-    /// ones, so that a step-up does not lose what the client already had.
+    /// ones, so that a step-up does not lose what the client already had. A granted scope
+    /// that is not an RFC 6750 `scope-token` (an authorization server's odd grant) is left
+    /// out: the challenge could not carry it, and it would cost the client the whole
+    /// step-up (the spec asks only for the scopes needed).
     pub fn step_up_scopes(&self) -> Vec<&str> {
         self.granted
             .iter()
+            .filter(|scope| crate::challenge::is_scope_token(scope))
             .chain(&self.missing)
             .map(String::as_str)
             .collect()
@@ -359,6 +363,18 @@ mod tests {
         assert_eq!(
             rejection.challenge().unwrap().render().unwrap(),
             r#"Bearer scope="a b c", error="insufficient_scope", error_description="missing scope: c""#
+        );
+    }
+
+    #[test]
+    fn a_granted_scope_a_challenge_cannot_carry_does_not_cost_the_step_up() {
+        let p = Principal::new("a").with_scopes(["mcp", "caf\u{e9}", "x\"y"]);
+        let missing = check_scopes(&p, ["admin"]).unwrap_err();
+        assert_eq!(missing.step_up_scopes(), ["mcp", "admin"]);
+        let rejection = missing.into_rejection(Some("https://r.example/.well-known/x"));
+        assert_eq!(
+            rejection.challenge().unwrap().render().unwrap(),
+            r#"Bearer resource_metadata="https://r.example/.well-known/x", scope="mcp admin", error="insufficient_scope", error_description="missing scope: admin""#
         );
     }
 }

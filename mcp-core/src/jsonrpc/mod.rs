@@ -392,9 +392,13 @@ impl Envelope<'_> {
                 }
             },
         };
+        // The id of a client's response is the server's own (of its request to the client):
+        // an error echoing it would read as the answer to the client's request of that id.
+        let shaped_as_response =
+            self.method.is_none() && (self.result.is_some() || self.error.is_some());
         let fail = |message: &'static str| -> Result<Message, Response> {
             Err(Response::error(
-                id.clone(),
+                id.clone().filter(|_| !shaped_as_response),
                 ErrorObject::invalid_request(message),
             ))
         };
@@ -448,7 +452,8 @@ impl Envelope<'_> {
 /// A response the server sends: a result or an error, for one request.
 #[derive(Debug, Clone)]
 pub struct Response {
-    /// The id of the request; `None` only when the request's id could not be read.
+    /// The id of the request; `None` when it could not be read, or when what is refused is
+    /// a response (whose id is the peer's own).
     pub id: Option<RequestId>,
     /// The result (raw JSON) or the error.
     pub body: Result<RawJson, ErrorObject>,
@@ -591,6 +596,22 @@ mod tests {
     fn refusal(text: &str) -> String {
         let error = Message::parse(text.as_bytes()).expect_err("refused");
         error.body.expect_err("an error").message.into_owned()
+    }
+
+    #[test]
+    fn a_refused_response_is_not_answered_under_its_id() {
+        for text in [
+            r#"{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}"#,
+            r#"{"jsonrpc":"1.0","id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}"#,
+        ] {
+            let refused = Message::parse(text.as_bytes()).expect_err("refused");
+            assert_eq!(refused.id, None, "{text}");
+        }
+        // A request's refusal keeps its id.
+        let refused = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"m","params":5}"#)
+            .expect_err("refused");
+        assert_eq!(refused.id, Some(RequestId::Number(1)));
     }
 
     #[test]

@@ -152,10 +152,16 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         }
     };
     let refused = |refusal, id: Option<&RequestId>| Step::Answer(refuse(refusal, id.cloned()));
+    // Refusals echo the id of a request only: a client's response carries the server's own
+    // id, and an error under it would read as the answer to the client's request of that id.
+    let request_id = match &message {
+        Message::Request(request) => Some(&request.id),
+        _ => None,
+    };
     let session = parts.extensions.get::<Arc<LiveSession>>().cloned();
     let mcp_headers = McpHeaders::read(&parts.headers);
     if let Err(refusal) = super::routing_headers::check_not_repeated(&mcp_headers) {
-        return refused(refusal, message.id());
+        return refused(refusal, request_id);
     }
     let served = ServedEras {
         legacy: shared.config.legacy,
@@ -163,7 +169,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     };
     let header = match era::VersionHeader::read(mcp_headers.version, served) {
         Ok(header) => header,
-        Err(refusal) => return refused(refusal, message.id()),
+        Err(refusal) => return refused(refusal, request_id),
     };
     let peek = era::Peek::of(&message, &header);
     let version = match era::classify(
@@ -173,10 +179,10 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         session.as_deref().map(mcp_core::Session::protocol_version),
     ) {
         Ok(version) => version,
-        Err(refusal) => return refused(refusal, message.id()),
+        Err(refusal) => return refused(refusal, request_id),
     };
     if !served.serves(version) {
-        return refused(era::unsupported(version.as_str(), served), message.id());
+        return refused(era::unsupported(version.as_str(), served), request_id);
     }
     if version.is_modern() && matches!(message, Message::Response(_)) {
         // The era has no server-to-client requests (input_required replaced them).
@@ -188,14 +194,14 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     if version.is_modern()
         && let Err(refusal) = super::routing_headers::check(&mcp_headers, &message, &peek)
     {
-        return refused(refusal, message.id());
+        return refused(refusal, request_id);
     }
     let manager = parts.extensions.get::<SessionManager>().cloned();
     let is_initialize = message.method() == Some("initialize");
     // Legacy requests need their session when the server keeps sessions.
     if !version.is_modern() && manager.is_some() && session.is_none() && !is_initialize {
         let error = ErrorObject::invalid_request("Bad Request: Mcp-Session-Id header is required");
-        return refused((StatusCode::BAD_REQUEST, error), message.id());
+        return refused((StatusCode::BAD_REQUEST, error), request_id);
     }
     if matches!(message, Message::Batch(_)) && !version.allows_batches() {
         let error = ErrorObject::invalid_request(format!(

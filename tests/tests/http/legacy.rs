@@ -442,3 +442,37 @@ async fn method_not_allowed_lists_what_the_endpoint_serves() {
         assert_eq!(reply.header("allow"), Some("POST"));
     }
 }
+
+/// A client's response that is refused is not answered under its id: that id is the
+/// server's own (of its request to the client), and an error carrying it would read as the
+/// answer to the client's request of the same id.
+#[tokio::test]
+async fn a_refused_client_response_is_answered_without_its_id() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let response = json!({"jsonrpc":"2.0","id":1,"result":{}});
+    // No session header.
+    let reply = client
+        .post(&response, &[("mcp-protocol-version", "2025-11-25")])
+        .await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert!(reply.json().get("id").is_none(), "{:?}", reply.body);
+    // A version nobody speaks.
+    let session = client.initialize("2025-11-25").await;
+    let reply = client
+        .post(
+            &response,
+            &[
+                ("mcp-session-id", session.as_str()),
+                ("mcp-protocol-version", "1900-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert!(reply.json().get("id").is_none(), "{:?}", reply.body);
+    // A request refused the same way keeps its id.
+    let reply = client
+        .post(&call_add(9), &[("mcp-protocol-version", "2025-11-25")])
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["id"], 9);
+}

@@ -235,10 +235,12 @@ fn cases() -> Vec<Case> {
         case("notification with params a string", r#"{"jsonrpc":"2.0","method":"notifications/initialized","params":"x"}"#, Error(INVALID_REQUEST, false)),
         case("notification with bad tools/call params", r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":5}}"#, Nothing),
         // --- Responses from the client ---------------------------------------------------
-        case("result and error both present", r#"{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}"#, Error(INVALID_REQUEST, true)),
+        // Refused without their id: it is the server's own, and an error under it would read
+        // as the answer to the client's request of that id.
+        case("result and error both present", r#"{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}"#, Error(INVALID_REQUEST, false)),
         case("a request carrying a result", r#"{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}"#, Error(INVALID_REQUEST, true)),
-        case("an error that is a string", r#"{"jsonrpc":"2.0","id":1,"error":"bad"}"#, Error(INVALID_REQUEST, true)),
-        case("an error without a message", r#"{"jsonrpc":"2.0","id":1,"error":{"code":1}}"#, Error(INVALID_REQUEST, true)),
+        case("an error that is a string", r#"{"jsonrpc":"2.0","id":1,"error":"bad"}"#, Error(INVALID_REQUEST, false)),
+        case("an error without a message", r#"{"jsonrpc":"2.0","id":1,"error":{"code":1}}"#, Error(INVALID_REQUEST, false)),
         case("a result without an id", r#"{"jsonrpc":"2.0","result":{}}"#, Error(INVALID_REQUEST, false)),
         case("a well-formed client response", r#"{"jsonrpc":"2.0","id":1,"result":{}}"#, Nothing),
         // 2025-11-25: an error response may leave out its id (the client could not read it).

@@ -155,11 +155,13 @@ where
         let is_delete = request.method() == Method::DELETE;
         // A 2026-07-28 request is stateless whatever session id it carries (the spec: ignore
         // the header): served, and checked by the bridge, as a request without one. A DELETE
-        // too, which the bridge refuses with 405 as it refuses GET in that era.
+        // too, which the bridge refuses with 405 as it refuses GET in that era; a server
+        // without that era refuses it below, as any other version it does not speak.
         let modern = names_modern_version(request.headers());
-        let id = id.filter(|_| !modern);
+        let stateless_delete = is_delete && modern && self.served.modern;
+        let id = id.filter(|_| !modern || (is_delete && !stateless_delete));
         let Some(id) = id else {
-            if is_delete && !modern {
+            if is_delete && !stateless_delete {
                 return ResponseFuture::answer(json_rpc_error_response(
                     StatusCode::BAD_REQUEST,
                     -32600,

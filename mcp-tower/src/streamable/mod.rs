@@ -50,10 +50,11 @@ pub enum ResponseMode {
     #[default]
     Auto,
     /// Always an SSE stream. A handler that answers in its first poll gets the whole stream
-    /// (priming event, then the response) as one body with a `Content-Length`, written with
-    /// the headers; otherwise events are written as they come. A 2026-07-28 answer that is
-    /// a direct error with an HTTP status of its own (404 for -32601, 400, 403, 429) is
-    /// JSON with that status, as the spec asks, and is awaited before any header is sent.
+    /// (priming event under 2025-11-25, then the response) as one body with a
+    /// `Content-Length`, written with the headers; otherwise events are written as they come.
+    /// A 2026-07-28 answer that is a direct error with an HTTP status of its own (404 for
+    /// -32601, 400, 403, 429) is JSON with that status, as the spec asks, and is awaited
+    /// before any header is sent.
     /// In both eras a refusal an RPC-tier layer marks with an [`mcp_core::HttpRefusal`]
     /// (`ScopeLayer`'s 403, `RpcRateLimitLayer`'s 429) is JSON with its status and header,
     /// as in `Auto`. So in the legacy era the stream starts when the request reaches its
@@ -178,7 +179,8 @@ impl StreamableHttpConfig {
         self
     }
 
-    /// The `retry` advertised in priming events (default 1 s).
+    /// The `retry` advertised in priming events (default 1 s). Only 2025-11-25 streams are
+    /// primed: 2026-07-28 streams cannot be resumed and their events carry no ids.
     pub fn retry(mut self, retry: Duration) -> Self {
         self.retry = retry;
         self

@@ -164,7 +164,15 @@ impl RequestContext {
         let params = to_raw(params)?;
         let raw = self.request_raw(method, params, key).await?;
         serde_json::from_str(raw.get()).map_err(|e| {
-            ErrorObject::invalid_params(format!("client answered {method} with bad result: {e}"))
+            let message = format!("client answered {method} with bad result: {e}");
+            // A modern answer comes in the retried request's `inputResponses`: its params are
+            // at fault. A legacy one is a message of its own, and the request that asked
+            // (`tools/call`, say) had valid params: its handler failed.
+            if self.protocol_version().is_modern() {
+                ErrorObject::invalid_params(message)
+            } else {
+                ErrorObject::internal_error(message)
+            }
         })
     }
 

@@ -456,3 +456,38 @@ async fn a_modern_completion_handler_gets_its_requests_meta() {
     );
     assert_eq!(seen[0]["params"]["progressToken"], "c-1");
 }
+
+/// A legacy client's answer that is not the result asked for fails the handler's call with
+/// -32603: the call's own params were valid, so -32602 would blame the wrong message.
+#[tokio::test]
+async fn a_malformed_client_answer_fails_the_call_as_an_internal_error() {
+    let router = full_router();
+    let mut call = request(
+        LEGACY,
+        1,
+        "tools/call",
+        json!({ "name": "roots", "arguments": {} }),
+    );
+    let (peer, mut outbound) = ClientPeer::channel(4);
+    call.extensions.insert(peer);
+    call.extensions
+        .insert::<SessionHandle>(TestSession::with_capabilities(all_client_capabilities()));
+    let client = tokio::spawn(async move {
+        while let Some(message) = outbound.recv().await {
+            if let mcp_core::OutboundMessage::Request { reply, .. } = message {
+                let malformed = serde_json::value::to_raw_value(&json!({ "roots": "none" }));
+                let _ = reply.send(Ok(malformed.unwrap()));
+            }
+        }
+    });
+    let error = error_of(&router, call).await;
+    assert_eq!(error["code"], codes::INTERNAL_ERROR, "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("client answered roots/list with bad result"),
+        "{error}"
+    );
+    client.abort();
+}

@@ -299,9 +299,10 @@ impl JwtAuthenticatorBuilder {
                 v.leeway = self.leeway.as_secs();
                 v.validate_exp = true;
                 v.validate_nbf = true;
-                v.validate_aud = true;
+                // `aud` must be present (required below) and is compared by the
+                // authenticator, which accepts an upper-case scheme and host.
+                v.validate_aud = false;
                 v.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-                v.set_audience(&[&self.resource]);
                 v.set_issuer(&self.issuers);
                 // The signature is checked before, with the key parsed once (`CachedKey`);
                 // these are the claim checks only, and are never used on their own.

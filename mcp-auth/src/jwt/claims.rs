@@ -23,6 +23,39 @@ pub(crate) fn scopes(claims: &Map<String, Value>) -> Vec<String> {
     out
 }
 
+/// Whether the `aud` claim (a string or an array of strings) names `resource`. Scheme and
+/// host compare without regard to case: the spec's canonical URI is lower-case, and servers
+/// SHOULD accept upper-case scheme and host for interoperability (a client may have sent
+/// its `resource` parameter so, and the authorization server copied it). The rest of the
+/// URI (port, path) compares exactly.
+pub(crate) fn audience_includes(aud: Option<&Value>, resource: &str) -> bool {
+    match aud {
+        Some(Value::String(aud)) => same_resource(aud, resource),
+        Some(Value::Array(auds)) => auds
+            .iter()
+            .any(|aud| aud.as_str().is_some_and(|aud| same_resource(aud, resource))),
+        _ => false,
+    }
+}
+
+/// `scheme://authority` and the rest, which starts at the first `/`, `?` or `#`.
+fn split_uri(uri: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some((scheme, &rest[..end], &rest[end..]))
+}
+
+fn same_resource(a: &str, b: &str) -> bool {
+    match (split_uri(a), split_uri(b)) {
+        (Some((a_scheme, a_host, a_rest)), Some((b_scheme, b_host, b_rest))) => {
+            a_scheme.eq_ignore_ascii_case(b_scheme)
+                && a_host.eq_ignore_ascii_case(b_host)
+                && a_rest == b_rest
+        }
+        _ => a == b,
+    }
+}
+
 /// The `error_description` for a failed validation. Fixed texts only: nothing from the token
 /// is echoed back.
 pub(crate) fn describe(kind: &ErrorKind) -> &'static str {
@@ -65,5 +98,25 @@ mod tests {
             unreachable!()
         };
         assert!(scopes(&none).is_empty());
+    }
+
+    #[test]
+    fn scheme_and_host_compare_without_case_the_rest_exactly() {
+        let resource = "https://mcp.example.com/mcp";
+        let includes = |aud: Value| audience_includes(Some(&aud), resource);
+        assert!(includes(Value::from("https://mcp.example.com/mcp")));
+        assert!(includes(Value::from("HTTPS://MCP.EXAMPLE.COM/mcp")));
+        assert!(includes(Value::from("Https://Mcp.Example.com/mcp")));
+        assert!(includes(serde_json::json!([
+            "other",
+            "HTTPS://mcp.example.com/mcp"
+        ])));
+        assert!(!includes(Value::from("https://mcp.example.com/MCP")));
+        assert!(!includes(Value::from("https://mcp.example.com/mcp/")));
+        assert!(!includes(Value::from("https://mcp.example.com:8443/mcp")));
+        assert!(!includes(Value::from("https://mcp.example.com.evil/mcp")));
+        assert!(!includes(serde_json::json!([])));
+        assert!(!includes(serde_json::json!(5)));
+        assert!(!audience_includes(None, resource));
     }
 }

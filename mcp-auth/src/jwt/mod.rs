@@ -41,7 +41,8 @@ type AllowListFn = dyn Fn(&Map<String, Value>) -> Option<AllowList> + Send + Syn
 ///   are never used.
 /// - Algorithm: only the configured ones (default `RS256`), and only those that fit the key;
 ///   `alg: none` and HMAC algorithms are refused.
-/// - Claims: `aud` must contain the resource's canonical URI, `iss` must be a configured
+/// - Claims: `aud` must contain the resource's canonical URI (its scheme and host in any
+///   case, as the spec asks servers to accept), `iss` must be a configured
 ///   authorization server, `exp` is required, `nbf` is checked when present, both with a small
 ///   leeway; `sub` becomes the [`Principal`] subject and `iss` its issuer (both make its
 ///   [`id`](Principal::id)); scopes come from `scope` or `scp`.
@@ -221,6 +222,9 @@ impl JwtAuthenticator {
                 return Err(self.invalid_token(description));
             }
         };
+        if !claims::audience_includes(claims.get("aud"), &inner.resource) {
+            return Err(self.invalid_token("token audience does not include this resource"));
+        }
         // `jsonwebtoken` also takes an array of issuers; RFC 7519 allows one string.
         if claims.get("iss").is_some_and(|iss| !iss.is_string()) {
             return Err(self.invalid_token("token iss is not a string"));

@@ -167,6 +167,21 @@ async fn wrong_audience_and_issuer() {
         &s.claims_with(json!({"aud": ["http://other", s.resource]})),
     );
     assert_eq!(get_bearer(&s.url, &listed).await, ok("alice"));
+    // An upper-case scheme and host name the same resource (the spec: SHOULD accept); a
+    // different path does not.
+    let shouted = s
+        .resource
+        .replacen("http://127.0.0.1", "HTTP://127.0.0.1", 1);
+    let shouted = mint(&key, &s.claims_with(json!({ "aud": shouted })));
+    assert_eq!(get_bearer(&s.url, &shouted).await, ok("alice"));
+    let other_path = mint(
+        &key,
+        &s.claims_with(json!({ "aud": s.resource.to_uppercase() })),
+    );
+    assert_eq!(
+        get_bearer(&s.url, &other_path).await,
+        s.invalid_token("token audience does not include this resource")
+    );
     let no_aud = mint(&key, &s.claims_with(json!({"aud": null})));
     assert_eq!(
         get_bearer(&s.url, &no_aud).await,

@@ -148,10 +148,12 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         // A cheap handle on the header's bytes (no copy) that outlives the borrow of
         // `request`, which is modified below.
-        let id = request
+        let mut ids = request
             .headers()
-            .get(&mcp_core::headers::MCP_SESSION_ID)
-            .cloned();
+            .get_all(&mcp_core::headers::MCP_SESSION_ID)
+            .iter();
+        let id = ids.next().cloned();
+        let repeated = ids.next().is_some();
         let is_delete = request.method() == Method::DELETE;
         // A 2026-07-28 request is stateless whatever session id it carries (the spec: ignore
         // the header): served, and checked by the bridge, as a request without one. A DELETE
@@ -160,6 +162,14 @@ where
         let modern = names_modern_version(request.headers());
         let stateless_delete = is_delete && modern && self.served.modern;
         let id = id.filter(|_| !modern || (is_delete && !stateless_delete));
+        if id.is_some() && repeated {
+            // Which session would it be? Refused, as repeated routing headers are.
+            return ResponseFuture::answer(json_rpc_error_response(
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "Bad Request: the Mcp-Session-Id header is repeated",
+            ));
+        }
         let Some(id) = id else {
             if is_delete && !stateless_delete {
                 return ResponseFuture::answer(json_rpc_error_response(

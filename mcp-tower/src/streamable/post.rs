@@ -197,7 +197,9 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         return refused(refusal, request_id);
     }
     let manager = parts.extensions.get::<SessionManager>().cloned();
-    let is_initialize = message.method() == Some("initialize");
+    // Only a request opens a session: a notification named `initialize` needs one like any.
+    let is_initialize =
+        matches!(&message, Message::Request(request) if request.method == "initialize");
     // Legacy requests need their session when the server keeps sessions.
     if !version.is_modern() && manager.is_some() && session.is_none() && !is_initialize {
         let error = ErrorObject::invalid_request("Bad Request: Mcp-Session-Id header is required");

@@ -476,3 +476,58 @@ async fn a_refused_client_response_is_answered_without_its_id() {
     assert_eq!(reply.status, 400);
     assert_eq!(reply.json()["id"], 9);
 }
+
+/// Two `Mcp-Session-Id` headers name no one session: refused, as repeated routing headers
+/// are, rather than served with the first. A 2026-07-28 request ignores the header, twice too.
+#[tokio::test]
+async fn a_repeated_session_id_is_refused() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let (first, second) = (
+        client.initialize("2025-11-25").await,
+        client.initialize("2025-11-25").await,
+    );
+    let headers = [
+        ("mcp-session-id", first.as_str()),
+        ("mcp-session-id", second.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let reply = client.post(&call_add(1), &headers).await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("repeated"),
+        "{:?}",
+        reply.body
+    );
+    let modern = json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{
+        "io.modelcontextprotocol/protocolVersion":"2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities":{}}}});
+    let reply = client
+        .post(
+            &modern,
+            &[
+                ("mcp-session-id", first.as_str()),
+                ("mcp-session-id", second.as_str()),
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/list"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+/// Only a request named `initialize` opens a session: a notification of that name, sent
+/// without a session, is refused like any other session-less message.
+#[tokio::test]
+async fn an_initialize_notification_opens_nothing() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let notification = json!({"jsonrpc":"2.0","method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let reply = client
+        .post(&notification, &[("mcp-protocol-version", "2025-11-25")])
+        .await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert!(reply.headers.get("mcp-session-id").is_none());
+}

@@ -271,6 +271,11 @@ impl Call<'_> {
     }
 
     pub(super) async fn complete(&self, params: Option<&RawValue>) -> MethodResult {
+        // A server that declares no `completions` (none of what this caller may see has
+        // completion handlers) does not serve the method, as its capabilities say.
+        if self.capabilities().completions.is_none() {
+            return Err(ErrorObject::method_not_found("completion/complete"));
+        }
         let params: params::CompleteParams = params::owned("completion/complete", params)?;
         let allow = self.allow_list();
         let completions = match &params.reference {

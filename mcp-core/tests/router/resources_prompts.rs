@@ -287,3 +287,18 @@ async fn completion_of_a_template_variable_is_capped_at_100() {
     .await;
     assert_eq!(error["code"], codes::INVALID_PARAMS);
 }
+
+/// A server with no completion handlers declares no `completions` and does not serve
+/// `completion/complete`: -32601, as for any method it does not have.
+#[tokio::test]
+async fn completion_without_the_capability_is_method_not_found() {
+    let router = mcp_core::Router::builder()
+        .tool(crate::support::tool_add())
+        .build();
+    let params = json!({
+        "ref": { "type": "ref/prompt", "name": "greet" },
+        "argument": { "name": "name", "value": "A" }
+    });
+    let error = legacy_error(&router, "completion/complete", params).await;
+    assert_eq!(error["code"], codes::METHOD_NOT_FOUND, "{error}");
+}

@@ -166,25 +166,13 @@ enum CompleteRef<'a> {
 
 /// Reads the target of a guarded method. Unreadable params are refused here rather than
 /// checked as a call of nothing in particular (the global scopes only): whatever the router
-/// would make of them, they never reach it past a per-target scope.
+/// would make of them, they never reach it past a per-target scope. The refusal is the
+/// router's own, word for word.
 fn target_params<'a, T: Deserialize<'a>>(
     method: &str,
     params: Option<&'a serde_json::value::RawValue>,
 ) -> Result<T, ErrorObject> {
-    // Worded as the router words it: serde's messages name this crate's private types.
-    let Some(params) = params else {
-        return Err(ErrorObject::invalid_params(format!(
-            "Invalid params for {method}: params are required"
-        )));
-    };
-    if !params.get().trim_start().starts_with('{') {
-        return Err(ErrorObject::invalid_params(format!(
-            "Invalid params for {method}: params must be an object"
-        )));
-    }
-    serde_json::from_str(params.get()).map_err(|error| {
-        ErrorObject::invalid_params(format!("Invalid params for {method}: {error}"))
-    })
+    mcp_core::jsonrpc::parse_params(method, params)
 }
 
 impl Config {

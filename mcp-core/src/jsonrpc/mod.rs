@@ -559,6 +559,43 @@ fn write_id(id: &RequestId, out: &mut Vec<u8>) {
     }
 }
 
+/// Reads a request's params as `T`, refusing them as the router does: absent, not an
+/// object, or not a `T` is -32602 naming `method`. For layers that read params before the
+/// router, so that a client gets the same answer whichever refuses it.
+///
+/// ```
+/// use mcp_core::jsonrpc::parse_params;
+/// use serde_json::value::RawValue;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Named {
+///     name: String,
+/// }
+/// let raw = RawValue::from_string(r#"{"name":"add"}"#.to_owned()).unwrap();
+/// let named: Named = parse_params("tools/call", Some(&raw)).unwrap();
+/// assert_eq!(named.name, "add");
+/// let missing = parse_params::<Named>("tools/call", None).err().unwrap();
+/// assert_eq!(missing.message, "Invalid params for tools/call: params are required");
+/// ```
+pub fn parse_params<'a, T: Deserialize<'a>>(
+    method: &str,
+    params: Option<&'a RawValue>,
+) -> Result<T, ErrorObject> {
+    let Some(params) = params else {
+        return Err(ErrorObject::invalid_params(format!(
+            "Invalid params for {method}: params are required"
+        )));
+    };
+    // Serde would read a struct from an array by position; MCP params are always objects.
+    if !params.get().trim_start().starts_with('{') {
+        return Err(ErrorObject::invalid_params(format!(
+            "Invalid params for {method}: params must be an object"
+        )));
+    }
+    serde_json::from_str(params.get())
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for {method}: {e}")))
+}
+
 /// Serialises a server→client notification to bytes.
 pub fn notification_json(method: &str, params: &impl Serialize) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);

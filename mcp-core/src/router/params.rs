@@ -311,19 +311,7 @@ pub(crate) fn required<'a, T: Deserialize<'a>>(
     method: &str,
     params: Option<&'a RawValue>,
 ) -> Result<T, ErrorObject> {
-    let Some(params) = params else {
-        return Err(ErrorObject::invalid_params(format!(
-            "Invalid params for {method}: params are required"
-        )));
-    };
-    // Serde would read a struct from an array by position; MCP params are always objects.
-    if !params.get().trim_start().starts_with('{') {
-        return Err(ErrorObject::invalid_params(format!(
-            "Invalid params for {method}: params must be an object"
-        )));
-    }
-    serde_json::from_str(params.get())
-        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for {method}: {e}")))
+    crate::jsonrpc::parse_params(method, params)
 }
 
 /// Parses optional params (absent means defaults).

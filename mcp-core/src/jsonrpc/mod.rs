@@ -13,14 +13,13 @@
 //! ```
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
-use std::sync::Arc;
 
 use serde::de::Deserializer;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 mod error;
+mod id;
 pub(crate) mod integer;
 
 pub(crate) use self::integer::{
@@ -28,147 +27,9 @@ pub(crate) use self::integer::{
 };
 
 pub use self::error::{ErrorObject, codes, quoted};
+pub use self::id::{RequestId, cancelled_request_id};
+use self::id::{id_the_long_way, plain_id};
 pub use crate::raw_json::RawJson;
-
-/// A request id: a string or an integer, never null.
-///
-/// An integer id has one form whatever its spelling (`7`, `7.0` and `7e0` are all
-/// `Number(7)`), and is answered in that form; JSON-RPC asks for the same value back.
-///
-/// ```
-/// use mcp_core::jsonrpc::{Message, RequestId};
-///
-/// let id = |spelling: &str| {
-///     let body = format!(r#"{{"jsonrpc":"2.0","id":{spelling},"method":"ping"}}"#);
-///     let Ok(Message::Request(request)) = Message::parse(body.as_bytes()) else { panic!() };
-///     request.id
-/// };
-/// assert_eq!(id("7.0"), RequestId::Number(7));
-/// assert_eq!(id("18446744073709551615"), RequestId::BigNumber("18446744073709551615".into()));
-/// assert_eq!(id(r#""a-1""#), RequestId::from("a-1"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RequestId {
-    /// An integer id that fits an `i64`.
-    Number(i64),
-    /// A string id.
-    String(Arc<str>),
-    /// An integer id outside `i64`, of at most 40 digits: its decimal digits, with a leading
-    /// `-` when negative and no leading zeros.
-    BigNumber(Arc<str>),
-}
-
-/// The id as sent, with control characters escaped: ids are client text, and they are written
-/// unquoted into logs, where a line break could forge a log line.
-///
-/// ```
-/// use mcp_core::jsonrpc::RequestId;
-///
-/// assert_eq!(RequestId::from(7).to_string(), "7");
-/// assert_eq!(RequestId::from("a-1").to_string(), "a-1");
-/// assert_eq!(RequestId::from("1\nERROR forged").to_string(), "1\\nERROR forged");
-/// ```
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RequestId::Number(n) => write!(f, "{n}"),
-            RequestId::BigNumber(digits) => f.write_str(digits),
-            RequestId::String(s) if !s.chars().any(char::is_control) => f.write_str(s),
-            RequestId::String(s) => s.chars().try_for_each(|c| {
-                if c.is_control() {
-                    write!(f, "{}", c.escape_default())
-                } else {
-                    f.write_char(c)
-                }
-            }),
-        }
-    }
-}
-
-impl From<i64> for RequestId {
-    fn from(n: i64) -> Self {
-        RequestId::Number(n)
-    }
-}
-
-impl From<&str> for RequestId {
-    fn from(s: &str) -> Self {
-        RequestId::String(Arc::from(s))
-    }
-}
-
-impl Serialize for RequestId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            RequestId::Number(n) => serializer.serialize_i64(*n),
-            RequestId::String(s) => serializer.serialize_str(s),
-            RequestId::BigNumber(digits) => integer::serialize_digits(digits, serializer),
-        }
-    }
-}
-
-/// Integers are exact to 64 bits; past that, serde hands over the nearest `f64`.
-/// [`RequestId::from_json`] reads JSON text exactly.
-impl<'de> Deserialize<'de> for RequestId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(integer::StringOrIntegerVisitor)
-            .map(id_of)
-    }
-}
-
-fn id_of(value: StringOrInteger) -> RequestId {
-    match value {
-        StringOrInteger::String(s) => RequestId::String(s.into()),
-        StringOrInteger::Integer(Integer::Small(n)) => RequestId::Number(n),
-        StringOrInteger::Integer(Integer::Big(digits)) => RequestId::BigNumber(digits.into()),
-    }
-}
-
-impl RequestId {
-    /// The id the JSON value `text` spells, exactly: a string, or an integer of at most 40
-    /// digits in any spelling. `None` for anything else.
-    ///
-    /// ```
-    /// use mcp_core::jsonrpc::RequestId;
-    ///
-    /// let big = "123456789012345678901234567890";
-    /// assert_eq!(RequestId::from_json(big), Some(RequestId::BigNumber(big.into())));
-    /// assert_eq!(RequestId::from_json("1e2"), Some(RequestId::Number(100)));
-    /// assert_eq!(RequestId::from_json(r#""a-1""#), Some(RequestId::from("a-1")));
-    /// assert_eq!(RequestId::from_json("1.5"), None);
-    /// ```
-    pub fn from_json(text: &str) -> Option<Self> {
-        plain_id(text).or_else(|| id_the_long_way(text))
-    }
-}
-
-/// [`RequestId::from_json`] for what [`plain_id`] does not read.
-#[inline(never)]
-fn id_the_long_way(text: &str) -> Option<RequestId> {
-    integer::string_or_integer(text).map(id_of)
-}
-
-/// The request a `notifications/cancelled` names (`params.requestId`), read exactly from the
-/// params' text; `None` when it names none.
-///
-/// ```
-/// use mcp_core::jsonrpc::{RequestId, cancelled_request_id};
-/// use serde_json::value::RawValue;
-///
-/// let params = RawValue::from_string(r#"{"requestId":1e20,"reason":"user"}"#.into()).unwrap();
-/// let named = cancelled_request_id(&params);
-/// assert_eq!(named, Some(RequestId::BigNumber("100000000000000000000".into())));
-/// ```
-pub fn cancelled_request_id(params: &RawValue) -> Option<RequestId> {
-    #[derive(Deserialize)]
-    struct Cancelled<'a> {
-        #[serde(rename = "requestId", borrow)]
-        request_id: Option<&'a RawValue>,
-    }
-    let cancelled: Cancelled<'_> = serde_json::from_str(params.get()).ok()?;
-    RequestId::from_json(cancelled.request_id?.get())
-}
 
 /// Why an id is refused.
 const INVALID_ID: &str = "Invalid Request: id must be a string or an integer of at most 40 digits";
@@ -353,22 +214,6 @@ struct Envelope<'a> {
 pub(crate) fn plain_string(raw: &str) -> Option<&str> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
     (!inner.contains('\\')).then_some(inner)
-}
-
-/// An id as clients write it: an integer without sign that fits an `i64`, or a string
-/// without escapes. `None` for any other spelling, which [`RequestId::from_json`] reads the
-/// long way.
-#[inline(always)]
-fn plain_id(raw: &str) -> Option<RequestId> {
-    if let Some(text) = plain_string(raw) {
-        return Some(RequestId::String(Arc::from(text)));
-    }
-    // The message parser validated the JSON: text starting with a digit is a number, and
-    // `parse` refuses its fractions, exponents and values past `i64`.
-    if !raw.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    raw.parse().ok().map(RequestId::Number)
 }
 
 /// Reads a member that is present, even when it is `null`.

@@ -25,6 +25,42 @@ use tower_service::Service;
 
 use crate::subscription::Subscription;
 
+use mcp_core::protocol::meta_keys::{
+    CLIENT_CAPABILITIES as META_CAPABILITIES, PROTOCOL_VERSION as META_VERSION,
+};
+
+/// The params members that decide a message's era.
+#[derive(Deserialize)]
+struct Params<'a> {
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<Meta<'a>>,
+}
+
+/// What `_meta` says of the era: the version (raw, to tell a non-string from an absent one)
+/// and whether capabilities are declared.
+#[derive(Deserialize)]
+struct Meta<'a> {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
+    version: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
+    capabilities: Option<&'a RawValue>,
+}
+
+/// Whether `message` names a 2026-07-28-era version in its `_meta`.
+fn names_modern_version(message: &Message) -> bool {
+    message
+        .params()
+        .and_then(|p| {
+            serde_json::from_str::<Params<'_>>(p.get())
+                .ok()?
+                .meta?
+                .version
+        })
+        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get()).ok())
+        .and_then(|version| ProtocolVersion::parse(&version))
+        .is_some_and(ProtocolVersion::is_modern)
+}
+
 /// What the reader loop and the request tasks share.
 pub(super) struct Shared {
     pub(super) out: output::OutputSender,
@@ -223,6 +259,17 @@ where
                 for item in items {
                     match item {
                         Ok(Message::Response(response)) => self.shared.route_reply(response),
+                        // A 2026-07-28 message has no batches: a request is refused in its
+                        // place (not answered under the connection's version), a
+                        // notification dropped (it gets no answer).
+                        Ok(item) if names_modern_version(&item) => {
+                            if let Message::Request(request) = item {
+                                let error = ErrorObject::invalid_request(
+                                    "Invalid Request: batches are not accepted under 2026-07-28",
+                                );
+                                kept.push(Err(Response::error(Some(request.id), error)));
+                            }
+                        }
                         item => {
                             if let Ok(Message::Notification(n)) = &item
                                 && n.method == "notifications/cancelled"
@@ -336,23 +383,35 @@ where
             }
             return Ok(self.version);
         }
-        #[derive(Deserialize)]
-        struct Params<'a> {
-            #[serde(rename = "_meta", borrow, default)]
-            meta: Option<Meta<'a>>,
-        }
-        #[derive(Deserialize)]
-        struct Meta<'a> {
-            #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
-            version: Option<std::borrow::Cow<'a, str>>,
-        }
-        let requested = params
-            .and_then(|p| serde_json::from_str::<Params<'_>>(p).ok())
-            .and_then(|p| p.meta?.version);
-        let Some(requested) = requested else {
+        let Some(meta) = params.and_then(|p| serde_json::from_str::<Params<'_>>(p).ok()?.meta)
+        else {
             return Ok(self.version);
         };
+        let Some(requested) = meta.version else {
+            return Ok(self.version);
+        };
+        // A version that is not a string names none: refused, not served under the
+        // connection's version (HTTP refuses it the same way).
+        let Ok(requested) = serde_json::from_str::<std::borrow::Cow<'_, str>>(requested.get())
+        else {
+            return Err(ErrorObject::invalid_params(format!(
+                "Invalid params: _meta[\"{META_VERSION}\"] must be a string"
+            )));
+        };
         match ProtocolVersion::parse(&requested) {
+            // A modern request carries its capabilities, required on every request (the
+            // server must not infer them from earlier ones); a notification has none.
+            Some(version)
+                if version.is_modern()
+                    && matches!(message, Message::Request(_))
+                    && !meta
+                        .capabilities
+                        .is_some_and(|raw| raw.get().starts_with('{')) =>
+            {
+                Err(ErrorObject::invalid_params(format!(
+                    "Invalid params: _meta[\"{META_CAPABILITIES}\"] is required (an object)"
+                )))
+            }
             Some(version) if version.is_modern() => Ok(version),
             Some(_) => Ok(self.version),
             None => Err(ErrorObject::new(

@@ -118,6 +118,28 @@ impl Client {
     }
 }
 
+/// A client of `service` served with `router`'s events.
+fn serve<S>(router: Router, service: S) -> Client
+where
+    S: tower_service::Service<McpRequest, Response = McpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (server_read, server_write) = tokio::io::split(server);
+    let transport = StdioTransport::new().server_events(router.events());
+    let server = tokio::spawn(transport.serve_io(service, server_read, server_write));
+    let (read, writer) = tokio::io::split(client);
+    Client {
+        lines: tokio::io::BufReader::new(read).lines(),
+        writer,
+        server,
+        router,
+    }
+}
+
 fn call(id: i64, name: &str, extra: Value) -> String {
     let mut params = json!({"name": name, "arguments": {"x": 1}});
     params
@@ -240,17 +262,72 @@ async fn end_of_input_fails_pending_client_requests() {
 #[tokio::test]
 async fn modern_requests_use_their_own_version() {
     let mut client = Client::start(StdioTransport::new());
-    let meta = |v: &str| json!({"_meta": {"io.modelcontextprotocol/protocolVersion": v}});
-    client.send(&call(1, "echo", meta("2026-07-28"))).await;
+    let meta = |v: Value| {
+        json!({"_meta": {"io.modelcontextprotocol/protocolVersion": v,
+                         "io.modelcontextprotocol/clientCapabilities": {}}})
+    };
+    client
+        .send(&call(1, "echo", meta(json!("2026-07-28"))))
+        .await;
     let response = client.recv().await;
     assert_eq!(response["result"]["resultType"], "complete", "{response}");
-    client.send(&call(2, "echo", meta("2099-01-01"))).await;
+    client
+        .send(&call(2, "echo", meta(json!("2099-01-01"))))
+        .await;
     let response = client.recv().await;
     assert_eq!(
         response["error"]["code"],
         codes::UNSUPPORTED_PROTOCOL_VERSION
     );
     assert_eq!(response["error"]["data"]["requested"], "2099-01-01");
+    // A version that is not a string names none: refused, not served as the connection's.
+    client.send(&call(3, "echo", meta(json!(2026)))).await;
+    let response = client.recv().await;
+    assert_eq!(
+        response["error"]["code"],
+        codes::INVALID_PARAMS,
+        "{response}"
+    );
+    // Every modern request declares its capabilities, as over HTTP.
+    let no_capabilities =
+        json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}});
+    client.send(&call(4, "echo", no_capabilities)).await;
+    let response = client.recv().await;
+    assert_eq!(
+        response["error"]["code"],
+        codes::INVALID_PARAMS,
+        "{response}"
+    );
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn a_modern_request_in_a_batch_is_refused_in_its_place() {
+    let router = Router::builder()
+        .tool(
+            Tool::new("echo").raw_handler(|args, _: RequestContext| async move {
+                Value::Object(args).to_string()
+            }),
+        )
+        .build();
+    let service = tower::ServiceBuilder::new()
+        .layer(crate::BatchLayer::default())
+        .service(router.clone());
+    let mut client = serve(router, service);
+    let meta = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                                "io.modelcontextprotocol/clientCapabilities": {}}});
+    // The era has no batches: its request is refused in its place (not answered as the
+    // connection's 2025-03-26), a legacy one served.
+    let batch = format!("[{},{}]", call(5, "echo", meta), call(6, "echo", json!({})));
+    client.send(&batch).await;
+    let answers = client.recv().await;
+    let answers = answers
+        .as_array()
+        .unwrap_or_else(|| panic!("a batch answer: {answers}"));
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    let by_id = |id: i64| answers.iter().find(|a| a["id"] == id).expect("answered");
+    assert_eq!(by_id(5)["error"]["code"], codes::INVALID_REQUEST);
+    assert!(by_id(6)["result"].is_object(), "{answers:?}");
     client.finish().await;
 }
 

@@ -22,28 +22,6 @@ fn with_events(transport: StdioTransport) -> impl FnOnce(&Router) -> StdioTransp
     |router| transport.server_events(router.events())
 }
 
-/// A client of `service` served with `router`'s events.
-fn serve<S>(router: Router, service: S) -> Client
-where
-    S: tower_service::Service<McpRequest, Response = McpResponse, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    let (client, server) = tokio::io::duplex(64 * 1024);
-    let (server_read, server_write) = tokio::io::split(server);
-    let transport = StdioTransport::new().server_events(router.events());
-    let server = tokio::spawn(transport.serve_io(service, server_read, server_write));
-    let (read, writer) = tokio::io::split(client);
-    Client {
-        lines: tokio::io::BufReader::new(read).lines(),
-        writer,
-        server,
-        router,
-    }
-}
-
 impl Client {
     /// Sends a ping and expects its answer next: nothing else was written before it.
     async fn ping(&mut self, id: i64) {

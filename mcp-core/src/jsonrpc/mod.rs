@@ -282,6 +282,10 @@ impl Envelope<'_> {
         if id.is_none() && (self.result.is_some() || self.error.is_none()) {
             return fail("Invalid Request: missing method");
         }
+        // Neither a result nor an error: a request that lost its method, not a response.
+        if self.result.is_none() && self.error.is_none() {
+            return fail("Invalid Request: missing method");
+        }
         let result = match (self.result, self.error) {
             (Some(result), None) => Ok(result.to_owned()),
             (None, Some(error)) => match serde_json::from_str::<ErrorObject>(error.get()) {
@@ -494,6 +498,16 @@ mod tests {
         let refused = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"m","params":5}"#)
             .expect_err("refused");
         assert_eq!(refused.id, Some(RequestId::Number(1)));
+    }
+
+    #[test]
+    fn an_id_without_a_method_is_a_request_missing_its_method() {
+        let refused = Message::parse(br#"{"jsonrpc":"2.0","id":4}"#).expect_err("refused");
+        assert_eq!(refused.id, Some(RequestId::Number(4)));
+        assert_eq!(
+            refused.body.expect_err("an error").message,
+            "Invalid Request: missing method"
+        );
     }
 
     #[test]

@@ -40,13 +40,7 @@ async fn cancelled_notification_stops_the_handler_and_suppresses_the_response() 
 async fn client_disconnect_cancels_the_handler() {
     let (_server, client, probe) = start(StreamableHttpConfig::default().event_store(None)).await;
     let session = client.initialize("2025-11-25").await;
-    let response = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(6, "wait")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let response = post_streaming(&client, &session, call(6, "wait")).await;
     probe.started.notified().await;
     drop(response);
     probe.cancelled_reaches(1).await;
@@ -121,13 +115,7 @@ async fn a_client_gone_mid_write_cancels_the_handler() {
     ] {
         let (_server, client, probe) = start(config).await;
         let session = client.initialize("2025-11-25").await;
-        let response = client
-            .send_streaming(
-                Method::POST,
-                serde_json::to_vec(&call(3, "chatter")).unwrap(),
-                &[("mcp-session-id", &session)],
-            )
-            .await;
+        let response = post_streaming(&client, &session, call(3, "chatter")).await;
         let mut body = response.into_body();
         read_until(&mut body, "notifications/progress").await;
         drop(body);

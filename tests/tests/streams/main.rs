@@ -167,6 +167,18 @@ async fn wait_for(condition: impl Fn() -> bool) {
     panic!("condition not reached in 2 s");
 }
 
+/// POSTs `message` in `session`; the response with its body unread (for streams).
+async fn post_streaming(
+    client: &TestClient,
+    session: &str,
+    message: Value,
+) -> http::Response<hyper::body::Incoming> {
+    let body = serde_json::to_vec(&message).unwrap();
+    client
+        .send_streaming(Method::POST, body, &[("mcp-session-id", session)])
+        .await
+}
+
 /// The rest of a streamed body, up to its end; panics if it has not ended in 5 s.
 async fn rest_of(body: hyper::body::Incoming) -> String {
     let rest = tokio::time::timeout(Duration::from_secs(5), body.collect())
@@ -181,13 +193,7 @@ async fn a_stalled_stream_does_not_block_other_requests() {
     let (_server, client, probe) = start(StreamableHttpConfig::default()).await;
     let session = client.initialize("2025-11-25").await;
     // An SSE response nobody reads.
-    let stalled = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(1, "wait")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let stalled = post_streaming(&client, &session, call(1, "wait")).await;
     probe.started.notified().await;
     for id in 2..20 {
         let reply = tokio::time::timeout(
@@ -207,13 +213,7 @@ async fn pending_client_requests_are_bounded() {
     let (_server, client, _) = start(config).await;
     let session = client.initialize("2025-11-25").await;
     // The first roots/list request waits for an answer that never comes.
-    let first = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(1, "roots")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let first = post_streaming(&client, &session, call(1, "roots")).await;
     let mut body = first.into_body();
     read_until(&mut body, "roots/list").await;
     // The second finds the table full and fails cleanly instead of queueing.

@@ -86,13 +86,7 @@ async fn a_resumable_stream_is_cancelled_only_after_the_grace_period() {
     let config = StreamableHttpConfig::default().disconnect_grace(Duration::from_millis(300));
     let (_server, client, probe) = start(config).await;
     let session = client.initialize("2025-11-25").await;
-    let response = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(6, "wait")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let response = post_streaming(&client, &session, call(6, "wait")).await;
     probe.started.notified().await;
     drop(response);
     // Disconnection is not cancellation: the client may still resume...
@@ -106,13 +100,7 @@ async fn a_resumable_stream_is_cancelled_only_after_the_grace_period() {
 async fn a_dropped_connection_resumes_where_it_stopped() {
     let (_server, client, _) = start(StreamableHttpConfig::default()).await;
     let session = client.initialize("2025-11-25").await;
-    let response = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(11, "steps")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let response = post_streaming(&client, &session, call(11, "steps")).await;
     // Read up to the first progress event, remember its id, then drop the connection.
     let mut body = response.into_body();
     let seen = read_until(&mut body, "notifications/progress").await;
@@ -151,13 +139,7 @@ async fn resume_streaming(
 async fn resuming_a_connected_stream_moves_it_to_the_new_connection() {
     let (_server, client, probe) = start(StreamableHttpConfig::default()).await;
     let session = client.initialize("2025-11-25").await;
-    let response = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(12, "gated")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let response = post_streaming(&client, &session, call(12, "gated")).await;
     let mut original = response.into_body();
     let seen = read_until(&mut original, "notifications/progress").await;
     let last = last_event_id(&seen);
@@ -215,13 +197,7 @@ async fn a_last_event_id_older_than_the_kept_events_is_refused() {
     let config = StreamableHttpConfig::default().event_store(Some(store));
     let (_server, client, _) = start(config).await;
     let session = client.initialize("2025-11-25").await;
-    let response = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(13, "steps")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let response = post_streaming(&client, &session, call(13, "steps")).await;
     let mut body = response.into_body();
     let seen = read_until(&mut body, "notifications/progress").await;
     drop(body);
@@ -248,13 +224,7 @@ async fn leaving_the_resumed_stream_too_cancels_the_handler() {
     let config = StreamableHttpConfig::default().disconnect_grace(grace);
     let (_server, client, probe) = start(config).await;
     let session = client.initialize("2025-11-25").await;
-    let response = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(14, "wait")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let response = post_streaming(&client, &session, call(14, "wait")).await;
     let mut body = response.into_body();
     let seen = read_until(&mut body, "notifications/progress").await;
     drop(body);
@@ -273,13 +243,7 @@ async fn leaving_the_resumed_stream_too_cancels_the_handler() {
 async fn a_panicking_handler_finishes_its_stream() {
     let (_server, client, _) = start(StreamableHttpConfig::default()).await;
     let session = client.initialize("2025-11-25").await;
-    let response = client
-        .send_streaming(
-            Method::POST,
-            serde_json::to_vec(&call(15, "panics")).unwrap(),
-            &[("mcp-session-id", &session)],
-        )
-        .await;
+    let response = post_streaming(&client, &session, call(15, "panics")).await;
     let mut body = response.into_body();
     let seen = read_until(&mut body, "notifications/progress").await;
     let last = last_event_id(&seen);

@@ -25,9 +25,7 @@ use tower_service::Service;
 
 use crate::subscription::Subscription;
 
-use mcp_core::protocol::meta_keys::{
-    CLIENT_CAPABILITIES as META_CAPABILITIES, PROTOCOL_VERSION as META_VERSION,
-};
+use crate::streamable::era::{meta_capabilities_required, meta_version_required};
 
 /// The params members that decide a message's era.
 #[derive(Deserialize)]
@@ -394,9 +392,7 @@ where
         // connection's version (HTTP refuses it the same way).
         let Ok(requested) = serde_json::from_str::<std::borrow::Cow<'_, str>>(requested.get())
         else {
-            return Err(ErrorObject::invalid_params(format!(
-                "Invalid params: _meta[\"{META_VERSION}\"] must be a string"
-            )));
+            return Err(meta_version_required());
         };
         match ProtocolVersion::parse(&requested) {
             // A modern request carries its capabilities, required on every request (the
@@ -408,9 +404,7 @@ where
                         .capabilities
                         .is_some_and(|raw| raw.get().starts_with('{')) =>
             {
-                Err(ErrorObject::invalid_params(format!(
-                    "Invalid params: _meta[\"{META_CAPABILITIES}\"] is required (an object)"
-                )))
+                Err(meta_capabilities_required())
             }
             Some(version) if version.is_modern() => Ok(version),
             Some(_) => Ok(self.version),

@@ -286,18 +286,10 @@ pub(crate) fn classify(
                 .filter(|version| version.is_modern())
                 .ok_or_else(|| not_modern(header.unwrap_or_default(), header_version, served));
         }
-        None => {
-            return Err(invalid_meta(format!(
-                "Invalid params: _meta[\"{META_VERSION}\"] is required (a string)"
-            )));
-        }
+        None => return Err((StatusCode::BAD_REQUEST, meta_version_required())),
     };
     if !is_notification && !declared.has_capabilities() {
-        return Err(invalid_meta(
-            "Invalid params: _meta[\"io.modelcontextprotocol/clientCapabilities\"] is required \
-             (an object)"
-                .to_owned(),
-        ));
+        return Err((StatusCode::BAD_REQUEST, meta_capabilities_required()));
     }
     if header != Some(meta_version) {
         let message = match header {
@@ -351,11 +343,19 @@ fn not_modern(requested: &str, parsed: Option<ProtocolVersion>, served: ServedEr
     )
 }
 
-fn invalid_meta(message: String) -> Refusal {
-    (
-        StatusCode::BAD_REQUEST,
-        ErrorObject::invalid_params(message),
-    )
+/// -32602 for a modern request whose `_meta` names no version as a string (both transports).
+pub(crate) fn meta_version_required() -> ErrorObject {
+    ErrorObject::invalid_params(format!(
+        "Invalid params: _meta[\"{META_VERSION}\"] is required (a string)"
+    ))
+}
+
+/// -32602 for a modern request whose `_meta` declares no capabilities object: every request
+/// carries them (both transports).
+pub(crate) fn meta_capabilities_required() -> ErrorObject {
+    ErrorObject::invalid_params(format!(
+        "Invalid params: _meta[\"{META_CAPABILITIES}\"] is required (an object)"
+    ))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! unsolicited messages (or resumes one with `Last-Event-ID`).
 
 mod accept;
-mod era;
+pub(crate) mod era;
 mod event_store;
 mod exchange;
 mod get;

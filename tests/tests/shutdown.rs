@@ -1,6 +1,6 @@
 //! Graceful shutdown over a real socket: open streams end as soon as it begins (a
-//! `subscriptions/listen` stream after its closing result), so the serve future returns at
-//! once rather than after the grace period.
+//! `subscriptions/listen` stream after its cancellation and closing result), so the serve
+//! future returns at once rather than after the grace period.
 
 use std::io;
 use std::time::Duration;
@@ -135,7 +135,9 @@ fn assert_valid(definition: &str, value: &Value) {
 }
 
 /// Opens a listen stream, shuts the server down once it is acknowledged, and checks that the
-/// stream ends with the listen request's result and the serve future returns promptly.
+/// stream ends with the listen request's cancellation (2026-07-28 Cancellation: a server
+/// MUST send it when it tears a subscription down) and result, and that the serve future
+/// returns promptly.
 async fn listen_stream_ends_with_its_result(http2: bool) {
     let server = Server::start(http2).await;
     let listen = json!({"jsonrpc":"2.0","id":"listen-1","method":"subscriptions/listen","params":{
@@ -162,6 +164,15 @@ async fn listen_stream_ends_with_its_result(http2: bool) {
     while let Some(text) = next(&mut body).await {
         after.push_str(&text);
     }
+    let cancelled = json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/cancelled",
+        "params": {
+            "requestId": "listen-1",
+            "reason": "the server is shutting down",
+            "_meta": {"io.modelcontextprotocol/subscriptionId": "listen-1"}
+        }
+    });
     let closing = json!({
         "jsonrpc": "2.0",
         "id": "listen-1",
@@ -172,10 +183,11 @@ async fn listen_stream_ends_with_its_result(http2: bool) {
     });
     assert_eq!(
         messages(&after),
-        std::slice::from_ref(&closing),
-        "the result, alone and last: {after:?}"
+        [cancelled.clone(), closing.clone()],
+        "the cancellation, then the result, last: {after:?}"
     );
     assert!(after.ends_with("\n\n"), "a whole event: {after:?}");
+    assert_valid("CancelledNotification", &cancelled);
     assert_valid("SubscriptionsListenResultResponse", &closing);
     stop.await.expect("the serve future returned promptly");
 }

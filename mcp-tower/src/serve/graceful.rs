@@ -103,7 +103,7 @@ impl Shutdown {
     pub(crate) async fn shutdown(self) {
         self.shared.shutting_down.store(true, Ordering::SeqCst);
         for watch in self.shared.connections().values() {
-            // Each stream then ends by itself (a listen stream after its closing result), and
+            // Each stream then ends by itself (a listen stream after its cancellation and closing result), and
             // the connection closes once its responses are written.
             watch.activity.streams().end();
             watch.waker.wake();

@@ -126,8 +126,9 @@ pub async fn serve<S: ServedService>(listener: TcpListener, service: S) -> io::R
 /// open connections finish their requests (at most [`SHUTDOWN_GRACE_PERIOD`]) and returns.
 ///
 /// The long-lived streams of a [`StreamableHttp`](crate::StreamableHttp) bridge end when
-/// shutdown begins, with nothing to configure: a `subscriptions/listen` stream sends its
-/// closing result (the listen request's empty result) and ends, a session's GET stream ends
+/// shutdown begins, with nothing to configure: a `subscriptions/listen` stream sends
+/// `notifications/cancelled` for the listen request, then its closing result (the listen
+/// request's empty result), and ends; a session's GET stream ends
 /// (its client may resume it elsewhere). A server that only has such streams open returns at
 /// once. (Where the service is mounted in another server, see
 /// [`StreamableHttpConfig::shutdown_token`](crate::StreamableHttpConfig::shutdown_token).)

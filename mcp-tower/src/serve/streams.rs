@@ -5,7 +5,7 @@
 //! `subscriptions/listen` stream or a session's GET stream never finishes by itself, so it
 //! would hold the shutdown for the whole grace period, sending keep-alives. The bridge
 //! ([`StreamableHttp`](crate::StreamableHttp)) gives each such stream a cancellation token
-//! that ends it (a listen stream sends its closing result first) and hands the token out in
+//! that ends it (a listen stream sends its cancellation and closing result first) and hands the token out in
 //! its response's extensions, as an [`EndStream`]. The connection's service takes it from
 //! there into the connection's [`Streams`], and shutdown cancels them all.
 //!

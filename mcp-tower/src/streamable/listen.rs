@@ -3,9 +3,10 @@
 //! id (the listen request's id), after an acknowledgement of what is honoured. The request
 //! first goes through the RPC tier like any other (scopes, rate limits, telemetry): only the
 //! router's acceptance, which names the types it supports, opens the stream; any other answer
-//! is sent as the response, with the status it maps to. At shutdown the
-//! stream ends gracefully, as the spec asks: the listen request's (empty) result, then the end.
-//! A stream that falls behind the server's events ends the same way, rather than skip some.
+//! is sent as the response, with the status it maps to. At shutdown the server tears the
+//! subscription down as the spec asks: `notifications/cancelled` for the listen request, its
+//! (empty) result, then the end. A stream that falls behind the server's events ends the same
+//! way, rather than skip some.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -151,7 +152,7 @@ async fn run(
             () = &mut ended => {
                 // A full queue means a client that is not reading: it would not read this
                 // either, and waiting for room would hold the shutdown up.
-                let _ = sink.try_send(frame(&subscription.closing_result()));
+                let _ = sink.try_send(teardown(&subscription, "the server is shutting down"));
                 return;
             }
         };
@@ -159,15 +160,15 @@ async fn run(
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 // Its client would never learn what it missed. The subscription ends as the
-                // server ends one, with its result: the client listens again and re-reads
-                // what it follows. (The router's `event_capacity` bounds how far behind a
-                // stream may fall.)
+                // server ends one: the client listens again and re-reads what it follows.
+                // (The router's `event_capacity` bounds how far behind a stream may fall.)
                 tracing::warn!(
                     missed,
                     "a subscriptions/listen stream fell behind; ending it"
                 );
+                let reason = "the subscription fell behind its notifications";
                 tokio::select! {
-                    _ = sink.send(frame(&subscription.closing_result())) => {}
+                    _ = sink.send(teardown(&subscription, reason)) => {}
                     () = &mut ended => {}
                 }
                 return;
@@ -183,12 +184,32 @@ async fn run(
     }
 }
 
+/// The events that end a subscription from the server's side, in one chunk so that a full
+/// queue takes both or neither: `notifications/cancelled` for the listen request, which the
+/// 2026-07-28 Cancellation page requires when a server tears a subscription down, then the
+/// closing result the Subscriptions page asks for (stdio does the same, see `close_all`).
+fn teardown(subscription: &Subscription, reason: &str) -> Bytes {
+    let (cancelled, closing) = (
+        subscription.cancelled(reason),
+        subscription.closing_result(),
+    );
+    let mut chunk = Vec::with_capacity(cancelled.len() + closing.len() + 16);
+    push_event(&mut chunk, &cancelled);
+    push_event(&mut chunk, &closing);
+    Bytes::from(chunk)
+}
+
 fn frame(json: &[u8]) -> Bytes {
     let mut frame = Vec::with_capacity(json.len() + 8);
-    frame.extend_from_slice(b"data: ");
-    frame.extend_from_slice(json);
-    frame.extend_from_slice(b"\n\n");
+    push_event(&mut frame, json);
     Bytes::from(frame)
+}
+
+/// One SSE event of `json` (2026-07-28 streams carry no event ids).
+fn push_event(out: &mut Vec<u8>, json: &[u8]) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(json);
+    out.extend_from_slice(b"\n\n");
 }
 
 #[cfg(test)]
@@ -270,7 +291,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_stream_that_falls_behind_ends_with_its_result() {
+    async fn a_stream_that_falls_behind_is_torn_down() {
         // Room for one undelivered event.
         let mut router = Router::builder().event_capacity(1);
         for name in ["a", "b", "c", "d"] {
@@ -288,20 +309,25 @@ mod tests {
             router.remove_tool(name);
         }
         assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
-        assert_eq!(next(&mut stream).await.unwrap(), closing(9));
+        let reason = "the subscription fell behind its notifications";
+        assert_eq!(next(&mut stream).await.unwrap(), torn_down(9, reason));
         assert_eq!(next(&mut stream).await, None);
     }
 
-    /// The closing result of the subscription `id`, as an SSE event.
-    fn closing(id: i64) -> String {
+    /// What ends the subscription `id` from the server's side, as SSE events: the
+    /// cancellation of the listen request, then its closing result.
+    fn torn_down(id: i64, reason: &str) -> String {
         format!(
-            "data: {{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"_meta\":\
+            "data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":\
+             {{\"_meta\":{{\"io.modelcontextprotocol/subscriptionId\":{id}}},\"requestId\":{id},\
+             \"reason\":\"{reason}\"}}}}\n\n\
+             data: {{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"_meta\":\
              {{\"io.modelcontextprotocol/subscriptionId\":{id}}},\"resultType\":\"complete\"}}}}\n\n"
         )
     }
 
     #[tokio::test]
-    async fn the_shutdown_token_ends_listen_streams_with_their_result() {
+    async fn the_shutdown_token_tears_listen_streams_down() {
         let shutdown = CancellationToken::new();
         let config = StreamableHttpConfig::default().shutdown_token(shutdown.clone());
         let service: McpHttpService<McpBody> = McpServer::builder(Router::builder().build())
@@ -310,7 +336,8 @@ mod tests {
         let mut stream = listen(&service, 7).await;
         assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
         shutdown.cancel();
-        assert_eq!(next(&mut stream).await.unwrap(), closing(7));
+        let reason = "the server is shutting down";
+        assert_eq!(next(&mut stream).await.unwrap(), torn_down(7, reason));
         assert_eq!(next(&mut stream).await, None);
 
         // A stream opened later is acknowledged, then closed at once.

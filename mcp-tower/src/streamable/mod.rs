@@ -255,8 +255,8 @@ impl StreamableHttpConfig {
     }
 
     /// Ends the long-lived streams when `token` is cancelled (default: none): each
-    /// `subscriptions/listen` stream sends its closing result, the listen request's empty
-    /// result, and ends; each session GET stream ends (its client may resume it). Streams
+    /// `subscriptions/listen` stream sends `notifications/cancelled` for the listen request
+    /// and its closing result, the listen request's empty result, and ends; each session GET stream ends (its client may resume it). Streams
     /// opened afterwards end at once. Without this, such streams stay open until their
     /// clients leave, and hold up a graceful shutdown that waits for open responses.
     ///

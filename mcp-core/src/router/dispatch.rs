@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::encode::{Extras, Scope, encode};
 use super::params::{self, RequestMeta};
-use super::registry::{Entries, decode_cursor, page};
+use super::registry::{Entries, page};
 use super::{RouterFuture, RouterInner};
 use crate::context::{RequestContext, SharedCapabilities};
 use crate::input::InputRound;
@@ -301,9 +301,9 @@ impl Call<'_> {
         visible: impl FnMut(&T) -> bool,
     ) -> MethodResult {
         let params: params::ListParams<'_> = params::optional(method, params)?;
-        let start = decode_cursor(params.cursor.as_deref())?;
         let snapshot = registry.load();
-        let page = page(&snapshot, start, self.inner.page_size, visible);
+        let cursor = params.cursor.as_deref();
+        let page = page(&snapshot, field, cursor, self.inner.page_size, visible)?;
         let body = ListBody {
             field,
             entries: Entries {

@@ -109,38 +109,51 @@ impl<T> Registry<T> {
     }
 }
 
-/// Decodes a cursor into the position where the page starts.
-pub(crate) fn decode_cursor(cursor: Option<&str>) -> Result<usize, ErrorObject> {
-    let Some(cursor) = cursor else {
-        return Ok(0);
-    };
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("offset:")?.parse().ok())
-        .ok_or_else(|| ErrorObject::invalid_params("Invalid cursor"))
-}
-
-/// Takes one page of the visible items of `snapshot`, starting at the `start`-th visible one.
+/// Takes one page of the visible items of `snapshot` for the list named `field` (`tools`,
+/// `prompts`...), from where `cursor` says (the start without one).
+///
+/// A cursor is `{field}:{position}`, base64url: one made for another list, or pointing past
+/// the list's end, was not issued by this server, and is refused with -32602 as the
+/// pagination page asks. (A list that shrank between two pages can leave a cursor exactly at
+/// its end: that one gets an empty last page.)
 pub(crate) fn page<'a, T>(
     snapshot: &'a Snapshot<T>,
-    start: usize,
+    field: &str,
+    cursor: Option<&str>,
     page_size: usize,
     mut visible: impl FnMut(&T) -> bool,
-) -> Page<'a, T> {
-    let mut visible_items = snapshot
-        .values()
-        .filter(|entry| visible(&entry.item))
-        .skip(start);
+) -> Result<Page<'a, T>, ErrorObject> {
+    let start = match cursor {
+        None => 0,
+        Some(cursor) => decode_cursor(field, cursor).ok_or_else(invalid_cursor)?,
+    };
+    let mut visible_items = snapshot.values().filter(|entry| visible(&entry.item));
+    if visible_items.by_ref().take(start).count() < start {
+        return Err(invalid_cursor());
+    }
     let entries: Vec<_> = visible_items.by_ref().take(page_size).collect();
     let next_cursor = visible_items
         .next()
-        .map(|_| URL_SAFE_NO_PAD.encode(format!("offset:{}", start + entries.len())));
-    Page {
+        .map(|_| URL_SAFE_NO_PAD.encode(format!("{field}:{}", start + entries.len())));
+    Ok(Page {
         entries,
         next_cursor,
-    }
+    })
+}
+
+/// The position a cursor of the list `field` names.
+fn decode_cursor(field: &str, cursor: &str) -> Option<usize> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let position = text.strip_prefix(field)?.strip_prefix(':')?;
+    // `usize`'s parser takes a leading `+`; the cursors written here never have one.
+    position
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| position.parse().ok())?
+}
+
+fn invalid_cursor() -> ErrorObject {
+    ErrorObject::invalid_params("Invalid cursor")
 }
 
 /// Serialises `[entry, entry, ...]` from pre-serialised definitions (written verbatim), as

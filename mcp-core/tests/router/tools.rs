@@ -102,6 +102,37 @@ async fn tools_list_refuses_an_invalid_cursor() {
     assert_eq!(error["code"], codes::INVALID_PARAMS);
 }
 
+#[tokio::test]
+async fn list_cursors_the_server_never_issued_are_refused() {
+    use base64::Engine;
+    let encode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    let router = router_with_tools(250, None);
+    let (_, cursors) = list_all(&router, LEGACY).await;
+    let forged = [
+        // Past the end of the list.
+        encode("tools:251"),
+        encode("tools:18446744073709551615"),
+        // Spellings the server never writes.
+        encode("tools:+100"),
+        encode("tools:"),
+        // The cursor format of earlier versions.
+        encode("offset:100"),
+    ];
+    for cursor in &forged {
+        let error = legacy_error(&router, "tools/list", json!({ "cursor": cursor })).await;
+        assert_eq!(error["code"], codes::INVALID_PARAMS, "cursor {cursor:?}");
+        assert_eq!(error["message"], "Invalid cursor");
+    }
+    // A tools/list cursor is not a prompts/list one.
+    let error = legacy_error(&router, "prompts/list", json!({ "cursor": cursors[0] })).await;
+    assert_eq!(error["code"], codes::INVALID_PARAMS);
+    // A list that shrank to where the cursor points gives an empty last page.
+    let end = json!({ "cursor": encode("tools:250") });
+    let result = result_of(&router, request(LEGACY, 1, "tools/list", end)).await;
+    assert_eq!(result["tools"], json!([]));
+    assert!(result.get("nextCursor").is_none());
+}
+
 // ---------------------------------------------------------------------------------------------
 // tools/call
 // ---------------------------------------------------------------------------------------------

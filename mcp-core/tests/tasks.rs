@@ -69,6 +69,14 @@ fn router(max_tasks: usize) -> Router {
         )
         .tool(plain())
         .tool(
+            Tool::new("failing")
+                .description("Reports an error as its result")
+                .execution(execution(TaskSupport::Optional))
+                .handler(|Json(_): Args, _ctx: RequestContext| async move {
+                    mcp_core::protocol::CallToolResult::error_text("the data set is empty")
+                }),
+        )
+        .tool(
             Tool::new("greet_then_confirm")
                 .description("Asks a name, works as a task, then asks a confirmation")
                 .execution(execution(TaskSupport::Required))
@@ -251,6 +259,10 @@ async fn legacy_experimental_tasks() {
     assert_eq!(got["result"]["status"], "completed");
     let listed = send(&router, v, "tasks/list", json!({}), "alice").await;
     assert_eq!(listed["result"]["tasks"].as_array().unwrap().len(), 1);
+    // tasks/list issues no cursors (one page): any cursor is invalid.
+    let paged = json!({"cursor": "not-a-cursor"});
+    let refused = send(&router, v, "tasks/list", paged, "alice").await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
     // A finished task cannot be cancelled.
     let cancel = send(
         &router,
@@ -293,6 +305,51 @@ async fn legacy_experimental_tasks() {
     // Capabilities advertise tasks in this era.
     let init = send(&router, v, "initialize", json!({"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}), "alice").await;
     assert!(init["result"]["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object());
+}
+
+#[tokio::test]
+async fn a_tool_error_fails_a_legacy_task_and_completes_a_modern_one() {
+    let router = router(10);
+    // 2025-11-25: "when the tool result has `isError` set to `true`, the task should reach
+    // `failed` status", with a diagnostic `statusMessage`; tasks/result answers the result.
+    let v = ProtocolVersion::V2025_11_25;
+    let call = json!({"name":"failing","arguments":{},"task":{}});
+    let created = send(&router, v, "tools/call", call, "alice").await;
+    let task_id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let result = send(
+        &router,
+        v,
+        "tasks/result",
+        json!({"taskId": task_id}),
+        "alice",
+    )
+    .await;
+    assert_eq!(result["result"]["isError"], true, "{result}");
+    assert_eq!(
+        result["result"]["content"][0]["text"],
+        "the data set is empty"
+    );
+    let got = send(&router, v, "tasks/get", json!({"taskId": task_id}), "alice").await;
+    assert_eq!(got["result"]["status"], "failed", "{got}");
+    assert_eq!(
+        got["result"]["statusMessage"],
+        "The tool reported an error: the data set is empty"
+    );
+
+    // 2026-07-28 (the tasks extension): the call succeeded, with a tool error as its result.
+    let created = modern(
+        &router,
+        "tools/call",
+        json!({"name":"failing","arguments":{}}),
+    )
+    .await;
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let done = poll_until(&router, &task_id, "completed").await;
+    assert_eq!(done["result"]["isError"], true, "{done}");
 }
 
 #[tokio::test]

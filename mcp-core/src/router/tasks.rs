@@ -370,7 +370,12 @@ impl Call<'_> {
 
     /// `tasks/list` (legacy).
     pub(crate) fn list_tasks(&self, params: Option<&RawValue>) -> MethodResult {
-        let _: params::ListParams<'_> = params::optional("tasks/list", params)?;
+        let params: params::ListParams<'_> = params::optional("tasks/list", params)?;
+        // Every task is listed on one page, so no cursor was ever issued: 2025-11-25 says an
+        // invalid or nonexistent one MUST get -32602.
+        if params.cursor.is_some() {
+            return Err(ErrorObject::invalid_params("Invalid cursor"));
+        }
         let tasks: Vec<_> = self
             .inner
             .tasks
@@ -390,20 +395,19 @@ impl Call<'_> {
             changed.as_mut().enable();
             let state = task.state();
             match state.status {
-                TaskStatus::Completed => {
-                    let result = state
-                        .result
-                        .ok_or_else(|| ErrorObject::internal_error("task result missing"))?;
+                // What the call would have answered: its result (a failed task has one when
+                // its tool reported an error), else its error.
+                TaskStatus::Completed | TaskStatus::Failed => {
+                    let Some(result) = state.result else {
+                        return Err(state.error.unwrap_or_else(|| {
+                            ErrorObject::internal_error("task failed without an error")
+                        }));
+                    };
                     let mut value: Value =
                         serde_json::from_str(result.get()).unwrap_or(Value::Null);
                     value["_meta"]["io.modelcontextprotocol/related-task"] =
                         json!({ "taskId": task.id });
                     return self.encode(&value, Extras::complete());
-                }
-                TaskStatus::Failed => {
-                    return Err(state
-                        .error
-                        .unwrap_or_else(|| ErrorObject::internal_error("task failed")));
                 }
                 TaskStatus::Cancelled => {
                     let why = state.status_message.as_deref().unwrap_or("Cancelled");
@@ -438,6 +442,19 @@ pub(crate) struct Running {
 
 type HandlerFuture =
     Pin<Box<dyn Future<Output = Result<crate::protocol::CallToolResult, ErrorObject>> + Send>>;
+
+/// The `statusMessage` of a task whose tool reported an error: the result's first text, as
+/// the tool wrote it for its caller.
+fn tool_error_message(result: &crate::protocol::CallToolResult) -> String {
+    let text = result.content.iter().find_map(|block| match block {
+        crate::protocol::ContentBlock::Text(text) => Some(text.text.as_str()),
+        _ => None,
+    });
+    match text {
+        Some(text) => format!("The tool reported an error: {text}"),
+        None => "The tool reported an error".to_owned(),
+    }
+}
 
 /// Runs a task's handler until it ends, parking it while it waits for answers.
 async fn run(
@@ -493,7 +510,16 @@ async fn run(
                     &result,
                     Extras::complete().with_meta(result.meta.is_some()),
                 );
+                // 2025-11-25: a tool result with `isError` fails its task, with a diagnostic
+                // message; tasks/result still answers that result. (The 2026-07-28 tasks
+                // extension completes such a task: the call itself succeeded.)
+                let tool_failed = !version.is_modern() && result.is_error == Some(true);
                 task.update(|state| match encoded {
+                    Ok(raw) if tool_failed => {
+                        state.status = TaskStatus::Failed;
+                        state.status_message = Some(tool_error_message(&result));
+                        state.result = Some(raw);
+                    }
                     Ok(raw) => {
                         state.status = TaskStatus::Completed;
                         state.result = Some(raw);

@@ -62,7 +62,9 @@ fn names_modern_version(message: &Message) -> bool {
 /// What the reader loop and the request tasks share.
 pub(super) struct Shared {
     pub(super) out: output::OutputSender,
-    pub(super) in_flight: Mutex<HashMap<RequestId, Cancel>>,
+    /// The ids of requests being answered, with their cancellation when they can be
+    /// cancelled (not `initialize`, not batch items).
+    pub(super) in_flight: Mutex<HashMap<RequestId, Option<Cancel>>>,
     pub(super) pending: Mutex<Pending>,
     pub(super) max_pending: usize,
     pub(super) next_id: AtomicU64,
@@ -192,9 +194,15 @@ impl Shared {
     }
 
     pub(super) fn cancel(&self, id: &RequestId) {
-        if let Some(cancel) = lock(&self.in_flight).get(id) {
-            tracing::debug!(%id, "request cancelled by the client");
-            cancel.cancel();
+        match lock(&self.in_flight).get(id) {
+            Some(Some(cancel)) => {
+                tracing::debug!(%id, "request cancelled by the client");
+                cancel.cancel();
+            }
+            Some(None) => {
+                tracing::debug!(%id, "ignoring the cancellation of an uncancellable request")
+            }
+            None => {}
         }
     }
 }
@@ -444,10 +452,18 @@ where
                     Some(request.id.clone())
                 }
                 message => {
-                    // A batch shares one token: cancelling one of its requests cancels all.
+                    // Registered for duplicate detection; cancellable only alone. `initialize`
+                    // MUST NOT be cancelled (the handshake takes effect whether or not its
+                    // answer is written), and a batch is one call whose items share one
+                    // token: cancelling one item would drop the answers of all the others.
+                    // The spec lets a receiver ignore such cancellations, as HTTP does.
+                    let cancellable = matches!(
+                        message,
+                        Message::Request(request) if request.method != "initialize"
+                    );
                     for id in request_ids(message) {
                         if !in_flight.contains_key(&id) && !self.listens.contains(&id) {
-                            in_flight.insert(id.clone(), cancel.clone());
+                            in_flight.insert(id.clone(), cancellable.then(|| cancel.clone()));
                             registered.push(id);
                         }
                     }

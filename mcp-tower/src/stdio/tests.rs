@@ -17,51 +17,63 @@ struct Client {
     router: Router,
 }
 
+/// The tools and resource every `Client::start` test serves.
+fn test_router() -> Router {
+    Router::builder()
+        .tool(
+            Tool::new("echo").raw_handler(|args, _: RequestContext| async move {
+                Value::Object(args).to_string()
+            }),
+        )
+        .tool(
+            Tool::new("wait").raw_handler(|_, ctx: RequestContext| async move {
+                // Progress (when asked for) tells the test that the handler runs.
+                ctx.progress(0.0, None, None).await;
+                ctx.cancelled().await;
+                "cancelled"
+            }),
+        )
+        .tool(
+            // A handler that ignores its cancellation token.
+            Tool::new("sleep").raw_handler(|_, ctx: RequestContext| async move {
+                ctx.progress(0.0, None, None).await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "slept"
+            }),
+        )
+        .tool(
+            // Long enough for a cancellation to arrive while it runs.
+            Tool::new("nap").raw_handler(|_, _: RequestContext| async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                "rested"
+            }),
+        )
+        .tool(
+            Tool::new("version").raw_handler(|_, ctx: RequestContext| async move {
+                ctx.protocol_version().to_string()
+            }),
+        )
+        .tool(
+            Tool::new("roots").raw_handler(|_, ctx: RequestContext| async move {
+                ctx.progress(1.0, None, None).await;
+                let roots = ctx.list_roots().await?;
+                Ok::<_, ErrorObject>(roots.roots[0].uri.clone())
+            }),
+        )
+        .resource(
+            mcp_core::Resource::new("file:///a", "a")
+                .handler(|_uri: String, _ctx: RequestContext| async { "a" }),
+        )
+        .build()
+}
+
 impl Client {
     fn start(transport: StdioTransport) -> Self {
         Self::start_with(|_| transport)
     }
 
     fn start_with(transport: impl FnOnce(&Router) -> StdioTransport) -> Self {
-        let router = Router::builder()
-            .tool(
-                Tool::new("echo").raw_handler(|args, _: RequestContext| async move {
-                    Value::Object(args).to_string()
-                }),
-            )
-            .tool(
-                Tool::new("wait").raw_handler(|_, ctx: RequestContext| async move {
-                    // Progress (when asked for) tells the test that the handler runs.
-                    ctx.progress(0.0, None, None).await;
-                    ctx.cancelled().await;
-                    "cancelled"
-                }),
-            )
-            .tool(
-                // A handler that ignores its cancellation token.
-                Tool::new("sleep").raw_handler(|_, ctx: RequestContext| async move {
-                    ctx.progress(0.0, None, None).await;
-                    tokio::time::sleep(Duration::from_secs(60)).await;
-                    "slept"
-                }),
-            )
-            .tool(
-                Tool::new("version").raw_handler(|_, ctx: RequestContext| async move {
-                    ctx.protocol_version().to_string()
-                }),
-            )
-            .tool(
-                Tool::new("roots").raw_handler(|_, ctx: RequestContext| async move {
-                    ctx.progress(1.0, None, None).await;
-                    let roots = ctx.list_roots().await?;
-                    Ok::<_, ErrorObject>(roots.roots[0].uri.clone())
-                }),
-            )
-            .resource(
-                mcp_core::Resource::new("file:///a", "a")
-                    .handler(|_uri: String, _ctx: RequestContext| async { "a" }),
-            )
-            .build();
+        let router = test_router();
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (server_read, server_write) = tokio::io::split(server);
         let server =
@@ -217,6 +229,54 @@ async fn cancelled_requests_get_no_response() {
     assert_eq!(response["id"], 5);
     assert_eq!(response["result"]["content"][0]["text"], r#"{"x":1}"#);
     client.finish().await;
+}
+
+#[tokio::test]
+async fn batch_items_and_initialize_cannot_be_cancelled() {
+    let router = test_router();
+    let service = tower::ServiceBuilder::new()
+        .layer(crate::BatchLayer::default())
+        .service(router.clone());
+    let mut client = serve(router, service);
+    // `initialize` MUST NOT be cancelled: its answer is written, as the handshake holds.
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-03-26","capabilities":{},
+        "clientInfo":{"name":"test","version":"1"}}});
+    client.send(&init.to_string()).await;
+    client.send(&cancel_request(0)).await;
+    let answer = client.recv().await;
+    assert_eq!(
+        answer["result"]["protocolVersion"], "2025-03-26",
+        "{answer}"
+    );
+    client
+        .send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        .await;
+    // Cancelling one item of a batch does not cost the others their answers (the batch is
+    // one call): the cancellation is ignored and the whole batch answered.
+    let batch = format!(
+        "[{},{}]",
+        call(1, "nap", json!({})),
+        call(2, "echo", json!({}))
+    );
+    client.send(&batch).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.send(&cancel_request(1)).await;
+    let answers = client.recv().await;
+    let ids: Vec<&Value> = answers
+        .as_array()
+        .unwrap_or_else(|| panic!("a batch answer: {answers}"))
+        .iter()
+        .map(|answer| &answer["id"])
+        .collect();
+    assert_eq!(ids, [1, 2], "{answers}");
+    assert_eq!(answers[0]["result"]["content"][0]["text"], "rested");
+    client.finish().await;
+}
+
+fn cancel_request(id: i64) -> String {
+    json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":id}})
+        .to_string()
 }
 
 #[tokio::test]

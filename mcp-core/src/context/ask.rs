@@ -86,7 +86,17 @@ impl RequestContext {
         // client (whatever it declared) answers `elicitation/create` with "method not found".
         let version = self.inner.version;
         let defined = version.has_elicitation() && (!url_mode || version.has_icons());
-        self.require_capability("elicitation", &[], |caps| {
+        // A client that declared elicitation but not this mode is told which mode it lacks.
+        let declared = version.has_elicitation()
+            && self
+                .client_capabilities()
+                .is_some_and(|caps| caps.elicitation.is_some());
+        let missing: &[&str] = match (declared, url_mode) {
+            (false, _) => &[],
+            (true, true) => &["url"],
+            (true, false) => &["form"],
+        };
+        self.require_capability("elicitation", missing, |caps| {
             defined
                 && match &caps.elicitation {
                     None => false,

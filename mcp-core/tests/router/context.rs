@@ -224,15 +224,26 @@ async fn elicitation_is_not_sent_to_clients_of_versions_without_it() {
         "message": "Client does not support elicitation",
         "data": { "requiredCapabilities": { "elicitation": {} } }
     });
-    for (version, router, tool) in [
-        (ProtocolVersion::V2025_03_26, &full_router(), "interview"),
-        (ProtocolVersion::V2025_06_18, &router, "open"),
+    // 2025-06-18 has elicitation, but not its URL mode: that is what is missing.
+    let refused_url = json!({
+        "code": codes::INVALID_REQUEST,
+        "message": "Client does not support elicitation.url",
+        "data": { "requiredCapabilities": { "elicitation": { "url": {} } } }
+    });
+    for (version, router, tool, refused) in [
+        (
+            ProtocolVersion::V2025_03_26,
+            &full_router(),
+            "interview",
+            &refused,
+        ),
+        (ProtocolVersion::V2025_06_18, &router, "open", &refused_url),
     ] {
         let mut call = request(version, 1, "tools/call", json!({ "name": tool }));
         let client = attach_client(&mut call, 4);
         call.extensions
             .insert::<SessionHandle>(TestSession::with_capabilities(capabilities.clone()));
-        assert_eq!(error_of(router, call).await, refused, "{version:?}");
+        assert_eq!(&error_of(router, call).await, refused, "{version:?}");
         let asked: Vec<Value> = client.await.unwrap();
         assert!(
             asked.iter().all(|m| m["request"] != "elicitation/create"),
@@ -254,6 +265,29 @@ async fn elicitation_is_not_sent_to_clients_of_versions_without_it() {
     let asked = client.await.unwrap();
     assert_eq!(asked[0]["request"], "elicitation/create", "{asked:?}");
     assert_eq!(asked[0]["params"]["mode"], "url");
+
+    // A client that declared the URL mode only is not asked a form, and is told so.
+    let mut url_only = all_client_capabilities();
+    url_only.elicitation = Some(ElicitationCapability {
+        form: None,
+        url: Some(serde_json::Map::new()),
+    });
+    let v = ProtocolVersion::V2025_11_25;
+    let mut call = request(v, 1, "tools/call", json!({ "name": "interview" }));
+    let client = attach_client(&mut call, 4);
+    call.extensions
+        .insert::<SessionHandle>(TestSession::with_capabilities(url_only));
+    let refused_form = json!({
+        "code": codes::INVALID_REQUEST,
+        "message": "Client does not support elicitation.form",
+        "data": { "requiredCapabilities": { "elicitation": { "form": {} } } }
+    });
+    assert_eq!(error_of(&full_router(), call).await, refused_form);
+    let asked: Vec<Value> = client.await.unwrap();
+    assert!(
+        asked.iter().all(|m| m["request"] != "elicitation/create"),
+        "{asked:?}"
+    );
 }
 
 /// Sampling with tools needs a 2025-11-25 client that declared `sampling.tools`. Context

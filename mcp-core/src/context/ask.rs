@@ -7,12 +7,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::RequestContext;
+use super::{RequestContext, elicit_form};
 use crate::input::{InputRound, InputWait};
 use crate::jsonrpc::{ErrorObject, codes, to_raw};
 use crate::protocol::{
-    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
-    ElicitResult, IncludeContext, ListRootsResult,
+    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitAction,
+    ElicitRequestParams, ElicitResult, IncludeContext, ListRootsResult,
 };
 
 impl RequestContext {
@@ -105,7 +105,27 @@ impl RequestContext {
                     Some(elicitation) => elicitation.url.is_none() || elicitation.form.is_some(),
                 }
         })?;
-        self.request_keyed(key, "elicitation/create", &params).await
+        let ElicitRequestParams::Form(form) = &params else {
+            return self.request_keyed(key, "elicitation/create", &params).await;
+        };
+        if let Some(problem) = elicit_form::unsupported(&form.requested_schema, version) {
+            return Err(ErrorObject::internal_error(format!(
+                "elicitation/create cannot be sent: {problem}"
+            )));
+        }
+        let answer: ElicitResult = self
+            .request_keyed(key, "elicitation/create", &params)
+            .await?;
+        if answer.action == ElicitAction::Accept
+            && let Some(problem) =
+                elicit_form::mismatch(&form.requested_schema, answer.content.as_ref())
+        {
+            return Err(self.bad_answer(format!(
+                "client answered elicitation/create with content that does not match the \
+                 requested schema: {problem}"
+            )));
+        }
+        Ok(answer)
     }
 
     /// Asks the client for its roots (`roots/list`).
@@ -173,17 +193,20 @@ impl RequestContext {
     ) -> Result<R, ErrorObject> {
         let params = to_raw(params)?;
         let raw = self.request_raw(method, params, key).await?;
-        serde_json::from_str(raw.get()).map_err(|e| {
-            let message = format!("client answered {method} with bad result: {e}");
-            // A modern answer comes in the retried request's `inputResponses`: its params are
-            // at fault. A legacy one is a message of its own, and the request that asked
-            // (`tools/call`, say) had valid params: its handler failed.
-            if self.protocol_version().is_modern() {
-                ErrorObject::invalid_params(message)
-            } else {
-                ErrorObject::internal_error(message)
-            }
-        })
+        serde_json::from_str(raw.get())
+            .map_err(|e| self.bad_answer(format!("client answered {method} with bad result: {e}")))
+    }
+
+    /// The error a handler gets for a client's unusable answer.
+    fn bad_answer(&self, message: String) -> ErrorObject {
+        // A modern answer comes in the retried request's `inputResponses`: its params are at
+        // fault. A legacy one is a message of its own, and the request that asked
+        // (`tools/call`, say) had valid params: its handler failed.
+        if self.protocol_version().is_modern() {
+            ErrorObject::invalid_params(message)
+        } else {
+            ErrorObject::internal_error(message)
+        }
     }
 
     async fn request_raw(

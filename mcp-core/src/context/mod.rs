@@ -20,6 +20,7 @@ use crate::session::SessionHandle;
 use crate::version::ProtocolVersion;
 
 mod ask;
+mod elicit_form;
 
 /// The context handed to every handler.
 ///

@@ -1,5 +1,5 @@
-//! RFC 6570 URI templates, as far as resource templates need them: simple (`{var}`),
-//! reserved (`{+var}`) and comma lists of names, matched against concrete URIs.
+//! RFC 6570 URI templates, as far as resource templates need them: simple (`{var}`) and
+//! reserved (`{+var}`) expressions of one name each, matched against concrete URIs.
 
 use std::collections::BTreeMap;
 
@@ -101,28 +101,174 @@ impl UriTemplate {
     }
 
     /// Matches a concrete URI; returns the variables (percent-decoding is left to the handler).
+    ///
+    /// A value must be URI text: no spaces, control characters or characters a URI never
+    /// holds as such (`"`, `<`, `>`, `\`, `^`, a backtick, `{`, `|`, `}`), and `%` only in a
+    /// `%XX` escape (the resources page: servers MUST validate all resource URIs). A simple `{var}` stops at `/`, `?` and `#`; a
+    /// reserved `{+var}` may span them, and where the literal after it occurs more than once,
+    /// each occurrence is tried (`file:///{+path}/meta` matches `file:///a/meta/b/meta`).
+    ///
+    /// ```
+    /// use mcp_core::UriTemplate;
+    ///
+    /// let template = UriTemplate::parse("test://template/{id}/data").unwrap();
+    /// assert!(template.matches("test://template/a b/data").is_none());
+    /// assert!(template.matches("test://template/%zz/data").is_none());
+    /// assert_eq!(template.matches("test://template/a%20b/data").unwrap()["id"], "a%20b");
+    /// ```
     pub fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
-        let mut vars = BTreeMap::new();
-        let mut rest = uri;
-        let mut parts = self.parts.iter().peekable();
-        while let Some(part) = parts.next() {
-            match part {
-                Part::Literal(literal) => rest = rest.strip_prefix(literal.as_str())?,
-                Part::Variable { name, reserved } => {
-                    let end = match parts.peek() {
-                        Some(Part::Literal(next)) => rest.find(next.as_str())?,
-                        _ => rest.len(),
-                    };
-                    let value = &rest[..end];
-                    let stops = |c: char| !*reserved && matches!(c, '/' | '?' | '#');
-                    if value.is_empty() || value.contains(stops) {
-                        return None;
-                    }
-                    vars.insert(name.clone(), value.to_owned());
-                    rest = &rest[end..];
-                }
-            }
+        let mut vars = Vec::new();
+        let mut budget = MATCH_BUDGET;
+        match_parts(&self.parts, uri, &mut vars, &mut budget).then(|| {
+            vars.into_iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect()
+        })
+    }
+}
+
+/// How many places a match may try for variables' ends: templates hold a few variables and
+/// URIs can be long, and trying every split of every variable would take time quadratic (or
+/// worse) in the URI's length. Past this, the URI does not match.
+const MATCH_BUDGET: usize = 1_000;
+
+/// Matches `parts` against all of `rest`, pushing each variable's value onto `vars`.
+fn match_parts<'t, 'u>(
+    parts: &'t [Part],
+    rest: &'u str,
+    vars: &mut Vec<(&'t str, &'u str)>,
+    budget: &mut usize,
+) -> bool {
+    let Some((part, after)) = parts.split_first() else {
+        return rest.is_empty();
+    };
+    let (name, reserved) = match part {
+        Part::Literal(literal) => {
+            return rest
+                .strip_prefix(literal.as_str())
+                .is_some_and(|rest| match_parts(after, rest, vars, budget));
         }
-        rest.is_empty().then_some(vars)
+        Part::Variable { name, reserved } => (name.as_str(), *reserved),
+    };
+    let Some(Part::Literal(next)) = after.first() else {
+        // The last part: the value is the rest (two variables never touch).
+        let valid = is_value(rest, reserved);
+        if valid {
+            vars.push((name, rest));
+        }
+        return valid;
+    };
+    for (end, _) in rest.match_indices(next.as_str()) {
+        let value = &rest[..end];
+        if *budget == 0 || !is_value(value, reserved) {
+            // A longer value holds the same offending character: no later end can do.
+            return false;
+        }
+        *budget -= 1;
+        vars.push((name, value));
+        if match_parts(after, &rest[end..], vars, budget) {
+            return true;
+        }
+        vars.pop();
+    }
+    false
+}
+
+/// Whether `value` can stand for a variable: non-empty URI text (see
+/// [`UriTemplate::matches`]).
+fn is_value(value: &str, reserved: bool) -> bool {
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let escape = bytes.get(i + 1..i + 3);
+                if !escape.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            b'/' | b'?' | b'#' if !reserved => return false,
+            // Not in URIs: controls, space, and the characters RFC 3986 leaves out.
+            0..=b' ' | 0x7f | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' => {
+                return false;
+            }
+            // Letters, digits, delimiters, and non-ASCII (internationalised names).
+            _ => {}
+        }
+        i += 1;
+    }
+    !value.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
+        let template = UriTemplate::parse(template).unwrap();
+        template.matches(uri).map(|vars| vars.into_iter().collect())
+    }
+
+    fn one(name: &str, value: &str) -> Option<Vec<(String, String)>> {
+        Some(vec![(name.to_owned(), value.to_owned())])
+    }
+
+    #[test]
+    fn only_uri_text_matches() {
+        let template = "test://template/{id}/data";
+        assert_eq!(
+            vars(template, "test://template/a-1_b.c~d/data"),
+            one("id", "a-1_b.c~d")
+        );
+        assert_eq!(
+            vars(template, "test://template/a%2Fb/data"),
+            one("id", "a%2Fb")
+        );
+        assert_eq!(
+            vars(template, "test://template/a:b@c!$&'()*+,;=/data"),
+            one("id", "a:b@c!$&'()*+,;=")
+        );
+        assert_eq!(vars(template, "test://template/é/data"), one("id", "é"));
+        for bad in [
+            "{id}", "a b", "%zz", "%2", "a\u{0}b", "a\nb", "a\"b", "a<b", "a|b", "a^b", "a`b",
+        ] {
+            let uri = format!("test://template/{bad}/data");
+            assert_eq!(vars(template, &uri), None, "{uri:?}");
+        }
+        assert_eq!(vars(template, "test://template//data"), None);
+        assert_eq!(vars(template, "test://template/a/b/data"), None);
+        assert_eq!(
+            vars("file:///{+path}", "file:///a/b?c#d"),
+            one("path", "a/b?c#d")
+        );
+        assert_eq!(vars("file:///{+path}", "file:///a b"), None);
+    }
+
+    #[test]
+    fn a_reserved_value_may_contain_the_literal_after_it() {
+        let template = "file:///{+path}/meta";
+        assert_eq!(
+            vars(template, "file:///a/meta/b/meta"),
+            one("path", "a/meta/b")
+        );
+        assert_eq!(vars(template, "file:///a/meta"), one("path", "a"));
+        assert_eq!(vars(template, "file:///a/meta/b"), None);
+        let two = "x://{+a}-{b}";
+        assert_eq!(
+            vars(two, "x://p-q/r-s"),
+            Some(vec![("a".into(), "p-q/r".into()), ("b".into(), "s".into())])
+        );
+    }
+
+    #[test]
+    fn matching_a_long_uri_is_bounded() {
+        // Every split of every variable would be tried without the budget.
+        let template = UriTemplate::parse("x://{+a}-{+b}-{+c}!").unwrap();
+        let uri = format!("x://{}", "-".repeat(100_000));
+        assert!(template.matches(&uri).is_none());
+        let fits = format!("x://{}!", "a-".repeat(10));
+        assert!(template.matches(&fits).is_some());
     }
 }

@@ -456,6 +456,32 @@ pub fn notification_json(method: &str, params: &impl Serialize) -> Vec<u8> {
     out
 }
 
+/// Serialises `notifications/cancelled` for the server→client request `id`: what a sender
+/// SHOULD issue for a request it stopped waiting for (the lifecycle page's timeouts).
+///
+/// ```
+/// use mcp_core::jsonrpc::{RequestId, cancelled_json};
+///
+/// let line = cancelled_json(&RequestId::Number(7), "timed out");
+/// assert_eq!(
+///     String::from_utf8(line).unwrap(),
+///     r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"timed out"}}"#
+/// );
+/// ```
+pub fn cancelled_json(id: &RequestId, reason: &str) -> Vec<u8> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cancelled<'a> {
+        request_id: &'a RequestId,
+        reason: &'a str,
+    }
+    let params = Cancelled {
+        request_id: id,
+        reason,
+    };
+    notification_json("notifications/cancelled", &params)
+}
+
 /// Serialises a server→client request to bytes.
 pub fn request_json(id: &RequestId, method: &str, params: &RawValue) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 + params.get().len());

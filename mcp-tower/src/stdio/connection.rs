@@ -138,20 +138,23 @@ impl Shared {
         self.send_line(line).await;
     }
 
-    /// Writes a handler's notification or server→client request.
-    pub(super) async fn forward(&self, message: OutboundMessage) {
+    /// Writes a handler's notification or server→client request; the id it gave a request.
+    pub(super) async fn forward(&self, message: OutboundMessage) -> Option<RequestId> {
         let (method, params, reply) = match message {
-            OutboundMessage::Notification(bytes) => return self.send_line(bytes).await,
+            OutboundMessage::Notification(bytes) => {
+                self.send_line(bytes).await;
+                return None;
+            }
             OutboundMessage::Request {
                 method,
                 params,
                 reply,
             } => (method, params, reply),
             // stdio has no per-request stream to close.
-            OutboundMessage::CloseStream => return,
+            OutboundMessage::CloseStream => return None,
         };
         if reply.is_closed() {
-            return;
+            return None;
         }
         let id =
             RequestId::String(format!("s-{}", self.next_id.fetch_add(1, Ordering::Relaxed)).into());
@@ -161,7 +164,7 @@ impl Shared {
                 let _ = reply.send(Err(ErrorObject::internal_error(
                     "the client's input is closed",
                 )));
-                return;
+                return None;
             }
             if pending.replies.len() >= self.max_pending {
                 // Forget requests whose handler stopped waiting (timed out or cancelled).
@@ -170,13 +173,34 @@ impl Shared {
             if pending.replies.len() >= self.max_pending {
                 let error = ErrorObject::internal_error("too many requests await the client");
                 let _ = reply.send(Err(error));
-                return;
+                return None;
             }
             // Registered before writing so the answer cannot arrive first.
             pending.replies.insert(id.clone(), reply);
         }
         self.send_line(jsonrpc::request_json(&id, method, &params))
             .await;
+        Some(id)
+    }
+
+    /// Tells the client about the requests in `asked` that are still unanswered now that
+    /// their handler has finished (it timed out, or ended without the answer): a sender
+    /// SHOULD cancel a request it stopped waiting for (the lifecycle page's timeouts).
+    pub(super) async fn cancel_unanswered(&self, asked: Vec<RequestId>) {
+        let unanswered: Vec<RequestId> = {
+            let mut pending = self.lock_pending();
+            if pending.closed {
+                return;
+            }
+            asked
+                .into_iter()
+                .filter(|id| pending.replies.remove(id).is_some())
+                .collect()
+        };
+        for id in unanswered {
+            let reason = "the server no longer waits for the answer";
+            self.send_line(jsonrpc::cancelled_json(&id, reason)).await;
+        }
     }
 
     pub(super) fn route_reply(&self, response: ClientResponse) {
@@ -627,19 +651,26 @@ pub(super) async fn run<S>(
     let mut call = Box::pin(
         AssertUnwindSafe(async move { service.ready().await?.call(request).await }).catch_unwind(),
     );
+    let mut asked = Vec::new();
     let outcome = loop {
         tokio::select! {
             biased;
-            () = cancel.dropped.cancelled() => return,
-            Some(message) = outbound.recv() => shared.forward(message).await,
-            outcome = &mut call => break outcome,
+            () = cancel.dropped.cancelled() => break None,
+            Some(message) = outbound.recv() => asked.extend(shared.forward(message).await),
+            outcome = &mut call => break Some(outcome),
         }
     };
     drop(call);
-    // What the handler queued before it finished goes first (progress before the result).
-    while let Ok(message) = outbound.try_recv() {
-        shared.forward(message).await;
+    // What the handler queued before it finished goes first (progress before the result);
+    // a dropped request's is not written.
+    let finished = outcome.is_some();
+    while let Some(message) = outbound.try_recv().ok().filter(|_| finished) {
+        asked.extend(shared.forward(message).await);
     }
+    shared.cancel_unanswered(asked).await;
+    let Some(outcome) = outcome else {
+        return;
+    };
     if cancel.dropped.is_cancelled() {
         return;
     }

@@ -305,6 +305,50 @@ async fn server_to_client_request_round_trip() {
     client.finish().await;
 }
 
+/// A server→client request the handler stopped waiting for is cancelled: "the sender SHOULD
+/// issue a cancellation notification for that request" (the lifecycle page's timeouts).
+#[tokio::test]
+async fn a_client_request_that_times_out_is_cancelled() {
+    let router = Router::builder()
+        .client_request_timeout(Duration::from_millis(100))
+        .tool(
+            Tool::new("roots").raw_handler(|_, ctx: RequestContext| async move {
+                let roots = ctx.list_roots().await?;
+                Ok::<_, ErrorObject>(roots.roots.len().to_string())
+            }),
+        )
+        .build();
+    let mut client = serve(router.clone(), router);
+    client.initialize(json!({"roots": {}})).await;
+    client.send(&call(3, "roots", json!({}))).await;
+    let request = client.recv().await;
+    assert_eq!(request["method"], "roots/list");
+    // Not answered: the handler gives up after 100 ms.
+    let cancelled = client.recv().await;
+    assert_eq!(
+        cancelled["method"], "notifications/cancelled",
+        "{cancelled}"
+    );
+    assert_eq!(cancelled["params"]["requestId"], request["id"]);
+    let response = client.recv().await;
+    assert_eq!(response["id"], 3);
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in time"),
+        "{response}"
+    );
+    // An answer that comes after all is ignored, and nothing else is written for it.
+    let late = json!({"jsonrpc":"2.0","id":request["id"],"result":{"roots":[]}});
+    client.send(&late.to_string()).await;
+    client
+        .send(r#"{"jsonrpc":"2.0","id":9,"method":"ping"}"#)
+        .await;
+    assert_eq!(client.recv().await["id"], 9);
+    client.finish().await;
+}
+
 #[tokio::test]
 async fn end_of_input_fails_pending_client_requests() {
     let mut client = Client::start(StdioTransport::new());

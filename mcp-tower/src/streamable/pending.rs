@@ -128,9 +128,10 @@ impl PendingRequests {
         reply.send(response.result).is_ok()
     }
 
-    /// Forgets a request whose stream ended (the awaiting handler sees "no answer").
-    pub(crate) fn forget(&self, id: &RequestId) {
-        lock(&self.waiting).remove(id);
+    /// Forgets a request whose stream ended (the awaiting handler sees "no answer"); whether
+    /// it was still unanswered.
+    pub(crate) fn forget(&self, id: &RequestId) -> bool {
+        lock(&self.waiting).remove(id).is_some()
     }
 }
 

@@ -174,3 +174,40 @@ async fn integer_ids_of_any_size_and_spelling_are_answered_and_cancelled() {
         "no answer once cancelled: {rest}"
     );
 }
+
+/// A server→client request the handler stopped waiting for is cancelled on the request's
+/// stream, before the request's answer: "the sender SHOULD issue a cancellation
+/// notification for that request" (the lifecycle page's timeouts).
+#[tokio::test]
+async fn a_client_request_that_times_out_is_cancelled_on_the_stream() {
+    let router = mcp_core::Router::builder()
+        .client_request_timeout(std::time::Duration::from_millis(100))
+        .tool(mcp_core::Tool::new("ask_roots").raw_handler(
+            |_, ctx: mcp_core::RequestContext| async move {
+                match ctx.request::<_, Value>("roots/list", &json!({})).await {
+                    Ok(_) => "answered".to_owned(),
+                    Err(e) => format!("error: {}", e.message),
+                }
+            },
+        ))
+        .build();
+    let served = McpServer::builder(router).stateless().into_http_service();
+    let (_server, client) = start_as_x_user(served).await;
+    let (mut body, id) = ask(&client, &[("x-user", "alice")]).await;
+    let seen = read_until(&mut body, r#""id":1"#).await;
+    let messages: Vec<Value> = seen
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter(|data| !data.is_empty())
+        .map(|data| serde_json::from_str(data).expect("json"))
+        .collect();
+    let cancelled = json!({"jsonrpc":"2.0","method":"notifications/cancelled",
+        "params":{"requestId":id,"reason":"the server no longer waits for the answer"}});
+    assert_eq!(messages.first(), Some(&cancelled), "{seen}");
+    let text = &messages[1]["result"]["content"][0]["text"];
+    assert!(text.as_str().unwrap().contains("in time"), "{seen}");
+    // The late answer finds no one waiting.
+    let reply = json!({"jsonrpc":"2.0","id":id,"result":{"roots":[]}});
+    let all = [("mcp-protocol-version", "2025-11-25"), ("x-user", "alice")];
+    assert_eq!(client.post(&reply, &all).await.status, 202);
+}

@@ -280,7 +280,12 @@ impl ClientPeer {
 
     /// Sends a notification. Fails when the transport has gone away.
     pub async fn notify(&self, method: &str, params: &impl Serialize) -> Result<(), ErrorObject> {
-        let bytes = notification_json(method, params);
+        self.forward_notification(notification_json(method, params))
+            .await
+    }
+
+    /// Sends a notification already encoded (one another peer's handler sent).
+    pub(crate) async fn forward_notification(&self, bytes: Vec<u8>) -> Result<(), ErrorObject> {
         self.sender()
             .send(OutboundMessage::Notification(bytes))
             .await

@@ -98,6 +98,9 @@ pub(crate) struct TaskEntry {
     /// Fires on every state change and on new answers.
     pub(crate) changed: Notify,
     pub(crate) state: Mutex<TaskState>,
+    /// 2025-11-25: what the task's handler sent the client (requests, notifications), held
+    /// until a `tasks/result` request carries it (see `router/task_relay.rs`).
+    pub(crate) relay: Mutex<std::collections::VecDeque<crate::peer::OutboundMessage>>,
 }
 
 impl TaskEntry {
@@ -151,7 +154,7 @@ impl TaskEntry {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -217,6 +220,7 @@ impl TaskStore {
             ttl,
             cancel,
             changed: Notify::new(),
+            relay: Mutex::new(std::collections::VecDeque::new()),
             state: Mutex::new(TaskState {
                 status: TaskStatus::Working,
                 status_message: None,

@@ -382,6 +382,7 @@ impl Call<'_> {
         let parts = self.context_parts(meta);
         super::tasks::ContextSeed {
             build: Box::new(move |round, escalation| parts.clone().build(round, escalation)),
+            relay: None,
         }
     }
 

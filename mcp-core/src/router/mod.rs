@@ -6,6 +6,7 @@ mod handlers;
 mod inputs;
 mod params;
 mod registry;
+mod task_relay;
 mod tasks;
 
 use std::convert::Infallible;

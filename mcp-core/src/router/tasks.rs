@@ -3,7 +3,8 @@
 //! A task runs the same handler as a plain call. In the modern era a handler's questions
 //! park the task in `input_required` (the questions are shown by `tasks/get`), and the
 //! handler runs again from the top once `tasks/update` brought the answers, exactly like an
-//! `input_required` round of a plain request.
+//! `input_required` round of a plain request. In 2025-11-25 the handler waits on its questions
+//! as on any stream, and `tasks/result` carries them (`task_relay`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 use super::dispatch::{Call, MethodResult};
 use super::encode::Extras;
 use super::params::{self, RequestMeta};
+use super::task_relay;
 use crate::context::Escalation;
 use crate::handler::Tool;
 use crate::input::InputRound;
@@ -157,20 +159,30 @@ impl Call<'_> {
         self.spawn_task(tool, arguments, seed, ttl, cancel, None)
     }
 
-    /// A context seed for a task: its own cancellation, no stream to write to (the task
-    /// outlives this request).
+    /// A context seed for a task: its own cancellation, and not this request's stream (the
+    /// task outlives it). A legacy task reaches the client through `tasks/result` instead
+    /// (see `task_relay`); a modern one asks through `tasks/get`.
     fn task_seed(&self, meta: Option<RequestMeta>, cancel: &CancellationToken) -> ContextSeed {
         let mut extensions = http::Extensions::clone(&self.extensions);
         extensions.insert(cancel.clone());
-        extensions.remove::<crate::peer::ClientPeer>();
+        let relay = if self.version.is_modern() {
+            extensions.remove::<crate::peer::ClientPeer>();
+            None
+        } else {
+            let (peer, relay) = task_relay::task_peer();
+            extensions.insert(peer);
+            Some(relay)
+        };
         let extensions = Arc::new(extensions);
-        Call {
+        let mut seed = Call {
             inner: self.inner,
             version: self.version,
             id: self.id.clone(),
             extensions,
         }
-        .context_seed(meta)
+        .context_seed(meta);
+        seed.relay = relay;
+        seed
     }
 
     /// Creates the task entry, starts its runner (continuing `running` when the handler is
@@ -389,10 +401,15 @@ impl Call<'_> {
     /// `tasks/result` (legacy): waits for the end of the task and answers with its result.
     pub(crate) async fn task_result(&self, params: Option<&RawValue>) -> MethodResult {
         let (task, _) = self.find_task("tasks/result", params)?;
+        let peer = self.extensions.get::<crate::peer::ClientPeer>();
         loop {
             let changed = task.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
+            // What the task's handler sent the client goes out on this request's stream.
+            if let Some(peer) = peer {
+                task_relay::carry(&task, peer).await;
+            }
             let state = task.state();
             match state.status {
                 // What the call would have answered: its result (a failed task has one when
@@ -432,6 +449,8 @@ type BuildContext =
 /// Everything needed to build a handler context after the request is gone.
 pub(crate) struct ContextSeed {
     pub(crate) build: Box<BuildContext>,
+    /// What a legacy task's handler sends the client (see `task_relay`).
+    pub(crate) relay: Option<crate::peer::Outbound>,
 }
 
 /// A handler run already under way when its request became a task.
@@ -467,6 +486,7 @@ async fn run(
     mut running: Option<Running>,
 ) {
     let _ends = EndsTask(&task);
+    let mut relay = seed.relay;
     loop {
         let (handler, round) = match running.take() {
             Some(Running { handler, round }) => (handler, Some(round)),
@@ -482,25 +502,33 @@ async fn run(
                 (handler, round)
             }
         };
-        let asked = async {
-            match &round {
-                Some(round) => round.asked().await,
-                None => std::future::pending().await,
+        // In a block of its own: the futures borrow `round`, which is read after them.
+        let outcome = {
+            let asked = async {
+                match &round {
+                    Some(round) => round.asked().await,
+                    None => std::future::pending().await,
+                }
+            };
+            // A panicking handler fails the task instead of leaving it `working` forever; the
+            // panic's payload stays in the server's log, not in the answer.
+            let handler = std::panic::AssertUnwindSafe(handler).catch_unwind();
+            tokio::pin!(handler, asked);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = task.cancel.cancelled() => return,
+                    // A legacy handler's messages to the client wait for tasks/result.
+                    Some(message) = relayed(&mut relay) => task_relay::hold(&task, message),
+                    result = &mut handler => break Some(result.unwrap_or_else(|_| {
+                        Err(ErrorObject::internal_error(format!(
+                            "Tool {} failed unexpectedly",
+                            tool.name()
+                        )))
+                    })),
+                    () = &mut asked => break None,
+                }
             }
-        };
-        // A panicking handler fails the task instead of leaving it `working` forever; the
-        // panic's payload stays in the server's log, not in the answer.
-        let handler = std::panic::AssertUnwindSafe(handler).catch_unwind();
-        let outcome = tokio::select! {
-            biased;
-            () = task.cancel.cancelled() => return,
-            result = handler => Some(result.unwrap_or_else(|_| {
-                Err(ErrorObject::internal_error(format!(
-                    "Tool {} failed unexpectedly",
-                    tool.name()
-                )))
-            })),
-            () = asked => None,
         };
         match outcome {
             Some(Ok(result)) => {
@@ -575,6 +603,16 @@ async fn run(
                 });
             }
         }
+    }
+}
+
+/// The next message of a legacy task's handler; never for a modern task.
+async fn relayed(
+    relay: &mut Option<crate::peer::Outbound>,
+) -> Option<crate::peer::OutboundMessage> {
+    match relay {
+        Some(relay) => relay.recv().await,
+        None => std::future::pending().await,
     }
 }
 

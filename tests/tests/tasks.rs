@@ -1,0 +1,117 @@
+//! 2025-11-25 tasks that ask the client something, over a real socket: the task waits in
+//! `input_required`, the question goes out on the stream of `tasks/result` with the
+//! `related-task` metadata, the client's answer is POSTed back, and the task completes.
+
+use http::Method;
+use mcp_core::protocol::{ElicitRequestFormParams, TaskSupport, ToolExecution};
+use mcp_core::{Json, RequestContext, Router, Tool};
+use mcp_e2e::{TestClient, TestServer, read_until};
+use mcp_tower::McpServer;
+use serde_json::{Value, json};
+
+const VERSION: &str = "2025-11-25";
+
+fn router() -> Router {
+    Router::builder()
+        .tool(
+            Tool::new("confirm_delete")
+                .execution(ToolExecution {
+                    task_support: Some(TaskSupport::Optional),
+                })
+                .handler(
+                    |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
+                        let schema = json!({"type":"object","properties":{"ok":{"type":"boolean"}}});
+                        let form = ElicitRequestFormParams::new(
+                            "Delete it?",
+                            serde_json::from_value(schema).expect("schema"),
+                        );
+                        let answer = ctx.elicit(form.into()).await?;
+                        let ok = answer.content.and_then(|c| c.get("ok").cloned());
+                        Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!("ok: {}", json!(ok)))
+                    },
+                ),
+        )
+        .build()
+}
+
+/// The messages of an SSE text, in order.
+fn messages(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter(|data| !data.is_empty())
+        .map(|data| serde_json::from_str(data).expect("json"))
+        .collect()
+}
+
+async fn task_status(client: &TestClient, headers: &[(&str, &str)], task_id: &str) -> Value {
+    let get = json!({"jsonrpc":"2.0","id":3,"method":"tasks/get","params":{"taskId":task_id}});
+    client.post(&get, headers).await.json()["result"].clone()
+}
+
+#[tokio::test]
+async fn a_task_asks_the_client_through_tasks_result() {
+    let server = TestServer::start(McpServer::builder(router()).into_http_service()).await;
+    let client = TestClient::new(&server);
+    let session = client.initialize(VERSION).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", VERSION),
+    ];
+
+    let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+        "params":{"name":"confirm_delete","arguments":{},"task":{"ttl":60000}}});
+    let created = client.post(&call, &headers).await.json();
+    let task_id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a task: {created}"))
+        .to_owned();
+
+    // The handler asked: the task waits for the client.
+    let mut status = task_status(&client, &headers, &task_id).await;
+    for _ in 0..100 {
+        if status["status"] != "working" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        status = task_status(&client, &headers, &task_id).await;
+    }
+    assert_eq!(status["status"], "input_required", "{status}");
+
+    // tasks/result carries the question, tagged with the task.
+    let result =
+        json!({"jsonrpc":"2.0","id":2,"method":"tasks/result","params":{"taskId":task_id}});
+    let response = client
+        .send_streaming(Method::POST, result.to_string(), &headers)
+        .await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "elicitation/create").await;
+    let question = messages(&seen)
+        .into_iter()
+        .find(|m| m["method"] == "elicitation/create")
+        .expect("the question");
+    assert_eq!(question["params"]["message"], "Delete it?");
+    assert_eq!(
+        question["params"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        task_id.as_str()
+    );
+
+    // The answer goes back by POST; the task resumes and tasks/result answers its result.
+    let answer = json!({"jsonrpc":"2.0","id":question["id"],
+        "result":{"action":"accept","content":{"ok":true}}});
+    assert_eq!(client.post(&answer, &headers).await.status, 202);
+    let rest = read_until(&mut body, r#""id":2"#).await;
+    let done = messages(&rest)
+        .into_iter()
+        .find(|m| m["id"] == 2)
+        .expect("the task's result");
+    assert_eq!(done["result"]["content"][0]["text"], "ok: true", "{done}");
+    assert_eq!(
+        done["result"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        task_id.as_str()
+    );
+    assert_eq!(
+        task_status(&client, &headers, &task_id).await["status"],
+        "completed"
+    );
+}

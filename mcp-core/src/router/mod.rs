@@ -7,6 +7,7 @@ mod inputs;
 mod params;
 mod registry;
 mod task_relay;
+mod task_run;
 mod tasks;
 
 use std::convert::Infallible;

@@ -638,9 +638,13 @@ pub(super) async fn run<S>(
     S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Send,
     S::Future: Send,
 {
-    // Cancelled before it started (by the client or the end of input): nothing to finish.
+    // Cancelled by the client before it started: nothing to finish, nothing to write. The
+    // end of input is not that: a request read before it runs within the shutdown grace and
+    // its answer is written, as for one that had started (its token is cancelled all the
+    // same).
     let _running = tokio::select! {
-        () = cancel.token.cancelled() => return,
+        biased;
+        () = cancel.dropped.cancelled() => return,
         permit = running.acquire_owned() => permit,
     };
     let request_id = match &request.message {

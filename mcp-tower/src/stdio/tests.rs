@@ -231,6 +231,30 @@ async fn cancelled_requests_get_no_response() {
     client.finish().await;
 }
 
+/// Requests read just before the end of input are answered, however soon it comes (`echo
+/// '...' | server`): the end of input cancels their tokens but does not drop them.
+#[tokio::test]
+async fn requests_read_right_before_the_end_of_input_are_answered() {
+    for _ in 0..20 {
+        let mut client = Client::start(StdioTransport::new());
+        let pings: String = (1..=3)
+            .map(|id| format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"ping\"}}\n"))
+            .collect();
+        client.writer.write_all(pings.as_bytes()).await.unwrap();
+        client.close_input().await;
+        let mut ids = Vec::new();
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_secs(5), client.lines.next_line()).await
+        {
+            let answer: Value = serde_json::from_str(&line).unwrap();
+            ids.push(answer["id"].as_i64().unwrap());
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, [1, 2, 3]);
+        client.server.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn batch_items_and_initialize_cannot_be_cancelled() {
     let router = test_router();

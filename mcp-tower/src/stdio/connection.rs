@@ -638,14 +638,19 @@ pub(super) async fn run<S>(
     S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Send,
     S::Future: Send,
 {
-    // Cancelled by the client before it started: nothing to finish, nothing to write. The
-    // end of input is not that: a request read before it runs within the shutdown grace and
-    // its answer is written, as for one that had started (its token is cancelled all the
-    // same).
-    let _running = tokio::select! {
-        biased;
-        () = cancel.dropped.cancelled() => return,
-        permit = running.acquire_owned() => permit,
+    // Cancelled by the client before it started: nothing to finish, nothing to write.
+    if cancel.dropped.is_cancelled() {
+        return;
+    }
+    // A request with a free slot runs, even if the input ended since it was read (`echo ... |
+    // server`): within the shutdown grace, its answer written (its token is cancelled all
+    // the same). One queued behind the concurrency limit when the input ends never starts.
+    let _running = match Arc::clone(&running).try_acquire_owned() {
+        Ok(permit) => Ok(permit),
+        Err(_) => tokio::select! {
+            () = cancel.token.cancelled() => return,
+            permit = running.acquire_owned() => permit,
+        },
     };
     let request_id = match &request.message {
         Message::Request(request) => Some(request.id.clone()),

@@ -18,7 +18,10 @@
 //! ```no_run
 //! use mcp_core::{Json, RequestContext, Router, Tool};
 //! use mcp_telemetry::{HttpTelemetryLayer, TelemetryLayer};
-//! use mcp_tower::{AllowListLayer, BatchLayer, HostOriginLayer, SessionLayer, StreamableHttpLayer};
+//! use mcp_tower::{
+//!     AllowListLayer, BatchLayer, HostOriginLayer, SessionLayer, StreamableHttpConfig,
+//!     StreamableHttpLayer,
+//! };
 //! use tower::ServiceBuilder;
 //!
 //! #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -35,12 +38,12 @@
 //!     .layer(BatchLayer::new())
 //!     .layer(TelemetryLayer::for_router(&router))
 //!     .layer(AllowListLayer::new())
-//!     .service(router);
+//!     .service(router.clone());
 //! let http = ServiceBuilder::new()
 //!     .layer(HttpTelemetryLayer::new())
 //!     .layer(HostOriginLayer::new())
-//!     .layer(SessionLayer::default())
-//!     .layer(StreamableHttpLayer::default())
+//!     .layer(SessionLayer::default().deliver_events_from(&router))
+//!     .layer(StreamableHttpLayer::new(StreamableHttpConfig::default().events_from(&router)))
 //!     .service(rpc);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! mcp_tower::serve(listener, http).await

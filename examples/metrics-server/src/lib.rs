@@ -39,7 +39,7 @@ use mcp_telemetry::{
 use mcp_tower::session::InMemorySessionStore;
 use mcp_tower::{
     AllowListLayer, BatchLayer, HostOriginLayer, McpBody, SessionConfig, SessionLayer,
-    StreamableHttpLayer,
+    StreamableHttpConfig, StreamableHttpLayer,
 };
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder};
@@ -73,11 +73,15 @@ where
         .layer(BatchLayer::new())
         .layer(TelemetryLayer::for_router(&router))
         .layer(AllowListLayer::new())
-        .service(router);
+        .service(router.clone());
     let store = TelemetrySessionStore::new(InMemorySessionStore::new(SessionConfig::default()));
+    // The router's events (list changes, resource updates) reach sessions' streams and
+    // `subscriptions/listen`, as its declared capabilities promise.
     let mcp = ServiceBuilder::new()
-        .layer(SessionLayer::with_store(store))
-        .layer(StreamableHttpLayer::default())
+        .layer(SessionLayer::with_store(store).deliver_events_from(&router))
+        .layer(StreamableHttpLayer::new(
+            StreamableHttpConfig::default().events_from(&router),
+        ))
         .service(rpc);
     let http = ServiceBuilder::new()
         .layer(HostOriginLayer::new())

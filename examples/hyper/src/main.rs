@@ -1,5 +1,8 @@
-//! The MCP endpoint served by a hand-written hyper accept loop: what `mcp_tower::serve`
-//! does, spelled out, for servers that own their connection handling.
+//! The MCP endpoint served by a hand-written hyper accept loop, for servers that own their
+//! connection handling: the core of what `mcp_tower::serve` does (TCP_NODELAY, HTTP/1.1 and
+//! HTTP/2, one task per connection). Not the rest, which such a server must add as it sees
+//! fit: `serve` also closes idle and slow connections (`HEADER_READ_TIMEOUT`), caps open
+//! connections (`MAX_CONNECTIONS`) and shuts down gracefully on Ctrl-C.
 //!
 //! ```text
 //! cargo run -p example-hyper   # MCP on http://127.0.0.1:3002/mcp

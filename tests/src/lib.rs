@@ -79,12 +79,7 @@ impl Reply {
     /// The JSON messages of an SSE body, in order (events without data skipped); an event's
     /// `data:` lines are joined with newlines, as SSE clients do.
     pub fn sse_messages(&self) -> Vec<serde_json::Value> {
-        String::from_utf8_lossy(&self.body)
-            .split("\n\n")
-            .map(event_data)
-            .filter(|data| !data.trim().is_empty())
-            .map(|data| serde_json::from_str(&data).expect("SSE data is JSON"))
-            .collect()
+        sse_messages(&String::from_utf8_lossy(&self.body))
     }
 
     /// A header as text.
@@ -119,6 +114,16 @@ fn event_data(event: &str) -> String {
         .filter_map(|line| line.strip_prefix("data: "))
         .collect();
     lines.join("\n")
+}
+
+/// The JSON messages of SSE text, in order (events without data skipped); an event's
+/// `data:` lines are joined with newlines, as SSE clients do.
+pub fn sse_messages(text: &str) -> Vec<serde_json::Value> {
+    text.split("\n\n")
+        .map(event_data)
+        .filter(|data| !data.trim().is_empty())
+        .map(|data| serde_json::from_str(&data).expect("SSE data is JSON"))
+        .collect()
 }
 
 /// The `(id, data)` of every event of an SSE body that has an id; comments (keep-alives) and

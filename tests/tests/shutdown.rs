@@ -14,6 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mcp_core::Router;
 use mcp_e2e::schema::SchemaSet;
+use mcp_e2e::sse_messages;
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -118,15 +119,6 @@ async fn next(body: &mut Incoming) -> Option<String> {
     Some(String::from_utf8(data.to_vec()).expect("UTF-8"))
 }
 
-/// The JSON messages of SSE text (events with empty data skipped).
-fn messages(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .filter(|data| !data.is_empty())
-        .map(|data| serde_json::from_str(data).expect("SSE data is JSON"))
-        .collect()
-}
-
 /// Validates `value` against a definition of the 2026-07-28 schema.
 fn assert_valid(definition: &str, value: &Value) {
     if let Err(errors) = SchemaSet::load("2026-07-28").validate(definition, value) {
@@ -182,7 +174,7 @@ async fn listen_stream_ends_with_its_result(http2: bool) {
         }
     });
     assert_eq!(
-        messages(&after),
+        sse_messages(&after),
         [cancelled.clone(), closing.clone()],
         "the cancellation, then the result, last: {after:?}"
     );
@@ -222,6 +214,6 @@ async fn a_session_stream_ends_at_shutdown() {
     while let Some(text) = next(&mut body).await {
         after.push_str(&text);
     }
-    assert!(messages(&after).is_empty(), "{after:?}");
+    assert!(sse_messages(&after).is_empty(), "{after:?}");
     stop.await.expect("the serve future returned promptly");
 }

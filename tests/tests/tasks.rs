@@ -5,7 +5,7 @@
 use http::Method;
 use mcp_core::protocol::{ElicitRequestFormParams, TaskSupport, ToolExecution};
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer, read_until};
+use mcp_e2e::{TestClient, TestServer, read_until, sse_messages};
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
 
@@ -32,15 +32,6 @@ fn router() -> Router {
                 ),
         )
         .build()
-}
-
-/// The messages of an SSE text, in order.
-fn messages(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .filter(|data| !data.is_empty())
-        .map(|data| serde_json::from_str(data).expect("json"))
-        .collect()
 }
 
 async fn task_status(client: &TestClient, headers: &[(&str, &str)], task_id: &str) -> Value {
@@ -86,7 +77,7 @@ async fn a_task_asks_the_client_through_tasks_result() {
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
     let seen = read_until(&mut body, "elicitation/create").await;
-    let question = messages(&seen)
+    let question = sse_messages(&seen)
         .into_iter()
         .find(|m| m["method"] == "elicitation/create")
         .expect("the question");
@@ -101,7 +92,7 @@ async fn a_task_asks_the_client_through_tasks_result() {
         "result":{"action":"accept","content":{"ok":true}}});
     assert_eq!(client.post(&answer, &headers).await.status, 202);
     let rest = read_until(&mut body, r#""id":2"#).await;
-    let done = messages(&rest)
+    let done = sse_messages(&rest)
         .into_iter()
         .find(|m| m["id"] == 2)
         .expect("the task's result");

@@ -1,7 +1,7 @@
 //! Client answers to server-to-client requests: who may give them, and how they arrive.
 
 use http::Method;
-use mcp_e2e::{TestClient, TestServer, read_until};
+use mcp_e2e::{TestClient, TestServer, read_until, sse_messages};
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
 
@@ -195,12 +195,7 @@ async fn a_client_request_that_times_out_is_cancelled_on_the_stream() {
     let (_server, client) = start_as_x_user(served).await;
     let (mut body, id) = ask(&client, &[("x-user", "alice")]).await;
     let seen = read_until(&mut body, r#""id":1"#).await;
-    let messages: Vec<Value> = seen
-        .lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .filter(|data| !data.is_empty())
-        .map(|data| serde_json::from_str(data).expect("json"))
-        .collect();
+    let messages = sse_messages(&seen);
     let cancelled = json!({"jsonrpc":"2.0","method":"notifications/cancelled",
         "params":{"requestId":id,"reason":"the server no longer waits for the answer"}});
     assert_eq!(messages.first(), Some(&cancelled), "{seen}");

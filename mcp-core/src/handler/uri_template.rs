@@ -118,7 +118,7 @@ impl UriTemplate {
     /// ```
     pub fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
         let mut vars = Vec::new();
-        let mut budget = MATCH_BUDGET;
+        let mut budget = WORK_PER_BYTE * uri.len() + 1_000;
         match_parts(&self.parts, uri, &mut vars, &mut budget).then(|| {
             vars.into_iter()
                 .map(|(name, value)| (name.to_owned(), value.to_owned()))
@@ -127,10 +127,11 @@ impl UriTemplate {
     }
 }
 
-/// How many places a match may try for variables' ends: templates hold a few variables and
-/// URIs can be long, and trying every split of every variable would take time quadratic (or
-/// worse) in the URI's length. Past this, the URI does not match.
-const MATCH_BUDGET: usize = 1_000;
+/// The work a match may do, in bytes checked and places tried, per byte of the URI (plus a
+/// little for short ones): templates hold a few variables and URIs can be long, and trying
+/// every split of every variable would take time quadratic (or worse) in the URI's length.
+/// A URI that needs more does not match.
+const WORK_PER_BYTE: usize = 8;
 
 /// Matches `parts` against all of `rest`, pushing each variable's value onto `vars`.
 fn match_parts<'t, 'u>(
@@ -150,22 +151,29 @@ fn match_parts<'t, 'u>(
         }
         Part::Variable { name, reserved } => (name.as_str(), *reserved),
     };
+    let mut value = ValueCheck::new(rest.as_bytes(), reserved);
     let Some(Part::Literal(next)) = after.first() else {
         // The last part: the value is the rest (two variables never touch).
-        let valid = is_value(rest, reserved);
+        let valid = value.up_to(rest.len(), budget) == Check::Valid;
         if valid {
             vars.push((name, rest));
         }
         return valid;
     };
+    // The searches for `next` below read `rest` once in all: paid for up front, as the last
+    // one (no more occurrences) costs that much whatever it finds.
+    let Some(left) = budget.checked_sub(rest.len()) else {
+        return false;
+    };
+    *budget = left;
     for (end, _) in rest.match_indices(next.as_str()) {
-        let value = &rest[..end];
-        if *budget == 0 || !is_value(value, reserved) {
-            // A longer value holds the same offending character: no later end can do.
-            return false;
+        match value.up_to(end, budget) {
+            Check::Valid => {}
+            // A `%XX` cut by this end, or an empty value: a later end may do.
+            Check::NotYet => continue,
+            Check::Never => return false,
         }
-        *budget -= 1;
-        vars.push((name, value));
+        vars.push((name, &rest[..end]));
         if match_parts(after, &rest[end..], vars, budget) {
             return true;
         }
@@ -174,32 +182,74 @@ fn match_parts<'t, 'u>(
     false
 }
 
-/// Whether `value` can stand for a variable: non-empty URI text (see
-/// [`UriTemplate::matches`]).
-fn is_value(value: &str, reserved: bool) -> bool {
-    let bytes = value.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let escape = bytes.get(i + 1..i + 3);
-                if !escape.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
-                    return false;
-                }
-                i += 3;
-                continue;
-            }
-            b'/' | b'?' | b'#' if !reserved => return false,
-            // Not in URIs: controls, space, and the characters RFC 3986 leaves out.
-            0..=b' ' | 0x7f | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' => {
-                return false;
-            }
-            // Letters, digits, delimiters, and non-ASCII (internationalised names).
-            _ => {}
+/// Whether a value is URI text (see [`UriTemplate::matches`]), checked as it grows: each byte
+/// once, however many ends are tried.
+struct ValueCheck<'u> {
+    bytes: &'u [u8],
+    reserved: bool,
+    /// `bytes[..checked]` is valid, its escapes whole.
+    checked: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Check {
+    Valid,
+    /// Not as it ends here, but a longer value may be.
+    NotYet,
+    /// Neither this value nor any longer one.
+    Never,
+}
+
+impl<'u> ValueCheck<'u> {
+    fn new(bytes: &'u [u8], reserved: bool) -> Self {
+        Self {
+            bytes,
+            reserved,
+            checked: 0,
         }
-        i += 1;
     }
-    !value.is_empty()
+
+    /// Whether `bytes[..end]` is a value; `end` only grows from call to call.
+    fn up_to(&mut self, end: usize, budget: &mut usize) -> Check {
+        while self.checked < end {
+            if *budget == 0 {
+                return Check::Never;
+            }
+            *budget -= 1;
+            match self.bytes[self.checked] {
+                b'%' => {
+                    let Some(hex) = self.bytes.get(self.checked + 1..self.checked + 3) else {
+                        return Check::Never;
+                    };
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Check::Never;
+                    }
+                    if self.checked + 3 > end {
+                        return Check::NotYet;
+                    }
+                    self.checked += 3;
+                    continue;
+                }
+                b'/' | b'?' | b'#' if !self.reserved => return Check::Never,
+                // Not in URIs: controls, space, and the characters RFC 3986 leaves out.
+                0..=b' ' | 0x7f | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' => {
+                    return Check::Never;
+                }
+                // Letters, digits, delimiters, and non-ASCII (internationalised names).
+                _ => {}
+            }
+            self.checked += 1;
+        }
+        if end == 0 {
+            return Check::NotYet;
+        }
+        // Each place tried costs too, checked or not.
+        if *budget == 0 {
+            return Check::Never;
+        }
+        *budget -= 1;
+        Check::Valid
+    }
 }
 
 #[cfg(test)]
@@ -259,6 +309,35 @@ mod tests {
         assert_eq!(
             vars(two, "x://p-q/r-s"),
             Some(vec![("a".into(), "p-q/r".into()), ("b".into(), "s".into())])
+        );
+    }
+
+    #[test]
+    fn an_escape_cut_by_a_literal_is_read_whole() {
+        assert_eq!(vars("x://{+a}1/b", "x://%31/b1/b"), one("a", "%31/b"));
+        assert_eq!(vars("x://{+a}1/b", "x://q3/b1/b"), one("a", "q3/b"));
+        assert_eq!(vars("x://{+a}1", "x://%21%2"), None);
+    }
+
+    /// The work a match does (bytes checked, places tried), with no budget to stop it.
+    fn work(template: &str, uri: &str) -> (bool, usize) {
+        let template = UriTemplate::parse(template).unwrap();
+        let mut budget = usize::MAX;
+        let matched = match_parts(&template.parts, uri, &mut Vec::new(), &mut budget);
+        (matched, usize::MAX - budget)
+    }
+
+    #[test]
+    fn matching_checks_each_byte_once() {
+        // 1 001 places to try: checking each value from its start was 1 001 passes over the
+        // URI (a second of CPU per megabyte).
+        let uri = format!("file:///{}{}x", "a".repeat(1 << 20), "/meta".repeat(1001));
+        let (matched, work) = work("file:///{+path}/meta", &uri);
+        assert!(!matched);
+        assert!(
+            work <= 2 * uri.len() + 1001,
+            "{work} for {} bytes",
+            uri.len()
         );
     }
 

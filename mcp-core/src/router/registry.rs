@@ -112,10 +112,10 @@ impl<T> Registry<T> {
 /// Takes one page of the visible items of `snapshot` for the list named `field` (`tools`,
 /// `prompts`...), from where `cursor` says (the start without one).
 ///
-/// A cursor is `{field}:{position}`, base64url: one made for another list, or pointing past
-/// the list's end, was not issued by this server, and is refused with -32602 as the
-/// pagination page asks. (A list that shrank between two pages can leave a cursor exactly at
-/// its end: that one gets an empty last page.)
+/// A cursor is `{field}:{position}`, base64url: one made for another list, or spelled in any
+/// other way, was not issued by this server, and is refused with -32602 as the pagination
+/// page asks. One past the list's end may have been: the list shrank since (tools removed at
+/// runtime), and it gets an empty last page.
 pub(crate) fn page<'a, T>(
     snapshot: &'a Snapshot<T>,
     field: &str,
@@ -127,10 +127,10 @@ pub(crate) fn page<'a, T>(
         None => 0,
         Some(cursor) => decode_cursor(field, cursor).ok_or_else(invalid_cursor)?,
     };
-    let mut visible_items = snapshot.values().filter(|entry| visible(&entry.item));
-    if visible_items.by_ref().take(start).count() < start {
-        return Err(invalid_cursor());
-    }
+    let mut visible_items = snapshot
+        .values()
+        .filter(|entry| visible(&entry.item))
+        .skip(start);
     let entries: Vec<_> = visible_items.by_ref().take(page_size).collect();
     let next_cursor = visible_items
         .next()

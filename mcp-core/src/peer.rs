@@ -292,13 +292,14 @@ impl ClientPeer {
             .map_err(|_| ErrorObject::internal_error("the client's stream is closed"))
     }
 
-    /// Sends a request and waits for the client's answer (no timeout here: the caller adds it).
-    pub async fn request(
+    /// Sends a request whose answer goes to `reply` (dropped unanswered when the transport
+    /// forgets the request, as when its stream ends).
+    pub(crate) async fn forward_request(
         &self,
         method: &'static str,
         params: Box<RawValue>,
-    ) -> Result<Box<RawValue>, ErrorObject> {
-        let (reply, answer) = oneshot::channel();
+        reply: oneshot::Sender<Result<Box<RawValue>, ErrorObject>>,
+    ) -> Result<(), ErrorObject> {
         self.sender()
             .send(OutboundMessage::Request {
                 method,
@@ -306,7 +307,17 @@ impl ClientPeer {
                 reply,
             })
             .await
-            .map_err(|_| ErrorObject::internal_error("the client's stream is closed"))?;
+            .map_err(|_| ErrorObject::internal_error("the client's stream is closed"))
+    }
+
+    /// Sends a request and waits for the client's answer (no timeout here: the caller adds it).
+    pub async fn request(
+        &self,
+        method: &'static str,
+        params: Box<RawValue>,
+    ) -> Result<Box<RawValue>, ErrorObject> {
+        let (reply, answer) = oneshot::channel();
+        self.forward_request(method, params, reply).await?;
         answer
             .await
             .map_err(|_| ErrorObject::internal_error(format!("no answer to {method}")))?

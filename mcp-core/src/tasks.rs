@@ -98,9 +98,19 @@ pub(crate) struct TaskEntry {
     /// Fires on every state change and on new answers.
     pub(crate) changed: Notify,
     pub(crate) state: Mutex<TaskState>,
-    /// 2025-11-25: what the task's handler sent the client (requests, notifications), held
-    /// until a `tasks/result` request carries it (see `router/task_relay.rs`).
-    pub(crate) relay: Mutex<std::collections::VecDeque<crate::peer::OutboundMessage>>,
+    /// 2025-11-25: what the task's handler sent the client, until a `tasks/result` request
+    /// carries it (see `router/task_relay.rs`).
+    pub(crate) relay: Mutex<Relayed>,
+}
+
+/// A legacy task's messages to the client.
+#[derive(Debug, Default)]
+pub(crate) struct Relayed {
+    /// Requests and notifications no `tasks/result` has carried yet.
+    pub(crate) held: std::collections::VecDeque<crate::peer::OutboundMessage>,
+    /// Requests the handler still waits on, carried or not: the task is `input_required`
+    /// while there are any.
+    pub(crate) open_questions: usize,
 }
 
 impl TaskEntry {
@@ -220,7 +230,7 @@ impl TaskStore {
             ttl,
             cancel,
             changed: Notify::new(),
-            relay: Mutex::new(std::collections::VecDeque::new()),
+            relay: Mutex::new(Relayed::default()),
             state: Mutex::new(TaskState {
                 status: TaskStatus::Working,
                 status_message: None,

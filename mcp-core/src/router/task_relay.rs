@@ -5,8 +5,10 @@
 //! calls `tasks/result`, and the server sends its requests on that request's stream, with the
 //! `io.modelcontextprotocol/related-task` metadata. So a legacy task's handler gets a
 //! [`ClientPeer`] of its own; what it sends is held in the task ([`hold`]) and carried by the
-//! next `tasks/result` ([`carry`]). The handler waits as it would on any stream (the
-//! client-request timeout applies); once the client answers, the task is `working` again.
+//! next `tasks/result` ([`carry`]), each message tagged with the task. The handler waits as
+//! it would on any stream (the client-request timeout applies); once the client answers, or
+//! the handler stops waiting, the task is `working` again. A question whose `tasks/result`
+//! goes away unanswered is held again for the next one.
 //!
 //! (The 2026-07-28 tasks extension asks through `tasks/get` and `tasks/update` instead.)
 
@@ -14,6 +16,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use serde_json::value::RawValue;
+use tokio::sync::oneshot;
 
 use crate::jsonrpc::ErrorObject;
 use crate::peer::{ClientPeer, Outbound, OutboundMessage};
@@ -29,49 +32,101 @@ pub(super) fn task_peer() -> (ClientPeer, Outbound) {
     ClientPeer::channel(HELD_MAX)
 }
 
-/// Keeps `message` from the task's handler until a `tasks/result` carries it; a request
-/// puts the task in `input_required`.
-pub(super) fn hold(task: &TaskEntry, message: OutboundMessage) {
-    let asking = match &message {
-        OutboundMessage::Request { method, .. } => Some(*method),
+/// Keeps `message` from the task's handler until a `tasks/result` carries it. A request
+/// puts the task in `input_required` until the handler has its answer or stops waiting for
+/// it (the client-request timeout): then the task is `working` again, and a question not yet
+/// carried is never sent.
+pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
+    if lock(&task.relay).held.len() >= HELD_MAX {
+        // Dropped: a request's handler hears "no answer".
+        return;
+    }
+    let message = match message {
+        OutboundMessage::Request {
+            method,
+            params,
+            reply,
+        } => {
+            if reply.is_closed() {
+                return;
+            }
+            // The handler's end stays here, watched; the held request carries another.
+            let (held_reply, answered) = oneshot::channel();
+            tokio::spawn(watch(Arc::clone(task), reply, answered));
+            OutboundMessage::Request {
+                method,
+                params,
+                reply: held_reply,
+            }
+        }
         // A stream of its own is what a task does not have.
         OutboundMessage::CloseStream => return,
-        OutboundMessage::Notification(_) => None,
+        notification @ OutboundMessage::Notification(_) => notification,
+    };
+    let asking = match &message {
+        OutboundMessage::Request { method, .. } => Some(*method),
+        _ => None,
     };
     {
-        let mut held = lock(&task.relay);
-        if held.len() >= HELD_MAX {
-            if let OutboundMessage::Request { reply, method, .. } = message {
-                let _ = reply.send(Err(ErrorObject::internal_error(format!(
-                    "{method}: too many messages of this task wait for tasks/result"
-                ))));
-            }
-            return;
+        let mut relay = lock(&task.relay);
+        relay.held.push_back(message);
+        if asking.is_some() {
+            relay.open_questions += 1;
         }
-        held.push_back(message);
     }
-    if let Some(method) = asking {
-        task.update(|state| {
+    match asking {
+        Some(method) => task.update(|state| {
             state.status = TaskStatus::InputRequired;
             state.status_message = Some(format!(
                 "Waiting for the client to answer {method}: call tasks/result to receive it"
             ));
+        }),
+        None => task.changed.notify_waiters(),
+    }
+}
+
+/// Hands the client's answer to the waiting handler, unless it stopped waiting first; either
+/// way the question is closed.
+async fn watch(
+    task: Arc<TaskEntry>,
+    mut handler: Reply,
+    answered: oneshot::Receiver<Result<Box<RawValue>, ErrorObject>>,
+) {
+    tokio::select! {
+        answer = answered => {
+            if let Ok(answer) = answer {
+                let _ = handler.send(answer);
+            }
+        }
+        () = handler.closed() => {}
+    }
+    let still_asking = {
+        let mut relay = lock(&task.relay);
+        relay.open_questions = relay.open_questions.saturating_sub(1);
+        relay.open_questions > 0
+    };
+    if !still_asking {
+        task.update(|state| {
+            if state.status == TaskStatus::InputRequired {
+                state.status = TaskStatus::Working;
+                state.status_message = None;
+            }
         });
-    } else {
-        task.changed.notify_waiters();
     }
 }
 
 /// Sends what the task's handler has sent so far on `peer`, the stream of a `tasks/result`
-/// request for the task. Each request waits for its answer on a task of its own, then hands
-/// it to the handler and puts the task back to `working`.
+/// request for the task, each message tagged with the task. A question whose handler stopped
+/// waiting is dropped. One whose stream ends before the client answers (the `tasks/result`
+/// was cancelled, or its client left) is held again for the next `tasks/result`.
 pub(super) async fn carry(task: &Arc<TaskEntry>, peer: &ClientPeer) {
     loop {
-        let Some(message) = lock(&task.relay).pop_front() else {
+        let Some(message) = lock(&task.relay).held.pop_front() else {
             return;
         };
         match message {
             OutboundMessage::Notification(bytes) => {
+                let bytes = notification_with_related_task(bytes, &task.id);
                 let _ = peer.forward_notification(bytes).await;
             }
             OutboundMessage::Request {
@@ -79,30 +134,69 @@ pub(super) async fn carry(task: &Arc<TaskEntry>, peer: &ClientPeer) {
                 params,
                 reply,
             } => {
-                let params = with_related_task(&params, &task.id);
-                let peer = peer.clone();
-                let task = Arc::clone(task);
-                tokio::spawn(async move {
-                    let answer = peer.request(method, params).await;
-                    task.update(|state| {
-                        if state.status == TaskStatus::InputRequired {
-                            state.status = TaskStatus::Working;
-                            state.status_message = None;
-                        }
-                    });
-                    let _ = reply.send(answer);
-                });
+                if reply.is_closed() {
+                    continue;
+                }
+                tokio::spawn(ask(Arc::clone(task), peer.clone(), method, params, reply));
             }
             OutboundMessage::CloseStream => {}
         }
     }
 }
 
+/// Asks `peer`'s client one held question and delivers the answer.
+async fn ask(
+    task: Arc<TaskEntry>,
+    peer: ClientPeer,
+    method: &'static str,
+    params: Box<RawValue>,
+    reply: Reply,
+) {
+    let (sent, answer) = oneshot::channel();
+    let tagged = with_related_task(&params, &task.id);
+    if peer.forward_request(method, tagged, sent).await.is_ok()
+        && let Ok(answer) = answer.await
+    {
+        let _ = reply.send(answer);
+        return;
+    }
+    // No answer on this stream: the next tasks/result asks again.
+    lock(&task.relay).held.push_front(OutboundMessage::Request {
+        method,
+        params,
+        reply,
+    });
+    task.changed.notify_waiters();
+}
+
+type Reply = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
+
+/// A notification with the related-task metadata in its params.
+fn notification_with_related_task(bytes: Vec<u8>, task_id: &str) -> Vec<u8> {
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        return bytes;
+    };
+    let Some(message) = value.as_object_mut() else {
+        return bytes;
+    };
+    let params = message
+        .entry("params")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    tag(params, task_id);
+    serde_json::to_vec(&value).unwrap_or(bytes)
+}
+
 /// `params` with `_meta["io.modelcontextprotocol/related-task"]` naming the task, which the
-/// tasks page says a request associated with a task MUST carry.
+/// tasks page says every request and notification associated with a task MUST carry.
 fn with_related_task(params: &RawValue, task_id: &str) -> Box<RawValue> {
     let mut value: Value = serde_json::from_str(params.get()).unwrap_or_default();
-    if let Value::Object(object) = &mut value {
+    tag(&mut value, task_id);
+    serde_json::value::to_raw_value(&value).unwrap_or_else(|_| params.to_owned())
+}
+
+/// Puts the related-task metadata in the `_meta` of the object `params`.
+fn tag(params: &mut Value, task_id: &str) {
+    if let Value::Object(object) = params {
         let meta = object
             .entry("_meta")
             .or_insert_with(|| Value::Object(serde_json::Map::new()));
@@ -113,7 +207,6 @@ fn with_related_task(params: &RawValue, task_id: &str) -> Box<RawValue> {
             );
         }
     }
-    serde_json::value::to_raw_value(&value).unwrap_or_else(|_| params.to_owned())
 }
 
 #[cfg(test)]

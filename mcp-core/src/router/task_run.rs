@@ -95,6 +95,11 @@ pub(super) async fn run(
                 }
             }
         };
+        // What the handler sent in its last poll, before its end is recorded: the next
+        // tasks/result carries it ahead of the result.
+        while let Some(message) = relay.as_mut().and_then(|relay| relay.try_recv().ok()) {
+            task_relay::hold(&task, message);
+        }
         match outcome {
             Some(Ok(result)) => {
                 let encoded = super::encode::encode(

@@ -258,9 +258,20 @@ async fn requests_read_right_before_the_end_of_input_are_answered() {
 #[tokio::test]
 async fn batch_items_and_initialize_cannot_be_cancelled() {
     let router = test_router();
-    let service = tower::ServiceBuilder::new()
+    let batches = tower::ServiceBuilder::new()
         .layer(crate::BatchLayer::default())
         .service(router.clone());
+    // `initialize` takes a while, so that its cancellation arrives while it runs.
+    let service = tower::service_fn(move |request: McpRequest| {
+        let slow = request.message.method() == Some("initialize");
+        let batches = batches.clone();
+        async move {
+            if slow {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tower::ServiceExt::oneshot(batches, request).await
+        }
+    });
     let mut client = serve(router, service);
     // `initialize` MUST NOT be cancelled: its answer is written, as the handshake holds.
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{

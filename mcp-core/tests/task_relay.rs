@@ -174,3 +174,37 @@ async fn a_question_whose_tasks_result_went_away_is_asked_again() {
     assert_eq!(answer["result"]["content"][0]["text"], r#"{"roots":[]}"#);
     assert_eq!(status(&router, &task_id).await["status"], "completed");
 }
+
+/// On a stream that carries no requests (a JSON-only endpoint drops its half), a task's
+/// question fails at once, as on any such stream, rather than being offered again and again.
+#[tokio::test]
+async fn a_question_on_a_stream_without_requests_fails_at_once() {
+    let router = Router::builder()
+        .tool(
+            Tool::new("asks")
+                .execution(execution(TaskSupport::Optional))
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    match ctx.request::<_, Value>("roots/list", &json!({})).await {
+                        Ok(_) => "answered".to_owned(),
+                        Err(error) => format!("error: {}", error.message),
+                    }
+                }),
+        )
+        .build();
+    let task_id = create(&router, "asks").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (request, outbound) = tasks_result(&task_id);
+    drop(outbound);
+    let answer = tokio::time::timeout(Duration::from_secs(5), router.clone().oneshot(request))
+        .await
+        .expect("answered at once, not at the 60 s timeout")
+        .unwrap();
+    let McpResponse::Single(answer) = answer else {
+        panic!("one answer");
+    };
+    let answer: Value = serde_json::from_slice(&answer.to_vec()).unwrap();
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "error: the client's stream is closed",
+        "{answer}"
+    );
+}

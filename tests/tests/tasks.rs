@@ -106,3 +106,53 @@ async fn a_task_asks_the_client_through_tasks_result() {
         "completed"
     );
 }
+
+/// A `tasks/result` cancelled while its question is out leaves the question to the next one
+/// (the tasks page lets a requestor cancel `tasks/result` and poll on).
+#[tokio::test]
+async fn a_cancelled_tasks_result_leaves_the_question_to_the_next() {
+    let server = TestServer::start(McpServer::builder(router()).into_http_service()).await;
+    let client = TestClient::new(&server);
+    let session = client.initialize(VERSION).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", VERSION),
+    ];
+    let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+        "params":{"name":"confirm_delete","arguments":{},"task":{}}});
+    let created = client.post(&call, &headers).await.json();
+    let task_id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let result = |id: i64| json!({"jsonrpc":"2.0","id":id,"method":"tasks/result","params":{"taskId":task_id}});
+    let first = client
+        .send_streaming(Method::POST, result(2).to_string(), &headers)
+        .await;
+    let mut first = first.into_body();
+    read_until(&mut first, "elicitation/create").await;
+    let cancel =
+        json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}});
+    assert_eq!(client.post(&cancel, &headers).await.status, 202);
+    drop(first);
+
+    let second = client
+        .send_streaming(Method::POST, result(3).to_string(), &headers)
+        .await;
+    let mut second = second.into_body();
+    let seen = read_until(&mut second, "elicitation/create").await;
+    let question = sse_messages(&seen)
+        .into_iter()
+        .find(|m| m["method"] == "elicitation/create")
+        .expect("the question, asked again");
+    let answer = json!({"jsonrpc":"2.0","id":question["id"],
+        "result":{"action":"accept","content":{"ok":false}}});
+    assert_eq!(client.post(&answer, &headers).await.status, 202);
+    let rest = read_until(&mut second, r#""id":3"#).await;
+    let done = sse_messages(&rest)
+        .into_iter()
+        .find(|m| m["id"] == 3)
+        .expect("the result");
+    assert_eq!(done["result"]["content"][0]["text"], "ok: false", "{done}");
+}

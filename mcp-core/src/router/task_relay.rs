@@ -38,7 +38,11 @@ pub(super) fn task_peer() -> (ClientPeer, Outbound) {
 /// carried is never sent.
 pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
     if lock(&task.relay).held.len() >= HELD_MAX {
-        // Dropped: a request's handler hears "no answer".
+        if let OutboundMessage::Request { method, reply, .. } = message {
+            let _ = reply.send(Err(ErrorObject::internal_error(format!(
+                "{method}: too many messages of this task wait for tasks/result"
+            ))));
+        }
         return;
     }
     let message = match message {
@@ -154,19 +158,25 @@ async fn ask(
 ) {
     let (sent, answer) = oneshot::channel();
     let tagged = with_related_task(&params, &task.id);
-    if peer.forward_request(method, tagged, sent).await.is_ok()
-        && let Ok(answer) = answer.await
-    {
+    if let Err(error) = peer.forward_request(method, tagged, sent).await {
+        // This stream carries no requests (a JSON-only endpoint): as on any such stream.
+        let _ = reply.send(Err(error));
+        return;
+    }
+    if let Ok(answer) = answer.await {
         let _ = reply.send(answer);
         return;
     }
-    // No answer on this stream: the next tasks/result asks again.
-    lock(&task.relay).held.push_front(OutboundMessage::Request {
-        method,
-        params,
-        reply,
-    });
-    task.changed.notify_waiters();
+    if peer.is_cancelled() || peer.is_closed() {
+        // The tasks/result went away before the client answered: the next one asks again.
+        lock(&task.relay).held.push_front(OutboundMessage::Request {
+            method,
+            params,
+            reply,
+        });
+        task.changed.notify_waiters();
+    }
+    // Otherwise the transport dropped the question itself: the handler hears "no answer".
 }
 
 type Reply = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;

@@ -405,8 +405,14 @@ impl Call<'_> {
             let changed = task.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            // What the task's handler sent the client goes out on this request's stream.
+            // What the task's handler sent the client goes out on this request's stream: a
+            // tasks/result that was cancelled (by the client, or as its client left) stops
+            // here, and leaves the task's questions to the next. (On a stream that carries no
+            // requests, a JSON-only endpoint, the questions fail as they would there.)
             if let Some(peer) = peer {
+                if peer.is_cancelled() {
+                    return Err(ErrorObject::internal_error("tasks/result was cancelled"));
+                }
                 task_relay::carry(&task, peer).await;
             }
             let state = task.state();
@@ -432,7 +438,18 @@ impl Call<'_> {
                         task.id
                     )));
                 }
-                TaskStatus::Working | TaskStatus::InputRequired => changed.await,
+                TaskStatus::Working | TaskStatus::InputRequired => {
+                    let cancelled = peer.and_then(crate::peer::ClientPeer::cancellation);
+                    tokio::select! {
+                        () = changed => {}
+                        () = async {
+                            match cancelled {
+                                Some(token) => token.cancelled().await,
+                                None => std::future::pending().await,
+                            }
+                        } => {}
+                    }
+                }
             }
         }
     }

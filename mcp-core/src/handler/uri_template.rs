@@ -106,7 +106,8 @@ impl UriTemplate {
     /// holds as such (`"`, `<`, `>`, `\`, `^`, a backtick, `{`, `|`, `}`), and `%` only in a
     /// `%XX` escape (the resources page: servers MUST validate all resource URIs). A simple `{var}` stops at `/`, `?` and `#`; a
     /// reserved `{+var}` may span them, and where the literal after it occurs more than once,
-    /// each occurrence is tried (`file:///{+path}/meta` matches `file:///a/meta/b/meta`).
+    /// each occurrence is tried, the longest value first (`file:///{+path}/meta` matches
+    /// `file:///a/meta/b/meta` with `path` = `a/meta/b`).
     ///
     /// ```
     /// use mcp_core::UriTemplate;
@@ -151,104 +152,86 @@ fn match_parts<'t, 'u>(
         }
         Part::Variable { name, reserved } => (name.as_str(), *reserved),
     };
-    let mut value = ValueCheck::new(rest.as_bytes(), reserved);
+    let bytes = rest.as_bytes();
+    // How far a value may reach: one pass over `rest`.
+    let Some(limit) = value_limit(bytes, reserved, budget) else {
+        return false;
+    };
     let Some(Part::Literal(next)) = after.first() else {
         // The last part: the value is the rest (two variables never touch).
-        let valid = value.up_to(rest.len(), budget) == Check::Valid;
+        let valid = limit == rest.len() && !rest.is_empty();
         if valid {
             vars.push((name, rest));
         }
         return valid;
     };
-    // The searches for `next` below read `rest` once in all: paid for up front, as the last
-    // one (no more occurrences) costs that much whatever it finds.
-    let Some(left) = budget.checked_sub(rest.len()) else {
-        return false;
-    };
-    *budget = left;
-    for (end, _) in rest.match_indices(next.as_str()) {
-        match value.up_to(end, budget) {
-            Check::Valid => {}
-            // A `%XX` cut by this end, or an empty value: a later end may do.
-            Check::NotYet => continue,
-            Check::Never => return false,
+    // Each occurrence of the literal after the value, overlapping ones included, the longest
+    // value first: a reserved value usually runs to the last one (`{+dir}/{name}`).
+    let mut window = rest.len().min(limit + next.len());
+    while let Some(end) = rest[..window].rfind(next.as_str()) {
+        if !spend(budget, window - end) {
+            return false;
         }
-        vars.push((name, &rest[..end]));
-        if match_parts(after, &rest[end..], vars, budget) {
-            return true;
+        // Not empty, and not cutting a `%XX` escape in two.
+        let cuts_escape = bytes[end.saturating_sub(2)..end].contains(&b'%');
+        if end > 0 && !cuts_escape {
+            vars.push((name, &rest[..end]));
+            if match_parts(after, &rest[end..], vars, budget) {
+                return true;
+            }
+            vars.pop();
         }
-        vars.pop();
+        // Occurrences that start earlier, this one's tail included.
+        window = end + next.len() - 1;
+        while !rest.is_char_boundary(window) {
+            window -= 1;
+        }
     }
     false
 }
 
-/// Whether a value is URI text (see [`UriTemplate::matches`]), checked as it grows: each byte
-/// once, however many ends are tried.
-struct ValueCheck<'u> {
-    bytes: &'u [u8],
-    reserved: bool,
-    /// `bytes[..checked]` is valid, its escapes whole.
-    checked: usize,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Check {
-    Valid,
-    /// Not as it ends here, but a longer value may be.
-    NotYet,
-    /// Neither this value nor any longer one.
-    Never,
-}
-
-impl<'u> ValueCheck<'u> {
-    fn new(bytes: &'u [u8], reserved: bool) -> Self {
-        Self {
-            bytes,
-            reserved,
-            checked: 0,
-        }
+/// The length of the longest prefix of `bytes` that is URI text a value can hold (see
+/// [`UriTemplate::matches`]): where the first byte no value may contain is, or an escape that
+/// is not `%XX`. `None` when the budget runs out.
+fn value_limit(bytes: &[u8], reserved: bool, budget: &mut usize) -> Option<usize> {
+    if !spend(budget, bytes.len()) {
+        return None;
     }
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let escape = bytes.get(i + 1..i + 3);
+                if !escape.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+                    return Some(i);
+                }
+                i += 3;
+                continue;
+            }
+            b'/' | b'?' | b'#' if !reserved => return Some(i),
+            // Not in URIs: controls, space, and the characters RFC 3986 leaves out.
+            0..=b' ' | 0x7f | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' => {
+                return Some(i);
+            }
+            // Letters, digits, delimiters, and non-ASCII (internationalised names).
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(i)
+}
 
-    /// Whether `bytes[..end]` is a value; `end` only grows from call to call.
-    fn up_to(&mut self, end: usize, budget: &mut usize) -> Check {
-        while self.checked < end {
-            if *budget == 0 {
-                return Check::Never;
-            }
-            *budget -= 1;
-            match self.bytes[self.checked] {
-                b'%' => {
-                    let Some(hex) = self.bytes.get(self.checked + 1..self.checked + 3) else {
-                        return Check::Never;
-                    };
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return Check::Never;
-                    }
-                    if self.checked + 3 > end {
-                        return Check::NotYet;
-                    }
-                    self.checked += 3;
-                    continue;
-                }
-                b'/' | b'?' | b'#' if !self.reserved => return Check::Never,
-                // Not in URIs: controls, space, and the characters RFC 3986 leaves out.
-                0..=b' ' | 0x7f | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' => {
-                    return Check::Never;
-                }
-                // Letters, digits, delimiters, and non-ASCII (internationalised names).
-                _ => {}
-            }
-            self.checked += 1;
+/// Takes `work` (bytes read, at least one per place tried) from the budget.
+fn spend(budget: &mut usize, work: usize) -> bool {
+    match budget.checked_sub(work.max(1)) {
+        Some(left) => {
+            *budget = left;
+            true
         }
-        if end == 0 {
-            return Check::NotYet;
+        None => {
+            *budget = 0;
+            false
         }
-        // Each place tried costs too, checked or not.
-        if *budget == 0 {
-            return Check::Never;
-        }
-        *budget -= 1;
-        Check::Valid
     }
 }
 
@@ -309,6 +292,25 @@ mod tests {
         assert_eq!(
             vars(two, "x://p-q/r-s"),
             Some(vec![("a".into(), "p-q/r".into()), ("b".into(), "s".into())])
+        );
+    }
+
+    #[test]
+    fn deep_paths_match_at_the_last_separator() {
+        let dirs: Vec<String> = (0..40).map(|i| format!("d{i}")).collect();
+        let uri = format!("file:///{}/notes.txt", dirs.join("/"));
+        let matched = vars("file:///{+dir}/{name}.txt", &uri).unwrap();
+        assert_eq!(
+            matched,
+            [
+                ("dir".to_owned(), dirs.join("/")),
+                ("name".to_owned(), "notes".to_owned())
+            ]
+        );
+        // An occurrence of the literal that overlaps another.
+        assert_eq!(
+            vars("x://{+a}/-/{b}", "x://p/-/-/q"),
+            Some(vec![("a".into(), "p/-".into()), ("b".into(), "q".into())])
         );
     }
 

@@ -39,32 +39,60 @@ async fn task_status(client: &TestClient, headers: &[(&str, &str)], task_id: &st
     client.post(&get, headers).await.json()["result"].clone()
 }
 
+/// A server, a 2025-11-25 session, and a started `confirm_delete` task's id.
+struct Started {
+    _server: TestServer,
+    client: TestClient,
+    session: String,
+    task_id: String,
+}
+
+impl Started {
+    async fn new() -> Self {
+        let server = TestServer::start(McpServer::builder(router()).into_http_service()).await;
+        let client = TestClient::new(&server);
+        let session = client.initialize(VERSION).await;
+        let headers = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", VERSION),
+        ];
+        let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+            "params":{"name":"confirm_delete","arguments":{},"task":{"ttl":60000}}});
+        let created = client.post(&call, &headers).await.json();
+        let task_id = created["result"]["task"]["taskId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a task: {created}"))
+            .to_owned();
+        Self {
+            _server: server,
+            client,
+            session,
+            task_id,
+        }
+    }
+
+    fn headers(&self) -> [(&str, &str); 2] {
+        [
+            ("mcp-session-id", &self.session),
+            ("mcp-protocol-version", VERSION),
+        ]
+    }
+}
+
 #[tokio::test]
 async fn a_task_asks_the_client_through_tasks_result() {
-    let server = TestServer::start(McpServer::builder(router()).into_http_service()).await;
-    let client = TestClient::new(&server);
-    let session = client.initialize(VERSION).await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", VERSION),
-    ];
-
-    let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
-        "params":{"name":"confirm_delete","arguments":{},"task":{"ttl":60000}}});
-    let created = client.post(&call, &headers).await.json();
-    let task_id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a task: {created}"))
-        .to_owned();
+    let started = Started::new().await;
+    let (client, task_id) = (&started.client, &started.task_id);
+    let headers = started.headers();
 
     // The handler asked: the task waits for the client.
-    let mut status = task_status(&client, &headers, &task_id).await;
+    let mut status = task_status(client, &headers, task_id).await;
     for _ in 0..100 {
         if status["status"] != "working" {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        status = task_status(&client, &headers, &task_id).await;
+        status = task_status(client, &headers, task_id).await;
     }
     assert_eq!(status["status"], "input_required", "{status}");
 
@@ -102,7 +130,7 @@ async fn a_task_asks_the_client_through_tasks_result() {
         task_id.as_str()
     );
     assert_eq!(
-        task_status(&client, &headers, &task_id).await["status"],
+        task_status(client, &headers, task_id).await["status"],
         "completed"
     );
 }
@@ -111,20 +139,9 @@ async fn a_task_asks_the_client_through_tasks_result() {
 /// (the tasks page lets a requestor cancel `tasks/result` and poll on).
 #[tokio::test]
 async fn a_cancelled_tasks_result_leaves_the_question_to_the_next() {
-    let server = TestServer::start(McpServer::builder(router()).into_http_service()).await;
-    let client = TestClient::new(&server);
-    let session = client.initialize(VERSION).await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", VERSION),
-    ];
-    let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
-        "params":{"name":"confirm_delete","arguments":{},"task":{}}});
-    let created = client.post(&call, &headers).await.json();
-    let task_id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let started = Started::new().await;
+    let (client, task_id) = (&started.client, &started.task_id);
+    let headers = started.headers();
 
     let result = |id: i64| json!({"jsonrpc":"2.0","id":id,"method":"tasks/result","params":{"taskId":task_id}});
     let first = client

@@ -22,6 +22,7 @@
 //! # }
 //! ```
 
+mod abandoned;
 pub mod allow_list;
 pub mod batch;
 mod body;

@@ -198,8 +198,8 @@ impl Shared {
                 .collect()
         };
         for id in unanswered {
-            let reason = "the server no longer waits for the answer";
-            self.send_line(jsonrpc::cancelled_json(&id, reason)).await;
+            self.send_line(crate::abandoned::abandoned_request(&id))
+                .await;
         }
     }
 
@@ -672,9 +672,10 @@ pub(super) async fn run<S>(
     drop(call);
     // What the handler queued before it finished goes first (progress before the result);
     // a dropped request's is not written.
-    let finished = outcome.is_some();
-    while let Some(message) = outbound.try_recv().ok().filter(|_| finished) {
-        asked.extend(shared.forward(message).await);
+    if outcome.is_some() {
+        while let Ok(message) = outbound.try_recv() {
+            asked.extend(shared.forward(message).await);
+        }
     }
     shared.cancel_unanswered(asked).await;
     let Some(outcome) = outcome else {

@@ -296,13 +296,10 @@ impl Exchange {
         while let Ok(message) = outbound.try_recv() {
             self.forward(writer, message, &mut ending.asked).await;
         }
-        // What the handler asked and stopped waiting for (it timed out, or ended without the
-        // answer): the client is told, as the lifecycle page says a sender SHOULD, so that it
-        // can close the question's UI.
+        // What the handler asked and stopped waiting for: the client is told.
         for id in std::mem::take(&mut ending.asked) {
             if self.shared.pending.forget(&id) {
-                let reason = "the server no longer waits for the answer";
-                let cancelled = mcp_core::jsonrpc::cancelled_json(&id, reason);
+                let cancelled = crate::abandoned::abandoned_request(&id);
                 writer.event(Bytes::from(cancelled)).await;
             }
         }

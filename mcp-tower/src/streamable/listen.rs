@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use super::post::json_response;
+use super::sse::data_event;
 use super::{RpcService, Shared, streamed_response};
 use crate::body::McpBody;
 use crate::error_body::error_response;
@@ -134,7 +135,7 @@ async fn run(
     let _forget = end.clone().drop_guard();
     let ended = end.cancelled();
     tokio::pin!(ended);
-    if sink.send(frame(&acknowledgement)).await.is_err() {
+    if sink.send(data_event(&acknowledgement)).await.is_err() {
         return;
     }
     let mut keep_alive = tokio::time::interval(shared.config.keep_alive);
@@ -178,7 +179,7 @@ async fn run(
         let Some(bytes) = subscription.notification(&event, allow_list.as_ref()) else {
             continue;
         };
-        if sink.send(frame(&bytes)).await.is_err() {
+        if sink.send(data_event(&bytes)).await.is_err() {
             return;
         }
     }
@@ -189,27 +190,9 @@ async fn run(
 /// 2026-07-28 Cancellation page requires when a server tears a subscription down, then the
 /// closing result the Subscriptions page asks for (stdio does the same, see `close_all`).
 fn teardown(subscription: &Subscription, reason: &str) -> Bytes {
-    let (cancelled, closing) = (
-        subscription.cancelled(reason),
-        subscription.closing_result(),
-    );
-    let mut chunk = Vec::with_capacity(cancelled.len() + closing.len() + 16);
-    push_event(&mut chunk, &cancelled);
-    push_event(&mut chunk, &closing);
-    Bytes::from(chunk)
-}
-
-fn frame(json: &[u8]) -> Bytes {
-    let mut frame = Vec::with_capacity(json.len() + 8);
-    push_event(&mut frame, json);
-    Bytes::from(frame)
-}
-
-/// One SSE event of `json` (2026-07-28 streams carry no event ids).
-fn push_event(out: &mut Vec<u8>, json: &[u8]) {
-    out.extend_from_slice(b"data: ");
-    out.extend_from_slice(json);
-    out.extend_from_slice(b"\n\n");
+    let cancelled = data_event(&subscription.cancelled(reason));
+    let closing = data_event(&subscription.closing_result());
+    [cancelled, closing].concat().into()
 }
 
 #[cfg(test)]

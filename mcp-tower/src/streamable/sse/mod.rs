@@ -400,6 +400,12 @@ pub(crate) fn stored_frame(stream: u64, event: &StoredEvent) -> Bytes {
     frame(Some((stream, event.sequence)), &event.data)
 }
 
+/// One event without an id (the 2026-07-28 streams, which have no resumption), its data on
+/// as many `data:` lines as it needs.
+pub(crate) fn data_event(data: &[u8]) -> Bytes {
+    frame(None, data)
+}
+
 /// An event id: the stream and the event's number in it, written `<stream>-<sequence>`.
 type EventId = (u64, u64);
 

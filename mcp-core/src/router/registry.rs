@@ -1,5 +1,9 @@
 //! A registry of named items that can change at runtime, read without locks, listed in pages
 //! with opaque cursors and in a deterministic order: the order of registration.
+//!
+//! Cursors are stable: a cursor names the last item a page held by its registration number,
+//! not by its position, so removing an earlier item between two pages neither skips nor
+//! repeats one (the pagination page's SHOULD).
 
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +21,9 @@ use crate::jsonrpc::ErrorObject;
 #[derive(Debug)]
 pub(crate) struct Entry<T> {
     pub(crate) item: T,
+    /// When the name was first registered, counted per registry: replacing a definition keeps
+    /// its number (and its place in the order), so entries are in increasing order of it.
+    sequence: u64,
     pub(crate) json: Box<RawValue>,
     /// The definition as legacy clients (up to 2025-11-25) must see it, when that differs.
     pub(crate) legacy_json: Option<Box<RawValue>>,
@@ -36,17 +43,18 @@ impl<T> Entry<T> {
 /// registered are ever inserted, so lookups of client-sent names cannot flood it.
 pub(crate) type Snapshot<T> = IndexMap<String, Arc<Entry<T>>, foldhash::fast::RandomState>;
 
-/// Readers load a snapshot (an `Arc`), writers copy-on-write under a mutex.
+/// Readers load a snapshot (an `Arc`), writers copy-on-write under a mutex, which also holds
+/// the next registration number.
 pub(crate) struct Registry<T> {
     snapshot: ArcSwap<Snapshot<T>>,
-    writer: Mutex<()>,
+    writer: Mutex<u64>,
 }
 
 impl<T> Default for Registry<T> {
     fn default() -> Self {
         Self {
             snapshot: ArcSwap::from_pointee(IndexMap::default()),
-            writer: Mutex::new(()),
+            writer: Mutex::new(0),
         }
     }
 }
@@ -81,12 +89,21 @@ impl<T> Registry<T> {
         };
         let json = encode(definition);
         let legacy_json = legacy.map(encode);
-        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next_sequence = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut next = Snapshot::clone(&self.snapshot.load());
+        // A replaced definition keeps its place in the order (IndexMap's too), so its number.
+        let sequence = match next.get(&key) {
+            Some(replaced) => replaced.sequence,
+            None => {
+                *next_sequence += 1;
+                *next_sequence
+            }
+        };
         next.insert(
             key,
             Arc::new(Entry {
                 item,
+                sequence,
                 json,
                 legacy_json,
             }),
@@ -112,10 +129,11 @@ impl<T> Registry<T> {
 /// Takes one page of the visible items of `snapshot` for the list named `field` (`tools`,
 /// `prompts`...), from where `cursor` says (the start without one).
 ///
-/// A cursor is `{field}:{position}`, base64url: one made for another list, or spelled in any
-/// other way, was not issued by this server, and is refused with -32602 as the pagination
-/// page asks. One past the list's end may have been: the list shrank since (tools removed at
-/// runtime), and it gets an empty last page.
+/// A cursor is `{field}:{sequence}`, base64url, where the sequence is the registration number
+/// of the last item of the page before: the next page starts after that item, wherever it is
+/// now, and whether or not it is still registered. One made for another list, or spelled in
+/// any other way, was not issued by this server, and is refused with -32602 as the pagination
+/// page asks. One past the list's end gets an empty last page.
 pub(crate) fn page<'a, T>(
     snapshot: &'a Snapshot<T>,
     field: &str,
@@ -125,24 +143,29 @@ pub(crate) fn page<'a, T>(
 ) -> Result<Page<'a, T>, ErrorObject> {
     let start = match cursor {
         None => 0,
-        Some(cursor) => decode_cursor(field, cursor).ok_or_else(invalid_cursor)?,
+        Some(cursor) => {
+            let after = decode_cursor(field, cursor).ok_or_else(invalid_cursor)?;
+            // Entries are in increasing order of their numbers.
+            snapshot.partition_point(|_, entry| entry.sequence <= after)
+        }
     };
     let mut visible_items = snapshot
         .values()
-        .filter(|entry| visible(&entry.item))
-        .skip(start);
+        .skip(start)
+        .filter(|entry| visible(&entry.item));
     let entries: Vec<_> = visible_items.by_ref().take(page_size).collect();
-    let next_cursor = visible_items
-        .next()
-        .map(|_| URL_SAFE_NO_PAD.encode(format!("{field}:{}", start + entries.len())));
+    let next_cursor = match (visible_items.next(), entries.last()) {
+        (Some(_), Some(last)) => Some(URL_SAFE_NO_PAD.encode(format!("{field}:{}", last.sequence))),
+        _ => None,
+    };
     Ok(Page {
         entries,
         next_cursor,
     })
 }
 
-/// The position a cursor of the list `field` names.
-fn decode_cursor(field: &str, cursor: &str) -> Option<usize> {
+/// The registration number a cursor of the list `field` names.
+fn decode_cursor(field: &str, cursor: &str) -> Option<u64> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let position = text.strip_prefix(field)?.strip_prefix(':')?;
     // `usize`'s parser takes a leading `+`; the cursors written here never have one.

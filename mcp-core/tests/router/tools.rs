@@ -133,6 +133,51 @@ async fn list_cursors_the_server_never_issued_are_refused() {
     }
 }
 
+#[tokio::test]
+async fn list_cursors_are_stable_while_tools_change() {
+    let router = router_with_tools(9, Some(3));
+    let page = |params: Value| {
+        let router = router.clone();
+        async move {
+            let result = result_of(&router, request(LEGACY, 1, "tools/list", params)).await;
+            let cursor = result.get("nextCursor").cloned();
+            (names(&result, "tools", "name"), cursor)
+        }
+    };
+    let (first, cursor) = page(json!({})).await;
+    assert_eq!(first, ["tool-000", "tool-001", "tool-002"]);
+    let cursor = cursor.expect("more pages");
+
+    // Between two pages, an item of the first page goes, the page's last item among them, and
+    // one is added: the next page starts where the first ended, without skipping tool-003.
+    assert!(router.remove_tool("tool-001"));
+    assert!(router.remove_tool("tool-002"));
+    router.add_tool(tool_named("tool-new"));
+    let (second, cursor) = page(json!({ "cursor": cursor })).await;
+    assert_eq!(second, ["tool-003", "tool-004", "tool-005"]);
+
+    // Replacing a definition keeps its place: nothing is listed twice or missed.
+    router.add_tool(tool_named("tool-004"));
+    router.add_tool(tool_named("tool-000"));
+    let (third, cursor) = page(json!({ "cursor": cursor.expect("more pages") })).await;
+    assert_eq!(third, ["tool-006", "tool-007", "tool-008"]);
+    let (last, cursor) = page(json!({ "cursor": cursor.expect("more pages") })).await;
+    assert_eq!(last, ["tool-new"]);
+    assert!(cursor.is_none());
+
+    // A name removed and registered again is new: it is listed last.
+    assert!(router.remove_tool("tool-003"));
+    router.add_tool(tool_named("tool-003"));
+    let (all, _) = list_all(&router, LEGACY).await;
+    assert_eq!(
+        all.concat(),
+        [
+            "tool-000", "tool-004", "tool-005", "tool-006", "tool-007", "tool-008", "tool-new",
+            "tool-003"
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // tools/call
 // ---------------------------------------------------------------------------------------------

@@ -67,8 +67,9 @@ pub(crate) fn describe(kind: &ErrorKind) -> &'static str {
         ErrorKind::InvalidSignature => "invalid token signature",
         ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => "token algorithm not allowed",
         ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
-            // jsonwebtoken also says this of an `exp` that is not a number.
-            "exp" => "token lacks a numeric exp claim",
+            // jsonwebtoken also says this of an `exp` that is not a number of seconds it can
+            // read (text, or 1e30).
+            "exp" => "token lacks a valid exp claim",
             "aud" => "token lacks the aud claim",
             "iss" => "token lacks the iss claim",
             "sub" => "token lacks the sub claim",

@@ -137,7 +137,7 @@ async fn expired_and_not_yet_valid() {
     let no_exp = mint(&key, &s.claims_with(json!({"exp": null})));
     assert_eq!(
         get_bearer(&s.url, &no_exp).await,
-        s.invalid_token("token lacks a numeric exp claim")
+        s.invalid_token("token lacks a valid exp claim")
     );
     let text_exp = mint(
         &key,
@@ -145,8 +145,17 @@ async fn expired_and_not_yet_valid() {
     );
     assert_eq!(
         get_bearer(&s.url, &text_exp).await,
-        s.invalid_token("token lacks a numeric exp claim")
+        s.invalid_token("token lacks a valid exp claim")
     );
+    // A number, but no time a token can have.
+    let huge_exp = mint(&key, &s.claims_with(json!({"exp": 1e30})));
+    assert_eq!(
+        get_bearer(&s.url, &huge_exp).await,
+        s.invalid_token("token lacks a valid exp claim")
+    );
+    // RFC 7519's NumericDate may have a fraction.
+    let fractional = mint(&key, &s.claims_with(json!({"exp": now() as f64 + 60.5})));
+    assert_eq!(get_bearer(&s.url, &fractional).await, ok("alice"));
 }
 
 #[tokio::test]

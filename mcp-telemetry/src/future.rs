@@ -127,6 +127,11 @@ impl<OnRes: OnResponse, OnFail: OnFailure> Drop for CallState<OnRes, OnFail> {
         // Here rather than in a hook, so that replacing hooks cannot unbalance the gauge.
         self.in_flight.decrement(1.0);
         if !self.finished {
+            // A transport that drops the call when the client cancels it (stdio does) fired
+            // the request's cancellation first: that is a cancellation, not a client gone.
+            if self.info.was_cancelled() {
+                return self.finish_cancelled(self.start.elapsed());
+            }
             record_error_type(&self.span, "disconnected");
             self.on_failure.on_failure(
                 &self.info,

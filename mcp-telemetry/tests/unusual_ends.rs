@@ -108,6 +108,69 @@ fn a_cancelled_request_is_counted_as_cancelled_not_answered() {
 }
 
 #[test]
+fn a_request_cancelled_over_stdio_is_counted_as_cancelled() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    run(|capture, metrics| async move {
+        let router = router();
+        let service = TelemetryLayer::for_router(&router).layer(router);
+        let (mut client, server_input) = tokio::io::duplex(1 << 16);
+        let (server_output, client_output) = tokio::io::duplex(1 << 16);
+        let serving = tokio::spawn(mcp_tower::stdio::serve_io(
+            service,
+            server_input,
+            server_output,
+        ));
+        let mut lines = BufReader::new(client_output).lines();
+        let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"wait","arguments":{},"_meta":{"progressToken":"p"}}}"#;
+        let cancel =
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#;
+        client
+            .write_all(format!("{initialize}\n{initialized}\n{call}\n").as_bytes())
+            .await
+            .unwrap();
+        // Answered initialize, then the call's progress: the handler is waiting.
+        for _ in 0..2 {
+            lines.next_line().await.unwrap().expect("a line");
+        }
+        client
+            .write_all(format!("{cancel}\n").as_bytes())
+            .await
+            .unwrap();
+
+        let mut cancelled = 0;
+        for _ in 0..500 {
+            cancelled = metrics
+                .snapshot()
+                .counter("mcp.server.requests.cancelled", &TOOLS_CALL);
+            if cancelled > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        drop(client);
+        serving.await.unwrap().unwrap();
+        let snapshot = metrics.snapshot();
+        assert_eq!(cancelled, 1);
+        assert_eq!(
+            snapshot.counter("mcp.server.requests.disconnected", &TOOLS_CALL),
+            0
+        );
+        assert_eq!(
+            snapshot.gauge("mcp.server.requests.in_flight", &TOOLS_CALL),
+            Some(0.0)
+        );
+        assert_eq!(capture.events_named("request_cancelled").len(), 1);
+        assert!(capture.events_named("client_disconnected").is_empty());
+        assert_eq!(
+            capture.span("tools/call wait").field("error.type"),
+            Some("cancelled")
+        );
+    });
+}
+
+#[test]
 fn a_client_leaving_a_streamed_answer_is_counted_over_http() {
     run(|capture, metrics| async move {
         let router = router();

@@ -52,14 +52,25 @@ pub(crate) fn peek<'a>(params: &'a str, target_key: Option<&str>, want_trace: bo
 fn scan<'a>(params: &'a str, target_key: Option<&str>, mut want_meta: bool) -> Peeked<'a> {
     let mut found = Peeked::default();
     let mut want_target = target_key.is_some();
+    let mut escaped_key = false;
     let mut scanner = Scanner::new(params);
     let _ = scanner.object(|s, key| {
+        if key.escaped {
+            // It may spell a key wanted here (`"n\u0061me"` is `name`, and the router reads
+            // it so): only a decoding parse can tell.
+            escaped_key = true;
+            return None;
+        }
         if target_key.is_some_and(|target| key.is(target)) {
             found.target = s.string_or_skip()?;
             want_target = false;
         } else if want_meta && key.is("_meta") {
             if s.peek()? == b'{' {
                 s.object(|s, key| {
+                    if key.escaped {
+                        escaped_key = true;
+                        return None;
+                    }
                     if key.is("traceparent") {
                         found.traceparent = s.string_or_skip()?;
                     } else if key.is("tracestate") {
@@ -82,7 +93,36 @@ fn scan<'a>(params: &'a str, target_key: Option<&str>, mut want_meta: bool) -> P
             Flow::Stop
         })
     });
+    if escaped_key {
+        return decode(params, target_key, want_meta);
+    }
     found
+}
+
+/// What [`scan`] looks for, read by a full parse: for params whose keys carry escapes, which
+/// clients have no reason to write, so that no spelling hides a call's target or its trace.
+#[cold]
+#[inline(never)]
+fn decode<'a>(params: &str, target_key: Option<&str>, want_meta: bool) -> Peeked<'a> {
+    use serde_json::{Map, Value};
+    let Ok(params) = serde_json::from_str::<Map<String, Value>>(params) else {
+        return Peeked::default();
+    };
+    let string = |object: &Map<String, Value>, key: &str| {
+        object
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|value| Cow::Owned(value.to_owned()))
+    };
+    let meta = params
+        .get("_meta")
+        .and_then(Value::as_object)
+        .filter(|_| want_meta);
+    Peeked {
+        target: target_key.and_then(|key| string(&params, key)),
+        traceparent: meta.and_then(|meta| string(meta, "traceparent")),
+        tracestate: meta.and_then(|meta| string(meta, "tracestate")),
+    }
 }
 
 /// Params up to this length are first searched for a `_`.
@@ -164,6 +204,33 @@ mod tests {
         assert_eq!(both(r#"{"name":5,"uri":"u"}"#, "name").0, None);
         assert_eq!(both(r#"{"name":null}"#, "name").0, None);
         assert_eq!(both(r#"{"name":"é✓"}"#, "name").0.as_deref(), Some("é✓"));
+    }
+
+    #[test]
+    fn escaped_keys_are_decoded() {
+        let params = r#"{"n\u0061me":"add","_meta":{"tr\u0061ceparent":"tp","tracestate":"a=1"}}"#;
+        let found = peek(params, Some("name"), true);
+        assert_eq!(found.target.as_deref(), Some("add"));
+        assert_eq!(found.traceparent.as_deref(), Some("tp"));
+        assert_eq!(found.tracestate.as_deref(), Some("a=1"));
+        // After the target, and in `_meta` only.
+        let params = r#"{"name":"a\u0064d","_meta":{"tr\u0061ceparent":"tp"}}"#;
+        assert_eq!(
+            both(params, "name"),
+            (Some("add".into()), Some("tp".into()))
+        );
+        assert_eq!(
+            both(r#"{"\u0075ri":"file:///x"}"#, "uri").0.as_deref(),
+            Some("file:///x")
+        );
+        // Not wanted, not read.
+        assert!(
+            peek(r#"{"x\u0031":1,"_meta":{"traceparent":"tp"}}"#, None, false)
+                .traceparent
+                .is_none()
+        );
+        // Malformed: nothing.
+        assert_eq!(both(r#"{"n\u0061me":"add""#, "name").0, None);
     }
 
     #[test]

@@ -153,6 +153,32 @@ fn a_tool_call_gets_a_span_with_the_semantic_convention_fields_and_metrics() {
 }
 
 #[test]
+fn a_target_or_trace_under_an_escaped_key_is_still_attributed() {
+    run(|capture, metrics| async move {
+        let router = router();
+        let service = TelemetryLayer::for_router(&router).layer(router);
+        // `n\u0061me` is `name`: the router runs `add`, and telemetry must say so.
+        let call = request(&format!(
+            r#"{{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{{"n\u0061me":"add","arguments":{{"a":2,"b":3}},"_meta":{{"tr\u0061ceparent":"{TRACEPARENT}"}}}}}}"#
+        ));
+        let response = single(service.oneshot(call).await.unwrap());
+        assert!(!response.is_error());
+
+        let span = capture.span("tools/call add");
+        assert_eq!(span.field("gen_ai.tool.name"), Some("add"));
+        assert_eq!(
+            span.field("trace_id"),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        let labels = [("method", "tools/call"), ("target", "add")];
+        assert_eq!(
+            metrics.snapshot().counter("mcp.server.requests", &labels),
+            1
+        );
+    });
+}
+
+#[test]
 fn an_is_error_result_is_a_tool_error_and_an_unknown_tool_a_protocol_error() {
     run(|capture, metrics| async move {
         let router = router();

@@ -265,15 +265,15 @@ impl<'a> SpanTargets<'a> {
     }
 
     /// The span name: `{method} {target}`, the target a tool or prompt name, or a URI when
-    /// configured (URIs are unbounded, so not by default). Names the server does not know
-    /// are folded as the metrics fold them (`_other`): a span name must stay low in
-    /// cardinality, and is written unquoted into logs, where client text could forge lines.
-    /// The attributes keep the names as sent.
+    /// configured (URIs are unbounded, so not by default). A name the server does not know
+    /// is left out, as the conventions ask when there is no low-cardinality target: a span
+    /// name must stay low in cardinality, and is written unquoted into logs, where client
+    /// text could forge lines. The attributes keep the names as sent.
     pub(crate) fn span_name(&self) -> SpanName<'_> {
         let target = match self.info.target_kind {
             Some(TargetKind::Resource) if self.uri_in_span_name => self.uri().map(Target::Uri),
             Some(TargetKind::Resource) => None,
-            _ => self.info.target_label().map(Target::Label),
+            _ => self.info.keys.name.as_deref().map(Target::Label),
         };
         SpanName {
             method: self.info.method_label(),
@@ -290,7 +290,7 @@ pub(crate) struct SpanName<'a> {
 
 /// The target part of a span name.
 pub(crate) enum Target<'a> {
-    /// A known name, or `_other`.
+    /// A name the server knows.
     Label(&'a str),
     /// A resource URI as sent: cut short, control characters escaped.
     Uri(&'a str),

@@ -152,14 +152,25 @@ fn record_outcome(span: &Span, outcome: Outcome, error: Option<&ErrorObject>) {
             if span.is_disabled() {
                 return;
             }
-            span.record("otel.status_code", "ERROR");
             // The code itself, as the convention asks, even where the metric label folds it:
             // a span attribute has no cardinality to bound.
-            span.record("error.type", display(error.code));
             span.record("rpc.response.status_code", display(error.code));
-            span.record("otel.status_description", &*error.message);
+            // OpenTelemetry's MCP conventions count only the server's own failures as errors
+            // of a server span: a client's bad request (-32602, -32601...) is its mistake,
+            // as a 4xx is on an HTTP server span.
+            if is_server_fault(error.code) {
+                span.record("otel.status_code", "ERROR");
+                span.record("error.type", display(error.code));
+                span.record("otel.status_description", &*error.message);
+            }
         }
     }
+}
+
+/// Whether a JSON-RPC error code is the server's failure, as the MCP conventions list them
+/// for server spans: -32603 (Internal error) and the range -32000 to -32099 (Server error).
+fn is_server_fault(code: i32) -> bool {
+    code == codes::INTERNAL_ERROR || (-32099..=-32000).contains(&code)
 }
 
 /// Marks the span failed with this `error.type`.

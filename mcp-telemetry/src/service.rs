@@ -92,6 +92,10 @@ fn make_span(
         network.protocol.version = network.protocol_version(),
         network.peer.address = network.peer().map(|peer| display(peer.ip())),
         network.peer.port = network.peer().map(|peer| peer.port()),
+        // The MCP server span's own names for the caller; without knowledge of proxies,
+        // the peer.
+        client.address = network.peer().map(|peer| display(peer.ip())),
+        client.port = network.peer().map(|peer| peer.port()),
         "error.type" = Empty,
         rpc.response.status_code = Empty,
     )

@@ -13,12 +13,14 @@ use support::{SpanRecord, add_tool, run};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tower::{Layer, ServiceExt};
 
-const FIELDS: [&str; 5] = [
+const FIELDS: [&str; 7] = [
     "network.transport",
     "network.protocol.name",
     "network.protocol.version",
     "network.peer.address",
     "network.peer.port",
+    "client.address",
+    "client.port",
 ];
 
 const ADD: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
@@ -55,6 +57,8 @@ fn a_call_over_http_names_tcp_http_1_1_and_the_peer() {
             server.addr.port(),
             "the client's end, not the server's"
         );
+        // The MCP server span's names for the caller: the same peer.
+        assert_eq!(fields[5..], fields[3..5]);
     });
 }
 
@@ -94,7 +98,7 @@ fn a_call_over_stdio_names_a_pipe_and_no_http() {
         let span = capture.span("tools/call add");
         assert_eq!(
             network_fields(&span),
-            [Some("pipe"), None, None, None, None]
+            [Some("pipe"), None, None, None, None, None, None]
         );
     });
 }
@@ -110,6 +114,6 @@ fn a_call_made_in_process_has_no_network_attributes() {
         );
         service.oneshot(request).await.unwrap();
         let span = capture.span("tools/call add");
-        assert_eq!(network_fields(&span), [None; 5]);
+        assert_eq!(network_fields(&span), [None; 7]);
     });
 }

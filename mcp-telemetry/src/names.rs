@@ -48,7 +48,8 @@ pub const HTTP_REQUEST_DURATION: &str = "http.server.request.duration";
 /// Histogram (bytes) of HTTP response bodies, by `method` and `status`.
 pub const HTTP_RESPONSE_BODY_SIZE: &str = "http.server.response.body.size";
 /// Histogram (bytes) of HTTP request bodies of a declared length (`Content-Length`, as the body
-/// reports it; chunked bodies are not counted), by `method`.
+/// reports it; chunked bodies are not counted), by `method`: only of requests answered with a
+/// 2xx, whose bodies were read (a refused request's declared length is only a claim).
 pub const HTTP_REQUEST_BODY_SIZE: &str = "http.server.request.body.size";
 
 /// Label keys.

@@ -69,6 +69,53 @@ fn duration_status_and_body_sizes_are_recorded() {
 }
 
 #[test]
+fn a_refused_request_does_not_record_the_length_it_claims() {
+    run(|_capture, metrics| async move {
+        // As a transport answers `Content-Length: 999999999999` with 413 before reading it.
+        let huge = Request::post("/mcp")
+            .header(header::CONTENT_LENGTH, "999999999999")
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        let refusing = tower::service_fn(|request: Request<_>| async move {
+            assert_eq!(http_body::Body::size_hint(request.body()).exact(), Some(0));
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            Ok::<_, Infallible>(response)
+        });
+        drop(
+            HttpTelemetryLayer::new()
+                .layer(refusing)
+                .oneshot(huge)
+                .await
+                .unwrap(),
+        );
+        for status in [StatusCode::UNAUTHORIZED, StatusCode::PAYLOAD_TOO_LARGE] {
+            let service = HttpTelemetryLayer::new().layer(respond(status, &[], ""));
+            drop(
+                service
+                    .oneshot(post(r#"{"claimed":"size"}"#))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let snapshot = metrics.snapshot();
+        assert!(
+            snapshot
+                .histogram("http.server.request.body.size", &[("method", "POST")])
+                .is_empty()
+        );
+        // The refusals themselves are counted.
+        let refused = [("method", "POST"), ("status", "413")];
+        assert_eq!(
+            snapshot
+                .histogram("http.server.request.duration", &refused)
+                .len(),
+            2
+        );
+    });
+}
+
+#[test]
 fn auth_and_rate_limit_refusals_are_counted() {
     run(|_capture, metrics| async move {
         let challenge = &[("www-authenticate", "Bearer error=\"insufficient_scope\"")];

@@ -119,14 +119,12 @@ where
         let method = method_index(request.method());
         // Decided once for the request's three histogram samples.
         let scope = recorder::scope_now(self.keep_handles);
-        // The declared length (`Content-Length`) as the body reports it, without a header
-        // lookup.
-        if let Some(length) = request.body().size_hint().exact() {
-            keys::request_body_size(method).record(scope, length as f64);
-        }
         let state = HttpState {
             start: Start::now(),
             method,
+            // The declared length (`Content-Length`) as the body reports it, without a header
+            // lookup; recorded only if the request is accepted (see `respond`).
+            declared_length: request.body().size_hint().exact(),
             is_get: request.method() == Method::GET,
             session: session_header(request.headers()),
             answered: false,
@@ -152,6 +150,7 @@ fn session_header(headers: &http::HeaderMap) -> Option<HeaderValue> {
 struct HttpState {
     start: Start,
     method: usize,
+    declared_length: Option<u64>,
     is_get: bool,
     /// Read only when the session is named ([`session_header`]).
     session: Option<HeaderValue>,
@@ -167,6 +166,12 @@ impl HttpState {
         let keys = http_keys(self.method, status_slot);
         let elapsed = self.start.elapsed().as_secs_f64();
         keys.duration.record(self.scope, elapsed);
+        // Only an accepted request's body was read, so only then is its declared length the
+        // bytes received: a refusal (413 at once for `Content-Length: 999999999999`, or 401
+        // before the body) would record whatever a client claims.
+        if let (true, Some(length)) = (status.is_success(), self.declared_length) {
+            keys::request_body_size(self.method).record(self.scope, length as f64);
+        }
         let headers = response.headers();
         match status {
             StatusCode::UNAUTHORIZED => increment(keys::auth_refused_unauthorized()),

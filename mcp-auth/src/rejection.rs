@@ -150,10 +150,15 @@ impl Rejection {
     }
 
     /// The HTTP response: status, `Content-Type: application/json`, `WWW-Authenticate` when
-    /// there is a challenge, and the JSON-RPC error [`body`](Self::body).
+    /// there is a challenge, and the JSON-RPC error [`body`](Self::body); marked
+    /// [`RefusedBy::Authentication`](mcp_core::RefusedBy) for telemetry.
     pub fn into_response<B: From<Bytes>>(self) -> Response<B> {
         let mut response = Response::new(B::from(self.body()));
         *response.status_mut() = self.status();
+        // For HTTP-tier telemetry: every status of this type is an authentication refusal.
+        response
+            .extensions_mut()
+            .insert(mcp_core::RefusedBy::Authentication);
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -198,6 +203,21 @@ mod tests {
         let response: Response<Bytes> = r.into_response();
         assert_eq!(response.status(), 401);
         assert_eq!(response.headers()["content-type"], "application/json");
+        // Every kind is marked for HTTP-tier telemetry, challenge or not.
+        for rejection in [
+            Rejection::forbidden("suspended"),
+            Rejection::bad_request(WwwAuthenticate::bearer().error("invalid_request")),
+        ] {
+            let response: Response<Bytes> = rejection.into_response();
+            assert_eq!(
+                response.extensions().get::<mcp_core::RefusedBy>(),
+                Some(&mcp_core::RefusedBy::Authentication)
+            );
+        }
+        assert_eq!(
+            response.extensions().get::<mcp_core::RefusedBy>(),
+            Some(&mcp_core::RefusedBy::Authentication)
+        );
         assert_eq!(
             response.headers()["www-authenticate"],
             r#"Bearer error="invalid_token", error_description="token expired""#

@@ -50,7 +50,7 @@ pub use handler::{
 pub use input::{AskedInput, InputRound, RequestStateSealer, RoundState, StateError};
 pub use peer::{ClientPeer, Outbound, OutboundMessage};
 pub use principal::{AllowList, Principal};
-pub use request::{FromStdio, HttpRefusal, McpRequest, McpResponse, RefusedAtRpcTier};
+pub use request::{FromStdio, HttpRefusal, McpRequest, McpResponse, RefusedAtRpcTier, RefusedBy};
 pub use router::{CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture};
 pub use session::{Session, SessionHandle};
 pub use tasks::TaskConfig;

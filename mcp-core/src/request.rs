@@ -251,6 +251,28 @@ impl HttpRefusal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefusedAtRpcTier;
 
+/// A response extension naming what refused a request at the HTTP tier, so that HTTP-tier
+/// telemetry counts refusals by their cause rather than guess it from the status: mcp-auth's
+/// 403 without a challenge ("this API key is suspended") and its 400 `invalid_request` are
+/// authentication refusals too, and a 429 at a session cap is not a rate limit.
+///
+/// ```
+/// let mut response = http::Response::new(());
+/// response.extensions_mut().insert(mcp_core::RefusedBy::Authentication);
+/// assert_eq!(
+///     response.extensions().get::<mcp_core::RefusedBy>(),
+///     Some(&mcp_core::RefusedBy::Authentication)
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefusedBy {
+    /// Authentication or authorization (a 401, 403 or 400 of an auth layer).
+    Authentication,
+    /// A session count cap (`initialize` answered 429 or 503).
+    SessionLimit,
+}
+
 /// Marks, in [`McpRequest::extensions`], a message that came over stdio, as the stdio
 /// transport does. HTTP requests are known by the `http::request::Parts` they carry instead.
 /// Telemetry reads both to report the transport (`network.transport`: `pipe` or `tcp`).

@@ -142,10 +142,29 @@ fn auth_and_rate_limit_refusals_are_counted() {
             Ok::<_, Infallible>(response)
         }));
         drop(restated.oneshot(post("{}")).await.unwrap());
+        // Refusals that say what they are: mcp-auth's 403 without a challenge and its 400 are
+        // authentication refusals; a 429 at a session cap is not a rate limit.
+        for (status, refused_by) in [
+            (StatusCode::FORBIDDEN, mcp_core::RefusedBy::Authentication),
+            (StatusCode::BAD_REQUEST, mcp_core::RefusedBy::Authentication),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                mcp_core::RefusedBy::SessionLimit,
+            ),
+        ] {
+            let marked = HttpTelemetryLayer::new().layer(tower::service_fn(move |_| async move {
+                let mut response = Response::new(Full::new(Bytes::new()));
+                *response.status_mut() = status;
+                response.extensions_mut().insert(refused_by);
+                Ok::<_, Infallible>(response)
+            }));
+            drop(marked.oneshot(post("{}")).await.unwrap());
+        }
         let snapshot = metrics.snapshot();
         let refused = "mcp.server.auth.refused";
         assert_eq!(snapshot.counter(refused, &[("reason", "unauthorized")]), 1);
-        assert_eq!(snapshot.counter(refused, &[("reason", "forbidden")]), 1);
+        assert_eq!(snapshot.counter(refused, &[("reason", "forbidden")]), 2);
+        assert_eq!(snapshot.counter(refused, &[("reason", "bad_request")]), 1);
         assert_eq!(
             snapshot.counter("mcp.server.rate_limited", &[("tier", "http")]),
             1
@@ -155,7 +174,7 @@ fn auth_and_rate_limit_refusals_are_counted() {
             snapshot
                 .histogram("http.server.request.duration", &forbidden)
                 .len(),
-            2
+            3
         );
         // Uncommon statuses are labelled by class.
         let teapot = [("method", "POST"), ("status", "4xx")];

@@ -120,11 +120,12 @@ pub(super) fn stream_keys(kind: StreamKind) -> &'static StreamKeys {
     &STREAM_KEYS[kind as usize]
 }
 
-static REFUSALS: LazyLock<[Key; 3]> = LazyLock::new(|| {
+static REFUSALS: LazyLock<[Key; 4]> = LazyLock::new(|| {
     [
         key(names::AUTH_REFUSED, &[(label::REASON, "unauthorized")]),
         key(names::AUTH_REFUSED, &[(label::REASON, "forbidden")]),
         key(names::RATE_LIMITED, &[(label::TIER, "http")]),
+        key(names::AUTH_REFUSED, &[(label::REASON, "bad_request")]),
     ]
 });
 
@@ -138,6 +139,11 @@ pub(super) fn auth_refused_forbidden() -> &'static Key {
 
 pub(super) fn rate_limited_http() -> &'static Key {
     &REFUSALS[2]
+}
+
+/// Credentials sent the wrong way (a 400 `invalid_request`).
+pub(super) fn auth_refused_bad_request() -> &'static Key {
+    &REFUSALS[3]
 }
 
 #[cfg(test)]

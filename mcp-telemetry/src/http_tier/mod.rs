@@ -18,9 +18,12 @@
 //!
 //! An SSE response (`Content-Type: text/event-stream`) counts as an open stream until its
 //! body ends or is dropped; both ends emit an event (target `mcp_telemetry`, DEBUG,
-//! `mcp.event` = `stream_opened` / `stream_closed`). A 401, or a 403 carrying a
-//! `WWW-Authenticate` challenge, is an authentication refusal (a 403 without one is the
-//! Host/Origin check); a 429 is a rate-limit refusal.
+//! `mcp.event` = `stream_opened` / `stream_closed`). A refusal marked
+//! [`RefusedBy::Authentication`](mcp_core::RefusedBy) (every mcp-auth refusal: 401, 403 or
+//! 400) is an authentication refusal, by `reason` (`unauthorized`, `forbidden`,
+//! `bad_request`); so is an unmarked 401, or an unmarked 403 carrying a `WWW-Authenticate`
+//! challenge (a 403 without one is the Host/Origin check). An unmarked 429 is a rate-limit
+//! refusal; one marked [`RefusedBy::SessionLimit`](mcp_core::RefusedBy) is not.
 
 mod body;
 mod keys;
@@ -137,6 +140,33 @@ where
     }
 }
 
+/// Counts an authentication or rate-limit refusal: by what the refusing layer says
+/// ([`mcp_core::RefusedBy`]) when it says, else by the status (a 401, or a 403 with a challenge,
+/// from an auth layer of another crate; a 429).
+fn count_refusal(status: StatusCode, headers: &http::HeaderMap, extensions: &http::Extensions) {
+    use mcp_core::RefusedBy;
+    let refused_by = extensions.get::<RefusedBy>();
+    match (refused_by, status) {
+        (Some(RefusedBy::Authentication) | None, StatusCode::UNAUTHORIZED) => {
+            increment(keys::auth_refused_unauthorized());
+        }
+        (Some(RefusedBy::Authentication), StatusCode::FORBIDDEN) => {
+            increment(keys::auth_refused_forbidden());
+        }
+        (None, StatusCode::FORBIDDEN) if headers.contains_key(header::WWW_AUTHENTICATE) => {
+            increment(keys::auth_refused_forbidden());
+        }
+        (Some(RefusedBy::Authentication), _) => increment(keys::auth_refused_bad_request()),
+        // Not when it restates an RPC-tier refusal, which that tier counted.
+        (None, StatusCode::TOO_MANY_REQUESTS)
+            if extensions.get::<mcp_core::RefusedAtRpcTier>().is_none() =>
+        {
+            increment(keys::rate_limited_http());
+        }
+        _ => {}
+    }
+}
+
 /// The `Mcp-Session-Id` in `headers`, when this crate's DEBUG events are on: only they name
 /// the session, so otherwise the header is not read at all. A header value clones by
 /// reference count, not by copying.
@@ -173,21 +203,8 @@ impl HttpState {
             keys::request_body_size(self.method).record(self.scope, length as f64);
         }
         let headers = response.headers();
-        match status {
-            StatusCode::UNAUTHORIZED => increment(keys::auth_refused_unauthorized()),
-            StatusCode::FORBIDDEN if headers.contains_key(header::WWW_AUTHENTICATE) => {
-                increment(keys::auth_refused_forbidden());
-            }
-            // Not when it restates an RPC-tier refusal, which that tier counted.
-            StatusCode::TOO_MANY_REQUESTS
-                if response
-                    .extensions()
-                    .get::<mcp_core::RefusedAtRpcTier>()
-                    .is_none() =>
-            {
-                increment(keys::rate_limited_http());
-            }
-            _ => {}
+        if !status.is_success() {
+            count_refusal(status, headers, response.extensions());
         }
         let is_sse = headers
             .get(header::CONTENT_TYPE)

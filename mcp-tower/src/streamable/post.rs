@@ -374,6 +374,10 @@ fn attach_new_session(
         ),
     };
     *response = error_response(status, Some(id), ErrorObject::new(-32000, message));
+    // A 429 here is a cap on open sessions, not a rate limit.
+    response
+        .extensions_mut()
+        .insert(mcp_core::RefusedBy::SessionLimit);
 }
 
 /// Does what the bridge does for single messages to the items of a batch (2025-03-26:

@@ -128,3 +128,46 @@ async fn one_principal_cannot_take_every_session() {
     assert_eq!(deleted.status, 200);
     assert_eq!(initialize_as(&client, Some("alice")).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_session_cap_refusal_is_marked_as_one_for_telemetry() {
+    use tower::ServiceExt;
+    let served = McpServer::builder(router())
+        .sessions(
+            SessionConfig::default()
+                .max_sessions(2)
+                .max_sessions_per_principal(1),
+        )
+        .into_http_service::<http_body_util::Full<bytes::Bytes>>();
+    let initialize = |user: &str| {
+        let body = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}});
+        let mut request = http::Request::post("http://localhost/mcp")
+            .header("host", "localhost")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(http_body_util::Full::from(body.to_string()))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(mcp_core::Principal::new(user));
+        served.clone().oneshot(request)
+    };
+    let first = initialize("alice").await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(first.extensions().get::<mcp_core::RefusedBy>().is_none());
+    // The principal's cap (429: not a rate limit) and the server's (503).
+    let refused = initialize("alice").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(
+        refused.extensions().get::<mcp_core::RefusedBy>(),
+        Some(&mcp_core::RefusedBy::SessionLimit)
+    );
+    assert_eq!(initialize("bob").await.unwrap().status(), 200);
+    let full = initialize("carol").await.unwrap();
+    assert_eq!(full.status(), 503);
+    assert_eq!(
+        full.extensions().get::<mcp_core::RefusedBy>(),
+        Some(&mcp_core::RefusedBy::SessionLimit)
+    );
+}

@@ -18,7 +18,9 @@
 //! idle reaper), and emits `session_created` / `session_terminated` events (target
 //! `mcp_telemetry`, INFO). A store that expires sessions by itself (the in-memory one does)
 //! is watched: a background task notices the expired ones every
-//! [`sweep_interval`](TelemetrySessionStore::sweep_interval).
+//! [`sweep_interval`](TelemetrySessionStore::sweep_interval), once the store has removed them
+//! (the in-memory store's reaper runs every quarter of the idle TTL, at most every 30 s): an
+//! expired session's recorded duration runs until then, up to that much past its expiry.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
@@ -77,7 +79,8 @@ enum Ended {
 }
 
 impl<S: SessionStore> TelemetrySessionStore<S> {
-    /// Watches `inner`, noticing expired sessions within a second.
+    /// Watches `inner`, noticing sessions it expired within a second of their removal (see
+    /// the [module docs](self) for when the in-memory store removes them).
     pub fn new(inner: S) -> Self {
         Self {
             inner,

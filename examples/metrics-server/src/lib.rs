@@ -3,12 +3,17 @@
 //! Prometheus scrape at `/metrics` on the same listener as `/mcp`.
 //!
 //! ```text
-//! every request → HostOriginLayer (a foreign Host/Origin gets 403, /metrics included)
-//!   GET /metrics  → ScrapeLayer (Prometheus text; scrapes are not measured themselves)
-//!   *   /mcp      → HttpTelemetryLayer → SessionLayer(TelemetrySessionStore)
+//! every request → HttpTelemetryLayer (outermost: refusals are counted too)
+//!   → HostOriginLayer (a foreign Host/Origin gets 403, /metrics included)
+//!   GET /metrics  → ScrapeLayer (Prometheus text)
+//!   *   /mcp      → SessionLayer(TelemetrySessionStore)
 //!                     → StreamableHttp → BatchLayer → TelemetryLayer → AllowListLayer → Router
 //!   other paths   → 404
 //! ```
+//!
+//! The HTTP-tier metrics count every HTTP request, scrapes included (`GET` with status
+//! `200`; a scrape shows the ones before it), and the Host/Origin check's refusals: a DNS
+//! rebinding attempt shows as a `403`.
 //!
 //! `/metrics` names the server's tools and shows its traffic, and it has no authentication
 //! here: Host/Origin validation keeps browsers on other sites (DNS rebinding) out, and the
@@ -84,9 +89,9 @@ where
         ))
         .service(rpc);
     let http = ServiceBuilder::new()
+        .layer(HttpTelemetryLayer::new())
         .layer(HostOriginLayer::new())
         .layer(ScrapeLayer::new(METRICS_PATH, render))
-        .layer(HttpTelemetryLayer::new())
         .service(OnlyPath { inner: mcp });
     BoxCloneSyncService::new(http)
 }

@@ -31,6 +31,14 @@ async fn main() -> io::Result<()> {
     let handle = mcp_telemetry::prometheus::install().map_err(io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
+    if !local.ip().is_loopback() {
+        // The Host/Origin check keeps browsers of other sites out, not other machines.
+        tracing::warn!(
+            %local,
+            "listening beyond loopback: /mcp and /metrics have no authentication here, and \
+             any client that can reach this address can use them"
+        );
+    }
     // Printed on stdout so scripts can find the port.
     println!("listening on http://{local}/mcp (metrics at http://{local}/metrics)");
     let service = metrics_server::app(metrics_server::router(), move || handle.render());

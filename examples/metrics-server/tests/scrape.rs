@@ -283,13 +283,16 @@ async fn metrics_endpoint_reports_real_calls() {
     scrape.assert(http, &[("method", "POST"), ("status", "200")], 6.0);
     scrape.assert(http, &[("method", "POST"), ("status", "202")], 1.0);
     scrape.assert(http, &[("method", "GET"), ("status", "404")], 1.0);
-    // Request bodies as their length was declared: every POST, and the GET's empty body.
+    // Request bodies as their length was declared, of accepted requests: every POST; not the
+    // refused GET (404), and the scrape is counted once it has rendered.
     let body_size = "http_server_request_body_size_bytes";
     scrape.assert(&format!("{body_size}_count"), &[("method", "POST")], 7.0);
     let posted = server.posted.get() as f64;
     scrape.assert(&format!("{body_size}_sum"), &[("method", "POST")], posted);
-    scrape.assert(&format!("{body_size}_count"), &[("method", "GET")], 1.0);
-    scrape.assert(&format!("{body_size}_sum"), &[("method", "GET")], 0.0);
+    assert_eq!(
+        scrape.value(&format!("{body_size}_count"), &[("method", "GET")]),
+        None
+    );
     assert!(
         scrape
             .0
@@ -308,11 +311,8 @@ async fn metrics_endpoint_reports_real_calls() {
         1.0,
     );
     scrape.assert(http, &[("method", "DELETE"), ("status", "200")], 1.0);
-    // Scrapes are not measured.
-    assert_eq!(
-        scrape.value(http, &[("method", "GET"), ("status", "200")]),
-        None
-    );
+    // Scrapes are HTTP requests too: this one shows the one before it.
+    scrape.assert(http, &[("method", "GET"), ("status", "200")], 1.0);
     // The scrape is behind the same Host/Origin check as /mcp (DNS rebinding).
     for (name, value) in [
         ("host", "evil.example.com"),
@@ -326,6 +326,9 @@ async fn metrics_endpoint_reports_real_calls() {
         let response = server.client.request(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
     }
+    // Refused at the Host/Origin check, and counted (a DNS rebinding attempt is visible).
+    let scrape = server.scrape().await;
+    scrape.assert(http, &[("method", "GET"), ("status", "403")], 2.0);
 
     // Idle keep-alive connections would hold the graceful shutdown up.
     drop(server);

@@ -13,11 +13,14 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::proto::{self, Shape};
+use crate::proto::{self, Media, Shape};
 use crate::scenario::SessionMode;
 
 /// The most time one request may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long after the measured window a request sent inside it may still be answered; one
+/// still unanswered then is an error (a stalled request must not pass for a slow run).
+const LATE_ANSWER_GRACE: Duration = Duration::from_secs(1);
 /// A connection gives up after this many failures in a row.
 const MAX_CONSECUTIVE_ERRORS: u32 = 100;
 /// Latency samples kept per connection (memory bound; ~40 MB at most over 32 connections).
@@ -49,6 +52,8 @@ impl Target {
 #[derive(Debug, Clone)]
 pub(crate) struct LoadSpec {
     pub(crate) shape: Shape,
+    /// The media type every answer must have.
+    pub(crate) media: Media,
     pub(crate) session: SessionMode,
     pub(crate) connections: usize,
     pub(crate) warmup: Duration,
@@ -373,14 +378,24 @@ async fn connection(
         }
         let id = (a << 32) | seq;
         spec.shape.body(id, a, seq, &mut body);
-        let outcome = conn
-            .send(Method::POST, headers.clone(), Bytes::copy_from_slice(&body))
-            .await;
+        let exchange = conn.send(Method::POST, headers.clone(), Bytes::copy_from_slice(&body));
+        let outcome =
+            match tokio::time::timeout_at((end + LATE_ANSWER_GRACE).into(), exchange).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(format!(
+                    "unanswered {} s after the measured window ended",
+                    LATE_ANSWER_GRACE.as_secs()
+                )),
+            };
         let finished = Instant::now();
+        // Answers count inside the window; failures of requests sent inside it count wherever
+        // they end (one sent just before the end and never answered is an error too).
         let measuring = started >= measure_from && finished <= end;
+        let measured_failure = started >= measure_from;
         let checked = outcome.and_then(|(status, response_headers, response)| {
             spec.shape
-                .check(id, a, seq, status, &response_headers, &response)
+                .check(id, a, seq, status, &response_headers, &response)?;
+            spec.media.check(&response_headers)
         });
         match checked {
             Ok(()) => {
@@ -397,13 +412,13 @@ async fn connection(
             }
             Err(error) => {
                 consecutive_errors += 1;
-                stats.error(measuring, error);
+                stats.error(measured_failure, error);
                 // The connection may be broken: start a new one (bounded by the loop).
                 if conn.sender.is_closed() {
                     match Conn::open(&target, index, None).await {
                         Ok(new) => conn = new,
                         Err(error) => {
-                            stats.error(measuring, error);
+                            stats.error(measured_failure, error);
                             break;
                         }
                     }

@@ -9,7 +9,7 @@
 //!     spawns every server as its own process, runs every scenario against each (the servers
 //!     alternate, rounds rotate their order), measures memory, a soak and the fan-out (once
 //!     per round, each with a fresh server), and writes BENCHMARKS.md.
-//! load serve <ours-quickstart|ours-production|rmcp|raw> [--variant stateless|sessions|sse]
+//! load serve <ours-quickstart|ours-production|ours-production-uncached|ours-telemetry|rmcp|raw> [--variant stateless|sessions|sse]
 //!            [--addr 127.0.0.1:0]
 //!     one server; prints `listening ADDR` (and `tokens ...` for the production stack) on
 //!     stdout; exits when its stdin closes. `notify URI` on stdin sends
@@ -62,5 +62,5 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage:
   load run [--duration SECS] [--warmup SECS] [--rounds N] [--connections N] [--sessions N] [--scale-sessions N]
            [--streams N] [--soak SECS] [--out PATH] [--only SCENARIO,...] [--skip memory,soak,fanout]
-  load serve <ours-quickstart|ours-production|ours-production-uncached|rmcp|raw> [--variant stateless|sessions|sse] [--addr ADDR]
+  load serve <ours-quickstart|ours-production|ours-production-uncached|ours-telemetry|rmcp|raw> [--variant stateless|sessions|sse] [--addr ADDR]
   load bench --addr ADDR --scenario NAME [--duration SECS] [--connections N] [--token TOKEN] [--pid PID]";

@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 
 use crate::client::{self, Conn, LoadSpec, Target};
 use crate::proc::{self, ServerProcess};
-use crate::proto::{self, Call, Era, Shape};
+use crate::proto::{self, Call, Era, Media, Shape};
 use crate::scenario::{ServerId, SessionMode, Variant};
 
 /// Idle sessions opened in a fresh server.
@@ -208,6 +208,7 @@ pub(crate) async fn soak(seconds: u64, connections: usize) -> Result<Soak, Strin
             era: Era::Legacy,
             call: Call::Add,
         },
+        media: Media::Either,
         session: SessionMode::Own,
         connections,
         warmup: Duration::ZERO,

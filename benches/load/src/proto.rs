@@ -259,6 +259,32 @@ struct ReadResult<'a> {
     contents: Vec<Text<'a>>,
 }
 
+/// The media type a scenario's answers must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Media {
+    /// `application/json`: a server that falls back to SSE is noticed.
+    Json,
+    /// `text/event-stream`.
+    Sse,
+    /// Either (rmcp answers SSE in session mode, whatever it is asked).
+    Either,
+}
+
+impl Media {
+    /// Checks the answer's `Content-Type`.
+    pub(crate) fn check(self, headers: &HeaderMap) -> Result<(), String> {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        match self {
+            Media::Json if !is_json => Err("not answered as application/json".to_owned()),
+            Media::Sse if !is_sse(headers) => Err("not answered as text/event-stream".to_owned()),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Whether the answer is an SSE stream.
 pub(crate) fn is_sse(headers: &HeaderMap) -> bool {
     headers

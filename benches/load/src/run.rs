@@ -146,6 +146,7 @@ async fn run(config: RunConfig, command: String) -> Result<Results, String> {
                 let process = &processes[&(server, variant)];
                 let spec = LoadSpec {
                     shape: scenario.shape,
+                    media: scenario.media,
                     session: scenario.session,
                     connections: scenario.connections.unwrap_or(config.connections),
                     warmup: config.warmup,
@@ -302,6 +303,7 @@ pub(crate) fn bench_main(argv: &[String]) -> Result<(), String> {
         .ok_or_else(|| format!("unknown scenario {name}"))?;
     let spec = LoadSpec {
         shape: scenario.shape,
+        media: scenario.media,
         session: scenario.session,
         connections: args
             .get("connections", scenario.connections.unwrap_or(32))?

@@ -1,6 +1,6 @@
 //! The servers and the scenarios run against them.
 
-use crate::proto::{Call, Era, Shape};
+use crate::proto::{Call, Era, Media, Shape};
 
 /// A server under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,6 +110,8 @@ pub(crate) struct Scenario {
     /// What the report says.
     pub(crate) title: &'static str,
     pub(crate) shape: Shape,
+    /// The media type every answer must have.
+    pub(crate) media: Media,
     pub(crate) session: SessionMode,
     /// Overrides `--connections`.
     pub(crate) connections: Option<usize>,
@@ -156,6 +158,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             name: "legacy",
             title: "tools/call add, legacy stateless JSON (2025-11-25, no session)",
             shape: shape(Era::Legacy, Call::Add),
+            media: Media::Json,
             session: SessionMode::None,
             connections: None,
             servers: STATELESS_ALL,
@@ -165,6 +168,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             name: "modern",
             title: "tools/call add, 2026-07-28 stateless (headers + _meta)",
             shape: shape(Era::Modern, Call::Add),
+            media: Media::Json,
             session: SessionMode::None,
             connections: None,
             servers: STATELESS_ALL,
@@ -174,6 +178,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             name: "legacy-1conn",
             title: "tools/call add, legacy stateless JSON, 1 connection",
             shape: shape(Era::Legacy, Call::Add),
+            media: Media::Json,
             session: SessionMode::None,
             connections: Some(1),
             servers: STATELESS_PEERS,
@@ -183,6 +188,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             name: "tools-list",
             title: "tools/list, legacy stateless JSON",
             shape: shape(Era::Legacy, Call::List),
+            media: Media::Json,
             session: SessionMode::None,
             connections: None,
             servers: STATELESS_PEERS,
@@ -192,6 +198,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             name: "resources-read",
             title: "resources/read, legacy stateless JSON",
             shape: shape(Era::Legacy, Call::Read),
+            media: Media::Json,
             session: SessionMode::None,
             connections: None,
             servers: STATELESS_PEERS,
@@ -201,6 +208,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             name: "session-own",
             title: "tools/call add, legacy, one session per connection",
             shape: shape(Era::Legacy, Call::Add),
+            media: Media::Either,
             session: SessionMode::Own,
             connections: None,
             servers: SESSIONS,
@@ -210,6 +218,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             name: "session-shared",
             title: "tools/call add, legacy, all connections share one session",
             shape: shape(Era::Legacy, Call::Add),
+            media: Media::Either,
             session: SessionMode::Shared,
             connections: None,
             servers: SESSIONS,
@@ -219,6 +228,7 @@ pub(crate) fn all() -> Vec<Scenario> {
             name: "sse",
             title: "tools/call add, legacy stateless, answered as SSE",
             shape: shape(Era::Legacy, Call::Add),
+            media: Media::Sse,
             session: SessionMode::None,
             connections: None,
             servers: SSE,

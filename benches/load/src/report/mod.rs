@@ -212,16 +212,18 @@ fn throughput(out: &mut String, results: &Results) {
                     .flatten()
             };
             let (vs_raw, vs_rmcp) = (vs(ServerId::Raw, true), vs(ServerId::Rmcp, has_rmcp));
+            let cell = |first: String| {
+                first
+                    .replace('|', "/")
+                    .chars()
+                    .take(120)
+                    .collect::<String>()
+            };
             let errors = match (errors, first_error) {
-                (0, _) => "0".to_owned(),
-                (n, Some(first)) => format!(
-                    "{n} ({})",
-                    first
-                        .replace('|', "/")
-                        .chars()
-                        .take(120)
-                        .collect::<String>()
-                ),
+                // An error outside the measured window (the warm-up) is still shown.
+                (0, Some(first)) => format!("0 (outside the window: {})", cell(first)),
+                (0, None) => "0".to_owned(),
+                (n, Some(first)) => format!("{n} ({})", cell(first)),
                 (n, None) => n.to_string(),
             };
             let _ = writeln!(

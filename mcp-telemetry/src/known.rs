@@ -44,8 +44,8 @@ impl TargetKind {
 
 /// Decides whether a target name is registered on the server (and so may be a label value).
 ///
-/// Implemented by [`Router`] (its tools and prompts; resource URIs are folded because the
-/// router offers no lookup for them), by closures, and by [`NoTargets`].
+/// Implemented by [`Router`] (its tools, prompts and resources; URIs that only a resource
+/// template matches are folded), by closures, and by [`NoTargets`].
 pub trait KnownTargets: Send + Sync + 'static {
     /// Whether `name` is a registered target of this kind.
     fn is_known(&self, kind: TargetKind, name: &str) -> bool;
@@ -70,14 +70,15 @@ where
     }
 }
 
-/// The router knows its tools and prompts, including the ones added or removed at runtime.
+/// The router knows its tools, prompts and resources, including the ones added or removed at
+/// runtime. URIs that only a resource template matches are not registered names (a template
+/// matches without bound) and are folded.
 impl KnownTargets for Router {
     fn is_known(&self, kind: TargetKind, name: &str) -> bool {
         match kind {
             TargetKind::Tool => self.has_tool(name),
             TargetKind::Prompt => self.has_prompt(name),
-            // No `has_resource` on the router yet: URIs are unbounded, fold them.
-            TargetKind::Resource => false,
+            TargetKind::Resource => self.has_resource(name),
         }
     }
 

@@ -15,7 +15,7 @@ use mcp_core::{
     Json, McpRequest, McpResponse, Principal, Prompt, ProtocolVersion, RequestContext, Resource,
     Router, Session, SessionHandle, Tool,
 };
-use mcp_telemetry::{CallInfo, Failure, Outcome, TargetKind, TelemetryLayer};
+use mcp_telemetry::{CallInfo, Failure, Outcome, TelemetryLayer};
 use mcp_tower::BatchLayer;
 use support::run;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -402,17 +402,8 @@ fn each_batch_item_is_a_call_of_its_own() {
 fn unknown_methods_and_unregistered_names_are_folded() {
     run(|capture, metrics| async move {
         let router = router();
-        // Resources: the router has no lookup, so a predicate decides here.
-        let known = {
-            let router = router.clone();
-            move |kind: TargetKind, name: &str| match kind {
-                TargetKind::Resource => name == "test://about",
-                _ => mcp_telemetry::KnownTargets::is_known(&router, kind, name),
-            }
-        };
-        let mut service = TelemetryLayer::new()
-            .known_targets(known)
-            .layer(router.clone());
+        // The router knows its registered resources too.
+        let mut service = TelemetryLayer::for_router(&router).layer(router.clone());
         for body in [
             r#"{"jsonrpc":"2.0","id":1,"method":"made/up"}"#,
             r#"{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{"name":"greet"}}"#,

@@ -187,6 +187,7 @@ impl Router {
             resource.clone(),
             resource.definition(),
         );
+        self.names_changed();
         self.announce(ServerEvent::ResourcesListChanged {
             uri: resource.uri().to_owned(),
         });
@@ -196,6 +197,7 @@ impl Router {
     pub fn remove_resource(&self, uri: &str) -> bool {
         let removed = self.inner.resources.remove(uri);
         if removed {
+            self.names_changed();
             self.announce(ServerEvent::ResourcesListChanged {
                 uri: uri.to_owned(),
             });
@@ -272,10 +274,27 @@ impl Router {
         self.inner.tools.load().contains_key(name)
     }
 
-    /// A number that changes whenever a tool or prompt is added or removed, and that no other
-    /// router in the process ever has: what [`has_tool`](Self::has_tool) and
-    /// [`has_prompt`](Self::has_prompt) answered stays true while it is unchanged, so
-    /// callers on a hot path can remember answers instead of asking again.
+    /// Whether a resource with this URI is registered (not one a template matches: those are
+    /// unbounded, and telemetry folds them).
+    ///
+    /// ```
+    /// use mcp_core::{RequestContext, Resource, Router};
+    ///
+    /// let router = Router::builder()
+    ///     .resource(Resource::new("test://about", "about").handler(|_uri: String, _: RequestContext| async { "about" }))
+    ///     .build();
+    /// assert!(router.has_resource("test://about"));
+    /// assert!(!router.has_resource("test://elsewhere"));
+    /// ```
+    pub fn has_resource(&self, uri: &str) -> bool {
+        self.inner.resources.load().contains_key(uri)
+    }
+
+    /// A number that changes whenever a tool, prompt or resource is added or removed, and that
+    /// no other router in the process ever has: what [`has_tool`](Self::has_tool),
+    /// [`has_prompt`](Self::has_prompt) and [`has_resource`](Self::has_resource) answered
+    /// stays true while it is unchanged, so callers on a hot path can remember answers
+    /// instead of asking again.
     ///
     /// ```
     /// use mcp_core::{Json, RequestContext, Router, Tool};
@@ -293,7 +312,7 @@ impl Router {
         self.inner.names_revision.load(Ordering::Acquire)
     }
 
-    /// Called after a tool or prompt registry changed: a reader that sees the new revision
+    /// Called after a tool, prompt or resource registry changed: a reader that sees the new revision
     /// sees the change (see `names_revision`).
     fn names_changed(&self) {
         self.inner

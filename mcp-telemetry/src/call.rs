@@ -299,6 +299,17 @@ pub(crate) enum Target<'a> {
 /// The most of a URI a span name carries.
 const MAX_SPAN_URI_CHARS: usize = 200;
 
+/// The most bytes of client text (a method, name or URI) a span attribute or an event field
+/// carries: a megabyte-long tool name must not become a megabyte-long attribute in every
+/// exporter. Tool names are at most 128 characters by the spec; URIs may be longer.
+const MAX_ATTRIBUTE_BYTES: usize = 1024;
+
+/// `text`, cut to [`MAX_ATTRIBUTE_BYTES`] at a character boundary. Still a `&str`, so that
+/// subscribers quote and escape it as they do any string field.
+pub(crate) fn capped(text: &str) -> &str {
+    &text[..text.floor_char_boundary(MAX_ATTRIBUTE_BYTES)]
+}
+
 impl fmt::Display for SpanName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.method)?;
@@ -385,6 +396,15 @@ mod tests {
         assert!(!is_tool_error(
             r#"{"content":[],"structuredContent":{"isError":true}}"#
         ));
+    }
+
+    #[test]
+    fn attributes_are_capped_at_a_character_boundary() {
+        assert_eq!(capped("add"), "add");
+        let long = "é".repeat(1000);
+        let cut = capped(&long);
+        assert!(cut.len() <= MAX_ATTRIBUTE_BYTES && cut.len() >= MAX_ATTRIBUTE_BYTES - 1);
+        assert!(long.starts_with(cut));
     }
 
     #[test]

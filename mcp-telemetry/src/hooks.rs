@@ -32,7 +32,7 @@ use std::time::Duration;
 use mcp_core::McpResponse;
 use tracing::Span;
 
-use crate::call::CallInfo;
+use crate::call::{CallInfo, capped};
 use crate::keys;
 use crate::names;
 use crate::outcome::{Failure, Outcome};
@@ -194,7 +194,8 @@ static RATE_LIMITED_RPC: std::sync::LazyLock<metrics::Key> =
 
 impl OnFailure for DefaultOnFailure {
     fn on_failure(&self, call: &CallInfo, failure: Failure<'_>, latency: Duration, span: &Span) {
-        let method = call.method();
+        let method = capped(call.method());
+        let target = call.target().map(capped);
         let id = call.request_id().map(tracing::field::display);
         let latency_ms = latency.as_secs_f64() * 1000.0;
         match failure {
@@ -206,7 +207,7 @@ impl OnFailure for DefaultOnFailure {
                     {
                         mcp.event = "handler_panicked",
                         mcp.method.name = method,
-                        mcp.target = call.target(),
+                        mcp.target = target,
                         jsonrpc.request.id = id,
                         mcp.session.id = call.session_id(),
                         panic.message = message,
@@ -230,7 +231,7 @@ impl OnFailure for DefaultOnFailure {
                     {
                         mcp.event = event,
                         mcp.method.name = method,
-                        mcp.target = call.target(),
+                        mcp.target = target,
                         jsonrpc.request.id = id,
                         mcp.session.id = call.session_id(),
                         latency_ms,
@@ -260,7 +261,7 @@ impl OnFailure for DefaultOnFailure {
                     {
                         mcp.event = "tool_error",
                         mcp.method.name = method,
-                        mcp.target = call.target(),
+                        mcp.target = target,
                     },
                     "tool reported an error"
                 );
@@ -272,7 +273,7 @@ impl OnFailure for DefaultOnFailure {
                     {
                         mcp.event = "protocol_error",
                         mcp.method.name = method,
-                        mcp.target = call.target(),
+                        mcp.target = target,
                         error.code = error.code,
                         // Debug: client text quoted in a message must not forge log lines.
                         error.message = ?error.message,

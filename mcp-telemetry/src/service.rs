@@ -11,7 +11,7 @@ use tower_service::Service;
 use tracing::Span;
 use tracing::field::Empty;
 
-use crate::call::{self, CallInfo, SpanTargets};
+use crate::call::{self, CallInfo, SpanTargets, capped};
 use crate::clock::Start;
 use crate::future::{CallState, ResponseFuture};
 use crate::hooks::{OnFailure, OnRequest, OnResponse};
@@ -76,11 +76,11 @@ fn make_span(
         otel.kind = "server",
         otel.status_code = Empty,
         otel.status_description = Empty,
-        mcp.method.name = info.method(),
-        gen_ai.tool.name = targets.tool(),
+        mcp.method.name = capped(info.method()),
+        gen_ai.tool.name = targets.tool().map(capped),
         gen_ai.operation.name = targets.tool().map(|_| "execute_tool"),
-        gen_ai.prompt.name = targets.prompt(),
-        mcp.resource.uri = targets.uri(),
+        gen_ai.prompt.name = targets.prompt().map(capped),
+        mcp.resource.uri = targets.uri().map(capped),
         jsonrpc.request.id = info.request_id().map(display),
         mcp.session.id = info.session_id(),
         mcp.protocol.version = info.protocol_version().as_str(),

@@ -499,6 +499,44 @@ fn client_text_never_reaches_logs_unescaped() {
     });
 }
 
+#[test]
+fn client_text_in_attributes_is_capped() {
+    run(|capture, _| async move {
+        let mut service = TelemetryLayer::new().layer(router());
+        let name = "n".repeat(1 << 20);
+        let method = format!("made/{}", "m".repeat(1 << 20));
+        for body in [
+            format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}"}}}}"#
+            ),
+            format!(r#"{{"jsonrpc":"2.0","id":2,"method":"{method}"}}"#),
+        ] {
+            service
+                .ready()
+                .await
+                .unwrap()
+                .call(request(&body))
+                .await
+                .unwrap();
+        }
+        let tool = capture
+            .span("tools/call")
+            .field("gen_ai.tool.name")
+            .unwrap()
+            .len();
+        let method = capture
+            .span("_other")
+            .field("mcp.method.name")
+            .unwrap()
+            .len();
+        assert!(tool <= 1024 && method <= 1024, "{tool}, {method}");
+        assert!(
+            tool > 1000 && method > 1000,
+            "cut, not dropped: {tool}, {method}"
+        );
+    });
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
     Request(String, Option<String>),

@@ -307,7 +307,15 @@ const MAX_ATTRIBUTE_BYTES: usize = 1024;
 /// `text`, cut to [`MAX_ATTRIBUTE_BYTES`] at a character boundary. Still a `&str`, so that
 /// subscribers quote and escape it as they do any string field.
 pub(crate) fn capped(text: &str) -> &str {
-    &text[..text.floor_char_boundary(MAX_ATTRIBUTE_BYTES)]
+    if text.len() <= MAX_ATTRIBUTE_BYTES {
+        return text;
+    }
+    // (`str::floor_char_boundary` is newer than the crate's minimum Rust.)
+    let end = (0..=MAX_ATTRIBUTE_BYTES)
+        .rev()
+        .find(|&at| text.is_char_boundary(at))
+        .unwrap_or(0);
+    &text[..end]
 }
 
 impl fmt::Display for SpanName<'_> {

@@ -73,6 +73,9 @@ struct Link {
     capacity: usize,
     /// The request's cancellation, carried here so a transport adds one extension, not two.
     cancellation: Cancellation,
+    /// Set by [`ClientPeer::cancel`]: this request was cancelled by itself, not with its whole
+    /// connection (see [`ClientPeer::is_cancelled_alone`]).
+    cancelled_alone: AtomicBool,
     sender: OnceLock<mpsc::Sender<OutboundMessage>>,
     handoff: Mutex<Option<oneshot::Sender<mpsc::Receiver<OutboundMessage>>>>,
     /// Set once the request's handler starts (see [`ClientPeer::mark_handler_started`]).
@@ -213,6 +216,7 @@ impl ClientPeer {
     /// Cancels the request (the client went away, or asked): its token fires, now or when it
     /// is made. Nothing for a link without cancellation.
     pub fn cancel(&self) {
+        self.link.cancelled_alone.store(true, Ordering::SeqCst);
         match &self.link.cancellation {
             Cancellation::None => {}
             Cancellation::Given(token) => token.cancel(),
@@ -238,11 +242,31 @@ impl ClientPeer {
         }
     }
 
+    /// Whether this request was cancelled by itself, with [`cancel`](Self::cancel) (the
+    /// client cancelled it, or left its answer), rather than with its whole connection (a
+    /// [`request_channel`](Self::request_channel) token whose parent fired: the end of
+    /// stdio's input, a shutdown). Telemetry tells a cancellation from a client gone by it.
+    ///
+    /// ```
+    /// use mcp_core::{CancellationToken, ClientPeer};
+    ///
+    /// let connection = CancellationToken::new();
+    /// let (peer, _outbound) = ClientPeer::request_channel(8, connection.child_token());
+    /// connection.cancel(); // the whole connection ends
+    /// assert!(peer.is_cancelled() && !peer.is_cancelled_alone());
+    /// peer.cancel(); // the client cancels this request
+    /// assert!(peer.is_cancelled_alone());
+    /// ```
+    pub fn is_cancelled_alone(&self) -> bool {
+        self.link.cancelled_alone.load(Ordering::SeqCst)
+    }
+
     fn link(capacity: usize, cancellation: Cancellation) -> (ClientPeer, Outbound) {
         let (handoff, waiting) = oneshot::channel();
         let link = Link {
             capacity: capacity.max(1),
             cancellation,
+            cancelled_alone: AtomicBool::new(false),
             sender: OnceLock::new(),
             handoff: Mutex::new(Some(handoff)),
             started: AtomicBool::new(false),

@@ -142,10 +142,12 @@ impl CallInfo {
         self.principal.as_ref().map(Principal::subject)
     }
 
-    /// Whether the request's cancellation fired: the client sent `notifications/cancelled`
-    /// for it, or left its streamed answer.
-    pub(crate) fn was_cancelled(&self) -> bool {
-        self.peer.as_ref().is_some_and(ClientPeer::is_cancelled)
+    /// Whether the request was cancelled by itself (the client cancelled it, or left its
+    /// answer), not with its whole connection (the end of stdio's input, a shutdown).
+    pub(crate) fn was_cancelled_alone(&self) -> bool {
+        self.peer
+            .as_ref()
+            .is_some_and(ClientPeer::is_cancelled_alone)
     }
 
     /// The caller's trace, from `params._meta.traceparent`. Read only for those who use it:

@@ -68,8 +68,10 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
     fn finish(&mut self, response: &McpResponse, payload: Option<Box<dyn Any + Send>>) {
         self.finished = true;
         let latency = self.start.elapsed();
-        if payload.is_none() && self.info.was_cancelled() {
-            // Transports do not send the answer of a cancelled request.
+        if payload.is_none() && self.info.was_cancelled_alone() {
+            // Transports do not send the answer of a cancelled request. (One whose whole
+            // connection ended, as at the end of stdio's input, is still sent if it is ready
+            // within the transport's grace: it counts as answered.)
             return self.finish_cancelled(latency);
         }
         let (mut outcome, error) = classify(self.info.method_index, response);
@@ -128,8 +130,10 @@ impl<OnRes: OnResponse, OnFail: OnFailure> Drop for CallState<OnRes, OnFail> {
         self.in_flight.decrement(1.0);
         if !self.finished {
             // A transport that drops the call when the client cancels it (stdio does) fired
-            // the request's cancellation first: that is a cancellation, not a client gone.
-            if self.info.was_cancelled() {
+            // the request's own cancellation first: that is a cancellation, not a client gone.
+            // (At the end of stdio's input every request's token fires, with the connection's:
+            // those clients are gone.)
+            if self.info.was_cancelled_alone() {
                 return self.finish_cancelled(self.start.elapsed());
             }
             record_error_type(&self.span, "disconnected");

@@ -171,6 +171,58 @@ fn a_request_cancelled_over_stdio_is_counted_as_cancelled() {
 }
 
 #[test]
+fn a_stdio_client_gone_with_a_request_running_is_a_disconnection() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    run(|capture, metrics| async move {
+        // A handler that ignores its cancellation: aborted after the shutdown grace.
+        let router = Router::builder()
+            .tool(Tool::new("wait").handler(
+                |_: Json<serde_json::Value>, ctx: RequestContext| async move {
+                    ctx.progress(1.0, None, None).await;
+                    std::future::pending::<String>().await
+                },
+            ))
+            .build();
+        let service = TelemetryLayer::for_router(&router).layer(router);
+        let (mut client, server_input) = tokio::io::duplex(1 << 16);
+        let (server_output, client_output) = tokio::io::duplex(1 << 16);
+        let serving = tokio::spawn(
+            mcp_tower::StdioTransport::new()
+                .shutdown_grace(Duration::from_millis(50))
+                .serve_io(service, server_input, server_output),
+        );
+        let mut lines = BufReader::new(client_output).lines();
+        let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"wait","arguments":{},"_meta":{"progressToken":"p"}}}"#;
+        client
+            .write_all(format!("{initialize}\n{call}\n").as_bytes())
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            lines.next_line().await.unwrap().expect("a line");
+        }
+        // The client goes away: the end of its input ends every request with the connection.
+        drop(client);
+        let drain = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        serving.await.unwrap().unwrap();
+        drain.await.unwrap();
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot.counter("mcp.server.requests.disconnected", &TOOLS_CALL),
+            1
+        );
+        assert_eq!(
+            snapshot.counter("mcp.server.requests.cancelled", &TOOLS_CALL),
+            0
+        );
+        assert_eq!(
+            capture.span("tools/call wait").field("error.type"),
+            Some("disconnected")
+        );
+    });
+}
+
+#[test]
 fn a_client_leaving_a_streamed_answer_is_counted_over_http() {
     run(|capture, metrics| async move {
         let router = router();

@@ -79,20 +79,29 @@ pub(super) struct Cancel {
     /// Fires only on the client's cancel: the work is dropped and no response is written. At
     /// the end of input a handler may still finish within the grace, and its answer is sent.
     pub(super) dropped: CancellationToken,
+    /// The handler's link to the client, which carries `token`: the client's cancel goes
+    /// through it, so that the request is known to be cancelled alone (telemetry tells it
+    /// from a client gone).
+    pub(super) peer: ClientPeer,
 }
 
 impl Cancel {
-    pub(super) fn new(closing: &CancellationToken) -> Self {
-        Self {
-            token: closing.child_token(),
+    /// The cancellation of a new request, and the transport's half of its link.
+    pub(super) fn new(closing: &CancellationToken) -> (Self, Outbound) {
+        let token = closing.child_token();
+        let (peer, outbound) = ClientPeer::request_channel(PEER_CAPACITY, token.clone());
+        let cancel = Self {
+            token,
             dropped: CancellationToken::new(),
-        }
+            peer,
+        };
+        (cancel, outbound)
     }
 
     fn cancel(&self) {
         // `dropped` first: a task woken by `token` must already see it.
         self.dropped.cancel();
-        self.token.cancel();
+        self.peer.cancel();
     }
 }
 
@@ -464,7 +473,7 @@ where
             };
             return self.shared.write(&response).await;
         };
-        let cancel = Cancel::new(&self.closing);
+        let (cancel, outbound) = Cancel::new(&self.closing);
         let mut registered = Vec::new();
         let duplicate = {
             let mut in_flight = lock(&self.shared.in_flight);
@@ -506,10 +515,9 @@ where
             shared: Arc::clone(&self.shared),
             ids: registered,
         };
-        let (peer, outbound) = ClientPeer::request_channel(PEER_CAPACITY, cancel.token.clone());
         let mut request = McpRequest::new(message, version);
         request.extensions.insert(FromStdio);
-        request.extensions.insert(peer);
+        request.extensions.insert(cancel.peer.clone());
         if let Some(allow_list) = &self.allow_list {
             request.extensions.insert(allow_list.clone());
         }

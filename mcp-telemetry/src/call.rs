@@ -227,6 +227,34 @@ pub(crate) fn start<'a>(
     Some((info, peeked))
 }
 
+/// A request id as a span attribute or event field: its text (control characters escaped, as
+/// `RequestId` writes it), cut to [`MAX_ATTRIBUTE_BYTES`]; ids are client text of any length.
+pub(crate) struct CappedId<'a>(pub(crate) &'a RequestId);
+
+impl fmt::Display for CappedId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// Passes text on until `left` bytes were written, then drops the rest.
+        struct Limited<'a, 'b> {
+            out: &'a mut fmt::Formatter<'b>,
+            left: usize,
+        }
+        impl fmt::Write for Limited<'_, '_> {
+            fn write_str(&mut self, text: &str) -> fmt::Result {
+                let kept = capped_to(text, self.left);
+                self.left -= kept.len();
+                self.out.write_str(kept)
+            }
+        }
+        fmt::write(
+            &mut Limited {
+                out: f,
+                left: MAX_ATTRIBUTE_BYTES,
+            },
+            format_args!("{}", self.0),
+        )
+    }
+}
+
 /// The span's view of a call: the names it carries as attributes.
 pub(crate) struct SpanTargets<'a> {
     info: &'a CallInfo,
@@ -309,11 +337,16 @@ const MAX_ATTRIBUTE_BYTES: usize = 1024;
 /// `text`, cut to [`MAX_ATTRIBUTE_BYTES`] at a character boundary. Still a `&str`, so that
 /// subscribers quote and escape it as they do any string field.
 pub(crate) fn capped(text: &str) -> &str {
-    if text.len() <= MAX_ATTRIBUTE_BYTES {
+    capped_to(text, MAX_ATTRIBUTE_BYTES)
+}
+
+/// `text`, cut to `max` bytes at a character boundary.
+fn capped_to(text: &str, max: usize) -> &str {
+    if text.len() <= max {
         return text;
     }
     // (`str::floor_char_boundary` is newer than the crate's minimum Rust.)
-    let end = (0..=MAX_ATTRIBUTE_BYTES)
+    let end = (0..=max)
         .rev()
         .find(|&at| text.is_char_boundary(at))
         .unwrap_or(0);
@@ -415,6 +448,15 @@ mod tests {
         let cut = capped(&long);
         assert!(cut.len() <= MAX_ATTRIBUTE_BYTES && cut.len() >= MAX_ATTRIBUTE_BYTES - 1);
         assert!(long.starts_with(cut));
+    }
+
+    #[test]
+    fn ids_are_capped_and_escaped() {
+        let long = RequestId::String("i".repeat(5000).into());
+        assert_eq!(CappedId(&long).to_string().len(), MAX_ATTRIBUTE_BYTES);
+        let forged = RequestId::String("a\nb".into());
+        assert_eq!(CappedId(&forged).to_string(), "a\\nb");
+        assert_eq!(CappedId(&RequestId::Number(7)).to_string(), "7");
     }
 
     #[test]

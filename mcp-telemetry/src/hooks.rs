@@ -32,7 +32,7 @@ use std::time::Duration;
 use mcp_core::McpResponse;
 use tracing::Span;
 
-use crate::call::{CallInfo, capped};
+use crate::call::{CallInfo, CappedId, capped};
 use crate::keys;
 use crate::names;
 use crate::outcome::{Failure, Outcome};
@@ -196,7 +196,9 @@ impl OnFailure for DefaultOnFailure {
     fn on_failure(&self, call: &CallInfo, failure: Failure<'_>, latency: Duration, span: &Span) {
         let method = capped(call.method());
         let target = call.target().map(capped);
-        let id = call.request_id().map(tracing::field::display);
+        let id = call
+            .request_id()
+            .map(|id| tracing::field::display(CappedId(id)));
         let latency_ms = latency.as_secs_f64() * 1000.0;
         match failure {
             Failure::Panicked(message) => {

@@ -505,9 +505,10 @@ fn client_text_in_attributes_is_capped() {
         let mut service = TelemetryLayer::new().layer(router());
         let name = "n".repeat(1 << 20);
         let method = format!("made/{}", "m".repeat(1 << 20));
+        let id = "i".repeat(1 << 20);
         for body in [
             format!(
-                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}"}}}}"#
+                r#"{{"jsonrpc":"2.0","id":"{id}","method":"tools/call","params":{{"name":"{name}"}}}}"#
             ),
             format!(r#"{{"jsonrpc":"2.0","id":2,"method":"{method}"}}"#),
         ] {
@@ -519,6 +520,9 @@ fn client_text_in_attributes_is_capped() {
                 .await
                 .unwrap();
         }
+        let span = capture.span("tools/call");
+        let id = span.field("jsonrpc.request.id").unwrap().len();
+        assert!((1000..=1024).contains(&id), "{id}");
         let tool = capture
             .span("tools/call")
             .field("gen_ai.tool.name")
@@ -646,6 +650,33 @@ fn rate_limit_refusals_are_counted() {
             1
         );
         assert_eq!(capture.events_named("rate_limited").len(), 1);
+        // The client's excess, not the server's failure: the span is not an error.
+        let span = capture.span("tools/list");
+        assert_eq!(span.field("rpc.response.status_code"), Some("-32000"));
+        assert_eq!(span.field("otel.status_code"), None);
+    });
+}
+
+#[test]
+fn a_legacy_unknown_resource_is_the_clients_mistake_as_a_modern_one_is() {
+    run(|capture, _| async move {
+        let router = router();
+        let mut service = TelemetryLayer::for_router(&router).layer(router);
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"test://nowhere"}}"#;
+        let response = single(
+            service
+                .ready()
+                .await
+                .unwrap()
+                .call(request(body))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(response.error_object().unwrap().code, -32002);
+        let span = capture.span("resources/read");
+        assert_eq!(span.field("rpc.response.status_code"), Some("-32002"));
+        assert_eq!(span.field("otel.status_code"), None);
+        assert_eq!(span.field("error.type"), None);
     });
 }
 

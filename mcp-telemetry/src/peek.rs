@@ -99,29 +99,53 @@ fn scan<'a>(params: &'a str, target_key: Option<&str>, mut want_meta: bool) -> P
     found
 }
 
-/// What [`scan`] looks for, read by a full parse: for params whose keys carry escapes, which
-/// clients have no reason to write, so that no spelling hides a call's target or its trace.
+/// What [`scan`] looks for, read by a decoding parse: for params whose keys carry escapes,
+/// which clients have no reason to write, so that no spelling hides a call's target or its
+/// trace. Members not wanted (`arguments`...) are skipped, not built.
 #[cold]
 #[inline(never)]
 fn decode<'a>(params: &str, target_key: Option<&str>, want_meta: bool) -> Peeked<'a> {
-    use serde_json::{Map, Value};
-    let Ok(params) = serde_json::from_str::<Map<String, Value>>(params) else {
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+
+    /// The members wanted, as their raw text (read again below, leniently: a member of
+    /// another type must not cost the others).
+    #[derive(Deserialize)]
+    struct Members {
+        name: Option<Box<RawValue>>,
+        uri: Option<Box<RawValue>>,
+        #[serde(rename = "_meta")]
+        meta: Option<Box<RawValue>>,
+    }
+    #[derive(Deserialize)]
+    struct Meta {
+        traceparent: Option<Box<RawValue>>,
+        tracestate: Option<Box<RawValue>>,
+    }
+    let string = |raw: Option<Box<RawValue>>| {
+        raw.and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+            .map(Cow::Owned)
+    };
+    let Ok(members) = serde_json::from_str::<Members>(params) else {
         return Peeked::default();
     };
-    let string = |object: &Map<String, Value>, key: &str| {
-        object
-            .get(key)
-            .and_then(Value::as_str)
-            .map(|value| Cow::Owned(value.to_owned()))
+    let target = match target_key {
+        Some("name") => string(members.name),
+        Some("uri") => string(members.uri),
+        _ => None,
     };
-    let meta = params
-        .get("_meta")
-        .and_then(Value::as_object)
-        .filter(|_| want_meta);
+    let meta = members
+        .meta
+        .filter(|_| want_meta)
+        .and_then(|raw| serde_json::from_str::<Meta>(raw.get()).ok());
+    let (traceparent, tracestate) = match meta {
+        Some(meta) => (string(meta.traceparent), string(meta.tracestate)),
+        None => (None, None),
+    };
     Peeked {
-        target: target_key.and_then(|key| string(&params, key)),
-        traceparent: meta.and_then(|meta| string(meta, "traceparent")),
-        tracestate: meta.and_then(|meta| string(meta, "tracestate")),
+        target,
+        traceparent,
+        tracestate,
     }
 }
 

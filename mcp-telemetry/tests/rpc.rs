@@ -86,6 +86,20 @@ fn request(body: &str) -> McpRequest {
     )
 }
 
+/// Calls `service` with `body` once it is ready.
+async fn send<S>(service: &mut S, body: &str) -> McpResponse
+where
+    S: Service<McpRequest, Response = McpResponse, Error = Infallible>,
+{
+    service
+        .ready()
+        .await
+        .unwrap()
+        .call(request(body))
+        .await
+        .unwrap()
+}
+
 fn single(response: McpResponse) -> Response {
     match response {
         McpResponse::Single(response) => response,
@@ -184,26 +198,10 @@ fn an_is_error_result_is_a_tool_error_and_an_unknown_tool_a_protocol_error() {
         let router = router();
         let mut service = TelemetryLayer::for_router(&router).layer(router);
         let failed = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fail","arguments":{}}}"#;
-        let response = single(
-            service
-                .ready()
-                .await
-                .unwrap()
-                .call(request(failed))
-                .await
-                .unwrap(),
-        );
+        let response = single(send(&mut service, failed).await);
         assert!(!response.is_error(), "a tool error is a result");
         let unknown = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"nope","arguments":{}}}"#;
-        let response = single(
-            service
-                .ready()
-                .await
-                .unwrap()
-                .call(request(unknown))
-                .await
-                .unwrap(),
-        );
+        let response = single(send(&mut service, unknown).await);
         assert_eq!(response.error_object().unwrap().code, -32602);
 
         let span = capture.span("tools/call fail");
@@ -411,13 +409,7 @@ fn unknown_methods_and_unregistered_names_are_folded() {
             r#"{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"test://about"}}"#,
             r#"{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"test://elsewhere"}}"#,
         ] {
-            service
-                .ready()
-                .await
-                .unwrap()
-                .call(request(body))
-                .await
-                .unwrap();
+            send(&mut service, body).await;
         }
         // Added at runtime: labelled from then on.
         router.add_tool(
@@ -425,13 +417,7 @@ fn unknown_methods_and_unregistered_names_are_folded() {
                 .handler(|_: Json<serde_json::Value>, _: RequestContext| async { "late" }),
         );
         let late = r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"late"}}"#;
-        service
-            .ready()
-            .await
-            .unwrap()
-            .call(request(late))
-            .await
-            .unwrap();
+        send(&mut service, late).await;
 
         let snapshot = metrics.snapshot();
         let count = |labels: &[(&str, &str)]| snapshot.counter("mcp.server.requests", labels);
@@ -477,13 +463,7 @@ fn client_text_never_reaches_logs_unescaped() {
         // JSON escapes: the method holds a real line break and an ESC.
         let forged = r"made/up\n2026-01-01T00:00:00Z  INFO mcp_telemetry: FORGED\u001b[2J";
         let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{forged}"}}"#);
-        service
-            .ready()
-            .await
-            .unwrap()
-            .call(request(&body))
-            .await
-            .unwrap();
+        send(&mut service, &body).await;
         // Written unquoted into logs: the span name carries no client text.
         let span = capture.span("_other");
         assert!(span.field("mcp.method.name").unwrap().contains('\n'));
@@ -512,13 +492,7 @@ fn client_text_in_attributes_is_capped() {
             ),
             format!(r#"{{"jsonrpc":"2.0","id":2,"method":"{method}"}}"#),
         ] {
-            service
-                .ready()
-                .await
-                .unwrap()
-                .call(request(&body))
-                .await
-                .unwrap();
+            send(&mut service, &body).await;
         }
         let span = capture.span("tools/call");
         let id = span.field("jsonrpc.request.id").unwrap().len();
@@ -592,13 +566,7 @@ fn hooks_replace_what_is_recorded() {
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fail","arguments":{}}}"#,
             r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"boom","arguments":{}}}"#,
         ] {
-            service
-                .ready()
-                .await
-                .unwrap()
-                .call(request(body))
-                .await
-                .unwrap();
+            send(&mut service, body).await;
         }
         let call = "tools/call".to_owned();
         assert_eq!(
@@ -663,15 +631,7 @@ fn a_legacy_unknown_resource_is_the_clients_mistake_as_a_modern_one_is() {
         let router = router();
         let mut service = TelemetryLayer::for_router(&router).layer(router);
         let body = r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"test://nowhere"}}"#;
-        let response = single(
-            service
-                .ready()
-                .await
-                .unwrap()
-                .call(request(body))
-                .await
-                .unwrap(),
-        );
+        let response = single(send(&mut service, body).await);
         assert_eq!(response.error_object().unwrap().code, -32002);
         let span = capture.span("resources/read");
         assert_eq!(span.field("rpc.response.status_code"), Some("-32002"));

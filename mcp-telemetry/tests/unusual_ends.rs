@@ -18,6 +18,7 @@ use mcp_core::{
 };
 use mcp_e2e::read_until;
 use mcp_telemetry::TelemetryLayer;
+use mcp_tower::StdioTransport;
 use support::run;
 use tower::{Layer, Service, ServiceExt};
 
@@ -107,33 +108,54 @@ fn a_cancelled_request_is_counted_as_cancelled_not_answered() {
     });
 }
 
-#[test]
-fn a_request_cancelled_over_stdio_is_counted_as_cancelled() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    run(|capture, metrics| async move {
-        let router = router();
-        let service = TelemetryLayer::for_router(&router).layer(router);
+/// A stdio server on in-memory pipes, initialized, running `tools/call wait` (id 7).
+struct StdioCall;
+
+type ClientLines = tokio::io::Lines<tokio::io::BufReader<tokio::io::DuplexStream>>;
+
+impl StdioCall {
+    /// Starts `service` on `transport`, sends `initialize` and the call, and reads the answer
+    /// and the call's progress: the handler is waiting. Returns the client's input, the rest
+    /// of its output, and the server's task.
+    async fn start<S>(
+        transport: StdioTransport,
+        service: S,
+    ) -> (
+        tokio::io::DuplexStream,
+        ClientLines,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    )
+    where
+        S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let (mut client, server_input) = tokio::io::duplex(1 << 16);
         let (server_output, client_output) = tokio::io::duplex(1 << 16);
-        let serving = tokio::spawn(mcp_tower::stdio::serve_io(
-            service,
-            server_input,
-            server_output,
-        ));
+        let serving = tokio::spawn(transport.serve_io(service, server_input, server_output));
         let mut lines = BufReader::new(client_output).lines();
         let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
         let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"wait","arguments":{},"_meta":{"progressToken":"p"}}}"#;
-        let cancel =
-            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#;
         client
-            .write_all(format!("{initialize}\n{initialized}\n{call}\n").as_bytes())
+            .write_all(format!("{initialize}\n{call}\n").as_bytes())
             .await
             .unwrap();
-        // Answered initialize, then the call's progress: the handler is waiting.
         for _ in 0..2 {
             lines.next_line().await.unwrap().expect("a line");
         }
+        (client, lines, serving)
+    }
+}
+
+#[test]
+fn a_request_cancelled_over_stdio_is_counted_as_cancelled() {
+    use tokio::io::AsyncWriteExt;
+    run(|capture, metrics| async move {
+        let router = router();
+        let service = TelemetryLayer::for_router(&router).layer(router);
+        let (mut client, _lines, serving) = StdioCall::start(StdioTransport::new(), service).await;
+        let cancel =
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#;
         client
             .write_all(format!("{cancel}\n").as_bytes())
             .await
@@ -172,7 +194,6 @@ fn a_request_cancelled_over_stdio_is_counted_as_cancelled() {
 
 #[test]
 fn a_stdio_client_gone_with_a_request_running_is_a_disconnection() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     run(|capture, metrics| async move {
         // A handler that ignores its cancellation: aborted after the shutdown grace.
         let router = Router::builder()
@@ -184,23 +205,8 @@ fn a_stdio_client_gone_with_a_request_running_is_a_disconnection() {
             ))
             .build();
         let service = TelemetryLayer::for_router(&router).layer(router);
-        let (mut client, server_input) = tokio::io::duplex(1 << 16);
-        let (server_output, client_output) = tokio::io::duplex(1 << 16);
-        let serving = tokio::spawn(
-            mcp_tower::StdioTransport::new()
-                .shutdown_grace(Duration::from_millis(50))
-                .serve_io(service, server_input, server_output),
-        );
-        let mut lines = BufReader::new(client_output).lines();
-        let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-        let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"wait","arguments":{},"_meta":{"progressToken":"p"}}}"#;
-        client
-            .write_all(format!("{initialize}\n{call}\n").as_bytes())
-            .await
-            .unwrap();
-        for _ in 0..2 {
-            lines.next_line().await.unwrap().expect("a line");
-        }
+        let transport = StdioTransport::new().shutdown_grace(Duration::from_millis(50));
+        let (client, mut lines, serving) = StdioCall::start(transport, service).await;
         // The client goes away: the end of its input ends every request with the connection.
         drop(client);
         let drain = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });

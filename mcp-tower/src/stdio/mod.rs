@@ -76,6 +76,7 @@ mod lines;
 mod listen;
 mod output;
 mod session;
+mod shared;
 #[cfg(test)]
 mod tests;
 mod threaded;
@@ -84,6 +85,7 @@ use connection::*;
 use lines::*;
 use listen::*;
 use session::*;
+use shared::*;
 
 /// The default longest line accepted: 4 MiB.
 pub const DEFAULT_MAX_LINE_LENGTH: usize = 4 * 1024 * 1024;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
+use mcp_core::jsonrpc::{ErrorObject, Message, RequestId, prefix_within};
 use mcp_core::{ClientPeer, McpRequest, McpResponse, Principal, ProtocolVersion, SessionHandle};
 use serde::Deserialize;
 
@@ -240,7 +240,7 @@ impl fmt::Display for CappedId<'_> {
         }
         impl fmt::Write for Limited<'_, '_> {
             fn write_str(&mut self, text: &str) -> fmt::Result {
-                let kept = capped_to(text, self.left);
+                let kept = prefix_within(text, self.left);
                 self.left -= kept.len();
                 self.out.write_str(kept)
             }
@@ -337,20 +337,7 @@ const MAX_ATTRIBUTE_BYTES: usize = 1024;
 /// `text`, cut to [`MAX_ATTRIBUTE_BYTES`] at a character boundary. Still a `&str`, so that
 /// subscribers quote and escape it as they do any string field.
 pub(crate) fn capped(text: &str) -> &str {
-    capped_to(text, MAX_ATTRIBUTE_BYTES)
-}
-
-/// `text`, cut to `max` bytes at a character boundary.
-fn capped_to(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    // (`str::floor_char_boundary` is newer than the crate's minimum Rust.)
-    let end = (0..=max)
-        .rev()
-        .find(|&at| text.is_char_boundary(at))
-        .unwrap_or(0);
-    &text[..end]
+    prefix_within(text, MAX_ATTRIBUTE_BYTES)
 }
 
 impl fmt::Display for SpanName<'_> {

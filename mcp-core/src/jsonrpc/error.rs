@@ -125,11 +125,28 @@ pub fn quoted(text: &str) -> Cow<'_, str> {
     if text.len() <= MAX_QUOTED_BYTES {
         return Cow::Borrowed(text);
     }
-    let mut end = MAX_QUOTED_BYTES;
+    Cow::Owned(format!("{}…", prefix_within(text, MAX_QUOTED_BYTES)))
+}
+
+/// The longest start of `text` of at most `max_bytes` bytes that ends at a character boundary:
+/// how client text is cut wherever its length must be bounded.
+///
+/// ```
+/// use mcp_core::jsonrpc::prefix_within;
+///
+/// assert_eq!(prefix_within("add", 10), "add");
+/// assert_eq!(prefix_within("é✓x", 4), "é"); // `✓` takes bytes 2 to 4
+/// ```
+pub fn prefix_within(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    // (`str::floor_char_boundary` is newer than the workspace's minimum Rust.)
+    let mut end = max_bytes;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    Cow::Owned(format!("{}…", &text[..end]))
+    &text[..end]
 }
 
 impl fmt::Display for ErrorObject {

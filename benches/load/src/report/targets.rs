@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::{fmt, p99, ratio, round_ratios, rps};
 use crate::client::LoadResult;
 use crate::run::Results;
-use crate::scenario::ServerId;
+use crate::scenario::{Scenario, ServerId};
 
 /// Writes the `## Targets` section.
 pub(super) fn write(out: &mut String, results: &Results) {
@@ -72,10 +72,14 @@ impl Settings {
         }
     }
 
-    /// Why a target measured at `connections` is not judged, if it is not.
-    fn withheld(&self, connections: usize, wanted: usize) -> Option<String> {
+    /// Why a target of `scenario` is not judged, if it is not. A scenario with a connection
+    /// count of its own (`legacy-1conn`) always runs at it; the others run at `--connections`,
+    /// and the targets are for 32.
+    fn withheld(&self, scenario: Option<&Scenario>) -> Option<String> {
+        let own_count = scenario.is_some_and(|s| s.connections.is_some());
         self.ratio_withheld.clone().or_else(|| {
-            (connections != wanted).then(|| format!("{connections} connections, not {wanted}"))
+            (!own_count && self.connections != 32)
+                .then(|| format!("{} connections, not 32", self.connections))
         })
     }
 }
@@ -166,21 +170,13 @@ impl Verdict {
 fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
     use ServerId::{Ours, Production, ProductionUncached, Raw, Rmcp};
     let mut out = Vec::new();
-    let connections_of = |scenario: &str| {
-        results
-            .scenarios
-            .iter()
-            .find(|s| s.name == scenario)
-            .and_then(|s| s.connections)
-            .unwrap_or(settings.connections)
-    };
+    let withheld =
+        |scenario: &str| settings.withheld(results.scenarios.iter().find(|s| s.name == scenario));
     let mut ratio_target =
         |what: &str, scenario: &str, server: ServerId, vs: ServerId, bound: f64| {
             let value = ratio(results, (scenario, server), (scenario, vs), rps);
             let each = round_ratios(results, (scenario, server), (scenario, vs), rps);
             let rounds = spread(results, (scenario, server), (scenario, vs), rps, 2);
-            let wanted = if scenario == "legacy-1conn" { 1 } else { 32 };
-            let withheld = settings.withheld(connections_of(scenario), wanted);
             // Against rmcp, the ceiling's own ratio bounds what any server can show.
             let ceiling = (vs == Rmcp)
                 .then(|| ratio(results, (scenario, Raw), (scenario, Rmcp), rps))
@@ -190,7 +186,7 @@ fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
             out.push(Target {
                 what: what.to_owned(),
                 measured: format!("{}×{}", fmt(value, 2), parenthesised(&[rounds, ceiling])),
-                verdict: Verdict::of(value, &each, |v| v >= bound).unless(withheld),
+                verdict: Verdict::of(value, &each, |v| v >= bound).unless(withheld(scenario)),
             });
         };
     ratio_target(
@@ -282,7 +278,7 @@ fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
             ])
         ),
         verdict: Verdict::of(modern_vs_legacy, &modern_rounds, |v| v >= 0.95)
-            .unless(settings.withheld(connections_of("modern"), 32)),
+            .unless(withheld("modern")),
     });
     for scenario in &results.scenarios {
         let has = |s: ServerId| scenario.servers.iter().any(|(id, _)| *id == s);
@@ -294,14 +290,8 @@ fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
             out.push(Target {
                 what: format!("p99 ≤ ½ rmcp's: `{}`", scenario.name),
                 measured: format!("{}× (raw: {}×)", fmt(value, 2), fmt(ceiling, 2)),
-                verdict: Verdict::of(value, &each, |v| v <= 0.5).unless(settings.withheld(
-                    connections_of(scenario.name),
-                    if scenario.name == "legacy-1conn" {
-                        1
-                    } else {
-                        32
-                    },
-                )),
+                verdict: Verdict::of(value, &each, |v| v <= 0.5)
+                    .unless(settings.withheld(Some(scenario))),
             });
         }
     }

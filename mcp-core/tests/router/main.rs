@@ -7,6 +7,7 @@
 mod support;
 
 mod context;
+mod elicitation;
 mod lifecycle;
 mod modern;
 mod resources_prompts;

@@ -1,57 +1,22 @@
 //! The RPC-tier layer: spans with the MCP semantic-convention fields, metrics by outcome,
-//! folding of unknown names, panics, disconnections, batches and hooks.
+//! folding of unknown names, batches, hooks and client text. Failures are in `failures.rs`.
 
 mod support;
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use mcp_core::jsonrpc::{ErrorObject, Message, Response};
-use mcp_core::protocol::{ClientCapabilities, LoggingLevel, PromptMessage};
+use mcp_core::jsonrpc::{ErrorObject, Message};
+use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
 use mcp_core::{
-    Json, McpRequest, McpResponse, Principal, Prompt, ProtocolVersion, RequestContext, Resource,
-    Router, Session, SessionHandle, Tool,
+    Json, McpRequest, McpResponse, Principal, ProtocolVersion, RequestContext, Session,
+    SessionHandle, Tool,
 };
 use mcp_telemetry::{CallInfo, Failure, Outcome, TelemetryLayer};
 use mcp_tower::BatchLayer;
+use support::calls::{request, router, send, single};
 use support::run;
-use tower::{Layer, Service, ServiceBuilder, ServiceExt};
-
-fn router() -> Router {
-    Router::builder()
-        .tool(support::add_tool())
-        .tool(Tool::new("fail").handler(
-            |_: Json<serde_json::Value>, _: RequestContext| async move {
-                Err::<String, _>("the tool broke".to_owned())
-            },
-        ))
-        .tool(Tool::new("boom").handler(
-            |_: Json<serde_json::Value>, _: RequestContext| async move {
-                if true {
-                    panic!("secret internals");
-                }
-                String::new()
-            },
-        ))
-        .tool(Tool::new("slow").handler(
-            |_: Json<serde_json::Value>, _: RequestContext| async move {
-                std::future::pending::<String>().await
-            },
-        ))
-        .prompt(
-            Prompt::new("greet").handler(|_, _: RequestContext| async move {
-                vec![PromptMessage::user_text("hello")]
-            }),
-        )
-        .resource(
-            Resource::new("test://about", "about")
-                .handler(|_uri: String, _: RequestContext| async { "about" }),
-        )
-        .build()
-}
+use tower::{Layer, ServiceBuilder, ServiceExt};
 
 #[derive(Debug)]
 struct FakeSession;
@@ -76,34 +41,6 @@ impl Session for FakeSession {
     fn unsubscribe(&self, _uri: &str) {}
     fn is_subscribed(&self, _uri: &str) -> bool {
         false
-    }
-}
-
-fn request(body: &str) -> McpRequest {
-    McpRequest::new(
-        Message::parse(body.as_bytes()).unwrap(),
-        ProtocolVersion::V2025_11_25,
-    )
-}
-
-/// Calls `service` with `body` once it is ready.
-async fn send<S>(service: &mut S, body: &str) -> McpResponse
-where
-    S: Service<McpRequest, Response = McpResponse, Error = Infallible>,
-{
-    service
-        .ready()
-        .await
-        .unwrap()
-        .call(request(body))
-        .await
-        .unwrap()
-}
-
-fn single(response: McpResponse) -> Response {
-    match response {
-        McpResponse::Single(response) => response,
-        other => panic!("expected one response, got {other:?}"),
     }
 }
 
@@ -245,121 +182,6 @@ fn an_is_error_result_is_a_tool_error_and_an_unknown_tool_a_protocol_error() {
         let events = capture.events_named("tool_error");
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].span.as_deref(), Some("tools/call fail"));
-    });
-}
-
-#[test]
-fn a_panicking_handler_is_answered_with_internal_error_and_counted() {
-    run(|capture, metrics| async move {
-        let router = router();
-        let service = TelemetryLayer::for_router(&router).layer(router);
-        let body = r#"{"jsonrpc":"2.0","id":"p","method":"tools/call","params":{"name":"boom","arguments":{}}}"#;
-        let response = single(service.oneshot(request(body)).await.unwrap());
-        let error = response.error_object().unwrap();
-        assert_eq!(error.code, -32603);
-        assert_eq!(error.message, "Internal error");
-        assert!(error.data.is_none(), "no internals in the answer");
-        assert_eq!(response.id, Some("p".into()));
-
-        let snapshot = metrics.snapshot();
-        assert_eq!(
-            snapshot.counter("mcp.server.panics", &[("method", "tools/call")]),
-            1
-        );
-        let labels = [
-            ("method", "tools/call"),
-            ("target", "boom"),
-            ("outcome", "protocol_error"),
-            ("code", "-32603"),
-        ];
-        assert_eq!(
-            snapshot
-                .histogram("mcp.server.operation.duration", &labels)
-                .len(),
-            1
-        );
-        let events = capture.events_named("handler_panicked");
-        assert_eq!(events.len(), 1);
-        assert_eq!(events[0].level, tracing::Level::ERROR);
-        assert_eq!(events[0].target, "mcp_telemetry");
-        assert_eq!(events[0].field("panic.message"), Some("secret internals"));
-        assert_eq!(
-            capture.span("tools/call boom").field("error.type"),
-            Some("-32603")
-        );
-    });
-}
-
-/// A service whose `call` panics before returning a future.
-#[derive(Clone)]
-struct PanicsInCall;
-
-impl Service<McpRequest> for PanicsInCall {
-    type Response = McpResponse;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<McpResponse, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _request: McpRequest) -> Self::Future {
-        panic!("broken layer")
-    }
-}
-
-#[test]
-fn a_panic_in_call_is_caught_too() {
-    run(|_capture, metrics| async move {
-        let service = TelemetryLayer::new().layer(PanicsInCall);
-        let response = single(
-            service
-                .oneshot(request(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
-                .await
-                .unwrap(),
-        );
-        assert_eq!(response.error_object().unwrap().code, -32603);
-        let snapshot = metrics.snapshot();
-        assert_eq!(
-            snapshot.counter("mcp.server.panics", &[("method", "ping")]),
-            1
-        );
-    });
-}
-
-#[test]
-fn dropping_an_unfinished_call_reports_a_disconnection() {
-    run(|capture, metrics| async move {
-        let router = router();
-        let mut service = TelemetryLayer::for_router(&router).layer(router);
-        let body = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#;
-        let mut future = Box::pin(service.ready().await.unwrap().call(request(body)));
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        assert!(future.as_mut().poll(&mut cx).is_pending());
-        let in_flight = [("method", "tools/call")];
-        assert_eq!(
-            metrics
-                .snapshot()
-                .gauge("mcp.server.requests.in_flight", &in_flight),
-            Some(1.0)
-        );
-        drop(future);
-
-        let snapshot = metrics.snapshot();
-        // Snapshots drain: the gauge shows the change since the previous one.
-        assert_eq!(
-            snapshot.gauge("mcp.server.requests.in_flight", &in_flight),
-            Some(-1.0)
-        );
-        assert_eq!(
-            snapshot.counter("mcp.server.requests.disconnected", &in_flight),
-            1
-        );
-        let events = capture.events_named("client_disconnected");
-        assert_eq!(events.len(), 1);
-        assert_eq!(events[0].field("jsonrpc.request.id"), Some("3"));
-        let span = capture.span("tools/call slow");
-        assert_eq!(span.field("error.type"), Some("disconnected"));
     });
 }
 
@@ -588,40 +410,6 @@ fn hooks_replace_what_is_recorded() {
             Vec::<String>::new()
         );
         assert_eq!(snapshot.dump("mcp.server.panics"), Vec::<String>::new());
-    });
-}
-
-#[test]
-fn rate_limit_refusals_are_counted() {
-    run(|capture, metrics| async move {
-        let limited = tower::service_fn(|request: McpRequest| async move {
-            let error = ErrorObject::new(-32000, "Rate limit exceeded, retry later");
-            Ok::<_, Infallible>(McpResponse::error_for(&request.message, error))
-        });
-        let service = TelemetryLayer::new().layer(limited);
-        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-        service.oneshot(request(body)).await.unwrap();
-        let snapshot = metrics.snapshot();
-        assert_eq!(
-            snapshot.counter("mcp.server.rate_limited", &[("tier", "rpc")]),
-            1
-        );
-        let labels = [
-            ("method", "tools/list"),
-            ("outcome", "protocol_error"),
-            ("code", "-32000"),
-        ];
-        assert_eq!(
-            snapshot
-                .histogram("mcp.server.operation.duration", &labels)
-                .len(),
-            1
-        );
-        assert_eq!(capture.events_named("rate_limited").len(), 1);
-        // The client's excess, not the server's failure: the span is not an error.
-        let span = capture.span("tools/list");
-        assert_eq!(span.field("rpc.response.status_code"), Some("-32000"));
-        assert_eq!(span.field("otel.status_code"), None);
     });
 }
 

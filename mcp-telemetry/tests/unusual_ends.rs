@@ -13,12 +13,11 @@ use std::time::Duration;
 
 use http::Method;
 use mcp_core::jsonrpc::{ErrorObject, Message, RawJson, Response};
-use mcp_core::{
-    ClientPeer, Json, McpRequest, McpResponse, ProtocolVersion, RequestContext, Router, Tool,
-};
+use mcp_core::{ClientPeer, Json, McpRequest, McpResponse, RequestContext, Router, Tool};
 use mcp_e2e::read_until;
 use mcp_telemetry::TelemetryLayer;
 use mcp_tower::StdioTransport;
+use support::calls::request;
 use support::run;
 use tower::{Layer, Service, ServiceExt};
 
@@ -33,13 +32,6 @@ fn router() -> Router {
             },
         ))
         .build()
-}
-
-fn request(body: &str) -> McpRequest {
-    McpRequest::new(
-        Message::parse(body.as_bytes()).unwrap(),
-        ProtocolVersion::V2025_11_25,
-    )
 }
 
 /// A service answering every request with `answer` (and notifications with nothing).

@@ -16,8 +16,8 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use super::event_store::EventStore;
+use super::json_answer::{ErrorAnswer, has_error_status, json_response};
 use super::pending::Answerer;
-use super::post::{ErrorAnswer, has_error_status, json_response};
 use super::resumption::Deliverer;
 use super::sse::{SseWriter, complete_stream};
 use super::{ResponseMode, RpcService, Shared, sse_response};

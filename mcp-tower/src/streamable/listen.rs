@@ -20,7 +20,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use super::post::json_response;
+use super::json_answer::json_response;
 use super::sse::data_event;
 use super::{RpcService, Shared, streamed_response};
 use crate::body::McpBody;

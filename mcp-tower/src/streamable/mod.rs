@@ -7,6 +7,7 @@ pub(crate) mod era;
 mod event_store;
 mod exchange;
 mod get;
+mod json_answer;
 mod listen;
 mod mcp_headers;
 mod pending;

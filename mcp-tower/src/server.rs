@@ -1,7 +1,7 @@
 //! [`McpServer`]: the default stack, assembled in one documented place.
 //!
 //! ```text
-//! HostOriginLayer → SessionLayer (unless stateless) → StreamableHttp
+//! EndpointLayer → HostOriginLayer → SessionLayer (unless stateless) → StreamableHttp
 //!   → BatchLayer → AllowListLayer → Router
 //! ```
 //!

@@ -275,7 +275,7 @@ where
             };
             return self.shared.write(&response).await;
         };
-        let (cancel, outbound) = Cancel::new(&self.closing);
+        let (cancel, outbound) = Cancel::new(&self.closing, self.shared.outbound_capacity);
         let mut registered = Vec::new();
         let duplicate = {
             let mut in_flight = lock(&self.shared.in_flight);

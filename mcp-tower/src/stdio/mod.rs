@@ -101,10 +101,12 @@ pub const DEFAULT_MAX_LISTEN_RESOURCES: usize = 1_000;
 
 /// The default most bytes of messages waiting for stdout ([`StdioTransport::max_output_bytes`]).
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
-/// Notifications one handler may queue before its sends wait.
-const PEER_CAPACITY: usize = 32;
-/// Resource subscriptions one stdio session may hold.
-const MAX_SUBSCRIPTIONS: usize = 1024;
+/// The default number of messages one handler may queue before its sends wait
+/// ([`StdioTransport::outbound_capacity`]; as over HTTP).
+pub const DEFAULT_OUTBOUND_CAPACITY: usize = 64;
+/// The default number of resources a legacy client may subscribe to
+/// ([`StdioTransport::max_subscriptions`]; as over HTTP).
+pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 1_000;
 
 type Reply = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 
@@ -119,6 +121,8 @@ pub struct StdioTransport {
     max_listens: usize,
     max_listen_resources: usize,
     max_output_bytes: usize,
+    outbound_capacity: usize,
+    max_subscriptions: usize,
     events: Option<broadcast::Receiver<ServerEvent>>,
     shutdown: CancellationToken,
     allow_list: Option<AllowList>,
@@ -133,7 +137,8 @@ impl Default for StdioTransport {
 impl StdioTransport {
     /// The defaults: 4 MiB lines, 32 concurrent requests, 128 admitted (running or waiting),
     /// 256 server→client requests awaiting an answer, a 2 s shutdown grace, 16 subscriptions
-    /// of up to 1 000 resources each.
+    /// of up to 1 000 resources each, 1 000 legacy resource subscriptions, 64 messages queued
+    /// per handler, 16 MiB waiting for stdout.
     pub fn new() -> Self {
         Self {
             max_line_length: DEFAULT_MAX_LINE_LENGTH,
@@ -144,6 +149,8 @@ impl StdioTransport {
             max_listens: DEFAULT_MAX_LISTENS,
             max_listen_resources: DEFAULT_MAX_LISTEN_RESOURCES,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            outbound_capacity: DEFAULT_OUTBOUND_CAPACITY,
+            max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
             events: None,
             shutdown: CancellationToken::new(),
             allow_list: None,
@@ -185,6 +192,29 @@ impl StdioTransport {
     /// How many server→client requests may await the client's answer at once.
     pub fn max_pending_client_requests(mut self, limit: usize) -> Self {
         self.max_pending_client_requests = limit.max(1);
+        self
+    }
+
+    /// How many messages (progress, logs, server→client requests) one handler may queue
+    /// before its sends wait for stdout to drain.
+    ///
+    /// ```
+    /// let transport = mcp_tower::StdioTransport::new().outbound_capacity(16);
+    /// ```
+    pub fn outbound_capacity(mut self, capacity: usize) -> Self {
+        self.outbound_capacity = capacity.max(1);
+        self
+    }
+
+    /// How many resources a legacy client may subscribe to with `resources/subscribe`; one
+    /// more gets -32000 "Too many subscriptions". (2026-07-28 subscriptions are bounded by
+    /// [`max_listens`](Self::max_listens) and [`max_listen_resources`](Self::max_listen_resources).)
+    ///
+    /// ```
+    /// let transport = mcp_tower::StdioTransport::new().max_subscriptions(100);
+    /// ```
+    pub fn max_subscriptions(mut self, limit: usize) -> Self {
+        self.max_subscriptions = limit;
         self
     }
 
@@ -335,9 +365,13 @@ impl StdioTransport {
                 in_flight: Mutex::new(HashMap::new()),
                 pending: Mutex::new(Pending::default()),
                 max_pending: self.max_pending_client_requests,
+                outbound_capacity: self.outbound_capacity,
                 next_id: AtomicU64::new(0),
             }),
-            session: Arc::new(StdioSession::new(self.allow_list.clone())),
+            session: Arc::new(StdioSession::new(
+                self.allow_list.clone(),
+                self.max_subscriptions,
+            )),
             service,
             version: ProtocolVersion::V2025_03_26,
             admission: Arc::new(Semaphore::new(self.max_queued_requests)),

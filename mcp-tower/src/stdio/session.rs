@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 
 /// The legacy-era session of a stdio connection: what `initialize` declared, the log level,
 /// the subscriptions, and what the transport's allow-list lets the client see.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct StdioSession {
     pub(super) state: Mutex<SessionState>,
     pub(super) allow_list: Option<AllowList>,
+    max_subscriptions: usize,
 }
 
 #[derive(Debug)]
@@ -37,10 +38,11 @@ impl Default for SessionState {
 }
 
 impl StdioSession {
-    pub(super) fn new(allow_list: Option<AllowList>) -> Self {
+    pub(super) fn new(allow_list: Option<AllowList>, max_subscriptions: usize) -> Self {
         Self {
             state: Mutex::default(),
             allow_list,
+            max_subscriptions,
         }
     }
 
@@ -75,7 +77,8 @@ impl Session for StdioSession {
 
     fn subscribe(&self, uri: &str) -> Result<(), ErrorObject> {
         let mut state = lock(&self.state);
-        if state.subscriptions.len() >= MAX_SUBSCRIPTIONS && !state.subscriptions.contains(uri) {
+        if state.subscriptions.len() >= self.max_subscriptions && !state.subscriptions.contains(uri)
+        {
             return Err(ErrorObject::new(
                 codes::SERVER_ERROR,
                 "Too many subscriptions",

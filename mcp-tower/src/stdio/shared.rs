@@ -17,6 +17,8 @@ pub(super) struct Shared {
     pub(super) in_flight: Mutex<HashMap<RequestId, Option<Cancel>>>,
     pub(super) pending: Mutex<Pending>,
     pub(super) max_pending: usize,
+    /// Messages one handler may queue before its sends wait.
+    pub(super) outbound_capacity: usize,
     pub(super) next_id: AtomicU64,
 }
 
@@ -37,9 +39,9 @@ pub(super) struct Cancel {
 
 impl Cancel {
     /// The cancellation of a new request, and the transport's half of its link.
-    pub(super) fn new(closing: &CancellationToken) -> (Self, Outbound) {
+    pub(super) fn new(closing: &CancellationToken, capacity: usize) -> (Self, Outbound) {
         let token = closing.child_token();
-        let (peer, outbound) = ClientPeer::request_channel(PEER_CAPACITY, token.clone());
+        let (peer, outbound) = ClientPeer::request_channel(capacity, token.clone());
         let cancel = Self {
             token,
             dropped: CancellationToken::new(),

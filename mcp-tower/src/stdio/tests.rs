@@ -477,3 +477,55 @@ async fn a_notification_named_initialize_negotiates_nothing() {
     );
     client.finish().await;
 }
+
+#[tokio::test]
+async fn legacy_subscriptions_are_capped_as_configured() {
+    let mut client = Client::start_with(|router| {
+        router.add_resource(
+            mcp_core::Resource::new("file:///b", "b")
+                .handler(|_uri: String, _ctx: RequestContext| async { "b" }),
+        );
+        StdioTransport::new().max_subscriptions(1)
+    });
+    client.initialize(json!({})).await;
+    let subscribe = |id: i64, uri: &str| {
+        json!({"jsonrpc":"2.0","id":id,"method":"resources/subscribe","params":{"uri":uri}})
+            .to_string()
+    };
+    client.send(&subscribe(1, "file:///a")).await;
+    assert!(client.recv().await["result"].is_object());
+    // The same URI again is no new subscription.
+    client.send(&subscribe(2, "file:///a")).await;
+    assert!(client.recv().await["result"].is_object());
+    client.send(&subscribe(3, "file:///b")).await;
+    let refused = client.recv().await;
+    assert_eq!(refused["error"]["code"], codes::SERVER_ERROR, "{refused}");
+    assert_eq!(refused["error"]["message"], "Too many subscriptions");
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn a_handler_queue_of_one_still_delivers_everything_in_order() {
+    let mut client = Client::start_with(|router| {
+        router.add_tool(
+            Tool::new("chatty").raw_handler(|_, ctx: RequestContext| async move {
+                for step in 0..3 {
+                    ctx.progress(f64::from(step), None, None).await;
+                }
+                "done"
+            }),
+        );
+        StdioTransport::new().outbound_capacity(1)
+    });
+    client.initialize(json!({})).await;
+    client
+        .send(&call(1, "chatty", json!({"_meta": {"progressToken": "p"}})))
+        .await;
+    for step in 0..3 {
+        let progress = client.recv().await;
+        assert_eq!(progress["method"], "notifications/progress");
+        assert_eq!(progress["params"]["progress"], step);
+    }
+    assert_eq!(client.recv().await["result"]["content"][0]["text"], "done");
+    client.finish().await;
+}

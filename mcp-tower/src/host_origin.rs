@@ -138,6 +138,9 @@ fn strict_host(authority: &[u8], empty_port: bool) -> Option<&[u8]> {
 enum Refusal {
     /// More than one `Host` line: RFC 9112 §3.2 requires 400, whichever comes first.
     RepeatedHost,
+    /// An HTTP/1.1 request without a `Host` (and no authority in its target): RFC 9112 §3.2
+    /// requires 400 too. (HTTP/1.0 has no `Host` requirement; such a request is refused 403.)
+    MissingHost,
     /// A `Host` that is not ours.
     Host,
     /// A request target's authority (absolute-form, or HTTP/2 `:authority`) that is not ours.
@@ -153,6 +156,11 @@ impl Refusal {
                 StatusCode::BAD_REQUEST,
                 -32600,
                 "Bad Request: more than one Host header",
+            ),
+            Self::MissingHost => (
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "Bad Request: an HTTP/1.1 request needs a Host header",
             ),
             Self::Host => (
                 StatusCode::FORBIDDEN,
@@ -178,7 +186,12 @@ impl HostOriginConfig {
     /// Whether the request's host and `Origin` are ours. One pass over the headers finds both:
     /// a lookup by name hashes and probes, and costs more than comparing a request's handful
     /// of (standard) names.
-    fn refusal(&self, headers: &HeaderMap, uri: &http::Uri) -> Option<Refusal> {
+    fn refusal(
+        &self,
+        headers: &HeaderMap,
+        uri: &http::Uri,
+        version: http::Version,
+    ) -> Option<Refusal> {
         let (mut host, mut origin) = (None, None);
         for (name, value) in headers {
             if name == header::HOST {
@@ -199,6 +212,9 @@ impl HostOriginConfig {
                     return Some(Refusal::Authority);
                 }
                 Some(_) => {}
+                None if host.is_none() && version == http::Version::HTTP_11 => {
+                    return Some(Refusal::MissingHost);
+                }
                 None if !host.is_some_and(|host| self.host_allowed(host.as_bytes())) => {
                     return Some(Refusal::Host);
                 }
@@ -257,7 +273,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        match self.config.refusal(request.headers(), request.uri()) {
+        let refusal = self
+            .config
+            .refusal(request.headers(), request.uri(), request.version());
+        match refusal {
             Some(refusal) => ResponseFuture::answer(refusal.response()),
             None => ResponseFuture::inner(self.inner.call(request)),
         }
@@ -277,7 +296,9 @@ mod tests {
             headers.insert(header::HOST, host);
         }
         let uri = uri.parse::<Uri>().expect("uri");
-        config.config.refusal(&headers, &uri)
+        config
+            .config
+            .refusal(&headers, &uri, http::Version::HTTP_11)
     }
 
     fn host_allowed(config: &HostOriginLayer, host: Option<HeaderValue>, uri: &str) -> bool {
@@ -326,7 +347,14 @@ mod tests {
         assert!(!host_allowed(&loopback, Some(latin1), "/mcp"));
         // Without a Host header (HTTP/2), the URI's authority is checked.
         assert!(host_allowed(&loopback, None, "http://localhost:8080/mcp"));
-        assert!(!host_allowed(&loopback, None, "/mcp"));
+        // Neither: a malformed HTTP/1.1 request (400); an HTTP/1.0 one is only not ours.
+        assert_eq!(refusal(&loopback, None, "/mcp"), Some(Refusal::MissingHost));
+        let http10 = loopback.config.refusal(
+            &HeaderMap::new(),
+            &Uri::from_static("/mcp"),
+            http::Version::HTTP_10,
+        );
+        assert_eq!(http10, Some(Refusal::Host));
     }
 
     #[test]
@@ -372,7 +400,11 @@ mod tests {
             for uri in ["/mcp", "http://localhost/mcp"] {
                 for config in [&loopback, &any_host] {
                     assert_eq!(
-                        config.config.refusal(&headers, &Uri::from_static(uri)),
+                        config.config.refusal(
+                            &headers,
+                            &Uri::from_static(uri),
+                            http::Version::HTTP_11
+                        ),
                         Some(Refusal::RepeatedHost),
                         "{first}, {second}, {uri}"
                     );
@@ -435,7 +467,10 @@ mod tests {
                 // Only the first counts, as `HeaderMap::get` gives it.
                 headers.append(header::ORIGIN, HeaderValue::from_static("http://localhost"));
             }
-            match config.config.refusal(&headers, &Uri::from_static("/mcp")) {
+            match config
+                .config
+                .refusal(&headers, &Uri::from_static("/mcp"), http::Version::HTTP_11)
+            {
                 None => true,
                 Some(refusal) => {
                     assert_eq!(refusal, Refusal::Origin);

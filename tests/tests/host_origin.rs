@@ -77,6 +77,14 @@ async fn absolute_form_target_is_checked_instead_of_host() {
 }
 
 #[tokio::test]
+async fn an_http11_request_without_host_is_a_bad_request() {
+    let server = start().await;
+    let (status, body) = raw_post(&server, "/mcp", &[]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(error_code(&body), json!(-32600));
+}
+
+#[tokio::test]
 async fn two_host_lines_are_a_bad_request() {
     let server = start().await;
     let (status, body) = raw_post(&server, "/mcp", &["127.0.0.1", "evil.example.com"]).await;

@@ -1,18 +1,5 @@
-//! Multi round-trip requests of the modern era (2026-07-28).
-//!
-//! A handler that calls `ctx.sample()`, `ctx.elicit()` or `ctx.list_roots()` does not wait on
-//! a stream: the router answers `resultType: "input_required"` with the questions and a sealed
-//! `requestState`; the client retries the same request with `inputResponses` and the state,
-//! and the handler runs again from the top, this time finding its answers. Each question is
-//! keyed by its position in the handler's sequence of questions, so the handler code is the
-//! same as in the legacy era.
-//!
-//! The state carries the answers of earlier rounds and the keys of the questions the last
-//! round asked, sealed with HMAC-SHA256 under a server key and bound to the request
-//! (principal, method, params), so a client can neither forge it nor replay it for another
-//! request or another principal. Only answers under those asked keys are taken from the
-//! retry's `inputResponses`: the spec says to ignore what the server does not recognise, and a
-//! handler must not find an answer to a question it never put to the client.
+//! Multi round-trip requests of the modern era (2026-07-28): [`InputRound`] and the sealed
+//! `requestState` ([`RequestStateSealer`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -29,6 +16,24 @@ use tokio::sync::Notify;
 type HmacSha256 = Hmac<Sha256>;
 
 /// The answers known to one run of a handler, and the questions it asked that have none.
+///
+/// Under 2026-07-28 a handler that calls `ctx.sample()`, `ctx.elicit()` or `ctx.list_roots()`
+/// does not wait on a stream: the router answers `resultType: "input_required"` with the
+/// questions and a sealed `requestState`; the client retries the same request with
+/// `inputResponses` and the state, and **the handler runs again from the top**, this time
+/// finding its answers (so side effects before a question repeat once per round; see
+/// [`RequestContext::list_roots`](crate::RequestContext::list_roots)). Each question is keyed
+/// by its position in the handler's sequence of questions ([`InputRound::key`]), so the
+/// handler code is the same as in the legacy era.
+///
+/// ```
+/// use mcp_core::InputRound;
+///
+/// // The router makes one round per run; a handler's first unnamed question is `input-0`.
+/// let round = InputRound::default();
+/// assert_eq!(InputRound::key(0), "input-0");
+/// assert!(round.answers().is_empty() && round.take_asked().is_empty());
+/// ```
 #[derive(Debug, Default)]
 pub struct InputRound {
     answers: BTreeMap<String, Box<RawValue>>,
@@ -176,6 +181,13 @@ impl RoundState {
 }
 
 /// Seals and opens `requestState` values.
+///
+/// The state carries the answers of earlier rounds and the keys of the questions the last
+/// round asked, sealed with HMAC-SHA256 under a server key and bound to the request
+/// (principal, method, params), so a client can neither forge it nor replay it for another
+/// request or another principal. Only answers under those asked keys are taken from the
+/// retry's `inputResponses`: the spec says to ignore what the server does not recognise, and a
+/// handler must not find an answer to a question it never put to the client.
 ///
 /// ```
 /// use std::time::Duration;

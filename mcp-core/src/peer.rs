@@ -1,33 +1,5 @@
 //! The outbound half of a request: notifications and server→client requests on their way to
 //! whatever carries them (the request's SSE stream, stdout, a test channel).
-//!
-//! The transport makes a link per request with [`ClientPeer::channel`], puts the
-//! [`ClientPeer`] into the request extensions, and drains the [`Outbound`] half:
-//! notifications are written as they come; a request gets an id from the transport, is
-//! written, and its answer is sent back through the [`OutboundMessage::Request::reply`] sender
-//! when the client's response arrives.
-//!
-//! Most handlers never send anything, so the bounded channel behind the link is only built
-//! when the handler first sends.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use mcp_core::{ClientPeer, OutboundMessage};
-//!
-//! let (peer, mut outbound) = ClientPeer::channel(8);
-//! tokio::spawn(async move {
-//!     while let Some(message) = outbound.recv().await {
-//!         if let OutboundMessage::Request { reply, .. } = message {
-//!             let answer = serde_json::value::to_raw_value(&serde_json::json!({"roots": []})).unwrap();
-//!             let _ = reply.send(Ok(answer));
-//!         }
-//!     }
-//! });
-//! let params = serde_json::value::to_raw_value(&serde_json::json!({})).unwrap();
-//! let answer = peer.request("roots/list", params).await.unwrap();
-//! assert_eq!(answer.get(), r#"{"roots":[]}"#);
-//! # }
-//! ```
 
 use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -61,6 +33,34 @@ pub enum OutboundMessage {
 }
 
 /// The handle a request's handler uses to reach the client. Cheap to clone.
+///
+/// The transport makes a link per request with [`ClientPeer::channel`], puts the
+/// [`ClientPeer`] into the request extensions, and drains the [`Outbound`] half:
+/// notifications are written as they come; a request gets an id from the transport, is
+/// written, and its answer is sent back through the [`OutboundMessage::Request::reply`] sender
+/// when the client's response arrives.
+///
+/// Most handlers never send anything, so the bounded channel behind the link is only built
+/// when the handler first sends.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::{ClientPeer, OutboundMessage};
+///
+/// let (peer, mut outbound) = ClientPeer::channel(8);
+/// tokio::spawn(async move {
+///     while let Some(message) = outbound.recv().await {
+///         if let OutboundMessage::Request { reply, .. } = message {
+///             let answer = serde_json::value::to_raw_value(&serde_json::json!({"roots": []})).unwrap();
+///             let _ = reply.send(Ok(answer));
+///         }
+///     }
+/// });
+/// let params = serde_json::value::to_raw_value(&serde_json::json!({})).unwrap();
+/// let answer = peer.request("roots/list", params).await.unwrap();
+/// assert_eq!(answer.get(), r#"{"roots":[]}"#);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientPeer {
     link: Arc<Link>,
@@ -102,7 +102,8 @@ enum Cancellation {
     },
 }
 
-/// The transport's half of a [`ClientPeer`]: what the handler sends, in order.
+/// The transport's half of a [`ClientPeer`]: what the handler sends, in order. The
+/// [`ClientPeer`] docs show a transport draining it.
 #[derive(Debug)]
 pub struct Outbound {
     state: OutboundState,

@@ -1,25 +1,25 @@
 //! Protocol versions and every rule that differs between them, in one place.
-//!
-//! The legacy era (2025-03-26, 2025-06-18, 2025-11-25) has `initialize` and sessions; the
-//! modern era (2026-07-28) is stateless and carries the version in each request's `_meta`.
-//!
-//! ```
-//! use mcp_core::{Era, ProtocolVersion};
-//!
-//! // A supported requested version is echoed; anything else gets the latest legacy version.
-//! assert_eq!(ProtocolVersion::negotiate("2025-06-18"), ProtocolVersion::V2025_06_18);
-//! assert_eq!(ProtocolVersion::negotiate("1999-01-01"), ProtocolVersion::LATEST_LEGACY);
-//! assert_eq!(ProtocolVersion::V2026_07_28.era(), Era::Modern);
-//! assert!(ProtocolVersion::V2025_03_26.allows_batches());
-//! assert!(!ProtocolVersion::V2026_07_28.has_method("initialize"));
-//! ```
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::jsonrpc::codes;
 
-/// A protocol version this crate speaks.
+/// A protocol version this crate speaks, and every rule that differs between versions.
+///
+/// The legacy era (2025-03-26, 2025-06-18, 2025-11-25) has `initialize` and sessions; the
+/// modern era (2026-07-28) is stateless and carries the version in each request's `_meta`.
+///
+/// ```
+/// use mcp_core::{Era, ProtocolVersion};
+///
+/// // A supported requested version is echoed; anything else gets the latest legacy version.
+/// assert_eq!(ProtocolVersion::negotiate("2025-06-18"), ProtocolVersion::V2025_06_18);
+/// assert_eq!(ProtocolVersion::negotiate("1999-01-01"), ProtocolVersion::LATEST_LEGACY);
+/// assert_eq!(ProtocolVersion::V2026_07_28.era(), Era::Modern);
+/// assert!(ProtocolVersion::V2025_03_26.allows_batches());
+/// assert!(!ProtocolVersion::V2026_07_28.has_method("initialize"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProtocolVersion {
     /// 2025-03-26: the first Streamable HTTP version; JSON-RPC batches.
@@ -33,6 +33,15 @@ pub enum ProtocolVersion {
 }
 
 /// The two families of protocol versions served side by side on one endpoint.
+///
+/// ```
+/// use mcp_core::{Era, ProtocolVersion};
+///
+/// assert_eq!(ProtocolVersion::V2025_11_25.era(), Era::Legacy);
+/// assert_eq!(ProtocolVersion::V2026_07_28.era(), Era::Modern);
+/// assert!(ProtocolVersion::V2025_11_25.has_method("initialize"));
+/// assert!(ProtocolVersion::V2026_07_28.has_method("server/discover"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Era {
     /// `initialize`, sessions, GET stream (2025-03-26 … 2025-11-25).

@@ -17,6 +17,53 @@ use crate::protocol::{
 
 impl RequestContext {
     /// Asks the client's LLM for a completion (`sampling/createMessage`).
+    ///
+    /// Under 2025-11-25 and earlier the handler waits here for the client's answer. Under
+    /// 2026-07-28 it ends this round with `input_required` and **runs again from the top**
+    /// when the client retries with the answer, so side effects before this call repeat: put
+    /// them after the questions or make them idempotent (see [`RequestContext`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::jsonrpc::ErrorObject;
+    /// use mcp_core::protocol::{CreateMessageRequestParams, SamplingMessage};
+    /// use mcp_core::{RequestContext, Router, Tool};
+    /// use serde_json::json;
+    ///
+    /// let router = Router::builder()
+    ///     .tool(Tool::new("ask").raw_handler(|_, ctx: RequestContext| async move {
+    ///         let question = SamplingMessage::user_text("Name a colour");
+    ///         let answer = ctx.sample(CreateMessageRequestParams::new(vec![question], 20)).await?;
+    ///         Ok::<_, ErrorObject>(format!("the model said {}", answer.content.text()))
+    ///     }))
+    ///     .build();
+    ///
+    /// // 2026-07-28: the first round hands the question to the client...
+    /// let caps = json!({"sampling": {}});
+    /// let first = call(&router, caps.clone(), json!({})).await;
+    /// assert_eq!(first["resultType"], "input_required");
+    /// assert_eq!(first["inputRequests"]["input-0"]["method"], "sampling/createMessage");
+    /// // ...which retries with the answer under the question's key, and the sealed state.
+    /// let answer = json!({"role": "assistant", "model": "m", "content": {"type": "text", "text": "teal"}});
+    /// let retry = json!({"inputResponses": {"input-0": answer}, "requestState": first["requestState"]});
+    /// let second = call(&router, caps, retry).await;
+    /// assert_eq!(second["content"][0]["text"], "the model said teal");
+    /// # }
+    /// # async fn call(router: &mcp_core::Router, caps: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+    /// #     use mcp_core::{McpRequest, ProtocolVersion, jsonrpc::Message};
+    /// #     use serde_json::{Value, json};
+    /// #     use tower::ServiceExt;
+    /// #     // A 2026-07-28 `tools/call`; the client declares its capabilities in `_meta`.
+    /// #     let mut params = json!({"name": "ask", "arguments": {}, "_meta": {
+    /// #         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    /// #         "io.modelcontextprotocol/clientCapabilities": caps}});
+    /// #     params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    /// #     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    /// #     let request = McpRequest::new(Message::parse(&serde_json::to_vec(&body).unwrap()).unwrap(), ProtocolVersion::V2026_07_28);
+    /// #     let response = router.clone().oneshot(request).await.unwrap();
+    /// #     serde_json::from_slice::<Value>(&response.to_vec()).unwrap()["result"].clone()
+    /// # }
+    /// ```
     pub async fn sample(
         &self,
         params: CreateMessageRequestParams,
@@ -56,7 +103,15 @@ impl RequestContext {
             .await
     }
 
-    /// Asks the user for input (`elicitation/create`, form or URL mode).
+    /// Asks the user for input (`elicitation/create`, form or URL mode). A form answer that
+    /// does not match the requested schema is an error, not an `Ok`.
+    ///
+    /// Under 2025-11-25 and earlier the handler waits here for the client's answer. Under
+    /// 2026-07-28 it ends this round with `input_required` and **runs again from the top**
+    /// when the client retries with the answer, so side effects before this call repeat: put
+    /// them after the questions or make them idempotent (see [`RequestContext`]).
+    ///
+    /// [`RequestContext::elicit_keyed`] shows a question; [`RequestContext::sample`] the rounds.
     pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, ErrorObject> {
         self.elicit_keyed(None, params).await
     }
@@ -129,6 +184,59 @@ impl RequestContext {
     }
 
     /// Asks the client for its roots (`roots/list`).
+    ///
+    /// Under 2025-11-25 and earlier the handler waits here for the client's answer. Under
+    /// 2026-07-28 it ends this round with `input_required` and **runs again from the top**
+    /// when the client retries with the answer, so side effects before this call repeat: put
+    /// them after the questions or make them idempotent (see [`RequestContext`]).
+    ///
+    /// The counter below counts runs of the handler: two rounds, two runs.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use mcp_core::jsonrpc::ErrorObject;
+    /// use mcp_core::{RequestContext, Router, Tool};
+    /// use serde_json::json;
+    ///
+    /// let runs = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&runs);
+    /// let router = Router::builder()
+    ///     .tool(Tool::new("ask").raw_handler(move |_, ctx: RequestContext| {
+    ///         let counter = Arc::clone(&counter);
+    ///         async move {
+    ///             counter.fetch_add(1, Ordering::SeqCst); // a side effect before the question
+    ///             let roots = ctx.list_roots().await?;
+    ///             Ok::<_, ErrorObject>(format!("{} roots", roots.roots.len()))
+    ///         }
+    ///     }))
+    ///     .build();
+    ///
+    /// let caps = json!({"roots": {}});
+    /// let first = call(&router, caps.clone(), json!({})).await;
+    /// assert_eq!(first["inputRequests"]["input-0"]["method"], "roots/list");
+    /// let answer = json!({"roots": [{"uri": "file:///work"}]});
+    /// let retry = json!({"inputResponses": {"input-0": answer}, "requestState": first["requestState"]});
+    /// let second = call(&router, caps, retry).await;
+    /// assert_eq!(second["content"][0]["text"], "1 roots");
+    /// assert_eq!(runs.load(Ordering::SeqCst), 2); // the handler ran once per round
+    /// # }
+    /// # async fn call(router: &mcp_core::Router, caps: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+    /// #     use mcp_core::{McpRequest, ProtocolVersion, jsonrpc::Message};
+    /// #     use serde_json::{Value, json};
+    /// #     use tower::ServiceExt;
+    /// #     // A 2026-07-28 `tools/call`; the client declares its capabilities in `_meta`.
+    /// #     let mut params = json!({"name": "ask", "arguments": {}, "_meta": {
+    /// #         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    /// #         "io.modelcontextprotocol/clientCapabilities": caps}});
+    /// #     params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    /// #     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    /// #     let request = McpRequest::new(Message::parse(&serde_json::to_vec(&body).unwrap()).unwrap(), ProtocolVersion::V2026_07_28);
+    /// #     let response = router.clone().oneshot(request).await.unwrap();
+    /// #     serde_json::from_slice::<Value>(&response.to_vec()).unwrap()["result"].clone()
+    /// # }
+    /// ```
     pub async fn list_roots(&self) -> Result<ListRootsResult, ErrorObject> {
         self.list_roots_keyed(None).await
     }
@@ -175,6 +283,11 @@ impl RequestContext {
     }
 
     /// Sends any server→client request and decodes the answer.
+    ///
+    /// Under 2025-11-25 and earlier the handler waits here for the client's answer. Under
+    /// 2026-07-28 it ends this round with `input_required` and **runs again from the top**
+    /// when the client retries with the answer, so side effects before this call repeat: put
+    /// them after the questions or make them idempotent (see [`RequestContext`]).
     pub async fn request<P: Serialize, R: DeserializeOwned>(
         &self,
         method: &'static str,

@@ -24,14 +24,21 @@ mod elicit_form;
 
 /// The context handed to every handler.
 ///
-/// Cheap to clone. In the legacy era server→client requests travel on the request's SSE
-/// stream and await the client's POSTed answer; in the modern era they turn into an
-/// `input_required` result and the retried request carries the answers. Handler code is the
-/// same in both.
+/// Cheap to clone. A handler asks the client things ([`sample`](Self::sample),
+/// [`elicit`](Self::elicit), [`list_roots`](Self::list_roots), [`request`](Self::request))
+/// with the same code in every era, but it does not run the same way. Under 2025-11-25 and
+/// earlier it runs once: the question travels on the request's SSE stream and the handler
+/// waits for the answer. Under 2026-07-28 the request ends with an `input_required` result,
+/// the client retries it with the answers, and **the handler runs again from the top on every
+/// round**: side effects before a question repeat, so put them after the questions or make
+/// them idempotent ([`list_roots`](Self::list_roots) shows the two rounds).
 ///
 /// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::jsonrpc::Message;
 /// use mcp_core::protocol::CallToolResult;
-/// use mcp_core::{Json, RequestContext, Router, Tool};
+/// use mcp_core::{Json, McpRequest, Principal, ProtocolVersion, RequestContext, Router, Tool};
+/// use tower::ServiceExt;
 ///
 /// #[derive(serde::Deserialize, schemars::JsonSchema)]
 /// struct Args { steps: u32 }
@@ -40,13 +47,21 @@ mod elicit_form;
 ///     .tool(Tool::new("work").handler(|Json(args): Json<Args>, ctx: RequestContext| async move {
 ///         for step in 0..args.steps {
 ///             if ctx.is_cancelled() { break; }
+///             // Sends nothing unless the client asked for progress (sent a token).
 ///             ctx.progress(f64::from(step), Some(f64::from(args.steps)), None).await;
 ///         }
 ///         let who = ctx.principal().map(|p| p.subject().to_owned());
 ///         CallToolResult::text(format!("done for {}", who.as_deref().unwrap_or("anonymous")))
 ///     }))
 ///     .build();
-/// # let _ = router;
+///
+/// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"work","arguments":{"steps":3}}}"#;
+/// let mut request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+/// request.extensions.insert(Principal::new("alice")); // what an auth layer attaches
+/// let response = router.oneshot(request).await.unwrap();
+/// let answer: serde_json::Value = serde_json::from_slice(&response.to_vec()).unwrap();
+/// assert_eq!(answer["result"]["content"][0]["text"], "done for alice");
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct RequestContext {

@@ -3,11 +3,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{BoxFuture, Json, schema};
+use super::{BoxFuture, IntoToolResult, Json, schema};
 use crate::context::RequestContext;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{self, CallToolResult, ContentBlock, Icon, ToolAnnotations};
@@ -459,108 +458,6 @@ fn is_conventional_name(name: &str) -> bool {
 
 fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
     jsonschema::validator_for(schema).map_err(|e| e.to_string())
-}
-
-/// Anything a tool handler may return.
-pub trait IntoToolResult: Send {
-    /// Converts into the result (or a protocol error).
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject>;
-}
-
-impl IntoToolResult for CallToolResult {
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
-        Ok(self)
-    }
-}
-
-impl IntoToolResult for String {
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
-        Ok(CallToolResult::text(self))
-    }
-}
-
-impl IntoToolResult for &'static str {
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
-        Ok(CallToolResult::text(self))
-    }
-}
-
-impl IntoToolResult for ContentBlock {
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
-        Ok(CallToolResult::new(vec![self]))
-    }
-}
-
-impl IntoToolResult for Vec<ContentBlock> {
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
-        Ok(CallToolResult::new(self))
-    }
-}
-
-impl<T: Serialize + Send> IntoToolResult for Json<T> {
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
-        let value = serde_json::to_value(&self.0).map_err(|e| {
-            ErrorObject::internal_error(format!("structured content could not be encoded: {e}"))
-        })?;
-        Ok(CallToolResult::structured(value))
-    }
-}
-
-impl IntoToolResult for ErrorObject {
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
-        Err(self)
-    }
-}
-
-/// A failed tool run becomes an `isError` result whose text is the error's `Display`
-/// (so the model can see it), except a protocol [`ErrorObject`], which stays a JSON-RPC error.
-impl<R: IntoToolResult, E: ToolFailure> IntoToolResult for Result<R, E> {
-    fn into_tool_result(self) -> Result<CallToolResult, ErrorObject> {
-        match self {
-            Ok(value) => value.into_tool_result(),
-            Err(error) => error.into_failure(),
-        }
-    }
-}
-
-/// How an error returned by a tool handler is reported.
-pub trait ToolFailure: Send {
-    /// An `isError` result, or a protocol error.
-    fn into_failure(self) -> Result<CallToolResult, ErrorObject>;
-}
-
-impl ToolFailure for ErrorObject {
-    fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
-        Err(self)
-    }
-}
-
-impl ToolFailure for String {
-    fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
-        Ok(CallToolResult::error_text(self))
-    }
-}
-
-impl ToolFailure for &'static str {
-    fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
-        Ok(CallToolResult::error_text(self))
-    }
-}
-
-/// Wraps any `std::error::Error` so handlers can use `?` and report it as a tool error.
-#[derive(Debug)]
-pub struct ToolError(pub Box<dyn std::error::Error + Send + Sync>);
-
-impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for ToolError {
-    fn from(error: E) -> Self {
-        ToolError(error.into())
-    }
-}
-
-impl ToolFailure for ToolError {
-    fn into_failure(self) -> Result<CallToolResult, ErrorObject> {
-        Ok(CallToolResult::error_text(self.0.to_string()))
-    }
 }
 
 #[cfg(test)]

@@ -341,6 +341,44 @@ impl RequestContext {
     /// Sends `notifications/progress` when the client asked for progress (sent a token).
     /// Returns whether a notification was sent. A `progress` that is not a finite number
     /// (NaN, infinity: JSON cannot carry it) sends nothing; such a `total` is left out.
+    ///
+    /// The transport carries these notifications: here a [`ClientPeer`] plays it, as in a
+    /// test. The same handler also logs (see [`log`](Self::log)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::jsonrpc::Message;
+    /// use mcp_core::protocol::LoggingLevel;
+    /// use mcp_core::{ClientPeer, McpRequest, OutboundMessage, ProtocolVersion, RequestContext, Router, Tool};
+    /// use serde_json::{Value, json};
+    /// use tower::ServiceExt;
+    ///
+    /// let router = Router::builder()
+    ///     .tool(Tool::new("copy").raw_handler(|_, ctx: RequestContext| async move {
+    ///         ctx.log(LoggingLevel::Info, Some("copy"), "starting").await;
+    ///         ctx.progress(1.0, Some(2.0), Some("half way")).await;
+    ///         "copied"
+    ///     }))
+    ///     .build();
+    ///
+    /// // The client asks for progress by sending a token.
+    /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call",
+    ///     "params":{"name":"copy","arguments":{},"_meta":{"progressToken":"p1"}}}"#;
+    /// let mut request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+    /// let (peer, mut outbound) = ClientPeer::channel(8);
+    /// request.extensions.insert(peer);
+    /// router.oneshot(request).await.unwrap();
+    ///
+    /// let mut sent = Vec::new();
+    /// while let Some(OutboundMessage::Notification(bytes)) = outbound.recv().await {
+    ///     sent.push(serde_json::from_slice::<Value>(&bytes).unwrap());
+    /// }
+    /// assert_eq!(sent[0]["method"], "notifications/message");
+    /// assert_eq!(sent[0]["params"], json!({"level": "info", "logger": "copy", "data": "starting"}));
+    /// assert_eq!(sent[1]["method"], "notifications/progress");
+    /// assert_eq!(sent[1]["params"], json!({"progressToken": "p1", "progress": 1, "total": 2, "message": "half way"}));
+    /// # }
+    /// ```
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) -> bool {
         let (Some(token), Some(peer)) = (&self.inner.progress_token, &self.inner.peer) else {
             return false;
@@ -356,6 +394,10 @@ impl RequestContext {
 
     /// Sends a `notifications/message` log entry when `level` is at or above the level the
     /// client set (`logging/setLevel`, or `_meta` log level in the modern era).
+    /// A legacy client that set no level gets every entry (the spec leaves that default to
+    /// the server); a modern one only what its request's `_meta` asks for. Returns whether an
+    /// entry was sent.
+    /// [`progress`](Self::progress) shows one sent.
     pub async fn log(
         &self,
         level: LoggingLevel,

@@ -67,6 +67,46 @@ impl std::fmt::Debug for Tool {
 }
 
 /// Configures a tool before its handler is attached.
+///
+/// A schema given with [`input_schema`](Self::input_schema) is advertised as given and
+/// checked before the handler runs; [`output_schema_of`](Self::output_schema_of) derives the
+/// output's schema from a type; [`annotations`](Self::annotations) are hints for clients.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::protocol::ToolAnnotations;
+/// use mcp_core::{Json, RequestContext, Router, Tool};
+/// use serde_json::json;
+///
+/// #[derive(serde::Serialize, schemars::JsonSchema)]
+/// struct Stock { units: u32 }
+///
+/// let schema = json!({"type": "object", "additionalProperties": false,
+///     "properties": {"sku": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]+$"}}, "required": ["sku"]});
+/// let tool = Tool::new("stock")
+///     .input_schema(schema.clone())
+///     .output_schema_of::<Stock>()
+///     .annotations(ToolAnnotations { read_only_hint: Some(true), ..Default::default() })
+///     .raw_handler(|_, _: RequestContext| async { Json(Stock { units: 3 }) });
+/// let router = Router::builder().tool(tool).build();
+///
+/// let listed = &call(&router, "tools/list", json!({})).await["tools"][0];
+/// assert_eq!(listed["inputSchema"], schema);
+/// assert_eq!(listed["outputSchema"]["properties"]["units"]["type"], "integer");
+/// assert_eq!(listed["annotations"], json!({"readOnlyHint": true}));
+/// // Arguments the schema refuses never reach the handler: the model is told why.
+/// let refused = call(&router, "tools/call", json!({"name": "stock", "arguments": {"sku": "nope"}})).await;
+/// assert_eq!(refused["isError"], true);
+/// # }
+/// # async fn call(router: &mcp_core::Router, method: &str, params: serde_json::Value) -> serde_json::Value {
+/// #     use mcp_core::{McpRequest, ProtocolVersion, jsonrpc::Message};
+/// #     use tower::ServiceExt;
+/// #     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+/// #     let message = Message::parse(&serde_json::to_vec(&body).unwrap()).unwrap();
+/// #     let response = router.clone().oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
+/// #     serde_json::from_slice::<serde_json::Value>(&response.to_vec()).unwrap()["result"].clone()
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ToolBuilder {
     definition: protocol::Tool,

@@ -47,6 +47,43 @@ impl std::fmt::Debug for Prompt {
 }
 
 /// Configures a [`Prompt`].
+///
+/// [`complete`](Self::complete) answers `completion/complete` for one argument: it gets what
+/// the user typed so far and the arguments already chosen.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::protocol::PromptMessage;
+/// use mcp_core::{Prompt, RequestContext, Router};
+/// use serde_json::json;
+///
+/// let translate = Prompt::new("translate")
+///     .argument("language", "The language to translate into", true)
+///     .complete("language", |typed, _chosen, _ctx: RequestContext| async move {
+///         ["french", "finnish", "german"].into_iter().filter(|l| l.starts_with(&typed)).map(String::from).collect()
+///     })
+///     .handler(|args, _ctx: RequestContext| async move {
+///         vec![PromptMessage::user_text(format!("Translate into {}", args["language"]))]
+///     });
+/// let router = Router::builder().prompt(translate).build();
+///
+/// let params = json!({"ref": {"type": "ref/prompt", "name": "translate"},
+///     "argument": {"name": "language", "value": "f"}});
+/// let completion = &call(&router, "completion/complete", params).await["result"]["completion"];
+/// assert_eq!(completion["values"], json!(["french", "finnish"]));
+/// // A required argument left out is the client's error.
+/// let missing = call(&router, "prompts/get", json!({"name": "translate"})).await;
+/// assert_eq!(missing["error"]["code"], -32602);
+/// # }
+/// # async fn call(router: &mcp_core::Router, method: &str, params: serde_json::Value) -> serde_json::Value {
+/// #     use mcp_core::{McpRequest, ProtocolVersion, jsonrpc::Message};
+/// #     use tower::ServiceExt;
+/// #     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+/// #     let message = Message::parse(&serde_json::to_vec(&body).unwrap()).unwrap();
+/// #     let response = router.clone().oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
+/// #     serde_json::from_slice(&response.to_vec()).unwrap()
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct PromptBuilder {
     definition: protocol::Prompt,

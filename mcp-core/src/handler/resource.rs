@@ -43,7 +43,34 @@ impl std::fmt::Debug for Resource {
     }
 }
 
-/// Configures a [`Resource`].
+/// Configures a [`Resource`]. A handler returning text gets it wrapped in contents carrying
+/// the URI read and the declared MIME type ([`IntoReadResult`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::{RequestContext, Resource, Router};
+/// use serde_json::json;
+///
+/// let readme = Resource::new("file:///README.md", "readme")
+///     .description("The project's front page")
+///     .mime_type("text/markdown")
+///     .handler(|_uri: String, _ctx: RequestContext| async { "# Hello" });
+/// let router = Router::builder().resource(readme).build();
+///
+/// let listed = call(&router, "resources/list", json!({})).await;
+/// assert_eq!(listed["result"]["resources"][0]["mimeType"], "text/markdown");
+/// let read = call(&router, "resources/read", json!({"uri": "file:///README.md"})).await;
+/// assert_eq!(read["result"]["contents"], json!([{"uri": "file:///README.md", "mimeType": "text/markdown", "text": "# Hello"}]));
+/// # }
+/// # async fn call(router: &mcp_core::Router, method: &str, params: serde_json::Value) -> serde_json::Value {
+/// #     use mcp_core::{McpRequest, ProtocolVersion, jsonrpc::Message};
+/// #     use tower::ServiceExt;
+/// #     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+/// #     let message = Message::parse(&serde_json::to_vec(&body).unwrap()).unwrap();
+/// #     let response = router.clone().oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
+/// #     serde_json::from_slice(&response.to_vec()).unwrap()
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ResourceBuilder {
     definition: protocol::Resource,
@@ -163,7 +190,36 @@ impl std::fmt::Debug for ResourceTemplate {
     }
 }
 
-/// Configures a [`ResourceTemplate`].
+/// Configures a [`ResourceTemplate`]. The handler gets the URI read and the template's
+/// variables taken from it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mcp_core::{RequestContext, ResourceTemplate, Router, TemplateMatch};
+/// use serde_json::json;
+///
+/// let user = ResourceTemplate::new("users://{id}/profile", "user profile")
+///     .mime_type("application/json")
+///     .handler(|m: TemplateMatch, _ctx: RequestContext| async move {
+///         json!({"id": m.variables["id"]}).to_string()
+///     });
+/// let router = Router::builder().resource_template(user).build();
+///
+/// let listed = call(&router, "resources/templates/list", json!({})).await;
+/// assert_eq!(listed["result"]["resourceTemplates"][0]["uriTemplate"], "users://{id}/profile");
+/// let read = call(&router, "resources/read", json!({"uri": "users://42/profile"})).await;
+/// assert_eq!(read["result"]["contents"][0]["text"], r#"{"id":"42"}"#);
+/// assert_eq!(read["result"]["contents"][0]["uri"], "users://42/profile");
+/// # }
+/// # async fn call(router: &mcp_core::Router, method: &str, params: serde_json::Value) -> serde_json::Value {
+/// #     use mcp_core::{McpRequest, ProtocolVersion, jsonrpc::Message};
+/// #     use tower::ServiceExt;
+/// #     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+/// #     let message = Message::parse(&serde_json::to_vec(&body).unwrap()).unwrap();
+/// #     let response = router.clone().oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
+/// #     serde_json::from_slice(&response.to_vec()).unwrap()
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ResourceTemplateBuilder {
     definition: protocol::ResourceTemplate,

@@ -34,6 +34,19 @@ pub mod codes {
 }
 
 /// A JSON-RPC error object.
+///
+/// Returned from a handler, it is the request's error answer (a tool's own failures are
+/// better reported as an `isError` result: see [`ToolFailure`](crate::ToolFailure)).
+/// `data` carries machine-readable detail.
+///
+/// ```
+/// use mcp_core::jsonrpc::{ErrorObject, codes};
+///
+/// let error = ErrorObject::invalid_params("unknown city").with_data(serde_json::json!({"city": "Atlantis"}));
+/// assert_eq!(error.code, codes::INVALID_PARAMS);
+/// let wire = serde_json::to_value(&error).unwrap();
+/// assert_eq!(wire, serde_json::json!({"code": -32602, "message": "unknown city", "data": {"city": "Atlantis"}}));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorObject {
     /// The error code (see [`codes`]).

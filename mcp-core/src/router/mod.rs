@@ -2,6 +2,7 @@
 
 mod dispatch;
 mod encode;
+mod future;
 mod handlers;
 mod inputs;
 mod params;
@@ -11,8 +12,6 @@ mod task_run;
 mod tasks;
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
@@ -28,6 +27,7 @@ use crate::request::{McpRequest, McpResponse};
 use registry::Registry;
 
 pub use encode::CachePolicy;
+pub use future::RouterFuture;
 
 /// The default number of items per `*/list` page.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -162,6 +162,22 @@ impl Router {
     }
 
     /// Adds or replaces a tool at runtime and announces `tools/list_changed`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::{RequestContext, Router, ServerEvent, Tool};
+    ///
+    /// let router = Router::builder().build();
+    /// let mut events = router.events(); // what the transports listen to
+    /// router.add_tool(Tool::new("late").raw_handler(|_, _: RequestContext| async { "here" }));
+    /// assert!(router.has_tool("late"));
+    /// assert_eq!(events.recv().await.unwrap(), ServerEvent::ToolsListChanged { name: "late".into() });
+    /// assert!(router.remove_tool("late"));
+    /// assert!(!router.remove_tool("late")); // gone: nothing to announce
+    /// assert_eq!(events.recv().await.unwrap(), ServerEvent::ToolsListChanged { name: "late".into() });
+    /// assert!(events.try_recv().is_err());
+    /// # }
+    /// ```
     pub fn add_tool(&self, tool: Tool) {
         let name = insert_tool(&self.inner.tools, tool);
         self.names_changed();
@@ -232,6 +248,21 @@ impl Router {
 
     /// Announces that the resource at `uri` changed (`notifications/resources/updated`) to
     /// its subscribers that may read it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::{RequestContext, ResourceTemplate, Router, ServerEvent, TemplateMatch};
+    ///
+    /// let logs = ResourceTemplate::new("logs://{day}", "logs")
+    ///     .handler(|m: TemplateMatch, _: RequestContext| async move { m.uri });
+    /// let router = Router::builder().resource_template(logs).build();
+    /// let mut events = router.events();
+    /// router.notify_resource_updated("logs://monday");
+    /// // The event names what serves the URI, so that only subscribers allowed to read it hear.
+    /// let ServerEvent::ResourceUpdated { uri, is_static, templates, .. } = events.recv().await.unwrap() else { panic!() };
+    /// assert_eq!((uri.as_str(), is_static, templates), ("logs://monday", false, vec!["logs".to_owned()]));
+    /// # }
+    /// ```
     pub fn notify_resource_updated(&self, uri: impl Into<String>) {
         let uri = uri.into();
         let (is_static, templates) = self.inner.served_by(&uri);
@@ -407,6 +438,29 @@ impl RouterBuilder {
     }
 
     /// Items per `*/list` page (default 100, at least 1).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::{RequestContext, Router, Tool};
+    /// use serde_json::json;
+    ///
+    /// let tool = |name: &str| Tool::new(name).raw_handler(|_, _: RequestContext| async { "" });
+    /// let router = Router::builder().page_size(1).tool(tool("a")).tool(tool("b")).build();
+    /// let first = call(&router, "tools/list", json!({})).await;
+    /// assert_eq!(first["tools"].as_array().unwrap().len(), 1);
+    /// let second = call(&router, "tools/list", json!({"cursor": first["nextCursor"]})).await;
+    /// assert_eq!(second["tools"][0]["name"], "b");
+    /// assert!(second.get("nextCursor").is_none());
+    /// # }
+    /// # async fn call(router: &mcp_core::Router, method: &str, params: serde_json::Value) -> serde_json::Value {
+    /// #     use mcp_core::{McpRequest, ProtocolVersion, jsonrpc::Message};
+    /// #     use tower::ServiceExt;
+    /// #     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    /// #     let message = Message::parse(&serde_json::to_vec(&body).unwrap()).unwrap();
+    /// #     let response = router.clone().oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
+    /// #     serde_json::from_slice::<serde_json::Value>(&response.to_vec()).unwrap()["result"].clone()
+    /// # }
+    /// ```
     pub fn page_size(mut self, page_size: usize) -> Self {
         self.page_size = page_size.max(1);
         self
@@ -426,7 +480,9 @@ impl RouterBuilder {
         self
     }
 
-    /// The key sealing `requestState` (modern era); set the same key on every node.
+    /// The key sealing `requestState` (modern era); set the same key on every node, so a
+    /// retry that lands on another node opens the state ([`RequestStateSealer`] shows one
+    /// sealed and opened). Without it each router draws a random key.
     pub fn request_state_key(mut self, key: &[u8], max_age: Duration) -> Self {
         self.sealer = Some(RequestStateSealer::new(key, max_age));
         self
@@ -532,50 +588,4 @@ fn insert_tool(tools: &Registry<Tool>, tool: Tool) -> String {
     let legacy = definition.legacy_view();
     tools.insert_with_legacy(definition.name.clone(), tool, &definition, legacy.as_ref());
     definition.name
-}
-
-/// The response future of [`Router`]: the answer itself for methods that run no handler,
-/// else the handler's call, boxed.
-pub struct RouterFuture {
-    kind: RouterFutureKind,
-}
-
-enum RouterFutureKind {
-    Ready(Option<McpResponse>),
-    Pending(Pin<Box<dyn Future<Output = Result<McpResponse, Infallible>> + Send>>),
-}
-
-impl RouterFuture {
-    pub(crate) fn ready(response: McpResponse) -> Self {
-        Self {
-            kind: RouterFutureKind::Ready(Some(response)),
-        }
-    }
-
-    pub(crate) fn pending(
-        future: impl Future<Output = Result<McpResponse, Infallible>> + Send + 'static,
-    ) -> Self {
-        Self {
-            kind: RouterFutureKind::Pending(Box::pin(future)),
-        }
-    }
-}
-
-impl std::fmt::Debug for RouterFuture {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RouterFuture")
-    }
-}
-
-impl Future for RouterFuture {
-    type Output = Result<McpResponse, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.kind {
-            RouterFutureKind::Ready(response) => Poll::Ready(Ok(response
-                .take()
-                .expect("RouterFuture polled after completion"))),
-            RouterFutureKind::Pending(future) => future.as_mut().poll(cx),
-        }
-    }
 }

@@ -1,22 +1,4 @@
 //! Which tool, prompt and resource names get their own `target` label value.
-//!
-//! Clients choose the names they send; labelling metrics with them unchecked would let any
-//! client create series without bound. A name the server does not know is folded into
-//! [`FOLDED`](crate::names::FOLDED). A `KnownTargets` must answer yes for a bounded set of
-//! names only (the ones the server registered): each becomes a label value. As a backstop,
-//! past 1024 names per method further names are folded too.
-//!
-//! ```
-//! use mcp_telemetry::{KnownTargets, TargetKind};
-//!
-//! // A closure works: here only the tools `search` and `fetch` are labelled.
-//! let known = |kind: TargetKind, name: &str| {
-//!     kind == TargetKind::Tool && matches!(name, "search" | "fetch")
-//! };
-//! assert!(known.is_known(TargetKind::Tool, "search"));
-//! assert!(!known.is_known(TargetKind::Tool, "search2"));
-//! assert!(!known.is_known(TargetKind::Prompt, "search"));
-//! ```
 
 use mcp_core::Router;
 
@@ -44,8 +26,34 @@ impl TargetKind {
 
 /// Decides whether a target name is registered on the server (and so may be a label value).
 ///
+/// Clients choose the names they send; labelling metrics with them unchecked would let any
+/// client create series without bound. A name the server does not know is folded into
+/// [`FOLDED`](crate::names::FOLDED). A `KnownTargets` must answer yes for a bounded set of
+/// names only (the ones the server registered): each becomes a label value. As a backstop,
+/// past 1024 names per method further names are folded too.
+///
 /// Implemented by [`Router`] (its tools, prompts and resources; URIs that only a resource
 /// template matches are folded), by closures, and by [`NoTargets`].
+///
+/// ```
+/// use mcp_core::{RequestContext, Router, Tool};
+/// use mcp_telemetry::{KnownTargets, TargetKind};
+///
+/// // A closure works: here only the tools `search` and `fetch` are labelled.
+/// let known = |kind: TargetKind, name: &str| {
+///     kind == TargetKind::Tool && matches!(name, "search" | "fetch")
+/// };
+/// assert!(known.is_known(TargetKind::Tool, "search"));
+/// assert!(!known.is_known(TargetKind::Tool, "search2"));
+/// assert!(!known.is_known(TargetKind::Prompt, "search"));
+///
+/// // A router knows what it serves (`TelemetryLayer::for_router` uses it).
+/// let router = Router::builder()
+///     .tool(Tool::new("add").raw_handler(|_, _: RequestContext| async { "3" }))
+///     .build();
+/// assert!(router.is_known(TargetKind::Tool, "add"));
+/// assert!(!router.is_known(TargetKind::Tool, "rm -rf"));
+/// ```
 pub trait KnownTargets: Send + Sync + 'static {
     /// Whether `name` is a registered target of this kind.
     fn is_known(&self, kind: TargetKind, name: &str) -> bool;

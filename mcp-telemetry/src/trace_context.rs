@@ -1,22 +1,4 @@
-//! W3C Trace Context (`traceparent`, `tracestate`) as MCP carries it in `params._meta`
-//! (SEP-414).
-//!
-//! No OpenTelemetry SDK is needed: the parsed ids are recorded on the call's span
-//! (`trace_id`, `parent_span_id`) and handed to the hooks through
-//! [`CallInfo::trace_context`](crate::CallInfo::trace_context) and
-//! [`CallInfo::trace_state`](crate::CallInfo::trace_state). With the `opentelemetry` feature,
-//! the layer also makes the caller's span the remote parent of the call's span in
-//! `tracing-opentelemetry` (see `TelemetryLayer::join_caller_trace`).
-//!
-//! ```
-//! use mcp_telemetry::TraceContext;
-//!
-//! let ctx = TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
-//! assert_eq!(ctx.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
-//! assert_eq!(ctx.parent_span_id().to_string(), "00f067aa0ba902b7");
-//! assert!(ctx.is_sampled());
-//! assert!(TraceContext::parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01").is_none());
-//! ```
+//! W3C Trace Context (`traceparent`, `tracestate`) as MCP carries it in `params._meta`.
 
 use std::fmt;
 
@@ -64,6 +46,25 @@ impl fmt::Debug for SpanId {
 }
 
 /// The caller's trace position, parsed from a `traceparent` value.
+///
+/// MCP carries W3C Trace Context (`traceparent`, `tracestate`) in `params._meta` (SEP-414).
+/// No OpenTelemetry SDK is needed: the parsed ids are recorded on the call's span
+/// (`trace_id`, `parent_span_id`) and handed to the hooks through
+/// [`CallInfo::trace_context`](crate::CallInfo::trace_context) and
+/// [`CallInfo::trace_state`](crate::CallInfo::trace_state). With the `opentelemetry` feature,
+/// the layer also makes the caller's span the remote parent of the call's span in
+/// `tracing-opentelemetry` (see `TelemetryLayer::join_caller_trace`). An invalid value gives
+/// `None`: the call then starts a new trace instead of joining a made-up one.
+///
+/// ```
+/// use mcp_telemetry::TraceContext;
+///
+/// let ctx = TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+/// assert_eq!(ctx.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// assert_eq!(ctx.parent_span_id().to_string(), "00f067aa0ba902b7");
+/// assert!(ctx.is_sampled());
+/// assert!(TraceContext::parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01").is_none());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TraceContext {
     trace_id: TraceId,

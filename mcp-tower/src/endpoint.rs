@@ -1,12 +1,4 @@
-//! [`EndpointLayer`]: the MCP endpoint answers on one path; anything else is 404.
-//!
-//! ```
-//! use mcp_tower::EndpointLayer;
-//!
-//! // In a written-out stack, as the outermost layer.
-//! let layer = EndpointLayer::new("/mcp");
-//! # let _ = layer;
-//! ```
+//! [`EndpointLayer`]: the MCP endpoint answers on one path.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -19,7 +11,36 @@ use tower_service::Service;
 use crate::error_body::json_rpc_error_response;
 use crate::future::ResponseFuture;
 
-/// Restricts a service to one path.
+/// Restricts a service to one path: a request for any other path gets **404** (with a
+/// JSON-RPC error body) and never reaches the service.
+///
+/// [`McpServer`](crate::McpServer) puts it outermost, on `/mcp` unless told otherwise; a
+/// written-out stack should do the same, or MCP answers on every path. The query string does
+/// not count.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use mcp_tower::EndpointLayer;
+/// use tower::{ServiceBuilder, ServiceExt};
+///
+/// let service = ServiceBuilder::new()
+///     .layer(EndpointLayer::new("/mcp"))
+///     .service_fn(|_: http::Request<Full<Bytes>>| async {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::new())))
+///     });
+/// let status = |uri: &str| {
+///     let request = http::Request::post(uri).body(Full::default()).unwrap();
+///     let response = service.clone().oneshot(request);
+///     async move { response.await.unwrap().status() }
+/// };
+/// assert_eq!(status("/mcp").await, 200);
+/// assert_eq!(status("/mcp?session=1").await, 200);
+/// assert_eq!(status("/").await, 404);
+/// assert_eq!(status("/mcp/").await, 404);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct EndpointLayer {
     path: Arc<str>,

@@ -1,16 +1,5 @@
-//! DNS-rebinding protection: refuse requests whose host (the request target's authority when
-//! it has one, as in HTTP/2 or absolute-form, else `Host`) or `Origin` is not ours, with 403,
-//! before the body is read. A request with more than one `Host` line gets 400.
-//!
-//! ```
-//! use mcp_tower::HostOriginLayer;
-//!
-//! // Loopback hosts (any port) are always accepted; add the public names you serve.
-//! let layer = HostOriginLayer::new()
-//!     .allow_host("mcp.example.com")
-//!     .allow_origin("https://app.example.com");
-//! # let _ = layer;
-//! ```
+//! DNS-rebinding protection: [`HostOriginLayer`] refuses requests from hosts and origins that
+//! are not ours.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -23,7 +12,45 @@ use tower_service::Service;
 use crate::error_body::json_rpc_error_response;
 use crate::future::ResponseFuture;
 
-/// Configures [`HostOrigin`]: which hosts and origins are ours.
+/// DNS-rebinding protection: configures [`HostOrigin`], which hosts and origins are ours.
+///
+/// A page on a foreign site can make a browser send requests to a server on `localhost`; its
+/// `Origin` (or a rebound name in `Host`) gives it away. The host is the request target's
+/// authority when it has one (HTTP/2, absolute-form), else `Host`. A request whose host or
+/// `Origin` is not ours gets **403**, one with more than one `Host` line **400**, both before
+/// the body is read and with a JSON-RPC error body. Loopback hosts and origins (any port) are
+/// always ours; a request without `Origin` (not from a browser) is checked by host alone.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use mcp_tower::HostOriginLayer;
+/// use tower::{ServiceBuilder, ServiceExt};
+///
+/// let service = ServiceBuilder::new()
+///     .layer(
+///         HostOriginLayer::new()
+///             .allow_host("mcp.example.com")
+///             .allow_origin("https://app.example.com"),
+///     )
+///     .service_fn(|_: http::Request<Full<Bytes>>| async {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::new())))
+///     });
+/// let status = |headers: &[(&str, &str)]| {
+///     let request = http::Request::post("/mcp");
+///     let request = headers.iter().fold(request, |r, (name, value)| r.header(*name, *value));
+///     let response = service.clone().oneshot(request.body(Full::default()).unwrap());
+///     async move { response.await.unwrap().status() }
+/// };
+/// let ours = [("host", "mcp.example.com"), ("origin", "https://app.example.com")];
+/// assert_eq!(status(&ours).await, 200);
+/// assert_eq!(status(&[("host", "localhost:3000")]).await, 200);
+/// assert_eq!(status(&[("host", "evil.example")]).await, 403);
+/// assert_eq!(status(&[("host", "localhost"), ("origin", "https://evil.example")]).await, 403);
+/// assert_eq!(status(&[("host", "localhost"), ("host", "localhost")]).await, 400);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct HostOriginLayer {
     config: Arc<HostOriginConfig>,

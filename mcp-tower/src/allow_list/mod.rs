@@ -61,6 +61,38 @@ use tower_service::Service;
 ///
 /// Implemented for every `Fn(&McpRequest) -> Option<AllowList>`; implement it on a type when
 /// the decision needs state of its own (a plan table, a session store).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::collections::HashMap;
+///
+/// use mcp_core::jsonrpc::Message;
+/// use mcp_core::{AllowList, McpRequest, Principal, ProtocolVersion, RequestContext, Router, Tool};
+/// use mcp_tower::{AllowListLayer, allow_list::ResolveAllowList};
+/// use tower::{Layer, ServiceExt};
+///
+/// /// Each customer's tools, by the authenticated subject.
+/// struct Plans(HashMap<String, AllowList>);
+///
+/// impl ResolveAllowList for Plans {
+///     fn resolve(&self, request: &McpRequest) -> Option<AllowList> {
+///         let subject = request.extensions.get::<Principal>()?.subject();
+///         self.0.get(subject).cloned()
+///     }
+/// }
+///
+/// let plans = Plans(HashMap::from([("alice".to_owned(), AllowList::new().tools(["search"]))]));
+/// # let tool = |name: &str| Tool::new(name).raw_handler(|_, _: RequestContext| async { "ok" });
+/// let router = Router::builder().tool(tool("search")).tool(tool("delete")).build();
+/// let service = AllowListLayer::with_resolver(plans).layer(router);
+/// let list = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).unwrap();
+/// let mut request = McpRequest::new(list, ProtocolVersion::V2025_11_25);
+/// request.extensions.insert(Principal::new("alice"));
+/// let response = service.oneshot(request).await.unwrap();
+/// let result = response.as_single().unwrap().body.as_ref().unwrap().get();
+/// assert!(result.contains(r#""name":"search""#) && !result.contains("delete"));
+/// # }
+/// ```
 pub trait ResolveAllowList: Send + Sync + 'static {
     /// The allow-list for `request`, if this resolver decides it.
     fn resolve(&self, request: &McpRequest) -> Option<AllowList>;

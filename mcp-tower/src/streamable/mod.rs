@@ -44,6 +44,35 @@ pub(crate) use era::check_session_header;
 use pending::PendingRequests;
 
 /// When a request is answered with an SSE stream instead of plain JSON.
+///
+/// `Auto` gives the plain JSON clients parse most easily and streams only when the handler
+/// has something to say first; `AlwaysSse` suits clients or proxies that expect one kind of
+/// body; `JsonOnly` suits clients that cannot read SSE at all.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use http_body_util::BodyExt;
+/// use mcp_tower::{McpBody, ResponseMode, StreamableHttpConfig, StreamableHttpLayer};
+/// use tower::{Layer, ServiceExt};
+///
+/// for (mode, content_type) in [
+///     (ResponseMode::Auto, "application/json"),
+///     (ResponseMode::AlwaysSse, "text/event-stream"),
+/// ] {
+///     let config = StreamableHttpConfig::default().response_mode(mode);
+///     let service = StreamableHttpLayer::new(config).layer(mcp_core::Router::builder().build());
+///     let ping = http::Request::post("/mcp")
+///         .header("accept", "application/json, text/event-stream")
+///         .header("content-type", "application/json")
+///         .body(McpBody::from(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+///         .unwrap();
+///     let response = service.oneshot(ping).await.unwrap();
+///     assert_eq!(response.headers()["content-type"], content_type);
+///     let body = response.into_body().collect().await.unwrap().to_bytes();
+///     assert!(String::from_utf8_lossy(&body).contains(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#));
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResponseMode {
     /// JSON, unless the handler sends something (progress, log, a request) before its
@@ -162,7 +191,7 @@ impl StreamableHttpConfig {
         self
     }
 
-    /// JSON or SSE answers (default [`ResponseMode::Auto`]).
+    /// JSON or SSE answers (default [`ResponseMode::Auto`]; see there for an example).
     pub fn response_mode(mut self, mode: ResponseMode) -> Self {
         self.response_mode = mode;
         self
@@ -221,7 +250,37 @@ impl StreamableHttpConfig {
     }
 
     /// The notifications `subscriptions/listen` streams carry, usually the router's:
-    /// `config.events_from(&router)`.
+    /// `config.events_from(&router)`. Without it, a 2026-07-28 client's
+    /// `subscriptions/listen` is refused (-32600, "This server publishes no notifications").
+    /// [`McpServer`](crate::McpServer) sets it; a written-out stack must.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use http_body_util::BodyExt;
+    /// use mcp_tower::{McpBody, StreamableHttpConfig, StreamableHttpLayer};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// let router = mcp_core::Router::builder().build();
+    /// let config = StreamableHttpConfig::default().events_from(&router);
+    /// let service = StreamableHttpLayer::new(config).layer(router);
+    /// let listen = http::Request::post("/mcp")
+    ///     .header("accept", "application/json, text/event-stream")
+    ///     .header("content-type", "application/json")
+    ///     .header("mcp-protocol-version", "2026-07-28")
+    ///     .header("mcp-method", "subscriptions/listen")
+    ///     .body(McpBody::from(r#"{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen",
+    ///         "params":{"notifications":{"toolsListChanged":true},
+    ///         "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+    ///                  "io.modelcontextprotocol/clientCapabilities":{}}}}"#))
+    ///     .unwrap();
+    /// // The stream stays open for list changes; it starts with the acknowledgement.
+    /// let response = service.oneshot(listen).await.unwrap();
+    /// assert_eq!(response.headers()["content-type"], "text/event-stream");
+    /// let first = response.into_body().frame().await.unwrap().unwrap().into_data().unwrap();
+    /// let first = String::from_utf8_lossy(&first);
+    /// assert!(first.contains("notifications/subscriptions/acknowledged"));
+    /// # }
+    /// ```
     pub fn events_from(mut self, router: &mcp_core::Router) -> Self {
         let router = router.clone();
         self.events = Some(Arc::new(move || router.events()));

@@ -206,6 +206,28 @@ impl RequiredScopes {
 }
 
 /// `Ok` when `principal` holds every scope in `required`, else what is missing.
+///
+/// For checks no [`RequiredScopes`] policy expresses, e.g. in a custom
+/// [`Authenticate`](crate::Authenticate) or for a scope that depends on the arguments.
+///
+/// ```
+/// use mcp_auth::check_scopes;
+/// use mcp_core::Principal;
+///
+/// let alice = Principal::new("alice").with_scopes(["mcp", "files:read"]);
+/// assert!(check_scopes(&alice, ["files:read"]).is_ok());
+///
+/// let missing = check_scopes(&alice, ["files:read", "files:write"]).unwrap_err();
+/// assert_eq!(missing.missing(), ["files:write"]);
+/// // A 403 whose challenge asks for what the token has plus what it lacks.
+/// let rejection = missing.into_rejection(None);
+/// assert_eq!(rejection.status(), 403);
+/// assert_eq!(
+///     rejection.challenge().unwrap().render().unwrap(),
+///     "Bearer scope=\"files:read mcp files:write\", error=\"insufficient_scope\", \
+///      error_description=\"missing scope: files:write\""
+/// );
+/// ```
 pub fn check_scopes<'a>(
     principal: &Principal,
     required: impl IntoIterator<Item = &'a str>,
@@ -283,7 +305,18 @@ impl std::fmt::Display for MissingScopes {
 impl std::error::Error for MissingScopes {}
 
 /// The `insufficient_scope` challenge (RFC 6750 §3.1) asking for `scopes`, with
-/// `resource_metadata` when given.
+/// `resource_metadata` when given: what a 403 sends so that the client can ask the
+/// authorization server for a token with more scopes (step-up).
+///
+/// ```
+/// use mcp_auth::insufficient_scope;
+///
+/// let url = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+/// assert_eq!(
+///     insufficient_scope(["mcp", "files:write"], Some(url)).render().unwrap(),
+///     format!(r#"Bearer resource_metadata="{url}", scope="mcp files:write", error="insufficient_scope""#)
+/// );
+/// ```
 pub fn insufficient_scope<I, S>(scopes: I, resource_metadata: Option<&str>) -> WwwAuthenticate
 where
     I: IntoIterator<Item = S>,

@@ -103,6 +103,19 @@ impl JwtAuthenticatorBuilder {
 
     /// The signature algorithms accepted (replaces the default `RS256`). HMAC algorithms are
     /// refused at [`build`](Self::build): a resource server verifies with public keys.
+    ///
+    /// ```
+    /// use jsonwebtoken::Algorithm;
+    /// use mcp_auth::JwtAuthenticator;
+    ///
+    /// let builder = || {
+    ///     JwtAuthenticator::builder("https://mcp.example.com/mcp")
+    ///         .issuer("https://auth.example.com")
+    ///         .discover_jwks()
+    /// };
+    /// assert!(builder().algorithms([Algorithm::ES256, Algorithm::EdDSA]).build().is_ok());
+    /// assert!(builder().algorithms([Algorithm::HS256]).build().is_err());
+    /// ```
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = algorithms.into_iter().collect();
         self
@@ -131,14 +144,37 @@ impl JwtAuthenticatorBuilder {
 
     /// Fetches this authorization server metadata document (RFC 8414 or OpenID Connect
     /// discovery) and then the JWKS at its `jwks_uri`. The document's `issuer` must be one of
-    /// the configured issuers.
+    /// the configured issuers: a document that names another is refused, so whoever can
+    /// serve that URL cannot point the server at keys of their own.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use bytes::Bytes;
+    /// use mcp_auth::{FetchError, JwtAuthenticator};
+    ///
+    /// // A fetcher (see `JwksFetcher`) whose discovery document names another issuer.
+    /// let fetcher = |_: http::Uri, _: usize| async {
+    ///     let document = r#"{"issuer":"https://evil.example","jwks_uri":"https://evil.example/k"}"#;
+    ///     Ok::<_, FetchError>(Bytes::from_static(document.as_bytes()))
+    /// };
+    /// let jwt = JwtAuthenticator::builder("https://mcp.example.com/mcp")
+    ///     .issuer("https://auth.example.com")
+    ///     .jwks_from_metadata("https://auth.example.com/.well-known/openid-configuration")
+    ///     .fetcher(fetcher)
+    ///     .build()
+    ///     .unwrap();
+    /// let error = jwt.refresh().await.unwrap_err();
+    /// assert!(error.to_string().contains("unexpected issuer"));
+    /// # }
+    /// ```
     pub fn jwks_from_metadata(mut self, metadata_url: impl Into<String>) -> Self {
         self.source = Some(Source::Metadata(metadata_url.into()));
         self
     }
 
     /// Like [`jwks_from_metadata`](Self::jwks_from_metadata) with the RFC 8414 metadata URL of
-    /// the first issuer (`/.well-known/oauth-authorization-server` inserted before its path).
+    /// the first issuer (`/.well-known/oauth-authorization-server` inserted before its path,
+    /// see [`authorization_server_metadata_url`]). The [`JwksFetcher`] example follows it.
     pub fn discover_jwks(mut self) -> Self {
         self.source = Some(Source::Discover);
         self

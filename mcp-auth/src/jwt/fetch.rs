@@ -46,7 +46,55 @@ impl std::error::Error for FetchError {}
 /// Implementations must not return more than `max_bytes` of body (stop reading past it and
 /// fail). The caller applies the timeout. [`HttpFetcher`] is the hyper-based implementation;
 /// closures `Fn(Uri, usize) -> impl Future<Output = Result<Bytes, FetchError>>` implement it
-/// too.
+/// too. Implement it to go through a proxy, to serve keys bundled with the binary, or in tests.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use bytes::Bytes;
+/// use http::Uri;
+/// use jsonwebtoken::Algorithm;
+/// use mcp_auth::jwt::BoxFuture;
+/// use mcp_auth::{FetchError, JwksFetcher, JwtAuthenticator};
+///
+/// const METADATA: &str =
+///     r#"{"issuer":"https://auth.example.com","jwks_uri":"https://auth.example.com/keys"}"#;
+///
+/// /// The authorization server's documents, bundled with the binary: no network.
+/// struct Bundled { jwks: String }
+///
+/// impl JwksFetcher for Bundled {
+///     fn fetch(&self, url: Uri, max_bytes: usize) -> BoxFuture<'_, Result<Bytes, FetchError>> {
+///         let body = match url.path() {
+///             "/.well-known/oauth-authorization-server" => METADATA,
+///             "/keys" => &self.jwks,
+///             _ => "",
+///         };
+///         let result = match body.len() {
+///             0 => Err(FetchError::new(format!("{url}: not found"))),
+///             n if n > max_bytes => Err(FetchError::new(format!("{url}: too large"))),
+///             _ => Ok(Bytes::copy_from_slice(body.as_bytes())),
+///         };
+///         Box::pin(async move { result })
+///     }
+/// }
+///
+/// # let key = auth_fixtures::ec_key("k1");
+/// # let jwks = serde_json::json!({ "keys": [key.jwk] }).to_string();
+/// let jwt = JwtAuthenticator::builder("https://mcp.example.com/mcp")
+///     .issuer("https://auth.example.com")
+///     .discover_jwks() // the issuer's RFC 8414 metadata, then its `jwks_uri`
+///     .algorithms([Algorithm::ES256])
+///     .fetcher(Bundled { jwks })
+///     .build()
+///     .unwrap();
+/// # let token = auth_fixtures::mint(&key, &serde_json::json!({
+/// #     "iss": "https://auth.example.com", "sub": "alice", "aud": "https://mcp.example.com/mcp",
+/// #     "exp": auth_fixtures::now() + 60,
+/// # }));
+/// // The first token fetches both documents and verifies with the key found.
+/// assert_eq!(jwt.verify(&token).await.unwrap().subject(), "alice");
+/// # }
+/// ```
 pub trait JwksFetcher: Send + Sync + 'static {
     /// Fetches `url`.
     fn fetch(&self, url: Uri, max_bytes: usize) -> BoxFuture<'_, Result<Bytes, FetchError>>;

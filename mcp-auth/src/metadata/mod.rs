@@ -67,6 +67,40 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
 ///
 /// Empty lists and absent optional members are left out of the JSON. Members this struct does
 /// not model can be added through [`additional`](Self::additional).
+///
+/// ```
+/// use mcp_auth::ProtectedResourceMetadata;
+/// use serde_json::json;
+///
+/// let mut metadata = ProtectedResourceMetadata::new("https://mcp.example.com/mcp")
+///     .authorization_server("https://auth.example.com")
+///     .scopes_supported(["mcp:read", "mcp:write"])
+///     .resource_name("Example MCP")
+///     .resource_documentation("https://example.com/docs");
+/// metadata.additional.insert("resource_signing_alg_values_supported".into(), json!(["RS256"]));
+/// assert_eq!(
+///     serde_json::to_value(&metadata).unwrap(),
+///     json!({
+///         "resource": "https://mcp.example.com/mcp",
+///         "authorization_servers": ["https://auth.example.com"],
+///         "scopes_supported": ["mcp:read", "mcp:write"],
+///         "bearer_methods_supported": ["header"],
+///         "resource_name": "Example MCP",
+///         "resource_documentation": "https://example.com/docs",
+///         "resource_signing_alg_values_supported": ["RS256"]
+///     })
+/// );
+/// // Served at the resource's well-known URL (RFC 9728 §3.1).
+/// assert_eq!(
+///     metadata.metadata_url().unwrap(),
+///     "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+/// );
+/// let bare = ProtectedResourceMetadata::new("https://mcp.example.com");
+/// assert_eq!(
+///     serde_json::to_value(&bare).unwrap(),
+///     json!({"resource": "https://mcp.example.com", "bearer_methods_supported": ["header"]})
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProtectedResourceMetadata {
     /// The canonical URI of this MCP server (RFC 8707), e.g. `https://mcp.example.com/mcp`.

@@ -22,21 +22,33 @@ use crate::trace_context::TraceContext;
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use mcp_core::{McpRequest, ProtocolVersion, Router};
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// use mcp_core::{McpRequest, Principal, ProtocolVersion, Router};
 /// use mcp_core::jsonrpc::Message;
-/// use mcp_telemetry::{CallInfo, TelemetryLayer};
+/// use mcp_telemetry::{CallInfo, TargetKind, TelemetryLayer};
 /// use tower::{Layer, ServiceExt};
 ///
-/// let layer = TelemetryLayer::new().on_request(|call: &CallInfo, _span: &tracing::Span| {
+/// let checked = Arc::new(AtomicUsize::new(0));
+/// let counter = Arc::clone(&checked);
+/// let layer = TelemetryLayer::new().on_request(move |call: &CallInfo, _span: &tracing::Span| {
 ///     assert_eq!(call.method(), "tools/call");
 ///     assert_eq!(call.target(), Some("search"));
+///     assert_eq!(call.target_kind(), Some(TargetKind::Tool));
 ///     assert_eq!(call.target_label(), Some("_other")); // `TelemetryLayer::new()` knows no tools
+///     assert_eq!(call.request_id().unwrap().to_string(), "1");
+///     assert_eq!(call.subject(), Some("alice"));
+///     assert_eq!(call.session_id(), None); // no `SessionLayer` here
 ///     assert_eq!(call.trace_context().unwrap().parent_span_id().to_string(), "00f067aa0ba902b7");
+///     counter.fetch_add(1, Ordering::Relaxed);
 /// });
 /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search",
 ///     "_meta":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}}"#;
-/// let request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+/// let mut request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+/// request.extensions.insert(Principal::new("alice"));
 /// let _ = layer.layer(Router::builder().build()).oneshot(request).await;
+/// assert_eq!(checked.load(Ordering::Relaxed), 1); // the hook ran, and every check passed
 /// # }
 /// ```
 #[derive(Clone)]

@@ -11,6 +11,9 @@
 //! use mcp_core::McpResponse;
 //! use mcp_telemetry::{CallInfo, DefaultOnResponse, OnResponse, Outcome, TelemetryLayer};
 //! use tracing::Span;
+//! # use mcp_core::{McpRequest, ProtocolVersion, Router, jsonrpc::Message};
+//! # use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+//! # use tower::{Layer, ServiceExt};
 //!
 //! let default = DefaultOnResponse::default();
 //! let layer = TelemetryLayer::new().on_response(
@@ -21,7 +24,22 @@
 //!         }
 //!     },
 //! );
-//! # let _ = layer;
+//!
+//! let recorder = DebuggingRecorder::new();
+//! let snapshotter = recorder.snapshotter();
+//! metrics::with_local_recorder(&recorder, || {
+//!     let ping = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
+//!     let request = McpRequest::new(ping, ProtocolVersion::V2025_11_25);
+//!     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//!     runtime.block_on(layer.layer(Router::builder().build()).oneshot(request)).unwrap();
+//! });
+//! // The wrapped default still recorded the call's duration.
+//! let snapshot = snapshotter.snapshot().into_vec();
+//! let (.., durations) = snapshot
+//!     .iter()
+//!     .find(|(key, ..)| key.key().name() == "mcp.server.operation.duration")
+//!     .unwrap();
+//! assert!(matches!(durations, DebugValue::Histogram(values) if values.len() == 1));
 //! ```
 //!
 //! The span's own fields (`error.type`, `otel.status_code`, ...) and the in-flight gauge are
@@ -38,6 +56,53 @@ use crate::names;
 use crate::outcome::{Failure, Outcome};
 
 /// Called when a call starts, before the inner service sees it.
+///
+/// Closures implement the hooks; implement them on a type of your own to keep state, or to
+/// say that the hook never reads the trace context (which saves looking for it). Replacing
+/// a default hook drops what it records: wrap it (see the [module docs](self)) to keep that.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+///
+/// use mcp_core::jsonrpc::Message;
+/// use mcp_core::{McpRequest, McpResponse, Principal, ProtocolVersion, Router};
+/// use mcp_telemetry::{CallInfo, OnRequest, OnResponse, Outcome, TelemetryLayer};
+/// use tower::{Layer, ServiceExt};
+/// use tracing::Span;
+///
+/// /// An audit trail: who called what, and how it went.
+/// #[derive(Clone, Default)]
+/// struct Audit(Arc<Mutex<Vec<String>>>);
+///
+/// impl OnRequest for Audit {
+///     fn on_request(&self, call: &CallInfo, _: &Span) {
+///         let who = call.subject().unwrap_or("anonymous");
+///         let what = call.target().unwrap_or_default();
+///         self.0.lock().unwrap().push(format!("{who}: {} {what}", call.method()));
+///     }
+///     fn reads_trace_context(&self) -> bool {
+///         false
+///     }
+/// }
+///
+/// impl OnResponse for Audit {
+///     fn on_response(&self, _: &CallInfo, _: &McpResponse, o: Outcome, _: Duration, _: &Span) {
+///         self.0.lock().unwrap().push(o.as_str().to_owned());
+///     }
+/// }
+///
+/// let audit = Audit::default();
+/// let layer = TelemetryLayer::new().on_request(audit.clone()).on_response(audit.clone());
+/// let service = layer.layer(Router::builder().build());
+/// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm"}}"#;
+/// let mut request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+/// request.extensions.insert(Principal::new("alice"));
+/// service.oneshot(request).await.unwrap();
+/// assert_eq!(*audit.0.lock().unwrap(), ["alice: tools/call rm", "protocol_error"]);
+/// # }
+/// ```
 pub trait OnRequest: Clone + Send + Sync + 'static {
     /// `span` is the call's span (disabled when no subscriber wants it).
     fn on_request(&self, call: &CallInfo, span: &Span);
@@ -51,6 +116,8 @@ pub trait OnRequest: Clone + Send + Sync + 'static {
 }
 
 /// Called when a call is answered (notifications included, with [`McpResponse::None`]).
+///
+/// [`OnRequest`] shows a type implementing both.
 pub trait OnResponse: Clone + Send + Sync + 'static {
     /// `latency` runs from `call` to the answer.
     fn on_response(

@@ -124,7 +124,42 @@ impl TelemetryLayer {
     }
 
     /// Like [`new`](Self::new), labelling the tools and prompts registered on `router`
-    /// (also those added later).
+    /// (also those added later). Other names stay folded into `_other`: clients choose them,
+    /// and each label value is a new series.
+    ///
+    /// ```
+    /// use mcp_core::jsonrpc::Message;
+    /// use mcp_core::{McpRequest, ProtocolVersion, RequestContext, Router, Tool};
+    /// use mcp_telemetry::TelemetryLayer;
+    /// use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// let router = Router::builder()
+    ///     .tool(Tool::new("add").raw_handler(|_, _: RequestContext| async { "3" }))
+    ///     .build();
+    /// let service = TelemetryLayer::for_router(&router).layer(router);
+    /// # let call = |name: &str| {
+    /// #     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+    /// #                                   "params": {"name": name}});
+    /// #     McpRequest::new(Message::parse(body.to_string().as_bytes()).unwrap(), ProtocolVersion::V2025_11_25)
+    /// # };
+    /// let recorder = DebuggingRecorder::new();
+    /// let snapshotter = recorder.snapshotter();
+    /// metrics::with_local_recorder(&recorder, || {
+    ///     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    ///     for name in ["add", "add", "made-up-by-a-client"] {
+    ///         runtime.block_on(service.clone().oneshot(call(name))).unwrap();
+    ///     }
+    /// });
+    /// let snapshot = snapshotter.snapshot().into_vec();
+    /// let requests = |target: &str| snapshot.iter().find_map(|(key, _, _, value)| {
+    ///     let labelled = key.key().labels().any(|l| l.key() == "target" && l.value() == target);
+    ///     (key.key().name() == "mcp.server.requests" && labelled).then_some(value)
+    /// });
+    /// assert_eq!(requests("add"), Some(&DebugValue::Counter(2)));
+    /// assert_eq!(requests("_other"), Some(&DebugValue::Counter(1)));
+    /// assert_eq!(requests("made-up-by-a-client"), None);
+    /// ```
     pub fn for_router(router: &Router) -> Self {
         Self::new().known_targets(router.clone())
     }

@@ -2,15 +2,36 @@
 //! [`SessionStore`] that mcp-tower's `SessionLayer` keeps sessions in.
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use mcp_telemetry::TelemetrySessionStore;
 //! use mcp_tower::session::InMemorySessionStore;
 //! use mcp_tower::{SessionConfig, SessionLayer};
+//! # use mcp_tower::{McpBody, StreamableHttpConfig, StreamableHttpLayer};
+//! # use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+//! # use tower::{Layer, ServiceExt};
 //!
+//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+//! # let _in_runtime = runtime.enter();
 //! let store = TelemetrySessionStore::new(InMemorySessionStore::new(SessionConfig::default()));
 //! let sessions = SessionLayer::with_store(store);
-//! # let _ = sessions;
-//! # }
+//! # let router = mcp_core::Router::builder().build();
+//! # let bridge = StreamableHttpLayer::new(StreamableHttpConfig::default()).layer(router);
+//! let service = sessions.layer(bridge);
+//!
+//! let recorder = DebuggingRecorder::new();
+//! let snapshotter = recorder.snapshotter();
+//! # let initialize = http::Request::post("/mcp")
+//! #     .header("accept", "application/json, text/event-stream")
+//! #     .header("content-type", "application/json")
+//! #     .body(McpBody::from(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+//! #         "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#))
+//! #     .unwrap();
+//! let response =
+//!     metrics::with_local_recorder(&recorder, || runtime.block_on(service.oneshot(initialize)));
+//! assert!(response.unwrap().headers().contains_key("mcp-session-id"));
+//! let snapshot = snapshotter.snapshot().into_vec();
+//! let (.., created) =
+//!     snapshot.iter().find(|(key, ..)| key.key().name() == "mcp.server.sessions.created").unwrap();
+//! assert_eq!(created, &DebugValue::Counter(1));
 //! ```
 //!
 //! Records `mcp.server.sessions.active`, `mcp.server.sessions.created` and

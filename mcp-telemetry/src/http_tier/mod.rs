@@ -3,17 +3,31 @@
 //! SSE streams.
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use mcp_telemetry::HttpTelemetryLayer;
 //! use mcp_tower::McpServer;
-//! use tower::Layer;
+//! use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+//! use tower::{Layer, ServiceExt};
 //!
+//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+//! # let _in_runtime = runtime.enter();
 //! let router = mcp_core::Router::builder().build();
 //! let mcp = McpServer::builder(router).into_http_service::<http_body_util::Full<bytes::Bytes>>();
 //! // Outermost, so that refusals of the inner layers (401, 403, 429) are counted too.
 //! let service = HttpTelemetryLayer::new().layer(mcp);
-//! # let _ = service;
-//! # }
+//!
+//! let recorder = DebuggingRecorder::new();
+//! let snapshotter = recorder.snapshotter();
+//! let request = http::Request::post("/not-mcp").body(Default::default()).unwrap();
+//! let response =
+//!     metrics::with_local_recorder(&recorder, || runtime.block_on(service.oneshot(request)));
+//! assert_eq!(response.unwrap().status(), 404);
+//! let snapshot = snapshotter.snapshot().into_vec();
+//! let (key, .., durations) = snapshot
+//!     .iter()
+//!     .find(|(key, ..)| key.key().name() == "http.server.request.duration")
+//!     .unwrap();
+//! assert!(key.key().labels().any(|l| l.key() == "status" && l.value() == "404"));
+//! assert!(matches!(durations, DebugValue::Histogram(values) if values.len() == 1));
 //! ```
 //!
 //! An SSE response (`Content-Type: text/event-stream`) counts as an open stream until its

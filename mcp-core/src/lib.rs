@@ -42,7 +42,7 @@ mod version;
 pub use context::{DEFAULT_CLIENT_REQUEST_TIMEOUT, RequestContext, RequestContextBuilder};
 pub use event::ServerEvent;
 pub use handler::{
-    BoxFuture, CompletionFn, Completions, IntoReadResult, IntoToolResult, Json,
+    BoxFuture, CompletionFn, Completions, IntoPromptResult, IntoReadResult, IntoToolResult, Json,
     MAX_COMPLETION_VALUES, Prompt, PromptBuilder, Resource, ResourceBuilder, ResourceTemplate,
     ResourceTemplateBuilder, TemplateMatch, Tool, ToolBuilder, ToolError, ToolFailure, UriTemplate,
     schema_of,

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use completion::{CompletionFn, Completions, MAX_COMPLETION_VALUES};
-pub use prompt::{Prompt, PromptBuilder};
+pub use prompt::{IntoPromptResult, Prompt, PromptBuilder};
 pub use resource::{
     IntoReadResult, Resource, ResourceBuilder, ResourceTemplate, ResourceTemplateBuilder,
     TemplateMatch,

@@ -208,7 +208,19 @@ impl PromptBuilder {
     }
 }
 
-/// Anything a prompt handler may return.
+/// Anything a prompt handler may return: a [`GetPromptResult`], its messages alone, or either
+/// in a `Result` whose error (an [`ErrorObject`]) becomes the JSON-RPC error.
+///
+/// ```
+/// use mcp_core::IntoPromptResult;
+/// use mcp_core::jsonrpc::ErrorObject;
+/// use mcp_core::protocol::PromptMessage;
+///
+/// let messages = vec![PromptMessage::user_text("hello")];
+/// assert_eq!(messages.into_prompt_result().unwrap().messages.len(), 1);
+/// let refused: Result<Vec<PromptMessage>, _> = Err(ErrorObject::invalid_params("no such topic"));
+/// assert_eq!(refused.into_prompt_result().unwrap_err().code, -32602);
+/// ```
 pub trait IntoPromptResult: Send {
     /// Converts into the result (or a protocol error).
     fn into_prompt_result(self) -> Result<GetPromptResult, ErrorObject>;

@@ -38,7 +38,10 @@ use tower_service::Service;
 mod graceful;
 mod idle;
 mod reuse;
+mod signal;
 mod streams;
+
+pub use signal::shutdown_signal;
 
 pub(crate) use streams::EndStream;
 
@@ -106,20 +109,13 @@ where
     type Body = B;
 }
 
-/// Serves `service` on `listener` until Ctrl-C, then shuts down gracefully.
+/// Serves `service` on `listener` until Ctrl-C or, on Unix, SIGTERM (what `docker stop`,
+/// Kubernetes and systemd send), then shuts down gracefully: see [`shutdown_signal`].
 ///
 /// Accept errors never end the loop: they are logged and retried after a short back-off. See
 /// [`serve_with_shutdown`] for the details.
 pub async fn serve<S: ServedService>(listener: TcpListener, service: S) -> io::Result<()> {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            // Without a signal handler there is no Ctrl-C to wait for: serve until killed.
-            tracing::error!(%error, "cannot listen for Ctrl-C; graceful shutdown disabled");
-            std::future::pending::<()>().await;
-        }
-        tracing::info!("Ctrl-C received, shutting down");
-    };
-    serve_with_shutdown(listener, service, ctrl_c).await
+    serve_with_shutdown(listener, service, shutdown_signal()).await
 }
 
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting, lets the

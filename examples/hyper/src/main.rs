@@ -1,8 +1,9 @@
 //! The MCP endpoint served by a hand-written hyper accept loop, for servers that own their
 //! connection handling: the core of what `mcp_tower::serve` does (TCP_NODELAY, HTTP/1.1 and
 //! HTTP/2, one task per connection). Not the rest, which such a server must add as it sees
-//! fit: `serve` also closes idle and slow connections (`HEADER_READ_TIMEOUT`), caps open
-//! connections (`MAX_CONNECTIONS`) and shuts down gracefully on Ctrl-C.
+//! fit: `serve` also closes idle and slow connections (`HEADER_READ_TIMEOUT`), drops those
+//! that stop reading their responses (`SEND_TIMEOUT`), caps open connections
+//! (`MAX_CONNECTIONS`) and shuts down gracefully on Ctrl-C or SIGTERM.
 //!
 //! ```text
 //! cargo run -p example-hyper   # MCP on http://127.0.0.1:3002/mcp

@@ -1,6 +1,7 @@
 //! Graceful shutdown of the connections [`serve_with_shutdown`](super::serve_with_shutdown)
 //! spawned, costing nothing shared per request, their long-lived streams included
-//! ([`streams`](super::streams)); and the sweep that closes idle ones ([`idle`](super::idle)).
+//! ([`streams`](super::streams)); and the sweeps that close idle ones ([`idle`](super::idle))
+//! and drop those that stopped taking a response ([`send`](super::send)).
 //!
 //! hyper-util's `GracefulShutdown` polls a `watch` channel's `changed()` future on every poll
 //! of every connection, and a pending `changed()` takes the channel's waiter lock, shared by
@@ -98,9 +99,19 @@ impl Shutdown {
         }
     }
 
+    /// One of the [`SWEEPS_PER_TIMEOUT`] sweeps per send timeout: wakes the connections with
+    /// a response frame not taken for the whole timeout, which are then dropped.
+    pub(crate) fn sweep_sends(&self) {
+        for watch in self.shared.connections().values() {
+            if watch.activity.stalls().sweep() {
+                watch.waker.wake();
+            }
+        }
+    }
+
     /// Tells every open connection to finish, and ends its long-lived streams so that it
-    /// can; then waits until all are closed.
-    pub(crate) async fn shutdown(self) {
+    /// can; then waits until all are closed. The sweeps may go on meanwhile.
+    pub(crate) async fn shutdown(&self) {
         self.shared.shutting_down.store(true, Ordering::SeqCst);
         for watch in self.shared.connections().values() {
             // Each stream then ends by itself (a listen stream after its cancellation and closing result), and
@@ -132,9 +143,18 @@ impl Drop for Open {
     }
 }
 
+/// Why a watched connection was dropped rather than left to finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dropped {
+    /// Idle for the whole idle timeout, and still open a sweep after a graceful close.
+    Idle,
+    /// A response frame was not taken for the whole send timeout: the response cannot
+    /// finish, so neither can a graceful close.
+    Stalled,
+}
+
 pin_project! {
-    /// A connection watched by [`Shutdown`]: its output, or `None` when it was dropped for
-    /// idling too long (after a graceful close it ignored).
+    /// A connection watched by [`Shutdown`]: its output, or why it was dropped.
     pub(crate) struct Watched<C> {
         #[pin]
         connection: C,
@@ -146,18 +166,21 @@ pin_project! {
 }
 
 impl<C: GracefulConnection> Future for Watched<C> {
-    type Output = Option<C::Output>;
+    type Output = Result<C::Output, Dropped>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<C::Output>> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<C::Output, Dropped>> {
         let mut this = self.project();
-        // Registered before the flags are read: `shutdown` and `sweep` set theirs before
+        // Registered before the flags are read: `shutdown` and the sweeps set theirs before
         // waking, so either this poll sees them or the wake reaches the waker registered here.
         this.watch.waker.register(cx.waker());
+        if this.watch.activity.stalls().timed_out() {
+            return Poll::Ready(Err(Dropped::Stalled));
+        }
         if this.watch.activity.should_close() {
             if *this.told {
                 // Still open a sweep after being told, and nothing in flight: dropping the
                 // connection loses no answer.
-                return Poll::Ready(None);
+                return Poll::Ready(Err(Dropped::Idle));
             }
             // First a graceful close: HTTP/2 says GOAWAY, an idle HTTP/1 connection closes.
             *this.told = true;
@@ -168,7 +191,7 @@ impl<C: GracefulConnection> Future for Watched<C> {
             *this.told = true;
             this.connection.as_mut().graceful_shutdown();
         }
-        this.connection.poll(cx).map(Some)
+        this.connection.poll(cx).map(Ok)
     }
 }
 
@@ -218,7 +241,7 @@ mod tests {
             .await
             .expect("an idle connection closes when told");
         assert!(stream.is_cancelled());
-        assert!(task.await.unwrap().is_some());
+        assert!(task.await.unwrap().is_ok());
     }
 
     /// A client socket and the server's HTTP/1 connection of it, which nothing was sent on.
@@ -320,7 +343,7 @@ mod tests {
             .expect("closed once idle for the whole timeout")
             .unwrap();
         assert!(
-            output.is_some_and(|closed| closed.is_ok()),
+            output.is_ok_and(|closed| closed.is_ok()),
             "closed gracefully"
         );
         assert_eq!(shutdown.count(), 0);

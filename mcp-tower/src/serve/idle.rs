@@ -18,6 +18,7 @@ use std::task::{Context, Poll, ready};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use super::send::{Sent, Stalls};
 use super::streams::Streams;
 
 /// Sweeps per timeout: a connection expires after idling between 10 and 11 tenths of it.
@@ -46,6 +47,8 @@ pub(crate) struct Activity {
     /// The long-lived streams among its responses, which never make it idle but which
     /// shutdown must end ([`streams`](super::streams)).
     streams: Streams,
+    /// What of it waits to be sent, for the send timeout ([`send`](super::send)).
+    stalls: Stalls,
 }
 
 impl Default for Activity {
@@ -56,6 +59,7 @@ impl Default for Activity {
             idle_sweeps: AtomicU32::new(0),
             expired: AtomicBool::new(false),
             streams: Streams::default(),
+            stalls: Stalls::default(),
         }
     }
 }
@@ -70,12 +74,20 @@ impl Activity {
     /// A request starts; it is in flight until the returned guard is dropped.
     pub(crate) fn start(self: &Arc<Self>) -> InFlight {
         self.word.fetch_add(STARTED | 1, Relaxed);
-        InFlight(Arc::clone(self))
+        InFlight {
+            activity: Arc::clone(self),
+            frames: false,
+        }
     }
 
     /// The connection's long-lived streams.
     pub(crate) fn streams(&self) -> &Streams {
         &self.streams
+    }
+
+    /// What of the connection waits to be sent.
+    pub(crate) fn stalls(&self) -> &Stalls {
+        &self.stalls
     }
 
     /// One sweep; `true` when this one finds the connection idle for `sweeps` sweeps in a row
@@ -123,24 +135,49 @@ impl Activity {
 
 /// A request in flight on its connection: dropped when its response body is done.
 #[derive(Debug)]
-pub(crate) struct InFlight(Arc<Activity>);
+pub(crate) struct InFlight {
+    activity: Arc<Activity>,
+    /// Whether its body's frames are watched for the send timeout ([`watch_frames`]).
+    ///
+    /// [`watch_frames`]: Self::watch_frames
+    frames: bool,
+}
 
 impl InFlight {
     /// What its connection is doing.
     pub(crate) fn activity(&self) -> &Activity {
-        &self.0
+        &self.activity
+    }
+
+    /// Watches its body's data frames for the send timeout until they are written: on
+    /// HTTP/2, where one stream can stall (no flow-control credit) while the socket and other
+    /// streams move. An HTTP/1 connection's socket is watched instead ([`send`](super::send)),
+    /// which also catches a stall between two responses.
+    pub(crate) fn watch_frames(&mut self) {
+        self.frames = true;
+    }
+
+    /// A data frame of its body, watched if its frames are.
+    fn sent<D>(&self, data: D) -> Sent<D> {
+        if self.frames {
+            Sent::watched(data, &self.activity)
+        } else {
+            Sent::unwatched(data)
+        }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.word.fetch_sub(1, Relaxed);
+        self.activity.word.fetch_sub(1, Relaxed);
     }
 }
 
 pin_project! {
     /// A response body that keeps its request in flight until its last frame: a streamed
-    /// answer (SSE) is a connection at work, not an idle one.
+    /// answer (SSE) is a connection at work, not an idle one. And, when its frames are
+    /// watched, whose data frames count as waiting until written, for the send timeout
+    /// ([`send`](super::send)).
     #[derive(Debug)]
     pub(crate) struct CountedBody<B> {
         #[pin]
@@ -161,20 +198,30 @@ impl<B> CountedBody<B> {
 }
 
 impl<B: Body> Body for CountedBody<B> {
-    type Data = B::Data;
+    type Data = Sent<B::Data>;
     type Error = B::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+    ) -> Poll<Option<Result<Frame<Sent<B::Data>>, B::Error>>> {
         let this = self.project();
         let frame = ready!(this.inner.poll_frame(cx));
-        if !matches!(frame, Some(Ok(_))) {
-            // The end, or an error that ends the response.
-            this.in_flight.take();
+        let frame = match (frame, this.in_flight.as_ref()) {
+            (Some(Ok(frame)), Some(in_flight)) => Ok(frame.map_data(|data| in_flight.sent(data))),
+            // Done, or not counted.
+            (Some(Ok(frame)), None) => Ok(frame.map_data(Sent::unwatched)),
+            // An error ends the response.
+            (Some(Err(error)), _) => Err(error),
+            (None, _) => {
+                *this.in_flight = None;
+                return Poll::Ready(None);
+            }
+        };
+        if frame.is_err() {
+            *this.in_flight = None;
         }
-        Poll::Ready(frame)
+        Poll::Ready(Some(frame))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -262,5 +309,44 @@ mod tests {
         assert_eq!(activity.in_flight(), 1, "more may come");
         assert!(body.frame().await.is_none());
         assert_eq!(activity.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_watched_data_frame_waits_until_it_is_written() {
+        use bytes::Buf;
+        use http_body_util::{BodyExt, Full};
+
+        let times_out = |activity: &Arc<Activity>| {
+            (0..=2 * SWEEPS_PER_TIMEOUT).any(|_| activity.stalls().sweep())
+        };
+        let data = || Full::new(bytes::Bytes::from_static(b"x"));
+
+        let activity = Arc::new(Activity::default());
+        let mut in_flight = activity.start();
+        in_flight.watch_frames();
+        let mut body = CountedBody::new(data(), Some(in_flight));
+        let frame = body.frame().await.unwrap().unwrap();
+        assert!(body.frame().await.is_none());
+        drop(body);
+        assert_eq!(activity.in_flight(), 0, "the body is done");
+        assert!(times_out(&activity), "but its frame was never written");
+        drop(frame);
+
+        let activity = Arc::new(Activity::default());
+        let mut in_flight = activity.start();
+        in_flight.watch_frames();
+        let mut body = CountedBody::new(data(), Some(in_flight));
+        let mut frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(frame.chunk(), b"x");
+        // Written out: once the connection is done with it, it is dropped.
+        frame.advance(1);
+        drop(frame);
+        assert!(!times_out(&activity));
+
+        // Unwatched (HTTP/1, whose socket is watched instead): nothing waits.
+        let activity = Arc::new(Activity::default());
+        let mut body = CountedBody::new(data(), Some(activity.start()));
+        let _frame = body.frame().await.unwrap().unwrap();
+        assert!(!times_out(&activity));
     }
 }

@@ -1,6 +1,7 @@
 //! Serving an HTTP-tier service over TCP with hyper: HTTP/1.1 and HTTP/2 (prior knowledge) on
 //! one port, `TCP_NODELAY` on every connection, one task per connection, idle connections
-//! closed, a cap on open connections, graceful shutdown.
+//! closed, connections that stop taking their responses dropped, a cap on open connections,
+//! graceful shutdown.
 //!
 //! ```no_run
 //! # #[tokio::main] async fn main() -> std::io::Result<()> {
@@ -38,6 +39,7 @@ use tower_service::Service;
 mod graceful;
 mod idle;
 mod reuse;
+mod send;
 mod signal;
 mod streams;
 
@@ -59,6 +61,15 @@ pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// connections ten times per timeout rather than a timer per request. The same bound as
 /// hyper's own default header read timeout.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a response may wait for its connection to take it: a connection whose socket
+/// accepts nothing for this long (the client stopped reading: a zero TCP window), or with an
+/// HTTP/2 response frame the stream gets no flow-control credit for in that time, is dropped,
+/// since that response can never finish. A stream waiting for events (SSE) is not waiting to
+/// be sent, and a slow client that keeps reading keeps the writes moving. Enforced, like the
+/// idle timeout, by ten sweeps per timeout, so a connection is dropped between 10 and 11
+/// tenths of it. The same default as nginx's `send_timeout`.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How many connections are served at once by default; past that, new ones wait in the
 /// listener's backlog until one closes. Each open connection holds a task and its buffers.
@@ -131,7 +142,8 @@ pub async fn serve<S: ServedService>(listener: TcpListener, service: S) -> io::R
 ///
 /// Every connection speaks HTTP/1.1 or HTTP/2 (detected from the preface), has `TCP_NODELAY`
 /// set (small JSON-RPC and SSE writes must not wait for Nagle) and runs in its own task. A
-/// connection that waits [`HEADER_READ_TIMEOUT`] for a request is closed.
+/// connection that waits [`HEADER_READ_TIMEOUT`] for a request is closed, and one that does
+/// not take a response for [`SEND_TIMEOUT`] is dropped.
 /// Each request carries the peer's `std::net::SocketAddr` in its extensions. A connection
 /// keeps one clone of `service`, readied and called for each of its requests in turn, rather
 /// than a clone per request; requests that overlap on one HTTP/2 connection clone again.
@@ -156,9 +168,11 @@ where
 ///
 /// let options = ServeOptions::default()
 ///     .idle_timeout(Duration::from_secs(10))
+///     .send_timeout(Duration::from_secs(20))
 ///     .max_connections(1_000)
 ///     .shutdown_grace_period(Duration::from_secs(5));
 /// assert_eq!(options.get_idle_timeout(), Duration::from_secs(10));
+/// assert_eq!(options.get_send_timeout(), Duration::from_secs(20));
 /// assert_eq!(options.get_max_connections(), 1_000);
 /// assert_eq!(ServeOptions::default().get_idle_timeout(), mcp_tower::serve::HEADER_READ_TIMEOUT);
 /// // A zero timeout would make the sweep spin.
@@ -168,6 +182,7 @@ where
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeOptions {
     idle_timeout: Duration,
+    send_timeout: Duration,
     max_connections: usize,
     shutdown_grace_period: Duration,
 }
@@ -176,6 +191,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             idle_timeout: HEADER_READ_TIMEOUT,
+            send_timeout: SEND_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
             shutdown_grace_period: SHUTDOWN_GRACE_PERIOD,
         }
@@ -190,6 +206,28 @@ impl ServeOptions {
     /// explains the rule); at least [`MIN_IDLE_TIMEOUT`](Self::MIN_IDLE_TIMEOUT).
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout.max(Self::MIN_IDLE_TIMEOUT);
+        self
+    }
+
+    /// The shortest send timeout: the sweep runs ten times per timeout.
+    pub const MIN_SEND_TIMEOUT: Duration = Duration::from_millis(10);
+
+    /// How long a response frame may wait for its connection to take it before the
+    /// connection is dropped (default [`SEND_TIMEOUT`], which explains the rule); at least
+    /// [`MIN_SEND_TIMEOUT`](Self::MIN_SEND_TIMEOUT).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use mcp_tower::serve::ServeOptions;
+    ///
+    /// // Clients on slow links that fetch large answers need more.
+    /// let options = ServeOptions::default().send_timeout(Duration::from_secs(300));
+    /// assert_eq!(options.get_send_timeout(), Duration::from_secs(300));
+    /// assert_eq!(ServeOptions::default().get_send_timeout(), mcp_tower::serve::SEND_TIMEOUT);
+    /// ```
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = timeout.max(Self::MIN_SEND_TIMEOUT);
         self
     }
 
@@ -211,6 +249,11 @@ impl ServeOptions {
     /// The idle timeout.
     pub fn get_idle_timeout(&self) -> Duration {
         self.idle_timeout
+    }
+
+    /// The send timeout.
+    pub fn get_send_timeout(&self) -> Duration {
+        self.send_timeout
     }
 
     /// The connection cap.
@@ -254,8 +297,8 @@ where
     // idle sweep enforces instead. HTTP/2 keep-alive pings need one, if a user turns them on.
     builder.http2().timer(TokioTimer::new());
     let mut graceful = graceful::Shutdown::default();
-    let mut sweeps = tokio::time::interval(options.idle_timeout / idle::SWEEPS_PER_TIMEOUT);
-    sweeps.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut sweeps = sweep_ticks(options.idle_timeout);
+    let mut send_sweeps = sweep_ticks(options.send_timeout);
     let mut shutdown = pin!(shutdown);
     let slots = Arc::new(Semaphore::new(options.max_connections));
     let mut backoff = Duration::ZERO;
@@ -264,6 +307,10 @@ where
             () = &mut shutdown => break,
             _ = sweeps.tick() => {
                 graceful.sweep();
+                continue;
+            }
+            _ = send_sweeps.tick() => {
+                graceful.sweep_sends();
                 continue;
             }
             accepted = accept_within(&listener, &slots) => accepted,
@@ -293,24 +340,41 @@ where
         }
         let activity = Arc::<idle::Activity>::default();
         let service = reuse::ConnectionService::new(&service, remote, Arc::clone(&activity));
+        let stream = send::WatchedIo::new(stream, Arc::clone(&activity));
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned(), activity);
         tokio::spawn(async move {
             // The slot is free again when the connection ends.
             let _slot = slot;
             match connection.await {
-                Some(Ok(())) => {}
-                Some(Err(error)) => {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
                     tracing::debug!(error = %error, %remote, "connection ended with an error");
                 }
-                None => tracing::debug!(%remote, "connection closed: no request in time"),
+                Err(graceful::Dropped::Idle) => {
+                    tracing::debug!(%remote, "connection closed: no request in time");
+                }
+                Err(graceful::Dropped::Stalled) => {
+                    tracing::debug!(%remote, "connection dropped: a response not taken in time");
+                }
             }
         });
     }
     // Refuse new connections at once; the open ones finish their requests.
     drop(listener);
     tracing::info!(connections = graceful.count(), "draining connections");
-    if tokio::time::timeout(options.shutdown_grace_period, graceful.shutdown())
+    // Sweeping on: a client that stopped reading does not hold the whole grace period.
+    let drained = async {
+        let mut drained = pin!(graceful.shutdown());
+        loop {
+            tokio::select! {
+                () = &mut drained => break,
+                _ = sweeps.tick() => graceful.sweep(),
+                _ = send_sweeps.tick() => graceful.sweep_sends(),
+            }
+        }
+    };
+    if tokio::time::timeout(options.shutdown_grace_period, drained)
         .await
         .is_err()
     {
@@ -320,6 +384,13 @@ where
         );
     }
     Ok(())
+}
+
+/// The ticks of a sweep run ten times per `timeout`.
+fn sweep_ticks(timeout: Duration) -> tokio::time::Interval {
+    let mut sweeps = tokio::time::interval(timeout / idle::SWEEPS_PER_TIMEOUT);
+    sweeps.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    sweeps
 }
 
 /// The next connection, once one of the `slots` is free. Cancel-safe, as the accept loop

@@ -55,7 +55,10 @@ where
     type Future = Reused<S, B>;
 
     fn call(&self, mut request: Request<B>) -> Self::Future {
-        let in_flight = self.activity.start();
+        let mut in_flight = self.activity.start();
+        if request.version() == http::Version::HTTP_2 {
+            in_flight.watch_frames();
+        }
         // The peer address rides along for per-IP limits and logs.
         request.extensions_mut().insert(self.remote);
         let service = self

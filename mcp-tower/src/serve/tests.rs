@@ -261,3 +261,5 @@ async fn past_the_connection_cap_a_new_connection_waits_for_a_free_slot() {
         1
     );
 }
+
+mod send;

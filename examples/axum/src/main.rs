@@ -33,7 +33,8 @@ async fn main() -> std::io::Result<()> {
     println!("listening on http://{}/mcp", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            // Ctrl-C or SIGTERM, as `mcp_tower::serve` waits for.
+            mcp_tower::serve::shutdown_signal().await;
             shutdown.cancel();
         })
         .await

@@ -259,7 +259,7 @@ impl StdioTransport {
     /// let shutdown = CancellationToken::new();
     /// let on_signal = shutdown.clone();
     /// tokio::spawn(async move {
-    ///     let _ = tokio::signal::ctrl_c().await;
+    ///     mcp_tower::serve::shutdown_signal().await; // Ctrl-C or SIGTERM
     ///     on_signal.cancel();
     /// });
     /// let router = mcp_core::Router::builder().build();

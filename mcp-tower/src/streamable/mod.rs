@@ -336,7 +336,7 @@ impl StreamableHttpConfig {
     /// // Hand `service` to your server, and give it this as its graceful-shutdown signal
     /// // (axum: `axum::serve(listener, app).with_graceful_shutdown(signal)`).
     /// let signal = async move {
-    ///     let _ = tokio::signal::ctrl_c().await;
+    ///     mcp_tower::serve::shutdown_signal().await; // Ctrl-C or SIGTERM
     ///     // Open streams end now, rather than keep the shutdown waiting.
     ///     shutdown.cancel();
     /// };

@@ -269,7 +269,8 @@ pub struct RefusedAtRpcTier;
 pub enum RefusedBy {
     /// Authentication or authorization (a 401, 403 or 400 of an auth layer).
     Authentication,
-    /// A session count cap (`initialize` answered 429 or 503).
+    /// A cap on what is open at once: sessions (`initialize` answered 429 or 503), or one
+    /// principal's `subscriptions/listen` streams (429).
     SessionLimit,
 }
 

@@ -6,15 +6,17 @@
 //! is sent as the response, with the status it maps to. At shutdown the server tears the
 //! subscription down as the spec asks: `notifications/cancelled` for the listen request, its
 //! (empty) result, then the end. A stream that falls behind the server's events ends the same
-//! way, rather than skip some.
+//! way, rather than skip some. Open streams are capped for the server and for each
+//! authenticated principal, so that one client cannot take every slot.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
-use mcp_core::{AllowList, McpRequest, McpResponse, ProtocolVersion, ServerEvent};
+use mcp_core::{AllowList, McpRequest, McpResponse, Principal, ProtocolVersion, ServerEvent};
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -27,12 +29,85 @@ use crate::body::McpBody;
 use crate::error_body::error_response;
 use crate::subscription::Subscription;
 
-/// Decrements the listener count when the stream ends.
-struct ListenerSlot(Arc<Shared>);
+/// How many listen streams each authenticated principal holds. A principal leaves the map
+/// when its last stream closes, so the map is no larger than the open streams.
+#[derive(Default)]
+pub(super) struct PrincipalListeners(Mutex<HashMap<String, usize>>);
+
+impl PrincipalListeners {
+    /// Counts one more stream of `principal`, unless it holds `max` already.
+    fn take(&self, principal: &str, max: usize) -> bool {
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match held.get_mut(principal) {
+            Some(count) if *count < max => *count += 1,
+            Some(_) => return false,
+            None if max > 0 => {
+                held.insert(principal.to_owned(), 1);
+            }
+            None => return false,
+        }
+        true
+    }
+
+    /// Counts one stream of `principal` less.
+    fn give_back(&self, principal: &str) {
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = held.get_mut(principal) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(principal);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn principals(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+/// Which cap refused a stream.
+enum Full {
+    Server,
+    Principal,
+}
+
+/// One open stream's place in the server's count and in its principal's (when
+/// authenticated). Dropping it gives both back, however the stream ends: its client gone or
+/// reset (the body is dropped and the stream's task sees it), shutdown, falling behind, or a
+/// refusal after counting.
+struct ListenerSlot {
+    shared: Arc<Shared>,
+    principal: Option<String>,
+}
+
+impl ListenerSlot {
+    fn take(shared: Arc<Shared>, principal: Option<String>) -> Result<Self, Full> {
+        if shared.listeners.fetch_add(1, Ordering::Relaxed) >= shared.config.max_listeners {
+            shared.listeners.fetch_sub(1, Ordering::Relaxed);
+            return Err(Full::Server);
+        }
+        let mut slot = Self {
+            shared,
+            principal: None,
+        };
+        if let Some(principal) = principal {
+            let max = slot.shared.config.max_listeners_per_principal;
+            if !slot.shared.principal_listeners.take(&principal, max) {
+                return Err(Full::Principal);
+            }
+            slot.principal = Some(principal);
+        }
+        Ok(slot)
+    }
+}
 
 impl Drop for ListenerSlot {
     fn drop(&mut self) {
-        self.0.listeners.fetch_sub(1, Ordering::Relaxed);
+        if let Some(principal) = &self.principal {
+            self.shared.principal_listeners.give_back(principal);
+        }
+        self.shared.listeners.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -55,6 +130,12 @@ impl Listen {
         request_headers: usize,
     ) -> Response<McpBody> {
         let version = self.request.version;
+        // Unauthenticated streams count against the server's cap only, as sessions do.
+        let principal = self
+            .request
+            .extensions
+            .get::<Principal>()
+            .map(|p| p.id().to_owned());
         let answer = inner.oneshot(self.request).await.unwrap_or_default();
         let answered = Answered {
             id: self.id,
@@ -63,6 +144,7 @@ impl Listen {
             allow_list: self.allow_list,
             version,
             request_headers,
+            principal,
         };
         handle(self.shared, answered)
     }
@@ -76,6 +158,7 @@ struct Answered {
     allow_list: Option<AllowList>,
     version: ProtocolVersion,
     request_headers: usize,
+    principal: Option<String>,
 }
 
 fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
@@ -86,6 +169,7 @@ fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
         allow_list,
         version,
         request_headers,
+        principal,
     } = answered;
     let Some(honoured) = Subscription::accepted(&answer) else {
         return json_response(&answer, version, request_headers);
@@ -98,17 +182,13 @@ fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
             ErrorObject::invalid_request("This server publishes no notifications"),
         );
     };
-    if shared.listeners.fetch_add(1, Ordering::Relaxed) >= shared.config.max_listeners {
-        shared.listeners.fetch_sub(1, Ordering::Relaxed);
-        return error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(id),
-            ErrorObject::new(mcp_core::jsonrpc::codes::SERVER_ERROR, "Too many listeners"),
-        );
-    }
+    let slot = match ListenerSlot::take(shared, principal) {
+        Ok(slot) => slot,
+        Err(full) => return refuse(full, id),
+    };
+    let shared = &slot.shared;
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
     let end = shared.stream_end();
-    let slot = ListenerSlot(shared);
     tokio::spawn(run(
         slot,
         subscription,
@@ -121,6 +201,27 @@ fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
     streamed_response(McpBody::stream(body), end)
 }
 
+/// The answer at a cap: 503 when the server is full, 429 when the principal is. Both are
+/// -32000 errors; neither names a wait, as the session caps name none.
+fn refuse(full: Full, id: RequestId) -> Response<McpBody> {
+    let (status, message) = match full {
+        Full::Server => (StatusCode::SERVICE_UNAVAILABLE, "Too many listeners"),
+        Full::Principal => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many listeners for this principal; close one",
+        ),
+    };
+    let code = mcp_core::jsonrpc::codes::SERVER_ERROR;
+    let mut response = error_response(status, Some(id), ErrorObject::new(code, message));
+    if let Full::Principal = full {
+        // A 429 here is a cap on open streams, not a rate limit (as at the session cap).
+        response
+            .extensions_mut()
+            .insert(mcp_core::RefusedBy::SessionLimit);
+    }
+    response
+}
+
 async fn run(
     slot: ListenerSlot,
     subscription: Subscription,
@@ -130,7 +231,7 @@ async fn run(
     sink: mpsc::Sender<Bytes>,
     end: CancellationToken,
 ) {
-    let shared = &slot.0;
+    let shared = &slot.shared;
     // However the stream ends, its token is cancelled, so that the server forgets it.
     let _forget = end.clone().drop_guard();
     let ended = end.cancelled();
@@ -198,12 +299,17 @@ fn teardown(subscription: &Subscription, reason: &str) -> Bytes {
 #[cfg(test)]
 mod tests {
 
-    use http::{Method, Request, StatusCode};
-    use mcp_core::{CancellationToken, Router};
-    use tower::ServiceExt;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
 
+    use http::{Method, Request, StatusCode};
+    use mcp_core::{CancellationToken, Principal, Router};
+    use tower::{Layer, ServiceExt};
+
+    use super::super::Shared;
+    use super::PrincipalListeners;
     use crate::body::{McpBody, next_text as next};
-    use crate::{McpHttpService, McpServer, StreamableHttpConfig};
+    use crate::{McpHttpService, McpServer, StreamableHttpConfig, StreamableHttpLayer};
 
     /// A 2026-07-28 `subscriptions/listen` POST of `body`.
     fn listen_request(body: String) -> Request<McpBody> {
@@ -307,6 +413,89 @@ mod tests {
              data: {{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"_meta\":\
              {{\"io.modelcontextprotocol/subscriptionId\":{id}}},\"resultType\":\"complete\"}}}}\n\n"
         )
+    }
+
+    /// Waits (up to 5 s) until the server counts `open` listen streams and holds counts for
+    /// `principals` principals.
+    async fn counted(shared: &Shared, open: usize, principals: usize) {
+        for _ in 0..500 {
+            let now = (
+                shared.listeners.load(Ordering::Relaxed),
+                shared.principal_listeners.principals(),
+            );
+            if now == (open, principals) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("still not {open} streams of {principals} principals");
+    }
+
+    #[tokio::test]
+    async fn every_end_of_a_stream_gives_its_slots_back() {
+        let router = Router::builder().build();
+        let shutdown = CancellationToken::new();
+        let config = StreamableHttpConfig::default()
+            .events_from(&router)
+            .max_listeners(2)
+            .max_listeners_per_principal(1)
+            .shutdown_token(shutdown.clone());
+        let layer = StreamableHttpLayer::new(config);
+        let shared = Arc::clone(&layer.shared);
+        let service = layer.layer(router);
+        let listen_as = |user: &str, id: u32| {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"subscriptions/listen","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}},"notifications":{{"toolsListChanged":true}}}}}}"#
+            );
+            let mut request = listen_request(body);
+            request.extensions_mut().insert(Principal::new(user));
+            service.clone().oneshot(request)
+        };
+
+        // Refused after counting: the server's slot it took is given back.
+        let first = listen_as("alice", 1).await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        let refused = listen_as("alice", 2).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            refused.extensions().get::<mcp_core::RefusedBy>(),
+            Some(&mcp_core::RefusedBy::SessionLimit)
+        );
+        counted(&shared, 1, 1).await;
+
+        // The client goes away: the principal is forgotten.
+        drop(first);
+        counted(&shared, 0, 0).await;
+
+        // Shutdown ends both streams, which give their slots back.
+        let mut streams = Vec::new();
+        for (user, id) in [("alice", 3), ("bob", 4)] {
+            let response = listen_as(user, id).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            streams.push(response.into_body());
+        }
+        counted(&shared, 2, 2).await;
+        shutdown.cancel();
+        for stream in &mut streams {
+            while next(stream).await.is_some() {}
+        }
+        counted(&shared, 0, 0).await;
+    }
+
+    #[test]
+    fn a_principal_is_forgotten_with_its_last_stream() {
+        let held = PrincipalListeners::default();
+        assert!(held.take("alice", 2));
+        assert!(held.take("alice", 2));
+        assert!(!held.take("alice", 2));
+        assert!(held.take("bob", 2));
+        held.give_back("alice");
+        assert!(held.take("alice", 2));
+        for _ in 0..2 {
+            held.give_back("alice");
+        }
+        held.give_back("bob");
+        assert_eq!(held.principals(), 0);
     }
 
     #[tokio::test]

@@ -123,6 +123,7 @@ pub struct StreamableHttpConfig {
     pub(crate) event_store: Option<Arc<dyn EventStore>>,
     pub(crate) events: Option<EventSource>,
     pub(crate) max_listeners: usize,
+    pub(crate) max_listeners_per_principal: usize,
     pub(crate) max_listen_resources: usize,
     pub(crate) disconnect_grace: Duration,
     pub(crate) shutdown: Option<CancellationToken>,
@@ -161,6 +162,7 @@ impl Default for StreamableHttpConfig {
             event_store: Some(Arc::new(InMemoryEventStore::default())),
             events: None,
             max_listeners: 10_000,
+            max_listeners_per_principal: 1_000,
             max_listen_resources: 1_000,
             disconnect_grace: Duration::from_secs(30),
             shutdown: None,
@@ -301,6 +303,21 @@ impl StreamableHttpConfig {
         self
     }
 
+    /// The most concurrent `subscriptions/listen` streams one principal (an authenticated
+    /// subject, by [`Principal::id`](mcp_core::Principal::id)) may hold (default 1 000, a
+    /// tenth of the default [`max_listeners`](Self::max_listeners)), so that one client cannot
+    /// take every slot; a listen request beyond it gets 429. Streams of unauthenticated
+    /// clients count only against `max_listeners`.
+    ///
+    /// ```
+    /// let config = mcp_tower::StreamableHttpConfig::default().max_listeners_per_principal(10);
+    /// # let _ = config;
+    /// ```
+    pub fn max_listeners_per_principal(mut self, max: usize) -> Self {
+        self.max_listeners_per_principal = max.max(1);
+        self
+    }
+
     /// The most resources one `subscriptions/listen` stream may subscribe to (default 1 000);
     /// a request naming more is refused with -32602. Each listener keeps its list for its
     /// whole life.
@@ -364,6 +381,7 @@ pub(crate) struct Shared {
     pub(crate) next_stream: AtomicU64,
     pub(crate) retry_ms: u64,
     pub(crate) listeners: AtomicUsize,
+    principal_listeners: listen::PrincipalListeners,
     /// Who delivers each resumable stream: its writer, or the resumption that took it over.
     pub(crate) resumptions: resumption::Resumptions,
 }
@@ -438,6 +456,7 @@ impl StreamableHttpLayer {
                 next_stream: AtomicU64::new(1),
                 retry_ms,
                 listeners: AtomicUsize::new(0),
+                principal_listeners: listen::PrincipalListeners::default(),
                 resumptions: resumption::Resumptions::default(),
             }),
         }

@@ -4,6 +4,7 @@
 mod answers;
 mod legacy;
 mod limits;
+mod listen_cap;
 mod modern;
 mod refusals;
 mod rpc_refusals;

@@ -165,8 +165,9 @@ fn strict_host(authority: &[u8], empty_port: bool) -> Option<&[u8]> {
 enum Refusal {
     /// More than one `Host` line: RFC 9112 §3.2 requires 400, whichever comes first.
     RepeatedHost,
-    /// An HTTP/1.1 request without a `Host` (and no authority in its target): RFC 9112 §3.2
-    /// requires 400 too. (HTTP/1.0 has no `Host` requirement; such a request is refused 403.)
+    /// An HTTP/1.1 request without a `Host`, whatever its target and even when any host is
+    /// allowed: RFC 9112 §3.2 requires 400 too. (HTTP/1.0 has no `Host` requirement: such a
+    /// request is refused 403 when hosts are checked and it names none of ours.)
     MissingHost,
     /// A `Host` that is not ours.
     Host,
@@ -230,6 +231,10 @@ impl HostOriginConfig {
                 origin.get_or_insert(value);
             }
         }
+        // Whatever the target's form, and whether or not hosts are checked.
+        if host.is_none() && version == http::Version::HTTP_11 {
+            return Some(Refusal::MissingHost);
+        }
         if !self.any_host {
             // An authority in the URI is the absolute-form target of HTTP/1.1, whose Host
             // must be ignored (RFC 9112 §3.2.2), or HTTP/2's `:authority`. The usual
@@ -239,9 +244,6 @@ impl HostOriginConfig {
                     return Some(Refusal::Authority);
                 }
                 Some(_) => {}
-                None if host.is_none() && version == http::Version::HTTP_11 => {
-                    return Some(Refusal::MissingHost);
-                }
                 None if !host.is_some_and(|host| self.host_allowed(host.as_bytes())) => {
                     return Some(Refusal::Host);
                 }
@@ -317,15 +319,20 @@ mod tests {
 
     use super::*;
 
+    /// An HTTP/1.1 request, or an HTTP/2 one (`:authority`, no `Host`) when `uri` has an
+    /// authority and there is no `host`.
     fn refusal(config: &HostOriginLayer, host: Option<HeaderValue>, uri: &str) -> Option<Refusal> {
         let mut headers = HeaderMap::new();
-        if let Some(host) = host {
-            headers.insert(header::HOST, host);
-        }
         let uri = uri.parse::<Uri>().expect("uri");
-        config
-            .config
-            .refusal(&headers, &uri, http::Version::HTTP_11)
+        let version = match host {
+            Some(host) => {
+                headers.insert(header::HOST, host);
+                http::Version::HTTP_11
+            }
+            None if uri.authority().is_some() => http::Version::HTTP_2,
+            None => http::Version::HTTP_11,
+        };
+        config.config.refusal(&headers, &uri, version)
     }
 
     fn host_allowed(config: &HostOriginLayer, host: Option<HeaderValue>, uri: &str) -> bool {
@@ -376,6 +383,22 @@ mod tests {
         assert!(host_allowed(&loopback, None, "http://localhost:8080/mcp"));
         // Neither: a malformed HTTP/1.1 request (400); an HTTP/1.0 one is only not ours.
         assert_eq!(refusal(&loopback, None, "/mcp"), Some(Refusal::MissingHost));
+        // HTTP/1.1 needs its Host in absolute-form too, and when any host is allowed.
+        let http11 = |config: &HostOriginLayer, uri: &'static str| {
+            config.config.refusal(
+                &HeaderMap::new(),
+                &Uri::from_static(uri),
+                http::Version::HTTP_11,
+            )
+        };
+        let any_host = HostOriginLayer::new().allow_any_host();
+        for (config, uri) in [
+            (&loopback, "http://localhost/mcp"),
+            (&any_host, "/mcp"),
+            (&any_host, "http://localhost/mcp"),
+        ] {
+            assert_eq!(http11(config, uri), Some(Refusal::MissingHost), "{uri}");
+        }
         let http10 = loopback.config.refusal(
             &HeaderMap::new(),
             &Uri::from_static("/mcp"),

@@ -62,11 +62,13 @@ pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// hyper's own default header read timeout.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long a response may wait for its connection to take it: a connection whose socket
-/// accepts nothing for this long (the client stopped reading: a zero TCP window), or with an
-/// HTTP/2 response frame the stream gets no flow-control credit for in that time, is dropped,
-/// since that response can never finish. A stream waiting for events (SSE) is not waiting to
-/// be sent, and a slow client that keeps reading keeps the writes moving. Enforced, like the
+/// How long a response may wait for its connection to take any of it: a connection whose
+/// socket accepts nothing for this long (the client stopped reading: a zero TCP window), or
+/// with an HTTP/2 response frame of which the stream gets no flow-control credit for any part
+/// in that time, is dropped, since that response can never finish. Like nginx's
+/// `send_timeout`, it times the pauses between writes, not the whole response: a slow client
+/// that keeps reading keeps the writes moving, and a stream waiting for events (SSE) is not
+/// waiting to be sent. Enforced, like the
 /// idle timeout, by ten sweeps per timeout, so a connection is dropped between 10 and 11
 /// tenths of it. The same default as nginx's `send_timeout`.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -363,7 +365,9 @@ where
     // Refuse new connections at once; the open ones finish their requests.
     drop(listener);
     tracing::info!(connections = graceful.count(), "draining connections");
-    // Sweeping on: a client that stopped reading does not hold the whole grace period.
+    // Sweeping on: a client that stopped reading is dropped once the send timeout has passed,
+    // rather than at the end of the grace, when the timeout is the shorter (the defaults are
+    // 60 s and 30 s: then the grace ends first).
     let drained = async {
         let mut drained = pin!(graceful.shutdown());
         loop {

@@ -8,10 +8,12 @@
 //! - The socket: a write that returned `Pending` (the kernel's send buffer is full) until one
 //!   makes progress ([`WatchedIo`]). That is all there is to HTTP/1, one response at a time,
 //!   and it also catches a pipelined request whose answer waits behind an unwritten one.
-//! - An HTTP/2 response's data frame, from when its body yields it until it is written out:
-//!   h2 keeps a frame until the stream has flow-control credit for all of it, and drops it
-//!   then ([`Sent`]). One stream can lack credit while the socket and other streams move.
-//!   A body that is pending (an SSE stream waiting for events) has nothing waiting.
+//! - An HTTP/2 response's data frame, from when its body yields it, or h2 last took a part of
+//!   it to write, until it is written out: h2 keeps a frame until the stream has flow-control
+//!   credit for all of it, takes it in parts as credit comes, and drops it then ([`Sent`]).
+//!   One stream can lack credit while the socket and other streams move; a stream that gets
+//!   some, however little, is moving. A body that is pending (an SSE stream waiting for
+//!   events) has nothing waiting.
 //!
 //! Like the idle sweep, no timer per request: a connection counts what waits in [`BUCKETS`]
 //! buckets, one per sweep period, ringed. What starts waiting adds one to the current bucket
@@ -101,6 +103,18 @@ impl Waiting {
     }
 }
 
+impl Waiting {
+    /// Some of it went out: it waits afresh from now, as for nginx's `send_timeout`, which
+    /// times the pauses between writes and not the whole response.
+    fn progressed(&mut self) {
+        let stalls = self.activity.stalls();
+        if stalls.current.load(Relaxed) != self.bucket {
+            stalls.taken(self.bucket);
+            self.bucket = stalls.handed_over();
+        }
+    }
+}
+
 impl Drop for Waiting {
     fn drop(&mut self) {
         self.activity.stalls().taken(self.bucket);
@@ -108,25 +122,35 @@ impl Drop for Waiting {
 }
 
 /// A response's data frame, counted as waiting, when watched, until the connection drops it
-/// (HTTP/2: once it is written out).
+/// (HTTP/2: once it is written out); each part of it taken to be written restarts its wait.
 #[derive(Debug)]
 pub(crate) struct Sent<D> {
     data: D,
-    _waiting: Option<Waiting>,
+    waiting: Option<Waiting>,
 }
 
 impl<D> Sent<D> {
     pub(crate) fn watched(data: D, activity: &Arc<Activity>) -> Self {
         Self {
             data,
-            _waiting: Some(Waiting::new(activity)),
+            waiting: Some(Waiting::new(activity)),
+        }
+    }
+
+    /// h2 took `count` bytes of the frame to write (it splits a frame as flow-control credit
+    /// comes): the stream is moving, however slowly.
+    fn progressed(&mut self, count: usize) {
+        if count > 0
+            && let Some(waiting) = &mut self.waiting
+        {
+            waiting.progressed();
         }
     }
 
     pub(crate) fn unwatched(data: D) -> Self {
         Self {
             data,
-            _waiting: None,
+            waiting: None,
         }
     }
 }
@@ -146,11 +170,14 @@ impl<D: Buf> Buf for Sent<D> {
 
     fn advance(&mut self, count: usize) {
         self.data.advance(count);
+        self.progressed(count);
     }
 
     fn copy_to_bytes(&mut self, len: usize) -> Bytes {
         // `Bytes` hands out a slice of itself rather than a copy.
-        self.data.copy_to_bytes(len)
+        let bytes = self.data.copy_to_bytes(len);
+        self.progressed(len);
+        bytes
     }
 }
 

@@ -88,6 +88,22 @@ async fn small_window_connection(address: std::net::SocketAddr) -> tokio::net::T
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
 
+/// Reads what comes until the server closes the connection (within 10 s); the bytes read.
+async fn read_until_closed(client: &mut tokio::net::TcpStream) -> usize {
+    let mut received = 0;
+    let mut buffer = vec![0; 64 * 1024];
+    let read_all = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match client.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => received += read,
+            }
+        }
+    });
+    read_all.await.expect("the server closes the connection");
+    received
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     // 8 MiB, far more than the socket buffers and hyper's write buffer hold.
@@ -112,17 +128,7 @@ async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     assert!(waited >= SEND * 9 / 10, "{waited:?}");
     assert!(waited < SEND * 3, "{waited:?}");
     // The client finds the connection closed, short of the whole answer.
-    let mut received = 0;
-    let mut buffer = vec![0; 64 * 1024];
-    let read_all = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match client.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(read) => received += read,
-            }
-        }
-    });
-    read_all.await.expect("closed");
+    let received = read_until_closed(&mut client).await;
     assert!(received < 256 * CHUNK, "{received}");
 }
 
@@ -236,17 +242,7 @@ async fn pipelined_requests_behind_an_answer_not_read_are_dropped() {
     client.write_all(&[GET, GET].concat()).await.unwrap();
     tokio::time::sleep(SEND * 4).await;
     // Dropped by now: reading finds the end, short of both answers.
-    let mut received = 0;
-    let mut buffer = vec![0; 64 * 1024];
-    let read_all = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match client.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(read) => received += read,
-            }
-        }
-    });
-    read_all.await.expect("the connection was closed");
+    let received = read_until_closed(&mut client).await;
     assert!(received < 2 * SIZE, "{received}");
 }
 

@@ -85,6 +85,16 @@ async fn an_http11_request_without_host_is_a_bad_request() {
 }
 
 #[tokio::test]
+async fn a_host_that_is_not_a_host_and_port_is_a_bad_request() {
+    let server = start().await;
+    for host in ["localhost:80@evil.example.com", "127.0.0.1:8o", "[::1"] {
+        let (status, body) = raw_post(&server, "/mcp", &[host]).await;
+        assert_eq!(status, 400, "{host}: {body}");
+        assert_eq!(error_code(&body), json!(-32600));
+    }
+}
+
+#[tokio::test]
 async fn two_host_lines_are_a_bad_request() {
     let server = start().await;
     let (status, body) = raw_post(&server, "/mcp", &["127.0.0.1", "evil.example.com"]).await;

@@ -17,8 +17,10 @@ use crate::future::ResponseFuture;
 /// A page on a foreign site can make a browser send requests to a server on `localhost`; its
 /// `Origin` (or a rebound name in `Host`) gives it away. The host is the request target's
 /// authority when it has one (HTTP/2, absolute-form), else `Host`. A request whose host or
-/// `Origin` is not ours gets **403**, one with more than one `Host` line **400**, both before
-/// the body is read and with a JSON-RPC error body. Loopback hosts and origins (any port) are
+/// `Origin` is not ours gets **403**. An HTTP/1.1 request with no `Host`, more than one, or one
+/// that is not a host and port gets **400** (RFC 9112 §3.2), even with
+/// [`allow_any_host`](Self::allow_any_host). Both come before the body is read, with a
+/// JSON-RPC error body. Loopback hosts and origins (any port) are
 /// always ours; a request without `Origin` (not from a browser) is checked by host alone.
 ///
 /// ```
@@ -49,6 +51,8 @@ use crate::future::ResponseFuture;
 /// assert_eq!(status(&[("host", "evil.example")]).await, 403);
 /// assert_eq!(status(&[("host", "localhost"), ("origin", "https://evil.example")]).await, 403);
 /// assert_eq!(status(&[("host", "localhost"), ("host", "localhost")]).await, 400);
+/// assert_eq!(status(&[("host", "localhost:80@evil.example")]).await, 400);
+/// assert_eq!(status(&[]).await, 400); // HTTP/1.1 without Host
 /// # }
 /// ```
 #[derive(Debug, Clone)]
@@ -169,6 +173,9 @@ enum Refusal {
     /// allowed: RFC 9112 §3.2 requires 400 too. (HTTP/1.0 has no `Host` requirement: such a
     /// request is refused 403 when hosts are checked and it names none of ours.)
     MissingHost,
+    /// A `Host` that is not `host [":" port]` (junk after the host, a port that is not a
+    /// number, an unclosed IPv6 literal): RFC 9112 §3.2 requires 400 for an invalid value.
+    MalformedHost,
     /// A `Host` that is not ours.
     Host,
     /// A request target's authority (absolute-form, or HTTP/2 `:authority`) that is not ours.
@@ -189,6 +196,11 @@ impl Refusal {
                 StatusCode::BAD_REQUEST,
                 -32600,
                 "Bad Request: an HTTP/1.1 request needs a Host header",
+            ),
+            Self::MalformedHost => (
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "Bad Request: the Host header is not a host and port",
             ),
             Self::Host => (
                 StatusCode::FORBIDDEN,
@@ -231,9 +243,13 @@ impl HostOriginConfig {
                 origin.get_or_insert(value);
             }
         }
-        // Whatever the target's form, and whether or not hosts are checked.
-        if host.is_none() && version == http::Version::HTTP_11 {
-            return Some(Refusal::MissingHost);
+        // Whatever the target's form, and whether or not hosts are checked (RFC 9112 §3.2).
+        match host {
+            None if version == http::Version::HTTP_11 => return Some(Refusal::MissingHost),
+            Some(host) if strict_host(host.as_bytes(), true).is_none() => {
+                return Some(Refusal::MalformedHost);
+            }
+            _ => {}
         }
         if !self.any_host {
             // An authority in the URI is the absolute-form target of HTTP/1.1, whose Host

@@ -108,7 +108,11 @@ fn host_is_parsed_strictly() {
         "[::1",
         "::1",
     ] {
-        assert!(!host_allowed(&loopback, host(refused), "/mcp"), "{refused}");
+        // Not a host and port at all: 400, whether or not hosts are checked.
+        for config in [&loopback, &HostOriginLayer::new().allow_any_host()] {
+            let refused_as = refusal(config, host(refused), "/mcp");
+            assert_eq!(refused_as, Some(Refusal::MalformedHost), "{refused}");
+        }
     }
 }
 

@@ -137,6 +137,52 @@ pub trait OnResponse: Clone + Send + Sync + 'static {
 }
 
 /// Called when a call failed, after [`OnResponse`] when there was an answer.
+///
+/// The hook sees what the client does not: a panicking handler's client gets -32603
+/// "Internal error", the hook gets the panic message.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+///
+/// use mcp_core::{McpRequest, ProtocolVersion, RequestContext, Router, Tool, jsonrpc::Message};
+/// use mcp_telemetry::{CallInfo, Failure, OnFailure, TelemetryLayer};
+/// use tower::{Layer, ServiceExt};
+/// use tracing::Span;
+///
+/// #[derive(Clone, Default)]
+/// struct Failures(Arc<Mutex<Vec<String>>>);
+///
+/// impl OnFailure for Failures {
+///     fn on_failure(&self, call: &CallInfo, failure: Failure<'_>, _: Duration, _: &Span) {
+///         let what = match failure {
+///             Failure::ToolError => "tool error".to_owned(),
+///             Failure::Panicked(message) => format!("panicked: {}", message.unwrap_or("?")),
+///             other => format!("{other:?}"),
+///         };
+///         let tool = call.target().unwrap_or_default();
+///         self.0.lock().unwrap().push(format!("{tool}: {what}"));
+///     }
+/// }
+///
+/// let router = Router::builder()
+///     .tool(Tool::new("fail").raw_handler(|_, _: RequestContext| async { Err::<String, _>("no") }))
+///     .tool(Tool::new("boom").raw_handler(|_, _: RequestContext| async {
+///         if true { panic!("disk on fire") }
+///         ""
+///     }))
+///     .build();
+/// let failures = Failures::default();
+/// let service = TelemetryLayer::new().on_failure(failures.clone()).layer(router);
+/// for name in ["fail", "boom"] {
+///     let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}"}}}}"#);
+///     let message = Message::parse(body.as_bytes()).unwrap();
+///     service.clone().oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
+/// }
+/// assert_eq!(*failures.0.lock().unwrap(), ["fail: tool error", "boom: panicked: disk on fire"]);
+/// # }
+/// ```
 pub trait OnFailure: Clone + Send + Sync + 'static {
     /// `latency` runs from `call` to the failure.
     fn on_failure(&self, call: &CallInfo, failure: Failure<'_>, latency: Duration, span: &Span);

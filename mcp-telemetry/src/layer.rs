@@ -167,6 +167,35 @@ impl TelemetryLayer {
 
 impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
     /// Which target names get their own `target` label value.
+    ///
+    /// Use it when the names the server serves are not (all) on one [`Router`], e.g. tools
+    /// of a proxied server; [`for_router`](TelemetryLayer::for_router) covers the common case.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// use mcp_core::{McpRequest, ProtocolVersion, Router, jsonrpc::Message};
+    /// use mcp_telemetry::{CallInfo, TargetKind, TelemetryLayer};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// let labels = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&labels);
+    /// let layer = TelemetryLayer::new()
+    ///     .known_targets(|kind: TargetKind, name: &str| kind == TargetKind::Tool && name == "search")
+    ///     // Shows the label the default hooks would use; the metrics get the same.
+    ///     .on_request(move |call: &CallInfo, _: &tracing::Span| {
+    ///         seen.lock().unwrap().push(call.target_label().unwrap().to_owned());
+    ///     });
+    /// let service = layer.layer(Router::builder().build());
+    /// for name in ["search", "made-up"] {
+    ///     let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}"}}}}"#);
+    ///     let message = Message::parse(body.as_bytes()).unwrap();
+    ///     service.clone().oneshot(McpRequest::new(message, ProtocolVersion::V2025_11_25)).await.unwrap();
+    /// }
+    /// assert_eq!(*labels.lock().unwrap(), ["search", "_other"]);
+    /// # }
+    /// ```
     pub fn known_targets(mut self, known: impl KnownTargets) -> Self {
         Arc::make_mut(&mut self.config).known = Arc::new(known);
         self
@@ -189,6 +218,40 @@ impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
     /// marked [`HttpRefusal::RateLimited`](mcp_core::HttpRefusal::RateLimited), or code
     /// -32000 with "rate limit" in the message or `retryAfterMs` / `retryAfter` in the data,
     /// as mcp-auth's `RateLimitLayer` answers).
+    ///
+    /// Give it the error of a limiter of your own, so that its refusals reach the
+    /// [`OnFailure`] hook as [`Failure::RateLimited`](crate::Failure::RateLimited) (counted
+    /// in `mcp.server.rate_limited` by the default hook) rather than as protocol errors:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// use mcp_core::jsonrpc::{ErrorObject, Message};
+    /// use mcp_core::{McpRequest, ProtocolVersion, RequestContext, Router, Tool};
+    /// use mcp_telemetry::{CallInfo, Failure, TelemetryLayer};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// // A tool that refuses with the limiter's own code.
+    /// let router = Router::builder()
+    ///     .tool(Tool::new("search").raw_handler(|_, _: RequestContext| async {
+    ///         Err::<String, _>(ErrorObject::new(-32029, "slow down"))
+    ///     }))
+    ///     .build();
+    /// let rate_limited = Arc::new(Mutex::new(None));
+    /// let seen = Arc::clone(&rate_limited);
+    /// let layer = TelemetryLayer::new()
+    ///     .rate_limited_when(|error| error.code == -32029)
+    ///     .on_failure(move |_: &CallInfo, failure: Failure<'_>, _: Duration, _: &tracing::Span| {
+    ///         *seen.lock().unwrap() = Some(matches!(failure, Failure::RateLimited(_)));
+    ///     });
+    /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}}"#;
+    /// let request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+    /// layer.layer(router).oneshot(request).await.unwrap();
+    /// assert_eq!(*rate_limited.lock().unwrap(), Some(true));
+    /// # }
+    /// ```
     pub fn rate_limited_when(mut self, predicate: fn(&ErrorObject) -> bool) -> Self {
         Arc::make_mut(&mut self.config).is_rate_limited = predicate;
         self

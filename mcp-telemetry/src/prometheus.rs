@@ -45,6 +45,28 @@ pub const SIZE_BUCKETS: &[f64] = &[
 
 /// A builder with this crate's buckets and Prometheus naming; add global labels or other
 /// buckets, then `build_recorder()` (or `install_recorder()`).
+///
+/// ```
+/// use mcp_core::{McpRequest, ProtocolVersion, Router, jsonrpc::Message};
+/// use mcp_telemetry::TelemetryLayer;
+/// use tower::{Layer, ServiceExt};
+///
+/// let recorder = mcp_telemetry::prometheus::builder().build_recorder();
+/// let handle = recorder.handle();
+/// let service = TelemetryLayer::new().layer(Router::builder().build());
+/// metrics::with_local_recorder(&recorder, || {
+///     mcp_telemetry::names::describe_metrics(); // units: the `_seconds` suffix
+///     let ping = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
+///     let request = McpRequest::new(ping, ProtocolVersion::V2025_11_25);
+///     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+///     runtime.block_on(service.oneshot(request)).unwrap();
+/// });
+/// let text = handle.render();
+/// assert!(text.contains("mcp_server_requests_total{method=\"ping\"} 1\n"));
+/// // This crate's buckets, not the exporter's default ones (which start at 0.005).
+/// let bucket = r#"mcp_server_operation_duration_seconds_bucket{method="ping",outcome="ok",le="0.01"}"#;
+/// assert!(text.contains(bucket), "{text}");
+/// ```
 pub fn builder() -> PrometheusBuilder {
     try_builder().expect("the bucket lists are not empty")
 }

@@ -91,6 +91,16 @@ fn is_quotable(s: &str) -> bool {
 
 impl WwwAuthenticate {
     /// A challenge for `scheme` (e.g. `"Bearer"`, `"ApiKey"`) with no parameters.
+    ///
+    /// ```
+    /// use mcp_auth::{InvalidChallenge, WwwAuthenticate};
+    ///
+    /// let challenge = WwwAuthenticate::new("ApiKey").param("header", "x-api-key");
+    /// assert_eq!(challenge.render().unwrap(), r#"ApiKey header="x-api-key""#);
+    /// // A scheme is a token: no spaces.
+    /// let spaced = WwwAuthenticate::new("Api Key").render();
+    /// assert_eq!(spaced, Err(InvalidChallenge::Scheme("Api Key".into())));
+    /// ```
     pub fn new(scheme: impl Into<String>) -> Self {
         let scheme = scheme.into();
         let invalid = (!is_token(&scheme)).then(|| InvalidChallenge::Scheme(scheme.clone()));
@@ -107,6 +117,21 @@ impl WwwAuthenticate {
     }
 
     /// Adds (or replaces in place) the parameter `name`.
+    ///
+    /// Names match case-insensitively; the value is quoted and escaped when rendered.
+    ///
+    /// ```
+    /// use mcp_auth::WwwAuthenticate;
+    ///
+    /// let challenge = WwwAuthenticate::bearer()
+    ///     .param("error", "invalid_token")
+    ///     .param("realm", r#"the "mcp" server"#)
+    ///     .param("ERROR", "invalid_request"); // replaces the first, keeps its place
+    /// assert_eq!(
+    ///     challenge.render().unwrap(),
+    ///     r#"Bearer error="invalid_request", realm="the \"mcp\" server""#
+    /// );
+    /// ```
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());
         if self.invalid.is_none() {
@@ -128,6 +153,22 @@ impl WwwAuthenticate {
     }
 
     /// `realm="..."`.
+    ///
+    /// [`error`](Self::error) and [`error_description`](Self::error_description) with it, in
+    /// RFC 6750's own example:
+    ///
+    /// ```
+    /// use mcp_auth::WwwAuthenticate;
+    ///
+    /// let challenge = WwwAuthenticate::bearer()
+    ///     .realm("example")
+    ///     .error("invalid_token")
+    ///     .error_description("The access token expired");
+    /// assert_eq!(
+    ///     challenge.render().unwrap(),
+    ///     r#"Bearer realm="example", error="invalid_token", error_description="The access token expired""#
+    /// );
+    /// ```
     pub fn realm(self, realm: impl Into<String>) -> Self {
         self.param("realm", realm)
     }
@@ -144,6 +185,16 @@ impl WwwAuthenticate {
 
     /// `scope="a b c"`: the scope tokens, space separated, in the given order, duplicates
     /// dropped. Tokens are checked against RFC 6750 `scope-token`.
+    ///
+    /// ```
+    /// use mcp_auth::{InvalidChallenge, WwwAuthenticate};
+    ///
+    /// let challenge = WwwAuthenticate::bearer().scope(["files:read", "mcp", "files:read"]);
+    /// assert_eq!(challenge.render().unwrap(), r#"Bearer scope="files:read mcp""#);
+    /// // A token holding a space would read as two scopes: refused.
+    /// let two = WwwAuthenticate::bearer().scope(["files read"]).render();
+    /// assert_eq!(two, Err(InvalidChallenge::Scope("files read".into())));
+    /// ```
     pub fn scope<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -173,6 +224,14 @@ impl WwwAuthenticate {
     }
 
     /// The value of parameter `name` (case-insensitive), unescaped.
+    ///
+    /// ```
+    /// use mcp_auth::WwwAuthenticate;
+    ///
+    /// let challenge = WwwAuthenticate::bearer().error_description(r#"say "please""#);
+    /// assert_eq!(challenge.get("Error_Description"), Some(r#"say "please""#));
+    /// assert_eq!(challenge.get("scope"), None);
+    /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
@@ -181,6 +240,14 @@ impl WwwAuthenticate {
     }
 
     /// The parameters, in order, unescaped.
+    ///
+    /// ```
+    /// use mcp_auth::WwwAuthenticate;
+    ///
+    /// let challenge = WwwAuthenticate::bearer().realm("mcp").scope(["a", "b"]);
+    /// let params: Vec<_> = challenge.params().collect();
+    /// assert_eq!(params, [("realm", "mcp"), ("scope", "a b")]);
+    /// ```
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.params.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
@@ -207,6 +274,19 @@ impl WwwAuthenticate {
     }
 
     /// The header value, ready for `WWW-Authenticate`.
+    ///
+    /// ```
+    /// use http::{Response, StatusCode, header};
+    /// use mcp_auth::WwwAuthenticate;
+    ///
+    /// let challenge = WwwAuthenticate::bearer().error("invalid_token");
+    /// let response = Response::builder()
+    ///     .status(StatusCode::UNAUTHORIZED)
+    ///     .header(header::WWW_AUTHENTICATE, challenge.to_header_value().unwrap())
+    ///     .body(())
+    ///     .unwrap();
+    /// assert_eq!(response.headers()[header::WWW_AUTHENTICATE], r#"Bearer error="invalid_token""#);
+    /// ```
     pub fn to_header_value(&self) -> Result<HeaderValue, InvalidChallenge> {
         let text = self.render()?;
         // `from_bytes` (not `from_str`) because obs-text (non-ASCII) is legal in quoted

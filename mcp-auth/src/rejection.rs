@@ -42,6 +42,29 @@ pub enum Rejection {
 }
 
 /// The detail of a 403: a challenge (for `insufficient_scope` step-up) or a plain message.
+///
+/// A challenge tells an OAuth client which scopes to ask for; a message is for a refusal no
+/// new token would lift.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::Response;
+/// use mcp_auth::{Forbidden, Rejection, WwwAuthenticate};
+///
+/// let step_up = WwwAuthenticate::bearer().error("insufficient_scope").scope(["files:write"]);
+/// let response: Response<Bytes> = Rejection::forbidden(step_up).into_response();
+/// assert_eq!(response.status(), 403);
+/// let header = &response.headers()["www-authenticate"];
+/// assert_eq!(header, r#"Bearer error="insufficient_scope", scope="files:write""#);
+/// let body = r#"{"jsonrpc":"2.0","error":{"code":-32003,"message":"insufficient scope"}}"#;
+/// assert_eq!(response.body(), body);
+///
+/// // A message goes in the body only.
+/// let suspended = Rejection::forbidden(Forbidden::from("this API key is suspended"));
+/// let response: Response<Bytes> = suspended.into_response();
+/// assert!(response.headers().get("www-authenticate").is_none());
+/// assert!(response.body().ends_with(br#""message":"this API key is suspended"}}"#));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Forbidden {
     /// Sent as `WWW-Authenticate`; its `error_description`, if any, is the body message.

@@ -10,6 +10,23 @@ use crate::challenge::WwwAuthenticate;
 use crate::rejection::Rejection;
 
 /// What a request is about to touch, for [`RequiredScopes::check`].
+///
+/// ```
+/// use mcp_auth::{RequiredScopes, ScopeTarget};
+///
+/// let policy = RequiredScopes::new()
+///     .global(["mcp"])
+///     .tool("deploy", ["ops"])
+///     .prompt("summarise", ["docs"])
+///     .resource("file:///{path}", ["files"]);
+/// let needs = |target| policy.required_for(target).collect::<Vec<_>>();
+/// assert_eq!(needs(ScopeTarget::Any), ["mcp"]); // tools/list, initialize, ...
+/// assert_eq!(needs(ScopeTarget::Tool("deploy")), ["mcp", "ops"]);
+/// assert_eq!(needs(ScopeTarget::Tool("search")), ["mcp"]); // not named: global only
+/// assert_eq!(needs(ScopeTarget::Prompt("summarise")), ["mcp", "docs"]);
+/// // A URI the policy does not name needs the scopes of the templates matching it.
+/// assert_eq!(needs(ScopeTarget::Resource("file:///notes.txt")), ["mcp", "files"]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeTarget<'a> {
     /// Only the global scopes apply (e.g. `tools/list`, `initialize`).
@@ -249,6 +266,28 @@ pub fn check_scopes<'a>(
 }
 
 /// Scopes a principal lacks, and the step-up challenge that asks for them.
+///
+/// ```
+/// use bytes::Bytes;
+/// use mcp_auth::check_scopes;
+/// use mcp_core::Principal;
+///
+/// // The authorization server granted an odd scope, which no challenge can carry.
+/// let bob = Principal::new("bob").with_scopes(["mcp", "odd\"scope", "files:read"]);
+/// let missing = check_scopes(&bob, ["mcp", "files:write", "admin"]).unwrap_err();
+/// assert_eq!(missing.missing(), ["files:write", "admin"]);
+/// assert_eq!(missing.granted(), ["files:read", "mcp", "odd\"scope"]);
+/// assert_eq!(missing.step_up_scopes(), ["files:read", "mcp", "files:write", "admin"]);
+/// assert_eq!(missing.to_string(), "missing scope: files:write admin");
+///
+/// let response: http::Response<Bytes> = missing.into_rejection(None).into_response();
+/// assert_eq!(response.status(), 403);
+/// assert_eq!(
+///     response.headers()["www-authenticate"],
+///     "Bearer scope=\"files:read mcp files:write admin\", error=\"insufficient_scope\", \
+///      error_description=\"missing scope: files:write admin\""
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingScopes {
     granted: Vec<String>,

@@ -20,11 +20,12 @@ use crate::rejection::Rejection;
 /// The future may not borrow the parts, so copy what you need out of them first:
 ///
 /// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use http::request::Parts;
-/// use mcp_auth::{AuthLayer, Rejection, WwwAuthenticate};
+/// use mcp_auth::{AuthLayer, Authenticate, Rejection, WwwAuthenticate};
 /// use mcp_core::Principal;
 ///
-/// let api_keys = AuthLayer::new(|parts: &Parts| {
+/// let api_keys = |parts: &Parts| {
 ///     let key = parts.headers.get("x-api-key").cloned();
 ///     async move {
 ///         match key {
@@ -32,13 +33,26 @@ use crate::rejection::Rejection;
 ///             _ => Err(Rejection::unauthorized(WwwAuthenticate::new("ApiKey"))),
 ///         }
 ///     }
-/// });
-/// # let _ = api_keys;
+/// };
+/// let request = || http::Request::get("/mcp");
+/// let (with_key, ()) = request().header("x-api-key", "s3cret").body(()).unwrap().into_parts();
+/// let (without, ()) = request().body(()).unwrap().into_parts();
+///
+/// let caller = api_keys.authenticate(&with_key).await.unwrap();
+/// assert_eq!(caller.subject(), "billing-service");
+/// let refused = api_keys.authenticate(&without).await.unwrap_err();
+/// assert_eq!(refused.status(), 401);
+/// assert_eq!(refused.challenge().unwrap().render().unwrap(), "ApiKey");
+///
+/// let layer = AuthLayer::new(api_keys); // runs it for every HTTP request
+/// # let _ = layer;
+/// # }
 /// ```
 ///
 /// A type can implement it with an `async fn`:
 ///
 /// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use http::request::Parts;
 /// use mcp_auth::{Authenticate, Rejection};
 /// use mcp_core::Principal;
@@ -54,6 +68,15 @@ use crate::rejection::Rejection;
 ///         }
 ///     }
 /// }
+///
+/// let request = || http::Request::get("/mcp");
+/// let (with_cert, ()) =
+///     request().header("x-client-cert-subject", "CN=billing").body(()).unwrap().into_parts();
+/// let (without, ()) = request().body(()).unwrap().into_parts();
+/// assert_eq!(FromProxy.authenticate(&with_cert).await.unwrap().subject(), "CN=billing");
+/// let refused = FromProxy.authenticate(&without).await.unwrap_err();
+/// assert_eq!((refused.status().as_u16(), refused.message()), (403, "client certificate required"));
+/// # }
 /// ```
 pub trait Authenticate: Send + Sync + 'static {
     /// Authenticates the request whose head is `parts`.

@@ -88,6 +88,22 @@ async fn small_window_connection(address: std::net::SocketAddr) -> tokio::net::T
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
 
+/// How long after `sent` the connection was dropped, as its answer's body tells (within 10 s).
+async fn time_to_drop(body_dropped: oneshot::Receiver<Instant>, sent: Instant) -> Duration {
+    let dropped = tokio::time::timeout(Duration::from_secs(10), body_dropped)
+        .await
+        .expect("the connection is dropped")
+        .unwrap();
+    dropped.saturating_duration_since(sent)
+}
+
+/// An HTTP/2 `GET /` of the server at `address`.
+fn get(address: std::net::SocketAddr) -> Request<Full<Bytes>> {
+    Request::get(format!("http://{address}/"))
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
 /// Reads what comes until the server closes the connection (within 10 s); the bytes read.
 async fn read_until_closed(client: &mut tokio::net::TcpStream) -> usize {
     let mut received = 0;
@@ -115,15 +131,7 @@ async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     let mut client = small_window_connection(address).await;
     client.write_all(GET).await.unwrap();
     let sent = Instant::now();
-    let dropped = tokio::time::timeout(Duration::from_secs(10), body_dropped)
-        .await
-        .expect("the connection is dropped")
-        .unwrap();
-    let waited = dropped.saturating_duration_since(sent);
-    eprintln!(
-        "waited {waited:?} {:?}",
-        sent.saturating_duration_since(dropped)
-    );
+    let waited = time_to_drop(body_dropped, sent).await;
     // Not before the timeout (bar a sweep's rounding), and within it and a sweep or two.
     assert!(waited >= SEND * 9 / 10, "{waited:?}");
     assert!(waited < SEND * 3, "{waited:?}");
@@ -139,28 +147,12 @@ async fn an_http2_stream_without_flow_control_credit_gets_its_connection_dropped
         pause: Duration::ZERO,
     })
     .await;
-    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .initial_stream_window_size(1024)
-        .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-        .await
-        .unwrap();
-    let connection = tokio::spawn(connection);
-    let request = Request::get(format!("http://{address}/"))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
+    let (mut sender, connection) = h2_client(address, 1024).await;
+    let request = get(address);
     // The head comes; the body is never read, so the client grants no more credit.
     let response = sender.send_request(request).await.unwrap();
     let sent = Instant::now();
-    let dropped = tokio::time::timeout(Duration::from_secs(10), body_dropped)
-        .await
-        .expect("the connection is dropped")
-        .unwrap();
-    let waited = dropped.saturating_duration_since(sent);
-    eprintln!(
-        "waited {waited:?} {:?}",
-        sent.saturating_duration_since(dropped)
-    );
+    let waited = time_to_drop(body_dropped, sent).await;
     assert!(waited < SEND * 3, "{waited:?}");
     tokio::time::timeout(Duration::from_secs(10), connection)
         .await
@@ -221,9 +213,7 @@ async fn a_slow_reader_and_a_quiet_stream_are_not_cut() {
     .await
     .unwrap();
     tokio::spawn(connection);
-    let request = Request::get(format!("http://{address}/"))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
+    let request = get(address);
     let mut body = sender.send_request(request).await.unwrap().into_body();
     let mut received = 0;
     while let Some(frame) = body.frame().await {
@@ -274,9 +264,7 @@ async fn an_http2_answer_in_one_frame_without_credit_gets_its_connection_dropped
 async fn one_frame_without_credit(window: u32) {
     let (address, _) = serve_chunks(Answer::Whole(1 << 20)).await;
     let (mut sender, connection) = h2_client(address, window).await;
-    let request = Request::get(format!("http://{address}/"))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
+    let request = get(address);
     let response = sender.send_request(request).await.unwrap();
     let sent = Instant::now();
     // hyper hands the frame to h2 and drops the body; h2 keeps the frame until the client
@@ -297,9 +285,7 @@ async fn an_http2_answer_in_one_frame_read_slowly_is_not_cut() {
     const SIZE: usize = 2 << 20;
     let (address, _) = serve_chunks(Answer::Whole(SIZE)).await;
     let (mut sender, _connection) = h2_client(address, 16 * 1024).await;
-    let request = Request::get(format!("http://{address}/"))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
+    let request = get(address);
     let started = Instant::now();
     let mut body = sender.send_request(request).await.unwrap().into_body();
     let mut received = 0;

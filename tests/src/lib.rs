@@ -159,6 +159,20 @@ pub async fn read_until(body: &mut hyper::body::Incoming, needle: &str) -> Strin
     seen
 }
 
+/// The stream's next frame as text, waiting at most `within`; `None` at its end. Panics when
+/// the stream is cut or a frame is not data.
+pub async fn next_text(
+    body: &mut hyper::body::Incoming,
+    within: std::time::Duration,
+) -> Option<String> {
+    let frame = tokio::time::timeout(within, body.frame())
+        .await
+        .expect("a frame, or the end, in time")?
+        .expect("the stream is not cut");
+    let data = frame.into_data().expect("data frames only");
+    Some(String::from_utf8(data.to_vec()).expect("UTF-8"))
+}
+
 /// The id of the last SSE event in `text` (what a client resumes from).
 pub fn last_event_id(text: &str) -> String {
     text.lines()

@@ -111,12 +111,7 @@ impl Server {
 
 /// The stream's next frame, as text; `None` at its end.
 async fn next(body: &mut Incoming) -> Option<String> {
-    let frame = tokio::time::timeout(PROMPTLY, body.frame())
-        .await
-        .expect("a frame, or the end, in time")?
-        .expect("the stream is not cut");
-    let data = frame.into_data().expect("data frames only");
-    Some(String::from_utf8(data.to_vec()).expect("UTF-8"))
+    mcp_e2e::next_text(body, PROMPTLY).await
 }
 
 /// Validates `value` against a definition of the 2026-07-28 schema.

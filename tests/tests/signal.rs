@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -30,13 +30,9 @@ impl Drop for Server {
     }
 }
 
+/// The stream's next frame, as text; `None` at its end.
 async fn next(body: &mut Incoming) -> Option<String> {
-    let frame = tokio::time::timeout(PROMPTLY, body.frame())
-        .await
-        .expect("a frame, or the end, in time")?
-        .expect("the stream is not cut");
-    let data = frame.into_data().expect("data frames only");
-    Some(String::from_utf8(data.to_vec()).expect("UTF-8"))
+    mcp_e2e::next_text(body, PROMPTLY).await
 }
 
 async fn a_signal_ends_the_server_gracefully(signal: &str) {

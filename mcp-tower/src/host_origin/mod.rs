@@ -244,13 +244,15 @@ impl HostOriginConfig {
             }
         }
         // Whatever the target's form, and whether or not hosts are checked (RFC 9112 §3.2).
-        match host {
+        // The name without its port, parsed once.
+        let host = match host {
             None if version == http::Version::HTTP_11 => return Some(Refusal::MissingHost),
-            Some(host) if strict_host(host.as_bytes(), true).is_none() => {
-                return Some(Refusal::MalformedHost);
-            }
-            _ => {}
-        }
+            None => None,
+            Some(value) => match strict_host(value.as_bytes(), true) {
+                None => return Some(Refusal::MalformedHost),
+                name => name,
+            },
+        };
         if !self.any_host {
             // An authority in the URI is the absolute-form target of HTTP/1.1, whose Host
             // must be ignored (RFC 9112 §3.2.2), or HTTP/2's `:authority`. The usual
@@ -260,7 +262,7 @@ impl HostOriginConfig {
                     return Some(Refusal::Authority);
                 }
                 Some(_) => {}
-                None if !host.is_some_and(|host| self.host_allowed(host.as_bytes())) => {
+                None if !host.is_some_and(|name| self.name_allowed(name)) => {
                     return Some(Refusal::Host);
                 }
                 None => {}
@@ -274,14 +276,16 @@ impl HostOriginConfig {
     }
 
     fn host_allowed(&self, authority: &[u8]) -> bool {
-        let Some(host) = strict_host(authority, true) else {
-            return false;
-        };
-        is_loopback_host(host)
+        strict_host(authority, true).is_some_and(|name| self.name_allowed(name))
+    }
+
+    /// Whether a host name (no port) is ours.
+    fn name_allowed(&self, name: &[u8]) -> bool {
+        is_loopback_host(name)
             || self
                 .hosts
                 .iter()
-                .any(|h| h.as_bytes().eq_ignore_ascii_case(host))
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
     }
 
     fn origin_allowed(&self, origin: Option<&HeaderValue>) -> bool {

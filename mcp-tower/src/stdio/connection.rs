@@ -163,8 +163,9 @@ where
     }
 
     /// Opens a `subscriptions/listen` subscription and acknowledges it, or answers why not.
-    /// The request passes through the service first, as any request does (scopes, rate
-    /// limits, telemetry); only the router's acceptance opens the subscription. It is awaited
+    /// After the transport's own checks, the request passes through the service, as any
+    /// request does (scopes, rate limits, telemetry); only the router's acceptance opens the
+    /// subscription. It is awaited
     /// here, in the reader loop, so that the acknowledgement precedes the subscription's
     /// events and later requests see it; a router answers it at once.
     async fn listen(&mut self, request: jsonrpc::Request, version: ProtocolVersion) {
@@ -174,7 +175,7 @@ where
             if self.listens.contains(&id) || lock(&self.shared.in_flight).contains_key(&id) {
                 Err(in_use(&id))
             } else {
-                self.listens.check(params.as_deref())
+                self.listens.check(params.as_deref(), self.publishing)
             };
         if let Err(error) = checked {
             let response = Response::error(Some(id), error);

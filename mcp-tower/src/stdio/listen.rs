@@ -41,15 +41,29 @@ impl Listens {
         self.open.contains_key(id)
     }
 
-    /// Checks the params of a listen request before the service sees it (see
-    /// [`Subscription::check_request`]).
-    pub(super) fn check(&self, params: Option<&RawValue>) -> Result<(), ErrorObject> {
+    /// Checks a listen request before the service sees it: the transport's own refusals
+    /// (no events to deliver, every slot taken) come first, so that the service (and its
+    /// telemetry) never counts as answered a request the transport then refuses; then its
+    /// params (see [`Subscription::check_request`]). `publishing`: whether the server has
+    /// events to deliver at all.
+    pub(super) fn check(
+        &self,
+        params: Option<&RawValue>,
+        publishing: bool,
+    ) -> Result<(), ErrorObject> {
+        if !publishing {
+            return Err(not_publishing());
+        }
+        if self.open.len() >= self.max {
+            return Err(ErrorObject::new(codes::SERVER_ERROR, "Too many listeners"));
+        }
         Subscription::check_request(params, self.max_resources)
     }
 
     /// Opens the subscription `id` carrying what the service `honoured` (see
     /// [`Subscription::open`]) and returns its acknowledgement, or the error to answer.
-    /// `publishing`: whether the server has events to deliver at all.
+    /// Listen requests are handled one at a time, so the [`check`](Self::check) still holds,
+    /// unless the server stopped publishing while the service answered.
     pub(super) fn open(
         &mut self,
         id: &RequestId,
@@ -58,12 +72,7 @@ impl Listens {
         publishing: bool,
     ) -> Result<Vec<u8>, ErrorObject> {
         if !publishing {
-            return Err(ErrorObject::invalid_request(
-                "This server publishes no notifications",
-            ));
-        }
-        if self.open.len() >= self.max {
-            return Err(ErrorObject::new(codes::SERVER_ERROR, "Too many listeners"));
+            return Err(not_publishing());
         }
         let (subscription, acknowledgement) = Subscription::open(id, params, honoured);
         self.open.insert(id.clone(), subscription);
@@ -99,4 +108,8 @@ impl Listens {
         }
         lines
     }
+}
+
+fn not_publishing() -> ErrorObject {
+    ErrorObject::invalid_request("This server publishes no notifications")
 }

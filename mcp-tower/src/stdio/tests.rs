@@ -140,9 +140,21 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
+    let transport = StdioTransport::new().server_events(router.events());
+    serve_with(transport, router, service)
+}
+
+/// A client of `service` served by `transport`; `router` is the one the test changes.
+fn serve_with<S>(transport: StdioTransport, router: Router, service: S) -> Client
+where
+    S: tower_service::Service<McpRequest, Response = McpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
     let (client, server) = tokio::io::duplex(64 * 1024);
     let (server_read, server_write) = tokio::io::split(server);
-    let transport = StdioTransport::new().server_events(router.events());
     let server = tokio::spawn(transport.serve_io(service, server_read, server_write));
     let (read, writer) = tokio::io::split(client);
     Client {

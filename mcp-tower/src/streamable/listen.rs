@@ -1,13 +1,14 @@
 //! `subscriptions/listen` (2026-07-28): a long-lived POST stream carrying the list-changed and
 //! resource-updated notifications the client opted in to, each tagged with the subscription
-//! id (the listen request's id), after an acknowledgement of what is honoured. The request
-//! first goes through the RPC tier like any other (scopes, rate limits, telemetry): only the
-//! router's acceptance, which names the types it supports, opens the stream; any other answer
-//! is sent as the response, with the status it maps to. At shutdown the server tears the
+//! id (the listen request's id), after an acknowledgement of what is honoured. Open streams
+//! are capped for the server and for each authenticated principal, so that one client cannot
+//! take every slot; a request over a cap is refused before anything else. It then goes
+//! through the RPC tier like any other (scopes, rate limits, telemetry): only the router's
+//! acceptance, which names the types it supports, opens the stream; any other answer is sent
+//! as the response, with the status it maps to. At shutdown the server tears the
 //! subscription down as the spec asks: `notifications/cancelled` for the listen request, its
 //! (empty) result, then the end. A stream that falls behind the server's events ends the same
-//! way, rather than skip some. Open streams are capped for the server and for each
-//! authenticated principal, so that one client cannot take every slot.
+//! way, rather than skip some.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -130,12 +131,27 @@ impl Listen {
         request_headers: usize,
     ) -> Response<McpBody> {
         let version = self.request.version;
+        // The transport's own refusals come first: the RPC tier (and its telemetry) must not
+        // count as answered a listen request the transport then refuses.
+        let Some(events) = self.shared.config.events.as_ref().map(|source| source()) else {
+            return error_response(
+                StatusCode::OK,
+                Some(self.id),
+                ErrorObject::invalid_request("This server publishes no notifications"),
+            );
+        };
         // Unauthenticated streams count against the server's cap only, as sessions do.
         let principal = self
             .request
             .extensions
             .get::<Principal>()
             .map(|p| p.id().to_owned());
+        // Held while the RPC tier answers, so that concurrent requests cannot all pass a cap
+        // that only one of them fits under; given back if the answer opens no stream.
+        let slot = match ListenerSlot::take(self.shared, principal) {
+            Ok(slot) => slot,
+            Err(full) => return refuse(full, self.id),
+        };
         let answer = inner.oneshot(self.request).await.unwrap_or_default();
         let answered = Answered {
             id: self.id,
@@ -144,9 +160,8 @@ impl Listen {
             allow_list: self.allow_list,
             version,
             request_headers,
-            principal,
         };
-        handle(self.shared, answered)
+        handle(slot, events, answered)
     }
 }
 
@@ -158,10 +173,13 @@ struct Answered {
     allow_list: Option<AllowList>,
     version: ProtocolVersion,
     request_headers: usize,
-    principal: Option<String>,
 }
 
-fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
+fn handle(
+    slot: ListenerSlot,
+    events: broadcast::Receiver<ServerEvent>,
+    answered: Answered,
+) -> Response<McpBody> {
     let Answered {
         id,
         params,
@@ -169,23 +187,11 @@ fn handle(shared: Arc<Shared>, answered: Answered) -> Response<McpBody> {
         allow_list,
         version,
         request_headers,
-        principal,
     } = answered;
     let Some(honoured) = Subscription::accepted(&answer) else {
         return json_response(&answer, version, request_headers);
     };
     let (subscription, acknowledgement) = Subscription::open(&id, params.as_deref(), honoured);
-    let Some(events) = shared.config.events.as_ref().map(|source| source()) else {
-        return error_response(
-            StatusCode::OK,
-            Some(id),
-            ErrorObject::invalid_request("This server publishes no notifications"),
-        );
-    };
-    let slot = match ListenerSlot::take(shared, principal) {
-        Ok(slot) => slot,
-        Err(full) => return refuse(full, id),
-    };
     let shared = &slot.shared;
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
     let end = shared.stream_end();
@@ -480,6 +486,61 @@ mod tests {
             while next(stream).await.is_some() {}
         }
         counted(&shared, 0, 0).await;
+    }
+
+    #[tokio::test]
+    async fn the_rpc_tier_never_sees_a_listen_request_the_transport_refuses() {
+        use std::sync::atomic::AtomicUsize;
+
+        // The inner service stands for the RPC tier: telemetry there must not count as
+        // answered a request the transport refuses.
+        let router = Router::builder().build();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (counted, inner) = (Arc::clone(&seen), router.clone());
+        let rpc = tower::service_fn(move |request: mcp_core::McpRequest| {
+            if request.method() == Some("subscriptions/listen") {
+                counted.fetch_add(1, Ordering::Relaxed);
+            }
+            inner.clone().oneshot(request)
+        });
+        let body = |id: u32| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"subscriptions/listen","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}},"notifications":{{"toolsListChanged":true}}}}}}"#
+            )
+        };
+
+        // No events to deliver.
+        let service = StreamableHttpLayer::new(StreamableHttpConfig::default()).layer(rpc.clone());
+        let response = service.oneshot(listen_request(body(1))).await.unwrap();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(answer["error"]["code"], -32600, "{answer}");
+        assert_eq!(seen.load(Ordering::Relaxed), 0);
+
+        // Every slot taken: the server's, then the principal's.
+        let config = StreamableHttpConfig::default()
+            .events_from(&router)
+            .max_listeners(2)
+            .max_listeners_per_principal(1);
+        let service = StreamableHttpLayer::new(config).layer(rpc);
+        let listen_as = |user: &str, id: u32| {
+            let mut request = listen_request(body(id));
+            request.extensions_mut().insert(Principal::new(user));
+            service.clone().oneshot(request)
+        };
+        let alice = listen_as("alice", 1).await.unwrap();
+        assert_eq!(alice.status(), StatusCode::OK);
+        assert_eq!(seen.load(Ordering::Relaxed), 1);
+        let refused = listen_as("alice", 2).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let bob = listen_as("bob", 3).await.unwrap();
+        assert_eq!(bob.status(), StatusCode::OK);
+        let refused = listen_as("carol", 4).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(seen.load(Ordering::Relaxed), 2);
     }
 
     #[test]

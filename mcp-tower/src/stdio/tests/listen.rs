@@ -150,7 +150,49 @@ async fn listen_needs_server_events() {
     client.finish().await;
 }
 
-/// What the server writes when it ends the subscription `id` itself.
+#[tokio::test]
+async fn the_service_never_sees_a_listen_request_the_transport_refuses() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower::ServiceExt;
+
+    // The service stands for the RPC tier: telemetry there must not count as answered a
+    // request the transport refuses.
+    let router = test_router();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let (counted, inner) = (Arc::clone(&seen), router.clone());
+    let service = tower::service_fn(move |request: McpRequest| {
+        if request.method() == Some("subscriptions/listen") {
+            counted.fetch_add(1, Ordering::Relaxed);
+        }
+        inner.clone().oneshot(request)
+    });
+
+    // No events to deliver.
+    let mut client = serve_with(StdioTransport::new(), router.clone(), service.clone());
+    client
+        .send(&listen(json!(1), json!({"toolsListChanged": true})))
+        .await;
+    assert_eq!(client.recv().await["error"]["code"], codes::INVALID_REQUEST);
+    client.finish().await;
+    assert_eq!(seen.load(Ordering::Relaxed), 0);
+
+    // Every slot taken.
+    let transport = StdioTransport::new()
+        .max_listens(1)
+        .server_events(router.events());
+    let mut client = serve_with(transport, router, service);
+    listen_acknowledged(&mut client, json!(1), json!({"toolsListChanged": true})).await;
+    client
+        .send(&listen(json!(2), json!({"toolsListChanged": true})))
+        .await;
+    let refused = client.recv().await;
+    assert_eq!(refused["id"], 2);
+    assert_eq!(refused["error"]["code"], codes::SERVER_ERROR);
+    assert_eq!(seen.load(Ordering::Relaxed), 1);
+    client.send(&cancel(json!(1))).await;
+    client.finish().await;
+}
+
 /// Sends a listen request and reads its acknowledgement.
 async fn listen_acknowledged(client: &mut Client, id: Value, notifications: Value) {
     client.send(&listen(id, notifications)).await;
@@ -160,6 +202,7 @@ async fn listen_acknowledged(client: &mut Client, id: Value, notifications: Valu
     );
 }
 
+/// Reads what the server writes when it ends the subscription `id` itself.
 async fn expect_server_end(client: &mut Client, id: Value) {
     let cancelled = client.recv().await;
     assert_eq!(

@@ -184,7 +184,8 @@ impl WwwAuthenticate {
     }
 
     /// `scope="a b c"`: the scope tokens, space separated, in the given order, duplicates
-    /// dropped. Tokens are checked against RFC 6750 `scope-token`.
+    /// dropped. Tokens are checked against RFC 6750 `scope-token`. No scopes means no
+    /// `scope` parameter (RFC 6750 gives it one token at least), and removes one set before.
     ///
     /// ```
     /// use mcp_auth::{InvalidChallenge, WwwAuthenticate};
@@ -194,6 +195,9 @@ impl WwwAuthenticate {
     /// // A token holding a space would read as two scopes: refused.
     /// let two = WwwAuthenticate::bearer().scope(["files read"]).render();
     /// assert_eq!(two, Err(InvalidChallenge::Scope("files read".into())));
+    /// // None at all: no parameter, rather than an empty one.
+    /// let none = WwwAuthenticate::bearer().scope(["mcp"]).error("invalid_token").scope([""; 0]);
+    /// assert_eq!(none.render().unwrap(), r#"Bearer error="invalid_token""#);
     /// ```
     pub fn scope<I, S>(mut self, scopes: I) -> Self
     where
@@ -209,6 +213,11 @@ impl WwwAuthenticate {
             if !seen.iter().any(|s| s == scope) {
                 seen.push(scope.to_owned());
             }
+        }
+        if seen.is_empty() {
+            self.params
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("scope"));
+            return self;
         }
         self.param("scope", seen.join(" "))
     }

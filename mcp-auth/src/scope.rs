@@ -84,6 +84,11 @@ struct Tables {
     templates: Vec<(UriTemplate, Vec<String>)>,
 }
 
+/// The scopes, duplicates dropped.
+///
+/// Panics on a scope that is not an RFC 6749 scope token: no challenge could ask for it, and
+/// a policy is written once, at startup, where a panic names the mistake before any request.
+#[track_caller]
 fn collect<I, S>(scopes: I) -> Vec<String>
 where
     I: IntoIterator<Item = S>,
@@ -92,6 +97,11 @@ where
     let mut out: Vec<String> = Vec::new();
     for scope in scopes {
         let scope = scope.into();
+        assert!(
+            crate::challenge::is_scope_token(&scope),
+            "invalid OAuth scope {scope:?}: a scope token is printable ASCII without spaces, \
+             `\"` or `\\` (RFC 6749 section 3.3)"
+        );
         if !out.contains(&scope) {
             out.push(scope);
         }
@@ -110,12 +120,22 @@ impl RequiredScopes {
     }
 
     /// Scopes every request needs.
+    ///
+    /// # Panics
+    ///
+    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`).
+    #[track_caller]
     pub fn global<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
         self.tables().global = collect(scopes);
         self
     }
 
     /// Scopes calling the tool `name` needs (in addition to the global ones).
+    ///
+    /// # Panics
+    ///
+    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`).
+    #[track_caller]
     pub fn tool<I, S>(mut self, name: impl Into<String>, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -126,6 +146,11 @@ impl RequiredScopes {
     }
 
     /// Scopes getting the prompt `name` needs (in addition to the global ones).
+    ///
+    /// # Panics
+    ///
+    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`).
+    #[track_caller]
     pub fn prompt<I, S>(mut self, name: impl Into<String>, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -152,6 +177,11 @@ impl RequiredScopes {
     /// assert_eq!(needs("file:///a.txt"), ["files"]);
     /// assert!(needs("file:///public").is_empty());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`).
+    #[track_caller]
     pub fn resource<I, S>(mut self, uri: impl Into<String>, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -373,6 +403,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "invalid OAuth scope \"files read\"")]
+    fn a_scope_holding_a_space_is_refused_at_once() {
+        let _ = RequiredScopes::new().tool("deploy", ["files read"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid OAuth scope \"\"")]
+    fn an_empty_scope_is_refused_at_once() {
+        let _ = RequiredScopes::new().global([""]);
+    }
 
     #[test]
     fn global_and_per_name() {

@@ -1,8 +1,8 @@
 //! [`McpServer`]: the default stack, assembled in one documented place.
 //!
 //! ```text
-//! EndpointLayer → HostOriginLayer → SessionLayer (unless stateless) → StreamableHttp
-//!   → BatchLayer → AllowListLayer → Router
+//! EndpointLayer → [CORS, when browser origins are allowed] → HostOriginLayer
+//!   → SessionLayer (unless stateless) → StreamableHttp → BatchLayer → AllowListLayer → Router
 //! ```
 //!
 //! The same stack written out with a `tower::ServiceBuilder` is in the README; use that form
@@ -19,6 +19,7 @@ use tower_layer::Layer;
 use crate::allow_list::AllowListLayer;
 use crate::batch::BatchLayer;
 use crate::body::McpBody;
+use crate::cors::mcp_cors;
 use crate::endpoint::EndpointLayer;
 use crate::host_origin::HostOriginLayer;
 use crate::session::{SessionConfig, SessionLayer};
@@ -52,6 +53,7 @@ impl McpServer {
             host_origin: HostOriginLayer::new(),
             batch: BatchLayer::default(),
             allow_list: AllowListLayer::new(),
+            browser_origins: Vec::new(),
         }
     }
 }
@@ -66,6 +68,7 @@ pub struct McpServerBuilder {
     host_origin: HostOriginLayer,
     batch: BatchLayer,
     allow_list: AllowListLayer,
+    browser_origins: Vec<String>,
 }
 
 impl McpServerBuilder {
@@ -96,6 +99,35 @@ impl McpServerBuilder {
     /// The Host/Origin check (loopback by default).
     pub fn host_origin(mut self, layer: HostOriginLayer) -> Self {
         self.host_origin = layer;
+        self
+    }
+
+    /// Lets MCP clients running in pages of `origin` (e.g. `https://app.example.com`) use the
+    /// server: the origin passes the Host/Origin check (whatever layer
+    /// [`host_origin`](Self::host_origin) sets), and [`mcp_cors`](crate::mcp_cors) answers its
+    /// preflight requests and lets its scripts read the answers. Without it, a browser page
+    /// on another origin (another port of `localhost` included) cannot use the server.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_tower::{McpBody, McpServer};
+    /// use tower::ServiceExt;
+    ///
+    /// let service = McpServer::builder(mcp_core::Router::builder().build())
+    ///     .allow_browser_origin("https://app.example.com")
+    ///     .into_http_service::<McpBody>();
+    /// let preflight = http::Request::options("http://mcp.example.com/mcp")
+    ///     .header("origin", "https://app.example.com")
+    ///     .header("access-control-request-method", "POST")
+    ///     .body(McpBody::empty())
+    ///     .unwrap();
+    /// let answer = service.oneshot(preflight).await.unwrap();
+    /// assert_eq!(answer.status(), 200);
+    /// assert_eq!(answer.headers()["access-control-allow-origin"], "https://app.example.com");
+    /// # }
+    /// ```
+    pub fn allow_browser_origin(mut self, origin: impl Into<String>) -> Self {
+        self.browser_origins.push(origin.into());
         self
     }
 
@@ -138,8 +170,15 @@ impl McpServerBuilder {
                 .served_eras(served)
                 .deliver_events_from(&self.router)
         });
+        let host_origin = self
+            .browser_origins
+            .iter()
+            .fold(self.host_origin, |layer, origin| layer.allow_origin(origin));
+        // Outside the Host/Origin check: a preflight is answered whatever its Host.
+        let cors = (!self.browser_origins.is_empty()).then(|| mcp_cors(&self.browser_origins));
         let http = ServiceBuilder::new()
-            .layer(self.host_origin)
+            .option_layer(cors)
+            .layer(host_origin)
             .option_layer(sessions)
             .layer(bridge)
             .service(rpc);

@@ -80,7 +80,7 @@ use mcp_auth::{
 use mcp_core::{Json, RequestContext, Router, Tool};
 use mcp_tower::{
     AllowListLayer, BatchLayer, EndpointLayer, HostOriginLayer, McpHttpService, SessionConfig,
-    SessionLayer, StreamableHttpConfig, StreamableHttpLayer,
+    SessionLayer, StreamableHttpConfig, StreamableHttpLayer, mcp_cors,
 };
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
@@ -121,11 +121,14 @@ pub struct Args {
     pub rate_limit: Option<u32>,
     /// JSON-RPC requests per second per principal (`--rpc-rate-limit`, burst twice that).
     pub rpc_rate_limit: Option<u32>,
+    /// Origins whose pages may call the server from a browser (`--browser-origin`, repeated).
+    pub browser_origins: Vec<String>,
 }
 
 /// The usage line printed on bad arguments.
 pub const USAGE: &str = "usage: auth-server [--addr HOST:PORT] --jwks-url URL --issuer ISS \
-     --audience AUD [--required-scope S] [--rate-limit N] [--rpc-rate-limit N]";
+     --audience AUD [--required-scope S] [--rate-limit N] [--rpc-rate-limit N] \
+     [--browser-origin ORIGIN]...";
 
 impl Args {
     /// Parses the arguments (without the program name).
@@ -134,6 +137,7 @@ impl Args {
         let mut addr = "127.0.0.1:3000".to_owned();
         let (mut jwks_url, mut issuer, mut audience) = (None, None, None);
         let (mut required_scope, mut rate_limit, mut rpc_rate_limit) = (None, None, None);
+        let mut browser_origins = Vec::new();
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
             let number = |v: String| v.parse::<u32>().map_err(|_| format!("{v:?}: not a number"));
@@ -145,6 +149,7 @@ impl Args {
                 "--required-scope" => required_scope = Some(value()?),
                 "--rate-limit" => rate_limit = Some(number(value()?)?),
                 "--rpc-rate-limit" => rpc_rate_limit = Some(number(value()?)?),
+                "--browser-origin" => browser_origins.push(value()?),
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -157,6 +162,7 @@ impl Args {
             required_scope,
             rate_limit,
             rpc_rate_limit,
+            browser_origins,
         })
     }
 
@@ -173,7 +179,7 @@ impl Args {
     }
 
     /// The rest of the stack these arguments describe: the metadata document, the audience's
-    /// host accepted by the Host check, the rate limits.
+    /// host accepted by the Host check, the rate limits, the browser origins.
     pub fn options(&self) -> Result<Options, ConfigError> {
         let mut scopes: Vec<&str> = self.required_scope.iter().map(String::as_str).collect();
         scopes.push(ADMIN_SCOPE);
@@ -199,6 +205,7 @@ impl Args {
         options.rpc_rate_limit = self
             .rpc_rate_limit
             .map(|r| RpcRateLimitLayer::new(quota(r)));
+        options.browser_origins.clone_from(&self.browser_origins);
         Ok(options)
     }
 }
@@ -225,6 +232,9 @@ pub struct Options {
     pub rpc_rate_limit: Option<RpcRateLimitLayer>,
     /// Session limits.
     pub sessions: SessionConfig,
+    /// Origins whose pages may call the server from a browser: CORS, outermost, and the Host/
+    /// Origin check lets them through.
+    pub browser_origins: Vec<String>,
 }
 
 impl Options {
@@ -236,6 +246,7 @@ impl Options {
             rate_limit: None,
             rpc_rate_limit: None,
             sessions: SessionConfig::default(),
+            browser_origins: Vec::new(),
         }
     }
 }
@@ -272,10 +283,20 @@ where
         .layer(scopes)
         .option_layer(options.rpc_rate_limit)
         .service(router.clone());
+    // Outermost: browsers preflight the metadata document and the endpoint alike, with no
+    // token.
+    let cors = (!options.browser_origins.is_empty()).then(|| mcp_cors(&options.browser_origins));
+    let host_origin = options
+        .browser_origins
+        .iter()
+        .fold(options.host_origin, |layer, origin| {
+            layer.allow_origin(origin)
+        });
     let http = ServiceBuilder::new()
+        .option_layer(cors)
         .layer(MetadataLayer::new(options.metadata))
         .layer(EndpointLayer::new("/mcp"))
-        .layer(options.host_origin)
+        .layer(host_origin)
         .layer(AuthLayer::new(auth))
         .option_layer(options.rate_limit)
         .layer(SessionLayer::new(options.sessions).deliver_events_from(&router))

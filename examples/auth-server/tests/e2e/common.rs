@@ -171,9 +171,18 @@ impl Running {
 
     /// GETs `path` without credentials.
     pub async fn get(&self, path: &str) -> Reply {
-        let request = Request::get(format!("{}{path}", self.base))
-            .body(Full::default())
-            .unwrap();
+        self.send(http::Method::GET, path, &[]).await
+    }
+
+    /// Sends `method` to `path` with `headers` and no body.
+    pub async fn send(&self, method: http::Method, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::default()).unwrap();
         let response = self.client.request(request).await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();

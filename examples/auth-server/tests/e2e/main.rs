@@ -6,6 +6,7 @@
 
 mod allow_list;
 mod binary;
+mod browser;
 mod common;
 mod custom;
 mod jwt;

@@ -5,6 +5,7 @@ mod builder;
 mod cache;
 mod claims;
 mod fetch;
+mod jwk;
 mod keys;
 
 pub use builder::{JwtAuthenticatorBuilder, authorization_server_metadata_url};

@@ -348,13 +348,13 @@ impl JwtAuthenticatorBuilder {
             })
             .collect();
         let fetcher = self.fetcher.unwrap_or_else(|| Arc::new(HttpFetcher::new()));
-        let keys = KeyStore::new(
+        let keys = Arc::new(KeyStore::new(
             fetcher,
             source,
             self.issuers.clone(),
             self.algorithms.clone(),
             self.limits,
-        );
+        ));
         Ok(JwtAuthenticator {
             inner: Arc::new(Inner {
                 resource: self.resource,

@@ -80,8 +80,9 @@ pub(crate) struct KeyStore {
     limits: Limits,
     // Never held across an await: readers clone the `Arc` and go.
     current: RwLock<Arc<KeySet>>,
-    // Serialises refreshes so that concurrent misses share one fetch.
-    refresh: tokio::sync::Mutex<RefreshState>,
+    // Serialises refreshes so that concurrent misses share one fetch; held by the fetch's
+    // own task (see `fetch_in_task`).
+    refresh: Arc<tokio::sync::Mutex<RefreshState>>,
 }
 
 #[derive(Deserialize)]
@@ -110,11 +111,11 @@ impl KeyStore {
             algorithms,
             limits,
             current: RwLock::new(Arc::new(KeySet::default())),
-            refresh: tokio::sync::Mutex::new(RefreshState {
+            refresh: Arc::new(tokio::sync::Mutex::new(RefreshState {
                 last_attempt: None,
                 failures: 0,
                 jwks_uri: None,
-            }),
+            })),
         }
     }
 
@@ -136,16 +137,16 @@ impl KeyStore {
 
     /// The key for `kid`, refreshing the set at most once per minimum interval when it is
     /// unknown (or when the set is older than the maximum age).
-    pub(crate) async fn find(&self, kid: Option<&str>) -> Option<Arc<CachedKey>> {
+    pub(crate) async fn find(self: &Arc<Self>, kid: Option<&str>) -> Option<Arc<CachedKey>> {
         let mut set = self.snapshot();
         if set
             .fetched_at
             .is_some_and(|at| at.elapsed() >= self.limits.max_age)
         {
             // Stale: one request refreshes, the others keep using the old keys meanwhile.
-            if let Ok(mut state) = self.refresh.try_lock() {
+            if let Ok(state) = Arc::clone(&self.refresh).try_lock_owned() {
                 if self.snapshot().generation == set.generation && self.may_fetch(&state) {
-                    self.fetch_and_store(&mut state).await;
+                    self.fetch_in_task(state).await;
                 }
                 set = self.snapshot();
             }
@@ -171,15 +172,29 @@ impl KeyStore {
         state.last_attempt.is_none_or(|at| at.elapsed() >= wait)
     }
 
-    async fn refresh_after_miss(&self, seen_generation: u64) -> Arc<KeySet> {
-        let mut state = self.refresh.lock().await;
+    async fn refresh_after_miss(self: &Arc<Self>, seen_generation: u64) -> Arc<KeySet> {
+        let state = Arc::clone(&self.refresh).lock_owned().await;
         let current = self.snapshot();
         // Someone refreshed while this request waited: use their result, do not fetch again.
         if current.generation != seen_generation || !self.may_fetch(&state) {
             return current;
         }
-        self.fetch_and_store(&mut state).await;
+        self.fetch_in_task(state).await;
         self.snapshot()
+    }
+
+    /// Fetches in a task of its own, which holds the refresh lock until the attempt is
+    /// recorded: a request dropped while it waits (its client gone, a timeout) neither
+    /// cancels the fetch nor lets the next miss start another, so the minimum interval
+    /// holds whatever requests do.
+    async fn fetch_in_task(
+        self: &Arc<Self>,
+        mut state: tokio::sync::OwnedMutexGuard<RefreshState>,
+    ) {
+        let this = Arc::clone(self);
+        let fetch = tokio::spawn(async move { this.fetch_and_store(&mut state).await });
+        // A panic in the fetch (a `JwksFetcher`'s) leaves the keys as they were.
+        let _ = fetch.await;
     }
 
     /// Fetches now, whatever the interval (used to warm the cache at start-up).

@@ -92,7 +92,7 @@ pub struct JwtAuthenticator {
 
 struct Inner {
     resource: String,
-    keys: KeyStore,
+    keys: Arc<KeyStore>,
     algorithms: Vec<Algorithm>,
     // The claim checks, one per configured algorithm, built once: `Validation` holds hash
     // sets. Their signature check is off: `verify_uncached` checks the signature first.

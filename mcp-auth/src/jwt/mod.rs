@@ -190,6 +190,11 @@ impl JwtAuthenticator {
         if !inner.algorithms.contains(&header.alg) {
             return Err(self.invalid_token("token algorithm not allowed"));
         }
+        // RFC 7515 §4.1.11: a token whose `crit` names extensions the recipient does not
+        // understand is invalid, and this one understands none.
+        if header.crit.is_some() {
+            return Err(self.invalid_token("token has critical header parameters"));
+        }
         if inner.access_token_type && !is_access_token_type(header.typ.as_deref()) {
             return Err(self.invalid_token("token is not typed as an access token"));
         }

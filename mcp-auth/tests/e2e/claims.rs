@@ -1,5 +1,5 @@
 //! Claims and header checks beyond what `jsonwebtoken` enforces: one `iss` string, a
-//! non-empty `sub`, and (when asked for) the RFC 9068 access-token `typ`.
+//! non-empty `sub`, no `crit` header, and (when asked for) the RFC 9068 access-token `typ`.
 
 use jsonwebtoken::Header;
 use serde_json::{Value, json};
@@ -73,4 +73,23 @@ async fn the_access_token_type_is_checked_when_asked_for() {
             "{typ:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn critical_header_parameters_are_refused() {
+    let key = rsa_key("k");
+    let s = Setup::new(&[&key], |b| b).await;
+    // Correctly signed, but it says it must not be accepted by whoever does not understand
+    // `urn:example:must-understand` (RFC 7515 §4.1.11).
+    let mut header = Header::new(key.alg);
+    header.kid = Some(key.kid.clone());
+    header.crit = Some(vec!["urn:example:must-understand".to_owned()]);
+    header
+        .extras
+        .insert("urn:example:must-understand".to_owned(), "x".to_owned());
+    let token = jsonwebtoken::encode(&header, &s.claims(), &key.encoding).unwrap();
+    assert_eq!(
+        get_bearer(&s.url, &token).await,
+        s.invalid_token("token has critical header parameters")
+    );
 }

@@ -94,7 +94,7 @@ impl TokenCache {
         principal: &Principal,
         claims: &Map<String, Value>,
     ) {
-        let Some(exp) = claims.get("exp").and_then(Value::as_u64) else {
+        let Some(exp) = claims.get("exp").and_then(numeric_date) else {
             return;
         };
         let now_unix = SystemTime::now()
@@ -124,6 +124,16 @@ impl TokenCache {
             },
         );
     }
+}
+
+/// A NumericDate in whole seconds, rounded down: RFC 7519 allows fractions (`1.7e9`,
+/// `1763000000.5`), and a token valid until then is valid until the second before.
+fn numeric_date(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        let seconds = value.as_f64()?;
+        // Saturates at u64::MAX, far beyond any `max_age`.
+        (seconds.is_finite() && seconds >= 0.0).then(|| seconds.floor() as u64)
+    })
 }
 
 #[cfg(test)]
@@ -161,6 +171,31 @@ mod tests {
         }
         let total: usize = cache.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert!(total <= SHARDS, "{total}");
+    }
+
+    #[test]
+    fn fractional_and_exponent_expiries_are_remembered() {
+        let cache = TokenCache::new(SHARDS, Duration::from_secs(60)).unwrap();
+        let principal = Principal::new("alice");
+        let in_two_minutes = claims(120)["exp"].as_u64().unwrap() as f64;
+        for (n, exp) in [
+            Value::from(in_two_minutes + 0.5),
+            serde_json::from_str(&format!("{in_two_minutes:e}")).unwrap(),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert!(
+                exp.as_u64().is_none(),
+                "{exp} is not an integer to serde_json"
+            );
+            let digest = TokenCache::digest(format!("token-{n}").as_bytes());
+            let claims = Map::from_iter([("exp".to_owned(), exp.clone())]);
+            cache.insert(digest, &principal, &claims);
+            assert!(cache.get(&digest).is_some(), "exp {exp}");
+        }
+        assert_eq!(numeric_date(&Value::from(-1.5)), None);
+        assert_eq!(numeric_date(&Value::from("1700000000")), None);
     }
 
     #[test]

@@ -15,11 +15,15 @@
 //! The key of a request is, in order:
 //! 1. the identity ([`Principal::id`]: issuer and subject) of the [`Principal`] in the
 //!    extensions (put there by [`AuthLayer`](crate::AuthLayer): place the rate limit below it);
-//! 2. else the peer address: a [`std::net::SocketAddr`] in the extensions (axum's
-//!    `ConnectInfo` holds one; with plain hyper, insert it per connection). IPv6 peers are
-//!    grouped by /64, the block one subscriber usually gets;
-//! 3. else one bucket shared by every anonymous request. `mcp_tower::serve` puts no peer
-//!    address into the extensions, so behind it anonymous callers share that bucket.
+//! 2. else the peer address: a [`std::net::SocketAddr`] in the extensions (`mcp_tower::serve`
+//!    inserts one into every request; axum's `ConnectInfo` holds one; with plain hyper,
+//!    insert it per connection). IPv6 peers are grouped by /64, the block one subscriber
+//!    usually gets;
+//! 3. else one bucket shared by every anonymous request.
+//!
+//! Below [`AuthLayer`](crate::AuthLayer), requests it refuses are never charged: each one
+//! with a token to check costs a signature verification. A second `RateLimitLayer` above
+//! it, where no principal is known yet, charges every request to its peer address.
 //!
 //! # Bounded memory
 //!

@@ -227,9 +227,14 @@ impl JwtAuthenticatorBuilder {
         self
     }
 
-    /// Shortest time between two JWKS fetches triggered by unknown `kid`s. After a fetch
-    /// that failed the next may come sooner: 1 s later, then twice as long after each further
-    /// failure, up to this interval.
+    /// Shortest time between two JWKS fetches triggered by unknown `kid`s (default 30 s).
+    /// After a fetch that failed the next may come sooner: 1 s later, then twice as long after
+    /// each further failure, up to this interval.
+    ///
+    /// Anyone can send a token with an unknown `kid`, and so start that interval: a key the
+    /// authorization server signs with as soon as it publishes it may be refused for up to
+    /// this long. Publish keys ahead of use (the usual JWKS rotation), at least this long
+    /// before tokens signed with them are issued.
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.limits.min_refresh_interval = interval;
         self

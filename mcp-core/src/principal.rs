@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// The authenticated caller of a request.
 ///
@@ -33,6 +34,7 @@ struct PrincipalInner {
     scopes: BTreeSet<String>,
     claims: serde_json::Map<String, serde_json::Value>,
     allow_list: Option<AllowList>,
+    expires_at: Option<SystemTime>,
 }
 
 impl Principal {
@@ -46,6 +48,7 @@ impl Principal {
                 scopes: BTreeSet::new(),
                 claims: serde_json::Map::new(),
                 allow_list: None,
+                expires_at: None,
             }),
         }
     }
@@ -96,6 +99,33 @@ impl Principal {
     pub fn with_allow_list(mut self, allow_list: AllowList) -> Self {
         Arc::make_mut(&mut self.inner).allow_list = Some(allow_list);
         self
+    }
+
+    /// Records when the credential stops vouching for the principal (a token's `exp`).
+    /// Requests made after it are refused by the authenticator; streams opened before it
+    /// (a legacy session's GET stream, a 2026-07-28 `subscriptions/listen` stream) end then,
+    /// so that the client comes back with a fresh credential instead of listening on an
+    /// expired one.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// use mcp_core::Principal;
+    ///
+    /// let exp = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+    /// let principal = Principal::new("alice").with_expiry(exp);
+    /// assert_eq!(principal.expires_at(), Some(exp));
+    /// assert_eq!(Principal::new("ci-bot").expires_at(), None); // never, as far as we know
+    /// ```
+    pub fn with_expiry(mut self, expires_at: SystemTime) -> Self {
+        Arc::make_mut(&mut self.inner).expires_at = Some(expires_at);
+        self
+    }
+
+    /// When the credential stops vouching for the principal, if it says; see
+    /// [`with_expiry`](Self::with_expiry).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.inner.expires_at
     }
 
     /// The subject (`sub` claim, API key owner, ...), as given: for display. Key anything

@@ -94,7 +94,7 @@ impl TokenCache {
         principal: &Principal,
         claims: &Map<String, Value>,
     ) {
-        let Some(exp) = claims.get("exp").and_then(numeric_date) else {
+        let Some(exp) = claims.get("exp").and_then(super::claims::numeric_date) else {
             return;
         };
         let now_unix = SystemTime::now()
@@ -124,16 +124,6 @@ impl TokenCache {
             },
         );
     }
-}
-
-/// A NumericDate in whole seconds, rounded down: RFC 7519 allows fractions (`1.7e9`,
-/// `1763000000.5`), and a token valid until then is valid until the second before.
-fn numeric_date(value: &Value) -> Option<u64> {
-    value.as_u64().or_else(|| {
-        let seconds = value.as_f64()?;
-        // Saturates at u64::MAX, far beyond any `max_age`.
-        (seconds.is_finite() && seconds >= 0.0).then(|| seconds.floor() as u64)
-    })
 }
 
 #[cfg(test)]
@@ -194,6 +184,7 @@ mod tests {
             cache.insert(digest, &principal, &claims);
             assert!(cache.get(&digest).is_some(), "exp {exp}");
         }
+        let numeric_date = super::super::claims::numeric_date;
         assert_eq!(numeric_date(&Value::from(-1.5)), None);
         assert_eq!(numeric_date(&Value::from("1700000000")), None);
     }

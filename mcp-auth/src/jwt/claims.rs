@@ -84,6 +84,16 @@ pub(crate) fn describe(kind: &ErrorKind) -> &'static str {
     }
 }
 
+/// A NumericDate in whole seconds, rounded down: RFC 7519 allows fractions (`1.7e9`,
+/// `1763000000.5`), and a token valid until then is valid until the second before.
+pub(crate) fn numeric_date(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        let seconds = value.as_f64()?;
+        // Saturates at u64::MAX, far beyond any real expiry.
+        (seconds.is_finite() && seconds >= 0.0).then(|| seconds.floor() as u64)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

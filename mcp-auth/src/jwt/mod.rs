@@ -13,6 +13,7 @@ pub use fetch::{BoxFuture, FetchError, HttpFetcher, JwksFetcher};
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -252,6 +253,17 @@ impl JwtAuthenticator {
         }
         if let Some(allow_list) = inner.allow_list_from.as_ref().and_then(|f| f(&claims)) {
             principal = principal.with_allow_list(allow_list);
+        }
+        // Validation required `exp`. Streams opened with the token end when it is refused:
+        // from the second after `exp` and the leeway (validation accepts `exp` itself).
+        // Ending them sooner would only have the client come back with the same token.
+        if let Some(refused_from) = claims
+            .get("exp")
+            .and_then(claims::numeric_date)
+            .and_then(|exp| exp.checked_add(validation.leeway)?.checked_add(1))
+            .and_then(|secs| UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
+        {
+            principal = principal.with_expiry(refused_from);
         }
         let principal = principal.with_claims(claims);
         if let Err(missing) =

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -140,12 +141,10 @@ impl Listen {
                 ErrorObject::invalid_request("This server publishes no notifications"),
             );
         };
+        let principal = self.request.extensions.get::<Principal>();
+        let expires_at = principal.and_then(Principal::expires_at);
         // Unauthenticated streams count against the server's cap only, as sessions do.
-        let principal = self
-            .request
-            .extensions
-            .get::<Principal>()
-            .map(|p| p.id().to_owned());
+        let principal = principal.map(|p| p.id().to_owned());
         // Held while the RPC tier answers, so that concurrent requests cannot all pass a cap
         // that only one of them fits under; given back if the answer opens no stream.
         let slot = match ListenerSlot::take(self.shared, principal) {
@@ -160,6 +159,7 @@ impl Listen {
             allow_list: self.allow_list,
             version,
             request_headers,
+            expires_at,
         };
         handle(slot, events, answered)
     }
@@ -173,6 +173,8 @@ struct Answered {
     allow_list: Option<AllowList>,
     version: ProtocolVersion,
     request_headers: usize,
+    /// When the caller's credential expires ([`Principal::expires_at`]).
+    expires_at: Option<SystemTime>,
 }
 
 fn handle(
@@ -187,6 +189,7 @@ fn handle(
         allow_list,
         version,
         request_headers,
+        expires_at,
     } = answered;
     let Some(honoured) = Subscription::accepted(&answer) else {
         return json_response(&answer, version, request_headers);
@@ -195,15 +198,13 @@ fn handle(
     let shared = &slot.shared;
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
     let end = shared.stream_end();
-    tokio::spawn(run(
-        slot,
+    let opened = Opened {
         subscription,
         acknowledgement,
         allow_list,
-        events,
-        sink,
-        end.clone(),
-    ));
+        expires_at,
+    };
+    tokio::spawn(run(slot, opened, events, sink, end.clone()));
     streamed_response(McpBody::stream(body), end)
 }
 
@@ -228,20 +229,35 @@ fn refuse(full: Full, id: RequestId) -> Response<McpBody> {
     response
 }
 
-async fn run(
-    slot: ListenerSlot,
+/// An accepted subscription, what to say first, and what bounds what it carries.
+struct Opened {
     subscription: Subscription,
     acknowledgement: Vec<u8>,
     allow_list: Option<AllowList>,
+    /// When the caller's credential expires ([`Principal::expires_at`]).
+    expires_at: Option<SystemTime>,
+}
+
+async fn run(
+    slot: ListenerSlot,
+    opened: Opened,
     mut events: broadcast::Receiver<ServerEvent>,
     sink: mpsc::Sender<Bytes>,
     end: CancellationToken,
 ) {
+    let Opened {
+        subscription,
+        acknowledgement,
+        allow_list,
+        expires_at,
+    } = opened;
     let shared = &slot.shared;
     // However the stream ends, its token is cancelled, so that the server forgets it.
     let _forget = end.clone().drop_guard();
     let ended = end.cancelled();
     tokio::pin!(ended);
+    let expired = until(expires_at);
+    tokio::pin!(expired);
     if sink.send(data_event(&acknowledgement)).await.is_err() {
         return;
     }
@@ -261,6 +277,12 @@ async fn run(
                 // A full queue means a client that is not reading: it would not read this
                 // either, and waiting for room would hold the shutdown up.
                 let _ = sink.try_send(teardown(&subscription, "the server is shutting down"));
+                return;
+            }
+            () = &mut expired => {
+                // Nothing more goes out on the expired credential: the client listens again
+                // with a fresh one.
+                let _ = sink.try_send(teardown(&subscription, "the credential expired"));
                 return;
             }
         };
@@ -289,6 +311,19 @@ async fn run(
         if sink.send(data_event(&bytes)).await.is_err() {
             return;
         }
+    }
+}
+
+/// Waits until `deadline` (a wall-clock time, as credentials give them); forever without one.
+async fn until(deadline: Option<SystemTime>) {
+    match deadline {
+        Some(deadline) => {
+            let left = deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            tokio::time::sleep(left).await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -557,6 +592,28 @@ mod tests {
         }
         held.give_back("bob");
         assert_eq!(held.principals(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_when_its_credential_expires() {
+        let service: McpHttpService<McpBody> =
+            McpServer::builder(Router::builder().build()).into_http_service();
+        let body = r#"{"jsonrpc":"2.0","id":5,"method":"subscriptions/listen","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}},"notifications":{"toolsListChanged":true}}}"#;
+        let expires_at = std::time::SystemTime::now() + std::time::Duration::from_millis(300);
+        let mut request = listen_request(body.to_owned());
+        request
+            .extensions_mut()
+            .insert(Principal::new("alice").with_expiry(expires_at));
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut stream = response.into_body();
+        assert!(next(&mut stream).await.unwrap().contains("acknowledged"));
+        let torn = tokio::time::timeout(std::time::Duration::from_secs(5), next(&mut stream))
+            .await
+            .expect("ended within 5 s");
+        assert!(std::time::SystemTime::now() >= expires_at);
+        assert_eq!(torn.unwrap(), torn_down(5, "the credential expired"));
+        assert_eq!(next(&mut stream).await, None);
     }
 
     #[tokio::test]

@@ -354,3 +354,37 @@ async fn another_principal_cannot_use_a_session() {
         assert_eq!(reply.json(), text_result(id, "subject: alice\nscopes: mcp"));
     }
 }
+
+#[tokio::test]
+async fn a_listen_stream_ends_when_its_token_expires() {
+    let key = ec_key("k");
+    let s = Setup::with(&[&key], |b| b.leeway(Duration::ZERO), |o| o).await;
+    let exp = now() + 2;
+    let token = bearer(&mint(&key, &s.claims_with(json!({"exp": exp}))));
+    let auth = [("authorization", token.as_str())];
+    let filter = json!({"notifications": {"toolsListChanged": true}});
+    // The whole body: the stream ends by itself.
+    let listened = s.server.modern(&auth, "subscriptions/listen", filter).await;
+    assert_eq!(listened.status, 200, "{}", listened.body);
+    // Validation accepts `exp` itself: the stream ends when the token is refused.
+    assert!(now() > exp, "ended before the token expired");
+    let messages: Vec<serde_json::Value> = listened
+        .body
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    let methods: Vec<_> = messages.iter().map(|m| m["method"].clone()).collect();
+    assert_eq!(
+        methods,
+        [
+            json!("notifications/subscriptions/acknowledged"),
+            json!("notifications/cancelled"),
+            json!(null), // the listen request's closing result
+        ]
+    );
+    assert_eq!(messages[1]["params"]["reason"], "the credential expired");
+    // And the token is refused from then on.
+    let refused = s.server.modern(&auth, "tools/list", json!({})).await;
+    assert_eq!(refused.status, 401);
+}

@@ -33,7 +33,9 @@ pub struct StoredEvent {
 /// - A store may trim a stream's oldest events (to bound it per stream or by age), but must
 ///   then say so in [`Replay::trimmed_through`]: the bridge refuses (400) a resumption from
 ///   before it, which would silently skip the trimmed events.
-/// - Sequences of a stream are appended in increasing order.
+/// - Sequences of a stream are appended in increasing order, and a store reports the
+///   highest one it was given in [`Replay::last_sequence`], trimmed or not: the bridge
+///   refuses (400) a resumption from after it, which names an event never sent.
 pub trait EventStore: Send + Sync + 'static {
     /// Starts a stream owned by `session` (empty for stateless).
     fn open_stream(&self, stream: u64, session: &str);
@@ -57,6 +59,10 @@ pub struct Replay {
     /// The last sequence trimmed from the stream (by a per-stream cap or by age); 0 when
     /// nothing was. A resumption after an earlier sequence would miss events, and is refused.
     pub trimmed_through: u64,
+    /// The highest sequence appended to the stream, trimmed since or not; 0 when nothing was.
+    /// A resumption after a later sequence names an event the stream never had, and is
+    /// refused.
+    pub last_sequence: u64,
     /// Fires when the stream gets more events or finishes.
     pub more: Arc<Notify>,
 }
@@ -288,6 +294,12 @@ impl EventStore for InMemoryEventStore {
             return None;
         }
         log.trim(now, self.max_events_per_stream, self.max_age, false);
+        // Appended in increasing order and trimmed from the front: the last kept event is
+        // the last appended, and with none kept, the last trimmed was.
+        let last_sequence = log
+            .events
+            .back()
+            .map_or(log.trimmed_through, |(_, event)| event.sequence);
         Some(Replay {
             events: log
                 .events
@@ -297,15 +309,21 @@ impl EventStore for InMemoryEventStore {
                 .collect(),
             finished: log.finished,
             trimmed_through: log.trimmed_through,
+            last_sequence,
             more: Arc::clone(log.more.get_or_insert_default()),
         })
     }
 }
 
-/// Parses an event id into `(stream, sequence)`.
+/// Parses an event id into `(stream, sequence)`: two decimal numbers as the SSE frames write
+/// them (no sign, which `u64::from_str` would take).
 pub(crate) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
     let (stream, sequence) = id.split_once('-')?;
-    Some((stream.parse().ok()?, sequence.parse().ok()?))
+    let number = |digits: &str| {
+        let all_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        all_digits.then(|| digits.parse().ok()).flatten()
+    };
+    Some((number(stream)?, number(sequence)?))
 }
 
 #[cfg(test)]
@@ -428,5 +446,38 @@ mod tests {
         assert_eq!(parse_event_id("42-7"), Some((42, 7)));
         assert_eq!(parse_event_id("nope"), None);
         assert_eq!(parse_event_id("1-x"), None);
+        for signed in ["+4-+0", "+4-0", "4-+0", "4--0", "-4-0"] {
+            assert_eq!(parse_event_id(signed), None, "{signed}");
+        }
+        assert_eq!(parse_event_id("4-"), None);
+        assert_eq!(
+            parse_event_id(&format!("{0}-{0}", u64::MAX)),
+            Some((u64::MAX, u64::MAX))
+        );
+        assert_eq!(parse_event_id("18446744073709551616-0"), None, "beyond u64");
+    }
+
+    #[test]
+    fn a_replay_tells_the_last_sequence_appended_even_once_trimmed() {
+        let store = InMemoryEventStore::new(2, 10, Duration::from_secs(60));
+        store.open_stream(1, "s");
+        assert_eq!(store.replay(1, "s", 0).unwrap().last_sequence, 0);
+        for sequence in 1..=5 {
+            store.append(1, event(sequence));
+        }
+        // After the last event: nothing to replay, but the stream got that far.
+        let caught_up = store.replay(1, "s", 5).unwrap();
+        assert!(caught_up.events.is_empty());
+        assert_eq!(caught_up.last_sequence, 5);
+        assert_eq!(store.replay(1, "s", 9).unwrap().last_sequence, 5);
+        // Every event trimmed by age: the last trimmed is the last appended.
+        let store = InMemoryEventStore::new(2, 10, Duration::from_millis(10));
+        store.open_stream(1, "s");
+        store.append(1, event(1));
+        store.append(1, event(2));
+        std::thread::sleep(Duration::from_millis(30));
+        let replay = store.replay(1, "s", 2).unwrap();
+        assert!(replay.events.is_empty());
+        assert_eq!((replay.trimmed_through, replay.last_sequence), (2, 2));
     }
 }

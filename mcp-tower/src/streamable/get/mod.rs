@@ -11,7 +11,7 @@ use http::{Request, Response, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::event_store::parse_event_id;
+use super::event_store::{Replay, parse_event_id};
 use super::resumption::Deliverer;
 use super::sse::{KEEP_ALIVE, SseWriter, StreamSink, stored_frame};
 use super::{Shared, accepts, streamed_response};
@@ -155,8 +155,8 @@ fn resume_session_stream(
         // Under the session's stream lock: nothing is delivered between the replay and the
         // attachment, so nothing is missed or sent twice.
         let replay = store.replay(stream, session_id, after)?;
-        if after < replay.trimmed_through {
-            return Some(Err(trimmed_past()));
+        if let Some(refused) = refuse_cursor(after, &replay) {
+            return Some(Err(refused));
         }
         // The connection replaced, if one is still attached, ends now: its follower ends
         // once the sink lets go of it below, which closes its queue and wakes its body.
@@ -252,8 +252,8 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
             "Bad Request: unknown or expired Last-Event-ID (reconnect without it)",
         );
     };
-    if sequence < first.trimmed_through {
-        return trimmed_past();
+    if let Some(refused) = refuse_cursor(sequence, &first) {
+        return refused;
     }
     let (sink, body) = mpsc::channel(shared.config.outbound_capacity);
     let store = shared.config.event_store.clone();
@@ -313,268 +313,27 @@ fn resume(shared: &Arc<Shared>, session: &Arc<LiveSession>, last: &str) -> Respo
     streamed_response(body, end)
 }
 
-/// 400 for a `Last-Event-ID` whose stream has since been trimmed past it: replaying would
-/// skip the events in between without the client knowing.
-fn trimmed_past() -> Response<McpBody> {
-    json_rpc_error_response(
+/// The refusal (400) of a resumption after event `after` of the stream `replay` read, when:
+/// - the stream has since been trimmed past it: replaying would skip the events in between
+///   without the client knowing;
+/// - the stream never got that far: no such event was sent, and following the stream from
+///   there would filter out every event up to it (the answer of a request among them).
+fn refuse_cursor(after: u64, replay: &Replay) -> Option<Response<McpBody>> {
+    let refusal = if after < replay.trimmed_through {
+        "Bad Request: Last-Event-ID is older than the events kept for its stream; events \
+         after it are lost (reconnect without it)"
+    } else if after > replay.last_sequence {
+        "Bad Request: Last-Event-ID is beyond the last event of its stream; no such event \
+         was sent (reconnect without it)"
+    } else {
+        return None;
+    };
+    Some(json_rpc_error_response(
         StatusCode::BAD_REQUEST,
         -32600,
-        "Bad Request: Last-Event-ID is older than the events kept for its stream; events \
-         after it are lost (reconnect without it)",
-    )
+        refusal,
+    ))
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use http::{Method, StatusCode};
-    use mcp_core::protocol::LoggingLevel;
-    use tower::ServiceExt;
-
-    use super::super::test_support::{event_id, get, initialize, post_in, request, resume};
-    use crate::body::{McpBody, next_text as next};
-    use crate::{McpHttpService, McpServer};
-
-    /// The default server, a session of it, and that session's GET stream with its priming
-    /// event read.
-    async fn session_stream() -> (
-        mcp_core::Router,
-        McpHttpService<McpBody>,
-        String,
-        McpBody,
-        String,
-    ) {
-        let router = mcp_core::Router::builder().build();
-        let service: McpHttpService<McpBody> =
-            McpServer::builder(router.clone()).into_http_service();
-        let session = initialize(&service).await;
-        let (status, mut stream) = get(&service, &[("mcp-session-id", session.as_str())]).await;
-        assert_eq!(status, StatusCode::OK);
-        let priming = next(&mut stream).await.unwrap();
-        (router, service, session, stream, priming)
-    }
-
-    #[tokio::test]
-    async fn the_session_stream_delivers_resumes_and_reopens() {
-        let (router, service, session, mut stream, priming) = session_stream().await;
-        let headers = [("mcp-session-id", session.as_str())];
-        let id = event_id(&priming);
-        let stream_id = id
-            .strip_suffix("-0")
-            .expect("the priming event is number 0");
-        assert_eq!(get(&service, &headers).await.0, StatusCode::CONFLICT);
-
-        router.log(LoggingLevel::Info, None, "first");
-        let first = next(&mut stream).await.unwrap();
-        assert!(
-            first.starts_with(&format!("id: {stream_id}-1\ndata: {{")),
-            "{first}"
-        );
-        assert!(first.contains(r#""data":"first""#), "{first}");
-        // The client goes away; what happens meanwhile is kept for it.
-        drop(stream);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        router.log(LoggingLevel::Info, None, "missed");
-
-        // Resuming from the priming event replays both messages, then the stream is the
-        // session's stream again: a later message arrives on it, live.
-        let last = format!("{stream_id}-0");
-        let (status, mut resumed) = resume(&service, &session, &last).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(next(&mut resumed).await.unwrap(), first);
-        let missed = next(&mut resumed).await.unwrap();
-        assert!(
-            missed.starts_with(&format!("id: {stream_id}-2\ndata: {{")),
-            "{missed}"
-        );
-        assert!(missed.contains(r#""data":"missed""#), "{missed}");
-        router.log(LoggingLevel::Info, None, "live");
-        let live = next(&mut resumed).await.unwrap();
-        assert!(
-            live.starts_with(&format!("id: {stream_id}-3\ndata: {{")),
-            "{live}"
-        );
-        assert!(live.contains(r#""data":"live""#), "{live}");
-        // While it is followed, a new stream is refused, but a resumption takes the stream
-        // over (its client lost the connection the server still holds): the replaced
-        // connection ends, and the new one replays from the cursor, then follows live.
-        assert_eq!(get(&service, &headers).await.0, StatusCode::CONFLICT);
-        let (status, mut taken_over) = resume(&service, &session, &last).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(next(&mut resumed).await, None);
-        assert_eq!(next(&mut taken_over).await.unwrap(), first);
-        assert!(next(&mut taken_over).await.unwrap().contains("-2\n"));
-        assert_eq!(next(&mut taken_over).await.unwrap(), live);
-        router.log(LoggingLevel::Info, None, "after the takeover");
-        let after = next(&mut taken_over).await.unwrap();
-        assert!(
-            after.starts_with(&format!("id: {stream_id}-4\n")),
-            "{after}"
-        );
-        let resumed = taken_over;
-
-        // Left again, and resumed from the last message seen: only what came after.
-        drop(resumed);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        router.log(LoggingLevel::Info, None, "missed again");
-        let last = format!("{stream_id}-4");
-        let (status, mut resumed) = resume(&service, &session, &last).await;
-        assert_eq!(status, StatusCode::OK);
-        let missed = next(&mut resumed).await.unwrap();
-        assert!(
-            missed.starts_with(&format!("id: {stream_id}-5\n")),
-            "{missed}"
-        );
-        assert!(missed.contains(r#""data":"missed again""#), "{missed}");
-        drop(resumed);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-
-        // A new stream may be opened, and DELETE ends it.
-        let (status, mut again) = get(&service, &headers).await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(
-            next(&mut again)
-                .await
-                .unwrap()
-                .ends_with("-0\nretry: 1000\ndata: \n\n")
-        );
-        let delete = service
-            .clone()
-            .oneshot(request(Method::DELETE, "", &headers))
-            .await;
-        assert_eq!(delete.unwrap().status(), StatusCode::OK);
-        assert_eq!(next(&mut again).await, None);
-    }
-
-    #[tokio::test]
-    async fn a_replaced_session_stream_leaves_its_queued_frames_to_the_new_connection() {
-        let (router, service, session, mut old, priming) = session_stream().await;
-        let priming = event_id(&priming).to_owned();
-        // The client stops reading (its connection is dead, say): messages queue up there.
-        for message in ["one", "two", "three"] {
-            router.log(LoggingLevel::Info, None, message);
-        }
-        // Notifications reach the session's queue through a task of their own.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let (status, mut new) = resume(&service, &session, &priming).await;
-        assert_eq!(status, StatusCode::OK);
-        // None of the queued messages goes out on the old connection: they come here.
-        assert_eq!(next(&mut old).await, None);
-        for message in ["one", "two", "three"] {
-            let event = next(&mut new).await.unwrap();
-            assert!(event.contains(&format!(r#""data":"{message}""#)), "{event}");
-        }
-        router.log(LoggingLevel::Info, None, "four");
-        assert!(next(&mut new).await.unwrap().contains(r#""data":"four""#));
-    }
-
-    #[tokio::test]
-    async fn the_shutdown_token_ends_session_streams() {
-        let shutdown = mcp_core::CancellationToken::new();
-        let config = crate::StreamableHttpConfig::default().shutdown_token(shutdown.clone());
-        let router = mcp_core::Router::builder().build();
-        let service: McpHttpService<McpBody> = McpServer::builder(router)
-            .http_config(config)
-            .into_http_service();
-        let session = initialize(&service).await;
-        let headers = [("mcp-session-id", session.as_str())];
-        let (status, mut stream) = get(&service, &headers).await;
-        assert_eq!(status, StatusCode::OK);
-        next(&mut stream).await.unwrap();
-        // Another session's stream, left and resumed.
-        let other = initialize(&service).await;
-        let (status, mut left) = get(&service, &[("mcp-session-id", &other)]).await;
-        assert_eq!(status, StatusCode::OK);
-        let priming = next(&mut left).await.unwrap();
-        drop(left);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let (status, mut resumed) = resume(&service, &other, event_id(&priming)).await;
-        assert_eq!(status, StatusCode::OK);
-
-        shutdown.cancel();
-        assert_eq!(next(&mut stream).await, None);
-        assert_eq!(next(&mut resumed).await, None);
-        // The session let go of the stream: a new one opens (and, the server shutting down,
-        // ends at once).
-        for headers in [headers, [("mcp-session-id", other.as_str())]] {
-            let (status, mut again) = get(&service, &headers).await;
-            assert_eq!(status, StatusCode::OK);
-            assert!(next(&mut again).await.unwrap().contains("retry: "));
-            assert_eq!(next(&mut again).await, None);
-        }
-    }
-
-    #[tokio::test]
-    async fn a_session_stream_resumed_from_before_its_kept_events_is_refused() {
-        let store = crate::streamable::InMemoryEventStore::new(1, 10, Duration::from_secs(60));
-        let config = crate::StreamableHttpConfig::default().event_store(Some(Arc::new(store)));
-        let router = mcp_core::Router::builder().build();
-        let service: McpHttpService<McpBody> = McpServer::builder(router.clone())
-            .http_config(config)
-            .into_http_service();
-        let session = initialize(&service).await;
-        let headers = [("mcp-session-id", session.as_str())];
-        let (status, mut stream) = get(&service, &headers).await;
-        assert_eq!(status, StatusCode::OK);
-        let priming = next(&mut stream).await.unwrap();
-        drop(stream);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        // Two messages while the client is away; the store keeps one.
-        router.log(LoggingLevel::Info, None, "first");
-        router.log(LoggingLevel::Info, None, "second");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let (status, mut refused) = resume(&service, &session, event_id(&priming)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        let body = next(&mut refused).await.unwrap();
-        assert!(body.contains("older than the events kept"), "{body}");
-    }
-
-    /// A follower that falls behind the store's trimming ends its stream rather than skip
-    /// what was trimmed: the client's next resumption is then refused, so it knows.
-    #[tokio::test]
-    async fn a_follower_the_store_trimmed_past_ends_instead_of_skipping() {
-        type Args = mcp_core::Json<serde_json::Map<String, serde_json::Value>>;
-        let go = Arc::new(tokio::sync::Notify::new());
-        let gate = Arc::clone(&go);
-        let count =
-            mcp_core::Tool::new("count").handler(move |_: Args, ctx: mcp_core::RequestContext| {
-                let gate = Arc::clone(&gate);
-                async move {
-                    ctx.progress(0.0, None, None).await;
-                    gate.notified().await;
-                    for step in 1..=20 {
-                        ctx.progress(f64::from(step), None, None).await;
-                    }
-                    "counted"
-                }
-            });
-        let router = mcp_core::Router::builder().tool(count).build();
-        let store = crate::streamable::InMemoryEventStore::new(2, 10, Duration::from_secs(60));
-        let config = crate::StreamableHttpConfig::default()
-            .event_store(Some(Arc::new(store)))
-            .outbound_capacity(1);
-        let service: McpHttpService<McpBody> = McpServer::builder(router)
-            .http_config(config)
-            .into_http_service();
-        let session = initialize(&service).await;
-        let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"count","arguments":{},"_meta":{"progressToken":5}}}"#;
-        let mut original = post_in(&service, &session, call).await.into_body();
-        next(&mut original).await.unwrap();
-        let progress = next(&mut original).await.unwrap();
-        let (status, mut resumed) = resume(&service, &session, event_id(&progress)).await;
-        assert_eq!(status, StatusCode::OK);
-        // The resumed body's queue holds one event; unread, the follower falls behind.
-        go.notify_one();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let mut sequences = Vec::new();
-        while let Some(frame) = next(&mut resumed).await {
-            let (_, sequence) = event_id(&frame).split_once('-').unwrap();
-            sequences.push(sequence.parse::<u64>().unwrap());
-        }
-        assert!(!sequences.is_empty());
-        let expected: Vec<u64> = (2..2 + sequences.len() as u64).collect();
-        assert_eq!(sequences, expected, "no gap, and no answer after one");
-    }
-}
+mod tests;

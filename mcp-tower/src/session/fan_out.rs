@@ -14,8 +14,10 @@ use super::SessionStore;
 pub(crate) enum Delivery {
     /// Queued for the client (and recorded for resumption).
     Queued,
-    /// The client is not keeping up: dropped rather than queued without bound.
-    Full,
+    /// The client is not keeping up: rather than queued without bound, the event is
+    /// recorded for resumption, and the connection let go of, to end once it has written
+    /// what it queued, so that the client resumes the stream from where it got to.
+    Stalled,
     /// The client has gone.
     Closed,
 }
@@ -66,9 +68,9 @@ pub(crate) fn deliver(store: &dyn SessionStore, event: &ServerEvent) {
         if !event.is_wanted_by(&**session) {
             return;
         }
-        // A full stream means a stalled client: drop rather than grow or wait.
-        if session.deliver(&bytes) == Some(Delivery::Full) {
-            tracing::debug!("session stream full; notification dropped");
+        // A full stream means a stalled client: neither grow nor wait.
+        if session.deliver(&bytes) == Some(Delivery::Stalled) {
+            tracing::debug!("session stream full; its connection ends for the client to resume");
         }
     });
 }

@@ -102,6 +102,10 @@ impl SessionConfig {
     }
 
     /// How many messages the session's GET stream may queue for a slow client (default 256).
+    /// A message that finds the queue full is still recorded in the event store, and the
+    /// stream's connection ends once it has written what it queued, so that the client
+    /// resumes from the last event it read (`Last-Event-ID`) and misses nothing the store
+    /// still holds.
     pub fn stream_capacity(mut self, capacity: usize) -> Self {
         self.stream_capacity = capacity.max(1);
         self
@@ -479,7 +483,7 @@ mod tests {
             if self.closed.load(Ordering::Relaxed) {
                 Delivery::Closed
             } else if sent.len() >= self.room {
-                Delivery::Full
+                Delivery::Stalled
             } else {
                 sent.push(data.clone());
                 Delivery::Queued
@@ -510,10 +514,10 @@ mod tests {
         );
         assert!(session.has_stream());
         let data = Bytes::from_static(b"{}");
-        // Room for two (the configured capacity): a slow client loses what overflows.
+        // Room for two (the configured capacity): the sink says when its client stalls.
         assert_eq!(session.deliver(&data), Some(Delivery::Queued));
         assert_eq!(session.deliver(&data), Some(Delivery::Queued));
-        assert_eq!(session.deliver(&data), Some(Delivery::Full));
+        assert_eq!(session.deliver(&data), Some(Delivery::Stalled));
         // Once the client has gone, a new stream may replace the old one.
         closed.store(true, Ordering::Relaxed);
         assert!(!session.has_stream());

@@ -251,6 +251,65 @@ async fn a_follower_the_store_trimmed_past_ends_instead_of_skipping() {
     assert_eq!(sequences, expected, "no gap, and no answer after one");
 }
 
+/// A client that stops reading its session stream (a slow reader, or a connection dead
+/// but not yet found out) while notifications overflow the stream's queue loses none of
+/// them unsaid: its connection ends after what it had queued, and the resumption from
+/// the last event it read replays every later one, in order and without gap.
+#[tokio::test]
+async fn a_stalled_session_stream_ends_and_its_resumption_loses_nothing() {
+    let router = mcp_core::Router::builder().build();
+    let service: McpHttpService<McpBody> = McpServer::builder(router.clone())
+        .sessions(crate::SessionConfig::default().stream_capacity(2))
+        .into_http_service();
+    let session = initialize(&service).await;
+    let (status, mut stalled) = get(&service, &[("mcp-session-id", session.as_str())]).await;
+    assert_eq!(status, StatusCode::OK);
+    let priming = next(&mut stalled).await.unwrap();
+    let stream_id = event_id(&priming).strip_suffix("-0").unwrap().to_owned();
+    // Five notifications while the client reads nothing: its queue holds two.
+    for n in 1..=5 {
+        router.log(LoggingLevel::Info, None, format!("message {n}"));
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // What was queued arrives, then the stream ends, for the client to resume.
+    let mut last = String::new();
+    for n in 1..=2 {
+        let event = next(&mut stalled).await.unwrap();
+        assert!(
+            event.starts_with(&format!("id: {stream_id}-{n}\n")),
+            "{event}"
+        );
+        assert!(
+            event.contains(&format!(r#""data":"message {n}""#)),
+            "{event}"
+        );
+        last = event_id(&event).to_owned();
+    }
+    assert_eq!(
+        next(&mut stalled).await,
+        None,
+        "the stalled connection ends"
+    );
+
+    let (status, mut resumed) = resume(&service, &session, &last).await;
+    assert_eq!(status, StatusCode::OK);
+    for n in 3..=5 {
+        let event = next(&mut resumed).await.unwrap();
+        assert!(
+            event.starts_with(&format!("id: {stream_id}-{n}\n")),
+            "{event}"
+        );
+        assert!(
+            event.contains(&format!(r#""data":"message {n}""#)),
+            "{event}"
+        );
+    }
+    router.log(LoggingLevel::Info, None, "live");
+    let live = next(&mut resumed).await.unwrap();
+    assert!(live.starts_with(&format!("id: {stream_id}-6\n")), "{live}");
+}
+
 /// A `Last-Event-ID` past the last event of its stream names an event never sent: refused,
 /// rather than followed while every event up to it is filtered out (a request's answer
 /// among them), for the session's stream and a request's alike.

@@ -305,9 +305,16 @@ pub(crate) fn complete_stream(
 /// between the notification and the connection that writes it.
 pub(crate) struct StreamSink {
     log: EventLog,
-    sink: mpsc::Sender<Bytes>,
-    /// Dropped with the sink (session terminated, stream replaced): ends the keep-alive task.
-    open: oneshot::Sender<()>,
+    /// `None` once let go of because its client stalled (see [`EventSink::try_event`]).
+    connection: Option<Connection>,
+}
+
+/// The connection a session's GET stream is delivered on.
+struct Connection {
+    queue: mpsc::Sender<Bytes>,
+    /// Dropped with the connection (session terminated, stream replaced, client stalled):
+    /// ends the keep-alive task.
+    _open: oneshot::Sender<()>,
 }
 
 impl std::fmt::Debug for StreamSink {
@@ -336,8 +343,11 @@ impl StreamSink {
             let _ = sink.try_send(prime_frame(stream, retry_ms));
         }
         let (open, closed) = oneshot::channel();
-        let sink = Self { log, sink, open };
-        (sink, closed)
+        let connection = Some(Connection {
+            queue: sink,
+            _open: open,
+        });
+        (Self { log, connection }, closed)
     }
 }
 
@@ -351,8 +361,10 @@ impl StreamSink {
     /// the receiver fires when the sink is dropped, as [`open`](Self::open)'s does.
     pub(crate) fn reattach(&mut self, sink: mpsc::Sender<Bytes>) -> oneshot::Receiver<()> {
         let (open, closed) = oneshot::channel();
-        self.sink = sink;
-        self.open = open;
+        self.connection = Some(Connection {
+            queue: sink,
+            _open: open,
+        });
         closed
     }
 }
@@ -367,25 +379,38 @@ impl Drop for StreamSink {
 
 impl EventSink for StreamSink {
     fn is_closed(&self) -> bool {
-        self.sink.is_closed()
+        self.connection
+            .as_ref()
+            .is_none_or(|connection| connection.queue.is_closed())
     }
 
-    /// A full queue drops the event instead of blocking the fan-out. With no client attached
-    /// the event is recorded only, for the client to resume the stream from.
+    /// With no client attached the event is recorded only, for the client to resume the
+    /// stream from. A full queue means a client that is not keeping up, or a dead
+    /// connection not yet found out (a half-open one takes TCP minutes): rather than drop
+    /// the event unsaid, it is recorded and numbered like any other, and the connection let
+    /// go of. That connection ends once it has written what it queued, so the client
+    /// resumes from the last event it read, and the replay brings this event and the later
+    /// ones. Without a store nothing can be replayed, but the client sees a gap in the
+    /// numbers, or a refused resumption.
     fn try_event(&mut self, data: &Bytes) -> Delivery {
-        let permit = match self.sink.try_reserve() {
-            Ok(permit) => permit,
-            Err(mpsc::error::TrySendError::Full(())) => return Delivery::Full,
-            Err(mpsc::error::TrySendError::Closed(())) => {
-                if self.log.store.is_some() {
-                    self.log.record(data);
-                }
-                return Delivery::Closed;
+        let full = match self.connection.as_ref().map(|c| c.queue.try_reserve()) {
+            Some(Ok(permit)) => {
+                permit.send(self.log.next(data));
+                return Delivery::Queued;
             }
+            Some(Err(mpsc::error::TrySendError::Full(()))) => true,
+            Some(Err(mpsc::error::TrySendError::Closed(()))) | None => false,
         };
-        // Numbered and recorded only once it is sure to go out: a dropped event leaves no gap.
-        permit.send(self.log.next(data));
-        Delivery::Queued
+        if full {
+            self.log.record(data);
+            // Its queue's sender and the keep-alive task's go: the body ends once drained.
+            self.connection = None;
+            return Delivery::Stalled;
+        }
+        if self.log.store.is_some() {
+            self.log.record(data);
+        }
+        Delivery::Closed
     }
 }
 

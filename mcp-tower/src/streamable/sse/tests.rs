@@ -61,7 +61,7 @@ fn data_with_line_breaks_spans_data_lines() {
 }
 
 #[tokio::test]
-async fn a_stream_sink_primes_numbers_records_and_drops_when_full() {
+async fn a_stream_sink_primes_numbers_and_records() {
     let store: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::default());
     let (sender, mut body) = mpsc::channel(2);
     let (mut sink, mut open) =
@@ -72,31 +72,85 @@ async fn a_stream_sink_primes_numbers_records_and_drops_when_full() {
     );
     let data = Bytes::from_static(b"{\"n\":1}");
     assert_eq!(sink.try_event(&data), Delivery::Queued);
+    assert_eq!(
+        &body.recv().await.unwrap()[..],
+        b"id: 9-1\ndata: {\"n\":1}\n\n"
+    );
     assert_eq!(sink.try_event(&data), Delivery::Queued);
-    // The queue holds two frames: the third event is dropped, not numbered or recorded.
-    assert_eq!(sink.try_event(&data), Delivery::Full);
+    let replay = store.replay(9, "s", 0).unwrap();
+    let sequences: Vec<u64> = replay.events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, [1, 2]);
+    assert!(open.try_recv().is_err(), "still open");
+    drop(body);
+    assert!(sink.is_closed());
+    // The client gone, events are still numbered and recorded, for it to resume.
+    assert_eq!(sink.try_event(&data), Delivery::Closed);
+    assert_eq!(store.replay(9, "s", 2).unwrap().events[0].sequence, 3);
+    drop(sink);
+    assert!(open.await.is_err(), "dropping the sink signals the end");
+}
+
+/// A client that does not keep up loses nothing unsaid: the event that finds its queue full
+/// is recorded like the others, and its connection ends once it has written what it queued,
+/// so that the client resumes from the store, where every event is.
+#[tokio::test]
+async fn a_stream_sink_whose_queue_is_full_records_the_event_and_lets_the_connection_go() {
+    let store: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::default());
+    let (sender, mut body) = mpsc::channel(2);
+    let (mut sink, open) = StreamSink::open(9, "s", sender, Some(Arc::clone(&store)), None);
+    let data = |n: u8| Bytes::from(format!("{{\"n\":{n}}}"));
+    assert_eq!(sink.try_event(&data(1)), Delivery::Queued);
+    assert_eq!(sink.try_event(&data(2)), Delivery::Queued);
+    assert_eq!(sink.try_event(&data(3)), Delivery::Stalled);
+    assert!(sink.is_closed(), "let go of");
+    assert!(open.await.is_err(), "the keep-alive task is told");
+    // Later events are recorded only.
+    assert_eq!(sink.try_event(&data(4)), Delivery::Closed);
+    // The connection writes what it had queued, then ends.
     assert_eq!(
         &body.recv().await.unwrap()[..],
         b"id: 9-1\ndata: {\"n\":1}\n\n"
     );
     assert_eq!(
         &body.recv().await.unwrap()[..],
-        b"id: 9-2\ndata: {\"n\":1}\n\n"
+        b"id: 9-2\ndata: {\"n\":2}\n\n"
     );
-    assert_eq!(sink.try_event(&data), Delivery::Queued);
+    assert_eq!(body.recv().await, None);
+    // Resumed from there, every later event is replayed, in order and numbered without gap.
+    let replay = store.replay(9, "s", 2).unwrap();
+    let events: Vec<(u64, Bytes)> = replay
+        .events
+        .into_iter()
+        .map(|e| (e.sequence, e.data))
+        .collect();
+    assert_eq!(events, [(3, data(3)), (4, data(4))]);
+    // Resumed on a new connection, the sink queues there again.
+    let (sender, mut body) = mpsc::channel(2);
+    let _open = sink.reattach(sender);
+    assert!(!sink.is_closed());
+    assert_eq!(sink.try_event(&data(5)), Delivery::Queued);
     assert_eq!(
         &body.recv().await.unwrap()[..],
-        b"id: 9-3\ndata: {\"n\":1}\n\n"
+        b"id: 9-5\ndata: {\"n\":5}\n\n"
     );
-    let replay = store.replay(9, "s", 1).unwrap();
-    let sequences: Vec<u64> = replay.events.iter().map(|e| e.sequence).collect();
-    assert_eq!(sequences, [2, 3]);
-    assert!(open.try_recv().is_err(), "still open");
-    drop(body);
-    assert!(sink.is_closed());
-    assert_eq!(sink.try_event(&data), Delivery::Closed);
-    drop(sink);
-    assert!(open.await.is_err(), "dropping the sink signals the end");
+
+    // Without a store nothing can be replayed, but the loss shows as a gap in the numbers.
+    let (sender, mut body) = mpsc::channel(1);
+    let (mut sink, _open) = StreamSink::open(4, "s", sender, None, None);
+    assert_eq!(sink.try_event(&data(1)), Delivery::Queued);
+    assert_eq!(sink.try_event(&data(2)), Delivery::Stalled);
+    assert_eq!(
+        &body.recv().await.unwrap()[..],
+        b"id: 4-1\ndata: {\"n\":1}\n\n"
+    );
+    assert_eq!(body.recv().await, None);
+    let (sender, mut body) = mpsc::channel(1);
+    let _open = sink.reattach(sender);
+    assert_eq!(sink.try_event(&data(3)), Delivery::Queued);
+    assert_eq!(
+        &body.recv().await.unwrap()[..],
+        b"id: 4-3\ndata: {\"n\":3}\n\n"
+    );
 }
 
 /// The user-space cost of one fan-out (serialise once, filter, frame, record, queue),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use http::Method;
-use mcp_e2e::read_until;
+use mcp_e2e::{next_text, read_until};
 use mcp_tower::{McpServer, SessionConfig};
 use serde_json::{Value, json};
 
@@ -284,9 +284,11 @@ async fn get_stream_receives_list_changed() {
         )
         .await;
     assert_eq!(response.status(), 200);
-    // A second GET stream for the same session is refused.
+    let mut first = response.into_body();
+    // A second GET stream for the same session takes the session's stream over, as a
+    // client whose first connection died unnoticed needs: the first stream ends.
     let second = client
-        .send(
+        .send_streaming(
             Method::GET,
             "",
             &[
@@ -295,10 +297,12 @@ async fn get_stream_receives_list_changed() {
             ],
         )
         .await;
-    assert_eq!(second.status, 409);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(second.status(), 200);
+    let priming = next_text(&mut first, Duration::from_secs(5)).await;
+    assert!(priming.is_some_and(|event| event.contains("retry: ")));
+    assert_eq!(next_text(&mut first, Duration::from_secs(5)).await, None);
     router.remove_tool("roots");
-    let seen = read_until(&mut response.into_body(), "list_changed").await;
+    let seen = read_until(&mut second.into_body(), "list_changed").await;
     assert!(seen.contains("notifications/tools/list_changed"));
 }
 

@@ -1,6 +1,6 @@
-//! GET: the session's stream for unsolicited messages, or the resumption of any stream of the
-//! session with `Last-Event-ID`. Both end at shutdown (see [`Shared::stream_end`]); the client
-//! resumes them later, or from another node.
+//! GET: the session's stream for unsolicited messages (a new GET replaces the one open
+//! before), or the resumption of any stream of the session with `Last-Event-ID`. Both end at
+//! shutdown (see [`Shared::stream_end`]); the client resumes them later, or from another node.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -66,7 +66,10 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
     }
     let session_id = mcp_core::Session::id(&*session);
     let end = shared.stream_end();
-    let opened = session.open_stream(|capacity| {
+    // A stream open before is replaced (see `LiveSession::open_stream`), not refused: the
+    // spec allows only an SSE stream or 405 here, and a client whose connection died
+    // unnoticed, or which opens a second GET, must still get one.
+    let (body, follow, stream) = session.open_stream(|capacity| {
         // One queue from the fan-out to the connection, bounded by the session's capacity.
         let (sender, body) = mpsc::channel(capacity);
         let stream = shared.next_stream.fetch_add(1, Ordering::Relaxed);
@@ -92,13 +95,6 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
         };
         (Box::new(sink) as Box<dyn EventSink>, (body, follow, stream))
     });
-    let Some((body, follow, stream)) = opened else {
-        return json_rpc_error_response(
-            StatusCode::CONFLICT,
-            -32600,
-            "Conflict: this session already has an open stream",
-        );
-    };
     tracing::debug!(session.id = %session_id, stream, "session stream opened");
     tokio::spawn(follow.run(session, end.clone()));
     streamed_response(body, end)

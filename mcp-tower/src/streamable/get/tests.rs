@@ -37,7 +37,6 @@ async fn the_session_stream_delivers_resumes_and_reopens() {
     let stream_id = id
         .strip_suffix("-0")
         .expect("the priming event is number 0");
-    assert_eq!(get(&service, &headers).await.0, StatusCode::CONFLICT);
 
     router.log(LoggingLevel::Info, None, "first");
     let first = next(&mut stream).await.unwrap();
@@ -70,10 +69,9 @@ async fn the_session_stream_delivers_resumes_and_reopens() {
         "{live}"
     );
     assert!(live.contains(r#""data":"live""#), "{live}");
-    // While it is followed, a new stream is refused, but a resumption takes the stream
-    // over (its client lost the connection the server still holds): the replaced
-    // connection ends, and the new one replays from the cursor, then follows live.
-    assert_eq!(get(&service, &headers).await.0, StatusCode::CONFLICT);
+    // While it is followed, a resumption takes the stream over (its client lost the
+    // connection the server still holds): the replaced connection ends, and the new one
+    // replays from the cursor, then follows live.
     let (status, mut taken_over) = resume(&service, &session, &last).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(next(&mut resumed).await, None);
@@ -249,6 +247,47 @@ async fn a_follower_the_store_trimmed_past_ends_instead_of_skipping() {
     assert!(!sequences.is_empty());
     let expected: Vec<u64> = (2..2 + sequences.len() as u64).collect();
     assert_eq!(sequences, expected, "no gap, and no answer after one");
+}
+
+/// A GET while the session's stream is open (a client that opens a second one, or whose
+/// connection died unnoticed) gets a stream, not 409: a new one, which replaces the open
+/// one. The replaced connection ends once it has written what it had queued, and each
+/// message goes out on one connection only.
+#[tokio::test]
+async fn a_new_get_takes_the_session_stream_over() {
+    let (router, service, session, mut old, priming) = session_stream().await;
+    let headers = [("mcp-session-id", session.as_str())];
+    let old_stream = event_id(&priming).strip_suffix("-0").unwrap().to_owned();
+    router.log(LoggingLevel::Info, None, "before");
+    // Notifications reach the session's queue through a task of their own.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let (status, mut new) = get(&service, &headers).await;
+    assert_eq!(status, StatusCode::OK);
+    let new_priming = next(&mut new).await.unwrap();
+    assert!(new_priming.ends_with("-0\nretry: 1000\ndata: \n\n"));
+    assert_ne!(
+        event_id(&new_priming),
+        event_id(&priming),
+        "a stream of its own"
+    );
+    router.log(LoggingLevel::Info, None, "after");
+    let after = next(&mut new).await.unwrap();
+    assert!(after.contains(r#""data":"after""#), "{after}");
+
+    // The old connection wrote what was queued before, then ended.
+    let before = next(&mut old).await.unwrap();
+    assert!(before.contains(r#""data":"before""#), "{before}");
+    assert_eq!(next(&mut old).await, None, "the replaced connection ends");
+
+    // The old stream is finished, and still resumable from what its client saw.
+    let (status, mut resumed) = resume(&service, &session, &format!("{old_stream}-0")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(next(&mut resumed).await.unwrap(), before);
+    assert_eq!(next(&mut resumed).await, None);
+    // The new stream is the session's: it carries what comes next.
+    router.log(LoggingLevel::Info, None, "later");
+    assert!(next(&mut new).await.unwrap().contains(r#""data":"later""#));
 }
 
 /// A client that stops reading its session stream (a slow reader, or a connection dead

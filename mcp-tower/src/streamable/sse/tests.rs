@@ -188,7 +188,7 @@ async fn fan_out_cost() {
             body.try_recv().expect("priming");
             (Box::new(sink) as Box<dyn EventSink>, (body, ended))
         });
-        bodies.push(body.unwrap());
+        bodies.push(body);
     }
     let event = mcp_core::ServerEvent::resource_updated("x://y");
     let mut times = Vec::new();

@@ -83,6 +83,27 @@ pub(crate) fn streamed_response(body: McpBody, end: CancellationToken) -> Respon
     response
 }
 
+/// When the credential of `extensions`' principal expires (see
+/// [`Principal::expires_at`](mcp_core::Principal::expires_at)): long-lived streams end then.
+pub(crate) fn credential_expiry(extensions: &http::Extensions) -> Option<std::time::SystemTime> {
+    extensions
+        .get::<mcp_core::Principal>()
+        .and_then(mcp_core::Principal::expires_at)
+}
+
+/// Waits until `deadline` (a wall-clock time, as credentials give them); forever without one.
+pub(crate) async fn until(deadline: Option<std::time::SystemTime>) {
+    match deadline {
+        Some(deadline) => {
+            let left = deadline
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default();
+            tokio::time::sleep(left).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Turns an RPC-tier service into the HTTP endpoint.
 ///
 /// ```

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -56,9 +56,11 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
         .get(&mcp_core::headers::LAST_EVENT_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let expires_at = super::credential_expiry(request.extensions());
     if let Some(last) = last_event_id {
         if let Some((stream, sequence)) = parse_event_id(&last)
-            && let Some(resumed) = resume_session_stream(&shared, &session, stream, sequence)
+            && let Some(resumed) =
+                resume_session_stream(&shared, &session, stream, sequence, expires_at)
         {
             return resumed;
         }
@@ -83,15 +85,18 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
         );
         let replaced = CancellationToken::new();
         let body = McpBody::stream_until(body, replaced.clone());
-        let sink = Endable {
-            sink,
-            end: end.clone(),
-            replaced,
-        };
         let follow = Follow {
             keep_alive: shared.config.keep_alive,
             sink: sender,
             ended,
+            stream,
+            connection: replaced.clone(),
+            expires_at,
+        };
+        let sink = Endable {
+            sink,
+            end: end.clone(),
+            replaced,
         };
         (Box::new(sink) as Box<dyn EventSink>, (body, follow, stream))
     });
@@ -139,6 +144,7 @@ fn resume_session_stream(
     session: &Arc<LiveSession>,
     stream: u64,
     after: u64,
+    expires_at: Option<SystemTime>,
 ) -> Option<Response<McpBody>> {
     let store = shared.config.event_store.as_ref()?;
     let session_id = mcp_core::Session::id(&**session);
@@ -170,6 +176,9 @@ fn resume_session_stream(
             keep_alive: shared.config.keep_alive,
             sink: sender,
             ended,
+            stream,
+            connection: sink.replaced.clone(),
+            expires_at,
         };
         Some(Ok((body, follow)))
     })??;
@@ -189,6 +198,13 @@ struct Follow {
     /// Fires when the session drops the stream (terminated, or the stream replaced), or
     /// another connection resumes it.
     ended: oneshot::Receiver<()>,
+    /// The stream this connection delivers.
+    stream: u64,
+    /// Ends this connection (the session's `replaced` token of it).
+    connection: CancellationToken,
+    /// When the client's credential expires: the connection ends then, and the stream stays
+    /// with the session for the client to resume with a fresh credential.
+    expires_at: Option<SystemTime>,
 }
 
 impl Follow {
@@ -202,6 +218,8 @@ impl Follow {
         let _forget = end.clone().drop_guard();
         let mut ticker = tokio::time::interval(self.keep_alive);
         ticker.reset();
+        let expired = super::until(self.expires_at);
+        tokio::pin!(expired);
         loop {
             tokio::select! {
                 _ = ticker.tick() => {
@@ -214,6 +232,10 @@ impl Follow {
                 }
                 // The session ended or replaced the stream: the body ends once drained.
                 _ = &mut self.ended => break,
+                () = &mut expired => {
+                    self.expire(&session);
+                    break;
+                }
                 () = self.sink.closed() => break,
                 // Shutdown: the session lets go of its end of the queue (the sink reports
                 // itself closed now), this task of its own.
@@ -223,6 +245,25 @@ impl Follow {
                 }
             }
         }
+    }
+}
+
+impl Follow {
+    /// Ends this connection, its client's credential expired, as one that stalls ends: the
+    /// stream stays with the session, which goes on recording it for the client to resume
+    /// with a fresh credential (what this connection had queued comes again in the replay).
+    fn expire(&self, session: &LiveSession) {
+        session.resume_stream(|sink, _| {
+            let Some(sink) = sink.as_any_mut().and_then(|s| s.downcast_mut::<Endable>()) else {
+                return;
+            };
+            // Under the stream's lock, unless a new GET or a resumption took it over: they
+            // replace the stream, or cancel the connection they take it from.
+            if sink.sink.stream() == self.stream && !self.connection.is_cancelled() {
+                self.connection.cancel();
+                sink.sink.let_go();
+            }
+        });
     }
 }
 

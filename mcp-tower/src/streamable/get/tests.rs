@@ -406,3 +406,48 @@ async fn a_resumption_from_beyond_the_last_event_is_refused() {
     let answer = next(&mut original).await.unwrap();
     assert!(answer.contains(r#""text":"done""#), "{answer}");
 }
+
+#[tokio::test]
+async fn a_session_stream_connection_ends_when_its_credential_expires() {
+    use std::sync::Mutex;
+    use std::time::SystemTime;
+
+    // Alice's credential, as the authenticator would attach it to each request: the one her
+    // client presents next expires when `expiry` says.
+    let far = SystemTime::now() + Duration::from_secs(3600);
+    let expiry = Arc::new(Mutex::new(far));
+    let router = mcp_core::Router::builder().build();
+    let presented = Arc::clone(&expiry);
+    let service: McpHttpService<McpBody> = tower::util::BoxCloneSyncService::new(
+        tower::ServiceBuilder::new()
+            .map_request(move |mut request: http::Request<McpBody>| {
+                let expires_at = *presented.lock().unwrap();
+                let alice = mcp_core::Principal::new("alice").with_expiry(expires_at);
+                request.extensions_mut().insert(alice);
+                request
+            })
+            .service(McpServer::builder(router.clone()).into_http_service::<McpBody>()),
+    );
+    let session = initialize(&service).await;
+    let soon = SystemTime::now() + Duration::from_millis(300);
+    *expiry.lock().unwrap() = soon;
+    let (status, mut stream) = get(&service, &[("mcp-session-id", session.as_str())]).await;
+    assert_eq!(status, StatusCode::OK);
+    let priming = next(&mut stream).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), next(&mut stream)).await;
+    assert_eq!(ended.expect("ended within 5 s"), None);
+    assert!(SystemTime::now() >= soon);
+
+    // The stream stays with the session: with a fresh credential the client resumes it and
+    // gets what was sent meanwhile.
+    router.log(LoggingLevel::Info, None, "meanwhile");
+    *expiry.lock().unwrap() = far;
+    let (status, mut resumed) = resume(&service, &session, event_id(&priming)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        next(&mut resumed)
+            .await
+            .unwrap()
+            .contains(r#""data":"meanwhile""#)
+    );
+}

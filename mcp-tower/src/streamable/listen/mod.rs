@@ -141,10 +141,13 @@ impl Listen {
                 ErrorObject::invalid_request("This server publishes no notifications"),
             );
         };
-        let principal = self.request.extensions.get::<Principal>();
-        let expires_at = principal.and_then(Principal::expires_at);
+        let expires_at = super::credential_expiry(&self.request.extensions);
         // Unauthenticated streams count against the server's cap only, as sessions do.
-        let principal = principal.map(|p| p.id().to_owned());
+        let principal = self
+            .request
+            .extensions
+            .get::<Principal>()
+            .map(|p| p.id().to_owned());
         // Held while the RPC tier answers, so that concurrent requests cannot all pass a cap
         // that only one of them fits under; given back if the answer opens no stream.
         let slot = match ListenerSlot::take(self.shared, principal) {
@@ -256,7 +259,7 @@ async fn run(
     let _forget = end.clone().drop_guard();
     let ended = end.cancelled();
     tokio::pin!(ended);
-    let expired = until(expires_at);
+    let expired = super::until(expires_at);
     tokio::pin!(expired);
     if sink.send(data_event(&acknowledgement)).await.is_err() {
         return;
@@ -311,19 +314,6 @@ async fn run(
         if sink.send(data_event(&bytes)).await.is_err() {
             return;
         }
-    }
-}
-
-/// Waits until `deadline` (a wall-clock time, as credentials give them); forever without one.
-async fn until(deadline: Option<SystemTime>) {
-    match deadline {
-        Some(deadline) => {
-            let left = deadline
-                .duration_since(SystemTime::now())
-                .unwrap_or_default();
-            tokio::time::sleep(left).await;
-        }
-        None => std::future::pending().await,
     }
 }
 

@@ -357,6 +357,12 @@ impl StreamSink {
         self.log.stream
     }
 
+    /// Lets go of the connection delivering the stream, as when it stalls: the stream goes on
+    /// being recorded for its client to resume.
+    pub(crate) fn let_go(&mut self) {
+        self.connection = None;
+    }
+
     /// Continues the stream on a new connection (its client resumed it), queued on `sink`;
     /// the receiver fires when the sink is dropped, as [`open`](Self::open)'s does.
     pub(crate) fn reattach(&mut self, sink: mpsc::Sender<Bytes>) -> oneshot::Receiver<()> {

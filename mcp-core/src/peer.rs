@@ -262,6 +262,22 @@ impl ClientPeer {
         self.link.cancelled_alone.load(Ordering::SeqCst)
     }
 
+    /// Whether `other` is a clone of this peer, that is the link of the same request. A
+    /// transport that keeps peers by request id tells with it a request from a later one
+    /// that reuses its id.
+    ///
+    /// ```
+    /// use mcp_core::ClientPeer;
+    ///
+    /// let (first, _outbound) = ClientPeer::cancellable_channel(8);
+    /// let (second, _outbound) = ClientPeer::cancellable_channel(8);
+    /// assert!(first.is_same_request(&first.clone()));
+    /// assert!(!first.is_same_request(&second));
+    /// ```
+    pub fn is_same_request(&self, other: &ClientPeer) -> bool {
+        Arc::ptr_eq(&self.link, &other.link)
+    }
+
     fn link(capacity: usize, cancellation: Cancellation) -> (ClientPeer, Outbound) {
         let (handoff, waiting) = oneshot::channel();
         let link = Link {

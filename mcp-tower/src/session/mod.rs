@@ -95,7 +95,8 @@ impl SessionConfig {
         self
     }
 
-    /// The most concurrent requests per session (default 256).
+    /// The most concurrent requests per session (default 256); a request the client
+    /// cancelled counts until its handler is gone. A request beyond it is answered -32000.
     pub fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max.max(1);
         self
@@ -241,15 +242,28 @@ impl LiveSession {
         Ok(())
     }
 
-    /// Forgets a finished request.
-    pub fn end_request(&self, id: &RequestId) {
-        lock(&self.in_flight).remove(id);
+    /// Forgets a finished request: the one `peer` (given to
+    /// [`begin_request`](Self::begin_request)) belongs to, so that a request that ends late
+    /// cannot forget a later one registered under the same id.
+    pub fn end_request(&self, id: &RequestId, peer: &ClientPeer) {
+        {
+            let mut in_flight = lock(&self.in_flight);
+            if in_flight
+                .get(id)
+                .is_some_and(|own| own.is_same_request(peer))
+            {
+                in_flight.remove(id);
+            }
+        }
         self.touch();
     }
 
-    /// Cancels an in-flight request (`notifications/cancelled`).
+    /// Cancels an in-flight request (`notifications/cancelled`); whether one has that id.
+    /// The request stays registered until it ends: a handler that goes on regardless still
+    /// counts against [`max_in_flight`](SessionConfig::max_in_flight), still holds its id,
+    /// and is still cancelled with the session.
     pub fn cancel_request(&self, id: &RequestId) -> bool {
-        match lock(&self.in_flight).remove(id) {
+        match lock(&self.in_flight).get(id) {
             Some(peer) => {
                 peer.cancel();
                 true
@@ -435,13 +449,20 @@ mod tests {
     #[test]
     fn in_flight_requests_are_capped_and_unique() {
         let session = session(SessionConfig::default().max_in_flight(2));
-        let begin = |id| session.begin_request(&RequestId::Number(id), &ClientPeer::channel(1).0);
-        assert!(begin(1).is_ok());
-        assert_eq!(begin(1).unwrap_err().code, -32600);
-        assert!(begin(2).is_ok());
-        assert_eq!(begin(3).unwrap_err().code, -32000);
-        session.end_request(&RequestId::Number(1));
-        assert!(begin(3).is_ok());
+        let (first, _outbound) = ClientPeer::channel(1);
+        let begin = |id, peer: &ClientPeer| session.begin_request(&RequestId::Number(id), peer);
+        assert!(begin(1, &first).is_ok());
+        assert_eq!(
+            begin(1, &ClientPeer::channel(1).0).unwrap_err().code,
+            -32600
+        );
+        assert!(begin(2, &ClientPeer::channel(1).0).is_ok());
+        assert_eq!(
+            begin(3, &ClientPeer::channel(1).0).unwrap_err().code,
+            -32000
+        );
+        session.end_request(&RequestId::Number(1), &first);
+        assert!(begin(3, &ClientPeer::channel(1).0).is_ok());
     }
 
     #[test]
@@ -458,12 +479,45 @@ mod tests {
         assert!(session.cancel_request(&RequestId::Number(1)));
         assert!(first.is_cancelled());
         assert!(!second.is_cancelled());
+        session.end_request(&RequestId::Number(1), &first);
         assert!(
             !session.cancel_request(&RequestId::Number(1)),
-            "forgotten once cancelled"
+            "forgotten once ended"
         );
         session.terminate();
         assert!(second.is_cancelled());
+    }
+
+    /// A handler may go on after its cancellation: until its request ends, it still counts
+    /// against the cap, holds its id, and is cancelled with the session; and its late end
+    /// does not forget a later request of the same id.
+    #[test]
+    fn a_cancelled_request_holds_its_slot_and_id_until_it_ends() {
+        let session = session(SessionConfig::default().max_in_flight(1));
+        let one = RequestId::Number(1);
+        let (old, _outbound) = ClientPeer::cancellable_channel(1);
+        let (new, _outbound) = ClientPeer::cancellable_channel(1);
+        session.begin_request(&one, &old).unwrap();
+        assert!(session.cancel_request(&one));
+        assert!(old.is_cancelled());
+        assert_eq!(session.begin_request(&one, &new).unwrap_err().code, -32600);
+        let (two, _outbound) = ClientPeer::cancellable_channel(1);
+        let refused = session.begin_request(&RequestId::Number(2), &two);
+        assert_eq!(refused.unwrap_err().code, -32000, "still counted");
+        assert!(!session.is_idle(Instant::now() + Duration::from_secs(3600)));
+
+        session.end_request(&one, &old);
+        session.begin_request(&one, &new).unwrap();
+        // A second end of the old request (a stale exchange) leaves the new one in place:
+        // its id stays taken, and the session's end cancels it.
+        session.end_request(&one, &old);
+        let (third, _outbound) = ClientPeer::cancellable_channel(1);
+        assert_eq!(
+            session.begin_request(&one, &third).unwrap_err().code,
+            -32600
+        );
+        session.terminate();
+        assert!(new.is_cancelled());
     }
 
     /// A sink that queues at most `room` events.

@@ -80,6 +80,17 @@ impl Drop for Ending<'_> {
     }
 }
 
+/// Completes once the request is cancelled (`notifications/cancelled`, DELETE, expiry, the
+/// client gone): the exchange then drops the handler, whose answer would not be sent, as
+/// stdio does. Polled after the handler, which may notice its token and end in that poll,
+/// and only if the handler did not answer at once: only then is the token made.
+async fn cancelled(peer: &ClientPeer) {
+    match peer.cancellation() {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Completes once the request's handler has started; never if no one marks it. Checked
 /// first, so that a handler that started in the first poll needs no waiter.
 async fn handler_started(peer: &ClientPeer) {
@@ -110,7 +121,13 @@ impl Exchange {
         let answered = match mode {
             ResponseMode::JsonOnly => {
                 drop(outbound);
-                let response = self.answer(future.await);
+                let response = tokio::select! {
+                    biased;
+                    response = &mut future => self.answer(response),
+                    () = cancelled(&self.peer) => McpResponse::None,
+                };
+                // Gone before the request ends in its session.
+                drop(future);
                 guard.disarm();
                 return self.finish_json(response);
             }
@@ -126,6 +143,13 @@ impl Exchange {
                 response = &mut future => Ok(self.answer(response)),
                 message = outbound.recv() => Err(message),
                 () = handler_started(&self.peer), if !waits => Err(None),
+                () = cancelled(&self.peer) => {
+                    // Nothing was sent: the cancelled request's answer is what a cancelled
+                    // handler's would be (see `finish_json`), and its messages are dropped.
+                    drop(future);
+                    guard.disarm();
+                    return self.finish_json(McpResponse::None);
+                }
             },
         };
         let first = match answered {
@@ -238,7 +262,7 @@ impl Exchange {
 
     fn end(&self) {
         if let Some(session) = &self.session {
-            session.end_request(&self.id);
+            session.end_request(&self.id, &self.peer);
         }
     }
 
@@ -268,7 +292,8 @@ impl Exchange {
                 biased;
                 // Messages the handler sent go out before its response.
                 Some(message) = outbound.recv() => self.forward(writer, message, &mut ending.asked).await,
-                response = &mut future => break self.answer(response),
+                response = &mut future => break Some(self.answer(response)),
+                () = cancelled(&self.peer) => break None,
                 _ = keep_alive.tick(), if writer.is_attached() => { writer.keep_alive().await; }
                 // Also when a write found it gone: the stream then no longer watches it.
                 () = writer.client_gone(), if writer.watches_client() => {
@@ -293,8 +318,13 @@ impl Exchange {
                 }
             }
         };
-        while let Ok(message) = outbound.try_recv() {
-            self.forward(writer, message, &mut ending.asked).await;
+        // Dropped, if cancelled, before the request ends in its session.
+        drop(future);
+        // What the handler sent before it answered goes first; a dropped handler's is not sent.
+        if response.is_some() {
+            while let Ok(message) = outbound.try_recv() {
+                self.forward(writer, message, &mut ending.asked).await;
+            }
         }
         // What the handler asked and stopped waiting for: the client is told.
         for id in std::mem::take(&mut ending.asked) {
@@ -308,7 +338,7 @@ impl Exchange {
         if self.peer.is_cancelled() {
             return;
         }
-        if let Some(data) = event_data(&response) {
+        if let Some(data) = response.as_ref().and_then(event_data) {
             writer.event(data).await;
         }
     }
@@ -372,10 +402,60 @@ mod tests {
     use http::StatusCode;
     use mcp_core::{RequestContext, Router, Tool};
 
-    use super::super::test_support::{event_id, initialize, post_in, resume};
+    use super::super::test_support::{
+        Holds, call_hold, cancel, event_id, hold_tool, initialize, post_in, resume,
+    };
     use crate::body::{McpBody, next_text as next};
     use crate::session::SessionConfig;
-    use crate::{McpHttpService, McpServer};
+    use crate::{McpHttpService, McpServer, ResponseMode, StreamableHttpConfig};
+
+    /// The rest of a response's body, to its end (each frame within 5 s).
+    async fn rest_of(body: &mut McpBody) -> String {
+        let mut rest = String::new();
+        while let Some(frame) = next(body).await {
+            rest.push_str(&frame);
+        }
+        rest
+    }
+
+    /// `notifications/cancelled` drops a handler that ignores it, whether its answer was still
+    /// to be JSON or already a stream: it no longer runs, uncounted, beside the requests that
+    /// took its place in the session, and its id is free once it is gone. Until then the
+    /// session keeps counting it (see the session's tests).
+    #[tokio::test]
+    async fn a_cancelled_handler_is_dropped_before_its_request_ends() {
+        for mode in [ResponseMode::Auto, ResponseMode::JsonOnly] {
+            let holds = std::sync::Arc::new(Holds::default());
+            let router = mcp_core::Router::builder().tool(hold_tool(&holds)).build();
+            let service: McpHttpService<McpBody> = McpServer::builder(router)
+                .http_config(StreamableHttpConfig::default().response_mode(mode))
+                .sessions(SessionConfig::default().max_in_flight(1))
+                .into_http_service();
+            let session = initialize(&service).await;
+            // The same id each time: the id is free again once its request is gone.
+            for progress in [false, true] {
+                let call = {
+                    let (service, session) = (service.clone(), session.clone());
+                    tokio::spawn(async move {
+                        post_in(&service, &session, &call_hold(1, progress)).await
+                    })
+                };
+                holds.wait_live(1).await;
+                let cancelled = post_in(&service, &session, &cancel(1)).await;
+                assert_eq!(cancelled.status(), StatusCode::ACCEPTED);
+                let answered = tokio::time::timeout(std::time::Duration::from_secs(5), call);
+                let response = answered.await.expect("answered once cancelled").unwrap();
+                let mut body = response.into_body();
+                let rest = rest_of(&mut body).await;
+                assert!(
+                    !rest.contains(r#""id":1"#),
+                    "{mode:?}: not answered: {rest}"
+                );
+                assert_eq!(holds.live(), 0, "{mode:?}: the handler is gone");
+            }
+            assert_eq!(holds.most(), 1, "{mode:?}");
+        }
+    }
 
     /// A client that stopped reading its connection resumes the stream on another: what the
     /// old connection had queued but not sent goes out on the new one only.

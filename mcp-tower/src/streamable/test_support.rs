@@ -1,7 +1,13 @@
 //! Helpers of the transport's in-process tests: requests through the HTTP service, without a
 //! socket, so that a test can leave a response body unread (a client that stopped reading).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use http::{Method, Request, StatusCode};
+use mcp_core::{RequestContext, Tool};
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::McpHttpService;
@@ -85,4 +91,88 @@ pub(super) async fn post_in(
         .clone()
         .oneshot(request(Method::POST, body, &headers));
     response.await.unwrap()
+}
+
+/// The handlers of [`hold_tool`] alive now (started, and neither ended nor dropped), and the
+/// most alive at once.
+#[derive(Debug, Default)]
+pub(super) struct Holds {
+    live: AtomicUsize,
+    most: AtomicUsize,
+    /// Ends every `hold` handler, with the answer "released".
+    pub(super) release: CancellationToken,
+}
+
+impl Holds {
+    pub(super) fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most 5 s) until `count` handlers are alive.
+    pub(super) async fn wait_live(&self, count: usize) {
+        let reached = async {
+            while self.live() != count {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), reached)
+            .await
+            .unwrap_or_else(|_| panic!("{count} handlers alive in time (not {})", self.live()));
+    }
+}
+
+/// Counts a `hold` handler alive until it ends or is dropped.
+struct Alive(Arc<Holds>);
+
+impl Alive {
+    fn enter(holds: Arc<Holds>) -> Self {
+        let live = holds.live.fetch_add(1, Ordering::SeqCst) + 1;
+        holds.most.fetch_max(live, Ordering::SeqCst);
+        Self(holds)
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A tool `hold` that ignores its cancellation, as many real handlers do: it reports progress
+/// (sent when the call has a progress token: its answer then becomes a stream), and answers
+/// once `holds.release` fires.
+pub(super) fn hold_tool(holds: &Arc<Holds>) -> Tool {
+    let holds = Arc::clone(holds);
+    Tool::new("hold").raw_handler(move |_, ctx: RequestContext| {
+        let alive = Alive::enter(Arc::clone(&holds));
+        async move {
+            let _alive = alive;
+            ctx.progress(0.0, None, None).await;
+            _alive.0.release.cancelled().await;
+            "released"
+        }
+    })
+}
+
+/// A `tools/call` of `hold` with id `id`, with a progress token when `progress`.
+pub(super) fn call_hold(id: u32, progress: bool) -> String {
+    let meta = if progress {
+        format!(r#","_meta":{{"progressToken":{id}}}"#)
+    } else {
+        String::new()
+    };
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"hold","arguments":{{}}{meta}}}}}"#
+    )
+}
+
+/// `notifications/cancelled` for the request `id`.
+pub(super) fn cancel(id: u32) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{id}}}}}"#
+    )
 }

@@ -7,6 +7,11 @@
 //! nothing to the answer (a batch of only those is answered with [`McpResponse::None`]).
 //! Other messages pass straight through.
 //!
+//! In a session, the HTTP transport gives each request of a batch a
+//! [`ClientPeer`](mcp_core::ClientPeer) of its own, so that `notifications/cancelled`, DELETE
+//! and expiry reach it alone: a cancelled item is dropped and adds nothing to the answer, as
+//! a lone cancelled request gets none.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use mcp_core::jsonrpc::Message;
@@ -25,18 +30,21 @@
 //! # }
 //! ```
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::mem;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::{CatchUnwind, Either, JoinAll, Ready, join_all, ready};
 use mcp_core::jsonrpc::{ErrorObject, Message, RequestId, Response};
-use mcp_core::{McpRequest, McpResponse};
+use mcp_core::{ClientPeer, McpRequest, McpResponse};
 use pin_project_lite::pin_project;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 use tower_layer::Layer;
@@ -98,6 +106,11 @@ type ItemFuture<S> = Either<
     ItemAnswer<Either<<S as Service<McpRequest>>::Future, Oneshot<S, McpRequest>>>,
 >;
 
+/// The peers a transport gave the requests of a batch, by id (in the batch's extensions):
+/// each such request runs with its own, whose cancellation is its own.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ItemPeers(pub(crate) Arc<HashMap<RequestId, ClientPeer>>);
+
 pin_project! {
     /// A batch item's answer from the inner service. A panic answers that item -32603 (see
     /// `panicked`), and the other items theirs, as a lone request's panic is answered.
@@ -105,14 +118,25 @@ pin_project! {
         #[pin]
         future: CatchUnwind<AssertUnwindSafe<F>>,
         id: Option<RequestId>,
+        // The item's own peer, when the transport gave it one: once it is cancelled, the
+        // item is answered nothing, and dropped with this future.
+        peer: Option<ClientPeer>,
+        #[pin]
+        cancelled: Option<WaitForCancellationFutureOwned>,
     }
 }
 
 impl<F: Future> ItemAnswer<F> {
-    fn new(future: F, id: Option<RequestId>) -> Self {
+    fn new(future: F, id: Option<RequestId>, peer: Option<ClientPeer>) -> Self {
+        let cancelled = peer
+            .as_ref()
+            .and_then(ClientPeer::cancellation)
+            .map(|token| token.clone().cancelled_owned());
         Self {
             future: AssertUnwindSafe(future).catch_unwind(),
             id,
+            peer,
+            cancelled,
         }
     }
 }
@@ -125,10 +149,25 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        Poll::Ready(match std::task::ready!(this.future.poll(cx)) {
-            Ok(answer) => answer,
-            Err(_) => Ok(crate::panicked::answer(this.id.take())),
-        })
+        // The handler first: one that watches its token may end in the poll after its
+        // cancellation; one that does not is dropped then.
+        if let Poll::Ready(outcome) = this.future.poll(cx) {
+            if this.peer.as_ref().is_some_and(ClientPeer::is_cancelled) {
+                return Poll::Ready(Ok(McpResponse::None));
+            }
+            return Poll::Ready(match outcome {
+                Ok(answer) => answer,
+                Err(_) => Ok(crate::panicked::answer(this.id.take())),
+            });
+        }
+        match this
+            .cancelled
+            .as_pin_mut()
+            .map(|cancelled| cancelled.poll(cx))
+        {
+            Some(Poll::Ready(())) => Poll::Ready(Ok(McpResponse::None)),
+            _ => Poll::Pending,
+        }
     }
 }
 
@@ -166,11 +205,12 @@ where
         let McpRequest {
             message: Message::Batch(items),
             version,
-            extensions,
+            mut extensions,
         } = request
         else {
             unreachable!("checked above");
         };
+        let peers = extensions.remove::<ItemPeers>().unwrap_or_default();
         let refusal = if !version.allows_batches() {
             Some(format!(
                 "Invalid Request: batches are not supported in protocol version {version}"
@@ -218,16 +258,21 @@ where
                         Message::Request(request) => Some(request.id.clone()),
                         _ => None,
                     };
+                    let peer = id.as_ref().and_then(|id| peers.0.get(id)).cloned();
+                    let mut extensions = extensions.clone();
+                    if let Some(peer) = &peer {
+                        extensions.insert(peer.clone());
+                    }
                     let request = McpRequest {
                         message,
                         version,
-                        extensions: extensions.clone(),
+                        extensions,
                     };
                     let future = match readied.take() {
                         Some(mut service) => Either::Left(service.call(request)),
                         None => Either::Right(self.inner.clone().oneshot(request)),
                     };
-                    Either::Right(ItemAnswer::new(future, id))
+                    Either::Right(ItemAnswer::new(future, id, peer))
                 }
             };
             futures.push(future);

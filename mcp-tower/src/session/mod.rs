@@ -95,8 +95,9 @@ impl SessionConfig {
         self
     }
 
-    /// The most concurrent requests per session (default 256); a request the client
-    /// cancelled counts until its handler is gone. A request beyond it is answered -32000.
+    /// The most concurrent requests per session (default 256); each request of a batch
+    /// counts as one, and a request the client cancelled counts until its handler is gone.
+    /// A request beyond it is answered -32000.
     pub fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max.max(1);
         self

@@ -292,7 +292,7 @@ where
                     // MUST NOT be cancelled (the handshake takes effect whether or not its
                     // answer is written), and a batch is one call whose items share one
                     // token: cancelling one item would drop the answers of all the others.
-                    // The spec lets a receiver ignore such cancellations, as HTTP does.
+                    // The spec lets a receiver ignore such cancellations.
                     let cancellable = matches!(
                         message,
                         Message::Request(request) if request.method != "initialize"

@@ -3,6 +3,7 @@
 //! unsolicited messages (or resumes one with `Last-Event-ID`).
 
 mod accept;
+mod batch_items;
 mod config;
 pub(crate) mod era;
 mod event_store;

@@ -8,9 +8,10 @@ use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{AllowList, ClientPeer, McpRequest, Outbound, Principal, ServedEras};
 use tower::ServiceExt;
 
+use super::batch_items::{Batch, Registered};
 use super::era::{self, Refusal};
 use super::exchange::Exchange;
-use super::json_answer::{ErrorAnswer, accepted, json_body, json_response};
+use super::json_answer::{ErrorAnswer, accepted, json_body};
 use super::mcp_headers::McpHeaders;
 use super::pending::Answerer;
 use super::request_body::read_body;
@@ -56,11 +57,7 @@ where
                 accepted()
             }
             Step::Listen(listen) => listen.open(inner, request_headers).await,
-            Step::Batch(request) => {
-                let version = request.version;
-                let response = inner.oneshot(request).await.unwrap_or_default();
-                json_response(&response, version, request_headers)
-            }
+            Step::Batch(batch) => batch.answer(inner, request_headers).await,
             Step::Call(call) => {
                 // Fields moved out of the box one by one: destructured, they would all be held
                 // across the await.
@@ -123,8 +120,8 @@ enum Step {
     Answer(Response<McpBody>),
     /// A notification for the RPC tier; answered 202.
     Notify(McpRequest),
-    /// A batch (2025-03-26) for the RPC tier.
-    Batch(McpRequest),
+    /// A batch (2025-03-26) for the RPC tier (boxed: the other steps are small).
+    Batch(Box<Batch>),
     /// A request for the RPC tier (boxed: the other steps are small).
     Call(Box<Call>),
     /// A `subscriptions/listen` request (2026-07-28): the RPC tier's answer decides whether
@@ -237,15 +234,20 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Message::Batch(items) => {
             let session_id = session.as_deref().map(mcp_core::Session::id);
             let answerer = Answerer::of(session_id, extensions.get::<Principal>());
-            let items = take_answers(&shared, answerer, session.as_deref(), items);
+            let mut items = take_answers(&shared, answerer, session.as_deref(), items);
             if items.is_empty() {
                 return Step::Answer(accepted());
             }
-            Step::Batch(McpRequest {
-                message: Message::Batch(items),
-                version,
-                extensions,
-            })
+            let registered =
+                session.map(|session| Registered::register(session, &mut items, &mut extensions));
+            Step::Batch(Box::new(Batch {
+                request: McpRequest {
+                    message: Message::Batch(items),
+                    version,
+                    extensions,
+                },
+                registered,
+            }))
         }
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>

@@ -27,10 +27,17 @@ pub(super) fn request(method: Method, body: &str, headers: &[(&str, &str)]) -> R
 }
 
 pub(super) async fn initialize(service: &McpHttpService<McpBody>) -> String {
-    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    initialize_as(service, "2025-11-25").await
+}
+
+/// A session of protocol `version`, initialized.
+pub(super) async fn initialize_as(service: &McpHttpService<McpBody>, version: &str) -> String {
+    let init = format!(
+        r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"{version}","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#
+    );
     let response = service
         .clone()
-        .oneshot(request(Method::POST, init, &[]))
+        .oneshot(request(Method::POST, &init, &[]))
         .await;
     let response = response.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

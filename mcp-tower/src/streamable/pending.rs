@@ -18,7 +18,8 @@ type Reply = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 pub(crate) enum Answerer<'a> {
     /// The session the request was sent in (its id is a secret of that client).
     Session(&'a str),
-    /// Stateless, authenticated: the principal whose request sent it.
+    /// Stateless, authenticated: the principal whose request sent it, by
+    /// [`Principal::id`](mcp_core::Principal::id), as sessions are bound.
     Principal(&'a str),
     /// Stateless and anonymous: whoever holds the request's id, which is then unguessable.
     Anyone,
@@ -29,7 +30,7 @@ impl<'a> Answerer<'a> {
     pub(crate) fn of(session: Option<&'a str>, principal: Option<&'a mcp_core::Principal>) -> Self {
         match (session, principal) {
             (Some(session), _) => Self::Session(session),
-            (None, Some(principal)) => Self::Principal(principal.subject()),
+            (None, Some(principal)) => Self::Principal(principal.id()),
             (None, None) => Self::Anyone,
         }
     }
@@ -37,7 +38,7 @@ impl<'a> Answerer<'a> {
     fn owned(self) -> Owner {
         match self {
             Self::Session(id) => Owner::Session(id.into()),
-            Self::Principal(subject) => Owner::Principal(subject.into()),
+            Self::Principal(id) => Owner::Principal(id.into()),
             Self::Anyone => Owner::Anyone,
         }
     }
@@ -172,6 +173,23 @@ mod tests {
             assert!(pending.complete(asked, answer(id)));
             assert!(answered.try_recv().unwrap().is_ok());
         }
+    }
+
+    /// The same subject from two issuers is two callers, as for sessions: one cannot answer
+    /// the other's request.
+    #[test]
+    fn a_stateless_answer_is_bound_to_the_issuer_qualified_principal() {
+        let pending = PendingRequests::new(10);
+        let alice_a = mcp_core::Principal::new("alice").with_issuer("https://a.example");
+        let alice_b = mcp_core::Principal::new("alice").with_issuer("https://b.example");
+        let asked = Answerer::of(None, Some(&alice_a));
+        let (reply, mut answered) = oneshot::channel();
+        let id = pending.register(asked, reply).unwrap();
+        let other = Answerer::of(None, Some(&alice_b));
+        assert!(!pending.complete(other, answer(id.clone())));
+        assert!(answered.try_recv().is_err());
+        assert!(pending.complete(asked, answer(id)));
+        assert!(answered.try_recv().unwrap().is_ok());
     }
 
     #[test]

@@ -332,8 +332,22 @@ impl StreamableHttpConfig {
         self
     }
 
-    /// Where SSE events wait for resumption (default: in memory, 256 events per stream,
-    /// 10 000 streams, 5 minutes). `None` disables resumption.
+    /// Where SSE events wait for resumption (default: [`InMemoryEventStore::default`], 256
+    /// events per stream, 10 000 streams, 5 minutes, 64 MiB of event data; each session at
+    /// most 1 000 streams and 16 MiB). `None` disables resumption. Other bounds:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use mcp_tower::StreamableHttpConfig;
+    /// use mcp_tower::streamable::InMemoryEventStore;
+    ///
+    /// let store = InMemoryEventStore::new(256, 10_000, Duration::from_secs(300))
+    ///     .max_bytes(256 << 20)
+    ///     .max_bytes_per_session(32 << 20);
+    /// let config = StreamableHttpConfig::default().event_store(Some(Arc::new(store)));
+    /// # let _ = config;
+    /// ```
     pub fn event_store(mut self, store: Option<Arc<dyn EventStore>>) -> Self {
         self.event_store = store;
         self

@@ -84,6 +84,7 @@ pub struct StreamableHttpConfig {
     pub(crate) retry: Duration,
     pub(crate) outbound_capacity: usize,
     pub(crate) max_pending_client_requests: usize,
+    pub(crate) max_pending_client_requests_per_session: usize,
     pub(crate) legacy: bool,
     pub(crate) modern: bool,
     pub(crate) event_store: Option<Arc<dyn EventStore>>,
@@ -123,6 +124,7 @@ impl Default for StreamableHttpConfig {
             retry: Duration::from_millis(1_000),
             outbound_capacity: 64,
             max_pending_client_requests: 10_000,
+            max_pending_client_requests_per_session: 256,
             legacy: true,
             modern: true,
             event_store: Some(Arc::new(InMemoryEventStore::default())),
@@ -193,6 +195,25 @@ impl StreamableHttpConfig {
     /// The most server→client requests awaiting answers at once (default 10 000).
     pub fn max_pending_client_requests(mut self, max: usize) -> Self {
         self.max_pending_client_requests = max.max(1);
+        self
+    }
+
+    /// The most server→client requests (`sample`, `elicit`, `list_roots`) one session may
+    /// have awaiting answers at once (default 256), so that one client cannot take every
+    /// slot of [`max_pending_client_requests`](Self::max_pending_client_requests). Without
+    /// sessions the bound is per principal (by [`Principal::id`](mcp_core::Principal::id));
+    /// anonymous stateless clients count only against the total. A request beyond it fails
+    /// in the handler without being sent. A request stops counting once answered, or once
+    /// its handler stops waiting (`client_request_timeout`, cancellation), when the client
+    /// is sent `notifications/cancelled` for it.
+    ///
+    /// ```
+    /// let config = mcp_tower::StreamableHttpConfig::default()
+    ///     .max_pending_client_requests_per_session(16);
+    /// # let _ = config;
+    /// ```
+    pub fn max_pending_client_requests_per_session(mut self, max: usize) -> Self {
+        self.max_pending_client_requests_per_session = max.max(1);
         self
     }
 

@@ -290,6 +290,11 @@ impl Exchange {
         let response = loop {
             tokio::select! {
                 biased;
+                // A request the handler stopped waiting for is forgotten, and the client
+                // told, at once: before its next request, which may need the slot.
+                id = self.shared.pending.abandoned(&mut ending.asked), if !ending.asked.is_empty() => {
+                    writer.event(Bytes::from(crate::abandoned::abandoned_request(&id))).await;
+                }
                 // Messages the handler sent go out before its response.
                 Some(message) = outbound.recv() => self.forward(writer, message, &mut ending.asked).await,
                 response = &mut future => break Some(self.answer(response)),

@@ -139,7 +139,10 @@ impl StreamableHttpLayer {
     /// A bridge with this configuration.
     pub fn new(config: StreamableHttpConfig) -> Self {
         let retry_ms = config.retry.as_millis() as u64;
-        let pending = PendingRequests::new(config.max_pending_client_requests);
+        let pending = PendingRequests::new(
+            config.max_pending_client_requests,
+            config.max_pending_client_requests_per_session,
+        );
         Self {
             shared: Arc::new(Shared {
                 config,

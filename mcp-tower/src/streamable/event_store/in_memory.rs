@@ -6,13 +6,20 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
-
 use super::{EventStore, Replay, StoredEvent};
 use crate::session::lock;
 
+mod logs;
 #[cfg(test)]
 mod tests;
+
+use logs::{Order, StreamLog};
+
+/// How far a size bound trims once it is passed: an eighth under it, so that the scan for the
+/// oldest events runs once per so many bytes appended rather than on every append.
+fn low_water(max: usize) -> usize {
+    max - max / 8
+}
 
 /// The default [`EventStore`]: memory, at most `max_events_per_stream` events per stream
 /// (the oldest trimmed first), at most `max_streams` streams, no event older than `max_age`,
@@ -21,8 +28,10 @@ mod tests;
 /// Each session has a share: at most
 /// [`max_streams_per_session`](Self::max_streams_per_session) streams (default 1 000) and
 /// [`max_bytes_per_session`](Self::max_bytes_per_session) of event data (default 16 MiB). A
-/// session beyond its share loses its own streams and events first, so that one busy session
-/// cannot push every other session's out. Stateless streams (no session) have no share.
+/// session beyond its share loses its own streams and events first. At `max_bytes`, after the
+/// finished streams, the session holding the most loses its oldest events first, so that
+/// several busy sessions cannot push out a session that stays within a fair part. Stateless
+/// streams (no session) have no share.
 ///
 /// Which streams it forgets:
 ///
@@ -33,8 +42,9 @@ mod tests;
 ///   stream forgets the oldest finished stream, or, when none is finished, the oldest live
 ///   one, so the bound holds whatever clients do.
 /// - At a size bound (the session's share, then `max_bytes`), a new event pushes out the
-///   oldest finished streams, and, when none is left, the oldest events of live streams.
-///   An event larger than the bound is not kept: its stream is trimmed through it.
+///   oldest finished streams, and, when none is left, the oldest events of live streams
+///   (the heaviest session's first, at `max_bytes`), down to an eighth under the bound. An
+///   event larger than the bound is not kept: its stream is trimmed through it.
 ///
 /// A trimmed stream says how far in [`Replay::trimmed_through`], so that a resumption from
 /// before it is refused rather than silently skip events. The size bounds count the events'
@@ -80,158 +90,12 @@ struct Streams {
     shares: FastMap<Arc<str>, Share>,
 }
 
-/// Streams in the order they opened and finished, to pick which to forget first.
-#[derive(Debug, Default)]
-struct Order {
-    /// Streams in the order they opened, to find the oldest live ones. Entries of streams
-    /// since finished or forgotten are skipped when met, and swept by `compact`.
-    opened: VecDeque<u64>,
-    /// Finished streams in the order they finished: the oldest is the first to expire, and
-    /// the first evicted. Entries of forgotten streams are skipped, and swept by `compact`.
-    finished: VecDeque<u64>,
-}
-
 /// One session's streams: how many, their bytes, and their order.
 #[derive(Debug, Default)]
 struct Share {
     streams: usize,
     bytes: usize,
     order: Order,
-}
-
-#[derive(Debug)]
-struct StreamLog {
-    /// `None` for a stream without a session (stateless).
-    session: Option<Arc<str>>,
-    events: VecDeque<(Instant, StoredEvent)>,
-    /// The bytes of event data in `events`.
-    bytes: usize,
-    /// The last sequence trimmed from `events`.
-    trimmed_through: u64,
-    finished: bool,
-    /// Made when a follower resumes the stream (see `replay`); most streams never have one.
-    more: Option<Arc<Notify>>,
-    /// The last event, or the end.
-    touched: Instant,
-}
-
-impl StreamLog {
-    /// Tells followers about a new event or the end.
-    fn notify(&self) {
-        // Only a follower holds another handle: with none, nobody can be waiting, and the
-        // notifier's lock is skipped on the fan-out's path.
-        if let Some(more) = &self.more
-            && Arc::strong_count(more) > 1
-        {
-            more.notify_waiters();
-        }
-    }
-
-    /// Whether this stream belongs to `owner`: a session, or `None` for any.
-    fn is_owned_by(&self, owner: Option<&str>) -> bool {
-        owner.is_none_or(|owner| self.session.as_deref() == Some(owner))
-    }
-
-    /// Drops the oldest event, remembering how far; the bytes freed.
-    fn trim_oldest(&mut self) -> usize {
-        let Some((_, event)) = self.events.pop_front() else {
-            return 0;
-        };
-        self.trimmed_through = event.sequence;
-        self.bytes -= event.data.len();
-        event.data.len()
-    }
-
-    /// Drops the events beyond `max_events` (room for one more when `adding`) and those
-    /// older than `max_age`, remembering how far; the bytes freed.
-    fn trim(&mut self, now: Instant, max_events: usize, max_age: Duration, adding: bool) -> usize {
-        let keep = max_events - usize::from(adding);
-        let mut freed = 0;
-        while self.events.len() > keep
-            || self
-                .events
-                .front()
-                .is_some_and(|(at, _)| now.duration_since(*at) > max_age)
-        {
-            freed += self.trim_oldest();
-        }
-        freed
-    }
-
-    /// Drops every event through `sequence`, an event too large to keep; the bytes freed.
-    /// The earlier ones go too: a resumption from before it is refused anyway.
-    fn trim_through(&mut self, sequence: u64) -> usize {
-        self.events.clear();
-        self.trimmed_through = sequence;
-        std::mem::take(&mut self.bytes)
-    }
-}
-
-impl Order {
-    /// Sweeps out entries of streams no longer live (`opened`) or kept (`finished`) once a
-    /// list holds more than twice `kept` entries: each sweep is paid for by as many opens
-    /// or finishes, so both stay O(1) amortised, and the lists bounded while a long-lived
-    /// stream sits at the front of `opened`.
-    fn compact(&mut self, logs: &FastMap<u64, StreamLog>, kept: usize) {
-        let bound = 2 * kept + 16;
-        if self.opened.len() > bound {
-            self.opened
-                .retain(|stream| logs.get(stream).is_some_and(|log| !log.finished));
-        }
-        if self.finished.len() > bound {
-            self.finished.retain(|stream| logs.contains_key(stream));
-        }
-    }
-
-    /// Takes the oldest finished stream of `owner`'s off the order.
-    fn take_finished(
-        &mut self,
-        logs: &FastMap<u64, StreamLog>,
-        owner: Option<&str>,
-    ) -> Option<u64> {
-        while let Some(oldest) = self.finished.pop_front() {
-            if logs
-                .get(&oldest)
-                .is_some_and(|log| log.finished && log.is_owned_by(owner))
-            {
-                return Some(oldest);
-            }
-        }
-        None
-    }
-
-    /// Takes the stream to forget for room off the order: the oldest finished one of
-    /// `owner`'s, else the oldest live one.
-    fn take_evicted(&mut self, logs: &FastMap<u64, StreamLog>, owner: Option<&str>) -> Option<u64> {
-        if let Some(finished) = self.take_finished(logs, owner) {
-            return Some(finished);
-        }
-        while let Some(oldest) = self.opened.pop_front() {
-            if logs
-                .get(&oldest)
-                .is_some_and(|log| !log.finished && log.is_owned_by(owner))
-            {
-                return Some(oldest);
-            }
-        }
-        None
-    }
-
-    /// The live streams of `owner`'s that hold events, by their oldest event's age.
-    fn live_by_oldest_event(
-        &self,
-        logs: &FastMap<u64, StreamLog>,
-        owner: Option<&str>,
-    ) -> BinaryHeap<Reverse<(Instant, u64)>> {
-        self.opened
-            .iter()
-            .filter_map(|&stream| {
-                let log = logs.get(&stream)?;
-                let (oldest, _) = log.events.front()?;
-                (!log.finished && log.is_owned_by(owner)).then_some(Reverse((*oldest, stream)))
-            })
-            .collect()
-    }
 }
 
 impl Streams {
@@ -324,9 +188,8 @@ impl Streams {
                     Some(share) => share.order.live_by_oldest_event(&self.logs, Some(session)),
                     None => BinaryHeap::new(),
                 };
-                self.trim_oldest_events(live, |streams| {
-                    streams.share_bytes(session) > max_per_session
-                });
+                let low = low_water(max_per_session);
+                self.trim_oldest_events(live, |streams| streams.share_bytes(session) > low);
             }
         }
         while self.bytes > max {
@@ -335,9 +198,31 @@ impl Streams {
             };
             self.forget(stream);
         }
-        if self.bytes > max {
-            let live = self.order.live_by_oldest_event(&self.logs, None);
-            self.trim_oldest_events(live, |streams| streams.bytes > max);
+        // Live events: the heaviest session's first, so that sessions within their share
+        // keep theirs while others hold more; stateless streams (no share) last.
+        let low = low_water(max);
+        while self.bytes > max {
+            let heaviest = self
+                .shares
+                .iter()
+                .filter(|(_, share)| share.bytes > 0)
+                .max_by_key(|(_, share)| share.bytes)
+                .map(|(session, share)| {
+                    let live = share.order.live_by_oldest_event(&self.logs, Some(session));
+                    (Arc::clone(session), live)
+                });
+            let before = self.bytes;
+            match heaviest {
+                Some((_, live)) => self.trim_oldest_events(live, |streams| streams.bytes > low),
+                None => {
+                    let live = self.order.live_by_oldest_event(&self.logs, None);
+                    self.trim_oldest_events(live, |streams| streams.bytes > low);
+                }
+            }
+            if self.bytes == before {
+                // Nothing left to trim (every event is empty): the bound cannot be met.
+                break;
+            }
         }
     }
 

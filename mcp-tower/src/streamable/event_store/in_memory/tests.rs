@@ -220,24 +220,44 @@ fn beyond_its_bytes_the_store_forgets_finished_streams_first_the_oldest_finished
 }
 
 #[test]
-fn with_no_finished_stream_left_it_trims_the_oldest_events_of_live_ones_and_says_how_far() {
+fn with_no_finished_stream_left_the_heaviest_session_loses_its_oldest_events_first() {
     let store = InMemoryEventStore::new(10, 10, Duration::from_secs(60)).max_bytes(100);
-    let thirty = Bytes::from(vec![b'x'; 30]);
+    let (twenty, thirty) = (Bytes::from(vec![b'x'; 20]), Bytes::from(vec![b'x'; 30]));
     store.open_stream(1, "a");
     store.open_stream(2, "b");
-    // Oldest first across streams: a-1, b-1, b-2, then a-2 pushes a-1 out.
+    // b-1 is the oldest event, but a holds the most.
+    store.append(2, sized(1, &twenty));
+    for sequence in 1..=3 {
+        store.append(1, sized(sequence, &twenty));
+    }
+    // 110 bytes: a (60) loses its oldest events until all hold an eighth under the bound
+    // (88): a-1 and a-2. b keeps everything.
+    store.append(2, sized(2, &thirty));
+    assert_eq!(kept_in(&store, 1, "a").unwrap(), [3]);
+    assert_eq!(store.replay(1, "a", 0).unwrap().trimmed_through, 2);
+    assert_eq!(kept_in(&store, 2, "b").unwrap(), [1, 2]);
+    assert_accounted(&store);
+    // Now b holds the most (80 against 20): its oldest goes first, though a-3 is older.
+    store.append(2, sized(3, &thirty));
+    store.append(2, sized(4, &twenty));
+    assert_eq!(kept_in(&store, 2, "b").unwrap(), [3, 4]);
+    assert_eq!(kept_in(&store, 1, "a").unwrap(), [3]);
+    assert_accounted(&store);
+}
+
+#[test]
+fn stateless_streams_lose_their_oldest_events_once_no_session_has_any() {
+    let store = InMemoryEventStore::new(10, 10, Duration::from_secs(60)).max_bytes(100);
+    let thirty = Bytes::from(vec![b'x'; 30]);
+    store.open_stream(1, "");
+    store.open_stream(2, "");
     store.append(1, sized(1, &thirty));
     store.append(2, sized(1, &thirty));
     store.append(2, sized(2, &thirty));
     store.append(1, sized(2, &thirty));
-    assert_eq!(kept_in(&store, 1, "a").unwrap(), [2]);
-    assert_eq!(store.replay(1, "a", 0).unwrap().trimmed_through, 1);
-    assert_eq!(kept_in(&store, 2, "b").unwrap(), [1, 2]);
-    // Then b-1, the oldest left.
-    store.append(1, sized(3, &thirty));
-    assert_eq!(kept_in(&store, 2, "b").unwrap(), [2]);
-    assert_eq!(store.replay(2, "b", 0).unwrap().trimmed_through, 1);
-    assert_eq!(kept_in(&store, 1, "a").unwrap(), [2, 3]);
+    // Oldest first across streams, down to 88: a-1, then b-1.
+    assert_eq!(kept_in(&store, 1, "").unwrap(), [2]);
+    assert_eq!(kept_in(&store, 2, "").unwrap(), [2]);
     assert_accounted(&store);
 }
 

@@ -228,6 +228,13 @@ impl LiveSession {
     /// [`ClientPeer::cancellable_channel`] makes one only if the handler asks.
     pub fn begin_request(&self, id: &RequestId, peer: &ClientPeer) -> Result<(), ErrorObject> {
         let mut in_flight = lock(&self.in_flight);
+        // Under the lock `terminate` drains: a request that raced it in is refused here
+        // rather than left registered, uncancelled, on an ended session.
+        if self.is_terminated() {
+            return Err(ErrorObject::invalid_request(
+                "Invalid Request: the session has ended",
+            ));
+        }
         if in_flight.contains_key(id) {
             return Err(ErrorObject::invalid_request(format!(
                 "Invalid Request: request id {id} is already in flight in this session"
@@ -280,7 +287,15 @@ impl LiveSession {
     /// client that lost its connection unnoticed (a half-open one) is never locked out.
     pub(crate) fn open_stream<T>(&self, open: impl FnOnce(usize) -> (Box<dyn EventSink>, T)) -> T {
         let (sink, opened) = open(self.config.stream_capacity);
-        let replaced = lock(&self.stream).replace(sink);
+        let mut stream = lock(&self.stream);
+        // A GET that raced `terminate` in gets a stream that ends at once, as the session's
+        // would have.
+        let replaced = if self.is_terminated() {
+            Some(sink)
+        } else {
+            stream.replace(sink)
+        };
+        drop(stream);
         // Dropped outside the lock: finishing it touches the event store.
         drop(replaced);
         opened
@@ -399,187 +414,4 @@ impl SessionManager {
 }
 
 #[cfg(test)]
-mod tests {
-    use mcp_core::Session;
-
-    use super::*;
-
-    fn session(config: SessionConfig) -> LiveSession {
-        let new = NewSession {
-            principal: None,
-            version: ProtocolVersion::V2025_11_25,
-            capabilities: ClientCapabilities::default(),
-            allow_list: None,
-        };
-        LiveSession::new(new, Arc::new(config), Instant::now())
-    }
-
-    #[test]
-    fn subscriptions_are_capped() {
-        let session = session(SessionConfig::default().max_subscriptions(2));
-        assert!(session.subscribe("a://1").is_ok());
-        assert!(session.subscribe("a://2").is_ok());
-        assert!(session.subscribe("a://2").is_ok(), "resubscribing is free");
-        assert_eq!(session.subscribe("a://3").unwrap_err().code, -32000);
-        assert!(session.is_subscribed("a://1") && session.is_subscribed("a://2"));
-        assert!(!session.is_subscribed("a://3") && !session.is_subscribed("a://"));
-        session.unsubscribe("a://1");
-        assert!(!session.is_subscribed("a://1"));
-        assert!(session.subscribe("a://3").is_ok());
-        assert!(session.is_subscribed("a://3"));
-    }
-
-    #[test]
-    fn use_keeps_a_session_alive_within_a_64th_of_its_ttl() {
-        let ttl = Duration::from_millis(640);
-        let session = session(SessionConfig::default().idle_ttl(ttl));
-        let started = Instant::now();
-        // Used every 5 ms (under the 10 ms slack) for two TTLs: never idle.
-        while started.elapsed() < ttl * 2 {
-            session.touch();
-            assert!(!session.is_idle(Instant::now()));
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        // Left alone: idle after the TTL, less at most the slack, and not before.
-        session.touch();
-        let left = Instant::now();
-        assert!(!session.is_idle(left + ttl - ttl / 32));
-        assert!(session.is_idle(left + ttl + Duration::from_millis(1)));
-    }
-
-    #[test]
-    fn in_flight_requests_are_capped_and_unique() {
-        let session = session(SessionConfig::default().max_in_flight(2));
-        let (first, _outbound) = ClientPeer::channel(1);
-        let begin = |id, peer: &ClientPeer| session.begin_request(&RequestId::Number(id), peer);
-        assert!(begin(1, &first).is_ok());
-        assert_eq!(
-            begin(1, &ClientPeer::channel(1).0).unwrap_err().code,
-            -32600
-        );
-        assert!(begin(2, &ClientPeer::channel(1).0).is_ok());
-        assert_eq!(
-            begin(3, &ClientPeer::channel(1).0).unwrap_err().code,
-            -32000
-        );
-        session.end_request(&RequestId::Number(1), &first);
-        assert!(begin(3, &ClientPeer::channel(1).0).is_ok());
-    }
-
-    #[test]
-    fn cancelled_and_terminated_requests_cancel_their_peers() {
-        let session = session(SessionConfig::default());
-        let (first, _outbound) = ClientPeer::cancellable_channel(1);
-        let (second, _outbound) = ClientPeer::cancellable_channel(1);
-        session
-            .begin_request(&RequestId::Number(1), &first)
-            .unwrap();
-        session
-            .begin_request(&RequestId::Number(2), &second)
-            .unwrap();
-        assert!(session.cancel_request(&RequestId::Number(1)));
-        assert!(first.is_cancelled());
-        assert!(!second.is_cancelled());
-        session.end_request(&RequestId::Number(1), &first);
-        assert!(
-            !session.cancel_request(&RequestId::Number(1)),
-            "forgotten once ended"
-        );
-        session.terminate();
-        assert!(second.is_cancelled());
-    }
-
-    /// A handler may go on after its cancellation: until its request ends, it still counts
-    /// against the cap, holds its id, and is cancelled with the session; and its late end
-    /// does not forget a later request of the same id.
-    #[test]
-    fn a_cancelled_request_holds_its_slot_and_id_until_it_ends() {
-        let session = session(SessionConfig::default().max_in_flight(1));
-        let one = RequestId::Number(1);
-        let (old, _outbound) = ClientPeer::cancellable_channel(1);
-        let (new, _outbound) = ClientPeer::cancellable_channel(1);
-        session.begin_request(&one, &old).unwrap();
-        assert!(session.cancel_request(&one));
-        assert!(old.is_cancelled());
-        assert_eq!(session.begin_request(&one, &new).unwrap_err().code, -32600);
-        let (two, _outbound) = ClientPeer::cancellable_channel(1);
-        let refused = session.begin_request(&RequestId::Number(2), &two);
-        assert_eq!(refused.unwrap_err().code, -32000, "still counted");
-        assert!(!session.is_idle(Instant::now() + Duration::from_secs(3600)));
-
-        session.end_request(&one, &old);
-        session.begin_request(&one, &new).unwrap();
-        // A second end of the old request (a stale exchange) leaves the new one in place:
-        // its id stays taken, and the session's end cancels it.
-        session.end_request(&one, &old);
-        let (third, _outbound) = ClientPeer::cancellable_channel(1);
-        assert_eq!(
-            session.begin_request(&one, &third).unwrap_err().code,
-            -32600
-        );
-        session.terminate();
-        assert!(new.is_cancelled());
-    }
-
-    /// A sink that queues at most `room` events.
-    #[derive(Debug)]
-    struct Queue {
-        room: usize,
-        sent: Arc<Mutex<Vec<Bytes>>>,
-        closed: Arc<AtomicBool>,
-    }
-
-    impl EventSink for Queue {
-        fn try_event(&mut self, data: &Bytes) -> Delivery {
-            let mut sent = lock(&self.sent);
-            if self.closed.load(Ordering::Relaxed) {
-                Delivery::Closed
-            } else if sent.len() >= self.room {
-                Delivery::Stalled
-            } else {
-                sent.push(data.clone());
-                Delivery::Queued
-            }
-        }
-
-        fn is_closed(&self) -> bool {
-            self.closed.load(Ordering::Relaxed)
-        }
-    }
-
-    #[test]
-    fn a_new_stream_replaces_the_open_one_and_termination_closes_it() {
-        let session = session(SessionConfig::default().stream_capacity(2));
-        let open = |room: usize| {
-            let closed = Arc::new(AtomicBool::new(false));
-            let queue = Queue {
-                room,
-                sent: Arc::default(),
-                closed: Arc::clone(&closed),
-            };
-            (Box::new(queue) as Box<dyn EventSink>, closed)
-        };
-        let _first = session.open_stream(|_| open(1));
-        // A second one replaces it, open as it is: events go to the second only.
-        let closed = session.open_stream(open);
-        assert!(session.has_stream());
-        let data = Bytes::from_static(b"{}");
-        // Room for two (the configured capacity, where the first had one): the sink says
-        // when its client stalls.
-        assert_eq!(session.deliver(&data), Some(Delivery::Queued));
-        assert_eq!(session.deliver(&data), Some(Delivery::Queued));
-        assert_eq!(session.deliver(&data), Some(Delivery::Stalled));
-        // Once the client has gone, the stream is kept (recording), and may be replaced.
-        closed.store(true, Ordering::Relaxed);
-        assert!(!session.has_stream());
-        assert_eq!(session.deliver(&data), Some(Delivery::Closed));
-        session.open_stream(open);
-        assert_eq!(session.deliver(&data), Some(Delivery::Queued));
-        let (peer, _outbound) = ClientPeer::cancellable_channel(1);
-        session.begin_request(&RequestId::Number(1), &peer).unwrap();
-        session.terminate();
-        assert!(peer.is_cancelled());
-        assert!(!session.has_stream());
-        assert_eq!(session.deliver(&data), None);
-    }
-}
+mod tests;

@@ -47,6 +47,8 @@ impl std::error::Error for FetchError {}
 /// fail). The caller applies the timeout. [`HttpFetcher`] is the hyper-based implementation;
 /// closures `Fn(Uri, usize) -> impl Future<Output = Result<Bytes, FetchError>>` implement it
 /// too. Implement it to go through a proxy, to serve keys bundled with the binary, or in tests.
+/// A fetch triggered by a request runs in a Tokio task of its own (so that a request dropped
+/// meanwhile cannot cancel it), and needs a Tokio runtime whatever the fetcher.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -193,8 +193,13 @@ impl KeyStore {
     ) {
         let this = Arc::clone(self);
         let fetch = tokio::spawn(async move { this.fetch_and_store(&mut state).await });
-        // A panic in the fetch (a `JwksFetcher`'s) leaves the keys as they were.
-        let _ = fetch.await;
+        if fetch.await.is_err() {
+            // A `JwksFetcher` panicked: the keys are as they were, and the attempt counts
+            // as a failed one, so that the next miss waits as after any other.
+            let mut state = self.refresh.lock().await;
+            state.last_attempt = Some(Instant::now());
+            state.failures = state.failures.saturating_add(1);
+        }
     }
 
     /// Fetches now, whatever the interval (used to warm the cache at start-up).

@@ -303,34 +303,6 @@ async fn burst_of_unknown_kids_shares_one_fetch() {
 }
 
 #[tokio::test]
-async fn requests_given_up_during_a_fetch_do_not_start_more() {
-    let (known, unknown) = (ec_key("known"), ec_key("unknown"));
-    let s = Setup::with_delay(&[&known], Duration::from_millis(300), |b| {
-        b.min_refresh_interval(Duration::from_secs(2))
-    })
-    .await;
-    assert_eq!(
-        get_bearer(&s.url, &mint(&known, &s.claims())).await,
-        ok("alice")
-    );
-    assert_eq!(s.jwks.fetches(), 1);
-    tokio::time::sleep(Duration::from_millis(2050)).await;
-
-    // Each client gives up (its connection closes) after 50 ms: the first while the fetch it
-    // started is under way (the JWKS takes 300 ms), the next ones while waiting for it.
-    let token = mint(&unknown, &s.claims());
-    for _ in 0..10 {
-        let _ = tokio::time::timeout(Duration::from_millis(50), get_bearer(&s.url, &token)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        s.jwks.fetches() - 1,
-        1,
-        "JWKS fetches for 10 dropped misses"
-    );
-}
-
-#[tokio::test]
 async fn alg_none_hs256_confusion_and_garbage() {
     let rsa = rsa_key("rsa");
     let s = Setup::new(&[&rsa], |b| b).await;

@@ -1,4 +1,4 @@
-//! JWKS limits: size, timeout, kid-less tokens, useless keys.
+//! JWKS limits: size, timeout, refetches, kid-less tokens, useless keys.
 
 use std::time::{Duration, Instant};
 
@@ -86,5 +86,33 @@ async fn symmetric_keys_in_the_jwks_are_ignored() {
     assert_eq!(
         get_bearer(&s.url, &token).await,
         s.invalid_token("token algorithm not allowed")
+    );
+}
+
+#[tokio::test]
+async fn requests_given_up_during_a_fetch_do_not_start_more() {
+    let (known, unknown) = (ec_key("known"), ec_key("unknown"));
+    let s = Setup::with_delay(&[&known], Duration::from_millis(300), |b| {
+        b.min_refresh_interval(Duration::from_secs(2))
+    })
+    .await;
+    assert_eq!(
+        get_bearer(&s.url, &mint(&known, &s.claims())).await,
+        ok("alice")
+    );
+    assert_eq!(s.jwks.fetches(), 1);
+    tokio::time::sleep(Duration::from_millis(2050)).await;
+
+    // Each client gives up (its connection closes) after 50 ms: the first while the fetch it
+    // started is under way (the JWKS takes 300 ms), the next ones while waiting for it.
+    let token = mint(&unknown, &s.claims());
+    for _ in 0..10 {
+        let _ = tokio::time::timeout(Duration::from_millis(50), get_bearer(&s.url, &token)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        s.jwks.fetches() - 1,
+        1,
+        "JWKS fetches for 10 dropped misses"
     );
 }

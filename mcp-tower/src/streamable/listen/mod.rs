@@ -2,10 +2,11 @@
 //! resource-updated notifications the client opted in to, each tagged with the subscription
 //! id (the listen request's id), after an acknowledgement of what is honoured. Open streams
 //! are capped for the server and for each authenticated principal, so that one client cannot
-//! take every slot; a request over a cap is refused before anything else. It then goes
-//! through the RPC tier like any other (scopes, rate limits, telemetry): only the router's
-//! acceptance, which names the types it supports, opens the stream; any other answer is sent
-//! as the response, with the status it maps to. At shutdown the server tears the
+//! take every slot; a request over a cap is refused before anything else (before scope
+//! checks and rate limits too, and unseen by RPC-tier telemetry: the HTTP tier counts it).
+//! It then goes through the RPC tier like any other (scopes, rate limits, telemetry): only
+//! the router's acceptance, which names the types it supports, opens the stream; any other
+//! answer is sent as the response, with the status it maps to. At shutdown the server tears the
 //! subscription down as the spec asks: `notifications/cancelled` for the listen request, its
 //! (empty) result, then the end. A stream that falls behind the server's events ends the same
 //! way, rather than skip some.

@@ -76,8 +76,19 @@ fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_tchar)
 }
 
-/// RFC 6750 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-pub(crate) fn is_scope_token(s: &str) -> bool {
+/// Whether `s` is an OAuth scope token (RFC 6749 §3.3, RFC 6750 `scope-token`: printable
+/// ASCII without spaces, `"` or `\`): what [`RequiredScopes`](crate::RequiredScopes) accepts
+/// (it panics on anything else) and what a challenge can carry. Check scopes read at run
+/// time (from a file, a database) with it first.
+///
+/// ```
+/// use mcp_auth::is_scope_token;
+///
+/// assert!(is_scope_token("files:read"));
+/// assert!(!is_scope_token("files read"));
+/// assert!(!is_scope_token(""));
+/// ```
+pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))

@@ -81,7 +81,7 @@ pub mod scope_layer;
 
 pub use auth::{Auth, AuthLayer};
 pub use authenticate::{Authenticate, bearer_token};
-pub use challenge::{InvalidChallenge, WwwAuthenticate};
+pub use challenge::{InvalidChallenge, WwwAuthenticate, is_scope_token};
 pub use error::ConfigError;
 pub use jwt::{
     FetchError, HttpFetcher, JwksFetcher, JwtAuthenticator, JwtAuthenticatorBuilder,

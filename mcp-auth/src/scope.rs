@@ -123,7 +123,8 @@ impl RequiredScopes {
     ///
     /// # Panics
     ///
-    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`).
+    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`);
+    /// [`is_scope_token`](crate::is_scope_token) checks one first.
     #[track_caller]
     pub fn global<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
         self.tables().global = collect(scopes);
@@ -134,7 +135,8 @@ impl RequiredScopes {
     ///
     /// # Panics
     ///
-    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`).
+    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`);
+    /// [`is_scope_token`](crate::is_scope_token) checks one first.
     #[track_caller]
     pub fn tool<I, S>(mut self, name: impl Into<String>, scopes: I) -> Self
     where
@@ -149,7 +151,8 @@ impl RequiredScopes {
     ///
     /// # Panics
     ///
-    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`).
+    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`);
+    /// [`is_scope_token`](crate::is_scope_token) checks one first.
     #[track_caller]
     pub fn prompt<I, S>(mut self, name: impl Into<String>, scopes: I) -> Self
     where
@@ -180,7 +183,8 @@ impl RequiredScopes {
     ///
     /// # Panics
     ///
-    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`).
+    /// If a scope is not an RFC 6749 scope token (empty, or holding a space, `"` or `\`);
+    /// [`is_scope_token`](crate::is_scope_token) checks one first.
     #[track_caller]
     pub fn resource<I, S>(mut self, uri: impl Into<String>, scopes: I) -> Self
     where

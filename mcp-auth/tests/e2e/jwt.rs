@@ -265,20 +265,27 @@ async fn a_jwks_that_was_down_is_asked_again_within_a_second() {
     assert_eq!(s.jwks.fetches(), 3);
 }
 
-#[tokio::test]
-async fn burst_of_unknown_kids_shares_one_fetch() {
-    let (known, unknown) = (ec_key("known"), ec_key("unknown"));
-    // A slow JWKS makes the 50 misses overlap the fetch.
-    let s = Setup::with_delay(&[&known], Duration::from_millis(200), |b| {
+/// A server whose JWKS (holding `known`) answers after `delay`, one fetch done and its 2 s
+/// minimum interval over: the next unknown `kid` may fetch.
+pub async fn past_the_first_fetch(known: &TestKey, delay: Duration) -> Setup {
+    let s = Setup::with_delay(&[known], delay, |b| {
         b.min_refresh_interval(Duration::from_secs(2))
     })
     .await;
     assert_eq!(
-        get_bearer(&s.url, &mint(&known, &s.claims())).await,
+        get_bearer(&s.url, &mint(known, &s.claims())).await,
         ok("alice")
     );
     assert_eq!(s.jwks.fetches(), 1);
     tokio::time::sleep(Duration::from_millis(2050)).await;
+    s
+}
+
+#[tokio::test]
+async fn burst_of_unknown_kids_shares_one_fetch() {
+    let (known, unknown) = (ec_key("known"), ec_key("unknown"));
+    // A slow JWKS makes the 50 misses overlap the fetch.
+    let s = past_the_first_fetch(&known, Duration::from_millis(200)).await;
 
     let token = mint(&unknown, &s.claims());
     let client = client();

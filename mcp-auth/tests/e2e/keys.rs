@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, Header};
 use serde_json::json;
 
 use crate::common::*;
-use crate::jwt::Setup;
+use crate::jwt::{Setup, past_the_first_fetch};
 
 #[tokio::test]
 async fn oversized_jwks_is_refused() {
@@ -92,16 +92,7 @@ async fn symmetric_keys_in_the_jwks_are_ignored() {
 #[tokio::test]
 async fn requests_given_up_during_a_fetch_do_not_start_more() {
     let (known, unknown) = (ec_key("known"), ec_key("unknown"));
-    let s = Setup::with_delay(&[&known], Duration::from_millis(300), |b| {
-        b.min_refresh_interval(Duration::from_secs(2))
-    })
-    .await;
-    assert_eq!(
-        get_bearer(&s.url, &mint(&known, &s.claims())).await,
-        ok("alice")
-    );
-    assert_eq!(s.jwks.fetches(), 1);
-    tokio::time::sleep(Duration::from_millis(2050)).await;
+    let s = past_the_first_fetch(&known, Duration::from_millis(300)).await;
 
     // Each client gives up (its connection closes) after 50 ms: the first while the fetch it
     // started is under way (the JWKS takes 300 ms), the next ones while waiting for it.

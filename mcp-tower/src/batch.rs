@@ -8,7 +8,7 @@
 //! Other messages pass straight through.
 //!
 //! In a session, the HTTP transport gives each request of a batch a
-//! [`ClientPeer`](mcp_core::ClientPeer) of its own, so that `notifications/cancelled`, DELETE
+//! [`ClientPeer`] of its own, so that `notifications/cancelled`, DELETE
 //! and expiry reach it alone: a cancelled item is dropped and adds nothing to the answer, as
 //! a lone cancelled request gets none.
 //!

@@ -107,3 +107,35 @@ async fn requests_given_up_during_a_fetch_do_not_start_more() {
         "JWKS fetches for 10 dropped misses"
     );
 }
+
+#[tokio::test]
+async fn a_fetcher_that_panics_counts_as_a_failed_attempt() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let jwt = mcp_auth::JwtAuthenticator::builder("https://mcp.example.com/mcp")
+        .issuer("https://auth.example.com")
+        .algorithms([Algorithm::ES256])
+        .jwks_url("https://auth.example.com/jwks.json")
+        .fetcher(move |_: http::Uri, _: usize| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if true {
+                    panic!("a fetcher's bug");
+                }
+                Ok::<_, mcp_auth::FetchError>(bytes::Bytes::new())
+            }
+        })
+        .build()
+        .unwrap();
+    let claims = json!({"iss": "https://auth.example.com", "aud": "https://mcp.example.com/mcp",
+                        "sub": "alice", "exp": now() + 60});
+    let token = mint(&ec_key("k"), &claims);
+    for _ in 0..3 {
+        assert!(jwt.verify(&token).await.is_err());
+    }
+    // The first miss fetched; the next ones wait as after a failed fetch (1 s).
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

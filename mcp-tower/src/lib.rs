@@ -27,6 +27,7 @@ pub mod allow_list;
 pub mod batch;
 mod body;
 mod cors;
+mod counts;
 mod endpoint;
 mod error_body;
 pub mod future;

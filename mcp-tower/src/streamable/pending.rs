@@ -9,6 +9,7 @@ use mcp_core::jsonrpc::{ClientResponse, ErrorObject, RequestId};
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
+use crate::counts::CountsPerKey;
 use crate::session::lock;
 
 type Reply = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
@@ -80,18 +81,13 @@ struct Waiting {
     replies: HashMap<RequestId, (Owner, Reply)>,
     /// How many each session or principal has waiting; anonymous stateless clients, who
     /// cannot be told apart, count only in the total.
-    per_client: HashMap<Owner, usize>,
+    per_client: CountsPerKey<Owner>,
 }
 
 impl Waiting {
     fn remove(&mut self, id: &RequestId) -> Option<Reply> {
         let (owner, reply) = self.replies.remove(id)?;
-        if let Some(count) = self.per_client.get_mut(&owner) {
-            *count -= 1;
-            if *count == 0 {
-                self.per_client.remove(&owner);
-            }
-        }
+        self.per_client.give_back(&owner);
         Some(reply)
     }
 }
@@ -120,12 +116,8 @@ impl PendingRequests {
         if waiting.replies.len() >= self.max {
             return Err(reply);
         }
-        if owner != Owner::Anyone {
-            let count = waiting.per_client.entry(owner.clone()).or_default();
-            if *count >= self.max_per_client {
-                return Err(reply);
-            }
-            *count += 1;
+        if owner != Owner::Anyone && !waiting.per_client.take(&owner, self.max_per_client) {
+            return Err(reply);
         }
         let id = match answerer {
             // Only the session's own client can answer: a counter will do.

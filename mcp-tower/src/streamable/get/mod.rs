@@ -115,6 +115,14 @@ struct Endable {
     replaced: CancellationToken,
 }
 
+impl Endable {
+    /// The session's sink, if it is this transport's and still delivers `stream`.
+    fn of_stream(sink: &mut dyn EventSink, stream: u64) -> Option<&mut Endable> {
+        let sink = sink.as_any_mut()?.downcast_mut::<Endable>()?;
+        (sink.sink.stream() == stream).then_some(sink)
+    }
+}
+
 impl EventSink for Endable {
     fn try_event(&mut self, data: &Bytes) -> Delivery {
         // Not checked per event: once ended, the session drops the stream at once.
@@ -150,10 +158,7 @@ fn resume_session_stream(
     let session_id = mcp_core::Session::id(&**session);
     let end = shared.stream_end();
     let resumed = session.resume_stream(|sink, capacity| {
-        let sink = sink.as_any_mut()?.downcast_mut::<Endable>()?;
-        if sink.sink.stream() != stream {
-            return None;
-        }
+        let sink = Endable::of_stream(sink, stream)?;
         // Under the session's stream lock: nothing is delivered between the replay and the
         // attachment, so nothing is missed or sent twice.
         let replay = store.replay(stream, session_id, after)?;
@@ -254,12 +259,11 @@ impl Follow {
     /// with a fresh credential (what this connection had queued comes again in the replay).
     fn expire(&self, session: &LiveSession) {
         session.resume_stream(|sink, _| {
-            let Some(sink) = sink.as_any_mut().and_then(|s| s.downcast_mut::<Endable>()) else {
-                return;
-            };
             // Under the stream's lock, unless a new GET or a resumption took it over: they
             // replace the stream, or cancel the connection they take it from.
-            if sink.sink.stream() == self.stream && !self.connection.is_cancelled() {
+            if let Some(sink) = Endable::of_stream(sink, self.stream)
+                && !self.connection.is_cancelled()
+            {
                 self.connection.cancel();
                 sink.sink.let_go();
             }

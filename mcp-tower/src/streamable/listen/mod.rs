@@ -11,9 +11,8 @@
 //! (empty) result, then the end. A stream that falls behind the server's events ends the same
 //! way, rather than skip some.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -29,43 +28,29 @@ use super::json_answer::json_response;
 use super::sse::data_event;
 use super::{RpcService, Shared, streamed_response};
 use crate::body::McpBody;
+use crate::counts::CountsPerKey;
 use crate::error_body::error_response;
+use crate::session::lock;
 use crate::subscription::Subscription;
 
-/// How many listen streams each authenticated principal holds. A principal leaves the map
-/// when its last stream closes, so the map is no larger than the open streams.
+/// How many listen streams each authenticated principal holds.
 #[derive(Default)]
-pub(super) struct PrincipalListeners(Mutex<HashMap<String, usize>>);
+pub(super) struct PrincipalListeners(Mutex<CountsPerKey<String>>);
 
 impl PrincipalListeners {
     /// Counts one more stream of `principal`, unless it holds `max` already.
     fn take(&self, principal: &str, max: usize) -> bool {
-        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match held.get_mut(principal) {
-            Some(count) if *count < max => *count += 1,
-            Some(_) => return false,
-            None if max > 0 => {
-                held.insert(principal.to_owned(), 1);
-            }
-            None => return false,
-        }
-        true
+        lock(&self.0).take(principal, max)
     }
 
     /// Counts one stream of `principal` less.
     fn give_back(&self, principal: &str) {
-        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = held.get_mut(principal) {
-            *count -= 1;
-            if *count == 0 {
-                held.remove(principal);
-            }
-        }
+        lock(&self.0).give_back(principal);
     }
 
     #[cfg(test)]
     fn principals(&self) -> usize {
-        self.0.lock().unwrap().len()
+        lock(&self.0).keys()
     }
 }
 

@@ -84,14 +84,6 @@ pub(crate) fn streamed_response(body: McpBody, end: CancellationToken) -> Respon
     response
 }
 
-/// When the credential of `extensions`' principal expires (see
-/// [`Principal::expires_at`](mcp_core::Principal::expires_at)): long-lived streams end then.
-pub(crate) fn credential_expiry(extensions: &http::Extensions) -> Option<std::time::SystemTime> {
-    extensions
-        .get::<mcp_core::Principal>()
-        .and_then(mcp_core::Principal::expires_at)
-}
-
 /// Waits until `deadline` (a wall-clock time, as credentials give them); forever without one.
 pub(crate) async fn until(deadline: Option<std::time::SystemTime>) {
     match deadline {

@@ -56,7 +56,11 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
         .get(&mcp_core::headers::LAST_EVENT_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let expires_at = super::credential_expiry(request.extensions());
+    // Long-lived: it ends when the caller's credential does.
+    let expires_at = request
+        .extensions()
+        .get::<mcp_core::Principal>()
+        .and_then(mcp_core::Principal::expires_at);
     if let Some(last) = last_event_id {
         if let Some((stream, sequence)) = parse_event_id(&last)
             && let Some(resumed) =

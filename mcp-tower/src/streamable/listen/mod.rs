@@ -127,13 +127,10 @@ impl Listen {
                 ErrorObject::invalid_request("This server publishes no notifications"),
             );
         };
-        let expires_at = super::credential_expiry(&self.request.extensions);
+        let principal = self.request.extensions.get::<Principal>();
+        let expires_at = principal.and_then(Principal::expires_at);
         // Unauthenticated streams count against the server's cap only, as sessions do.
-        let principal = self
-            .request
-            .extensions
-            .get::<Principal>()
-            .map(|p| p.id().to_owned());
+        let principal = principal.map(|p| p.id().to_owned());
         // Held while the RPC tier answers, so that concurrent requests cannot all pass a cap
         // that only one of them fits under; given back if the answer opens no stream.
         let slot = match ListenerSlot::take(self.shared, principal) {

@@ -1,7 +1,10 @@
 //! `mcp_core::scan::Scanner` against serde_json: on any text the scanner must not panic or
-//! loop, and on a valid JSON object it must see the members serde_json sees.
+//! loop, and on a valid JSON object it must see the members serde_json sees; so must the
+//! params outline (`mcp_core::jsonrpc::Params::outline`) built on it.
 
+use mcp_core::jsonrpc::{Member, Params};
 use mcp_core::scan::{Flow, Scanner};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// Scans `data` as a JSON object member by member (each value read raw, or as a string, or
@@ -61,6 +64,73 @@ pub fn scan(data: &[u8]) {
         scanned.iter().map(|(key, _)| key).collect::<Vec<_>>(),
         "keys seen when every value is skipped"
     );
+    outline(text, &expected);
+}
+
+/// The members an outline records, with their paths in the object.
+const OUTLINED: [(Member, &str, Option<&str>); 12] = [
+    (Member::Name, "name", None),
+    (Member::Uri, "uri", None),
+    (Member::TaskId, "taskId", None),
+    (Member::ProtocolVersion, "protocolVersion", None),
+    (Member::Arguments, "arguments", None),
+    (Member::Meta, "_meta", None),
+    (
+        Member::MetaProtocolVersion,
+        "_meta",
+        Some("io.modelcontextprotocol/protocolVersion"),
+    ),
+    (
+        Member::MetaClientCapabilities,
+        "_meta",
+        Some("io.modelcontextprotocol/clientCapabilities"),
+    ),
+    (Member::MetaProgressToken, "_meta", Some("progressToken")),
+    (
+        Member::MetaLogLevel,
+        "_meta",
+        Some("io.modelcontextprotocol/logLevel"),
+    ),
+    (Member::MetaTraceparent, "_meta", Some("traceparent")),
+    (Member::MetaTracestate, "_meta", Some("tracestate")),
+];
+
+/// The outline of the valid object `text` (read by serde_json as `expected`): absent only
+/// when an escape is written, and otherwise the members serde_json's map holds (the last of
+/// a repeated key), strings decoded as serde_json decodes them.
+fn outline(text: &str, expected: &Map<String, Value>) {
+    let params = Params::from(RawValue::from_string(text.to_owned()).expect("valid JSON"));
+    let Some(outline) = params.outline() else {
+        assert!(text.contains('\\'), "no outline of a text without escapes");
+        return;
+    };
+    for (member, key, meta_key) in OUTLINED {
+        let value = match meta_key {
+            None => expected.get(key),
+            Some(meta_key) => expected
+                .get(key)
+                .and_then(Value::as_object)
+                .and_then(|meta| meta.get(meta_key)),
+        };
+        let raw = outline.raw(member);
+        let read = raw.map(|raw| {
+            serde_json::from_str::<Value>(raw)
+                .unwrap_or_else(|error| panic!("outlined {member:?} {raw:?}: {error}"))
+        });
+        assert_eq!(read.as_ref(), value, "outlined {member:?}");
+        assert_eq!(
+            outline.string(member).as_deref(),
+            value.and_then(Value::as_str),
+            "outlined string {member:?}"
+        );
+        if let Some(plain) = outline.plain_string(member) {
+            assert_eq!(
+                Some(plain),
+                value.and_then(Value::as_str),
+                "plain {member:?}"
+            );
+        }
+    }
 }
 
 #[derive(Clone, Copy)]

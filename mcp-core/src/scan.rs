@@ -81,6 +81,13 @@ impl<'a> Scanner<'a> {
         Self { text, pos: 0 }
     }
 
+    /// The offset of the next byte not read yet (after [`peek`](Self::peek), the start of
+    /// the next value).
+    #[inline(always)]
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     #[inline(always)]
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
@@ -186,6 +193,24 @@ impl<'a> Scanner<'a> {
         // Rare: let serde_json decode the escapes.
         let quoted = self.text.get(start..self.pos)?;
         Some(serde_json::from_str::<String>(quoted).ok().map(Cow::Owned))
+    }
+
+    /// Any value, skipped as [`skip_value`](Self::skip_value) skips it; `true` when it was a
+    /// string without escapes (its text between the quotes is then its value).
+    ///
+    /// ```
+    /// use mcp_core::scan::Scanner;
+    ///
+    /// assert_eq!(Scanner::new(r#""add""#).skip_value_is_plain_string(), Some(true));
+    /// assert_eq!(Scanner::new(r#""a\u0064d""#).skip_value_is_plain_string(), Some(false));
+    /// assert_eq!(Scanner::new("[1]").skip_value_is_plain_string(), Some(false));
+    /// ```
+    pub fn skip_value_is_plain_string(&mut self) -> Option<bool> {
+        if self.peek()? != b'"' {
+            return self.skip_value().map(|()| false);
+        }
+        self.pos += 1;
+        self.string_rest().map(|(_, escaped)| !escaped)
     }
 
     /// Any value, skipped as [`skip_value`](Self::skip_value) skips it, as its text.

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use mcp_core::jsonrpc::{ErrorObject, Message, RequestId, prefix_within};
+use mcp_core::jsonrpc::{ErrorObject, Member, Message, RequestId, prefix_within};
 use mcp_core::{ClientPeer, McpRequest, McpResponse, Principal, ProtocolVersion, SessionHandle};
 use serde::Deserialize;
 
@@ -187,18 +187,18 @@ pub(crate) fn start<'a>(
     want_trace: bool,
 ) -> Option<(CallInfo, Peeked<'a>)> {
     let (request_id, method, params) = match &request.message {
-        Message::Request(r) => (Some(&r.id), r.method.as_str(), r.params.as_deref()),
-        Message::Notification(n) => (None, n.method.as_str(), n.params.as_deref()),
+        Message::Request(r) => (Some(&r.id), r.method.as_str(), r.params.as_ref()),
+        Message::Notification(n) => (None, n.method.as_str(), n.params.as_ref()),
         Message::Response(_) | Message::Batch(_) => return None,
     };
     let method_index = keys::method_index(method);
     let entry = keys::method(method_index);
-    let target_key = entry.target.map(|kind| match kind {
-        TargetKind::Tool | TargetKind::Prompt => "name",
-        TargetKind::Resource => "uri",
+    let target_member = entry.target.map(|kind| match kind {
+        TargetKind::Tool | TargetKind::Prompt => Member::Name,
+        TargetKind::Resource => Member::Uri,
     });
-    let peeked = params.map_or_else(Peeked::default, |raw| {
-        peek(raw.get(), target_key, want_trace)
+    let peeked = params.map_or_else(Peeked::default, |params| {
+        peek(params, target_member, want_trace)
     });
     let trace = peeked
         .traceparent

@@ -32,7 +32,7 @@
 //!
 //! let params = serde_json::value::to_raw_value(&serde_json::json!({"name": "deploy"})).unwrap();
 //! let mut request = McpRequest::new(
-//!     Message::Request(Request { id: 1.into(), method: "tools/call".into(), params: Some(params) }),
+//!     Message::Request(Request { id: 1.into(), method: "tools/call".into(), params: Some(params.into()) }),
 //!     ProtocolVersion::V2025_11_25,
 //! );
 //! request.extensions.insert(Principal::new("alice").with_scopes(["mcp"]));

@@ -12,7 +12,7 @@ fn request(method: &str, params: serde_json::Value) -> Message {
     Message::Request(Request {
         id: 7.into(),
         method: method.into(),
-        params: Some(serde_json::value::to_raw_value(&params).unwrap()),
+        params: Some(serde_json::value::to_raw_value(&params).unwrap().into()),
     })
 }
 

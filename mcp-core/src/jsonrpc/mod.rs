@@ -21,6 +21,7 @@ use serde_json::value::RawValue;
 mod error;
 mod id;
 pub(crate) mod integer;
+mod params;
 
 pub(crate) use self::integer::{
     Integer, StringOrInteger, StringOrIntegerVisitor, serialize_digits,
@@ -29,6 +30,7 @@ pub(crate) use self::integer::{
 pub use self::error::{ErrorObject, codes, prefix_within, quoted};
 pub use self::id::{RequestId, cancelled_request_id};
 use self::id::{id_the_long_way, plain_id};
+pub use self::params::{Member, Outline, Params};
 pub use crate::raw_json::RawJson;
 
 /// Why an id is refused.
@@ -41,8 +43,8 @@ pub struct Request {
     pub id: RequestId,
     /// The method name.
     pub method: String,
-    /// The raw params object, if any.
-    pub params: Option<Box<RawValue>>,
+    /// The params object (raw), if any.
+    pub params: Option<Params>,
 }
 
 /// A notification from the client: no response.
@@ -50,8 +52,8 @@ pub struct Request {
 pub struct Notification {
     /// The method name.
     pub method: String,
-    /// The raw params object, if any.
-    pub params: Option<Box<RawValue>>,
+    /// The params object (raw), if any.
+    pub params: Option<Params>,
 }
 
 /// The client's answer to a server→client request (sampling, elicitation, roots).
@@ -103,6 +105,15 @@ impl Message {
         match self {
             Message::Request(r) => r.params.as_deref(),
             Message::Notification(n) => n.params.as_deref(),
+            Message::Response(_) | Message::Batch(_) => None,
+        }
+    }
+
+    /// The outline of a request's or notification's params (see [`Params::outline`]).
+    pub fn outline(&self) -> Option<Outline<'_>> {
+        match self {
+            Message::Request(r) => r.params.as_ref()?.outline(),
+            Message::Notification(n) => n.params.as_ref()?.outline(),
             Message::Response(_) | Message::Batch(_) => None,
         }
     }
@@ -269,7 +280,7 @@ impl Envelope<'_> {
             let params = match self.params {
                 None => None,
                 Some(raw) if raw.get() == "null" => None,
-                Some(raw) if raw.get().starts_with(['{', '[']) => Some(raw.to_owned()),
+                Some(raw) if raw.get().starts_with(['{', '[']) => Some(Params::new(raw.to_owned())),
                 Some(_) => return fail("Invalid Request: params must be an object"),
             };
             return Ok(match id {

@@ -57,9 +57,10 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
         return RouterFuture::ready(respond(request.id, Err(error)));
     }
     let extensions = Arc::new(extensions);
-    /// The boxed future of a method that runs a handler.
+    /// The boxed future of a method that runs a handler, given its params as `$params` makes
+    /// them (`tools/call` reads their outline, the others parse them).
     macro_rules! with_handler {
-        ($method:ident) => {{
+        ($method:ident, $params:path) => {{
             let inner = Arc::clone(inner);
             return RouterFuture::pending(async move {
                 let call = Call {
@@ -68,17 +69,17 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
                     id: request.id.clone(),
                     extensions,
                 };
-                let result = call.$method(request.params.as_deref()).await;
+                let result = call.$method($params(&request.params)).await;
                 Ok(respond(request.id, result))
             });
         }};
     }
     match request.method.as_str() {
-        "tools/call" => with_handler!(call_tool),
-        "resources/read" => with_handler!(read_resource),
-        "prompts/get" => with_handler!(get_prompt),
-        "completion/complete" => with_handler!(complete),
-        "tasks/result" => with_handler!(task_result),
+        "tools/call" => with_handler!(call_tool, Option::as_ref),
+        "resources/read" => with_handler!(read_resource, Option::as_deref),
+        "prompts/get" => with_handler!(get_prompt, Option::as_deref),
+        "completion/complete" => with_handler!(complete, Option::as_deref),
+        "tasks/result" => with_handler!(task_result, Option::as_deref),
         _ => {}
     }
     let call = Call {

@@ -9,10 +9,10 @@ use super::dispatch::{Call, Empty, MethodResult};
 use super::encode::Extras;
 use super::params;
 use crate::handler::completion::cap;
-use crate::jsonrpc::{ErrorObject, quoted};
+use crate::jsonrpc::{ErrorObject, Params, quoted};
 
 impl Call<'_> {
-    pub(super) async fn call_tool(&self, params: Option<&RawValue>) -> MethodResult {
+    pub(super) async fn call_tool(&self, params: Option<&Params>) -> MethodResult {
         let params = params::CallToolParams::read(params)?;
         let allowed = self
             .allow_list()

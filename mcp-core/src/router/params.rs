@@ -8,10 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::context::SharedCapabilities;
-use crate::jsonrpc::{ErrorObject, plain_string};
-use crate::protocol::meta_keys::{CLIENT_CAPABILITIES, LOG_LEVEL, PROGRESS_TOKEN};
+use crate::jsonrpc::{ErrorObject, Member, Outline, Params};
 use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
-use crate::scan::{Flow, Scanner};
 
 /// The `_meta` fields of a request that the router uses.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -31,44 +29,26 @@ pub(crate) struct RequestMeta {
 }
 
 impl RequestMeta {
-    /// [`scan_value`](Self::scan_value) of a whole text.
-    #[cfg(test)]
-    fn scan(text: &str) -> Option<Option<Self>> {
-        Self::scan_value(&mut Scanner::new(text))
-    }
-
-    /// Reads the `_meta` at `scanner` (text known to be valid JSON) in the same pass as the
-    /// params around it: the modern era's keys are long, and a serde pass over them would be
-    /// the third. Each kept value is parsed alone. `None` (then serde reads the params) when a
-    /// key is escaped or repeated, a kept value does not parse, or the value is neither an
-    /// object nor `null`.
-    fn scan_value(scanner: &mut Scanner<'_>) -> Option<Option<Self>> {
-        if scanner.peek()? == b'n' {
-            return (scanner.raw_value()? == "null").then_some(None);
+    /// The `_meta` of params read from their [`Outline`]: the modern era's keys are long,
+    /// and the transport scanned them already. Each kept value is parsed alone. `None` (then
+    /// serde reads the params) when a kept value does not parse or `_meta` is neither an
+    /// object nor `null`; the caller checked for repeats.
+    fn from_outline(outline: &Outline<'_>) -> Option<Option<Self>> {
+        match outline.raw(Member::Meta) {
+            None | Some("null") => return Some(None),
+            Some(raw) if raw.starts_with('{') => {}
+            Some(_) => return None,
         }
         let mut meta = RequestMeta::default();
-        let (mut progress, mut capabilities, mut level) = (false, false, false);
-        // Serde refuses a repeated field: so does the scan, by leaving it to serde.
-        let first = |seen: &mut bool| !std::mem::replace(seen, true);
-        scanner.object(|scanner, key| {
-            if key.escaped {
-                return None;
-            }
-            match key.raw {
-                PROGRESS_TOKEN if first(&mut progress) => {
-                    meta.progress_token = serde_json::from_str(scanner.raw_value()?).ok()?;
-                }
-                CLIENT_CAPABILITIES if first(&mut capabilities) => {
-                    meta.client_capabilities = capabilities_of(scanner.raw_value()?).ok()?;
-                }
-                LOG_LEVEL if first(&mut level) => {
-                    meta.log_level = serde_json::from_str(scanner.raw_value()?).ok()?;
-                }
-                PROGRESS_TOKEN | CLIENT_CAPABILITIES | LOG_LEVEL => return None,
-                _ => scanner.skip_value()?,
-            }
-            Some(Flow::Continue)
-        })?;
+        if let Some(raw) = outline.raw(Member::MetaProgressToken) {
+            meta.progress_token = serde_json::from_str(raw).ok()?;
+        }
+        if let Some(raw) = outline.raw(Member::MetaClientCapabilities) {
+            meta.client_capabilities = capabilities_of(raw).ok()?;
+        }
+        if let Some(raw) = outline.raw(Member::MetaLogLevel) {
+            meta.log_level = serde_json::from_str(raw).ok()?;
+        }
         Some(Some(meta))
     }
 }
@@ -94,49 +74,34 @@ pub(crate) struct CallToolParams<'a> {
 
 impl<'a> CallToolParams<'a> {
     /// Reads `tools/call` params. The usual shape (`name` without escapes, `arguments`,
-    /// `_meta`, each at most once) is scanned: `params` was validated as JSON when the message
-    /// was parsed, and serde's pass over the whole object validated it again, `arguments`
+    /// `_meta`, each at most once) is taken from the params' [`Outline`]: `params` was
+    /// validated as JSON when the message was parsed, and the transport has usually outlined
+    /// them already. A serde pass over the whole object validated it again, `arguments`
     /// included, which then a typed handler parses a third time. Anything else (other members,
     /// escapes, wrong types) goes through serde, which also words the errors.
-    pub(crate) fn read(params: Option<&'a RawValue>) -> Result<Self, ErrorObject> {
-        match params.and_then(Self::scan) {
+    pub(crate) fn read(params: Option<&'a Params>) -> Result<Self, ErrorObject> {
+        match params.and_then(Self::from_outline) {
             Some(params) => Ok(params),
-            None => required("tools/call", params),
+            None => required("tools/call", params.map(|p| p.raw())),
         }
     }
 
-    fn scan(params: &'a RawValue) -> Option<Self> {
-        let (mut name, mut arguments, mut meta) = (None, None, None);
-        // Every member continues the scan: `Some` means the whole object was read.
-        Scanner::new(params.get()).object(|scanner, key| {
-            if key.escaped {
-                return None;
-            }
-            let slot = match key.raw {
-                "name" => &mut name,
-                "arguments" => &mut arguments,
-                "_meta" if meta.is_none() => {
-                    meta = Some(RequestMeta::scan_value(scanner)?);
-                    return Some(Flow::Continue);
-                }
-                // Other members and repeated `_meta`.
-                _ => return None,
-            };
-            if slot.is_some() {
-                return None;
-            }
-            *slot = Some(scanner.raw_value()?);
-            Some(Flow::Continue)
-        })?;
-        let name = plain_string(name?)?;
-        let arguments = match arguments {
+    fn from_outline(params: &'a Params) -> Option<Self> {
+        let outline = params.last_outline()?;
+        if outline.has_repeats()
+            || !outline.has_only(&[Member::Name, Member::Arguments, Member::Meta])
+        {
+            return None;
+        }
+        let name = outline.plain_string(Member::Name)?;
+        let arguments = match outline.raw(Member::Arguments) {
             None => None,
             Some(text) => object_or_null(text)?,
         };
         Some(Self {
             name: Cow::Borrowed(name),
             arguments,
-            meta: meta.flatten(),
+            meta: RequestMeta::from_outline(&outline)?,
             input_responses: None,
             request_state: None,
             task: None,
@@ -353,8 +318,18 @@ mod tests {
         )
     }
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.to_owned()).unwrap()
+    fn raw(text: &str) -> Params {
+        RawValue::from_string(text.to_owned()).unwrap().into()
+    }
+
+    /// The `_meta` `text` as `tools/call` reads it from an outline.
+    fn meta(text: &str) -> Option<Option<RequestMeta>> {
+        let params = raw(&format!(r#"{{"_meta":{text}}}"#));
+        let outline = params.outline()?;
+        if outline.has_repeats() {
+            return None;
+        }
+        RequestMeta::from_outline(&outline)
     }
 
     #[test]
@@ -371,8 +346,8 @@ mod tests {
         ];
         for text in scanned {
             let params = raw(text);
-            let fast = CallToolParams::scan(&params).unwrap_or_else(|| panic!("{text}"));
-            let serde: CallToolParams<'_> = required("tools/call", Some(&params)).unwrap();
+            let fast = CallToolParams::from_outline(&params).unwrap_or_else(|| panic!("{text}"));
+            let serde: CallToolParams<'_> = required("tools/call", Some(params.raw())).unwrap();
             assert_eq!(summary(&fast), summary(&serde), "{text}");
         }
     }
@@ -391,7 +366,7 @@ mod tests {
             r#"{"io.modelcontextprotocol/clientCapabilities":[]}"#,
         ];
         for text in scanned {
-            let fast = RequestMeta::scan(text).unwrap_or_else(|| panic!("{text}"));
+            let fast = meta(text).unwrap_or_else(|| panic!("{text}"));
             let serde: Option<RequestMeta> = serde_json::from_str(text).unwrap();
             assert_eq!(format!("{fast:?}"), format!("{serde:?}"), "{text}");
         }
@@ -404,7 +379,7 @@ mod tests {
             r#"[]"#,
         ];
         for text in left {
-            assert!(RequestMeta::scan(text).is_none(), "{text}");
+            assert!(meta(text).is_none(), "{text}");
         }
     }
 
@@ -428,12 +403,12 @@ mod tests {
             r#"["add"]"#,
         ];
         for text in left {
-            assert!(CallToolParams::scan(&raw(text)).is_none(), "{text}");
+            assert!(CallToolParams::from_outline(&raw(text)).is_none(), "{text}");
             // And `read` gives serde's answer, success or error.
             let params = raw(text);
             let read = CallToolParams::read(Some(&params)).map(|p| summary(&p));
-            let serde =
-                required::<CallToolParams<'_>>("tools/call", Some(&params)).map(|p| summary(&p));
+            let serde = required::<CallToolParams<'_>>("tools/call", Some(params.raw()))
+                .map(|p| summary(&p));
             assert_eq!(
                 read.as_ref().map_err(|e| &e.message),
                 serde.as_ref().map_err(|e| &e.message),

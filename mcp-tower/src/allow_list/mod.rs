@@ -47,9 +47,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use mcp_core::jsonrpc::{ErrorObject, Message, Response, quoted};
+use mcp_core::jsonrpc::{ErrorObject, Member, Message, Response, quoted};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
-use mcp_core::scan::{Flow, Scanner};
 use mcp_core::{AllowList, McpRequest, McpResponse, Principal, ProtocolVersion, ResourceTemplate};
 use pin_project_lite::pin_project;
 use serde::Deserialize;
@@ -306,28 +305,34 @@ impl Config {
         let Message::Request(request) = message else {
             return None;
         };
-        let params = request.params.as_deref()?.get();
-        // Most calls name something allowed: the name alone passes them on, without a parse.
-        // Only a refusal needs the whole shape checked.
-        let target = |key| top_level_string(params, key);
+        let params = request.params.as_ref()?;
+        // Most calls name something allowed: the name alone passes them on, read from the
+        // params' outline (kept for the router), without a parse. Only a refusal needs the
+        // whole shape checked. Without an outline (an escaped key might spell the name), or
+        // when the name is not a string, serde decides. Whichever value the router ends up
+        // reading, a name that passes here is allowed, or the params are malformed (a
+        // duplicate key) and the router refuses them.
+        let target = |member| params.outline()?.string(member);
         let error = match request.method.as_str() {
-            "tools/call" if target("name").is_some_and(|n| allow.allows_tool(&n)) => None,
-            "prompts/get" if target("name").is_some_and(|n| allow.allows_prompt(&n)) => None,
-            "resources/read" if target("uri").is_some_and(|u| allow.allows_resource(&u)) => None,
+            "tools/call" if target(Member::Name).is_some_and(|n| allow.allows_tool(&n)) => None,
+            "prompts/get" if target(Member::Name).is_some_and(|n| allow.allows_prompt(&n)) => None,
+            "resources/read" if target(Member::Uri).is_some_and(|u| allow.allows_resource(&u)) => {
+                None
+            }
             "tools/call" => {
-                let params: CallShape<'_> = serde_json::from_str(params).ok()?;
+                let params: CallShape<'_> = serde_json::from_str(params.get()).ok()?;
                 (!allow.allows_tool(&params.name)).then(|| {
                     ErrorObject::invalid_params(format!("Unknown tool: {}", quoted(&params.name)))
                 })
             }
             "prompts/get" => {
-                let params: PromptShape<'_> = serde_json::from_str(params).ok()?;
+                let params: PromptShape<'_> = serde_json::from_str(params.get()).ok()?;
                 (!allow.allows_prompt(&params.name)).then(|| {
                     ErrorObject::invalid_params(format!("Unknown prompt: {}", quoted(&params.name)))
                 })
             }
             "resources/read" => {
-                let params: ReadShape<'_> = serde_json::from_str(params).ok()?;
+                let params: ReadShape<'_> = serde_json::from_str(params.get()).ok()?;
                 self.resource_hidden(&params.uri, allow).then(|| {
                     ErrorObject::new(version.resource_not_found_code(), "Resource not found")
                         .with_data(serde_json::json!({ "uri": params.uri }))
@@ -350,26 +355,6 @@ impl Config {
             allow.allows_resource_template(template.name()) && template.matches(uri).is_some()
         })
     }
-}
-
-/// The top-level string member `key` of the object `params`, read without deserialising the
-/// rest; `None` when it is absent, not a string, or after an escaped key that might spell it
-/// (serde decides those). Whichever value the router ends up reading, a name that passes here
-/// is allowed, or the params are malformed (a duplicate key) and the router refuses them.
-fn top_level_string<'a>(params: &'a str, key: &str) -> Option<Cow<'a, str>> {
-    let mut found = None;
-    Scanner::new(params).object(|scanner, member| {
-        if member.escaped {
-            return Some(Flow::Stop);
-        }
-        if member.raw == key {
-            found = scanner.string_or_skip()?;
-            return Some(Flow::Stop);
-        }
-        scanner.skip_value()?;
-        Some(Flow::Continue)
-    })?;
-    found
 }
 
 pin_project! {

@@ -4,11 +4,10 @@
 use std::borrow::Cow;
 
 use http::{HeaderValue, StatusCode};
-use mcp_core::jsonrpc::{ErrorObject, Message, codes, quoted};
+use mcp_core::jsonrpc::{ErrorObject, Member, Message, Outline, Params, codes, quoted};
 use mcp_core::protocol::meta_keys::{
     CLIENT_CAPABILITIES as META_CAPABILITIES, PROTOCOL_VERSION as META_VERSION,
 };
-use mcp_core::scan::{Flow, Scanner};
 use mcp_core::{Era, ProtocolVersion, ServedEras};
 use serde::Deserialize;
 
@@ -16,21 +15,32 @@ use serde::Deserialize;
 pub(crate) type Refusal = (StatusCode, ErrorObject);
 
 /// What the transport reads from a request's params before the router sees them: the version
-/// and capabilities (era), and the target the routing headers must repeat. One scan serves
-/// [`classify`] and the routing-header check.
+/// and capabilities (era), and the target the routing headers must repeat. Read from the
+/// params' outline, member by member as the checks ask (one scan serves them and the router).
+pub(crate) enum Peek<'a> {
+    /// Params that name no version, not read (most legacy requests), or no params.
+    Unread,
+    /// Params whose outline stands.
+    Outlined(Outline<'a>),
+    /// Params with no outline (an escaped key), read by serde, so that an escaped `name`
+    /// cannot slip past the routing-header check.
+    Parsed(Box<Parsed<'a>>),
+}
+
+/// The members the checks read, as serde reads them.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Peek<'a> {
+pub(crate) struct Parsed<'a> {
     #[serde(rename = "_meta", borrow, default)]
     meta: Option<MetaVersion<'a>>,
     #[serde(rename = "protocolVersion", borrow, default)]
     initialize_version: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub(crate) name: Option<Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub(crate) uri: Option<Cow<'a, str>>,
+    uri: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    pub(crate) task_id: Option<Cow<'a, str>>,
+    task_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -42,7 +52,7 @@ struct MetaVersion<'a> {
 }
 
 /// What `clientCapabilities` holds, as far as the era check cares: only an object declares
-/// capabilities. (Read through a `Value` only on serde's path, taken when a key is escaped.)
+/// capabilities. (Read through a `Value` only on serde's path.)
 #[derive(Deserialize, Clone, Copy)]
 #[serde(from = "serde_json::Value")]
 struct Capabilities {
@@ -59,80 +69,72 @@ impl From<serde_json::Value> for Capabilities {
 
 impl<'a> Peek<'a> {
     /// Reads the params of `message`. Params that name no protocol version (most legacy
-    /// requests) are not parsed at all: a substring search is far cheaper, and the names only
+    /// requests) are not read at all: a substring search is far cheaper, and the names only
     /// matter to the modern era, which always names its version. A `header` that makes the
     /// request modern on its own needs no search: the params must then be read anyway.
     pub(crate) fn of(message: &'a Message, header: &VersionHeader<'_>) -> Peek<'a> {
-        match message.params().map(serde_json::value::RawValue::get) {
-            Some(params) if header.names_modern() || params.contains("otocolVersion") => {
-                Peek::scan(params)
-                    .unwrap_or_else(|| serde_json::from_str(params).unwrap_or_default())
+        let params = match message {
+            Message::Request(request) => request.params.as_ref(),
+            Message::Notification(notification) => notification.params.as_ref(),
+            Message::Response(_) | Message::Batch(_) => None,
+        };
+        match params {
+            Some(params) if header.names_modern() || params.get().contains("otocolVersion") => {
+                Peek::read(params)
             }
-            _ => Peek::default(),
+            _ => Peek::Unread,
         }
     }
 
-    /// The members in one pass of the scanner, without deserialising the rest (`params` is
-    /// valid JSON: the message parser checked it). `None` when a key is escaped, a spelling
-    /// the scanner does not decode: serde then reads the params, so that an escaped `name`
-    /// cannot slip past the routing-header check.
-    fn scan(params: &'a str) -> Option<Peek<'a>> {
-        let mut peek = Peek::default();
-        let mut escaped = false;
-        Scanner::new(params).object(|s, key| {
-            if key.escaped {
-                escaped = true;
-                return Some(Flow::Stop);
-            }
-            match key.raw {
-                "_meta" if s.peek()? == b'{' => {
-                    let mut meta = MetaVersion {
-                        version: None,
-                        capabilities: None,
-                    };
-                    s.object(|s, key| {
-                        if key.escaped {
-                            escaped = true;
-                            return Some(Flow::Stop);
-                        }
-                        match key.raw {
-                            META_VERSION => meta.version = s.string_or_skip()?,
-                            META_CAPABILITIES => {
-                                // As serde reads an `Option`: `null` is no capabilities.
-                                let first = s.peek()?;
-                                if first != b'n' {
-                                    meta.capabilities = Some(Capabilities {
-                                        is_object: first == b'{',
-                                    });
-                                }
-                                s.skip_value()?;
-                            }
-                            _ => s.skip_value()?,
-                        }
-                        Some(Flow::Continue)
-                    })?;
-                    peek.meta = Some(meta);
-                }
-                "protocolVersion" => peek.initialize_version = s.string_or_skip()?,
-                "name" => peek.name = s.string_or_skip()?,
-                "uri" => peek.uri = s.string_or_skip()?,
-                "taskId" => peek.task_id = s.string_or_skip()?,
-                _ => s.skip_value()?,
-            }
-            Some(if escaped { Flow::Stop } else { Flow::Continue })
-        })?;
-        (!escaped).then_some(peek)
+    /// The outline of `params` (valid JSON: the message parser checked it), or serde's
+    /// reading when there is none.
+    fn read(params: &'a Params) -> Peek<'a> {
+        match params.outline() {
+            Some(outline) => Peek::Outlined(outline),
+            None => Peek::Parsed(Box::new(
+                serde_json::from_str(params.get()).unwrap_or_default(),
+            )),
+        }
     }
 
-    fn meta_version(&self) -> Option<&str> {
-        self.meta.as_ref()?.version.as_deref()
+    /// A top-level string member: `name`, `uri`, `taskId` or `protocolVersion`.
+    pub(crate) fn string(&self, member: Member) -> Option<Cow<'a, str>> {
+        match self {
+            Peek::Unread => None,
+            Peek::Outlined(outline) => outline.string(member),
+            Peek::Parsed(parsed) => match member {
+                Member::Name => parsed.name.clone(),
+                Member::Uri => parsed.uri.clone(),
+                Member::TaskId => parsed.task_id.clone(),
+                Member::ProtocolVersion => parsed.initialize_version.clone(),
+                _ => None,
+            },
+        }
     }
 
+    /// `_meta`'s protocol version, when a string.
+    fn meta_version(&self) -> Option<Cow<'a, str>> {
+        match self {
+            Peek::Unread => None,
+            // The outline reads `_meta`'s keys only when it is an object, as serde does.
+            Peek::Outlined(outline) => outline.string(Member::MetaProtocolVersion),
+            Peek::Parsed(parsed) => parsed.meta.as_ref()?.version.clone(),
+        }
+    }
+
+    /// Whether `_meta` declares client capabilities (an object).
     fn has_capabilities(&self) -> bool {
-        self.meta
-            .as_ref()
-            .and_then(|m| m.capabilities)
-            .is_some_and(|c| c.is_object)
+        match self {
+            Peek::Unread => false,
+            Peek::Outlined(outline) => outline
+                .raw(Member::MetaClientCapabilities)
+                .is_some_and(|raw| raw.starts_with('{')),
+            Peek::Parsed(parsed) => parsed
+                .meta
+                .as_ref()
+                .and_then(|m| m.capabilities)
+                .is_some_and(|c| c.is_object),
+        }
     }
 }
 
@@ -267,18 +269,20 @@ pub(crate) fn classify(
         (Some(_), Some(version)) => Ok(version),
         (Some(requested), None) => Err(unsupported(requested)),
     };
-    let modern = declared.meta_version().is_some() || header_names_modern;
-    if !modern {
+    let meta_version = declared.meta_version();
+    if meta_version.is_none() && !header_names_modern {
         if message.method() == Some("initialize") {
-            let requested = declared.initialize_version.as_deref().unwrap_or("");
-            return Ok(ProtocolVersion::negotiate(requested));
+            let requested = declared.string(Member::ProtocolVersion);
+            return Ok(ProtocolVersion::negotiate(
+                requested.as_deref().unwrap_or(""),
+            ));
         }
         return legacy_header(header);
     }
     // The modern era: `_meta` carries the version (and, on requests, the capabilities), the
     // header repeats it. A notification's `_meta` has no version: the header alone names it.
     let is_notification = matches!(message, Message::Notification(_));
-    let meta_version = match declared.meta_version() {
+    let meta_version = match meta_version.as_deref() {
         Some(meta_version) => meta_version,
         // Modern by the header here: an unknown version in it says more than a missing `_meta`.
         None if is_notification || header_version.is_none() => {
@@ -362,21 +366,27 @@ pub(crate) fn meta_capabilities_required() -> ErrorObject {
 mod tests {
     use super::*;
 
+    fn params(text: &str) -> Params {
+        serde_json::value::RawValue::from_string(text.to_owned())
+            .expect("valid JSON")
+            .into()
+    }
+
     /// What classification and the routing-header check read, for comparing two peeks.
     fn seen(peek: &Peek<'_>) -> [Option<String>; 6] {
         [
-            peek.meta_version().map(str::to_owned),
+            peek.meta_version().map(Cow::into_owned),
             Some(peek.has_capabilities().to_string()),
-            peek.initialize_version.as_deref().map(str::to_owned),
-            peek.name.as_deref().map(str::to_owned),
-            peek.uri.as_deref().map(str::to_owned),
-            peek.task_id.as_deref().map(str::to_owned),
+            peek.string(Member::ProtocolVersion).map(Cow::into_owned),
+            peek.string(Member::Name).map(Cow::into_owned),
+            peek.string(Member::Uri).map(Cow::into_owned),
+            peek.string(Member::TaskId).map(Cow::into_owned),
         ]
     }
 
     #[test]
     fn the_scan_reads_what_serde_reads() {
-        for params in [
+        for text in [
             r#"{"name":"add","arguments":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"1"}},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"a":[1,"}"]}}}"#,
             r#"{ "_meta" : { "io.modelcontextprotocol/clientCapabilities" : null , "io.modelcontextprotocol/protocolVersion" : "2026-07-28" } , "uri" : "file:///a b" }"#,
             r#"{"taskId":"t-1","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":3}}"#,
@@ -387,27 +397,31 @@ mod tests {
             r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026\u002d07-28"}}"#,
             r#"{}"#,
         ] {
-            let scanned = Peek::scan(params).expect("no escaped keys");
-            let parsed: Peek<'_> = serde_json::from_str(params).expect("valid params");
-            assert_eq!(seen(&scanned), seen(&parsed), "{params}");
+            let params = params(text);
+            let outlined = Peek::read(&params);
+            assert!(matches!(outlined, Peek::Outlined(_)), "{text}");
+            let parsed = Peek::Parsed(serde_json::from_str(text).expect("valid params"));
+            assert_eq!(seen(&outlined), seen(&parsed), "{text}");
         }
     }
 
     #[test]
     fn escaped_keys_are_left_to_serde() {
-        let params = r#"{"n\u0061me":"hidden","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#;
-        assert!(Peek::scan(params).is_none());
+        let text = r#"{"n\u0061me":"hidden","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#;
+        assert!(matches!(Peek::read(&params(text)), Peek::Parsed(_)));
         let message = Message::parse(
-            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{params}}}"#)
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{text}}}"#)
                 .as_bytes(),
         )
         .expect("a request");
         let no_header = VersionHeader::read(None, ServedEras::BOTH).expect("no header");
         assert_eq!(
-            Peek::of(&message, &no_header).name.as_deref(),
+            Peek::of(&message, &no_header)
+                .string(Member::Name)
+                .as_deref(),
             Some("hidden")
         );
         let nested = r#"{"_meta":{"io.modelcontextprotocol/protocolVersi\u006fn":"2026-07-28"}}"#;
-        assert!(Peek::scan(nested).is_none());
+        assert!(matches!(Peek::read(&params(nested)), Peek::Parsed(_)));
     }
 }

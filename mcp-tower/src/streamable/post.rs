@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use mcp_core::jsonrpc::{ErrorObject, Message, RequestId};
+use mcp_core::jsonrpc::{ErrorObject, Message, Params, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{AllowList, ClientPeer, McpRequest, Outbound, Principal, ServedEras};
 use tower::ServiceExt;
@@ -269,7 +269,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
             Step::Listen(Box::new(super::listen::Listen {
                 shared,
                 id: request.id.clone(),
-                params: request.params.clone(),
+                params: request.params.clone().map(Params::into_raw),
                 allow_list,
                 request: McpRequest {
                     message: Message::Request(request),

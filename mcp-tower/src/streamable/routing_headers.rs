@@ -5,7 +5,7 @@ use super::era::{Peek, Refusal};
 use super::mcp_headers::McpHeaders;
 use http::StatusCode;
 use mcp_core::headers::{decode_value as decode_header_value, value_is};
-use mcp_core::jsonrpc::{ErrorObject, Message, codes, quoted};
+use mcp_core::jsonrpc::{ErrorObject, Member, Message, codes, quoted};
 
 fn mismatch(message: String) -> Refusal {
     (
@@ -58,15 +58,16 @@ pub(crate) fn check(
         }
     }
     let expected = match method {
-        "tools/call" | "prompts/get" => params.name.as_deref(),
-        "resources/read" => params.uri.as_deref(),
-        "tasks/get" | "tasks/update" | "tasks/cancel" => params.task_id.as_deref(),
+        "tools/call" | "prompts/get" => Member::Name,
+        "resources/read" => Member::Uri,
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Member::TaskId,
         _ => return Ok(()),
     };
-    let Some(expected) = expected else {
+    let Some(expected) = params.string(expected) else {
         // The body lacks the name; the router answers -32602 for that.
         return Ok(());
     };
+    let expected = expected.as_ref();
     match headers.name {
         None => Err(mismatch(format!(
             "Header mismatch: Mcp-Name header is required (body value '{}')",

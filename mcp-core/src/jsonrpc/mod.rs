@@ -109,7 +109,17 @@ impl Message {
         }
     }
 
-    /// The outline of a request's or notification's params (see [`Params::outline`]).
+    /// The outline of a request's or notification's params (see [`Params::outline`]): the
+    /// members a layer in front of the router usually wants, scanned once for all of them.
+    ///
+    /// ```
+    /// use mcp_core::jsonrpc::{Member, Message};
+    ///
+    /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add"}}"#;
+    /// let message = Message::parse(body).unwrap();
+    /// let outline = message.outline().unwrap();
+    /// assert_eq!(outline.plain_string(Member::Name), Some("add"));
+    /// ```
     pub fn outline(&self) -> Option<Outline<'_>> {
         match self {
             Message::Request(r) => r.params.as_ref()?.outline(),

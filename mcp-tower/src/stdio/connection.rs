@@ -2,7 +2,7 @@
 
 use super::*;
 use futures_util::FutureExt;
-use mcp_core::jsonrpc::{self, ErrorObject, Message, RequestId, Response, codes};
+use mcp_core::jsonrpc::{self, ErrorObject, Member, Message, RequestId, Response, codes};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::protocol::methods::SUBSCRIPTIONS_LISTEN;
 use mcp_core::{
@@ -25,7 +25,8 @@ use crate::subscription::Subscription;
 
 use crate::streamable::era::{meta_capabilities_required, meta_version_required};
 
-/// The params members that decide a message's era.
+/// The params members that decide a message's era, as serde reads them (for params with no
+/// outline).
 #[derive(Deserialize)]
 struct Params<'a> {
     #[serde(rename = "_meta", borrow, default)]
@@ -42,17 +43,34 @@ struct Meta<'a> {
     capabilities: Option<&'a RawValue>,
 }
 
+/// `_meta`'s version and capabilities as written, when `_meta` is an object: from the params'
+/// outline (kept for the router), or serde's reading of params that have none (an escaped
+/// key).
+fn meta_of(message: &Message) -> Option<(Option<&str>, Option<&str>)> {
+    let params = message.params()?;
+    let Some(outline) = message.outline() else {
+        let meta = serde_json::from_str::<Params<'_>>(params.get())
+            .ok()?
+            .meta?;
+        return Some((
+            meta.version.map(RawValue::get),
+            meta.capabilities.map(RawValue::get),
+        ));
+    };
+    outline
+        .raw(Member::Meta)
+        .filter(|meta| meta.starts_with('{'))?;
+    Some((
+        outline.raw(Member::MetaProtocolVersion),
+        outline.raw(Member::MetaClientCapabilities),
+    ))
+}
+
 /// Whether `message` names a 2026-07-28-era version in its `_meta`.
 fn names_modern_version(message: &Message) -> bool {
-    message
-        .params()
-        .and_then(|p| {
-            serde_json::from_str::<Params<'_>>(p.get())
-                .ok()?
-                .meta?
-                .version
-        })
-        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get()).ok())
+    meta_of(message)
+        .and_then(|(version, _)| version)
+        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<'_, str>>(raw).ok())
         .and_then(|version| ProtocolVersion::parse(&version))
         .is_some_and(ProtocolVersion::is_modern)
 }
@@ -225,17 +243,12 @@ where
             }
             return Ok(self.version);
         }
-        let Some(meta) = params.and_then(|p| serde_json::from_str::<Params<'_>>(p).ok()?.meta)
-        else {
-            return Ok(self.version);
-        };
-        let Some(requested) = meta.version else {
+        let Some((Some(requested), capabilities)) = meta_of(message) else {
             return Ok(self.version);
         };
         // A version that is not a string names none: refused, not served under the
         // connection's version (HTTP refuses it the same way).
-        let Ok(requested) = serde_json::from_str::<std::borrow::Cow<'_, str>>(requested.get())
-        else {
+        let Ok(requested) = serde_json::from_str::<std::borrow::Cow<'_, str>>(requested) else {
             return Err(meta_version_required());
         };
         match ProtocolVersion::parse(&requested) {
@@ -244,9 +257,7 @@ where
             Some(version)
                 if version.is_modern()
                     && matches!(message, Message::Request(_))
-                    && !meta
-                        .capabilities
-                        .is_some_and(|raw| raw.get().starts_with('{')) =>
+                    && !capabilities.is_some_and(|raw| raw.starts_with('{')) =>
             {
                 Err(meta_capabilities_required())
             }

@@ -412,6 +412,15 @@ async fn modern_requests_use_their_own_version() {
         codes::INVALID_PARAMS,
         "{response}"
     );
+    // A key spelled with an escape is the same key: such params have no outline, and serde
+    // reads them (here: modern, and the unknown version refused as above).
+    let escaped = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersi\u006fn":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    client.send(escaped).await;
+    let response = client.recv().await;
+    assert_eq!(
+        response["error"]["data"]["requested"], "2099-01-01",
+        "{response}"
+    );
     client.finish().await;
 }
 

@@ -44,11 +44,31 @@ pub(crate) enum Scope {
     Private,
 }
 
+/// A modern result's `resultType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResultType {
+    Complete,
+    InputRequired,
+    Task,
+}
+
+impl ResultType {
+    /// The result's opening, `{"resultType":"…"`: constant text, not a string to serialise
+    /// on every result.
+    fn opening(self) -> &'static [u8] {
+        match self {
+            ResultType::Complete => br#"{"resultType":"complete""#,
+            ResultType::InputRequired => br#"{"resultType":"input_required""#,
+            ResultType::Task => br#"{"resultType":"task""#,
+        }
+    }
+}
+
 /// The era-specific extras of one result.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Extras {
     /// `resultType` value.
-    pub(crate) result_type: &'static str,
+    pub(crate) result_type: ResultType,
     /// `ttlMs` + `cacheScope`, for cacheable results.
     pub(crate) cache: Option<(u64, Scope)>,
     /// Whether the result already has its own `_meta` (then server info is not added).
@@ -58,7 +78,7 @@ pub(crate) struct Extras {
 impl Extras {
     pub(crate) const fn complete() -> Self {
         Self {
-            result_type: "complete",
+            result_type: ResultType::Complete,
             cache: None,
             has_meta: false,
         }
@@ -66,7 +86,7 @@ impl Extras {
 
     pub(crate) const fn cached(ttl_ms: u64, scope: Scope) -> Self {
         Self {
-            result_type: "complete",
+            result_type: ResultType::Complete,
             cache: Some((ttl_ms, scope)),
             has_meta: false,
         }
@@ -105,8 +125,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
         if !version.is_modern() {
             return serde_json::to_writer(out, result);
         }
-        out.extend_from_slice(br#"{"resultType":"#);
-        serde_json::to_writer(&mut *out, extras.result_type)?;
+        out.extend_from_slice(extras.result_type.opening());
         if let Some((ttl_ms, scope)) = extras.cache {
             out.extend_from_slice(br#","ttlMs":"#);
             out.extend_from_slice(itoa::Buffer::new().format(ttl_ms).as_bytes());

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::dispatch::{Binding, Call, MethodResult};
-use super::encode::Extras;
+use super::encode::{Extras, ResultType};
 use crate::input::{InputRound, RequestStateSealer, RoundState};
 use crate::jsonrpc::{ErrorObject, RawJson};
 use crate::principal::Principal;
@@ -117,7 +117,7 @@ impl Call<'_> {
             request_state: String,
         }
         let extras = Extras {
-            result_type: "input_required",
+            result_type: ResultType::InputRequired,
             cache: None,
             has_meta: false,
         };

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::dispatch::{Call, MethodResult};
-use super::encode::Extras;
+use super::encode::{Extras, ResultType};
 use super::params::{self, RequestMeta};
 use super::task_relay;
 use crate::context::Escalation;
@@ -215,7 +215,7 @@ impl Call<'_> {
             let mut body = self.task_fields(&task);
             body.insert("content".into(), json!([]));
             let extras = Extras {
-                result_type: "task",
+                result_type: ResultType::Task,
                 cache: None,
                 has_meta: false,
             };

@@ -55,7 +55,9 @@ impl Call<'_> {
             // suite's `ignore-extra-params` calls so): the handler takes those it asks for and
             // never sees the rest. Nothing is sealed yet that they could replace. (The map as
             // it came: collecting it again cost more than the rest of the round.)
-            return Ok(Arc::new(InputRound::new(input_responses.unwrap_or_default())));
+            return Ok(Arc::new(InputRound::new(
+                input_responses.unwrap_or_default(),
+            )));
         };
         let responses = input_responses.into_iter().flatten();
         let RoundState { mut answers, asked } = self

@@ -51,6 +51,11 @@ pub(crate) fn peek<'a>(params: &'a Params, target: Option<Member>, want_trace: b
 #[inline(never)]
 fn outlined<'a>(params: &'a Params, target: Option<Member>, want_meta: bool) -> Peeked<'a> {
     let Some(outline) = params.outline() else {
+        // Params that are not an object name nothing (serde would read an array's items by
+        // position); the router refuses them.
+        if !params.get().trim_start().starts_with('{') {
+            return Peeked::default();
+        }
         // A key is escaped: it may spell a member wanted here (`"n\u0061me"` is `name`, and
         // the router reads it so): only a decoding parse can tell.
         return decode(params.get(), target, want_meta);
@@ -224,6 +229,8 @@ mod tests {
     fn reads_whatever_the_shape() {
         assert_eq!(both("{}", Member::Name).0, None);
         assert_eq!(both("[1]", Member::Name).0, None);
+        // Not an object: nothing, not the items read by position.
+        assert_eq!(both(r#"["x",null,null]"#, Member::Name).0, None);
         assert_eq!(
             both(r#" { "name" : "spaced" } "#, Member::Name)
                 .0

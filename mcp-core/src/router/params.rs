@@ -395,6 +395,7 @@ mod tests {
             r#"{"n\u0061me":"add"}"#,
             r#"{"name":"add","name":"sub"}"#,
             r#"{"name":"add","_meta":{},"_meta":null}"#,
+            r#"{"name":"add","_meta":{"progressToken":1,"progressToken":2}}"#,
             r#"{"name":5}"#,
             r#"{"name":"add","arguments":[1]}"#,
             r#"{"name":"add","arguments":"{}"}"#,

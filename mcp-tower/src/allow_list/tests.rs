@@ -94,8 +94,10 @@ async fn an_allowed_name_cannot_smuggle_a_hidden_one() {
     let service = stack(AllowListLayer::new(), Arc::clone(&seen));
     let v = ProtocolVersion::V2025_11_25;
     for (method, params) in [
-        // The allowed name first (read by the quick path), the hidden one after it.
+        // A repeated name: the quick path reads the last one, the router refuses the repeat;
+        // whichever comes first, the hidden tool does not run.
         ("tools/call", r#"{"name":"public","name":"secret"}"#),
+        ("tools/call", r#"{"name":"secret","name":"public"}"#),
         ("tools/call", r#"{"name":"public","n\u0061me":"secret"}"#),
         ("prompts/get", r#"{"name":"public","name":"secret"}"#),
         (

@@ -60,10 +60,12 @@ fn meta_of(message: &Message) -> Option<(Option<&str>, Option<&str>)> {
     outline
         .raw(Member::Meta)
         .filter(|meta| meta.starts_with('{'))?;
-    Some((
-        outline.raw(Member::MetaProtocolVersion),
-        outline.raw(Member::MetaClientCapabilities),
-    ))
+    // As serde reads an `Option`: a `null` version is none (the request keeps the
+    // connection's version, as over HTTP), not a version that is not a string.
+    let version = outline
+        .raw(Member::MetaProtocolVersion)
+        .filter(|raw| *raw != "null");
+    Some((version, outline.raw(Member::MetaClientCapabilities)))
 }
 
 /// Whether `message` names a 2026-07-28-era version in its `_meta`.

@@ -412,6 +412,10 @@ async fn modern_requests_use_their_own_version() {
         codes::INVALID_PARAMS,
         "{response}"
     );
+    // A `null` version is none, as over HTTP: served under the connection's version.
+    client.send(&call(6, "echo", meta(Value::Null))).await;
+    let response = client.recv().await;
+    assert!(response["result"].is_object(), "{response}");
     // A key spelled with an escape is the same key: such params have no outline, and serde
     // reads them (here: modern, and the unknown version refused as above).
     let escaped = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersi\u006fn":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}"#;

@@ -406,6 +406,29 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_member_is_read_as_serde_json_reads_it_the_last_wins() {
+        let version = "io.modelcontextprotocol/protocolVersion";
+        let capabilities = "io.modelcontextprotocol/clientCapabilities";
+        let repeated_meta = format!(
+            r#"{{"_meta":{{"{version}":"2026-07-28","{capabilities}":{{}}}},"_meta":null}}"#
+        );
+        let peek_of = |text: &str| seen(&Peek::read(&params(text)));
+        assert_eq!(
+            peek_of(&repeated_meta)[0],
+            None,
+            "no version in the last _meta"
+        );
+        let repeated_capabilities = format!(
+            r#"{{"_meta":{{"{version}":"2026-07-28","{capabilities}":{{}},"{capabilities}":null}}}}"#
+        );
+        assert_eq!(peek_of(&repeated_capabilities)[1].as_deref(), Some("false"));
+        assert_eq!(
+            peek_of(r#"{"name":"a","name":"b"}"#)[3].as_deref(),
+            Some("b")
+        );
+    }
+
+    #[test]
     fn escaped_keys_are_left_to_serde() {
         let text = r#"{"n\u0061me":"hidden","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#;
         assert!(matches!(Peek::read(&params(text)), Peek::Parsed(_)));

@@ -29,6 +29,24 @@ async fn session_stream() -> (
     (router, service, session, stream, priming)
 }
 
+/// Checks that `event` is number `n` of stream `stream_id` and, with `data`, that it is a
+/// logging message whose `data` is `data`.
+#[track_caller]
+fn assert_event(event: &str, stream_id: &str, n: u64, data: Option<&str>) {
+    let Some(data) = data else {
+        assert!(
+            event.starts_with(&format!("id: {stream_id}-{n}\n")),
+            "{event}"
+        );
+        return;
+    };
+    assert!(
+        event.starts_with(&format!("id: {stream_id}-{n}\ndata: {{")),
+        "{event}"
+    );
+    assert!(event.contains(&format!(r#""data":"{data}""#)), "{event}");
+}
+
 #[tokio::test]
 async fn the_session_stream_delivers_resumes_and_reopens() {
     let (router, service, session, mut stream, priming) = session_stream().await;
@@ -40,11 +58,7 @@ async fn the_session_stream_delivers_resumes_and_reopens() {
 
     router.log(LoggingLevel::Info, None, "first");
     let first = next(&mut stream).await.unwrap();
-    assert!(
-        first.starts_with(&format!("id: {stream_id}-1\ndata: {{")),
-        "{first}"
-    );
-    assert!(first.contains(r#""data":"first""#), "{first}");
+    assert_event(&first, stream_id, 1, Some("first"));
     // The client goes away; what happens meanwhile is kept for it.
     drop(stream);
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -57,18 +71,10 @@ async fn the_session_stream_delivers_resumes_and_reopens() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(next(&mut resumed).await.unwrap(), first);
     let missed = next(&mut resumed).await.unwrap();
-    assert!(
-        missed.starts_with(&format!("id: {stream_id}-2\ndata: {{")),
-        "{missed}"
-    );
-    assert!(missed.contains(r#""data":"missed""#), "{missed}");
+    assert_event(&missed, stream_id, 2, Some("missed"));
     router.log(LoggingLevel::Info, None, "live");
     let live = next(&mut resumed).await.unwrap();
-    assert!(
-        live.starts_with(&format!("id: {stream_id}-3\ndata: {{")),
-        "{live}"
-    );
-    assert!(live.contains(r#""data":"live""#), "{live}");
+    assert_event(&live, stream_id, 3, Some("live"));
     // While it is followed, a resumption takes the stream over (its client lost the
     // connection the server still holds): the replaced connection ends, and the new one
     // replays from the cursor, then follows live.
@@ -80,10 +86,7 @@ async fn the_session_stream_delivers_resumes_and_reopens() {
     assert_eq!(next(&mut taken_over).await.unwrap(), live);
     router.log(LoggingLevel::Info, None, "after the takeover");
     let after = next(&mut taken_over).await.unwrap();
-    assert!(
-        after.starts_with(&format!("id: {stream_id}-4\n")),
-        "{after}"
-    );
+    assert_event(&after, stream_id, 4, None);
     let resumed = taken_over;
 
     // Left again, and resumed from the last message seen: only what came after.
@@ -94,10 +97,7 @@ async fn the_session_stream_delivers_resumes_and_reopens() {
     let (status, mut resumed) = resume(&service, &session, &last).await;
     assert_eq!(status, StatusCode::OK);
     let missed = next(&mut resumed).await.unwrap();
-    assert!(
-        missed.starts_with(&format!("id: {stream_id}-5\n")),
-        "{missed}"
-    );
+    assert_event(&missed, stream_id, 5, None);
     assert!(missed.contains(r#""data":"missed again""#), "{missed}");
     drop(resumed);
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -315,14 +315,7 @@ async fn a_stalled_session_stream_ends_and_its_resumption_loses_nothing() {
     let mut last = String::new();
     for n in 1..=2 {
         let event = next(&mut stalled).await.unwrap();
-        assert!(
-            event.starts_with(&format!("id: {stream_id}-{n}\n")),
-            "{event}"
-        );
-        assert!(
-            event.contains(&format!(r#""data":"message {n}""#)),
-            "{event}"
-        );
+        assert_event(&event, &stream_id, n, Some(&format!("message {n}")));
         last = event_id(&event).to_owned();
     }
     assert_eq!(
@@ -335,18 +328,11 @@ async fn a_stalled_session_stream_ends_and_its_resumption_loses_nothing() {
     assert_eq!(status, StatusCode::OK);
     for n in 3..=5 {
         let event = next(&mut resumed).await.unwrap();
-        assert!(
-            event.starts_with(&format!("id: {stream_id}-{n}\n")),
-            "{event}"
-        );
-        assert!(
-            event.contains(&format!(r#""data":"message {n}""#)),
-            "{event}"
-        );
+        assert_event(&event, &stream_id, n, Some(&format!("message {n}")));
     }
     router.log(LoggingLevel::Info, None, "live");
     let live = next(&mut resumed).await.unwrap();
-    assert!(live.starts_with(&format!("id: {stream_id}-6\n")), "{live}");
+    assert_event(&live, &stream_id, 6, None);
 }
 
 /// A `Last-Event-ID` past the last event of its stream names an event never sent: refused,

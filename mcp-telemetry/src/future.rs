@@ -18,7 +18,7 @@ use tracing::field::display;
 
 use crate::call::{CallInfo, classify};
 use crate::clock::Start;
-use crate::hooks::{OnFailure, OnResponse};
+use crate::hooks::{OnFailure, OnResponse, panic_message, run_hook};
 use crate::outcome::{Failure, Outcome};
 use crate::recorder::Held;
 
@@ -81,8 +81,10 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
         }
         let client_fault = error.is_some_and(|error| (self.is_rate_limited)(error));
         record_outcome(&self.span, outcome, error, client_fault);
-        self.on_response
-            .on_response(&self.info, response, outcome, latency, &self.span);
+        run_hook("on_response", &self.info, &self.span, || {
+            self.on_response
+                .on_response(&self.info, response, outcome, latency, &self.span);
+        });
         let failure = match (&payload, outcome, error) {
             (Some(payload), _, _) => Some(Failure::Panicked(panic_message(&**payload))),
             (None, Outcome::ToolError, _) => Some(Failure::ToolError),
@@ -93,16 +95,21 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
             _ => None,
         };
         if let Some(failure) = failure {
-            self.on_failure
-                .on_failure(&self.info, failure, latency, &self.span);
+            self.report_failure(failure, latency);
         }
     }
 
     #[cold]
     fn finish_cancelled(&mut self, latency: std::time::Duration) {
         record_error_type(&self.span, "cancelled");
-        self.on_failure
-            .on_failure(&self.info, Failure::Cancelled, latency, &self.span);
+        self.report_failure(Failure::Cancelled, latency);
+    }
+
+    fn report_failure(&self, failure: Failure<'_>, latency: std::time::Duration) {
+        run_hook("on_failure", &self.info, &self.span, || {
+            self.on_failure
+                .on_failure(&self.info, failure, latency, &self.span);
+        });
     }
 
     /// Reports a panic (in `call` or in the handler's future) and returns what to answer.
@@ -138,12 +145,7 @@ impl<OnRes: OnResponse, OnFail: OnFailure> Drop for CallState<OnRes, OnFail> {
                 return self.finish_cancelled(self.start.elapsed());
             }
             record_error_type(&self.span, "disconnected");
-            self.on_failure.on_failure(
-                &self.info,
-                Failure::Disconnected,
-                self.start.elapsed(),
-                &self.span,
-            );
+            self.report_failure(Failure::Disconnected, self.start.elapsed());
         }
     }
 }
@@ -203,14 +205,6 @@ fn record_error_type(span: &Span, error_type: &str) {
     }
     span.record("otel.status_code", "ERROR");
     span.record("error.type", error_type);
-}
-
-/// The panic payload, when it is a message.
-fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 pin_project! {

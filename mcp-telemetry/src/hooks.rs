@@ -3,7 +3,8 @@
 //! [`OnFailure`] when it failed (tool error, protocol error, rate limit, panic, client gone).
 //!
 //! The defaults record the crate's metrics and lifecycle events. Replace one to record
-//! something else, or wrap it to record more:
+//! something else, or wrap it to record more. A hook that panics does not take the call down:
+//! the panic is caught and logged (`mcp.event` `hook_panicked`, ERROR), and the call goes on.
 //!
 //! ```
 //! use std::time::Duration;
@@ -45,6 +46,7 @@
 //! The span's own fields (`error.type`, `otel.status_code`, ...) and the in-flight gauge are
 //! kept by the layer whatever the hooks do, so replacing a hook cannot unbalance them.
 
+use std::any::Any;
 use std::time::Duration;
 
 use mcp_core::McpResponse;
@@ -402,4 +404,38 @@ impl OnFailure for DefaultOnFailure {
     fn reads_trace_context(&self) -> bool {
         false
     }
+}
+
+/// Runs one of the call's hooks. A hook that panics is logged (`hook_panicked`, ERROR) and
+/// the call goes on: its answer still reaches the client, and a hook run by a future being
+/// dropped while a panic unwinds does not abort the process with a second panic.
+#[inline(always)]
+pub(crate) fn run_hook(hook: &'static str, call: &CallInfo, span: &Span, run: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        hook_panicked(hook, call, span, &*payload);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn hook_panicked(hook: &'static str, call: &CallInfo, span: &Span, payload: &(dyn Any + Send)) {
+    tracing::error!(
+        target: "mcp_telemetry",
+        parent: span,
+        {
+            mcp.event = "hook_panicked",
+            mcp.hook = hook,
+            mcp.method.name = capped(call.method()),
+            panic.message = panic_message(payload),
+        },
+        "telemetry hook panicked; the call goes on"
+    );
+}
+
+/// The panic payload, when it is a message.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }

@@ -151,9 +151,11 @@ where
             .in_flight
             .hold(config.keep_handles);
         info.scope = scope;
-        self.on_request.on_request(&info, &span);
-        // After the hook: a hook that panics must not leave the gauge up, and from here on
-        // the state's drop moves it back down.
+        let on_request = &self.on_request;
+        crate::hooks::run_hook("on_request", &info, &span, || {
+            on_request.on_request(&info, &span);
+        });
+        // From here on the state's drop moves it back down.
         in_flight.increment(1.0);
         let state = CallState::new(
             info,

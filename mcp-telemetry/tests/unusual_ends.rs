@@ -1,6 +1,6 @@
 //! Calls that end in unusual ways are reported for what they are: cancelled (also when the
 //! client leaves a streamed answer over real HTTP), a panicking notification, a panicking
-//! `on_request` hook, error codes outside the known list, tool errors read from `tasks/result`,
+//! hook, error codes outside the known list, tool errors read from `tasks/result`,
 //! methods late in the table, and request ids that carry line breaks.
 
 mod support;
@@ -15,7 +15,7 @@ use http::Method;
 use mcp_core::jsonrpc::{ErrorObject, Message, RawJson, Response};
 use mcp_core::{ClientPeer, Json, McpRequest, McpResponse, RequestContext, Router, Tool};
 use mcp_e2e::read_until;
-use mcp_telemetry::TelemetryLayer;
+use mcp_telemetry::{CallInfo, Failure, Outcome, TelemetryLayer};
 use mcp_tower::StdioTransport;
 use support::calls::request;
 use support::run;
@@ -294,21 +294,70 @@ fn a_panicking_notification_is_a_protocol_error() {
 }
 
 #[test]
-fn a_panicking_request_hook_leaves_the_in_flight_gauge_alone() {
-    run(|_capture, metrics| async move {
-        let layer = TelemetryLayer::new().on_request(|_: &_, _: &tracing::Span| {
-            panic!("hook broke");
-        });
-        let mut service = layer.layer(answering(|| Ok(raw("{}"))));
-        let ready = service.ready().await.unwrap();
-        let unwound = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            drop(ready.call(request(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)));
-        }));
-        assert!(unwound.is_err());
+fn panicking_hooks_are_logged_and_the_call_is_answered() {
+    run(|capture, metrics| async move {
+        let layer = TelemetryLayer::new()
+            .on_request(|_: &_, _: &tracing::Span| {
+                panic!("request hook broke");
+            })
+            .on_response(
+                |_: &CallInfo, _: &McpResponse, _: Outcome, _: Duration, _: &tracing::Span| {
+                    panic!("response hook broke");
+                },
+            )
+            .on_failure(
+                |_: &CallInfo, _: Failure<'_>, _: Duration, _: &tracing::Span| {
+                    panic!("failure hook broke")
+                },
+            );
+        let service = layer.layer(answering(|| Err(ErrorObject::method_not_found("nope"))));
+        let response = service
+            .oneshot(request(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+            .await
+            .unwrap();
+        let McpResponse::Single(response) = response else {
+            panic!("one answer expected: {response:?}");
+        };
+        assert_eq!(response.error_object().unwrap().code, -32601);
+        let events = capture.events_named("hook_panicked");
+        let hooks: Vec<_> = events.iter().map(|e| e.field("mcp.hook")).collect();
+        assert_eq!(
+            hooks,
+            [Some("on_request"), Some("on_response"), Some("on_failure")]
+        );
+        assert_eq!(events[0].level, tracing::Level::ERROR);
+        assert_eq!(events[0].field("panic.message"), Some("request hook broke"));
+        assert_eq!(events[0].field("mcp.method.name"), Some("ping"));
         let gauge = metrics
             .snapshot()
             .gauge("mcp.server.requests.in_flight", &[("method", "ping")]);
         assert!(matches!(gauge, None | Some(0.0)), "{gauge:?}");
+    });
+}
+
+#[test]
+fn a_failure_hook_panicking_while_a_panic_unwinds_does_not_abort() {
+    run(|capture, _metrics| async move {
+        let layer = TelemetryLayer::new().on_failure(
+            |_: &CallInfo, _: Failure<'_>, _: Duration, _: &tracing::Span| {
+                panic!("failure hook broke")
+            },
+        );
+        let mut service = layer.layer(router());
+        let call = service.ready().await.unwrap().call(request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"wait","arguments":{}}}"#,
+        ));
+        // The call is dropped unanswered while another panic unwinds: its state reports a
+        // client gone through the failure hook, which panics too. Uncaught, that second panic
+        // would abort the test process.
+        let unwound = std::panic::catch_unwind(AssertUnwindSafe(move || {
+            let _dropped_while_unwinding = call;
+            panic!("the caller broke");
+        }));
+        assert!(unwound.is_err());
+        let events = capture.events_named("hook_panicked");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].field("mcp.hook"), Some("on_failure"));
     });
 }
 

@@ -111,10 +111,31 @@ struct ContextInner {
     /// read through `peer`.
     cancellation: std::sync::OnceLock<CancellationToken>,
     peer: Option<ClientPeer>,
-    input: Option<Arc<InputRound>>,
+    input: Option<HeldRound>,
     input_sequence: AtomicUsize,
     request_timeout: Duration,
     escalation: Option<Arc<Escalation>>,
+}
+
+/// The input round of a modern request's context: its own, or one shared with a task runner
+/// that outlives the context.
+#[derive(Debug)]
+pub(crate) enum HeldRound {
+    /// Held in the context's allocation: the router reaches it through a clone of the
+    /// context, so a request's round costs no allocation of its own.
+    Own(InputRound),
+    Shared(Arc<InputRound>),
+}
+
+impl std::ops::Deref for HeldRound {
+    type Target = InputRound;
+
+    fn deref(&self) -> &InputRound {
+        match self {
+            HeldRound::Own(round) => round,
+            HeldRound::Shared(round) => round,
+        }
+    }
 }
 
 /// A handler's request to continue as a task (see [`RequestContext::escalate_to_task`]).
@@ -159,7 +180,7 @@ pub struct RequestContextBuilder {
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
     client_capabilities: Option<SharedCapabilities>,
-    input: Option<Arc<InputRound>>,
+    input: Option<HeldRound>,
     request_timeout: Duration,
     escalation: Option<Arc<Escalation>>,
 }
@@ -206,6 +227,13 @@ impl RequestContextBuilder {
 
     /// Makes server→client requests become `input_required` rounds (modern era).
     pub fn input_round(mut self, round: Option<Arc<InputRound>>) -> Self {
+        self.input = round.map(HeldRound::Shared);
+        self
+    }
+
+    /// Sets the round, shared or the context's own
+    /// ([`RequestContext::input`] reaches it).
+    pub(crate) fn held_round(mut self, round: Option<HeldRound>) -> Self {
         self.input = round;
         self
     }
@@ -272,6 +300,11 @@ impl RequestContext {
             request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
             escalation: None,
         }
+    }
+
+    /// The input round this context asks through (modern era).
+    pub(crate) fn input(&self) -> Option<&InputRound> {
+        self.inner.input.as_deref()
     }
 
     /// The JSON-RPC id of the request being handled.

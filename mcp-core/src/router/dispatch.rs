@@ -10,8 +10,7 @@ use super::encode::{Extras, Scope, encode};
 use super::params::{self, RequestMeta};
 use super::registry::{Entries, page};
 use super::{RouterFuture, RouterInner};
-use crate::context::{RequestContext, SharedCapabilities};
-use crate::input::InputRound;
+use crate::context::{HeldRound, RequestContext, SharedCapabilities};
 use crate::jsonrpc::{ErrorObject, Message, RawJson, RequestId, Response};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
@@ -373,7 +372,7 @@ impl Call<'_> {
     pub(super) fn context(
         &self,
         meta: Option<RequestMeta>,
-        round: Option<Arc<InputRound>>,
+        round: Option<HeldRound>,
     ) -> RequestContext {
         self.context_parts(meta).build(round, None)
     }
@@ -382,7 +381,11 @@ impl Call<'_> {
     pub(crate) fn context_seed(&self, meta: Option<RequestMeta>) -> super::tasks::ContextSeed {
         let parts = self.context_parts(meta);
         super::tasks::ContextSeed {
-            build: Box::new(move |round, escalation| parts.clone().build(round, escalation)),
+            build: Box::new(move |round, escalation| {
+                parts
+                    .clone()
+                    .build(round.map(HeldRound::Shared), escalation)
+            }),
             relay: None,
         }
     }
@@ -431,7 +434,7 @@ struct ContextParts {
 impl ContextParts {
     fn build(
         self,
-        round: Option<Arc<InputRound>>,
+        round: Option<HeldRound>,
         escalation: Option<Arc<crate::context::Escalation>>,
     ) -> RequestContext {
         RequestContext::builder(self.id, self.version)
@@ -440,7 +443,7 @@ impl ContextParts {
             .progress_token(self.progress_token)
             .log_level(self.log_level)
             .shared_client_capabilities(self.capabilities)
-            .input_round(round)
+            .held_round(round)
             .request_timeout(self.timeout)
             .build()
     }

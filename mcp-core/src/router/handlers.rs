@@ -79,10 +79,8 @@ impl Call<'_> {
                 &binding,
                 params.input_responses,
                 params.request_state,
-                |round| {
-                    let ctx = self.context(meta, round);
-                    tool.call(arguments, ctx)
-                },
+                meta,
+                |ctx| tool.call(arguments, ctx),
             )
             .await?;
         self.encode_outcome(outcome, |result| {
@@ -112,10 +110,8 @@ impl Call<'_> {
                 &binding,
                 params.input_responses,
                 params.request_state,
-                |round| {
-                    let ctx = self.context(meta, round);
-                    (resource.read)(uri.to_owned(), ctx)
-                },
+                meta,
+                |ctx| (resource.read)(uri.to_owned(), ctx),
             )
             .await?
         } else {
@@ -132,10 +128,8 @@ impl Call<'_> {
                 &binding,
                 params.input_responses,
                 params.request_state,
-                |round| {
-                    let ctx = self.context(meta, round);
-                    (template.read)(matched, ctx)
-                },
+                meta,
+                |ctx| (template.read)(matched, ctx),
             )
             .await?
         };
@@ -259,10 +253,8 @@ impl Call<'_> {
                 &binding,
                 params.input_responses,
                 params.request_state,
-                |round| {
-                    let ctx = self.context(meta, round);
-                    prompt.get(arguments, ctx)
-                },
+                meta,
+                |ctx| prompt.get(arguments, ctx),
             )
             .await?;
         self.encode_outcome(outcome, |result| {

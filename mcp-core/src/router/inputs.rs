@@ -11,53 +11,70 @@ use serde_json::value::RawValue;
 
 use super::dispatch::{Binding, Call, MethodResult};
 use super::encode::{Extras, ResultType};
+use super::params::RequestMeta;
+use crate::context::{HeldRound, RequestContext};
 use crate::input::{InputRound, RequestStateSealer, RoundState};
 use crate::jsonrpc::{ErrorObject, RawJson};
 use crate::principal::Principal;
 
 impl Call<'_> {
-    /// Runs a handler; in the modern era a handler that asks the client something ends the
-    /// round with an `input_required` result instead of waiting.
+    /// Runs a handler with the context built from `meta`; in the modern era a handler that
+    /// asks the client something ends the round with an `input_required` result instead of
+    /// waiting.
     pub(crate) async fn run_with_inputs<T, F, Fut>(
         &self,
         binding: Binding<'_>,
         input_responses: Option<BTreeMap<String, Box<RawValue>>>,
         request_state: Option<String>,
+        meta: Option<RequestMeta>,
         run: F,
     ) -> Result<Outcome<T>, ErrorObject>
     where
-        F: FnOnce(Option<Arc<InputRound>>) -> Fut,
+        F: FnOnce(RequestContext) -> Fut,
         Fut: Future<Output = Result<T, ErrorObject>>,
     {
         if !self.version.is_modern() {
-            return run(None).await.map(Outcome::Complete);
+            return run(self.context(meta, None)).await.map(Outcome::Complete);
         }
-        let round = self.open_round(binding, input_responses, request_state)?;
-        let handler = run(Some(Arc::clone(&round)));
+        let answers = self.open_answers(binding, input_responses, request_state)?;
+        // The round lives in the context; this clone of it is how the router watches it.
+        let ctx = self.context(meta, Some(HeldRound::Own(InputRound::new(answers))));
+        let handler = run(ctx.clone());
+        let round = ctx.input().expect("the context was given a round");
         tokio::select! {
             biased;
             result = handler => result.map(Outcome::Complete),
-            () = round.asked() => self.input_required(binding, &round).map(Outcome::InputRequired),
+            () = round.asked() => self.input_required(binding, round).map(Outcome::InputRequired),
         }
     }
 
-    /// Opens the input round of a modern request: the answers sealed in `requestState` plus
-    /// the new `inputResponses` to the questions the last round asked. `binding` names the
-    /// request (method, name, arguments).
+    /// [`open_answers`](Self::open_answers) in a round of its own, for a handler run that may
+    /// outlive its request (a task).
     pub(crate) fn open_round(
         &self,
         binding: Binding<'_>,
         input_responses: Option<BTreeMap<String, Box<RawValue>>>,
         request_state: Option<String>,
     ) -> Result<Arc<InputRound>, ErrorObject> {
+        let answers = self.open_answers(binding, input_responses, request_state)?;
+        Ok(Arc::new(InputRound::new(answers)))
+    }
+
+    /// The answers a modern request's round starts with: those sealed in `requestState` plus
+    /// the new `inputResponses` to the questions the last round asked. `binding` names the
+    /// request (method, name, arguments).
+    fn open_answers(
+        &self,
+        binding: Binding<'_>,
+        input_responses: Option<BTreeMap<String, Box<RawValue>>>,
+        request_state: Option<String>,
+    ) -> Result<BTreeMap<String, Box<RawValue>>, ErrorObject> {
         let Some(state) = &request_state else {
             // A first call may carry answers ready before any question (the conformance
             // suite's `ignore-extra-params` calls so): the handler takes those it asks for and
             // never sees the rest. Nothing is sealed yet that they could replace. (The map as
             // it came: collecting it again cost more than the rest of the round.)
-            return Ok(Arc::new(InputRound::new(
-                input_responses.unwrap_or_default(),
-            )));
+            return Ok(input_responses.unwrap_or_default());
         };
         let responses = input_responses.into_iter().flatten();
         let RoundState { mut answers, asked } = self
@@ -78,7 +95,7 @@ impl Call<'_> {
                 );
             }
         }
-        Ok(Arc::new(InputRound::new(answers)))
+        Ok(answers)
     }
 
     /// The digest a `requestState` is sealed to: the caller and the request. Hashing costs

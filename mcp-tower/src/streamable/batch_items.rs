@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use http::Response;
+use http::{Response, StatusCode};
 use mcp_core::jsonrpc::{self, Message, RequestId};
 use mcp_core::{ClientPeer, McpRequest};
 use tower::ServiceExt;
@@ -20,6 +20,34 @@ use crate::session::LiveSession;
 pub(super) struct Batch {
     pub(super) request: McpRequest,
     pub(super) registered: Option<Registered>,
+    /// Nothing but notifications: input the server accepts with 202 or refuses with an
+    /// HTTP error status.
+    pub(super) only_notifications: bool,
+}
+
+impl Batch {
+    /// `items` (client responses already taken out) on their way to the RPC tier.
+    pub(super) fn new(
+        mut items: Vec<Result<Message, jsonrpc::Response>>,
+        version: mcp_core::ProtocolVersion,
+        mut extensions: http::Extensions,
+        session: Option<Arc<LiveSession>>,
+    ) -> Self {
+        let only_notifications = items
+            .iter()
+            .all(|item| matches!(item, Ok(Message::Notification(_))));
+        let registered =
+            session.map(|session| Registered::register(session, &mut items, &mut extensions));
+        Self {
+            request: McpRequest {
+                message: Message::Batch(items),
+                version,
+                extensions,
+            },
+            registered,
+            only_notifications,
+        }
+    }
 }
 
 /// The requests of a batch registered with their session, each under a peer of its own;
@@ -36,7 +64,7 @@ impl Registered {
     /// the peers where the batch layer gives each item its own. A request the session
     /// refuses (too many in flight, an id already in flight) is replaced by its refusal,
     /// which keeps its place in the batch's answer.
-    pub(super) fn register(
+    fn register(
         session: Arc<LiveSession>,
         items: &mut [Result<Message, jsonrpc::Response>],
         extensions: &mut http::Extensions,
@@ -91,6 +119,7 @@ impl Batch {
         let Batch {
             request,
             mut registered,
+            only_notifications,
         } = self;
         let version = request.version;
         // Declared after `registered`: dropped first if the client goes away, so that no
@@ -108,7 +137,14 @@ impl Batch {
         if response.is_none() && had_requests {
             return sse_response(McpBody::empty(), request_headers);
         }
-        json_response(&response, version, request_headers)
+        let mut http = json_response(&response, version, request_headers);
+        if only_notifications && http.status() == StatusCode::OK {
+            // Answered at all, notifications were refused whole (a batch over the limit):
+            // "If the server cannot accept the input, it MUST return an HTTP error status
+            // code" (2025-03-26, Streamable HTTP), the JSON-RPC error as its body.
+            *http.status_mut() = StatusCode::BAD_REQUEST;
+        }
+        http
     }
 }
 
@@ -228,6 +264,37 @@ mod tests {
         let mut body = again.into_body();
         let text = next_text(&mut body).await.unwrap();
         assert_eq!(text, r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+    }
+
+    /// A batch the batch layer refuses whole (over its limit) is answered with its error:
+    /// 200 when it has requests, 400 when it has only notifications, which the server
+    /// either accepts (202) or refuses with an HTTP error status (2025-03-26).
+    #[tokio::test]
+    async fn a_refused_batch_of_notifications_gets_an_http_error_status() {
+        let holds = Arc::new(Holds::default());
+        let service = service(&holds, SessionConfig::default());
+        let session = initialize_as(&service, LEGACY).await;
+        let over = crate::batch::DEFAULT_MAX_BATCH_SIZE + 1;
+        let progress = |token: usize| {
+            format!(
+                r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{token},"progress":1}}}}"#
+            )
+        };
+        let notifications: Vec<String> = (0..over).map(progress).collect();
+        let body = format!("[{}]", notifications.join(","));
+        let refused = send(&service, Method::POST, &session, &body).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(refused).await, -32600);
+
+        let within = format!("[{}]", notifications[1..].join(","));
+        let accepted = send(&service, Method::POST, &session, &within).await;
+        assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+
+        let requests: Vec<String> = (0..over).map(|id| ping(id as u32)).collect();
+        let body = format!("[{}]", requests.join(","));
+        let refused = send(&service, Method::POST, &session, &body).await;
+        assert_eq!(refused.status(), StatusCode::OK);
+        assert_eq!(error_code(refused).await, -32600);
     }
 
     /// `notifications/cancelled` reaches one request of a batch (dropped, it is answered

@@ -8,7 +8,7 @@ use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{AllowList, ClientPeer, McpRequest, Outbound, Principal, ServedEras};
 use tower::ServiceExt;
 
-use super::batch_items::{Batch, Registered};
+use super::batch_items::Batch;
 use super::era::{self, Refusal};
 use super::exchange::Exchange;
 use super::json_answer::{ErrorAnswer, accepted, json_body};
@@ -237,20 +237,11 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Message::Batch(items) => {
             let session_id = session.as_deref().map(mcp_core::Session::id);
             let answerer = Answerer::of(session_id, extensions.get::<Principal>());
-            let mut items = take_answers(&shared, answerer, session.as_deref(), items);
+            let items = take_answers(&shared, answerer, session.as_deref(), items);
             if items.is_empty() {
                 return Step::Answer(accepted());
             }
-            let registered =
-                session.map(|session| Registered::register(session, &mut items, &mut extensions));
-            Step::Batch(Box::new(Batch {
-                request: McpRequest {
-                    message: Message::Batch(items),
-                    version,
-                    extensions,
-                },
-                registered,
-            }))
+            Step::Batch(Box::new(Batch::new(items, version, extensions, session)))
         }
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>

@@ -29,6 +29,7 @@ use crate::protocol::TaskStatus;
 pub struct TaskConfig {
     pub(crate) max_tasks: usize,
     pub(crate) default_ttl: Duration,
+    pub(crate) min_ttl: Duration,
     pub(crate) max_ttl: Duration,
     pub(crate) poll_interval: Duration,
 }
@@ -38,6 +39,7 @@ impl Default for TaskConfig {
         Self {
             max_tasks: 1_000,
             default_ttl: Duration::from_secs(600),
+            min_ttl: Duration::from_secs(1),
             max_ttl: Duration::from_secs(3_600),
             poll_interval: Duration::from_millis(500),
         }
@@ -54,6 +56,14 @@ impl TaskConfig {
     /// How long a task is kept when the client does not ask (default 10 min).
     pub fn default_ttl(mut self, ttl: Duration) -> Self {
         self.default_ttl = ttl;
+        self
+    }
+
+    /// The shortest TTL a task is kept for, whatever the client asks (default 1 s): a task
+    /// gone before its creator can poll it once loses its result. The task's answer reports
+    /// the TTL kept, as the spec lets a receiver override the one requested.
+    pub fn min_ttl(mut self, ttl: Duration) -> Self {
+        self.min_ttl = ttl;
         self
     }
 
@@ -219,9 +229,11 @@ impl TaskStore {
         }
         let bytes: [u8; 16] = rand::random();
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let max = self.config.max_ttl;
         let ttl = ttl
             .unwrap_or(self.config.default_ttl)
-            .min(self.config.max_ttl);
+            .min(max)
+            .max(self.config.min_ttl.min(max));
         let entry = Arc::new(TaskEntry {
             id: id.clone(),
             owner: owner.to_owned(),

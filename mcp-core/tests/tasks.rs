@@ -226,6 +226,28 @@ async fn modern_cancel_and_missing_extension() {
     assert_eq!(listed["error"]["code"], -32601);
 }
 
+/// A TTL too short to poll the task once is raised to the configured minimum, and the task's
+/// answer says so (receivers may override the requested TTL).
+#[tokio::test]
+async fn a_task_is_kept_at_least_the_minimum_ttl() {
+    let router = router(2);
+    let v = ProtocolVersion::V2025_11_25;
+    let created = send(
+        &router,
+        v,
+        "tools/call",
+        json!({"name":"slow","arguments":{},"task":{"ttl":0}}),
+        "alice",
+    )
+    .await;
+    let task = &created["result"]["task"];
+    assert_eq!(task["ttl"], 1000, "{created}");
+    let task_id = task["taskId"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let got = send(&router, v, "tasks/get", json!({"taskId": task_id}), "alice").await;
+    assert_eq!(got["result"]["taskId"], task_id.as_str(), "{got}");
+}
+
 #[tokio::test]
 async fn legacy_experimental_tasks() {
     let router = router(2);

@@ -441,17 +441,27 @@ fn tasks_update_is_a_known_method() {
 }
 
 #[test]
-fn string_ids_reach_logs_with_line_breaks_escaped() {
+fn string_ids_reach_logs_with_line_breaks_and_field_separators_escaped() {
     run(|capture, _metrics| async move {
         let service =
             TelemetryLayer::new().layer(answering(|| Err(ErrorObject::new(-32000, "no"))));
-        // JSON escapes: the id holds a real line break.
-        let body =
-            r#"{"jsonrpc":"2.0","id":"1\n2026-01-01T00:00:00Z ERROR forged","method":"ping"}"#;
-        service.oneshot(request(body)).await.unwrap();
-        let id = capture.span("ping");
-        let id = id.field("jsonrpc.request.id").expect("an id");
-        assert!(!id.contains('\n'), "{id:?}");
-        assert_eq!(id, r"1\n2026-01-01T00:00:00Z ERROR forged");
+        // JSON escapes: the ids hold a real line break, a Unicode line separator, and the
+        // space and quotes that would start a forged `user.id` field in an unquoted value.
+        let cases = [
+            (
+                r#""1\n2026-01-01T00:00:00Z ERROR forged""#,
+                r"1\n2026-01-01T00:00:00Z\u{20}ERROR\u{20}forged",
+            ),
+            (r#""1\u2028ERROR forged""#, r"1\u{2028}ERROR\u{20}forged"),
+            (r#""7 user.id=\"root\"""#, r#"7\u{20}user.id=\"root\""#),
+        ];
+        for (id, logged) in cases {
+            let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+            service.clone().oneshot(request(&body)).await.unwrap();
+            let span = capture.spans().pop().expect("a span");
+            let id = span.field("jsonrpc.request.id").expect("an id");
+            assert!(!id.contains(char::is_whitespace), "{id:?}");
+            assert_eq!(id, logged);
+        }
     });
 }

@@ -38,25 +38,35 @@ pub enum RequestId {
     BigNumber(Arc<str>),
 }
 
-/// The id as sent, with control characters escaped: ids are client text, and they are written
-/// unquoted into logs, where a line break could forge a log line.
+/// The id as sent, escaped so that it can be written unquoted into a log without forging a
+/// field or a line there: control characters, whitespace (spaces, and Unicode line and
+/// paragraph separators), quotes and backslashes. Ids are client text.
 ///
 /// ```
 /// use mcp_core::jsonrpc::RequestId;
 ///
 /// assert_eq!(RequestId::from(7).to_string(), "7");
 /// assert_eq!(RequestId::from("a-1").to_string(), "a-1");
-/// assert_eq!(RequestId::from("1\nERROR forged").to_string(), "1\\nERROR forged");
+/// assert_eq!(RequestId::from("1\nERROR forged").to_string(), r"1\nERROR\u{20}forged");
+/// assert_eq!(
+///     RequestId::from(r#"7 user.id="root""#).to_string(),
+///     r#"7\u{20}user.id=\"root\""#
+/// );
+/// assert_eq!(RequestId::from("a\u{2028}b").to_string(), r"a\u{2028}b");
 /// ```
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unsafe_in_logs = |c: char| c.is_control() || c.is_whitespace() || c == '"' || c == '\\';
         match self {
             RequestId::Number(n) => write!(f, "{n}"),
             RequestId::BigNumber(digits) => f.write_str(digits),
-            RequestId::String(s) if !s.chars().any(char::is_control) => f.write_str(s),
+            RequestId::String(s) if !s.chars().any(unsafe_in_logs) => f.write_str(s),
             RequestId::String(s) => s.chars().try_for_each(|c| {
-                if c.is_control() {
+                if c.is_control() || c == '"' || c == '\\' {
                     write!(f, "{}", c.escape_default())
+                } else if c.is_whitespace() {
+                    // `escape_default` would leave a space as it is.
+                    write!(f, "{}", c.escape_unicode())
                 } else {
                     f.write_char(c)
                 }

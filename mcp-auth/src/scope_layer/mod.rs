@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use mcp_core::jsonrpc::{ErrorObject, Message, Response};
-use mcp_core::{HttpRefusal, McpRequest, McpResponse, Principal};
+use mcp_core::{AllowList, HttpRefusal, McpRequest, McpResponse, Principal};
 use pin_project_lite::pin_project;
 use serde::Deserialize;
 use tower_layer::Layer;
@@ -176,8 +176,14 @@ fn target_params<'a, T: Deserialize<'a>>(
 }
 
 impl Config {
-    /// `Err` with the error to answer when `message` (a request) lacks scopes.
-    fn check(&self, principal: &Principal, message: &Message) -> Result<(), ErrorObject> {
+    /// `Err` with the error to answer when `message` (a request) lacks scopes. `allow` is the
+    /// caller's allow-list, if any.
+    fn check(
+        &self,
+        principal: &Principal,
+        allow: Option<&AllowList>,
+        message: &Message,
+    ) -> Result<(), ErrorObject> {
         let Message::Request(request) = message else {
             return Ok(());
         };
@@ -212,6 +218,21 @@ impl Config {
                 }
             }
             _ => ScopeTarget::Any,
+        };
+        // A target the caller's allow-list hides is checked as a call of nothing in particular
+        // (the global scopes only): the allow-list or the router answers it as an unknown
+        // name, and a step-up naming its scope would tell the caller that it exists. (The
+        // allow-list layer refuses such calls itself, but passes on those whose params are
+        // malformed elsewhere, for the router to refuse as it refuses unknown names.)
+        let target = match (target, allow) {
+            (ScopeTarget::Tool(name), Some(allow)) if !allow.allows_tool(name) => ScopeTarget::Any,
+            (ScopeTarget::Prompt(name), Some(allow)) if !allow.allows_prompt(name) => {
+                ScopeTarget::Any
+            }
+            (ScopeTarget::Resource(uri), Some(allow)) if !allow.allows_resource(uri) => {
+                ScopeTarget::Any
+            }
+            (target, _) => target,
         };
         self.policy
             .check(principal, target)
@@ -257,12 +278,17 @@ impl Config {
     }
 
     /// The refusal of `message`, or `None` to let it through.
-    fn refuse(&self, principal: &Principal, message: &Message) -> Option<McpResponse> {
+    fn refuse(
+        &self,
+        principal: &Principal,
+        allow: Option<&AllowList>,
+        message: &Message,
+    ) -> Option<McpResponse> {
         if let Message::Batch(items) = message {
             let errors: Vec<Option<ErrorObject>> = items
                 .iter()
                 .map(|item| match item {
-                    Ok(item) => self.check(principal, item).err(),
+                    Ok(item) => self.check(principal, allow, item).err(),
                     Err(_) => None,
                 })
                 .collect();
@@ -290,7 +316,7 @@ impl Config {
                 .collect();
             return Some(McpResponse::Batch(responses));
         }
-        self.check(principal, message)
+        self.check(principal, allow, message)
             .err()
             .map(|error| McpResponse::error_for(message, error))
     }
@@ -317,7 +343,9 @@ where
                 &anonymous
             }
         };
-        if let Some(response) = self.config.refuse(principal, &request.message) {
+        // As the allow-list layer reads it: its extension, else the principal's own.
+        let allow = (request.extensions.get::<AllowList>()).or_else(|| principal.allow_list());
+        if let Some(response) = self.config.refuse(principal, allow, &request.message) {
             return ScopeFuture {
                 kind: Kind::Refused {
                     response: Some(response),

@@ -239,6 +239,46 @@ async fn a_uri_a_guarded_template_matches_needs_its_scopes() {
     }
 }
 
+/// A target the caller's allow-list hides gets no step-up naming its scope, even when the
+/// allow-list layer passed the call on (its params are malformed elsewhere): the router then
+/// refuses it as it refuses an unknown name, and nothing tells the caller it exists.
+#[tokio::test]
+async fn a_hidden_target_gets_no_step_up_that_would_reveal_it() {
+    let free = |scopes: &[&str]| {
+        let allow = mcp_core::AllowList::new()
+            .tools(["echo"])
+            .prompts(["greet"]);
+        Some(
+            Principal::new("alice")
+                .with_scopes(scopes.iter().copied())
+                .with_allow_list(allow),
+        )
+    };
+    let malformed = serde_json::json!({"name": "admin", "arguments": {}, "requestState": 5});
+    assert!(passed(
+        &run(request("tools/call", malformed.clone()), free(&["mcp"])).await
+    ));
+    let secret = serde_json::json!({"name": "secret", "arguments": {"a": 1}});
+    assert!(passed(
+        &run(request("prompts/get", secret), free(&["mcp"])).await
+    ));
+    // The global scopes still apply, to hidden and unknown names alike.
+    let refused = run(request("tools/call", malformed), free(&[])).await;
+    assert!(!passed(&refused));
+    // Without an allow-list hiding it, the tool's own scope is asked for.
+    let visible = Some(Principal::new("alice").with_scopes(["mcp"]));
+    let stepped_up = run(
+        request("tools/call", serde_json::json!({"name": "admin"})),
+        visible,
+    )
+    .await;
+    let error = stepped_up
+        .as_single()
+        .and_then(|r| r.error_object())
+        .unwrap();
+    assert_eq!(error.code, codes::FORBIDDEN, "{stepped_up:?}");
+}
+
 #[tokio::test]
 async fn exact_step_up_error() {
     let response = run(

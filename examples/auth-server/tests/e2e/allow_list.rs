@@ -78,6 +78,30 @@ async fn hidden_tool_is_absent_and_unknown_in_a_session() {
     assert_eq!(hidden.status, 200);
     assert_eq!(hidden.json(), unknown_tool(3, "admin_echo"));
 
+    // Params malformed elsewhere: the allow-list passes such a call on for the router to
+    // refuse, and the scope check below it must not answer a step-up naming the tool's
+    // scope first. Hidden and unknown get the same answer, bar the name's length.
+    let malformed = |name: &str| {
+        let mut call = call(6, name, json!({"message": "hi"}));
+        call["params"]["requestState"] = json!(5);
+        call
+    };
+    let hidden = (s.server)
+        .in_session(&session, &free_plain, &malformed("admin_echo"))
+        .await;
+    let missing = (s.server)
+        .in_session(&session, &free_plain, &malformed("admin_ech0"))
+        .await;
+    assert_eq!(
+        (hidden.status, missing.status),
+        (200, 200),
+        "{}",
+        hidden.body
+    );
+    assert_eq!(hidden.header("www-authenticate"), None);
+    assert_eq!(hidden.json(), missing.json());
+    assert_eq!(hidden.json()["error"]["code"], -32602);
+
     // Pro plan (no allow-list) with the scope: everything.
     let pro = bearer(&mint(
         &key,

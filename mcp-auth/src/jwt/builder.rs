@@ -123,8 +123,10 @@ impl JwtAuthenticatorBuilder {
 
     /// Remembers up to `max_entries` verified tokens (by SHA-256 digest) for at most
     /// `max_age` and never past their `exp`, so a client's repeated token costs a hash and
-    /// a lookup instead of a signature check (default 10 000 entries, 60 s). A key removed
-    /// from the JWKS stops being trusted within `max_age`. `0` turns the cache off.
+    /// a lookup instead of a signature check (default 10 000 entries, 60 s). A cached
+    /// verification never outlives `max_age`; a key removed from the JWKS keeps verifying
+    /// new tokens until the key set is fetched again ([`max_key_age`](Self::max_key_age)).
+    /// `0` turns the cache off.
     pub fn verified_token_cache(mut self, max_entries: usize, max_age: Duration) -> Self {
         self.verified_cache = (max_entries, max_age);
         self
@@ -241,7 +243,9 @@ impl JwtAuthenticatorBuilder {
     }
 
     /// Keys older than this are refreshed (by one request, the others keep going), so that
-    /// revoked keys eventually disappear.
+    /// revoked keys disappear: a key removed from the JWKS is trusted for up to this long
+    /// after its removal (default 1 h; lower it for faster revocation, at one JWKS fetch per
+    /// period).
     pub fn max_key_age(mut self, age: Duration) -> Self {
         self.limits.max_age = age;
         self

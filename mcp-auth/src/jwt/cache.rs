@@ -1,8 +1,8 @@
 //! Tokens already verified: a signature check (RSA, ECDSA) costs far more than a request,
 //! and clients send the same token many times. A cached token is still checked on every
 //! request against its own `exp` (no leeway) and the cache's maximum age, so a token never
-//! outlives what it said, and a key removed from the JWKS stops being trusted within
-//! `max_age`.
+//! outlives what it said, and a verification never outlives `max_age` (the key that made it
+//! is trusted until the key set is fetched again: `max_key_age`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

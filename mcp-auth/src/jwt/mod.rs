@@ -184,7 +184,7 @@ impl JwtAuthenticator {
             return Err(self.invalid_token("token too large"));
         }
         // `alg: none` (and any unknown algorithm) fails to parse here.
-        let Ok(header) = jsonwebtoken::decode_header(token) else {
+        let Some(header) = TokenHeader::decode(token) else {
             return Err(self.invalid_token("malformed token"));
         };
         // Checked before the key lookup so that a forged HS256 token cannot trigger a fetch.
@@ -208,8 +208,7 @@ impl JwtAuthenticator {
         let Some((_, validation)) = inner.validations.iter().find(|(a, _)| *a == header.alg) else {
             return Err(self.invalid_token("token algorithm not allowed"));
         };
-        // The header decoded, so the token is exactly `header.payload.signature`: a dot in
-        // the header segment is not base64url.
+        // The header decoded, so the token is exactly `header.payload.signature`.
         let Some((message, signature)) = token.rsplit_once('.') else {
             return Err(self.invalid_token("malformed token"));
         };
@@ -220,15 +219,20 @@ impl JwtAuthenticator {
             tracing::debug!(alg = ?header.alg, "token refused: invalid signature");
             return Err(self.invalid_token("invalid token signature"));
         }
-        // The claims only: `validation` has its signature check off.
-        let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation) {
-            Ok(data) => data.claims,
-            Err(error) => {
-                let description = claims::describe(error.kind());
-                tracing::debug!(%error, "token refused");
-                return Err(self.invalid_token(description));
-            }
-        };
+        // The claims only: `validation` has its signature check off. `jsonwebtoken` reads the
+        // header again, and refuses parameters it does not know whose values are not strings
+        // (which RFC 7515 §4 says to ignore): it is given the signed payload under a header of
+        // the algorithm alone.
+        let claims_only = header.with_alg_only(message);
+        let claims =
+            match jsonwebtoken::decode::<Map<String, Value>>(claims_only, &key.key, validation) {
+                Ok(data) => data.claims,
+                Err(error) => {
+                    let description = claims::describe(error.kind());
+                    tracing::debug!(%error, "token refused");
+                    return Err(self.invalid_token(description));
+                }
+            };
         if !claims::audience_includes(claims.get("aud"), &inner.resource) {
             return Err(self.invalid_token("token audience does not include this resource"));
         }
@@ -275,6 +279,45 @@ impl JwtAuthenticator {
             cache.insert(digest, &principal, principal.claims());
         }
         Ok(principal)
+    }
+}
+
+/// The JOSE header parameters this authenticator reads. Others are ignored whatever their
+/// values, as RFC 7515 §4 asks (`jsonwebtoken`'s `Header` refuses those that are not
+/// strings); a repeated parameter makes the token malformed.
+#[derive(serde::Deserialize)]
+struct TokenHeader {
+    alg: Algorithm,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
+    /// Any value but `null` names critical extensions, none of which is understood here.
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+impl TokenHeader {
+    /// The header of a compact JWS (`header.payload.signature`), `None` when the token has
+    /// another number of segments or its header is not base64url-encoded JSON of this shape.
+    fn decode(token: &str) -> Option<Self> {
+        let mut segments = token.split('.');
+        let encoded = segments.next()?;
+        if segments.count() != 2 {
+            return None;
+        }
+        let json = URL_SAFE_NO_PAD.decode(encoded).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+
+    /// `message` (`header.payload`) with its header replaced by one naming the algorithm
+    /// only, and an empty signature: for `jsonwebtoken`'s claims validation, the signature
+    /// having been checked over the original.
+    fn with_alg_only(&self, message: &str) -> String {
+        let payload = message.split_once('.').map_or("", |(_, payload)| payload);
+        let alg = serde_json::to_string(&self.alg).unwrap_or_default();
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":{alg}}}"#));
+        format!("{header}.{payload}.")
     }
 }
 

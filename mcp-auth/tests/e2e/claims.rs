@@ -1,6 +1,8 @@
 //! Claims and header checks beyond what `jsonwebtoken` enforces: one `iss` string, a
 //! non-empty `sub`, no `crit` header, and (when asked for) the RFC 9068 access-token `typ`.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 use serde_json::{Value, json};
 
@@ -71,6 +73,59 @@ async fn the_access_token_type_is_checked_when_asked_for() {
             get_bearer(&strict.url, &token).await,
             strict.invalid_token("token is not typed as an access token"),
             "{typ:?}"
+        );
+    }
+}
+
+/// `header` and `claims` encoded and signed by `key`, the header exactly as given.
+fn signed_with_header(key: &TestKey, header: &Value, claims: &Value) -> String {
+    let message = unsigned(header, claims, "");
+    let message = message.trim_end_matches('.');
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding, key.alg).unwrap();
+    format!("{message}.{signature}")
+}
+
+/// RFC 7515 §4: header parameters not understood are ignored, whatever their JSON type
+/// (`jsonwebtoken`'s own header type takes strings only).
+#[tokio::test]
+async fn unknown_header_parameters_of_any_type_are_ignored() {
+    let key = rsa_key("k");
+    let s = Setup::new(&[&key], |b| b).await;
+    for extra in [
+        json!(3),
+        json!(true),
+        json!(null),
+        json!({"a": 1}),
+        json!(["a"]),
+    ] {
+        let header = json!({"alg": "RS256", "kid": "k", "typ": "JWT", "ext": extra});
+        let token = signed_with_header(&key, &header, &s.claims());
+        assert_eq!(get_bearer(&s.url, &token).await, ok("alice"), "{header}");
+    }
+    // Still refused: a repeated parameter, an unknown algorithm, critical extensions,
+    // a `kid` that is not a string.
+    let claims = URL_SAFE_NO_PAD.encode(s.claims().to_string());
+    let repeated = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k","kid":"k"}"#);
+    let message = format!("{repeated}.{claims}");
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding, key.alg).unwrap();
+    let token = format!("{message}.{signature}");
+    assert_eq!(
+        get_bearer(&s.url, &token).await,
+        s.invalid_token("malformed token")
+    );
+    for (header, refusal) in [
+        (json!({"alg": "none", "kid": "k"}), "malformed token"),
+        (json!({"alg": "RS256", "kid": 7}), "malformed token"),
+        (
+            json!({"alg": "RS256", "kid": "k", "crit": ["ext"], "ext": 1}),
+            "token has critical header parameters",
+        ),
+    ] {
+        let token = signed_with_header(&key, &header, &s.claims());
+        assert_eq!(
+            get_bearer(&s.url, &token).await,
+            s.invalid_token(refusal),
+            "{header}"
         );
     }
 }

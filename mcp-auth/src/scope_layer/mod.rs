@@ -175,13 +175,31 @@ fn target_params<'a, T: Deserialize<'a>>(
     mcp_core::jsonrpc::parse_params(method, params)
 }
 
+/// Whether the caller's allow-list hides `target`: read as the allow-list layer reads it,
+/// its extension, else the principal's own.
+fn is_hidden(
+    target: ScopeTarget<'_>,
+    extensions: &http::Extensions,
+    principal: &Principal,
+) -> bool {
+    let Some(allow) = (extensions.get::<AllowList>()).or_else(|| principal.allow_list()) else {
+        return false;
+    };
+    match target {
+        ScopeTarget::Any => false,
+        ScopeTarget::Tool(name) => !allow.allows_tool(name),
+        ScopeTarget::Prompt(name) => !allow.allows_prompt(name),
+        ScopeTarget::Resource(uri) => !allow.allows_resource(uri),
+    }
+}
+
 impl Config {
-    /// `Err` with the error to answer when `message` (a request) lacks scopes. `allow` is the
-    /// caller's allow-list, if any.
+    /// `Err` with the error to answer when `message` (a request) lacks scopes. `extensions`
+    /// are the request's (for the caller's allow-list).
     fn check(
         &self,
         principal: &Principal,
-        allow: Option<&AllowList>,
+        extensions: &http::Extensions,
         message: &Message,
     ) -> Result<(), ErrorObject> {
         let Message::Request(request) = message else {
@@ -219,23 +237,21 @@ impl Config {
             }
             _ => ScopeTarget::Any,
         };
-        // A target the caller's allow-list hides is checked as a call of nothing in particular
-        // (the global scopes only): the allow-list or the router answers it as an unknown
-        // name, and a step-up naming its scope would tell the caller that it exists. (The
-        // allow-list layer refuses such calls itself, but passes on those whose params are
-        // malformed elsewhere, for the router to refuse as it refuses unknown names.)
-        let target = match (target, allow) {
-            (ScopeTarget::Tool(name), Some(allow)) if !allow.allows_tool(name) => ScopeTarget::Any,
-            (ScopeTarget::Prompt(name), Some(allow)) if !allow.allows_prompt(name) => {
-                ScopeTarget::Any
-            }
-            (ScopeTarget::Resource(uri), Some(allow)) if !allow.allows_resource(uri) => {
-                ScopeTarget::Any
-            }
-            (target, _) => target,
-        };
         self.policy
             .check(principal, target)
+            .or_else(|missing| {
+                // A target the caller's allow-list hides is checked as a call of nothing in
+                // particular (the global scopes only): the allow-list or the router answers
+                // it as an unknown name, and a step-up naming its scope would tell the caller
+                // that it exists. (The allow-list layer refuses such calls itself, but passes
+                // on those whose params are malformed elsewhere, for the router to refuse as
+                // it refuses unknown names.) Looked up only here, on the way to a refusal.
+                if is_hidden(target, extensions, principal) {
+                    self.policy.check(principal, ScopeTarget::Any)
+                } else {
+                    Err(missing)
+                }
+            })
             .map_err(|missing| self.error(&missing))
     }
 
@@ -281,14 +297,14 @@ impl Config {
     fn refuse(
         &self,
         principal: &Principal,
-        allow: Option<&AllowList>,
+        extensions: &http::Extensions,
         message: &Message,
     ) -> Option<McpResponse> {
         if let Message::Batch(items) = message {
             let errors: Vec<Option<ErrorObject>> = items
                 .iter()
                 .map(|item| match item {
-                    Ok(item) => self.check(principal, allow, item).err(),
+                    Ok(item) => self.check(principal, extensions, item).err(),
                     Err(_) => None,
                 })
                 .collect();
@@ -316,7 +332,7 @@ impl Config {
                 .collect();
             return Some(McpResponse::Batch(responses));
         }
-        self.check(principal, allow, message)
+        self.check(principal, extensions, message)
             .err()
             .map(|error| McpResponse::error_for(message, error))
     }
@@ -343,9 +359,10 @@ where
                 &anonymous
             }
         };
-        // As the allow-list layer reads it: its extension, else the principal's own.
-        let allow = (request.extensions.get::<AllowList>()).or_else(|| principal.allow_list());
-        if let Some(response) = self.config.refuse(principal, allow, &request.message) {
+        if let Some(response) = self
+            .config
+            .refuse(principal, &request.extensions, &request.message)
+        {
             return ScopeFuture {
                 kind: Kind::Refused {
                     response: Some(response),

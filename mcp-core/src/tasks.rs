@@ -22,12 +22,16 @@ use crate::protocol::TaskStatus;
 /// use std::time::Duration;
 /// use mcp_core::TaskConfig;
 ///
-/// let config = TaskConfig::default().max_tasks(500).default_ttl(Duration::from_secs(60));
+/// let config = TaskConfig::default()
+///     .max_tasks(500)
+///     .max_tasks_per_client(20)
+///     .default_ttl(Duration::from_secs(60));
 /// # let _ = config;
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskConfig {
     pub(crate) max_tasks: usize,
+    pub(crate) max_tasks_per_client: usize,
     pub(crate) default_ttl: Duration,
     pub(crate) min_ttl: Duration,
     pub(crate) max_ttl: Duration,
@@ -38,6 +42,7 @@ impl Default for TaskConfig {
     fn default() -> Self {
         Self {
             max_tasks: 1_000,
+            max_tasks_per_client: 100,
             default_ttl: Duration::from_secs(600),
             min_ttl: Duration::from_secs(1),
             max_ttl: Duration::from_secs(3_600),
@@ -50,6 +55,17 @@ impl TaskConfig {
     /// The most tasks kept at once (default 1 000); creating more fails with -32000.
     pub fn max_tasks(mut self, max: usize) -> Self {
         self.max_tasks = max.max(1);
+        self
+    }
+
+    /// The most tasks one client keeps at once (default 100, a tenth of the default
+    /// [`max_tasks`](Self::max_tasks)), so that one client cannot take every slot for the
+    /// tasks' TTL; creating more fails with -32000. A client is an authenticated principal
+    /// (by [`Principal::id`](crate::Principal::id), across its sessions), else a legacy
+    /// session; unauthenticated 2026-07-28 callers cannot be told apart and share one quota.
+    /// A task counts until its TTL runs out, ended or not.
+    pub fn max_tasks_per_client(mut self, max: usize) -> Self {
+        self.max_tasks_per_client = max.max(1);
         self
     }
 
@@ -101,6 +117,8 @@ pub(crate) struct TaskState {
 pub(crate) struct TaskEntry {
     pub(crate) id: String,
     pub(crate) owner: String,
+    /// Whose share of the store the task counts against (see `TaskOwner`).
+    client: String,
     pub(crate) created_at: SystemTime,
     pub(crate) created: Instant,
     pub(crate) ttl: Duration,
@@ -180,6 +198,14 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Who a new task belongs to: who may see it (`owner`), and whose share of the store it
+/// counts against (`client`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskOwner {
+    pub(crate) owner: String,
+    pub(crate) client: String,
+}
+
 /// The tasks by id.
 type TaskMap = Mutex<HashMap<String, Arc<TaskEntry>>>;
 
@@ -199,32 +225,44 @@ impl TaskStore {
         }
     }
 
-    /// Creates a task for `owner`; fails when the store is full of live tasks.
+    /// Creates a task for `owner`; fails when the store is full of live tasks, or the
+    /// owner's client holds its share of them.
     ///
     /// A timer removes and ends the task when its TTL runs out, even if nobody asks about
     /// it again (a task the client abandoned must not keep its runner forever).
     pub(crate) fn create(
         &self,
-        owner: &str,
+        owner: &TaskOwner,
         ttl: Option<Duration>,
         cancel: CancellationToken,
     ) -> Result<Arc<TaskEntry>, ErrorObject> {
         let now = Instant::now();
         let mut tasks = lock(&self.tasks);
         let mut expired = Vec::new();
+        // The pass that drops expired tasks counts the client's (the table is bounded).
+        let mut held_by_client = 0;
         tasks.retain(|_, task| {
             let live = !task.expired(now);
             if !live {
                 expired.push(Arc::clone(task));
+            } else if task.client == owner.client {
+                held_by_client += 1;
             }
             live
         });
-        if tasks.len() >= self.config.max_tasks {
+        let refusal = if tasks.len() >= self.config.max_tasks {
+            Some("Too many tasks; try again later")
+        } else if held_by_client >= self.config.max_tasks_per_client {
+            Some("Too many tasks of this client; try again when some have expired")
+        } else {
+            None
+        };
+        if let Some(message) = refusal {
             drop(tasks);
             expired.iter().for_each(|task| task.expire());
             return Err(ErrorObject::new(
                 crate::jsonrpc::codes::SERVER_ERROR,
-                "Too many tasks; try again later",
+                message,
             ));
         }
         let bytes: [u8; 16] = rand::random();
@@ -236,7 +274,8 @@ impl TaskStore {
             .max(self.config.min_ttl.min(max));
         let entry = Arc::new(TaskEntry {
             id: id.clone(),
-            owner: owner.to_owned(),
+            owner: owner.owner.clone(),
+            client: owner.client.clone(),
             created_at: SystemTime::now(),
             created: now,
             ttl,

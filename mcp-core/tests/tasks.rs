@@ -248,6 +248,58 @@ async fn a_task_is_kept_at_least_the_minimum_ttl() {
     assert_eq!(got["result"]["taskId"], task_id.as_str(), "{got}");
 }
 
+/// One client cannot take every slot of the store: past its share its tasks are refused,
+/// and another client still gets tasks.
+#[tokio::test]
+async fn each_client_has_a_share_of_the_task_store() {
+    let router = Router::builder()
+        .tasks(TaskConfig::default().max_tasks(10).max_tasks_per_client(2))
+        .tool(
+            Tool::new("forever")
+                .execution(execution(TaskSupport::Required))
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    ctx.cancelled().await;
+                    "cancelled"
+                }),
+        )
+        .build();
+    let v = ProtocolVersion::V2025_11_25;
+    let start = |who: &'static str| {
+        let router = router.clone();
+        async move {
+            let params = json!({"name":"forever","arguments":{},"task":{"ttl":60000}});
+            send(&router, v, "tools/call", params, who).await
+        }
+    };
+    for _ in 0..2 {
+        let created = start("alice").await;
+        assert!(created["result"]["task"]["taskId"].is_string(), "{created}");
+    }
+    let refused = start("alice").await;
+    assert_eq!(refused["error"]["code"], -32000, "{refused}");
+    assert_eq!(
+        refused["error"]["message"],
+        "Too many tasks of this client; try again when some have expired"
+    );
+    // Cancelling does not give a slot back: the task stays, cancelled, for its TTL.
+    let listed = send(&router, v, "tasks/list", json!({}), "alice").await;
+    let first = listed["result"]["tasks"][0]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(
+        &router,
+        v,
+        "tasks/cancel",
+        json!({"taskId": first}),
+        "alice",
+    )
+    .await;
+    assert_eq!(start("alice").await["error"]["code"], -32000);
+    let other = start("bob").await;
+    assert!(other["result"]["task"]["taskId"].is_string(), "{other}");
+}
+
 #[tokio::test]
 async fn legacy_experimental_tasks() {
     let router = router(2);

@@ -26,7 +26,7 @@ use crate::principal::Principal;
 use crate::protocol::TaskSupport;
 use crate::protocol::{TaskStatus, ToolExecution};
 use crate::session::SessionHandle;
-use crate::tasks::{TaskEntry, timestamp};
+use crate::tasks::{TaskEntry, TaskOwner, timestamp};
 use tokio_util::sync::CancellationToken;
 
 use super::task_run::{HandlerFuture, Running, run};
@@ -145,6 +145,17 @@ impl Call<'_> {
         format!("{subject}\u{0}{session}")
     }
 
+    /// The owner of a new task, with the client whose share it counts against: the
+    /// principal when there is one (its sessions share it), else the owner.
+    fn new_task_owner(&self) -> TaskOwner {
+        let owner = self.task_owner();
+        let client = match self.extensions.get::<Principal>() {
+            Some(principal) => format!("{}\u{0}", principal.id()),
+            None => owner.clone(),
+        };
+        TaskOwner { owner, client }
+    }
+
     /// Starts `tool` as a task and answers with the task.
     pub(crate) fn start_task(
         &self,
@@ -195,7 +206,10 @@ impl Call<'_> {
         cancel: CancellationToken,
         running: Option<Running>,
     ) -> MethodResult {
-        let task = self.inner.tasks.create(&self.task_owner(), ttl, cancel)?;
+        let task = self
+            .inner
+            .tasks
+            .create(&self.new_task_owner(), ttl, cancel)?;
         let runner_task = Arc::clone(&task);
         let version = self.version;
         let server_info_meta = self.inner.server_info_meta.clone();

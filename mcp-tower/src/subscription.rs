@@ -14,6 +14,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+/// How much one subscription may name in `resourceSubscriptions`: URIs, and their bytes
+/// together (each listener keeps its list for its whole life).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResourceLimits {
+    pub(crate) count: usize,
+    pub(crate) bytes: usize,
+}
+
 /// What one subscription listens to.
 #[derive(Debug)]
 pub(crate) struct Subscription {
@@ -29,11 +37,11 @@ pub(crate) struct Subscription {
 
 impl Subscription {
     /// Checks the params of a listen request before the RPC tier sees it: `notifications` is
-    /// required (a subscription must say what it listens to), with at most `max_resources`
-    /// resource URIs (each listener keeps its list for its whole life).
+    /// required (a subscription must say what it listens to), with resource URIs within
+    /// `limits`.
     pub(crate) fn check_request(
         params: Option<&RawValue>,
-        max_resources: usize,
+        limits: ResourceLimits,
     ) -> Result<(), ErrorObject> {
         let invalid = |detail: String| {
             ErrorObject::invalid_params(format!(
@@ -48,9 +56,16 @@ impl Subscription {
             .notifications
             .resource_subscriptions
             .unwrap_or_default();
-        if uris.len() > max_resources {
+        if uris.len() > limits.count {
             return Err(invalid(format!(
-                "at most {max_resources} resourceSubscriptions per subscription"
+                "at most {} resourceSubscriptions per subscription",
+                limits.count
+            )));
+        }
+        if uris.iter().map(String::len).sum::<usize>() > limits.bytes {
+            return Err(invalid(format!(
+                "resourceSubscriptions may name at most {} bytes of URIs",
+                limits.bytes
             )));
         }
         Ok(())

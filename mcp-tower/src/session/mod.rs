@@ -40,6 +40,7 @@ pub struct SessionConfig {
     pub(crate) max_sessions: usize,
     pub(crate) max_sessions_per_principal: usize,
     pub(crate) max_subscriptions: usize,
+    pub(crate) max_subscription_bytes: usize,
     pub(crate) max_in_flight: usize,
     pub(crate) stream_capacity: usize,
 }
@@ -51,6 +52,7 @@ impl Default for SessionConfig {
             max_sessions: 10_000,
             max_sessions_per_principal: 1_000,
             max_subscriptions: 1_000,
+            max_subscription_bytes: 256 * 1024,
             max_in_flight: 256,
             stream_capacity: 256,
         }
@@ -95,6 +97,19 @@ impl SessionConfig {
         self
     }
 
+    /// The most bytes of URIs a session's resource subscriptions may hold together (default
+    /// 256 KiB): the count alone does not bound them, a URI being as long as a request body.
+    /// A `resources/subscribe` beyond it is answered -32000.
+    ///
+    /// ```
+    /// let config = mcp_tower::SessionConfig::default().max_subscription_bytes(64 * 1024);
+    /// # let _ = config;
+    /// ```
+    pub fn max_subscription_bytes(mut self, max: usize) -> Self {
+        self.max_subscription_bytes = max;
+        self
+    }
+
     /// The most concurrent requests per session (default 256); each request of a batch
     /// counts as one, and a request the client cancelled counts until its handler is gone.
     /// A request beyond it is answered -32000.
@@ -123,10 +138,7 @@ pub struct LiveSession {
     version: ProtocolVersion,
     capabilities: Arc<ClientCapabilities>,
     log_level: Mutex<Option<LoggingLevel>>,
-    /// foldhash, seeded per process: a fan-out looks the URI up in every session's set, and
-    /// SipHash of it was a twelfth of the user-space instructions per stream (callgrind,
-    /// `load run` fan-out). The set is capped (`max_subscriptions`), as `in_flight` is.
-    subscriptions: Mutex<HashSet<String, foldhash::fast::RandomState>>,
+    subscriptions: Mutex<Subscriptions>,
     /// foldhash, seeded per process: SipHash of the id was a tenth of a session request's
     /// routing cost, and the map is capped (`max_in_flight`), so flooding it gains nothing.
     in_flight: Mutex<HashMap<RequestId, ClientPeer, foldhash::fast::RandomState>>,
@@ -137,6 +149,17 @@ pub struct LiveSession {
     terminated: AtomicBool,
     epoch: Instant,
     config: Arc<SessionConfig>,
+}
+
+/// A session's resource subscriptions, bounded in count and in bytes.
+#[derive(Debug, Default)]
+struct Subscriptions {
+    /// foldhash, seeded per process: a fan-out looks the URI up in every session's set, and
+    /// SipHash of it was a twelfth of the user-space instructions per stream (callgrind,
+    /// `load run` fan-out). The set is capped (`max_subscriptions`), as `in_flight` is.
+    uris: HashSet<String, foldhash::fast::RandomState>,
+    /// The length of the URIs together.
+    bytes: usize,
 }
 
 /// What a new session starts with.
@@ -168,7 +191,7 @@ impl LiveSession {
             version: new.version,
             capabilities: Arc::new(new.capabilities),
             log_level: Mutex::new(None),
-            subscriptions: Mutex::new(HashSet::default()),
+            subscriptions: Mutex::new(Subscriptions::default()),
             in_flight: Mutex::new(HashMap::default()),
             stream: Mutex::new(None),
             last_seen: AtomicU64::new(0),
@@ -357,22 +380,33 @@ impl mcp_core::Session for LiveSession {
 
     fn subscribe(&self, uri: &str) -> Result<(), ErrorObject> {
         let mut subscriptions = lock(&self.subscriptions);
-        if !subscriptions.contains(uri) && subscriptions.len() >= self.config.max_subscriptions {
-            return Err(ErrorObject::new(
-                mcp_core::jsonrpc::codes::SERVER_ERROR,
-                "Too many subscriptions in this session",
-            ));
+        if subscriptions.uris.contains(uri) {
+            return Ok(());
         }
-        subscriptions.insert(uri.to_owned());
-        Ok(())
+        let refusal = if subscriptions.uris.len() >= self.config.max_subscriptions {
+            "Too many subscriptions in this session"
+        } else if subscriptions.bytes + uri.len() > self.config.max_subscription_bytes {
+            "The subscriptions of this session would exceed their byte limit"
+        } else {
+            subscriptions.bytes += uri.len();
+            subscriptions.uris.insert(uri.to_owned());
+            return Ok(());
+        };
+        Err(ErrorObject::new(
+            mcp_core::jsonrpc::codes::SERVER_ERROR,
+            refusal,
+        ))
     }
 
     fn unsubscribe(&self, uri: &str) {
-        lock(&self.subscriptions).remove(uri);
+        let mut subscriptions = lock(&self.subscriptions);
+        if subscriptions.uris.remove(uri) {
+            subscriptions.bytes -= uri.len();
+        }
     }
 
     fn is_subscribed(&self, uri: &str) -> bool {
-        lock(&self.subscriptions).contains(uri)
+        lock(&self.subscriptions).uris.contains(uri)
     }
 
     fn allow_list(&self) -> Option<&mcp_core::AllowList> {

@@ -30,6 +30,29 @@ fn subscriptions_are_capped() {
 }
 
 #[test]
+fn subscriptions_are_capped_in_bytes() {
+    let session = session(SessionConfig::default().max_subscription_bytes(10));
+    assert!(session.subscribe("a://12345").is_ok(), "9 bytes");
+    assert_eq!(session.subscribe("a://6").unwrap_err().code, -32000);
+    assert!(
+        session.subscribe("a://12345").is_ok(),
+        "resubscribing is free"
+    );
+    assert!(!session.is_subscribed("a://6"));
+    session.unsubscribe("a://12345");
+    session.unsubscribe("a://12345");
+    assert!(
+        session.subscribe("a://6").is_ok(),
+        "unsubscribing gave its bytes back"
+    );
+    assert!(
+        session.subscribe("a://7").is_ok(),
+        "two of 5 bytes fill the 10"
+    );
+    assert_eq!(session.subscribe("b").unwrap_err().code, -32000);
+}
+
+#[test]
 fn use_keeps_a_session_alive_within_a_64th_of_its_ttl() {
     let ttl = Duration::from_millis(640);
     let session = session(SessionConfig::default().idle_ttl(ttl));

@@ -16,19 +16,23 @@ use mcp_core::protocol::SubscriptionFilter;
 use mcp_core::{AllowList, ServerEvent};
 use serde_json::value::RawValue;
 
-use crate::subscription::Subscription;
+use crate::subscription::{ResourceLimits, Subscription};
 
 /// The open subscriptions of one connection, bounded in number and in resources each.
 #[derive(Debug)]
 pub(super) struct Listens {
     open: HashMap<RequestId, Subscription>,
     max: usize,
-    max_resources: usize,
+    max_resources: ResourceLimits,
     allow_list: Option<AllowList>,
 }
 
 impl Listens {
-    pub(super) fn new(max: usize, max_resources: usize, allow_list: Option<AllowList>) -> Self {
+    pub(super) fn new(
+        max: usize,
+        max_resources: ResourceLimits,
+        allow_list: Option<AllowList>,
+    ) -> Self {
         Self {
             open: HashMap::new(),
             max,

@@ -81,6 +81,8 @@ mod shared;
 mod tests;
 mod threaded;
 
+use crate::subscription::ResourceLimits;
+
 use connection::*;
 use lines::*;
 use listen::*;
@@ -98,6 +100,8 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 pub const DEFAULT_MAX_LISTENS: usize = 16;
 /// The default number of resources one subscription may name (as over HTTP).
 pub const DEFAULT_MAX_LISTEN_RESOURCES: usize = 1_000;
+/// The default most bytes of URIs one subscription may name, together (as over HTTP).
+pub const DEFAULT_MAX_LISTEN_RESOURCE_BYTES: usize = 256 * 1024;
 
 /// The default most bytes of messages waiting for stdout ([`StdioTransport::max_output_bytes`]).
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
@@ -120,6 +124,7 @@ pub struct StdioTransport {
     shutdown_grace: Duration,
     max_listens: usize,
     max_listen_resources: usize,
+    max_listen_resource_bytes: usize,
     max_output_bytes: usize,
     outbound_capacity: usize,
     max_subscriptions: usize,
@@ -148,6 +153,7 @@ impl StdioTransport {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_listens: DEFAULT_MAX_LISTENS,
             max_listen_resources: DEFAULT_MAX_LISTEN_RESOURCES,
+            max_listen_resource_bytes: DEFAULT_MAX_LISTEN_RESOURCE_BYTES,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             outbound_capacity: DEFAULT_OUTBOUND_CAPACITY,
             max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
@@ -297,6 +303,18 @@ impl StdioTransport {
         self
     }
 
+    /// How many bytes of URIs one subscription may name in `resourceSubscriptions`, together
+    /// (default [`DEFAULT_MAX_LISTEN_RESOURCE_BYTES`]); a listen request naming more is
+    /// refused with -32602.
+    ///
+    /// ```
+    /// let transport = mcp_tower::StdioTransport::new().max_listen_resource_bytes(64 * 1024);
+    /// ```
+    pub fn max_listen_resource_bytes(mut self, limit: usize) -> Self {
+        self.max_listen_resource_bytes = limit;
+        self
+    }
+
     /// What the client may see: put into every request's extensions (where the
     /// [`Router`](mcp_core::Router) filters `*/list` results with it and
     /// [`AllowListLayer`](crate::AllowListLayer) enforces it), and applied to the
@@ -379,7 +397,10 @@ impl StdioTransport {
             tasks: JoinSet::new(),
             listens: Listens::new(
                 self.max_listens,
-                self.max_listen_resources,
+                ResourceLimits {
+                    count: self.max_listen_resources,
+                    bytes: self.max_listen_resource_bytes,
+                },
                 self.allow_list.clone(),
             ),
             publishing: self.events.is_some(),

@@ -92,6 +92,8 @@ pub struct StreamableHttpConfig {
     pub(crate) max_listeners: usize,
     pub(crate) max_listeners_per_principal: usize,
     pub(crate) max_listen_resources: usize,
+    pub(crate) max_listen_resource_bytes: usize,
+    pub(crate) max_capabilities_bytes: usize,
     pub(crate) disconnect_grace: Duration,
     pub(crate) shutdown: Option<CancellationToken>,
 }
@@ -132,6 +134,8 @@ impl Default for StreamableHttpConfig {
             max_listeners: 10_000,
             max_listeners_per_principal: 1_000,
             max_listen_resources: 1_000,
+            max_listen_resource_bytes: crate::stdio::DEFAULT_MAX_LISTEN_RESOURCE_BYTES,
+            max_capabilities_bytes: 16 * 1024,
             disconnect_grace: Duration::from_secs(30),
             shutdown: None,
         }
@@ -315,6 +319,33 @@ impl StreamableHttpConfig {
     /// ```
     pub fn max_listen_resources(mut self, max: usize) -> Self {
         self.max_listen_resources = max;
+        self
+    }
+
+    /// The most bytes of URIs one `subscriptions/listen` stream may subscribe to, together
+    /// (default 256 KiB): the count alone does not bound them, a URI being as long as a
+    /// request body. A request naming more is refused with -32602.
+    ///
+    /// ```
+    /// let config = mcp_tower::StreamableHttpConfig::default().max_listen_resource_bytes(64 * 1024);
+    /// # let _ = config;
+    /// ```
+    pub fn max_listen_resource_bytes(mut self, max: usize) -> Self {
+        self.max_listen_resource_bytes = max;
+        self
+    }
+
+    /// The largest `capabilities` object (its JSON text, in bytes) a legacy `initialize` may
+    /// declare (default 16 KiB; clients declare a few hundred bytes). The session keeps the
+    /// capabilities for its whole life, parsed, which takes up to about sixteen times their
+    /// text; an `initialize` declaring more is refused with -32602 and opens no session.
+    ///
+    /// ```
+    /// let config = mcp_tower::StreamableHttpConfig::default().max_capabilities_bytes(4 * 1024);
+    /// # let _ = config;
+    /// ```
+    pub fn max_capabilities_bytes(mut self, max: usize) -> Self {
+        self.max_capabilities_bytes = max;
         self
     }
 

@@ -19,7 +19,7 @@ use super::{Accepts, RpcService, Shared};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
 use crate::session::{LiveSession, NewSession, SessionManager, StoreFull};
-use crate::subscription::Subscription;
+use crate::subscription::{ResourceLimits, Subscription};
 
 pub(crate) fn handle<S, B>(
     shared: Arc<Shared>,
@@ -246,10 +246,11 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         Message::Request(request)
             if version.is_modern() && request.method == "subscriptions/listen" =>
         {
-            let max_resources = shared.config.max_listen_resources;
-            if let Err(error) =
-                Subscription::check_request(request.params.as_deref(), max_resources)
-            {
+            let limits = ResourceLimits {
+                count: shared.config.max_listen_resources,
+                bytes: shared.config.max_listen_resource_bytes,
+            };
+            if let Err(error) = Subscription::check_request(request.params.as_deref(), limits) {
                 return refused((StatusCode::OK, error), Some(&request.id));
             }
             let allow_list = extensions.get::<AllowList>().cloned().or_else(|| {
@@ -271,6 +272,18 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         }
         Message::Request(request) => {
             let id = request.id.clone();
+            // The modern era has no `initialize` (the router answers -32601) and no sessions.
+            // Read before the request is admitted: a refused `initialize` holds nothing.
+            let new_session = match manager.filter(|_| is_initialize && !version.is_modern()) {
+                None => None,
+                Some(manager) => {
+                    let limit = shared.config.max_capabilities_bytes;
+                    match initialize_params(&request, &extensions, limit) {
+                        Ok(new) => new.map(|new| Box::new((manager, new, id.clone()))),
+                        Err(error) => return refused((StatusCode::OK, error), Some(&id)),
+                    }
+                }
+            };
             let capacity = shared.config.outbound_capacity;
             // Its token is made only if the handler asks for it; in a session,
             // `notifications/cancelled` finds the peer in the session's requests.
@@ -280,11 +293,6 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
             {
                 return refused((StatusCode::OK, error), Some(&id));
             }
-            // The modern era has no `initialize` (the router answers -32601) and no sessions.
-            let new_session = (is_initialize && !version.is_modern())
-                .then(|| manager.zip(initialize_params(&request, &extensions)))
-                .flatten()
-                .map(|(manager, new)| Box::new((manager, new, id.clone())));
             // The exchange cancels through the peer: a token clone (and its drop) takes the
             // token's lock, a peer clone is one reference count.
             extensions.insert(peer.clone());
@@ -313,17 +321,37 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     }
 }
 
-/// Reads what `initialize` declares, for the session about to be created.
+/// Reads what `initialize` declares, for the session about to be created: `None` when the
+/// params do not read as `initialize`'s (the router refuses them), an error when the declared
+/// capabilities, which the session keeps for its life, exceed `max_capabilities` bytes.
 fn initialize_params(
     request: &mcp_core::jsonrpc::Request,
     extensions: &http::Extensions,
-) -> Option<NewSession> {
-    let params: InitializeRequestParams = request
-        .params
-        .as_deref()
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())?;
+    max_capabilities: usize,
+) -> Result<Option<NewSession>, ErrorObject> {
+    #[derive(serde::Deserialize)]
+    struct Declared<'a> {
+        #[serde(borrow)]
+        capabilities: Option<&'a serde_json::value::RawValue>,
+    }
+    let Some(raw) = request.params.as_deref() else {
+        return Ok(None);
+    };
+    let declared = serde_json::from_str::<Declared<'_>>(raw.get())
+        .ok()
+        .and_then(|declared| declared.capabilities)
+        .map_or(0, |capabilities| capabilities.get().len());
+    if declared > max_capabilities {
+        return Err(ErrorObject::invalid_params(format!(
+            "Invalid params: the capabilities declared ({declared} bytes) exceed this \
+             server's limit of {max_capabilities} bytes"
+        )));
+    }
+    let Ok(params) = serde_json::from_str::<InitializeRequestParams>(raw.get()) else {
+        return Ok(None);
+    };
     let principal = extensions.get::<Principal>();
-    Some(NewSession {
+    Ok(Some(NewSession {
         allow_list: extensions
             .get::<AllowList>()
             .or_else(|| principal.and_then(Principal::allow_list))
@@ -331,7 +359,7 @@ fn initialize_params(
         principal: principal.map(|p| p.id().to_owned()),
         version: mcp_core::ProtocolVersion::negotiate(&params.protocol_version),
         capabilities: params.capabilities,
-    })
+    }))
 }
 
 /// Creates the session of a successful `initialize` (request `id`) and names it in the

@@ -171,3 +171,31 @@ async fn a_session_cap_refusal_is_marked_as_one_for_telemetry() {
         Some(&mcp_core::RefusedBy::SessionLimit)
     );
 }
+
+/// A session keeps its client's capabilities for its life: an `initialize` declaring more
+/// than the limit is refused (-32602) and opens no session; one within it opens one.
+#[tokio::test]
+async fn declared_capabilities_are_bounded() {
+    let (_server, client, _) = start(|r| {
+        McpServer::builder(r)
+            .http_config(mcp_tower::StreamableHttpConfig::default().max_capabilities_bytes(64))
+    })
+    .await;
+    let initialize = |capabilities: serde_json::Value| {
+        json!({"jsonrpc":"2.0","id":7,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":capabilities,
+            "clientInfo":{"name":"x","version":"1"}}})
+    };
+    let zeros = json!({"experimental":{"x":vec![0; 100]}});
+    let refused = client.post(&initialize(zeros), &[]).await;
+    assert_eq!(refused.status, 200);
+    assert_eq!(refused.json()["id"], 7);
+    assert_eq!(refused.json()["error"]["code"], -32602);
+    let message = refused.json()["error"]["message"].to_string();
+    assert!(message.contains("limit of 64 bytes"), "{message}");
+    assert!(refused.header("mcp-session-id").is_none());
+    let usual = json!({"sampling":{},"elicitation":{},"roots":{"listChanged":true}});
+    let opened = client.post(&initialize(usual), &[]).await;
+    assert_eq!(opened.json()["result"]["protocolVersion"], "2025-11-25");
+    assert!(opened.header("mcp-session-id").is_some());
+}

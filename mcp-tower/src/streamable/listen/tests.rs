@@ -53,24 +53,31 @@ async fn refused(service: &McpHttpService<McpBody>, params: &str) -> serde_json:
 
 #[tokio::test]
 async fn listen_params_are_required_and_bounded() {
-    let config = StreamableHttpConfig::default().max_listen_resources(2);
+    let config = StreamableHttpConfig::default()
+        .max_listen_resources(2)
+        .max_listen_resource_bytes(10);
     let service: McpHttpService<McpBody> = McpServer::builder(Router::builder().build())
         .http_config(config)
         .into_http_service();
     let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
     let three = r#"{"resourceSubscriptions":["a://1","a://2","a://3"]}"#;
+    let long = r#"{"resourceSubscriptions":["a://1","a://23"]}"#;
     for (case, params) in [
         ("no notifications", format!(r#","params":{{{meta}}}"#)),
         (
             "too many resources",
             format!(r#","params":{{{meta},"notifications":{three}}}"#),
         ),
+        (
+            "11 bytes of URIs",
+            format!(r#","params":{{{meta},"notifications":{long}}}"#),
+        ),
     ] {
         let answer = refused(&service, &params).await;
         assert_eq!(answer["id"], 3, "{case}: {answer}");
         assert_eq!(answer["error"]["code"], -32602, "{case}: {answer}");
     }
-    // Two are within the limit: the stream opens (and is acknowledged).
+    // Two of 10 bytes are within the limits: the stream opens (and is acknowledged).
     let body = format!(
         r#"{{"jsonrpc":"2.0","id":4,"method":"subscriptions/listen","params":{{{meta},"notifications":{{"resourceSubscriptions":["a://1","a://2"]}}}}}}"#
     );

@@ -227,6 +227,33 @@ pub(crate) fn unsupported(requested: &str, served: ServedEras) -> Refusal {
     )
 }
 
+/// A refusal of an unreadable `MCP-Protocol-Version` header (repeated, not ASCII), in the
+/// era the body names: a modern client fixes a HeaderMismatch (-32020), where a plain
+/// Bad Request (-32600) would have it fall back to `initialize` (2026-07-28, Backward
+/// Compatibility). Without a modern `_meta` it stays the legacy era's Bad Request.
+pub(crate) fn in_body_era(refusal: Refusal, message: &Message) -> Refusal {
+    let (status, error) = &refusal;
+    let body_is_modern = || {
+        let params = match message {
+            Message::Request(request) => request.params.as_ref(),
+            Message::Notification(notification) => notification.params.as_ref(),
+            Message::Response(_) | Message::Batch(_) => None,
+        };
+        params
+            .and_then(Params::outline)
+            .and_then(|outline| outline.string(Member::MetaProtocolVersion))
+            .and_then(|version| ProtocolVersion::parse(&version))
+            .is_some_and(ProtocolVersion::is_modern)
+    };
+    match error.message.strip_prefix("Bad Request: ") {
+        Some(detail) if error.code == codes::INVALID_REQUEST && body_is_modern() => (
+            *status,
+            ErrorObject::new(codes::HEADER_MISMATCH, format!("Header mismatch: {detail}")),
+        ),
+        _ => refusal,
+    }
+}
+
 fn bad_request(message: impl Into<Cow<'static, str>>) -> Refusal {
     (
         StatusCode::BAD_REQUEST,

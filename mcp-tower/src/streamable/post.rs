@@ -159,7 +159,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     let session = parts.extensions.get::<Arc<LiveSession>>().cloned();
     let mcp_headers = McpHeaders::read(&parts.headers);
     if let Err(refusal) = super::routing_headers::check_not_repeated(&mcp_headers) {
-        return refused(refusal, request_id);
+        return refused(era::in_body_era(refusal, &message), request_id);
     }
     let served = ServedEras {
         legacy: shared.config.legacy,
@@ -167,7 +167,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     };
     let header = match era::VersionHeader::read(mcp_headers.version, served) {
         Ok(header) => header,
-        Err(refusal) => return refused(refusal, request_id),
+        Err(refusal) => return refused(era::in_body_era(refusal, &message), request_id),
     };
     let peek = era::Peek::of(&message, &header);
     let version = match era::classify(

@@ -517,3 +517,40 @@ async fn a_missing_version_header_is_named_missing() {
         "Header mismatch: MCP-Protocol-Version header is required (body value '2026-07-28')"
     );
 }
+
+/// An `MCP-Protocol-Version` header that cannot be read (repeated, not ASCII) is a
+/// HeaderMismatch for a body that names 2026-07-28 (a modern client fixes its headers rather
+/// than fall back to `initialize`), and a Bad Request for a legacy body.
+#[tokio::test]
+async fn an_unreadable_version_header_is_refused_in_the_body_s_era() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let modern = json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let legacy = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"});
+    let repeated = [
+        ("mcp-method", "tools/list"),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-protocol-version", "2026-07-28"),
+    ];
+    let not_ascii = [
+        ("mcp-method", "tools/list"),
+        ("mcp-protocol-version", "2026-07-28\u{e9}"),
+    ];
+    for (case, headers) in [("repeated", &repeated[..]), ("not ASCII", &not_ascii[..])] {
+        let reply = client.post(&modern, headers).await;
+        assert_eq!(reply.status, 400, "{case}");
+        let error = &reply.json()["error"];
+        assert_eq!(error["code"], -32020, "{case}: {error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Header mismatch: "),
+            "{case}: {error}"
+        );
+        let reply = client.post(&legacy, headers).await;
+        assert_eq!(reply.status, 400, "{case}");
+        assert_eq!(reply.json()["error"]["code"], -32600, "{case}");
+    }
+}

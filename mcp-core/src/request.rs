@@ -198,7 +198,7 @@ impl McpResponse {
 /// # let response = futures_util::FutureExt::now_or_never(refuse(request)).unwrap().unwrap();
 /// let refusal = response.http_refusal().unwrap();
 /// assert_eq!(refusal.status(), http::StatusCode::TOO_MANY_REQUESTS);
-/// assert_eq!(refusal.header(), (http::header::RETRY_AFTER, http::HeaderValue::from(30)));
+/// assert_eq!(refusal.header(), Some((http::header::RETRY_AFTER, http::HeaderValue::from(30))));
 /// // The wire sees only the JSON-RPC error, and data read from it carries no refusal.
 /// let json = response.to_vec();
 /// assert_eq!(json, br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"Try again later"}}"#);
@@ -214,6 +214,10 @@ pub enum HttpRefusal {
     /// `429 Too Many Requests` with `Retry-After`: this wait, in whole seconds rounded up and
     /// at least 1.
     RateLimited(Duration),
+    /// `400 Bad Request`: a malformed request the transport could not tell apart, such as a
+    /// 2026-07-28 request whose reserved `_meta` fields do not read (the era answers those
+    /// with 400, as it answers missing ones).
+    MalformedRequest,
 }
 
 impl HttpRefusal {
@@ -222,19 +226,21 @@ impl HttpRefusal {
         match self {
             HttpRefusal::InsufficientScope(_) => StatusCode::FORBIDDEN,
             HttpRefusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            HttpRefusal::MalformedRequest => StatusCode::BAD_REQUEST,
         }
     }
 
-    /// The header that goes with the status.
-    pub fn header(&self) -> (HeaderName, HeaderValue) {
+    /// The header that goes with the status, if any.
+    pub fn header(&self) -> Option<(HeaderName, HeaderValue)> {
         match self {
             HttpRefusal::InsufficientScope(challenge) => {
-                (header::WWW_AUTHENTICATE, challenge.clone())
+                Some((header::WWW_AUTHENTICATE, challenge.clone()))
             }
             HttpRefusal::RateLimited(wait) => {
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                (header::RETRY_AFTER, HeaderValue::from(seconds.max(1)))
+                Some((header::RETRY_AFTER, HeaderValue::from(seconds.max(1))))
             }
+            HttpRefusal::MalformedRequest => None,
         }
     }
 }

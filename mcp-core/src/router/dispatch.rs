@@ -11,7 +11,7 @@ use super::params::{self, RequestMeta};
 use super::registry::{Entries, page};
 use super::{RouterFuture, RouterInner};
 use crate::context::{HeldRound, RequestContext, SharedCapabilities};
-use crate::jsonrpc::{ErrorObject, Message, RawJson, RequestId, Response};
+use crate::jsonrpc::{ErrorObject, Message, Params, RawJson, RequestId, Response};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
     InitializeRequestParams, InitializeResult, PromptsCapability, ResourcesCapability,
@@ -69,6 +69,9 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
                     extensions,
                 };
                 let result = call.$method($params(&request.params)).await;
+                let result = result.map_err(|error| {
+                    reserved_meta_first(version, &request.method, request.params.as_ref(), error)
+                });
                 Ok(respond(request.id, result))
             });
         }};
@@ -87,12 +90,12 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
         id: request.id.clone(),
         extensions,
     };
-    let params = request.params.as_deref();
     if version.is_modern()
-        && let Err(error) = params::check_log_level(&request.method, params)
+        && let Err(error) = params::check_reserved_meta(&request.method, request.params.as_ref())
     {
         return RouterFuture::ready(respond(request.id, Err(error)));
     }
+    let params = request.params.as_deref();
     let result = match request.method.as_str() {
         "initialize" => call.initialize(params),
         "ping" => call.encode(&Empty {}, Extras::complete()),
@@ -112,6 +115,24 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
         method => Err(ErrorObject::method_not_found(method)),
     };
     RouterFuture::ready(respond(request.id, result))
+}
+
+/// A handler method's -32602 caused by the 2026-07-28 fields of `_meta`, which every method
+/// answers alike, is told as that (see [`params::check_reserved_meta`]); checked only once
+/// the method failed, so that calls that succeed read their `_meta` once.
+#[cold]
+fn reserved_meta_first(
+    version: ProtocolVersion,
+    method: &str,
+    params: Option<&Params>,
+    error: ErrorObject,
+) -> ErrorObject {
+    if !version.is_modern() || error.code != crate::jsonrpc::codes::INVALID_PARAMS {
+        return error;
+    }
+    params::check_reserved_meta(method, params)
+        .err()
+        .unwrap_or(error)
 }
 
 /// The response to request `id`.

@@ -247,28 +247,57 @@ pub(crate) fn normalised(arguments: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The 2026-07-28 logging utility: a request whose `_meta` names a log level that is not
-/// one is refused with -32602, whatever its method. Methods that run handlers read the level
-/// with the rest of their `_meta`; this check is for the others (discovery, lists, listen).
-/// Params that do not mention a log level are not parsed.
-pub(crate) fn check_log_level(method: &str, params: Option<&RawValue>) -> Result<(), ErrorObject> {
+/// The 2026-07-28 request fields in `_meta` that every method must refuse when they do not
+/// read (a log level that is not one, capabilities of the wrong shape): -32602, restated by
+/// HTTP as 400 as for missing ones (2026-07-28, basic: per-request protocol fields). Methods
+/// that run handlers read these with the rest of their `_meta` and call this only when that
+/// failed, to tell which error it was; the others (discovery, lists, listen) call it first.
+/// Only the fields present are parsed, capabilities only when not `{}`.
+pub(crate) fn check_reserved_meta(
+    method: &str,
+    params: Option<&Params>,
+) -> Result<(), ErrorObject> {
+    let Some(params) = params else {
+        return Ok(());
+    };
+    let malformed = |field: &str, error: serde_json::Error| {
+        ErrorObject::invalid_params(format!(
+            "Invalid params for {method}: _meta[\"io.modelcontextprotocol/{field}\"]: {error}"
+        ))
+        .with_http_refusal(crate::HttpRefusal::MalformedRequest)
+    };
+    let Some(outline) = params.last_outline() else {
+        // Keys spelled with escapes (or params that are no object, which the handler
+        // refuses): serde reads them.
+        return reserved_meta_by_serde(method, params.raw());
+    };
+    if let Some(raw) = outline.raw(Member::MetaLogLevel) {
+        serde_json::from_str::<LoggingLevel>(raw).map_err(|e| malformed("logLevel", e))?;
+    }
+    if let Some(raw) = outline.raw(Member::MetaClientCapabilities) {
+        capabilities_of(raw).map_err(|e| malformed("clientCapabilities", e))?;
+    }
+    Ok(())
+}
+
+/// [`check_reserved_meta`] for params without an outline.
+#[cold]
+fn reserved_meta_by_serde(method: &str, params: &RawValue) -> Result<(), ErrorObject> {
     #[derive(Deserialize)]
     struct WithMeta {
         #[serde(rename = "_meta", default)]
-        _meta: Option<LevelOnly>,
+        _meta: Option<Reserved>,
     }
     #[derive(Deserialize)]
-    struct LevelOnly {
+    struct Reserved {
         #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
         _level: Option<LoggingLevel>,
+        #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
+        _capabilities: Option<ClientCapabilities>,
     }
-    // A key spelled with escapes is read too.
-    match params {
-        Some(params) if params.get().contains("Level") || params.get().contains("\\u") => {
-            required::<WithMeta>(method, Some(params)).map(drop)
-        }
-        _ => Ok(()),
-    }
+    required::<WithMeta>(method, Some(params))
+        .map(drop)
+        .map_err(|error| error.with_http_refusal(crate::HttpRefusal::MalformedRequest))
 }
 
 /// Parses required params; a missing or malformed object is -32602.

@@ -43,8 +43,9 @@ pub(super) fn json_response(
     // typed hint counts: keys in the error's data are the handler's (or an upstream's) text.
     if let Some(refusal) = response.http_refusal() {
         *http.status_mut() = refusal.status();
-        let (name, value) = refusal.header();
-        http.headers_mut().insert(name, value);
+        if let Some((name, value)) = refusal.header() {
+            http.headers_mut().insert(name, value);
+        }
         if matches!(refusal, HttpRefusal::RateLimited(_)) {
             http.extensions_mut().insert(mcp_core::RefusedAtRpcTier);
         }

@@ -95,7 +95,7 @@ async fn routing_headers(client: &TestClient, call: &Value) {
                 ("mcp-protocol-version", "2025-06-18"),
             ],
             400,
-            Some(-32600),
+            Some(-32020),
         ),
     ];
     for (headers, status, code) in cases {
@@ -441,11 +441,20 @@ async fn a_legacy_version_in_meta_is_refused_with_the_per_request_versions() {
     assert_eq!(error["data"]["supported"].as_array().unwrap().len(), 4);
 }
 
-/// A log level that is not one is refused with -32602 by every method, not only by those
-/// that run handlers (2026-07-28, logging: error handling).
+/// A log level that is not one, or capabilities of the wrong shape, are refused with -32602
+/// and 400 by every method, not only by those that run handlers (2026-07-28, basic:
+/// per-request protocol fields; logging: error handling).
 #[tokio::test]
-async fn an_unknown_log_level_is_refused_by_every_method() {
+async fn malformed_reserved_meta_is_refused_by_every_method() {
     let (_server, client, _) = start(McpServer::builder).await;
+    let malformed = [
+        ("logLevel", json!("verbose")),
+        ("clientCapabilities", json!({"sampling": true})),
+        (
+            "clientCapabilities",
+            json!({"roots": {"listChanged": "yes"}}),
+        ),
+    ];
     for (method, extra) in [
         ("server/discover", json!({})),
         ("tools/list", json!({})),
@@ -459,13 +468,6 @@ async fn an_unknown_log_level_is_refused_by_every_method() {
             json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
         ),
     ] {
-        let mut params = extra.clone();
-        params["_meta"] = json!({
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientCapabilities": {},
-            "io.modelcontextprotocol/logLevel": "verbose"
-        });
-        let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params});
         let mut headers = vec![
             ("mcp-protocol-version", "2026-07-28"),
             ("mcp-method", method),
@@ -473,15 +475,25 @@ async fn an_unknown_log_level_is_refused_by_every_method() {
         if method == "tools/call" {
             headers.push(("mcp-name", "add"));
         }
-        let reply = client.post(&body, &headers).await;
-        assert_eq!(
-            reply.json()["error"]["code"],
-            -32602,
-            "{method}: {:?}",
-            reply.body
-        );
-        // A known level is served (a listen stream stays open: its status says it).
+        let mut params = extra.clone();
+        for (field, value) in &malformed {
+            params["_meta"] = json!({
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            });
+            params["_meta"][format!("io.modelcontextprotocol/{field}")] = value.clone();
+            let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params});
+            let reply = client.post(&body, &headers).await;
+            assert_eq!(reply.status, 400, "{method} {field}: {:?}", reply.body);
+            let error = &reply.json()["error"];
+            assert_eq!(error["code"], -32602, "{method} {field}: {error}");
+            let message = error["message"].as_str().unwrap();
+            assert!(message.contains(field), "{method}: {message}");
+        }
+        // Known values are served (a listen stream stays open: its status says it).
         params["_meta"]["io.modelcontextprotocol/logLevel"] = json!("debug");
+        params["_meta"]["io.modelcontextprotocol/clientCapabilities"] =
+            json!({"sampling": {}, "roots": {"listChanged": true}});
         let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params});
         if method == "subscriptions/listen" {
             let response = client
@@ -498,6 +510,18 @@ async fn an_unknown_log_level_is_refused_by_every_method() {
             reply.body
         );
     }
+    // Other invalid params keep their 200 (an unknown tool).
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope",
+        "arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities":{"sampling":{}}}}});
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "nope"),
+    ];
+    let reply = client.post(&body, &headers).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.json()["error"]["code"], -32602);
 }
 
 /// A modern body without `MCP-Protocol-Version` is told the header is missing (not that an

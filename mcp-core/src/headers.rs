@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::HeaderName;
+use http::{HeaderMap, HeaderName, HeaderValue, Version, header};
 
 // Looking a header up by `&str` parses and lower-cases the name on every request; these
 // names are parsed once.
@@ -33,6 +33,50 @@ pub static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 pub static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 /// `Last-Event-ID` (SSE resumption).
 pub static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+/// Asks to close the connection after a refusal sent before the request's body was read,
+/// when the request announced one (`Content-Length` above zero, or `Transfer-Encoding`) over
+/// HTTP/1. hyper passes such a body on to the next request only when it has already buffered
+/// all of it; otherwise it closes the connection unannounced, and the client's next request
+/// on it (a pipelined one, or one sent as the refusal arrives) is lost. `Connection: close`
+/// says so first (RFC 9112 §9.6). HTTP/2 ends the stream alone.
+///
+/// ```
+/// use http::{HeaderMap, Version, header};
+///
+/// let mut request = HeaderMap::new();
+/// request.insert(header::CONTENT_LENGTH, "70000".parse().unwrap());
+/// let mut response = HeaderMap::new();
+/// mcp_core::headers::close_if_body_unread(Version::HTTP_11, &request, &mut response);
+/// assert_eq!(response[header::CONNECTION], "close");
+///
+/// let mut response = HeaderMap::new();
+/// mcp_core::headers::close_if_body_unread(Version::HTTP_2, &request, &mut response);
+/// assert!(response.is_empty());
+/// ```
+pub fn close_if_body_unread(version: Version, request: &HeaderMap, response: &mut HeaderMap) {
+    if announces_http1_body(version, request) {
+        response.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+}
+
+/// Whether an HTTP/1 request announced a body (see [`close_if_body_unread`]).
+///
+/// ```
+/// use http::{HeaderMap, Version, header};
+///
+/// let mut request = HeaderMap::new();
+/// assert!(!mcp_core::headers::announces_http1_body(Version::HTTP_11, &request));
+/// request.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
+/// assert!(mcp_core::headers::announces_http1_body(Version::HTTP_11, &request));
+/// ```
+pub fn announces_http1_body(version: Version, request: &HeaderMap) -> bool {
+    version <= Version::HTTP_11
+        && (request.contains_key(header::TRANSFER_ENCODING)
+            || request
+                .get(header::CONTENT_LENGTH)
+                .is_some_and(|length| length.as_bytes() != b"0"))
+}
 
 /// Decodes a header value: optional whitespace trimmed, `=?base64?...?=` decoded strictly.
 /// `None` when the encoded form is not valid base64 of UTF-8 text, or when a plain value holds

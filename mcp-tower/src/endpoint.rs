@@ -88,11 +88,10 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if request.uri().path() != &*self.path {
-            return ResponseFuture::answer(json_rpc_error_response(
-                StatusCode::NOT_FOUND,
-                -32600,
-                "Not Found",
-            ));
+            return ResponseFuture::answer_unread(
+                &request,
+                json_rpc_error_response(StatusCode::NOT_FOUND, -32600, "Not Found"),
+            );
         }
         ResponseFuture::inner(self.inner.call(request))
     }

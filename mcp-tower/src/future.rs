@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -29,8 +29,15 @@ impl<F, ResBody> ResponseFuture<F, ResBody> {
         }
     }
 
-    /// Answers without the inner service.
-    pub(crate) fn answer(response: Response<ResBody>) -> Self {
+    /// Answers `request` without the inner service, its body unread (so the connection
+    /// closes after the answer when a body was announced: see
+    /// [`close_if_body_unread`](mcp_core::headers::close_if_body_unread)).
+    pub(crate) fn answer_unread<B>(request: &Request<B>, mut response: Response<ResBody>) -> Self {
+        mcp_core::headers::close_if_body_unread(
+            request.version(),
+            request.headers(),
+            response.headers_mut(),
+        );
         Self {
             inner: None,
             answer: Some(response),

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{Request, Response};
 use mcp_core::Principal;
+use mcp_core::headers::announces_http1_body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -42,9 +43,11 @@ pin_project! {
             #[pin]
             future: S::Future,
         },
-        // Refused without waiting; taken when answered.
+        // Refused without waiting; taken when answered. `close`: the request's body,
+        // announced, is left unread.
         Rejected {
             rejection: Option<Rejection>,
+            close: bool,
         },
     }
 }
@@ -69,24 +72,33 @@ where
         }
     }
 
-    /// Refused without waiting.
-    pub(super) fn rejected(rejection: Rejection) -> Self {
+    /// Refused without waiting, the request's body unread.
+    pub(super) fn rejected(rejection: Rejection, request: &Parts) -> Self {
         Self {
             state: State::Rejected {
                 rejection: Some(rejection),
+                close: announces_http1_body(request.version, &request.headers),
             },
         }
     }
 }
 
-/// The answer to a refused request.
-fn refuse<ResBody: From<Bytes>>(rejection: Rejection) -> Response<ResBody> {
+/// The answer to a refused request; `close` when it leaves an announced body unread (see
+/// [`close_if_body_unread`](mcp_core::headers::close_if_body_unread)).
+fn refuse<ResBody: From<Bytes>>(rejection: Rejection, close: bool) -> Response<ResBody> {
     tracing::debug!(
         status = %rejection.status(),
         message = rejection.message(),
         "request rejected"
     );
-    rejection.into_response()
+    let mut response = rejection.into_response();
+    if close {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
@@ -107,7 +119,10 @@ where
                     let (outcome, mut parts) = ready!(authenticating.as_mut().poll(cx));
                     let principal = match outcome {
                         Ok(principal) => principal,
-                        Err(rejection) => return Poll::Ready(Ok(refuse(rejection))),
+                        Err(rejection) => {
+                            let close = announces_http1_body(parts.version, &parts.headers);
+                            return Poll::Ready(Ok(refuse(rejection, close)));
+                        }
                     };
                     // Always Some: it is taken only here, right before the state changes.
                     let Some((body, mut inner)) = rest.take() else {
@@ -118,9 +133,9 @@ where
                     this.state.set(State::Calling { future });
                 }
                 StateProj::Calling { future } => return future.poll(cx),
-                StateProj::Rejected { rejection } => {
+                StateProj::Rejected { rejection, close } => {
                     let rejection = rejection.take().expect("polled after completion");
-                    return Poll::Ready(Ok(refuse(rejection)));
+                    return Poll::Ready(Ok(refuse(rejection, *close)));
                 }
             }
         }

@@ -55,3 +55,59 @@ mod service;
 pub use future::ResponseFuture;
 pub use layer::AuthLayer;
 pub use service::Auth;
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use http::request::Parts;
+    use http::{Request, Response, header};
+    use http_body_util::Full;
+    use mcp_core::Principal;
+    use tower::{Layer, ServiceExt};
+
+    use crate::{Authenticate, Rejection, WwwAuthenticate};
+
+    use super::AuthLayer;
+
+    /// Refuses everyone, at once (`now`) or after an await.
+    struct Nobody {
+        now: bool,
+    }
+
+    impl Authenticate for Nobody {
+        async fn authenticate(&self, _: &Parts) -> Result<Principal, Rejection> {
+            Err(Rejection::unauthorized(WwwAuthenticate::new("Bearer")))
+        }
+
+        fn authenticate_now(&self, _: &Parts) -> Option<Result<Principal, Rejection>> {
+            self.now
+                .then(|| Err(Rejection::unauthorized(WwwAuthenticate::new("Bearer"))))
+        }
+    }
+
+    /// A refusal leaves the body unread: a request that announced one is told that the
+    /// connection closes (see `mcp_core::headers::close_if_body_unread`), one without is not.
+    #[tokio::test]
+    async fn a_refusal_of_a_request_with_a_body_closes_the_connection() {
+        for now in [true, false] {
+            let service = AuthLayer::new(Nobody { now }).layer(tower::service_fn(
+                |_: Request<Full<Bytes>>| async {
+                    Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+                },
+            ));
+            let with_body = Request::post("/mcp")
+                .header(header::CONTENT_LENGTH, "5")
+                .body(Full::from("hello"))
+                .unwrap();
+            let refused = service.clone().oneshot(with_body).await.unwrap();
+            assert_eq!(refused.status(), 401);
+            assert_eq!(refused.headers()[header::CONNECTION], "close", "now: {now}");
+            let without = Request::get("/mcp").body(Full::default()).unwrap();
+            let refused = service.oneshot(without).await.unwrap();
+            assert_eq!(refused.status(), 401);
+            assert!(!refused.headers().contains_key(header::CONNECTION));
+        }
+    }
+}

@@ -82,7 +82,7 @@ where
                 // Decided at once: the ready inner service takes the request now.
                 return ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)));
             }
-            Some(Err(rejection)) => return ResponseFuture::rejected(rejection),
+            Some(Err(rejection)) => return ResponseFuture::rejected(rejection, &parts),
             None => {}
         }
         // The ready inner service goes with the future (a fresh clone stays behind for the

@@ -116,8 +116,14 @@ where
             },
             Err(wait) => {
                 tracing::debug!(?wait, "HTTP request rate limited");
+                let mut response = too_many_requests(wait);
+                mcp_core::headers::close_if_body_unread(
+                    request.version(),
+                    request.headers(),
+                    response.headers_mut(),
+                );
                 ResponseFuture::Limited {
-                    response: Some(too_many_requests(wait)),
+                    response: Some(response),
                 }
             }
         }
@@ -243,6 +249,30 @@ mod tests {
                 .is_err()
         );
         assert_eq!(layer.tracked_keys(), 1);
+    }
+
+    /// The refusal leaves the body unread: announced, the connection is said to close.
+    #[tokio::test]
+    async fn a_refusal_of_a_request_with_a_body_closes_the_connection() {
+        let layer = RateLimitLayer::new(Quota::per_minute(1));
+        let service = layer.layer(tower::service_fn(|_: Request<&'static str>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Body::from("ok")))
+        }));
+        let with_body = || {
+            let mut request = request(Some("alice"), None);
+            request
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(4));
+            request
+        };
+        let served = service.clone().oneshot(with_body()).await.unwrap();
+        assert!(!served.headers().contains_key(header::CONNECTION));
+        let refused = service.clone().oneshot(with_body()).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers()[header::CONNECTION], "close");
+        let refused = service.oneshot(request(Some("alice"), None)).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(!refused.headers().contains_key(header::CONNECTION));
     }
 
     async fn status<S>(service: &mut S, request: Request<&'static str>) -> u16

@@ -326,7 +326,7 @@ where
             .config
             .refusal(request.headers(), request.uri(), request.version());
         match refusal {
-            Some(refusal) => ResponseFuture::answer(refusal.response()),
+            Some(refusal) => ResponseFuture::answer_unread(&request, refusal.response()),
             None => ResponseFuture::inner(self.inner.call(request)),
         }
     }

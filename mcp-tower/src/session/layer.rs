@@ -164,19 +164,25 @@ where
         let id = id.filter(|_| !modern || (is_delete && !stateless_delete));
         if id.is_some() && repeated {
             // Which session would it be? Refused, as repeated routing headers are.
-            return ResponseFuture::answer(json_rpc_error_response(
-                StatusCode::BAD_REQUEST,
-                -32600,
-                "Bad Request: the Mcp-Session-Id header is repeated",
-            ));
+            return ResponseFuture::answer_unread(
+                &request,
+                json_rpc_error_response(
+                    StatusCode::BAD_REQUEST,
+                    -32600,
+                    "Bad Request: the Mcp-Session-Id header is repeated",
+                ),
+            );
         }
         let Some(id) = id else {
             if is_delete && !stateless_delete {
-                return ResponseFuture::answer(json_rpc_error_response(
-                    StatusCode::BAD_REQUEST,
-                    -32600,
-                    "Bad Request: Mcp-Session-Id header is required",
-                ));
+                return ResponseFuture::answer_unread(
+                    &request,
+                    json_rpc_error_response(
+                        StatusCode::BAD_REQUEST,
+                        -32600,
+                        "Bad Request: Mcp-Session-Id header is required",
+                    ),
+                );
             }
             request.extensions_mut().insert(self.manager.clone());
             return ResponseFuture::inner(self.inner.call(request));
@@ -191,23 +197,25 @@ where
             // A session is bound to its principal: anyone else is told it does not exist.
             .filter(|s| s.principal() == subject);
         let Some(session) = session else {
-            return ResponseFuture::answer(json_rpc_error_response(
-                StatusCode::NOT_FOUND,
-                -32001,
-                "Session not found",
-            ));
+            return ResponseFuture::answer_unread(
+                &request,
+                json_rpc_error_response(StatusCode::NOT_FOUND, -32001, "Session not found"),
+            );
         };
         if is_delete {
             if let Err((status, error)) =
                 crate::streamable::check_session_header(request.headers(), self.served)
             {
-                return ResponseFuture::answer(error_response(status, None, error));
+                return ResponseFuture::answer_unread(
+                    &request,
+                    error_response(status, None, error),
+                );
             }
             self.manager.store.remove(id);
             tracing::info!(session.id = %id, "session terminated by client");
             let mut response = Response::new(ResBody::from(Bytes::new()));
             *response.status_mut() = StatusCode::OK;
-            return ResponseFuture::answer(response);
+            return ResponseFuture::answer_unread(&request, response);
         }
         session.touch();
         let handle: SessionHandle = Arc::clone(&session) as SessionHandle;

@@ -213,10 +213,15 @@ where
             match *request.method() {
                 Method::POST => Box::pin(post::handle(shared, inner, request)),
                 Method::GET => Box::pin(get::handle(shared, request)),
-                _ => Box::pin(std::future::ready(method_not_allowed(
-                    &shared,
-                    request.extensions(),
-                ))),
+                _ => {
+                    let mut refusal = method_not_allowed(&shared, request.extensions());
+                    mcp_core::headers::close_if_body_unread(
+                        request.version(),
+                        request.headers(),
+                        refusal.headers_mut(),
+                    );
+                    Box::pin(std::future::ready(refusal))
+                }
             };
         ResponseFuture { future }
     }

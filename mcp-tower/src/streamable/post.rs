@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use http::{HeaderValue, Request, Response, StatusCode, header};
+use mcp_core::headers::close_if_body_unread;
 use mcp_core::jsonrpc::{ErrorObject, Message, Params, RequestId};
 use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{AllowList, ClientPeer, McpRequest, Outbound, Principal, ServedEras};
@@ -40,7 +41,8 @@ where
     // inline it was 2 KiB, past malloc's fast paths, on every request.
     let request_headers = parts.headers.len();
     async move {
-        if let Err(refusal) = check_headers(&parts.headers) {
+        if let Err(mut refusal) = check_headers(&parts.headers) {
+            close_if_body_unread(parts.version, &parts.headers, refusal.headers_mut());
             return refusal;
         }
         let config = &shared.config;
@@ -86,9 +88,14 @@ fn check_headers(headers: &http::HeaderMap) -> Result<(), Response<McpBody>> {
     for (name, value) in headers {
         if name == header::ACCEPT {
             media.add(value);
-        } else if name == header::CONTENT_TYPE {
-            // The first, as `HeaderMap::get` gives it.
-            content_type.get_or_insert(value);
+        } else if name == header::CONTENT_TYPE && content_type.replace(value).is_some() {
+            // A single-valued field (RFC 9110 §8.3): which one a proxy in front read is
+            // anybody's guess.
+            return Err(json_rpc_error_response(
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "Bad Request: the Content-Type header is repeated",
+            ));
         }
     }
     if !(media.json && media.event_stream) {

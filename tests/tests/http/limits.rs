@@ -199,3 +199,58 @@ async fn declared_capabilities_are_bounded() {
     assert_eq!(opened.json()["result"]["protocolVersion"], "2025-11-25");
     assert!(opened.header("mcp-session-id").is_some());
 }
+
+/// A refusal sent before the request's body is read says that the connection closes after
+/// it (hyper would otherwise close it unannounced when the body is larger than what it
+/// buffered, and the client's next request on it would be lost); one to a request without a
+/// body keeps the connection.
+#[tokio::test]
+async fn a_refusal_that_leaves_the_body_unread_closes_the_connection() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let big = json!({"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"x".repeat(200_000)}});
+    let body = serde_json::to_vec(&big).unwrap();
+    for (case, extra) in [
+        ("415", vec![("content-type", "text/plain")]),
+        ("406", vec![("accept", "application/json")]),
+        ("404 session", vec![("mcp-session-id", "no-such-session")]),
+    ] {
+        let reply = client.send(Method::POST, body.clone(), &extra).await;
+        assert!(reply.status.is_client_error(), "{case}: {}", reply.status);
+        assert_eq!(reply.header("connection"), Some("close"), "{case}");
+    }
+    let reply = client.send(Method::PUT, body.clone(), &[]).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("connection"), Some("close"));
+    // No body announced: the connection stays.
+    let reply = client
+        .send(Method::GET, "", &[("accept", "application/json")])
+        .await;
+    assert!(reply.status.is_client_error(), "{}", reply.status);
+    assert_eq!(reply.header("connection"), None);
+}
+
+/// `Content-Type` is single-valued: sent twice, the request is refused whatever the order,
+/// rather than served on the first value.
+#[tokio::test]
+async fn a_repeated_content_type_is_refused() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let ping = serde_json::to_vec(&json!({"jsonrpc":"2.0","id":1,"method":"ping"})).unwrap();
+    for types in [
+        [
+            ("content-type", "application/json"),
+            ("content-type", "text/plain"),
+        ],
+        [
+            ("content-type", "text/plain"),
+            ("content-type", "application/json"),
+        ],
+        [
+            ("content-type", "application/json"),
+            ("content-type", "application/json"),
+        ],
+    ] {
+        let reply = client.send(Method::POST, ping.clone(), &types).await;
+        assert_eq!(reply.status, 400, "{types:?}");
+        assert_eq!(reply.json()["error"]["code"], -32600);
+    }
+}

@@ -117,6 +117,9 @@ impl Shutdown {
             // Each stream then ends by itself (a listen stream after its cancellation and closing result), and
             // the connection closes once its responses are written.
             watch.activity.streams().end();
+            // One with nothing in flight (a request head still arriving) is dropped a sweep
+            // later, as an idle one would be after its timeout.
+            watch.activity.expire_at_next_sweep_if_idle();
             watch.waker.wake();
         }
         // `notify_one` keeps a permit when no one waits yet, so a close between the check and

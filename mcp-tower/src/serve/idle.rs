@@ -124,6 +124,14 @@ impl Activity {
         false
     }
 
+    /// At shutdown: the next sweep expires the connection if it has had no request in flight
+    /// and started none since now. A graceful shutdown leaves alone a request head still
+    /// trickling in, which would otherwise hold the process for the whole grace period.
+    pub(crate) fn expire_at_next_sweep_if_idle(&self) {
+        self.idle_word.store(self.word.load(Relaxed), Relaxed);
+        self.expire_at_next_sweep();
+    }
+
     /// After an expired connection was asked to close gracefully: the next sweep expires it
     /// again if it is still idle, so that one that did not close (a request head still
     /// trickling in, which a graceful shutdown leaves alone) is dropped a tenth later.

@@ -133,6 +133,8 @@ pub async fn serve<S: ServedService>(listener: TcpListener, service: S) -> io::R
 
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting, lets the
 /// open connections finish their requests (at most [`SHUTDOWN_GRACE_PERIOD`]) and returns.
+/// A connection with no request in flight (a request head still arriving) is dropped a tenth
+/// of [`HEADER_READ_TIMEOUT`] after shutdown begins.
 ///
 /// The long-lived streams of a [`StreamableHttp`](crate::StreamableHttp) bridge end when
 /// shutdown begins, with nothing to configure: a `subscriptions/listen` stream sends

@@ -263,3 +263,50 @@ async fn past_the_connection_cap_a_new_connection_waits_for_a_free_slot() {
 }
 
 mod send;
+
+/// At shutdown a connection with nothing in flight, its request head still arriving, is
+/// dropped a sweep later rather than holding the shutdown for the whole grace period; one
+/// with a request in flight keeps it until its answer.
+#[tokio::test]
+async fn shutdown_drops_a_partial_request_head_but_waits_for_requests_in_flight() {
+    let idle = Duration::from_secs(10);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let slow = tower::service_fn(|_request: Request<Incoming>| async {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"slow"))))
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_with_options(
+        listener,
+        slow,
+        async {
+            let _ = stopped.await;
+        },
+        ServeOptions::default().idle_timeout(idle),
+    ));
+    let mut partial = tokio::net::TcpStream::connect(address).await.unwrap();
+    partial
+        .write_all(b"POST /mcp HTTP/1.1\r\nhost: localhost\r\n")
+        .await
+        .unwrap();
+    let mut busy = tokio::net::TcpStream::connect(address).await.unwrap();
+    busy.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = Instant::now();
+    stop.send(()).unwrap();
+    let (answered, _) = read_until_closed(&mut busy).await;
+    assert!(answered.ends_with("slow"), "{answered}");
+    let (received, _) = read_until_closed(&mut partial).await;
+    assert_eq!(received, "");
+    tokio::time::timeout(idle, server)
+        .await
+        .expect("serve returns within a sweep or two of the shutdown")
+        .unwrap()
+        .unwrap();
+    // A sweep is a tenth of the idle timeout: far short of the 30 s grace.
+    let waited = stopping.elapsed();
+    assert!(waited < idle / 10 * 3, "{waited:?}");
+}

@@ -49,7 +49,7 @@ pub use handler::{
 };
 pub use input::{AskedInput, InputRound, RequestStateSealer, RoundState, StateError};
 pub use peer::{ClientPeer, Outbound, OutboundMessage};
-pub use principal::{AllowList, Principal};
+pub use principal::{AllowList, Principal, peer_block};
 pub use request::{FromStdio, HttpRefusal, McpRequest, McpResponse, RefusedAtRpcTier, RefusedBy};
 pub use router::{CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture};
 pub use session::{Session, SessionHandle};

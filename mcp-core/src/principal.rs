@@ -1,6 +1,7 @@
 //! Who is calling: the authenticated identity the HTTP tier puts into the request extensions.
 
 use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -267,5 +268,28 @@ impl AllowList {
     /// Whether the resource template `name` is allowed.
     pub fn allows_resource_template(&self, name: &str) -> bool {
         allows(&self.inner.resource_templates, name)
+    }
+}
+
+/// The part of a peer's address that stands for one client when it is not authenticated: an
+/// IPv4 address as it is, an IPv6 one cut to its /64 (IPv4-mapped ones unwrapped), so that one
+/// subscriber cannot get a fresh share per address of their block. Rate limits and task quotas
+/// key unauthenticated callers on it.
+///
+/// ```
+/// use std::net::IpAddr;
+///
+/// let v6: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+/// assert_eq!(mcp_core::peer_block(v6), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+/// let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+/// assert_eq!(mcp_core::peer_block(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+/// ```
+pub fn peer_block(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128))),
+        },
     }
 }

@@ -33,6 +33,10 @@ pub trait Session: Send + Sync + std::fmt::Debug + 'static {
     fn allow_list(&self) -> Option<&AllowList> {
         None
     }
+    /// Whether the session has ended (DELETE, expiry): what it owns (its tasks) can be let go.
+    fn is_terminated(&self) -> bool {
+        false
+    }
 }
 
 /// How a session travels in request extensions.

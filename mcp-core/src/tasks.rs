@@ -1,11 +1,13 @@
 //! Tasks: tool calls that run in the background and are polled (2025-11-25 experimental
 //! tasks; the `io.modelcontextprotocol/tasks` extension of 2026-07-28).
 //!
-//! Storage is bounded (a maximum count, a TTL per task) and every task belongs to the
-//! principal (and legacy session) that created it: nobody else can see it.
+//! Storage is bounded (a maximum count, a share per client, a TTL per task) and every task
+//! belongs to the principal (and legacy session) that created it: nobody else can see it.
+//! A full store makes room by dropping ended tasks (oldest first), never running ones, and a
+//! legacy session's tasks go when the session ends (nobody can reach them then).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::value::RawValue;
@@ -15,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::input::AskedInput;
 use crate::jsonrpc::{ErrorObject, RawJson};
 use crate::protocol::TaskStatus;
+use crate::session::Session;
 
 /// Limits of the task store.
 ///
@@ -52,18 +55,21 @@ impl Default for TaskConfig {
 }
 
 impl TaskConfig {
-    /// The most tasks kept at once (default 1 000); creating more fails with -32000.
+    /// The most tasks kept at once (default 1 000). When the store is full, the oldest ended
+    /// task (completed, failed or cancelled) is dropped before its TTL to make room; when all
+    /// are running, creating more fails with -32000.
     pub fn max_tasks(mut self, max: usize) -> Self {
         self.max_tasks = max.max(1);
         self
     }
 
     /// The most tasks one client keeps at once (default 100, a tenth of the default
-    /// [`max_tasks`](Self::max_tasks)), so that one client cannot take every slot for the
-    /// tasks' TTL; creating more fails with -32000. A client is an authenticated principal
-    /// (by [`Principal::id`](crate::Principal::id), across its sessions), else a legacy
-    /// session; unauthenticated 2026-07-28 callers cannot be told apart and share one quota.
-    /// A task counts until its TTL runs out, ended or not.
+    /// [`max_tasks`](Self::max_tasks)), so that one client cannot take every slot. At its
+    /// share, a client's new task replaces its own oldest ended task; when all of its tasks
+    /// are running, creating more fails with -32000. A client is an authenticated principal
+    /// (by [`Principal::id`](crate::Principal::id), across its sessions), else the peer's
+    /// address ([`peer_block`](crate::peer_block) of the `SocketAddr` `mcp_tower::serve`
+    /// puts in the extensions), else the legacy session.
     pub fn max_tasks_per_client(mut self, max: usize) -> Self {
         self.max_tasks_per_client = max.max(1);
         self
@@ -119,6 +125,8 @@ pub(crate) struct TaskEntry {
     pub(crate) owner: String,
     /// Whose share of the store the task counts against (see `TaskOwner`).
     client: String,
+    /// The legacy session that owns it: the task goes when the session ends.
+    session: Option<Weak<dyn Session>>,
     pub(crate) created_at: SystemTime,
     pub(crate) created: Instant,
     pub(crate) ttl: Duration,
@@ -190,6 +198,19 @@ impl TaskEntry {
     fn expired(&self, now: Instant) -> bool {
         now.duration_since(self.created) > self.ttl
     }
+
+    /// Whether the task is past its TTL or its session has ended: then nobody can reach it.
+    fn gone(&self, now: Instant) -> bool {
+        self.expired(now)
+            || self
+                .session
+                .as_ref()
+                .is_some_and(|session| session.upgrade().is_none_or(|s| s.is_terminated()))
+    }
+
+    fn has_ended(&self) -> bool {
+        lock(&self.state).status.is_terminal()
+    }
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -198,12 +219,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Who a new task belongs to: who may see it (`owner`), and whose share of the store it
-/// counts against (`client`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who a new task belongs to: who may see it (`owner`), whose share of the store it counts
+/// against (`client`), and the legacy session it ends with.
+#[derive(Debug, Clone)]
 pub(crate) struct TaskOwner {
     pub(crate) owner: String,
     pub(crate) client: String,
+    pub(crate) session: Option<Weak<dyn Session>>,
 }
 
 /// The tasks by id.
@@ -239,24 +261,50 @@ impl TaskStore {
         let now = Instant::now();
         let mut tasks = lock(&self.tasks);
         let mut expired = Vec::new();
-        // The pass that drops expired tasks counts the client's (the table is bounded).
+        // One pass (the table is bounded) drops the tasks nobody can reach any more, counts
+        // the client's, and finds the oldest ended ones, the client's and anybody's.
         let mut held_by_client = 0;
-        tasks.retain(|_, task| {
-            let live = !task.expired(now);
-            if !live {
-                expired.push(Arc::clone(task));
-            } else if task.client == owner.client {
-                held_by_client += 1;
-            }
-            live
-        });
-        let refusal = if tasks.len() >= self.config.max_tasks {
-            Some("Too many tasks; try again later")
-        } else if held_by_client >= self.config.max_tasks_per_client {
-            Some("Too many tasks of this client; try again when some have expired")
-        } else {
-            None
+        let mut oldest_ended: Option<Arc<TaskEntry>> = None;
+        let mut clients_oldest_ended: Option<Arc<TaskEntry>> = None;
+        let older = |candidate: &Option<Arc<TaskEntry>>, task: &TaskEntry| {
+            candidate.as_ref().is_none_or(|c| task.created < c.created)
         };
+        tasks.retain(|_, task| {
+            if task.gone(now) {
+                expired.push(Arc::clone(task));
+                return false;
+            }
+            let ours = task.client == owner.client;
+            held_by_client += usize::from(ours);
+            if task.has_ended() {
+                if older(&oldest_ended, task) {
+                    oldest_ended = Some(Arc::clone(task));
+                }
+                if ours && older(&clients_oldest_ended, task) {
+                    clients_oldest_ended = Some(Arc::clone(task));
+                }
+            }
+            true
+        });
+        // Room is made by dropping an ended task, the client's own first; running ones stay.
+        let mut refusal = None;
+        if held_by_client >= self.config.max_tasks_per_client {
+            match clients_oldest_ended {
+                Some(task) => {
+                    tasks.remove(&task.id);
+                }
+                None => {
+                    refusal = Some("Too many running tasks of this client; try again later");
+                }
+            }
+        } else if tasks.len() >= self.config.max_tasks {
+            match oldest_ended {
+                Some(task) => {
+                    tasks.remove(&task.id);
+                }
+                None => refusal = Some("Too many running tasks; try again later"),
+            }
+        }
         if let Some(message) = refusal {
             drop(tasks);
             expired.iter().for_each(|task| task.expire());
@@ -276,6 +324,7 @@ impl TaskStore {
             id: id.clone(),
             owner: owner.owner.clone(),
             client: owner.client.clone(),
+            session: owner.session.clone(),
             created_at: SystemTime::now(),
             created: now,
             ttl,

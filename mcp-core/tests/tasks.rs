@@ -248,8 +248,9 @@ async fn a_task_is_kept_at_least_the_minimum_ttl() {
     assert_eq!(got["result"]["taskId"], task_id.as_str(), "{got}");
 }
 
-/// One client cannot take every slot of the store: past its share its tasks are refused,
-/// and another client still gets tasks.
+/// One client cannot take every slot of the store: past its share its tasks are refused
+/// while they run, an ended one of its own makes room for a new one, and another client
+/// still gets tasks.
 #[tokio::test]
 async fn each_client_has_a_share_of_the_task_store() {
     let router = Router::builder()
@@ -271,22 +272,75 @@ async fn each_client_has_a_share_of_the_task_store() {
             send(&router, v, "tools/call", params, who).await
         }
     };
+    let mut ids = Vec::new();
     for _ in 0..2 {
         let created = start("alice").await;
-        assert!(created["result"]["task"]["taskId"].is_string(), "{created}");
+        ids.push(
+            created["result"]["task"]["taskId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let refused = start("alice").await;
     assert_eq!(refused["error"]["code"], -32000, "{refused}");
     assert_eq!(
         refused["error"]["message"],
-        "Too many tasks of this client; try again when some have expired"
+        "Too many running tasks of this client; try again later"
     );
-    // Cancelling does not give a slot back: the task stays, cancelled, for its TTL.
-    let listed = send(&router, v, "tasks/list", json!({}), "alice").await;
-    let first = listed["result"]["tasks"][0]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // An ended task (here cancelled) makes room: the new one replaces it before its TTL.
+    send(
+        &router,
+        v,
+        "tasks/cancel",
+        json!({"taskId": ids[0]}),
+        "alice",
+    )
+    .await;
+    let replacing = start("alice").await;
+    assert!(
+        replacing["result"]["task"]["taskId"].is_string(),
+        "{replacing}"
+    );
+    let gone = send(&router, v, "tasks/get", json!({"taskId": ids[0]}), "alice").await;
+    assert_eq!(gone["error"]["code"], -32602, "{gone}");
+    let running = send(&router, v, "tasks/get", json!({"taskId": ids[1]}), "alice").await;
+    assert_eq!(running["result"]["status"], "working");
+    assert_eq!(start("alice").await["error"]["code"], -32000);
+    let other = start("bob").await;
+    assert!(other["result"]["task"]["taskId"].is_string(), "{other}");
+}
+
+/// A full store drops its oldest ended task for a new one, whoever's; with every task
+/// running, it refuses.
+#[tokio::test]
+async fn a_full_store_makes_room_from_ended_tasks_only() {
+    let router = Router::builder()
+        .tasks(TaskConfig::default().max_tasks(2).max_tasks_per_client(2))
+        .tool(
+            Tool::new("forever")
+                .execution(execution(TaskSupport::Required))
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    ctx.cancelled().await;
+                    "cancelled"
+                }),
+        )
+        .build();
+    let v = ProtocolVersion::V2025_11_25;
+    let start = |who: &'static str| {
+        let router = router.clone();
+        async move {
+            let params = json!({"name":"forever","arguments":{},"task":{"ttl":60000}});
+            send(&router, v, "tools/call", params, who).await
+        }
+    };
+    let first = start("alice").await["result"]["task"]["taskId"].clone();
+    assert!(start("bob").await["result"]["task"]["taskId"].is_string());
+    let refused = start("carol").await;
+    assert_eq!(
+        refused["error"]["message"],
+        "Too many running tasks; try again later"
+    );
     send(
         &router,
         v,
@@ -295,9 +349,9 @@ async fn each_client_has_a_share_of_the_task_store() {
         "alice",
     )
     .await;
-    assert_eq!(start("alice").await["error"]["code"], -32000);
-    let other = start("bob").await;
-    assert!(other["result"]["task"]["taskId"].is_string(), "{other}");
+    assert!(start("carol").await["result"]["task"]["taskId"].is_string());
+    let gone = send(&router, v, "tasks/get", json!({"taskId": first}), "alice").await;
+    assert_eq!(gone["error"]["code"], -32602, "{gone}");
 }
 
 #[tokio::test]
@@ -357,16 +411,19 @@ async fn legacy_experimental_tasks() {
     )
     .await;
     assert_eq!(refused["error"]["code"], -32601);
-    // The store is bounded.
-    let second = send(
-        &router,
-        v,
-        "tools/call",
-        json!({"name":"forever","arguments":{},"task":{}}),
-        "alice",
-    )
-    .await;
-    assert!(second["result"]["task"]["taskId"].is_string());
+    // The store is bounded: the ended task makes room for a second running one, then the
+    // running ones leave none.
+    for _ in 0..2 {
+        let running = send(
+            &router,
+            v,
+            "tools/call",
+            json!({"name":"forever","arguments":{},"task":{}}),
+            "alice",
+        )
+        .await;
+        assert!(running["result"]["task"]["taskId"].is_string(), "{running}");
+    }
     let full = send(
         &router,
         v,

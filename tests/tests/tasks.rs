@@ -173,3 +173,60 @@ async fn a_cancelled_tasks_result_leaves_the_question_to_the_next() {
         .expect("the result");
     assert_eq!(done["result"]["content"][0]["text"], "ok: false", "{done}");
 }
+
+/// Unauthenticated clients share the task store by their address, not per session (a new
+/// session is free), and the tasks of a session go when it ends: nobody can reach them.
+#[tokio::test]
+async fn task_shares_are_per_address_and_a_session_s_tasks_end_with_it() {
+    let router = Router::builder()
+        .tasks(mcp_core::TaskConfig::default().max_tasks_per_client(2))
+        .tool(
+            Tool::new("forever")
+                .execution(ToolExecution {
+                    task_support: Some(TaskSupport::Required),
+                })
+                .handler(
+                    |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
+                        ctx.cancelled().await;
+                        "cancelled"
+                    },
+                ),
+        )
+        .build();
+    let server = TestServer::start(McpServer::builder(router).into_http_service()).await;
+    let client = TestClient::new(&server);
+    let first = client.initialize(VERSION).await;
+    let second = client.initialize(VERSION).await;
+    let start = |session: String| {
+        let client = &client;
+        async move {
+            let headers = [
+                ("mcp-session-id", session.as_str()),
+                ("mcp-protocol-version", VERSION),
+            ];
+            let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+                "params":{"name":"forever","arguments":{},"task":{"ttl":60000}}});
+            client.post(&call, &headers).await.json()
+        }
+    };
+    for _ in 0..2 {
+        let created = start(first.clone()).await;
+        assert!(created["result"]["task"]["taskId"].is_string(), "{created}");
+    }
+    // Another session from the same address shares the address's two running tasks.
+    let refused = start(second.clone()).await;
+    assert_eq!(refused["error"]["code"], -32000, "{refused}");
+    let deleted = client
+        .send(
+            Method::DELETE,
+            "",
+            &[
+                ("mcp-session-id", &first),
+                ("mcp-protocol-version", VERSION),
+            ],
+        )
+        .await;
+    assert_eq!(deleted.status, 200);
+    let created = start(second.clone()).await;
+    assert!(created["result"]["task"]["taskId"].is_string(), "{created}");
+}

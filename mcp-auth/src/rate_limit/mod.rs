@@ -76,7 +76,7 @@ mod http_tier;
 mod limiter;
 mod rpc_tier;
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use mcp_core::jsonrpc::ErrorObject;
@@ -183,20 +183,8 @@ fn key_of(extensions: &http::Extensions) -> Key<'_> {
         return Key::Subject(principal.id());
     }
     match extensions.get::<SocketAddr>() {
-        Some(addr) => Key::Peer(peer_block(addr.ip())),
+        Some(addr) => Key::Peer(mcp_core::peer_block(addr.ip())),
         None => Key::Anonymous,
-    }
-}
-
-/// IPv4 addresses as they are; IPv6 ones cut to their /64 (IPv4-mapped ones unwrapped), so
-/// that one subscriber cannot get a fresh bucket per address of their block.
-fn peer_block(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128))),
-        },
     }
 }
 
@@ -224,6 +212,8 @@ mod tests {
 
     #[test]
     fn keys() {
+        use std::net::Ipv6Addr;
+
         let mut extensions = http::Extensions::new();
         assert_eq!(key_of(&extensions), Key::Anonymous);
         extensions.insert(SocketAddr::from(([192, 0, 2, 7], 4000)));

@@ -145,15 +145,24 @@ impl Call<'_> {
         format!("{subject}\u{0}{session}")
     }
 
-    /// The owner of a new task, with the client whose share it counts against: the
-    /// principal when there is one (its sessions share it), else the owner.
+    /// The owner of a new task, with the client whose share it counts against (the
+    /// principal, across its sessions; else the peer's address block; else the owner) and
+    /// the legacy session it ends with.
     fn new_task_owner(&self) -> TaskOwner {
         let owner = self.task_owner();
-        let client = match self.extensions.get::<Principal>() {
-            Some(principal) => format!("{}\u{0}", principal.id()),
-            None => owner.clone(),
+        let peer = self.extensions.get::<std::net::SocketAddr>();
+        let client = match (self.extensions.get::<Principal>(), peer) {
+            (Some(principal), _) => format!("{}\u{0}", principal.id()),
+            // Principal keys end with a NUL and peer keys do not: the two never meet.
+            (None, Some(peer)) => format!("\u{0}{}", crate::peer_block(peer.ip())),
+            (None, None) => owner.clone(),
         };
-        TaskOwner { owner, client }
+        let session = self.extensions.get::<SessionHandle>().map(Arc::downgrade);
+        TaskOwner {
+            owner,
+            client,
+            session,
+        }
     }
 
     /// Starts `tool` as a task and answers with the task.

@@ -409,6 +409,10 @@ impl mcp_core::Session for LiveSession {
         lock(&self.subscriptions).uris.contains(uri)
     }
 
+    fn is_terminated(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+    }
+
     fn allow_list(&self) -> Option<&mcp_core::AllowList> {
         self.allow_list.as_ref()
     }

@@ -11,7 +11,7 @@ use super::params::{self, RequestMeta};
 use super::registry::{Entries, page};
 use super::{RouterFuture, RouterInner};
 use crate::context::{HeldRound, RequestContext, SharedCapabilities};
-use crate::jsonrpc::{ErrorObject, Message, Params, RawJson, RequestId, Response};
+use crate::jsonrpc::{ErrorObject, Message, Params, RawJson, RequestId, Response, codes};
 use crate::principal::{AllowList, Principal};
 use crate::protocol::{
     InitializeRequestParams, InitializeResult, PromptsCapability, ResourcesCapability,
@@ -68,10 +68,13 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
                     id: request.id.clone(),
                     extensions,
                 };
-                let result = call.$method($params(&request.params)).await;
-                let result = result.map_err(|error| {
-                    reserved_meta_first(version, &request.method, request.params.as_ref(), error)
-                });
+                let result = match call.$method($params(&request.params)).await {
+                    Err(error) if version.is_modern() && error.code == codes::INVALID_PARAMS => {
+                        let params = request.params.as_ref();
+                        Err(reserved_meta_first(&request.method, params, error))
+                    }
+                    result => result,
+                };
                 Ok(respond(request.id, result))
             });
         }};
@@ -117,19 +120,12 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
     RouterFuture::ready(respond(request.id, result))
 }
 
-/// A handler method's -32602 caused by the 2026-07-28 fields of `_meta`, which every method
-/// answers alike, is told as that (see [`params::check_reserved_meta`]); checked only once
-/// the method failed, so that calls that succeed read their `_meta` once.
+/// A 2026-07-28 handler method's -32602 caused by the fields of `_meta` that every method
+/// answers alike, told as that (see [`params::check_reserved_meta`]): checked only once the
+/// method failed, so that calls that succeed read their `_meta` once.
 #[cold]
-fn reserved_meta_first(
-    version: ProtocolVersion,
-    method: &str,
-    params: Option<&Params>,
-    error: ErrorObject,
-) -> ErrorObject {
-    if !version.is_modern() || error.code != crate::jsonrpc::codes::INVALID_PARAMS {
-        return error;
-    }
+#[inline(never)]
+fn reserved_meta_first(method: &str, params: Option<&Params>, error: ErrorObject) -> ErrorObject {
     params::check_reserved_meta(method, params)
         .err()
         .unwrap_or(error)

@@ -63,14 +63,26 @@ impl Registered {
     /// Registers each request of `items` with `session`, under a peer of its own, and puts
     /// the peers where the batch layer gives each item its own. A request the session
     /// refuses (too many in flight, an id already in flight) is replaced by its refusal,
-    /// which keeps its place in the batch's answer.
+    /// which keeps its place in the batch's answer. A `notifications/cancelled` item cancels
+    /// a request before it in the batch, as it would had it come in a later POST.
     fn register(
         session: Arc<LiveSession>,
         items: &mut [Result<Message, jsonrpc::Response>],
         extensions: &mut http::Extensions,
     ) -> Self {
-        let mut peers = Vec::new();
+        let mut peers: Vec<(RequestId, ClientPeer)> = Vec::new();
         for item in items.iter_mut() {
+            if let Ok(Message::Notification(notification)) = item
+                && notification.method == "notifications/cancelled"
+                && let Some(id) = notification
+                    .params
+                    .as_deref()
+                    .and_then(jsonrpc::cancelled_request_id)
+                && let Some((_, peer)) = peers.iter().find(|(earlier, _)| *earlier == id)
+            {
+                peer.cancel();
+                continue;
+            }
             let Ok(Message::Request(request)) = item else {
                 continue;
             };
@@ -325,6 +337,30 @@ mod tests {
         assert_eq!(content_type, "text/event-stream");
         assert_eq!(answer, "", "no response once cancelled");
         assert_eq!(holds.live(), 0);
+    }
+
+    /// A `notifications/cancelled` in a batch cancels a request before it in the same batch,
+    /// as it would in a later POST; one naming a request after it, or none, changes nothing.
+    #[tokio::test]
+    async fn a_cancellation_in_a_batch_reaches_a_request_before_it() {
+        let holds = Arc::new(Holds::default());
+        let service = service(&holds, SessionConfig::default());
+        let session = initialize_as(&service, LEGACY).await;
+        let batch = post_batch(
+            &service,
+            &session,
+            &[cancel(3), call_hold(1, false), ping(2), cancel(1), ping(3)],
+        );
+        let (_, answer) = answer_of(batch).await;
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        let ids: Vec<&Value> = answer
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["id"])
+            .collect();
+        assert_eq!(ids, [&json!(2), &json!(3)], "{answer}");
+        assert_eq!(holds.live(), 0, "the cancelled handler is gone");
     }
 
     /// A session whose batch runs is not idle: it outlives its TTL, and then ends once idle.

@@ -247,8 +247,9 @@ impl TaskStore {
         }
     }
 
-    /// Creates a task for `owner`; fails when the store is full of live tasks, or the
-    /// owner's client holds its share of them.
+    /// Creates a task for `owner`. When the store, or the share of the owner's client, is
+    /// full, an ended task makes room (the client's own first, oldest first); when all are
+    /// running, creation fails.
     ///
     /// A timer removes and ends the task when its TTL runs out, even if nobody asks about
     /// it again (a task the client abandoned must not keep its runner forever).

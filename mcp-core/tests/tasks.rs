@@ -248,13 +248,10 @@ async fn a_task_is_kept_at_least_the_minimum_ttl() {
     assert_eq!(got["result"]["taskId"], task_id.as_str(), "{got}");
 }
 
-/// One client cannot take every slot of the store: past its share its tasks are refused
-/// while they run, an ended one of its own makes room for a new one, and another client
-/// still gets tasks.
-#[tokio::test]
-async fn each_client_has_a_share_of_the_task_store() {
-    let router = Router::builder()
-        .tasks(TaskConfig::default().max_tasks(10).max_tasks_per_client(2))
+/// A router whose one tool, task-only, runs until cancelled.
+fn forever_router(tasks: TaskConfig) -> Router {
+    Router::builder()
+        .tasks(tasks)
         .tool(
             Tool::new("forever")
                 .execution(execution(TaskSupport::Required))
@@ -263,15 +260,30 @@ async fn each_client_has_a_share_of_the_task_store() {
                     "cancelled"
                 }),
         )
-        .build();
+        .build()
+}
+
+/// `forever` started as a 2025-11-25 task by `who`: the answer.
+async fn start_forever(router: &Router, who: &str) -> Value {
+    let params = json!({"name":"forever","arguments":{},"task":{"ttl":60000}});
+    send(
+        router,
+        ProtocolVersion::V2025_11_25,
+        "tools/call",
+        params,
+        who,
+    )
+    .await
+}
+
+/// One client cannot take every slot of the store: past its share its tasks are refused
+/// while they run, an ended one of its own makes room for a new one, and another client
+/// still gets tasks.
+#[tokio::test]
+async fn each_client_has_a_share_of_the_task_store() {
+    let router = forever_router(TaskConfig::default().max_tasks(10).max_tasks_per_client(2));
     let v = ProtocolVersion::V2025_11_25;
-    let start = |who: &'static str| {
-        let router = router.clone();
-        async move {
-            let params = json!({"name":"forever","arguments":{},"task":{"ttl":60000}});
-            send(&router, v, "tools/call", params, who).await
-        }
-    };
+    let start = |who: &'static str| start_forever(&router, who);
     let mut ids = Vec::new();
     for _ in 0..2 {
         let created = start("alice").await;
@@ -315,25 +327,9 @@ async fn each_client_has_a_share_of_the_task_store() {
 /// running, it refuses.
 #[tokio::test]
 async fn a_full_store_makes_room_from_ended_tasks_only() {
-    let router = Router::builder()
-        .tasks(TaskConfig::default().max_tasks(2).max_tasks_per_client(2))
-        .tool(
-            Tool::new("forever")
-                .execution(execution(TaskSupport::Required))
-                .handler(|Json(_): Args, ctx: RequestContext| async move {
-                    ctx.cancelled().await;
-                    "cancelled"
-                }),
-        )
-        .build();
+    let router = forever_router(TaskConfig::default().max_tasks(2).max_tasks_per_client(2));
     let v = ProtocolVersion::V2025_11_25;
-    let start = |who: &'static str| {
-        let router = router.clone();
-        async move {
-            let params = json!({"name":"forever","arguments":{},"task":{"ttl":60000}});
-            send(&router, v, "tools/call", params, who).await
-        }
-    };
+    let start = |who: &'static str| start_forever(&router, who);
     let first = start("alice").await["result"]["task"]["taskId"].clone();
     assert!(start("bob").await["result"]["task"]["taskId"].is_string());
     let refused = start("carol").await;

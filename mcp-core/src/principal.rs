@@ -223,6 +223,25 @@ impl AllowList {
         Self::default()
     }
 
+    /// The caller's allow-list in a request's extensions: an `AllowList` extension (a session's,
+    /// or one an `AllowListLayer` resolved), else the authenticated [`Principal`]'s own.
+    ///
+    /// ```
+    /// use mcp_core::{AllowList, Principal};
+    ///
+    /// let mut extensions = http::Extensions::new();
+    /// assert!(AllowList::of(&extensions).is_none());
+    /// extensions.insert(Principal::new("alice").with_allow_list(AllowList::new().tools(["a"])));
+    /// assert!(!AllowList::of(&extensions).unwrap().allows_tool("b"));
+    /// extensions.insert(AllowList::new()); // the extension wins
+    /// assert!(AllowList::of(&extensions).unwrap().allows_tool("b"));
+    /// ```
+    pub fn of(extensions: &http::Extensions) -> Option<&AllowList> {
+        extensions
+            .get::<AllowList>()
+            .or_else(|| extensions.get::<Principal>()?.allow_list())
+    }
+
     /// Only these tools (by name) are visible and callable.
     pub fn tools<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
         Arc::make_mut(&mut self.inner).tools = to_set(names);

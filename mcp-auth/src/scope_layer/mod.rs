@@ -175,14 +175,9 @@ fn target_params<'a, T: Deserialize<'a>>(
     mcp_core::jsonrpc::parse_params(method, params)
 }
 
-/// Whether the caller's allow-list hides `target`: read as the allow-list layer reads it,
-/// its extension, else the principal's own.
-fn is_hidden(
-    target: ScopeTarget<'_>,
-    extensions: &http::Extensions,
-    principal: &Principal,
-) -> bool {
-    let Some(allow) = (extensions.get::<AllowList>()).or_else(|| principal.allow_list()) else {
+/// Whether the caller's allow-list ([`AllowList::of`]) hides `target`.
+fn is_hidden(target: ScopeTarget<'_>, extensions: &http::Extensions) -> bool {
+    let Some(allow) = AllowList::of(extensions) else {
         return false;
     };
     match target {
@@ -246,7 +241,7 @@ impl Config {
                 // that it exists. (The allow-list layer refuses such calls itself, but passes
                 // on those whose params are malformed elsewhere, for the router to refuse as
                 // it refuses unknown names.) Looked up only here, on the way to a refusal.
-                if is_hidden(target, extensions, principal) {
+                if is_hidden(target, extensions) {
                     self.policy.check(principal, ScopeTarget::Any)
                 } else {
                     Err(missing)

@@ -181,11 +181,7 @@ impl Call<'_> {
     }
 
     pub(super) fn allow_list(&self) -> Option<&AllowList> {
-        self.extensions.get::<AllowList>().or_else(|| {
-            self.extensions
-                .get::<Principal>()
-                .and_then(Principal::allow_list)
-        })
+        AllowList::of(&self.extensions)
     }
 
     /// Results are private when they may depend on who asks: for any authenticated caller

@@ -260,11 +260,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
             if let Err(error) = Subscription::check_request(request.params.as_deref(), limits) {
                 return refused((StatusCode::OK, error), Some(&request.id));
             }
-            let allow_list = extensions.get::<AllowList>().cloned().or_else(|| {
-                extensions
-                    .get::<Principal>()
-                    .and_then(|p| p.allow_list().cloned())
-            });
+            let allow_list = AllowList::of(&extensions).cloned();
             Step::Listen(Box::new(super::listen::Listen {
                 shared,
                 id: request.id.clone(),
@@ -359,10 +355,7 @@ fn initialize_params(
     };
     let principal = extensions.get::<Principal>();
     Ok(Some(NewSession {
-        allow_list: extensions
-            .get::<AllowList>()
-            .or_else(|| principal.and_then(Principal::allow_list))
-            .cloned(),
+        allow_list: AllowList::of(extensions).cloned(),
         principal: principal.map(|p| p.id().to_owned()),
         version: mcp_core::ProtocolVersion::negotiate(&params.protocol_version),
         capabilities: params.capabilities,

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use mcp_core::headers::close_if_body_unread;
 use mcp_core::jsonrpc::{ErrorObject, Message, Params, RequestId};
-use mcp_core::protocol::InitializeRequestParams;
 use mcp_core::{AllowList, ClientPeer, McpRequest, Outbound, Principal, ServedEras};
 use tower::ServiceExt;
 
@@ -325,40 +324,44 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
 }
 
 /// Reads what `initialize` declares, for the session about to be created: `None` when the
-/// params do not read as `initialize`'s (the router refuses them), an error when the declared
-/// capabilities, which the session keeps for its life, exceed `max_capabilities` bytes.
+/// params do not read as `initialize`'s (the router refuses them, and an error answer opens no
+/// session), an error when the declared capabilities, which the session keeps for its life,
+/// exceed `max_capabilities` bytes. Their text is measured before it is parsed.
 fn initialize_params(
     request: &mcp_core::jsonrpc::Request,
     extensions: &http::Extensions,
     max_capabilities: usize,
 ) -> Result<Option<NewSession>, ErrorObject> {
     #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
     struct Declared<'a> {
         #[serde(borrow)]
-        capabilities: Option<&'a serde_json::value::RawValue>,
+        protocol_version: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        capabilities: &'a serde_json::value::RawValue,
     }
-    let Some(raw) = request.params.as_deref() else {
+    let Some(declared) = request
+        .params
+        .as_deref()
+        .and_then(|raw| serde_json::from_str::<Declared<'_>>(raw.get()).ok())
+    else {
         return Ok(None);
     };
-    let declared = serde_json::from_str::<Declared<'_>>(raw.get())
-        .ok()
-        .and_then(|declared| declared.capabilities)
-        .map_or(0, |capabilities| capabilities.get().len());
-    if declared > max_capabilities {
+    let size = declared.capabilities.get().len();
+    if size > max_capabilities {
         return Err(ErrorObject::invalid_params(format!(
-            "Invalid params: the capabilities declared ({declared} bytes) exceed this \
+            "Invalid params: the capabilities declared ({size} bytes) exceed this \
              server's limit of {max_capabilities} bytes"
         )));
     }
-    let Ok(params) = serde_json::from_str::<InitializeRequestParams>(raw.get()) else {
+    let Ok(capabilities) = serde_json::from_str(declared.capabilities.get()) else {
         return Ok(None);
     };
-    let principal = extensions.get::<Principal>();
     Ok(Some(NewSession {
         allow_list: AllowList::of(extensions).cloned(),
-        principal: principal.map(|p| p.id().to_owned()),
-        version: mcp_core::ProtocolVersion::negotiate(&params.protocol_version),
-        capabilities: params.capabilities,
+        principal: extensions.get::<Principal>().map(|p| p.id().to_owned()),
+        version: mcp_core::ProtocolVersion::negotiate(&declared.protocol_version),
+        capabilities,
     }))
 }
 

@@ -413,25 +413,26 @@ impl RouterBuilder {
         self
     }
 
-    /// Registers a tool.
+    /// Registers a tool. Each name once: [`build`](Self::build) panics on a second tool of
+    /// the same name ([`Router::add_tool`] replaces one at runtime).
     pub fn tool(mut self, tool: Tool) -> Self {
         self.tools.push(tool);
         self
     }
 
-    /// Registers a static resource.
+    /// Registers a static resource. Each URI once, as for [`tool`](Self::tool).
     pub fn resource(mut self, resource: Resource) -> Self {
         self.resources.push(resource);
         self
     }
 
-    /// Registers a resource template.
+    /// Registers a resource template. Each template text once, as for [`tool`](Self::tool).
     pub fn resource_template(mut self, template: ResourceTemplate) -> Self {
         self.templates.push(template);
         self
     }
 
-    /// Registers a prompt.
+    /// Registers a prompt. Each name once, as for [`tool`](Self::tool).
     pub fn prompt(mut self, prompt: Prompt) -> Self {
         self.prompts.push(prompt);
         self
@@ -518,7 +519,27 @@ impl RouterBuilder {
     }
 
     /// Builds the router.
+    ///
+    /// # Panics
+    ///
+    /// When two tools or two prompts share a name, two resources a URI, or two resource
+    /// templates their text: one would silently replace the other, and a server assembled
+    /// from several modules would lose a definition without a word.
+    ///
+    /// ```should_panic
+    /// use mcp_core::{RequestContext, Router, Tool};
+    ///
+    /// let tool = || Tool::new("add").raw_handler(|_, _: RequestContext| async { "3" });
+    /// let _ = Router::builder().tool(tool()).tool(tool()).build(); // panics: `add` twice
+    /// ```
     pub fn build(self) -> Router {
+        refuse_duplicates("tool", self.tools.iter().map(Tool::name));
+        refuse_duplicates("resource", self.resources.iter().map(Resource::uri));
+        refuse_duplicates(
+            "resource template",
+            self.templates.iter().map(ResourceTemplate::uri_template),
+        );
+        refuse_duplicates("prompt", self.prompts.iter().map(Prompt::name));
         let (events, _) = broadcast::channel(self.event_capacity);
         let server_info_meta = self
             .server_info_in_results
@@ -579,6 +600,18 @@ impl tower_service::Service<McpRequest> for Router {
 
     fn call(&mut self, request: McpRequest) -> Self::Future {
         dispatch::dispatch(&self.inner, request)
+    }
+}
+
+/// Panics when `keys` holds one twice (see [`RouterBuilder::build`]).
+fn refuse_duplicates<'a>(kind: &str, keys: impl Iterator<Item = &'a str>) {
+    let mut seen = std::collections::HashSet::new();
+    for key in keys {
+        assert!(
+            seen.insert(key),
+            "Router::builder: {kind} `{key}` is registered twice; each {kind} is registered \
+             once (Router::add_* replace one at runtime)"
+        );
     }
 }
 

@@ -111,6 +111,9 @@ pub const DEFAULT_OUTBOUND_CAPACITY: usize = 64;
 /// The default number of resources a legacy client may subscribe to
 /// ([`StdioTransport::max_subscriptions`]; as over HTTP).
 pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 1_000;
+/// The default most bytes of URIs a legacy client may subscribe to, together
+/// ([`StdioTransport::max_subscription_bytes`]; as over HTTP).
+pub const DEFAULT_MAX_SUBSCRIPTION_BYTES: usize = 256 * 1024;
 
 type Reply = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 
@@ -128,6 +131,7 @@ pub struct StdioTransport {
     max_output_bytes: usize,
     outbound_capacity: usize,
     max_subscriptions: usize,
+    max_subscription_bytes: usize,
     events: Option<broadcast::Receiver<ServerEvent>>,
     shutdown: CancellationToken,
     allow_list: Option<AllowList>,
@@ -157,6 +161,7 @@ impl StdioTransport {
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             outbound_capacity: DEFAULT_OUTBOUND_CAPACITY,
             max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
+            max_subscription_bytes: DEFAULT_MAX_SUBSCRIPTION_BYTES,
             events: None,
             shutdown: CancellationToken::new(),
             allow_list: None,
@@ -221,6 +226,18 @@ impl StdioTransport {
     /// ```
     pub fn max_subscriptions(mut self, limit: usize) -> Self {
         self.max_subscriptions = limit;
+        self
+    }
+
+    /// How many bytes of URIs a legacy client may subscribe to, together (default 256 KiB);
+    /// a subscription past it gets -32000. Without it, a thousand URIs as long as a line could
+    /// hold gigabytes.
+    ///
+    /// ```
+    /// let transport = mcp_tower::StdioTransport::new().max_subscription_bytes(64 * 1024);
+    /// ```
+    pub fn max_subscription_bytes(mut self, limit: usize) -> Self {
+        self.max_subscription_bytes = limit;
         self
     }
 
@@ -389,6 +406,7 @@ impl StdioTransport {
             session: Arc::new(StdioSession::new(
                 self.allow_list.clone(),
                 self.max_subscriptions,
+                self.max_subscription_bytes,
             )),
             service,
             version: ProtocolVersion::V2025_03_26,

@@ -14,6 +14,7 @@ pub(super) struct StdioSession {
     pub(super) state: Mutex<SessionState>,
     pub(super) allow_list: Option<AllowList>,
     max_subscriptions: usize,
+    max_subscription_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -22,6 +23,8 @@ pub(super) struct SessionState {
     pub(super) capabilities: Arc<ClientCapabilities>,
     pub(super) log_level: Option<LoggingLevel>,
     pub(super) subscriptions: BTreeSet<String>,
+    /// The bytes of the URIs in `subscriptions`.
+    subscription_bytes: usize,
     pub(super) initialized: bool,
 }
 
@@ -32,17 +35,23 @@ impl Default for SessionState {
             capabilities: Arc::default(),
             log_level: None,
             subscriptions: BTreeSet::new(),
+            subscription_bytes: 0,
             initialized: false,
         }
     }
 }
 
 impl StdioSession {
-    pub(super) fn new(allow_list: Option<AllowList>, max_subscriptions: usize) -> Self {
+    pub(super) fn new(
+        allow_list: Option<AllowList>,
+        max_subscriptions: usize,
+        max_subscription_bytes: usize,
+    ) -> Self {
         Self {
             state: Mutex::default(),
             allow_list,
             max_subscriptions,
+            max_subscription_bytes,
         }
     }
 
@@ -77,19 +86,27 @@ impl Session for StdioSession {
 
     fn subscribe(&self, uri: &str) -> Result<(), ErrorObject> {
         let mut state = lock(&self.state);
-        if state.subscriptions.len() >= self.max_subscriptions && !state.subscriptions.contains(uri)
-        {
-            return Err(ErrorObject::new(
-                codes::SERVER_ERROR,
-                "Too many subscriptions",
-            ));
+        if state.subscriptions.contains(uri) {
+            return Ok(());
         }
-        state.subscriptions.insert(uri.to_owned());
-        Ok(())
+        // As over HTTP: bounded in count and in bytes (a URI may be as long as a line).
+        let refusal = if state.subscriptions.len() >= self.max_subscriptions {
+            "Too many subscriptions"
+        } else if state.subscription_bytes + uri.len() > self.max_subscription_bytes {
+            "The subscriptions would exceed their byte limit"
+        } else {
+            state.subscription_bytes += uri.len();
+            state.subscriptions.insert(uri.to_owned());
+            return Ok(());
+        };
+        Err(ErrorObject::new(codes::SERVER_ERROR, refusal))
     }
 
     fn unsubscribe(&self, uri: &str) {
-        lock(&self.state).subscriptions.remove(uri);
+        let mut state = lock(&self.state);
+        if state.subscriptions.remove(uri) {
+            state.subscription_bytes -= uri.len();
+        }
     }
 
     fn is_subscribed(&self, uri: &str) -> bool {

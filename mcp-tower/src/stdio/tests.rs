@@ -530,6 +530,33 @@ async fn legacy_subscriptions_are_capped_as_configured() {
 }
 
 #[tokio::test]
+async fn legacy_subscriptions_are_bounded_in_bytes() {
+    let mut client = Client::start_with(|_| StdioTransport::new().max_subscription_bytes(20));
+    client.initialize(json!({})).await;
+    let subscribe = |id: i64, uri: &str| {
+        json!({"jsonrpc":"2.0","id":id,"method":"resources/subscribe","params":{"uri":uri}})
+            .to_string()
+    };
+    client.send(&subscribe(1, "file:///0123456789")).await; // 18 bytes
+    assert!(client.recv().await["result"].is_object());
+    client.send(&subscribe(2, "file:///abc")).await;
+    let refused = client.recv().await;
+    assert_eq!(refused["error"]["code"], codes::SERVER_ERROR, "{refused}");
+    assert_eq!(
+        refused["error"]["message"],
+        "The subscriptions would exceed their byte limit"
+    );
+    // Unsubscribing gives the bytes back.
+    client
+        .send(&json!({"jsonrpc":"2.0","id":3,"method":"resources/unsubscribe","params":{"uri":"file:///0123456789"}}).to_string())
+        .await;
+    assert!(client.recv().await["result"].is_object());
+    client.send(&subscribe(4, "file:///abc")).await;
+    assert!(client.recv().await["result"].is_object());
+    client.finish().await;
+}
+
+#[tokio::test]
 async fn a_handler_queue_of_one_still_delivers_everything_in_order() {
     let mut client = Client::start_with(|router| {
         router.add_tool(

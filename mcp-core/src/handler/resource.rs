@@ -227,7 +227,11 @@ pub struct ResourceTemplateBuilder {
 }
 
 impl ResourceTemplate {
-    /// Starts a template; panics at startup if `uri_template` is not a valid template.
+    /// Starts a template. `uri_template` is an RFC 6570 template, read as
+    /// [`UriTemplate::parse`](crate::UriTemplate::parse) reads it (every operator; not explode
+    /// in `;`, `?` and `&`); [`handler`](ResourceTemplateBuilder::handler) panics on one it
+    /// refuses, so check a template that comes from configuration with `UriTemplate::parse`
+    /// first.
     // `Tool::new(..)...handler(..)` reads best; the builder finishes into `Self`.
     #[allow(clippy::new_ret_no_self)]
     pub fn new(
@@ -294,6 +298,11 @@ impl ResourceTemplateBuilder {
     }
 
     /// Attaches the read handler; it gets the matched URI and variables.
+    ///
+    /// # Panics
+    ///
+    /// When the template text is not one [`UriTemplate::parse`](crate::UriTemplate::parse)
+    /// accepts.
     pub fn handler<F, Fut, R>(self, handler: F) -> ResourceTemplate
     where
         F: Fn(TemplateMatch, RequestContext) -> Fut + Send + Sync + 'static,

@@ -1,7 +1,14 @@
-//! RFC 6570 URI templates, as far as resource templates need them: simple (`{var}`) and
-//! reserved (`{+var}`) expressions of one name each, matched against concrete URIs.
+//! RFC 6570 URI templates matched against concrete URIs, as resource templates need them:
+//! every operator (`{var}`, `{+var}`, `{#var}`, `{.var}`, `{/var}`, `{;var}`, `{?var}`,
+//! `{&var}`), several variables per expression, and the prefix (`{var:3}`) and explode
+//! (`{/var*}`) modifiers, except explode in the named operators (`;`, `?`, `&`).
 
 use std::collections::BTreeMap;
+
+mod operators;
+
+pub(super) use operators::Expression;
+use operators::match_expression;
 
 /// A parsed URI template that can match concrete URIs and extract variables.
 ///
@@ -15,6 +22,13 @@ use std::collections::BTreeMap;
 ///
 /// let files = UriTemplate::parse("file:///{+path}").unwrap();
 /// assert_eq!(files.matches("file:///a/b.txt").unwrap()["path"], "a/b.txt");
+///
+/// // Operators: a path of any depth, and an optional query whose members may be left out.
+/// let repo = UriTemplate::parse("repo://{owner}/{repo}/contents{/path*}{?ref}").unwrap();
+/// let vars = repo.matches("repo://o/r/contents/src/lib.rs?ref=main").unwrap();
+/// assert_eq!((vars["path"].as_str(), vars["ref"].as_str()), ("src/lib.rs", "main"));
+/// let vars = repo.matches("repo://o/r/contents").unwrap();
+/// assert!(!vars.contains_key("path") && !vars.contains_key("ref")); // undefined: left out
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UriTemplate {
@@ -23,9 +37,15 @@ pub struct UriTemplate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
+pub(super) enum Part {
     Literal(String),
-    Variable { name: String, reserved: bool },
+    /// `{var}` or `{+var}`: the usual case, matched by searching for the literal after it.
+    Variable {
+        name: String,
+        reserved: bool,
+    },
+    /// Any other expression.
+    Expression(Expression),
 }
 
 /// Why a template was refused.
@@ -41,9 +61,13 @@ impl std::fmt::Display for TemplateError {
 impl std::error::Error for TemplateError {}
 
 impl UriTemplate {
-    /// Parses a template.
+    /// Parses a template. Refused: unclosed or empty expressions, names that are not RFC 6570
+    /// variable names or that appear twice, explode in `;`, `?` and `&`, and two expressions
+    /// where the second has no operator to tell where it starts (`{a}{b}`: only a literal or an
+    /// operator's leading character can end the first).
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
+        let mut names = std::collections::HashSet::<String>::new();
         let mut rest = source;
         while let Some(open) = rest.find('{') {
             if open > 0 {
@@ -53,28 +77,32 @@ impl UriTemplate {
                 .find('}')
                 .ok_or_else(|| TemplateError(format!("unclosed '{{' in {source}")))?
                 + open;
-            let mut expression = &rest[open + 1..close];
-            let reserved = expression.starts_with('+');
-            if reserved {
-                expression = &expression[1..];
-            }
-            if expression.is_empty()
-                || !expression
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            let text = &rest[open + 1..close];
+            let expression = Expression::parse(text)
+                .map_err(|why| TemplateError(format!("{why} in {{{text}}} of {source}")))?;
+            if let Some(name) = expression
+                .names()
+                .find(|&name| !names.insert(name.to_owned()))
             {
                 return Err(TemplateError(format!(
-                    "unsupported expression {{{expression}}} in {source}"
+                    "variable {name} appears twice in {source}"
                 )));
             }
-            if matches!(parts.last(), Some(Part::Variable { .. })) {
+            let touches = matches!(
+                parts.last(),
+                Some(Part::Variable { .. } | Part::Expression(_))
+            );
+            if touches && expression.leading_character().is_none() {
                 return Err(TemplateError(format!(
                     "two variables without a literal between them in {source}"
                 )));
             }
-            parts.push(Part::Variable {
-                name: expression.to_owned(),
-                reserved,
+            parts.push(match expression.as_plain_variable() {
+                Some((name, reserved)) => Part::Variable {
+                    name: name.to_owned(),
+                    reserved,
+                },
+                None => Part::Expression(expression),
             });
             rest = &rest[close + 1..];
         }
@@ -94,13 +122,20 @@ impl UriTemplate {
 
     /// The variable names, in order.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|part| match part {
-            Part::Variable { name, .. } => Some(name.as_str()),
-            Part::Literal(_) => None,
+        self.parts.iter().flat_map(|part| {
+            let (one, expression) = match part {
+                Part::Variable { name, .. } => (Some(name.as_str()), None),
+                Part::Expression(expression) => (None, Some(expression.names())),
+                Part::Literal(_) => (None, None),
+            };
+            one.into_iter().chain(expression.into_iter().flatten())
         })
     }
 
     /// Matches a concrete URI; returns the variables (percent-decoding is left to the handler).
+    /// A variable an expression leaves undefined (`{?q}` against a URI without a query) is
+    /// not in the map; an exploded one (`{/path*}`) holds its items as the URI writes them
+    /// (`a/b/c`).
     ///
     /// A value must be URI text: no spaces, control characters or characters a URI never
     /// holds as such (`"`, `<`, `>`, `\`, `^`, a backtick, `{`, `|`, `}`), and `%` only in a
@@ -135,7 +170,7 @@ impl UriTemplate {
 const WORK_PER_BYTE: usize = 8;
 
 /// Matches `parts` against all of `rest`, pushing each variable's value onto `vars`.
-fn match_parts<'t, 'u>(
+pub(super) fn match_parts<'t, 'u>(
     parts: &'t [Part],
     rest: &'u str,
     vars: &mut Vec<(&'t str, &'u str)>,
@@ -151,19 +186,51 @@ fn match_parts<'t, 'u>(
                 .is_some_and(|rest| match_parts(after, rest, vars, budget));
         }
         Part::Variable { name, reserved } => (name.as_str(), *reserved),
+        Part::Expression(expression) => {
+            return match_expression(expression, rest, after, vars, budget);
+        }
     };
     let bytes = rest.as_bytes();
     // How far a value may reach: one pass over `rest`.
     let Some(limit) = value_limit(bytes, reserved, budget) else {
         return false;
     };
-    let Some(Part::Literal(next)) = after.first() else {
-        // The last part: the value is the rest (two variables never touch).
-        let valid = limit == rest.len() && !rest.is_empty();
-        if valid {
-            vars.push((name, rest));
+    let next = match after.first() {
+        Some(Part::Literal(next)) => next,
+        Some(Part::Expression(next)) => {
+            // An expression with a leading character follows: each end, the longest first,
+            // where that character is first (`{name}{.ext}` splits `a.b.c` at the last dot),
+            // then where the next expression is left out.
+            let leading = next.leading_character();
+            let ends = (1..=limit)
+                .rev()
+                .filter(|&end| bytes.get(end) == leading.as_ref());
+            let others = (1..=limit)
+                .rev()
+                .filter(|&end| bytes.get(end) != leading.as_ref());
+            for end in ends.chain(others) {
+                if !spend(budget, 1) {
+                    return false;
+                }
+                if !rest.is_char_boundary(end) {
+                    continue;
+                }
+                vars.push((name, &rest[..end]));
+                if match_parts(after, &rest[end..], vars, budget) {
+                    return true;
+                }
+                vars.pop();
+            }
+            return false;
         }
-        return valid;
+        Some(Part::Variable { .. }) | None => {
+            // The last part (two plain variables never touch): the value is the rest.
+            let valid = limit == rest.len() && !rest.is_empty();
+            if valid {
+                vars.push((name, rest));
+            }
+            return valid;
+        }
     };
     // Each occurrence of the literal after the value, overlapping ones included, the longest
     // value first: a reserved value usually runs to the last one (`{+dir}/{name}`).
@@ -193,7 +260,7 @@ fn match_parts<'t, 'u>(
 /// The length of the longest prefix of `bytes` that is URI text a value can hold (see
 /// [`UriTemplate::matches`]): where the first byte no value may contain is, or an escape that
 /// is not `%XX`. `None` when the budget runs out.
-fn value_limit(bytes: &[u8], reserved: bool, budget: &mut usize) -> Option<usize> {
+pub(super) fn value_limit(bytes: &[u8], reserved: bool, budget: &mut usize) -> Option<usize> {
     if !spend(budget, bytes.len()) {
         return None;
     }
@@ -222,7 +289,7 @@ fn value_limit(bytes: &[u8], reserved: bool, budget: &mut usize) -> Option<usize
 }
 
 /// Takes `work` (bytes read, at least one per place tried) from the budget.
-fn spend(budget: &mut usize, work: usize) -> bool {
+pub(super) fn spend(budget: &mut usize, work: usize) -> bool {
     match budget.checked_sub(work.max(1)) {
         Some(left) => {
             *budget = left;

@@ -168,9 +168,17 @@ impl RequestContext {
                 "elicitation/create cannot be sent: {problem}"
             )));
         }
-        let answer: ElicitResult = self
-            .request_keyed(key, "elicitation/create", &params)
-            .await?;
+        // `mode` came with URL elicitation (2025-11-25): a 2025-06-18 client does not know it.
+        let without_mode;
+        let sent = if form.mode.is_some() && !version.has_icons() {
+            let mut form = form.clone();
+            form.mode = None;
+            without_mode = ElicitRequestParams::Form(form);
+            &without_mode
+        } else {
+            &params
+        };
+        let answer: ElicitResult = self.request_keyed(key, "elicitation/create", sent).await?;
         if answer.action == ElicitAction::Accept
             && let Some(problem) =
                 elicit_form::mismatch(&form.requested_schema, answer.content.as_ref())

@@ -26,23 +26,50 @@ fn asking(schema: Value) -> Router {
 /// Calls `ask` in `version` for a client that answers every elicitation with `answer`;
 /// returns the response and whether the question reached the client.
 async fn ask_with(router: &Router, version: ProtocolVersion, answer: Value) -> (Value, bool) {
+    let (response, sent) = ask_sending(router, version, answer).await;
+    (response, sent.is_some())
+}
+
+/// [`ask_with`], returning the params of the question the client was sent.
+async fn ask_sending(
+    router: &Router,
+    version: ProtocolVersion,
+    answer: Value,
+) -> (Value, Option<Value>) {
     let mut call = request(version, 1, "tools/call", json!({ "name": "ask" }));
     let (peer, mut outbound) = ClientPeer::channel(4);
     call.extensions.insert(peer);
     call.extensions
         .insert::<SessionHandle>(TestSession::with_capabilities(all_client_capabilities()));
     let client = tokio::spawn(async move {
-        let mut asked = false;
+        let mut sent = None;
         while let Some(message) = outbound.recv().await {
-            if let mcp_core::OutboundMessage::Request { reply, .. } = message {
-                asked = true;
+            if let mcp_core::OutboundMessage::Request { reply, params, .. } = message {
+                sent = Some(serde_json::from_str::<Value>(params.get()).unwrap());
                 let _ = reply.send(Ok(serde_json::value::to_raw_value(&answer).unwrap()));
             }
         }
-        asked
+        sent
     });
     let response = respond(router, call).await;
     (response, client.await.unwrap())
+}
+
+/// `mode` arrived in 2025-11-25 with URL elicitation: a 2025-06-18 client is sent a form
+/// without it.
+#[tokio::test]
+async fn a_form_is_sent_without_mode_to_clients_that_predate_it() {
+    let router = asking(json!({"type":"object","properties":{"name":{"type":"string"}}}));
+    let answer = json!({"action":"decline"});
+    for (version, mode) in [
+        (ProtocolVersion::V2025_06_18, None),
+        (ProtocolVersion::V2025_11_25, Some("form")),
+    ] {
+        let (response, sent) = ask_sending(&router, version, answer.clone()).await;
+        let sent = sent.unwrap_or_else(|| panic!("{version}: nothing sent; {response}"));
+        assert_eq!(sent["mode"].as_str(), mode, "{version}: {sent}");
+        assert_eq!(sent["message"], "Tell me");
+    }
 }
 
 /// "Servers SHOULD validate received data matches the requested schema": an accepted answer

@@ -40,6 +40,22 @@ impl Completions {
         );
     }
 
+    /// Panics when a completion names `what` (`argument`, `variable`) that `declared` lacks: a
+    /// typo would otherwise answer every completion request with nothing, silently.
+    pub(crate) fn assert_declared<'a>(
+        &self,
+        owner: &str,
+        what: &str,
+        declared: impl Iterator<Item = &'a str> + Clone,
+    ) {
+        for name in self.by_argument.keys() {
+            assert!(
+                declared.clone().any(|declared| declared == name),
+                "{owner}: completion for `{name}`, which is not a declared {what}"
+            );
+        }
+    }
+
     /// Whether any argument has a completion function.
     pub fn is_empty(&self) -> bool {
         self.by_argument.is_empty()

@@ -191,12 +191,29 @@ impl PromptBuilder {
     }
 
     /// Attaches the handler; it gets the arguments by name.
+    ///
+    /// # Panics
+    ///
+    /// When an argument is declared twice, or a completion names an argument that is not
+    /// declared.
     pub fn handler<F, Fut, R>(self, handler: F) -> Prompt
     where
         F: Fn(BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoPromptResult,
     {
+        let owner = format!("prompt {}", self.definition.name);
+        let arguments = self.definition.arguments.as_deref().unwrap_or_default();
+        let mut seen = std::collections::HashSet::new();
+        for argument in arguments {
+            assert!(
+                seen.insert(argument.name.as_str()),
+                "{owner}: argument `{}` is declared twice",
+                argument.name
+            );
+        }
+        let names = arguments.iter().map(|argument| argument.name.as_str());
+        self.completions.assert_declared(&owner, "argument", names);
         Prompt {
             definition: Arc::new(self.definition),
             completions: self.completions,

@@ -138,6 +138,13 @@ impl ResourceBuilder {
         Fut: Future<Output = R> + Send + 'static,
         R: IntoReadResult,
     {
+        if !looks_like_uri(&self.definition.uri) {
+            // The schema's `"format": "uri"`: clients may refuse or mangle the listing.
+            tracing::warn!(
+                resource = %self.definition.uri,
+                "resource URIs should be absolute URIs (a scheme, then no spaces or controls)"
+            );
+        }
         let mime = self.definition.mime_type.clone();
         Resource {
             definition: Arc::new(self.definition),
@@ -148,6 +155,19 @@ impl ResourceBuilder {
             }),
         }
     }
+}
+
+/// Whether `uri` has a scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`, then
+/// `:`) and holds no space or control character.
+fn looks_like_uri(uri: &str) -> bool {
+    let Some((scheme, _)) = uri.split_once(':') else {
+        return false;
+    };
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !uri.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// A concrete URI matched by a template, with its variables.
@@ -302,15 +322,19 @@ impl ResourceTemplateBuilder {
     /// # Panics
     ///
     /// When the template text is not one [`UriTemplate::parse`](crate::UriTemplate::parse)
-    /// accepts.
+    /// accepts, or a completion names a variable the template does not have.
     pub fn handler<F, Fut, R>(self, handler: F) -> ResourceTemplate
     where
         F: Fn(TemplateMatch, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoReadResult,
     {
+        let owner = format!("resource template {}", self.definition.name);
         let template = UriTemplate::parse(&self.definition.uri_template)
-            .unwrap_or_else(|e| panic!("resource template {}: {e}", self.definition.name));
+            .unwrap_or_else(|e| panic!("{owner}: {e}"));
+        let variables: Vec<&str> = template.variables().collect();
+        self.completions
+            .assert_declared(&owner, "variable", variables.iter().copied());
         let mime = self.definition.mime_type.clone();
         ResourceTemplate {
             definition: Arc::new(self.definition),
@@ -385,5 +409,30 @@ impl<R: IntoReadResult> IntoReadResult for Result<R, ErrorObject> {
         mime_type: Option<&str>,
     ) -> Result<ReadResourceResult, ErrorObject> {
         self?.into_read_result(uri, mime_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uris_have_a_scheme_and_no_spaces() {
+        for uri in [
+            "file:///a.txt",
+            "test://x/y",
+            "urn:isbn:0451450523",
+            "git+ssh://h/r",
+        ] {
+            assert!(super::looks_like_uri(uri), "{uri}");
+        }
+        for not in [
+            "not a uri",
+            "/relative/path",
+            "1abc://x",
+            "a b:c",
+            "file:///a\nb",
+            "",
+        ] {
+            assert!(!super::looks_like_uri(not), "{not:?}");
+        }
     }
 }

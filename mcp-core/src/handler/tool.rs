@@ -286,8 +286,12 @@ impl Tool {
 /// The arguments as a JSON tree, for the validator. The message parser only scanned them: a
 /// number out of range or nesting past serde_json's depth limit shows up here, as -32602.
 fn parse_arguments(arguments: &str) -> Result<Value, ErrorObject> {
-    serde_json::from_str(arguments)
-        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for tools/call: {e}")))
+    serde_json::from_str(arguments).map_err(|e| {
+        ErrorObject::invalid_params(format!(
+            "Invalid params for tools/call: {}",
+            crate::jsonrpc::serde_message(&e)
+        ))
+    })
 }
 
 fn header_mismatch(message: String) -> ErrorObject {
@@ -398,6 +402,24 @@ impl ToolBuilder {
     /// does not know (`#[schemars(range(..), length(..), regex(..))]`, a hand-written schema) is
     /// validated before the handler runs. Either way a refusal is an `isError` result listing
     /// every violation with its JSON path.
+    ///
+    /// # Panics
+    ///
+    /// When `A`'s schema is not an object's (MCP requires `"type": "object"`): arguments are
+    /// a struct with named fields, not `()`, a string or a unit struct. A tool without
+    /// arguments takes an empty struct with braces:
+    ///
+    /// ```
+    /// use mcp_core::{Json, RequestContext, Tool};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct NoArgs {}
+    ///
+    /// let now = Tool::new("now").handler(|Json(NoArgs {}): Json<NoArgs>, _: RequestContext| async {
+    ///     "12:00"
+    /// });
+    /// assert_eq!(now.definition().input_schema["type"], "object");
+    /// ```
     pub fn handler<A, F, Fut, R>(mut self, handler: F) -> Tool
     where
         A: DeserializeOwned + schemars::JsonSchema + Send + 'static,
@@ -411,7 +433,8 @@ impl ToolBuilder {
         let validate_first = self.raw_input_schema
             || !super::serde_checked::serde_checks_everything(&self.definition.input_schema);
         let handler: Box<ToolFn> = Box::new(move |arguments, ctx| {
-            let args = serde_json::from_str::<A>(arguments).map_err(|e| e.to_string())?;
+            let args = serde_json::from_str::<A>(arguments)
+                .map_err(|e| crate::jsonrpc::serde_message(&e))?;
             let future = handler(Json(args), ctx);
             Ok(Box::pin(async move { future.await.into_tool_result() }))
         });
@@ -428,7 +451,7 @@ impl ToolBuilder {
     {
         let handler: Box<ToolFn> = Box::new(move |arguments, ctx| {
             let arguments = serde_json::from_str::<serde_json::Map<String, Value>>(arguments)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| crate::jsonrpc::serde_message(&e))?;
             let future = handler(arguments, ctx);
             Ok(Box::pin(async move { future.await.into_tool_result() }))
         });
@@ -452,7 +475,8 @@ impl ToolBuilder {
         // not compile.
         assert!(
             self.definition.input_schema.get("type") == Some(&Value::from("object")),
-            "tool {}: the input schema must have \"type\": \"object\" at its root (MCP requires it)",
+            "tool {}: the input schema must have \"type\": \"object\" at its root (MCP requires \
+             it); typed arguments are a struct with named fields (`struct NoArgs {{}}` for none)",
             self.definition.name
         );
         let input_validator = compile(&self.definition.input_schema).unwrap_or_else(|e| {

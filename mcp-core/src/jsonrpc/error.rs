@@ -169,3 +169,31 @@ impl fmt::Display for ErrorObject {
 }
 
 impl std::error::Error for ErrorObject {}
+
+/// What serde_json says went wrong, without its "at line L column C": serde counts from the
+/// start of the text it read, a fragment (`params`, `arguments`), so the place would point
+/// into the wrong part of the client's body.
+pub(crate) fn serde_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    if error.line() == 0 {
+        return text;
+    }
+    let place = format!(" at line {} column {}", error.line(), error.column());
+    match text.strip_suffix(&place) {
+        Some(message) => message.to_owned(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod serde_message_tests {
+    #[test]
+    fn the_place_is_left_out() {
+        let error = serde_json::from_str::<Vec<u8>>("[1, \"x\"]").unwrap_err();
+        assert!(error.to_string().ends_with("at line 1 column 7"), "{error}");
+        assert_eq!(
+            super::serde_message(&error),
+            "invalid type: string \"x\", expected u8"
+        );
+    }
+}

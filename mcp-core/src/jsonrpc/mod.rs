@@ -27,6 +27,7 @@ pub(crate) use self::integer::{
     Integer, StringOrInteger, StringOrIntegerVisitor, serialize_digits,
 };
 
+pub(crate) use self::error::serde_message;
 pub use self::error::{ErrorObject, codes, prefix_within, quoted};
 pub use self::id::{RequestId, cancelled_request_id};
 use self::id::{id_the_long_way, plain_id};
@@ -462,8 +463,12 @@ pub fn parse_params<'a, T: Deserialize<'a>>(
             "Invalid params for {method}: params must be an object"
         )));
     }
-    serde_json::from_str(params.get())
-        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for {method}: {e}")))
+    serde_json::from_str(params.get()).map_err(|e| {
+        ErrorObject::invalid_params(format!(
+            "Invalid params for {method}: {}",
+            serde_message(&e)
+        ))
+    })
 }
 
 /// Serialises a server→client notification to bytes.

@@ -235,8 +235,12 @@ pub(crate) const EMPTY_OBJECT: &str = "{}";
 /// A task's own copy of its arguments. The text comes from a parsed request, so it is JSON;
 /// serde checks again anyway, once per task.
 pub(crate) fn owned_arguments(arguments: &str) -> Result<Box<RawValue>, ErrorObject> {
-    RawValue::from_string(arguments.to_owned())
-        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params for tools/call: {e}")))
+    RawValue::from_string(arguments.to_owned()).map_err(|e| {
+        ErrorObject::invalid_params(format!(
+            "Invalid params for tools/call: {}",
+            crate::jsonrpc::serde_message(&e)
+        ))
+    })
 }
 
 /// A tool's arguments in one spelling whatever the client's whitespace and key order, for a

@@ -302,3 +302,42 @@ async fn completion_without_the_capability_is_method_not_found() {
     let error = legacy_error(&router, "completion/complete", params).await;
     assert_eq!(error["code"], codes::METHOD_NOT_FOUND, "{error}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// definitions refused at startup
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+#[should_panic(expected = "prompt review: argument `code` is declared twice")]
+fn a_prompt_argument_declared_twice_is_refused() {
+    let _ = mcp_core::Prompt::new("review")
+        .argument("code", "the code", true)
+        .argument("code", "the code again", false)
+        .handler(|_, _: mcp_core::RequestContext| async {
+            Vec::<mcp_core::protocol::PromptMessage>::new()
+        });
+}
+
+#[test]
+#[should_panic(
+    expected = "prompt review: completion for `langauge`, which is not a declared argument"
+)]
+fn a_completion_for_an_undeclared_prompt_argument_is_refused() {
+    let _ = mcp_core::Prompt::new("review")
+        .argument("language", "the language", true)
+        .complete("langauge", |_, _, _| async { vec![] })
+        .handler(|_, _: mcp_core::RequestContext| async {
+            Vec::<mcp_core::protocol::PromptMessage>::new()
+        });
+}
+
+#[test]
+#[should_panic(
+    expected = "resource template data: completion for `ID`, which is not a declared variable"
+)]
+fn a_completion_for_an_undeclared_template_variable_is_refused() {
+    let _ = mcp_core::ResourceTemplate::new("test://{id}{?q}", "data")
+        .complete("q", |_, _, _| async { vec![] })
+        .complete("ID", |_, _, _| async { vec![] })
+        .handler(|m: mcp_core::TemplateMatch, _: mcp_core::RequestContext| async move { m.uri });
+}

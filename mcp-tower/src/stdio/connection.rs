@@ -239,6 +239,13 @@ where
         if let Message::Request(request) = message
             && request.method == "initialize"
         {
+            // The connection is the session: a second handshake would change its version and
+            // capabilities under the requests already running (HTTP refuses it too).
+            if lock(&self.session.state).initialized {
+                return Err(ErrorObject::invalid_request(
+                    "Invalid Request: already initialized; a stdio connection is one session",
+                ));
+            }
             if let Some(Ok(init)) = params.map(serde_json::from_str::<InitializeRequestParams>) {
                 self.version = ProtocolVersion::negotiate(&init.protocol_version);
                 self.session.initialize(self.version, init.capabilities);

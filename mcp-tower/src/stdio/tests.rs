@@ -480,6 +480,29 @@ async fn server_events_reach_initialized_clients() {
 }
 
 #[tokio::test]
+async fn a_second_initialize_is_refused_and_changes_nothing() {
+    let mut client = Client::start(StdioTransport::new());
+    client.initialize(json!({})).await;
+    let again = json!({"jsonrpc":"2.0","id":5,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},
+        "clientInfo":{"name":"test","version":"1"}}});
+    client.send(&again.to_string()).await;
+    let refused = client.recv().await;
+    assert_eq!(refused["id"], 5, "{refused}");
+    assert_eq!(
+        refused["error"]["code"],
+        codes::INVALID_REQUEST,
+        "{refused}"
+    );
+    client.send(&call(6, "version", json!({}))).await;
+    assert_eq!(
+        client.recv().await["result"]["content"][0]["text"],
+        "2025-06-18"
+    );
+    client.finish().await;
+}
+
+#[tokio::test]
 async fn a_notification_named_initialize_negotiates_nothing() {
     let mut client = Client::start(StdioTransport::new());
     let init = json!({"jsonrpc":"2.0","method":"initialize","params":{

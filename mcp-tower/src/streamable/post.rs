@@ -209,6 +209,16 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
         let error = ErrorObject::invalid_request("Bad Request: Mcp-Session-Id header is required");
         return refused((StatusCode::BAD_REQUEST, error), request_id);
     }
+    // `initialize` starts a session: one sent in a live session would leave that session
+    // running, and counting against the cap, next to a new one. Refused, as the reference
+    // SDK refuses it; a client that wants a new session sends `initialize` without the header.
+    if is_initialize && session.is_some() {
+        let error = ErrorObject::invalid_request(
+            "Invalid Request: this session is already initialized; send initialize without \
+             Mcp-Session-Id to start a new session",
+        );
+        return refused((StatusCode::BAD_REQUEST, error), request_id);
+    }
     if matches!(message, Message::Batch(_)) && !version.allows_batches() {
         let error = ErrorObject::invalid_request(format!(
             "Invalid Request: batches are not accepted under {version}"

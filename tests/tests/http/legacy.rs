@@ -52,6 +52,36 @@ async fn legacy_session_round_trip() {
     assert_eq!(gone.status, 404);
 }
 
+/// `initialize` in a live session would open a second session next to it: refused, and the
+/// first session goes on.
+#[tokio::test]
+async fn initialize_in_a_live_session_is_refused() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let session = client.initialize("2025-11-25").await;
+    let again = json!({"jsonrpc":"2.0","id":7,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},
+        "clientInfo":{"name":"e2e","version":"1"}}});
+    let reply = client.post(&again, &[("mcp-session-id", &session)]).await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert_eq!(reply.header("mcp-session-id"), None);
+    let body = reply.json();
+    assert_eq!(body["id"], 7);
+    assert_eq!(body["error"]["code"], -32600);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already initialized"),
+        "{body}"
+    );
+    let reply = client
+        .post(&call_add(1), &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(reply.status, 200);
+    // Without the header, a new session starts.
+    assert_ne!(client.initialize("2025-11-25").await, session);
+}
+
 #[tokio::test]
 async fn status_table() {
     let (_server, client, _) = start(McpServer::builder).await;

@@ -132,6 +132,16 @@ impl ProtocolVersion {
         !matches!(self, ProtocolVersion::V2025_03_26)
     }
 
+    /// Whether invalid tool arguments are a tool error (an `isError` result the model can read
+    /// and correct, SEP-1303, 2025-11-25 and later) rather than a -32602 protocol error, as the
+    /// tool pages of 2025-03-26 and 2025-06-18 list them.
+    pub const fn has_argument_errors_as_results(self) -> bool {
+        matches!(
+            self,
+            ProtocolVersion::V2025_11_25 | ProtocolVersion::V2026_07_28
+        )
+    }
+
     /// Whether content blocks may be resource links (2025-06-18 and later).
     pub const fn has_resource_links(self) -> bool {
         !matches!(self, ProtocolVersion::V2025_03_26)

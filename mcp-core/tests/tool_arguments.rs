@@ -52,11 +52,16 @@ fn router() -> Router {
 
 /// Sends a tools/call with `arguments` spelled exactly as given; returns the response object.
 async fn call(router: &Router, tool: &str, arguments: &str) -> Value {
+    call_in(ProtocolVersion::V2025_11_25, router, tool, arguments).await
+}
+
+/// [`call`] under `version`.
+async fn call_in(version: ProtocolVersion, router: &Router, tool: &str, arguments: &str) -> Value {
     let body = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments}}}}}"#
     );
     let message = Message::parse(body.as_bytes()).expect("a JSON-RPC request");
-    let request = McpRequest::new(message, ProtocolVersion::V2025_11_25);
+    let request = McpRequest::new(message, version);
     let response = router.clone().oneshot(request).await.unwrap();
     let mut out = Vec::new();
     response.write_json(&mut out);
@@ -94,6 +99,38 @@ fn assert_violation(response: &Value, tool: &str, path: &str) {
         "{text}"
     );
     assert!(text.contains(&format!("- {path}: ")), "{text}");
+}
+
+/// Before SEP-1303 (2025-11-25) the tool pages listed invalid arguments among the protocol
+/// errors: those clients get -32602, with the same list of violations.
+#[tokio::test]
+async fn clients_before_2025_11_25_get_invalid_params() {
+    for version in [ProtocolVersion::V2025_03_26, ProtocolVersion::V2025_06_18] {
+        for (tool, arguments, expected) in [
+            ("add", r#"{"a":"two","b":3}"#, "- /a: "),
+            ("page", r#"{"size":0}"#, "- /size: "),
+            (
+                "add",
+                r#"{"a":1,"a":2,"b":3}"#,
+                "Invalid arguments: duplicate field",
+            ),
+        ] {
+            let response = call_in(version, &router(), tool, arguments).await;
+            assert_eq!(response["error"]["code"], -32602, "{version}: {response}");
+            let message = response["error"]["message"].as_str().unwrap();
+            assert!(message.contains(expected), "{version}: {message}");
+        }
+        let fine = call_in(version, &router(), "add", r#"{"a":2,"b":3}"#).await;
+        assert_eq!(text(&fine), "5");
+    }
+    let modern = call_in(
+        ProtocolVersion::V2025_11_25,
+        &router(),
+        "page",
+        r#"{"size":0}"#,
+    )
+    .await;
+    assert_violation(&modern, "page", "/size");
 }
 
 #[tokio::test]

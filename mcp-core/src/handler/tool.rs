@@ -194,16 +194,16 @@ impl Tool {
         arguments: &str,
         ctx: RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
+        let version = ctx.protocol_version();
         if self.inner.validate_first {
             let value = parse_arguments(arguments)?;
             if !self.inner.input_validator.is_valid(&value) {
-                return Ok(self.invalid_arguments(&value));
+                return refuse_arguments(self.invalid_arguments(&value), version);
             }
         }
-        let version = ctx.protocol_version();
         let handler = match (self.inner.handler)(arguments, ctx) {
             Ok(handler) => handler,
-            Err(why) => return self.undeserialisable(arguments, &why),
+            Err(why) => return refuse_arguments(self.undeserialisable(arguments, &why)?, version),
         };
         let mut result = handler.await?;
         if let Some(validator) = &self.inner.output_validator
@@ -254,20 +254,18 @@ impl Tool {
 
     /// The handler's type refused the arguments: list the schema's violations when there are
     /// any (the validator did not run first), or say what serde said.
-    fn undeserialisable(&self, arguments: &str, why: &str) -> Result<CallToolResult, ErrorObject> {
+    fn undeserialisable(&self, arguments: &str, why: &str) -> Result<String, ErrorObject> {
         if !self.inner.validate_first {
             let value = parse_arguments(arguments)?;
             if !self.inner.input_validator.is_valid(&value) {
                 return Ok(self.invalid_arguments(&value));
             }
         }
-        Ok(CallToolResult::error_text(format!(
-            "Invalid arguments: {why}"
-        )))
+        Ok(format!("Invalid arguments: {why}"))
     }
 
-    /// An `isError` result listing every schema violation with its JSON path (SEP-1303).
-    fn invalid_arguments(&self, arguments: &Value) -> CallToolResult {
+    /// Every schema violation of `arguments`, with its JSON path.
+    fn invalid_arguments(&self, arguments: &Value) -> String {
         let errors: Vec<String> = self
             .inner
             .input_validator
@@ -279,7 +277,22 @@ impl Tool {
             text.push_str("\n- ");
             text.push_str(error);
         }
-        CallToolResult::error_text(text)
+        text
+    }
+}
+
+/// Invalid arguments, answered as `version` says ([`has_argument_errors_as_results`]): an
+/// `isError` result, or -32602 with the same text.
+///
+/// [`has_argument_errors_as_results`]: crate::ProtocolVersion::has_argument_errors_as_results
+fn refuse_arguments(
+    text: String,
+    version: crate::ProtocolVersion,
+) -> Result<CallToolResult, ErrorObject> {
+    if version.has_argument_errors_as_results() {
+        Ok(CallToolResult::error_text(text))
+    } else {
+        Err(ErrorObject::invalid_params(text))
     }
 }
 

@@ -8,11 +8,13 @@
 //!
 //! It serves the same RPC tier as the HTTP quickstart (`BatchLayer` → `AllowListLayer` →
 //! `Router`), so 2025-03-26 batches work here too, plus a `sleep` tool that shows
-//! cancellation: `notifications/cancelled`, or closing stdin, ends it early.
+//! cancellation: `notifications/cancelled`, or closing stdin, ends it early. Ctrl-C or SIGTERM
+//! ends serving as the end of input does: running requests get the transport's grace to
+//! finish, and their answers are still written.
 
 use std::time::Duration;
 
-use mcp_core::{RequestContext, Tool};
+use mcp_core::{CancellationToken, RequestContext, Tool};
 use mcp_tower::{AllowListLayer, BatchLayer, StdioTransport};
 use serde_json::{Map, Value, json};
 use tower::ServiceBuilder;
@@ -35,8 +37,15 @@ async fn main() -> std::io::Result<()> {
         .layer(BatchLayer::default())
         .layer(AllowListLayer::new())
         .service(router);
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        mcp_tower::serve::shutdown_signal().await;
+        on_signal.cancel();
+    });
     StdioTransport::new()
         .server_events(events)
+        .shutdown_token(shutdown)
         .serve(service)
         .await
 }

@@ -169,7 +169,14 @@ async fn a_modern_request_is_stateless_whatever_session_id_it_carries() {
             )
             .await;
         assert_eq!(bare.status, 400, "{session}: {:?}", bare.body);
-        assert_eq!(bare.json()["error"]["code"], -32602, "{session}");
+        let error = &bare.json()["error"];
+        assert_eq!(error["code"], -32602, "{session}");
+        // It says why a request with a session is read as modern.
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("header names 2026-07-28") && message.contains("Mcp-Session-Id"),
+            "{message}"
+        );
     }
     // The legacy session itself is untouched.
     let ping = client

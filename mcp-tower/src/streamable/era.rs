@@ -317,7 +317,19 @@ pub(crate) fn classify(
                 .filter(|version| version.is_modern())
                 .ok_or_else(|| not_modern(header.unwrap_or_default(), header_version, served));
         }
-        None => return Err((StatusCode::BAD_REQUEST, meta_version_required())),
+        None => {
+            // Often a legacy client that sent the wrong header with its session: say why the
+            // request is read as modern, and that the session does not count under it.
+            let mut error = meta_version_required();
+            error.message = format!(
+                "{}: the MCP-Protocol-Version header names {}, whose requests carry their \
+                 version in _meta (and ignore Mcp-Session-Id)",
+                error.message,
+                header.unwrap_or_default()
+            )
+            .into();
+            return Err((StatusCode::BAD_REQUEST, error));
+        }
     };
     if !is_notification && !declared.has_capabilities() {
         return Err((StatusCode::BAD_REQUEST, meta_capabilities_required()));

@@ -306,7 +306,8 @@ pub(super) fn spend(budget: &mut usize, work: usize) -> bool {
 mod tests {
     use super::*;
 
-    fn vars(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
+    /// The variables `template` reads in `uri`, by name.
+    pub(super) fn vars(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
         let template = UriTemplate::parse(template).unwrap();
         template.matches(uri).map(|vars| vars.into_iter().collect())
     }

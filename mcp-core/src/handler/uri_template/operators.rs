@@ -191,7 +191,7 @@ pub(super) fn match_expression<'t, 'u>(
 ) -> bool {
     let operator = expression.operator;
     let bytes = rest.as_bytes();
-    // Where the expression's text can end: after any of its items.
+    // Where the expression's text can end.
     let mut ends = Vec::new();
     let start = match operator.first() {
         Some(first) if bytes.first() == Some(&first) => 1,
@@ -206,23 +206,23 @@ pub(super) fn match_expression<'t, 'u>(
         return false;
     };
     let text = &bytes[start..start + limit];
-    let mut item_end = text.iter().position(|&b| operator.ends_item(b));
-    let mut offset = 0;
-    loop {
-        let end = item_end.map_or(text.len(), |at| offset + at);
-        ends.push(start + end);
-        match item_end {
-            Some(_) if text.get(end) == Some(&operator.separator()) => {
-                offset = end + 1;
-                item_end = text[offset..].iter().position(|&b| operator.ends_item(b));
+    if operator.first().is_none() {
+        // `{a,b}`, `{+a,b}`, `{a:3}`: a value may end anywhere (a literal may follow at any
+        // place), so every end is a candidate; items are cut at commas after.
+        ends.extend((1..=limit).filter(|&end| rest.is_char_boundary(end)));
+    } else {
+        // Nothing at all (every variable undefined), then the ends of the items.
+        ends.push(0);
+        let mut offset = 0;
+        loop {
+            let item_end = text[offset..].iter().position(|&b| operator.ends_item(b));
+            let end = item_end.map_or(text.len(), |at| offset + at);
+            ends.push(start + end);
+            if text.get(end) != Some(&operator.separator()) {
+                break;
             }
-            _ => break,
+            offset = end + 1;
         }
-    }
-    if operator.first().is_some() {
-        // The leading character alone ("?" or "/") is an empty item; nothing at all is the
-        // expression with every variable undefined.
-        ends.insert(0, 0);
     }
     for &end in ends.iter().rev() {
         if !spend(budget, end - start.min(end)) {
@@ -298,11 +298,7 @@ fn fits(variable: &Variable, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::UriTemplate;
-
-    fn vars(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
-        let template = UriTemplate::parse(template).unwrap();
-        template.matches(uri).map(|vars| vars.into_iter().collect())
-    }
+    use super::super::tests::vars;
 
     fn pairs(list: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
         let mut pairs: Vec<_> = list
@@ -373,6 +369,12 @@ mod tests {
         );
         assert_eq!(vars("x://{a:2}", "x://ab"), pairs(&[("a", "ab")]));
         assert_eq!(vars("x://{a:2}", "x://abc"), None);
+        assert_eq!(vars("x://{a:2}xyz", "x://abxyz"), pairs(&[("a", "ab")]));
+        assert_eq!(
+            vars("x://{+a,b}!", "x://p/q,r!"),
+            pairs(&[("a", "p/q"), ("b", "r")])
+        );
+        assert_eq!(vars("x://a{/b}", "x://a/"), pairs(&[("b", "")]));
     }
 
     #[test]

@@ -235,6 +235,10 @@ pub(super) fn match_parts<'t, 'u>(
     // Each occurrence of the literal after the value, overlapping ones included, the longest
     // value first: a reserved value usually runs to the last one (`{+dir}/{name}`).
     let mut window = rest.len().min(limit + next.len());
+    // The limit is a byte count: the window must not end inside a character.
+    while !rest.is_char_boundary(window) {
+        window -= 1;
+    }
     while let Some(end) = rest[..window].rfind(next.as_str()) {
         if !spend(budget, window - end) {
             return false;
@@ -380,6 +384,14 @@ mod tests {
             vars("x://{+a}/-/{b}", "x://p/-/-/q"),
             Some(vec![("a".into(), "p/-".into()), ("b".into(), "q".into())])
         );
+    }
+
+    #[test]
+    fn a_non_ascii_literal_after_a_value_is_searched_by_whole_characters() {
+        // The search window (the value's limit plus the literal's length in bytes) ended
+        // inside the `é` and the slice panicked.
+        assert_eq!(vars("s:{a}é", "s:a/é"), None);
+        assert_eq!(vars("s:{a}é", "s:aé"), one("a", "a"));
     }
 
     #[test]

@@ -395,6 +395,41 @@ mod tests {
         assert!(UriTemplate::parse("x://{a}{/b}{?c}{#d}").is_ok());
     }
 
+    /// Random templates against random URIs of the characters that matter (separators,
+    /// escapes, non-ASCII): a match never panics, and what matches holds only URI slices.
+    #[test]
+    fn random_templates_and_uris_never_panic() {
+        const TEMPLATE: &[&str] = &[
+            "x", "/", "{a}", "{+b}", "{#c}", "{.d}", "{/e*}", "{;f}", "{?g,h}", "{&i}", "{j,k}",
+            "{l:2}", "é", "?", "=",
+        ];
+        const URI: &[&str] = &[
+            "x", "/", "?", "#", "&", "=", ",", ".", ";", "é", "%41", "%", "g=1", "a",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % n as u64).expect("small")
+        };
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            let template: String = (0..1 + next(5))
+                .map(|_| TEMPLATE[next(TEMPLATE.len())])
+                .collect();
+            let uri: String = (0..next(8)).map(|_| URI[next(URI.len())]).collect();
+            let Ok(parsed) = UriTemplate::parse(&format!("s:{template}")) else {
+                continue;
+            };
+            if let Some(vars) = parsed.matches(&format!("s:{uri}")) {
+                matched += 1;
+                assert!(vars.values().all(|value| uri.contains(value.as_str())));
+            }
+        }
+        assert!(matched > 100, "{matched}");
+    }
+
     #[test]
     fn long_uris_stay_within_the_budget() {
         let template = UriTemplate::parse("x://{a}{.b}{/c*}{?d}").unwrap();

@@ -274,8 +274,12 @@ fn assign<'t, 'u>(
             break;
         };
         let last = index + 1 == expression.variables.len();
+        // The last variable takes what is left when exploded, and so does the only variable
+        // of a comma-separated expression: `{#frag}` and `{+path}` expand a value's commas
+        // as they are.
+        let takes_the_rest = last && (variable.explode || (index == 0 && separator == ','));
         let (value, left) = match current.split_once(separator) {
-            Some((value, left)) if !(last && variable.explode) => (value, Some(left)),
+            Some((value, left)) if !takes_the_rest => (value, Some(left)),
             _ => (current, None),
         };
         if !fits(variable, value) {
@@ -288,11 +292,38 @@ fn assign<'t, 'u>(
     items.is_none()
 }
 
-/// Whether `value` respects the variable's prefix length.
+/// Whether `value` respects the variable's prefix length, counted as RFC 6570 counts it: in
+/// characters of the value before it was percent-encoded (`%C3%A9` is one, `é`).
 fn fits(variable: &Variable, value: &str) -> bool {
     variable
         .prefix
-        .is_none_or(|length| value.chars().count() <= length)
+        .is_none_or(|length| decoded_characters(value) <= length)
+}
+
+/// The characters of `value` once its `%XX` escapes are decoded: its bytes, less UTF-8
+/// continuation bytes. (A `%` without two hex digits after it, as in a candidate value that
+/// cuts an escape, is a character of its own.)
+fn decoded_characters(value: &str) -> usize {
+    let bytes = value.as_bytes();
+    let (mut count, mut at) = (0, 0);
+    while at < bytes.len() {
+        let escaped = bytes
+            .get(at + 1..at + 3)
+            .filter(|hex| bytes[at] == b'%' && hex.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        let byte = match escaped {
+            Some(byte) => {
+                at += 3;
+                byte
+            }
+            None => {
+                at += 1;
+                bytes[at - 1]
+            }
+        };
+        count += usize::from(byte & 0xC0 != 0x80);
+    }
+    count
 }
 
 #[cfg(test)]
@@ -375,6 +406,12 @@ mod tests {
             pairs(&[("a", "p/q"), ("b", "r")])
         );
         assert_eq!(vars("x://a{/b}", "x://a/"), pairs(&[("b", "")]));
+        // One variable of `#` or `+` keeps its commas; a prefix counts decoded characters.
+        assert_eq!(vars("x://p{#f}", "x://p#a,b"), pairs(&[("f", "a,b")]));
+        assert_eq!(vars("x://{+a:3}", "x://a,b"), pairs(&[("a", "a,b")]));
+        assert_eq!(vars("x://{a:1}", "x://%C3%A9"), pairs(&[("a", "%C3%A9")]));
+        assert_eq!(vars("x://{a:3}", "x://%20ab"), pairs(&[("a", "%20ab")]));
+        assert_eq!(vars("x://{a:2}", "x://%20ab"), None);
     }
 
     #[test]

@@ -38,6 +38,12 @@ pub enum ServerEvent {
         /// The resource that changed.
         uri: String,
     },
+    /// `notifications/resources/list_changed` for the resource template `name` (templates are
+    /// listed with the resources).
+    ResourceTemplatesListChanged {
+        /// The template that changed.
+        name: String,
+    },
     /// `notifications/resources/updated` for `uri`: only to its subscribers, and only to those
     /// whose allow-list would let them read it. Made by
     /// [`Router::notify_resource_updated`](crate::Router::notify_resource_updated), which knows
@@ -86,7 +92,10 @@ impl ServerEvent {
         match self {
             ServerEvent::ToolsListChanged { .. } => "notifications/tools/list_changed",
             ServerEvent::PromptsListChanged { .. } => "notifications/prompts/list_changed",
-            ServerEvent::ResourcesListChanged { .. } => "notifications/resources/list_changed",
+            ServerEvent::ResourcesListChanged { .. }
+            | ServerEvent::ResourceTemplatesListChanged { .. } => {
+                "notifications/resources/list_changed"
+            }
             ServerEvent::ResourceUpdated { .. } => "notifications/resources/updated",
             ServerEvent::Log { .. } => "notifications/message",
         }
@@ -138,6 +147,9 @@ impl ServerEvent {
             ServerEvent::ToolsListChanged { name } => allow.allows_tool(name),
             ServerEvent::PromptsListChanged { name } => allow.allows_prompt(name),
             ServerEvent::ResourcesListChanged { uri } => allow.allows_resource(uri),
+            ServerEvent::ResourceTemplatesListChanged { name } => {
+                allow.allows_resource_template(name)
+            }
             ServerEvent::ResourceUpdated {
                 uri,
                 is_static,

@@ -165,7 +165,8 @@ impl Subscription {
         let wanted = match event {
             ServerEvent::ToolsListChanged { .. } => self.tools,
             ServerEvent::PromptsListChanged { .. } => self.prompts,
-            ServerEvent::ResourcesListChanged { .. } => self.resources,
+            ServerEvent::ResourcesListChanged { .. }
+            | ServerEvent::ResourceTemplatesListChanged { .. } => self.resources,
             ServerEvent::ResourceUpdated { uri, .. } => self.uris.contains(uri),
             // No filter asks for server-level logs in this era.
             _ => false,

@@ -221,6 +221,54 @@ impl Router {
         removed
     }
 
+    /// Adds or replaces a resource template (by its template text) and announces
+    /// `resources/list_changed`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::{RequestContext, ResourceTemplate, Router, ServerEvent, TemplateMatch};
+    ///
+    /// let router = Router::builder().build();
+    /// let mut events = router.events();
+    /// router.add_resource_template(
+    ///     ResourceTemplate::new("logs://{day}", "logs")
+    ///         .handler(|m: TemplateMatch, _: RequestContext| async move { m.uri }),
+    /// );
+    /// let expected = ServerEvent::ResourceTemplatesListChanged { name: "logs".into() };
+    /// assert_eq!(events.recv().await.unwrap(), expected);
+    /// assert!(router.remove_resource_template("logs://{day}"));
+    /// assert!(!router.remove_resource_template("logs://{day}"));
+    /// # }
+    /// ```
+    pub fn add_resource_template(&self, template: ResourceTemplate) {
+        self.inner.templates.insert(
+            template.uri_template().to_owned(),
+            template.clone(),
+            template.definition(),
+        );
+        self.names_changed();
+        self.announce(ServerEvent::ResourceTemplatesListChanged {
+            name: template.name().to_owned(),
+        });
+    }
+
+    /// Removes the resource template with this template text; announces
+    /// `resources/list_changed` when it existed.
+    pub fn remove_resource_template(&self, uri_template: &str) -> bool {
+        let removed = self
+            .inner
+            .templates
+            .load()
+            .get(uri_template)
+            .map(|entry| entry.item.name().to_owned());
+        let Some(name) = removed.filter(|_| self.inner.templates.remove(uri_template)) else {
+            return false;
+        };
+        self.names_changed();
+        self.announce(ServerEvent::ResourceTemplatesListChanged { name });
+        true
+    }
+
     /// Adds or replaces a prompt and announces `prompts/list_changed`.
     pub fn add_prompt(&self, prompt: Prompt) {
         self.inner.prompts.insert(

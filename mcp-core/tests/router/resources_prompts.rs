@@ -341,3 +341,36 @@ fn a_completion_for_an_undeclared_template_variable_is_refused() {
         .complete("ID", |_, _, _| async { vec![] })
         .handler(|m: mcp_core::TemplateMatch, _: mcp_core::RequestContext| async move { m.uri });
 }
+
+#[tokio::test]
+async fn resource_templates_are_added_and_removed_at_runtime() {
+    let router = mcp_core::Router::builder().build();
+    let mut events = router.events();
+    router.add_resource_template(
+        mcp_core::ResourceTemplate::new("logs://{day}{?level}", "logs").handler(
+            |m: mcp_core::TemplateMatch, _: mcp_core::RequestContext| async move {
+                format!("{} at {:?}", m.variables["day"], m.variables.get("level"))
+            },
+        ),
+    );
+    let read = legacy(
+        &router,
+        "resources/read",
+        json!({"uri":"logs://monday?level=warn"}),
+    )
+    .await;
+    assert_eq!(read["contents"][0]["text"], r#"monday at Some("warn")"#);
+    let listed = legacy(&router, "resources/templates/list", json!({})).await;
+    assert_eq!(
+        listed["resourceTemplates"][0]["uriTemplate"],
+        "logs://{day}{?level}"
+    );
+    assert!(router.remove_resource_template("logs://{day}{?level}"));
+    let gone = legacy_error(&router, "resources/read", json!({"uri":"logs://monday"})).await;
+    assert_eq!(gone["code"], codes::RESOURCE_NOT_FOUND, "{gone}");
+    // Both changes were announced, as resources/list_changed.
+    for _ in 0..2 {
+        let event = events.recv().await.unwrap();
+        assert_eq!(event.method(), "notifications/resources/list_changed");
+    }
+}

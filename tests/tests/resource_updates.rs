@@ -96,3 +96,51 @@ async fn a_plan_hears_of_templated_resources_it_may_read_and_of_nothing_hidden()
         ]
     );
 }
+
+/// One burst of events past the router's event capacity makes the shared fan-out to legacy
+/// sessions miss some, for every session at once: each is then told that what it follows may
+/// have changed, so a subscribed update missed is re-announced rather than lost without a sign.
+#[tokio::test]
+async fn a_session_that_missed_events_is_told_to_refresh() {
+    let router = Router::builder()
+        .event_capacity(4)
+        .resource_template(
+            ResourceTemplate::new("test://data/{id}", "data")
+                .handler(|m: mcp_core::TemplateMatch, _ctx: RequestContext| async move { m.uri }),
+        )
+        .build();
+    let (_server, client) = start(&router).await;
+    let session = client.initialize("2025-11-25").await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let subscribe = json!({"jsonrpc":"2.0","id":1,"method":"resources/subscribe",
+        "params":{"uri":"test://data/7"}});
+    assert_eq!(
+        client.post(&subscribe, &headers).await.json()["result"],
+        json!({})
+    );
+    let stream = client
+        .send_streaming(
+            Method::GET,
+            "",
+            &[headers.as_slice(), &[("accept", "text/event-stream")]].concat(),
+        )
+        .await;
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.into_body();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // No await in between: the fan-out (on this test's one thread) runs only after the burst,
+    // and finds the update overwritten in the ring.
+    router.notify_resource_updated("test://data/7");
+    for i in 0..100 {
+        router.add_tool(
+            mcp_core::Tool::new(format!("t{i}")).raw_handler(|_, _: RequestContext| async { "" }),
+        );
+    }
+    let seen = read_until(&mut body, "test://data/7").await;
+    assert!(seen.contains("notifications/resources/updated"), "{seen}");
+    // The lists may have changed too (they did: the tools).
+    assert!(seen.contains("notifications/tools/list_changed"), "{seen}");
+}

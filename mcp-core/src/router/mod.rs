@@ -523,7 +523,9 @@ impl RouterBuilder {
 
     /// How many undelivered events a slow listener may fall behind before it misses some
     /// (default 1024). The transports end a 2026-07-28 subscription that falls further
-    /// behind, with its closing result, so that its client listens again.
+    /// behind, with its closing result, so that its client listens again; legacy sessions are
+    /// sent every `list_changed` and a `resources/updated` per subscription, so that their
+    /// clients list and read again (server logs missed are lost).
     pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity.max(1);
         self

@@ -51,12 +51,42 @@ pub(crate) fn spawn(router: &Router, store: Arc<dyn SessionStore>) {
             let event = match events.recv().await {
                 Ok(event) => event,
                 Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "session streams missed server events");
+                    tracing::warn!(
+                        missed,
+                        "session streams missed server events; telling every session to refresh"
+                    );
+                    resync(&*store);
                     continue;
                 }
                 Err(RecvError::Closed) => return,
             };
             deliver(&*store, &event);
+        }
+    });
+}
+
+/// After the fan-out fell behind, when the events it missed are gone for every session:
+/// tells each session that whatever it follows may have changed (the three `list_changed`
+/// notifications, and `resources/updated` for each of its subscriptions), so that its client
+/// lists and reads again rather than miss a change without a sign. (2026-07-28 listen streams
+/// are ended instead, which tells their clients the same.) Server logs missed are lost.
+pub(crate) fn resync(store: &dyn SessionStore) {
+    let lists = [
+        ServerEvent::ToolsListChanged {
+            name: String::new(),
+        },
+        ServerEvent::PromptsListChanged {
+            name: String::new(),
+        },
+        ServerEvent::ResourcesListChanged { uri: String::new() },
+    ]
+    .map(|event| Bytes::from(event.to_json()));
+    store.for_each(&mut |session| {
+        for list in &lists {
+            session.deliver(list);
+        }
+        for uri in session.subscribed_uris() {
+            session.deliver(&Bytes::from(ServerEvent::resource_updated(uri).to_json()));
         }
     });
 }

@@ -351,6 +351,11 @@ impl LiveSession {
         lock(&self.stream).as_mut().map(|sink| sink.try_event(data))
     }
 
+    /// The URIs the session is subscribed to.
+    pub(crate) fn subscribed_uris(&self) -> Vec<String> {
+        lock(&self.subscriptions).uris.iter().cloned().collect()
+    }
+
     /// Whether the standalone stream is open.
     pub(crate) fn has_stream(&self) -> bool {
         lock(&self.stream).as_ref().is_some_and(|s| !s.is_closed())

@@ -71,6 +71,15 @@ pub(crate) fn spawn(router: &Router, store: Arc<dyn SessionStore>) {
 /// lists and reads again rather than miss a change without a sign. (2026-07-28 listen streams
 /// are ended instead, which tells their clients the same.) Server logs missed are lost.
 pub(crate) fn resync(store: &dyn SessionStore) {
+    store.for_each(&mut |session| {
+        for line in resync_lines(session.subscribed_uris()) {
+            session.deliver(&Bytes::from(line));
+        }
+    });
+}
+
+/// What [`resync`] sends a session subscribed to `subscriptions`.
+pub(crate) fn resync_lines(subscriptions: Vec<String>) -> impl Iterator<Item = Vec<u8>> {
     let lists = [
         ServerEvent::ToolsListChanged {
             name: String::new(),
@@ -79,16 +88,12 @@ pub(crate) fn resync(store: &dyn SessionStore) {
             name: String::new(),
         },
         ServerEvent::ResourcesListChanged { uri: String::new() },
-    ]
-    .map(|event| Bytes::from(event.to_json()));
-    store.for_each(&mut |session| {
-        for list in &lists {
-            session.deliver(list);
-        }
-        for uri in session.subscribed_uris() {
-            session.deliver(&Bytes::from(ServerEvent::resource_updated(uri).to_json()));
-        }
-    });
+    ];
+    let updates = subscriptions.into_iter().map(ServerEvent::resource_updated);
+    lists
+        .into_iter()
+        .chain(updates)
+        .map(|event| event.to_json())
 }
 
 /// Queues `event`, serialised once, on the stream of every session that wants it.

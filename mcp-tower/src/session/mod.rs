@@ -20,7 +20,7 @@ use mcp_core::{ClientPeer, ProtocolVersion};
 
 #[cfg(test)]
 pub(crate) use fan_out::deliver;
-pub(crate) use fan_out::{Delivery, EventSink};
+pub(crate) use fan_out::{Delivery, EventSink, resync_lines};
 
 pub use layer::{SessionLayer, SessionService};
 pub use store::{InMemorySessionStore, SessionStore, StoreFull};

@@ -379,6 +379,19 @@ where
             Received::Event(event) => event,
             Received::Missed(missed) => {
                 tracing::warn!(missed, "stdio transport missed server events");
+                // A legacy session is told that whatever it follows may have changed, as
+                // over HTTP (`session::fan_out::resync`).
+                let subscriptions = {
+                    let state = lock(&self.session.state);
+                    state
+                        .initialized
+                        .then(|| state.subscriptions.iter().cloned().collect::<Vec<_>>())
+                };
+                if let Some(subscriptions) = subscriptions {
+                    for line in crate::session::resync_lines(subscriptions) {
+                        self.shared.send_line(line).await;
+                    }
+                }
                 // A subscription would never learn what it missed: it ends as the server
                 // ends one, and its client listens again and re-reads what it follows.
                 return self

@@ -350,3 +350,40 @@ async fn a_subscription_that_falls_behind_is_ended_by_the_server() {
     client.ping(2).await;
     client.finish().await;
 }
+
+#[tokio::test]
+async fn a_legacy_session_that_falls_behind_is_told_to_refresh() {
+    let router = Router::builder()
+        .event_capacity(1)
+        .resource(
+            mcp_core::Resource::new("file:///a", "a")
+                .handler(|_uri: String, _ctx: RequestContext| async { "a" }),
+        )
+        .tool(Tool::new("t").raw_handler(|_, _: RequestContext| async { "" }))
+        .build();
+    let mut client = serve(router.clone(), router);
+    client.initialize(json!({})).await;
+    let subscribe = json!({"jsonrpc":"2.0","id":1,"method":"resources/subscribe",
+        "params":{"uri":"file:///a"}});
+    client.send(&subscribe.to_string()).await;
+    assert!(client.recv().await["result"].is_object());
+    // The update and a change after it, before the connection reads either: the update is
+    // missed, and the session hears of everything it follows again.
+    client.router.notify_resource_updated("file:///a");
+    client.router.remove_tool("t");
+    client.router.remove_resource("file:///a");
+    let mut methods = Vec::new();
+    while methods.last() != Some(&json!("notifications/resources/updated")) {
+        methods.push(client.recv().await["method"].clone());
+    }
+    for refreshed in [
+        "notifications/tools/list_changed",
+        "notifications/prompts/list_changed",
+        "notifications/resources/list_changed",
+    ] {
+        assert!(methods.contains(&json!(refreshed)), "{methods:?}");
+    }
+    // The change events still in the ring come after.
+    client.close_input().await;
+    while client.lines.next_line().await.unwrap().is_some() {}
+}

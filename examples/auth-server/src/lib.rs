@@ -7,8 +7,11 @@
 //!
 //! ```text
 //! auth-server --addr 127.0.0.1:3000 --jwks-url http://127.0.0.1:4000/jwks.json \
-//!     --issuer http://127.0.0.1:4000 --audience http://127.0.0.1:3000/mcp [--required-scope mcp]
+//!     --issuer http://127.0.0.1:4000 --audience http://127.0.0.1:3000/mcp [--required-scope mcp] \
+//!     [--plan free=add,echo --plan pro=*]
 //! ```
+//!
+//! `auth-server --help` lists every flag.
 //!
 //! [`stack`] assembles the service (the binary and the end-to-end tests both use it). Written
 //! out, it is this `ServiceBuilder` (the README's auth example):
@@ -77,7 +80,7 @@ use mcp_auth::{
     AuthLayer, Authenticate, ConfigError, JwtAuthenticator, JwtAuthenticatorBuilder, MetadataLayer,
     MetadataService, ProtectedResourceMetadata, RequiredScopes, ScopeLayer,
 };
-use mcp_core::{Json, RequestContext, Router, Tool};
+use mcp_core::{AllowList, Json, RequestContext, Router, Tool};
 use mcp_tower::{
     AllowListLayer, BatchLayer, EndpointLayer, HostOriginLayer, McpHttpService, SessionConfig,
     SessionLayer, StreamableHttpConfig, StreamableHttpLayer, mcp_cors,
@@ -123,12 +126,32 @@ pub struct Args {
     pub rpc_rate_limit: Option<u32>,
     /// Origins whose pages may call the server from a browser (`--browser-origin`, repeated).
     pub browser_origins: Vec<String>,
+    /// Per-plan tool sets (`--plan NAME=TOOL,TOOL`, repeated; `NAME=*` for every tool), read
+    /// from the token's [`plan_claim`](Self::plan_claim). When any is given, a token whose plan
+    /// is not listed (or that names none) may use no tool.
+    pub plans: Vec<(String, Vec<String>)>,
+    /// The claim naming a token's plan (`--plan-claim`, default `plan`).
+    pub plan_claim: String,
 }
 
 /// The usage line printed on bad arguments.
 pub const USAGE: &str = "usage: auth-server [--addr HOST:PORT] --jwks-url URL --issuer ISS \
      --audience AUD [--required-scope S] [--rate-limit N] [--rpc-rate-limit N] \
-     [--browser-origin ORIGIN]...";
+     [--browser-origin ORIGIN]... [--plan NAME=TOOL,TOOL|NAME=*]... [--plan-claim CLAIM]";
+
+/// What `--help` prints after [`USAGE`].
+pub const HELP: &str = "
+  --addr HOST:PORT        where to listen (default 127.0.0.1:3000)
+  --jwks-url URL          the authorization server's JWKS
+  --issuer ISS            the accepted token issuer (an http(s) URL)
+  --audience AUD          this server's canonical URI: the `aud` tokens must carry
+  --required-scope S      a scope every token must carry
+  --rate-limit N          HTTP requests per second per principal (at least 1; burst 2N)
+  --rpc-rate-limit N      JSON-RPC requests per second per principal (at least 1; burst 2N)
+  --browser-origin ORIGIN an origin whose pages may call the server (repeated)
+  --plan NAME=TOOLS       the tools (comma-separated, or *) of tokens whose plan is NAME
+                          (repeated); with any, a token of another plan or none gets no tool
+  --plan-claim CLAIM      the claim naming a token's plan (default plan)";
 
 impl Args {
     /// Parses the arguments (without the program name).
@@ -138,9 +161,17 @@ impl Args {
         let (mut jwks_url, mut issuer, mut audience) = (None, None, None);
         let (mut required_scope, mut rate_limit, mut rpc_rate_limit) = (None, None, None);
         let mut browser_origins = Vec::new();
+        let (mut plans, mut plan_claim) = (Vec::new(), "plan".to_owned());
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-            let number = |v: String| v.parse::<u32>().map_err(|_| format!("{v:?}: not a number"));
+            // 0 would read as "no limit" to many; the limiter would make it 1.
+            let number = |v: String| match v.parse::<u32>() {
+                Ok(0) => Err(format!(
+                    "{flag} must be at least 1 (leave it out for no limit)"
+                )),
+                Ok(n) => Ok(n),
+                Err(_) => Err(format!("{v:?}: not a number")),
+            };
             match flag.as_str() {
                 "--addr" => addr = value()?,
                 "--jwks-url" => jwks_url = Some(value()?),
@@ -150,6 +181,8 @@ impl Args {
                 "--rate-limit" => rate_limit = Some(number(value()?)?),
                 "--rpc-rate-limit" => rpc_rate_limit = Some(number(value()?)?),
                 "--browser-origin" => browser_origins.push(value()?),
+                "--plan" => plans.push(plan(&value()?)?),
+                "--plan-claim" => plan_claim = value()?,
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -163,6 +196,8 @@ impl Args {
             rate_limit,
             rpc_rate_limit,
             browser_origins,
+            plans,
+            plan_claim,
         })
     }
 
@@ -170,12 +205,25 @@ impl Args {
     /// allow-list rule and a shorter refresh interval): audience, issuer, JWKS URL, the
     /// required scope, and the asymmetric algorithms RS256, ES256 and EdDSA.
     pub fn jwt(&self) -> JwtAuthenticatorBuilder {
-        JwtAuthenticator::builder(&self.audience)
+        let jwt = JwtAuthenticator::builder(&self.audience)
             .issuer(&self.issuer)
             .jwks_url(&self.jwks_url)
             .algorithms([Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA])
             .leeway(Duration::from_secs(5))
-            .required_scopes(self.required_scope.iter().cloned())
+            .required_scopes(self.required_scope.iter().cloned());
+        if self.plans.is_empty() {
+            return jwt;
+        }
+        let (plans, claim) = (self.plans.clone(), self.plan_claim.clone());
+        jwt.allow_list_from(move |claims| {
+            let plan = claims.get(&claim).and_then(|plan| plan.as_str());
+            match plans.iter().find(|(name, _)| Some(name.as_str()) == plan) {
+                Some((_, tools)) if tools.iter().any(|tool| tool == "*") => None,
+                Some((_, tools)) => Some(AllowList::new().tools(tools.iter().cloned())),
+                // Least privilege: a plan nobody listed opens nothing.
+                None => Some(AllowList::new().tools(Vec::<String>::new())),
+            }
+        })
     }
 
     /// The rest of the stack these arguments describe: the metadata document, the audience's
@@ -207,6 +255,23 @@ impl Args {
             .map(|r| RpcRateLimitLayer::new(quota(r)));
         options.browser_origins.clone_from(&self.browser_origins);
         Ok(options)
+    }
+}
+
+/// `NAME=TOOL,TOOL` (or `NAME=*`) of `--plan`.
+fn plan(text: &str) -> Result<(String, Vec<String>), String> {
+    match text.split_once('=') {
+        Some((name, tools)) if !name.is_empty() => Ok((
+            name.to_owned(),
+            tools
+                .split(',')
+                .filter(|tool| !tool.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )),
+        _ => Err(format!(
+            "--plan {text:?}: expected NAME=TOOL,TOOL or NAME=*"
+        )),
     }
 }
 

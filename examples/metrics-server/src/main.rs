@@ -19,11 +19,24 @@ async fn main() -> io::Result<()> {
         .init();
     let mut args = std::env::args().skip(1);
     let mut addr = String::from("127.0.0.1:3000");
+    const USAGE: &str = "usage: metrics-server [--addr HOST:PORT]\n\n  --addr HOST:PORT  where \
+                         to listen (default 127.0.0.1:3000; port 0 picks a free one): the \
+                         tools at /mcp, Prometheus metrics at /metrics";
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--addr" => addr = args.next().unwrap_or(addr),
+            "--addr" => match args.next() {
+                Some(value) => addr = value,
+                None => {
+                    eprintln!("--addr needs a value\n{USAGE}");
+                    std::process::exit(2);
+                }
+            },
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
             other => {
-                eprintln!("unknown argument {other}; usage: metrics-server [--addr HOST:PORT]");
+                eprintln!("unknown argument {other}\n{USAGE}");
                 std::process::exit(2);
             }
         }

@@ -300,13 +300,15 @@ impl KeyStore {
             fetched_at: Some(Instant::now()),
             ..KeySet::default()
         };
-        let mut usable = 0;
+        let (mut usable, mut skipped) = (0, 0);
         for value in raw.keys {
             // One odd key (an encryption key, an unknown type) must not void the whole set.
             let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
+                skipped += 1;
                 continue;
             };
             let Some(key) = cached_key(&jwk, &self.algorithms) else {
+                skipped += 1;
                 continue;
             };
             if usable == self.limits.max_keys {
@@ -323,6 +325,15 @@ impl KeyStore {
                 }
                 None => set.unnamed.push(Arc::new(key)),
             }
+        }
+        if usable == 0 {
+            // Every token will be refused as signed by an unknown key: the operator must hear.
+            tracing::warn!(
+                skipped,
+                algorithms = ?self.algorithms,
+                "JWKS has no usable key (none of a type and algorithm this server accepts); \
+                 every token will be refused"
+            );
         }
         Ok(set)
     }

@@ -208,3 +208,49 @@ async fn hidden_tool_in_the_modern_era() {
         "subject: alice\nscopes: admin mcp"
     );
 }
+
+/// The binary's own allow-lists: `--plan NAME=TOOLS`, read from the `plan` claim; a plan not
+/// listed (or none) opens no tool, `NAME=*` every tool.
+#[tokio::test]
+async fn plans_from_the_command_line() {
+    let key = ec_key("k");
+    let jwks = Jwks::start(&[&key]).await;
+    let mut bound = Bound::new(&jwks).await;
+    for plan in ["free=add,echo", "pro=*"] {
+        let parsed = auth_server::Args::parse(
+            [
+                "--jwks-url",
+                "u",
+                "--issuer",
+                "i",
+                "--audience",
+                "a",
+                "--plan",
+                plan,
+            ]
+            .map(String::from),
+        )
+        .unwrap();
+        bound.args.plans.extend(parsed.plans);
+    }
+    let auth = bound.jwt(|b| b);
+    let server = bound.serve(auth, |o| o);
+    let s = Setup { jwks, server };
+    for (plan, expected) in [
+        (json!("free"), vec!["add", "echo"]),
+        (json!("pro"), vec!["add", "admin_echo", "echo", "whoami"]),
+        (json!("enterprise"), vec![]),
+        (Value::Null, vec![]),
+    ] {
+        let token = bearer(&mint(&key, &s.claims_with(json!({ "plan": plan }))));
+        let headers = [("authorization", token.as_str())];
+        let session = s.server.initialize(&headers).await;
+        let list = s
+            .server
+            .in_session(&session, &headers, &list_tools(1))
+            .await;
+        let mut names = tool_names(&list);
+        names.sort_unstable();
+        assert_eq!(names, expected, "{plan}");
+    }
+}

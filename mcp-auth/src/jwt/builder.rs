@@ -95,7 +95,8 @@ impl JwtAuthenticatorBuilder {
     }
 
     /// Accepts tokens issued by `issuer` (an authorization server issuer identifier, compared
-    /// exactly with `iss`). At least one is required.
+    /// exactly with `iss`). At least one is required; [`build`](Self::build) refuses one that
+    /// is not an absolute http(s) URL without query or fragment (RFC 8414).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuers.push(issuer.into());
         self
@@ -285,6 +286,18 @@ impl JwtAuthenticatorBuilder {
         if self.issuers.is_empty() {
             return Err(ConfigError::new("at least one issuer is required"));
         }
+        if let Some(bad) = self
+            .issuers
+            .iter()
+            .find(|issuer| !is_issuer_identifier(issuer))
+        {
+            // It is published in the metadata document, where clients look the authorization
+            // server up by it (RFC 9728, RFC 8414): "" or a name would break their discovery.
+            return Err(ConfigError::new(format!(
+                "invalid issuer {bad:?}: an issuer identifier is an absolute http(s) URL \
+                 without query or fragment (RFC 8414)"
+            )));
+        }
         if self.algorithms.is_empty() {
             return Err(ConfigError::new("at least one algorithm is required"));
         }
@@ -435,8 +448,50 @@ pub fn authorization_server_metadata_url(issuer: &str) -> Result<String, ConfigE
     ))
 }
 
+/// RFC 8414 §2: a URL (here https, or http for development) with a host and no query or
+/// fragment.
+fn is_issuer_identifier(issuer: &str) -> bool {
+    let Ok(uri) = issuer.parse::<http::Uri>() else {
+        return false;
+    };
+    matches!(uri.scheme_str(), Some("https" | "http"))
+        && uri.host().is_some_and(|host| !host.is_empty())
+        && uri.query().is_none()
+        && !issuer.contains('#')
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn issuers_are_urls() {
+        for good in [
+            "https://auth.example.com",
+            "http://127.0.0.1:4000",
+            "https://x/tenant/",
+        ] {
+            assert!(super::is_issuer_identifier(good), "{good}");
+        }
+        for bad in [
+            "",
+            "auth",
+            "not a url",
+            "https://x?tenant=1",
+            "https://x#f",
+            "ftp://x",
+        ] {
+            assert!(!super::is_issuer_identifier(bad), "{bad:?}");
+        }
+        let refused = super::JwtAuthenticator::builder("https://x/mcp")
+            .issuer("")
+            .jwks_url("https://x/jwks")
+            .build()
+            .unwrap_err();
+        assert!(
+            refused.to_string().starts_with("invalid issuer \"\""),
+            "{refused}"
+        );
+    }
+
     use super::*;
 
     fn base() -> JwtAuthenticatorBuilder {

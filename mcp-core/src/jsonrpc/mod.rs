@@ -138,6 +138,29 @@ impl Message {
         }
     }
 
+    /// The id of a message [`parse`](Self::parse) refused that was shaped as the client's
+    /// answer to one of the server's requests (a `result` or an `error`, no `method`): the
+    /// transport fails that request with the refusal at once, rather than leave its handler
+    /// waiting for an answer that came malformed. `None` for anything else.
+    ///
+    /// ```
+    /// use mcp_core::jsonrpc::{Message, RequestId};
+    ///
+    /// let both = br#"{"jsonrpc":"2.0","id":"s-1","result":{},"error":{"code":1,"message":"x"}}"#;
+    /// assert!(Message::parse(both).is_err());
+    /// assert_eq!(Message::answered_id(both), Some(RequestId::from("s-1")));
+    /// assert_eq!(Message::answered_id(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), None);
+    /// ```
+    pub fn answered_id(bytes: &[u8]) -> Option<RequestId> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
+        if envelope.method.is_some() || (envelope.result.is_none() && envelope.error.is_none()) {
+            return None;
+        }
+        let id = envelope.id?.get();
+        plain_id(id).or_else(|| id_the_long_way(id))
+    }
+
     /// Parses an HTTP body or a stdio line: one message, or a batch for a JSON array.
     ///
     /// Not JSON gives -32700 and no id; JSON that is not a JSON-RPC message gives -32600 (with

@@ -110,7 +110,17 @@ where
         }
         let message = match Message::parse(line) {
             Ok(message) => message,
-            Err(response) => return self.shared.write(&McpResponse::Single(response)).await,
+            Err(response) => {
+                // A malformed answer to one of the server's requests fails that request now,
+                // rather than at its timeout.
+                if let (Some(id), Err(error)) = (Message::answered_id(line), &response.body) {
+                    self.shared.route_reply(jsonrpc::ClientResponse {
+                        id: Some(id),
+                        result: Err(error.clone()),
+                    });
+                }
+                return self.shared.write(&McpResponse::Single(response)).await;
+            }
         };
         match message {
             Message::Response(response) => self.shared.route_reply(response),

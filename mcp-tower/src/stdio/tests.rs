@@ -329,6 +329,30 @@ async fn server_to_client_request_round_trip() {
     client.finish().await;
 }
 
+/// An answer with both `result` and `error` is refused (without the server's id), and fails
+/// the handler's request at once rather than at its timeout.
+#[tokio::test]
+async fn a_malformed_answer_fails_the_request_at_once() {
+    let mut client = Client::start(StdioTransport::new());
+    client.initialize(json!({"roots": {}})).await;
+    client.send(&call(3, "roots", json!({}))).await;
+    let request = client.recv().await;
+    assert_eq!(request["method"], "roots/list");
+    let both = json!({"jsonrpc":"2.0","id":request["id"],"result":{"roots":[]},
+        "error":{"code":1,"message":"x"}});
+    client.send(&both.to_string()).await;
+    let mut answers = [client.recv().await, client.recv().await];
+    answers.sort_by_key(|answer| answer["id"].is_null());
+    assert_eq!(answers[0]["id"], 3, "{answers:?}");
+    assert!(answers[0]["error"].is_object(), "{answers:?}");
+    assert_eq!(
+        answers[1]["error"]["code"],
+        codes::INVALID_REQUEST,
+        "{answers:?}"
+    );
+    client.finish().await;
+}
+
 /// A server→client request the handler stopped waiting for is cancelled: "the sender SHOULD
 /// issue a cancellation notification for that request" (the lifecycle page's timeouts).
 #[tokio::test]

@@ -147,11 +147,34 @@ struct Call {
     new_session: Option<Box<(SessionManager, NewSession, RequestId)>>,
 }
 
+/// A malformed answer to one of the server's requests (both `result` and `error`, say) fails
+/// that request with the refusal now; its handler would otherwise wait for its timeout.
+#[cold]
+fn fail_malformed_answer(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    bytes: &[u8],
+    refusal: &mcp_core::jsonrpc::Response,
+) {
+    let (Some(id), Err(error)) = (Message::answered_id(bytes), &refusal.body) else {
+        return;
+    };
+    let session = parts.extensions.get::<Arc<LiveSession>>();
+    let session_id = session.map(|session| mcp_core::Session::id(&**session));
+    let answerer = Answerer::of(session_id, parts.extensions.get::<Principal>());
+    let failed = mcp_core::jsonrpc::ClientResponse {
+        id: Some(id),
+        result: Err(error.clone()),
+    };
+    shared.pending.complete(answerer, failed);
+}
+
 /// Decodes the body, picks the era, checks what the era requires and decides the step.
 fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -> Step {
     let message = match Message::parse(bytes) {
         Ok(message) => message,
         Err(response) => {
+            fail_malformed_answer(&shared, &parts, bytes, &response);
             return Step::Answer(json_body(StatusCode::BAD_REQUEST, response.to_vec(), 0));
         }
     };

@@ -206,3 +206,36 @@ async fn a_client_request_that_times_out_is_cancelled_on_the_stream() {
     let all = [("mcp-protocol-version", "2025-11-25"), ("x-user", "alice")];
     assert_eq!(client.post(&reply, &all).await.status, 202);
 }
+
+/// An answer with both `result` and `error` is refused (400) and fails the handler's request
+/// at once, instead of leaving it to wait for its timeout; a stranger's malformed answer
+/// fails nothing.
+#[tokio::test]
+async fn a_malformed_answer_fails_the_request_at_once() {
+    let (_server, client) = stateless_server().await;
+    let (mut alice, id) = ask(&client, &[("x-user", "alice")]).await;
+    let both = json!({"jsonrpc":"2.0","id":id,"result":{"roots":[]},
+        "error":{"code":1,"message":"x"}});
+    let headers = [("mcp-protocol-version", "2025-11-25")];
+    let bob = [headers[0], ("x-user", "bob")];
+    assert_eq!(client.post(&both, &bob).await.status, 400);
+    // Bob's answer is not alice's to fail: her call still waits.
+    let waited = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        read_until(&mut alice, "\"id\":1"),
+    )
+    .await;
+    assert!(waited.is_err(), "{waited:?}");
+    let alices = [headers[0], ("x-user", "alice")];
+    assert_eq!(client.post(&both, &alices).await.status, 400);
+    let seen = read_until(&mut alice, "\"id\":1").await;
+    let answer = sse_messages(&seen)
+        .into_iter()
+        .find(|message| message["id"] == 1)
+        .expect("the call's answer");
+    // The test tool reports the failure as its text.
+    let text = answer["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("exactly one of result or error"), "{answer}");
+}

@@ -46,6 +46,19 @@ async fn start(router: &Router) -> (TestServer, TestClient) {
     (server, client)
 }
 
+/// The session's GET stream (the session and its caller in `headers`), open.
+async fn open_stream(client: &TestClient, headers: &[(&str, &str)]) -> hyper::body::Incoming {
+    let stream = client
+        .send_streaming(
+            Method::GET,
+            "",
+            &[headers, &[("accept", "text/event-stream")]].concat(),
+        )
+        .await;
+    assert_eq!(stream.status(), 200);
+    stream.into_body()
+}
+
 #[tokio::test]
 async fn a_plan_hears_of_templated_resources_it_may_read_and_of_nothing_hidden() {
     let router = router();
@@ -68,15 +81,7 @@ async fn a_plan_hears_of_templated_resources_it_may_read_and_of_nothing_hidden()
         .await;
     assert_eq!(hidden.json()["error"]["code"], -32002, "{:?}", hidden.body);
 
-    let stream = client
-        .send_streaming(
-            Method::GET,
-            "",
-            &[headers.as_slice(), &[("accept", "text/event-stream")]].concat(),
-        )
-        .await;
-    assert_eq!(stream.status(), 200);
-    let mut body = stream.into_body();
+    let mut body = open_stream(&client, &headers).await;
     // Hidden first: had it been delivered, it would arrive before the allowed one.
     tokio::time::sleep(Duration::from_millis(50)).await;
     router.notify_resource_updated("test://static/secret");
@@ -121,15 +126,7 @@ async fn a_session_that_missed_events_is_told_to_refresh() {
         client.post(&subscribe, &headers).await.json()["result"],
         json!({})
     );
-    let stream = client
-        .send_streaming(
-            Method::GET,
-            "",
-            &[headers.as_slice(), &[("accept", "text/event-stream")]].concat(),
-        )
-        .await;
-    assert_eq!(stream.status(), 200);
-    let mut body = stream.into_body();
+    let mut body = open_stream(&client, &headers).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     // No await in between: the fan-out (on this test's one thread) runs only after the burst,
     // and finds the update overwritten in the ring.

@@ -13,6 +13,7 @@
 //!
 //! ```text
 //! cargo run -p example-axum   # MCP on http://127.0.0.1:3001/mcp, health on /health
+//! cargo run -p example-axum -- --addr 127.0.0.1:0   # any free port (printed)
 //! ```
 
 use axum::Router;
@@ -31,9 +32,17 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .nest_service("/mcp", mcp);
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:3001".to_owned());
+    // `--addr HOST:PORT`, as the other examples take it (a bare address is accepted too).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let addr = match args.as_slice() {
+        [] => "127.0.0.1:3001".to_owned(),
+        [flag, addr] if flag == "--addr" => addr.clone(),
+        [addr] if !addr.starts_with('-') => addr.clone(),
+        _ => {
+            eprintln!("usage: {} [--addr HOST:PORT]", env!("CARGO_PKG_NAME"));
+            std::process::exit(2);
+        }
+    };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}/mcp", listener.local_addr()?);
     mcp_tower::serve(listener, app).await

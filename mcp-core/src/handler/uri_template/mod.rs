@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 mod operators;
 
 pub(super) use operators::Expression;
-use operators::match_expression;
+use operators::{match_expression, value_ends};
 
 /// A parsed URI template that can match concrete URIs and extract variables.
 ///
@@ -197,23 +197,15 @@ pub(super) fn match_parts<'t, 'u>(
     };
     let next = match after.first() {
         Some(Part::Literal(next)) => next,
-        Some(Part::Expression(next)) => {
-            // An expression with a leading character follows: each end, the longest first,
-            // where that character is first (`{name}{.ext}` splits `a.b.c` at the last dot),
-            // then where the next expression is left out.
-            let leading = next.leading_character();
-            let ends = (1..=limit)
-                .rev()
-                .filter(|&end| bytes.get(end) == leading.as_ref());
-            let others = (1..=limit)
-                .rev()
-                .filter(|&end| bytes.get(end) != leading.as_ref());
-            for end in ends.chain(others) {
+        Some(Part::Expression(_)) => {
+            // An expression with a leading character follows: the value ends where it can
+            // start, the longest first (`{name}{.ext}` splits `a.b.c` at the last dot).
+            let Some(ends) = value_ends(rest, limit, after, budget) else {
+                return false;
+            };
+            for end in ends {
                 if !spend(budget, 1) {
                     return false;
-                }
-                if !rest.is_char_boundary(end) {
-                    continue;
                 }
                 vars.push((name, &rest[..end]));
                 if match_parts(after, &rest[end..], vars, budget) {

@@ -107,6 +107,15 @@ pub const ADMIN_SCOPE: &str = "admin";
 /// assert_eq!(args.addr, "127.0.0.1:3000");
 /// assert_eq!(args.required_scope.as_deref(), Some("mcp"));
 /// assert!(auth_server::Args::parse(Vec::new()).is_err());
+/// // Plans: each name once; a plan claim only with plans.
+/// let with = |extra: &[&str]| {
+///     let required = ["--jwks-url", "u", "--issuer", "i", "--audience", "a"];
+///     auth_server::Args::parse(required.iter().chain(extra).map(|s| s.to_string()))
+/// };
+/// assert_eq!(with(&["--plan", "free=add"]).unwrap().plans, [("free".into(), vec!["add".into()])]);
+/// assert!(with(&["--plan", "free=add", "--plan", "free=echo"]).is_err());
+/// assert!(with(&["--plan-claim", "tier"]).is_err());
+/// assert!(with(&["--rate-limit", "0"]).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
@@ -161,7 +170,7 @@ impl Args {
         let (mut jwks_url, mut issuer, mut audience) = (None, None, None);
         let (mut required_scope, mut rate_limit, mut rpc_rate_limit) = (None, None, None);
         let mut browser_origins = Vec::new();
-        let (mut plans, mut plan_claim) = (Vec::new(), "plan".to_owned());
+        let (mut plans, mut plan_claim) = (Vec::new(), None);
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
             // 0 would read as "no limit" to many; the limiter would make it 1.
@@ -181,8 +190,14 @@ impl Args {
                 "--rate-limit" => rate_limit = Some(number(value()?)?),
                 "--rpc-rate-limit" => rpc_rate_limit = Some(number(value()?)?),
                 "--browser-origin" => browser_origins.push(value()?),
-                "--plan" => plans.push(plan(&value()?)?),
-                "--plan-claim" => plan_claim = value()?,
+                "--plan" => {
+                    let (name, tools) = plan(&value()?)?;
+                    if plans.iter().any(|(listed, _)| *listed == name) {
+                        return Err(format!("--plan {name} is given twice"));
+                    }
+                    plans.push((name, tools));
+                }
+                "--plan-claim" => plan_claim = Some(value()?),
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -196,8 +211,11 @@ impl Args {
             rate_limit,
             rpc_rate_limit,
             browser_origins,
+            plan_claim: match (plan_claim, plans.is_empty()) {
+                (Some(_), true) => return Err("--plan-claim needs at least one --plan".into()),
+                (claim, _) => claim.unwrap_or_else(|| "plan".to_owned()),
+            },
             plans,
-            plan_claim,
         })
     }
 

@@ -95,8 +95,9 @@ impl JwtAuthenticatorBuilder {
     }
 
     /// Accepts tokens issued by `issuer` (an authorization server issuer identifier, compared
-    /// exactly with `iss`). At least one is required; [`build`](Self::build) refuses one that
-    /// is not an absolute http(s) URL without query or fragment (RFC 8414).
+    /// exactly with `iss`). At least one is required; [`build`](Self::build) refuses an empty
+    /// one and warns about one that is not an absolute http(s) URL without query or fragment
+    /// (RFC 8414: MCP clients discover the authorization server by it).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuers.push(issuer.into());
         self
@@ -286,17 +287,23 @@ impl JwtAuthenticatorBuilder {
         if self.issuers.is_empty() {
             return Err(ConfigError::new("at least one issuer is required"));
         }
-        if let Some(bad) = self
+        if self.issuers.iter().any(|issuer| issuer.trim().is_empty()) {
+            // It would match tokens with an empty `iss`.
+            return Err(ConfigError::new("an issuer must not be empty"));
+        }
+        for issuer in self
             .issuers
             .iter()
-            .find(|issuer| !is_issuer_identifier(issuer))
+            .filter(|issuer| !is_issuer_identifier(issuer))
         {
-            // It is published in the metadata document, where clients look the authorization
-            // server up by it (RFC 9728, RFC 8414): "" or a name would break their discovery.
-            return Err(ConfigError::new(format!(
-                "invalid issuer {bad:?}: an issuer identifier is an absolute http(s) URL \
-                 without query or fragment (RFC 8414)"
-            )));
+            // JWT allows any string, but the metadata document publishes issuers for clients
+            // to look the authorization server up by (RFC 9728, RFC 8414): a name breaks
+            // their discovery. Warned about, not refused: tokens of such issuers still verify.
+            tracing::warn!(
+                issuer,
+                "issuer is not an absolute http(s) URL without query or fragment (RFC 8414); \
+                 MCP clients cannot discover its authorization server"
+            );
         }
         if self.algorithms.is_empty() {
             return Err(ConfigError::new("at least one algorithm is required"));
@@ -481,15 +488,16 @@ mod tests {
         ] {
             assert!(!super::is_issuer_identifier(bad), "{bad:?}");
         }
-        let refused = super::JwtAuthenticator::builder("https://x/mcp")
-            .issuer("")
-            .jwks_url("https://x/jwks")
-            .build()
-            .unwrap_err();
-        assert!(
-            refused.to_string().starts_with("invalid issuer \"\""),
-            "{refused}"
-        );
+        let build = |issuer: &str| {
+            super::JwtAuthenticator::builder("https://x/mcp")
+                .issuer(issuer)
+                .jwks_url("https://x/jwks")
+                .build()
+        };
+        let refused = build(" ").unwrap_err();
+        assert_eq!(refused.to_string(), "an issuer must not be empty");
+        // JWT allows any string: warned about, not refused.
+        assert!(build("my-issuer").is_ok());
     }
 
     use super::*;

@@ -248,8 +248,7 @@ pub(super) fn match_expression<'t, 'u>(
                 return false;
             };
             let text = &bytes[start..start + limit];
-            // Nothing at all (every variable undefined) is the last resort.
-            let mut ends = vec![0];
+            let mut ends = Vec::new();
             let mut offset = 0;
             loop {
                 let item_end = text[offset..].iter().position(|&b| operator.ends_item(b));
@@ -268,11 +267,10 @@ pub(super) fn match_expression<'t, 'u>(
                     end > start && !bytes[end.saturating_sub(2)..end].contains(&b'%')
                 }));
             }
-            ends.sort_unstable();
+            // The longest first; nothing at all (every variable undefined) last.
+            ends.sort_unstable_by(|a, b| b.cmp(a));
             ends.dedup();
-            // The longest first; nothing at all (at 0) last.
-            ends[1..].reverse();
-            ends.rotate_left(1);
+            ends.push(0);
             ends
         };
     for end in ends {

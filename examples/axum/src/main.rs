@@ -33,16 +33,7 @@ async fn main() -> std::io::Result<()> {
         .route("/health", get(|| async { "ok" }))
         .nest_service("/mcp", mcp);
     // `--addr HOST:PORT`, as the other examples take it (a bare address is accepted too).
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let addr = match args.as_slice() {
-        [] => "127.0.0.1:3001".to_owned(),
-        [flag, addr] if flag == "--addr" => addr.clone(),
-        [addr] if !addr.starts_with('-') => addr.clone(),
-        _ => {
-            eprintln!("usage: {} [--addr HOST:PORT]", env!("CARGO_PKG_NAME"));
-            std::process::exit(2);
-        }
-    };
+    let addr = quickstart::listen_address(std::env::args().skip(1), "127.0.0.1:3001");
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}/mcp", listener.local_addr()?);
     mcp_tower::serve(listener, app).await

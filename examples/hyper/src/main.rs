@@ -22,16 +22,7 @@ async fn main() -> std::io::Result<()> {
         .init();
     let service = McpServer::builder(quickstart::router()).into_http_service();
     // `--addr HOST:PORT`, as the other examples take it (a bare address is accepted too).
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let addr = match args.as_slice() {
-        [] => "127.0.0.1:3002".to_owned(),
-        [flag, addr] if flag == "--addr" => addr.clone(),
-        [addr] if !addr.starts_with('-') => addr.clone(),
-        _ => {
-            eprintln!("usage: {} [--addr HOST:PORT]", env!("CARGO_PKG_NAME"));
-            std::process::exit(2);
-        }
-    };
+    let addr = quickstart::listen_address(std::env::args().skip(1), "127.0.0.1:3002");
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}/mcp", listener.local_addr()?);
     loop {

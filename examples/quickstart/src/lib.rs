@@ -25,6 +25,28 @@ struct EchoArgs {
     message: String,
 }
 
+/// The address an example listens on: `--addr HOST:PORT` (or a bare `HOST:PORT`) from its
+/// command line, else `default`; anything else prints a usage line and exits with status 2.
+///
+/// ```
+/// let args = ["--addr", "127.0.0.1:0"].map(String::from);
+/// assert_eq!(quickstart::listen_address(args, "127.0.0.1:3000"), "127.0.0.1:0");
+/// assert_eq!(quickstart::listen_address([], "127.0.0.1:3000"), "127.0.0.1:3000");
+/// ```
+pub fn listen_address(args: impl IntoIterator<Item = String>, default: &str) -> String {
+    let args: Vec<String> = args.into_iter().collect();
+    match args.as_slice() {
+        [] => default.to_owned(),
+        [flag, addr] if flag == "--addr" => addr.clone(),
+        [addr] if !addr.starts_with('-') => addr.clone(),
+        _ => {
+            let program = std::env::args().next().unwrap_or_default();
+            eprintln!("usage: {program} [--addr HOST:PORT]");
+            std::process::exit(2);
+        }
+    }
+}
+
 /// `add {a, b}`: the sum, as text.
 ///
 /// ```

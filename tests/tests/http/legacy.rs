@@ -366,6 +366,42 @@ async fn session_cap_and_expiry() {
     client.initialize("2025-11-25").await;
 }
 
+/// A session's idle time runs from when its GET stream ends, not from its last request: a
+/// client that only listens, and whose stream outlived the TTL, can reconnect after a drop.
+#[tokio::test]
+async fn a_session_idles_from_the_end_of_its_stream() {
+    let ttl = Duration::from_millis(400);
+    let (_server, client, _) =
+        start(|r| McpServer::builder(r).sessions(SessionConfig::default().idle_ttl(ttl))).await;
+    let session = client.initialize("2025-11-25").await;
+    let stream = client
+        .send_streaming(
+            Method::GET,
+            "",
+            &[
+                ("mcp-session-id", &session),
+                ("accept", "text/event-stream"),
+            ],
+        )
+        .await;
+    assert_eq!(stream.status(), 200);
+    // Open for twice the TTL: the session is busy, not idle.
+    tokio::time::sleep(ttl * 2).await;
+    drop(stream);
+    // Less than the TTL after the stream ended, but several reaper sweeps (TTL / 4).
+    tokio::time::sleep(ttl / 2).await;
+    let reply = client
+        .post(&call_add(1), &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(reply.status, 200, "reaped right after its stream ended");
+    // Idle for longer than the TTL: gone.
+    tokio::time::sleep(ttl * 3).await;
+    let reply = client
+        .post(&call_add(1), &[("mcp-session-id", &session)])
+        .await;
+    assert_eq!(reply.status, 404);
+}
+
 #[tokio::test]
 async fn stateless_legacy_needs_no_session() {
     let (_server, client, _) = start(|r| McpServer::builder(r).stateless()).await;

@@ -254,6 +254,9 @@ impl Follow {
                 }
             }
         }
+        // The session's idle time starts when its stream ends: a stream that outlived the
+        // TTL must not leave its session to be reaped before the client reconnects.
+        session.touch();
     }
 }
 

@@ -2,6 +2,7 @@
 //! builders and registered on a [`Router`](crate::Router).
 
 pub(crate) mod completion;
+mod header_params;
 mod prompt;
 mod resource;
 mod schema;

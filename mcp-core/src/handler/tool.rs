@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{BoxFuture, IntoToolResult, Json, schema};
+use super::{BoxFuture, IntoToolResult, Json, header_params, schema};
 use crate::context::RequestContext;
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::{self, CallToolResult, ContentBlock, Icon, ToolAnnotations};
@@ -47,8 +47,8 @@ pub(crate) struct ToolInner {
     /// schemas fit their schemas): only they must then get structured content.
     pub(crate) legacy_output_schema: bool,
     pub(crate) handler: Box<ToolFn>,
-    /// Arguments mirrored into `Mcp-Param-<name>` headers: (argument, lower-case header).
-    pub(crate) header_params: Vec<(String, String)>,
+    /// Arguments mirrored into `Mcp-Param-<name>` headers.
+    pub(crate) header_params: Vec<header_params::HeaderParam>,
     /// A task is created only when the handler asks (`ctx.escalate_to_task()`).
     pub(crate) defer_task: bool,
     /// Validate against the input schema before the handler runs: the schema was given by
@@ -137,7 +137,7 @@ impl Tool {
     }
 
     /// Checks the `Mcp-Param-*` headers of a modern request against the arguments they
-    /// mirror (properties annotated with `x-mcp-header`).
+    /// mirror (properties annotated with `x-mcp-header`, at any depth).
     pub(crate) fn check_header_params(
         &self,
         headers: &http::HeaderMap,
@@ -146,46 +146,11 @@ impl Tool {
         if self.inner.header_params.is_empty() {
             return Ok(());
         }
-        let arguments = parse_arguments(arguments)?;
-        for (argument, header) in &self.inner.header_params {
-            // A client omits the header of an absent or `null` argument; the server must not
-            // expect it (2026-07-28, "Server Behavior for Custom Headers").
-            let Some(value) = arguments.get(argument).filter(|value| !value.is_null()) else {
-                continue;
-            };
-            let expected = crate::headers::argument_text(value);
-            let mut values = headers.get_all(header.as_str()).iter();
-            let sent = values
-                .next()
-                .map(|v| crate::headers::decode_value(v.as_bytes()));
-            if values.next().is_some() {
-                return Err(header_mismatch(format!(
-                    "Header mismatch: the {header} header is repeated"
-                )));
-            }
-            match sent {
-                Some(Some(sent))
-                    if sent == expected || crate::headers::same_integer(value, &sent) => {}
-                Some(Some(sent)) => {
-                    return Err(header_mismatch(format!(
-                        "Header mismatch: {header} header value '{}' does not match argument '{argument}'",
-                        crate::jsonrpc::quoted(&sent)
-                    )));
-                }
-                Some(None) => {
-                    return Err(header_mismatch(format!(
-                        "Header mismatch: {header} header is not valid base64, or holds \
-                         characters that must be base64-encoded"
-                    )));
-                }
-                None => {
-                    return Err(header_mismatch(format!(
-                        "Header mismatch: {header} header is required for argument '{argument}'"
-                    )));
-                }
-            }
-        }
-        Ok(())
+        header_params::check(
+            &self.inner.header_params,
+            headers,
+            &parse_arguments(arguments)?,
+        )
     }
 
     /// Validates `arguments` (a JSON object's text) and runs the handler.
@@ -307,27 +272,6 @@ fn parse_arguments(arguments: &str) -> Result<Value, ErrorObject> {
     })
 }
 
-fn header_mismatch(message: String) -> ErrorObject {
-    ErrorObject::new(crate::jsonrpc::codes::HEADER_MISMATCH, message)
-}
-
-/// The `x-mcp-header` annotations of an input schema's top-level properties.
-fn header_params(schema: &Value) -> Vec<(String, String)> {
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
-        return Vec::new();
-    };
-    properties
-        .iter()
-        .filter_map(|(name, property)| {
-            let header = property.get("x-mcp-header")?.as_str()?;
-            Some((
-                name.clone(),
-                format!("mcp-param-{}", header.to_ascii_lowercase()),
-            ))
-        })
-        .collect()
-}
-
 fn pointer_or_root(pointer: &str) -> &str {
     if pointer.is_empty() { "/" } else { pointer }
 }
@@ -364,6 +308,13 @@ impl ToolBuilder {
     /// `additionalProperties` included; only a `true` or `false` property schema is written
     /// as the equivalent object, as MCP requires) and used for validation. It must have
     /// `"type": "object"` at its root, as MCP requires: attaching the handler panics otherwise.
+    ///
+    /// A property annotated `"x-mcp-header": "Name"` (at any depth, every step a `properties`
+    /// key) is mirrored by 2026-07-28 clients into an `Mcp-Param-Name` header, which the
+    /// router checks against the argument. Attaching the handler panics when an annotation
+    /// breaks the spec's rules (clients would refuse the tool): a name that is not an HTTP
+    /// token, a name used twice, a non-primitive property, or an annotation under `items`,
+    /// `anyOf` and the like.
     pub fn input_schema(mut self, schema: Value) -> Self {
         self.definition.input_schema = schema;
         self.raw_input_schema = true;
@@ -506,7 +457,8 @@ impl ToolBuilder {
                 )
             })
         });
-        let header_params = header_params(&self.definition.input_schema);
+        let header_params =
+            header_params::header_params(&self.definition.name, &self.definition.input_schema);
         let legacy_output_schema =
             output_validator.is_some() && self.definition.legacy_view().is_none();
         Tool {

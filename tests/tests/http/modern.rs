@@ -319,6 +319,55 @@ async fn mirrored_arguments_null_needs_no_header_and_integers_compare_by_value()
     assert_eq!(reply.json()["error"]["code"], -32020);
 }
 
+/// An `x-mcp-header` on a nested property mirrors the argument at that path: its header is
+/// checked like a top-level one (2026-07-28 allows any depth through `properties`).
+#[tokio::test]
+async fn nested_mirrored_arguments_are_checked() {
+    let (_server, client, router) = start(McpServer::builder).await;
+    router.add_tool(
+        mcp_core::Tool::new("nested")
+            .input_schema(json!({
+                "type": "object",
+                "properties": {"cfg": {"type": "object", "properties": {
+                    "region": {"type": "string", "x-mcp-header": "Region"}}}}
+            }))
+            .raw_handler(|args, _| async move { Value::Object(args).to_string() }),
+    );
+    let call = |arguments: Value| {
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
+            "name":"nested","arguments":arguments,"_meta":{
+                "io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities":{}}}})
+    };
+    let headers = |region: Option<&'static str>| {
+        let mut headers = vec![
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "nested"),
+        ];
+        headers.extend(region.map(|region| ("mcp-param-region", region)));
+        headers
+    };
+    let arguments = json!({"cfg": {"region": "us-west1"}});
+    let reply = client
+        .post(&call(arguments.clone()), &headers(Some("us-west1")))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    for (sent, says) in [
+        (Some("eu-evil"), "does not match argument 'cfg.region'"),
+        (None, "required for argument 'cfg.region'"),
+    ] {
+        let reply = client.post(&call(arguments.clone()), &headers(sent)).await;
+        assert_eq!(reply.status, 400, "{sent:?}");
+        assert_eq!(reply.json()["error"]["code"], -32020);
+        let message = reply.json()["error"]["message"].to_string();
+        assert!(message.contains(says), "{message}");
+    }
+    // No value at the path (its parent object absent): no header expected.
+    let reply = client.post(&call(json!({})), &headers(None)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
 /// 2026-07-28 streams cannot be resumed: their events carry no ids, and no priming event
 /// (empty data, `retry`) precedes the messages, whether the answer streams (progress) or
 /// comes whole (`AlwaysSse`).

@@ -1,0 +1,341 @@
+//! Tool arguments mirrored into `Mcp-Param-*` headers (2026-07-28, `x-mcp-header`): read from
+//! the input schema once, when the tool is built, and checked against each modern call.
+//!
+//! The annotation may sit on a property at any depth, as long as every step from the schema's
+//! root is a `properties` key: the header mirrors the argument value at that exact path.
+
+use serde_json::Value;
+
+use crate::jsonrpc::ErrorObject;
+
+/// The schema keyword that mirrors a property into a header.
+const ANNOTATION: &str = "x-mcp-header";
+
+/// Deeper `properties` chains are not followed: no real argument is nested this far, and a
+/// schema built in code (not parsed) has no depth limit of its own.
+const MAX_DEPTH: usize = 64;
+
+/// One mirrored argument.
+#[derive(Debug)]
+pub(crate) struct HeaderParam {
+    /// The property names from the arguments' root to the value.
+    path: Box<[String]>,
+    /// `mcp-param-<name>`, lower case (header names compare case-insensitively).
+    header: String,
+}
+
+impl HeaderParam {
+    /// The argument's path as messages name it: `region`, or `config.region` when nested.
+    fn argument(&self) -> String {
+        self.path.join(".")
+    }
+
+    /// The argument's value; `None` when it, or an object on its path, is absent.
+    fn value_in<'a>(&self, arguments: &'a Value) -> Option<&'a Value> {
+        self.path
+            .iter()
+            .try_fold(arguments, |value, step| value.get(step))
+    }
+}
+
+/// The mirrored arguments of a tool's input schema.
+///
+/// # Panics
+///
+/// When an annotation breaks the rules of 2026-07-28, which make clients refuse the whole
+/// tool: a header name that is not an HTTP token, the same name twice (in any case), a
+/// property whose type is not a primitive one, or an annotation that is not reachable from
+/// the root through `properties` alone (under `items`, `anyOf`, `$defs`...).
+pub(crate) fn header_params(tool: &str, schema: &Value) -> Vec<HeaderParam> {
+    let mut found = Vec::new();
+    collect(tool, schema, &mut Vec::new(), &mut found);
+    let mut names: Vec<&str> = found.iter().map(|param| param.header.as_str()).collect();
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+        panic!(
+            "tool {tool}: two arguments are mirrored into the same header {} (`{ANNOTATION}` \
+             names compare case-insensitively)",
+            pair[0]
+        );
+    }
+    let mut everywhere = Vec::new();
+    all_annotations(schema, &mut String::new(), &mut everywhere, 0);
+    if everywhere.len() > found.len() {
+        let reachable: Vec<String> = found
+            .iter()
+            .map(|param| {
+                let steps: String = param
+                    .path
+                    .iter()
+                    .map(|step| format!("/properties/{}", escape_pointer(step)))
+                    .collect();
+                format!("{steps}/{ANNOTATION}")
+            })
+            .collect();
+        let stray = everywhere
+            .iter()
+            .find(|pointer| !reachable.contains(pointer))
+            .map_or("", String::as_str);
+        panic!(
+            "tool {tool}: the `{ANNOTATION}` at {stray} is not reachable from the schema's root \
+             through `properties` alone, as 2026-07-28 requires"
+        );
+    }
+    found
+}
+
+/// The annotated properties under `schema`'s `properties`, depth first.
+fn collect(tool: &str, schema: &Value, path: &mut Vec<String>, found: &mut Vec<HeaderParam>) {
+    if path.len() >= MAX_DEPTH {
+        return;
+    }
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, property) in properties {
+        path.push(name.clone());
+        if let Some(annotation) = property.get(ANNOTATION) {
+            let argument = path.join(".");
+            let Some(header) = annotation.as_str().filter(|name| is_token(name)) else {
+                panic!(
+                    "tool {tool}: argument {argument}: `{ANNOTATION}` must be an HTTP token \
+                     (letters, digits and !#$%&'*+-.^_`|~), not {annotation}"
+                );
+            };
+            if !has_primitive_type(property) {
+                panic!(
+                    "tool {tool}: argument {argument}: only string, integer, number and boolean \
+                     arguments can be mirrored into a header (`{ANNOTATION}`)"
+                );
+            }
+            found.push(HeaderParam {
+                path: path.clone().into_boxed_slice(),
+                header: format!("mcp-param-{}", header.to_ascii_lowercase()),
+            });
+        }
+        collect(tool, property, path, found);
+        path.pop();
+    }
+}
+
+/// The JSON pointers of every annotation in `schema`, reachable or not. Values that are data
+/// rather than schemas (`const`, `enum`, `default`, `examples`) are not looked into, and the
+/// keys of a `properties` map are property names, not keywords.
+fn all_annotations(schema: &Value, pointer: &mut String, found: &mut Vec<String>, depth: usize) {
+    if depth >= 2 * MAX_DEPTH {
+        return;
+    }
+    match schema {
+        Value::Object(members) => {
+            for (key, child) in members {
+                match key.as_str() {
+                    ANNOTATION => found.push(format!("{pointer}/{ANNOTATION}")),
+                    "const" | "enum" | "default" | "examples" => {}
+                    "properties" | "patternProperties" | "$defs" | "definitions"
+                    | "dependentSchemas" => {
+                        // A map of names to schemas: look into each schema.
+                        let Some(map) = child.as_object() else {
+                            continue;
+                        };
+                        let len = pointer.len();
+                        push_step(pointer, key);
+                        for (name, schema) in map {
+                            below(schema, name, pointer, found, depth);
+                        }
+                        pointer.truncate(len);
+                    }
+                    _ => below(child, key, pointer, found, depth),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                below(child, &index.to_string(), pointer, found, depth);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// [`all_annotations`] of `child`, found at `step` below `pointer`.
+fn below(child: &Value, step: &str, pointer: &mut String, found: &mut Vec<String>, depth: usize) {
+    let len = pointer.len();
+    push_step(pointer, step);
+    all_annotations(child, pointer, found, depth + 1);
+    pointer.truncate(len);
+}
+
+fn push_step(pointer: &mut String, step: &str) {
+    pointer.push('/');
+    pointer.push_str(&escape_pointer(step));
+}
+
+/// `key` escaped for a JSON pointer (RFC 6901).
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// RFC 9110 `token`: one or more of letters, digits and `!#$%&'*+-.^_`|~`.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether the property's `type`, when it has one, lists only primitive types (`null` may
+/// come with them: a null argument has no header).
+fn has_primitive_type(property: &Value) -> bool {
+    let primitive = |kind: &Value| {
+        matches!(
+            kind.as_str(),
+            Some("string" | "integer" | "number" | "boolean" | "null")
+        )
+    };
+    match property.get("type") {
+        None => true,
+        Some(Value::Array(kinds)) => kinds.iter().all(primitive),
+        Some(kind) => primitive(kind) && kind != "null",
+    }
+}
+
+/// Checks the `Mcp-Param-*` headers of a modern request against the arguments they mirror.
+pub(crate) fn check(
+    params: &[HeaderParam],
+    headers: &http::HeaderMap,
+    arguments: &Value,
+) -> Result<(), ErrorObject> {
+    for param in params {
+        // A client omits the header of an absent or `null` argument; the server must not
+        // expect it (2026-07-28, "Server Behavior for Custom Headers").
+        let Some(value) = param.value_in(arguments).filter(|value| !value.is_null()) else {
+            continue;
+        };
+        let header = &param.header;
+        let expected = crate::headers::argument_text(value);
+        let mut values = headers.get_all(header.as_str()).iter();
+        let sent = values
+            .next()
+            .map(|v| crate::headers::decode_value(v.as_bytes()));
+        if values.next().is_some() {
+            return Err(header_mismatch(format!(
+                "Header mismatch: the {header} header is repeated"
+            )));
+        }
+        match sent {
+            Some(Some(sent)) if sent == expected || crate::headers::same_integer(value, &sent) => {}
+            Some(Some(sent)) => {
+                return Err(header_mismatch(format!(
+                    "Header mismatch: {header} header value '{}' does not match argument '{}'",
+                    crate::jsonrpc::quoted(&sent),
+                    param.argument()
+                )));
+            }
+            Some(None) => {
+                return Err(header_mismatch(format!(
+                    "Header mismatch: {header} header is not valid base64, or holds \
+                     characters that must be base64-encoded"
+                )));
+            }
+            None => {
+                return Err(header_mismatch(format!(
+                    "Header mismatch: {header} header is required for argument '{}'",
+                    param.argument()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn header_mismatch(message: String) -> ErrorObject {
+    ErrorObject::new(crate::jsonrpc::codes::HEADER_MISMATCH, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn paths(schema: &Value) -> Vec<(String, String)> {
+        header_params("t", schema)
+            .into_iter()
+            .map(|param| (param.argument(), param.header))
+            .collect()
+    }
+
+    #[test]
+    fn nested_properties_are_mirrored_by_path() {
+        let schema = json!({"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "config": {"type": "object", "properties": {
+                "zone": {"type": ["string", "null"], "x-mcp-header": "Zone"},
+                "deep": {"type": "object", "properties": {
+                    "n": {"type": "integer", "x-mcp-header": "N"}}}}}}});
+        let mut found = paths(&schema);
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("config.deep.n".to_owned(), "mcp-param-n".to_owned()),
+                ("config.zone".to_owned(), "mcp-param-zone".to_owned()),
+                ("region".to_owned(), "mcp-param-region".to_owned()),
+            ]
+        );
+        let params = header_params("t", &schema);
+        let arguments = json!({"config": {"deep": {"n": 3}}});
+        let values: Vec<_> = params.iter().map(|p| p.value_in(&arguments)).collect();
+        assert!(values.contains(&Some(&json!(3))));
+        assert_eq!(values.iter().filter(|v| v.is_none()).count(), 2);
+    }
+
+    #[test]
+    fn data_that_looks_like_an_annotation_is_not_one() {
+        let schema = json!({"type": "object", "properties": {
+            "x-mcp-header": {"type": "string", "default": {"x-mcp-header": "No"}},
+            "mode": {"enum": [{"x-mcp-header": "No"}]}}});
+        assert!(paths(&schema).is_empty());
+    }
+
+    fn refusal(schema: Value) -> String {
+        let panicked = std::panic::catch_unwind(|| header_params("t", &schema))
+            .expect_err("the annotation is refused");
+        panicked
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn broken_annotations_are_refused_with_their_place() {
+        let message = refusal(json!({"type": "object", "properties": {
+            "r": {"type": "string", "x-mcp-header": "Bad Header"}}}));
+        assert!(
+            message.contains("HTTP token") && message.contains("argument r"),
+            "{message}"
+        );
+        let message = refusal(json!({"type": "object", "properties": {
+            "a": {"type": "string", "x-mcp-header": "Region"},
+            "b": {"type": "string", "x-mcp-header": "region"}}}));
+        assert!(message.contains("mcp-param-region"), "{message}");
+        let message = refusal(json!({"type": "object", "properties": {
+            "tags": {"type": "array", "x-mcp-header": "Tags"}}}));
+        assert!(message.contains("only string, integer"), "{message}");
+        let message = refusal(json!({"type": "object", "properties": {
+            "list": {"type": "array", "items": {"type": "string", "x-mcp-header": "Item"}}}}));
+        assert!(
+            message.contains("/properties/list/items/x-mcp-header"),
+            "{message}"
+        );
+        let message = refusal(json!({"type": "object", "anyOf": [{"properties": {
+            "r": {"type": "string", "x-mcp-header": "R"}}}]}));
+        assert!(
+            message.contains("/anyOf/0/properties/r/x-mcp-header"),
+            "{message}"
+        );
+        let message = refusal(json!({"type": "object", "properties": {
+            "r": {"type": "string", "x-mcp-header": 5}}}));
+        assert!(message.contains("not 5"), "{message}");
+    }
+}

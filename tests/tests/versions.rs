@@ -346,6 +346,23 @@ async fn a_modern_only_server_advertises_only_the_modern_version() {
         discovered.json()["result"]["supportedVersions"],
         json!(["2026-07-28"])
     );
+    // A session id (outlived an upgrade, or guessed) is ignored: a legacy request is told
+    // the versions served, GET and DELETE are not allowed, as without the header.
+    let session = [
+        ("mcp-session-id", "0123456789abcdef0123456789abcdef"),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let tools_list = request(1, "tools/list", json!({}));
+    let refused = client.post(&tools_list, &session).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert_eq!(
+        refused.json()["error"]["data"]["supported"],
+        json!(["2026-07-28"])
+    );
+    for method in [Method::GET, Method::DELETE] {
+        let refused = client.send(method.clone(), "", &session).await;
+        assert_eq!(refused.status, 405, "{method}: {:?}", refused.body);
+    }
     // An unknown version is told the same list.
     let (body, headers) = modern_request("server/discover", "2027-01-01");
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();

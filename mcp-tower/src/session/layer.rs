@@ -160,8 +160,12 @@ where
         // too, which the bridge refuses with 405 as it refuses GET in that era; a server
         // without that era refuses it below, as any other version it does not speak.
         let modern = names_modern_version(request.headers());
-        let stateless_delete = is_delete && modern && self.served.modern;
-        let id = id.filter(|_| !modern || (is_delete && !stateless_delete));
+        // A server without the legacy era has no sessions: it ignores the header, as a
+        // modern-only server should, and answers as it answers any legacy request (400 with
+        // the versions it serves; 405 for GET and DELETE) rather than "Session not found".
+        let stateless = !self.served.legacy || modern;
+        let stateless_delete = is_delete && stateless && self.served.modern;
+        let id = id.filter(|_| !stateless || (is_delete && !stateless_delete));
         if id.is_some() && repeated {
             // Which session would it be? Refused, as repeated routing headers are.
             return ResponseFuture::answer_unread(

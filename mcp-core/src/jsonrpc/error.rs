@@ -173,7 +173,12 @@ impl std::error::Error for ErrorObject {}
 /// What serde_json says went wrong, without its "at line L column C": serde counts from the
 /// start of the text it read, a fragment (`params`, `arguments`), so the place would point
 /// into the wrong part of the client's body.
-pub(crate) fn serde_message(error: &serde_json::Error) -> String {
+///
+/// ```
+/// let error = serde_json::from_str::<u8>("\n 300").unwrap_err();
+/// assert_eq!(mcp_core::jsonrpc::serde_message(&error), "invalid value: integer `300`, expected u8");
+/// ```
+pub fn serde_message(error: &serde_json::Error) -> String {
     let text = error.to_string();
     if error.line() == 0 {
         return text;

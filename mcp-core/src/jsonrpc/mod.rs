@@ -27,7 +27,7 @@ pub(crate) use self::integer::{
     Integer, StringOrInteger, StringOrIntegerVisitor, serialize_digits,
 };
 
-pub(crate) use self::error::serde_message;
+pub use self::error::serde_message;
 pub use self::error::{ErrorObject, codes, prefix_within, quoted};
 pub use self::id::{RequestId, cancelled_request_id};
 use self::id::{id_the_long_way, plain_id};

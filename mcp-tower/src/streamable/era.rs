@@ -25,6 +25,9 @@ pub(crate) enum Peek<'a> {
     /// Params with no outline (an escaped key), read by serde, so that an escaped `name`
     /// cannot slip past the routing-header check.
     Parsed(Box<Parsed<'a>>),
+    /// Params with no outline that serde refuses (a member of the wrong type, a duplicate):
+    /// what serde said, so that the refusal names the real fault.
+    Unreadable(Box<str>),
 }
 
 /// The members the checks read, as serde reads them.
@@ -91,16 +94,17 @@ impl<'a> Peek<'a> {
     fn read(params: &'a Params) -> Peek<'a> {
         match params.outline() {
             Some(outline) => Peek::Outlined(outline),
-            None => Peek::Parsed(Box::new(
-                serde_json::from_str(params.get()).unwrap_or_default(),
-            )),
+            None => match serde_json::from_str(params.get()) {
+                Ok(parsed) => Peek::Parsed(Box::new(parsed)),
+                Err(error) => Peek::Unreadable(mcp_core::jsonrpc::serde_message(&error).into()),
+            },
         }
     }
 
     /// A top-level string member: `name`, `uri`, `taskId` or `protocolVersion`.
     pub(crate) fn string(&self, member: Member) -> Option<Cow<'a, str>> {
         match self {
-            Peek::Unread => None,
+            Peek::Unread | Peek::Unreadable(_) => None,
             Peek::Outlined(outline) => outline.string(member),
             Peek::Parsed(parsed) => match member {
                 Member::Name => parsed.name.clone(),
@@ -115,7 +119,7 @@ impl<'a> Peek<'a> {
     /// `_meta`'s protocol version, when a string.
     fn meta_version(&self) -> Option<Cow<'a, str>> {
         match self {
-            Peek::Unread => None,
+            Peek::Unread | Peek::Unreadable(_) => None,
             // The outline reads `_meta`'s keys only when it is an object, as serde does.
             Peek::Outlined(outline) => outline.string(Member::MetaProtocolVersion),
             Peek::Parsed(parsed) => parsed.meta.as_ref()?.version.clone(),
@@ -125,7 +129,7 @@ impl<'a> Peek<'a> {
     /// Whether `_meta` declares client capabilities (an object).
     fn has_capabilities(&self) -> bool {
         match self {
-            Peek::Unread => false,
+            Peek::Unread | Peek::Unreadable(_) => false,
             Peek::Outlined(outline) => outline
                 .raw(Member::MetaClientCapabilities)
                 .is_some_and(|raw| raw.starts_with('{')),
@@ -318,6 +322,11 @@ pub(crate) fn classify(
                 .ok_or_else(|| not_modern(header.unwrap_or_default(), header_version, served));
         }
         None => {
+            if let Peek::Unreadable(fault) = declared {
+                // `_meta` may well be there: the params as a whole do not read.
+                let error = ErrorObject::invalid_params(format!("Invalid params: {fault}"));
+                return Err((StatusCode::BAD_REQUEST, error));
+            }
             // Often a legacy client that sent the wrong header with its session: say why the
             // request is read as modern, and that the session does not count under it.
             let mut error = meta_version_required();

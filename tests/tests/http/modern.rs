@@ -368,6 +368,33 @@ async fn nested_mirrored_arguments_are_checked() {
     assert_eq!(reply.status, 200, "{:?}", reply.body);
 }
 
+/// Params with an escaped key are read by serde: when it refuses them (a member of the wrong
+/// type), the answer says so, rather than that a present `_meta` is missing.
+#[tokio::test]
+async fn unreadable_params_are_refused_for_what_is_wrong() {
+    let (_server, client, _) = start(McpServer::builder).await;
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"n\u0061me":5,{meta}}}}}"#
+    );
+    let reply = client
+        .send(
+            Method::POST,
+            body,
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert_eq!(reply.json()["error"]["code"], -32602);
+    let message = reply.json()["error"]["message"].to_string();
+    assert!(message.contains("invalid type"), "{message}");
+    assert!(!message.contains("_meta"), "{message}");
+}
+
 /// 2026-07-28 streams cannot be resumed: their events carry no ids, and no priming event
 /// (empty data, `retry`) precedes the messages, whether the answer streams (progress) or
 /// comes whole (`AlwaysSse`).

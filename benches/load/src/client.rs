@@ -373,7 +373,16 @@ async fn connection(
     let a = index as u64;
     for seq in 1u64.. {
         let started = Instant::now();
-        if started >= end || consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+        if consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+            // Counted wherever it happens: a connection that gave up in the warm-up measured
+            // nothing, which must not read as "0 errors".
+            stats.error(
+                true,
+                format!("gave up after {MAX_CONSECUTIVE_ERRORS} consecutive failures"),
+            );
+            break;
+        }
+        if started >= end {
             break;
         }
         let id = (a << 32) | seq;

@@ -219,16 +219,27 @@ async fn run(streams: usize) -> Result<FanOut, String> {
     let sent = Instant::now();
     process.command(&format!("notify {ABOUT_URI}"))?;
     let mut arrivals = Vec::with_capacity(ready_count);
+    let mut early = 0;
     let deadline = tokio::time::sleep(DELIVERY_TIMEOUT);
     tokio::pin!(deadline);
-    while arrivals.len() < ready_count {
+    while arrivals.len() + early < ready_count {
         tokio::select! {
             arrival = done_rx.recv() => match arrival {
+                // Before the trigger: not this notification, and not a delivery in 0 ms.
+                Some(at) if at < sent => early += 1,
                 Some(at) => arrivals.push(at.duration_since(sent).as_secs_f64() * 1000.0),
                 None => break,
             },
             () = &mut deadline => break,
         }
+    }
+    if early > 0 {
+        first_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(format!(
+                "{early} streams got a resources/updated before it was sent"
+            ));
     }
     let server_cpu_ms = cpu_seconds(pid)
         .zip(server_cpu)

@@ -32,8 +32,10 @@ impl ServerProcess {
                 variant.cli(),
                 "--addr",
                 "127.0.0.1:0",
+                // A net for a server whose parent died without closing its stdin: longer
+                // than the longest soak (`--soak 3600`) and its setup.
                 "--max-secs",
-                "3600",
+                "7200",
             ])
             .env("RUST_LOG", "error")
             .stdin(Stdio::piped())

@@ -113,6 +113,12 @@ impl Shape {
             ));
         }
         let reply = find_reply(headers, body)?;
+        if reply.jsonrpc != Some("2.0") {
+            return Err(format!(
+                "jsonrpc member {:?} (expected \"2.0\")",
+                reply.jsonrpc
+            ));
+        }
         if reply.id != Some(id) {
             return Err(format!("wrong id {:?} (expected {id})", reply.id));
         }
@@ -213,6 +219,10 @@ pub(crate) fn subscribe_body(id: u64) -> Vec<u8> {
 /// A JSON-RPC response, borrowed from the body.
 #[derive(Deserialize)]
 pub(crate) struct Reply<'a> {
+    /// `"2.0"` in every JSON-RPC 2.0 message (checked: a server that leaves it out fails
+    /// strict clients).
+    #[serde(borrow, default)]
+    pub(crate) jsonrpc: Option<&'a str>,
     #[serde(default)]
     pub(crate) id: Option<u64>,
     #[serde(borrow, default)]
@@ -361,6 +371,12 @@ mod tests {
         assert!(shape.check(3, 2, 3, StatusCode::OK, &json, body).is_ok());
         assert!(shape.check(3, 2, 4, StatusCode::OK, &json, body).is_err());
         assert!(shape.check(4, 2, 3, StatusCode::OK, &json, body).is_err());
+        let unversioned = br#"{"id":3,"result":{"content":[{"type":"text","text":"5"}]}}"#;
+        assert!(
+            shape
+                .check(3, 2, 3, StatusCode::OK, &json, unversioned)
+                .is_err()
+        );
         let mut sse = HeaderMap::new();
         sse.insert(
             header::CONTENT_TYPE,

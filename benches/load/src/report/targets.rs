@@ -41,8 +41,7 @@ pub(super) fn write(out: &mut String, results: &Results) {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "Judged elsewhere: \"no growth after warm-up\" in the soak (the memory section below \
-         shows the RSS over time); the criterion targets (dispatch under 2 µs, TelemetryLayer \
+        "Judged elsewhere: the criterion targets (dispatch under 2 µs, TelemetryLayer \
          overhead under 10 %) in `cargo bench -p mcp-core --bench dispatch` and \
          `cargo bench -p mcp-telemetry --bench overhead_ratio`, outside this run.\n"
     );
@@ -167,6 +166,82 @@ impl Verdict {
     }
 }
 
+/// RSS growth after warm-up that counts as none: the allocator keeps and returns memory in
+/// chunks, so a flat process still moves by a little.
+fn soak_tolerance_kib(warm_kib: u64) -> u64 {
+    (warm_kib / 50).max(2048)
+}
+
+/// "RSS after a 5-minute run (no growth after warm-up)": the RSS at the soak's end against
+/// the RSS once warm.
+fn soak_target(results: &Results) -> Target {
+    let what = "No RSS growth after warm-up (5-minute soak, sessions)".to_owned();
+    let Some(soak) = &results.soak else {
+        return Target {
+            what,
+            measured: "skipped".to_owned(),
+            verdict: Verdict::NotMeasured,
+        };
+    };
+    let soak = match soak {
+        Ok(soak) => soak,
+        Err(error) => {
+            return Target {
+                what,
+                measured: format!("failed: {error}"),
+                verdict: Verdict::NotMeasured,
+            };
+        }
+    };
+    let growth = soak.rss_end_kib as i64 - soak.rss_warm_kib as i64;
+    let tolerance = soak_tolerance_kib(soak.rss_warm_kib);
+    let verdict = if soak.seconds < 300 {
+        Verdict::NotJudged(format!("{} s; the issue asks for 5 minutes", soak.seconds))
+    } else if soak.errors > 0 || soak.requests == 0 {
+        Verdict::NotJudged(format!(
+            "{} errors in {} requests",
+            soak.errors, soak.requests
+        ))
+    } else if growth <= tolerance as i64 {
+        Verdict::Met
+    } else {
+        Verdict::Missed
+    };
+    Target {
+        what,
+        measured: format!(
+            "{growth:+} KiB from {} KiB at {} s to the end at {} s (tolerance {tolerance} KiB)",
+            soak.rss_warm_kib, soak.warm_at_secs, soak.seconds
+        ),
+        verdict,
+    }
+}
+
+/// Why the rounds of `server` in `scenario` cannot be judged, if they cannot: a round without
+/// its measurement (the server did not start, or died), with errors, or with no answer at all.
+/// A ratio must stand on every round the run was set to, each one clean.
+fn faults(results: &Results, (scenario, server): (&str, ServerId)) -> Option<String> {
+    (0..results.config.rounds).find_map(|round| {
+        let sample = results
+            .samples
+            .iter()
+            .find(|s| s.scenario == scenario && s.server == server && s.round == round);
+        let name = server.label();
+        match sample.map(|s| &s.result) {
+            None => Some(format!("{name} not measured in round {}", round + 1)),
+            Some(r) if r.errors > 0 => Some(format!(
+                "{name}: {} errors in round {}",
+                r.errors,
+                round + 1
+            )),
+            Some(r) if r.requests == 0 => {
+                Some(format!("{name} answered nothing in round {}", round + 1))
+            }
+            Some(_) => None,
+        }
+    })
+}
+
 fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
     use ServerId::{Ours, Production, ProductionUncached, Raw, Rmcp};
     let mut out = Vec::new();
@@ -183,10 +258,13 @@ fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
                 .flatten()
                 .map(|c| format!("raw: {c:.2}×"))
                 .unwrap_or_default();
+            let withheld = withheld(scenario).or_else(|| {
+                faults(results, (scenario, server)).or_else(|| faults(results, (scenario, vs)))
+            });
             out.push(Target {
                 what: what.to_owned(),
                 measured: format!("{}×{}", fmt(value, 2), parenthesised(&[rounds, ceiling])),
-                verdict: Verdict::of(value, &each, |v| v >= bound).unless(withheld(scenario)),
+                verdict: Verdict::of(value, &each, |v| v >= bound).unless(withheld),
             });
         };
     ratio_target(
@@ -277,8 +355,11 @@ fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
                 format!("raw: {}×", fmt(raw_modern_vs_legacy, 3)),
             ])
         ),
-        verdict: Verdict::of(modern_vs_legacy, &modern_rounds, |v| v >= 0.95)
-            .unless(withheld("modern")),
+        verdict: Verdict::of(modern_vs_legacy, &modern_rounds, |v| v >= 0.95).unless(
+            withheld("modern")
+                .or_else(|| faults(results, ("modern", Ours)))
+                .or_else(|| faults(results, ("legacy", Ours))),
+        ),
     });
     for scenario in &results.scenarios {
         let has = |s: ServerId| scenario.servers.iter().any(|(id, _)| *id == s);
@@ -290,8 +371,12 @@ fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
             out.push(Target {
                 what: format!("p99 ≤ ½ rmcp's: `{}`", scenario.name),
                 measured: format!("{}× (raw: {}×)", fmt(value, 2), fmt(ceiling, 2)),
-                verdict: Verdict::of(value, &each, |v| v <= 0.5)
-                    .unless(settings.withheld(Some(scenario))),
+                verdict: Verdict::of(value, &each, |v| v <= 0.5).unless(
+                    settings
+                        .withheld(Some(scenario))
+                        .or_else(|| faults(results, pair.0))
+                        .or_else(|| faults(results, pair.1)),
+                ),
             });
         }
     }
@@ -328,6 +413,7 @@ fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
             },
         });
     }
+    out.push(soak_target(results));
     let fan = results.fanout.as_ref().and_then(|f| f.as_ref().ok());
     let fan_verdict = match fan {
         None => Verdict::NotMeasured,
@@ -391,6 +477,108 @@ mod tests {
             Verdict::NotMeasured.unless(Some("x".to_owned())),
             Verdict::NotMeasured
         );
+    }
+
+    /// Three rounds of `legacy` for ours and raw, as `results` hold them after a run.
+    fn three_rounds(edit: impl Fn(&mut Vec<crate::run::Sample>)) -> Results {
+        let mut samples = Vec::new();
+        for round in 0..3 {
+            for (server, rps) in [(ServerId::Ours, 90.0), (ServerId::Raw, 100.0)] {
+                samples.push(crate::run::Sample {
+                    round,
+                    scenario: "legacy",
+                    server,
+                    result: LoadResult {
+                        requests: 1000,
+                        rps,
+                        ..LoadResult::default()
+                    },
+                });
+            }
+        }
+        edit(&mut samples);
+        Results {
+            config: crate::run::RunConfig {
+                duration: std::time::Duration::from_secs(1),
+                warmup: std::time::Duration::from_secs(1),
+                rounds: 3,
+                connections: 32,
+                sessions: 0,
+                scale_sessions: 0,
+                streams: 0,
+                soak: 0,
+                out: std::path::PathBuf::new(),
+                only: Vec::new(),
+                skip: Vec::new(),
+                client_threads: 1,
+            },
+            command: String::new(),
+            scenarios: Vec::new(),
+            samples,
+            memory: Vec::new(),
+            scale: None,
+            soak: None,
+            fanout: None,
+            elapsed: std::time::Duration::ZERO,
+        }
+    }
+
+    /// A ratio stands on every round the run was set to, each clean: a server that died after
+    /// a round, or failed requests, leaves the target not judged rather than met on what
+    /// survived.
+    #[test]
+    fn dead_or_failing_rounds_are_not_judged() {
+        let legacy = |results: &Results| {
+            let settings = Settings::of(results);
+            targets(results, &settings)
+                .into_iter()
+                .find(|t| {
+                    t.what
+                        .starts_with("Stateless tools/call, quickstart ≥ 0.85× raw (32")
+                })
+                .expect("the target")
+                .verdict
+        };
+        assert_eq!(legacy(&three_rounds(|_| {})), Verdict::Met);
+        let dead = three_rounds(|samples| {
+            samples.retain(|s| s.server != ServerId::Raw || s.round == 0);
+        });
+        assert_eq!(
+            legacy(&dead),
+            Verdict::NotJudged("raw hyper (ceiling) not measured in round 2".to_owned())
+        );
+        let failing = three_rounds(|samples| samples[3].result.errors = 7);
+        assert!(
+            matches!(legacy(&failing), Verdict::NotJudged(why) if why.contains("7 errors in round 2"))
+        );
+        let silent = three_rounds(|samples| samples[4].result.requests = 0);
+        assert!(
+            matches!(legacy(&silent), Verdict::NotJudged(why) if why.contains("answered nothing in round 3"))
+        );
+    }
+
+    #[test]
+    fn the_soak_is_judged_on_growth_after_warm_up() {
+        let soak = |seconds, errors, end| {
+            let mut results = three_rounds(|_| {});
+            results.soak = Some(Ok(crate::memory::Soak {
+                seconds,
+                connections: 32,
+                requests: 1000,
+                errors,
+                rss_start_kib: 8_000,
+                rss_warm_kib: 20_000,
+                warm_at_secs: 60,
+                rss_end_kib: end,
+                rss_max_kib: end.max(20_000),
+                first_error: None,
+            }));
+            soak_target(&results).verdict
+        };
+        assert_eq!(soak(300, 0, 21_000), Verdict::Met);
+        assert_eq!(soak(300, 0, 30_000), Verdict::Missed);
+        assert!(matches!(soak(20, 0, 20_000), Verdict::NotJudged(_)));
+        assert!(matches!(soak(300, 3, 20_000), Verdict::NotJudged(_)));
     }
 
     #[test]

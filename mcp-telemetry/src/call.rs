@@ -239,7 +239,15 @@ pub(crate) fn start<'a>(
     Some((info, peeked))
 }
 
-/// A request id as a span attribute or event field: its text (control characters escaped, as
+/// A request id's text as sent: the string, or the number's digits.
+pub(crate) fn id_text(id: &RequestId) -> std::borrow::Cow<'_, str> {
+    match id {
+        RequestId::String(text) | RequestId::BigNumber(text) => std::borrow::Cow::Borrowed(text),
+        RequestId::Number(number) => std::borrow::Cow::Owned(number.to_string()),
+    }
+}
+
+/// A request id as an event field: its text (control characters escaped, as
 /// `RequestId` writes it), cut to [`MAX_ATTRIBUTE_BYTES`]; ids are client text of any length.
 pub(crate) struct CappedId<'a>(pub(crate) &'a RequestId);
 

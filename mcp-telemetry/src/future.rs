@@ -16,7 +16,7 @@ use pin_project_lite::pin_project;
 use tracing::Span;
 use tracing::field::display;
 
-use crate::call::{CallInfo, classify};
+use crate::call::{CallInfo, capped, classify};
 use crate::clock::Start;
 use crate::hooks::{OnFailure, OnResponse, panic_message, run_hook};
 use crate::outcome::{Failure, Outcome};
@@ -79,8 +79,7 @@ impl<OnRes: OnResponse, OnFail: OnFailure> CallState<OnRes, OnFail> {
             // A panicking notification has no error response to classify.
             outcome = Outcome::ProtocolError(codes::INTERNAL_ERROR);
         }
-        let client_fault = error.is_some_and(|error| (self.is_rate_limited)(error));
-        record_outcome(&self.span, outcome, error, client_fault);
+        record_outcome(&self.span, outcome, error);
         run_hook("on_response", &self.info, &self.span, || {
             self.on_response
                 .on_response(&self.info, response, outcome, latency, &self.span);
@@ -150,9 +149,10 @@ impl<OnRes: OnResponse, OnFail: OnFailure> Drop for CallState<OnRes, OnFail> {
     }
 }
 
-/// The span fields of a failed call (OpenTelemetry error recording); `client_fault` for an
-/// error known to be the client's whatever its code (a rate limit's -32000).
-fn record_outcome(span: &Span, outcome: Outcome, error: Option<&ErrorObject>, client_fault: bool) {
+/// The span fields of a failed call, as OpenTelemetry's MCP conventions record them: any
+/// JSON-RPC error is a failed operation (`error.type` the code, status ERROR with the
+/// error's message), whoever's mistake it was; a tool error is `tool_error`.
+fn record_outcome(span: &Span, outcome: Outcome, error: Option<&ErrorObject>) {
     match (outcome, error) {
         (Outcome::Ok, _) => {}
         (_, None) => record_error_type(span, outcome.error_type().unwrap_or_default()),
@@ -160,42 +160,14 @@ fn record_outcome(span: &Span, outcome: Outcome, error: Option<&ErrorObject>, cl
             if span.is_disabled() {
                 return;
             }
-            // The code itself, as the convention asks, even where the metric label folds it:
-            // a span attribute has no cardinality to bound.
+            // The code itself, even where the metric label folds it: a span attribute has no
+            // cardinality to bound.
             span.record("rpc.response.status_code", display(error.code));
-            // OpenTelemetry's MCP conventions count only the server's own failures as errors
-            // of a server span: a client's bad request (-32602, -32601...) is its mistake,
-            // as a 4xx is on an HTTP server span.
-            if !client_fault && is_server_fault(error.code) {
-                span.record("otel.status_code", "ERROR");
-                span.record("error.type", display(error.code));
-                span.record("otel.status_description", &*error.message);
-            }
+            span.record("error.type", display(error.code));
+            span.record("otel.status_code", "ERROR");
+            span.record("otel.status_description", capped(&error.message));
         }
     }
-}
-
-/// The codes of the "server error" range that MCP and this framework give to the client's
-/// mistakes: a resource that does not exist, URL elicitation required, the 2026-07-28 header,
-/// capability and version refusals, and authentication and authorization refusals.
-const CLIENT_FAULTS: [i32; 7] = [
-    codes::RESOURCE_NOT_FOUND,
-    codes::URL_ELICITATION_REQUIRED,
-    codes::HEADER_MISMATCH,
-    codes::MISSING_REQUIRED_CLIENT_CAPABILITY,
-    codes::UNSUPPORTED_PROTOCOL_VERSION,
-    -32001, // unauthenticated (mcp-auth)
-    -32003, // forbidden (mcp-auth)
-];
-
-/// Whether a JSON-RPC error code is the server's failure, as the MCP conventions list them
-/// for server spans: -32603 (Internal error) and the range -32000 to -32099 (Server error),
-/// less the codes of that range MCP gives to the client's mistakes ([`CLIENT_FAULTS`]): the
-/// same mistake must not be an error for one protocol version (a legacy unknown resource's
-/// -32002) and not for another (the modern -32602).
-fn is_server_fault(code: i32) -> bool {
-    code == codes::INTERNAL_ERROR
-        || ((-32099..=-32000).contains(&code) && !CLIENT_FAULTS.contains(&code))
 }
 
 /// Marks the span failed with this `error.type`.

@@ -56,9 +56,9 @@ use crate::{clock, recorder};
 /// `network.transport` (`tcp` over HTTP, `pipe` over stdio), `network.protocol.name` and
 /// `.version`, and the connection's `network.peer.address` and `.port`, also as
 /// `client.address` and `.port` (mcp-tower's server attaches the peer). A JSON-RPC error marks
-/// the span failed (status, `error.type`) only when it is the server's (-32603, -32000 to
-/// -32099), as the conventions ask of server spans; every code is in
-/// `rpc.response.status_code`. The hooks record the metrics (see
+/// the span failed, as the MCP conventions ask: `error.type` and `rpc.response.status_code`
+/// hold the code, the status is ERROR with the error's message (a tool's `isError` result is
+/// `error.type` `tool_error`). The hooks record the metrics (see
 /// [`hooks`](crate::hooks)). A panicking handler is answered with -32603 "Internal error".
 #[derive(Clone)]
 pub struct TelemetryLayer<

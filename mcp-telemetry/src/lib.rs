@@ -1,7 +1,14 @@
 //! # mcp-telemetry
 //!
 //! Tracing spans and [`metrics`] for MCP servers built on mcp-tower, following the
-//! OpenTelemetry MCP semantic conventions:
+//! OpenTelemetry MCP semantic conventions: span names and attributes as they write them, and
+//! metric names too. Metric labels are short keys instead of the conventions' attribute
+//! names (see [`names::label`]): `method` is `mcp.method.name` (or `http.request.method`);
+//! `target` is `gen_ai.tool.name`, `gen_ai.prompt.name` or `mcp.resource.uri`; `outcome`
+//! `protocol_error` with `code` is `error.type` (and `rpc.response.status_code`) set to the
+//! code, `outcome` `tool_error` is `error.type` `tool_error`; `status` is
+//! `http.response.status_code`. A dashboard written against the conventions' names needs
+//! that mapping (a Prometheus relabelling, or a query per key).
 //!
 //! - [`TelemetryLayer`] at the RPC tier: a span per JSON-RPC request or notification (each
 //!   batch item on its own, below `BatchLayer`), `mcp.server.operation.duration` by method,

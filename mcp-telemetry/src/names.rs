@@ -3,6 +3,8 @@
 //! Names follow the OpenTelemetry MCP and HTTP semantic conventions where one exists
 //! (`mcp.server.operation.duration`, `mcp.server.session.duration`,
 //! `http.server.request.duration`); a Prometheus exporter turns the dots into underscores.
+//! Label keys are shorter than the conventions' attribute names: the crate docs map one to
+//! the other.
 //!
 //! ```
 //! use mcp_telemetry::names;

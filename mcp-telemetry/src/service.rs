@@ -11,7 +11,7 @@ use tower_service::Service;
 use tracing::Span;
 use tracing::field::Empty;
 
-use crate::call::{self, CallInfo, CappedId, SpanTargets, capped};
+use crate::call::{self, CallInfo, SpanTargets, capped};
 use crate::clock::Start;
 use crate::future::{CallState, ResponseFuture};
 use crate::hooks::{OnFailure, OnRequest, OnResponse};
@@ -81,7 +81,9 @@ fn make_span(
         gen_ai.operation.name = targets.tool().map(|_| "execute_tool"),
         gen_ai.prompt.name = targets.prompt().map(capped),
         mcp.resource.uri = targets.uri().map(capped),
-        jsonrpc.request.id = info.request_id().map(|id| display(CappedId(id))),
+        // The id as sent (a string field: subscribers quote and escape it themselves), so
+        // that it matches the client span's.
+        jsonrpc.request.id = info.request_id().map(call::id_text).as_deref().map(capped),
         mcp.session.id = info.session_id(),
         mcp.protocol.version = info.protocol_version().as_str(),
         user.id = info.subject(),

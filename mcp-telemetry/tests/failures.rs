@@ -156,9 +156,10 @@ fn rate_limit_refusals_are_counted() {
             1
         );
         assert_eq!(capture.events_named("rate_limited").len(), 1);
-        // The client's excess, not the server's failure: the span is not an error.
+        // A refused call is a failed operation on its span too (`error.type` the code).
         let span = capture.span("tools/list");
         assert_eq!(span.field("rpc.response.status_code"), Some("-32000"));
-        assert_eq!(span.field("otel.status_code"), None);
+        assert_eq!(span.field("error.type"), Some("-32000"));
+        assert_eq!(span.field("otel.status_code"), Some("ERROR"));
     });
 }

@@ -68,6 +68,24 @@ fn duration_status_and_body_sizes_are_recorded() {
     });
 }
 
+/// A client gone before its response is the HTTP tier's own event, named apart from the RPC
+/// tier's `client_disconnected` for the call in flight (counting one name counts one tier).
+#[test]
+fn a_client_gone_before_the_response_is_an_http_event() {
+    run(|capture, _metrics| async move {
+        let never = tower::service_fn(|_request: Request<Full<Bytes>>| {
+            std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>()
+        });
+        let mut service = HttpTelemetryLayer::new().layer(never);
+        let future = tower::Service::call(&mut service, post("{}"));
+        drop(future);
+        let events = capture.events_named("http_client_disconnected");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].field("http.request.method"), Some("POST"));
+        assert!(capture.events_named("client_disconnected").is_empty());
+    });
+}
+
 #[test]
 fn a_refused_request_does_not_record_the_length_it_claims() {
     run(|_capture, metrics| async move {

@@ -149,9 +149,14 @@ fn an_is_error_result_is_a_tool_error_and_an_unknown_tool_a_protocol_error() {
         let span = capture.span("tools/call");
         assert_eq!(span.field("gen_ai.tool.name"), Some("nope"));
         assert_eq!(span.field("rpc.response.status_code"), Some("-32602"));
-        // The client's mistake, not the server's failure: the server span is not an error.
-        assert_eq!(span.field("error.type"), None);
-        assert_eq!(span.field("otel.status_code"), None);
+        // A failed operation, whoever's mistake: the MCP conventions record every JSON-RPC
+        // error as the span's `error.type` and status.
+        assert_eq!(span.field("error.type"), Some("-32602"));
+        assert_eq!(span.field("otel.status_code"), Some("ERROR"));
+        assert!(
+            span.field("otel.status_description")
+                .is_some_and(|d| d.contains("nope"))
+        );
 
         let snapshot = metrics.snapshot();
         let tool_error = [
@@ -414,7 +419,7 @@ fn hooks_replace_what_is_recorded() {
 }
 
 #[test]
-fn a_legacy_unknown_resource_is_the_clients_mistake_as_a_modern_one_is() {
+fn a_legacy_unknown_resource_fails_its_span_as_a_modern_one_does() {
     run(|capture, _| async move {
         let router = router();
         let mut service = TelemetryLayer::for_router(&router).layer(router);
@@ -423,8 +428,8 @@ fn a_legacy_unknown_resource_is_the_clients_mistake_as_a_modern_one_is() {
         assert_eq!(response.error_object().unwrap().code, -32002);
         let span = capture.span("resources/read");
         assert_eq!(span.field("rpc.response.status_code"), Some("-32002"));
-        assert_eq!(span.field("otel.status_code"), None);
-        assert_eq!(span.field("error.type"), None);
+        assert_eq!(span.field("otel.status_code"), Some("ERROR"));
+        assert_eq!(span.field("error.type"), Some("-32002"));
     });
 }
 

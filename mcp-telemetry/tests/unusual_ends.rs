@@ -440,28 +440,85 @@ fn tasks_update_is_a_known_method() {
     });
 }
 
+/// A string id is the span attribute as sent (it must match the client span's), and a log
+/// line quotes and escapes it: line breaks and field separators in it forge nothing.
 #[test]
-fn string_ids_reach_logs_with_line_breaks_and_field_separators_escaped() {
+fn string_ids_are_attributes_as_sent_and_escaped_in_logs() {
+    // JSON escapes: the ids hold a real line break, a Unicode line separator, and the space
+    // and quotes that would start a forged `user.id` field in an unquoted value.
+    let cases = [
+        (
+            r#""1\n2026-01-01T00:00:00Z ERROR forged""#,
+            "1\n2026-01-01T00:00:00Z ERROR forged",
+        ),
+        (r#""1\u2028ERROR forged""#, "1\u{2028}ERROR forged"),
+        (r#""7 user.id=\"root\"""#, "7 user.id=\"root\""),
+    ];
     run(|capture, _metrics| async move {
         let service =
             TelemetryLayer::new().layer(answering(|| Err(ErrorObject::new(-32000, "no"))));
-        // JSON escapes: the ids hold a real line break, a Unicode line separator, and the
-        // space and quotes that would start a forged `user.id` field in an unquoted value.
-        let cases = [
-            (
-                r#""1\n2026-01-01T00:00:00Z ERROR forged""#,
-                r"1\n2026-01-01T00:00:00Z\u{20}ERROR\u{20}forged",
-            ),
-            (r#""1\u2028ERROR forged""#, r"1\u{2028}ERROR\u{20}forged"),
-            (r#""7 user.id=\"root\"""#, r#"7\u{20}user.id=\"root\""#),
-        ];
-        for (id, logged) in cases {
+        for (id, sent) in cases {
             let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
             service.clone().oneshot(request(&body)).await.unwrap();
             let span = capture.spans().pop().expect("a span");
-            let id = span.field("jsonrpc.request.id").expect("an id");
-            assert!(!id.contains(char::is_whitespace), "{id:?}");
-            assert_eq!(id, logged);
+            assert_eq!(span.field("jsonrpc.request.id"), Some(sent));
         }
     });
+    // The same calls under the fmt subscriber, with span closings logged: one line each.
+    let written = Written::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(written.clone())
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .finish();
+    let _tracing = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let service = TelemetryLayer::new().layer(answering(|| Err(ErrorObject::new(-32000, "no"))));
+    for (id, _) in cases {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+        runtime
+            .block_on(service.clone().oneshot(request(&body)))
+            .unwrap();
+    }
+    let log = written.text();
+    // No line break got through, and each id is one quoted, escaped value.
+    assert_eq!(log.lines().count(), cases.len(), "{log}");
+    for (line, (_, sent)) in log.lines().zip(cases) {
+        assert!(line.contains("close"), "{line}");
+        assert!(
+            line.contains(&format!("jsonrpc.request.id={sent:?} ")),
+            "{line}"
+        );
+    }
+}
+
+/// What the fmt subscriber wrote, shared with the test.
+#[derive(Clone, Default)]
+struct Written(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Written {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for Written {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Written {
+    type Writer = Written;
+
+    fn make_writer(&'a self) -> Written {
+        self.clone()
+    }
 }

@@ -32,7 +32,8 @@
 //!
 //! An SSE response (`Content-Type: text/event-stream`) counts as an open stream until its
 //! body ends or is dropped; both ends emit an event (target `mcp_telemetry`, DEBUG,
-//! `mcp.event` = `stream_opened` / `stream_closed`). A refusal marked
+//! `mcp.event` = `stream_opened` / `stream_closed`); a request whose client left before its
+//! response emits `http_client_disconnected` (DEBUG). A refusal marked
 //! [`RefusedBy::Authentication`](mcp_core::RefusedBy) (every mcp-auth refusal: 401, 403 or
 //! 400) is an authentication refusal, by `reason` (`unauthorized`, `forbidden`,
 //! `bad_request`); so is an unmarked 401, or an unmarked 403 carrying a `WWW-Authenticate`
@@ -252,7 +253,9 @@ impl Drop for HttpState {
             tracing::debug!(
                 target: "mcp_telemetry",
                 {
-                    mcp.event = "client_disconnected",
+                    // Not the RPC tier's `client_disconnected`, which the same departure
+                    // also fires for the call in flight: one event name, one count.
+                    mcp.event = "http_client_disconnected",
                     http.request.method = keys::method_label(self.method),
                     mcp.session.id = self.session.as_ref().and_then(|v| v.to_str().ok()),
                 },

@@ -216,7 +216,7 @@ where
                 );
             }
             self.manager.store.remove(id);
-            tracing::info!(session.id = %id, "session terminated by client");
+            tracing::debug!(session.id = %id, "session terminated by client");
             let mut response = Response::new(ResBody::from(Bytes::new()));
             *response.status_mut() = StatusCode::OK;
             return ResponseFuture::answer_unread(&request, response);

@@ -187,7 +187,9 @@ fn reap(inner: &StoreInner) -> usize {
     for session in &expired {
         sessions.remove(mcp_core::Session::id(&**session));
         session.terminate();
-        tracing::info!(
+        // DEBUG, as the other session logs of this crate: mcp-telemetry's
+        // `session_terminated` is the INFO lifecycle event.
+        tracing::debug!(
             session.id = mcp_core::Session::id(&**session),
             "session expired"
         );

@@ -413,7 +413,8 @@ fn attach_new_session(
     let (status, message) = match manager.create(new) {
         Ok(session) => {
             let session_id = mcp_core::Session::id(&*session);
-            tracing::info!(session.id = session_id, "session created");
+            // DEBUG: mcp-telemetry's `session_created` is the INFO lifecycle event.
+            tracing::debug!(session.id = session_id, "session created");
             if let Ok(value) = HeaderValue::from_str(session_id) {
                 response
                     .headers_mut()

@@ -62,6 +62,12 @@
 //! [`TelemetryLayer::keep_metric_handles`] and [`HttpTelemetryLayer::keep_metric_handles`]);
 //! spans to whatever `tracing` subscriber is installed. The `examples/metrics-server` package
 //! serves the whole thing with a Prometheus `/metrics` endpoint.
+//!
+//! Messages refused before they reach the RPC tier are not calls, and only the HTTP tier
+//! counts them (by status): a body that does not parse (-32700, 400), a 2026-07-28 request
+//! whose routing headers do not match it (-32020, 400), and a whole batch refused by
+//! `BatchLayer` (too many items, or batches in a version without them: -32600), which a
+//! 2025-03-26 client gets with status 200.
 
 mod call;
 mod clock;

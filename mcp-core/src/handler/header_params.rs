@@ -76,9 +76,15 @@ pub(crate) fn header_params(tool: &str, schema: &Value) -> Vec<HeaderParam> {
             .iter()
             .find(|pointer| !reachable.contains(pointer))
             .map_or("", String::as_str);
+        let hint = if stray.starts_with("/$defs/") || stray.starts_with("/definitions/") {
+            " (schemars puts a nested type's schema in `$defs`: `#[schemars(inline)]` on that \
+             type puts it in place)"
+        } else {
+            ""
+        };
         panic!(
             "tool {tool}: the `{ANNOTATION}` at {stray} is not reachable from the schema's root \
-             through `properties` alone, as 2026-07-28 requires"
+             through `properties` alone, as 2026-07-28 requires{hint}"
         );
     }
     found
@@ -305,6 +311,40 @@ mod tests {
             .downcast_ref::<String>()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// A derived schema puts a nested type in `$defs`, out of reach; inlined, it is mirrored.
+    #[test]
+    fn derived_nested_types_are_mirrored_when_inlined() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Placement {
+            #[schemars(extend("x-mcp-header" = "Region"))]
+            region: String,
+        }
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct ByRef {
+            placement: Placement,
+        }
+        #[derive(schemars::JsonSchema)]
+        #[schemars(inline)]
+        #[allow(dead_code)]
+        struct InlinePlacement {
+            #[schemars(extend("x-mcp-header" = "Region"))]
+            region: String,
+        }
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Inlined {
+            placement: InlinePlacement,
+        }
+        let message = refusal(crate::schema_of::<ByRef>());
+        assert!(message.contains("#[schemars(inline)]"), "{message}");
+        assert_eq!(
+            paths(&crate::schema_of::<Inlined>()),
+            [("placement.region".to_owned(), "mcp-param-region".to_owned())]
+        );
     }
 
     #[test]

@@ -181,8 +181,8 @@ impl<C: GracefulConnection> Future for Watched<C> {
         }
         if this.watch.activity.should_close() {
             if *this.told {
-                // Still open a sweep after being told, and nothing in flight: dropping the
-                // connection loses no answer.
+                // Still open a sweep after being told, nothing in flight and nothing waiting
+                // to be written: dropping the connection loses no answer.
                 return Poll::Ready(Err(Dropped::Idle));
             }
             // First a graceful close: HTTP/2 says GOAWAY, an idle HTTP/1 connection closes.

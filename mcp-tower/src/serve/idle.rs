@@ -94,7 +94,12 @@ impl Activity {
     /// (it is then marked expired, and its task must be woken to close it).
     pub(crate) fn sweep(&self, sweeps: u32) -> bool {
         let word = self.word.load(Relaxed);
-        if word & IN_FLIGHT != 0 || word != self.idle_word.load(Relaxed) {
+        // A response still being written is work too: hyper drops a body once it has its
+        // last frame, before writing it (a JSON answer is one frame), so what waits to be
+        // sent (a blocked write, an HTTP/2 frame short of credit) keeps the connection busy.
+        // The send timeout, not this one, bounds how long it may wait.
+        let writing = self.stalls.any_waiting();
+        if word & IN_FLIGHT != 0 || writing || word != self.idle_word.load(Relaxed) {
             // Busy, or a request came and went since the last sweep: a new idle spell.
             self.idle_word.store(word, Relaxed);
             self.idle_sweeps.store(0, Relaxed);
@@ -117,7 +122,10 @@ impl Activity {
             return false;
         }
         let word = self.word.load(Relaxed);
-        if word & IN_FLIGHT == 0 && word == self.idle_word.load(Relaxed) {
+        if word & IN_FLIGHT == 0
+            && word == self.idle_word.load(Relaxed)
+            && !self.stalls.any_waiting()
+        {
             return true;
         }
         self.expired.store(false, Relaxed);

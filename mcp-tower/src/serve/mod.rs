@@ -73,6 +73,12 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// tenths of it. The same default as nginx's `send_timeout`.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The largest request head (request line and headers) a connection may send by default:
+/// a head past it is refused with 431. Heads are read before any authentication, so every
+/// open connection may hold this much: 64 KiB leaves room for long tokens and base64
+/// `Mcp-Name` headers, where hyper's own HTTP/1 bound is about 400 KiB.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// How many connections are served at once by default; past that, new ones wait in the
 /// listener's backlog until one closes. Each open connection holds a task and its buffers.
 pub const MAX_CONNECTIONS: usize = 25_000;
@@ -189,6 +195,7 @@ pub struct ServeOptions {
     send_timeout: Duration,
     max_connections: usize,
     shutdown_grace_period: Duration,
+    max_header_bytes: usize,
 }
 
 impl Default for ServeOptions {
@@ -198,6 +205,7 @@ impl Default for ServeOptions {
             send_timeout: SEND_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
             shutdown_grace_period: SHUTDOWN_GRACE_PERIOD,
+            max_header_bytes: MAX_HEADER_BYTES,
         }
     }
 }
@@ -250,6 +258,31 @@ impl ServeOptions {
         self
     }
 
+    /// The smallest head bound: hyper's HTTP/1 read buffer takes no less.
+    pub const MIN_HEADER_BYTES: usize = 8 * 1024;
+
+    /// The largest request head a connection may send, HTTP/1 or HTTP/2 (default
+    /// [`MAX_HEADER_BYTES`]; at least [`MIN_HEADER_BYTES`](Self::MIN_HEADER_BYTES)); a larger
+    /// one is refused with 431. Over HTTP/1 it bounds the connection's read buffer, which a
+    /// body is then read through in parts of at most this size.
+    ///
+    /// ```
+    /// use mcp_tower::serve::{MAX_HEADER_BYTES, ServeOptions};
+    ///
+    /// let options = ServeOptions::default().max_header_bytes(256 * 1024);
+    /// assert_eq!(options.get_max_header_bytes(), 256 * 1024);
+    /// assert_eq!(ServeOptions::default().get_max_header_bytes(), MAX_HEADER_BYTES);
+    /// ```
+    pub fn max_header_bytes(mut self, max: usize) -> Self {
+        self.max_header_bytes = max.clamp(Self::MIN_HEADER_BYTES, u32::MAX as usize);
+        self
+    }
+
+    /// The request head bound.
+    pub fn get_max_header_bytes(&self) -> usize {
+        self.max_header_bytes
+    }
+
     /// The idle timeout.
     pub fn get_idle_timeout(&self) -> Duration {
         self.idle_timeout
@@ -300,6 +333,10 @@ where
     // No HTTP/1 timer: hyper would arm one per request for its header read timeout, which the
     // idle sweep enforces instead. HTTP/2 keep-alive pings need one, if a user turns them on.
     builder.http2().timer(TokioTimer::new());
+    builder.http1().max_buf_size(options.max_header_bytes);
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX));
     let mut graceful = graceful::Shutdown::default();
     let mut sweeps = sweep_ticks(options.idle_timeout);
     let mut send_sweeps = sweep_ticks(options.send_timeout);

@@ -81,6 +81,11 @@ impl Stalls {
         false
     }
 
+    /// Whether anything of the connection waits to be sent now.
+    pub(crate) fn any_waiting(&self) -> bool {
+        self.waiting.iter().any(|bucket| bucket.load(Relaxed) != 0)
+    }
+
     /// Whether a sweep found something waiting for the whole timeout.
     pub(crate) fn timed_out(&self) -> bool {
         self.timed_out.load(Relaxed)

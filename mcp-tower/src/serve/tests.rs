@@ -310,3 +310,50 @@ async fn shutdown_drops_a_partial_request_head_but_waits_for_requests_in_flight(
     let waited = stopping.elapsed();
     assert!(waited < idle / 10 * 3, "{waited:?}");
 }
+
+/// A request head past the bound is refused with 431 (HTTP/1 reads it into a bounded buffer,
+/// before any layer), and the bound is an option.
+#[tokio::test]
+async fn request_heads_are_bounded() {
+    let service = tower::service_fn(|_request: Request<Incoming>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+    });
+    let head = |pad: usize| {
+        format!(
+            "GET / HTTP/1.1\r\nhost: localhost\r\nx-pad: {}\r\n\r\n",
+            "a".repeat(pad)
+        )
+    };
+    let status_of = |address: std::net::SocketAddr, request: String| async move {
+        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+        client.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = [0; 64];
+        let mut read = 0;
+        while read < 12 {
+            use tokio::io::AsyncReadExt;
+            let n = client.read(&mut answer[read..]).await.unwrap();
+            assert_ne!(n, 0, "closed without an answer");
+            read += n;
+        }
+        String::from_utf8_lossy(&answer[9..12]).into_owned()
+    };
+    for (options, pad, status) in [
+        (ServeOptions::default(), 32 * 1024, "200"),
+        (ServeOptions::default(), 100 * 1024, "431"),
+        (
+            ServeOptions::default().max_header_bytes(256 * 1024),
+            100 * 1024,
+            "200",
+        ),
+    ] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(serve_with_options(
+            listener,
+            service,
+            std::future::pending(),
+            options,
+        ));
+        assert_eq!(status_of(address, head(pad)).await, status, "{pad} bytes");
+    }
+}

@@ -40,6 +40,17 @@ enum Answer {
 
 /// Serves `answer` to every request; the receiver of the first answer's body's drop.
 async fn serve_chunks(answer: Answer) -> (std::net::SocketAddr, oneshot::Receiver<Instant>) {
+    let options = ServeOptions::default()
+        .send_timeout(SEND)
+        .idle_timeout(Duration::from_secs(30));
+    serve_chunks_with(answer, options).await
+}
+
+/// [`serve_chunks`] with these options.
+async fn serve_chunks_with(
+    answer: Answer,
+    options: ServeOptions,
+) -> (std::net::SocketAddr, oneshot::Receiver<Instant>) {
     let (dropped, body_dropped) = oneshot::channel();
     let dropped = Arc::new(std::sync::Mutex::new(Some(dropped)));
     let service = tower::service_fn(move |_request: Request<Incoming>| {
@@ -67,9 +78,6 @@ async fn serve_chunks(answer: Answer) -> (std::net::SocketAddr, oneshot::Receive
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let options = ServeOptions::default()
-        .send_timeout(SEND)
-        .idle_timeout(Duration::from_secs(30));
     tokio::spawn(serve_with_options(
         listener,
         service,
@@ -301,4 +309,50 @@ async fn an_http2_answer_in_one_frame_read_slowly_is_not_cut() {
     }
     assert_eq!(received, SIZE);
     assert!(started.elapsed() > SEND * 3, "slow enough to matter");
+}
+
+/// An answer whose writing outlasts the idle timeout, to a client that keeps reading: the
+/// connection is at work, not idle, though its body was handed over whole at once (hyper
+/// drops a body after its last frame, before writing it). Over HTTP/1 and HTTP/2.
+#[tokio::test]
+async fn an_answer_written_for_longer_than_the_idle_timeout_is_not_cut() {
+    const IDLE: Duration = Duration::from_millis(150);
+    const SIZE: usize = 1 << 20;
+    let options = ServeOptions::default()
+        .send_timeout(Duration::from_secs(10))
+        .idle_timeout(IDLE);
+    // HTTP/1: 8 MiB, more than the socket buffers hold, so that most of it waits in the
+    // server; a pause of three idle timeouts (well within the send timeout), then all of it.
+    const LARGE: usize = 8 << 20;
+    let (address, _) = serve_chunks_with(Answer::Whole(LARGE), options).await;
+    let mut client = small_window_connection(address).await;
+    client.write_all(GET).await.unwrap();
+    tokio::time::sleep(IDLE * 3).await;
+    let mut received = 0;
+    let mut buffer = vec![0; 64 * 1024];
+    // The head and the body: at least the body's size.
+    while received < LARGE {
+        let read = client.read(&mut buffer).await.unwrap();
+        assert_ne!(read, 0, "cut after {received} bytes");
+        received += read;
+    }
+
+    // HTTP/2: one frame, taken by h2 in parts as the client grants credit.
+    let (address, _) = serve_chunks_with(Answer::Whole(SIZE), options).await;
+    let (mut sender, _connection) = h2_client(address, 16 * 1024).await;
+    let started = Instant::now();
+    let mut body = sender.send_request(get(address)).await.unwrap().into_body();
+    let mut received = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.unwrap_or_else(|error| {
+            panic!(
+                "cut after {received} bytes, {:?}: {error}",
+                started.elapsed()
+            )
+        });
+        received += frame.into_data().map_or(0, |data| data.len());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(received, SIZE);
+    assert!(started.elapsed() > IDLE * 3, "{:?}", started.elapsed());
 }

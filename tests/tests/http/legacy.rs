@@ -9,6 +9,20 @@ use serde_json::{Value, json};
 
 use super::{call_add, start};
 
+/// Opens the GET stream of `session`.
+async fn get_stream(
+    client: &mcp_e2e::TestClient,
+    session: &str,
+) -> http::Response<hyper::body::Incoming> {
+    client
+        .send_streaming(
+            Method::GET,
+            "",
+            &[("mcp-session-id", session), ("accept", "text/event-stream")],
+        )
+        .await
+}
+
 #[tokio::test]
 async fn legacy_session_round_trip() {
     let (_server, client, _) = start(McpServer::builder).await;
@@ -303,30 +317,12 @@ async fn server_to_client_request_round_trip() {
 async fn get_stream_receives_list_changed() {
     let (_server, client, router) = start(McpServer::builder).await;
     let session = client.initialize("2025-11-25").await;
-    let response = client
-        .send_streaming(
-            Method::GET,
-            "",
-            &[
-                ("mcp-session-id", &session),
-                ("accept", "text/event-stream"),
-            ],
-        )
-        .await;
+    let response = get_stream(&client, &session).await;
     assert_eq!(response.status(), 200);
     let mut first = response.into_body();
     // A second GET stream for the same session takes the session's stream over, as a
     // client whose first connection died unnoticed needs: the first stream ends.
-    let second = client
-        .send_streaming(
-            Method::GET,
-            "",
-            &[
-                ("mcp-session-id", &session),
-                ("accept", "text/event-stream"),
-            ],
-        )
-        .await;
+    let second = get_stream(&client, &session).await;
     assert_eq!(second.status(), 200);
     let priming = next_text(&mut first, Duration::from_secs(5)).await;
     assert!(priming.is_some_and(|event| event.contains("retry: ")));
@@ -374,16 +370,7 @@ async fn a_session_idles_from_the_end_of_its_stream() {
     let (_server, client, _) =
         start(|r| McpServer::builder(r).sessions(SessionConfig::default().idle_ttl(ttl))).await;
     let session = client.initialize("2025-11-25").await;
-    let stream = client
-        .send_streaming(
-            Method::GET,
-            "",
-            &[
-                ("mcp-session-id", &session),
-                ("accept", "text/event-stream"),
-            ],
-        )
-        .await;
+    let stream = get_stream(&client, &session).await;
     assert_eq!(stream.status(), 200);
     // Open for twice the TTL: the session is busy, not idle.
     tokio::time::sleep(ttl * 2).await;
@@ -422,16 +409,7 @@ async fn server_logs_reach_the_get_stream_at_the_session_level() {
         .post(&set_level, &[("mcp-session-id", &session)])
         .await;
     assert_eq!(reply.json()["result"], json!({}));
-    let response = client
-        .send_streaming(
-            Method::GET,
-            "",
-            &[
-                ("mcp-session-id", &session),
-                ("accept", "text/event-stream"),
-            ],
-        )
-        .await;
+    let response = get_stream(&client, &session).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     router.log(mcp_core::protocol::LoggingLevel::Info, None, "too quiet");
     router.log(

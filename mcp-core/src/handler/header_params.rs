@@ -109,9 +109,16 @@ fn collect(tool: &str, schema: &Value, path: &mut Vec<String>, found: &mut Vec<H
                 );
             };
             if !has_primitive_type(property) {
+                let hint = if property.get("$ref").is_some() {
+                    " (it refers to its type's schema: `#[schemars(inline)]` on that type puts \
+                     the schema, and its `type`, in place)"
+                } else {
+                    ""
+                };
                 panic!(
-                    "tool {tool}: argument {argument}: only string, integer, number and boolean \
-                     arguments can be mirrored into a header (`{ANNOTATION}`)"
+                    "tool {tool}: argument {argument}: only arguments whose schema states a \
+                     string, integer, number or boolean `type` can be mirrored into a header \
+                     (`{ANNOTATION}`){hint}"
                 );
             }
             found.push(HeaderParam {
@@ -124,46 +131,62 @@ fn collect(tool: &str, schema: &Value, path: &mut Vec<String>, found: &mut Vec<H
     }
 }
 
-/// The JSON pointers of every annotation in `schema`, reachable or not. Values that are data
-/// rather than schemas (`const`, `enum`, `default`, `examples`) are not looked into, and the
-/// keys of a `properties` map are property names, not keywords.
+/// The JSON pointers of every annotation in `schema`, reachable or not, looked for in the
+/// keywords that hold subschemas only (data such as `const`, `default`, `examples`,
+/// `dependentRequired` or vendor metadata may hold the same key without meaning anything).
+/// `depth` counts schema levels, as [`collect`]'s path does, so both stop at the same place.
 fn all_annotations(schema: &Value, pointer: &mut String, found: &mut Vec<String>, depth: usize) {
-    if depth >= 2 * MAX_DEPTH {
+    let Value::Object(members) = schema else {
+        return;
+    };
+    if members.contains_key(ANNOTATION) {
+        found.push(format!("{pointer}/{ANNOTATION}"));
+    }
+    if depth >= MAX_DEPTH {
         return;
     }
-    match schema {
-        Value::Object(members) => {
-            for (key, child) in members {
-                match key.as_str() {
-                    ANNOTATION => found.push(format!("{pointer}/{ANNOTATION}")),
-                    "const" | "enum" | "default" | "examples" => {}
-                    "properties" | "patternProperties" | "$defs" | "definitions"
-                    | "dependentSchemas" => {
-                        // A map of names to schemas: look into each schema.
-                        let Some(map) = child.as_object() else {
-                            continue;
-                        };
-                        let len = pointer.len();
-                        push_step(pointer, key);
-                        for (name, schema) in map {
-                            below(schema, name, pointer, found, depth);
-                        }
-                        pointer.truncate(len);
-                    }
-                    _ => below(child, key, pointer, found, depth),
+    for (key, child) in members {
+        let len = pointer.len();
+        push_step(pointer, key);
+        match (key.as_str(), child) {
+            // Maps of names to schemas.
+            (
+                "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas"
+                | "dependencies",
+                Value::Object(map),
+            ) => {
+                for (name, schema) in map {
+                    below(schema, name, pointer, found, depth);
                 }
             }
-        }
-        Value::Array(items) => {
-            for (index, child) in items.iter().enumerate() {
-                below(child, &index.to_string(), pointer, found, depth);
+            // Lists of schemas.
+            ("allOf" | "anyOf" | "oneOf" | "prefixItems" | "items", Value::Array(list)) => {
+                for (index, schema) in list.iter().enumerate() {
+                    below(schema, &index.to_string(), pointer, found, depth);
+                }
             }
+            // One schema.
+            (
+                "items"
+                | "additionalItems"
+                | "unevaluatedItems"
+                | "contains"
+                | "additionalProperties"
+                | "unevaluatedProperties"
+                | "propertyNames"
+                | "not"
+                | "if"
+                | "then"
+                | "else",
+                Value::Object(_),
+            ) => all_annotations(child, pointer, found, depth + 1),
+            _ => {}
         }
-        _ => {}
+        pointer.truncate(len);
     }
 }
 
-/// [`all_annotations`] of `child`, found at `step` below `pointer`.
+/// [`all_annotations`] of `child`, a schema one level down, found at `step` below `pointer`.
 fn below(child: &Value, step: &str, pointer: &mut String, found: &mut Vec<String>, depth: usize) {
     let len = pointer.len();
     push_step(pointer, step);
@@ -189,8 +212,12 @@ fn is_token(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// Whether the property's `type`, when it has one, lists only primitive types (`null` may
-/// come with them: a null argument has no header).
+/// Whether the property states a primitive `type` itself: `string`, `integer`, `boolean`, or
+/// several of them with `null` (a null argument has no header). `number` is taken too: the
+/// spec's text names the other three, but the official conformance suite mirrors a `number`
+/// argument and the TypeScript SDK's client accepts one. A property with no `type` of its own
+/// (a `$ref`, an `anyOf`, a `serde_json::Value` field) is not taken: clients check the type
+/// where the annotation is, and drop a tool that fails.
 fn has_primitive_type(property: &Value) -> bool {
     let primitive = |kind: &Value| {
         matches!(
@@ -199,9 +226,11 @@ fn has_primitive_type(property: &Value) -> bool {
         )
     };
     match property.get("type") {
-        None => true,
-        Some(Value::Array(kinds)) => kinds.iter().all(primitive),
+        Some(Value::Array(kinds)) => {
+            kinds.iter().all(primitive) && kinds.iter().any(|kind| kind != "null")
+        }
         Some(kind) => primitive(kind) && kind != "null",
+        None => false,
     }
 }
 
@@ -347,6 +376,48 @@ mod tests {
         );
     }
 
+    /// The type must be stated where the annotation is: a derived enum (a `$ref`) or an
+    /// untyped `Value` field is refused, with the fix for the former; `number` is taken.
+    #[test]
+    fn the_annotated_property_states_a_primitive_type() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        enum Region {
+            Eu,
+            Us,
+        }
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct ByEnum {
+            #[schemars(extend("x-mcp-header" = "Region"))]
+            region: Region,
+        }
+        let message = refusal(crate::schema_of::<ByEnum>());
+        assert!(message.contains("#[schemars(inline)]"), "{message}");
+        let message = refusal(json!({"type": "object", "properties": {
+            "any": {"x-mcp-header": "Any"}}}));
+        assert!(
+            message.contains("string, integer, number or boolean"),
+            "{message}"
+        );
+        assert_eq!(
+            paths(&json!({"type": "object", "properties": {
+                "ratio": {"type": "number", "x-mcp-header": "Ratio"}}})),
+            [("ratio".to_owned(), "mcp-param-ratio".to_owned())]
+        );
+    }
+
+    /// Only keywords that hold schemas are looked into: the key in data, or naming a
+    /// property in `dependentRequired`, is no annotation.
+    #[test]
+    fn only_subschemas_are_searched() {
+        let schema = json!({"type": "object",
+            "properties": {"a": {"type": "string", "examples": [{"x-mcp-header": "No"}]}},
+            "dependentRequired": {"x-mcp-header": ["a"]},
+            "x-vendor": {"x-mcp-header": "No"}});
+        assert!(paths(&schema).is_empty());
+    }
+
     #[test]
     fn broken_annotations_are_refused_with_their_place() {
         let message = refusal(json!({"type": "object", "properties": {
@@ -361,7 +432,10 @@ mod tests {
         assert!(message.contains("mcp-param-region"), "{message}");
         let message = refusal(json!({"type": "object", "properties": {
             "tags": {"type": "array", "x-mcp-header": "Tags"}}}));
-        assert!(message.contains("only string, integer"), "{message}");
+        assert!(
+            message.contains("string, integer, number or boolean"),
+            "{message}"
+        );
         let message = refusal(json!({"type": "object", "properties": {
             "list": {"type": "array", "items": {"type": "string", "x-mcp-header": "Item"}}}}));
         assert!(

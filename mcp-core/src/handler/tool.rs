@@ -313,8 +313,9 @@ impl ToolBuilder {
     /// key) is mirrored by 2026-07-28 clients into an `Mcp-Param-Name` header, which the
     /// router checks against the argument. Attaching the handler panics when an annotation
     /// breaks the spec's rules (clients would refuse the tool): a name that is not an HTTP
-    /// token, a name used twice, a non-primitive property, or an annotation under `items`,
-    /// `anyOf` and the like.
+    /// token, a name used twice, a property without a primitive `type` of its own (a derived
+    /// enum is a `$ref`: `#[schemars(inline)]` on it puts its schema in place), or an
+    /// annotation under `items`, `anyOf` and the like.
     pub fn input_schema(mut self, schema: Value) -> Self {
         self.definition.input_schema = schema;
         self.raw_input_schema = true;

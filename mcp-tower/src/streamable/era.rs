@@ -32,7 +32,7 @@ pub(crate) enum Peek<'a> {
 
 /// The members the checks read, as serde reads them.
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "params to be an object")]
 pub(crate) struct Parsed<'a> {
     #[serde(rename = "_meta", borrow, default)]
     meta: Option<MetaVersion<'a>>,
@@ -46,7 +46,9 @@ pub(crate) struct Parsed<'a> {
     task_id: Option<Cow<'a, str>>,
 }
 
+// `expecting`: serde's messages reach the client, which knows no Rust type names.
 #[derive(Deserialize)]
+#[serde(expecting = "_meta to be an object")]
 struct MetaVersion<'a> {
     #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
     version: Option<Cow<'a, str>>,

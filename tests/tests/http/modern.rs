@@ -393,6 +393,24 @@ async fn unreadable_params_are_refused_for_what_is_wrong() {
     let message = reply.json()["error"]["message"].to_string();
     assert!(message.contains("invalid type"), "{message}");
     assert!(!message.contains("_meta"), "{message}");
+    // No Rust type name reaches the client.
+    let body =
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"x","_meta":5}}"#;
+    let reply = client
+        .send(
+            Method::POST,
+            body,
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    let message = reply.json()["error"]["message"].to_string();
+    assert!(message.contains("_meta to be an object"), "{message}");
+    assert!(!message.contains("MetaVersion"), "{message}");
 }
 
 /// 2026-07-28 streams cannot be resumed: their events carry no ids, and no priming event

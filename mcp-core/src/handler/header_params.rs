@@ -11,7 +11,7 @@ use crate::jsonrpc::ErrorObject;
 /// The schema keyword that mirrors a property into a header.
 const ANNOTATION: &str = "x-mcp-header";
 
-/// Deeper `properties` chains are not followed: no real argument is nested this far, and a
+/// Schemas nested deeper are not looked into: no real argument is nested this far, and a
 /// schema built in code (not parsed) has no depth limit of its own.
 const MAX_DEPTH: usize = 64;
 
@@ -47,8 +47,15 @@ impl HeaderParam {
 /// property whose type is not a primitive one, or an annotation that is not reachable from
 /// the root through `properties` alone (under `items`, `anyOf`, `$defs`...).
 pub(crate) fn header_params(tool: &str, schema: &Value) -> Vec<HeaderParam> {
-    let mut found = Vec::new();
-    collect(tool, schema, &mut Vec::new(), &mut found);
+    let mut walk = Walk {
+        tool,
+        pointer: String::new(),
+        path: Vec::new(),
+        depth: 0,
+        found: Vec::new(),
+    };
+    walk.schema(schema, true);
+    let found = walk.found;
     let mut names: Vec<&str> = found.iter().map(|param| param.header.as_str()).collect();
     names.sort_unstable();
     if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -58,145 +65,146 @@ pub(crate) fn header_params(tool: &str, schema: &Value) -> Vec<HeaderParam> {
             pair[0]
         );
     }
-    let mut everywhere = Vec::new();
-    all_annotations(schema, &mut String::new(), &mut everywhere, 0);
-    if everywhere.len() > found.len() {
-        let reachable: Vec<String> = found
-            .iter()
-            .map(|param| {
-                let steps: String = param
-                    .path
-                    .iter()
-                    .map(|step| format!("/properties/{}", escape_pointer(step)))
-                    .collect();
-                format!("{steps}/{ANNOTATION}")
-            })
-            .collect();
-        let stray = everywhere
-            .iter()
-            .find(|pointer| !reachable.contains(pointer))
-            .map_or("", String::as_str);
-        let hint = if stray.starts_with("/$defs/") || stray.starts_with("/definitions/") {
+    found
+}
+
+/// One walk over an input schema's subschemas, looking for annotations: only the keywords
+/// that hold schemas are looked into (data such as `const`, `default`, `examples`,
+/// `dependentRequired` or vendor metadata may hold the same key without meaning anything).
+struct Walk<'a> {
+    tool: &'a str,
+    /// The JSON pointer of the schema being looked at, for messages.
+    pointer: String,
+    /// The property names from the root to it, while every step was a `properties` key.
+    path: Vec<String>,
+    /// How many schemas deep it is.
+    depth: usize,
+    found: Vec<HeaderParam>,
+}
+
+impl Walk<'_> {
+    /// Looks at `schema`, which `reachable` says is reached from the root through `properties`
+    /// alone (its argument path is then [`path`](Self::path)).
+    fn schema(&mut self, schema: &Value, reachable: bool) {
+        let Value::Object(members) = schema else {
+            return;
+        };
+        if let Some(annotation) = members.get(ANNOTATION) {
+            if !reachable || self.path.is_empty() {
+                self.stray();
+            }
+            self.mirror(schema, annotation);
+        }
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        for (key, child) in members {
+            match (key.as_str(), child) {
+                ("properties", Value::Object(map)) => {
+                    for (name, property) in map {
+                        self.below(&[key, name], property, reachable.then_some(name));
+                    }
+                }
+                // Maps of names to schemas.
+                (
+                    "patternProperties" | "$defs" | "definitions" | "dependentSchemas"
+                    | "dependencies",
+                    Value::Object(map),
+                ) => {
+                    for (name, schema) in map {
+                        self.below(&[key, name], schema, None);
+                    }
+                }
+                // Lists of schemas.
+                ("allOf" | "anyOf" | "oneOf" | "prefixItems" | "items", Value::Array(list)) => {
+                    for (index, schema) in list.iter().enumerate() {
+                        self.below(&[key, &index.to_string()], schema, None);
+                    }
+                }
+                // One schema.
+                (
+                    "items"
+                    | "additionalItems"
+                    | "unevaluatedItems"
+                    | "contains"
+                    | "additionalProperties"
+                    | "unevaluatedProperties"
+                    | "propertyNames"
+                    | "not"
+                    | "if"
+                    | "then"
+                    | "else",
+                    Value::Object(_),
+                ) => self.below(&[key], child, None),
+                _ => {}
+            }
+        }
+    }
+
+    /// Looks at `child`, found at `steps` below the current schema; `property` is its name when
+    /// it is a property of a schema reached through `properties` alone.
+    fn below(&mut self, steps: &[&str], child: &Value, property: Option<&str>) {
+        let len = self.pointer.len();
+        self.depth += 1;
+        for step in steps {
+            self.pointer.push('/');
+            self.pointer.push_str(&escape_pointer(step));
+        }
+        match property {
+            Some(name) => {
+                self.path.push(name.to_owned());
+                self.schema(child, true);
+                self.path.pop();
+            }
+            None => self.schema(child, false),
+        }
+        self.depth -= 1;
+        self.pointer.truncate(len);
+    }
+
+    /// Records the annotated property at the current path, or panics saying what is wrong.
+    fn mirror(&mut self, property: &Value, annotation: &Value) {
+        let tool = self.tool;
+        let argument = self.path.join(".");
+        let Some(header) = annotation.as_str().filter(|name| is_token(name)) else {
+            panic!(
+                "tool {tool}: argument {argument}: `{ANNOTATION}` must be an HTTP token \
+                 (letters, digits and !#$%&'*+-.^_`|~), not {annotation}"
+            );
+        };
+        if !has_primitive_type(property) {
+            let hint = if property.get("$ref").is_some() {
+                " (it refers to its type's schema: `#[schemars(inline)]` on that type puts \
+                 the schema, and its `type`, in place)"
+            } else {
+                ""
+            };
+            panic!(
+                "tool {tool}: argument {argument}: only arguments whose schema states a \
+                 string, integer, number or boolean `type` can be mirrored into a header \
+                 (`{ANNOTATION}`){hint}"
+            );
+        }
+        self.found.push(HeaderParam {
+            path: self.path.clone().into_boxed_slice(),
+            header: format!("mcp-param-{}", header.to_ascii_lowercase()),
+        });
+    }
+
+    /// Panics for an annotation not reachable through `properties` alone.
+    fn stray(&self) -> ! {
+        let (tool, pointer) = (self.tool, &self.pointer);
+        let hint = if pointer.starts_with("/$defs/") || pointer.starts_with("/definitions/") {
             " (schemars puts a nested type's schema in `$defs`: `#[schemars(inline)]` on that \
              type puts it in place)"
         } else {
             ""
         };
         panic!(
-            "tool {tool}: the `{ANNOTATION}` at {stray} is not reachable from the schema's root \
-             through `properties` alone, as 2026-07-28 requires{hint}"
+            "tool {tool}: the `{ANNOTATION}` at {pointer}/{ANNOTATION} is not reachable from the \
+             schema's root through `properties` alone, as 2026-07-28 requires{hint}"
         );
     }
-    found
-}
-
-/// The annotated properties under `schema`'s `properties`, depth first.
-fn collect(tool: &str, schema: &Value, path: &mut Vec<String>, found: &mut Vec<HeaderParam>) {
-    if path.len() >= MAX_DEPTH {
-        return;
-    }
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
-        return;
-    };
-    for (name, property) in properties {
-        path.push(name.clone());
-        if let Some(annotation) = property.get(ANNOTATION) {
-            let argument = path.join(".");
-            let Some(header) = annotation.as_str().filter(|name| is_token(name)) else {
-                panic!(
-                    "tool {tool}: argument {argument}: `{ANNOTATION}` must be an HTTP token \
-                     (letters, digits and !#$%&'*+-.^_`|~), not {annotation}"
-                );
-            };
-            if !has_primitive_type(property) {
-                let hint = if property.get("$ref").is_some() {
-                    " (it refers to its type's schema: `#[schemars(inline)]` on that type puts \
-                     the schema, and its `type`, in place)"
-                } else {
-                    ""
-                };
-                panic!(
-                    "tool {tool}: argument {argument}: only arguments whose schema states a \
-                     string, integer, number or boolean `type` can be mirrored into a header \
-                     (`{ANNOTATION}`){hint}"
-                );
-            }
-            found.push(HeaderParam {
-                path: path.clone().into_boxed_slice(),
-                header: format!("mcp-param-{}", header.to_ascii_lowercase()),
-            });
-        }
-        collect(tool, property, path, found);
-        path.pop();
-    }
-}
-
-/// The JSON pointers of every annotation in `schema`, reachable or not, looked for in the
-/// keywords that hold subschemas only (data such as `const`, `default`, `examples`,
-/// `dependentRequired` or vendor metadata may hold the same key without meaning anything).
-/// `depth` counts schema levels, as [`collect`]'s path does, so both stop at the same place.
-fn all_annotations(schema: &Value, pointer: &mut String, found: &mut Vec<String>, depth: usize) {
-    let Value::Object(members) = schema else {
-        return;
-    };
-    if members.contains_key(ANNOTATION) {
-        found.push(format!("{pointer}/{ANNOTATION}"));
-    }
-    if depth >= MAX_DEPTH {
-        return;
-    }
-    for (key, child) in members {
-        let len = pointer.len();
-        push_step(pointer, key);
-        match (key.as_str(), child) {
-            // Maps of names to schemas.
-            (
-                "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas"
-                | "dependencies",
-                Value::Object(map),
-            ) => {
-                for (name, schema) in map {
-                    below(schema, name, pointer, found, depth);
-                }
-            }
-            // Lists of schemas.
-            ("allOf" | "anyOf" | "oneOf" | "prefixItems" | "items", Value::Array(list)) => {
-                for (index, schema) in list.iter().enumerate() {
-                    below(schema, &index.to_string(), pointer, found, depth);
-                }
-            }
-            // One schema.
-            (
-                "items"
-                | "additionalItems"
-                | "unevaluatedItems"
-                | "contains"
-                | "additionalProperties"
-                | "unevaluatedProperties"
-                | "propertyNames"
-                | "not"
-                | "if"
-                | "then"
-                | "else",
-                Value::Object(_),
-            ) => all_annotations(child, pointer, found, depth + 1),
-            _ => {}
-        }
-        pointer.truncate(len);
-    }
-}
-
-/// [`all_annotations`] of `child`, a schema one level down, found at `step` below `pointer`.
-fn below(child: &Value, step: &str, pointer: &mut String, found: &mut Vec<String>, depth: usize) {
-    let len = pointer.len();
-    push_step(pointer, step);
-    all_annotations(child, pointer, found, depth + 1);
-    pointer.truncate(len);
-}
-
-fn push_step(pointer: &mut String, step: &str) {
-    pointer.push('/');
-    pointer.push_str(&escape_pointer(step));
 }
 
 /// `key` escaped for a JSON pointer (RFC 6901).

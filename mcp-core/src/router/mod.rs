@@ -180,16 +180,14 @@ impl Router {
     /// ```
     pub fn add_tool(&self, tool: Tool) {
         let name = insert_tool(&self.inner.tools, tool);
-        self.names_changed();
-        self.announce(ServerEvent::ToolsListChanged { name });
+        self.list_changed(ServerEvent::ToolsListChanged { name });
     }
 
     /// Removes a tool; announces `tools/list_changed` when it existed.
     pub fn remove_tool(&self, name: &str) -> bool {
         let removed = self.inner.tools.remove(name);
         if removed {
-            self.names_changed();
-            self.announce(ServerEvent::ToolsListChanged {
+            self.list_changed(ServerEvent::ToolsListChanged {
                 name: name.to_owned(),
             });
         }
@@ -203,8 +201,7 @@ impl Router {
             resource.clone(),
             resource.definition(),
         );
-        self.names_changed();
-        self.announce(ServerEvent::ResourcesListChanged {
+        self.list_changed(ServerEvent::ResourcesListChanged {
             uri: resource.uri().to_owned(),
         });
     }
@@ -213,8 +210,7 @@ impl Router {
     pub fn remove_resource(&self, uri: &str) -> bool {
         let removed = self.inner.resources.remove(uri);
         if removed {
-            self.names_changed();
-            self.announce(ServerEvent::ResourcesListChanged {
+            self.list_changed(ServerEvent::ResourcesListChanged {
                 uri: uri.to_owned(),
             });
         }
@@ -246,8 +242,7 @@ impl Router {
             template.clone(),
             template.definition(),
         );
-        self.names_changed();
-        self.announce(ServerEvent::ResourceTemplatesListChanged {
+        self.list_changed(ServerEvent::ResourceTemplatesListChanged {
             name: template.name().to_owned(),
         });
     }
@@ -264,8 +259,7 @@ impl Router {
         let Some(name) = removed.filter(|_| self.inner.templates.remove(uri_template)) else {
             return false;
         };
-        self.names_changed();
-        self.announce(ServerEvent::ResourceTemplatesListChanged { name });
+        self.list_changed(ServerEvent::ResourceTemplatesListChanged { name });
         true
     }
 
@@ -276,8 +270,7 @@ impl Router {
             prompt.clone(),
             prompt.definition(),
         );
-        self.names_changed();
-        self.announce(ServerEvent::PromptsListChanged {
+        self.list_changed(ServerEvent::PromptsListChanged {
             name: prompt.name().to_owned(),
         });
     }
@@ -286,8 +279,7 @@ impl Router {
     pub fn remove_prompt(&self, name: &str) -> bool {
         let removed = self.inner.prompts.remove(name);
         if removed {
-            self.names_changed();
-            self.announce(ServerEvent::PromptsListChanged {
+            self.list_changed(ServerEvent::PromptsListChanged {
                 name: name.to_owned(),
             });
         }
@@ -391,12 +383,13 @@ impl Router {
         self.inner.names_revision.load(Ordering::Acquire)
     }
 
-    /// Called after a tool, prompt or resource registry changed: a reader that sees the new revision
-    /// sees the change (see `names_revision`).
-    fn names_changed(&self) {
+    /// Called after a registry changed: the names move on (a reader that sees the new
+    /// revision sees the change, see `names_revision`), and `event` is announced.
+    fn list_changed(&self, event: ServerEvent) {
         self.inner
             .names_revision
             .store(next_revision(), Ordering::Release);
+        self.announce(event);
     }
 
     /// The tool registered under `name`.

@@ -50,6 +50,14 @@ async fn serve_briefly<S: ServedService>(
     service: S,
     idle_timeout: Duration,
 ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    serve_on_loopback(service, ServeOptions::default().idle_timeout(idle_timeout)).await
+}
+
+/// Serves `service` with `options` on a free loopback port; the address and the stop switch.
+async fn serve_on_loopback<S: ServedService>(
+    service: S,
+    options: ServeOptions,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -59,7 +67,7 @@ async fn serve_briefly<S: ServedService>(
         async {
             let _ = stopped.await;
         },
-        ServeOptions::default().idle_timeout(idle_timeout),
+        options,
     ));
     (address, stop)
 }
@@ -346,14 +354,7 @@ async fn request_heads_are_bounded() {
             "200",
         ),
     ] {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(serve_with_options(
-            listener,
-            service,
-            std::future::pending(),
-            options,
-        ));
+        let (address, _stop) = serve_on_loopback(service, options).await;
         assert_eq!(status_of(address, head(pad)).await, status, "{pad} bytes");
     }
 }

@@ -373,42 +373,30 @@ async fn nested_mirrored_arguments_are_checked() {
 #[tokio::test]
 async fn unreadable_params_are_refused_for_what_is_wrong() {
     let (_server, client, _) = start(McpServer::builder).await;
-    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
-    let body = format!(
-        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"n\u0061me":5,{meta}}}}}"#
-    );
-    let reply = client
-        .send(
-            Method::POST,
-            body,
-            &[
+    // A `tools/call` whose params are `params`, with the routing headers naming `name`; the
+    // refusal's message, checked to be -32602 with status 400.
+    let refusal = |params: String, name: &'static str| {
+        let client = &client;
+        async move {
+            let body =
+                format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{params}}}"#);
+            let headers = [
                 ("mcp-protocol-version", "2026-07-28"),
                 ("mcp-method", "tools/call"),
-                ("mcp-name", "5"),
-            ],
-        )
-        .await;
-    assert_eq!(reply.status, 400, "{:?}", reply.body);
-    assert_eq!(reply.json()["error"]["code"], -32602);
-    let message = reply.json()["error"]["message"].to_string();
+                ("mcp-name", name),
+            ];
+            let reply = client.send(Method::POST, body, &headers).await;
+            assert_eq!(reply.status, 400, "{:?}", reply.body);
+            assert_eq!(reply.json()["error"]["code"], -32602);
+            reply.json()["error"]["message"].to_string()
+        }
+    };
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    let message = refusal(format!(r#"{{"n\u0061me":5,{meta}}}"#), "5").await;
     assert!(message.contains("invalid type"), "{message}");
     assert!(!message.contains("_meta"), "{message}");
     // No Rust type name reaches the client.
-    let body =
-        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"x","_meta":5}}"#;
-    let reply = client
-        .send(
-            Method::POST,
-            body,
-            &[
-                ("mcp-protocol-version", "2026-07-28"),
-                ("mcp-method", "tools/call"),
-                ("mcp-name", "x"),
-            ],
-        )
-        .await;
-    assert_eq!(reply.status, 400, "{:?}", reply.body);
-    let message = reply.json()["error"]["message"].to_string();
+    let message = refusal(r#"{"n\u0061me":"x","_meta":5}"#.to_owned(), "x").await;
     assert!(message.contains("_meta to be an object"), "{message}");
     assert!(!message.contains("MetaVersion"), "{message}");
 }

@@ -76,14 +76,10 @@ async fn serve_chunks_with(
             Ok::<_, Infallible>(Response::new(body))
         }
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(serve_with_options(
-        listener,
-        service,
-        std::future::pending(),
-        options,
-    ));
+    let (address, stop) = super::serve_on_loopback(service, options).await;
+    // Neither sent nor dropped (a drop stops the server too): served until the test's
+    // runtime ends.
+    std::mem::forget(stop);
     (address, body_dropped)
 }
 

@@ -41,3 +41,19 @@ pub trait Session: Send + Sync + std::fmt::Debug + 'static {
 
 /// How a session travels in request extensions.
 pub type SessionHandle = Arc<dyn Session>;
+
+/// Put in a legacy request's extensions by a transport that keeps no sessions (a stateless
+/// server): the request has none and `initialize` starts none, so nothing the client sets
+/// (a log level, subscriptions) outlives the request, and no stream carries list changes.
+/// The router then does not advertise those.
+///
+/// ```
+/// use mcp_core::{McpRequest, ProtocolVersion, StatelessTransport};
+/// use mcp_core::jsonrpc::Message;
+///
+/// let ping = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
+/// let mut request = McpRequest::new(ping, ProtocolVersion::V2025_11_25);
+/// request.extensions.insert(StatelessTransport);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatelessTransport;

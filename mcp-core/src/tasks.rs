@@ -3,6 +3,9 @@
 //!
 //! Storage is bounded (a maximum count, a share per client, a TTL per task) and every task
 //! belongs to the principal (and legacy session) that created it: nobody else can see it.
+//! An anonymous client of a stateless server has neither: its tasks are reached by their ids
+//! alone (128 random bits, as the spec asks when tasks cannot be bound to a context), and
+//! `tasks/list` is not served to it.
 //! A full store makes room by dropping ended tasks (oldest first), never running ones, and a
 //! legacy session's tasks go when the session ends (nobody can reach them then).
 
@@ -371,6 +374,14 @@ impl TaskStore {
             return None;
         }
         tasks.get(id).filter(|task| task.owner == owner).cloned()
+    }
+
+    /// Whether `owner` has a live task.
+    pub(crate) fn has_any(&self, owner: &str) -> bool {
+        let now = Instant::now();
+        lock(&self.tasks)
+            .values()
+            .any(|task| task.owner == owner && !task.expired(now))
     }
 
     /// The live tasks of `owner`, oldest first.

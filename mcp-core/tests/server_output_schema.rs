@@ -4,15 +4,18 @@
 
 #[path = "support/schema.rs"]
 mod schema;
+#[path = "support/session.rs"]
+mod session;
 
 use mcp_core::jsonrpc::Message;
 use mcp_core::protocol::{ContentBlock, PromptMessage, ResourceLink, Role};
 use mcp_core::{
     Json, McpRequest, McpResponse, Prompt, ProtocolVersion, RequestContext, Resource,
-    ResourceTemplate, Router, TemplateMatch, Tool,
+    ResourceTemplate, Router, SessionHandle, TemplateMatch, Tool,
 };
 use schema::SchemaSet;
 use serde_json::{Value, json};
+use session::TestSession;
 use tower::ServiceExt;
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -175,11 +178,13 @@ async fn call(router: &Router, version: ProtocolVersion, method: &str, mut param
     }
     let body = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params}).to_string();
     let message = Message::parse(body.as_bytes()).expect("valid request");
-    let response = router
-        .clone()
-        .oneshot(McpRequest::new(message, version))
-        .await
-        .expect("infallible");
+    let mut request = McpRequest::new(message, version);
+    if !version.is_modern() {
+        // As a legacy server with sessions serves it (a level needs a session to live in).
+        let session: SessionHandle = TestSession::with_capabilities(Default::default());
+        request.extensions.insert(session);
+    }
+    let response = router.clone().oneshot(request).await.expect("infallible");
     let McpResponse::Single(response) = response else {
         panic!("{method}: expected one response");
     };

@@ -5,6 +5,7 @@
 //! introduced it.
 
 use http::Method;
+use mcp_core::protocol::{TaskSupport, ToolExecution};
 use mcp_core::{Json, RequestContext, Router, Tool};
 use mcp_e2e::{TestClient, TestServer, read_until, sse_events};
 use mcp_tower::McpServer;
@@ -19,6 +20,18 @@ fn router() -> Router {
                 "done"
             },
         ))
+        .tool(
+            Tool::new("later")
+                .description("May run as a task (2025-11-25)")
+                .execution(ToolExecution {
+                    task_support: Some(TaskSupport::Optional),
+                })
+                .handler(
+                    |Json(_): Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
+                        ""
+                    },
+                ),
+        )
         .tool(Tool::new("spare").description("Removed by the test").handler(
             |Json(_): Json<serde_json::Map<String, Value>>, _: RequestContext| async move { "" },
         ))

@@ -19,7 +19,7 @@ use crate::protocol::{
     ToolsCapability,
 };
 use crate::request::{McpRequest, McpResponse};
-use crate::session::SessionHandle;
+use crate::session::{SessionHandle, StatelessTransport};
 use crate::version::ProtocolVersion;
 
 pub(crate) type MethodResult = Result<RawJson, ErrorObject>;
@@ -200,6 +200,10 @@ impl Call<'_> {
     }
 
     pub(super) fn capabilities(&self) -> ServerCapabilities {
+        // A legacy server without sessions has no stream for list changes or resource
+        // updates. (Modern list changes and updates come on `subscriptions/listen`.)
+        let stateless =
+            !self.version.is_modern() && self.extensions.get::<StatelessTransport>().is_some();
         let allow = self.allow_list();
         let tools = self.inner.tools.load();
         let has_tools = tools
@@ -230,7 +234,7 @@ impl Call<'_> {
             && !self.version.is_modern()
             && self.version.has_method("tasks/get"))
         .then(|| ServerTasksCapability {
-            list: Some(Default::default()),
+            list: self.has_task_owner().then(Default::default),
             cancel: Some(Default::default()),
             requests: Some(ServerTaskRequests {
                 tools: Some(ToolTaskRequests {
@@ -252,14 +256,14 @@ impl Call<'_> {
             logging: Some(Default::default()),
             completions: has_completions.then(Default::default),
             tools: has_tools.then_some(ToolsCapability {
-                list_changed: Some(true),
+                list_changed: Some(!stateless),
             }),
             prompts: has_prompts.then_some(PromptsCapability {
-                list_changed: Some(true),
+                list_changed: Some(!stateless),
             }),
             resources: has_resources.then_some(ResourcesCapability {
-                subscribe: Some(true),
-                list_changed: Some(true),
+                subscribe: (!stateless).then_some(true),
+                list_changed: Some(!stateless),
             }),
             ..Default::default()
         }
@@ -424,9 +428,16 @@ impl Call<'_> {
 
     fn set_level(&self, params: Option<&RawValue>) -> MethodResult {
         let params: params::SetLevelParams = params::owned("logging/setLevel", params)?;
-        if let Some(session) = self.session() {
-            session.set_log_level(params.level);
-        }
+        // A level lives in the session; a stateless server has nowhere to keep one, and a
+        // success that changed nothing would mislead the client (its logs keep coming).
+        let Some(session) = self.session() else {
+            return Err(ErrorObject::new(
+                codes::METHOD_NOT_FOUND,
+                "Method not found: logging/setLevel (this server is stateless and keeps no \
+                 log level between requests; it sends logs at every level)",
+            ));
+        };
+        session.set_log_level(params.level);
         self.encode(&Empty {}, Extras::complete())
     }
 }

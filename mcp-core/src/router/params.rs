@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use super::objects;
 use crate::context::SharedCapabilities;
 use crate::jsonrpc::{ErrorObject, Member, Outline, Params};
 use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
@@ -62,13 +63,13 @@ pub(crate) struct CallToolParams<'a> {
     /// text so a typed handler deserialises it straight from the request.
     #[serde(borrow, default, deserialize_with = "raw_object")]
     pub(crate) arguments: Option<&'a str>,
-    #[serde(rename = "_meta", default)]
+    #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
     pub(crate) meta: Option<RequestMeta>,
     #[serde(default)]
     pub(crate) input_responses: Option<BTreeMap<String, Box<RawValue>>>,
     #[serde(default)]
     pub(crate) request_state: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects::task")]
     pub(crate) task: Option<super::tasks::TaskParams>,
 }
 
@@ -120,7 +121,7 @@ pub(crate) struct ListParams<'a> {
 pub(crate) struct ReadParams<'a> {
     #[serde(borrow)]
     pub(crate) uri: Cow<'a, str>,
-    #[serde(rename = "_meta", default)]
+    #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
     pub(crate) meta: Option<RequestMeta>,
     #[serde(default)]
     pub(crate) input_responses: Option<BTreeMap<String, Box<RawValue>>>,
@@ -135,7 +136,7 @@ pub(crate) struct GetPromptParams<'a> {
     pub(crate) name: Cow<'a, str>,
     #[serde(default)]
     pub(crate) arguments: Option<BTreeMap<String, String>>,
-    #[serde(rename = "_meta", default)]
+    #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
     pub(crate) meta: Option<RequestMeta>,
     #[serde(default)]
     pub(crate) input_responses: Option<BTreeMap<String, Box<RawValue>>>,
@@ -155,12 +156,13 @@ pub(crate) struct SetLevelParams {
 
 #[derive(Deserialize)]
 pub(crate) struct CompleteParams {
-    #[serde(rename = "ref")]
+    #[serde(rename = "ref", deserialize_with = "objects::reference")]
     pub(crate) reference: CompleteReference,
+    #[serde(deserialize_with = "objects::argument")]
     pub(crate) argument: CompleteArgument,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects::context")]
     pub(crate) context: Option<CompleteContext>,
-    #[serde(rename = "_meta", default)]
+    #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
     pub(crate) meta: Option<RequestMeta>,
 }
 
@@ -289,7 +291,7 @@ pub(crate) fn check_reserved_meta(
 fn reserved_meta_by_serde(method: &str, params: &RawValue) -> Result<(), ErrorObject> {
     #[derive(Deserialize)]
     struct WithMeta {
-        #[serde(rename = "_meta", default)]
+        #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
         _meta: Option<Reserved>,
     }
     #[derive(Deserialize)]

@@ -45,7 +45,7 @@ pub(crate) struct TaskParams {
 #[serde(rename_all = "camelCase")]
 struct TaskIdParams {
     task_id: String,
-    #[serde(rename = "_meta", default)]
+    #[serde(rename = "_meta", default, deserialize_with = "super::objects::meta")]
     meta: Option<RequestMeta>,
     #[serde(default)]
     input_responses: Option<BTreeMap<String, Box<RawValue>>>,
@@ -133,6 +133,35 @@ impl Call<'_> {
             task_support(&e.item) != TaskSupport::Forbidden
                 && allow.is_none_or(|a| a.allows_tool(e.item.name()))
         })
+    }
+
+    /// Whether this caller is served the task methods: the server tells it that it takes
+    /// tasks, or it still has tasks of its own (a tool removed since, or hidden from it by a
+    /// changed allow-list, does not take its running tasks away).
+    fn serves_tasks(&self) -> bool {
+        self.advertises_tool_tasks() || self.inner.tasks.has_any(&self.task_owner())
+    }
+
+    /// -32601 for a task method this caller is not served (see [`serves_tasks`]), as for
+    /// any method the server does not support.
+    ///
+    /// [`serves_tasks`]: Self::serves_tasks
+    fn check_tasks_served(&self, method: &str) -> Result<(), ErrorObject> {
+        if self.serves_tasks() {
+            return Ok(());
+        }
+        Err(ErrorObject::new(
+            codes::METHOD_NOT_FOUND,
+            format!("Method not found: {method} (this server runs no tasks for this client)"),
+        ))
+    }
+
+    /// Whether the caller can be told apart from other callers: it is authenticated, or in a
+    /// legacy session (stdio has one). An anonymous caller of a stateless HTTP server is
+    /// not: its tasks are reached by their unguessable ids alone, and not listed.
+    pub(super) fn has_task_owner(&self) -> bool {
+        self.extensions.get::<Principal>().is_some()
+            || self.extensions.get::<SessionHandle>().is_some()
     }
 
     /// Who may see a task: the principal, and in the legacy era also the session.
@@ -316,6 +345,7 @@ impl Call<'_> {
         method: &str,
         params: Option<&RawValue>,
     ) -> Result<(Arc<TaskEntry>, TaskIdParams), ErrorObject> {
+        self.check_tasks_served(method)?;
         let params: TaskIdParams = params::owned(method, params)?;
         if self.version.is_modern() && !has_extension(params.meta.as_ref()) {
             return Err(missing_extension());
@@ -404,6 +434,16 @@ impl Call<'_> {
 
     /// `tasks/list` (legacy).
     pub(crate) fn list_tasks(&self, params: Option<&RawValue>) -> MethodResult {
+        self.check_tasks_served("tasks/list")?;
+        if !self.has_task_owner() {
+            // Every anonymous caller would share one list: each would see (and could then
+            // cancel) the others' tasks. `initialize` does not offer `tasks.list` to them.
+            return Err(ErrorObject::new(
+                codes::METHOD_NOT_FOUND,
+                "Method not found: tasks/list (not served to anonymous clients without a \
+                 session, whose tasks cannot be told apart)",
+            ));
+        }
         let params: params::ListParams<'_> = params::optional("tasks/list", params)?;
         // Every task is listed on one page, so no cursor was ever issued: 2025-11-25 says an
         // invalid or nonexistent one MUST get -32602.

@@ -149,10 +149,19 @@ async fn ping_answers_an_empty_result() {
 #[tokio::test]
 async fn logging_set_level() {
     let router = full_router();
-    // No session: accepted, nothing to record.
-    assert_eq!(
-        legacy(&router, "logging/setLevel", json!({ "level": "warning" })).await,
-        json!({})
+    // No session (a stateless server): nowhere to keep the level, and a success would tell
+    // the client its logs are filtered when they are not.
+    let refused = respond(
+        &router,
+        request(LEGACY, 1, "logging/setLevel", json!({ "level": "warning" })),
+    )
+    .await;
+    assert_eq!(refused["error"]["code"], -32601, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("stateless")),
+        "{refused}"
     );
 
     let session = TestSession::with_capabilities(ClientCapabilities::default());

@@ -4,6 +4,8 @@
 //! `support` holds the shared fixtures (`full_router`) and request/response plumbing; each
 //! other module covers one area of the protocol.
 
+#[path = "../support/session.rs"]
+mod session;
 mod support;
 
 mod context;

@@ -2,8 +2,7 @@
 //! is registered on, request builders for both eras, response helpers, a test session and a
 //! test client for server→client requests.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
 use mcp_core::jsonrpc::{ErrorObject, Message};
 use mcp_core::protocol::{
@@ -13,12 +12,14 @@ use mcp_core::protocol::{
 };
 use mcp_core::{
     ClientPeer, Json, McpRequest, McpResponse, Outbound, OutboundMessage, Prompt, ProtocolVersion,
-    RequestContext, Resource, ResourceTemplate, Router, Session, TemplateMatch, Tool,
+    RequestContext, Resource, ResourceTemplate, Router, TemplateMatch, Tool,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+pub(crate) use crate::session::TestSession;
 
 pub(crate) const LEGACY: ProtocolVersion = ProtocolVersion::V2025_11_25;
 pub(crate) const MODERN: ProtocolVersion = ProtocolVersion::V2026_07_28;
@@ -319,51 +320,6 @@ pub(crate) fn names(list: &Value, field: &str, key: &str) -> Vec<String> {
 
 pub(crate) fn server_info_meta() -> Value {
     json!({ "io.modelcontextprotocol/serverInfo": { "name": "test-server", "version": "1.2.3" } })
-}
-
-/// A legacy session for the tests: client capabilities, log level, subscriptions.
-#[derive(Debug, Default)]
-pub(crate) struct TestSession {
-    capabilities: Arc<ClientCapabilities>,
-    level: Mutex<Option<LoggingLevel>>,
-    subscriptions: Mutex<BTreeSet<String>>,
-}
-
-impl TestSession {
-    pub(crate) fn with_capabilities(capabilities: ClientCapabilities) -> Arc<Self> {
-        Arc::new(Self {
-            capabilities: Arc::new(capabilities),
-            ..Self::default()
-        })
-    }
-}
-
-impl Session for TestSession {
-    fn id(&self) -> &str {
-        "session-1"
-    }
-    fn protocol_version(&self) -> ProtocolVersion {
-        LEGACY
-    }
-    fn client_capabilities(&self) -> Arc<ClientCapabilities> {
-        Arc::clone(&self.capabilities)
-    }
-    fn log_level(&self) -> Option<LoggingLevel> {
-        *self.level.lock().unwrap()
-    }
-    fn set_log_level(&self, level: LoggingLevel) {
-        *self.level.lock().unwrap() = Some(level);
-    }
-    fn subscribe(&self, uri: &str) -> Result<(), ErrorObject> {
-        self.subscriptions.lock().unwrap().insert(uri.to_owned());
-        Ok(())
-    }
-    fn unsubscribe(&self, uri: &str) {
-        self.subscriptions.lock().unwrap().remove(uri);
-    }
-    fn is_subscribed(&self, uri: &str) -> bool {
-        self.subscriptions.lock().unwrap().contains(uri)
-    }
 }
 
 pub(crate) fn all_client_capabilities() -> ClientCapabilities {

@@ -314,8 +314,11 @@ impl RequestContext {
     ) -> Result<R, ErrorObject> {
         let params = to_raw(params)?;
         let raw = self.request_raw(method, params, key).await?;
-        serde_json::from_str(raw.get())
-            .map_err(|e| self.bad_answer(format!("client answered {method} with bad result: {e}")))
+        serde_json::from_str(raw.get()).map_err(|e| {
+            // Without serde's place: it points into text the client never sent as such.
+            let why = crate::jsonrpc::serde_message(&e);
+            self.bad_answer(format!("client answered {method} with bad result: {why}"))
+        })
     }
 
     /// The error a handler gets for a client's unusable answer.

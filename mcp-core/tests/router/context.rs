@@ -516,12 +516,12 @@ async fn a_malformed_client_answer_fails_the_call_as_an_internal_error() {
     });
     let error = error_of(&router, call).await;
     assert_eq!(error["code"], codes::INTERNAL_ERROR, "{error}");
+    let message = error["message"].as_str().unwrap();
     assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("client answered roots/list with bad result"),
+        message.starts_with("client answered roots/list with bad result"),
         "{error}"
     );
+    // serde's place would point into text the client never sent as such.
+    assert!(!message.contains(" at line "), "{error}");
     client.abort();
 }

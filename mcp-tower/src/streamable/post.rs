@@ -148,7 +148,9 @@ struct Call {
 }
 
 /// A malformed answer to one of the server's requests (both `result` and `error`, say) fails
-/// that request with the refusal now; its handler would otherwise wait for its timeout.
+/// that request now; its handler would otherwise wait for its timeout. The handler gets
+/// -32603 (its own request was valid: the client's answer was not, so the call failed), not
+/// the POST's -32600, which would tell the client its `tools/call` was invalid.
 #[cold]
 fn fail_malformed_answer(
     shared: &Shared,
@@ -162,9 +164,12 @@ fn fail_malformed_answer(
     let session = parts.extensions.get::<Arc<LiveSession>>();
     let session_id = session.map(|session| mcp_core::Session::id(&**session));
     let answerer = Answerer::of(session_id, parts.extensions.get::<Principal>());
+    let why = error.message.trim_start_matches("Invalid Request: ");
     let failed = mcp_core::jsonrpc::ClientResponse {
         id: Some(id),
-        result: Err(error.clone()),
+        result: Err(ErrorObject::internal_error(format!(
+            "the client's answer was malformed: {why}"
+        ))),
     };
     shared.pending.complete(answerer, failed);
 }

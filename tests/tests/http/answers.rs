@@ -233,9 +233,14 @@ async fn a_malformed_answer_fails_the_request_at_once() {
         .into_iter()
         .find(|message| message["id"] == 1)
         .expect("the call's answer");
-    // The test tool reports the failure as its text.
+    // The test tool reports the failure as its text: the call failed (-32603) on the
+    // client's malformed answer; the call itself was no invalid request (-32600).
     let text = answer["result"]["content"][0]["text"]
         .as_str()
         .unwrap_or_default();
-    assert!(text.contains("exactly one of result or error"), "{answer}");
+    assert!(
+        text.starts_with("error -32603: the client's answer was malformed")
+            && text.contains("exactly one of result or error"),
+        "{answer}"
+    );
 }

@@ -46,7 +46,7 @@ pub(crate) fn router() -> Router {
                 // `request`, not `list_roots`: a stateless server knows no client capabilities.
                 match ctx.request::<_, Value>("roots/list", &json!({})).await {
                     Ok(roots) => format!("{} roots", roots["roots"].as_array().map_or(0, Vec::len)),
-                    Err(e) => format!("error: {}", e.message),
+                    Err(e) => format!("error {}: {}", e.code, e.message),
                 }
             },
         ))

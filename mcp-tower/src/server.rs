@@ -90,7 +90,11 @@ impl McpServerBuilder {
         self
     }
 
-    /// No sessions at all: every legacy request stands alone (one switch).
+    /// No sessions at all: every legacy request stands alone (one switch). Legacy clients
+    /// are then offered only what lives within one request (see
+    /// [`StatelessTransport`](mcp_core::StatelessTransport)): no list changes or resource
+    /// subscriptions, `logging/setLevel` and `resources/subscribe` refused with -32601, and
+    /// no `tasks/list` for anonymous clients.
     pub fn stateless(mut self) -> Self {
         self.sessions = None;
         self

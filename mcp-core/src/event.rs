@@ -131,10 +131,10 @@ impl ServerEvent {
     pub fn is_wanted_by(&self, session: &dyn Session) -> bool {
         match self {
             ServerEvent::ResourceUpdated { uri, .. } => {
-                session.is_subscribed(uri) && self.is_visible_to(session.allow_list())
+                session.is_subscribed(uri) && self.is_visible_to(session.allow_list().as_ref())
             }
             ServerEvent::Log { level, .. } => session.log_level().is_none_or(|min| *level >= min),
-            _ => self.is_visible_to(session.allow_list()),
+            _ => self.is_visible_to(session.allow_list().as_ref()),
         }
     }
 

@@ -29,8 +29,9 @@ pub trait Session: Send + Sync + std::fmt::Debug + 'static {
     fn unsubscribe(&self, uri: &str);
     /// Whether the session is subscribed to `uri`.
     fn is_subscribed(&self, uri: &str) -> bool;
-    /// What the session's principal may see (filters the notifications it gets).
-    fn allow_list(&self) -> Option<&AllowList> {
+    /// What the session's principal may see, as of the session's latest request (filters
+    /// the notifications it gets). Owned: a session's plan can change with its token.
+    fn allow_list(&self) -> Option<AllowList> {
         None
     }
     /// Whether the session has ended (DELETE, expiry): what it owns (its tasks) can be let go.

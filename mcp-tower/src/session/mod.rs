@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
@@ -134,7 +135,8 @@ impl SessionConfig {
 pub struct LiveSession {
     id: Arc<str>,
     principal: Option<String>,
-    allow_list: Option<mcp_core::AllowList>,
+    /// The latest request's: a new token of the same principal may carry another plan.
+    allow_list: ArcSwapOption<mcp_core::AllowList>,
     version: ProtocolVersion,
     capabilities: Arc<ClientCapabilities>,
     log_level: Mutex<Option<LoggingLevel>>,
@@ -187,7 +189,7 @@ impl LiveSession {
         let session = Self {
             id: Arc::from(new_session_id()),
             principal: new.principal,
-            allow_list: new.allow_list,
+            allow_list: ArcSwapOption::from(new.allow_list.map(Arc::new)),
             version: new.version,
             capabilities: Arc::new(new.capabilities),
             log_level: Mutex::new(None),
@@ -346,6 +348,15 @@ impl LiveSession {
         }
     }
 
+    /// Keeps what the session's principal may see as its latest request says (the
+    /// notifications it gets follow the plan its calls are served under). Written only on a
+    /// change, so that requests sharing a session do not contend on it.
+    pub(crate) fn refresh_allow_list(&self, current: Option<&mcp_core::AllowList>) {
+        if self.allow_list.load().as_deref() != current {
+            self.allow_list.store(current.cloned().map(Arc::new));
+        }
+    }
+
     /// Queues a server event on the standalone stream, when one is open.
     pub(crate) fn deliver(&self, data: &Bytes) -> Option<Delivery> {
         lock(&self.stream).as_mut().map(|sink| sink.try_event(data))
@@ -418,8 +429,8 @@ impl mcp_core::Session for LiveSession {
         self.terminated.load(Ordering::Acquire)
     }
 
-    fn allow_list(&self) -> Option<&mcp_core::AllowList> {
-        self.allow_list.as_ref()
+    fn allow_list(&self) -> Option<mcp_core::AllowList> {
+        self.allow_list.load().as_deref().cloned()
     }
 }
 

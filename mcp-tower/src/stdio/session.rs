@@ -113,7 +113,7 @@ impl Session for StdioSession {
         lock(&self.state).subscriptions.contains(uri)
     }
 
-    fn allow_list(&self) -> Option<&AllowList> {
-        self.allow_list.as_ref()
+    fn allow_list(&self) -> Option<AllowList> {
+        self.allow_list.clone()
     }
 }

@@ -1,7 +1,6 @@
 //! Server→client requests waiting for the client's answer, which arrives as a separate POST.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
@@ -70,7 +69,6 @@ impl Owner {
 /// one client cannot take every slot.
 #[derive(Debug)]
 pub(crate) struct PendingRequests {
-    next: AtomicU64,
     waiting: Mutex<Waiting>,
     max: usize,
     max_per_client: usize,
@@ -96,8 +94,6 @@ impl PendingRequests {
     /// At most `max` awaited answers, at most `max_per_client` of one session or principal.
     pub(crate) fn new(max: usize, max_per_client: usize) -> Self {
         Self {
-            // Random start so ids are not guessable across restarts.
-            next: AtomicU64::new(u64::from(rand::random::<u32>())),
             waiting: Mutex::new(Waiting::default()),
             max: max.max(1),
             max_per_client: max_per_client.max(1),
@@ -120,11 +116,15 @@ impl PendingRequests {
             return Err(reply);
         }
         let id = match answerer {
-            // Only the session's own client can answer: a counter will do.
-            Answerer::Session(_) => {
-                let id = self.next.fetch_add(1, Ordering::Relaxed) & (i64::MAX as u64);
-                RequestId::Number(id as i64)
-            }
+            // Only the session's own client can answer, but a counter shared by every
+            // session would tell each client how many requests the others were sent: a random
+            // number instead, of 53 bits (a JavaScript client keeps it exact), unused.
+            Answerer::Session(_) => loop {
+                let id = RequestId::Number((rand::random::<u64>() >> 11) as i64);
+                if !waiting.replies.contains_key(&id) {
+                    break id;
+                }
+            },
             // Without a session the id is the only secret between the server and the client
             // asked (the only one, when anonymous): 128 random bits, as a string, which
             // clients echo exactly where a JavaScript client would round a large number.
@@ -262,6 +262,32 @@ mod tests {
         let (reply, _answered) = oneshot::channel();
         let second = pending.register(Answerer::Anyone, reply).unwrap();
         assert_ne!(RequestId::String(first), second);
+    }
+
+    /// A counter shared by every session would tell one session's client how many requests
+    /// the others were sent between its own.
+    #[test]
+    fn session_ids_tell_nothing_of_other_sessions() {
+        let pending = PendingRequests::new(100, 100);
+        let mut replies = Vec::new();
+        let mut ids = Vec::new();
+        for session in ["a", "b", "a", "b", "a", "b", "a", "b"] {
+            let (reply, answered) = oneshot::channel();
+            replies.push(answered);
+            match pending.register(Answerer::Session(session), reply).unwrap() {
+                // Exact in a JavaScript client.
+                RequestId::Number(id) => {
+                    assert!((0..1 << 53).contains(&id), "{id}");
+                    ids.push(id);
+                }
+                other => panic!("a number id: {other:?}"),
+            }
+        }
+        let steps: Vec<i64> = ids.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            steps.iter().any(|&step| step != 1),
+            "sequential ids: {ids:?}"
+        );
     }
 
     #[test]

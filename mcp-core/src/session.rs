@@ -34,6 +34,13 @@ pub trait Session: Send + Sync + std::fmt::Debug + 'static {
     fn allow_list(&self) -> Option<AllowList> {
         None
     }
+    /// Keeps `allow_list` as what the session's principal may see: the router calls it with
+    /// each request of the session, whatever layer set the list (a plan in the principal's
+    /// token, `AllowListLayer`'s resolver...), so that the notifications the session gets
+    /// follow the plan its requests are served under. Ignored by default.
+    fn set_allow_list(&self, allow_list: Option<&AllowList>) {
+        let _ = allow_list;
+    }
     /// Whether the session has ended (DELETE, expiry): what it owns (its tasks) can be let go.
     fn is_terminated(&self) -> bool {
         false

@@ -1,11 +1,12 @@
 //! A legacy session follows its principal's current plan: when a new token of the same
-//! principal carries another allow-list, the notifications of its GET stream are filtered by
-//! that plan, as its calls are, and not by the plan it had at `initialize`.
+//! principal carries another allow-list (or `AllowListLayer`'s resolver decides another),
+//! the notifications of its GET stream are filtered by that plan, as its calls are, and not by
+//! the plan it had at `initialize`.
 
 use http::{Method, Request};
-use mcp_core::{AllowList, Principal, RequestContext, Resource, Router};
+use mcp_core::{AllowList, McpRequest, Principal, RequestContext, Resource, Router};
 use mcp_e2e::{TestClient, TestServer, read_until};
-use mcp_tower::McpServer;
+use mcp_tower::{AllowListLayer, McpServer};
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
@@ -22,17 +23,42 @@ fn router() -> Router {
         .build()
 }
 
-/// The quickstart stack behind a stand-in authenticator: `alice`, whose token's plan is the
-/// `x-plan` header (`pro` reads both resources, `free` the basic one).
-async fn start(router: &Router) -> (TestServer, TestClient) {
-    let served = McpServer::builder(router.clone()).into_http_service();
+/// A plan by the `x-plan` header: `pro` reads both resources, anything else the basic one.
+fn plan_of(headers: &http::HeaderMap) -> AllowList {
+    match headers.get("x-plan").map(|v| v.as_bytes()) {
+        Some(b"pro") => AllowList::new().resources(["test://basic", "test://premium"]),
+        _ => AllowList::new().resources(["test://basic"]),
+    }
+}
+
+/// Where the plan is set.
+#[derive(Clone, Copy)]
+enum PlanFrom {
+    /// The principal's token (the HTTP tier).
+    Token,
+    /// `AllowListLayer`'s resolver (the RPC tier).
+    Resolver,
+}
+
+/// The quickstart stack behind a stand-in authenticator (`alice`), whose plan comes from
+/// `from`.
+async fn start(router: &Router, from: PlanFrom) -> (TestServer, TestClient) {
+    let mut builder = McpServer::builder(router.clone());
+    if let PlanFrom::Resolver = from {
+        builder = builder.allow_list(AllowListLayer::with_resolver(|request: &McpRequest| {
+            let parts = request.extensions.get::<http::request::Parts>()?;
+            Some(plan_of(&parts.headers))
+        }));
+    }
+    let served = builder.into_http_service();
     let http = ServiceBuilder::new()
-        .map_request(|mut request: Request<hyper::body::Incoming>| {
-            let plan = match request.headers().get("x-plan").map(|v| v.as_bytes()) {
-                Some(b"pro") => AllowList::new().resources(["test://basic", "test://premium"]),
-                _ => AllowList::new().resources(["test://basic"]),
+        .map_request(move |mut request: Request<hyper::body::Incoming>| {
+            let alice = match from {
+                PlanFrom::Token => {
+                    Principal::new("alice").with_allow_list(plan_of(request.headers()))
+                }
+                PlanFrom::Resolver => Principal::new("alice"),
             };
-            let alice = Principal::new("alice").with_allow_list(plan);
             request.extensions_mut().insert(alice);
             request
         })
@@ -43,9 +69,18 @@ async fn start(router: &Router) -> (TestServer, TestClient) {
 }
 
 #[tokio::test]
-async fn a_downgraded_session_hears_only_of_what_its_new_plan_shows() {
+async fn a_downgraded_token_s_session_hears_only_of_what_its_new_plan_shows() {
+    downgrade_then_listen(PlanFrom::Token).await;
+}
+
+#[tokio::test]
+async fn a_session_downgraded_by_a_resolver_hears_only_of_what_its_new_plan_shows() {
+    downgrade_then_listen(PlanFrom::Resolver).await;
+}
+
+async fn downgrade_then_listen(from: PlanFrom) {
     let router = router();
-    let (_server, client) = start(&router).await;
+    let (_server, client) = start(&router, from).await;
     let initialize = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
         "protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name":"x","version":"1"}}});
     let initialized = client.post(&initialize, &[("x-plan", "pro")]).await;

@@ -1,7 +1,7 @@
 //! A stateless legacy server (no sessions) offers only what lives within one request: it
 //! advertises no list changes or resource subscriptions (no stream would carry them), and
-//! refuses to set a log level or subscribe (nothing would keep them), where a success would
-//! tell the client something that is not so.
+//! refuses to set a log level (-32603) or subscribe (-32601: not advertised), as nothing
+//! would keep them, where a success would tell the client something that is not so.
 
 use mcp_core::{Json, RequestContext, Resource, Router, Tool};
 use mcp_e2e::{TestClient, TestServer};
@@ -48,16 +48,26 @@ async fn a_stateless_server_offers_only_what_a_request_holds() {
     assert!(capabilities["logging"].is_object(), "{capabilities}");
 
     let headers = [("mcp-protocol-version", VERSION)];
-    for (method, params) in [
-        ("logging/setLevel", json!({"level": "error"})),
-        ("resources/subscribe", json!({"uri": "test://about"})),
-        ("resources/unsubscribe", json!({"uri": "test://about"})),
+    for (method, params, code) in [
+        // The logging page's answer to a level that cannot be configured.
+        ("logging/setLevel", json!({"level": "error"}), -32603),
+        // Not advertised: not served.
+        (
+            "resources/subscribe",
+            json!({"uri": "test://about"}),
+            -32601,
+        ),
+        (
+            "resources/unsubscribe",
+            json!({"uri": "test://about"}),
+            -32601,
+        ),
     ] {
         let refused = client
             .post(&request(1, method, params), &headers)
             .await
             .json();
-        assert_eq!(refused["error"]["code"], -32601, "{method}: {refused}");
+        assert_eq!(refused["error"]["code"], code, "{method}: {refused}");
         let message = refused["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains("stateless"), "{method}: {refused}");
     }

@@ -88,11 +88,20 @@ async fn anonymous_stateless_clients_cannot_list_tasks() {
     assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
 }
 
-/// A client in a session lists its own tasks (the session tells it apart).
+/// A client in a session lists its own tasks (the session tells it apart), and `initialize`
+/// (which has no session yet, but starts one) offers it `tasks/list`.
 #[tokio::test]
 async fn a_session_lists_its_own_tasks() {
     let server = TestServer::start(McpServer::builder(task_router()).into_http_service()).await;
     let client = TestClient::new(&server);
+    let initialize = request(
+        0,
+        "initialize",
+        json!({"protocolVersion": VERSION, "capabilities": {},
+               "clientInfo": {"name": "e2e", "version": "1"}}),
+    );
+    let capabilities = client.post(&initialize, &[]).await.json()["result"]["capabilities"].clone();
+    assert!(capabilities["tasks"]["list"].is_object(), "{capabilities}");
     let session = client.initialize(VERSION).await;
     let headers = [
         ("mcp-session-id", session.as_str()),

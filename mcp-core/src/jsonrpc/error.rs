@@ -119,6 +119,24 @@ impl ErrorObject {
     pub fn internal_error(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(codes::INTERNAL_ERROR, message)
     }
+
+    /// What a handler gets when the client's answer to its request was malformed and the
+    /// transport refused it with `refusal` (an Invalid Request): -32603, as the call failed
+    /// on the client's answer. The refusal's -32600 would tell the client that its own
+    /// request (`tools/call`, say) was invalid.
+    ///
+    /// ```
+    /// use mcp_core::jsonrpc::{ErrorObject, codes};
+    ///
+    /// let refusal = ErrorObject::invalid_request("Invalid Request: a response needs exactly one of result or error");
+    /// let failed = ErrorObject::malformed_answer(&refusal);
+    /// assert_eq!(failed.code, codes::INTERNAL_ERROR);
+    /// assert_eq!(failed.message, "the client's answer was malformed: a response needs exactly one of result or error");
+    /// ```
+    pub fn malformed_answer(refusal: &ErrorObject) -> Self {
+        let why = refusal.message.trim_start_matches("Invalid Request: ");
+        Self::internal_error(format!("the client's answer was malformed: {why}"))
+    }
 }
 
 /// The most of a client's text that an error message quotes.

@@ -38,6 +38,9 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
         version,
         extensions,
     } = request;
+    if let Some(session) = extensions.get::<SessionHandle>() {
+        session.set_allow_list(AllowList::of(&extensions));
+    }
     let request = match message {
         Message::Request(request) => request,
         Message::Batch(_) => {
@@ -199,11 +202,15 @@ impl Call<'_> {
         self.extensions.get::<SessionHandle>()
     }
 
+    /// Whether the transport keeps no sessions and this is a legacy request: nothing the
+    /// client sets outlives the request, and no stream carries list changes or updates.
+    /// (Modern list changes and updates come on `subscriptions/listen`.)
+    pub(super) fn is_stateless(&self) -> bool {
+        !self.version.is_modern() && self.extensions.get::<StatelessTransport>().is_some()
+    }
+
     pub(super) fn capabilities(&self) -> ServerCapabilities {
-        // A legacy server without sessions has no stream for list changes or resource
-        // updates. (Modern list changes and updates come on `subscriptions/listen`.)
-        let stateless =
-            !self.version.is_modern() && self.extensions.get::<StatelessTransport>().is_some();
+        let stateless = self.is_stateless();
         let allow = self.allow_list();
         let tools = self.inner.tools.load();
         let has_tools = tools
@@ -428,16 +435,17 @@ impl Call<'_> {
 
     fn set_level(&self, params: Option<&RawValue>) -> MethodResult {
         let params: params::SetLevelParams = params::owned("logging/setLevel", params)?;
-        // A level lives in the session; a stateless server has nowhere to keep one, and a
-        // success that changed nothing would mislead the client (its logs keep coming).
-        let Some(session) = self.session() else {
-            return Err(ErrorObject::new(
-                codes::METHOD_NOT_FOUND,
-                "Method not found: logging/setLevel (this server is stateless and keeps no \
-                 log level between requests; it sends logs at every level)",
+        if let Some(session) = self.session() {
+            session.set_log_level(params.level);
+        } else if self.is_stateless() {
+            // A level lives in the session; a stateless server has nowhere to keep one, and
+            // a success that changed nothing would mislead the client (its logs keep coming).
+            // -32603: the logging page's answer to a level that cannot be configured.
+            return Err(ErrorObject::internal_error(
+                "This server is stateless and keeps no log level between requests; it sends \
+                 logs at every level",
             ));
-        };
-        session.set_log_level(params.level);
+        }
         self.encode(&Empty {}, Extras::complete())
     }
 }

@@ -154,21 +154,22 @@ impl Call<'_> {
             )
             .with_data(serde_json::json!({ "uri": params.uri })));
         }
-        // Subscriptions live in the session; a stateless server has nowhere to keep one, nor
-        // a stream to send updates on, and a success would tell the client to wait for them.
-        let Some(session) = self.session() else {
-            return Err(ErrorObject::new(
-                crate::jsonrpc::codes::METHOD_NOT_FOUND,
-                format!(
-                    "Method not found: {method} (this server is stateless and keeps no \
-                     subscriptions)"
-                ),
-            ));
-        };
-        if subscribe {
-            session.subscribe(&params.uri)?;
-        } else {
-            session.unsubscribe(&params.uri);
+        match self.session() {
+            Some(session) if subscribe => session.subscribe(&params.uri)?,
+            Some(session) => session.unsubscribe(&params.uri),
+            // Subscriptions live in the session; a stateless server has nowhere to keep one,
+            // nor a stream to send updates on, and does not advertise them: a success would
+            // tell the client to wait for updates.
+            None if self.is_stateless() => {
+                return Err(ErrorObject::new(
+                    crate::jsonrpc::codes::METHOD_NOT_FOUND,
+                    format!(
+                        "Method not found: {method} (this server is stateless and keeps no \
+                         subscriptions)"
+                    ),
+                ));
+            }
+            None => {}
         }
         self.encode(&Empty {}, Extras::complete())
     }

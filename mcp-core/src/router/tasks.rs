@@ -157,11 +157,13 @@ impl Call<'_> {
     }
 
     /// Whether the caller can be told apart from other callers: it is authenticated, or in a
-    /// legacy session (stdio has one). An anonymous caller of a stateless HTTP server is
-    /// not: its tasks are reached by their unguessable ids alone, and not listed.
+    /// legacy session (stdio has one; `initialize` on a server with sessions starts one). An
+    /// anonymous caller of a stateless server is not: its tasks are reached by their
+    /// unguessable ids alone, and not listed.
     pub(super) fn has_task_owner(&self) -> bool {
         self.extensions.get::<Principal>().is_some()
             || self.extensions.get::<SessionHandle>().is_some()
+            || !self.is_stateless()
     }
 
     /// Who may see a task: the principal, and in the legacy era also the session.

@@ -3,7 +3,9 @@
 
 use mcp_core::jsonrpc::codes;
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel, PromptMessage};
-use mcp_core::{McpRequest, Prompt, RequestContext, Router, Session, SessionHandle};
+use mcp_core::{
+    McpRequest, Prompt, RequestContext, Router, Session, SessionHandle, StatelessTransport,
+};
 use serde_json::json;
 
 use crate::support::{
@@ -149,19 +151,23 @@ async fn ping_answers_an_empty_result() {
 #[tokio::test]
 async fn logging_set_level() {
     let router = full_router();
-    // No session (a stateless server): nowhere to keep the level, and a success would tell
-    // the client its logs are filtered when they are not.
-    let refused = respond(
-        &router,
-        request(LEGACY, 1, "logging/setLevel", json!({ "level": "warning" })),
-    )
-    .await;
-    assert_eq!(refused["error"]["code"], -32601, "{refused}");
+    // No session from a transport that has none: nowhere to keep the level, and a success
+    // would tell the client its logs are filtered when they are not.
+    let mut stateless = request(LEGACY, 1, "logging/setLevel", json!({ "level": "warning" }));
+    stateless.extensions.insert(StatelessTransport);
+    let refused = respond(&router, stateless).await;
+    assert_eq!(refused["error"]["code"], -32603, "{refused}");
     assert!(
         refused["error"]["message"]
             .as_str()
             .is_some_and(|m| m.contains("stateless")),
         "{refused}"
+    );
+    // No session and no word from the transport (the router called as it is): accepted,
+    // nothing to record.
+    assert_eq!(
+        legacy(&router, "logging/setLevel", json!({ "level": "warning" })).await,
+        json!({})
     );
 
     let session = TestSession::with_capabilities(ClientCapabilities::default());

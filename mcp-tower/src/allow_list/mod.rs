@@ -138,11 +138,13 @@ impl AllowListLayer {
 
     /// Asks `resolver` first; when it returns `None`, falls back as [`AllowListLayer::new`].
     ///
-    /// The resolver runs at the RPC tier, per call. Notifications a session or a
-    /// `subscriptions/listen` stream receives (list changes, resource updates) are filtered
-    /// by the allow-list the transport sees: the [`Principal`]'s, or an `AllowList`
-    /// extension inserted at the HTTP tier. To have a plan's list filter notifications too,
-    /// put it on the principal (e.g. `JwtAuthenticatorBuilder::allow_list_from`).
+    /// The resolver runs at the RPC tier, per call. A legacy session's notifications (list
+    /// changes, resource updates) follow the list of its latest request, which the router
+    /// records in the session, whichever layer set it. A `subscriptions/listen` stream's are
+    /// filtered by the allow-list the transport sees when the stream opens: the
+    /// [`Principal`]'s, or an `AllowList` extension inserted at the HTTP tier. To have a
+    /// plan's list filter those too, put it on the principal (e.g.
+    /// `JwtAuthenticatorBuilder::allow_list_from`).
     pub fn with_resolver(resolver: impl ResolveAllowList) -> Self {
         Self {
             config: Arc::new(Config {

@@ -348,15 +348,6 @@ impl LiveSession {
         }
     }
 
-    /// Keeps what the session's principal may see as its latest request says (the
-    /// notifications it gets follow the plan its calls are served under). Written only on a
-    /// change, so that requests sharing a session do not contend on it.
-    pub(crate) fn refresh_allow_list(&self, current: Option<&mcp_core::AllowList>) {
-        if self.allow_list.load().as_deref() != current {
-            self.allow_list.store(current.cloned().map(Arc::new));
-        }
-    }
-
     /// Queues a server event on the standalone stream, when one is open.
     pub(crate) fn deliver(&self, data: &Bytes) -> Option<Delivery> {
         lock(&self.stream).as_mut().map(|sink| sink.try_event(data))
@@ -431,6 +422,13 @@ impl mcp_core::Session for LiveSession {
 
     fn allow_list(&self) -> Option<mcp_core::AllowList> {
         self.allow_list.load().as_deref().cloned()
+    }
+
+    /// Written only on a change, so that requests sharing a session do not contend on it.
+    fn set_allow_list(&self, current: Option<&mcp_core::AllowList>) {
+        if self.allow_list.load().as_deref() != current {
+            self.allow_list.store(current.cloned().map(Arc::new));
+        }
     }
 }
 

@@ -116,7 +116,7 @@ where
                 if let (Some(id), Err(error)) = (Message::answered_id(line), &response.body) {
                     self.shared.route_reply(jsonrpc::ClientResponse {
                         id: Some(id),
-                        result: Err(error.clone()),
+                        result: Err(jsonrpc::ErrorObject::malformed_answer(error)),
                     });
                 }
                 return self.shared.write(&McpResponse::Single(response)).await;

@@ -164,12 +164,9 @@ fn fail_malformed_answer(
     let session = parts.extensions.get::<Arc<LiveSession>>();
     let session_id = session.map(|session| mcp_core::Session::id(&**session));
     let answerer = Answerer::of(session_id, parts.extensions.get::<Principal>());
-    let why = error.message.trim_start_matches("Invalid Request: ");
     let failed = mcp_core::jsonrpc::ClientResponse {
         id: Some(id),
-        result: Err(ErrorObject::internal_error(format!(
-            "the client's answer was malformed: {why}"
-        ))),
+        result: Err(ErrorObject::malformed_answer(error)),
     };
     shared.pending.complete(answerer, failed);
 }
@@ -256,9 +253,6 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     let request_headers = parts.headers.len();
     let mut extensions = std::mem::take(&mut parts.extensions);
     extensions.insert(parts);
-    if let Some(session) = &session {
-        session.refresh_allow_list(AllowList::of(&extensions));
-    }
     if manager.is_none() && session.is_none() && !version.is_modern() {
         // No `SessionLayer` above: the router must not offer what only a session keeps.
         extensions.insert(mcp_core::StatelessTransport);

@@ -44,7 +44,6 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
             "Bad Request: Mcp-Session-Id header is required",
         );
     };
-    session.refresh_allow_list(mcp_core::AllowList::of(request.extensions()));
     let served = mcp_core::ServedEras {
         legacy: shared.config.legacy,
         modern: shared.config.modern,

@@ -3,7 +3,6 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -174,7 +173,7 @@ impl Exchange {
         };
         guard.disarm();
         let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
-        let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
+        let stream = self.shared.stream_numbers.next();
         let store = self.event_store().cloned();
         // 2026-07-28 streams cannot be resumed: their events carry no ids.
         let numbered = !self.version.is_modern();
@@ -246,7 +245,7 @@ impl Exchange {
         } else {
             event_data(response)
         };
-        let stream = self.shared.next_stream.fetch_add(1, Ordering::Relaxed);
+        let stream = self.shared.stream_numbers.next();
         let body = complete_stream(
             stream,
             self.session_id(),

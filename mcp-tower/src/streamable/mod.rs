@@ -18,6 +18,7 @@ mod request_body;
 mod resumption;
 mod routing_headers;
 mod sse;
+mod stream_numbers;
 #[cfg(test)]
 mod test_support;
 
@@ -25,7 +26,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::AtomicUsize;
 use std::task::{Context, Poll};
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -48,7 +49,7 @@ use pending::PendingRequests;
 pub(crate) struct Shared {
     pub(crate) config: StreamableHttpConfig,
     pub(crate) pending: PendingRequests,
-    pub(crate) next_stream: AtomicU64,
+    pub(crate) stream_numbers: stream_numbers::StreamNumbers,
     pub(crate) retry_ms: u64,
     pub(crate) listeners: AtomicUsize,
     principal_listeners: listen::PrincipalListeners,
@@ -139,7 +140,7 @@ impl StreamableHttpLayer {
             shared: Arc::new(Shared {
                 config,
                 pending,
-                next_stream: AtomicU64::new(1),
+                stream_numbers: stream_numbers::StreamNumbers::default(),
                 retry_ms,
                 listeners: AtomicUsize::new(0),
                 principal_listeners: listen::PrincipalListeners::default(),

@@ -3,7 +3,6 @@
 //! shutdown (see [`Shared::stream_end`]); the client resumes them later, or from another node.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -78,7 +77,7 @@ pub(crate) async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Respo
     let (body, follow, stream) = session.open_stream(|capacity| {
         // One queue from the fan-out to the connection, bounded by the session's capacity.
         let (sender, body) = mpsc::channel(capacity);
-        let stream = shared.next_stream.fetch_add(1, Ordering::Relaxed);
+        let stream = shared.stream_numbers.next();
         let store = shared.config.event_store.clone();
         let (sink, ended) = StreamSink::open(
             stream,

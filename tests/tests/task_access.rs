@@ -32,6 +32,17 @@ fn request(id: i64, method: &str, params: Value) -> Value {
     json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})
 }
 
+/// The capabilities `initialize` (sent without a session) offers.
+async fn offered_capabilities(client: &TestClient) -> Value {
+    let initialize = request(
+        0,
+        "initialize",
+        json!({"protocolVersion": VERSION, "capabilities": {},
+               "clientInfo": {"name": "e2e", "version": "1"}}),
+    );
+    client.post(&initialize, &[]).await.json()["result"]["capabilities"].clone()
+}
+
 /// Anonymous clients of a stateless server all look alike: listing "their" tasks would hand
 /// each one the others' (which it could then cancel). Their tasks are reached by id only.
 #[tokio::test]
@@ -43,13 +54,7 @@ async fn anonymous_stateless_clients_cannot_list_tasks() {
     )
     .await;
     let client = TestClient::new(&server);
-    let initialize = request(
-        0,
-        "initialize",
-        json!({"protocolVersion": VERSION, "capabilities": {},
-               "clientInfo": {"name": "e2e", "version": "1"}}),
-    );
-    let capabilities = client.post(&initialize, &[]).await.json()["result"]["capabilities"].clone();
+    let capabilities = offered_capabilities(&client).await;
     let tasks = &capabilities["tasks"];
     assert!(
         tasks["requests"]["tools"]["call"].is_object(),
@@ -94,13 +99,7 @@ async fn anonymous_stateless_clients_cannot_list_tasks() {
 async fn a_session_lists_its_own_tasks() {
     let server = TestServer::start(McpServer::builder(task_router()).into_http_service()).await;
     let client = TestClient::new(&server);
-    let initialize = request(
-        0,
-        "initialize",
-        json!({"protocolVersion": VERSION, "capabilities": {},
-               "clientInfo": {"name": "e2e", "version": "1"}}),
-    );
-    let capabilities = client.post(&initialize, &[]).await.json()["result"]["capabilities"].clone();
+    let capabilities = offered_capabilities(&client).await;
     assert!(capabilities["tasks"]["list"].is_object(), "{capabilities}");
     let session = client.initialize(VERSION).await;
     let headers = [

@@ -93,8 +93,8 @@ impl McpServerBuilder {
     /// No sessions at all: every legacy request stands alone (one switch). Legacy clients
     /// are then offered only what lives within one request (see
     /// [`StatelessTransport`](mcp_core::StatelessTransport)): no list changes or resource
-    /// subscriptions, `logging/setLevel` and `resources/subscribe` refused with -32601, and
-    /// no `tasks/list` for anonymous clients.
+    /// subscriptions, `logging/setLevel` refused with -32603 and `resources/subscribe` with
+    /// -32601, and no `tasks/list` for anonymous clients.
     pub fn stateless(mut self) -> Self {
         self.sessions = None;
         self

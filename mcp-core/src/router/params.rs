@@ -114,6 +114,9 @@ impl<'a> CallToolParams<'a> {
 pub(crate) struct ListParams<'a> {
     #[serde(borrow, default)]
     pub(crate) cursor: Option<Cow<'a, str>>,
+    /// Not read here, but an object when present, as in every request.
+    #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
+    _meta: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

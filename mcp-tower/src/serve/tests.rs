@@ -202,12 +202,14 @@ async fn an_idle_http2_connection_is_sent_goaway() {
     let request = Request::get(format!("http://{address}/"))
         .body(Full::new(Bytes::new()))
         .unwrap();
+    // Before the request: the server's idle time starts once it has answered, which is
+    // before the client has read the answer.
+    let opened = Instant::now();
     let response = sender.send_request(request).await.unwrap();
     assert_eq!(
         response.into_body().collect().await.unwrap().to_bytes(),
         "hello"
     );
-    let opened = Instant::now();
     let ended = tokio::time::timeout(Duration::from_secs(5), connection)
         .await
         .expect("closed by the server once idle");

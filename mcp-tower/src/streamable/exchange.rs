@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::Response;
+use http::{Response, StatusCode};
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
 use mcp_core::{ClientPeer, McpRequest, McpResponse, Outbound, OutboundMessage, ProtocolVersion};
 use tokio::sync::mpsc;
@@ -225,6 +225,9 @@ impl Exchange {
     }
 
     fn finish_json(&self, response: McpResponse) -> Response<McpBody> {
+        if let Some(ended) = self.session_ended() {
+            return ended;
+        }
         if self.peer.is_cancelled() {
             // A request is answered with JSON or SSE, never a bare 202: a cancelled one gets
             // the stream a streamed answer would have, ending without a response.
@@ -234,6 +237,27 @@ impl Exchange {
         let mut http = json_response(&response, self.version, self.request_headers);
         ErrorAnswer::mark(&mut http, &response);
         http
+    }
+
+    /// The error of a request cancelled because its session was ended (DELETE) while it ran:
+    /// -32001 with its id, as the session's next request gets. A stream ending with no
+    /// response would leave the client waiting for its timeout. `None` while the session
+    /// lives (a request cancelled by itself gets no response, as the cancellation rules ask).
+    fn session_ended_error(&self) -> Option<ErrorObject> {
+        let session = self.session.as_ref()?;
+        (self.peer.is_cancelled() && session.is_terminated())
+            .then(|| ErrorObject::new(-32001, "Session terminated before the request was answered"))
+    }
+
+    /// [`session_ended_error`](Self::session_ended_error) before anything was sent: 404.
+    fn session_ended(&self) -> Option<Response<McpBody>> {
+        let error = self.session_ended_error()?;
+        self.end();
+        Some(crate::error_body::error_response(
+            StatusCode::NOT_FOUND,
+            Some(self.id.clone()),
+            error,
+        ))
     }
 
     /// The whole SSE stream of a request answered at once: the priming event and the
@@ -340,6 +364,10 @@ impl Exchange {
         // Ended before the answer is written: the session no longer counts it in flight.
         drop(ending);
         if self.peer.is_cancelled() {
+            if let Some(error) = self.session_ended_error() {
+                let ended = mcp_core::jsonrpc::Response::error(Some(self.id.clone()), error);
+                writer.event(Bytes::from(ended.to_vec())).await;
+            }
             return;
         }
         if let Some(data) = response.as_ref().and_then(event_data) {

@@ -122,3 +122,50 @@ async fn a_client_gone_mid_write_cancels_the_handler() {
         probe.cancelled_reaches(1).await;
     }
 }
+
+/// A session ended by its client (DELETE) while a request runs: the handler is cancelled,
+/// and the request is answered with its id and -32001, as the session's next request is
+/// (404 when nothing was sent yet; on the request's stream when its handler had started
+/// one), rather than with a stream that ends with no response, which left the client
+/// waiting for its timeout.
+#[tokio::test]
+async fn a_request_of_a_deleted_session_is_answered_session_not_found() {
+    for (version, tool) in [
+        ("2025-06-18", "quiet"),
+        ("2025-06-18", "wait"),
+        ("2025-11-25", "quiet"),
+        ("2025-11-25", "wait"),
+    ] {
+        let (_server, client, probe) = start(StreamableHttpConfig::default()).await;
+        let session = client.initialize(version).await;
+        let pending = {
+            let client = client.clone();
+            let session = session.clone();
+            tokio::spawn(async move {
+                let headers = [
+                    ("mcp-session-id", session.as_str()),
+                    ("mcp-protocol-version", version),
+                ];
+                client.post(&call(5, tool), &headers).await
+            })
+        };
+        probe.started.notified().await;
+        let deleted = client
+            .send(Method::DELETE, "", &[("mcp-session-id", &session)])
+            .await;
+        assert_eq!(deleted.status, 200);
+        let reply = pending.await.expect("join");
+        probe.cancelled_reaches(1).await;
+        let case = format!("{version} {tool}: {:?}", reply.body);
+        let answer = if tool == "quiet" {
+            assert_eq!(reply.status, 404, "{case}");
+            reply.json()
+        } else {
+            assert_eq!(reply.status, 200, "{case}");
+            let answer = reply.sse_messages().into_iter().find(|m| m["id"] == 5);
+            answer.unwrap_or_else(|| panic!("no answer: {case}"))
+        };
+        assert_eq!(answer["id"], 5, "{case}");
+        assert_eq!(answer["error"]["code"], -32001, "{case}");
+    }
+}

@@ -4,7 +4,7 @@
 //! the plan it had at `initialize`.
 
 use http::{Method, Request};
-use mcp_core::{AllowList, McpRequest, Principal, RequestContext, Resource, Router};
+use mcp_core::{AllowList, McpRequest, Principal, RequestContext, Resource, Router, Tool};
 use mcp_e2e::{TestClient, TestServer, read_until};
 use mcp_tower::{AllowListLayer, McpServer};
 use serde_json::json;
@@ -20,14 +20,20 @@ fn router() -> Router {
     Router::builder()
         .resource(resource("test://basic"))
         .resource(resource("test://premium"))
+        .tool(Tool::new("premium_report").raw_handler(|_, _: RequestContext| async { "" }))
         .build()
 }
 
-/// A plan by the `x-plan` header: `pro` reads both resources, anything else the basic one.
+/// A plan by the `x-plan` header: `pro` reads both resources and calls the report, anything
+/// else reads the basic one.
 fn plan_of(headers: &http::HeaderMap) -> AllowList {
     match headers.get("x-plan").map(|v| v.as_bytes()) {
-        Some(b"pro") => AllowList::new().resources(["test://basic", "test://premium"]),
-        _ => AllowList::new().resources(["test://basic"]),
+        Some(b"pro") => AllowList::new()
+            .resources(["test://basic", "test://premium"])
+            .tools(["premium_report"]),
+        _ => AllowList::new()
+            .resources(["test://basic"])
+            .tools(Vec::<String>::new()),
     }
 }
 
@@ -70,15 +76,35 @@ async fn start(router: &Router, from: PlanFrom) -> (TestServer, TestClient) {
 
 #[tokio::test]
 async fn a_downgraded_token_s_session_hears_only_of_what_its_new_plan_shows() {
-    downgrade_then_listen(PlanFrom::Token).await;
+    downgrade_then_listen(PlanFrom::Token, read_premium()).await;
 }
 
 #[tokio::test]
 async fn a_session_downgraded_by_a_resolver_hears_only_of_what_its_new_plan_shows() {
-    downgrade_then_listen(PlanFrom::Resolver).await;
+    downgrade_then_listen(PlanFrom::Resolver, read_premium()).await;
 }
 
-async fn downgrade_then_listen(from: PlanFrom) {
+/// The downgrade seen only by `AllowListLayer`, which refuses the call before the router.
+#[tokio::test]
+async fn a_session_downgraded_by_a_refused_call_hears_only_of_what_its_new_plan_shows() {
+    let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call",
+        "params":{"name":"premium_report","arguments":{}}});
+    downgrade_then_listen(PlanFrom::Token, (call, -32602)).await;
+    let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call",
+        "params":{"name":"premium_report","arguments":{}}});
+    downgrade_then_listen(PlanFrom::Resolver, (call, -32602)).await;
+}
+
+/// A read of the premium resource, and the error a free plan gets.
+fn read_premium() -> (serde_json::Value, i64) {
+    let read =
+        json!({"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"test://premium"}});
+    (read, -32002)
+}
+
+/// Subscribes on the pro plan, then sends `downgrade` (refused with its code) on the free
+/// plan: the session's stream then hears only of the basic resource.
+async fn downgrade_then_listen(from: PlanFrom, downgrade: (serde_json::Value, i64)) {
     let router = router();
     let (_server, client) = start(&router, from).await;
     let initialize = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
@@ -113,10 +139,9 @@ async fn downgrade_then_listen(from: PlanFrom) {
 
     // Alice's next token is on the free plan: her calls no longer see the premium resource...
     let free = with_plan("free");
-    let read =
-        json!({"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"test://premium"}});
-    let refused = client.post(&read, &free).await.json();
-    assert_eq!(refused["error"]["code"], -32002, "{refused}");
+    let (request, code) = downgrade;
+    let refused = client.post(&request, &free).await.json();
+    assert_eq!(refused["error"]["code"], code, "{refused}");
 
     // ...and neither does her stream.
     router.notify_resource_updated("test://premium");

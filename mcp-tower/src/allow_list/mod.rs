@@ -222,6 +222,11 @@ where
                 .config
                 .refusal(&request.message, request.version, allow)
         {
+            // Refused before the router, which records each request's list in its session:
+            // the session's notifications follow this plan from now on too.
+            if let Some(session) = request.extensions.get::<mcp_core::SessionHandle>() {
+                session.set_allow_list(Some(allow));
+            }
             return ResponseFuture {
                 state: State::Refused {
                     response: Some(McpResponse::Single(response)),

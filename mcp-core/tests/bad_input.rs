@@ -307,6 +307,8 @@ fn cases() -> Vec<Case> {
         case("tools/call task an array", req("tools/call", r#"{"name":"add","arguments":{"a":1,"b":2},"task":[60000]}"#), Error(INVALID_PARAMS, true)),
         case("tools/call _meta a number", req("tools/call", r#"{"name":"add","arguments":{"a":1,"b":2},"_meta":5}"#), Error(INVALID_PARAMS, true)),
         case("tools/call _meta an array", req("tools/call", r#"{"name":"add","arguments":{"a":1,"b":2},"_meta":[]}"#), Error(INVALID_PARAMS, true)),
+        case("logging/setLevel _meta a number", req("logging/setLevel", r#"{"level":"info","_meta":1}"#), Error(INVALID_PARAMS, true)),
+        case("resources/subscribe _meta an array", req("resources/subscribe", r#"{"uri":"test://static","_meta":[]}"#), Error(INVALID_PARAMS, true)),
         case("tools/list _meta an array", req("tools/list", r#"{"_meta":[1]}"#), Error(INVALID_PARAMS, true)),
         case("resources/read _meta an array", req("resources/read", r#"{"uri":"test://static","_meta":[null]}"#), Error(INVALID_PARAMS, true)),
         case("completion/complete ref a string", req("completion/complete", r#"{"ref":"greet","argument":{"name":"name","value":""}}"#), Error(INVALID_PARAMS, true)),

@@ -150,11 +150,17 @@ pub(crate) struct GetPromptParams<'a> {
 #[derive(Deserialize)]
 pub(crate) struct UriParams {
     pub(crate) uri: String,
+    /// Not read here, but an object when present, as in every request.
+    #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
+    _meta: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
 pub(crate) struct SetLevelParams {
     pub(crate) level: LoggingLevel,
+    /// As in [`UriParams`].
+    #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
+    _meta: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -144,6 +144,9 @@ pub struct LiveSession {
     /// foldhash, seeded per process: SipHash of the id was a tenth of a session request's
     /// routing cost, and the map is capped (`max_in_flight`), so flooding it gains nothing.
     in_flight: Mutex<HashMap<RequestId, ClientPeer, foldhash::fast::RandomState>>,
+    /// The requests the session's end cancelled (not those their client had cancelled): they
+    /// are told the session ended.
+    ended_requests: Mutex<Vec<RequestId>>,
     /// The GET stream, written straight into by the fan-out; kept after its client leaves,
     /// recording for the client to resume it, until replaced or the session ends.
     stream: Mutex<Option<Box<dyn EventSink>>>,
@@ -195,6 +198,7 @@ impl LiveSession {
             log_level: Mutex::new(None),
             subscriptions: Mutex::new(Subscriptions::default()),
             in_flight: Mutex::new(HashMap::default()),
+            ended_requests: Mutex::new(Vec::new()),
             stream: Mutex::new(None),
             last_seen: AtomicU64::new(0),
             terminated: AtomicBool::new(false),
@@ -236,10 +240,21 @@ impl LiveSession {
     /// Ends the session: cancels its requests and closes its stream.
     pub fn terminate(&self) {
         self.terminated.store(true, Ordering::Release);
-        for (_, peer) in lock(&self.in_flight).drain() {
-            peer.cancel();
+        // Recorded before each cancellation, which its request may see at once.
+        let mut ended = lock(&self.ended_requests);
+        for (id, peer) in lock(&self.in_flight).drain() {
+            if !peer.is_cancelled() {
+                ended.push(id);
+                peer.cancel();
+            }
         }
+        drop(ended);
         lock(&self.stream).take();
+    }
+
+    /// Whether the session's end cancelled the request `id` (rather than its client).
+    pub(crate) fn ended_request(&self, id: &RequestId) -> bool {
+        self.is_terminated() && lock(&self.ended_requests).contains(id)
     }
 
     /// Whether DELETE or expiry ended the session.

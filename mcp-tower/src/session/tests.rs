@@ -124,6 +124,24 @@ fn cancelled_and_terminated_requests_cancel_their_peers() {
     assert!(!session.has_stream());
 }
 
+/// The session's end tells the requests it cancelled from those their client had cancelled
+/// (which get no answer): only the first are told the session ended.
+#[test]
+fn the_end_of_a_session_knows_which_requests_it_cancelled() {
+    let session = session(SessionConfig::default());
+    let (cancelled, _outbound) = ClientPeer::cancellable_channel(1);
+    let (running, _outbound) = ClientPeer::cancellable_channel(1);
+    let (first, second) = (RequestId::Number(1), RequestId::Number(2));
+    session.begin_request(&first, &cancelled).unwrap();
+    session.begin_request(&second, &running).unwrap();
+    assert!(session.cancel_request(&first));
+    assert!(!session.ended_request(&second), "the session lives");
+    session.terminate();
+    assert!(running.is_cancelled());
+    assert!(session.ended_request(&second));
+    assert!(!session.ended_request(&first), "its client cancelled it");
+}
+
 /// A handler may go on after its cancellation: until its request ends, it still counts
 /// against the cap, holds its id, and is cancelled with the session; and its late end
 /// does not forget a later request of the same id.

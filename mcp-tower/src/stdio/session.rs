@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug)]
 pub(super) struct StdioSession {
     pub(super) state: Mutex<SessionState>,
-    pub(super) allow_list: Option<AllowList>,
     max_subscriptions: usize,
     max_subscription_bytes: usize,
 }
@@ -26,6 +25,9 @@ pub(super) struct SessionState {
     /// The bytes of the URIs in `subscriptions`.
     subscription_bytes: usize,
     pub(super) initialized: bool,
+    /// The latest request's (the router records it: `AllowListLayer`'s resolver may choose
+    /// another list than the transport's).
+    allow_list: Option<AllowList>,
 }
 
 impl Default for SessionState {
@@ -37,6 +39,7 @@ impl Default for SessionState {
             subscriptions: BTreeSet::new(),
             subscription_bytes: 0,
             initialized: false,
+            allow_list: None,
         }
     }
 }
@@ -48,8 +51,10 @@ impl StdioSession {
         max_subscription_bytes: usize,
     ) -> Self {
         Self {
-            state: Mutex::default(),
-            allow_list,
+            state: Mutex::new(SessionState {
+                allow_list,
+                ..SessionState::default()
+            }),
             max_subscriptions,
             max_subscription_bytes,
         }
@@ -114,6 +119,13 @@ impl Session for StdioSession {
     }
 
     fn allow_list(&self) -> Option<AllowList> {
-        self.allow_list.clone()
+        lock(&self.state).allow_list.clone()
+    }
+
+    fn set_allow_list(&self, current: Option<&AllowList>) {
+        let mut state = lock(&self.state);
+        if state.allow_list.as_ref() != current {
+            state.allow_list = current.cloned();
+        }
     }
 }

@@ -10,6 +10,7 @@ use tokio::io::BufReader;
 
 mod ending;
 mod listen;
+mod plans;
 
 struct Client {
     lines: Lines<BufReader<ReadHalf<DuplexStream>>>,

@@ -241,11 +241,12 @@ impl Exchange {
 
     /// The error of a request cancelled because its session was ended (DELETE) while it ran:
     /// -32001 with its id, as the session's next request gets. A stream ending with no
-    /// response would leave the client waiting for its timeout. `None` while the session
-    /// lives (a request cancelled by itself gets no response, as the cancellation rules ask).
+    /// response would leave the client waiting for its timeout. `None` otherwise (a request
+    /// its client cancelled gets no response, as the cancellation rules ask, even when the
+    /// session ends after).
     fn session_ended_error(&self) -> Option<ErrorObject> {
         let session = self.session.as_ref()?;
-        (self.peer.is_cancelled() && session.is_terminated())
+        (self.peer.is_cancelled() && session.ended_request(&self.id))
             .then(|| ErrorObject::new(-32001, "Session terminated before the request was answered"))
     }
 

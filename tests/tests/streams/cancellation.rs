@@ -169,3 +169,38 @@ async fn a_request_of_a_deleted_session_is_answered_session_not_found() {
         assert_eq!(answer["error"]["code"], -32001, "{case}");
     }
 }
+
+/// A request its client cancelled gets no answer, as the cancellation rules ask, even when
+/// the session then ends before the request's stream does.
+#[tokio::test]
+async fn a_request_cancelled_before_its_session_ends_gets_no_answer() {
+    for tool in ["quiet", "wait"] {
+        let (_server, client, probe) = start(StreamableHttpConfig::default()).await;
+        let session = client.initialize("2025-11-25").await;
+        let headers = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", "2025-11-25"),
+        ];
+        let pending = {
+            let client = client.clone();
+            let headers = headers.map(|(k, v)| (k, v.to_owned()));
+            tokio::spawn(async move {
+                let headers = headers.each_ref().map(|(k, v)| (*k, v.as_str()));
+                client.post(&call(5, tool), &headers).await
+            })
+        };
+        probe.started.notified().await;
+        let cancel =
+            json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}});
+        assert_eq!(client.post(&cancel, &headers).await.status, 202);
+        let deleted = client.send(Method::DELETE, "", &headers).await;
+        assert_eq!(deleted.status, 200);
+        let reply = pending.await.expect("join");
+        assert_eq!(reply.status, 200, "{tool}: {:?}", reply.body);
+        assert!(
+            !reply.sse_messages().iter().any(|m| m["id"] == 5),
+            "{tool}: answered {:?}",
+            reply.body
+        );
+    }
+}

@@ -110,6 +110,14 @@ impl ErrorObject {
         )
     }
 
+    /// -32601 for a method this server does not serve to this caller, saying `why`.
+    pub(crate) fn method_not_served(method: &str, why: &str) -> Self {
+        Self::new(
+            codes::METHOD_NOT_FOUND,
+            format!("Method not found: {} ({why})", quoted(method)),
+        )
+    }
+
     /// -32602: the parameters are invalid.
     pub fn invalid_params(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(codes::INVALID_PARAMS, message)

@@ -161,12 +161,9 @@ impl Call<'_> {
             // nor a stream to send updates on, and does not advertise them: a success would
             // tell the client to wait for updates.
             None if self.is_stateless() => {
-                return Err(ErrorObject::new(
-                    crate::jsonrpc::codes::METHOD_NOT_FOUND,
-                    format!(
-                        "Method not found: {method} (this server is stateless and keeps no \
-                         subscriptions)"
-                    ),
+                return Err(ErrorObject::method_not_served(
+                    method,
+                    "this server is stateless and keeps no subscriptions",
                 ));
             }
             None => {}

@@ -150,20 +150,18 @@ impl Call<'_> {
         if self.serves_tasks() {
             return Ok(());
         }
-        Err(ErrorObject::new(
-            codes::METHOD_NOT_FOUND,
-            format!("Method not found: {method} (this server runs no tasks for this client)"),
+        Err(ErrorObject::method_not_served(
+            method,
+            "this server runs no tasks for this client",
         ))
     }
 
-    /// Whether the caller can be told apart from other callers: it is authenticated, or in a
-    /// legacy session (stdio has one; `initialize` on a server with sessions starts one). An
-    /// anonymous caller of a stateless server is not: its tasks are reached by their
+    /// Whether the caller can be told apart from other callers: it is authenticated, or its
+    /// transport keeps sessions (stdio has one; `initialize` on a server with sessions starts
+    /// one). An anonymous caller of a stateless server is not: its tasks are reached by their
     /// unguessable ids alone, and not listed.
     pub(super) fn has_task_owner(&self) -> bool {
-        self.extensions.get::<Principal>().is_some()
-            || self.extensions.get::<SessionHandle>().is_some()
-            || !self.is_stateless()
+        self.extensions.get::<Principal>().is_some() || !self.is_stateless()
     }
 
     /// Who may see a task: the principal, and in the legacy era also the session.
@@ -440,10 +438,10 @@ impl Call<'_> {
         if !self.has_task_owner() {
             // Every anonymous caller would share one list: each would see (and could then
             // cancel) the others' tasks. `initialize` does not offer `tasks.list` to them.
-            return Err(ErrorObject::new(
-                codes::METHOD_NOT_FOUND,
-                "Method not found: tasks/list (not served to anonymous clients without a \
-                 session, whose tasks cannot be told apart)",
+            return Err(ErrorObject::method_not_served(
+                "tasks/list",
+                "not served to anonymous clients without a session, whose tasks cannot be \
+                 told apart",
             ));
         }
         let params: params::ListParams<'_> = params::optional("tasks/list", params)?;

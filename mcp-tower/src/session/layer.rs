@@ -203,7 +203,11 @@ where
         let Some(session) = session else {
             return ResponseFuture::answer_unread(
                 &request,
-                json_rpc_error_response(StatusCode::NOT_FOUND, -32001, "Session not found"),
+                json_rpc_error_response(
+                    StatusCode::NOT_FOUND,
+                    super::SESSION_NOT_FOUND,
+                    "Session not found",
+                ),
             );
         };
         if is_delete {

@@ -26,6 +26,10 @@ pub(crate) use fan_out::{Delivery, EventSink, resync_lines};
 pub use layer::{SessionLayer, SessionService};
 pub use store::{InMemorySessionStore, SessionStore, StoreFull};
 
+/// The JSON-RPC code of "Session not found" (and of a request whose session ended while it
+/// ran), as the reference SDK answers it.
+pub(crate) const SESSION_NOT_FOUND: i32 = -32001;
+
 /// Limits and timings of sessions. Every collection a session holds is bounded here.
 ///
 /// ```

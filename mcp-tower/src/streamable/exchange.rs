@@ -246,8 +246,12 @@ impl Exchange {
     /// session ends after).
     fn session_ended_error(&self) -> Option<ErrorObject> {
         let session = self.session.as_ref()?;
-        (self.peer.is_cancelled() && session.ended_request(&self.id))
-            .then(|| ErrorObject::new(-32001, "Session terminated before the request was answered"))
+        (self.peer.is_cancelled() && session.ended_request(&self.id)).then(|| {
+            ErrorObject::new(
+                crate::session::SESSION_NOT_FOUND,
+                "Session terminated before the request was answered",
+            )
+        })
     }
 
     /// [`session_ended_error`](Self::session_ended_error) before anything was sent: 404.

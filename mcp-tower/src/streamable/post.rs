@@ -253,7 +253,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     let request_headers = parts.headers.len();
     let mut extensions = std::mem::take(&mut parts.extensions);
     extensions.insert(parts);
-    if manager.is_none() && session.is_none() && !version.is_modern() {
+    if manager.is_none() && !version.is_modern() {
         // No `SessionLayer` above: the router must not offer what only a session keeps.
         extensions.insert(mcp_core::StatelessTransport);
     }

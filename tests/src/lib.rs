@@ -37,6 +37,27 @@ impl TestServer {
         }
     }
 
+    /// Serves `service` behind a stand-in authenticator: each request's principal is what
+    /// `authenticate` makes of its headers (anonymous for `None`).
+    pub async fn start_authenticated(
+        service: mcp_tower::McpHttpService<hyper::body::Incoming>,
+        authenticate: impl Fn(&http::HeaderMap) -> Option<mcp_core::Principal>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        let http = tower::ServiceBuilder::new()
+            .map_request(move |mut request: Request<hyper::body::Incoming>| {
+                if let Some(principal) = authenticate(request.headers()) {
+                    request.extensions_mut().insert(principal);
+                }
+                request
+            })
+            .service(service);
+        Self::start(tower::util::BoxCloneSyncService::new(http)).await
+    }
+
     /// The endpoint URL.
     pub fn url(&self) -> String {
         format!("http://{}/mcp", self.addr)

@@ -3,13 +3,11 @@
 //! the notifications of its GET stream are filtered by that plan, as its calls are, and not by
 //! the plan it had at `initialize`.
 
-use http::{Method, Request};
+use http::Method;
 use mcp_core::{AllowList, McpRequest, Principal, RequestContext, Resource, Router, Tool};
 use mcp_e2e::{TestClient, TestServer, read_until};
 use mcp_tower::{AllowListLayer, McpServer};
 use serde_json::json;
-use tower::ServiceBuilder;
-use tower::util::BoxCloneSyncService;
 
 const VERSION: &str = "2025-11-25";
 
@@ -56,20 +54,13 @@ async fn start(router: &Router, from: PlanFrom) -> (TestServer, TestClient) {
             Some(plan_of(&parts.headers))
         }));
     }
-    let served = builder.into_http_service();
-    let http = ServiceBuilder::new()
-        .map_request(move |mut request: Request<hyper::body::Incoming>| {
-            let alice = match from {
-                PlanFrom::Token => {
-                    Principal::new("alice").with_allow_list(plan_of(request.headers()))
-                }
-                PlanFrom::Resolver => Principal::new("alice"),
-            };
-            request.extensions_mut().insert(alice);
-            request
+    let server = TestServer::start_authenticated(builder.into_http_service(), move |headers| {
+        Some(match from {
+            PlanFrom::Token => Principal::new("alice").with_allow_list(plan_of(headers)),
+            PlanFrom::Resolver => Principal::new("alice"),
         })
-        .service(served);
-    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
+    })
+    .await;
     let client = TestClient::new(&server);
     (server, client)
 }

@@ -4,13 +4,11 @@
 
 use std::time::Duration;
 
-use http::{Method, Request};
+use http::Method;
 use mcp_core::{AllowList, Principal, RequestContext, Resource, ResourceTemplate, Router};
 use mcp_e2e::{TestClient, TestServer, read_until};
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
-use tower::ServiceBuilder;
-use tower::util::BoxCloneSyncService;
 
 fn router() -> Router {
     Router::builder()
@@ -29,19 +27,15 @@ fn router() -> Router {
 /// that may read the `data` template and no static resource.
 async fn start(router: &Router) -> (TestServer, TestClient) {
     let served = McpServer::builder(router.clone()).into_http_service();
-    let http = ServiceBuilder::new()
-        .map_request(|mut request: Request<hyper::body::Incoming>| {
-            if request.headers().contains_key("x-user") {
-                let plan = AllowList::new()
-                    .resources(Vec::<String>::new())
-                    .resource_templates(["data"]);
-                let principal = Principal::new("reader").with_allow_list(plan);
-                request.extensions_mut().insert(principal);
-            }
-            request
+    let server = TestServer::start_authenticated(served, |headers| {
+        headers.contains_key("x-user").then(|| {
+            let plan = AllowList::new()
+                .resources(Vec::<String>::new())
+                .resource_templates(["data"]);
+            Principal::new("reader").with_allow_list(plan)
         })
-        .service(served);
-    let server = TestServer::start(BoxCloneSyncService::new(http)).await;
+    })
+    .await;
     let client = TestClient::new(&server);
     (server, client)
 }

@@ -67,19 +67,11 @@ pub(crate) async fn start(
 pub(crate) async fn start_as_x_user(
     served: mcp_tower::McpHttpService<hyper::body::Incoming>,
 ) -> (TestServer, TestClient) {
-    let http = tower::ServiceBuilder::new()
-        .map_request(|mut request: http::Request<hyper::body::Incoming>| {
-            let user = request
-                .headers()
-                .get("x-user")
-                .and_then(|v| v.to_str().ok());
-            if let Some(principal) = user.map(mcp_core::Principal::new) {
-                request.extensions_mut().insert(principal);
-            }
-            request
-        })
-        .service(served);
-    let server = TestServer::start(tower::util::BoxCloneSyncService::new(http)).await;
+    let server = TestServer::start_authenticated(served, |headers| {
+        let user = headers.get("x-user").and_then(|v| v.to_str().ok());
+        user.map(mcp_core::Principal::new)
+    })
+    .await;
     let client = TestClient::new(&server);
     (server, client)
 }

@@ -310,6 +310,8 @@ fn cases() -> Vec<Case> {
         case("logging/setLevel _meta a number", req("logging/setLevel", r#"{"level":"info","_meta":1}"#), Error(INVALID_PARAMS, true)),
         case("resources/subscribe _meta an array", req("resources/subscribe", r#"{"uri":"test://static","_meta":[]}"#), Error(INVALID_PARAMS, true)),
         case("tools/list _meta an array", req("tools/list", r#"{"_meta":[1]}"#), Error(INVALID_PARAMS, true)),
+        case("ping _meta a string", req("ping", r#"{"_meta":"x"}"#), Error(INVALID_PARAMS, true)),
+        case("ping params an array", req("ping", r#"[1]"#), Error(INVALID_PARAMS, true)),
         case("resources/read _meta an array", req("resources/read", r#"{"uri":"test://static","_meta":[null]}"#), Error(INVALID_PARAMS, true)),
         case("completion/complete ref a string", req("completion/complete", r#"{"ref":"greet","argument":{"name":"name","value":""}}"#), Error(INVALID_PARAMS, true)),
         case("completion/complete without argument", req("completion/complete", r#"{"ref":{"type":"ref/prompt","name":"greet"}}"#), Error(INVALID_PARAMS, true)),

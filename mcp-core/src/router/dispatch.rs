@@ -104,7 +104,8 @@ pub(crate) fn dispatch(inner: &Arc<RouterInner>, request: McpRequest) -> RouterF
     let params = request.params.as_deref();
     let result = match request.method.as_str() {
         "initialize" => call.initialize(params),
-        "ping" => call.encode(&Empty {}, Extras::complete()),
+        "ping" => params::optional::<params::MetaOnlyParams>("ping", params)
+            .and_then(|_| call.encode(&Empty {}, Extras::complete())),
         "server/discover" => call.discover(),
         "tools/list" => call.list_tools(params),
         "resources/list" => call.list_resources(params),

@@ -119,6 +119,14 @@ pub(crate) struct ListParams<'a> {
     _meta: Option<serde::de::IgnoredAny>,
 }
 
+/// The params of a method that takes nothing else (`ping`): still an object when present, and
+/// so is its `_meta`, as in every request.
+#[derive(Deserialize, Default)]
+pub(crate) struct MetaOnlyParams {
+    #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
+    _meta: Option<serde::de::IgnoredAny>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ReadParams<'a> {

@@ -91,6 +91,6 @@ pub use metadata::{
     MetadataLayer, MetadataService, ProtectedResourceMetadata, WithMetadata, resource_metadata_url,
 };
 pub use rate_limit::{Quota, RateLimit, RateLimitLayer, RpcRateLimit, RpcRateLimitLayer};
-pub use rejection::{Forbidden, Rejection, codes};
+pub use rejection::{Forbidden, Rejection, Unavailable, codes};
 pub use scope::{MissingScopes, RequiredScopes, ScopeTarget, check_scopes, insufficient_scope};
 pub use scope_layer::{Scope, ScopeLayer};

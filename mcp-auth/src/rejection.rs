@@ -1,6 +1,8 @@
 //! What an [`Authenticate`](crate::Authenticate) answers instead of a principal, and the
 //! HTTP response it becomes.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use mcp_core::jsonrpc::{self, ErrorObject};
@@ -39,6 +41,55 @@ pub enum Rejection {
     Forbidden(Forbidden),
     /// 400 Bad Request: credentials sent the wrong way (RFC 6750 `invalid_request`).
     BadRequest(WwwAuthenticate),
+    /// 503 Service Unavailable: the credentials cannot be checked now (the authorization
+    /// server's keys cannot be fetched), through no fault of the client's, which should
+    /// retry with the same token rather than discard it as a 401 would have it.
+    Unavailable(Unavailable),
+}
+
+/// The detail of a 503: a message and when to retry (sent as `Retry-After`, whole seconds,
+/// at least one).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use bytes::Bytes;
+/// use http::Response;
+/// use mcp_auth::Rejection;
+///
+/// let rejection = Rejection::unavailable("signing keys unavailable", Duration::from_millis(1500));
+/// let response: Response<Bytes> = rejection.into_response();
+/// assert_eq!(response.status(), 503);
+/// assert_eq!(response.headers()["retry-after"], "2");
+/// assert!(response.headers().get("www-authenticate").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    message: String,
+    retry_after: Duration,
+}
+
+impl Unavailable {
+    /// The message of the body.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// When the client may try again.
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    /// `Retry-After` in whole seconds, rounded up, at least one.
+    fn retry_after_secs(&self) -> u64 {
+        let secs = self.retry_after.as_secs();
+        let rounded = if self.retry_after.subsec_nanos() > 0 {
+            secs.saturating_add(1)
+        } else {
+            secs
+        };
+        rounded.max(1)
+    }
 }
 
 /// The detail of a 403: a challenge (for `insufficient_scope` step-up) or a plain message.
@@ -107,12 +158,21 @@ impl Rejection {
         Self::BadRequest(challenge)
     }
 
+    /// 503 with `message`, to be retried after `retry_after`.
+    pub fn unavailable(message: impl Into<String>, retry_after: Duration) -> Self {
+        Self::Unavailable(Unavailable {
+            message: message.into(),
+            retry_after,
+        })
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -121,6 +181,7 @@ impl Rejection {
         match self {
             Self::Forbidden(_) => codes::FORBIDDEN,
             Self::Unauthorized(_) | Self::BadRequest(_) => codes::UNAUTHORIZED,
+            Self::Unavailable(_) => jsonrpc::codes::INTERNAL_ERROR,
         }
     }
 
@@ -130,15 +191,17 @@ impl Rejection {
             Self::Unauthorized(c)
             | Self::BadRequest(c)
             | Self::Forbidden(Forbidden::Challenge(c)) => Some(c),
-            Self::Forbidden(Forbidden::Message(_)) => None,
+            Self::Forbidden(Forbidden::Message(_)) | Self::Unavailable(_) => None,
         }
     }
 
     /// The body's error message: the challenge's `error_description`, the 403 message, or a
     /// fixed text per status.
     pub fn message(&self) -> &str {
-        if let Self::Forbidden(Forbidden::Message(message)) = self {
-            return message;
+        match self {
+            Self::Forbidden(Forbidden::Message(message)) => return message,
+            Self::Unavailable(unavailable) => return unavailable.message(),
+            _ => {}
         }
         if let Some(description) = self.challenge().and_then(|c| c.get("error_description")) {
             return description;
@@ -146,6 +209,7 @@ impl Rejection {
         match self {
             Self::Unauthorized(_) => "authentication required",
             Self::BadRequest(_) => "invalid authentication request",
+            Self::Unavailable(_) => "authentication unavailable",
             Self::Forbidden(_) => match self.challenge().and_then(|c| c.get("error")) {
                 Some("insufficient_scope") => "insufficient scope",
                 _ => "forbidden",
@@ -187,6 +251,12 @@ impl Rejection {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Self::Unavailable(unavailable) = &self {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(unavailable.retry_after_secs()),
+            );
+        }
         if let Some(challenge) = self.challenge() {
             match challenge.to_header_value() {
                 Ok(value) => {

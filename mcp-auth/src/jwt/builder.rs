@@ -238,7 +238,8 @@ impl JwtAuthenticatorBuilder {
     /// Anyone can send a token with an unknown `kid`, and so start that interval: a key the
     /// authorization server signs with as soon as it publishes it may be refused for up to
     /// this long. Publish keys ahead of use (the usual JWKS rotation), at least this long
-    /// before tokens signed with them are issued.
+    /// before tokens signed with them are issued. [`build`](Self::build) refuses zero, which
+    /// would turn every made-up `kid` into a fetch.
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.limits.min_refresh_interval = interval;
         self
@@ -322,6 +323,13 @@ impl JwtAuthenticatorBuilder {
         }
         if self.limits.timeout.is_zero() {
             return Err(ConfigError::new("the fetch timeout must be positive"));
+        }
+        if self.limits.min_refresh_interval.is_zero() {
+            // Every token with a made-up `kid` would then be one fetch from the
+            // authorization server.
+            return Err(ConfigError::new(
+                "the minimum refresh interval must be positive",
+            ));
         }
         let source = match &self.source {
             None => {
@@ -558,6 +566,10 @@ mod tests {
             (base().jwks_url("/jwks"), "absolute"),
             (base().required_scopes(["a b"]), "invalid scope"),
             (base().max_keys(0), "limits"),
+            (
+                base().min_refresh_interval(Duration::ZERO),
+                "minimum refresh interval",
+            ),
         ] {
             let error = builder.build().unwrap_err();
             assert!(error.message().contains(why), "{error} / {why}");

@@ -2,7 +2,7 @@
 //! minimum interval and single-flight fetching, bounded in size and time.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -37,7 +37,9 @@ pub(crate) struct Limits {
 
 #[derive(Default)]
 struct KeySet {
-    by_kid: HashMap<String, Arc<CachedKey>>,
+    /// Usually one key per `kid`; several when keys of different types share one (RFC 7517
+    /// §4.5 allows it, as alternatives: an RSA and an EC key, say).
+    by_kid: HashMap<String, Vec<Arc<CachedKey>>>,
     // Keys without a `kid`; used only for tokens without one, when it is the only key.
     unnamed: Vec<Arc<CachedKey>>,
     generation: u64,
@@ -45,24 +47,46 @@ struct KeySet {
 }
 
 impl KeySet {
-    fn lookup(&self, kid: Option<&str>) -> Option<Arc<CachedKey>> {
-        match kid {
-            Some(kid) => self.by_kid.get(kid).cloned(),
+    /// The key a token with this `kid` and algorithm names: among keys sharing the `kid`, the
+    /// one that verifies `alg` (else the first, which then refuses the algorithm).
+    fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Option<Arc<CachedKey>> {
+        let named = match kid {
+            Some(kid) => self.by_kid.get(kid)?,
             // A token without `kid` is only unambiguous when the set holds a single key;
             // trying every key would cost one signature check per key and request.
             None => match (self.by_kid.len(), self.unnamed.len()) {
-                (1, 0) => self.by_kid.values().next().cloned(),
-                (0, 1) => self.unnamed.first().cloned(),
-                _ => None,
+                (1, 0) => self.by_kid.values().next().filter(|keys| keys.len() == 1)?,
+                (0, 1) => &self.unnamed,
+                _ => return None,
             },
-        }
+        };
+        named
+            .iter()
+            .find(|key| key.verifier(alg).is_some())
+            .or_else(|| named.first())
+            .cloned()
     }
 }
 
-struct RefreshState {
-    last_attempt: Option<Instant>,
+/// Why no key was found for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyMiss {
+    /// The key set, fetched at the last attempt, holds no such key.
+    Unknown,
+    /// The last attempt to fetch the key set failed: the token may be valid, and cannot be
+    /// checked before the next attempt, allowed after `retry_after`.
+    Unavailable { retry_after: Duration },
+}
+
+/// The fetch attempts, read by every miss (without waiting for a fetch in progress).
+#[derive(Debug, Default, Clone, Copy)]
+struct Attempts {
+    last: Option<Instant>,
     /// Fetches that failed in a row since the last one that worked.
     failures: u32,
+}
+
+struct RefreshState {
     // Resolved from the metadata document; cleared when fetching it fails so that the next
     // refresh discovers it again.
     jwks_uri: Option<Uri>,
@@ -83,6 +107,7 @@ pub(crate) struct KeyStore {
     // Serialises refreshes so that concurrent misses share one fetch; held by the fetch's
     // own task (see `fetch_in_task`).
     refresh: Arc<tokio::sync::Mutex<RefreshState>>,
+    attempts: Mutex<Attempts>,
 }
 
 #[derive(Deserialize)]
@@ -111,12 +136,25 @@ impl KeyStore {
             algorithms,
             limits,
             current: RwLock::new(Arc::new(KeySet::default())),
-            refresh: Arc::new(tokio::sync::Mutex::new(RefreshState {
-                last_attempt: None,
-                failures: 0,
-                jwks_uri: None,
-            })),
+            refresh: Arc::new(tokio::sync::Mutex::new(RefreshState { jwks_uri: None })),
+            attempts: Mutex::default(),
         }
+    }
+
+    fn attempts(&self) -> Attempts {
+        *self.attempts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records an attempt, counted from its end, so that a slow authorization server cannot
+    /// be asked again as soon as it answers.
+    fn record_attempt(&self, worked: bool) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+        attempts.last = Some(Instant::now());
+        attempts.failures = if worked {
+            0
+        } else {
+            attempts.failures.saturating_add(1)
+        };
     }
 
     fn snapshot(&self) -> Arc<KeySet> {
@@ -135,9 +173,13 @@ impl KeyStore {
         }
     }
 
-    /// The key for `kid`, refreshing the set at most once per minimum interval when it is
-    /// unknown (or when the set is older than the maximum age).
-    pub(crate) async fn find(self: &Arc<Self>, kid: Option<&str>) -> Option<Arc<CachedKey>> {
+    /// The key for `kid` and `alg`, refreshing the set at most once per minimum interval when
+    /// it is unknown (or when the set is older than the maximum age).
+    pub(crate) async fn find(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<CachedKey>, KeyMiss> {
         let mut set = self.snapshot();
         if set
             .fetched_at
@@ -145,16 +187,30 @@ impl KeyStore {
         {
             // Stale: one request refreshes, the others keep using the old keys meanwhile.
             if let Ok(state) = Arc::clone(&self.refresh).try_lock_owned() {
-                if self.snapshot().generation == set.generation && self.may_fetch(&state) {
+                if self.snapshot().generation == set.generation && self.may_fetch() {
                     self.fetch_in_task(state).await;
                 }
                 set = self.snapshot();
             }
         }
-        if let Some(key) = set.lookup(kid) {
-            return Some(key);
+        if let Some(key) = set.lookup(kid, alg) {
+            return Ok(key);
         }
-        self.refresh_after_miss(set.generation).await.lookup(kid)
+        let set = self.refresh_after_miss(set.generation).await;
+        set.lookup(kid, alg).ok_or_else(|| self.miss())
+    }
+
+    /// What a key missing after the refresh (or the wait for the next one) means: unknown to
+    /// a key set that could be fetched, or not checkable while it cannot.
+    fn miss(&self) -> KeyMiss {
+        let attempts = self.attempts();
+        if attempts.failures == 0 {
+            return KeyMiss::Unknown;
+        }
+        let waited = attempts.last.map_or(Duration::ZERO, |at| at.elapsed());
+        KeyMiss::Unavailable {
+            retry_after: self.wait_after(attempts).saturating_sub(waited),
+        }
     }
 
     /// Whether a miss may fetch now. After a fetch that worked, once per minimum interval;
@@ -162,21 +218,27 @@ impl KeyStore {
     /// interval. A JWKS that was down when the server started (or a moment ago) is then
     /// asked again within a second, instead of every valid token being refused for the
     /// whole interval, and a JWKS that stays down is asked at most once a second.
-    fn may_fetch(&self, state: &RefreshState) -> bool {
-        let wait = match state.failures {
+    fn may_fetch(&self) -> bool {
+        let attempts = self.attempts();
+        let wait = self.wait_after(attempts);
+        attempts.last.is_none_or(|at| at.elapsed() >= wait)
+    }
+
+    /// How long after the last attempt the next may come (see [`may_fetch`](Self::may_fetch)).
+    fn wait_after(&self, attempts: Attempts) -> Duration {
+        match attempts.failures {
             0 => self.limits.min_refresh_interval,
             failures => FIRST_RETRY
                 .saturating_mul(1 << (failures - 1).min(16))
                 .min(self.limits.min_refresh_interval),
-        };
-        state.last_attempt.is_none_or(|at| at.elapsed() >= wait)
+        }
     }
 
     async fn refresh_after_miss(self: &Arc<Self>, seen_generation: u64) -> Arc<KeySet> {
         let state = Arc::clone(&self.refresh).lock_owned().await;
         let current = self.snapshot();
         // Someone refreshed while this request waited: use their result, do not fetch again.
-        if current.generation != seen_generation || !self.may_fetch(&state) {
+        if current.generation != seen_generation || !self.may_fetch() {
             return current;
         }
         self.fetch_in_task(state).await;
@@ -196,9 +258,7 @@ impl KeyStore {
         if fetch.await.is_err() {
             // A `JwksFetcher` panicked: the keys are as they were, and the attempt counts
             // as a failed one, so that the next miss waits as after any other.
-            let mut state = self.refresh.lock().await;
-            state.last_attempt = Some(Instant::now());
-            state.failures = state.failures.saturating_add(1);
+            self.record_attempt(false);
         }
     }
 
@@ -218,13 +278,7 @@ impl KeyStore {
 
     async fn try_fetch(&self, state: &mut RefreshState) -> Result<(), FetchError> {
         let outcome = self.fetch_and_parse(state).await;
-        // Counted from the end of the attempt, so a slow authorization server cannot be
-        // asked again as soon as it answers.
-        state.last_attempt = Some(Instant::now());
-        state.failures = match outcome {
-            Ok(()) => 0,
-            Err(_) => state.failures.saturating_add(1),
-        };
+        self.record_attempt(outcome.is_ok());
         outcome
     }
 
@@ -249,7 +303,7 @@ impl KeyStore {
         };
         let set = self.parse(&body)?;
         tracing::debug!(
-            keys = set.by_kid.len() + set.unnamed.len(),
+            keys = set.by_kid.values().map(Vec::len).sum::<usize>() + set.unnamed.len(),
             "JWKS refreshed"
         );
         self.store(set);
@@ -320,9 +374,7 @@ impl KeyStore {
             }
             usable += 1;
             match jwk.common.key_id {
-                Some(kid) => {
-                    set.by_kid.entry(kid).or_insert_with(|| Arc::new(key));
-                }
+                Some(kid) => set.by_kid.entry(kid).or_default().push(Arc::new(key)),
                 None => set.unnamed.push(Arc::new(key)),
             }
         }

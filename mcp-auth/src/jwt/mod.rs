@@ -26,7 +26,7 @@ use crate::authenticate::{Authenticate, bearer_credentials, checked_token};
 use crate::challenge::WwwAuthenticate;
 use crate::rejection::Rejection;
 use crate::scope::check_scopes;
-use keys::KeyStore;
+use keys::{KeyMiss, KeyStore};
 
 /// Tokens longer than this are refused before any parsing.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -50,9 +50,11 @@ type AllowListFn = dyn Fn(&Map<String, Value>) -> Option<AllowList> + Send + Syn
 ///   [`id`](Principal::id)); scopes come from `scope` or `scp`.
 ///
 /// While the JWKS cannot be fetched (down, too large, too slow) the keys already cached keep
-/// working; tokens signed with other keys get a 401 `unknown signing key` and the failure is
-/// logged at `warn`. The JWKS is asked again 1 s after a failure, then at doubling intervals
-/// up to the [minimum refresh interval](JwtAuthenticatorBuilder::min_refresh_interval).
+/// working; tokens signed with other keys get a 503 with `Retry-After` (they may be valid:
+/// a 401 would have the client discard them) and the failure is logged at `warn`. The JWKS
+/// is asked again 1 s after a failure, then at doubling intervals up to the
+/// [minimum refresh interval](JwtAuthenticatorBuilder::min_refresh_interval). A key the JWKS
+/// fetched at the last attempt does not hold gets a 401 `unknown signing key`.
 ///
 /// Failures answer `401` with `WWW-Authenticate: Bearer resource_metadata="...",
 /// scope="...", error="invalid_token", error_description="..."` (no `error` when no token was
@@ -199,8 +201,17 @@ impl JwtAuthenticator {
         if inner.access_token_type && !is_access_token_type(header.typ.as_deref()) {
             return Err(self.invalid_token("token is not typed as an access token"));
         }
-        let Some(key) = inner.keys.find(header.kid.as_deref()).await else {
-            return Err(self.invalid_token("unknown signing key"));
+        let key = match inner.keys.find(header.kid.as_deref(), header.alg).await {
+            Ok(key) => key,
+            Err(KeyMiss::Unknown) => return Err(self.invalid_token("unknown signing key")),
+            // Not `invalid_token`: that has clients discard a token that may be valid and
+            // send their users through authorization again.
+            Err(KeyMiss::Unavailable { retry_after }) => {
+                return Err(Rejection::unavailable(
+                    "the authorization server's signing keys cannot be fetched; retry later",
+                    retry_after,
+                ));
+            }
         };
         let Some(verifier) = key.verifier(header.alg) else {
             return Err(self.invalid_token("token algorithm not allowed for its key"));

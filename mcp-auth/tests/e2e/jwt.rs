@@ -83,6 +83,18 @@ impl Setup {
         )
     }
 
+    /// The 503 of a token whose key cannot be fetched now.
+    pub fn keys_unavailable(&self) -> Answer {
+        Answer {
+            status: 503,
+            challenge: None,
+            body: error_body(
+                -32603,
+                "the authorization server's signing keys cannot be fetched; retry later",
+            ),
+        }
+    }
+
     pub fn invalid_token(&self, description: &str) -> Answer {
         Answer {
             status: 401,
@@ -236,19 +248,28 @@ async fn unknown_kid_then_rotated_in() {
 
 /// A JWKS that is down when the first token arrives (a server started before its
 /// authorization server) is asked again a second later, not after the whole minimum
-/// interval: valid tokens are refused for a second, not for half a minute. While it stays
-/// down it is asked at most once a second, then less and less often.
+/// interval: valid tokens are refused for a second, not for half a minute, and with a 503
+/// that tells the client to retry (not a 401, which would have it discard the token). While
+/// it stays down it is asked at most once a second, then less and less often.
 #[tokio::test]
 async fn a_jwks_that_was_down_is_asked_again_within_a_second() {
     let key = ec_key("k");
     let s = Setup::new(&[&key], |b| b.min_refresh_interval(Duration::from_secs(30))).await;
     s.jwks.set_down(true);
     let token = mint(&key, &s.claims());
-    assert_eq!(
-        get_bearer(&s.url, &token).await,
-        s.invalid_token("unknown signing key")
-    );
+    assert_eq!(get_bearer(&s.url, &token).await, s.keys_unavailable());
     assert_eq!(s.jwks.fetches(), 1);
+    let response = client()
+        .request(
+            http::Request::get(&s.url)
+                .header("authorization", format!("Bearer {token}"))
+                .body(http_body_util::Empty::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
     // Within the second: no fetch.
     get_bearer(&s.url, &token).await;
     assert_eq!(s.jwks.fetches(), 1);

@@ -33,6 +33,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 use tower_service::Service;
 
@@ -47,10 +48,11 @@ pub use signal::shutdown_signal;
 
 pub(crate) use streams::EndStream;
 
-/// How long a graceful shutdown waits for open connections before the serve future returns
-/// anyway. The bridge's long-lived streams (`subscriptions/listen`, session GET streams) end
-/// as soon as shutdown begins, so this bounds requests still being answered, and streams of
-/// other services.
+/// How long a graceful shutdown waits for open connections before it closes them (their
+/// requests cancelled, their handlers' futures dropped) and the serve future returns. The
+/// bridge's long-lived streams (`subscriptions/listen`, session GET streams) end as soon as
+/// shutdown begins, so this bounds requests still being answered, and streams of other
+/// services.
 pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(30);
 
 /// How long a connection may wait for a request: a connection with no request in flight (a
@@ -251,8 +253,8 @@ impl ServeOptions {
         self
     }
 
-    /// How long a graceful shutdown waits for open connections (default
-    /// [`SHUTDOWN_GRACE_PERIOD`]).
+    /// How long a graceful shutdown waits for open connections before it closes them
+    /// (default [`SHUTDOWN_GRACE_PERIOD`]).
     pub fn shutdown_grace_period(mut self, period: Duration) -> Self {
         self.shutdown_grace_period = period;
         self
@@ -342,10 +344,15 @@ where
     let mut send_sweeps = sweep_ticks(options.send_timeout);
     let mut shutdown = pin!(shutdown);
     let slots = Arc::new(Semaphore::new(options.max_connections));
+    // Owned here, so that connections still open when the grace period ends are dropped
+    // (their handlers cancelled) rather than left running after `serve` returns.
+    let mut connections = JoinSet::new();
     let mut backoff = Duration::ZERO;
     loop {
         let (accepted, slot) = tokio::select! {
             () = &mut shutdown => break,
+            // Reaped as they end: a finished task is kept until joined.
+            Some(_) = connections.join_next() => continue,
             _ = sweeps.tick() => {
                 graceful.sweep();
                 continue;
@@ -384,7 +391,7 @@ where
         let stream = send::WatchedIo::new(stream, Arc::clone(&activity));
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned(), activity);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // The slot is free again when the connection ends.
             let _slot = slot;
             match connection.await {
@@ -423,9 +430,13 @@ where
     {
         tracing::warn!(
             grace_period = ?options.shutdown_grace_period,
-            "connections still open after the grace period; returning anyway"
+            connections = graceful.count(),
+            "connections still open after the grace period; closing them"
         );
     }
+    // Closes what is left, and waits until it is gone: the handlers' futures are dropped
+    // (their requests cancelled) before `serve` returns.
+    connections.shutdown().await;
     Ok(())
 }
 

@@ -360,3 +360,60 @@ async fn request_heads_are_bounded() {
         assert_eq!(status_of(address, head(pad)).await, status, "{pad} bytes");
     }
 }
+
+/// A request still running when the grace period ends is cancelled (its handler's future
+/// dropped) before `serve` returns: nothing of the server runs on after it.
+#[tokio::test]
+async fn requests_left_at_the_end_of_the_grace_period_are_cancelled_before_serve_returns() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Sets its flag when dropped.
+    struct Dropped(Arc<AtomicBool>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&dropped);
+    let endless = tower::service_fn(move |_request: Request<Incoming>| {
+        let guard = Dropped(Arc::clone(&flag));
+        async move {
+            let _guard = guard;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"late"))))
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let grace = Duration::from_millis(300);
+    let server = tokio::spawn(serve_with_options(
+        listener,
+        endless,
+        async {
+            let _ = stopped.await;
+        },
+        ServeOptions::default().shutdown_grace_period(grace),
+    ));
+    let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!dropped.load(Ordering::SeqCst), "the handler runs");
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("serve returns once the grace period is over")
+        .unwrap()
+        .unwrap();
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the handler was dropped before serve returned"
+    );
+    let (received, _) = read_until_closed(&mut client).await;
+    assert_eq!(received, "", "closed without an answer");
+}

@@ -208,3 +208,39 @@ async fn a_question_on_a_stream_without_requests_fails_at_once() {
         "{answer}"
     );
 }
+
+/// A task that logged more than the relay holds before it asks still asks: the oldest logs
+/// give way to the question, which reaches the next `tasks/result` with the latest logs.
+#[tokio::test]
+async fn a_question_after_many_notifications_still_reaches_the_client() {
+    let router = Router::builder()
+        .tool(
+            Tool::new("chatty")
+                .execution(execution(TaskSupport::Optional))
+                .handler(|Json(_): Args, ctx: RequestContext| async move {
+                    for step in 0..100 {
+                        ctx.log(LoggingLevel::Info, None, step).await;
+                    }
+                    let roots: Value = ctx.request("roots/list", &json!({})).await?;
+                    Ok::<_, mcp_core::jsonrpc::ErrorObject>(roots.to_string())
+                }),
+        )
+        .build();
+    let task_id = create(&router, "chatty").await;
+    let mut parked = Value::Null;
+    for _ in 0..100 {
+        parked = status(&router, &task_id).await;
+        if parked["status"] != "working" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(parked["status"], "input_required", "{parked}");
+    let (seen, answer) = result_of(&router, &task_id).await;
+    let question = seen.iter().position(|m| m["request"] == "roots/list");
+    assert!(question.is_some(), "{seen:?}");
+    assert!(seen.len() <= 64, "{} messages held", seen.len());
+    // The logs kept are the latest ones.
+    assert_eq!(seen[question.unwrap() - 1]["params"]["data"], 99);
+    assert_eq!(answer["result"]["content"][0]["text"], r#"{"roots":[]}"#);
+}

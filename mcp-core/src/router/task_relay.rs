@@ -24,7 +24,8 @@ use crate::protocol::{RELATED_TASK_META_KEY, TaskStatus};
 use crate::tasks::{TaskEntry, lock};
 
 /// How many messages a task's handler may have sent that no `tasks/result` has carried yet.
-/// Past that, notifications are dropped and requests fail.
+/// Past that, the oldest notification gives way to the new message; a request fails only
+/// when every held message is a request.
 const HELD_MAX: usize = 64;
 
 /// The peer a legacy task's handler reaches the client through, and its other end.
@@ -37,10 +38,10 @@ pub(super) fn task_peer() -> (ClientPeer, Outbound) {
 /// it (the client-request timeout): then the task is `working` again, and a question not yet
 /// carried is never sent.
 pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
-    if lock(&task.relay).held.len() >= HELD_MAX {
+    if !has_room(&mut lock(&task.relay).held) {
         if let OutboundMessage::Request { method, reply, .. } = message {
             let _ = reply.send(Err(ErrorObject::internal_error(format!(
-                "{method}: too many messages of this task wait for tasks/result"
+                "{method}: too many questions of this task wait for tasks/result"
             ))));
         }
         return;
@@ -73,6 +74,11 @@ pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
     };
     {
         let mut relay = lock(&task.relay);
+        if !has_room(&mut relay.held) {
+            // Filled meanwhile with questions alone (a request's reply is then dropped, and
+            // its handler told the question failed).
+            return;
+        }
         relay.held.push_back(message);
         if asking.is_some() {
             relay.open_questions += 1;
@@ -86,6 +92,25 @@ pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
             ));
         }),
         None => task.changed.notify_waiters(),
+    }
+}
+
+/// Whether one more message fits in `held`, once the oldest notification made room if need
+/// be: a task that logs or reports progress while the client is not reading (it polls
+/// `tasks/get`, as the tasks page has it) must still reach `input_required` when it asks.
+fn has_room(held: &mut std::collections::VecDeque<OutboundMessage>) -> bool {
+    if held.len() < HELD_MAX {
+        return true;
+    }
+    let oldest_notification = held
+        .iter()
+        .position(|message| matches!(message, OutboundMessage::Notification(_)));
+    match oldest_notification {
+        Some(index) => {
+            held.remove(index);
+            true
+        }
+        None => false,
     }
 }
 

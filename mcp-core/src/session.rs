@@ -45,6 +45,13 @@ pub trait Session: Send + Sync + std::fmt::Debug + 'static {
     fn is_terminated(&self) -> bool {
         false
     }
+    /// A token cancelled when the session ends (already cancelled if it has), so that what
+    /// it owns ends with it: its tasks are cancelled then, their handlers stopped. `None` (the
+    /// default): they run on until their TTL, or until the task store next sees the session
+    /// [terminated](Self::is_terminated).
+    fn end_token(&self) -> Option<tokio_util::sync::CancellationToken> {
+        None
+    }
 }
 
 /// How a session travels in request extensions.

@@ -7,7 +7,9 @@
 //! alone (128 random bits, as the spec asks when tasks cannot be bound to a context), and
 //! `tasks/list` is not served to it.
 //! A full store makes room by dropping ended tasks (oldest first), never running ones, and a
-//! legacy session's tasks go when the session ends (nobody can reach them then).
+//! legacy session's tasks go when the session ends (nobody can reach them then): a session
+//! that gives an [end token](crate::Session::end_token), as `SessionLayer`'s do, has them
+//! cancelled and their handlers stopped at its DELETE or expiry.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
@@ -191,9 +193,15 @@ impl TaskEntry {
     /// Ends the task because its TTL ran out: marks it cancelled (unless it already ended),
     /// wakes waiters and stops its runner, so nothing outlives the TTL.
     pub(crate) fn expire(&self) {
+        self.end("Expired: its TTL ran out");
+    }
+
+    /// Ends the task for the reason `why` (its TTL, its session's end): marks it cancelled
+    /// unless it already ended, wakes waiters and stops its runner.
+    fn end(&self, why: &str) {
         self.update(|state| {
             state.status = TaskStatus::Cancelled;
-            state.status_message = Some("Expired: its TTL ran out".to_owned());
+            state.status_message = Some(why.to_owned());
         });
         self.cancel.cancel();
     }
@@ -229,6 +237,8 @@ pub(crate) struct TaskOwner {
     pub(crate) owner: String,
     pub(crate) client: String,
     pub(crate) session: Option<Weak<dyn Session>>,
+    /// Cancelled when that session ends (see [`Session::end_token`]).
+    pub(crate) session_end: Option<CancellationToken>,
 }
 
 /// The tasks by id.
@@ -254,8 +264,9 @@ impl TaskStore {
     /// full, an ended task makes room (the client's own first, oldest first); when all are
     /// running, creation fails.
     ///
-    /// A timer removes and ends the task when its TTL runs out, even if nobody asks about
-    /// it again (a task the client abandoned must not keep its runner forever).
+    /// A timer removes and ends the task when its TTL runs out, or when its legacy session
+    /// ends, even if nobody asks about it again (a task the client abandoned, or can no longer
+    /// reach, must not keep its runner).
     pub(crate) fn create(
         &self,
         owner: &TaskOwner,
@@ -350,11 +361,21 @@ impl TaskStore {
         expired.iter().for_each(|task| task.expire());
         let store = Arc::downgrade(&self.tasks);
         let deadline = tokio::time::Instant::from_std(now + ttl);
+        let session_end = owner.session_end.clone();
         tokio::spawn(async move {
-            tokio::time::sleep_until(deadline).await;
+            let session_ended = async {
+                match session_end {
+                    Some(token) => token.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let why = tokio::select! {
+                () = tokio::time::sleep_until(deadline) => "Expired: its TTL ran out",
+                () = session_ended => "Cancelled: its session ended",
+            };
             let removed = store.upgrade().and_then(|tasks| lock(&tasks).remove(&id));
             if let Some(task) = removed {
-                task.expire();
+                task.end(why);
             }
         });
         Ok(entry)

@@ -230,3 +230,73 @@ async fn task_shares_are_per_address_and_a_session_s_tasks_end_with_it() {
     let created = start(second.clone()).await;
     assert!(created["result"]["task"]["taskId"].is_string(), "{created}");
 }
+
+/// A session's tasks end with it: after DELETE, a task still running is cancelled and its
+/// handler stopped at once, not at the end of its TTL (nobody can reach it any more).
+#[tokio::test]
+async fn a_sessions_tasks_are_cancelled_when_it_ends() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// Counts the handlers running: up when started, down when dropped.
+    struct Running(Arc<AtomicUsize>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let running = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&running);
+    let router = Router::builder()
+        .tool(
+            Tool::new("endless")
+                .execution(ToolExecution {
+                    task_support: Some(TaskSupport::Optional),
+                })
+                .handler(
+                    move |Json(_): Json<serde_json::Map<String, Value>>, _ctx: RequestContext| {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        let running = Running(Arc::clone(&counter));
+                        async move {
+                            let _running = running;
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            "never"
+                        }
+                    },
+                ),
+        )
+        .build();
+    let server = TestServer::start(McpServer::builder(router).into_http_service()).await;
+    let client = TestClient::new(&server);
+    let session = client.initialize(VERSION).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", VERSION),
+    ];
+    for id in 1..=3 {
+        let call = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
+            "params":{"name":"endless","arguments":{},"task":{"ttl":3_600_000}}});
+        let created = client.post(&call, &headers).await.json();
+        assert!(created["result"]["task"]["taskId"].is_string(), "{created}");
+    }
+    let started = async {
+        while running.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), started)
+        .await
+        .expect("the three handlers run");
+
+    let deleted = client.send(Method::DELETE, "", &headers).await;
+    assert!(deleted.status.is_success(), "{deleted:?}");
+    let stopped = async {
+        while running.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), stopped)
+        .await
+        .expect("the session's end stopped its tasks' handlers");
+}

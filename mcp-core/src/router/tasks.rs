@@ -186,11 +186,12 @@ impl Call<'_> {
             (None, Some(peer)) => format!("\u{0}{}", crate::peer_block(peer.ip())),
             (None, None) => owner.clone(),
         };
-        let session = self.extensions.get::<SessionHandle>().map(Arc::downgrade);
+        let handle = self.extensions.get::<SessionHandle>();
         TaskOwner {
             owner,
             client,
-            session,
+            session: handle.map(Arc::downgrade),
+            session_end: handle.and_then(|session| session.end_token()),
         }
     }
 

@@ -10,7 +10,7 @@ mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
@@ -18,6 +18,7 @@ use bytes::Bytes;
 use mcp_core::jsonrpc::{ErrorObject, RequestId};
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
 use mcp_core::{ClientPeer, ProtocolVersion};
+use tokio_util::sync::CancellationToken;
 
 #[cfg(test)]
 pub(crate) use fan_out::deliver;
@@ -156,6 +157,9 @@ pub struct LiveSession {
     stream: Mutex<Option<Box<dyn EventSink>>>,
     last_seen: AtomicU64,
     terminated: AtomicBool,
+    /// Cancelled by [`terminate`](Self::terminate); made only when something (a task) asks
+    /// to end with the session, so that sessions without tasks pay nothing for it.
+    end: OnceLock<CancellationToken>,
     epoch: Instant,
     config: Arc<SessionConfig>,
 }
@@ -206,6 +210,7 @@ impl LiveSession {
             stream: Mutex::new(None),
             last_seen: AtomicU64::new(0),
             terminated: AtomicBool::new(false),
+            end: OnceLock::new(),
             epoch,
             config,
         };
@@ -241,9 +246,12 @@ impl LiveSession {
         !busy && idle_for > self.config.idle_ttl.as_millis()
     }
 
-    /// Ends the session: cancels its requests and closes its stream.
+    /// Ends the session: cancels its requests and its tasks, and closes its stream.
     pub fn terminate(&self) {
-        self.terminated.store(true, Ordering::Release);
+        self.terminated.store(true, Ordering::SeqCst);
+        if let Some(end) = self.end.get() {
+            end.cancel();
+        }
         // Recorded before each cancellation, which its request may see at once.
         let mut ended = lock(&self.ended_requests);
         for (id, peer) in lock(&self.in_flight).drain() {
@@ -437,6 +445,15 @@ impl mcp_core::Session for LiveSession {
 
     fn is_terminated(&self) -> bool {
         self.terminated.load(Ordering::Acquire)
+    }
+
+    fn end_token(&self) -> Option<CancellationToken> {
+        let end = self.end.get_or_init(CancellationToken::new);
+        // A `terminate` that ran before the token existed did not cancel it.
+        if self.terminated.load(Ordering::SeqCst) {
+            end.cancel();
+        }
+        Some(end.child_token())
     }
 
     fn allow_list(&self) -> Option<mcp_core::AllowList> {

@@ -60,9 +60,10 @@ impl Default for TaskConfig {
 }
 
 impl TaskConfig {
-    /// The most tasks kept at once (default 1 000). When the store is full, the oldest ended
-    /// task (completed, failed or cancelled) is dropped before its TTL to make room; when all
-    /// are running, creating more fails with -32000.
+    /// The most tasks kept at once (default 1 000). When the store is full, an ended task
+    /// (completed, failed or cancelled) is dropped before its TTL to make room: the creator's
+    /// oldest if it has one, else its client's, else the oldest of all; when all are running,
+    /// creating more fails with -32000.
     pub fn max_tasks(mut self, max: usize) -> Self {
         self.max_tasks = max.max(1);
         self
@@ -70,11 +71,13 @@ impl TaskConfig {
 
     /// The most tasks one client keeps at once (default 100, a tenth of the default
     /// [`max_tasks`](Self::max_tasks)), so that one client cannot take every slot. At its
-    /// share, a client's new task replaces its own oldest ended task; when all of its tasks
-    /// are running, creating more fails with -32000. A client is an authenticated principal
-    /// (by [`Principal::id`](crate::Principal::id), across its sessions), else the peer's
-    /// address ([`peer_block`](crate::peer_block) of the `SocketAddr` `mcp_tower::serve`
-    /// puts in the extensions), else the legacy session.
+    /// share, a client's new task replaces one of its oldest ended tasks (the creator's own
+    /// first); when all of its tasks are running, creating more fails with -32000. A client
+    /// is an authenticated principal (by [`Principal::id`](crate::Principal::id), across its
+    /// sessions), else the peer's address ([`peer_block`](crate::peer_block) of the
+    /// `SocketAddr` `mcp_tower::serve` puts in the extensions), else the legacy session.
+    /// Behind a reverse proxy every anonymous client has the proxy's address and so one
+    /// share: authenticate clients there, or raise this.
     pub fn max_tasks_per_client(mut self, max: usize) -> Self {
         self.max_tasks_per_client = max.max(1);
         self
@@ -159,17 +162,19 @@ impl TaskEntry {
         lock(&self.state).clone()
     }
 
-    /// Updates the state unless the task already ended; wakes waiters.
-    pub(crate) fn update(&self, change: impl FnOnce(&mut TaskState)) {
+    /// Updates the state unless the task already ended, and wakes waiters; whether it did
+    /// (the check and the change are one step: nothing ends the task in between).
+    pub(crate) fn update(&self, change: impl FnOnce(&mut TaskState)) -> bool {
         {
             let mut state = lock(&self.state);
             if state.status.is_terminal() {
-                return;
+                return false;
             }
             change(&mut state);
             state.last_updated = SystemTime::now();
         }
         self.changed.notify_waiters();
+        true
     }
 
     /// Adds answers (from `tasks/update`) and wakes the runner. Only answers to outstanding
@@ -178,12 +183,21 @@ impl TaskEntry {
     pub(crate) fn answer(&self, answers: BTreeMap<String, Box<RawValue>>) {
         {
             let mut state = lock(&self.state);
+            if state.status.is_terminal() {
+                return;
+            }
+            let mut kept = false;
             for (key, answer) in answers {
                 let outstanding = state.asked.iter().any(|asked| asked.key == key)
                     && !state.answers.contains_key(&key);
                 if outstanding {
                     state.answers.insert(key, answer);
+                    kept = true;
                 }
+            }
+            // `lastUpdatedAt` moves only when the task did: ignored answers change nothing.
+            if !kept {
+                return;
             }
             state.last_updated = SystemTime::now();
         }
@@ -261,8 +275,9 @@ impl TaskStore {
     }
 
     /// Creates a task for `owner`. When the store, or the share of the owner's client, is
-    /// full, an ended task makes room (the client's own first, oldest first); when all are
-    /// running, creation fails.
+    /// full, an ended task makes room, oldest first: the owner's own if it has one, else its
+    /// client's (another session from the same address, say), else (the store full) anyone's;
+    /// when all are running, creation fails.
     ///
     /// A timer removes and ends the task when its TTL runs out, or when its legacy session
     /// ends, even if nobody asks about it again (a task the client abandoned, or can no longer
@@ -277,10 +292,11 @@ impl TaskStore {
         let mut tasks = lock(&self.tasks);
         let mut expired = Vec::new();
         // One pass (the table is bounded) drops the tasks nobody can reach any more, counts
-        // the client's, and finds the oldest ended ones, the client's and anybody's.
+        // the client's, and finds the oldest ended ones: the owner's, the client's, anybody's.
         let mut held_by_client = 0;
         let mut oldest_ended: Option<Arc<TaskEntry>> = None;
         let mut clients_oldest_ended: Option<Arc<TaskEntry>> = None;
+        let mut owners_oldest_ended: Option<Arc<TaskEntry>> = None;
         let older = |candidate: &Option<Arc<TaskEntry>>, task: &TaskEntry| {
             candidate.as_ref().is_none_or(|c| task.created < c.created)
         };
@@ -298,13 +314,17 @@ impl TaskStore {
                 if ours && older(&clients_oldest_ended, task) {
                     clients_oldest_ended = Some(Arc::clone(task));
                 }
+                if task.owner == owner.owner && older(&owners_oldest_ended, task) {
+                    owners_oldest_ended = Some(Arc::clone(task));
+                }
             }
             true
         });
-        // Room is made by dropping an ended task, the client's own first; running ones stay.
+        // Room is made by dropping an ended task, the owner's own first; running ones stay.
         let mut refusal = None;
+        let own_first = owners_oldest_ended.or(clients_oldest_ended);
         if held_by_client >= self.config.max_tasks_per_client {
-            match clients_oldest_ended {
+            match own_first {
                 Some(task) => {
                     tasks.remove(&task.id);
                 }
@@ -313,7 +333,7 @@ impl TaskStore {
                 }
             }
         } else if tasks.len() >= self.config.max_tasks {
-            match oldest_ended {
+            match own_first.or(oldest_ended) {
                 Some(task) => {
                     tasks.remove(&task.id);
                 }

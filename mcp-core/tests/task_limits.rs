@@ -108,3 +108,26 @@ async fn a_full_store_makes_room_from_ended_tasks_only() {
     let gone = send(&router, v, "tasks/get", json!({"taskId": first}), "alice").await;
     assert_eq!(gone["error"]["code"], -32602, "{gone}");
 }
+
+/// Room is made from the creator's own ended tasks first: another owner's result is kept
+/// while the creator has one of its own to let go.
+#[tokio::test]
+async fn room_is_made_from_the_creators_own_ended_tasks_first() {
+    let router = forever_router(TaskConfig::default().max_tasks(3).max_tasks_per_client(3));
+    let v = ProtocolVersion::V2025_11_25;
+    let start = |who: &'static str| start_forever(&router, who);
+    let cancel = |id: &Value, who: &'static str| {
+        send(&router, v, "tasks/cancel", json!({"taskId": id}), who)
+    };
+    let alices = start("alice").await["result"]["task"]["taskId"].clone();
+    cancel(&alices, "alice").await;
+    assert!(start("bob").await["result"]["task"]["taskId"].is_string());
+    let carols = start("carol").await["result"]["task"]["taskId"].clone();
+    cancel(&carols, "carol").await;
+    // Full: carol's new task takes the place of her own ended one, not alice's older one.
+    assert!(start("carol").await["result"]["task"]["taskId"].is_string());
+    let kept = send(&router, v, "tasks/get", json!({"taskId": alices}), "alice").await;
+    assert_eq!(kept["result"]["status"], "cancelled", "{kept}");
+    let gone = send(&router, v, "tasks/get", json!({"taskId": carols}), "carol").await;
+    assert_eq!(gone["error"]["code"], -32602, "{gone}");
+}

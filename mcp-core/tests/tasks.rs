@@ -490,6 +490,34 @@ async fn task_ignores_answers_to_questions_not_outstanding() {
     assert_eq!(done["result"]["content"][0]["text"], "one, two");
 }
 
+/// `lastUpdatedAt` moves when the task does: not for answers it ignores, nor once it ended.
+#[tokio::test]
+async fn ignored_answers_leave_last_updated_at_alone() {
+    let router = router(10);
+    let created = modern(&router, "tools/call", json!({"name":"slow","arguments":{}})).await;
+    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let done = poll_until(&router, &task_id, "completed").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let answers = json!({"taskId": task_id, "inputResponses": {"junk": text_answer("x")}});
+    modern(&router, "tasks/update", answers).await;
+    let after = poll_until(&router, &task_id, "completed").await;
+    assert_eq!(after["lastUpdatedAt"], done["lastUpdatedAt"], "{after}");
+
+    let created = modern(
+        &router,
+        "tools/call",
+        json!({"name":"two_questions","arguments":{}}),
+    )
+    .await;
+    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let parked = poll_until(&router, &task_id, "input_required").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let answers = json!({"taskId": task_id, "inputResponses": {"junk": text_answer("x")}});
+    modern(&router, "tasks/update", answers).await;
+    let after = poll_until(&router, &task_id, "input_required").await;
+    assert_eq!(after["lastUpdatedAt"], parked["lastUpdatedAt"], "{after}");
+}
+
 #[tokio::test]
 async fn task_of_a_tool_that_forbids_tasks() {
     let v = ProtocolVersion::V2025_11_25;

@@ -85,12 +85,14 @@ pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
         }
     }
     match asking {
-        Some(method) => task.update(|state| {
-            state.status = TaskStatus::InputRequired;
-            state.status_message = Some(format!(
-                "Waiting for the client to answer {method}: call tasks/result to receive it"
-            ));
-        }),
+        Some(method) => {
+            task.update(|state| {
+                state.status = TaskStatus::InputRequired;
+                state.status_message = Some(format!(
+                    "Waiting for the client to answer {method}: call tasks/result to receive it"
+                ));
+            });
+        }
         None => task.changed.notify_waiters(),
     }
 }

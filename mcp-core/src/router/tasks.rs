@@ -414,17 +414,18 @@ impl Call<'_> {
     /// `tasks/cancel`.
     pub(crate) fn cancel_task(&self, params: Option<&RawValue>) -> MethodResult {
         let (task, _) = self.find_task("tasks/cancel", params)?;
-        let terminal = task.state().status.is_terminal();
-        if terminal && !self.version.is_modern() {
+        // Checked and set in one step: a task that completes meanwhile is refused as finished,
+        // not answered as cancelled with its completed state.
+        let cancelled = task.update(|state| {
+            state.status = TaskStatus::Cancelled;
+            state.status_message = Some("Cancelled by the client".to_owned());
+        });
+        if !cancelled && !self.version.is_modern() {
             return Err(ErrorObject::invalid_params(format!(
                 "Task {} has already finished",
                 task.id
             )));
         }
-        task.update(|state| {
-            state.status = TaskStatus::Cancelled;
-            state.status_message = Some("Cancelled by the client".to_owned());
-        });
         task.cancel.cancel();
         if self.version.is_modern() {
             self.encode(&Empty {}, Extras::complete())

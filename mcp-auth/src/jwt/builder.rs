@@ -10,6 +10,7 @@ use mcp_core::AllowList;
 use serde_json::{Map, Value};
 
 use super::fetch::{HttpFetcher, JwksFetcher, is_remote_plain_http};
+use super::issuers::IssuerKeys;
 use super::keys::{JwksSource, KeyStore, Limits};
 use super::{AllowListFn, Inner, JwtAuthenticator};
 use crate::challenge::WwwAuthenticate;
@@ -140,7 +141,10 @@ impl JwtAuthenticatorBuilder {
         self
     }
 
-    /// Fetches the JWKS from this URL.
+    /// Fetches the JWKS from this URL. Its keys verify tokens of every configured
+    /// [`issuer`](Self::issuer): configure several issuers with one key set only when they
+    /// share it (one authorization server under several names); for authorization servers of
+    /// their own, [`discover_jwks`](Self::discover_jwks) keeps each one's keys to its tokens.
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.source = Some(Source::Url(url.into()));
         self
@@ -149,7 +153,8 @@ impl JwtAuthenticatorBuilder {
     /// Fetches this authorization server metadata document (RFC 8414 or OpenID Connect
     /// discovery) and then the JWKS at its `jwks_uri`. The document's `issuer` must be one of
     /// the configured issuers: a document that names another is refused, so whoever can
-    /// serve that URL cannot point the server at keys of their own.
+    /// serve that URL cannot point the server at keys of their own. As with
+    /// [`jwks_url`](Self::jwks_url), the keys verify tokens of every configured issuer.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -176,9 +181,12 @@ impl JwtAuthenticatorBuilder {
         self
     }
 
-    /// Like [`jwks_from_metadata`](Self::jwks_from_metadata) with the RFC 8414 metadata URL of
-    /// the first issuer (`/.well-known/oauth-authorization-server` inserted before its path,
-    /// see [`authorization_server_metadata_url`]). The [`JwksFetcher`] example follows it.
+    /// Like [`jwks_from_metadata`](Self::jwks_from_metadata) for each configured issuer, with
+    /// its RFC 8414 metadata URL (`/.well-known/oauth-authorization-server` inserted before
+    /// its path, see [`authorization_server_metadata_url`]), whose document must name that
+    /// issuer exactly. Each issuer's keys verify only the tokens whose `iss` names it: with
+    /// several authorization servers, none can sign tokens for another. The [`JwksFetcher`]
+    /// example follows it.
     pub fn discover_jwks(mut self) -> Self {
         self.source = Some(Source::Discover);
         self
@@ -331,18 +339,25 @@ impl JwtAuthenticatorBuilder {
                 "the minimum refresh interval must be positive",
             ));
         }
-        let source = match &self.source {
+        // Each issuer's own keys when discovered; one key set for all when named.
+        let sources = match &self.source {
             None => {
                 return Err(ConfigError::new(
                     "a JWKS source is required (jwks_url, ...)",
                 ));
             }
-            Some(Source::Url(url)) => JwksSource::Url(self.fetch_url(url)?),
-            Some(Source::Metadata(url)) => JwksSource::Metadata(self.fetch_url(url)?),
-            Some(Source::Discover) => {
-                let first = self.issuers.first().map_or("", String::as_str);
-                JwksSource::Metadata(self.fetch_url(&authorization_server_metadata_url(first)?)?)
+            Some(Source::Url(url)) => vec![(None, JwksSource::Url(self.fetch_url(url)?))],
+            Some(Source::Metadata(url)) => {
+                vec![(None, JwksSource::Metadata(self.fetch_url(url)?))]
             }
+            Some(Source::Discover) => self
+                .issuers
+                .iter()
+                .map(|issuer| {
+                    let url = self.fetch_url(&authorization_server_metadata_url(issuer)?)?;
+                    Ok((Some(issuer.clone()), JwksSource::Metadata(url)))
+                })
+                .collect::<Result<Vec<_>, ConfigError>>()?,
         };
         for scope in &self.required_scopes {
             if WwwAuthenticate::bearer().scope([scope]).render().is_err() {
@@ -385,13 +400,30 @@ impl JwtAuthenticatorBuilder {
             })
             .collect();
         let fetcher = self.fetcher.unwrap_or_else(|| Arc::new(HttpFetcher::new()));
-        let keys = Arc::new(KeyStore::new(
-            fetcher,
-            source,
-            self.issuers.clone(),
-            self.algorithms.clone(),
-            self.limits,
-        ));
+        let store = |issuers: Vec<String>, source: JwksSource| {
+            Arc::new(KeyStore::new(
+                Arc::clone(&fetcher),
+                source,
+                issuers,
+                self.algorithms.clone(),
+                self.limits.clone(),
+            ))
+        };
+        let keys = match sources.first() {
+            Some((None, _)) => {
+                let (_, source) = sources.into_iter().next().expect("one source");
+                IssuerKeys::Shared(store(self.issuers.clone(), source))
+            }
+            _ => IssuerKeys::PerIssuer(
+                sources
+                    .into_iter()
+                    .filter_map(|(issuer, source)| {
+                        let issuer = issuer?;
+                        Some((issuer.clone(), store(vec![issuer], source)))
+                    })
+                    .collect(),
+            ),
+        };
         Ok(JwtAuthenticator {
             inner: Arc::new(Inner {
                 resource: self.resource,

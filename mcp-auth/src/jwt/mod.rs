@@ -5,6 +5,7 @@ mod builder;
 mod cache;
 mod claims;
 mod fetch;
+mod issuers;
 mod jwk;
 mod keys;
 
@@ -26,7 +27,8 @@ use crate::authenticate::{Authenticate, bearer_credentials, checked_token};
 use crate::challenge::WwwAuthenticate;
 use crate::rejection::Rejection;
 use crate::scope::check_scopes;
-use keys::{KeyMiss, KeyStore};
+use issuers::IssuerKeys;
+use keys::KeyMiss;
 
 /// Tokens longer than this are refused before any parsing.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -95,7 +97,7 @@ pub struct JwtAuthenticator {
 
 struct Inner {
     resource: String,
-    keys: Arc<KeyStore>,
+    keys: IssuerKeys,
     algorithms: Vec<Algorithm>,
     // The claim checks, one per configured algorithm, built once: `Validation` holds hash
     // sets. Their signature check is off: `verify_uncached` checks the signature first.
@@ -201,7 +203,10 @@ impl JwtAuthenticator {
         if inner.access_token_type && !is_access_token_type(header.typ.as_deref()) {
             return Err(self.invalid_token("token is not typed as an access token"));
         }
-        let key = match inner.keys.find(header.kid.as_deref(), header.alg).await {
+        let Some(keys) = inner.keys.for_token(token) else {
+            return Err(self.invalid_token("token issuer not accepted"));
+        };
+        let key = match keys.find(header.kid.as_deref(), header.alg).await {
             Ok(key) => key,
             Err(KeyMiss::Unknown) => return Err(self.invalid_token("unknown signing key")),
             // Not `invalid_token`: that has clients discard a token that may be valid and

@@ -156,3 +156,41 @@ async fn a_fetcher_that_panics_counts_as_a_failed_attempt() {
     // The first miss fetched; the next ones wait as after a failed fetch (1 s).
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+/// With two authorization servers discovered, each one's keys verify only its own tokens:
+/// a token signed by the first but naming the second as `iss` is refused (it would have
+/// passed for a user of the second).
+#[tokio::test]
+async fn discovered_issuers_keep_their_keys_to_their_tokens() {
+    let (first_key, second_key) = (ec_key("first"), ec_key("second"));
+    let second = Jwks::start(&[&second_key]).await;
+    let second_issuer = second.issuer();
+    let s = Setup::new(&[&first_key], |b| {
+        b.issuer(second_issuer.clone()).discover_jwks()
+    })
+    .await;
+    let claiming = |issuer: &str| s.claims_with(json!({ "iss": issuer }));
+    let first_issuer = s.jwks.issuer();
+    assert_eq!(
+        get_bearer(&s.url, &mint(&first_key, &claiming(&first_issuer))).await,
+        ok("alice")
+    );
+    assert_eq!(
+        get_bearer(&s.url, &mint(&second_key, &claiming(&second_issuer))).await,
+        ok("alice")
+    );
+    // The first's key, the second's name: looked up among the second's keys, not found.
+    assert_eq!(
+        get_bearer(&s.url, &mint(&first_key, &claiming(&second_issuer))).await,
+        s.invalid_token("unknown signing key")
+    );
+    assert_eq!(
+        get_bearer(
+            &s.url,
+            &mint(&first_key, &claiming("https://other.example"))
+        )
+        .await,
+        s.invalid_token("token issuer not accepted")
+    );
+    assert_eq!((s.jwks.fetches(), second.fetches()), (1, 1));
+}

@@ -39,6 +39,7 @@ use tower_service::Service;
 
 mod graceful;
 mod idle;
+mod peers;
 mod reuse;
 mod send;
 mod signal;
@@ -196,6 +197,7 @@ pub struct ServeOptions {
     idle_timeout: Duration,
     send_timeout: Duration,
     max_connections: usize,
+    max_connections_per_peer: Option<usize>,
     shutdown_grace_period: Duration,
     max_header_bytes: usize,
 }
@@ -206,6 +208,7 @@ impl Default for ServeOptions {
             idle_timeout: HEADER_READ_TIMEOUT,
             send_timeout: SEND_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            max_connections_per_peer: None,
             shutdown_grace_period: SHUTDOWN_GRACE_PERIOD,
             max_header_bytes: MAX_HEADER_BYTES,
         }
@@ -251,6 +254,29 @@ impl ServeOptions {
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.clamp(1, Semaphore::MAX_PERMITS);
         self
+    }
+
+    /// How many connections one peer (an IPv4 address, or an IPv6 /64) may hold open at once
+    /// (at least 1); past that, its new connections are closed as soon as accepted, so that
+    /// one client cannot take every [connection slot](Self::max_connections). Off by
+    /// default: behind a reverse proxy every connection comes from the proxy. Set it where
+    /// clients connect directly.
+    ///
+    /// ```
+    /// use mcp_tower::serve::ServeOptions;
+    ///
+    /// let options = ServeOptions::default().max_connections_per_peer(64);
+    /// assert_eq!(options.get_max_connections_per_peer(), Some(64));
+    /// assert_eq!(ServeOptions::default().get_max_connections_per_peer(), None);
+    /// ```
+    pub fn max_connections_per_peer(mut self, max: usize) -> Self {
+        self.max_connections_per_peer = Some(max.max(1));
+        self
+    }
+
+    /// The cap per peer, if any.
+    pub fn get_max_connections_per_peer(&self) -> Option<usize> {
+        self.max_connections_per_peer
     }
 
     /// How long a graceful shutdown waits for open connections before it closes them
@@ -344,6 +370,7 @@ where
     let mut send_sweeps = sweep_ticks(options.send_timeout);
     let mut shutdown = pin!(shutdown);
     let slots = Arc::new(Semaphore::new(options.max_connections));
+    let peer_slots = options.max_connections_per_peer.map(peers::PeerSlots::new);
     // Owned here, so that connections still open when the grace period ends are dropped
     // (their handlers cancelled) rather than left running after `serve` returns.
     let mut connections = JoinSet::new();
@@ -383,6 +410,16 @@ where
                 }
             }
         };
+        let peer_slot = match &peer_slots {
+            Some(peer_slots) => match peer_slots.admit(remote.ip()) {
+                Some(peer_slot) => Some(peer_slot),
+                None => {
+                    tracing::debug!(%remote, "connection refused: its peer holds its share");
+                    continue;
+                }
+            },
+            None => None,
+        };
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, %remote, "cannot set TCP_NODELAY");
         }
@@ -392,8 +429,8 @@ where
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned(), activity);
         connections.spawn(async move {
-            // The slot is free again when the connection ends.
-            let _slot = slot;
+            // The slots are free again when the connection ends.
+            let _slots = (slot, peer_slot);
             match connection.await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {

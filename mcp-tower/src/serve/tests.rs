@@ -417,3 +417,64 @@ async fn requests_left_at_the_end_of_the_grace_period_are_cancelled_before_serve
     let (received, _) = read_until_closed(&mut client).await;
     assert_eq!(received, "", "closed without an answer");
 }
+
+/// Past its share a peer's new connection is closed at once, while another peer is served;
+/// a closed connection gives its share back.
+#[tokio::test]
+async fn past_its_share_a_peers_new_connection_is_closed() {
+    use tokio::io::AsyncReadExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let options = ServeOptions::default()
+        .max_connections_per_peer(2)
+        .idle_timeout(Duration::from_secs(10));
+    tokio::spawn(serve_with_options(
+        listener,
+        hello(),
+        std::future::pending(),
+        options,
+    ));
+    let request = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
+    async fn answer(client: &mut tokio::net::TcpStream) -> Vec<u8> {
+        let mut received = Vec::new();
+        let mut buffer = [0; 1024];
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while !received.ends_with(b"hello") {
+                match client.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(read) => received.extend_from_slice(&buffer[..read]),
+                }
+            }
+        })
+        .await;
+        received
+    }
+    let mut first = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut second = tokio::net::TcpStream::connect(address).await.unwrap();
+    for client in [&mut first, &mut second] {
+        client.write_all(request).await.unwrap();
+        assert!(answer(client).await.starts_with(b"HTTP/1.1 200"));
+    }
+    let mut third = tokio::net::TcpStream::connect(address).await.unwrap();
+    let _ = third.write_all(request).await;
+    assert_eq!(answer(&mut third).await, b"", "closed without an answer");
+    // 127.0.0.2 is another peer (Linux routes all of 127/8 to loopback).
+    let other = tokio::net::TcpSocket::new_v4().unwrap();
+    other.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut other = other.connect(address).await.unwrap();
+    other.write_all(request).await.unwrap();
+    assert!(answer(&mut other).await.starts_with(b"HTTP/1.1 200"));
+    // A closed connection gives its share back (the server sees the close at its next read).
+    drop(first);
+    let mut fourth = None;
+    for _ in 0..50 {
+        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let _ = client.write_all(request).await;
+        if answer(&mut client).await.starts_with(b"HTTP/1.1 200") {
+            fourth = Some(client);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(fourth.is_some(), "served once a slot was free");
+}

@@ -14,7 +14,7 @@ use crate::rejection::Rejection;
 /// set by a proxy, a session cookie, ...); [`JwtAuthenticator`](crate::JwtAuthenticator) is the
 /// built-in OAuth 2.1 implementation. [`AuthLayer`](crate::AuthLayer) runs it for every
 /// request and puts the returned [`Principal`] into the request extensions; a
-/// [`Rejection`] becomes a 401, 403 or 400 answer with a JSON-RPC error body.
+/// [`Rejection`] becomes a 401, 403, 400 or 503 answer with a JSON-RPC error body.
 ///
 /// Closures `Fn(&Parts) -> impl Future<Output = Result<Principal, Rejection>>` implement it.
 /// The future may not borrow the parts, so copy what you need out of them first:

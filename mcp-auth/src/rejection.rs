@@ -13,7 +13,8 @@ use crate::challenge::WwwAuthenticate;
 ///
 /// The HTTP status is what clients act on; the body keeps JSON-RPC clients that only look at
 /// the payload informed. Codes sit in the JSON-RPC "server error" range and avoid the codes
-/// MCP itself assigns (`-32002` is "resource not found").
+/// MCP itself assigns (`-32002` is "resource not found"). A 503 (credentials that cannot be
+/// checked now) carries JSON-RPC's own -32603, internal error.
 pub mod codes {
     /// 401, and 400 for a malformed authentication attempt (`invalid_request`): the request
     /// did not authenticate.
@@ -34,6 +35,7 @@ pub mod codes {
 /// assert_eq!(r.message(), "this API key is suspended");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Rejection {
     /// 401 Unauthorized: no or bad credentials; the challenge tells how to authenticate.
     Unauthorized(WwwAuthenticate),

@@ -314,7 +314,9 @@ impl TaskStore {
                 if ours && older(&clients_oldest_ended, task) {
                     clients_oldest_ended = Some(Arc::clone(task));
                 }
-                if task.owner == owner.owner && older(&owners_oldest_ended, task) {
+                // The owner's own, counted in this client's share (an anonymous session's
+                // tasks count against the address each was made from).
+                if ours && task.owner == owner.owner && older(&owners_oldest_ended, task) {
                     owners_oldest_ended = Some(Arc::clone(task));
                 }
             }

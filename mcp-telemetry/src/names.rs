@@ -32,7 +32,9 @@ pub const PANICS: &str = "mcp.server.panics";
 /// Counter of calls refused by a rate limit, by `tier` (`rpc` or `http`).
 pub const RATE_LIMITED: &str = "mcp.server.rate_limited";
 /// Counter of HTTP requests refused by authentication, by `reason`: `unauthorized` (401),
-/// `forbidden` (403 from an auth layer), `bad_request` (400: credentials sent the wrong way).
+/// `forbidden` (403 from an auth layer), `bad_request` (400: credentials sent the wrong way),
+/// `unavailable` (503: the credentials could not be checked, the authorization server's keys
+/// being out of reach).
 pub const AUTH_REFUSED: &str = "mcp.server.auth.refused";
 /// Gauge of live legacy-era sessions.
 pub const SESSIONS_ACTIVE: &str = "mcp.server.sessions.active";

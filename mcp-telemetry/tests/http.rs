@@ -166,6 +166,10 @@ fn auth_and_rate_limit_refusals_are_counted() {
             (StatusCode::FORBIDDEN, mcp_core::RefusedBy::Authentication),
             (StatusCode::BAD_REQUEST, mcp_core::RefusedBy::Authentication),
             (
+                StatusCode::SERVICE_UNAVAILABLE,
+                mcp_core::RefusedBy::Authentication,
+            ),
+            (
                 StatusCode::TOO_MANY_REQUESTS,
                 mcp_core::RefusedBy::SessionLimit,
             ),
@@ -183,6 +187,7 @@ fn auth_and_rate_limit_refusals_are_counted() {
         assert_eq!(snapshot.counter(refused, &[("reason", "unauthorized")]), 1);
         assert_eq!(snapshot.counter(refused, &[("reason", "forbidden")]), 2);
         assert_eq!(snapshot.counter(refused, &[("reason", "bad_request")]), 1);
+        assert_eq!(snapshot.counter(refused, &[("reason", "unavailable")]), 1);
         assert_eq!(
             snapshot.counter("mcp.server.rate_limited", &[("tier", "http")]),
             1

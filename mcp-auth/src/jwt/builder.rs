@@ -185,8 +185,12 @@ impl JwtAuthenticatorBuilder {
     /// its RFC 8414 metadata URL (`/.well-known/oauth-authorization-server` inserted before
     /// its path, see [`authorization_server_metadata_url`]), whose document must name that
     /// issuer exactly. Each issuer's keys verify only the tokens whose `iss` names it: with
-    /// several authorization servers, none can sign tokens for another. The [`JwksFetcher`]
-    /// example follows it.
+    /// several authorization servers, none can sign tokens for another. Every issuer must
+    /// then publish its own metadata: for one authorization server known under several issuer
+    /// names (which share one key set), use [`jwks_url`](Self::jwks_url) or
+    /// [`jwks_from_metadata`](Self::jwks_from_metadata) (an issuer without a document stays
+    /// unverifiable: its tokens get 503 while its discovery fails, each failure logged at
+    /// `warn`). The [`JwksFetcher`] example follows it.
     pub fn discover_jwks(mut self) -> Self {
         self.source = Some(Source::Discover);
         self
@@ -483,7 +487,14 @@ fn http_url(url: &str) -> Result<Uri, ConfigError> {
 /// );
 /// ```
 pub fn authorization_server_metadata_url(issuer: &str) -> Result<String, ConfigError> {
-    let parsed = parse_resource(issuer)?;
+    // The checks are a resource URI's; the message is about the issuer.
+    let parsed = parse_resource(issuer).map_err(|e| {
+        ConfigError::new(format!(
+            "issuer {issuer:?} is not a URL its metadata can be discovered from ({}); \
+             name its keys with jwks_url or jwks_from_metadata instead",
+            e.message()
+        ))
+    })?;
     if parsed.query.is_some() {
         return Err(ConfigError::new(
             "an issuer identifier has no query component",

@@ -38,15 +38,7 @@ pub(super) fn task_peer() -> (ClientPeer, Outbound) {
 /// it (the client-request timeout): then the task is `working` again, and a question not yet
 /// carried is never sent.
 pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
-    if !has_room(&mut lock(&task.relay).held) {
-        if let OutboundMessage::Request { method, reply, .. } = message {
-            let _ = reply.send(Err(ErrorObject::internal_error(format!(
-                "{method}: too many questions of this task wait for tasks/result"
-            ))));
-        }
-        return;
-    }
-    let message = match message {
+    match message {
         OutboundMessage::Request {
             method,
             params,
@@ -57,35 +49,25 @@ pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
             }
             // The handler's end stays here, watched; the held request carries another.
             let (held_reply, answered) = oneshot::channel();
-            tokio::spawn(watch(Arc::clone(task), reply, answered));
-            OutboundMessage::Request {
+            let held = OutboundMessage::Request {
                 method,
                 params,
                 reply: held_reply,
+            };
+            {
+                let mut relay = lock(&task.relay);
+                if !has_room(&mut relay.held) {
+                    drop(relay);
+                    let _ = reply.send(Err(ErrorObject::internal_error(format!(
+                        "{method}: too many questions of this task wait for tasks/result"
+                    ))));
+                    return;
+                }
+                relay.held.push_back(held);
+                relay.open_questions += 1;
             }
-        }
-        // A stream of its own is what a task does not have.
-        OutboundMessage::CloseStream => return,
-        notification @ OutboundMessage::Notification(_) => notification,
-    };
-    let asking = match &message {
-        OutboundMessage::Request { method, .. } => Some(*method),
-        _ => None,
-    };
-    {
-        let mut relay = lock(&task.relay);
-        if !has_room(&mut relay.held) {
-            // Filled meanwhile with questions alone (a request's reply is then dropped, and
-            // its handler told the question failed).
-            return;
-        }
-        relay.held.push_back(message);
-        if asking.is_some() {
-            relay.open_questions += 1;
-        }
-    }
-    match asking {
-        Some(method) => {
+            // Watched once counted: its end is what counts the question closed.
+            tokio::spawn(watch(Arc::clone(task), reply, answered));
             task.update(|state| {
                 state.status = TaskStatus::InputRequired;
                 state.status_message = Some(format!(
@@ -93,7 +75,18 @@ pub(super) fn hold(task: &Arc<TaskEntry>, message: OutboundMessage) {
                 ));
             });
         }
-        None => task.changed.notify_waiters(),
+        // A stream of its own is what a task does not have.
+        OutboundMessage::CloseStream => {}
+        notification @ OutboundMessage::Notification(_) => {
+            {
+                let mut relay = lock(&task.relay);
+                if !has_room(&mut relay.held) {
+                    return;
+                }
+                relay.held.push_back(notification);
+            }
+            task.changed.notify_waiters();
+        }
     }
 }
 

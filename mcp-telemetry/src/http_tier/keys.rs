@@ -120,12 +120,13 @@ pub(super) fn stream_keys(kind: StreamKind) -> &'static StreamKeys {
     &STREAM_KEYS[kind as usize]
 }
 
-static REFUSALS: LazyLock<[Key; 4]> = LazyLock::new(|| {
+static REFUSALS: LazyLock<[Key; 5]> = LazyLock::new(|| {
     [
         key(names::AUTH_REFUSED, &[(label::REASON, "unauthorized")]),
         key(names::AUTH_REFUSED, &[(label::REASON, "forbidden")]),
         key(names::RATE_LIMITED, &[(label::TIER, "http")]),
         key(names::AUTH_REFUSED, &[(label::REASON, "bad_request")]),
+        key(names::AUTH_REFUSED, &[(label::REASON, "unavailable")]),
     ]
 });
 
@@ -144,6 +145,12 @@ pub(super) fn rate_limited_http() -> &'static Key {
 /// Credentials sent the wrong way (a 400 `invalid_request`).
 pub(super) fn auth_refused_bad_request() -> &'static Key {
     &REFUSALS[3]
+}
+
+/// Credentials that could not be checked (a 503: the authorization server's keys cannot be
+/// fetched): the server's trouble, not the client's.
+pub(super) fn auth_refused_unavailable() -> &'static Key {
+    &REFUSALS[4]
 }
 
 #[cfg(test)]

@@ -34,9 +34,9 @@
 //! body ends or is dropped; both ends emit an event (target `mcp_telemetry`, DEBUG,
 //! `mcp.event` = `stream_opened` / `stream_closed`); a request whose client left before its
 //! response emits `http_client_disconnected` (DEBUG). A refusal marked
-//! [`RefusedBy::Authentication`](mcp_core::RefusedBy) (every mcp-auth refusal: 401, 403 or
-//! 400) is an authentication refusal, by `reason` (`unauthorized`, `forbidden`,
-//! `bad_request`); so is an unmarked 401, or an unmarked 403 carrying a `WWW-Authenticate`
+//! [`RefusedBy::Authentication`](mcp_core::RefusedBy) (every mcp-auth refusal: 401, 403, 400
+//! or 503) is an authentication refusal, by `reason` (`unauthorized`, `forbidden`,
+//! `bad_request`, `unavailable`); so is an unmarked 401, or an unmarked 403 carrying a `WWW-Authenticate`
 //! challenge (a 403 without one is the Host/Origin check). An unmarked 429 is a rate-limit
 //! refusal; one marked [`RefusedBy::SessionLimit`](mcp_core::RefusedBy) is not.
 
@@ -170,6 +170,9 @@ fn count_refusal(status: StatusCode, headers: &http::HeaderMap, extensions: &htt
         }
         (None, StatusCode::FORBIDDEN) if headers.contains_key(header::WWW_AUTHENTICATE) => {
             increment(keys::auth_refused_forbidden());
+        }
+        (Some(RefusedBy::Authentication), StatusCode::SERVICE_UNAVAILABLE) => {
+            increment(keys::auth_refused_unavailable());
         }
         (Some(RefusedBy::Authentication), _) => increment(keys::auth_refused_bad_request()),
         // Not when it restates an RPC-tier refusal, which that tier counted.

@@ -50,7 +50,7 @@ pub use signal::shutdown_signal;
 pub(crate) use streams::EndStream;
 
 /// How long a graceful shutdown waits for open connections before it closes them (their
-/// requests cancelled, their handlers' futures dropped) and the serve future returns. The
+/// requests cancelled, see [`serve_with_shutdown`]) and the serve future returns. The
 /// bridge's long-lived streams (`subscriptions/listen`, session GET streams) end as soon as
 /// shutdown begins, so this bounds requests still being answered, and streams of other
 /// services.
@@ -143,7 +143,13 @@ pub async fn serve<S: ServedService>(listener: TcpListener, service: S) -> io::R
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting, lets the
 /// open connections finish their requests (at most [`SHUTDOWN_GRACE_PERIOD`]) and returns.
 /// A connection with no request in flight (a request head still arriving) is dropped a tenth
-/// of [`HEADER_READ_TIMEOUT`] after shutdown begins.
+/// of [`HEADER_READ_TIMEOUT`] after shutdown begins. Once the grace period is over, the
+/// connections still open are closed before `serve` returns; a request they carry is cancelled
+/// as when its client leaves: a handler answering in the connection is dropped, one answering
+/// as a bridge's SSE stream ends after the bridge's
+/// [`disconnect_grace`](crate::StreamableHttpConfig::disconnect_grace) (the stream may be
+/// resumed elsewhere), and tasks, which outlive their requests, end with their session or their
+/// TTL. Dropping the serve future closes every connection at once, the same way.
 ///
 /// The long-lived streams of a [`StreamableHttp`](crate::StreamableHttp) bridge end when
 /// shutdown begins, with nothing to configure: a `subscriptions/listen` stream sends

@@ -10,7 +10,7 @@ mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
@@ -158,8 +158,9 @@ pub struct LiveSession {
     last_seen: AtomicU64,
     terminated: AtomicBool,
     /// Cancelled by [`terminate`](Self::terminate); made only when something (a task) asks
-    /// to end with the session, so that sessions without tasks pay nothing for it.
-    end: OnceLock<CancellationToken>,
+    /// to end with the session, so that sessions without tasks pay nothing for it. Behind a
+    /// lock with the flag's check, so that a token made as the session ends is cancelled.
+    end: Mutex<Option<CancellationToken>>,
     epoch: Instant,
     config: Arc<SessionConfig>,
 }
@@ -210,7 +211,7 @@ impl LiveSession {
             stream: Mutex::new(None),
             last_seen: AtomicU64::new(0),
             terminated: AtomicBool::new(false),
-            end: OnceLock::new(),
+            end: Mutex::new(None),
             epoch,
             config,
         };
@@ -248,9 +249,12 @@ impl LiveSession {
 
     /// Ends the session: cancels its requests and its tasks, and closes its stream.
     pub fn terminate(&self) {
-        self.terminated.store(true, Ordering::SeqCst);
-        if let Some(end) = self.end.get() {
-            end.cancel();
+        {
+            let end = lock(&self.end);
+            self.terminated.store(true, Ordering::Release);
+            if let Some(end) = &*end {
+                end.cancel();
+            }
         }
         // Recorded before each cancellation, which its request may see at once.
         let mut ended = lock(&self.ended_requests);
@@ -448,9 +452,11 @@ impl mcp_core::Session for LiveSession {
     }
 
     fn end_token(&self) -> Option<CancellationToken> {
-        let end = self.end.get_or_init(CancellationToken::new);
-        // A `terminate` that ran before the token existed did not cancel it.
-        if self.terminated.load(Ordering::SeqCst) {
+        let mut end = lock(&self.end);
+        let end = end.get_or_insert_with(CancellationToken::new);
+        // Under the lock `terminate` sets the flag under: a session that already ended did
+        // not cancel a token made after it.
+        if self.terminated.load(Ordering::Acquire) {
             end.cancel();
         }
         Some(end.child_token())

@@ -37,10 +37,22 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Debug, Default)]
 pub struct InputRound {
     answers: BTreeMap<String, Box<RawValue>>,
+    /// For answers whose question is known: the [digest](question_digest) of the question
+    /// each answered. An answer is the handler's only if it asks that same question again.
+    questions: BTreeMap<String, String>,
     asked: Mutex<Vec<AskedInput>>,
-    /// Keys whose answers the handler read: only those are carried to the next round.
-    used: Mutex<BTreeSet<String>>,
+    /// Keys whose answers the handler read, with their questions' digests: only those are
+    /// carried to the next round.
+    used: Mutex<BTreeMap<String, String>>,
     waiting: Notify,
+}
+
+/// A digest of a question (its method and params), sealed with its key: an answer counts
+/// only for the question it answered, even when a re-run asks something else under that key
+/// (a question whose text comes from data that changed between rounds).
+pub(crate) fn question_digest(method: &str, params: &RawValue) -> String {
+    let digest = RequestStateSealer::binding(&[method, params.get()]);
+    URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// A question the handler asked that the client must answer in the next round.
@@ -65,10 +77,20 @@ pub(crate) enum InputWait {
 impl InputRound {
     /// A round that already knows these answers (from `inputResponses` and the opened state).
     pub fn new(answers: BTreeMap<String, Box<RawValue>>) -> Self {
+        Self::with_questions(answers, BTreeMap::new())
+    }
+
+    /// A round whose answers are bound to the questions they answered (`questions`: key →
+    /// [`question_digest`]); an answer whose key has no digest there is taken as it is.
+    pub(crate) fn with_questions(
+        answers: BTreeMap<String, Box<RawValue>>,
+        questions: BTreeMap<String, String>,
+    ) -> Self {
         Self {
             answers,
+            questions,
             asked: Mutex::new(Vec::new()),
-            used: Mutex::new(BTreeSet::new()),
+            used: Mutex::new(BTreeMap::new()),
             waiting: Notify::new(),
         }
     }
@@ -86,11 +108,20 @@ impl InputRound {
         key: String,
     ) -> InputWait {
         if let Some(answer) = self.answers.get(&key) {
-            self.used
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .insert(key);
-            return InputWait::Answered(answer.clone());
+            let question = question_digest(method, &params);
+            // An answer to another question under this key is no answer to this one: asked
+            // again, the client sees what it now answers.
+            if self
+                .questions
+                .get(&key)
+                .is_none_or(|answered| *answered == question)
+            {
+                self.used
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(key, question);
+                return InputWait::Answered(answer.clone());
+            }
         }
         self.asked
             .lock()
@@ -145,9 +176,18 @@ impl InputRound {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.answers
             .iter()
-            .filter(|(key, _)| used.contains(*key))
+            .filter(|(key, _)| used.contains_key(*key))
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect()
+    }
+
+    /// The questions the handler's [used answers](Self::used_answers) answered (key →
+    /// digest), to seal with them.
+    pub(crate) fn used_questions(&self) -> BTreeMap<String, String> {
+        self.used
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 }
 
@@ -166,6 +206,9 @@ pub struct RoundState {
     /// The keys of the questions the last round asked: the only keys whose answers the retry's
     /// `inputResponses` may bring.
     pub asked: BTreeSet<String>,
+    /// The question each key stands for, answered or asked: a digest of its method and
+    /// params. A key without one (a state sealed before they were recorded) binds nothing.
+    pub questions: BTreeMap<String, String>,
 }
 
 impl RoundState {
@@ -228,6 +271,9 @@ struct SealedState {
     /// then no new answer is taken and the handler asks again).
     #[serde(default)]
     q: BTreeSet<String>,
+    /// The questions' digests, by key (absent in older states: no binding then).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    d: BTreeMap<String, String>,
 }
 
 /// Why a `requestState` was refused.
@@ -253,9 +299,34 @@ impl std::fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
+/// The shortest key a sealer takes: as long as the HMAC-SHA256 output (RFC 2104 §3). A
+/// shorter one (an empty environment variable, say) would let clients forge states.
+pub const MIN_REQUEST_STATE_KEY_BYTES: usize = 32;
+
+/// Refuses a key too short to keep states unforgeable.
+fn check_key(key: &[u8]) {
+    assert!(
+        key.len() >= MIN_REQUEST_STATE_KEY_BYTES,
+        "a requestState key must have at least {MIN_REQUEST_STATE_KEY_BYTES} bytes (this one \
+         has {}): a short key lets clients forge states",
+        key.len()
+    );
+}
+
 impl RequestStateSealer {
     /// A sealer with this secret key and maximum state age.
+    ///
+    /// # Panics
+    ///
+    /// When `key` is shorter than [`MIN_REQUEST_STATE_KEY_BYTES`], like a router built with
+    /// two tools of one name: a configuration that cannot be served safely.
+    ///
+    /// ```should_panic
+    /// let empty = std::env::var("UNSET_STATE_KEY").unwrap_or_default();
+    /// mcp_core::RequestStateSealer::new(empty.as_bytes(), std::time::Duration::from_secs(600));
+    /// ```
     pub fn new(key: &[u8], max_age: Duration) -> Self {
+        check_key(key);
         Self {
             key: key.to_vec(),
             retired: Vec::new(),
@@ -282,8 +353,14 @@ impl RequestStateSealer {
     /// let fresh = new.seal(&binding, &RoundState::default()).unwrap();
     /// assert!(old.open(&fresh, &binding).is_err());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`new`](Self::new), when `retired_key` is shorter than
+    /// [`MIN_REQUEST_STATE_KEY_BYTES`].
     #[must_use]
     pub fn also_opening(mut self, retired_key: &[u8]) -> Self {
+        check_key(retired_key);
         self.retired.push(retired_key.to_vec());
         self
     }
@@ -316,6 +393,7 @@ impl RequestStateSealer {
             e: expires,
             a: round.answers.clone(),
             q: round.asked.clone(),
+            d: round.questions.clone(),
         })?;
         let mut mac = mac(&self.key);
         mac.update(&payload);
@@ -355,6 +433,7 @@ impl RequestStateSealer {
         Ok(RoundState {
             answers: sealed.a,
             asked: sealed.q,
+            questions: sealed.d,
         })
     }
 }
@@ -384,7 +463,7 @@ mod tests {
         let answer = RawValue::from_string(r#"{"roots":[]}"#.to_owned()).unwrap();
         let round = RoundState {
             answers: BTreeMap::from([("input-0".to_owned(), answer)]),
-            asked: BTreeSet::new(),
+            ..RoundState::default()
         }
         .asking(["input-1", "user_name"]);
         let opened = sealer()

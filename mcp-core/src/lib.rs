@@ -47,7 +47,9 @@ pub use handler::{
     ResourceTemplateBuilder, TemplateMatch, Tool, ToolBuilder, ToolError, ToolFailure, UriTemplate,
     schema_of,
 };
-pub use input::{AskedInput, InputRound, RequestStateSealer, RoundState, StateError};
+pub use input::{
+    AskedInput, InputRound, MIN_REQUEST_STATE_KEY_BYTES, RequestStateSealer, RoundState, StateError,
+};
 pub use peer::{ClientPeer, Outbound, OutboundMessage};
 pub use principal::{AllowList, Principal, peer_block};
 pub use request::{FromStdio, HttpRefusal, McpRequest, McpResponse, RefusedAtRpcTier, RefusedBy};

@@ -178,7 +178,12 @@ impl RequestContext {
         } else {
             &params
         };
-        let answer: ElicitResult = self.request_keyed(key, "elicitation/create", sent).await?;
+        let mut answer: ElicitResult = self.request_keyed(key, "elicitation/create", sent).await?;
+        if answer.action != ElicitAction::Accept {
+            // Content comes with `accept` only (the schema's `ElicitResult`): what a declining
+            // client sent along is not the user's submission, and is not checked.
+            answer.content = None;
+        }
         if answer.action == ElicitAction::Accept
             && let Some(problem) =
                 elicit_form::mismatch(&form.requested_schema, answer.content.as_ref())

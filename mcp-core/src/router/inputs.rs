@@ -17,6 +17,9 @@ use crate::input::{InputRound, RequestStateSealer, RoundState};
 use crate::jsonrpc::{ErrorObject, RawJson};
 use crate::principal::Principal;
 
+/// The answers a round starts with, and the questions they answered (key → digest).
+type OpenedAnswers = (BTreeMap<String, Box<RawValue>>, BTreeMap<String, String>);
+
 impl Call<'_> {
     /// Runs a handler with the context built from `meta`; in the modern era a handler that
     /// asks the client something ends the round with an `input_required` result instead of
@@ -36,9 +39,10 @@ impl Call<'_> {
         if !self.version.is_modern() {
             return run(self.context(meta, None)).await.map(Outcome::Complete);
         }
-        let answers = self.open_answers(binding, input_responses, request_state)?;
+        let (answers, questions) = self.open_answers(binding, input_responses, request_state)?;
         // The round lives in the context; this clone of it is how the router watches it.
-        let ctx = self.context(meta, Some(HeldRound::Own(InputRound::new(answers))));
+        let round = InputRound::with_questions(answers, questions);
+        let ctx = self.context(meta, Some(HeldRound::Own(round)));
         let handler = run(ctx.clone());
         let round = ctx.input().expect("the context was given a round");
         tokio::select! {
@@ -56,28 +60,32 @@ impl Call<'_> {
         input_responses: Option<BTreeMap<String, Box<RawValue>>>,
         request_state: Option<String>,
     ) -> Result<Arc<InputRound>, ErrorObject> {
-        let answers = self.open_answers(binding, input_responses, request_state)?;
-        Ok(Arc::new(InputRound::new(answers)))
+        let (answers, questions) = self.open_answers(binding, input_responses, request_state)?;
+        Ok(Arc::new(InputRound::with_questions(answers, questions)))
     }
 
     /// The answers a modern request's round starts with: those sealed in `requestState` plus
-    /// the new `inputResponses` to the questions the last round asked. `binding` names the
-    /// request (method, name, arguments).
+    /// the new `inputResponses` to the questions the last round asked, with the questions
+    /// they answered (key → digest). `binding` names the request (method, name, arguments).
     fn open_answers(
         &self,
         binding: Binding<'_>,
         input_responses: Option<BTreeMap<String, Box<RawValue>>>,
         request_state: Option<String>,
-    ) -> Result<BTreeMap<String, Box<RawValue>>, ErrorObject> {
+    ) -> Result<OpenedAnswers, ErrorObject> {
         let Some(state) = &request_state else {
             // A first call may carry answers ready before any question (the conformance
             // suite's `ignore-extra-params` calls so): the handler takes those it asks for and
             // never sees the rest. Nothing is sealed yet that they could replace. (The map as
             // it came: collecting it again cost more than the rest of the round.)
-            return Ok(input_responses.unwrap_or_default());
+            return Ok((input_responses.unwrap_or_default(), BTreeMap::new()));
         };
         let responses = input_responses.into_iter().flatten();
-        let RoundState { mut answers, asked } = self
+        let RoundState {
+            mut answers,
+            asked,
+            questions,
+        } = self
             .inner
             .sealer
             .open(state, &self.binding(binding))
@@ -95,7 +103,7 @@ impl Call<'_> {
                 );
             }
         }
-        Ok(answers)
+        Ok((answers, questions))
     }
 
     /// The digest a `requestState` is sealed to: the caller and the request. Hashing costs
@@ -112,9 +120,15 @@ impl Call<'_> {
     /// The `input_required` result for the questions `round` asked.
     pub(crate) fn input_required(&self, binding: Binding<'_>, round: &InputRound) -> MethodResult {
         let asked = round.take_asked();
+        let mut questions = round.used_questions();
+        questions.extend(asked.iter().map(|input| {
+            let digest = crate::input::question_digest(input.method, &input.params);
+            (input.key.clone(), digest)
+        }));
         let next = RoundState {
             answers: round.used_answers(),
             asked: asked.iter().map(|input| input.key.clone()).collect(),
+            questions,
         };
         let state = self
             .inner

@@ -527,7 +527,8 @@ impl RouterBuilder {
 
     /// The key sealing `requestState` (modern era); set the same key on every node, so a
     /// retry that lands on another node opens the state ([`RequestStateSealer`] shows one
-    /// sealed and opened). Without it each router draws a random key.
+    /// sealed and opened). Without it each router draws a random key. Panics when `key` is
+    /// shorter than [`MIN_REQUEST_STATE_KEY_BYTES`](crate::MIN_REQUEST_STATE_KEY_BYTES).
     pub fn request_state_key(mut self, key: &[u8], max_age: Duration) -> Self {
         self.sealer = Some(RequestStateSealer::new(key, max_age));
         self

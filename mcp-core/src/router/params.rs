@@ -262,12 +262,58 @@ pub(crate) fn owned_arguments(arguments: &str) -> Result<Box<RawValue>, ErrorObj
     })
 }
 
-/// A tool's arguments in one spelling whatever the client's whitespace and key order, for a
-/// binding that must match across rounds.
+/// A tool's arguments in one spelling whatever the client's whitespace, key order and string
+/// escapes, for a binding that must match across rounds. Numbers keep their text: read as
+/// floats, integers past 2^53 would round, and one state would open for other amounts.
+/// Arguments that do not parse are kept as sent (the tool refuses them anyway).
 pub(crate) fn normalised(arguments: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(arguments)
-        .and_then(|value| serde_json::to_string(&value))
-        .unwrap_or_default()
+    let mut out = String::with_capacity(arguments.len());
+    match canonical(arguments, &mut out) {
+        Ok(()) => out,
+        Err(_) => arguments.to_owned(),
+    }
+}
+
+/// Writes the canonical spelling of the JSON value `text` (see [`normalised`]). Its depth is
+/// serde_json's: each level is read by a parse with its recursion limit.
+fn canonical(text: &str, out: &mut String) -> Result<(), serde_json::Error> {
+    let text = text.trim();
+    match text.as_bytes().first() {
+        Some(b'{') => {
+            let members: BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
+            out.push('{');
+            for (index, (key, value)) in members.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(&key)?);
+                out.push(':');
+                canonical(value.get(), out)?;
+            }
+            out.push('}');
+        }
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text)?;
+            out.push('[');
+            for (index, item) in items.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                canonical(item.get(), out)?;
+            }
+            out.push(']');
+        }
+        Some(b'"') => {
+            let string: String = serde_json::from_str(text)?;
+            out.push_str(&serde_json::to_string(&string)?);
+        }
+        // A number, `true`, `false` or `null`, as written (checked to be one).
+        _ => {
+            serde_json::from_str::<serde::de::IgnoredAny>(text)?;
+            out.push_str(text);
+        }
+    }
+    Ok(())
 }
 
 /// The 2026-07-28 request fields in `_meta` that every method must refuse when they do not
@@ -353,6 +399,20 @@ pub(crate) fn owned<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_normalised_without_rounding_numbers() {
+        assert_eq!(
+            normalised(r#" { "b" : [1, "\u0061"], "a": {"z": null, "y": true} } "#),
+            r#"{"a":{"y":true,"z":null},"b":[1,"a"]}"#
+        );
+        // Integers past 2^53 keep every digit: one state must not open for another amount.
+        assert_ne!(
+            normalised(r#"{"amount":100000000000000000000}"#),
+            normalised(r#"{"amount":100000000000000000001}"#)
+        );
+        assert_eq!(normalised("{not json"), "{not json");
+    }
 
     /// What a reading of `tools/call` params comes to, comparable.
     fn summary(params: &CallToolParams<'_>) -> String {

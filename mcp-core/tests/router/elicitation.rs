@@ -144,3 +144,20 @@ async fn a_requested_schema_the_clients_version_cannot_render_is_not_sent() {
             .contains("flat primitives")
     );
 }
+
+/// Content comes with `accept` only: what a declining client sends along never reaches the
+/// handler.
+#[tokio::test]
+async fn a_declined_answer_carries_no_content() {
+    let schema = json!({"type":"object","properties":{"age":{"type":"integer"}}});
+    let router = asking(schema);
+    for action in ["decline", "cancel"] {
+        let answer = json!({"action": action, "content": {"age": "not a number", "x": {"n": 1}}});
+        let (response, sent) = ask_with(&router, ProtocolVersion::V2025_11_25, answer).await;
+        assert!(sent);
+        assert_eq!(
+            response["result"]["content"][0]["text"], "null",
+            "{action}: {response}"
+        );
+    }
+}

@@ -512,3 +512,60 @@ async fn modern_client_capabilities_reach_the_handler() {
         assert_eq!(got, seen, "declared {declared}");
     }
 }
+
+/// An answer counts for the question it answered: a re-run that asks something else under
+/// the same key (its text built from data that changed between rounds) asks again, rather
+/// than act on consent given to another question.
+#[tokio::test]
+async fn an_answer_is_bound_to_the_question_it_answered() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&runs);
+    let router = Router::builder()
+        .name("test-server", "1.2.3")
+        .tool(
+            Tool::new("delete").handler(move |Json(_): Json<NoArgs>, ctx: RequestContext| {
+                let file = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let form = mcp_core::protocol::ElicitRequestFormParams::new(
+                        format!("Delete file-{file}?"),
+                        crate::support::form_schema(),
+                    );
+                    let answer = ctx.elicit(form.into()).await?;
+                    Ok::<_, mcp_core::jsonrpc::ErrorObject>(format!(
+                        "deleted file-{file}: {answer:?}"
+                    ))
+                }
+            }),
+        )
+        .build();
+    let call = |retry: Option<(&str, &str)>| {
+        let mut params = json!({ "name": "delete", "arguments": {} });
+        if let Some((key, state)) = retry {
+            params["inputResponses"] = json!({ key: client_answer("elicitation/create") });
+            params["requestState"] = json!(state);
+        }
+        let mut request = request_with_caps(
+            MODERN,
+            1,
+            "tools/call",
+            params,
+            json!({ "elicitation": {} }),
+        );
+        request.extensions.insert(Principal::new("alice"));
+        request
+    };
+    let first = result_of(&router, call(None)).await;
+    let (key, _, params, state) = input_required(&first);
+    assert_eq!(params["message"], "Delete file-0?");
+    // The answer to "file-0" comes back to a run that asks about file-1: asked again.
+    let second = result_of(&router, call(Some((&key, &state)))).await;
+    let (again, _, params, _) = input_required(&second);
+    assert_eq!(
+        (again.as_str(), &params["message"]),
+        (key.as_str(), &json!("Delete file-1?"))
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}

@@ -112,7 +112,7 @@ async fn clients_before_2025_11_25_get_invalid_params() {
             (
                 "add",
                 r#"{"a":1,"a":2,"b":3}"#,
-                "Invalid arguments: duplicate field",
+                "Invalid arguments for tool add: duplicate field",
             ),
         ] {
             let response = call_in(version, &router(), tool, arguments).await;
@@ -152,33 +152,59 @@ async fn what_the_schema_allows_but_the_type_refuses_says_why() {
     let response = call(&router(), "add", r#"{"a":1,"a":2,"b":3}"#).await;
     let text = text_of_error(&response);
     assert!(
-        text.starts_with("Invalid arguments: duplicate field"),
+        text.starts_with("Invalid arguments for tool add: duplicate field"),
         "{text}"
     );
 }
 
+/// Arguments too large or too deep to read are invalid arguments like any other: a tool
+/// error from 2025-11-25 (SEP-1303), -32602 before.
 #[tokio::test]
-async fn unreadable_numbers_and_depth_are_invalid_params() {
+async fn unreadable_numbers_and_depth_are_invalid_arguments() {
     let router = router();
-    let response = call(&router, "add", r#"{"a":1e400,"b":3}"#).await;
-    assert_eq!(
-        response["error"]["code"],
-        codes::INVALID_PARAMS,
-        "{response}"
-    );
     let deep = format!("{{\"a\":{}1{},\"b\":1}}", "[".repeat(500), "]".repeat(500));
-    let response = call(&router, "add", &deep).await;
-    assert_eq!(
-        response["error"]["code"],
-        codes::INVALID_PARAMS,
-        "{response}"
-    );
-    let response = call(&router, "echo", r#"{"word":"ok","n":-1e400}"#).await;
-    assert_eq!(
-        response["error"]["code"],
-        codes::INVALID_PARAMS,
-        "{response}"
-    );
+    for (tool, arguments) in [
+        ("add", r#"{"a":1e400,"b":3}"#),
+        ("add", deep.as_str()),
+        ("echo", r#"{"word":"ok","n":-1e400}"#),
+    ] {
+        let response = call(&router, tool, arguments).await;
+        let text = text_of_error(&response);
+        assert!(
+            text.starts_with(&format!("Invalid arguments for tool {tool}: ")),
+            "{text}"
+        );
+        let response = call_in(ProtocolVersion::V2025_06_18, &router, tool, arguments).await;
+        assert_eq!(
+            response["error"]["code"],
+            codes::INVALID_PARAMS,
+            "{response}"
+        );
+    }
+}
+
+/// A message about invalid arguments stays short whatever they are: the first violations,
+/// each cut short, not one line per item of a huge array nor a huge value repeated back.
+#[tokio::test]
+async fn messages_about_invalid_arguments_are_bounded() {
+    let router = router();
+    let many = format!(r#"{{"word":[{}]}}"#, vec!["1"; 2000].join(","));
+    let text = text_of_error(&call(&router, "echo", &many).await).to_owned();
+    assert!(text.lines().count() <= 12, "{} lines", text.lines().count());
+    let wrong_items = Tool::new("tags")
+        .input_schema(json!({
+            "type": "object",
+            "properties": {"tags": {"type": "array", "items": {"type": "string"}}}
+        }))
+        .raw_handler(|_, _: RequestContext| async { "ok" });
+    let tags = Router::builder().tool(wrong_items).build();
+    let arguments = format!(r#"{{"tags":[{}]}}"#, vec!["1"; 2000].join(","));
+    let text = text_of_error(&call(&tags, "tags", &arguments).await).to_owned();
+    assert_eq!(text.lines().count(), 12, "{text}");
+    assert!(text.ends_with("(only the first 10 are listed)"), "{text}");
+    let huge = format!(r#"{{"a":"{}","b":1}}"#, "x".repeat(100_000));
+    let text = text_of_error(&call(&router, "add", &huge).await).to_owned();
+    assert!(text.len() < 2_000, "{} bytes", text.len());
 }
 
 /// MCP requires an object schema for arguments in every version: anything else is refused

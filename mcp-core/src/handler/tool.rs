@@ -146,11 +146,10 @@ impl Tool {
         if self.inner.header_params.is_empty() {
             return Ok(());
         }
-        header_params::check(
-            &self.inner.header_params,
-            headers,
-            &parse_arguments(arguments)?,
-        )
+        let arguments = parse_arguments(arguments).map_err(|why| {
+            ErrorObject::invalid_params(format!("Invalid params for tools/call: {why}"))
+        })?;
+        header_params::check(&self.inner.header_params, headers, &arguments)
     }
 
     /// Validates `arguments` (a JSON object's text) and runs the handler.
@@ -161,14 +160,17 @@ impl Tool {
     ) -> Result<CallToolResult, ErrorObject> {
         let version = ctx.protocol_version();
         if self.inner.validate_first {
-            let value = parse_arguments(arguments)?;
+            let value = match parse_arguments(arguments) {
+                Ok(value) => value,
+                Err(why) => return refuse_arguments(self.unreadable(&why), version),
+            };
             if !self.inner.input_validator.is_valid(&value) {
                 return refuse_arguments(self.invalid_arguments(&value), version);
             }
         }
         let handler = match (self.inner.handler)(arguments, ctx) {
             Ok(handler) => handler,
-            Err(why) => return refuse_arguments(self.undeserialisable(arguments, &why)?, version),
+            Err(why) => return refuse_arguments(self.undeserialisable(arguments, &why), version),
         };
         let mut result = handler.await?;
         if let Some(validator) = &self.inner.output_validator
@@ -206,43 +208,80 @@ impl Tool {
         if validator.is_valid(structured) {
             return Ok(());
         }
-        let errors: Vec<String> = validator
-            .iter_errors(structured)
-            .map(|e| format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e))
-            .collect();
         Err(ErrorObject::internal_error(format!(
             "Tool {} produced structured content that does not match its outputSchema: {}",
             self.name(),
-            errors.join("; ")
+            violations(validator, structured).join("; ")
         )))
     }
 
     /// The handler's type refused the arguments: list the schema's violations when there are
     /// any (the validator did not run first), or say what serde said.
-    fn undeserialisable(&self, arguments: &str, why: &str) -> Result<String, ErrorObject> {
+    fn undeserialisable(&self, arguments: &str, why: &str) -> String {
         if !self.inner.validate_first {
-            let value = parse_arguments(arguments)?;
+            let value = match parse_arguments(arguments) {
+                Ok(value) => value,
+                Err(why) => return self.unreadable(&why),
+            };
             if !self.inner.input_validator.is_valid(&value) {
-                return Ok(self.invalid_arguments(&value));
+                return self.invalid_arguments(&value);
             }
         }
-        Ok(format!("Invalid arguments: {why}"))
+        self.unreadable(why)
     }
 
-    /// Every schema violation of `arguments`, with its JSON path.
+    /// Arguments refused for `why` (a parse or deserialisation message, cut short).
+    fn unreadable(&self, why: &str) -> String {
+        format!(
+            "Invalid arguments for tool {}: {}",
+            self.name(),
+            cut(why, MAX_VIOLATION_CHARS)
+        )
+    }
+
+    /// The schema violations of `arguments`, with their JSON paths (the first few).
     fn invalid_arguments(&self, arguments: &Value) -> String {
-        let errors: Vec<String> = self
-            .inner
-            .input_validator
-            .iter_errors(arguments)
-            .map(|e| format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e))
-            .collect();
         let mut text = format!("Invalid arguments for tool {}:", self.name());
-        for error in &errors {
+        for error in violations(&self.inner.input_validator, arguments) {
             text.push_str("\n- ");
-            text.push_str(error);
+            text.push_str(&error);
         }
         text
+    }
+}
+
+/// The most violations one message lists: a message is for a model or a person to act on,
+/// and a 2 000 000-item array of wrong items must not become a message of as many lines.
+const MAX_VIOLATIONS: usize = 10;
+
+/// The most characters of one violation (its path and the offending value as the validator
+/// quotes it: a megabyte-long string is not repeated back).
+const MAX_VIOLATION_CHARS: usize = 300;
+
+/// The first [`MAX_VIOLATIONS`] ways `instance` breaks the schema of `validator`, each with
+/// its JSON path and cut to [`MAX_VIOLATION_CHARS`]; a last line says when there are more.
+/// The validator stops at the first one past the limit.
+fn violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    let mut errors = validator.iter_errors(instance);
+    let mut listed: Vec<String> = errors
+        .by_ref()
+        .take(MAX_VIOLATIONS)
+        .map(|e| {
+            let line = format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e);
+            cut(&line, MAX_VIOLATION_CHARS).into_owned()
+        })
+        .collect();
+    if errors.next().is_some() {
+        listed.push(format!("(only the first {MAX_VIOLATIONS} are listed)"));
+    }
+    listed
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+        None => std::borrow::Cow::Borrowed(text),
     }
 }
 
@@ -262,14 +301,10 @@ fn refuse_arguments(
 }
 
 /// The arguments as a JSON tree, for the validator. The message parser only scanned them: a
-/// number out of range or nesting past serde_json's depth limit shows up here, as -32602.
-fn parse_arguments(arguments: &str) -> Result<Value, ErrorObject> {
-    serde_json::from_str(arguments).map_err(|e| {
-        ErrorObject::invalid_params(format!(
-            "Invalid params for tools/call: {}",
-            crate::jsonrpc::serde_message(&e)
-        ))
-    })
+/// number out of range or nesting past serde_json's depth limit shows up here, refused as
+/// invalid arguments (a tool error where the version says so, as any other).
+fn parse_arguments(arguments: &str) -> Result<Value, String> {
+    serde_json::from_str(arguments).map_err(|e| crate::jsonrpc::serde_message(&e))
 }
 
 fn pointer_or_root(pointer: &str) -> &str {

@@ -23,9 +23,20 @@ struct PageArgs {
     size: u32,
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct CountArgs {
+    count: u32,
+    offset: i32,
+}
+
 fn router() -> Router {
     Router::builder()
         .name("args", "1.0.0")
+        .tool(Tool::new("count").handler(
+            |Json(args): Json<CountArgs>, _: RequestContext| async move {
+                format!("{} from {}", args.count, args.offset)
+            },
+        ))
         .tool(
             Tool::new("add").handler(|Json(args): Json<AddArgs>, _: RequestContext| async move {
                 (args.a + args.b).to_string()
@@ -215,4 +226,41 @@ fn an_input_schema_that_is_not_an_object_schema_is_refused() {
     let _ = Tool::new("list")
         .input_schema(json!({"type": "array"}))
         .raw_handler(|_, _: RequestContext| async { "never" });
+}
+
+/// What the advertised schema accepts, the typed handler takes: JSON Schema's `integer` is any
+/// number without a fraction (`5.0`), and `u32`/`i32` state their ranges, so an argument out
+/// of range is told with its path, not as a Rust type.
+#[tokio::test]
+async fn integer_arguments_follow_the_schema() {
+    let router = router();
+    let fine = call(&router, "count", r#"{"count":5.0,"offset":-2e1}"#).await;
+    assert_eq!(text(&fine), "5 from -20", "{fine}");
+    let list = {
+        let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let request = McpRequest::new(Message::parse(body).unwrap(), ProtocolVersion::V2025_11_25);
+        let response = router.clone().oneshot(request).await.unwrap();
+        let mut out = Vec::new();
+        response.write_json(&mut out);
+        serde_json::from_slice::<Value>(&out).unwrap()
+    };
+    let count = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tool| tool["name"] == "count")
+        .unwrap();
+    let properties = &count["inputSchema"]["properties"];
+    assert_eq!(properties["count"]["maximum"], u32::MAX, "{count}");
+    assert_eq!(properties["offset"]["minimum"], i32::MIN, "{count}");
+    for (arguments, path) in [
+        (r#"{"count":1099511627776,"offset":0}"#, "/count"),
+        (r#"{"count":1,"offset":3000000000}"#, "/offset"),
+        (r#"{"count":5.5,"offset":0}"#, "/count"),
+    ] {
+        let response = call(&router, "count", arguments).await;
+        assert_violation(&response, "count", path);
+        let text = text_of_error(&response);
+        assert!(!text.contains("u32") && !text.contains("i32"), "{text}");
+    }
 }

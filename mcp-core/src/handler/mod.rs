@@ -3,6 +3,7 @@
 
 pub(crate) mod completion;
 mod header_params;
+mod integral;
 mod prompt;
 mod resource;
 mod schema;

@@ -51,7 +51,37 @@ fn derived<T: schemars::JsonSchema>() -> Value {
     if let Value::Object(map) = &mut schema {
         map.remove("title");
     }
+    integer_bounds(&mut schema);
     schema
+}
+
+/// Writes the range of `u32` and `i32` into their schemas, where schemars leaves it out (only
+/// their `format` says it, which validators do not enforce): a client that checks its
+/// arguments against the schema must not be refused by the type, and an argument out of
+/// range is told with its path. (The 64-bit bounds are left out: past 2^53 JavaScript
+/// clients cannot even read them.)
+fn integer_bounds(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let bounds = match map.get("format").and_then(Value::as_str) {
+                Some("int32") => Some((Value::from(i32::MIN), Value::from(i32::MAX))),
+                Some("uint32") => Some((Value::from(0), Value::from(u32::MAX))),
+                _ => None,
+            };
+            if let Some((low, high)) = bounds {
+                map.entry("minimum").or_insert(low);
+                map.entry("maximum").or_insert(high);
+            }
+            for (keyword, value) in map.iter_mut() {
+                // Instances, not schemas.
+                if !matches!(keyword.as_str(), "enum" | "const" | "default" | "examples") {
+                    integer_bounds(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integer_bounds),
+        _ => {}
+    }
 }
 
 /// Replaces `true` and `false` among the top-level `properties` of a tool's schema with the

@@ -56,6 +56,9 @@ pub(crate) struct ToolInner {
     /// (see `serde_checked`). Otherwise deserialising the type is the check, and the validator
     /// only explains a failure.
     pub(crate) validate_first: bool,
+    /// The input schema has `integer`s, which an integral float (`5.0`) satisfies and serde's
+    /// integer types refuse: such arguments are rewritten first (see `integral`).
+    pub(crate) integer_arguments: bool,
 }
 
 impl std::fmt::Debug for Tool {
@@ -159,6 +162,17 @@ impl Tool {
         ctx: RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
         let version = ctx.protocol_version();
+        let rewritten;
+        let integral = (self.inner.integer_arguments && super::integral::may_hold_float(arguments))
+            .then(|| super::integral::as_integers(arguments))
+            .flatten();
+        let arguments = match integral {
+            Some(text) => {
+                rewritten = text;
+                rewritten.as_str()
+            }
+            None => arguments,
+        };
         if self.inner.validate_first {
             let value = match parse_arguments(arguments) {
                 Ok(value) => value,
@@ -497,12 +511,18 @@ impl ToolBuilder {
             header_params::header_params(&self.definition.name, &self.definition.input_schema);
         let legacy_output_schema =
             output_validator.is_some() && self.definition.legacy_view().is_none();
+        let integer_arguments = self
+            .definition
+            .input_schema
+            .to_string()
+            .contains(r#""integer""#);
         Tool {
             inner: Arc::new(ToolInner {
                 legacy_output_schema,
                 header_params,
                 defer_task: self.defer_task,
                 validate_first,
+                integer_arguments,
                 definition: self.definition,
                 input_validator,
                 output_validator,

@@ -328,8 +328,10 @@ async fn non_object_structured_output_is_modern_only() {
 }
 
 /// A tool that declares an output schema must return structured content to every client it
-/// was shown to (-32603 otherwise, as for output that does not match): to all clients for
-/// an object schema, to 2026-07-28 clients only for any other. An `isError` result needs none.
+/// was shown to (-32603 otherwise, as for output that does not match): to all clients with
+/// output schemas (2025-06-18 on) for an object schema, to 2026-07-28 clients only for any
+/// other. 2025-03-26 has no structured output: its clients are owed none, and get none. An
+/// `isError` result needs none.
 #[tokio::test]
 async fn output_schema_without_structured_content_is_an_error_where_the_schema_was_shown() {
     let text_only = |_: Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
@@ -357,7 +359,11 @@ async fn output_schema_without_structured_content_is_an_error_where_the_schema_w
         )
         .build();
     for version in ProtocolVersion::ALL {
-        for (name, shown) in [("object_text", true), ("array_text", version.is_modern())] {
+        let owed = [
+            ("object_text", version.has_structured_output()),
+            ("array_text", version.is_modern()),
+        ];
+        for (name, shown) in owed {
             let params = json!({"name": name, "arguments": {}});
             let response = call(&router, version, "tools/call", params).await;
             if shown {
@@ -423,4 +429,36 @@ async fn resource_links_reach_2025_03_26_clients_as_text() {
             }
         }
     }
+}
+
+/// 2025-03-26 has no `structuredContent`: its clients get the text alone.
+#[tokio::test]
+async fn clients_of_2025_03_26_get_no_structured_content() {
+    let router = Router::builder()
+        .tool(
+            Tool::new("sum")
+                .output_schema(json!({"type": "object", "properties": {"sum": {"type": "number"}}}))
+                .handler(
+                    |_: Json<serde_json::Map<String, Value>>, _: RequestContext| async move {
+                        Json(json!({"sum": 3}))
+                    },
+                ),
+        )
+        .build();
+    let params = json!({"name": "sum", "arguments": {}});
+    let old = call(
+        &router,
+        ProtocolVersion::V2025_03_26,
+        "tools/call",
+        params.clone(),
+    )
+    .await;
+    assert!(old["result"].get("structuredContent").is_none(), "{old}");
+    assert_eq!(old["result"]["content"][0]["text"], r#"{"sum":3}"#, "{old}");
+    let newer = call(&router, ProtocolVersion::V2025_06_18, "tools/call", params).await;
+    assert_eq!(
+        newer["result"]["structuredContent"],
+        json!({"sum": 3}),
+        "{newer}"
+    );
 }

@@ -211,7 +211,10 @@ impl Tool {
         version: crate::ProtocolVersion,
     ) -> Result<(), ErrorObject> {
         let Some(structured) = structured else {
-            if version.is_modern() || self.inner.legacy_output_schema {
+            // 2025-03-26 has no output schemas: its clients are owed no structured content.
+            let owed = version.is_modern()
+                || (self.inner.legacy_output_schema && version.has_structured_output());
+            if owed {
                 return Err(ErrorObject::internal_error(format!(
                     "Tool {} declares an outputSchema but returned no structured content",
                     self.name()

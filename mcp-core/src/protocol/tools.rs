@@ -229,10 +229,12 @@ impl CallToolResult {
         if version.is_modern() {
             return;
         }
-        if self
-            .structured_content
-            .as_ref()
-            .is_some_and(|v| !v.is_object())
+        // 2025-03-26 has no structured output; 2025-06-18 and 2025-11-25 only objects.
+        if !version.has_structured_output()
+            || self
+                .structured_content
+                .as_ref()
+                .is_some_and(|v| !v.is_object())
         {
             self.structured_content = None;
         }

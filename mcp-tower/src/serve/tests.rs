@@ -235,21 +235,10 @@ async fn past_the_connection_cap_a_new_connection_waits_for_a_free_slot() {
         options,
     ));
     let request = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
-    /// Sends `request` and reads until the answer's body has come, or `wait` passes.
+    /// Whether `hello`'s answer comes within `wait`.
     async fn answered(client: &mut tokio::net::TcpStream, wait: Duration) -> bool {
-        let mut received = Vec::new();
-        let mut buffer = [0; 1024];
-        tokio::time::timeout(wait, async {
-            while !received.ends_with(b"hello") {
-                match client.read(&mut buffer).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(read) => received.extend_from_slice(&buffer[..read]),
-                }
-            }
-        })
-        .await
-        .is_ok()
-            && received.starts_with(b"HTTP/1.1 200")
+        let (received, in_time) = read_hello(client, wait).await;
+        in_time && received.starts_with(b"HTTP/1.1 200")
     }
     let mut first = tokio::net::TcpStream::connect(address).await.unwrap();
     let mut second = tokio::net::TcpStream::connect(address).await.unwrap();
@@ -436,18 +425,7 @@ async fn past_its_share_a_peers_new_connection_is_closed() {
     ));
     let request = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
     async fn answer(client: &mut tokio::net::TcpStream) -> Vec<u8> {
-        let mut received = Vec::new();
-        let mut buffer = [0; 1024];
-        let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            while !received.ends_with(b"hello") {
-                match client.read(&mut buffer).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(read) => received.extend_from_slice(&buffer[..read]),
-                }
-            }
-        })
-        .await;
-        received
+        read_hello(client, Duration::from_secs(5)).await.0
     }
     let mut first = tokio::net::TcpStream::connect(address).await.unwrap();
     let mut second = tokio::net::TcpStream::connect(address).await.unwrap();
@@ -477,4 +455,23 @@ async fn past_its_share_a_peers_new_connection_is_closed() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(fourth.is_some(), "served once a slot was free");
+}
+
+/// Reads until the body of `hello`'s answer has come, the connection closes or `wait`
+/// passes: what came, and whether it ended before `wait`.
+async fn read_hello(client: &mut tokio::net::TcpStream, wait: Duration) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut buffer = [0; 1024];
+    let in_time = tokio::time::timeout(wait, async {
+        while !received.ends_with(b"hello") {
+            match client.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => received.extend_from_slice(&buffer[..read]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (received, in_time)
 }

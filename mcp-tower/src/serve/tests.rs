@@ -222,7 +222,6 @@ async fn an_idle_http2_connection_is_sent_goaway() {
 
 #[tokio::test]
 async fn past_the_connection_cap_a_new_connection_waits_for_a_free_slot() {
-    use tokio::io::AsyncReadExt;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let options = ServeOptions::default()
@@ -411,7 +410,6 @@ async fn requests_left_at_the_end_of_the_grace_period_are_cancelled_before_serve
 /// a closed connection gives its share back.
 #[tokio::test]
 async fn past_its_share_a_peers_new_connection_is_closed() {
-    use tokio::io::AsyncReadExt;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let options = ServeOptions::default()

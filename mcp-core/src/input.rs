@@ -50,8 +50,12 @@ pub struct InputRound {
 /// A digest of a question (its method and params), sealed with its key: an answer counts
 /// only for the question it answered, even when a re-run asks something else under that key
 /// (a question whose text comes from data that changed between rounds).
+///
+/// The params are read in a canonical spelling (keys sorted), so that a question built from a
+/// `HashMap` is the same question in every run.
 pub(crate) fn question_digest(method: &str, params: &RawValue) -> String {
-    let digest = RequestStateSealer::binding(&[method, params.get()]);
+    let params = crate::router::canonical_json(params.get());
+    let digest = RequestStateSealer::binding(&[method, &params]);
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
@@ -122,6 +126,14 @@ impl InputRound {
                     .insert(key, question);
                 return InputWait::Answered(answer.clone());
             }
+            // A question built from data that changes in every run (a timestamp) is never
+            // answered: the handler's author must hear of it.
+            tracing::warn!(
+                key,
+                method,
+                "the question asked under this key differs from the one the client answered; \
+                 asking again (a question must be the same in every run to be answered)"
+            );
         }
         self.asked
             .lock()

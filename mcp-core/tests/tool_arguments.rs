@@ -213,6 +213,14 @@ async fn messages_about_invalid_arguments_are_bounded() {
     let text = text_of_error(&call(&tags, "tags", &arguments).await).to_owned();
     assert_eq!(text.lines().count(), 12, "{text}");
     assert!(text.ends_with("(only the first 10 are listed)"), "{text}");
+    // Large arguments: the first violation only, found without collecting every other.
+    let arguments = format!(r#"{{"tags":[{}]}}"#, vec!["1"; 50_000].join(","));
+    let text = text_of_error(&call(&tags, "tags", &arguments).await).to_owned();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.ends_with("only the first violation is listed)"),
+        "{text}"
+    );
     let huge = format!(r#"{{"a":"{}","b":1}}"#, "x".repeat(100_000));
     let text = text_of_error(&call(&router, "add", &huge).await).to_owned();
     assert!(text.len() < 2_000, "{} bytes", text.len());

@@ -179,7 +179,8 @@ impl Tool {
                 Err(why) => return refuse_arguments(self.unreadable(&why), version),
             };
             if !self.inner.input_validator.is_valid(&value) {
-                return refuse_arguments(self.invalid_arguments(&value), version);
+                let text = self.invalid_arguments(&value, arguments.len());
+                return refuse_arguments(text, version);
             }
         }
         let handler = match (self.inner.handler)(arguments, ctx) {
@@ -222,7 +223,8 @@ impl Tool {
             }
             return Ok(());
         };
-        if validator.is_valid(structured) {
+        // Checked only where it is sent: 2025-03-26 clients get none (it is stripped).
+        if !version.has_structured_output() || validator.is_valid(structured) {
             return Ok(());
         }
         Err(ErrorObject::internal_error(format!(
@@ -241,7 +243,7 @@ impl Tool {
                 Err(why) => return self.unreadable(&why),
             };
             if !self.inner.input_validator.is_valid(&value) {
-                return self.invalid_arguments(&value);
+                return self.invalid_arguments(&value, arguments.len());
             }
         }
         self.unreadable(why)
@@ -256,10 +258,17 @@ impl Tool {
         )
     }
 
-    /// The schema violations of `arguments`, with their JSON paths (the first few).
-    fn invalid_arguments(&self, arguments: &Value) -> String {
+    /// The schema violations of `arguments` (`size` bytes of text), with their JSON paths:
+    /// the first few, or only the first of large arguments (listing errors makes the validator
+    /// collect every one first: millions for an array of millions of wrong items).
+    fn invalid_arguments(&self, arguments: &Value, size: usize) -> String {
         let mut text = format!("Invalid arguments for tool {}:", self.name());
-        for error in violations(&self.inner.input_validator, arguments) {
+        let listed = if size > MAX_LISTED_ARGUMENT_BYTES {
+            first_violation(&self.inner.input_validator, arguments)
+        } else {
+            violations(&self.inner.input_validator, arguments)
+        };
+        for error in listed {
             text.push_str("\n- ");
             text.push_str(&error);
         }
@@ -275,23 +284,45 @@ const MAX_VIOLATIONS: usize = 10;
 /// quotes it: a megabyte-long string is not repeated back).
 const MAX_VIOLATION_CHARS: usize = 300;
 
+/// Arguments larger than this get only their first violation listed (see
+/// `invalid_arguments`).
+const MAX_LISTED_ARGUMENT_BYTES: usize = 64 * 1024;
+
 /// The first [`MAX_VIOLATIONS`] ways `instance` breaks the schema of `validator`, each with
 /// its JSON path and cut to [`MAX_VIOLATION_CHARS`]; a last line says when there are more.
-/// The validator stops at the first one past the limit.
+/// (The validator collects them all first: for instances of bounded size.)
 fn violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
     let mut errors = validator.iter_errors(instance);
     let mut listed: Vec<String> = errors
         .by_ref()
         .take(MAX_VIOLATIONS)
-        .map(|e| {
-            let line = format!("{}: {}", pointer_or_root(&e.instance_path().to_string()), e);
-            cut(&line, MAX_VIOLATION_CHARS).into_owned()
-        })
+        .map(|e| violation_line(&e))
         .collect();
     if errors.next().is_some() {
         listed.push(format!("(only the first {MAX_VIOLATIONS} are listed)"));
     }
     listed
+}
+
+/// The first way `instance` breaks the schema, found without collecting the others.
+fn first_violation(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    match validator.validate(instance) {
+        Ok(()) => Vec::new(),
+        Err(error) => vec![
+            violation_line(&error),
+            "(large arguments: only the first violation is listed)".to_owned(),
+        ],
+    }
+}
+
+/// A violation with its JSON path, cut to [`MAX_VIOLATION_CHARS`].
+fn violation_line(error: &jsonschema::ValidationError<'_>) -> String {
+    let line = format!(
+        "{}: {}",
+        pointer_or_root(&error.instance_path().to_string()),
+        error
+    );
+    cut(&line, MAX_VIOLATION_CHARS).into_owned()
 }
 
 /// `text` cut to `max` characters, with an ellipsis when cut.
@@ -455,7 +486,7 @@ impl ToolBuilder {
             let future = handler(Json(args), ctx);
             Ok(Box::pin(async move { future.await.into_tool_result() }))
         });
-        self.finish(handler, validate_first)
+        self.finish(handler, validate_first, true)
     }
 
     /// Attaches a handler taking the raw arguments object (validated against the schema
@@ -472,10 +503,12 @@ impl ToolBuilder {
             let future = handler(arguments, ctx);
             Ok(Box::pin(async move { future.await.into_tool_result() }))
         });
-        self.finish(handler, true)
+        self.finish(handler, true, false)
     }
 
-    fn finish(mut self, handler: Box<ToolFn>, validate_first: bool) -> Tool {
+    /// Builds the tool; `typed`: its handler deserialises a Rust type (whose integer fields
+    /// refuse `5.0`), not the raw arguments.
+    fn finish(mut self, handler: Box<ToolFn>, validate_first: bool, typed: bool) -> Tool {
         if !is_conventional_name(&self.definition.name) {
             // A SHOULD of 2025-11-25, so a warning: some clients may refuse or mangle it.
             tracing::warn!(
@@ -514,11 +547,12 @@ impl ToolBuilder {
             header_params::header_params(&self.definition.name, &self.definition.input_schema);
         let legacy_output_schema =
             output_validator.is_some() && self.definition.legacy_view().is_none();
-        let integer_arguments = self
-            .definition
-            .input_schema
-            .to_string()
-            .contains(r#""integer""#);
+        let integer_arguments = typed
+            && self
+                .definition
+                .input_schema
+                .to_string()
+                .contains(r#""integer""#);
         Tool {
             inner: Arc::new(ToolInner {
                 legacy_output_schema,

@@ -268,52 +268,60 @@ pub(crate) fn owned_arguments(arguments: &str) -> Result<Box<RawValue>, ErrorObj
 /// Arguments that do not parse are kept as sent (the tool refuses them anyway).
 pub(crate) fn normalised(arguments: &str) -> String {
     let mut out = String::with_capacity(arguments.len());
-    match canonical(arguments, &mut out) {
-        Ok(()) => out,
-        Err(_) => arguments.to_owned(),
+    match canonical(arguments, &mut out, 0) {
+        Some(()) => out,
+        None => arguments.to_owned(),
     }
 }
 
-/// Writes the canonical spelling of the JSON value `text` (see [`normalised`]). Its depth is
-/// serde_json's: each level is read by a parse with its recursion limit.
-fn canonical(text: &str, out: &mut String) -> Result<(), serde_json::Error> {
+/// The deepest nesting [`canonical`] follows (serde_json's own limit): it recurses once per
+/// level, and reads each level's text again, so client text must not choose its depth.
+const MAX_CANONICAL_DEPTH: usize = 128;
+
+/// Writes the canonical spelling of the JSON value `text` (see [`normalised`]); `None` for
+/// text that is not JSON or nests deeper than [`MAX_CANONICAL_DEPTH`].
+fn canonical(text: &str, out: &mut String, depth: usize) -> Option<()> {
     let text = text.trim();
+    let nested = matches!(text.as_bytes().first(), Some(b'{' | b'['));
+    if nested && depth >= MAX_CANONICAL_DEPTH {
+        return None;
+    }
     match text.as_bytes().first() {
         Some(b'{') => {
-            let members: BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
+            let members: BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
             out.push('{');
             for (index, (key, value)) in members.into_iter().enumerate() {
                 if index > 0 {
                     out.push(',');
                 }
-                out.push_str(&serde_json::to_string(&key)?);
+                out.push_str(&serde_json::to_string(&key).ok()?);
                 out.push(':');
-                canonical(value.get(), out)?;
+                canonical(value.get(), out, depth + 1)?;
             }
             out.push('}');
         }
         Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text)?;
+            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
             out.push('[');
             for (index, item) in items.into_iter().enumerate() {
                 if index > 0 {
                     out.push(',');
                 }
-                canonical(item.get(), out)?;
+                canonical(item.get(), out, depth + 1)?;
             }
             out.push(']');
         }
         Some(b'"') => {
-            let string: String = serde_json::from_str(text)?;
-            out.push_str(&serde_json::to_string(&string)?);
+            let string: String = serde_json::from_str(text).ok()?;
+            out.push_str(&serde_json::to_string(&string).ok()?);
         }
         // A number, `true`, `false` or `null`, as written (checked to be one).
         _ => {
-            serde_json::from_str::<serde::de::IgnoredAny>(text)?;
+            serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
             out.push_str(text);
         }
     }
-    Ok(())
+    Some(())
 }
 
 /// The 2026-07-28 request fields in `_meta` that every method must refuse when they do not
@@ -412,6 +420,14 @@ mod tests {
             normalised(r#"{"amount":100000000000000000001}"#)
         );
         assert_eq!(normalised("{not json"), "{not json");
+        // Client text does not choose the recursion's depth: past the limit, kept as sent.
+        let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(normalised(&deep), deep);
+        let within = format!("{}1{}", "[ ".repeat(100), "]".repeat(100));
+        assert_eq!(
+            normalised(&within),
+            format!("{}1{}", "[".repeat(100), "]".repeat(100))
+        );
     }
 
     /// What a reading of `tools/call` params comes to, comparable.

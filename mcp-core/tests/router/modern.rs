@@ -569,3 +569,62 @@ async fn an_answer_is_bound_to_the_question_it_answered() {
     );
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
+
+/// Params `{"a":1,"b":2}`, written with their keys in the other order when swapped.
+struct Swapped(bool);
+
+impl serde::Serialize for Swapped {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(2))?;
+        let entries = if self.0 {
+            [("b", 2), ("a", 1)]
+        } else {
+            [("a", 1), ("b", 2)]
+        };
+        for (key, value) in entries {
+            map.serialize_entry(key, &value)?;
+        }
+        map.end()
+    }
+}
+
+/// A question is the same question whatever order its params' keys come in (built from a
+/// `HashMap`, say): its answer counts.
+#[tokio::test]
+async fn a_question_with_its_keys_in_another_order_is_the_same_question() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&runs);
+    let router = Router::builder()
+        .name("test-server", "1.2.3")
+        .tool(
+            Tool::new("roots").handler(move |Json(_): Json<NoArgs>, ctx: RequestContext| {
+                let run = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    // The same object, its keys in the other order on the second run.
+                    let roots: Value = ctx.request("roots/list", &Swapped(run > 0)).await?;
+                    Ok::<_, mcp_core::jsonrpc::ErrorObject>(roots.to_string())
+                }
+            }),
+        )
+        .build();
+    let call = |state: Option<&str>| {
+        let mut params = json!({ "name": "roots", "arguments": {} });
+        if let Some(state) = state {
+            params["requestState"] = json!(state);
+            params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
+        }
+        let mut request =
+            request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
+        request.extensions.insert(Principal::new("alice"));
+        request
+    };
+    let first = result_of(&router, call(None)).await;
+    let (_, _, _, state) = input_required(&first);
+    let second = result_of(&router, call(Some(&state))).await;
+    assert_eq!(second["resultType"], "complete", "{second}");
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}

@@ -11,6 +11,7 @@ mod serde_checked;
 mod tool;
 mod tool_result;
 mod uri_template;
+mod violations;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::violations::{
+    MAX_LISTED_ARGUMENT_BYTES, MAX_VIOLATION_CHARS, cut, first_violation, violations,
+};
 use super::{BoxFuture, IntoToolResult, Json, header_params, schema};
 use crate::context::RequestContext;
 use crate::jsonrpc::ErrorObject;
@@ -276,63 +279,6 @@ impl Tool {
     }
 }
 
-/// The most violations one message lists: a message is for a model or a person to act on,
-/// and a 2 000 000-item array of wrong items must not become a message of as many lines.
-const MAX_VIOLATIONS: usize = 10;
-
-/// The most characters of one violation (its path and the offending value as the validator
-/// quotes it: a megabyte-long string is not repeated back).
-const MAX_VIOLATION_CHARS: usize = 300;
-
-/// Arguments larger than this get only their first violation listed (see
-/// `invalid_arguments`).
-const MAX_LISTED_ARGUMENT_BYTES: usize = 64 * 1024;
-
-/// The first [`MAX_VIOLATIONS`] ways `instance` breaks the schema of `validator`, each with
-/// its JSON path and cut to [`MAX_VIOLATION_CHARS`]; a last line says when there are more.
-/// (The validator collects them all first: for instances of bounded size.)
-fn violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    let mut errors = validator.iter_errors(instance);
-    let mut listed: Vec<String> = errors
-        .by_ref()
-        .take(MAX_VIOLATIONS)
-        .map(|e| violation_line(&e))
-        .collect();
-    if errors.next().is_some() {
-        listed.push(format!("(only the first {MAX_VIOLATIONS} are listed)"));
-    }
-    listed
-}
-
-/// The first way `instance` breaks the schema, found without collecting the others.
-fn first_violation(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    match validator.validate(instance) {
-        Ok(()) => Vec::new(),
-        Err(error) => vec![
-            violation_line(&error),
-            "(large arguments: only the first violation is listed)".to_owned(),
-        ],
-    }
-}
-
-/// A violation with its JSON path, cut to [`MAX_VIOLATION_CHARS`].
-fn violation_line(error: &jsonschema::ValidationError<'_>) -> String {
-    let line = format!(
-        "{}: {}",
-        pointer_or_root(&error.instance_path().to_string()),
-        error
-    );
-    cut(&line, MAX_VIOLATION_CHARS).into_owned()
-}
-
-/// `text` cut to `max` characters, with an ellipsis when cut.
-fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
-        None => std::borrow::Cow::Borrowed(text),
-    }
-}
-
 /// Invalid arguments, answered as `version` says ([`has_argument_errors_as_results`]): an
 /// `isError` result, or -32602 with the same text.
 ///
@@ -353,10 +299,6 @@ fn refuse_arguments(
 /// invalid arguments (a tool error where the version says so, as any other).
 fn parse_arguments(arguments: &str) -> Result<Value, String> {
     serde_json::from_str(arguments).map_err(|e| crate::jsonrpc::serde_message(&e))
-}
-
-fn pointer_or_root(pointer: &str) -> &str {
-    if pointer.is_empty() { "/" } else { pointer }
 }
 
 impl ToolBuilder {

@@ -54,7 +54,7 @@ pub struct InputRound {
 /// The params are read in a canonical spelling (keys sorted), so that a question built from a
 /// `HashMap` is the same question in every run.
 pub(crate) fn question_digest(method: &str, params: &RawValue) -> String {
-    let params = crate::router::canonical_json(params.get());
+    let params = crate::jsonrpc::canonical_json(params.get());
     let digest = RequestStateSealer::binding(&[method, &params]);
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }

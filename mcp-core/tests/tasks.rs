@@ -124,6 +124,15 @@ fn text_answer(text: &str) -> Value {
     json!({"action": "accept", "content": {"text": text}})
 }
 
+/// Starts `tool` (no arguments) as a 2026-07-28 task; its id.
+async fn start_task(router: &Router, tool: &str) -> String {
+    let created = modern(router, "tools/call", json!({"name": tool, "arguments": {}})).await;
+    created["result"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a task: {created}"))
+        .to_owned()
+}
+
 #[tokio::test]
 async fn modern_task_runs_and_is_polled() {
     let router = router(10);
@@ -154,13 +163,7 @@ async fn modern_task_runs_and_is_polled() {
 #[tokio::test]
 async fn modern_task_waits_for_input_then_completes() {
     let router = router(10);
-    let created = modern(
-        &router,
-        "tools/call",
-        json!({"name":"confirm","arguments":{}}),
-    )
-    .await;
-    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let task_id = start_task(&router, "confirm").await;
     let parked = poll_until(&router, &task_id, "input_required").await;
     assert_eq!(
         parked["inputRequests"]["confirm"]["method"],
@@ -183,13 +186,7 @@ async fn modern_task_waits_for_input_then_completes() {
 #[tokio::test]
 async fn modern_cancel_and_missing_extension() {
     let router = router(10);
-    let created = modern(
-        &router,
-        "tools/call",
-        json!({"name":"forever","arguments":{}}),
-    )
-    .await;
-    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let task_id = start_task(&router, "forever").await;
     let cancelled = modern(&router, "tasks/cancel", json!({"taskId": task_id})).await;
     assert_eq!(cancelled["result"]["resultType"], "complete");
     poll_until(&router, &task_id, "cancelled").await;
@@ -453,13 +450,7 @@ async fn deferred_task_keeps_the_answers_given_before_it_was_created() {
 #[tokio::test]
 async fn task_ignores_answers_to_questions_not_outstanding() {
     let router = router(10);
-    let created = modern(
-        &router,
-        "tools/call",
-        json!({"name":"two_questions","arguments":{}}),
-    )
-    .await;
-    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let task_id = start_task(&router, "two_questions").await;
     poll_until(&router, &task_id, "input_required").await;
     // "second" has not been asked yet: its answer is ignored, and asked for later.
     let answers = json!({"taskId": task_id, "inputResponses": {
@@ -494,28 +485,21 @@ async fn task_ignores_answers_to_questions_not_outstanding() {
 #[tokio::test]
 async fn ignored_answers_leave_last_updated_at_alone() {
     let router = router(10);
-    let created = modern(&router, "tools/call", json!({"name":"slow","arguments":{}})).await;
-    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
-    let done = poll_until(&router, &task_id, "completed").await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let answers = json!({"taskId": task_id, "inputResponses": {"junk": text_answer("x")}});
-    modern(&router, "tasks/update", answers).await;
-    let after = poll_until(&router, &task_id, "completed").await;
-    assert_eq!(after["lastUpdatedAt"], done["lastUpdatedAt"], "{after}");
+    let task_id = start_task(&router, "slow").await;
+    ignored_answer_changes_nothing(&router, &task_id, "completed").await;
+    let task_id = start_task(&router, "two_questions").await;
+    ignored_answer_changes_nothing(&router, &task_id, "input_required").await;
+}
 
-    let created = modern(
-        &router,
-        "tools/call",
-        json!({"name":"two_questions","arguments":{}}),
-    )
-    .await;
-    let task_id = created["result"]["taskId"].as_str().unwrap().to_owned();
-    let parked = poll_until(&router, &task_id, "input_required").await;
+/// Once the task is in `status`, a `tasks/update` whose one answer no question asked for
+/// leaves its `lastUpdatedAt` as it was.
+async fn ignored_answer_changes_nothing(router: &Router, task_id: &str, status: &str) {
+    let before = poll_until(router, task_id, status).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let answers = json!({"taskId": task_id, "inputResponses": {"junk": text_answer("x")}});
-    modern(&router, "tasks/update", answers).await;
-    let after = poll_until(&router, &task_id, "input_required").await;
-    assert_eq!(after["lastUpdatedAt"], parked["lastUpdatedAt"], "{after}");
+    modern(router, "tasks/update", answers).await;
+    let after = poll_until(router, task_id, status).await;
+    assert_eq!(after["lastUpdatedAt"], before["lastUpdatedAt"], "{after}");
 }
 
 #[tokio::test]

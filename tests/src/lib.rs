@@ -307,3 +307,19 @@ impl TestClient {
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// A tool `forever` that runs until its request or task is cancelled, taking tasks as
+/// `support` says.
+pub fn forever_tool(support: mcp_core::protocol::TaskSupport) -> mcp_core::Tool {
+    use mcp_core::{Json, RequestContext};
+    mcp_core::Tool::new("forever")
+        .execution(mcp_core::protocol::ToolExecution {
+            task_support: Some(support),
+        })
+        .handler(
+            |Json(_): Json<serde_json::Map<String, serde_json::Value>>, ctx: RequestContext| async move {
+                ctx.cancelled().await;
+                "cancelled"
+            },
+        )
+}

@@ -1,9 +1,9 @@
 //! Who is served the task methods, over a real socket: anonymous clients of a stateless
 //! server cannot list each other's tasks, and a server that runs no tasks does not pretend to.
 
-use mcp_core::protocol::{TaskSupport, ToolExecution};
-use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer};
+use mcp_core::protocol::TaskSupport;
+use mcp_core::{RequestContext, Router, Tool};
+use mcp_e2e::{TestClient, TestServer, forever_tool};
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
 
@@ -13,18 +13,7 @@ const HEADERS: [(&str, &str); 1] = [("mcp-protocol-version", VERSION)];
 /// A router whose one tool may run as a task, and runs until cancelled.
 fn task_router() -> Router {
     Router::builder()
-        .tool(
-            Tool::new("forever")
-                .execution(ToolExecution {
-                    task_support: Some(TaskSupport::Optional),
-                })
-                .handler(
-                    |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
-                        ctx.cancelled().await;
-                        "cancelled"
-                    },
-                ),
-        )
+        .tool(forever_tool(TaskSupport::Optional))
         .build()
 }
 

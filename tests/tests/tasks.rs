@@ -5,7 +5,7 @@
 use http::Method;
 use mcp_core::protocol::{ElicitRequestFormParams, TaskSupport, ToolExecution};
 use mcp_core::{Json, RequestContext, Router, Tool};
-use mcp_e2e::{TestClient, TestServer, read_until, sse_messages};
+use mcp_e2e::{TestClient, TestServer, forever_tool, read_until, sse_messages};
 use mcp_tower::McpServer;
 use serde_json::{Value, json};
 
@@ -180,18 +180,7 @@ async fn a_cancelled_tasks_result_leaves_the_question_to_the_next() {
 async fn task_shares_are_per_address_and_a_session_s_tasks_end_with_it() {
     let router = Router::builder()
         .tasks(mcp_core::TaskConfig::default().max_tasks_per_client(2))
-        .tool(
-            Tool::new("forever")
-                .execution(ToolExecution {
-                    task_support: Some(TaskSupport::Required),
-                })
-                .handler(
-                    |Json(_): Json<serde_json::Map<String, Value>>, ctx: RequestContext| async move {
-                        ctx.cancelled().await;
-                        "cancelled"
-                    },
-                ),
-        )
+        .tool(forever_tool(TaskSupport::Required))
         .build();
     let server = TestServer::start(McpServer::builder(router).into_http_service()).await;
     let client = TestClient::new(&server);

@@ -18,6 +18,7 @@ use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+mod canonical;
 mod error;
 mod id;
 pub(crate) mod integer;
@@ -27,6 +28,7 @@ pub(crate) use self::integer::{
     Integer, StringOrInteger, StringOrIntegerVisitor, serialize_digits,
 };
 
+pub(crate) use self::canonical::canonical_json;
 pub use self::error::serde_message;
 pub use self::error::{ErrorObject, codes, prefix_within, quoted};
 pub use self::id::{RequestId, cancelled_request_id};

@@ -45,7 +45,7 @@ impl Call<'_> {
                 );
             }
             let name = params.name.to_string();
-            let arguments_text = params::normalised(arguments);
+            let arguments_text = crate::jsonrpc::canonical_json(arguments);
             let binding = move || {
                 vec![
                     "tools/call".to_owned(),
@@ -71,7 +71,7 @@ impl Call<'_> {
             vec![
                 "tools/call".to_owned(),
                 name.to_string(),
-                params::normalised(arguments),
+                crate::jsonrpc::canonical_json(arguments),
             ]
         };
         let outcome = self

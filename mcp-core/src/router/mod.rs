@@ -29,7 +29,6 @@ use registry::Registry;
 
 pub use encode::CachePolicy;
 pub use future::RouterFuture;
-pub(crate) use params::normalised as canonical_json;
 
 /// The default number of items per `*/list` page.
 pub const DEFAULT_PAGE_SIZE: usize = 100;

@@ -262,68 +262,6 @@ pub(crate) fn owned_arguments(arguments: &str) -> Result<Box<RawValue>, ErrorObj
     })
 }
 
-/// A tool's arguments in one spelling whatever the client's whitespace, key order and string
-/// escapes, for a binding that must match across rounds. Numbers keep their text: read as
-/// floats, integers past 2^53 would round, and one state would open for other amounts.
-/// Arguments that do not parse are kept as sent (the tool refuses them anyway).
-pub(crate) fn normalised(arguments: &str) -> String {
-    let mut out = String::with_capacity(arguments.len());
-    match canonical(arguments, &mut out, 0) {
-        Some(()) => out,
-        None => arguments.to_owned(),
-    }
-}
-
-/// The deepest nesting [`canonical`] follows (serde_json's own limit): it recurses once per
-/// level, and reads each level's text again, so client text must not choose its depth.
-const MAX_CANONICAL_DEPTH: usize = 128;
-
-/// Writes the canonical spelling of the JSON value `text` (see [`normalised`]); `None` for
-/// text that is not JSON or nests deeper than [`MAX_CANONICAL_DEPTH`].
-fn canonical(text: &str, out: &mut String, depth: usize) -> Option<()> {
-    let text = text.trim();
-    let nested = matches!(text.as_bytes().first(), Some(b'{' | b'['));
-    if nested && depth >= MAX_CANONICAL_DEPTH {
-        return None;
-    }
-    match text.as_bytes().first() {
-        Some(b'{') => {
-            let members: BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
-            out.push('{');
-            for (index, (key, value)) in members.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::to_string(&key).ok()?);
-                out.push(':');
-                canonical(value.get(), out, depth + 1)?;
-            }
-            out.push('}');
-        }
-        Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
-            out.push('[');
-            for (index, item) in items.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                canonical(item.get(), out, depth + 1)?;
-            }
-            out.push(']');
-        }
-        Some(b'"') => {
-            let string: String = serde_json::from_str(text).ok()?;
-            out.push_str(&serde_json::to_string(&string).ok()?);
-        }
-        // A number, `true`, `false` or `null`, as written (checked to be one).
-        _ => {
-            serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
-            out.push_str(text);
-        }
-    }
-    Some(())
-}
-
 /// The 2026-07-28 request fields in `_meta` that every method must refuse when they do not
 /// read (a log level that is not one, capabilities of the wrong shape): -32602, restated by
 /// HTTP as 400 as for missing ones (2026-07-28, basic: per-request protocol fields). Methods
@@ -407,28 +345,6 @@ pub(crate) fn owned<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arguments_are_normalised_without_rounding_numbers() {
-        assert_eq!(
-            normalised(r#" { "b" : [1, "\u0061"], "a": {"z": null, "y": true} } "#),
-            r#"{"a":{"y":true,"z":null},"b":[1,"a"]}"#
-        );
-        // Integers past 2^53 keep every digit: one state must not open for another amount.
-        assert_ne!(
-            normalised(r#"{"amount":100000000000000000000}"#),
-            normalised(r#"{"amount":100000000000000000001}"#)
-        );
-        assert_eq!(normalised("{not json"), "{not json");
-        // Client text does not choose the recursion's depth: past the limit, kept as sent.
-        let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(normalised(&deep), deep);
-        let within = format!("{}1{}", "[ ".repeat(100), "]".repeat(100));
-        assert_eq!(
-            normalised(&within),
-            format!("{}1{}", "[".repeat(100), "]".repeat(100))
-        );
-    }
 
     /// What a reading of `tools/call` params comes to, comparable.
     fn summary(params: &CallToolParams<'_>) -> String {

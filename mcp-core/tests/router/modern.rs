@@ -401,12 +401,19 @@ async fn a_request_state_of_a_retired_key_still_opens_while_the_key_is_kept() {
 /// alice's `tools/call roots`: the first round without `state`, a retry with it and the
 /// client's `roots/list` answer.
 fn ask_roots(state: Option<&str>) -> McpRequest {
-    let mut params = json!({ "name": "roots", "arguments": {} });
-    if let Some(state) = state {
+    let retry = state.map(|state| ("input-0", state));
+    alice_round("roots", "roots/list", json!({ "roots": {} }), retry)
+}
+
+/// alice's `tools/call` of `tool`, declaring `caps`: the first round without `retry`; a retry
+/// with its `(key, state)`, the client's answer to `method` under `key`.
+fn alice_round(tool: &str, method: &str, caps: Value, retry: Option<(&str, &str)>) -> McpRequest {
+    let mut params = json!({ "name": tool, "arguments": {} });
+    if let Some((key, state)) = retry {
         params["requestState"] = json!(state);
-        params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
+        params["inputResponses"] = json!({ key: client_answer(method) });
     }
-    let mut request = request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
+    let mut request = request_with_caps(MODERN, 1, "tools/call", params, caps);
     request.extensions.insert(Principal::new("alice"));
     request
 }
@@ -541,21 +548,13 @@ async fn an_answer_is_bound_to_the_question_it_answered() {
             }),
         )
         .build();
-    let call = |retry: Option<(&str, &str)>| {
-        let mut params = json!({ "name": "delete", "arguments": {} });
-        if let Some((key, state)) = retry {
-            params["inputResponses"] = json!({ key: client_answer("elicitation/create") });
-            params["requestState"] = json!(state);
-        }
-        let mut request = request_with_caps(
-            MODERN,
-            1,
-            "tools/call",
-            params,
+    let call = |retry| {
+        alice_round(
+            "delete",
+            "elicitation/create",
             json!({ "elicitation": {} }),
-        );
-        request.extensions.insert(Principal::new("alice"));
-        request
+            retry,
+        )
     };
     let first = result_of(&router, call(None)).await;
     let (key, _, params, state) = input_required(&first);
@@ -611,20 +610,9 @@ async fn a_question_with_its_keys_in_another_order_is_the_same_question() {
             }),
         )
         .build();
-    let call = |state: Option<&str>| {
-        let mut params = json!({ "name": "roots", "arguments": {} });
-        if let Some(state) = state {
-            params["requestState"] = json!(state);
-            params["inputResponses"] = json!({ "input-0": client_answer("roots/list") });
-        }
-        let mut request =
-            request_with_caps(MODERN, 1, "tools/call", params, json!({ "roots": {} }));
-        request.extensions.insert(Principal::new("alice"));
-        request
-    };
-    let first = result_of(&router, call(None)).await;
+    let first = result_of(&router, ask_roots(None)).await;
     let (_, _, _, state) = input_required(&first);
-    let second = result_of(&router, call(Some(&state))).await;
+    let second = result_of(&router, ask_roots(Some(&state))).await;
     assert_eq!(second["resultType"], "complete", "{second}");
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }

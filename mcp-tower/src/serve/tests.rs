@@ -222,17 +222,10 @@ async fn an_idle_http2_connection_is_sent_goaway() {
 
 #[tokio::test]
 async fn past_the_connection_cap_a_new_connection_waits_for_a_free_slot() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
     let options = ServeOptions::default()
         .max_connections(2)
         .idle_timeout(Duration::from_secs(10));
-    tokio::spawn(serve_with_options(
-        listener,
-        hello(),
-        std::future::pending(),
-        options,
-    ));
+    let (address, _stop) = serve_on_loopback(hello(), options).await;
     let request = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
     /// Whether `hello`'s answer comes within `wait`.
     async fn answered(client: &mut tokio::net::TcpStream, wait: Duration) -> bool {
@@ -410,17 +403,10 @@ async fn requests_left_at_the_end_of_the_grace_period_are_cancelled_before_serve
 /// a closed connection gives its share back.
 #[tokio::test]
 async fn past_its_share_a_peers_new_connection_is_closed() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
     let options = ServeOptions::default()
         .max_connections_per_peer(2)
         .idle_timeout(Duration::from_secs(10));
-    tokio::spawn(serve_with_options(
-        listener,
-        hello(),
-        std::future::pending(),
-        options,
-    ));
+    let (address, _stop) = serve_on_loopback(hello(), options).await;
     let request = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
     async fn answer(client: &mut tokio::net::TcpStream) -> Vec<u8> {
         read_hello(client, Duration::from_secs(5)).await.0

@@ -54,7 +54,7 @@ pub use peer::{ClientPeer, Outbound, OutboundMessage};
 pub use principal::{AllowList, Principal, peer_block};
 pub use request::{FromStdio, HttpRefusal, McpRequest, McpResponse, RefusedAtRpcTier, RefusedBy};
 pub use router::{CachePolicy, DEFAULT_PAGE_SIZE, Router, RouterBuilder, RouterFuture};
-pub use session::{Session, SessionHandle, StatelessTransport};
+pub use session::{NoNotificationStream, Session, SessionHandle, StatelessTransport};
 pub use tasks::TaskConfig;
 pub use tokio_util::sync::CancellationToken;
 pub use version::{Era, ProtocolVersion, ServedEras, UnsupportedVersion};

@@ -72,3 +72,21 @@ pub type SessionHandle = Arc<dyn Session>;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatelessTransport;
+
+/// Put in a request's extensions by a transport that has no stream on which list changes
+/// and resource updates could reach this caller: a legacy server whose GET stream is turned
+/// off, a 2026-07-28 endpoint or a stdio transport given no server events. The router then
+/// advertises neither (`listChanged: false`, no `subscribe`) and refuses
+/// `resources/subscribe` and `subscriptions/listen` (-32601), so that no client waits for
+/// updates that cannot come. [`StatelessTransport`] implies it.
+///
+/// ```
+/// use mcp_core::{McpRequest, NoNotificationStream, ProtocolVersion};
+/// use mcp_core::jsonrpc::Message;
+///
+/// let ping = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
+/// let mut request = McpRequest::new(ping, ProtocolVersion::V2025_11_25);
+/// request.extensions.insert(NoNotificationStream);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoNotificationStream;

@@ -14,6 +14,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+/// The answer to `subscriptions/listen` where the transport has no server events to carry
+/// (-32601, as the router answers it where no stream carries notifications).
+pub(crate) fn not_publishing() -> ErrorObject {
+    ErrorObject::method_not_served(
+        "subscriptions/listen",
+        "this server publishes no notifications",
+    )
+}
+
 /// How much one subscription may name in `resourceSubscriptions`: URIs, and their bytes
 /// together (each listener keeps its list for its whole life).
 #[derive(Debug, Clone, Copy)]

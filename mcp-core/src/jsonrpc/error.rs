@@ -111,7 +111,15 @@ impl ErrorObject {
     }
 
     /// -32601 for a method this server does not serve to this caller, saying `why`.
-    pub(crate) fn method_not_served(method: &str, why: &str) -> Self {
+    ///
+    /// ```
+    /// use mcp_core::jsonrpc::{ErrorObject, codes};
+    ///
+    /// let error = ErrorObject::method_not_served("subscriptions/listen", "no events here");
+    /// assert_eq!(error.code, codes::METHOD_NOT_FOUND);
+    /// assert_eq!(error.message, "Method not found: subscriptions/listen (no events here)");
+    /// ```
+    pub fn method_not_served(method: &str, why: &str) -> Self {
         Self::new(
             codes::METHOD_NOT_FOUND,
             format!("Method not found: {} ({why})", quoted(method)),

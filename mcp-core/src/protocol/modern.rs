@@ -295,7 +295,9 @@ pub struct SubscriptionsListenRequestParams {
     /// Request metadata.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
-    /// What the client wants to hear about.
+    /// What the client wants to hear about: an object (an array is refused, though serde
+    /// reads structs from arrays by position).
+    #[serde(deserialize_with = "crate::router::objects::notifications")]
     pub notifications: SubscriptionFilter,
 }
 

@@ -19,7 +19,7 @@ use crate::protocol::{
     ToolsCapability,
 };
 use crate::request::{McpRequest, McpResponse};
-use crate::session::{SessionHandle, StatelessTransport};
+use crate::session::{NoNotificationStream, SessionHandle, StatelessTransport};
 use crate::version::ProtocolVersion;
 
 pub(crate) type MethodResult = Result<RawJson, ErrorObject>;
@@ -210,8 +210,14 @@ impl Call<'_> {
         !self.version.is_modern() && self.extensions.get::<StatelessTransport>().is_some()
     }
 
+    /// Whether list changes and resource updates can reach this caller: its transport has a
+    /// stream for them (a session's GET stream, `subscriptions/listen`).
+    pub(super) fn delivers_notifications(&self) -> bool {
+        !self.is_stateless() && self.extensions.get::<NoNotificationStream>().is_none()
+    }
+
     pub(super) fn capabilities(&self) -> ServerCapabilities {
-        let stateless = self.is_stateless();
+        let delivers = self.delivers_notifications();
         let allow = self.allow_list();
         let tools = self.inner.tools.load();
         let has_tools = tools
@@ -264,14 +270,14 @@ impl Call<'_> {
             logging: Some(Default::default()),
             completions: has_completions.then(Default::default),
             tools: has_tools.then_some(ToolsCapability {
-                list_changed: Some(!stateless),
+                list_changed: Some(delivers),
             }),
             prompts: has_prompts.then_some(PromptsCapability {
-                list_changed: Some(!stateless),
+                list_changed: Some(delivers),
             }),
             resources: has_resources.then_some(ResourcesCapability {
-                subscribe: (!stateless).then_some(true),
-                list_changed: Some(!stateless),
+                subscribe: delivers.then_some(true),
+                list_changed: Some(delivers),
             }),
             ..Default::default()
         }

@@ -11,6 +11,9 @@ use super::params;
 use crate::handler::completion::cap;
 use crate::jsonrpc::{ErrorObject, Params, quoted};
 
+/// Why `subscriptions/listen` is refused where no stream carries notifications.
+const NO_NOTIFICATIONS: &str = "this server publishes no notifications";
+
 impl Call<'_> {
     pub(super) async fn call_tool(&self, params: Option<&Params>) -> MethodResult {
         let params = params::CallToolParams::read(params)?;
@@ -154,6 +157,13 @@ impl Call<'_> {
             )
             .with_data(serde_json::json!({ "uri": params.uri })));
         }
+        if subscribe && !self.is_stateless() && !self.delivers_notifications() {
+            // A session could keep the subscription, but no stream would carry its updates.
+            return Err(ErrorObject::method_not_served(
+                method,
+                "this server has no stream to send resource updates on",
+            ));
+        }
         match self.session() {
             Some(session) if subscribe => session.subscribe(&params.uri)?,
             Some(session) => session.unsubscribe(&params.uri),
@@ -180,6 +190,10 @@ impl Call<'_> {
     /// (unsupported ones are omitted, as the schema asks). Sent as it is, by a transport that
     /// cannot stream, it ends the subscription at once.
     pub(super) fn listen(&self, params: Option<&RawValue>) -> MethodResult {
+        if !self.delivers_notifications() {
+            let method = "subscriptions/listen";
+            return Err(ErrorObject::method_not_served(method, NO_NOTIFICATIONS));
+        }
         let params: crate::protocol::SubscriptionsListenRequestParams =
             params::owned("subscriptions/listen", params)?;
         let requested = params.notifications;

@@ -5,7 +5,7 @@ mod encode;
 mod future;
 mod handlers;
 mod inputs;
-mod objects;
+pub(crate) mod objects;
 mod params;
 mod registry;
 mod task_relay;

@@ -97,6 +97,13 @@ pub(crate) fn argument<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     required(deserializer, "argument")
 }
 
+/// `notifications` of `subscriptions/listen`.
+pub(crate) fn notifications<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    required(deserializer, "notifications")
+}
+
 /// `context` of `completion/complete`.
 pub(crate) fn context<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,

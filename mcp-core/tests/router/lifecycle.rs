@@ -4,7 +4,8 @@
 use mcp_core::jsonrpc::codes;
 use mcp_core::protocol::{ClientCapabilities, LoggingLevel, PromptMessage};
 use mcp_core::{
-    McpRequest, Prompt, RequestContext, Router, Session, SessionHandle, StatelessTransport,
+    McpRequest, NoNotificationStream, Prompt, RequestContext, Router, Session, SessionHandle,
+    StatelessTransport,
 };
 use serde_json::json;
 
@@ -242,6 +243,58 @@ async fn subscriptions_listen_is_answered_with_the_supported_types_it_asked_for(
     assert_eq!(answer["notifications"], json!({}));
     let error = modern_error(&full_router(), "subscriptions/listen", json!({})).await;
     assert_eq!(error["code"], codes::INVALID_PARAMS);
+    // The filter is an object: serde would read an array by position.
+    let array = json!({ "notifications": [true, true, true] });
+    let error = modern_error(&full_router(), "subscriptions/listen", array).await;
+    assert_eq!(error["code"], codes::INVALID_PARAMS, "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("`notifications` to be an object")
+    );
+}
+
+/// A transport with no stream for list changes and updates says so; the router then offers
+/// neither and refuses to subscribe, in both eras.
+#[tokio::test]
+async fn without_a_notification_stream_no_updates_are_offered() {
+    let router = full_router();
+    let marked = |mut request: McpRequest| {
+        request.extensions.insert(NoNotificationStream);
+        request
+    };
+    let session = TestSession::with_capabilities(ClientCapabilities::default());
+    let mut init = marked(request(
+        LEGACY,
+        1,
+        "initialize",
+        initialize_params("2025-11-25"),
+    ));
+    init.extensions.insert::<SessionHandle>(session.clone());
+    let capabilities = result_of(&router, init).await["capabilities"].clone();
+    assert_eq!(capabilities["tools"], json!({ "listChanged": false }));
+    assert_eq!(capabilities["resources"], json!({ "listChanged": false }));
+    let mut subscribe = marked(request(
+        LEGACY,
+        2,
+        "resources/subscribe",
+        json!({ "uri": "test://a" }),
+    ));
+    subscribe.extensions.insert::<SessionHandle>(session);
+    let error = respond(&router, subscribe).await["error"].clone();
+    assert_eq!(error["code"], codes::METHOD_NOT_FOUND, "{error}");
+
+    let discover = marked(request(MODERN, 3, "server/discover", json!({})));
+    let capabilities = result_of(&router, discover).await["capabilities"].clone();
+    assert_eq!(capabilities["prompts"], json!({ "listChanged": false }));
+    let listen = json!({ "notifications": { "toolsListChanged": true } });
+    let error = respond(
+        &router,
+        marked(request(MODERN, 4, "subscriptions/listen", listen)),
+    )
+    .await;
+    assert_eq!(error["error"]["code"], codes::METHOD_NOT_FOUND, "{error}");
 }
 
 #[tokio::test]

@@ -351,6 +351,9 @@ where
         let mut request = McpRequest::new(message, version);
         request.extensions.insert(FromStdio);
         request.extensions.insert(cancel.peer.clone());
+        if !self.publishing {
+            request.extensions.insert(mcp_core::NoNotificationStream);
+        }
         if let Some(allow_list) = &self.allow_list {
             request.extensions.insert(allow_list.clone());
         }

@@ -16,7 +16,7 @@ use mcp_core::protocol::SubscriptionFilter;
 use mcp_core::{AllowList, ServerEvent};
 use serde_json::value::RawValue;
 
-use crate::subscription::{ResourceLimits, Subscription};
+use crate::subscription::{ResourceLimits, Subscription, not_publishing};
 
 /// The open subscriptions of one connection, bounded in number and in resources each.
 #[derive(Debug)]
@@ -112,8 +112,4 @@ impl Listens {
         }
         lines
     }
-}
-
-fn not_publishing() -> ErrorObject {
-    ErrorObject::invalid_request("This server publishes no notifications")
 }

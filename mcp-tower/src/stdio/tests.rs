@@ -563,7 +563,10 @@ async fn legacy_subscriptions_are_capped_as_configured() {
             mcp_core::Resource::new("file:///b", "b")
                 .handler(|_uri: String, _ctx: RequestContext| async { "b" }),
         );
-        StdioTransport::new().max_subscriptions(1)
+        // Events: without them nothing would carry updates, and subscribing is refused.
+        StdioTransport::new()
+            .server_events(router.events())
+            .max_subscriptions(1)
     });
     client.initialize(json!({})).await;
     let subscribe = |id: i64, uri: &str| {
@@ -584,7 +587,11 @@ async fn legacy_subscriptions_are_capped_as_configured() {
 
 #[tokio::test]
 async fn legacy_subscriptions_are_bounded_in_bytes() {
-    let mut client = Client::start_with(|_| StdioTransport::new().max_subscription_bytes(20));
+    let mut client = Client::start_with(|router| {
+        StdioTransport::new()
+            .server_events(router.events())
+            .max_subscription_bytes(20)
+    });
     client.initialize(json!({})).await;
     let subscribe = |id: i64, uri: &str| {
         json!({"jsonrpc":"2.0","id":id,"method":"resources/subscribe","params":{"uri":uri}})

@@ -171,7 +171,9 @@ impl StreamableHttpConfig {
         self
     }
 
-    /// Whether GET opens a session stream (default true; false answers 405).
+    /// Whether GET opens a session stream (default true; false answers 405). Without it no
+    /// stream carries list changes and resource updates to legacy sessions, so `initialize`
+    /// offers neither and `resources/subscribe` is refused (-32601).
     pub fn get_stream(mut self, enabled: bool) -> Self {
         self.get_stream = enabled;
         self
@@ -244,8 +246,9 @@ impl StreamableHttpConfig {
 
     /// The notifications `subscriptions/listen` streams carry, usually the router's:
     /// `config.events_from(&router)`. Without it, a 2026-07-28 client's
-    /// `subscriptions/listen` is refused (-32600, "This server publishes no notifications").
-    /// [`McpServer`](crate::McpServer) sets it; a written-out stack must.
+    /// `subscriptions/listen` is refused (-32601, HTTP 404) and `server/discover` offers no
+    /// list changes or resource subscriptions. [`McpServer`](crate::McpServer) sets it; a
+    /// written-out stack must.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {

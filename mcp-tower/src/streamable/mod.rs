@@ -58,6 +58,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Whether a stream can carry list changes and resource updates to a client of
+    /// `version`: the session's GET stream (legacy), `subscriptions/listen` (2026-07-28).
+    pub(crate) fn carries_notifications(&self, version: mcp_core::ProtocolVersion) -> bool {
+        if version.is_modern() {
+            self.config.events.is_some()
+        } else {
+            self.config.get_stream
+        }
+    }
+
     /// The reconnection delay of the priming event that opens a stream of `version`; `None`
     /// when that version's streams have none.
     pub(crate) fn priming(&self, version: mcp_core::ProtocolVersion) -> Option<u64> {

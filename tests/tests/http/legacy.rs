@@ -455,6 +455,65 @@ async fn a_resumed_get_stream_catches_up_and_stays_live() {
     read_until(&mut body, "live again").await;
 }
 
+/// Without the GET stream nothing carries list changes or resource updates to a session:
+/// the server does not advertise them and refuses `resources/subscribe`, rather than let the
+/// client wait for updates that cannot come.
+#[tokio::test]
+async fn without_the_get_stream_no_updates_are_offered() {
+    let no_get = |router| {
+        McpServer::builder(router)
+            .http_config(mcp_tower::StreamableHttpConfig::default().get_stream(false))
+    };
+    for (builder, delivers) in [
+        (
+            no_get as fn(mcp_core::Router) -> mcp_tower::McpServerBuilder,
+            false,
+        ),
+        (McpServer::builder, true),
+    ] {
+        let (_server, client, router) = start(builder).await;
+        router.add_resource(
+            mcp_core::Resource::new("test://r", "r")
+                .handler(|uri: String, _: mcp_core::RequestContext| async move { uri }),
+        );
+        let init = client
+            .post(
+                &json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+                    "protocolVersion": "2025-11-25", "capabilities": {},
+                    "clientInfo": {"name": "e2e", "version": "1.0.0"}}}),
+                &[],
+            )
+            .await;
+        let capabilities = &init.json()["result"]["capabilities"];
+        assert_eq!(
+            capabilities["tools"]["listChanged"], delivers,
+            "{capabilities}"
+        );
+        assert_eq!(
+            capabilities["resources"]["listChanged"], delivers,
+            "{capabilities}"
+        );
+        assert_eq!(
+            capabilities["resources"]["subscribe"],
+            if delivers { json!(true) } else { Value::Null },
+            "{capabilities}"
+        );
+        let session = init.header("mcp-session-id").expect("a session").to_owned();
+        let headers = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", "2025-11-25"),
+        ];
+        let subscribe = json!({"jsonrpc":"2.0","id":1,"method":"resources/subscribe",
+            "params":{"uri":"test://r"}});
+        let answer = client.post(&subscribe, &headers).await.json();
+        if delivers {
+            assert_eq!(answer["result"], json!({}), "{answer}");
+        } else {
+            assert_eq!(answer["error"]["code"], -32601, "{answer}");
+        }
+    }
+}
+
 /// A 405's `Allow` lists the methods this endpoint serves (RFC 9110 §15.5.6): DELETE only
 /// with sessions, GET only where it opens a session stream.
 #[tokio::test]

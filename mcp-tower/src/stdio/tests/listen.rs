@@ -138,15 +138,35 @@ async fn listen_requests_are_checked_and_bounded() {
     client.finish().await;
 }
 
+/// Without server events, nothing carries list changes: `subscriptions/listen` is not served
+/// and discovery does not offer them.
 #[tokio::test]
 async fn listen_needs_server_events() {
+    let discover = json!({"jsonrpc":"2.0","id":2,"method":"server/discover","params":{
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                 "io.modelcontextprotocol/clientCapabilities":{}}}})
+    .to_string();
     let mut client = Client::start(StdioTransport::new());
     client
         .send(&listen(json!(1), json!({"toolsListChanged": true})))
         .await;
     let answer = client.recv().await;
     assert_eq!(answer["id"], 1);
-    assert_eq!(answer["error"]["code"], codes::INVALID_REQUEST);
+    assert_eq!(answer["error"]["code"], codes::METHOD_NOT_FOUND);
+    client.send(&discover).await;
+    let capabilities = client.recv().await["result"]["capabilities"].clone();
+    assert_eq!(
+        capabilities["tools"]["listChanged"], false,
+        "{capabilities}"
+    );
+    assert_eq!(capabilities["resources"]["subscribe"], Value::Null);
+    client.finish().await;
+
+    let mut client =
+        Client::start_with(|router| StdioTransport::new().server_events(router.events()));
+    client.send(&discover).await;
+    let capabilities = client.recv().await["result"]["capabilities"].clone();
+    assert_eq!(capabilities["tools"]["listChanged"], true, "{capabilities}");
     client.finish().await;
 }
 
@@ -172,7 +192,10 @@ async fn the_service_never_sees_a_listen_request_the_transport_refuses() {
     client
         .send(&listen(json!(1), json!({"toolsListChanged": true})))
         .await;
-    assert_eq!(client.recv().await["error"]["code"], codes::INVALID_REQUEST);
+    assert_eq!(
+        client.recv().await["error"]["code"],
+        codes::METHOD_NOT_FOUND
+    );
     client.finish().await;
     assert_eq!(seen.load(Ordering::Relaxed), 0);
 

@@ -31,7 +31,7 @@ use crate::body::McpBody;
 use crate::counts::CountsPerKey;
 use crate::error_body::error_response;
 use crate::session::lock;
-use crate::subscription::Subscription;
+use crate::subscription::{Subscription, not_publishing};
 
 /// How many listen streams each authenticated principal holds.
 #[derive(Default)]
@@ -121,11 +121,7 @@ impl Listen {
         // The transport's own refusals come first: the RPC tier (and its telemetry) must not
         // count as answered a listen request the transport then refuses.
         let Some(events) = self.shared.config.events.as_ref().map(|source| source()) else {
-            return error_response(
-                StatusCode::OK,
-                Some(self.id),
-                ErrorObject::invalid_request("This server publishes no notifications"),
-            );
+            return error_response(StatusCode::NOT_FOUND, Some(self.id), not_publishing());
         };
         let principal = self.request.extensions.get::<Principal>();
         let expires_at = principal.and_then(Principal::expires_at);

@@ -209,15 +209,16 @@ async fn the_rpc_tier_never_sees_a_listen_request_the_transport_refuses() {
         )
     };
 
-    // No events to deliver.
+    // No events to deliver: the method is not served here (-32601, 404).
     let service = StreamableHttpLayer::new(StreamableHttpConfig::default()).layer(rpc.clone());
     let response = service.oneshot(listen_request(body(1))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let bytes = http_body_util::BodyExt::collect(response.into_body())
         .await
         .unwrap()
         .to_bytes();
     let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    assert_eq!(answer["error"]["code"], -32601, "{answer}");
     assert_eq!(seen.load(Ordering::Relaxed), 0);
 
     // Every slot taken: the server's, then the principal's.
@@ -305,4 +306,36 @@ async fn the_shutdown_token_tears_listen_streams_down() {
             .contains(r#""id":8,"result""#)
     );
     assert_eq!(next(&mut late).await, None);
+}
+
+/// Without events to deliver, `server/discover` offers no list changes or subscriptions:
+/// `subscriptions/listen` would refuse them.
+#[tokio::test]
+async fn discovery_offers_list_changes_only_with_events() {
+    let router = Router::builder()
+        .tool(
+            mcp_core::Tool::new("noop").raw_handler(|_, _: mcp_core::RequestContext| async { "" }),
+        )
+        .build();
+    for (config, delivers) in [
+        (StreamableHttpConfig::default(), false),
+        (StreamableHttpConfig::default().events_from(&router), true),
+    ] {
+        let service = StreamableHttpLayer::new(config).layer(router.clone());
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+        let mut request = listen_request(body.to_owned());
+        request.headers_mut().insert(
+            "mcp-method",
+            http::HeaderValue::from_static("server/discover"),
+        );
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let tools = &answer["result"]["capabilities"]["tools"];
+        assert_eq!(tools["listChanged"], delivers, "{answer}");
+    }
 }

@@ -25,8 +25,51 @@ pub(crate) struct RequestMeta {
         deserialize_with = "shared_capabilities"
     )]
     pub(crate) client_capabilities: Option<SharedCapabilities>,
-    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+    #[serde(
+        rename = "io.modelcontextprotocol/logLevel",
+        default,
+        deserialize_with = "log_level"
+    )]
     pub(crate) log_level: Option<LoggingLevel>,
+}
+
+/// A log level's name; anything else (`null` too: the schema types the member a
+/// `LoggingLevel`) is refused with the names, where serde would say "expected value".
+struct Level(LoggingLevel);
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = Level;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a log level: debug, info, notice, warning, error, critical, alert or \
+                     emergency",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Level, E> {
+                LoggingLevel::ALL
+                    .into_iter()
+                    .find(|level| level.as_str() == name)
+                    .map(Level)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(name), &self))
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
+}
+
+/// A present `io.modelcontextprotocol/logLevel` (see [`Level`]).
+fn log_level<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<LoggingLevel>, D::Error> {
+    Level::deserialize(deserializer).map(|level| Some(level.0))
+}
+
+/// `level` of `logging/setLevel` (see [`Level`]).
+fn set_level<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<LoggingLevel, D::Error> {
+    Level::deserialize(deserializer).map(|level| level.0)
 }
 
 impl RequestMeta {
@@ -48,7 +91,7 @@ impl RequestMeta {
             meta.client_capabilities = capabilities_of(raw).ok()?;
         }
         if let Some(raw) = outline.raw(Member::MetaLogLevel) {
-            meta.log_level = serde_json::from_str(raw).ok()?;
+            meta.log_level = Some(serde_json::from_str::<Level>(raw).ok()?.0);
         }
         Some(Some(meta))
     }
@@ -165,6 +208,7 @@ pub(crate) struct UriParams {
 
 #[derive(Deserialize)]
 pub(crate) struct SetLevelParams {
+    #[serde(deserialize_with = "set_level")]
     pub(crate) level: LoggingLevel,
     /// As in [`UriParams`].
     #[serde(rename = "_meta", default, deserialize_with = "objects::meta")]
@@ -287,7 +331,7 @@ pub(crate) fn check_reserved_meta(
         return reserved_meta_by_serde(method, params.raw());
     };
     if let Some(raw) = outline.raw(Member::MetaLogLevel) {
-        serde_json::from_str::<LoggingLevel>(raw).map_err(|e| malformed("logLevel", e))?;
+        serde_json::from_str::<Level>(raw).map_err(|e| malformed("logLevel", e))?;
     }
     if let Some(raw) = outline.raw(Member::MetaClientCapabilities) {
         capabilities_of(raw).map_err(|e| malformed("clientCapabilities", e))?;
@@ -305,7 +349,11 @@ fn reserved_meta_by_serde(method: &str, params: &RawValue) -> Result<(), ErrorOb
     }
     #[derive(Deserialize)]
     struct Reserved {
-        #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+        #[serde(
+            rename = "io.modelcontextprotocol/logLevel",
+            default,
+            deserialize_with = "log_level"
+        )]
         _level: Option<LoggingLevel>,
         #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
         _capabilities: Option<ClientCapabilities>,

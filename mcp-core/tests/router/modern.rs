@@ -13,8 +13,9 @@ use mcp_core::{
 use serde_json::{Value, json};
 
 use crate::support::{
-    MODERN, NoArgs, client_answer, error_of, full_router, legacy, modern, names, request,
-    request_with_caps, respond, result_of, send, server_info_meta, to_json,
+    MODERN, NoArgs, client_answer, error_of, full_router, legacy, legacy_error, modern,
+    modern_error, names, request, request_with_caps, respond, result_of, send, server_info_meta,
+    to_json,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -615,4 +616,44 @@ async fn a_question_with_its_keys_in_another_order_is_the_same_question() {
     let second = result_of(&router, ask_roots(Some(&state))).await;
     assert_eq!(second["resultType"], "complete", "{second}");
     assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+/// A `logLevel` in `_meta` must name a level, whichever method carries it: `null` (which
+/// serde reads as absent) is refused like any other non-level, with the levels named.
+#[tokio::test]
+async fn a_log_level_that_names_no_level_is_refused_by_every_method() {
+    let router = full_router();
+    for level in [json!(null), json!(5), json!("loud")] {
+        for (method, params) in [
+            ("tools/list", json!({})),
+            ("server/discover", json!({})),
+            (
+                "tools/call",
+                json!({ "name": "add", "arguments": { "a": 1, "b": 2 } }),
+            ),
+            (
+                "prompts/get",
+                json!({ "name": "greet", "arguments": { "name": "x" } }),
+            ),
+        ] {
+            let mut params = params;
+            params["_meta"] = json!({ "io.modelcontextprotocol/logLevel": level });
+            let error = modern_error(&router, method, params).await;
+            assert_eq!(error["code"], -32602, "{method} {level}: {error}");
+            let message = error["message"].as_str().unwrap();
+            assert!(
+                message.contains("logLevel") && message.contains("debug, info, notice"),
+                "{method} {level}: {error}"
+            );
+        }
+    }
+    let error = legacy_error(&router, "logging/setLevel", json!({ "level": null })).await;
+    assert_eq!(error["code"], -32602, "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("a log level: debug"),
+        "{error}"
+    );
 }

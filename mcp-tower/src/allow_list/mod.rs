@@ -251,8 +251,19 @@ struct MetaShape {
     progress_token: Option<ProgressToken>,
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
     client_capabilities: Option<ClientCapabilities>,
-    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+    #[serde(
+        rename = "io.modelcontextprotocol/logLevel",
+        default,
+        deserialize_with = "present_level"
+    )]
     log_level: Option<LoggingLevel>,
+}
+
+/// A present `logLevel` must be a level: the router refuses `null` there too.
+fn present_level<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<LoggingLevel>, D::Error> {
+    LoggingLevel::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize)]

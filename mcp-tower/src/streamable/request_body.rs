@@ -90,9 +90,14 @@ impl Read {
     }
 }
 
-/// `Limited`'s own errors box the body's.
+/// `Limited`'s own errors box the body's, and a body may wrap them again (axum's `Body`
+/// wraps tower-http's `LengthLimitError` in an `axum::Error`): the whole chain is looked at.
 fn refusal(error: &BoxError) -> Response<McpBody> {
-    if error.is::<LengthLimitError>() {
+    let mut chain =
+        std::iter::successors(Some(&**error as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        });
+    if chain.any(|e| e.is::<LengthLimitError>()) {
         too_large()
     } else {
         json_rpc_error_response(
@@ -187,6 +192,42 @@ mod tests {
         assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let parts = vec![data("0123456789"), data("01234")];
         assert!(read_body(frames(parts), 15, SECOND).await.is_ok());
+    }
+
+    /// An error that wraps another, as axum's `Body` wraps the errors of the body it holds.
+    #[derive(Debug)]
+    struct Wrapped(BoxError);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "wrapped: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    /// A tower-http `RequestBodyLimitLayer` outside the bridge (its `Limited` body's error,
+    /// wrapped again by a framework's body) is still a 413; other body errors are 400s.
+    #[tokio::test]
+    async fn a_length_limit_met_outside_is_413_however_wrapped() {
+        let outer = http_body_util::Limited::new(frames(vec![data("0123456789")]), 5);
+        let wrapped = http_body_util::BodyExt::map_err(outer, Wrapped);
+        let refused = read_body(wrapped, 64, SECOND)
+            .await
+            .expect_err("over the outer limit");
+        assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+        let failing = StreamBody::new(futures_util::stream::iter([Err::<Frame<Bytes>, _>(
+            Wrapped("connection reset".into()),
+        )]));
+        let refused = read_body(failing, 64, SECOND)
+            .await
+            .expect_err("unreadable");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     }
 
     /// A body whose length is declared and never arrives.

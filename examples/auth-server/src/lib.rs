@@ -45,12 +45,13 @@
 //!
 //! let rpc = ServiceBuilder::new()
 //!     .layer(BatchLayer::default())
+//!     // Above the allow-list and scopes: what they refuse is charged too.
+//!     .layer(RpcRateLimitLayer::new(Quota::per_second(20)))
 //!     .layer(AllowListLayer::new()) // the principal's allow-list, e.g. from a `plan` claim
 //!     .layer(
 //!         ScopeLayer::new(RequiredScopes::new().tool("admin_echo", ["admin"]))
 //!             .resource_metadata(metadata.resource_metadata_url()),
 //!     )
-//!     .layer(RpcRateLimitLayer::new(Quota::per_second(20)))
 //!     .service(router.clone());
 //! let http = ServiceBuilder::new()
 //!     .layer(MetadataLayer::new(metadata)) // RFC 9728 document, no token needed
@@ -362,9 +363,10 @@ where
         ScopeLayer::new(scope_policy()).resource_metadata(options.metadata.resource_metadata_url());
     let rpc = ServiceBuilder::new()
         .layer(BatchLayer::default())
+        // Above the allow-list and scopes, so that the calls they refuse are charged too.
+        .option_layer(options.rpc_rate_limit)
         .layer(AllowListLayer::new())
         .layer(scopes)
-        .option_layer(options.rpc_rate_limit)
         .service(router.clone());
     // Outermost: browsers preflight the metadata document and the endpoint alike, with no
     // token.

@@ -45,13 +45,13 @@ pub(super) static PRODUCTION: LazyLock<Stack> = LazyLock::new(|| {
     let rpc = ServiceBuilder::new()
         .layer(BatchLayer::new())
         .layer(TelemetryLayer::for_router(&router))
+        .layer(RpcRateLimitLayer::new(Quota::per_second(1_000).burst(50)))
         .layer(AllowListLayer::new())
         .layer(ScopeLayer::new(
             RequiredScopes::new()
                 .prompt("greet", ["prompts:greet"])
                 .resource("quickstart://about", ["docs:read"]),
         ))
-        .layer(RpcRateLimitLayer::new(Quota::per_second(1_000).burst(50)))
         .service(router.clone());
     boxed(
         ServiceBuilder::new()

@@ -15,6 +15,10 @@ use super::Quota;
 /// Shards of the key map: concurrent requests of different keys rarely share a lock.
 const MAX_SHARDS: usize = 16;
 
+/// The fewest keys a shard holds (unless `max_keys` itself is smaller): in a shard of one,
+/// any new key of that shard would evict the throttled caller in it.
+const MIN_SHARD_KEYS: usize = 64;
+
 /// The rate limiter state shared by every clone of a layer's service.
 pub(crate) struct Limiter {
     /// Nanoseconds per token (at least 1).
@@ -44,9 +48,10 @@ impl Shard {
     }
 
     /// Brings the shard under `capacity`: idle buckets go first; failing that, the bucket
-    /// closest to full (smallest `tat`, the oldest debt), which forgets the least. The most
-    /// restricted keys survive, so flooding the map with fresh keys cannot reset a
-    /// throttled one.
+    /// closest to full (smallest `tat`), which forgets the least: the most restricted keys
+    /// survive. A flood of fresh keys can still free a throttled caller (a key charged once
+    /// owes as much as one charged earlier, and owes it for longer), but only the one whose
+    /// wait was nearest its end, and only after filling the shard with keys of its own.
     fn make_room(&mut self, now: u64, capacity: usize) {
         if self.tats.len() < capacity {
             return;
@@ -69,7 +74,7 @@ impl Limiter {
 
     pub(crate) fn with_shards(quota: Quota, max_keys: usize, shards: usize) -> Self {
         let max_keys = max_keys.max(1);
-        let shards = shards.clamp(1, max_keys);
+        let shards = shards.clamp(1, (max_keys / MIN_SHARD_KEYS).max(1));
         let interval = u64::try_from(quota.interval().as_nanos())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -259,6 +264,25 @@ mod tests {
         for _ in 0..5 {
             limiter.check_at(light, 1, t0).unwrap();
         }
+    }
+
+    #[test]
+    fn small_caps_keep_shards_large_enough_to_choose_from() {
+        // 16 keys are one shard of 16, not 16 shards of one: a new key evicts the bucket
+        // nearest full among all of them, never the throttled one just because it is alone.
+        let limiter = Limiter::new(Quota::per_minute(1), 16);
+        assert_eq!(limiter.shards.len(), 1);
+        let t0 = Instant::now();
+        let throttled = limiter.hash_key(&"throttled");
+        limiter.check_at(throttled, 1, t0).unwrap();
+        for i in 0..15u32 {
+            limiter.check_at(limiter.hash_key(&i), 1, t0 + SEC).unwrap();
+        }
+        assert!(limiter.check_at(throttled, 1, t0 + SEC).is_err());
+        assert_eq!(
+            Limiter::new(Quota::per_minute(1), 100_000).shards.len(),
+            MAX_SHARDS
+        );
     }
 
     #[test]

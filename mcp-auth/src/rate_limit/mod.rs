@@ -8,7 +8,8 @@
 //!   `"Rate limit exceeded"`) carrying `data.retryAfterMs`, which the HTTP bridge answers
 //!   `429` with `Retry-After` (an [`HttpRefusal`]). Notifications and client
 //!   responses always pass. Put it below `BatchLayer` so that every item of a batch is
-//!   counted and judged on its own.
+//!   counted and judged on its own, and above `AllowListLayer` and
+//!   [`ScopeLayer`](crate::ScopeLayer), whose refusals are otherwise answered unmetered.
 //!
 //! # Who is charged
 //!
@@ -16,9 +17,13 @@
 //! 1. the identity ([`Principal::id`]: issuer and subject) of the [`Principal`] in the
 //!    extensions (put there by [`AuthLayer`](crate::AuthLayer): place the rate limit below it);
 //! 2. else the peer address: a [`std::net::SocketAddr`] in the extensions (`mcp_tower::serve`
-//!    inserts one into every request; axum's `ConnectInfo` holds one; with plain hyper,
-//!    insert it per connection). IPv6 peers are grouped by /64, the block one subscriber
-//!    usually gets;
+//!    inserts one into every request; with plain hyper, insert it per connection, as
+//!    `examples/hyper` does). `axum::serve` with `into_make_service_with_connect_info` keeps
+//!    it inside axum's `ConnectInfo`, which is not read here: copy it out in front of the
+//!    MCP service, e.g. with `axum::middleware::map_request` and
+//!    `request.extensions_mut().insert(connect_info.0)`, or every anonymous caller shares
+//!    the bucket of step 3. IPv6 peers are grouped by /64, the block one subscriber usually
+//!    gets;
 //! 3. else one bucket shared by every anonymous request.
 //!
 //! Below [`AuthLayer`](crate::AuthLayer), requests it refuses are never charged: each one
@@ -31,8 +36,9 @@
 //! never created, so such idle buckets are dropped: a shard sweeps them when it is used, at
 //! most once a second and at least once per refill time (capped at a minute). And the map
 //! never holds more than [`max_keys`](RateLimitLayer::max_keys) keys: when a shard is full,
-//! the bucket closest to full is evicted, so a flood of new keys cannot free a throttled
-//! caller.
+//! the bucket closest to full is evicted. A flood of new keys (as many as a shard holds,
+//! within one refill time) can thus free a throttled caller, but only the one whose wait was
+//! nearest its end.
 //!
 //! Every service made by one layer value shares its buckets.
 //!

@@ -133,3 +133,29 @@ async fn rpc_limit_answers_json_rpc_errors_per_batch_item() {
         .unwrap();
     assert_eq!(retry_after, wait_ms.div_ceil(1000).max(1));
 }
+
+/// The RPC limit sits above the allow-list and scope layers: the calls they refuse are
+/// charged like any other, so that refusals cannot be drawn at any rate.
+#[tokio::test]
+async fn calls_refused_for_scope_are_charged() {
+    let key = ec_key("k");
+    let s = Setup::with(
+        &[&key],
+        |b| b,
+        |mut o| {
+            o.rpc_rate_limit = Some(RpcRateLimitLayer::new(Quota::per_minute(2)));
+            o
+        },
+    )
+    .await;
+    let alice = bearer(&mint(&key, &s.claims()));
+    let alice = [("authorization", alice.as_str())];
+    let admin = json!({"name": "admin_echo", "arguments": {"message": "x"}});
+    for _ in 0..2 {
+        let refused = s.server.modern(&alice, "tools/call", admin.clone()).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+    }
+    let echo = json!({"name": "echo", "arguments": {"message": "x"}});
+    let limited = s.server.modern(&alice, "tools/call", echo).await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+}

@@ -26,8 +26,8 @@
 //! use mcp_core::{Json, RequestContext, Router, Tool};
 //! use mcp_telemetry::{HttpTelemetryLayer, TelemetryLayer};
 //! use mcp_tower::{
-//!     AllowListLayer, BatchLayer, HostOriginLayer, SessionLayer, StreamableHttpConfig,
-//!     StreamableHttpLayer,
+//!     AllowListLayer, BatchLayer, EndpointLayer, HostOriginLayer, SessionLayer,
+//!     StreamableHttpConfig, StreamableHttpLayer,
 //! };
 //! use tower::ServiceBuilder;
 //!
@@ -48,6 +48,7 @@
 //!     .service(router.clone());
 //! let http = ServiceBuilder::new()
 //!     .layer(HttpTelemetryLayer::new())
+//!     .layer(EndpointLayer::new("/mcp")) // anything else is 404
 //!     .layer(HostOriginLayer::new())
 //!     .layer(SessionLayer::default().deliver_events_from(&router))
 //!     .layer(StreamableHttpLayer::new(StreamableHttpConfig::default().events_from(&router)))

@@ -9,7 +9,19 @@
 //! caps open connections (`MAX_CONNECTIONS`) and, on Ctrl-C or SIGTERM, ends the MCP streams
 //! and waits at most `SHUTDOWN_GRACE_PERIOD` for the requests in flight. (With `axum::serve`,
 //! give the MCP service a `StreamableHttpConfig::shutdown_token` cancelled when its graceful
-//! shutdown starts, and bound that shutdown yourself.)
+//! shutdown starts, and bound that shutdown yourself; and copy the peer address out of
+//! axum's `ConnectInfo` into the request's extensions as a `SocketAddr`, which per-peer rate
+//! limits, anonymous task quotas and telemetry read.)
+//!
+//! Around a nested MCP service:
+//! - an outer request timeout (tower-http's `TimeoutLayer`) bounds every answer sent as
+//!   JSON, so a tool slower than it is cut with a bare 408 and its handler dropped; answers
+//!   already streaming (SSE, the GET stream, `subscriptions/listen`) are not cut. Size it
+//!   above the slowest tool, or stream answers with `ResponseMode::AlwaysSse`;
+//! - with `mcp-auth`, the RFC 9728 metadata document belongs at the root
+//!   (`/.well-known/oauth-protected-resource/mcp`): a `MetadataLayer` inside the nest would
+//!   serve it under the prefix. Mount the `MetadataService` on the outer router instead, at
+//!   each of its `paths()`.
 //!
 //! ```text
 //! cargo run -p example-axum   # MCP on http://127.0.0.1:3001/mcp, health on /health

@@ -26,13 +26,18 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}/mcp", listener.local_addr()?);
     loop {
-        let (stream, _peer) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         // Small JSON-RPC messages: do not wait to fill a segment.
         stream.set_nodelay(true)?;
         let service = service.clone();
         tokio::spawn(async move {
             let hyper_service =
-                hyper::service::service_fn(move |request| service.clone().oneshot(request));
+                hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+                    // The peer address, as `serve` records it: per-peer rate limits, anonymous
+                    // task quotas and telemetry's `client.address` read it.
+                    request.extensions_mut().insert(peer);
+                    service.clone().oneshot(request)
+                });
             let builder = auto::Builder::new(TokioExecutor::new());
             if let Err(error) = builder
                 .serve_connection(TokioIo::new(stream), hyper_service)

@@ -124,6 +124,22 @@ impl<S> std::fmt::Debug for SessionService<S> {
     }
 }
 
+/// Said once per process: a session made by an authenticated caller was asked for by a
+/// request with no principal. An anonymous client guessing is answered 404 as it should be;
+/// but when every request is, `SessionLayer` sits outside the authentication layer (it
+/// must be inside it: the principal is put into the request there).
+#[cold]
+fn warn_unauthenticated_lookup() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "a request without a principal named a session bound to one and was answered 404; \
+             if authenticated clients keep getting 404, put SessionLayer inside (below) the \
+             authentication layer"
+        );
+    });
+}
+
 /// Whether the `MCP-Protocol-Version` header names a modern version.
 fn names_modern_version(headers: &http::HeaderMap) -> bool {
     headers
@@ -193,13 +209,12 @@ where
         };
         let id = id.to_str().unwrap_or_default();
         let subject = request.extensions().get::<Principal>().map(Principal::id);
-        let session = self
-            .manager
-            .store
-            .get(id)
-            .filter(|s| !s.is_terminated())
-            // A session is bound to its principal: anyone else is told it does not exist.
-            .filter(|s| s.principal() == subject);
+        let live = self.manager.store.get(id).filter(|s| !s.is_terminated());
+        if subject.is_none() && live.as_ref().is_some_and(|s| s.principal().is_some()) {
+            warn_unauthenticated_lookup();
+        }
+        // A session is bound to its principal: anyone else is told it does not exist.
+        let session = live.filter(|s| s.principal() == subject);
         let Some(session) = session else {
             return ResponseFuture::answer_unread(
                 &request,

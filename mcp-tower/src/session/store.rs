@@ -35,6 +35,12 @@ impl std::fmt::Display for StoreFull {
 impl std::error::Error for StoreFull {}
 
 /// Keeps sessions by id.
+///
+/// A session holds live state (its GET stream, requests waiting for the client's answers),
+/// so a store hands out [`LiveSession`]s, which only [`InMemorySessionStore`] makes: a store
+/// of your own wraps one and adds to it (counting, logging, an index), as
+/// `mcp_telemetry::TelemetrySessionStore` does. A store shared between nodes is not possible
+/// through this trait yet (see the README on scaling out).
 pub trait SessionStore: Send + Sync + 'static {
     /// Creates and stores a session; fails at a count cap.
     fn create(&self, new: NewSession) -> Result<Arc<LiveSession>, StoreFull>;

@@ -44,6 +44,11 @@ async fn refused(service: &McpHttpService<McpBody>, params: &str) -> serde_json:
     let response = service.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/json");
+    json_of(response).await
+}
+
+/// The JSON body of `response`.
+async fn json_of(response: http::Response<McpBody>) -> serde_json::Value {
     let bytes = http_body_util::BodyExt::collect(response.into_body())
         .await
         .unwrap()
@@ -213,11 +218,7 @@ async fn the_rpc_tier_never_sees_a_listen_request_the_transport_refuses() {
     let service = StreamableHttpLayer::new(StreamableHttpConfig::default()).layer(rpc.clone());
     let response = service.oneshot(listen_request(body(1))).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let bytes = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let answer = json_of(response).await;
     assert_eq!(answer["error"]["code"], -32601, "{answer}");
     assert_eq!(seen.load(Ordering::Relaxed), 0);
 
@@ -330,11 +331,7 @@ async fn discovery_offers_list_changes_only_with_events() {
         );
         let response = service.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        let bytes = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
-        let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let answer = json_of(response).await;
         let tools = &answer["result"]["capabilities"]["tools"];
         assert_eq!(tools["listChanged"], delivers, "{answer}");
     }

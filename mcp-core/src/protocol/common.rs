@@ -62,18 +62,23 @@ impl Serialize for ProgressToken {
     }
 }
 
-/// As for request ids: exact to 64 bits, past that the nearest `f64`'s value.
+/// Through serde: exact to 64 bits, past that the nearest `f64`'s value (serde hands such
+/// integers over as floats). The router reads `_meta.progressToken` from its text, exactly.
 impl<'de> Deserialize<'de> for ProgressToken {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(
-            match deserializer.deserialize_any(StringOrIntegerVisitor)? {
-                StringOrInteger::String(s) => ProgressToken::String(s.into()),
-                StringOrInteger::Integer(Integer::Small(n)) => ProgressToken::Number(n),
-                StringOrInteger::Integer(Integer::Big(digits)) => {
-                    ProgressToken::BigNumber(digits.into())
-                }
-            },
-        )
+        Ok(deserializer.deserialize_any(StringOrIntegerVisitor)?.into())
+    }
+}
+
+impl From<StringOrInteger> for ProgressToken {
+    fn from(value: StringOrInteger) -> Self {
+        match value {
+            StringOrInteger::String(s) => ProgressToken::String(s.into()),
+            StringOrInteger::Integer(Integer::Small(n)) => ProgressToken::Number(n),
+            StringOrInteger::Integer(Integer::Big(digits)) => {
+                ProgressToken::BigNumber(digits.into())
+            }
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::protocol::{ClientCapabilities, LoggingLevel, ProgressToken};
 /// The `_meta` fields of a request that the router uses.
 #[derive(Debug, Default, Clone, Deserialize)]
 pub(crate) struct RequestMeta {
-    #[serde(rename = "progressToken", default)]
+    #[serde(rename = "progressToken", default, deserialize_with = "progress_token")]
     pub(crate) progress_token: Option<ProgressToken>,
     /// As the handler context keeps them: empty ones shared, declared ones behind an `Arc`
     /// (they are large, ~330 bytes, and params structs move around).
@@ -31,6 +31,28 @@ pub(crate) struct RequestMeta {
         deserialize_with = "log_level"
     )]
     pub(crate) log_level: Option<LoggingLevel>,
+}
+
+/// `progressToken`, read from its text: exact past 64 bits, where serde would give the
+/// nearest `f64` and the progress notifications would name another token.
+fn exact_progress_token(raw: &str) -> Option<Option<ProgressToken>> {
+    if raw == "null" {
+        return Some(None);
+    }
+    crate::jsonrpc::integer::string_or_integer(raw).map(|token| Some(token.into()))
+}
+
+/// [`exact_progress_token`] for serde.
+fn progress_token<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<ProgressToken>, D::Error> {
+    let raw = Box::<RawValue>::deserialize(deserializer)?;
+    exact_progress_token(raw.get()).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "invalid value: {}, expected a string or an integer of at most 40 digits",
+            crate::jsonrpc::prefix_within(raw.get(), 64)
+        ))
+    })
 }
 
 /// A log level's name; anything else (`null` too: the schema types the member a
@@ -85,7 +107,7 @@ impl RequestMeta {
         }
         let mut meta = RequestMeta::default();
         if let Some(raw) = outline.raw(Member::MetaProgressToken) {
-            meta.progress_token = serde_json::from_str(raw).ok()?;
+            meta.progress_token = exact_progress_token(raw)?;
         }
         if let Some(raw) = outline.raw(Member::MetaClientCapabilities) {
             meta.client_capabilities = capabilities_of(raw).ok()?;

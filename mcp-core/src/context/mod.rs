@@ -2,7 +2,7 @@
 //! HTTP parts), progress and log notifications, cancellation, and server→client requests.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -113,6 +113,9 @@ struct ContextInner {
     peer: Option<ClientPeer>,
     input: Option<HeldRound>,
     input_sequence: AtomicUsize,
+    /// The last progress value sent (`f64` bits; `-inf` before the first): each must be
+    /// greater.
+    last_progress: AtomicU64,
     request_timeout: Duration,
     escalation: Option<Arc<Escalation>>,
 }
@@ -276,6 +279,7 @@ impl RequestContextBuilder {
                 peer,
                 input: self.input,
                 input_sequence: AtomicUsize::new(0),
+                last_progress: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
                 request_timeout: self.request_timeout,
                 escalation: self.escalation,
             }),
@@ -372,8 +376,10 @@ impl RequestContext {
     }
 
     /// Sends `notifications/progress` when the client asked for progress (sent a token).
-    /// Returns whether a notification was sent. A `progress` that is not a finite number
-    /// (NaN, infinity: JSON cannot carry it) sends nothing; such a `total` is left out.
+    /// Returns whether a notification was sent. Nothing is sent for a `progress` that is not
+    /// a finite number (NaN, infinity: JSON cannot carry it; such a `total` is left out), nor
+    /// one not greater than the last sent (the spec: progress MUST increase), nor once the
+    /// request is cancelled (progress names operations in progress).
     ///
     /// The transport carries these notifications: here a [`ClientPeer`] plays it, as in a
     /// test. The same handler also logs (see [`log`](Self::log)).
@@ -416,13 +422,23 @@ impl RequestContext {
         let (Some(token), Some(peer)) = (&self.inner.progress_token, &self.inner.peer) else {
             return false;
         };
-        if !progress.is_finite() {
+        if !progress.is_finite() || self.is_cancelled() || !self.advance_progress(progress) {
             return false;
         }
         let mut params = ProgressNotificationParams::new(token.clone(), progress);
         params.total = total;
         params.message = message.map(str::to_owned);
         peer.notify("notifications/progress", &params).await.is_ok()
+    }
+
+    /// Records `progress` as the last sent if it is greater than the last; whether it was.
+    fn advance_progress(&self, progress: f64) -> bool {
+        self.inner
+            .last_progress
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+                (progress > f64::from_bits(last)).then_some(progress.to_bits())
+            })
+            .is_ok()
     }
 
     /// Sends a `notifications/message` log entry when `level` is at or above the level the

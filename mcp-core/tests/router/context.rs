@@ -66,6 +66,66 @@ async fn progress_and_logs_reach_the_client_peer() {
     );
 }
 
+/// A progress token is echoed as sent, integers past 64 bits too (serde reads those as the
+/// nearest `f64`): the client matches the notifications to its request by it. Both ways the
+/// router reads `_meta`: from the transport's scan, and by serde (a key spelled with an escape).
+#[tokio::test]
+async fn progress_tokens_past_64_bits_are_echoed_exactly() {
+    let router = full_router();
+    for token in ["99999999999999999999999", "-9223372036854775809"] {
+        for name_key in ["name", "n\\u0061me"] {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"{name_key}":"progress","arguments":{{}},"_meta":{{"progressToken":{token}}}}}}}"#
+            );
+            let message = mcp_core::jsonrpc::Message::parse(body.as_bytes()).unwrap();
+            let mut call = mcp_core::McpRequest::new(message, LEGACY);
+            let (peer, mut outbound) = ClientPeer::channel(16);
+            call.extensions.insert(peer);
+            result_of(&router, call).await;
+            let mut tokens = Vec::new();
+            while let Some(message) = outbound.recv().await {
+                if let mcp_core::OutboundMessage::Notification(bytes) = message {
+                    let text = String::from_utf8(bytes.to_vec()).unwrap();
+                    if text.contains("notifications/progress") {
+                        tokens.push(text.contains(&format!(r#""progressToken":{token},"#)));
+                    }
+                }
+            }
+            assert_eq!(tokens, [true, true, true], "{token} via {name_key}");
+        }
+    }
+}
+
+/// Progress only increases, and stops with the request: values not greater than the last
+/// one sent, and any after the request was cancelled, are not sent (`progress` says so).
+#[tokio::test]
+async fn progress_is_sent_only_increasing_and_only_while_the_request_runs() {
+    let router = Router::builder()
+        .tool(
+            Tool::new("wobbly").raw_handler(|_, ctx: RequestContext| async move {
+                let mut sent = Vec::new();
+                for value in [5.0, 3.0, 5.0, 6.0] {
+                    sent.push(ctx.progress(value, None, None).await);
+                }
+                ctx.cancellation_token().cancel();
+                sent.push(ctx.progress(7.0, None, None).await);
+                format!("{sent:?}")
+            }),
+        )
+        .build();
+    let params = json!({ "name": "wobbly", "arguments": {}, "_meta": { "progressToken": 1 } });
+    let mut call = request(LEGACY, 1, "tools/call", params);
+    let client = attach_client(&mut call, 16);
+    let response = respond(&router, call).await;
+    let seen = client.await.unwrap();
+    let values: Vec<&Value> = seen.iter().map(|m| &m["params"]["progress"]).collect();
+    assert_eq!(values, [&json!(5), &json!(6)], "{seen:?}");
+    // The router still answers a request its handler finished (transports drop the answer
+    // of a cancelled one).
+    let text = &response["result"]["content"][0]["text"];
+    assert_eq!(text, "[true, false, false, true, false]", "{response}");
+}
+
 #[tokio::test]
 async fn progress_needs_a_token_and_logs_honour_the_level() {
     let router = full_router();

@@ -74,6 +74,12 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// waiting to be sent. Enforced, like the
 /// idle timeout, by ten sweeps per timeout, so a connection is dropped between 10 and 11
 /// tenths of it. The same default as nginx's `send_timeout`.
+///
+/// The whole connection goes, with every other stream on it: hyper gives no way to reset one
+/// HTTP/2 stream from outside. Behind an HTTP/2 proxy that carries many clients on one
+/// connection, one client that stops reading thus ends the others' streams too; give such a
+/// deployment a longer [`send_timeout`](ServeOptions::send_timeout) (the proxy has its own
+/// for its clients) or an HTTP/1.1 upstream.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The largest request head (request line and headers) a connection may send by default:
@@ -298,7 +304,9 @@ impl ServeOptions {
     /// The largest request head a connection may send, HTTP/1 or HTTP/2 (default
     /// [`MAX_HEADER_BYTES`]; at least [`MIN_HEADER_BYTES`](Self::MIN_HEADER_BYTES)); a larger
     /// one is refused with 431. Over HTTP/1 it bounds the connection's read buffer, which a
-    /// body is then read through in parts of at most this size.
+    /// body is then read through in parts of at most this size. Over HTTP/2 a head far past
+    /// it (more header block frames than the bound needs: the `h2` crate's guard against
+    /// CONTINUATION floods) ends the whole connection with GOAWAY instead.
     ///
     /// ```
     /// use mcp_tower::serve::{MAX_HEADER_BYTES, ServeOptions};

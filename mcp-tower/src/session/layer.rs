@@ -52,6 +52,7 @@ impl SessionLayer {
         Self {
             manager: SessionManager {
                 store: Arc::new(store),
+                delivers_events: false,
             },
             served: ServedEras::BOTH,
         }
@@ -78,7 +79,9 @@ impl SessionLayer {
 
     /// Delivers `router`'s events (list changes, resource updates, server logs) to the GET
     /// streams of these sessions, each filtered for its session (subscriptions, log level,
-    /// allow-list). Call it inside the Tokio runtime.
+    /// allow-list). Call it inside the Tokio runtime. Without it nothing carries list changes
+    /// or resource updates to these sessions, so `initialize` offers neither and
+    /// `resources/subscribe` is refused (-32601).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -87,8 +90,9 @@ impl SessionLayer {
     /// # let _ = sessions;
     /// # }
     /// ```
-    pub fn deliver_events_from(self, router: &mcp_core::Router) -> Self {
+    pub fn deliver_events_from(mut self, router: &mcp_core::Router) -> Self {
         super::fan_out::spawn(router, Arc::clone(&self.manager.store));
+        self.manager.delivers_events = true;
         self
     }
 

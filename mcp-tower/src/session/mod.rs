@@ -487,6 +487,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Clone)]
 pub struct SessionManager {
     pub(crate) store: Arc<dyn SessionStore>,
+    /// Whether a router's events reach these sessions' GET streams
+    /// ([`SessionLayer::deliver_events_from`](crate::SessionLayer::deliver_events_from)):
+    /// without them, no list changes or resource updates are offered.
+    pub(crate) delivers_events: bool,
 }
 
 impl std::fmt::Debug for SessionManager {

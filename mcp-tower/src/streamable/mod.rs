@@ -59,12 +59,17 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Whether a stream can carry list changes and resource updates to a client of
-    /// `version`: the session's GET stream (legacy), `subscriptions/listen` (2026-07-28).
-    pub(crate) fn carries_notifications(&self, version: mcp_core::ProtocolVersion) -> bool {
+    /// `version`: `subscriptions/listen` fed with events (2026-07-28); the session's GET
+    /// stream, fed by its `sessions` (legacy).
+    pub(crate) fn carries_notifications(
+        &self,
+        version: mcp_core::ProtocolVersion,
+        sessions: Option<&crate::session::SessionManager>,
+    ) -> bool {
         if version.is_modern() {
             self.config.events.is_some()
         } else {
-            self.config.get_stream
+            self.config.get_stream && sessions.is_some_and(|s| s.delivers_events)
         }
     }
 

@@ -256,7 +256,7 @@ fn prepare(shared: Arc<Shared>, mut parts: http::request::Parts, bytes: &[u8]) -
     if manager.is_none() && !version.is_modern() {
         // No `SessionLayer` above: the router must not offer what only a session keeps.
         extensions.insert(mcp_core::StatelessTransport);
-    } else if !shared.carries_notifications(version) {
+    } else if !shared.carries_notifications(version, manager.as_ref()) {
         // Nor list changes and updates that nothing would carry to the client.
         extensions.insert(mcp_core::NoNotificationStream);
     }

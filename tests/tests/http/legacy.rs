@@ -455,23 +455,33 @@ async fn a_resumed_get_stream_catches_up_and_stays_live() {
     read_until(&mut body, "live again").await;
 }
 
-/// Without the GET stream nothing carries list changes or resource updates to a session:
-/// the server does not advertise them and refuses `resources/subscribe`, rather than let the
-/// client wait for updates that cannot come.
+/// Without the GET stream, or without events fed to it, nothing carries list changes or
+/// resource updates to a session: the server does not advertise them and refuses
+/// `resources/subscribe`, rather than let the client wait for updates that cannot come.
 #[tokio::test]
-async fn without_the_get_stream_no_updates_are_offered() {
+async fn without_a_fed_get_stream_no_updates_are_offered() {
+    use mcp_tower::{SessionLayer, StreamableHttpConfig, StreamableHttpLayer};
+    use tower::Layer;
+
     let no_get = |router| {
-        McpServer::builder(router)
-            .http_config(mcp_tower::StreamableHttpConfig::default().get_stream(false))
+        McpServer::builder(router).http_config(StreamableHttpConfig::default().get_stream(false))
     };
-    for (builder, delivers) in [
-        (
-            no_get as fn(mcp_core::Router) -> mcp_tower::McpServerBuilder,
-            false,
-        ),
-        (McpServer::builder, true),
-    ] {
-        let (_server, client, router) = start(builder).await;
+    // A written-out stack whose sessions were given no router events.
+    let unfed = async || {
+        let router = super::router();
+        let bridge = StreamableHttpLayer::new(StreamableHttpConfig::default());
+        let service = SessionLayer::default().layer(bridge.layer(router.clone()));
+        let server = mcp_e2e::TestServer::start(tower::util::BoxCloneSyncService::new(service));
+        let server = server.await;
+        let client = mcp_e2e::TestClient::new(&server);
+        (server, client, router)
+    };
+    for (name, delivers) in [("no GET", false), ("unfed", false), ("default", true)] {
+        let (_server, client, router) = match name {
+            "no GET" => start(no_get).await,
+            "unfed" => unfed().await,
+            _ => start(McpServer::builder).await,
+        };
         router.add_resource(
             mcp_core::Resource::new("test://r", "r")
                 .handler(|uri: String, _: mcp_core::RequestContext| async move { uri }),

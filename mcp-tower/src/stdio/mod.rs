@@ -243,8 +243,9 @@ impl StdioTransport {
 
     /// Forwards list changes and resource updates ([`Router::events`](mcp_core::Router::events))
     /// to the client once it is initialized (updates only for subscribed URIs), and to its
-    /// 2026-07-28 `subscriptions/listen` subscriptions (which need them: without events a
-    /// listen request is refused).
+    /// 2026-07-28 `subscriptions/listen` subscriptions. Without events nothing carries them:
+    /// the server offers no list changes or subscriptions, and refuses `resources/subscribe`
+    /// and `subscriptions/listen` (-32601).
     ///
     /// ```
     /// let router = mcp_core::Router::builder().build();
@@ -499,7 +500,8 @@ impl Writer {
     }
 }
 
-/// Serves `service` on stdin/stdout with the default settings.
+/// Serves `service` on stdin/stdout with the default settings: without
+/// [server events](StdioTransport::server_events), so no list changes or subscriptions.
 pub async fn serve_stdio<S>(service: S) -> io::Result<()>
 where
     S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone + Send + 'static,
@@ -509,7 +511,7 @@ where
 }
 
 /// Serves `service` on any reader/writer pair (a child process's pipes, `tokio::io::duplex`
-/// in tests) with the default settings.
+/// in tests) with the default settings (no [server events](StdioTransport::server_events)).
 pub async fn serve_io<S, R, W>(service: S, reader: R, writer: W) -> io::Result<()>
 where
     S: Service<McpRequest, Response = McpResponse, Error = Infallible> + Clone + Send + 'static,

@@ -44,16 +44,16 @@ fn router() -> Router {
         .build()
 }
 
-/// The auth example's RPC tier (scopes, then a rate limit of two requests a minute per
-/// principal) behind sessions and the bridge in `mode`; the principal is `x-user`, with the
+/// The auth example's RPC tier (a rate limit of two requests a minute per principal, then
+/// scopes) behind sessions and the bridge in `mode`; the principal is `x-user`, with the
 /// scopes `x-scopes` lists.
 async fn start(mode: ResponseMode) -> (TestServer, TestClient) {
     let rpc = ServiceBuilder::new()
         .layer(BatchLayer::default())
+        .layer(RpcRateLimitLayer::new(Quota::per_minute(2)))
         .layer(ScopeLayer::new(
             RequiredScopes::new().tool("deploy", ["deploy"]),
         ))
-        .layer(RpcRateLimitLayer::new(Quota::per_minute(2)))
         .service(router());
     let http = ServiceBuilder::new()
         .layer(SessionLayer::new(SessionConfig::default()))

@@ -294,7 +294,15 @@ where
     }
 
     pub(super) async fn dispatch(&mut self, message: Message, version: ProtocolVersion) {
-        let Ok(admission) = Arc::clone(&self.admission).try_acquire_owned() else {
+        let mut admission = Arc::clone(&self.admission).try_acquire_owned();
+        if admission.is_err() {
+            // The reader may have run ahead of tasks that are done but not yet reaped (those
+            // of requests the client cancelled in the same burst): they give their slots
+            // back once they run.
+            tokio::task::yield_now().await;
+            admission = Arc::clone(&self.admission).try_acquire_owned();
+        }
+        let Ok(admission) = admission else {
             tracing::warn!("stdio: too many requests in flight; refusing one");
             let error = ErrorObject::new(
                 codes::SERVER_ERROR,

@@ -130,3 +130,27 @@ async fn serving_ends_at_once_when_the_output_breaks() {
     let served = tokio::time::timeout(Duration::from_secs(5), serving).await;
     assert!(served.expect("serving ends").unwrap().is_err());
 }
+
+/// A cancelled request gives its queue slot back when its task ends; a client that cancels
+/// each request before sending the next, all in one burst, must not be told the server is
+/// busy because the reader ran ahead of those tasks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_cancelled_in_a_burst_free_their_slots_for_the_next() {
+    let mut client = Client::start(StdioTransport::new().max_queued_requests(2));
+    client.initialize(json!({})).await;
+    let mut burst = String::new();
+    for id in 1..=200 {
+        let call = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
+                          "params":{"name":"wait","arguments":{}}});
+        let cancel = json!({"jsonrpc":"2.0","method":"notifications/cancelled",
+                            "params":{"requestId":id}});
+        burst.push_str(&format!("{call}\n{cancel}\n"));
+    }
+    burst.push_str(r#"{"jsonrpc":"2.0","id":"last","method":"ping"}"#);
+    client.send(&burst).await;
+    // Cancelled requests get no answer: the first line is the ping's, unless some were
+    // refused as busy.
+    let answer = client.recv().await;
+    assert_eq!(answer["id"], "last", "{answer}");
+    client.finish().await;
+}

@@ -75,7 +75,8 @@ pub struct StatelessTransport;
 
 /// Put in a request's extensions by a transport that has no stream on which list changes
 /// and resource updates could reach this caller: a legacy server whose GET stream is turned
-/// off, a 2026-07-28 endpoint or a stdio transport given no server events. The router then
+/// off or whose sessions get no router events, a 2026-07-28 endpoint or a stdio transport
+/// given no server events. The router then
 /// advertises neither (`listChanged: false`, no `subscribe`) and refuses
 /// `resources/subscribe` and `subscriptions/listen` (-32601), so that no client waits for
 /// updates that cannot come. [`StatelessTransport`] implies it.

@@ -165,17 +165,10 @@ impl Tool {
         ctx: RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
         let version = ctx.protocol_version();
-        let rewritten;
         let integral = (self.inner.integer_arguments && super::integral::may_hold_float(arguments))
             .then(|| super::integral::as_integers(arguments))
             .flatten();
-        let arguments = match integral {
-            Some(text) => {
-                rewritten = text;
-                rewritten.as_str()
-            }
-            None => arguments,
-        };
+        let arguments = integral.as_deref().unwrap_or(arguments);
         if self.inner.validate_first {
             let value = match parse_arguments(arguments) {
                 Ok(value) => value,

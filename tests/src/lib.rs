@@ -303,6 +303,14 @@ impl TestClient {
     }
 }
 
+/// The headers of a legacy request in `session` under `version`.
+pub fn session_headers<'a>(session: &'a str, version: &'a str) -> [(&'static str, &'a str); 2] {
+    [
+        ("mcp-session-id", session),
+        ("mcp-protocol-version", version),
+    ]
+}
+
 /// The README's code, compiled as doc tests so it cannot rot.
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]

@@ -110,10 +110,7 @@ async fn a_session_that_missed_events_is_told_to_refresh() {
         .build();
     let (_server, client) = start(&router).await;
     let session = client.initialize("2025-11-25").await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
+    let headers = mcp_e2e::session_headers(&session, "2025-11-25");
     let subscribe = json!({"jsonrpc":"2.0","id":1,"method":"resources/subscribe",
         "params":{"uri":"test://data/7"}});
     assert_eq!(

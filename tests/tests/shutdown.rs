@@ -89,10 +89,7 @@ impl Server {
             .to_owned();
         let _ = response.into_body().collect().await.expect("body");
         let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-        let headers = [
-            ("mcp-session-id", session.as_str()),
-            ("mcp-protocol-version", "2025-11-25"),
-        ];
+        let headers = mcp_e2e::session_headers(&session, "2025-11-25");
         let response = self.send(Method::POST, &initialized, &headers).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         session
@@ -193,10 +190,7 @@ async fn a_listen_stream_on_http2_gets_its_result_and_ends_at_shutdown() {
 async fn a_session_stream_ends_at_shutdown() {
     let server = Server::start(false).await;
     let session = server.initialize().await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
+    let headers = mcp_e2e::session_headers(&session, "2025-11-25");
     let response = server.send(Method::GET, &Value::Null, &headers).await;
     assert_eq!(response.status(), StatusCode::OK);
     let mut body = response.into_body();

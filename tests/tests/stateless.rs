@@ -90,10 +90,7 @@ async fn a_server_with_sessions_offers_them() {
     );
 
     let session = client.initialize(VERSION).await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", VERSION),
-    ];
+    let headers = mcp_e2e::session_headers(&session, VERSION);
     for (method, params) in [
         ("logging/setLevel", json!({"level": "error"})),
         ("resources/subscribe", json!({"uri": "test://about"})),

@@ -91,10 +91,7 @@ async fn a_session_lists_its_own_tasks() {
     let capabilities = offered_capabilities(&client).await;
     assert!(capabilities["tasks"]["list"].is_object(), "{capabilities}");
     let session = client.initialize(VERSION).await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", VERSION),
-    ];
+    let headers = mcp_e2e::session_headers(&session, VERSION);
     let call = request(
         1,
         "tools/call",
@@ -111,10 +108,7 @@ async fn a_session_lists_its_own_tasks() {
 
     // Another session sees none of them.
     let other = client.initialize(VERSION).await;
-    let other_headers = [
-        ("mcp-session-id", other.as_str()),
-        ("mcp-protocol-version", VERSION),
-    ];
+    let other_headers = mcp_e2e::session_headers(&other, VERSION);
     let listed = client
         .post(&request(3, "tasks/list", json!({})), &other_headers)
         .await
@@ -132,10 +126,7 @@ async fn a_server_without_task_tools_serves_no_task_methods() {
     let server = TestServer::start(McpServer::builder(router).into_http_service()).await;
     let client = TestClient::new(&server);
     let session = client.initialize(VERSION).await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", VERSION),
-    ];
+    let headers = mcp_e2e::session_headers(&session, VERSION);
     let task = json!({"taskId": "00000000000000000000000000000000"});
     for (method, params) in [
         ("tasks/list", json!({})),

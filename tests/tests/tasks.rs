@@ -52,10 +52,7 @@ impl Started {
         let server = TestServer::start(McpServer::builder(router()).into_http_service()).await;
         let client = TestClient::new(&server);
         let session = client.initialize(VERSION).await;
-        let headers = [
-            ("mcp-session-id", session.as_str()),
-            ("mcp-protocol-version", VERSION),
-        ];
+        let headers = mcp_e2e::session_headers(&session, VERSION);
         let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
             "params":{"name":"confirm_delete","arguments":{},"task":{"ttl":60000}}});
         let created = client.post(&call, &headers).await.json();
@@ -189,10 +186,7 @@ async fn task_shares_are_per_address_and_a_session_s_tasks_end_with_it() {
     let start = |session: String| {
         let client = &client;
         async move {
-            let headers = [
-                ("mcp-session-id", session.as_str()),
-                ("mcp-protocol-version", VERSION),
-            ];
+            let headers = mcp_e2e::session_headers(&session, VERSION);
             let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
                 "params":{"name":"forever","arguments":{},"task":{"ttl":60000}}});
             client.post(&call, &headers).await.json()
@@ -259,10 +253,7 @@ async fn a_sessions_tasks_are_cancelled_when_it_ends() {
     let server = TestServer::start(McpServer::builder(router).into_http_service()).await;
     let client = TestClient::new(&server);
     let session = client.initialize(VERSION).await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", VERSION),
-    ];
+    let headers = mcp_e2e::session_headers(&session, VERSION);
     for id in 1..=3 {
         let call = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
             "params":{"name":"endless","arguments":{},"task":{"ttl":3_600_000}}});

@@ -320,17 +320,11 @@ async fn a_legacy_only_server_sends_modern_clients_to_initialize() {
         (Method::DELETE, "2027-01-01"),
         (Method::DELETE, "2026-07-28"),
     ] {
-        let headers = [
-            ("mcp-session-id", session.as_str()),
-            ("mcp-protocol-version", version),
-        ];
+        let headers = mcp_e2e::session_headers(&session, version);
         let refused = client.send(method.clone(), "", &headers).await;
         assert_legacy_refusal(&refused, &format!("{method} {version}"));
     }
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
+    let headers = mcp_e2e::session_headers(&session, "2025-11-25");
     assert_eq!(client.send(Method::DELETE, "", &headers).await.status, 200);
 }
 

@@ -113,10 +113,7 @@ async fn rest_of_cancelled(stream: hyper::body::Incoming) -> String {
 async fn a_batch_of_2025_03_26_carries_answers_and_cancellations() {
     let (_server, client, _) = super::start(McpServer::builder).await;
     let session = client.initialize(LEGACY).await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", LEGACY),
-    ];
+    let headers = mcp_e2e::session_headers(&session, LEGACY);
     // An answer, alone in a batch.
     let (mut stream, id) = ask_in_session(&client, &session).await;
     let answer = json!([{"jsonrpc":"2.0","id":id,"result":{"roots":[{"uri":"file:///a"}]}}]);
@@ -145,10 +142,7 @@ async fn a_batch_of_2025_03_26_carries_answers_and_cancellations() {
 async fn integer_ids_of_any_size_and_spelling_are_answered_and_cancelled() {
     let (_server, client, _) = super::start(McpServer::builder).await;
     let session = client.initialize(LEGACY).await;
-    let headers = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", LEGACY),
-    ];
+    let headers = mcp_e2e::session_headers(&session, LEGACY);
     // JSON Schema's `integer`, MCP's id type, has no size: the answer carries the same digits.
     let call = r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
     let reply = client.send(Method::POST, call, &headers).await;

@@ -509,10 +509,7 @@ async fn without_a_fed_get_stream_no_updates_are_offered() {
             "{capabilities}"
         );
         let session = init.header("mcp-session-id").expect("a session").to_owned();
-        let headers = [
-            ("mcp-session-id", session.as_str()),
-            ("mcp-protocol-version", "2025-11-25"),
-        ];
+        let headers = mcp_e2e::session_headers(&session, "2025-11-25");
         let subscribe = json!({"jsonrpc":"2.0","id":1,"method":"resources/subscribe",
             "params":{"uri":"test://r"}});
         let answer = client.post(&subscribe, &headers).await.json();

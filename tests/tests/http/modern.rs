@@ -470,10 +470,7 @@ async fn a_modern_delete_is_405_and_ends_no_session() {
         assert!(reply.headers.contains_key("allow"));
     }
     // The legacy session lives on.
-    let legacy = [
-        ("mcp-session-id", session.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
+    let legacy = mcp_e2e::session_headers(&session, "2025-11-25");
     let reply = client.post(&super::call_add(2), &legacy).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.json()["result"]["content"][0]["text"], "5");

@@ -142,10 +142,7 @@ async fn a_request_of_a_deleted_session_is_answered_session_not_found() {
             let client = client.clone();
             let session = session.clone();
             tokio::spawn(async move {
-                let headers = [
-                    ("mcp-session-id", session.as_str()),
-                    ("mcp-protocol-version", version),
-                ];
+                let headers = mcp_e2e::session_headers(&session, version);
                 client.post(&call(5, tool), &headers).await
             })
         };
@@ -177,10 +174,7 @@ async fn a_request_cancelled_before_its_session_ends_gets_no_answer() {
     for tool in ["quiet", "wait"] {
         let (_server, client, probe) = start(StreamableHttpConfig::default()).await;
         let session = client.initialize("2025-11-25").await;
-        let headers = [
-            ("mcp-session-id", session.as_str()),
-            ("mcp-protocol-version", "2025-11-25"),
-        ];
+        let headers = mcp_e2e::session_headers(&session, "2025-11-25");
         let pending = {
             let client = client.clone();
             let headers = headers.map(|(k, v)| (k, v.to_owned()));

@@ -185,6 +185,13 @@ async fn only_streams_a_session_could_resume_are_recorded() {
             let reply = client.post(&call(id, tool), &headers).await;
             assert_eq!(reply.status, 200);
             assert_eq!(reply.sse_messages().last().unwrap()["id"], id);
+            // Event ids and the priming event's `retry` invite a resumption: only a stream
+            // that can be resumed has them.
+            let text = String::from_utf8_lossy(&reply.body);
+            let invites = text
+                .lines()
+                .any(|l| l.starts_with("id:") || l.starts_with("retry:"));
+            assert_eq!(invites, !stateless, "stateless: {stateless}: {text}");
         }
         // Without a session no GET may resume a stream: recording it would only cost.
         let expected = if stateless { 0 } else { 2 };

@@ -175,10 +175,8 @@ impl Exchange {
         let (sink, body) = mpsc::channel(self.shared.config.outbound_capacity);
         let stream = self.shared.stream_numbers.next();
         let store = self.event_store().cloned();
-        // 2026-07-28 streams cannot be resumed: their events carry no ids.
-        let numbered = !self.version.is_modern();
-        let mut writer = SseWriter::new(stream, self.session_id(), sink, store, numbered);
-        if let Some(retry_ms) = self.shared.priming(self.version) {
+        let mut writer = SseWriter::new(stream, self.session_id(), sink, store, self.numbered());
+        if let Some(retry_ms) = self.priming() {
             writer.prime(retry_ms);
         }
         // A resumption of the stream takes it over from this writer (see `Resumptions`).
@@ -279,9 +277,9 @@ impl Exchange {
             stream,
             self.session_id(),
             self.event_store().cloned(),
-            self.shared.priming(self.version),
+            self.priming(),
             data,
-            !self.version.is_modern(),
+            self.numbered(),
         );
         let mut http = sse_response(McpBody::from(body), self.request_headers);
         ErrorAnswer::mark(&mut http, response);
@@ -315,6 +313,8 @@ impl Exchange {
         let abandoned = tokio::time::sleep(Duration::MAX);
         tokio::pin!(abandoned);
         let mut waiting_for_resume = false;
+        // Set when the server cancelled the request itself, its client never having resumed.
+        let mut gave_up = false;
         let response = loop {
             tokio::select! {
                 biased;
@@ -345,6 +345,7 @@ impl Exchange {
                         abandoned.as_mut().reset(Instant::now() + self.shared.config.disconnect_grace);
                     } else {
                         waiting_for_resume = false;
+                        gave_up = true;
                         tracing::debug!(request.id = %self.id, "client gone without resuming; cancelling");
                         self.peer.cancel();
                     }
@@ -369,7 +370,17 @@ impl Exchange {
         // Ended before the answer is written: the session no longer counts it in flight.
         drop(ending);
         if self.peer.is_cancelled() {
-            if let Some(error) = self.session_ended_error() {
+            // Only a request its client cancelled goes unanswered; one the server gave up on
+            // is answered, for a client that resumes late (the store may still hold the stream).
+            let error = self.session_ended_error().or_else(|| {
+                gave_up.then(|| {
+                    ErrorObject::new(
+                        mcp_core::jsonrpc::codes::SERVER_ERROR,
+                        "The stream was not resumed in time; the request was cancelled",
+                    )
+                })
+            });
+            if let Some(error) = error {
                 let ended = mcp_core::jsonrpc::Response::error(Some(self.id.clone()), error);
                 writer.event(Bytes::from(ended.to_vec())).await;
             }
@@ -382,6 +393,20 @@ impl Exchange {
 
     fn resumable(&self) -> bool {
         self.event_store().is_some()
+    }
+
+    /// Whether the stream's events carry ids: only where a client can resume from one (not
+    /// 2026-07-28 streams, nor streams no store keeps), since an id invites a resumption.
+    fn numbered(&self) -> bool {
+        !self.version.is_modern() && self.resumable()
+    }
+
+    /// The `retry` of the priming event, which tells the client to resume the stream when it
+    /// ends: only for streams it can resume.
+    fn priming(&self) -> Option<u64> {
+        self.shared
+            .priming(self.version)
+            .filter(|_| self.resumable())
     }
 
     /// Where the stream's events are kept for resumption: nowhere without a session, since

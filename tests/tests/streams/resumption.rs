@@ -96,6 +96,26 @@ async fn a_resumable_stream_is_cancelled_only_after_the_grace_period() {
     probe.cancelled_reaches(1).await;
 }
 
+/// A client that resumes after the grace period, its request cancelled by the server, gets an
+/// error for it rather than a stream that ends with no answer (it would wait for its timeout).
+#[tokio::test]
+async fn a_request_given_up_on_is_answered_with_an_error() {
+    let config = StreamableHttpConfig::default().disconnect_grace(Duration::from_millis(200));
+    let (_server, client, probe) = start(config).await;
+    let session = client.initialize("2025-11-25").await;
+    let response = post_streaming(&client, &session, call(16, "wait")).await;
+    let mut body = response.into_body();
+    let seen = read_until(&mut body, "notifications/progress").await;
+    drop(body);
+    probe.cancelled_reaches(1).await;
+    let resumed = client.resume(&session, &last_event_id(&seen)).await;
+    assert_eq!(resumed.status, 200);
+    let messages = resumed.sse_messages();
+    let answer = messages.iter().find(|m| m["id"] == 16);
+    let answer = answer.unwrap_or_else(|| panic!("no answer: {:?}", resumed.body));
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+}
+
 #[tokio::test]
 async fn a_dropped_connection_resumes_where_it_stopped() {
     let (_server, client, _) = start(StreamableHttpConfig::default()).await;

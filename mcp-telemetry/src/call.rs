@@ -8,7 +8,8 @@ use mcp_core::{ClientPeer, McpRequest, McpResponse, Principal, ProtocolVersion, 
 use serde::Deserialize;
 
 use crate::keys::{self, TargetKeys};
-use crate::known::{KnownTargets, TargetKind};
+use crate::known::TargetKind;
+use crate::layer::Config;
 use crate::names::FOLDED;
 use crate::outcome::Outcome;
 use crate::peek::{Peeked, peek};
@@ -58,7 +59,8 @@ pub struct CallInfo {
     /// Where the call's metrics go (set when the call starts).
     pub(crate) scope: Scope,
     /// A name the tables do not hold, kept for spans and hooks but not for labels: the method
-    /// when it is unknown (such methods have no target), else an unregistered target.
+    /// when it is unknown (such methods have no target), else an unregistered target or a
+    /// resource URI that is not a label.
     raw: Option<Box<str>>,
     target_kind: Option<TargetKind>,
     request_id: Option<RequestId>,
@@ -118,9 +120,13 @@ impl CallInfo {
     }
 
     /// The `target` label value: the name when the server knows it, `_other` when it does
-    /// not, `None` when the call has no target.
+    /// not, `None` when the call has no target or its metrics no `target` label (resource
+    /// URIs, unless [`resource_uri_in_metrics`](crate::TelemetryLayer::resource_uri_in_metrics)).
     pub fn target_label(&self) -> Option<&str> {
         self.target_kind?;
+        if std::ptr::eq(self.keys, &keys::method(self.method_index).untargeted) {
+            return None;
+        }
         Some(self.keys.name.as_deref().unwrap_or(FOLDED))
     }
 
@@ -183,7 +189,7 @@ impl CallInfo {
 #[inline(always)]
 pub(crate) fn start<'a>(
     request: &'a McpRequest,
-    known: &dyn KnownTargets,
+    config: &Config,
     want_trace: bool,
 ) -> Option<(CallInfo, Peeked<'a>)> {
     let (request_id, method, params) = match &request.message {
@@ -214,10 +220,16 @@ pub(crate) fn start<'a>(
         });
     let target = peeked.target.as_deref();
     let (keys, raw) = match (entry.target, target) {
-        (Some(kind), Some(name)) => match keys::known_target(method_index, kind, name, known) {
-            Some(keys) => (keys, None),
-            None => (&entry.folded, Some(name.into())),
-        },
+        // Resource URIs are labels only when asked for: the call's metrics have no target.
+        (Some(TargetKind::Resource), Some(uri)) if !config.uri_in_metrics => {
+            (&entry.untargeted, Some(uri.into()))
+        }
+        (Some(kind), Some(name)) => {
+            match keys::known_target(method_index, kind, name, &*config.known) {
+                Some(keys) => (keys, None),
+                None => (&entry.folded, Some(name.into())),
+            }
+        }
         _ => (
             &entry.untargeted,
             (method_index == keys::OTHER_METHOD).then(|| method.into()),

@@ -270,7 +270,8 @@ impl OnRequest for DefaultOnRequest {
     }
 }
 
-/// Records `mcp.server.operation.duration` (by method, target, outcome and error code).
+/// Records `mcp.server.operation.duration` (by method, target, outcome, error code and
+/// protocol version).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultOnResponse {
     _private: (),
@@ -286,7 +287,7 @@ impl OnResponse for DefaultOnResponse {
         _span: &Span,
     ) {
         call.keys
-            .duration(outcome)
+            .duration(outcome, call.protocol_version())
             .record(call.scope, latency.as_secs_f64());
     }
 

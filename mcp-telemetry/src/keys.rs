@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
+use mcp_core::ProtocolVersion;
 use metrics::{Counter, Gauge, Histogram, Key, Label, SharedString};
 
 use crate::known::{KnownTargets, TargetKind};
@@ -163,8 +164,15 @@ pub(crate) struct TargetKeys {
     /// The last [`KnownTargets::revision`] at which the name was known (0: none).
     verified: AtomicU64,
     requests: Metric<Counter>,
-    durations: [OnceLock<Metric<Histogram>>; OUTCOME_SLOTS],
+    /// Per protocol version, made on its first call: most servers see one or two versions.
+    durations: [OnceLock<Box<OutcomeDurations>>; VERSIONS],
 }
+
+/// The duration histograms of one (method, target, version), one per outcome, built on use.
+type OutcomeDurations = [OnceLock<Metric<Histogram>>; OUTCOME_SLOTS];
+
+/// How many `protocol_version` label values there are.
+const VERSIONS: usize = ProtocolVersion::ALL.len();
 
 impl TargetKeys {
     fn new(method: &'static str, target: Option<SharedString>, name: Option<Arc<str>>) -> Self {
@@ -185,10 +193,17 @@ impl TargetKeys {
         &self.requests
     }
 
-    /// `mcp.server.operation.duration` of this outcome.
-    pub(crate) fn duration(&self, outcome: Outcome) -> &Metric<Histogram> {
-        self.durations[outcome.slot()].get_or_init(|| {
-            let mut labels = Vec::with_capacity(4);
+    /// `mcp.server.operation.duration` of this outcome under this protocol version.
+    pub(crate) fn duration(
+        &self,
+        outcome: Outcome,
+        version: ProtocolVersion,
+    ) -> &Metric<Histogram> {
+        // The enum's declaration order, which `ALL` lists.
+        let by_outcome = self.durations[version as usize]
+            .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
+        by_outcome[outcome.slot()].get_or_init(|| {
+            let mut labels = Vec::with_capacity(5);
             labels.push(Label::from_static_parts(label::METHOD, self.method));
             labels.extend(self.target.clone().map(|t| Label::new(label::TARGET, t)));
             labels.push(Label::from_static_parts(label::OUTCOME, outcome.as_str()));
@@ -197,6 +212,10 @@ impl TargetKeys {
                     .code_label()
                     .map(|code| Label::from_static_parts(label::CODE, code)),
             );
+            labels.push(Label::from_static_parts(
+                label::PROTOCOL_VERSION,
+                version.as_str(),
+            ));
             Metric::new(Key::from_parts(names::OPERATION_DURATION, labels).to_retained())
         })
     }
@@ -409,13 +428,14 @@ mod tests {
     }
 
     #[test]
-    fn duration_keys_carry_outcome_and_code() {
+    fn duration_keys_carry_outcome_code_and_version() {
         let known = |_: TargetKind, _: &str| true;
         let target = || known_target(TOOLS_CALL, TargetKind::Tool, "add", &known);
         let keys = target().expect("known");
         let again = target().expect("known");
         assert!(std::ptr::eq(keys, again));
-        let key = keys.duration(Outcome::ProtocolError(-32602)).key();
+        let error = Outcome::ProtocolError(-32602);
+        let key = keys.duration(error, ProtocolVersion::V2025_06_18).key();
         let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
         assert_eq!(
             labels,
@@ -423,12 +443,19 @@ mod tests {
                 ("method", "tools/call"),
                 ("target", "add"),
                 ("outcome", "protocol_error"),
-                ("code", "-32602")
+                ("code", "-32602"),
+                ("protocol_version", "2025-06-18"),
             ]
         );
         assert!(std::ptr::eq(
             key,
-            keys.duration(Outcome::ProtocolError(-32602)).key()
+            keys.duration(error, ProtocolVersion::V2025_06_18).key()
         ));
+        // Every version has series of its own.
+        let versions: std::collections::HashSet<_> = ProtocolVersion::ALL
+            .into_iter()
+            .map(|version| std::ptr::from_ref(keys.duration(error, version).key()))
+            .collect();
+        assert_eq!(versions.len(), ProtocolVersion::ALL.len());
     }
 }

@@ -78,6 +78,7 @@ pub(crate) struct Config {
     pub(crate) known: Arc<dyn KnownTargets>,
     pub(crate) span_level: Level,
     pub(crate) uri_in_span_name: bool,
+    pub(crate) uri_in_metrics: bool,
     pub(crate) is_rate_limited: fn(&ErrorObject) -> bool,
     pub(crate) keep_handles: bool,
     #[cfg(feature = "opentelemetry")]
@@ -89,6 +90,7 @@ impl<OnReq, OnRes, OnFail> std::fmt::Debug for TelemetryLayer<OnReq, OnRes, OnFa
         f.debug_struct("TelemetryLayer")
             .field("span_level", &self.config.span_level)
             .field("uri_in_span_name", &self.config.uri_in_span_name)
+            .field("uri_in_metrics", &self.config.uri_in_metrics)
             .field("keep_metric_handles", &self.config.keep_handles)
             .finish_non_exhaustive()
     }
@@ -101,8 +103,8 @@ impl Default for TelemetryLayer {
 }
 
 impl TelemetryLayer {
-    /// The default hooks, INFO spans, and no known targets: every tool, prompt and resource
-    /// name is folded into `_other` in metrics (spans keep the real names).
+    /// The default hooks, INFO spans, and no known targets: every tool and prompt name is
+    /// folded into `_other` in metrics (spans keep the real names).
     pub fn new() -> Self {
         // The clock calibrates on first use (under a millisecond): here, not in a request.
         clock::calibrate();
@@ -112,6 +114,7 @@ impl TelemetryLayer {
                 known: Arc::new(NoTargets),
                 span_level: Level::INFO,
                 uri_in_span_name: false,
+                uri_in_metrics: false,
                 is_rate_limited: default_is_rate_limited,
                 keep_handles: true,
                 #[cfg(feature = "opentelemetry")]
@@ -211,6 +214,50 @@ impl<OnReq, OnRes, OnFail> TelemetryLayer<OnReq, OnRes, OnFail> {
     /// the OpenTelemetry conventions advise against them in span names).
     pub fn resource_uri_in_span_name(mut self, enabled: bool) -> Self {
         Arc::make_mut(&mut self.config).uri_in_span_name = enabled;
+        self
+    }
+
+    /// Whether `resources/read`, `resources/subscribe` and `resources/unsubscribe` metrics get
+    /// a `target` label with the URI: the server's own resources each their own value, other
+    /// URIs `_other` (default false: their metrics have no `target` label, as the
+    /// OpenTelemetry conventions make `mcp.resource.uri` opt-in on metrics, since a server
+    /// may serve thousands of resources). Spans carry the URI either way.
+    ///
+    /// ```
+    /// use mcp_core::{McpRequest, ProtocolVersion, Resource, RequestContext, Router};
+    /// use mcp_core::jsonrpc::Message;
+    /// use mcp_telemetry::TelemetryLayer;
+    /// use metrics_util::debugging::DebuggingRecorder;
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// let router = Router::builder()
+    ///     .resource(Resource::new("docs://readme", "readme")
+    ///         .handler(|_uri: String, _: RequestContext| async { "Read me." }))
+    ///     .build();
+    /// let read = br#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"docs://readme"}}"#;
+    /// let labels = |layer: TelemetryLayer| {
+    ///     let recorder = DebuggingRecorder::new();
+    ///     let snapshotter = recorder.snapshotter();
+    ///     metrics::with_local_recorder(&recorder, || {
+    ///         let request = McpRequest::new(Message::parse(read).unwrap(), ProtocolVersion::V2025_11_25);
+    ///         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    ///         runtime.block_on(layer.layer(router.clone()).oneshot(request)).unwrap();
+    ///     });
+    ///     let snapshot = snapshotter.snapshot().into_vec();
+    ///     let (requests, ..) = snapshot
+    ///         .iter()
+    ///         .find(|(key, ..)| key.key().name() == "mcp.server.requests")
+    ///         .unwrap();
+    ///     requests.key().labels().map(|l| format!("{}={}", l.key(), l.value())).collect::<Vec<_>>()
+    /// };
+    /// assert_eq!(labels(TelemetryLayer::for_router(&router)), ["method=resources/read"]);
+    /// assert_eq!(
+    ///     labels(TelemetryLayer::for_router(&router).resource_uri_in_metrics(true)),
+    ///     ["method=resources/read", "target=docs://readme"],
+    /// );
+    /// ```
+    pub fn resource_uri_in_metrics(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).uri_in_metrics = enabled;
         self
     }
 

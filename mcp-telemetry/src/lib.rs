@@ -4,15 +4,17 @@
 //! OpenTelemetry MCP semantic conventions: span names and attributes as they write them, and
 //! metric names too. Metric labels are short keys instead of the conventions' attribute
 //! names (see [`names::label`]): `method` is `mcp.method.name` (or `http.request.method`);
-//! `target` is `gen_ai.tool.name`, `gen_ai.prompt.name` or `mcp.resource.uri`; `outcome`
+//! `target` is `gen_ai.tool.name`, `gen_ai.prompt.name` or, opted into with
+//! [`TelemetryLayer::resource_uri_in_metrics`], `mcp.resource.uri`; `outcome`
 //! `protocol_error` with `code` is `error.type` (and `rpc.response.status_code`) set to the
-//! code, `outcome` `tool_error` is `error.type` `tool_error`; `status` is
-//! `http.response.status_code`. A dashboard written against the conventions' names needs
-//! that mapping (a Prometheus relabelling, or a query per key).
+//! code, `outcome` `tool_error` is `error.type` `tool_error`; `protocol_version` is
+//! `mcp.protocol.version`; `status` is `http.response.status_code`. A dashboard written
+//! against the conventions' names needs that mapping (a Prometheus relabelling, or a query
+//! per key).
 //!
 //! - [`TelemetryLayer`] at the RPC tier: a span per JSON-RPC request or notification (each
 //!   batch item on its own, below `BatchLayer`), `mcp.server.operation.duration` by method,
-//!   target and outcome, request counts, in-flight calls, panics caught and answered -32603,
+//!   target, outcome and protocol version, request counts, in-flight calls, panics caught and answered -32603,
 //!   disconnections, rate-limit refusals; replaceable [`hooks`].
 //! - [`HttpTelemetryLayer`] at the HTTP tier: per HTTP request duration, status and bytes,
 //!   authentication refusals, open SSE streams.

@@ -16,7 +16,7 @@
 use metrics::Unit;
 
 /// Histogram (seconds) of every JSON-RPC request and notification, by `method`, `target`,
-/// `outcome` and, for protocol errors, `code`.
+/// `outcome`, `protocol_version` and, for protocol errors, `code`.
 pub const OPERATION_DURATION: &str = "mcp.server.operation.duration";
 /// Counter of JSON-RPC requests and notifications received, by `method` and `target`.
 pub const REQUESTS: &str = "mcp.server.requests";
@@ -66,6 +66,8 @@ pub mod label {
     pub const OUTCOME: &str = "outcome";
     /// The JSON-RPC error code of a protocol error (`-32602`), or `_OTHER`.
     pub const CODE: &str = "code";
+    /// The MCP protocol version the call was handled under (`2025-11-25`).
+    pub const PROTOCOL_VERSION: &str = "protocol_version";
     /// The HTTP status code (`200`), or its class (`5xx`) for uncommon ones.
     pub const STATUS: &str = "status";
     /// Where a refusal happened: `rpc` or `http`.
@@ -96,7 +98,7 @@ pub fn describe_metrics() {
     describe_histogram!(
         OPERATION_DURATION,
         Unit::Seconds,
-        "Duration of MCP requests and notifications, by method, target and outcome."
+        "Duration of MCP requests and notifications, by method, target, outcome and protocol version."
     );
     describe_counter!(REQUESTS, "MCP requests and notifications received.");
     describe_gauge!(IN_FLIGHT, "MCP requests being handled now.");

@@ -28,12 +28,21 @@ pub const OPERATION_BUCKETS: &[f64] = &[
     0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 ];
 
-/// Buckets (seconds) of HTTP requests until the response head.
+/// Buckets (seconds) of HTTP requests until the response head: the OpenTelemetry HTTP
+/// conventions' advice for `http.server.request.duration`, so that these series line up with
+/// those of other instrumented HTTP servers.
 pub const HTTP_BUCKETS: &[f64] = &[
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-/// Buckets (seconds) of sessions and SSE streams, which live for minutes or hours.
+/// Buckets (seconds) of sessions: the OpenTelemetry MCP conventions' advice for
+/// `mcp.server.session.duration` (up to 5 minutes), then the longer spans sessions live for.
+pub const SESSION_BUCKETS: &[f64] = &[
+    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0,
+    3600.0, 7200.0, 14400.0, 43200.0, 86400.0,
+];
+
+/// Buckets (seconds) of SSE streams, which live for minutes or hours.
 pub const LIFETIME_BUCKETS: &[f64] = &[
     1.0, 10.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0,
 ];
@@ -64,7 +73,7 @@ pub const SIZE_BUCKETS: &[f64] = &[
 /// let text = handle.render();
 /// assert!(text.contains("mcp_server_requests_total{method=\"ping\"} 1\n"));
 /// // This crate's buckets, not the exporter's default ones (which start at 0.005).
-/// let bucket = r#"mcp_server_operation_duration_seconds_bucket{method="ping",outcome="ok",le="0.01"}"#;
+/// let bucket = r#"mcp_server_operation_duration_seconds_bucket{method="ping",outcome="ok",protocol_version="2025-11-25",le="0.01"}"#;
 /// assert!(text.contains(bucket), "{text}");
 /// ```
 pub fn builder() -> PrometheusBuilder {
@@ -78,7 +87,7 @@ fn try_builder() -> Result<PrometheusBuilder, BuildError> {
         .with_recommended_naming(true)
         .set_buckets_for_metric(full(names::OPERATION_DURATION), OPERATION_BUCKETS)?
         .set_buckets_for_metric(full(names::HTTP_REQUEST_DURATION), HTTP_BUCKETS)?
-        .set_buckets_for_metric(full(names::SESSION_DURATION), LIFETIME_BUCKETS)?
+        .set_buckets_for_metric(full(names::SESSION_DURATION), SESSION_BUCKETS)?
         .set_buckets_for_metric(full(names::SSE_STREAM_DURATION), LIFETIME_BUCKETS)?
         .set_buckets_for_metric(full(names::HTTP_RESPONSE_BODY_SIZE), SIZE_BUCKETS)?
         .set_buckets_for_metric(full(names::HTTP_REQUEST_BODY_SIZE), SIZE_BUCKETS)
@@ -166,6 +175,50 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
+
+    /// The `le` values of `name`'s buckets in a scrape (the first series of it).
+    fn bucket_bounds(text: &str, name: &str) -> Vec<String> {
+        let prefix = format!("{name}_bucket{{");
+        let series: Vec<&str> = text.lines().filter(|l| l.starts_with(&prefix)).collect();
+        let first = series.first().expect("the histogram is in the scrape");
+        let labels = &first[..first.find("le=").expect("an le label")];
+        series
+            .iter()
+            .filter(|line| line.starts_with(labels))
+            .map(|line| {
+                line.split("le=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn durations_have_the_conventions_buckets() {
+        let recorder = super::builder().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            crate::names::describe_metrics(); // the `_seconds` suffix
+            metrics::histogram!(crate::names::SESSION_DURATION).record(0.5);
+            metrics::histogram!(crate::names::HTTP_REQUEST_DURATION).record(0.5);
+        });
+        let text = handle.render();
+        // The MCP conventions' advice for sessions, then longer spans.
+        let sessions = bucket_bounds(&text, "mcp_server_session_duration_seconds");
+        assert_eq!(sessions[..3], ["0.01", "0.02", "0.05"], "{text}");
+        assert!(sessions.iter().any(|le| le == "300") && sessions.iter().any(|le| le == "86400"));
+        // The HTTP conventions' advice, exactly.
+        let http = bucket_bounds(&text, "http_server_request_duration_seconds");
+        let advice = [
+            "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1", "2.5",
+            "5", "7.5", "10", "+Inf",
+        ];
+        assert_eq!(http, advice, "{text}");
+    }
 
     #[test]
     fn the_upkeep_runs_again_and_again() {

@@ -125,7 +125,7 @@ where
             || self.on_request.reads_trace_context()
             || self.on_response.reads_trace_context()
             || self.on_failure.reads_trace_context();
-        let Some((mut info, peeked)) = call::start(&request, &*config.known, want_trace) else {
+        let Some((mut info, peeked)) = call::start(&request, config, want_trace) else {
             // Client responses and unsplit batches: not calls of their own.
             return ResponseFuture::passthrough(self.inner.call(request));
         };

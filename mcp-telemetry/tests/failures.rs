@@ -37,6 +37,7 @@ fn a_panicking_handler_is_answered_with_internal_error_and_counted() {
             ("target", "boom"),
             ("outcome", "protocol_error"),
             ("code", "-32603"),
+            ("protocol_version", "2025-11-25"),
         ];
         assert_eq!(
             snapshot
@@ -148,6 +149,7 @@ fn rate_limit_refusals_are_counted() {
             ("method", "tools/list"),
             ("outcome", "protocol_error"),
             ("code", "-32000"),
+            ("protocol_version", "2025-11-25"),
         ];
         assert_eq!(
             snapshot

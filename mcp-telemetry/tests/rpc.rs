@@ -86,6 +86,7 @@ fn a_tool_call_gets_a_span_with_the_semantic_convention_fields_and_metrics() {
             ("method", "tools/call"),
             ("target", "add"),
             ("outcome", "ok"),
+            ("protocol_version", "2025-11-25"),
         ];
         assert_eq!(
             snapshot
@@ -163,6 +164,7 @@ fn an_is_error_result_is_a_tool_error_and_an_unknown_tool_a_protocol_error() {
             ("method", "tools/call"),
             ("target", "fail"),
             ("outcome", "tool_error"),
+            ("protocol_version", "2025-11-25"),
         ];
         assert_eq!(
             snapshot
@@ -175,6 +177,7 @@ fn an_is_error_result_is_a_tool_error_and_an_unknown_tool_a_protocol_error() {
             ("target", "_other"),
             ("outcome", "protocol_error"),
             ("code", "-32602"),
+            ("protocol_version", "2025-11-25"),
         ];
         assert_eq!(
             snapshot
@@ -228,7 +231,9 @@ fn unknown_methods_and_unregistered_names_are_folded() {
     run(|capture, metrics| async move {
         let router = router();
         // The router knows its registered resources too.
-        let mut service = TelemetryLayer::for_router(&router).layer(router.clone());
+        let mut service = TelemetryLayer::for_router(&router)
+            .resource_uri_in_metrics(true)
+            .layer(router.clone());
         for body in [
             r#"{"jsonrpc":"2.0","id":1,"method":"made/up"}"#,
             r#"{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{"name":"greet"}}"#,

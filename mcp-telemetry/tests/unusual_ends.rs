@@ -277,6 +277,7 @@ fn a_panicking_notification_is_a_protocol_error() {
             ("method", "notifications/initialized"),
             ("outcome", "protocol_error"),
             ("code", "-32603"),
+            ("protocol_version", "2025-11-25"),
         ];
         let snapshot = metrics.snapshot();
         assert_eq!(
@@ -379,6 +380,7 @@ fn error_codes_outside_the_list_keep_their_code_on_spans_only() {
             ("method", "ping"),
             ("outcome", "protocol_error"),
             ("code", "_OTHER"),
+            ("protocol_version", "2025-11-25"),
         ];
         assert_eq!(
             metrics
@@ -404,7 +406,11 @@ fn a_task_result_with_is_error_is_a_tool_error() {
             ))
             .await
             .unwrap();
-        let labels = [("method", "tasks/result"), ("outcome", "tool_error")];
+        let labels = [
+            ("method", "tasks/result"),
+            ("outcome", "tool_error"),
+            ("protocol_version", "2025-11-25"),
+        ];
         let snapshot = metrics.snapshot();
         assert_eq!(
             snapshot

@@ -226,11 +226,13 @@ async fn metrics_endpoint_reports_real_calls() {
 
     let scrape = server.scrape().await;
     let duration = "mcp_server_operation_duration_seconds_count";
+    let version = ("protocol_version", "2025-11-25");
     let call = |target, outcome| {
         [
             ("method", "tools/call"),
             ("target", target),
             ("outcome", outcome),
+            version,
         ]
     };
     scrape.assert(duration, &call("add", "ok"), 1.0);
@@ -241,6 +243,7 @@ async fn metrics_endpoint_reports_real_calls() {
         ("target", "_other"),
         ("outcome", "protocol_error"),
         ("code", "-32602"),
+        version,
     ];
     scrape.assert(duration, &folded, 1.0);
     scrape.assert(
@@ -249,12 +252,13 @@ async fn metrics_endpoint_reports_real_calls() {
             ("method", "prompts/get"),
             ("target", "greet"),
             ("outcome", "ok"),
+            version,
         ],
         1.0,
     );
     scrape.assert(
         duration,
-        &[("method", "initialize"), ("outcome", "ok")],
+        &[("method", "initialize"), ("outcome", "ok"), version],
         1.0,
     );
     let requests = "mcp_server_requests_total";
@@ -276,6 +280,7 @@ async fn metrics_endpoint_reports_real_calls() {
         ("method", "tools/call"),
         ("target", "add"),
         ("outcome", "ok"),
+        version,
         ("le", "+Inf"),
     ];
     scrape.assert("mcp_server_operation_duration_seconds_bucket", &bucket, 1.0);

@@ -1,5 +1,7 @@
 //! Which tool, prompt and resource names get their own `target` label value.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use mcp_core::Router;
 
 /// What a call's target names.
@@ -60,13 +62,59 @@ pub trait KnownTargets: Send + Sync + 'static {
 
     /// A number that changes whenever the answers of [`is_known`](Self::is_known) may
     /// change, and that no other `KnownTargets` in the process ever returns; `None` (the
-    /// default) when there is none.
+    /// default) when there is none. Take each one from [`new_revision`], which routers draw
+    /// theirs apart from: the layer's cache of known names is shared by the whole process, so
+    /// a revision another `KnownTargets` also returns would make its answers yours.
     ///
     /// With one, the layer remembers which names were known at which revision and asks
     /// `is_known` again only when the revision moved: a call then costs a load, not a lookup.
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use std::sync::RwLock;
+    ///
+    /// use mcp_telemetry::{KnownTargets, TargetKind, new_revision};
+    ///
+    /// /// Tools of a proxied server, refreshed now and then.
+    /// struct Proxied {
+    ///     tools: RwLock<(HashSet<String>, u64)>,
+    /// }
+    ///
+    /// impl Proxied {
+    ///     fn refresh(&self, tools: HashSet<String>) {
+    ///         *self.tools.write().unwrap() = (tools, new_revision());
+    ///     }
+    /// }
+    ///
+    /// impl KnownTargets for Proxied {
+    ///     fn is_known(&self, kind: TargetKind, name: &str) -> bool {
+    ///         kind == TargetKind::Tool && self.tools.read().unwrap().0.contains(name)
+    ///     }
+    ///     fn revision(&self) -> Option<u64> {
+    ///         Some(self.tools.read().unwrap().1)
+    ///     }
+    /// }
+    ///
+    /// let proxied = Proxied { tools: RwLock::new((HashSet::new(), new_revision())) };
+    /// let before = proxied.revision();
+    /// proxied.refresh(HashSet::from(["search".to_owned()]));
+    /// assert_ne!(proxied.revision(), before);
+    /// assert!(proxied.is_known(TargetKind::Tool, "search"));
+    /// ```
     fn revision(&self) -> Option<u64> {
         None
     }
+}
+
+/// A [`KnownTargets::revision`] no other caller, and no router, ever gets in this process.
+///
+/// ```
+/// assert_ne!(mcp_telemetry::new_revision(), mcp_telemetry::new_revision());
+/// ```
+pub fn new_revision() -> u64 {
+    // Routers count up from 1 (mcp-core); this half of the range is never theirs.
+    static NEXT: AtomicU64 = AtomicU64::new(1 << 63);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl<F> KnownTargets for F

@@ -102,7 +102,7 @@ pub use hooks::{
     DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, OnFailure, OnRequest, OnResponse,
 };
 pub use http_tier::{HttpTelemetry, HttpTelemetryLayer, TelemetryBody};
-pub use known::{KnownTargets, NoTargets, TargetKind};
+pub use known::{KnownTargets, NoTargets, TargetKind, new_revision};
 pub use layer::TelemetryLayer;
 pub use outcome::{Failure, OTHER_CODE, Outcome};
 pub use scrape::{Scrape, ScrapeLayer};

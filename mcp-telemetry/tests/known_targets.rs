@@ -90,3 +90,31 @@ fn what_one_router_knows_is_not_taken_for_another() {
         assert_eq!(calls_since(&metrics, name), (2, 2));
     });
 }
+
+/// Knows no name, at a revision of its own (as `KnownTargets::revision` asks).
+struct KnowsNothing(u64);
+
+impl mcp_telemetry::KnownTargets for KnowsNothing {
+    fn is_known(&self, _: mcp_telemetry::TargetKind, _: &str) -> bool {
+        false
+    }
+    fn revision(&self) -> Option<u64> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn revisions_of_your_own_are_never_a_routers() {
+    run(|_capture, metrics| async move {
+        let name = "known_to_the_router_only";
+        let router = Router::builder().tool(echo(name)).build();
+        let mut on_router = TelemetryLayer::for_router(&router).layer(router.clone());
+        let known = KnowsNothing(mcp_telemetry::new_revision());
+        let mut on_own = TelemetryLayer::new()
+            .known_targets(known)
+            .layer(router.clone());
+        send(&mut on_router, name).await;
+        send(&mut on_own, name).await;
+        assert_eq!(calls_since(&metrics, name), (1, 1));
+    });
+}

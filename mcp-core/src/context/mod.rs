@@ -321,7 +321,8 @@ impl RequestContext {
         self.inner.version
     }
 
-    /// Everything the transport and the layers attached to the request.
+    /// Everything the transport and the layers attached to the request, the HTTP request's
+    /// own extensions included (those HTTP layers inserted).
     pub fn extensions(&self) -> &http::Extensions {
         &self.inner.extensions
     }
@@ -336,7 +337,10 @@ impl RequestContext {
         self.inner.extensions.get::<SessionHandle>()
     }
 
-    /// The HTTP request head, when the request came over HTTP.
+    /// The HTTP request head, when the request came over HTTP: method, URI, version and
+    /// headers. Its own `extensions` are empty: what HTTP layers inserted into the request
+    /// (an axum `Extension`, a `map_request` value) was moved to
+    /// [`extensions`](Self::extensions), where every layer of the RPC tier sees it too.
     pub fn http_parts(&self) -> Option<&http::request::Parts> {
         self.inner.extensions.get::<http::request::Parts>()
     }

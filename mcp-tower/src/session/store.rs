@@ -41,12 +41,18 @@ impl std::error::Error for StoreFull {}
 /// of your own wraps one and adds to it (counting, logging, an index), as
 /// `mcp_telemetry::TelemetrySessionStore` does. A store shared between nodes is not possible
 /// through this trait yet (see the README on scaling out).
+///
+/// Expiry does not go through [`remove`](Self::remove): the in-memory store reaps idle
+/// sessions itself. A wrapper that keeps something per session must notice those ends on its
+/// own, by sweeping what it keeps for sessions that [`LiveSession::is_terminated`] (or that
+/// are gone, through a `Weak`), as `TelemetrySessionStore` does; otherwise what it kept for
+/// expired sessions stays.
 pub trait SessionStore: Send + Sync + 'static {
     /// Creates and stores a session; fails at a count cap.
     fn create(&self, new: NewSession) -> Result<Arc<LiveSession>, StoreFull>;
     /// Finds a live session.
     fn get(&self, id: &str) -> Option<Arc<LiveSession>>;
-    /// Removes a session (DELETE or expiry) and returns it.
+    /// Removes a session (DELETE) and returns it.
     fn remove(&self, id: &str) -> Option<Arc<LiveSession>>;
     /// Visits every live session (notification fan-out).
     fn for_each(&self, visit: &mut dyn FnMut(&Arc<LiveSession>));

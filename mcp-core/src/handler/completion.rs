@@ -6,14 +6,42 @@ use std::sync::Arc;
 
 use super::BoxFuture;
 use crate::context::RequestContext;
+use crate::protocol::Completion;
 
 /// The most values one completion result may carry (spec: at most 100).
 pub const MAX_COMPLETION_VALUES: usize = 100;
 
-/// An erased completion function: `(partial value, already-resolved arguments, ctx)` → values.
-pub type CompletionFn = dyn Fn(String, BTreeMap<String, String>, RequestContext) -> BoxFuture<'static, Vec<String>>
+/// An erased completion function: `(partial value, already-resolved arguments, ctx)` → the
+/// matches.
+pub type CompletionFn = dyn Fn(String, BTreeMap<String, String>, RequestContext) -> BoxFuture<'static, Completion>
     + Send
     + Sync;
+
+/// What a completion handler returns: the matching values (`Vec<String>`), or a
+/// [`Completion`] that also says how many matches there are (`total`) or that there are more
+/// (`has_more`). The server sends at most [`MAX_COMPLETION_VALUES`] values; `total` is at
+/// least the number of values returned, and `hasMore` is set whenever more matches exist
+/// than it sent.
+pub(crate) trait IntoCompletion {
+    /// The completion.
+    fn into_completion(self) -> Completion;
+}
+
+impl IntoCompletion for Vec<String> {
+    fn into_completion(self) -> Completion {
+        Completion {
+            values: self,
+            total: None,
+            has_more: None,
+        }
+    }
+}
+
+impl IntoCompletion for Completion {
+    fn into_completion(self) -> Completion {
+        self
+    }
+}
 
 /// The completion functions of one prompt or template, by argument name.
 #[derive(Clone, Default)]
@@ -29,14 +57,18 @@ impl std::fmt::Debug for Completions {
 
 impl Completions {
     /// Adds a completion function for `argument`.
-    pub(crate) fn add<F, Fut>(&mut self, argument: impl Into<String>, complete: F)
+    pub(crate) fn add<F, Fut, R>(&mut self, argument: impl Into<String>, complete: F)
     where
         F: Fn(String, BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Vec<String>> + Send + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoCompletion,
     {
         self.by_argument.insert(
             argument.into(),
-            Arc::new(move |value, context, ctx| Box::pin(complete(value, context, ctx))),
+            Arc::new(move |value, context, ctx| {
+                let matches = complete(value, context, ctx);
+                Box::pin(async move { matches.await.into_completion() })
+            }),
         );
     }
 
@@ -67,10 +99,49 @@ impl Completions {
     }
 }
 
-/// Caps `values` at [`MAX_COMPLETION_VALUES`], returning `(values, total, has_more)`.
-pub(crate) fn cap(mut values: Vec<String>) -> (Vec<String>, usize, bool) {
-    let total = values.len();
-    let has_more = total > MAX_COMPLETION_VALUES;
+/// Caps the values at [`MAX_COMPLETION_VALUES`], returning `(values, total, has_more)`:
+/// `total` at least the values the handler returned, `has_more` whenever more matches exist
+/// than are sent.
+pub(crate) fn cap(completion: Completion) -> (Vec<String>, u64, bool) {
+    let Completion {
+        mut values,
+        total,
+        has_more,
+    } = completion;
+    let returned = values.len() as u64;
+    let total = total.map_or(returned, |total| total.max(returned));
     values.truncate(MAX_COMPLETION_VALUES);
+    let has_more = has_more == Some(true) || total > values.len() as u64;
     (values, total, has_more)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize) -> Vec<String> {
+        (0..n).map(|i| i.to_string()).collect()
+    }
+
+    #[test]
+    fn totals_and_more() {
+        let (sent, total, more) = cap(values(3).into_completion());
+        assert_eq!((sent.len(), total, more), (3, 3, false));
+        let (sent, total, more) = cap(values(250).into_completion());
+        assert_eq!((sent.len(), total, more), (100, 250, true));
+        // A handler that fetched a page of its matches.
+        let page = |total, has_more| Completion {
+            values: values(3),
+            total,
+            has_more,
+        };
+        let (sent, total, more) = cap(page(Some(5_000), None));
+        assert_eq!((sent.len(), total, more), (3, 5_000, true));
+        // The number of matches unknown, but more of them.
+        let (sent, total, more) = cap(page(None, Some(true)));
+        assert_eq!((sent.len(), total, more), (3, 3, true));
+        // A total below what it returned is raised to it.
+        let (sent, total, more) = cap(page(Some(1), None));
+        assert_eq!((sent.len(), total, more), (3, 3, false));
+    }
 }

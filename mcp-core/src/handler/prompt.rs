@@ -190,6 +190,47 @@ impl PromptBuilder {
         self
     }
 
+    /// Completion for `argument` that fetches a page of its matches: `(partial, resolved
+    /// arguments, ctx) →` a [`Completion`](protocol::Completion) with the values and the
+    /// number of matches in all (`total`) or that there are more (`has_more`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use mcp_core::protocol::Completion;
+    /// use mcp_core::protocol::PromptMessage;
+    /// use mcp_core::{Prompt, RequestContext, Router};
+    ///
+    /// let cities = Prompt::new("weather")
+    ///     .argument("city", "The city", true)
+    ///     // A search service that answers with its first 3 matches of 5 000.
+    ///     .complete_page("city", |prefix: String, _, _: RequestContext| async move {
+    ///         Completion {
+    ///             values: vec![format!("{prefix}ris"), format!("{prefix}mplona"), format!("{prefix}lermo")],
+    ///             total: Some(5_000),
+    ///             has_more: None,
+    ///         }
+    ///     })
+    ///     .handler(|_, _: RequestContext| async { vec![PromptMessage::user_text("Sunny.")] });
+    /// let router = Router::builder().prompt(cities).build();
+    /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{
+    ///     "ref":{"type":"ref/prompt","name":"weather"},"argument":{"name":"city","value":"Pa"}}}"#;
+    /// let message = mcp_core::jsonrpc::Message::parse(body).unwrap();
+    /// let request = mcp_core::McpRequest::new(message, mcp_core::ProtocolVersion::V2025_11_25);
+    /// let answer = tower::ServiceExt::oneshot(router, request).await.unwrap();
+    /// let answer: serde_json::Value = serde_json::from_slice(&answer.to_vec()).unwrap();
+    /// assert_eq!(answer["result"]["completion"]["total"], 5000);
+    /// assert_eq!(answer["result"]["completion"]["hasMore"], true);
+    /// # }
+    /// ```
+    pub fn complete_page<F, Fut>(mut self, argument: impl Into<String>, complete: F) -> Self
+    where
+        F: Fn(String, BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = protocol::Completion> + Send + 'static,
+    {
+        self.completions.add(argument, complete);
+        self
+    }
+
     /// Attaches the handler; it gets the arguments by name.
     ///
     /// # Panics

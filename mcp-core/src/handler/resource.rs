@@ -317,6 +317,18 @@ impl ResourceTemplateBuilder {
         self
     }
 
+    /// Completion for the template variable `variable` that fetches a page of its matches:
+    /// `(partial, resolved, ctx) →` a [`Completion`](protocol::Completion) with the values and
+    /// the number of matches in all (`total`) or that there are more (`has_more`).
+    pub fn complete_page<F, Fut>(mut self, variable: impl Into<String>, complete: F) -> Self
+    where
+        F: Fn(String, BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = protocol::Completion> + Send + 'static,
+    {
+        self.completions.add(variable, complete);
+        self
+    }
+
     /// Attaches the read handler; it gets the matched URI and variables.
     ///
     /// # Panics

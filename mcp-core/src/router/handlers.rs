@@ -324,14 +324,14 @@ impl Call<'_> {
                 let ctx = self.context(params.meta, None);
                 complete(params.argument.value, resolved, ctx).await
             }
-            None => Vec::new(),
+            None => crate::protocol::Completion::default(),
         };
         let (values, total, has_more) = cap(values);
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Completion {
             values: Vec<String>,
-            total: usize,
+            total: u64,
             has_more: bool,
         }
         #[derive(Serialize)]

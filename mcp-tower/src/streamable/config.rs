@@ -77,6 +77,7 @@ pub enum ResponseMode {
 #[derive(Clone)]
 pub struct StreamableHttpConfig {
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_arriving_body_bytes: usize,
     pub(crate) body_timeout: Duration,
     pub(crate) response_mode: ResponseMode,
     pub(crate) get_stream: bool,
@@ -105,6 +106,7 @@ impl std::fmt::Debug for StreamableHttpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamableHttpConfig")
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_arriving_body_bytes", &self.max_arriving_body_bytes)
             .field("body_timeout", &self.body_timeout)
             .field("response_mode", &self.response_mode)
             .field("get_stream", &self.get_stream)
@@ -119,6 +121,7 @@ impl Default for StreamableHttpConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
+            max_arriving_body_bytes: 256 * 1024 * 1024,
             body_timeout: Duration::from_secs(30),
             response_mode: ResponseMode::Auto,
             get_stream: true,
@@ -143,9 +146,30 @@ impl Default for StreamableHttpConfig {
 }
 
 impl StreamableHttpConfig {
-    /// The largest accepted POST body (default 4 MiB); larger gets 413.
+    /// The largest accepted POST body (default 4 MiB); larger gets 413. Bodies are read
+    /// whole before they are parsed; what the bodies still arriving may hold in all is
+    /// [`max_arriving_body_bytes`](Self::max_arriving_body_bytes).
     pub fn max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
+        self
+    }
+
+    /// How many bytes the POST bodies that are still arriving may hold in all, across every
+    /// connection of this bridge (default 256 MiB); a body that would take them past it gets
+    /// 503 with `Retry-After`, and its connection is closed. Without it, clients that send
+    /// all of each body but its last byte make the server hold
+    /// [`max_body_bytes`](Self::max_body_bytes) per request, for every request they keep
+    /// open: hundreds on one HTTP/2 connection. A body that arrives with its request head
+    /// (nearly all do) is read at once and never counted.
+    ///
+    /// ```
+    /// use mcp_tower::StreamableHttpConfig;
+    ///
+    /// let config = StreamableHttpConfig::default().max_arriving_body_bytes(64 * 1024 * 1024);
+    /// # let _ = config;
+    /// ```
+    pub fn max_arriving_body_bytes(mut self, max: usize) -> Self {
+        self.max_arriving_body_bytes = max;
         self
     }
 

@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     principal_listeners: listen::PrincipalListeners,
     /// Who delivers each resumable stream: its writer, or the resumption that took it over.
     pub(crate) resumptions: resumption::Resumptions,
+    /// The bytes of POST bodies still arriving, and their bound.
+    pub(crate) arriving: request_body::Receiving,
 }
 
 impl Shared {
@@ -151,6 +153,7 @@ impl StreamableHttpLayer {
             config.max_pending_client_requests,
             config.max_pending_client_requests_per_session,
         );
+        let arriving = request_body::Receiving::new(config.max_arriving_body_bytes);
         Self {
             shared: Arc::new(Shared {
                 config,
@@ -160,6 +163,7 @@ impl StreamableHttpLayer {
                 listeners: AtomicUsize::new(0),
                 principal_listeners: listen::PrincipalListeners::default(),
                 resumptions: resumption::Resumptions::default(),
+                arriving,
             }),
         }
     }

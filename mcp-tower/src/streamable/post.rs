@@ -45,7 +45,8 @@ where
             return refusal;
         }
         let config = &shared.config;
-        let step = match read_body(body, config.max_body_bytes, config.body_timeout).await {
+        let limit = config.max_body_bytes;
+        let step = match read_body(body, limit, config.body_timeout, &shared.arriving).await {
             // The body is dropped here: the message owns what it needs.
             Ok(bytes) => prepare(shared, parts, &bytes),
             Err(refusal) => return refusal,

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -14,15 +15,68 @@ use tower::BoxError;
 use crate::body::McpBody;
 use crate::error_body::json_rpc_error_response;
 
-/// The whole body, up to `limit` bytes, arriving within `timeout`.
+/// The bytes of bodies still arriving, across every request of one bridge, and their bound:
+/// without one, clients that send all of a body but its last byte make the server hold
+/// `max_body_bytes` per request, for every request they can open at once (an HTTP/2
+/// connection carries hundreds).
+pub(crate) struct Receiving {
+    held: AtomicUsize,
+    max: usize,
+}
+
+impl Receiving {
+    pub(crate) const fn new(max: usize) -> Self {
+        Self {
+            held: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// The bytes held now.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+}
+
+/// What one body holds of [`Receiving`]'s budget, given back when it is dropped.
+struct Charge<'a> {
+    receiving: &'a Receiving,
+    bytes: usize,
+}
+
+impl Charge<'_> {
+    /// Charges the body for holding `bytes` in all; `false` when that puts the bodies
+    /// arriving over the budget.
+    fn hold(&mut self, bytes: usize) -> bool {
+        let more = bytes.saturating_sub(self.bytes);
+        if more == 0 {
+            return true;
+        }
+        self.bytes = bytes;
+        let held = self.receiving.held.fetch_add(more, Ordering::Relaxed) + more;
+        held <= self.receiving.max
+    }
+}
+
+impl Drop for Charge<'_> {
+    fn drop(&mut self) {
+        self.receiving.held.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// The whole body, up to `limit` bytes, arriving within `timeout`, while the bodies still
+/// arriving hold no more than `receiving` allows.
 ///
 /// The deadline's timer is made only if the body is not all there at the first look: a
 /// JSON-RPC body nearly always arrives with its request head, and a timer per request costs
-/// a registration in Tokio's timer wheel (see `serve::idle`).
+/// a registration in Tokio's timer wheel (see `serve::idle`). A body that is all there is
+/// not charged to `receiving` either: only a body that waits for more holds its bytes.
 pub(super) async fn read_body<B>(
     body: B,
     limit: usize,
     timeout: Duration,
+    receiving: &Receiving,
 ) -> Result<Bytes, Response<McpBody>>
 where
     B: Body,
@@ -35,6 +89,10 @@ where
     }
     let mut body = std::pin::pin!(Limited::new(body, limit));
     let mut read = Read::default();
+    let mut charge = Charge {
+        receiving,
+        bytes: 0,
+    };
     let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
     std::future::poll_fn(|cx| {
         loop {
@@ -48,6 +106,9 @@ where
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Err(refusal(&error))),
                 Poll::Ready(None) => return Poll::Ready(Ok(std::mem::take(&mut read).whole())),
                 Poll::Pending => {
+                    if !charge.hold(read.len()) {
+                        return Poll::Ready(Err(busy()));
+                    }
                     let deadline =
                         deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                     if deadline.as_mut().poll(cx).is_ready() {
@@ -76,9 +137,14 @@ impl Read {
             return;
         }
         if self.joined.is_empty() {
-            self.joined.extend_from_slice(&self.whole);
+            self.joined
+                .extend_from_slice(&std::mem::take(&mut self.whole));
         }
         self.joined.extend_from_slice(&chunk);
+    }
+
+    fn len(&self) -> usize {
+        self.whole.len() + self.joined.len()
     }
 
     fn whole(self) -> Bytes {
@@ -124,6 +190,19 @@ fn too_slow() -> Response<McpBody> {
     )
 }
 
+/// 503: the bodies arriving hold all the bridge allows.
+fn busy() -> Response<McpBody> {
+    let mut response = json_rpc_error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        mcp_core::jsonrpc::codes::SERVER_ERROR,
+        "Service Unavailable: too many request bodies are arriving at once; retry later",
+    );
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// A refusal that closes the connection: the rest of the body may still be on its way.
 fn closing_refusal(status: StatusCode, message: &'static str) -> Response<McpBody> {
     let mut response = json_rpc_error_response(status, -32600, message);
@@ -151,6 +230,9 @@ mod tests {
 
     const SECOND: Duration = Duration::from_secs(1);
 
+    /// No bound on the bodies arriving.
+    static FREE: Receiving = Receiving::new(usize::MAX);
+
     fn data(text: &'static str) -> Frame<Bytes> {
         Frame::data(Bytes::from_static(text.as_bytes()))
     }
@@ -158,7 +240,7 @@ mod tests {
     #[tokio::test]
     async fn one_frame_is_used_as_it_is_and_several_are_joined() {
         let one = Bytes::from_static(b"{\"a\":1}");
-        let read = read_body(frames(vec![Frame::data(one.clone())]), 64, SECOND).await;
+        let read = read_body(frames(vec![Frame::data(one.clone())]), 64, SECOND, &FREE).await;
         let read = read.expect("within the limit");
         assert_eq!(read, one);
         assert_eq!(read.as_ptr(), one.as_ptr(), "the frame itself, not a copy");
@@ -173,11 +255,11 @@ mod tests {
             data("2]}"),
             Frame::trailers(trailers),
         ];
-        let read = read_body(frames(parts), 64, SECOND)
+        let read = read_body(frames(parts), 64, SECOND, &FREE)
             .await
             .expect("within the limit");
         assert_eq!(&read[..], b"{\"a\":[1,2]}");
-        let empty = read_body(frames(vec![]), 64, SECOND)
+        let empty = read_body(frames(vec![]), 64, SECOND, &FREE)
             .await
             .expect("empty is fine");
         assert!(empty.is_empty());
@@ -186,12 +268,12 @@ mod tests {
     #[tokio::test]
     async fn over_the_limit_is_413_even_across_frames() {
         let parts = vec![data("0123456789"), data("0123456789")];
-        let refused = read_body(frames(parts), 15, SECOND)
+        let refused = read_body(frames(parts), 15, SECOND, &FREE)
             .await
             .expect_err("over the limit");
         assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let parts = vec![data("0123456789"), data("01234")];
-        assert!(read_body(frames(parts), 15, SECOND).await.is_ok());
+        assert!(read_body(frames(parts), 15, SECOND, &FREE).await.is_ok());
     }
 
     /// An error that wraps another, as axum's `Body` wraps the errors of the body it holds.
@@ -216,7 +298,7 @@ mod tests {
     async fn a_length_limit_met_outside_is_413_however_wrapped() {
         let outer = http_body_util::Limited::new(frames(vec![data("0123456789")]), 5);
         let wrapped = http_body_util::BodyExt::map_err(outer, Wrapped);
-        let refused = read_body(wrapped, 64, SECOND)
+        let refused = read_body(wrapped, 64, SECOND, &FREE)
             .await
             .expect_err("over the outer limit");
         assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -224,7 +306,7 @@ mod tests {
         let failing = StreamBody::new(futures_util::stream::iter([Err::<Frame<Bytes>, _>(
             Wrapped("connection reset".into()),
         )]));
-        let refused = read_body(failing, 64, SECOND)
+        let refused = read_body(failing, 64, SECOND, &FREE)
             .await
             .expect_err("unreadable");
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
@@ -253,14 +335,18 @@ mod tests {
     async fn a_declared_length_over_the_limit_is_413_before_any_read() {
         use futures_util::FutureExt;
         // Answered in the first poll: no timer, no wait for the body.
-        let refused = read_body(Declared(16), 15, SECOND)
+        let refused = read_body(Declared(16), 15, SECOND, &FREE)
             .now_or_never()
             .expect("answered at once")
             .expect_err("over the limit");
         assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(refused.headers()[header::CONNECTION], "close");
         // At the limit it waits for the body (its deadline needs the runtime).
-        assert!(read_body(Declared(15), 15, SECOND).now_or_never().is_none());
+        assert!(
+            read_body(Declared(15), 15, SECOND, &FREE)
+                .now_or_never()
+                .is_none()
+        );
     }
 
     #[tokio::test]
@@ -271,7 +357,7 @@ mod tests {
                 .chain(futures_util::stream::pending()),
         );
         let started = std::time::Instant::now();
-        let refused = read_body(stalled, 64, Duration::from_millis(100))
+        let refused = read_body(stalled, 64, Duration::from_millis(100), &FREE)
             .await
             .expect_err("the rest never comes");
         assert!(started.elapsed() >= Duration::from_millis(100));
@@ -285,7 +371,43 @@ mod tests {
                 Ok::<_, Infallible>(data(part))
             },
         ));
-        let read = read_body(slow, 64, SECOND).await.expect("in time");
+        let read = read_body(slow, 64, SECOND, &FREE).await.expect("in time");
         assert_eq!(&read[..], b"{\"a\":1}");
+    }
+
+    /// Bodies that wait for more hold their bytes against the budget, which refuses the one
+    /// that would pass it with 503, and gets them back when they end.
+    #[tokio::test]
+    async fn bodies_still_arriving_share_a_budget() {
+        use futures_util::{FutureExt, StreamExt};
+        let stalled = || {
+            StreamBody::new(
+                futures_util::stream::iter([Ok::<_, Infallible>(data("0123456789"))])
+                    .chain(futures_util::stream::pending()),
+            )
+        };
+        let receiving = Receiving::new(25);
+        let mut first = Box::pin(read_body(stalled(), 64, SECOND, &receiving));
+        let mut second = Box::pin(read_body(stalled(), 64, SECOND, &receiving));
+        assert!((&mut first).now_or_never().is_none());
+        assert!((&mut second).now_or_never().is_none());
+        assert_eq!(receiving.held(), 20);
+        let refused = read_body(stalled(), 64, SECOND, &receiving)
+            .await
+            .expect_err("over the budget");
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(refused.headers()[header::CONNECTION], "close");
+        assert_eq!(receiving.held(), 20, "the refused body gave its bytes back");
+        drop((first, second));
+        assert_eq!(receiving.held(), 0);
+        // A body that is all there at once is never charged, whatever its size.
+        let whole = read_body(
+            frames(vec![data("{\"a\":[1,2,3,4,5,6,7,8,9,10,11,12]}")]),
+            64,
+            SECOND,
+            &receiving,
+        );
+        assert!(whole.await.is_ok());
     }
 }

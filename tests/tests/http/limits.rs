@@ -72,6 +72,71 @@ async fn a_body_that_stops_arriving_gets_408_and_the_connection_closes() {
     assert!(!client.initialize("2025-11-25").await.is_empty());
 }
 
+/// Bodies still arriving share a budget: with two of them held open, a third that would pass
+/// it gets 503 and its connection closes, and once they end the budget is free again.
+#[tokio::test]
+async fn bodies_still_arriving_are_bounded_in_all() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, client, _) = start(|r| {
+        McpServer::builder(r)
+            .http_config(mcp_tower::StreamableHttpConfig::default().max_arriving_body_bytes(50))
+    })
+    .await;
+    // 20 bytes of an announced 40 each, then nothing.
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\ncontent-length: 40\r\n\r\n\
+         {{\"jsonrpc\":\"2.0\",\"id\":",
+        server.addr
+    );
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        socket.write_all(head.as_bytes()).await.unwrap();
+        held.push(socket);
+    }
+    // Each held body is charged once the server has read it and waits for more.
+    let mut received = String::new();
+    for _ in 0..50 {
+        let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_millis(200), socket.read_to_end(&mut answer));
+        if read.await.is_ok() {
+            received = String::from_utf8_lossy(&answer).into_owned();
+            break;
+        }
+    }
+    assert!(received.starts_with("HTTP/1.1 503"), "{received}");
+    assert!(
+        received.to_ascii_lowercase().contains("retry-after: 1"),
+        "{received}"
+    );
+    drop(held);
+    // Once the server sees the held connections end, their bytes are back: a body arriving in
+    // parts is read again.
+    let mut answer = String::new();
+    for _ in 0..50 {
+        let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        socket.write_all(head.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // A closed connection (503) may refuse the rest.
+        let _ = socket.write_all(br#"1,"method":"ping"}"#).await;
+        let mut buffer = vec![0; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buffer));
+        let n = read.await.expect("answered").unwrap_or(0);
+        answer = String::from_utf8_lossy(&buffer[..n]).into_owned();
+        if !answer.starts_with("HTTP/1.1 503") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Read and answered (without a session, the answer asks for one).
+    assert!(answer.contains(r#""id":1"#), "{answer}");
+    assert!(!client.initialize("2025-11-25").await.is_empty());
+}
+
 /// `initialize` as the principal named in `x-user` (none without it).
 async fn initialize_as(client: &TestClient, user: Option<&str>) -> mcp_e2e::Reply {
     let headers: Vec<(&str, &str)> = user.map(|user| ("x-user", user)).into_iter().collect();

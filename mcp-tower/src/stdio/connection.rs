@@ -84,6 +84,12 @@ pub(super) struct Connection<S> {
     pub(super) service: S,
     pub(super) version: ProtocolVersion,
     pub(super) admission: Arc<Semaphore>,
+    /// The budget of bytes admitted requests hold, in KiB ([`StdioTransport::max_queued_bytes`]).
+    pub(super) admitted_kib: Arc<Semaphore>,
+    /// The whole of that budget.
+    pub(super) max_admitted_kib: usize,
+    /// The size of the line being handled, in KiB: what dispatching it takes of that budget.
+    pub(super) line_kib: usize,
     pub(super) running: Arc<Semaphore>,
     pub(super) tasks: JoinSet<()>,
     pub(super) listens: Listens,
@@ -108,6 +114,7 @@ where
         {
             return;
         }
+        self.line_kib = super::kib(line.len());
         let message = match Message::parse(line) {
             Ok(message) => message,
             Err(response) => {
@@ -294,15 +301,15 @@ where
     }
 
     pub(super) async fn dispatch(&mut self, message: Message, version: ProtocolVersion) {
-        let mut admission = Arc::clone(&self.admission).try_acquire_owned();
-        if admission.is_err() {
+        let mut admission = self.admit();
+        if admission.is_none() {
             // The reader may have run ahead of tasks that are done but not yet reaped (those
             // of requests the client cancelled in the same burst): they give their slots
             // back once they run.
             tokio::task::yield_now().await;
-            admission = Arc::clone(&self.admission).try_acquire_owned();
+            admission = self.admit();
         }
-        let Ok(admission) = admission else {
+        let Some(admission) = admission else {
             tracing::warn!("stdio: too many requests in flight; refusing one");
             let error = ErrorObject::new(
                 codes::SERVER_ERROR,
@@ -379,9 +386,21 @@ where
         );
         self.tasks.spawn(async move {
             let _guard = guard;
-            let _admission: OwnedSemaphorePermit = admission;
+            let _admission: (OwnedSemaphorePermit, OwnedSemaphorePermit) = admission;
             task.await;
         });
+    }
+
+    /// A slot among the admitted requests and the bytes of the current line, or `None` when
+    /// either is used up.
+    fn admit(&self) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        let slot = Arc::clone(&self.admission).try_acquire_owned().ok()?;
+        // A line larger than the whole budget takes all of it: admitted when nothing else is.
+        let wanted = self.line_kib.clamp(1, self.max_admitted_kib);
+        let bytes = Arc::clone(&self.admitted_kib)
+            .try_acquire_many_owned(u32::try_from(wanted).ok()?)
+            .ok()?;
+        Some((slot, bytes))
     }
 
     /// Collects finished tasks so the set does not grow.

@@ -6,7 +6,8 @@
 //! - `initialize` negotiates the version, remembered for later messages (2025-03-26 before
 //!   it); a modern request carrying its version in `_meta` is handled under that version.
 //! - Requests run concurrently, each in its own task, at most `max_concurrent_requests` at a
-//!   time; each response is written as one line.
+//!   time; each response is written as one line. Past `max_queued_requests` admitted (running
+//!   or waiting) or `max_queued_bytes` of them, a request gets -32000 "Server busy".
 //! - Handlers' progress and log notifications and their server→client requests (sampling,
 //!   elicitation, roots) are written to stdout; the client's answers are routed back by id.
 //! - `notifications/cancelled` cancels the request's [`CancellationToken`], drops its work
@@ -103,6 +104,8 @@ pub const DEFAULT_MAX_LISTEN_RESOURCES: usize = 1_000;
 /// The default most bytes of URIs one subscription may name, together (as over HTTP).
 pub const DEFAULT_MAX_LISTEN_RESOURCE_BYTES: usize = 256 * 1024;
 
+/// The default most bytes of requests admitted at once ([`StdioTransport::max_queued_bytes`]).
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
 /// The default most bytes of messages waiting for stdout ([`StdioTransport::max_output_bytes`]).
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
 /// The default number of messages one handler may queue before its sends wait
@@ -117,12 +120,19 @@ pub const DEFAULT_MAX_SUBSCRIPTION_BYTES: usize = 256 * 1024;
 
 type Reply = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 
+/// `bytes` in KiB, rounded up: the unit of the admitted-bytes budget (a semaphore takes at
+/// most `u32::MAX` permits at once).
+fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024).min(u32::MAX as usize)
+}
+
 /// Configures the stdio transport; see the [module docs](self).
 #[derive(Debug)]
 pub struct StdioTransport {
     max_line_length: usize,
     max_concurrent_requests: usize,
     max_queued_requests: usize,
+    max_queued_bytes: usize,
     max_pending_client_requests: usize,
     shutdown_grace: Duration,
     max_listens: usize,
@@ -144,8 +154,8 @@ impl Default for StdioTransport {
 }
 
 impl StdioTransport {
-    /// The defaults: 4 MiB lines, 32 concurrent requests, 128 admitted (running or waiting),
-    /// 256 server→client requests awaiting an answer, a 2 s shutdown grace, 16 subscriptions
+    /// The defaults: 4 MiB lines, 32 concurrent requests, 128 admitted (running or waiting)
+    /// holding at most 64 MiB of requests, 256 server→client requests awaiting an answer, a 2 s shutdown grace, 16 subscriptions
     /// of up to 1 000 resources each, 1 000 legacy resource subscriptions, 64 messages queued
     /// per handler, 16 MiB waiting for stdout.
     pub fn new() -> Self {
@@ -153,6 +163,7 @@ impl StdioTransport {
             max_line_length: DEFAULT_MAX_LINE_LENGTH,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_queued_requests: 4 * DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             max_pending_client_requests: 256,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_listens: DEFAULT_MAX_LISTENS,
@@ -185,6 +196,20 @@ impl StdioTransport {
     /// answers to server→client requests are always read.
     pub fn max_queued_requests(mut self, limit: usize) -> Self {
         self.max_queued_requests = limit.max(1);
+        self
+    }
+
+    /// How many bytes of requests (their lines) may be admitted at once, running or waiting
+    /// (default 64 MiB); past that, new ones are answered with -32000 "Server busy", as past
+    /// [`max_queued_requests`](Self::max_queued_requests). Without it, 128 admitted requests
+    /// of 4 MiB each hold half a gigabyte while a client that stopped reading holds their
+    /// handlers back. A line longer than the bound is admitted when nothing else is.
+    ///
+    /// ```
+    /// let transport = mcp_tower::StdioTransport::new().max_queued_bytes(16 * 1024 * 1024);
+    /// ```
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes.max(1024);
         self
     }
 
@@ -412,6 +437,9 @@ impl StdioTransport {
             service,
             version: ProtocolVersion::V2025_03_26,
             admission: Arc::new(Semaphore::new(self.max_queued_requests)),
+            admitted_kib: Arc::new(Semaphore::new(kib(self.max_queued_bytes))),
+            max_admitted_kib: kib(self.max_queued_bytes),
+            line_kib: 0,
             running: Arc::new(Semaphore::new(self.max_concurrent_requests)),
             tasks: JoinSet::new(),
             listens: Listens::new(

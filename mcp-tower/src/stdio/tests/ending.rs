@@ -154,3 +154,49 @@ async fn requests_cancelled_in_a_burst_free_their_slots_for_the_next() {
     assert_eq!(answer["id"], "last", "{answer}");
     client.finish().await;
 }
+
+/// Admitted requests are bounded in bytes too: past the budget a request is refused as busy,
+/// with its id, small ones still fit, and a request that ends gives its bytes back.
+#[tokio::test]
+async fn admitted_requests_are_bounded_in_bytes() {
+    let mut client = Client::start(StdioTransport::new().max_queued_bytes(6 * 1024));
+    client.initialize(json!({})).await;
+    let pad = "x".repeat(3000);
+    let waiting = |id: i64| {
+        json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{
+            "name":"wait","arguments":{"pad":pad},"_meta":{"progressToken":id}}})
+        .to_string()
+    };
+    client.send(&waiting(1)).await;
+    // It runs, holding 4 of the 6 KiB.
+    assert_eq!(client.recv().await["method"], "notifications/progress");
+    client.send(&waiting(2)).await;
+    let refused = client.recv().await;
+    assert_eq!(refused["id"], 2, "{refused}");
+    assert_eq!(refused["error"]["code"], codes::SERVER_ERROR, "{refused}");
+    client
+        .send(r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#)
+        .await;
+    assert_eq!(client.recv().await["id"], 3);
+    let cancel = json!({"jsonrpc":"2.0","method":"notifications/cancelled",
+                        "params":{"requestId":1}});
+    client.send(&cancel.to_string()).await;
+    // Once the cancelled request's task has ended, its bytes are free again.
+    let mut id = 4;
+    loop {
+        client.send(&waiting(id)).await;
+        let answer = client.recv().await;
+        if answer["method"] == "notifications/progress" {
+            break;
+        }
+        assert_eq!(answer["error"]["code"], codes::SERVER_ERROR, "{answer}");
+        assert!(id < 100, "the bytes never came back");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        id += 1;
+    }
+    // Cancelled, it gets no answer.
+    let cancel = json!({"jsonrpc":"2.0","method":"notifications/cancelled",
+                        "params":{"requestId":id}});
+    client.send(&cancel.to_string()).await;
+    client.finish().await;
+}

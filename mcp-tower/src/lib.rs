@@ -39,6 +39,7 @@ pub mod session;
 pub mod stdio;
 pub mod streamable;
 mod subscription;
+mod timeout;
 
 pub use allow_list::AllowListLayer;
 pub use batch::BatchLayer;
@@ -52,3 +53,4 @@ pub use server::{McpHttpService, McpServer, McpServerBuilder};
 pub use session::{SessionConfig, SessionLayer};
 pub use stdio::{StdioTransport, serve_io, serve_stdio};
 pub use streamable::{ResponseMode, StreamableHttp, StreamableHttpConfig, StreamableHttpLayer};
+pub use timeout::{RpcTimeout, RpcTimeoutFuture, RpcTimeoutLayer};

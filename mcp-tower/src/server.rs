@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! EndpointLayer → [CORS, when browser origins are allowed] → HostOriginLayer
-//!   → SessionLayer (unless stateless) → StreamableHttp → BatchLayer → AllowListLayer → Router
+//!   → SessionLayer (unless stateless) → StreamableHttp → BatchLayer → AllowListLayer
+//!   → [RpcTimeoutLayer, with a request timeout] → Router
 //! ```
 //!
 //! The same stack written out with a `tower::ServiceBuilder` is in the README; use that form
@@ -24,6 +25,7 @@ use crate::endpoint::EndpointLayer;
 use crate::host_origin::HostOriginLayer;
 use crate::session::{SessionConfig, SessionLayer};
 use crate::streamable::{StreamableHttpConfig, StreamableHttpLayer};
+use crate::timeout::RpcTimeoutLayer;
 
 /// The HTTP service [`McpServerBuilder::into_http_service`] returns.
 pub type McpHttpService<B> = BoxCloneSyncService<Request<B>, Response<McpBody>, Infallible>;
@@ -53,6 +55,7 @@ impl McpServer {
             host_origin: HostOriginLayer::new(),
             batch: BatchLayer::default(),
             allow_list: AllowListLayer::new(),
+            timeout: None,
             browser_origins: Vec::new(),
         }
     }
@@ -68,6 +71,7 @@ pub struct McpServerBuilder {
     host_origin: HostOriginLayer,
     batch: BatchLayer,
     allow_list: AllowListLayer,
+    timeout: Option<RpcTimeoutLayer>,
     browser_origins: Vec<String>,
 }
 
@@ -147,6 +151,26 @@ impl McpServerBuilder {
         self
     }
 
+    /// Answers a request still running after `timeout` with -32000 and drops its handler
+    /// (default: no timeout); see [`RpcTimeoutLayer`], which `tasks/result` and
+    /// `subscriptions/listen` pass untimed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    ///
+    /// let router = mcp_core::Router::builder().build();
+    /// let service = mcp_tower::McpServer::builder(router)
+    ///     .request_timeout(Duration::from_secs(120))
+    ///     .into_http_service::<hyper::body::Incoming>();
+    /// # let _ = service;
+    /// # }
+    /// ```
+    pub fn request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(RpcTimeoutLayer::new(timeout));
+        self
+    }
+
     /// Builds the HTTP service. Call it inside the Tokio runtime: it starts the task that
     /// delivers list changes and resource updates to session streams.
     pub fn into_http_service<B>(self) -> McpHttpService<B>
@@ -158,6 +182,7 @@ impl McpServerBuilder {
         let rpc = ServiceBuilder::new()
             .layer(self.batch)
             .layer(self.allow_list)
+            .option_layer(self.timeout)
             .service(self.router.clone());
         let http_config = match self.http.events {
             Some(_) => self.http,

@@ -137,6 +137,30 @@ async fn bodies_still_arriving_are_bounded_in_all() {
     assert!(!client.initialize("2025-11-25").await.is_empty());
 }
 
+/// With a request timeout, a request still running past it is answered -32000 with its id,
+/// and the session goes on.
+#[tokio::test]
+async fn a_request_past_the_timeout_is_answered_with_an_error() {
+    use mcp_core::{RequestContext, Tool};
+    let (_server, client, router) =
+        start(|r| McpServer::builder(r).request_timeout(Duration::from_millis(200))).await;
+    router.add_tool(
+        Tool::new("stuck")
+            .raw_handler(|_, _: RequestContext| async { std::future::pending::<String>().await }),
+    );
+    let session = client.initialize("2025-11-25").await;
+    let headers = mcp_e2e::session_headers(&session, "2025-11-25");
+    let stuck = json!({"jsonrpc":"2.0","id":9,"method":"tools/call",
+                       "params":{"name":"stuck","arguments":{}}});
+    let reply = client.post(&stuck, &headers).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let answer = reply.json();
+    assert_eq!(answer["id"], 9, "{answer}");
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    let add = client.post(&super::call_add(10), &headers).await.json();
+    assert_eq!(add["result"]["content"][0]["text"], "5", "{add}");
+}
+
 /// `initialize` as the principal named in `x-user` (none without it).
 async fn initialize_as(client: &TestClient, user: Option<&str>) -> mcp_e2e::Reply {
     let headers: Vec<(&str, &str)> = user.map(|user| ("x-user", user)).into_iter().collect();

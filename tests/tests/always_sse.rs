@@ -163,13 +163,17 @@ impl EventStore for CountingStore {
 
 #[tokio::test]
 async fn only_streams_a_session_could_resume_are_recorded() {
-    for stateless in [true, false] {
+    // Resumable only with a session and the GET stream that resumes.
+    for (stateless, get_stream) in [(true, true), (false, false), (false, true)] {
+        let resumable = !stateless && get_stream;
         let opened = Arc::new(AtomicUsize::new(0));
         let store = CountingStore {
             opened: Arc::clone(&opened),
             inner: InMemoryEventStore::default(),
         };
-        let config = StreamableHttpConfig::default().event_store(Some(Arc::new(store)));
+        let config = StreamableHttpConfig::default()
+            .event_store(Some(Arc::new(store)))
+            .get_stream(get_stream);
         let (_server, client) = start_with(stateless, config).await;
         let headers = if stateless {
             vec![("mcp-protocol-version", "2025-11-25".to_owned())]
@@ -191,14 +195,17 @@ async fn only_streams_a_session_could_resume_are_recorded() {
             let invites = text
                 .lines()
                 .any(|l| l.starts_with("id:") || l.starts_with("retry:"));
-            assert_eq!(invites, !stateless, "stateless: {stateless}: {text}");
+            assert_eq!(
+                invites, resumable,
+                "stateless {stateless}, GET {get_stream}: {text}"
+            );
         }
-        // Without a session no GET may resume a stream: recording it would only cost.
-        let expected = if stateless { 0 } else { 2 };
+        // What no GET may resume is not recorded: it would only cost.
+        let expected = if resumable { 2 } else { 0 };
         assert_eq!(
             opened.load(Ordering::SeqCst),
             expected,
-            "stateless: {stateless}"
+            "stateless {stateless}, GET {get_stream}"
         );
     }
 }

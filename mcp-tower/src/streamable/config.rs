@@ -156,11 +156,12 @@ impl StreamableHttpConfig {
 
     /// How many bytes the POST bodies that are still arriving may hold in all, across every
     /// connection of this bridge (default 256 MiB); a body that would take them past it gets
-    /// 503 with `Retry-After`, and its connection is closed. Without it, clients that send
-    /// all of each body but its last byte make the server hold
-    /// [`max_body_bytes`](Self::max_body_bytes) per request, for every request they keep
-    /// open: hundreds on one HTTP/2 connection. A body that arrives with its request head
-    /// (nearly all do) is read at once and never counted.
+    /// 503 with `Retry-After` (over HTTP/1.1 its connection is closed; over HTTP/2 only its
+    /// stream ends). Without it, clients that send all of each body but its last byte make
+    /// the server hold [`max_body_bytes`](Self::max_body_bytes) per request, for every request
+    /// they keep open: hundreds on one HTTP/2 connection. A body that arrives with its request
+    /// head (nearly all do) is read at once and never counted, and a body alone is always
+    /// read, even one larger than this budget.
     ///
     /// ```
     /// use mcp_tower::StreamableHttpConfig;
@@ -308,8 +309,10 @@ impl StreamableHttpConfig {
     }
 
     /// How long a handler keeps running after its client dropped a resumable stream without
-    /// resuming it (default 30 s); then its cancellation token fires. Streams that cannot be
-    /// resumed (no session or no event store) cancel at once.
+    /// resuming it (default 30 s); then its cancellation token fires, and the request is
+    /// answered -32000 on its stream, for a client that resumes later while the store still
+    /// holds it. Streams that cannot be resumed (no session, no event store, or no GET stream)
+    /// cancel at once.
     pub fn disconnect_grace(mut self, grace: Duration) -> Self {
         self.disconnect_grace = grace;
         self

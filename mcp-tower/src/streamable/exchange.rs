@@ -369,6 +369,8 @@ impl Exchange {
         }
         // Ended before the answer is written: the session no longer counts it in flight.
         drop(ending);
+        // Once cancelled, what the handler answers (having seen its cancellation, most likely)
+        // is not sent.
         if self.peer.is_cancelled() {
             // Only a request its client cancelled goes unanswered; one the server gave up on
             // is answered, for a client that resumes late (the store may still hold the stream).
@@ -410,10 +412,15 @@ impl Exchange {
     }
 
     /// Where the stream's events are kept for resumption: nowhere without a session, since
-    /// only a session's GET may resume a stream (a stateless one could only be a stranger's).
+    /// only a session's GET may resume a stream (a stateless one could only be a stranger's),
+    /// nor without the GET stream, which resumes it.
     fn event_store(&self) -> Option<&Arc<dyn EventStore>> {
         self.session.as_ref()?;
-        self.shared.config.event_store.as_ref()
+        self.shared
+            .config
+            .event_store
+            .as_ref()
+            .filter(|_| self.shared.config.get_stream)
     }
 
     async fn forward(

@@ -47,7 +47,8 @@ struct Charge<'a> {
 
 impl Charge<'_> {
     /// Charges the body for holding `bytes` in all; `false` when that puts the bodies
-    /// arriving over the budget.
+    /// arriving over the budget (a body alone is never refused: a budget below one body must
+    /// not refuse it on an idle server).
     fn hold(&mut self, bytes: usize) -> bool {
         let more = bytes.saturating_sub(self.bytes);
         if more == 0 {
@@ -55,7 +56,7 @@ impl Charge<'_> {
         }
         self.bytes = bytes;
         let held = self.receiving.held.fetch_add(more, Ordering::Relaxed) + more;
-        held <= self.receiving.max
+        held <= self.receiving.max || held == self.bytes
     }
 }
 
@@ -230,6 +231,17 @@ mod tests {
 
     const SECOND: Duration = Duration::from_secs(1);
 
+    /// A body that yields `parts`, then waits for ever.
+    fn frames_then_pending(
+        parts: Vec<Frame<Bytes>>,
+    ) -> impl http_body::Body<Data = Bytes, Error = Infallible> {
+        use futures_util::StreamExt;
+        StreamBody::new(
+            futures_util::stream::iter(parts.into_iter().map(Ok::<_, Infallible>))
+                .chain(futures_util::stream::pending()),
+        )
+    }
+
     /// No bound on the bodies arriving.
     static FREE: Receiving = Receiving::new(usize::MAX);
 
@@ -400,6 +412,22 @@ mod tests {
         assert_eq!(refused.headers()[header::CONNECTION], "close");
         assert_eq!(receiving.held(), 20, "the refused body gave its bytes back");
         drop((first, second));
+        assert_eq!(receiving.held(), 0);
+        // A body alone is read, even past the budget.
+        let alone = read_body(
+            frames_then_pending(vec![
+                data("0123456789"),
+                data("0123456789"),
+                data("0123456789"),
+            ]),
+            64,
+            SECOND,
+            &receiving,
+        );
+        assert!(
+            alone.now_or_never().is_none(),
+            "waits for the rest, not refused"
+        );
         assert_eq!(receiving.held(), 0);
         // A body that is all there at once is never charged, whatever its size.
         let whole = read_body(

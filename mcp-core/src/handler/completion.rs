@@ -20,8 +20,8 @@ pub type CompletionFn = dyn Fn(String, BTreeMap<String, String>, RequestContext)
 /// What a completion handler returns: the matching values (`Vec<String>`), or a
 /// [`Completion`] that also says how many matches there are (`total`) or that there are more
 /// (`has_more`). The server sends at most [`MAX_COMPLETION_VALUES`] values; `total` is at
-/// least the number of values returned, and `hasMore` is set whenever more matches exist
-/// than it sent.
+/// least the number of values returned (left out when only `has_more` says there are more),
+/// and `hasMore` is set whenever more matches exist than it sent.
 pub(crate) trait IntoCompletion {
     /// The completion.
     fn into_completion(self) -> Completion;
@@ -100,18 +100,25 @@ impl Completions {
 }
 
 /// Caps the values at [`MAX_COMPLETION_VALUES`], returning `(values, total, has_more)`:
-/// `total` at least the values the handler returned, `has_more` whenever more matches exist
-/// than are sent.
-pub(crate) fn cap(completion: Completion) -> (Vec<String>, u64, bool) {
+/// `total` at least the values the handler returned, and unknown (`None`) only when the
+/// handler said there are more without saying how many; `has_more` whenever more matches
+/// exist than are sent.
+pub(crate) fn cap(completion: Completion) -> (Vec<String>, Option<u64>, bool) {
     let Completion {
         mut values,
         total,
         has_more,
     } = completion;
     let returned = values.len() as u64;
-    let total = total.map_or(returned, |total| total.max(returned));
+    let more_said = has_more == Some(true);
+    let total = match total {
+        Some(total) => Some(total.max(returned)),
+        None if more_said => None,
+        None => Some(returned),
+    };
     values.truncate(MAX_COMPLETION_VALUES);
-    let has_more = has_more == Some(true) || total > values.len() as u64;
+    let sent = values.len() as u64;
+    let has_more = more_said || total.is_some_and(|total| total > sent);
     (values, total, has_more)
 }
 
@@ -126,9 +133,9 @@ mod tests {
     #[test]
     fn totals_and_more() {
         let (sent, total, more) = cap(values(3).into_completion());
-        assert_eq!((sent.len(), total, more), (3, 3, false));
+        assert_eq!((sent.len(), total, more), (3, Some(3), false));
         let (sent, total, more) = cap(values(250).into_completion());
-        assert_eq!((sent.len(), total, more), (100, 250, true));
+        assert_eq!((sent.len(), total, more), (100, Some(250), true));
         // A handler that fetched a page of its matches.
         let page = |total, has_more| Completion {
             values: values(3),
@@ -136,12 +143,12 @@ mod tests {
             has_more,
         };
         let (sent, total, more) = cap(page(Some(5_000), None));
-        assert_eq!((sent.len(), total, more), (3, 5_000, true));
-        // The number of matches unknown, but more of them.
+        assert_eq!((sent.len(), total, more), (3, Some(5_000), true));
+        // The number of matches unknown, but more of them: no total is said.
         let (sent, total, more) = cap(page(None, Some(true)));
-        assert_eq!((sent.len(), total, more), (3, 3, true));
+        assert_eq!((sent.len(), total, more), (3, None, true));
         // A total below what it returned is raised to it.
         let (sent, total, more) = cap(page(Some(1), None));
-        assert_eq!((sent.len(), total, more), (3, 3, false));
+        assert_eq!((sent.len(), total, more), (3, Some(3), false));
     }
 }

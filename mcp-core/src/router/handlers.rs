@@ -331,7 +331,8 @@ impl Call<'_> {
         #[serde(rename_all = "camelCase")]
         struct Completion {
             values: Vec<String>,
-            total: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            total: Option<u64>,
             has_more: bool,
         }
         #[derive(Serialize)]

@@ -198,7 +198,8 @@ impl StreamableHttpConfig {
 
     /// Whether GET opens a session stream (default true; false answers 405). Without it no
     /// stream carries list changes and resource updates to legacy sessions, so `initialize`
-    /// offers neither and `resources/subscribe` is refused (-32601).
+    /// offers neither and `resources/subscribe` is refused (-32601); and no SSE answer can
+    /// be resumed (GET resumes them), so none is recorded or primed.
     pub fn get_stream(mut self, enabled: bool) -> Self {
         self.get_stream = enabled;
         self
@@ -210,8 +211,9 @@ impl StreamableHttpConfig {
         self
     }
 
-    /// The `retry` advertised in priming events (default 1 s). Only 2025-11-25 streams are
-    /// primed: 2026-07-28 streams cannot be resumed and their events carry no ids.
+    /// The `retry` advertised in priming events (default 1 s). Only 2025-11-25 streams a
+    /// client can resume are primed: 2026-07-28 streams cannot be resumed and their events
+    /// carry no ids, nor do streams without a session or a GET stream.
     pub fn retry(mut self, retry: Duration) -> Self {
         self.retry = retry;
         self

@@ -298,7 +298,7 @@ impl OnResponse for DefaultOnResponse {
 
 /// Counts panics, disconnections, cancellations and rate-limit refusals, and emits the
 /// lifecycle events (target `mcp_telemetry`, field `mcp.event`): `handler_panicked` (ERROR),
-/// `client_disconnected`, `request_cancelled` and `rate_limited` (INFO), `tool_error` and
+/// `client_disconnected` and `request_cancelled` (INFO), `rate_limited`, `tool_error` and
 /// `protocol_error` (DEBUG).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultOnFailure {
@@ -359,7 +359,9 @@ impl OnFailure for DefaultOnFailure {
             }
             Failure::RateLimited(error) => {
                 keys::increment(&RATE_LIMITED_RPC);
-                tracing::info!(
+                // DEBUG: a client over its quota must not write a line per refused call at the
+                // default level (the counter above counts them).
+                tracing::debug!(
                     target: "mcp_telemetry",
                     parent: span,
                     {

@@ -32,6 +32,7 @@ mod endpoint;
 mod error_body;
 pub mod future;
 mod host_origin;
+mod log_every;
 mod panicked;
 pub mod serve;
 mod server;

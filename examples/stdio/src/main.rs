@@ -27,6 +27,9 @@ async fn main() -> std::io::Result<()> {
     // stdout carries the protocol; everything else goes to stderr.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let router = quickstart::router();
     router.add_tool(sleep_tool());

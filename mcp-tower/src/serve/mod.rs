@@ -37,6 +37,8 @@ use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 use tower_service::Service;
 
+use crate::log_every::LogEvery;
+
 mod graceful;
 mod idle;
 mod peers;
@@ -417,7 +419,16 @@ where
             Err(error) => {
                 // Out of file descriptors or memory: retrying at once would spin.
                 backoff = (backoff * 2).clamp(MIN_ACCEPT_BACKOFF, MAX_ACCEPT_BACKOFF);
-                tracing::error!(%error, ?backoff, "accept failed; retrying after a pause");
+                // Once per period: clients that churn connections drive these failures.
+                static FAILED: LogEvery = LogEvery::new(Duration::from_secs(5));
+                if let Some(held_back) = FAILED.ready() {
+                    tracing::error!(
+                        %error,
+                        ?backoff,
+                        failures_not_logged = held_back,
+                        "accept failed; retrying after a pause"
+                    );
+                }
                 tokio::select! {
                     () = &mut shutdown => break,
                     () = tokio::time::sleep(backoff) => continue,
@@ -428,7 +439,15 @@ where
             Some(peer_slots) => match peer_slots.admit(remote.ip()) {
                 Some(peer_slot) => Some(peer_slot),
                 None => {
-                    tracing::debug!(%remote, "connection refused: its peer holds its share");
+                    static REFUSED: LogEvery = LogEvery::new(Duration::from_secs(60));
+                    if let Some(held_back) = REFUSED.ready() {
+                        tracing::warn!(
+                            %remote,
+                            refusals_not_logged = held_back,
+                            "connection refused: its peer holds its share \
+                             (ServeOptions::max_connections_per_peer)"
+                        );
+                    }
                     continue;
                 }
             },
@@ -504,6 +523,15 @@ async fn accept_within(
     listener: &TcpListener,
     slots: &Arc<Semaphore>,
 ) -> (io::Result<(TcpStream, SocketAddr)>, OwnedSemaphorePermit) {
+    if slots.available_permits() == 0 {
+        static FULL: LogEvery = LogEvery::new(Duration::from_secs(60));
+        if FULL.ready().is_some() {
+            tracing::warn!(
+                "connection cap reached: new connections wait in the listener's backlog \
+                 (ServeOptions::max_connections)"
+            );
+        }
+    }
     let slot = Arc::clone(slots)
         .acquire_owned()
         .await

@@ -1,6 +1,7 @@
 //! One stdio connection: reading, dispatching, routing answers, writing.
 
 use super::*;
+use crate::log_every::LogEvery;
 use futures_util::FutureExt;
 use mcp_core::jsonrpc::{self, ErrorObject, Member, Message, RequestId, Response, codes};
 use mcp_core::protocol::InitializeRequestParams;
@@ -310,7 +311,14 @@ where
             admission = self.admit();
         }
         let Some(admission) = admission else {
-            tracing::warn!("stdio: too many requests in flight; refusing one");
+            static BUSY: LogEvery = LogEvery::new(std::time::Duration::from_secs(60));
+            if let Some(held_back) = BUSY.ready() {
+                tracing::warn!(
+                    refusals_not_logged = held_back,
+                    "stdio: too many requests in flight; refusing one \
+                     (StdioTransport::max_queued_requests / max_queued_bytes)"
+                );
+            }
             let error = ErrorObject::new(
                 codes::SERVER_ERROR,
                 "Server busy: too many requests in flight",

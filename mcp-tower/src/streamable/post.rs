@@ -1,6 +1,7 @@
 //! POST: decode, pick the era, hand the message to the RPC tier, answer with JSON or SSE.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use mcp_core::headers::close_if_body_unread;
@@ -18,6 +19,7 @@ use super::request_body::read_body;
 use super::{Accepts, RpcService, Shared};
 use crate::body::McpBody;
 use crate::error_body::{error_response, json_rpc_error_response};
+use crate::log_every::LogEvery;
 use crate::session::{LiveSession, NewSession, SessionManager, StoreFull};
 use crate::subscription::{ResourceLimits, Subscription};
 
@@ -432,15 +434,35 @@ fn attach_new_session(
             }
             return;
         }
-        Err(StoreFull::Principal) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too Many Requests: too many open sessions for this principal; \
-             end one (DELETE) or let one expire",
-        ),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable: too many sessions",
-        ),
+        Err(StoreFull::Principal) => {
+            static FULL: LogEvery = LogEvery::new(Duration::from_secs(60));
+            if let Some(held_back) = FULL.ready() {
+                tracing::warn!(
+                    refusals_not_logged = held_back,
+                    "a principal reached its session cap; initialize refused with 429 \
+                     (SessionConfig::max_sessions_per_principal)"
+                );
+            }
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests: too many open sessions for this principal; \
+                 end one (DELETE) or let one expire",
+            )
+        }
+        Err(_) => {
+            static FULL: LogEvery = LogEvery::new(Duration::from_secs(60));
+            if let Some(held_back) = FULL.ready() {
+                tracing::warn!(
+                    refusals_not_logged = held_back,
+                    "session cap reached; initialize refused with 503 until sessions end \
+                     (SessionConfig::max_sessions)"
+                );
+            }
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable: too many sessions",
+            )
+        }
     };
     *response = error_response(status, Some(id), ErrorObject::new(-32000, message));
     // A 429 here is a cap on open sessions, not a rate limit.

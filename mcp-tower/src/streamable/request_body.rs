@@ -14,6 +14,7 @@ use tower::BoxError;
 
 use crate::body::McpBody;
 use crate::error_body::json_rpc_error_response;
+use crate::log_every::LogEvery;
 
 /// The bytes of bodies still arriving, across every request of one bridge, and their bound:
 /// without one, clients that send all of a body but its last byte make the server hold
@@ -193,6 +194,14 @@ fn too_slow() -> Response<McpBody> {
 
 /// 503: the bodies arriving hold all the bridge allows.
 fn busy() -> Response<McpBody> {
+    static BUSY: LogEvery = LogEvery::new(Duration::from_secs(60));
+    if let Some(held_back) = BUSY.ready() {
+        tracing::warn!(
+            refusals_not_logged = held_back,
+            "request bodies arriving hold their whole budget; one refused with 503 \
+             (StreamableHttpConfig::max_arriving_body_bytes)"
+        );
+    }
     let mut response = json_rpc_error_response(
         StatusCode::SERVICE_UNAVAILABLE,
         mcp_core::jsonrpc::codes::SERVER_ERROR,

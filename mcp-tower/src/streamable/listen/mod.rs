@@ -30,6 +30,7 @@ use super::{RpcService, Shared, streamed_response};
 use crate::body::McpBody;
 use crate::counts::CountsPerKey;
 use crate::error_body::error_response;
+use crate::log_every::LogEvery;
 use crate::session::lock;
 use crate::subscription::{Subscription, not_publishing};
 
@@ -193,6 +194,15 @@ fn handle(
 /// The answer at a cap: 503 when the server is full, 429 when the principal is. Both are
 /// -32000 errors; neither names a wait, as the session caps name none.
 fn refuse(full: Full, id: RequestId) -> Response<McpBody> {
+    static FULL: LogEvery = LogEvery::new(std::time::Duration::from_secs(60));
+    if let Some(held_back) = FULL.ready() {
+        tracing::warn!(
+            refusals_not_logged = held_back,
+            server_wide = matches!(full, Full::Server),
+            "subscriptions/listen refused at the listener cap \
+             (StreamableHttpConfig::max_listeners / max_listeners_per_principal)"
+        );
+    }
     let (status, message) = match full {
         Full::Server => (StatusCode::SERVICE_UNAVAILABLE, "Too many listeners"),
         Full::Principal => (

@@ -132,8 +132,8 @@ pub fn install_with(builder: PrometheusBuilder) -> Result<PrometheusHandle, Buil
     Ok(handle)
 }
 
-/// Drains `handle`'s histogram buffers every `every`, on a thread of its own, for the life of
-/// the process (as a global recorder lives).
+/// Drains `handle`'s histogram buffers every `every` (at least 10 ms), on a thread of its
+/// own, for the life of the process (as a global recorder lives).
 ///
 /// Every histogram sample is kept in a buffer until a scrape or an upkeep drains it; without
 /// the exporter's own listener nothing runs the upkeep, and a server nobody scrapes would
@@ -151,6 +151,8 @@ pub fn install_with(builder: PrometheusBuilder) -> Result<PrometheusHandle, Buil
 /// mcp_telemetry::prometheus::spawn_upkeep(handle, Duration::from_secs(5));
 /// ```
 pub fn spawn_upkeep(handle: PrometheusHandle, every: Duration) {
+    // At least 10 ms: zero would spin a core for the life of the process.
+    let every = every.max(Duration::from_millis(10));
     every_period("mcp-telemetry-upkeep", every, move || handle.run_upkeep());
 }
 

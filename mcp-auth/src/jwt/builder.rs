@@ -129,15 +129,16 @@ impl JwtAuthenticatorBuilder {
     /// a lookup instead of a signature check (default 10 000 entries, 60 s). A cached
     /// verification never outlives `max_age`; a key removed from the JWKS keeps verifying
     /// new tokens until the key set is fetched again ([`max_key_age`](Self::max_key_age)).
-    /// `0` turns the cache off.
+    /// `0` turns the cache off; `max_age` is at most a day.
     pub fn verified_token_cache(mut self, max_entries: usize, max_age: Duration) -> Self {
         self.verified_cache = (max_entries, max_age);
         self
     }
 
-    /// Clock-skew allowance for `exp` and `nbf` (whole seconds; default 30 s).
+    /// Clock-skew allowance for `exp` and `nbf` (whole seconds; default 30 s, at most a day:
+    /// a skew past that is no skew, and years of it overflowed the checks).
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.leeway = leeway.min(Duration::from_secs(24 * 3600));
         self
     }
 

@@ -59,7 +59,8 @@ impl TokenCache {
         Some(Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard: max_entries.div_ceil(SHARDS),
-            max_age,
+            // A day is long for a cached verification already; centuries overflow `Instant`.
+            max_age: max_age.min(Duration::from_secs(24 * 3600)),
         })
     }
 
@@ -161,6 +162,17 @@ mod tests {
         }
         let total: usize = cache.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert!(total <= SHARDS, "{total}");
+    }
+
+    /// An `exp` centuries away with an unbounded `max_age` is not a reason to panic.
+    #[test]
+    fn the_farthest_expiries_are_remembered_without_overflow() {
+        let cache = TokenCache::new(SHARDS, Duration::MAX).unwrap();
+        let principal = Principal::new("alice");
+        let digest = TokenCache::digest(b"token-far");
+        let claims = Map::from_iter([("exp".to_owned(), Value::from(u64::MAX))]);
+        cache.insert(digest, &principal, &claims);
+        assert_eq!(cache.get(&digest).unwrap().subject(), "alice");
     }
 
     #[test]

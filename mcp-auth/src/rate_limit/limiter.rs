@@ -75,10 +75,14 @@ impl Limiter {
     pub(crate) fn with_shards(quota: Quota, max_keys: usize, shards: usize) -> Self {
         let max_keys = max_keys.max(1);
         let shards = shards.clamp(1, (max_keys / MIN_SHARD_KEYS).max(1));
+        // Bounded so that no sum below saturates (a saturated bucket would never refuse):
+        // a whole bucket takes at most a quarter of u64 nanoseconds, about 146 years, which
+        // longer intervals are taken for (they never refill within a server's life anyway).
+        let burst = u64::from(quota.burst_size());
         let interval = u64::try_from(quota.interval().as_nanos())
             .unwrap_or(u64::MAX)
-            .max(1);
-        let capacity = interval.saturating_mul(u64::from(quota.burst_size()));
+            .clamp(1, (u64::MAX / 4) / burst);
+        let capacity = interval * burst;
         // A bucket is idle at most `capacity` after its last use; sweeping more often than
         // every second would only burn CPU, less often than a minute would hold memory.
         let sweep_every = capacity.clamp(1_000_000_000, 60_000_000_000);
@@ -210,6 +214,30 @@ mod tests {
             assert_eq!(limiter.check_at(key, 1, later), Ok(()));
         }
         assert!(limiter.check_at(key, 1, later).is_err());
+    }
+
+    /// Intervals too long for nanosecond sums refuse as a century-long one does: a saturated
+    /// sum never refused at all.
+    #[test]
+    fn the_longest_quotas_still_refuse() {
+        let century = Duration::from_secs(100 * 365 * 24 * 3600);
+        for quota in [
+            Quota::every(Duration::MAX),
+            Quota::every(century).burst(6),
+            Quota::every(Duration::from_secs(u64::MAX / 1_000_000_000)).burst(2),
+        ] {
+            let limiter = Limiter::new(quota, 100);
+            let key = limiter.hash_key(&"alice");
+            let t0 = Instant::now();
+            for _ in 0..quota.burst_size() {
+                assert_eq!(limiter.check_at(key, 1, t0), Ok(()), "{quota:?}");
+            }
+            assert!(limiter.check_at(key, 1, t0).is_err(), "{quota:?}");
+            assert!(
+                limiter.check_at(key, 1, t0 + SEC * 3600).is_err(),
+                "{quota:?}"
+            );
+        }
     }
 
     #[test]

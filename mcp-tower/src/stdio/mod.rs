@@ -187,7 +187,7 @@ impl StdioTransport {
 
     /// How many requests run at the same time (at least 1).
     pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
-        self.max_concurrent_requests = limit.max(1);
+        self.max_concurrent_requests = limit.clamp(1, Semaphore::MAX_PERMITS);
         self
     }
 
@@ -195,7 +195,7 @@ impl StdioTransport {
     /// answered with -32000 "Server busy". The reader never waits for a slot, so the client's
     /// answers to server→client requests are always read.
     pub fn max_queued_requests(mut self, limit: usize) -> Self {
-        self.max_queued_requests = limit.max(1);
+        self.max_queued_requests = limit.clamp(1, Semaphore::MAX_PERMITS);
         self
     }
 
@@ -286,7 +286,7 @@ impl StdioTransport {
     /// Their tokens are cancelled first, so a handler that watches
     /// [`RequestContext::cancelled`](mcp_core::RequestContext::cancelled) ends at once;
     /// answers ready within the grace are still written. Then the rest are aborted, and stdout
-    /// gets up to the grace again to take what is queued.
+    /// gets up to the grace again to take what is queued. At most a year.
     ///
     /// ```
     /// use std::time::Duration;
@@ -294,7 +294,8 @@ impl StdioTransport {
     /// let transport = mcp_tower::StdioTransport::new().shutdown_grace(Duration::from_millis(500));
     /// ```
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.shutdown_grace = grace;
+        // Past a year is for ever here; far longer overflows the clock's arithmetic.
+        self.shutdown_grace = grace.min(Duration::from_secs(365 * 24 * 3600));
         self
     }
 

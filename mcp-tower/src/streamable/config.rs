@@ -174,8 +174,8 @@ impl StreamableHttpConfig {
         self
     }
 
-    /// How long a POST body may take to arrive once its head has (default 30 s); a slower
-    /// one gets 408 and its connection is closed. A client trickling a body would otherwise
+    /// How long a POST body may take to arrive once its head has (default 30 s, at least
+    /// 10 ms); a slower one gets 408 and its connection is closed. A client trickling a body would otherwise
     /// hold its connection and task for as long as it likes.
     ///
     /// ```
@@ -186,7 +186,8 @@ impl StreamableHttpConfig {
     /// # let _ = config;
     /// ```
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
-        self.body_timeout = timeout;
+        // Zero would refuse every body that does not arrive with its head.
+        self.body_timeout = timeout.max(Duration::from_millis(10));
         self
     }
 
@@ -314,9 +315,10 @@ impl StreamableHttpConfig {
     /// resuming it (default 30 s); then its cancellation token fires, and the request is
     /// answered -32000 on its stream, for a client that resumes later while the store still
     /// holds it. Streams that cannot be resumed (no session, no event store, or no GET stream)
-    /// cancel at once.
+    /// cancel at once. At most a year.
     pub fn disconnect_grace(mut self, grace: Duration) -> Self {
-        self.disconnect_grace = grace;
+        // Past a year is for ever here; far longer overflows the clock's arithmetic.
+        self.disconnect_grace = grace.min(Duration::from_secs(365 * 24 * 3600));
         self
     }
 

@@ -118,7 +118,9 @@ async fn a_request_given_up_on_is_answered_with_an_error() {
 
 #[tokio::test]
 async fn a_dropped_connection_resumes_where_it_stopped() {
-    let (_server, client, _) = start(StreamableHttpConfig::default()).await;
+    // The longest grace is as good as any (a `Duration::MAX` once overflowed the clock).
+    let config = StreamableHttpConfig::default().disconnect_grace(Duration::MAX);
+    let (_server, client, _) = start(config).await;
     let session = client.initialize("2025-11-25").await;
     let response = post_streaming(&client, &session, call(11, "steps")).await;
     // Read up to the first progress event, remember its id, then drop the connection.

@@ -200,3 +200,22 @@ async fn admitted_requests_are_bounded_in_bytes() {
     client.send(&cancel.to_string()).await;
     client.finish().await;
 }
+
+/// The largest settings serve as the defaults do (they once panicked: a semaphore past its
+/// most permits at the start, the clock's arithmetic at the end of input).
+#[tokio::test]
+async fn the_largest_settings_serve_and_end() {
+    let mut client = Client::start(
+        StdioTransport::new()
+            .max_queued_requests(usize::MAX)
+            .max_concurrent_requests(usize::MAX)
+            .max_queued_bytes(usize::MAX)
+            .shutdown_grace(Duration::MAX),
+    );
+    client.initialize(json!({})).await;
+    client
+        .send(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+        .await;
+    assert_eq!(client.recv().await["id"], 1);
+    client.finish().await;
+}

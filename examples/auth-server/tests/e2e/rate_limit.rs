@@ -69,15 +69,7 @@ async fn http_burst_over_the_limit_gets_429() {
 #[tokio::test]
 async fn rpc_limit_answers_json_rpc_errors_per_batch_item() {
     let key = ec_key("k");
-    let s = Setup::with(
-        &[&key],
-        |b| b,
-        |mut o| {
-            o.rpc_rate_limit = Some(RpcRateLimitLayer::new(Quota::per_minute(4)));
-            o
-        },
-    )
-    .await;
+    let s = with_rpc_limit(&key, 4).await;
     let alice = bearer(&mint(&key, &s.claims()));
     let alice = [("authorization", alice.as_str())];
     // `initialize` costs one token, `notifications/initialized` none.
@@ -139,15 +131,7 @@ async fn rpc_limit_answers_json_rpc_errors_per_batch_item() {
 #[tokio::test]
 async fn calls_refused_for_scope_are_charged() {
     let key = ec_key("k");
-    let s = Setup::with(
-        &[&key],
-        |b| b,
-        |mut o| {
-            o.rpc_rate_limit = Some(RpcRateLimitLayer::new(Quota::per_minute(2)));
-            o
-        },
-    )
-    .await;
+    let s = with_rpc_limit(&key, 2).await;
     let alice = bearer(&mint(&key, &s.claims()));
     let alice = [("authorization", alice.as_str())];
     let admin = json!({"name": "admin_echo", "arguments": {"message": "x"}});
@@ -158,4 +142,17 @@ async fn calls_refused_for_scope_are_charged() {
     let echo = json!({"name": "echo", "arguments": {"message": "x"}});
     let limited = s.server.modern(&alice, "tools/call", echo).await;
     assert_eq!(limited.status, 429, "{}", limited.body);
+}
+
+/// A server trusting `key`, with an RPC-tier limit of `per_minute` calls per principal.
+async fn with_rpc_limit(key: &TestKey, per_minute: u32) -> Setup {
+    Setup::with(
+        &[key],
+        |b| b,
+        |mut o| {
+            o.rpc_rate_limit = Some(RpcRateLimitLayer::new(Quota::per_minute(per_minute)));
+            o
+        },
+    )
+    .await
 }

@@ -89,8 +89,6 @@ pub(super) struct Connection<S> {
     pub(super) admitted_kib: Arc<Semaphore>,
     /// The whole of that budget.
     pub(super) max_admitted_kib: usize,
-    /// The size of the line being handled, in KiB: what dispatching it takes of that budget.
-    pub(super) line_kib: usize,
     pub(super) running: Arc<Semaphore>,
     pub(super) tasks: JoinSet<()>,
     pub(super) listens: Listens,
@@ -115,7 +113,8 @@ where
         {
             return;
         }
-        self.line_kib = super::kib(line.len());
+        // What dispatching the line takes of the admitted-bytes budget.
+        let line_kib = super::kib(line.len());
         let message = match Message::parse(line) {
             Ok(message) => message,
             Err(response) => {
@@ -160,7 +159,8 @@ where
                     }
                 }
                 if !kept.is_empty() {
-                    self.dispatch(Message::Batch(kept), self.version).await;
+                    let version = self.version;
+                    self.dispatch(Message::Batch(kept), version, line_kib).await;
                 }
             }
             message => {
@@ -177,7 +177,7 @@ where
                         {
                             self.listen(request, version).await;
                         }
-                        message => self.dispatch(message, version).await,
+                        message => self.dispatch(message, version, line_kib).await,
                     },
                     Err(error) => {
                         self.shared
@@ -301,14 +301,21 @@ where
         }
     }
 
-    pub(super) async fn dispatch(&mut self, message: Message, version: ProtocolVersion) {
-        let mut admission = self.admit();
+    /// Runs `message` (read from a line of `line_kib` KiB) in a task of its own, or refuses
+    /// it when the admitted requests hold all their slots or bytes.
+    pub(super) async fn dispatch(
+        &mut self,
+        message: Message,
+        version: ProtocolVersion,
+        line_kib: usize,
+    ) {
+        let mut admission = self.admit(line_kib);
         if admission.is_none() {
             // The reader may have run ahead of tasks that are done but not yet reaped (those
             // of requests the client cancelled in the same burst): they give their slots
             // back once they run.
             tokio::task::yield_now().await;
-            admission = self.admit();
+            admission = self.admit(line_kib);
         }
         let Some(admission) = admission else {
             static BUSY: LogEvery = LogEvery::new(std::time::Duration::from_secs(60));
@@ -399,12 +406,12 @@ where
         });
     }
 
-    /// A slot among the admitted requests and the bytes of the current line, or `None` when
+    /// A slot among the admitted requests and `line_kib` of their bytes, or `None` when
     /// either is used up.
-    fn admit(&self) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    fn admit(&self, line_kib: usize) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
         let slot = Arc::clone(&self.admission).try_acquire_owned().ok()?;
         // A line larger than the whole budget takes all of it: admitted when nothing else is.
-        let wanted = self.line_kib.clamp(1, self.max_admitted_kib);
+        let wanted = line_kib.clamp(1, self.max_admitted_kib);
         let bytes = Arc::clone(&self.admitted_kib)
             .try_acquire_many_owned(u32::try_from(wanted).ok()?)
             .ok()?;

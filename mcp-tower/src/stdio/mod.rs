@@ -294,8 +294,7 @@ impl StdioTransport {
     /// let transport = mcp_tower::StdioTransport::new().shutdown_grace(Duration::from_millis(500));
     /// ```
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        // Past a year is for ever here; far longer overflows the clock's arithmetic.
-        self.shutdown_grace = grace.min(Duration::from_secs(365 * 24 * 3600));
+        self.shutdown_grace = grace.min(crate::LONGEST_GRACE);
         self
     }
 
@@ -440,7 +439,6 @@ impl StdioTransport {
             admission: Arc::new(Semaphore::new(self.max_queued_requests)),
             admitted_kib: Arc::new(Semaphore::new(kib(self.max_queued_bytes))),
             max_admitted_kib: kib(self.max_queued_bytes),
-            line_kib: 0,
             running: Arc::new(Semaphore::new(self.max_concurrent_requests)),
             tasks: JoinSet::new(),
             listens: Listens::new(

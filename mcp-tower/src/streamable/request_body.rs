@@ -180,6 +180,7 @@ fn refusal(error: &BoxError) -> Response<McpBody> {
 fn too_large() -> Response<McpBody> {
     closing_refusal(
         StatusCode::PAYLOAD_TOO_LARGE,
+        -32600,
         "Payload Too Large: the body exceeds the configured limit",
     )
 }
@@ -188,6 +189,7 @@ fn too_large() -> Response<McpBody> {
 fn too_slow() -> Response<McpBody> {
     closing_refusal(
         StatusCode::REQUEST_TIMEOUT,
+        -32600,
         "Request Timeout: the body did not arrive in time",
     )
 }
@@ -202,20 +204,20 @@ fn busy() -> Response<McpBody> {
              (StreamableHttpConfig::max_arriving_body_bytes)"
         );
     }
-    let mut response = json_rpc_error_response(
+    let mut response = closing_refusal(
         StatusCode::SERVICE_UNAVAILABLE,
         mcp_core::jsonrpc::codes::SERVER_ERROR,
         "Service Unavailable: too many request bodies are arriving at once; retry later",
     );
-    let headers = response.headers_mut();
-    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 
 /// A refusal that closes the connection: the rest of the body may still be on its way.
-fn closing_refusal(status: StatusCode, message: &'static str) -> Response<McpBody> {
-    let mut response = json_rpc_error_response(status, -32600, message);
+fn closing_refusal(status: StatusCode, code: i32, message: &'static str) -> Response<McpBody> {
+    let mut response = json_rpc_error_response(status, code, message);
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));

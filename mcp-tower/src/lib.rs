@@ -33,6 +33,10 @@ mod error_body;
 pub mod future;
 mod host_origin;
 mod log_every;
+
+/// The longest grace a setting takes: past a year is for ever to a server, and durations far
+/// longer overflow `Instant` arithmetic.
+const LONGEST_GRACE: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
 mod panicked;
 pub mod serve;
 mod server;

@@ -317,8 +317,7 @@ impl StreamableHttpConfig {
     /// holds it. Streams that cannot be resumed (no session, no event store, or no GET stream)
     /// cancel at once. At most a year.
     pub fn disconnect_grace(mut self, grace: Duration) -> Self {
-        // Past a year is for ever here; far longer overflows the clock's arithmetic.
-        self.disconnect_grace = grace.min(Duration::from_secs(365 * 24 * 3600));
+        self.disconnect_grace = grace.min(crate::LONGEST_GRACE);
         self
     }
 
